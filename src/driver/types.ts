@@ -1,0 +1,42 @@
+/**
+ * What a driver under test provides besides its image: a description and a parser that reads its own output
+ * lines back into structured events, so checkers never guess from free text.
+ */
+import type { DriverImage } from '../model/ddi.js';
+
+export type LoggedKind = 'process-create' | 'process-exit' | 'thread-create' | 'thread-exit' | 'image-load';
+
+export interface LoggedEvent {
+  readonly kind: LoggedKind;
+  readonly pid?: number;
+  readonly ppid?: number;
+  readonly tid?: number;
+  /** Process name as logged (undefined when the driver did not log one). */
+  readonly name?: string;
+  /** Image path as logged; null when the driver logged that there was none. */
+  readonly imagePath?: string | null;
+  /** Hex strings, normalised to '0x' + upper case. */
+  readonly base?: string;
+  readonly size?: number;
+  readonly address?: string;
+  /** The line(s) it was read from. */
+  readonly line: string;
+}
+
+export interface DriverModule extends DriverImage {
+  readonly description: string;
+  /** Reads the lines printed during one callback into events (lines it does not recognise are ignored). */
+  parse(lines: readonly string[]): LoggedEvent[];
+}
+
+export function hexNorm(digits: string): string {
+  return '0x' + BigInt('0x' + digits).toString(16).toUpperCase();
+}
+
+/** Joins the DbgPrint calls of a callback and splits them into lines. */
+export function linesOf(prints: readonly { readonly text: string }[]): string[] {
+  const all = prints.map((p) => p.text).join('');
+  const lines = all.split('\n');
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}

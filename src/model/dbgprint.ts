@@ -1,0 +1,337 @@
+/**
+ * DbgPrint's formatting, with the kernel's printf semantics, reading string arguments from kernel memory
+ * ([DOC] wdm/nf-wdm-dbgprint.md; Microsoft CRT format specification for %s %S %ws %Z %wZ %p and size prefixes).
+ *
+ * Arguments arrive as varargs slots, as the caller's compiler would lay them out: 4-byte slots on x86
+ * (64-bit integers take two), 8-byte slots on x64. A driver passes a `number` for an int, handle or pointer
+ * (pointers are VAs, sign-extended on x64) and a `bigint` for an explicit 64-bit integer. So `%d` or `%x` given
+ * a 64-bit pointer prints its low 32 bits (truncation), and `%s` given a UTF-16 buffer stops at the first 0x00
+ * byte (one character for ASCII text), exactly as on a real kernel.
+ *
+ * Any single call transmits at most 512 bytes; the rest is lost ([DOC] nf-wdm-dbgprint.md).
+ */
+import type { KernelMemory } from './memory.js';
+
+export type DbgArg = number | bigint;
+export const DBGPRINT_MAX_BYTES = 512;
+
+export interface FormatResult {
+  /** What the debugger receives (at most DBGPRINT_MAX_BYTES characters). */
+  readonly text: string;
+  /** Length the formatted message would have had without the limit. */
+  readonly fullLength: number;
+}
+
+interface Spec {
+  readonly literal: string;
+  readonly flags: string;
+  readonly width: number | '*' | null;
+  readonly precision: number | '*' | null;
+  readonly size: '' | 'h' | 'hh' | 'l' | 'll' | 'w' | 'I' | 'I32' | 'I64';
+  readonly type: string;
+}
+
+type Piece = string | Spec;
+const cache = new Map<string, Piece[]>();
+const TWO32 = 0x1_0000_0000;
+
+function parse(fmt: string): Piece[] {
+  const hit = cache.get(fmt);
+  if (hit !== undefined) return hit;
+  const out: Piece[] = [];
+  let lit = '';
+  let i = 0;
+  while (i < fmt.length) {
+    const ch = fmt[i];
+    if (ch !== '%') {
+      lit += ch;
+      i++;
+      continue;
+    }
+    const start = i;
+    i++;
+    if (fmt[i] === '%') {
+      lit += '%';
+      i++;
+      continue;
+    }
+    let flags = '';
+    while (i < fmt.length && '-+ #0'.includes(fmt[i])) flags += fmt[i++];
+    let width: number | '*' | null = null;
+    if (fmt[i] === '*') {
+      width = '*';
+      i++;
+    } else {
+      let w = '';
+      while (i < fmt.length && fmt[i] >= '0' && fmt[i] <= '9') w += fmt[i++];
+      if (w !== '') width = Number(w);
+    }
+    let precision: number | '*' | null = null;
+    if (fmt[i] === '.') {
+      i++;
+      if (fmt[i] === '*') {
+        precision = '*';
+        i++;
+      } else {
+        let p = '';
+        while (i < fmt.length && fmt[i] >= '0' && fmt[i] <= '9') p += fmt[i++];
+        precision = p === '' ? 0 : Number(p);
+      }
+    }
+    let size: Spec['size'] = '';
+    if (fmt.startsWith('I64', i)) { size = 'I64'; i += 3; }
+    else if (fmt.startsWith('I32', i)) { size = 'I32'; i += 3; }
+    else if (fmt[i] === 'I') { size = 'I'; i++; }
+    else if (fmt.startsWith('ll', i)) { size = 'll'; i += 2; }
+    else if (fmt.startsWith('hh', i)) { size = 'hh'; i += 2; }
+    else if (fmt[i] === 'l' || fmt[i] === 'h' || fmt[i] === 'w') { size = fmt[i] as 'l' | 'h' | 'w'; i++; }
+    const type = fmt[i] ?? '';
+    i++;
+    if (lit !== '') {
+      out.push(lit);
+      lit = '';
+    }
+    out.push({ literal: fmt.slice(start, i), flags, width, precision, size, type });
+  }
+  if (lit !== '') out.push(lit);
+  cache.set(fmt, out);
+  return out;
+}
+
+/** One varargs slot: low and high 32 bits (high is 0 on x86). */
+class Slots {
+  private readonly lo: number[] = [];
+  private readonly hi: number[] = [];
+  private next = 0;
+
+  constructor(readonly pointerSize: 4 | 8, args: readonly DbgArg[]) {
+    for (const a of args) {
+      if (typeof a === 'bigint') {
+        const u = BigInt.asUintN(64, a);
+        const lo = Number(u & 0xffffffffn);
+        const hi = Number(u >> 32n);
+        if (pointerSize === 4) {
+          this.push(lo, 0);
+          this.push(hi, 0);
+        } else this.push(lo, hi);
+      } else if (pointerSize === 4) {
+        this.push(a >>> 0, 0);
+      } else if (a < 0) {
+        this.push(a >>> 0, 0xffffffff); // an int sign-extended into its 8-byte slot
+      } else {
+        const lo = a % TWO32;
+        let hi = Math.floor(a / TWO32);
+        if (a >= 0x8000_0000_0000 && a < 0x1_0000_0000_0000) hi = (hi | 0xffff0000) >>> 0; // canonical kernel VA
+        this.push(lo, hi);
+      }
+    }
+  }
+
+  private push(lo: number, hi: number): void {
+    this.lo.push(lo);
+    this.hi.push(hi);
+  }
+
+  /** A 32-bit argument (int, char, or the low half of a wider slot). Missing arguments read as 0 (stack garbage). */
+  u32(): number {
+    const v = this.lo[this.next] ?? 0;
+    this.next++;
+    return v;
+  }
+
+  /** A 64-bit argument: one slot on x64, two on x86. */
+  u64(): bigint {
+    let lo: number;
+    let hi: number;
+    if (this.pointerSize === 8) {
+      lo = this.lo[this.next] ?? 0;
+      hi = this.hi[this.next] ?? 0;
+      this.next++;
+    } else {
+      lo = this.lo[this.next] ?? 0;
+      hi = this.lo[this.next + 1] ?? 0;
+      this.next += 2;
+    }
+    return (BigInt(hi) << 32n) | BigInt(lo);
+  }
+
+  /** A pointer-sized argument, as the 48-bit VA form the memory model uses. */
+  pointer(): number {
+    if (this.pointerSize === 4) return this.u32();
+    const lo = this.lo[this.next] ?? 0;
+    const hi = this.hi[this.next] ?? 0;
+    this.next++;
+    if (hi >= 0xffff8000) return (hi & 0xffff) * TWO32 + lo;
+    return hi * TWO32 + lo;
+  }
+
+  pointerBits(): bigint {
+    return this.pointerSize === 8 ? this.u64() : BigInt(this.u32());
+  }
+}
+
+function narrowChar(code: number): string {
+  // The debugger receives ANSI text: wide characters outside ASCII become '?' (RtlUnicodeToMultiByte default).
+  return code < 0x80 ? String.fromCharCode(code) : '?';
+}
+
+function readAnsiZ(mem: KernelMemory, va: number, max: number): string {
+  let s = '';
+  for (let n = 0; n < max; n++) {
+    mem.check(va + n, 1, false);
+    const b = mem.u8(va + n);
+    if (b === 0) break;
+    s += String.fromCharCode(b);
+  }
+  return s;
+}
+
+function readWideZ(mem: KernelMemory, va: number, max: number): string {
+  let s = '';
+  for (let n = 0; n < max; n++) {
+    mem.check(va + 2 * n, 2, false);
+    const c = mem.u16(va + 2 * n);
+    if (c === 0) break;
+    s += narrowChar(c);
+  }
+  return s;
+}
+
+function readCounted(mem: KernelMemory, va: number, wide: boolean, max: number): string {
+  // ANSI_STRING / UNICODE_STRING: USHORT Length (bytes), USHORT MaximumLength, PCHAR/PWCH Buffer (aligned).
+  mem.check(va, mem.pointerSize === 8 ? 16 : 8, false);
+  const length = mem.u16(va);
+  const buffer = mem.ptr(va + (mem.pointerSize === 8 ? 8 : 4));
+  if (buffer === 0) return '(null)';
+  let s = '';
+  if (wide) {
+    const n = Math.min(length >>> 1, max);
+    for (let i = 0; i < n; i++) {
+      mem.check(buffer + 2 * i, 2, false);
+      s += narrowChar(mem.u16(buffer + 2 * i));
+    }
+  } else {
+    const n = Math.min(length, max);
+    for (let i = 0; i < n; i++) {
+      mem.check(buffer + i, 1, false);
+      s += String.fromCharCode(mem.u8(buffer + i));
+    }
+  }
+  return s;
+}
+
+function pad(body: string, spec: Spec, width: number, numeric: boolean, precisionGiven: boolean): string {
+  if (body.length >= width) return body;
+  if (spec.flags.includes('-')) return body + ' '.repeat(width - body.length);
+  if (numeric && spec.flags.includes('0') && !precisionGiven) {
+    const sign = body[0] === '-' || body[0] === '+' || body[0] === ' ' ? body[0] : '';
+    const prefix = body.startsWith(sign + '0x') || body.startsWith(sign + '0X') ? body.slice(sign.length, sign.length + 2) : '';
+    const digits = body.slice(sign.length + prefix.length);
+    return sign + prefix + '0'.repeat(width - body.length) + digits;
+  }
+  return ' '.repeat(width - body.length) + body;
+}
+
+/**
+ * Formats one DbgPrint call. Reading a bad string pointer faults like the kernel would (BugCheck from memory);
+ * a NULL string pointer prints "(null)" as the Microsoft CRT does.
+ */
+export function formatDbgPrint(mem: KernelMemory, format: string, args: readonly DbgArg[]): FormatResult {
+  const slots = new Slots(mem.pointerSize, args);
+  let out = '';
+  const LIMIT = 4096; // longest read of one string argument
+  for (const piece of parse(format)) {
+    if (typeof piece === 'string') {
+      out += piece;
+      continue;
+    }
+    const spec = piece;
+    let width = 0;
+    if (spec.width === '*') {
+      const w = slots.u32() | 0;
+      width = Math.abs(w);
+    } else if (spec.width !== null) width = spec.width;
+    let precision: number | null = null;
+    if (spec.precision === '*') precision = slots.u32() | 0;
+    else precision = spec.precision;
+    const wide64 = spec.size === 'll' || spec.size === 'I64' || (spec.size === 'I' && mem.pointerSize === 8);
+    let body: string;
+    let numeric = false;
+    switch (spec.type) {
+      case 'd':
+      case 'i': {
+        numeric = true;
+        let v: bigint;
+        if (wide64) v = BigInt.asIntN(64, slots.u64());
+        else {
+          const raw = slots.u32();
+          v = BigInt(spec.size === 'h' ? (raw << 16) >> 16 : spec.size === 'hh' ? (raw << 24) >> 24 : raw | 0);
+        }
+        let digits = (v < 0n ? -v : v).toString();
+        if (precision !== null) digits = digits.padStart(precision, '0');
+        if (precision === 0 && v === 0n) digits = '';
+        body = (v < 0n ? '-' : spec.flags.includes('+') ? '+' : spec.flags.includes(' ') ? ' ' : '') + digits;
+        break;
+      }
+      case 'u':
+      case 'x':
+      case 'X':
+      case 'o': {
+        numeric = true;
+        let v: bigint;
+        if (wide64) v = slots.u64();
+        else {
+          const raw = slots.u32();
+          v = BigInt(spec.size === 'h' ? raw & 0xffff : spec.size === 'hh' ? raw & 0xff : raw);
+        }
+        const radix = spec.type === 'u' ? 10 : spec.type === 'o' ? 8 : 16;
+        let digits = v.toString(radix);
+        if (spec.type === 'X') digits = digits.toUpperCase();
+        if (precision !== null) digits = digits.padStart(precision, '0');
+        if (precision === 0 && v === 0n) digits = '';
+        let prefix = '';
+        if (spec.flags.includes('#') && v !== 0n) prefix = spec.type === 'x' ? '0x' : spec.type === 'X' ? '0X' : spec.type === 'o' ? '0' : '';
+        body = prefix + digits;
+        break;
+      }
+      case 'p': {
+        numeric = true;
+        body = slots.pointerBits().toString(16).toUpperCase().padStart(mem.pointerSize * 2, '0');
+        if (spec.flags.includes('#')) body = '0x' + body;
+        break;
+      }
+      case 'c':
+      case 'C': {
+        const raw = slots.u32();
+        const wide = spec.size === 'w' || spec.size === 'l' || (spec.type === 'C' && spec.size !== 'h');
+        body = wide ? narrowChar(raw & 0xffff) : String.fromCharCode(raw & 0xff);
+        break;
+      }
+      case 's':
+      case 'S': {
+        const p = slots.pointer();
+        const wide = spec.size === 'w' || spec.size === 'l' || (spec.type === 'S' && spec.size !== 'h');
+        const max = precision !== null && precision >= 0 ? precision : LIMIT;
+        if (p === 0) body = '(null)';
+        else body = wide ? readWideZ(mem, p, max) : readAnsiZ(mem, p, max);
+        break;
+      }
+      case 'Z': {
+        const p = slots.pointer();
+        const max = precision !== null && precision >= 0 ? precision : LIMIT;
+        body = p === 0 ? '(null)' : readCounted(mem, p, spec.size === 'w', max);
+        break;
+      }
+      case 'n':
+        slots.pointer(); // %n writes nothing here: the kernel's printf does not support it usefully
+        body = '';
+        break;
+      default:
+        // Unknown conversion (and floating point, which DbgPrint does not support): printed literally.
+        body = spec.literal;
+    }
+    out += pad(body, spec, width, numeric, precision !== null);
+  }
+  if (out.length > DBGPRINT_MAX_BYTES) return { text: out.slice(0, DBGPRINT_MAX_BYTES), fullLength: out.length };
+  return { text: out, fullLength: out.length };
+}

@@ -1,0 +1,153 @@
+/**
+ * The DDI surface a driver sees: WDK names and signatures, pointers as addresses (VAs) into kernel memory.
+ * A driver gets exactly this object and nothing of the kernel's internals.
+ */
+import type { DbgArg } from './dbgprint.js';
+import type { NTSTATUS } from './status.js';
+
+export type HANDLE = number;
+export type PVOID = number;
+export type PEPROCESS = number;
+export type PETHREAD = number;
+export type PUNICODE_STRING = number;
+export type PDEVICE_OBJECT = number;
+
+/** PCREATE_PROCESS_NOTIFY_ROUTINE ([DOC] ntddk/nc-ntddk-pcreate_process_notify_routine.md). */
+export type PCREATE_PROCESS_NOTIFY_ROUTINE = (ParentId: HANDLE, ProcessId: HANDLE, Create: boolean) => void;
+/** PCREATE_THREAD_NOTIFY_ROUTINE ([DOC] ntddk/nc-ntddk-pcreate_thread_notify_routine.md). */
+export type PCREATE_THREAD_NOTIFY_ROUTINE = (ProcessId: HANDLE, ThreadId: HANDLE, Create: boolean) => void;
+/** PLOAD_IMAGE_NOTIFY_ROUTINE: FullImageName may be NULL (0); ProcessId is 0 for a driver image. */
+export type PLOAD_IMAGE_NOTIFY_ROUTINE = (FullImageName: PUNICODE_STRING, ProcessId: HANDLE, ImageInfo: PVOID) => void;
+export type PDRIVER_UNLOAD = (DriverObject: DRIVER_OBJECT) => void;
+export type PDRIVER_DISPATCH = (DeviceObject: PDEVICE_OBJECT, Irp: PVOID) => NTSTATUS;
+
+export const IRP_MJ_MAXIMUM_FUNCTION = 0x1b;
+export const FILE_DEVICE_UNKNOWN = 0x22;
+
+/** The parts of DRIVER_OBJECT a driver writes: its unload routine and dispatch table. */
+export interface DRIVER_OBJECT {
+  readonly address: PVOID;
+  DriverUnload: PDRIVER_UNLOAD | null;
+  /** MajorFunction[0..IRP_MJ_MAXIMUM_FUNCTION], pre-filled by the I/O manager with IopInvalidDeviceRequest. */
+  readonly MajorFunction: PDRIVER_DISPATCH[];
+  /** First device object of the driver (0 when none). */
+  readonly DeviceObject: PDEVICE_OBJECT;
+}
+
+/** An OUT parameter: the callee writes `value` on success and leaves it alone on failure. */
+export interface Out<T> {
+  value: T;
+}
+
+/** IMAGE_INFO field offsets for the build's pointer size ([DOC] ntddk/ns-ntddk-_image_info.md). */
+export interface ImageInfoLayout {
+  readonly Properties: number;
+  readonly ImageBase: number;
+  readonly ImageSelector: number;
+  readonly ImageSize: number;
+  readonly ImageSectionNumber: number;
+}
+
+export interface RTL_OSVERSIONINFOW {
+  readonly dwMajorVersion: number;
+  readonly dwMinorVersion: number;
+  readonly dwBuildNumber: number;
+}
+
+export interface Ddi {
+  /** sizeof(PVOID) of the build the driver was compiled for. */
+  readonly pointerSize: 4 | 8;
+  readonly IMAGE_INFO: ImageInfoLayout;
+  /** Offsets inside UNICODE_STRING: Length, MaximumLength, Buffer. */
+  readonly UNICODE_STRING: { readonly Length: 0; readonly MaximumLength: 2; readonly Buffer: 4 | 8; readonly size: 8 | 16 };
+
+  // ---- memory access: what `*p` compiles to. A bad address bug-checks like the real machine.
+  READ_UCHAR(p: PVOID): number;
+  READ_USHORT(p: PVOID): number;
+  READ_ULONG(p: PVOID): number;
+  READ_POINTER(p: PVOID): PVOID;
+  WRITE_UCHAR(p: PVOID, v: number): void;
+  WRITE_USHORT(p: PVOID, v: number): void;
+  WRITE_ULONG(p: PVOID, v: number): void;
+  WRITE_POINTER(p: PVOID, v: PVOID): void;
+  RtlCopyMemory(destination: PVOID, source: PVOID, length: number): void;
+  RtlZeroMemory(destination: PVOID, length: number): void;
+  /** A C local with no initializer: it holds whatever was on the stack. */
+  uninitialized(): Out<PVOID>;
+
+  // ---- version and exports
+  RtlGetVersion(): RTL_OSVERSIONINFOW;
+  /** Non-zero when the routine is exported by this build ([DOC] wdm/nf-wdm-mmgetsystemroutineaddress.md). */
+  MmGetSystemRoutineAddress(name: string): PVOID;
+
+  // ---- notify routines
+  PsSetCreateProcessNotifyRoutine(NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE, Remove: boolean): NTSTATUS;
+  PsSetCreateThreadNotifyRoutine(NotifyRoutine: PCREATE_THREAD_NOTIFY_ROUTINE): NTSTATUS;
+  PsRemoveCreateThreadNotifyRoutine(NotifyRoutine: PCREATE_THREAD_NOTIFY_ROUTINE): NTSTATUS;
+  PsSetLoadImageNotifyRoutine(NotifyRoutine: PLOAD_IMAGE_NOTIFY_ROUTINE): NTSTATUS;
+  PsRemoveLoadImageNotifyRoutine(NotifyRoutine: PLOAD_IMAGE_NOTIFY_ROUTINE): NTSTATUS;
+
+  // ---- processes and objects
+  PsLookupProcessByProcessId(ProcessId: HANDLE, Process: Out<PEPROCESS>): NTSTATUS;
+  ObDereferenceObject(Object: PVOID): void;
+  ObReferenceObject(Object: PVOID): void;
+  PsGetCurrentProcessId(): HANDLE;
+  PsGetCurrentThreadId(): HANDLE;
+  PsGetCurrentProcess(): PEPROCESS;
+  PsGetProcessId(Process: PEPROCESS): HANDLE;
+  /** Undocumented, 5.1+: returns the address of EPROCESS.ImageFileName. */
+  PsGetProcessImageFileName(Process: PEPROCESS): PVOID;
+
+  // ---- I/O manager
+  IoCreateDevice(DriverObject: DRIVER_OBJECT, DeviceExtensionSize: number, DeviceName: string | null,
+    DeviceType: number, DeviceCharacteristics: number, Exclusive: boolean, DeviceObject: Out<PDEVICE_OBJECT>): NTSTATUS;
+  IoDeleteDevice(DeviceObject: PDEVICE_OBJECT): void;
+  IoCreateSymbolicLink(SymbolicLinkName: string, DeviceName: string): NTSTATUS;
+  IoDeleteSymbolicLink(SymbolicLinkName: string): NTSTATUS;
+
+  // ---- pool
+  ExAllocatePoolWithTag(PoolType: number, NumberOfBytes: number, Tag: string): PVOID;
+  ExFreePoolWithTag(P: PVOID, Tag: string): void;
+
+  // ---- debug output
+  DbgPrint(Format: string, ...args: DbgArg[]): NTSTATUS;
+}
+
+/** A loaded driver's code: fresh globals for every load. */
+export interface DriverInstance {
+  DriverEntry(ddi: Ddi, DriverObject: DRIVER_OBJECT, RegistryPath: PUNICODE_STRING): NTSTATUS;
+}
+
+/** A driver image as the loader sees it. */
+export interface DriverImage {
+  /** Service name, e.g. 'wssprocmon'. */
+  readonly name: string;
+  /** DDIs the image imports statically; loading fails on a build that does not export one of them. */
+  readonly imports: readonly string[];
+  instantiate(): DriverInstance;
+}
+
+/** Routines exported only from 5.1 (XP) on ([GC] names51.htm). */
+export const XP_EXPORTS: ReadonlySet<string> = new Set([
+  'PsRemoveCreateThreadNotifyRoutine',
+  'PsRemoveLoadImageNotifyRoutine',
+  'PsGetProcessImageFileName',
+  'PsGetProcessId',
+]);
+
+export const DDI_NAMES: readonly string[] = [
+  'RtlGetVersion', 'MmGetSystemRoutineAddress',
+  'PsSetCreateProcessNotifyRoutine', 'PsSetCreateThreadNotifyRoutine', 'PsRemoveCreateThreadNotifyRoutine',
+  'PsSetLoadImageNotifyRoutine', 'PsRemoveLoadImageNotifyRoutine',
+  'PsLookupProcessByProcessId', 'ObDereferenceObject', 'ObReferenceObject',
+  'PsGetCurrentProcessId', 'PsGetCurrentThreadId', 'PsGetCurrentProcess', 'PsGetProcessId', 'PsGetProcessImageFileName',
+  'IoCreateDevice', 'IoDeleteDevice', 'IoCreateSymbolicLink', 'IoDeleteSymbolicLink',
+  'ExAllocatePoolWithTag', 'ExFreePoolWithTag', 'DbgPrint',
+];
+
+/** DDIs a fault plan can make fail (they return NTSTATUS, or NULL for pool). */
+export const FAULTABLE_DDIS: readonly string[] = [
+  'IoCreateDevice', 'IoCreateSymbolicLink',
+  'PsSetCreateProcessNotifyRoutine', 'PsSetCreateThreadNotifyRoutine', 'PsSetLoadImageNotifyRoutine',
+  'PsLookupProcessByProcessId', 'ExAllocatePoolWithTag',
+];

@@ -1,0 +1,1027 @@
+/**
+ * The simulated NT kernel: processes and threads, the CID table, the object manager's reference counts, the
+ * notify-routine tables and their delivery order, the device/link namespace, driver load and unload, DbgPrint,
+ * the fault plan, and the recorder of ground truth. Pure and deterministic: the same calls give the same bytes.
+ * Each behaviour's source is in docs/kernel-semantics.md.
+ */
+import {
+  BugCheck,
+  BUGCHECK_BAD_POOL_CALLER,
+  BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS,
+  BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED,
+  BUGCHECK_REFERENCE_BY_POINTER,
+  bugCheckName,
+} from './bugcheck.js';
+import { imageFileNameChars, type OsBuild } from './builds.js';
+import { CidTable, type CidReusePolicy } from './cid-table.js';
+import { formatDbgPrint, type DbgArg } from './dbgprint.js';
+import {
+  IRP_MJ_MAXIMUM_FUNCTION,
+  XP_EXPORTS,
+  type Ddi,
+  type DriverImage,
+  type DriverInstance,
+  type DRIVER_OBJECT,
+  type ImageInfoLayout,
+  type Out,
+  type PCREATE_PROCESS_NOTIFY_ROUTINE,
+  type PCREATE_THREAD_NOTIFY_ROUTINE,
+  type PDRIVER_DISPATCH,
+  type PDRIVER_UNLOAD,
+  type PLOAD_IMAGE_NOTIFY_ROUTINE,
+} from './ddi.js';
+import { KernelMemory } from './memory.js';
+import { ObjectNamespace } from './namespace.js';
+import { NotifyTable, type NotifyKind } from './notify-tables.js';
+import { fnv1a, mulberry32 } from './prng.js';
+import {
+  RUN_RECORD_FORMAT,
+  type CallbackRecord,
+  type CallbackTruth,
+  type DdiCallRecord,
+  type EndState,
+  type PhaseRecord,
+  type PrintRecord,
+  type RunRecord,
+} from './record.js';
+import {
+  NT_SUCCESS,
+  STATUS_DRIVER_ENTRYPOINT_NOT_FOUND,
+  STATUS_INSUFFICIENT_RESOURCES,
+  STATUS_INVALID_DEVICE_REQUEST,
+  STATUS_INVALID_PARAMETER,
+  STATUS_OBJECT_NAME_COLLISION,
+  STATUS_OBJECT_NAME_NOT_FOUND,
+  STATUS_PROCEDURE_NOT_FOUND,
+  STATUS_SUCCESS,
+  statusName,
+  type NTSTATUS,
+} from './status.js';
+
+/** Named alternatives where sources disagree (DESIGN.md "Modelling decisions"). */
+export interface KernelProfile {
+  readonly id: 'documented' | 'adversarial';
+  /**
+   * After a failed DriverEntry (or an unload) that leaves device objects: 'freed' = the image is freed, as the
+   * documentation says ([DOC] kernel/unload-routine-environment.md); 'pinned-by-devices' = every device object
+   * references the driver object, so the image stays resident and its routines keep firing ([WRK] io/iomgr).
+   */
+  readonly leakedDeviceImage: 'freed' | 'pinned-by-devices';
+  /** Order of the initial thread's thread notify relative to the process notify (NT 5.2: process first; Vista+ UNCONFIRMED). */
+  readonly initialThreadNotify: 'process-first' | 'thread-first';
+  /** Whether exit ops may carry a lookup race (the PID gone or reused when the driver looks it up). */
+  readonly exitLookupRaces: boolean;
+}
+
+export const PROFILES: Readonly<Record<'documented' | 'adversarial', KernelProfile>> = {
+  documented: { id: 'documented', leakedDeviceImage: 'freed', initialThreadNotify: 'process-first', exitLookupRaces: false },
+  adversarial: { id: 'adversarial', leakedDeviceImage: 'freed', initialThreadNotify: 'process-first', exitLookupRaces: true },
+};
+
+export interface FaultSpec {
+  /** DDI name (one of FAULTABLE_DDIS). */
+  readonly ddi: string;
+  /** Fail the n-th call (1-based) the driver makes to it. */
+  readonly nth: number;
+  /** NTSTATUS to return (pool allocations return NULL instead). */
+  readonly status: NTSTATUS;
+}
+
+export interface Crowding {
+  readonly process: number;
+  readonly thread: number;
+  readonly image: number;
+}
+
+export interface KernelOptions {
+  readonly build: OsBuild;
+  readonly profile: KernelProfile;
+  readonly reusePolicy: CidReusePolicy;
+  readonly driver: DriverImage;
+  readonly faults?: readonly FaultSpec[];
+  readonly crowding?: Crowding;
+}
+
+export type ProcessState = 'active' | 'exited' | 'deleted';
+
+export interface KProcess {
+  readonly serial: number;
+  readonly pid: number;
+  readonly ppid: number;
+  readonly name: string;
+  readonly imagePath: string | null;
+  readonly eprocess: number;
+  readonly threads: KThread[];
+  activeThreads: number;
+  state: ProcessState;
+  pointerCount: number;
+  driverRefs: number;
+  userImages: number;
+}
+
+export interface KThread {
+  readonly serial: number;
+  readonly tid: number;
+  readonly process: KProcess;
+  readonly ethread: number;
+  state: ProcessState;
+  pointerCount: number;
+  driverRefs: number;
+}
+
+type CidObject = { readonly kind: 'process'; readonly p: KProcess } | { readonly kind: 'thread'; readonly t: KThread };
+
+type ProcessRoutine = PCREATE_PROCESS_NOTIFY_ROUTINE;
+type ThreadRoutine = PCREATE_THREAD_NOTIFY_ROUTINE;
+type ImageRoutine = PLOAD_IMAGE_NOTIFY_ROUTINE;
+
+/** Thrown after a bug check to unwind the operation in progress; the machine is dead. */
+export class KernelHalted extends Error {
+  constructor() {
+    super('the kernel has bug-checked');
+    this.name = 'KernelHalted';
+  }
+}
+
+const ETHREAD_SIZE = { 4: 0x258, 8: 0x4c0 } as const;
+const DEVICE_OBJECT_SIZE = { 4: 0xb8, 8: 0x150 } as const;
+const DRIVER_OBJECT_SIZE = { 4: 0xa8, 8: 0x150 } as const;
+
+type DriverImageState = EndState['driver']['image'];
+
+/** IopInvalidDeviceRequest: what the I/O manager puts in every MajorFunction slot before DriverEntry. */
+const IopInvalidDeviceRequest: PDRIVER_DISPATCH = () => STATUS_INVALID_DEVICE_REQUEST;
+
+export class Kernel {
+  readonly build: OsBuild;
+  readonly profile: KernelProfile;
+  readonly mem: KernelMemory;
+  readonly cids: CidTable<CidObject>;
+  readonly processTable: NotifyTable<ProcessRoutine>;
+  readonly threadTable: NotifyTable<ThreadRoutine>;
+  readonly imageTable: NotifyTable<ImageRoutine>;
+  readonly namespace = new ObjectNamespace();
+  readonly system: KProcess;
+  readonly processes: KProcess[] = [];
+  readonly threads: KThread[] = [];
+  readonly record: RunRecord;
+  readonly imageInfo: ImageInfoLayout;
+  /** Stack garbage an uninitialised pointer holds: unmapped, so reading through it faults. */
+  readonly uninitializedPointer: number;
+
+  private readonly driverImage: DriverImage;
+  private readonly faults: readonly FaultSpec[];
+  private readonly ddiCalls = new Map<string, number>();
+  private readonly objectsByVa = new Map<number, CidObject>();
+  private readonly routineAddress = new Map<unknown, number>();
+  private readonly pidOwners = new Map<number, string[]>();
+  private serial = 0;
+  private seq = 0;
+  private opIndex = -1;
+  private current: KThread;
+  private instance: DriverInstance | null = null;
+  private driverObject: (DRIVER_OBJECT & { DeviceObject: number }) | null = null;
+  private imageState: DriverImageState = 'never';
+  private imageBase = 0;
+  private systemImages = 0;
+  private loads = 0;
+  private frame: { ddi: DdiCallRecord[]; prints: PrintRecord[]; cb: CallbackRecord | null } | null = null;
+  private crashed = false;
+
+  constructor(options: KernelOptions) {
+    this.build = options.build;
+    this.profile = options.profile;
+    this.driverImage = options.driver;
+    this.faults = options.faults ?? [];
+    const ps = this.build.pointerSize;
+    this.mem = new KernelMemory(this.build.kernelVaBase, ps);
+    this.uninitializedPointer = ps === 4 ? 0xcccccccc : 0xcccc_cccc_cccc;
+    this.cids = new CidTable<CidObject>(options.reusePolicy, 4);
+    this.processTable = new NotifyTable('process', this.build.capacity.process);
+    this.threadTable = new NotifyTable('thread', this.build.capacity.thread);
+    this.imageTable = new NotifyTable('image', this.build.capacity.image);
+    this.imageInfo = ps === 4
+      ? { Properties: 0, ImageBase: 4, ImageSelector: 8, ImageSize: 12, ImageSectionNumber: 16 }
+      : { Properties: 0, ImageBase: 8, ImageSelector: 16, ImageSize: 24, ImageSectionNumber: 32 };
+    this.record = {
+      format: RUN_RECORD_FORMAT,
+      build: this.build.id,
+      profile: this.profile.id,
+      reusePolicy: options.reusePolicy,
+      driver: this.driverImage.name,
+      uninitializedPointer: '0x' + this.mem.canonical(this.uninitializedPointer).toString(16).toUpperCase(),
+      ops: [],
+      phases: [],
+      callbacks: [],
+      bugCheck: null,
+      end: null,
+    };
+    // The System process and one system thread exist before anything else ([WRK] ps/psinit.c).
+    this.system = this.newProcess(this.build.systemPid, 0, 'System', null);
+    this.current = this.newThread(this.system);
+    const crowd = options.crowding ?? { process: 0, thread: 0, image: 0 };
+    for (let i = 0; i < crowd.process; i++) this.processTable.register(() => {}, `OtherDriver${i}`, 'OtherDriverProcessNotify');
+    for (let i = 0; i < crowd.thread; i++) this.threadTable.register(() => {}, `OtherDriver${i}`, 'OtherDriverThreadNotify');
+    for (let i = 0; i < crowd.image; i++) this.imageTable.register(() => {}, `OtherDriver${i}`, 'OtherDriverImageNotify');
+  }
+
+  get halted(): boolean {
+    return this.crashed;
+  }
+
+  get driverState(): DriverImageState {
+    return this.imageState;
+  }
+
+  /** Marks the start of scenario operation `index` (for the record's timeline). */
+  beginOp(index: number, op: unknown): void {
+    this.opIndex = index;
+    this.record.ops.push({ index, op, outcome: 'done' });
+  }
+
+  endOp(outcome: 'done' | 'skipped', note?: string): void {
+    const r = this.record.ops[this.record.ops.length - 1];
+    if (r === undefined || this.crashed) return;
+    r.outcome = outcome;
+    if (note !== undefined) r.note = note;
+  }
+
+  // ------------------------------------------------------------------ objects
+
+  private nextSerial(): number {
+    return ++this.serial;
+  }
+
+  private fillPlausible(va: number, size: number, seed: number): void {
+    // Unmodelled fields hold plausible data (zeros, pool pointers, counters), so a read at a wrong offset
+    // returns wrong bytes, not zeros. Deterministic: derived from the build and the object's serial.
+    const rnd = mulberry32(seed);
+    const ps = this.build.pointerSize;
+    for (let off = 0; off + ps <= size; off += ps) {
+      const r = rnd() % 10;
+      if (r < 4) continue;
+      if (r < 7) this.mem.setPtr(va + off, this.build.kernelVaBase + 0x10000 + (rnd() % 0x400000) * 8);
+      else if (r < 9) this.mem.setU32(va + off, rnd() % 0x400);
+      else this.mem.setU32(va + off, rnd());
+    }
+  }
+
+  private newProcess(pid: number | null, ppid: number, name: string, imagePath: string | null): KProcess {
+    const layout = this.build.eprocess;
+    const serial = this.nextSerial();
+    const eprocess = this.mem.alloc(layout.size, 'Proc', 'kernel');
+    this.fillPlausible(eprocess, layout.size, fnv1a(this.build.id) ^ Math.imul(serial, 0x9e3779b1));
+    const proc: KProcess = {
+      serial, pid: 0, ppid, name: '', imagePath, eprocess, threads: [], activeThreads: 0,
+      state: 'active', pointerCount: 1, driverRefs: 0, userImages: 0,
+    };
+    const entry: CidObject = { kind: 'process', p: proc };
+    let id: number;
+    if (pid !== null) {
+      this.cids.createAt(pid, entry);
+      id = pid;
+    } else id = this.cids.create(entry);
+    // ImageFileName: the last path component, each WCHAR narrowed by truncation, at most sizeof-1 chars, then NUL
+    // ([WRK] mm/procsup.c).
+    const base = name.slice(name.lastIndexOf('\\') + 1);
+    const stored = Array.from(base.slice(0, imageFileNameChars(this.build)), (c) => String.fromCharCode(c.charCodeAt(0) & 0xff)).join('');
+    const p = proc as { -readonly [K in keyof KProcess]: KProcess[K] };
+    p.pid = id;
+    p.name = stored;
+    this.mem.fill(eprocess + layout.ImageFileName, layout.ImageFileNameSize, 0);
+    for (let i = 0; i < stored.length; i++) this.mem.setU8(eprocess + layout.ImageFileName + i, stored.charCodeAt(i));
+    this.mem.setPtr(eprocess + layout.UniqueProcessId, id);
+    this.mem.setPtr(eprocess + layout.InheritedFromUniqueProcessId, ppid);
+    const links = (this.system ?? proc).eprocess + layout.ActiveProcessLinks;
+    this.mem.setPtr(eprocess + layout.ActiveProcessLinks, links);
+    this.mem.setPtr(eprocess + layout.ActiveProcessLinks + this.build.pointerSize, links);
+    this.objectsByVa.set(eprocess, entry);
+    this.processes.push(proc);
+    return proc;
+  }
+
+  private newThread(process: KProcess): KThread {
+    const ps = this.build.pointerSize;
+    const serial = this.nextSerial();
+    const ethread = this.mem.alloc(ETHREAD_SIZE[ps], 'Thre', 'kernel');
+    this.fillPlausible(ethread, ETHREAD_SIZE[ps], fnv1a(this.build.id) ^ Math.imul(serial, 0x85ebca6b));
+    const t: KThread = { serial, tid: 0, process, ethread, state: 'active', pointerCount: 1, driverRefs: 0 };
+    const entry: CidObject = { kind: 'thread', t };
+    (t as { tid: number }).tid = this.cids.create(entry);
+    this.objectsByVa.set(ethread, entry);
+    process.threads.push(t);
+    process.activeThreads++;
+    process.pointerCount++; // a thread references its process until the thread object is deleted
+    this.threads.push(t);
+    return t;
+  }
+
+  private deleteProcess(p: KProcess): void {
+    p.state = 'deleted';
+    this.cids.destroy(p.pid);
+    const owners = this.pidOwners.get(p.pid) ?? [];
+    owners.push(p.name);
+    this.pidOwners.set(p.pid, owners);
+    this.objectsByVa.delete(p.eprocess);
+    this.mem.free(p.eprocess);
+  }
+
+  private deleteThread(t: KThread): void {
+    t.state = 'deleted';
+    this.cids.destroy(t.tid);
+    this.objectsByVa.delete(t.ethread);
+    this.mem.free(t.ethread);
+    this.dereferenceProcess(t.process);
+  }
+
+  private dereferenceProcess(p: KProcess): void {
+    p.pointerCount--;
+    if (p.pointerCount === 0) this.deleteProcess(p);
+  }
+
+  private dereferenceThread(t: KThread): void {
+    t.pointerCount--;
+    if (t.pointerCount === 0) this.deleteThread(t);
+  }
+
+  private creatorThread(p: KProcess): KThread {
+    return p.threads.find((t) => t.state === 'active' && t.process.state === 'active') ?? this.systemThread();
+  }
+
+  private systemThread(): KThread {
+    return this.system.threads[0];
+  }
+
+  // ------------------------------------------------------------------ kernel operations
+
+  /**
+   * NtCreateUserProcess / PspCreateProcess + PspCreateThread: the process and its initial thread are created,
+   * then (creator's context) the process notify and the initial thread's thread notify; when the initial thread
+   * first runs (new process's context) the image notify for the main EXE, then for ntdll.dll ([WRK] ps/create.c,
+   * dbgk/dbgkproc.c; [DOC] nc-ntddk-pload_image_notify_routine.md).
+   * `imagePath === null`: the EXE's name could not be obtained, so FullImageName is NULL ([WRK] DbgkCreateThread).
+   */
+  createProcess(parent: KProcess, imagePath: string | null, name: string): { process: KProcess; thread: KThread } {
+    this.assertRunning();
+    const creator = this.creatorThread(parent);
+    const proc = this.newProcess(null, parent.pid, name, imagePath);
+    const thread = this.newThread(proc);
+    this.withContext(creator, () => {
+      if (this.profile.initialThreadNotify === 'process-first') {
+        this.notifyProcess(proc, true);
+        this.notifyThread(thread, true);
+      } else {
+        this.notifyThread(thread, true);
+        this.notifyProcess(proc, true);
+      }
+    });
+    this.withContext(thread, () => {
+      this.notifyImage(proc, imagePath, this.build.userImageBase, imageSize(name));
+      this.notifyImage(proc, '\\SystemRoot\\System32\\ntdll.dll', ntdllBase(this.build), 0x1a0000);
+    });
+    return { process: proc, thread };
+  }
+
+  /** PspCreateThread for a further thread, notified in the creator's context (a thread of the same process). */
+  createThread(process: KProcess): KThread {
+    this.assertRunning();
+    const creator = this.creatorThread(process);
+    const t = this.newThread(process);
+    this.withContext(creator, () => this.notifyThread(t, true));
+    return t;
+  }
+
+  /**
+   * PspExitThread: the thread notify (exiting thread's context); the last thread then sends the process notify
+   * in its own context ([WRK] ps/psdelete.c). The kernel then drops its own references; an object and its CID
+   * entry go when the last reference does.
+   */
+  exitThread(t: KThread, race?: 'gone' | 'reused'): void {
+    this.assertRunning();
+    if (t.state !== 'active') return;
+    const p = t.process;
+    let processExited = false;
+    this.withRace(p, race, () => {
+      this.withContext(t, () => {
+        this.notifyThread(t, false, race);
+        t.state = 'exited';
+        p.activeThreads--;
+        if (p.activeThreads === 0) {
+          this.notifyProcess(p, false, race);
+          p.state = 'exited';
+          processExited = true;
+        }
+      });
+    });
+    if (processExited) this.dereferenceProcess(p); // the kernel's own reference: handles are closed at exit
+    this.dereferenceThread(t);
+  }
+
+  /** NtTerminateProcess: every thread exits (creation order); the last one sends the process notify. */
+  exitProcess(p: KProcess, race?: 'gone' | 'reused'): void {
+    for (const t of [...p.threads]) {
+      if (this.crashed) return;
+      if (t.state === 'active') this.exitThread(t, race);
+    }
+  }
+
+  /**
+   * An image mapped into a user process (a DLL; notified in that process's context) or a driver image
+   * (process === null: ProcessId 0, SystemModeImage 1; [WRK] mm/sysload.c).
+   */
+  loadImage(process: KProcess | null, path: string | null, name: string): void {
+    this.assertRunning();
+    if (process === null) {
+      const base = this.build.systemImageBase + 0x100000 * ++this.systemImages;
+      this.withContext(this.systemThread(), () => this.notifyImage(null, path, base, imageSize(name)));
+      return;
+    }
+    const base = dllBase(this.build, ++process.userImages);
+    this.withContext(this.creatorThread(process), () => this.notifyImage(process, path, base, imageSize(name)));
+  }
+
+  // ------------------------------------------------------------------ driver load / unload
+
+  /**
+   * IopLoadDriver: the image is mapped (image notify with ProcessId 0 to routines already registered), then
+   * DriverEntry runs in the System process. A failed DriverEntry: Unload is never called and the image is freed
+   * (or pinned by its device objects, per profile).
+   */
+  loadDriver(): NTSTATUS {
+    this.assertRunning();
+    if (this.imageState === 'loaded' || this.imageState === 'pinned') return STATUS_INVALID_DEVICE_REQUEST;
+    const name = this.driverImage.name;
+    const phase = this.beginPhase('Load');
+    const missing = this.driverImage.imports.filter((d) => XP_EXPORTS.has(d) && !this.build.hasXpExports);
+    if (missing.length > 0) {
+      phase.status = statusName(STATUS_DRIVER_ENTRYPOINT_NOT_FOUND);
+      phase.outcome = 'refused';
+      phase.note = `imports not exported by ${this.build.id}: ${missing.join(', ')}`;
+      this.frame = null;
+      this.imageState = this.imageState === 'never' ? 'failed-load' : this.imageState;
+      return STATUS_DRIVER_ENTRYPOINT_NOT_FOUND;
+    }
+    this.frame = null;
+    this.loads++;
+    this.imageBase = this.build.systemImageBase + 0x100000 * ++this.systemImages;
+    this.withContext(this.systemThread(), () => this.notifyImage(null, `\\SystemRoot\\System32\\drivers\\${name}.sys`, this.imageBase, 0x3000));
+    const ps = this.build.pointerSize;
+    const doVa = this.mem.alloc(DRIVER_OBJECT_SIZE[ps], 'Driv', 'kernel');
+    const driverObject = {
+      address: doVa,
+      DriverUnload: null as PDRIVER_UNLOAD | null,
+      MajorFunction: new Array<PDRIVER_DISPATCH>(IRP_MJ_MAXIMUM_FUNCTION + 1).fill(IopInvalidDeviceRequest),
+      DeviceObject: 0,
+    };
+    this.driverObject = driverObject;
+    this.instance = this.driverImage.instantiate();
+    this.imageState = 'loaded';
+    const registryPath = this.allocUnicodeString(`\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\Services\\${name}`, 'kernel');
+    const entry = this.beginPhase('DriverEntry');
+    const instance = this.instance;
+    const ddi = this.makeDdi();
+    let status: NTSTATUS = STATUS_SUCCESS;
+    this.withContext(this.systemThread(), () => {
+      this.runDriverCode(entry, null, () => {
+        status = instance.DriverEntry(ddi, driverObject, registryPath) >>> 0;
+      });
+    });
+    entry.status = statusName(status);
+    this.frame = null;
+    if (!NT_SUCCESS(status)) this.releaseImage();
+    return status;
+  }
+
+  /** NtUnloadDriver: refused with STATUS_INVALID_DEVICE_REQUEST when DriverUnload is NULL ([WRK] io/iomgr/loadunld.c). */
+  unloadDriver(): NTSTATUS {
+    this.assertRunning();
+    if (this.imageState !== 'loaded' || this.driverObject === null) return STATUS_INVALID_DEVICE_REQUEST;
+    const phase = this.beginPhase('Unload');
+    const unload = this.driverObject.DriverUnload;
+    if (unload === null) {
+      phase.status = statusName(STATUS_INVALID_DEVICE_REQUEST);
+      phase.outcome = 'refused';
+      phase.note = 'DriverUnload is NULL: the driver can never be stopped';
+      this.frame = null;
+      return STATUS_INVALID_DEVICE_REQUEST;
+    }
+    phase.status = statusName(STATUS_SUCCESS);
+    this.frame = null;
+    const up = this.beginPhase('DriverUnload');
+    const driverObject = this.driverObject;
+    this.withContext(this.systemThread(), () => this.runDriverCode(up, null, () => unload(driverObject)));
+    this.frame = null;
+    this.releaseImage();
+    return STATUS_SUCCESS;
+  }
+
+  private releaseImage(): void {
+    const hasDevices = this.namespace.devices.some((d) => d.owner === this.driverImage.name);
+    this.imageState = hasDevices && this.profile.leakedDeviceImage === 'pinned-by-devices' ? 'pinned' : 'unloaded';
+  }
+
+  // ------------------------------------------------------------------ notification delivery
+
+  private withContext(t: KThread, fn: () => void): void {
+    const saved = this.current;
+    this.current = t;
+    try {
+      fn();
+    } finally {
+      this.current = saved;
+    }
+  }
+
+  /** Adversarial profile: the PID is gone from, or reused in, the CID table while the exit notifies run. */
+  private withRace(p: KProcess, race: 'gone' | 'reused' | undefined, fn: () => void): void {
+    if (race === undefined || !this.profile.exitLookupRaces) {
+      fn();
+      return;
+    }
+    const saved = this.cids.lookup(p.pid);
+    let interloper: KProcess | null = null;
+    if (race === 'gone') this.cids.destroyEntryOnly(p.pid);
+    else {
+      interloper = this.newProcessDetached(p.pid);
+      this.cids.replace(p.pid, { kind: 'process', p: interloper });
+    }
+    try {
+      fn();
+    } finally {
+      if (saved !== undefined) this.cids.replace(p.pid, saved);
+      if (interloper !== null) {
+        interloper.state = 'exited';
+        interloper.pointerCount--;
+        if (interloper.pointerCount === 0) {
+          interloper.state = 'deleted';
+          this.objectsByVa.delete(interloper.eprocess);
+          this.mem.free(interloper.eprocess);
+        }
+      }
+    }
+  }
+
+  /** A process that took over `pid` in the adversarial profile; it never runs threads. */
+  private newProcessDetached(pid: number): KProcess {
+    const layout = this.build.eprocess;
+    const serial = this.nextSerial();
+    const eprocess = this.mem.alloc(layout.size, 'Proc', 'kernel');
+    this.fillPlausible(eprocess, layout.size, fnv1a(this.build.id) ^ Math.imul(serial, 0x9e3779b1));
+    const name = 'interloper.exe';
+    const proc: KProcess = {
+      serial, pid, ppid: this.system.pid, name, imagePath: null, eprocess, threads: [], activeThreads: 0,
+      state: 'active', pointerCount: 1, driverRefs: 0, userImages: 0,
+    };
+    for (let i = 0; i < name.length; i++) this.mem.setU8(eprocess + layout.ImageFileName + i, name.charCodeAt(i));
+    this.mem.setU8(eprocess + layout.ImageFileName + name.length, 0);
+    this.mem.setPtr(eprocess + layout.UniqueProcessId, pid);
+    this.mem.setPtr(eprocess + layout.InheritedFromUniqueProcessId, this.system.pid);
+    this.objectsByVa.set(eprocess, { kind: 'process', p: proc });
+    this.processes.push(proc);
+    return proc;
+  }
+
+  private previousOwners(pid: number): string[] | undefined {
+    const o = this.pidOwners.get(pid);
+    return o === undefined || o.length === 0 ? undefined : [...o];
+  }
+
+  private notifyProcess(p: KProcess, create: boolean, race?: 'gone' | 'reused'): void {
+    const truth: CallbackTruth = {
+      pid: p.pid, ppid: p.ppid, name: p.name, eprocess: this.hex(p.eprocess),
+      previousOwners: this.previousOwners(p.pid), race: race !== undefined && this.profile.exitLookupRaces ? race : undefined,
+    };
+    const args = { ParentId: p.ppid, ProcessId: p.pid, Create: create };
+    this.deliver(this.processTable, 'process', create, truth, args, (r) => r(p.ppid, p.pid, create));
+  }
+
+  private notifyThread(t: KThread, create: boolean, race?: 'gone' | 'reused'): void {
+    const p = t.process;
+    const truth: CallbackTruth = {
+      pid: p.pid, tid: t.tid, name: p.name, eprocess: this.hex(p.eprocess),
+      previousOwners: this.previousOwners(p.pid), race: race !== undefined && this.profile.exitLookupRaces ? race : undefined,
+    };
+    const args = { ProcessId: p.pid, ThreadId: t.tid, Create: create };
+    this.deliver(this.threadTable, 'thread', create, truth, args, (r) => r(p.pid, t.tid, create));
+  }
+
+  private notifyImage(p: KProcess | null, path: string | null, base: number, size: number): void {
+    const pid = p === null ? 0 : p.pid;
+    const table = this.imageTable;
+    if (!table.slots.some((s) => s !== null && s.owner === this.driverImage.name)) {
+      return; // nothing of the driver under test to call; other drivers' routines are no-ops
+    }
+    // FullImageName (not NUL-terminated: MaximumLength covers stale characters after Length) and IMAGE_INFO,
+    // freed when the notification is over.
+    const us = path === null ? 0 : this.allocUnicodeString(path, 'kernel', true);
+    const ii = this.mem.alloc(this.build.pointerSize === 4 ? 20 : 40, 'ImgI', 'kernel');
+    const props = (p === null ? 1 : 0) << 8; // ImageAddressingMode 0 (IMAGE_ADDRESSING_MODE_32BIT), SystemModeImage bit 8
+    this.mem.setU32(ii + this.imageInfo.Properties, props);
+    this.mem.setPtr(ii + this.imageInfo.ImageBase, base);
+    this.mem.setPtr(ii + this.imageInfo.ImageSize, size);
+    const truth: CallbackTruth = {
+      pid, name: p?.name, imagePath: path, imageBase: this.hex(base), imageSize: size, systemImage: p === null,
+    };
+    const args = { FullImageName: us === 0 ? null : this.hex(us), ProcessId: pid, ImageInfo: this.hex(ii) };
+    try {
+      this.deliver(table, 'image', true, truth, args, (r) => r(us, pid, ii));
+    } finally {
+      if (!this.crashed) {
+        if (us !== 0) {
+          this.mem.free(this.mem.ptr(us + (this.build.pointerSize === 8 ? 8 : 4)));
+          this.mem.free(us);
+        }
+        this.mem.free(ii);
+      }
+    }
+  }
+
+  private deliver<F>(
+    table: NotifyTable<F>,
+    kind: NotifyKind,
+    create: boolean,
+    truth: CallbackTruth,
+    args: Record<string, string | number | boolean | null>,
+    call: (routine: F) => void,
+  ): void {
+    const mine = this.driverImage.name;
+    const slots = table.slots;
+    for (let slot = 0; slot < slots.length; slot++) {
+      const s = slots[slot];
+      if (s === null || s.owner !== mine) continue; // other drivers' routines do nothing observable
+      const cb: CallbackRecord = {
+        seq: ++this.seq, op: this.opIndex, kind, create, routine: s.name, slot, args,
+        context: { pid: this.current.process.pid, tid: this.current.tid }, truth,
+        ddi: [], prints: [], refsTaken: 0, refsDropped: 0, outcome: 'returned',
+      };
+      this.record.callbacks.push(cb);
+      if (this.imageState === 'unloaded' || this.imageState === 'failed-load') {
+        // The routine's code is gone: the CPU faults in freed driver space ([DOC] bug-check-0xce).
+        const addr = this.routineAddress.get(s.routine) ?? 0;
+        cb.outcome = 'bugcheck';
+        this.crash(new BugCheck(BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS,
+          [this.mem.canonical(addr), 0, this.mem.canonical(addr), 0],
+          `${kind} notify routine ${s.name} (slot ${slot}) called after ${mine}.sys was unloaded`), 'callback', cb.seq);
+      }
+      this.frame = { ddi: cb.ddi, prints: cb.prints, cb };
+      try {
+        this.runDriverCode(null, cb, () => call(s.routine));
+      } finally {
+        this.frame = null;
+      }
+    }
+  }
+
+  /** Runs driver code; a bug check or a JavaScript exception out of the driver ends the run. */
+  private runDriverCode(phase: PhaseRecord | null, cb: CallbackRecord | null, fn: () => void): void {
+    const savedFrame = this.frame;
+    if (phase !== null) this.frame = { ddi: phase.ddi, prints: phase.prints, cb: null };
+    try {
+      fn();
+    } catch (e) {
+      if (e instanceof KernelHalted) throw e;
+      const where = cb !== null ? 'callback' : (phase?.phase ?? 'kernel');
+      const seq = cb?.seq ?? phase?.seq ?? null;
+      if (e instanceof BugCheck) {
+        if (cb !== null) cb.outcome = 'bugcheck';
+        if (phase !== null) phase.outcome = 'bugcheck';
+        this.crash(e, where, seq);
+      }
+      const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      if (cb !== null) cb.outcome = 'exception';
+      if (phase !== null) phase.outcome = 'exception';
+      this.crash(new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0xc0000005, 0, 0, 0],
+        `unhandled exception in driver code: ${message}`), where, seq, message);
+    } finally {
+      this.frame = savedFrame;
+    }
+  }
+
+  private crash(b: BugCheck, during: string, seq: number | null, exception?: string): never {
+    if (!this.crashed) {
+      this.crashed = true;
+      this.record.bugCheck = {
+        code: b.code, name: bugCheckName(b.code), parameters: b.parameters, reason: b.reason, during, seq,
+        op: this.opIndex, ...(exception !== undefined ? { exception } : {}),
+      };
+      const r = this.record.ops[this.record.ops.length - 1];
+      if (r !== undefined) r.outcome = 'halted';
+    }
+    throw new KernelHalted();
+  }
+
+  private assertRunning(): void {
+    if (this.crashed) throw new KernelHalted();
+  }
+
+  private beginPhase(phase: PhaseRecord['phase']): PhaseRecord {
+    const r: PhaseRecord = { seq: ++this.seq, op: this.opIndex, phase, ddi: [], prints: [], outcome: 'returned' };
+    this.record.phases.push(r);
+    this.frame = { ddi: r.ddi, prints: r.prints, cb: null };
+    return r;
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  hex(va: number): string {
+    return '0x' + this.mem.canonical(va).toString(16).toUpperCase();
+  }
+
+  /** A UNICODE_STRING and its buffer in pool. `unterminated`: MaximumLength covers 4 stale characters, no NUL. */
+  allocUnicodeString(text: string, owner: string, unterminated = false): number {
+    const ps = this.build.pointerSize;
+    const length = text.length * 2;
+    const max = unterminated ? length + 8 : length + 2;
+    const buf = this.mem.alloc(max + 2, 'Str ', owner);
+    for (let i = 0; i < text.length; i++) this.mem.setU16(buf + 2 * i, text.charCodeAt(i));
+    if (unterminated) for (let i = 0; i < 4; i++) this.mem.setU16(buf + length + 2 * i, 0x7e); // stale '~' characters
+    const us = this.mem.alloc(ps === 4 ? 8 : 16, 'Str ', owner);
+    this.mem.setU16(us, length);
+    this.mem.setU16(us + 2, max);
+    this.mem.setPtr(us + (ps === 4 ? 4 : 8), buf);
+    return us;
+  }
+
+  private fault(name: string): NTSTATUS | undefined {
+    const n = (this.ddiCalls.get(name) ?? 0) + 1;
+    this.ddiCalls.set(name, n);
+    for (const f of this.faults) if (f.ddi === name && f.nth === n) return f.status >>> 0;
+    return undefined;
+  }
+
+  private log(name: string, args: string[], status?: NTSTATUS, result?: string, faulted?: boolean): void {
+    const f = this.frame;
+    if (f === null) return;
+    const r: { -readonly [K in keyof DdiCallRecord]: DdiCallRecord[K] } = { name, args };
+    if (status !== undefined) r.status = statusName(status);
+    if (result !== undefined) r.result = result;
+    if (faulted === true) r.faulted = true;
+    f.ddi.push(r);
+  }
+
+  private routineName(routine: unknown): string {
+    return typeof routine === 'function' && routine.name !== '' ? routine.name : 'anonymous';
+  }
+
+  private addressOf(routine: unknown): number {
+    let a = this.routineAddress.get(routine);
+    if (a === undefined) {
+      a = this.imageBase + 0x1000 + 0x40 * this.routineAddress.size;
+      this.routineAddress.set(routine, a);
+    }
+    return a;
+  }
+
+  private requireExport(name: string): void {
+    if (XP_EXPORTS.has(name) && !this.build.hasXpExports) {
+      throw new Error(`${name} is not exported by ${this.build.id}; import it only where it exists (MmGetSystemRoutineAddress)`);
+    }
+  }
+
+  private objectAt(va: number, write: boolean): CidObject {
+    const o = this.objectsByVa.get(va);
+    if (o !== undefined) return o;
+    this.mem.check(va, 1, write);
+    throw new BugCheck(BUGCHECK_REFERENCE_BY_POINTER, [0, this.mem.canonical(va), 0, 0], `${this.hex(va)} is not a live object`);
+  }
+
+  // ------------------------------------------------------------------ the DDI surface
+
+  private makeDdi(): Ddi {
+    const k = this;
+    const mem = this.mem;
+    const ps = this.build.pointerSize;
+    const driverName = this.driverImage.name;
+    const register = <F>(table: NotifyTable<F>, name: string, routine: F, full: NTSTATUS): NTSTATUS => {
+      const f = k.fault(name);
+      if (f !== undefined) {
+        k.log(name, [k.routineName(routine)], f, undefined, true);
+        return f;
+      }
+      k.addressOf(routine);
+      const slot = table.register(routine, driverName, k.routineName(routine));
+      const status = slot < 0 ? full : STATUS_SUCCESS;
+      k.log(name, [k.routineName(routine)], status, slot < 0 ? undefined : `slot ${slot}`);
+      return status;
+    };
+    const remove = <F>(table: NotifyTable<F>, name: string, routine: F): NTSTATUS => {
+      const status = table.remove(routine) ? STATUS_SUCCESS : STATUS_PROCEDURE_NOT_FOUND;
+      k.log(name, [k.routineName(routine)], status);
+      return status;
+    };
+    const ddi: Ddi = {
+      pointerSize: ps,
+      IMAGE_INFO: this.imageInfo,
+      UNICODE_STRING: ps === 4 ? { Length: 0, MaximumLength: 2, Buffer: 4, size: 8 } : { Length: 0, MaximumLength: 2, Buffer: 8, size: 16 },
+      READ_UCHAR: (p) => { mem.check(p, 1, false); return mem.u8(p); },
+      READ_USHORT: (p) => { mem.check(p, 2, false); return mem.u16(p); },
+      READ_ULONG: (p) => { mem.check(p, 4, false); return mem.u32(p); },
+      READ_POINTER: (p) => { mem.check(p, ps, false); return mem.ptr(p); },
+      WRITE_UCHAR: (p, v) => { mem.check(p, 1, true); mem.setU8(p, v); },
+      WRITE_USHORT: (p, v) => { mem.check(p, 2, true); mem.setU16(p, v); },
+      WRITE_ULONG: (p, v) => { mem.check(p, 4, true); mem.setU32(p, v); },
+      WRITE_POINTER: (p, v) => { mem.check(p, ps, true); mem.setPtr(p, v); },
+      RtlCopyMemory: (d, s, n) => {
+        if (n === 0) return;
+        mem.check(s, n, false);
+        mem.check(d, n, true);
+        mem.setBytes(d, mem.slice(s, n).slice());
+      },
+      RtlZeroMemory: (d, n) => {
+        if (n === 0) return;
+        mem.check(d, n, true);
+        mem.fill(d, n, 0);
+      },
+      uninitialized: () => ({ value: k.uninitializedPointer }),
+      RtlGetVersion: () => ({ dwMajorVersion: k.build.major, dwMinorVersion: k.build.minor, dwBuildNumber: k.build.buildNumber }),
+      MmGetSystemRoutineAddress: (name) => {
+        const exported = !XP_EXPORTS.has(name) || k.build.hasXpExports;
+        return exported ? k.build.systemImageBase + (fnv1a(name) & 0xffff0) : 0;
+      },
+      PsSetCreateProcessNotifyRoutine: (routine, removeIt) => {
+        if (removeIt) return remove(k.processTable, 'PsSetCreateProcessNotifyRoutine', routine);
+        return register(k.processTable, 'PsSetCreateProcessNotifyRoutine', routine, STATUS_INVALID_PARAMETER);
+      },
+      PsSetCreateThreadNotifyRoutine: (routine) =>
+        register(k.threadTable, 'PsSetCreateThreadNotifyRoutine', routine, STATUS_INSUFFICIENT_RESOURCES),
+      PsRemoveCreateThreadNotifyRoutine: (routine) => {
+        k.requireExport('PsRemoveCreateThreadNotifyRoutine');
+        return remove(k.threadTable, 'PsRemoveCreateThreadNotifyRoutine', routine);
+      },
+      PsSetLoadImageNotifyRoutine: (routine) =>
+        register(k.imageTable, 'PsSetLoadImageNotifyRoutine', routine, STATUS_INSUFFICIENT_RESOURCES),
+      PsRemoveLoadImageNotifyRoutine: (routine) => {
+        k.requireExport('PsRemoveLoadImageNotifyRoutine');
+        return remove(k.imageTable, 'PsRemoveLoadImageNotifyRoutine', routine);
+      },
+      PsLookupProcessByProcessId: (pid, out: Out<number>) => {
+        const f = k.fault('PsLookupProcessByProcessId');
+        if (f !== undefined) {
+          k.log('PsLookupProcessByProcessId', [String(pid)], f, undefined, true);
+          return f;
+        }
+        const e = k.cids.lookup(pid);
+        if (e === undefined || e.kind !== 'process' || e.p.state === 'deleted') {
+          k.log('PsLookupProcessByProcessId', [String(pid)], k.build.lookupNotFound);
+          return k.build.lookupNotFound;
+        }
+        const p = e.p;
+        p.pointerCount++;
+        p.driverRefs++;
+        if (k.frame?.cb) k.frame.cb.refsTaken++;
+        out.value = p.eprocess;
+        k.log('PsLookupProcessByProcessId', [String(pid)], STATUS_SUCCESS, `${k.hex(p.eprocess)} (${p.name}) PointerCount=${p.pointerCount}`);
+        return STATUS_SUCCESS;
+      },
+      ObReferenceObject: (va) => {
+        const o = k.objectAt(va, false);
+        const obj = o.kind === 'process' ? o.p : o.t;
+        obj.pointerCount++;
+        obj.driverRefs++;
+        if (k.frame?.cb) k.frame.cb.refsTaken++;
+        k.log('ObReferenceObject', [k.hex(va)], undefined, `PointerCount=${obj.pointerCount}`);
+      },
+      ObDereferenceObject: (va) => {
+        const o = k.objectAt(va, true);
+        const obj = o.kind === 'process' ? o.p : o.t;
+        if (k.frame?.cb) k.frame.cb.refsDropped++;
+        obj.driverRefs--;
+        k.log('ObDereferenceObject', [k.hex(va)], undefined, `PointerCount=${obj.pointerCount - 1}`);
+        if (obj.pointerCount - 1 === 0 && obj.state === 'active') {
+          // The count would reach zero under a live process/thread: illegal for its state ([DOC] bug-check-0x18).
+          throw new BugCheck(BUGCHECK_REFERENCE_BY_POINTER, [0, k.mem.canonical(va), 1, 0],
+            `ObDereferenceObject would delete live ${o.kind} ${o.kind === 'process' ? o.p.pid : o.t.tid}`);
+        }
+        if (o.kind === 'process') k.dereferenceProcess(o.p);
+        else k.dereferenceThread(o.t);
+      },
+      PsGetCurrentProcessId: () => k.current.process.pid,
+      PsGetCurrentThreadId: () => k.current.tid,
+      PsGetCurrentProcess: () => k.current.process.eprocess,
+      PsGetProcessId: (p) => {
+        k.requireExport('PsGetProcessId');
+        k.objectAt(p, false);
+        return mem.ptr(p + k.build.eprocess.UniqueProcessId);
+      },
+      PsGetProcessImageFileName: (p) => {
+        k.requireExport('PsGetProcessImageFileName');
+        mem.check(p, 1, false);
+        return p + k.build.eprocess.ImageFileName; // nothing but Process + offset (OSR NT Insider 2006)
+      },
+      IoCreateDevice: (dobj, ext, name, _type, _chars, _excl, out) => {
+        const f = k.fault('IoCreateDevice');
+        if (f !== undefined) {
+          k.log('IoCreateDevice', [String(name)], f, undefined, true);
+          return f;
+        }
+        if (name !== null && k.namespace.has(name)) {
+          k.log('IoCreateDevice', [name], STATUS_OBJECT_NAME_COLLISION);
+          return STATUS_OBJECT_NAME_COLLISION;
+        }
+        const va = mem.alloc(DEVICE_OBJECT_SIZE[ps] + ext, 'Devi', 'kernel');
+        k.namespace.addDevice({ name, owner: driverName, va });
+        if (dobj.DeviceObject === 0) (dobj as { DeviceObject: number }).DeviceObject = va;
+        out.value = va;
+        k.log('IoCreateDevice', [String(name)], STATUS_SUCCESS, k.hex(va));
+        return STATUS_SUCCESS;
+      },
+      IoDeleteDevice: (va) => {
+        const d = k.namespace.removeDevice(va);
+        if (d === undefined) {
+          mem.check(va, 1, true);
+          throw new BugCheck(BUGCHECK_REFERENCE_BY_POINTER, [0, mem.canonical(va), 0, 0], `IoDeleteDevice(${k.hex(va)}): not a device object`);
+        }
+        mem.free(va);
+        const dobj = k.driverObject;
+        if (dobj !== null && dobj.DeviceObject === va) {
+          const next = k.namespace.devices.find((x) => x.owner === driverName);
+          dobj.DeviceObject = next?.va ?? 0;
+        }
+        k.log('IoDeleteDevice', [k.hex(va)]);
+      },
+      IoCreateSymbolicLink: (link, target) => {
+        const f = k.fault('IoCreateSymbolicLink');
+        if (f !== undefined) {
+          k.log('IoCreateSymbolicLink', [link, target], f, undefined, true);
+          return f;
+        }
+        if (k.namespace.has(link)) {
+          k.log('IoCreateSymbolicLink', [link, target], STATUS_OBJECT_NAME_COLLISION);
+          return STATUS_OBJECT_NAME_COLLISION;
+        }
+        k.namespace.addLink({ name: link, target, owner: driverName });
+        k.log('IoCreateSymbolicLink', [link, target], STATUS_SUCCESS);
+        return STATUS_SUCCESS;
+      },
+      IoDeleteSymbolicLink: (link) => {
+        const f = k.fault('IoDeleteSymbolicLink');
+        if (f !== undefined) {
+          k.log('IoDeleteSymbolicLink', [link], f, undefined, true);
+          return f;
+        }
+        const status = k.namespace.removeLink(link) !== undefined ? STATUS_SUCCESS : STATUS_OBJECT_NAME_NOT_FOUND;
+        k.log('IoDeleteSymbolicLink', [link], status);
+        return status;
+      },
+      ExAllocatePoolWithTag: (_type, n, tag) => {
+        const f = k.fault('ExAllocatePoolWithTag');
+        if (f !== undefined || n <= 0) {
+          k.log('ExAllocatePoolWithTag', [String(n), tag], undefined, 'NULL', f !== undefined);
+          return 0;
+        }
+        const va = mem.alloc(n, tag, driverName);
+        k.log('ExAllocatePoolWithTag', [String(n), tag], undefined, k.hex(va));
+        return va;
+      },
+      ExFreePoolWithTag: (p, tag) => {
+        const b = mem.block(p);
+        if (b === undefined || b.owner !== driverName) {
+          throw new BugCheck(BUGCHECK_BAD_POOL_CALLER, [7, 0, 0, mem.canonical(p)], `ExFreePoolWithTag(${k.hex(p)}): not a live pool block of the driver`);
+        }
+        mem.free(p);
+        k.log('ExFreePoolWithTag', [k.hex(p), tag]);
+      },
+      DbgPrint: (format: string, ...args: DbgArg[]) => {
+        const r = formatDbgPrint(mem, format, args);
+        const f = k.frame;
+        if (f !== null) f.prints.push({ text: r.text, fullLength: r.fullLength });
+        return STATUS_SUCCESS;
+      },
+    };
+    return ddi;
+  }
+
+  // ------------------------------------------------------------------ end state
+
+  finish(): RunRecord {
+    const mine = this.driverImage.name;
+    const regs: EndState['registrations'] = [];
+    for (const table of [this.processTable, this.threadTable, this.imageTable] as NotifyTable<unknown>[]) {
+      table.slots.forEach((s, slot) => {
+        if (s !== null && s.owner === mine) regs.push({ kind: table.kind, slot, owner: s.owner, routine: s.name });
+      });
+    }
+    this.record.end = {
+      driver: { name: mine, image: this.imageState, hasUnload: this.driverObject?.DriverUnload != null, loads: this.loads },
+      registrations: regs,
+      devices: this.namespace.devices.filter((d) => d.owner === mine).map((d) => ({ name: d.name, owner: d.owner })),
+      links: [...this.namespace.links.values()].filter((l) => l.owner === mine).map((l) => ({ name: l.name, target: l.target, owner: l.owner })),
+      processes: this.processes.map((p) => ({ pid: p.pid, name: p.name, state: p.state, pointerCount: p.pointerCount, driverRefs: p.driverRefs })),
+      threads: this.threads.map((t) => ({ tid: t.tid, pid: t.process.pid, state: t.state, pointerCount: t.pointerCount, driverRefs: t.driverRefs })),
+      driverPool: this.mem.liveBlocks().filter((b) => b.owner === mine).map((b) => ({ tag: b.tag, size: b.size })),
+    };
+    return this.record;
+  }
+}
+
+function imageSize(name: string): number {
+  return 0x1000 * (1 + (fnv1a(name) % 0x200));
+}
+
+function ntdllBase(build: OsBuild): number {
+  return build.pointerSize === 4 ? 0x7c900000 : 0x7ffd_0000_0000;
+}
+
+function dllBase(build: OsBuild, n: number): number {
+  return build.pointerSize === 4 ? 0x10000000 + 0x100000 * n : 0x7ff8_0000_0000 + 0x1000000 * n;
+}

@@ -1,0 +1,101 @@
+/**
+ * Scenario operations: the kernel activity a run consists of, as plain records. Objects are named by stable
+ * symbolic labels (like PropEr's symbolic variables or Hypothesis bundles): an op whose target is gone is a
+ * recorded no-op, so any subsequence of a legal scenario is legal — which is what shrinking needs.
+ */
+import { Kernel, KernelHalted, type KProcess, type KThread } from './kernel.js';
+
+export type ExitRace = 'gone' | 'reused';
+
+export type Op =
+  | { readonly op: 'CreateProcess'; readonly id: string; readonly thread: string; readonly parent: string; readonly path: string; readonly pathUnavailable?: boolean }
+  | { readonly op: 'CreateThread'; readonly id: string; readonly process: string }
+  | { readonly op: 'ExitThread'; readonly thread: string; readonly race?: ExitRace }
+  | { readonly op: 'ExitProcess'; readonly process: string; readonly race?: ExitRace }
+  | { readonly op: 'LoadImage'; readonly process: string; readonly path: string; readonly pathUnavailable?: boolean }
+  | { readonly op: 'LoadDriver' }
+  | { readonly op: 'UnloadDriver' };
+
+export const SYSTEM_LABEL = 'System';
+
+/** Labels an op creates or uses (for the shrinker's whole-lifetime removal). */
+export function labelsOf(op: Op): { creates: string[]; uses: string[] } {
+  switch (op.op) {
+    case 'CreateProcess': return { creates: [op.id, op.thread], uses: op.parent === SYSTEM_LABEL ? [] : [op.parent] };
+    case 'CreateThread': return { creates: [op.id], uses: [op.process] };
+    case 'ExitThread': return { creates: [], uses: [op.thread] };
+    case 'ExitProcess': return { creates: [], uses: [op.process] };
+    case 'LoadImage': return { creates: [], uses: op.process === SYSTEM_LABEL ? [] : [op.process] };
+    default: return { creates: [], uses: [] };
+  }
+}
+
+function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('\\') + 1);
+}
+
+/** Applies ops to a kernel; stops at a bug check. Returns the index of the op that halted, or -1. */
+export function executeOps(kernel: Kernel, ops: readonly Op[]): number {
+  const processes = new Map<string, KProcess>([[SYSTEM_LABEL, kernel.system]]);
+  const threads = new Map<string, KThread>();
+  const liveProcess = (l: string): KProcess | undefined => {
+    const p = processes.get(l);
+    return p !== undefined && p.state === 'active' ? p : undefined;
+  };
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
+    kernel.beginOp(i, op);
+    try {
+      let skipped: string | undefined;
+      switch (op.op) {
+        case 'CreateProcess': {
+          const parent = liveProcess(op.parent) ?? kernel.system;
+          const { process, thread } = kernel.createProcess(parent, op.pathUnavailable === true ? null : op.path, baseName(op.path));
+          processes.set(op.id, process);
+          threads.set(op.thread, thread);
+          break;
+        }
+        case 'CreateThread': {
+          const p = liveProcess(op.process);
+          if (p === undefined) skipped = `${op.process} is not running`;
+          else threads.set(op.id, kernel.createThread(p));
+          break;
+        }
+        case 'ExitThread': {
+          const t = threads.get(op.thread);
+          if (t === undefined || t.state !== 'active') skipped = `${op.thread} is not running`;
+          else kernel.exitThread(t, op.race);
+          break;
+        }
+        case 'ExitProcess': {
+          const p = liveProcess(op.process);
+          if (p === undefined || p === kernel.system) skipped = `${op.process} is not running`;
+          else kernel.exitProcess(p, op.race);
+          break;
+        }
+        case 'LoadImage': {
+          if (op.process === SYSTEM_LABEL) kernel.loadImage(null, op.pathUnavailable === true ? null : op.path, baseName(op.path));
+          else {
+            const p = liveProcess(op.process);
+            if (p === undefined) skipped = `${op.process} is not running`;
+            else kernel.loadImage(p, op.pathUnavailable === true ? null : op.path, baseName(op.path));
+          }
+          break;
+        }
+        case 'LoadDriver':
+          if (kernel.driverState === 'loaded' || kernel.driverState === 'pinned') skipped = 'driver already loaded';
+          else kernel.loadDriver();
+          break;
+        case 'UnloadDriver':
+          if (kernel.driverState !== 'loaded') skipped = 'driver not loaded';
+          else kernel.unloadDriver();
+          break;
+      }
+      kernel.endOp(skipped === undefined ? 'done' : 'skipped', skipped);
+    } catch (e) {
+      if (e instanceof KernelHalted) return i;
+      throw e;
+    }
+  }
+  return -1;
+}

@@ -1,0 +1,128 @@
+/**
+ * The RunRecord: ground truth of one run, plain data (JSON-serialisable), read by the invariants.
+ * Numbers that may be 64-bit addresses are hex strings of their canonical value.
+ */
+import type { NotifyKind } from './notify-tables.js';
+
+export const RUN_RECORD_FORMAT = 'psharness-run/1';
+
+export interface DdiCallRecord {
+  readonly name: string;
+  readonly args: readonly string[];
+  /** NTSTATUS name for DDIs that return one. */
+  readonly status?: string;
+  /** Other results: a pointer, an object's new reference count. */
+  readonly result?: string;
+  /** True when the fault plan made this call fail. */
+  readonly faulted?: true;
+}
+
+export interface PrintRecord {
+  readonly text: string;
+  /** Length before the 512-byte per-call limit; > text.length when output was lost. */
+  readonly fullLength: number;
+}
+
+/** What really happened, for the invariants to compare the driver's log against. */
+export interface CallbackTruth {
+  readonly pid: number;
+  readonly ppid?: number;
+  readonly tid?: number;
+  /** EPROCESS.ImageFileName as the kernel stored it for this build. */
+  readonly name?: string;
+  /** Canonical EPROCESS address (hex). */
+  readonly eprocess?: string;
+  /** Image notify: the full path, or null when FullImageName was NULL. */
+  readonly imagePath?: string | null;
+  readonly imageBase?: string;
+  readonly imageSize?: number;
+  readonly systemImage?: boolean;
+  /** Names of earlier processes that held this PID (non-empty when the PID was reused). */
+  readonly previousOwners?: readonly string[];
+  /** Adversarial profile: the PID was gone, or reused by another process, when the driver ran. */
+  readonly race?: 'gone' | 'reused';
+}
+
+export interface CallbackRecord {
+  readonly seq: number;
+  readonly op: number;
+  readonly kind: NotifyKind;
+  readonly create: boolean;
+  readonly routine: string;
+  readonly slot: number;
+  /** The arguments as passed (handles as numbers, pointers as hex). */
+  readonly args: Readonly<Record<string, string | number | boolean | null>>;
+  readonly context: { readonly pid: number; readonly tid: number };
+  readonly truth: CallbackTruth;
+  readonly ddi: DdiCallRecord[];
+  readonly prints: PrintRecord[];
+  refsTaken: number;
+  refsDropped: number;
+  outcome: 'returned' | 'bugcheck' | 'exception';
+}
+
+export interface PhaseRecord {
+  readonly seq: number;
+  readonly op: number;
+  readonly phase: 'DriverEntry' | 'DriverUnload' | 'Load' | 'Unload';
+  status?: string;
+  readonly ddi: DdiCallRecord[];
+  readonly prints: PrintRecord[];
+  outcome: 'returned' | 'bugcheck' | 'exception' | 'refused';
+  note?: string;
+}
+
+export interface OpRecord {
+  readonly index: number;
+  readonly op: unknown;
+  outcome: 'done' | 'skipped' | 'halted';
+  note?: string;
+}
+
+export interface BugCheckRecord {
+  readonly code: number;
+  readonly name: string;
+  readonly parameters: readonly string[];
+  readonly reason: string;
+  /** 'callback', 'DriverEntry', 'DriverUnload' or 'kernel' */
+  readonly during: string;
+  /** seq of the callback or phase it happened in, when any. */
+  readonly seq: number | null;
+  readonly op: number;
+  /** The JavaScript exception of a driver, when that is what crashed (bug check 0x1E). */
+  readonly exception?: string;
+}
+
+export interface EndState {
+  readonly driver: {
+    readonly name: string;
+    /** never / loaded / unloaded (image freed) / pinned (unloaded or failed, image kept by a device) / failed-load */
+    readonly image: 'never' | 'loaded' | 'unloaded' | 'pinned' | 'failed-load';
+    readonly hasUnload: boolean;
+    readonly loads: number;
+  };
+  readonly registrations: { readonly kind: NotifyKind; readonly slot: number; readonly owner: string; readonly routine: string }[];
+  readonly devices: { readonly name: string | null; readonly owner: string }[];
+  readonly links: { readonly name: string; readonly target: string; readonly owner: string }[];
+  readonly processes: {
+    readonly pid: number; readonly name: string; readonly state: string;
+    readonly pointerCount: number; readonly driverRefs: number;
+  }[];
+  readonly threads: { readonly tid: number; readonly pid: number; readonly state: string; readonly pointerCount: number; readonly driverRefs: number }[];
+  readonly driverPool: { readonly tag: string; readonly size: number }[];
+}
+
+export interface RunRecord {
+  readonly format: typeof RUN_RECORD_FORMAT;
+  readonly build: string;
+  readonly profile: string;
+  readonly reusePolicy: string;
+  readonly driver: string;
+  /** The value an uninitialised pointer holds (hex), to recognise reads through it. */
+  readonly uninitializedPointer: string;
+  readonly ops: OpRecord[];
+  readonly phases: PhaseRecord[];
+  readonly callbacks: CallbackRecord[];
+  bugCheck: BugCheckRecord | null;
+  end: EndState | null;
+}
