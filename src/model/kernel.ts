@@ -42,6 +42,7 @@ import {
   type EndState,
   type PhaseRecord,
   type PrintRecord,
+  type Residue,
   type RunRecord,
 } from './record.js';
 import {
@@ -488,7 +489,10 @@ export class Kernel {
     });
     entry.status = statusName(status);
     this.frame = null;
-    if (!NT_SUCCESS(status)) this.releaseImage();
+    if (!NT_SUCCESS(status)) {
+      entry.residue = this.residue();
+      this.releaseImage();
+    }
     return status;
   }
 
@@ -511,8 +515,25 @@ export class Kernel {
     const driverObject = this.driverObject;
     this.withContext(this.systemThread(), () => this.runDriverCode(up, null, () => unload(driverObject)));
     this.frame = null;
+    up.residue = this.residue();
     this.releaseImage();
     return STATUS_SUCCESS;
+  }
+
+  /** The driver's routines, devices and links that are still in the kernel. */
+  private residue(): Residue {
+    const mine = this.driverImage.name;
+    const registrations: string[] = [];
+    for (const table of [this.processTable, this.threadTable, this.imageTable] as NotifyTable<unknown>[]) {
+      table.slots.forEach((s, slot) => {
+        if (s !== null && s.owner === mine) registrations.push(`${table.kind} notify ${s.name} (slot ${slot})`);
+      });
+    }
+    return {
+      registrations,
+      devices: this.namespace.devices.filter((d) => d.owner === mine).map((d) => d.name ?? '(unnamed)'),
+      links: [...this.namespace.links.values()].filter((l) => l.owner === mine).map((l) => l.name),
+    };
   }
 
   private releaseImage(): void {

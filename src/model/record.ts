@@ -70,6 +70,14 @@ export interface PhaseRecord {
   readonly prints: PrintRecord[];
   outcome: 'returned' | 'bugcheck' | 'exception' | 'refused';
   note?: string;
+  /** What the driver left behind right after a failed DriverEntry or after DriverUnload. */
+  residue?: Residue;
+}
+
+export interface Residue {
+  readonly registrations: readonly string[];
+  readonly devices: readonly string[];
+  readonly links: readonly string[];
 }
 
 export interface OpRecord {

@@ -1,0 +1,3 @@
+export * from './names.js';
+export * from './ops.js';
+export * from './scenario.js';

@@ -1,0 +1,112 @@
+/**
+ * Kernel operation sequences. fast-check generates raw operations whose targets are plain indexes; `resolveOps`
+ * turns them into symbolic operations on live objects (labels), so every generated scenario is legal by
+ * construction. Shrinking of the raw array by fast-check keeps that property; the harness's domain shrinker then
+ * works on the labelled form, where removing an op never changes what the others refer to.
+ */
+import fc from 'fast-check';
+import { SYSTEM_LABEL, type ExitRace, type Op } from '../model/ops.js';
+import { dllPath, driverPath, processPath } from './names.js';
+
+export type RawOp =
+  | { readonly k: 'process'; readonly parent: number; readonly path: string; readonly unavailable: boolean }
+  | { readonly k: 'thread'; readonly target: number }
+  | { readonly k: 'exit-thread'; readonly target: number; readonly race?: ExitRace }
+  | { readonly k: 'exit-process'; readonly target: number; readonly race?: ExitRace }
+  | { readonly k: 'image'; readonly target: number; readonly system: boolean; readonly path: string; readonly unavailable: boolean }
+  | { readonly k: 'unload' }
+  | { readonly k: 'load' };
+
+export interface OpWeights {
+  readonly process: number;
+  readonly thread: number;
+  readonly exitThread: number;
+  readonly exitProcess: number;
+  readonly image: number;
+  readonly unload: number;
+  readonly load: number;
+}
+
+export const DEFAULT_WEIGHTS: OpWeights = { process: 5, thread: 3, exitThread: 2, exitProcess: 4, image: 3, unload: 1, load: 1 };
+
+export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIGHTS): fc.Arbitrary<RawOp> {
+  const index = fc.nat({ max: 64 });
+  const race: fc.Arbitrary<ExitRace | undefined> = adversarial
+    ? fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom<ExitRace>('gone', 'reused') })
+    : fc.constant(undefined);
+  const rare = fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
+  return fc.oneof(
+    { weight: w.process, arbitrary: fc.record({ k: fc.constant('process' as const), parent: index, path: processPath, unavailable: rare }) },
+    { weight: w.thread, arbitrary: fc.record({ k: fc.constant('thread' as const), target: index }) },
+    { weight: w.exitThread, arbitrary: fc.record({ k: fc.constant('exit-thread' as const), target: index, race }) },
+    { weight: w.exitProcess, arbitrary: fc.record({ k: fc.constant('exit-process' as const), target: index, race }) },
+    {
+      weight: w.image,
+      arbitrary: fc.boolean().chain((system) => fc.record({
+        k: fc.constant('image' as const), target: index, system: fc.constant(system), path: system ? driverPath : dllPath, unavailable: rare,
+      })),
+    },
+    { weight: w.unload, arbitrary: fc.constant({ k: 'unload' as const }) },
+    { weight: w.load, arbitrary: fc.constant({ k: 'load' as const }) },
+  );
+}
+
+/** Turns index-based raw ops into labelled ops on live objects; ops with no possible target are dropped. */
+export function resolveOps(raw: readonly RawOp[]): Op[] {
+  const out: Op[] = [];
+  const live: { label: string; threads: string[] }[] = [];
+  let nextProcess = 1;
+  let nextThread = 1;
+  for (const r of raw) {
+    switch (r.k) {
+      case 'process': {
+        const parentIdx = r.parent % (live.length + 1);
+        const parent = parentIdx === 0 ? SYSTEM_LABEL : live[parentIdx - 1].label;
+        const id = `P${nextProcess++}`;
+        const thread = `T${nextThread++}`;
+        out.push({ op: 'CreateProcess', id, thread, parent, path: r.path, ...(r.unavailable ? { pathUnavailable: true } : {}) });
+        live.push({ label: id, threads: [thread] });
+        break;
+      }
+      case 'thread': {
+        if (live.length === 0) break;
+        const p = live[r.target % live.length];
+        const id = `T${nextThread++}`;
+        out.push({ op: 'CreateThread', id, process: p.label });
+        p.threads.push(id);
+        break;
+      }
+      case 'exit-thread': {
+        const all = live.flatMap((p) => p.threads.map((t) => ({ p, t })));
+        if (all.length === 0) break;
+        const { p, t } = all[r.target % all.length];
+        out.push({ op: 'ExitThread', thread: t, ...(r.race !== undefined ? { race: r.race } : {}) });
+        p.threads.splice(p.threads.indexOf(t), 1);
+        if (p.threads.length === 0) live.splice(live.indexOf(p), 1);
+        break;
+      }
+      case 'exit-process': {
+        if (live.length === 0) break;
+        const i = r.target % live.length;
+        out.push({ op: 'ExitProcess', process: live[i].label, ...(r.race !== undefined ? { race: r.race } : {}) });
+        live.splice(i, 1);
+        break;
+      }
+      case 'image': {
+        if (r.system || live.length === 0) {
+          out.push({ op: 'LoadImage', process: SYSTEM_LABEL, path: r.path, ...(r.unavailable ? { pathUnavailable: true } : {}) });
+        } else {
+          out.push({ op: 'LoadImage', process: live[r.target % live.length].label, path: r.path, ...(r.unavailable ? { pathUnavailable: true } : {}) });
+        }
+        break;
+      }
+      case 'unload':
+        out.push({ op: 'UnloadDriver' });
+        break;
+      case 'load':
+        out.push({ op: 'LoadDriver' });
+        break;
+    }
+  }
+  return out;
+}

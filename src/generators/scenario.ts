@@ -1,0 +1,68 @@
+/**
+ * The scenario arbitrary: OS build, CID reuse order, other drivers' routines already in the notify tables, a
+ * fault plan for the driver's DDI calls, and the operation sequence.
+ */
+import fc from 'fast-check';
+import { BUILDS } from '../model/builds.js';
+import { CID_REUSE_POLICIES, type CidReusePolicy } from '../model/cid-table.js';
+import { FAULTABLE_DDIS } from '../model/ddi.js';
+import type { Crowding, FaultSpec } from '../model/kernel.js';
+import type { Scenario } from '../model/scenario.js';
+import {
+  STATUS_ACCESS_DENIED,
+  STATUS_INSUFFICIENT_RESOURCES,
+  STATUS_INVALID_PARAMETER,
+  STATUS_OBJECT_NAME_COLLISION,
+  STATUS_UNSUCCESSFUL,
+  type NTSTATUS,
+} from '../model/status.js';
+import { DEFAULT_WEIGHTS, rawOpArbitrary, resolveOps, type OpWeights } from './ops.js';
+
+export interface ScenarioOptions {
+  /** Build ids to draw from (default: all). */
+  readonly builds?: readonly string[];
+  readonly profile?: 'documented' | 'adversarial';
+  /** Longest operation sequence (default 60). */
+  readonly maxOps?: number;
+  readonly weights?: OpWeights;
+}
+
+/** Statuses each faultable DDI documents (or plausibly returns) on failure. */
+const FAULT_STATUSES: Readonly<Record<string, readonly NTSTATUS[]>> = {
+  IoCreateDevice: [STATUS_INSUFFICIENT_RESOURCES, STATUS_OBJECT_NAME_COLLISION],
+  IoCreateSymbolicLink: [STATUS_OBJECT_NAME_COLLISION, STATUS_INSUFFICIENT_RESOURCES],
+  PsSetCreateProcessNotifyRoutine: [STATUS_INVALID_PARAMETER, STATUS_ACCESS_DENIED],
+  PsSetCreateThreadNotifyRoutine: [STATUS_INSUFFICIENT_RESOURCES],
+  PsSetLoadImageNotifyRoutine: [STATUS_INSUFFICIENT_RESOURCES],
+  PsLookupProcessByProcessId: [STATUS_INVALID_PARAMETER],
+  ExAllocatePoolWithTag: [STATUS_UNSUCCESSFUL],
+};
+
+export const faultArbitrary: fc.Arbitrary<FaultSpec> = fc.constantFrom(...FAULTABLE_DDIS).chain((ddi) =>
+  fc.record({
+    ddi: fc.constant(ddi),
+    nth: fc.oneof({ weight: 3, arbitrary: fc.constant(1) }, { weight: 2, arbitrary: fc.integer({ min: 2, max: 8 }) }),
+    status: fc.constantFrom(...(FAULT_STATUSES[ddi] ?? [STATUS_UNSUCCESSFUL])),
+  }),
+);
+
+/** Mostly empty tables; sometimes one short of full, full, or over-full for 8- and 64-slot tables. */
+const occupancy: fc.Arbitrary<number> = fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(7, 8, 63, 64) });
+
+export const crowdingArbitrary: fc.Arbitrary<Crowding> = fc.record({ process: occupancy, thread: occupancy, image: occupancy });
+
+export function scenarioArbitrary(options: ScenarioOptions = {}): fc.Arbitrary<Scenario> {
+  const builds = options.builds ?? BUILDS.map((b) => b.id);
+  const profile = options.profile ?? 'documented';
+  const maxOps = options.maxOps ?? 60;
+  return fc.record({
+    build: fc.constantFrom(...builds),
+    profile: fc.constant(profile),
+    reusePolicy: fc.constantFrom<CidReusePolicy>(...['lifo', 'fifo', 'nt52'] as const),
+    crowding: crowdingArbitrary,
+    faults: fc.oneof({ weight: 3, arbitrary: fc.constant([] as FaultSpec[]) }, { weight: 2, arbitrary: fc.array(faultArbitrary, { minLength: 1, maxLength: 2 }) }),
+    ops: fc.array(rawOpArbitrary(profile === 'adversarial', options.weights ?? DEFAULT_WEIGHTS), { maxLength: maxOps, size: 'max' }).map(resolveOps),
+  });
+}
+
+export { CID_REUSE_POLICIES };

@@ -1,0 +1,93 @@
+/**
+ * The domain shrinker, run after fast-check's own: (1) remove an object's whole lifetime (the op that creates it
+ * and every op that touches it or its threads), (2) remove single ops, (3) simplify the rest of the scenario
+ * (faults, crowded tables, races, NULL image names, CID reuse order), to a fixpoint. Labelled references make every
+ * candidate legal. The result is 1-minimal: no single op can be removed and still fail (research §5.3).
+ */
+import { labelsOf, type Op } from '../model/ops.js';
+import type { Scenario } from '../model/scenario.js';
+
+export interface ShrinkResult {
+  readonly scenario: Scenario;
+  /** Scenario executions the shrinker spent. */
+  readonly attempts: number;
+}
+
+function withOps(s: Scenario, ops: readonly Op[]): Scenario {
+  return { ...s, ops };
+}
+
+/** Ops to remove with `label`: its creation, every use, and the lifetimes of the threads of a process. */
+function lifetime(ops: readonly Op[], label: string): Set<number> {
+  const doomed = new Set<string>([label]);
+  for (const op of ops) {
+    if (op.op === 'CreateProcess' && op.id === label) doomed.add(op.thread);
+    if (op.op === 'CreateThread' && op.process === label) doomed.add(op.id);
+  }
+  const remove = new Set<number>();
+  ops.forEach((op, i) => {
+    const { creates, uses } = labelsOf(op);
+    // a child process only falls back to System as parent: it is not part of the lifetime
+    const touches = op.op === 'CreateProcess' ? false : uses.some((u) => doomed.has(u));
+    if (touches || creates.some((c) => doomed.has(c))) remove.add(i);
+  });
+  return remove;
+}
+
+export function shrinkScenario(start: Scenario, fails: (s: Scenario) => boolean, maxAttempts = 5000): ShrinkResult {
+  let best = start;
+  let attempts = 0;
+  const tryIt = (candidate: Scenario): boolean => {
+    if (attempts >= maxAttempts) return false;
+    attempts++;
+    if (fails(candidate)) {
+      best = candidate;
+      return true;
+    }
+    return false;
+  };
+  let changed = true;
+  while (changed && attempts < maxAttempts) {
+    changed = false;
+    // (1) whole lifetimes, newest first
+    const labels = best.ops.flatMap((op) => (op.op === 'CreateProcess' ? [op.id] : op.op === 'CreateThread' ? [op.id] : []));
+    for (const label of labels.reverse()) {
+      const remove = lifetime(best.ops, label);
+      if (remove.size === 0) continue;
+      if (tryIt(withOps(best, best.ops.filter((_, i) => !remove.has(i))))) changed = true;
+    }
+    // (2) single ops, last first
+    for (let i = best.ops.length - 1; i >= 0; i--) {
+      if (i >= best.ops.length) continue;
+      if (tryIt(withOps(best, best.ops.filter((_, j) => j !== i)))) changed = true;
+    }
+    // (3) the rest of the scenario
+    for (let i = best.faults.length - 1; i >= 0; i--) {
+      if (tryIt({ ...best, faults: best.faults.filter((_, j) => j !== i) })) changed = true;
+    }
+    for (const table of ['process', 'thread', 'image'] as const) {
+      if (best.crowding[table] !== 0 && tryIt({ ...best, crowding: { ...best.crowding, [table]: 0 } })) changed = true;
+    }
+    for (let i = 0; i < best.ops.length; i++) {
+      const op = best.ops[i];
+      if ((op.op === 'ExitThread' || op.op === 'ExitProcess') && op.race !== undefined) {
+        const { race: _race, ...plain } = op;
+        if (tryIt(withOps(best, best.ops.map((o, j) => (j === i ? (plain as Op) : o))))) changed = true;
+      }
+      if ((op.op === 'CreateProcess' || op.op === 'LoadImage') && op.pathUnavailable === true) {
+        const { pathUnavailable: _u, ...plain } = op;
+        if (tryIt(withOps(best, best.ops.map((o, j) => (j === i ? (plain as Op) : o))))) changed = true;
+      }
+      if (op.op === 'CreateProcess' && op.parent !== 'System') {
+        if (tryIt(withOps(best, best.ops.map((o, j) => (j === i ? { ...op, parent: 'System' } : o))))) changed = true;
+      }
+    }
+    if (best.reusePolicy !== 'nt52' && tryIt({ ...best, reusePolicy: 'nt52' })) changed = true;
+  }
+  return { scenario: best, attempts };
+}
+
+/** True when no single op can be removed with the scenario still failing. */
+export function isOneMinimal(s: Scenario, fails: (s: Scenario) => boolean): boolean {
+  return s.ops.every((_, i) => !fails(withOps(s, s.ops.filter((__, j) => j !== i))));
+}

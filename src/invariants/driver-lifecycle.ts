@@ -1,0 +1,69 @@
+import { getBuild } from '../model/builds.js';
+import type { Residue } from '../model/record.js';
+import type { Invariant, Violation } from './types.js';
+
+function leftovers(r: Residue): string[] {
+  return [...r.registrations, ...r.devices.map((d) => `device ${d}`), ...r.links.map((l) => `symbolic link ${l}`)];
+}
+
+/**
+ * A failed DriverEntry leaves nothing: Unload is never called and the image goes, so every routine it registered,
+ * device and link must be undone in reverse ([DOC] kernel/unload-routine-environment.md; Microsoft sample
+ * general/obcallback DriverEntry).
+ */
+export const failedEntryClean: Invariant = {
+  id: 'failed-entry-clean',
+  statement: 'after a failed DriverEntry nothing of the driver remains: no notify routine, no device, no symbolic link',
+  source: 'WDK: Unload is not called when DriverEntry fails; routines left registered → bug check 0xCE',
+  seedBug: 5,
+  check({ record }) {
+    const out: Violation[] = [];
+    for (const ph of record.phases) {
+      if (ph.phase !== 'DriverEntry' || ph.residue === undefined) continue;
+      const left = leftovers(ph.residue);
+      if (left.length > 0) {
+        out.push({ invariant: this.id, message: `DriverEntry failed with ${ph.status} and left ${left.join(', ')}`, evidence: { op: ph.op, seq: ph.seq, event: `DriverEntry returned ${ph.status}`, actual: left } });
+      }
+    }
+    return out;
+  },
+};
+
+/** After DriverUnload no routine, device or link of the driver remains ([DOC] PsSetCreateProcessNotifyRoutine: remove before unload; bug check 0xCE). */
+export const unloadClean: Invariant = {
+  id: 'unload-clean',
+  statement: 'after unload no routine of the driver stays registered (else bug check 0xCE), and no device or link stays',
+  source: 'WDK: bug check 0xCE DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS; PsRemove*NotifyRoutine pages',
+  check({ record }) {
+    const out: Violation[] = [];
+    for (const ph of record.phases) {
+      if (ph.phase !== 'DriverUnload' || ph.residue === undefined) continue;
+      const left = leftovers(ph.residue);
+      if (left.length > 0) out.push({ invariant: this.id, message: `after DriverUnload: ${left.join(', ')}`, evidence: { op: ph.op, seq: ph.seq, event: 'DriverUnload returned', actual: left } });
+    }
+    return out;
+  },
+};
+
+/**
+ * A driver can be stopped: NtUnloadDriver refuses a driver without DriverUnload (STATUS_INVALID_DEVICE_REQUEST,
+ * [WRK] io/iomgr/loadunld.c; Verifier "will fail any driver that does not provide an Unload routine").
+ * Exception: on a build that cannot remove thread/image routines (Windows 2000) a driver that registered them must
+ * stay loaded (2000 DDK), so having no DriverUnload is then right.
+ */
+export const driverUnloadable: Invariant = {
+  id: 'driver-unloadable',
+  statement: 'an unload request succeeds: the driver has a DriverUnload (unless the build cannot remove its routines)',
+  source: 'WDK: DRIVER_UNLOAD; Driver Verifier requires an Unload routine; 2000 DDK: thread/image callbacks pin the driver',
+  seedBug: 6,
+  check({ record }) {
+    const out: Violation[] = [];
+    const pinnedByBuild = !getBuild(record.build).hasXpExports;
+    for (const ph of record.phases) {
+      if (ph.phase !== 'Unload' || ph.outcome !== 'refused') continue;
+      if (pinnedByBuild) continue;
+      out.push({ invariant: this.id, message: `unload refused with ${ph.status}: ${ph.note ?? 'no DriverUnload'}`, evidence: { op: ph.op, seq: ph.seq, event: 'NtUnloadDriver' } });
+    }
+    return out;
+  },
+};

@@ -1,0 +1,49 @@
+/** The invariant catalogue, by stable id. */
+import { dbgPrintLimit } from './dbgprint-limit.js';
+import { driverUnloadable, failedEntryClean, unloadClean } from './driver-lifecycle.js';
+import { eventsLoggedOnce } from './events-logged-once.js';
+import { imagePathFull } from './image-path-full.js';
+import { lookupFailureHandled } from './lookup-failure-handled.js';
+import { noBugCheck } from './no-bugcheck.js';
+import { pidReuseAttribution } from './pid-reuse-attribution.js';
+import { pointersFullWidth } from './pointers-full-width.js';
+import { processNameCorrect } from './process-name-correct.js';
+import { referencesBalanced, referencesReleased } from './references-balanced.js';
+import type { Invariant, Observation, Violation } from './types.js';
+
+export * from './types.js';
+
+export const INVARIANTS: readonly Invariant[] = [
+  eventsLoggedOnce,
+  processNameCorrect,
+  imagePathFull,
+  lookupFailureHandled,
+  referencesBalanced,
+  referencesReleased,
+  failedEntryClean,
+  unloadClean,
+  driverUnloadable,
+  noBugCheck,
+  dbgPrintLimit,
+  pidReuseAttribution,
+  pointersFullWidth,
+];
+
+export class UnknownInvariantError extends Error {
+  constructor(id: string) {
+    super(`unknown invariant '${id}' (known: ${INVARIANTS.map((i) => i.id).join(', ')})`);
+    this.name = 'UnknownInvariantError';
+  }
+}
+
+export function getInvariant(id: string): Invariant {
+  const inv = INVARIANTS.find((i) => i.id === id);
+  if (inv === undefined) throw new UnknownInvariantError(id);
+  return inv;
+}
+
+export function checkAll(run: Observation, invariants: readonly Invariant[] = INVARIANTS): Violation[] {
+  const out: Violation[] = [];
+  for (const inv of invariants) for (const v of inv.check(run)) out.push(v);
+  return out;
+}

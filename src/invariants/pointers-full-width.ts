@@ -1,0 +1,34 @@
+import { describeCallback, type Invariant, type Violation } from './types.js';
+
+/**
+ * Pointers and handles are logged at full width: %d/%x take 32 bits, so on x64 a pointer loses its upper half
+ * (use %p, %Iu) ([DOC] DbgPrint format: Microsoft CRT size prefixes I, I64).
+ */
+export const pointersFullWidth: Invariant = {
+  id: 'pointers-full-width',
+  statement: 'logged pointers (EPROCESS address, image base) are the full pointer value, not its low 32 bits',
+  source: 'Microsoft CRT format specification (%p, I/I64 prefixes); x64 pointers are 64-bit',
+  seedBug: 7,
+  check({ record, logged }) {
+    const out: Violation[] = [];
+    record.callbacks.forEach((cb, i) => {
+      if (cb.outcome !== 'returned') return;
+      for (const e of logged[i]) {
+        const pairs: [string, string | undefined, string | undefined][] = [
+          ['EPROCESS address', e.address, cb.truth.eprocess],
+          ['image base', e.base, cb.truth.imageBase],
+        ];
+        for (const [what, got, want] of pairs) {
+          if (got === undefined || want === undefined || got === want) continue;
+          const low = '0x' + (BigInt(want) & 0xffffffffn).toString(16).toUpperCase();
+          out.push({
+            invariant: this.id,
+            message: got === low ? `${what} truncated to its low 32 bits (${got} for ${want})` : `${what} logged as ${got}, expected ${want}`,
+            evidence: { op: cb.op, seq: cb.seq, event: describeCallback(cb), line: e.line, expected: want, actual: got },
+          });
+        }
+      }
+    });
+    return out;
+  },
+};

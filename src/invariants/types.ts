@@ -1,0 +1,73 @@
+/**
+ * An invariant: a pure function from an observed run to violations, with a stable id, a one-line statement and
+ * the documented rule it comes from. Evidence points at the kernel event and the output line.
+ */
+import type { DriverModule, LoggedEvent, LoggedKind } from '../driver/types.js';
+import { linesOf } from '../driver/types.js';
+import type { CallbackRecord, RunRecord } from '../model/record.js';
+
+export interface Evidence {
+  /** Scenario op index (-1 = the boot-time driver load). */
+  readonly op: number;
+  /** seq of the callback or phase. */
+  readonly seq?: number;
+  /** The kernel event, in words. */
+  readonly event?: string;
+  /** The output line(s) concerned. */
+  readonly line?: string;
+  readonly expected?: unknown;
+  readonly actual?: unknown;
+}
+
+export interface Violation {
+  readonly invariant: string;
+  readonly message: string;
+  readonly evidence: Evidence;
+}
+
+/** A run as the invariants see it: the record, and the driver's log read back per callback. */
+export interface Observation {
+  readonly record: RunRecord;
+  /** logged[i] = events the driver logged during record.callbacks[i]. */
+  readonly logged: readonly LoggedEvent[][];
+}
+
+export interface Invariant {
+  readonly id: string;
+  readonly statement: string;
+  /** The documented rule it comes from. */
+  readonly source: string;
+  /** Which seed bug (DESIGN.md numbering) it is meant to catch, if any. */
+  readonly seedBug?: number;
+  check(run: Observation): Violation[];
+}
+
+export function observe(record: RunRecord, driver: Pick<DriverModule, 'parse'>): Observation {
+  return { record, logged: record.callbacks.map((c) => driver.parse(linesOf(c.prints))) };
+}
+
+export function expectedKind(cb: CallbackRecord): LoggedKind {
+  if (cb.kind === 'image') return 'image-load';
+  if (cb.kind === 'process') return cb.create ? 'process-create' : 'process-exit';
+  return cb.create ? 'thread-create' : 'thread-exit';
+}
+
+export function describeCallback(cb: CallbackRecord): string {
+  const t = cb.truth;
+  switch (cb.kind) {
+    case 'process':
+      return `process ${cb.create ? 'create' : 'exit'} notify: pid ${t.pid}${t.name !== undefined ? ` (${t.name})` : ''}, parent ${t.ppid}`;
+    case 'thread':
+      return `thread ${cb.create ? 'create' : 'exit'} notify: tid ${t.tid} in pid ${t.pid}${t.name !== undefined ? ` (${t.name})` : ''}`;
+    default:
+      return `image notify: ${t.imagePath === null ? 'FullImageName NULL' : t.imagePath} in pid ${t.pid}, base ${t.imageBase}, size ${t.imageSize}`;
+  }
+}
+
+export function callbackLines(cb: CallbackRecord): string {
+  return linesOf(cb.prints).join('\n');
+}
+
+export function lookupFailed(cb: CallbackRecord): boolean {
+  return cb.ddi.some((d) => d.name === 'PsLookupProcessByProcessId' && d.status !== undefined && d.status !== 'STATUS_SUCCESS');
+}
