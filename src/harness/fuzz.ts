@@ -28,6 +28,11 @@ export interface FuzzOptions {
   /** Scenarios to run before any generated one (regressions, documented minimal cases). */
   readonly examples?: readonly Scenario[];
   readonly onRun?: (runs: number) => void;
+  /**
+   * After a failure, keep searching for the invariants not yet violated (seed + 1, + 2 …) within the remaining
+   * run budget, so one command reports every kind of bug. Default true.
+   */
+  readonly continueAfterFailure?: boolean;
 }
 
 export interface Finding {
@@ -39,6 +44,12 @@ export interface Finding {
   readonly violations: Violation[];
   readonly record: RunRecord;
   readonly shrinkAttempts: number;
+  /** Where fast-check found it: the round's seed, its path, and the runs that round took. */
+  readonly seed: number;
+  readonly path: string | null;
+  readonly runsToFailure: number;
+  /** Invariants the round was checking (a fast-check replay needs the same set). */
+  readonly roundInvariants: readonly string[];
 }
 
 export interface FuzzResult {
@@ -53,7 +64,7 @@ export interface FuzzResult {
   readonly findings: Finding[];
 }
 
-export function fuzz(o: FuzzOptions): FuzzResult {
+function fuzzRound(o: FuzzOptions): FuzzResult {
   const invariants = o.invariants ?? INVARIANTS;
   const builds = o.builds ?? BUILDS.map((b) => b.id);
   const profile = o.profile ?? 'documented';
@@ -82,6 +93,36 @@ export function fuzz(o: FuzzOptions): FuzzResult {
   });
 }
 
+export function fuzz(o: FuzzOptions): FuzzResult {
+  const all = o.invariants ?? INVARIANTS;
+  let remaining = [...all];
+  let budget = o.runs;
+  let runs = 0;
+  let round = 0;
+  const findings: Finding[] = [];
+  let first: FuzzResult | null = null;
+  let interrupted = false;
+  const started = o.timeLimitMs !== undefined ? performance.now() : 0;
+  while (remaining.length > 0 && budget > 0) {
+    const timeLeft = o.timeLimitMs === undefined ? undefined : Math.max(1, o.timeLimitMs - (performance.now() - started));
+    const r = fuzzRound({ ...o, seed: (o.seed + round) | 0, runs: budget, invariants: remaining, timeLimitMs: timeLeft,
+      examples: round === 0 ? o.examples : undefined, onRun: o.onRun === undefined ? undefined : (n) => o.onRun?.(runs + n) });
+    runs += r.runs;
+    interrupted = r.interrupted;
+    if (!r.failed) break;
+    first ??= r;
+    findings.push(...r.findings);
+    remaining = remaining.filter((i) => !r.findings.some((f) => f.invariant.id === i.id));
+    budget -= Math.max(1, r.runs);
+    round++;
+    if (o.continueAfterFailure === false || interrupted) break;
+  }
+  return {
+    failed: findings.length > 0, interrupted, seed: o.seed, runs, path: first?.path ?? null,
+    fastCheckShrinks: first?.fastCheckShrinks ?? 0, counterexample: first?.counterexample ?? null, findings,
+  };
+}
+
 function finish(
   o: FuzzOptions,
   invariants: readonly Invariant[],
@@ -90,7 +131,10 @@ function finish(
 ): FuzzResult {
   const first = runAndCheck(o.driver, counterexample, invariants);
   const violated = invariants.filter((inv) => first.violations.some((v) => v.invariant === inv.id));
-  const findings = violated.map((inv) => shrinkFor(o.driver, inv, counterexample));
+  const findings = violated.map((inv) => ({
+    ...shrinkFor(o.driver, inv, counterexample),
+    seed: meta.seed, path: meta.path, runsToFailure: meta.runs, roundInvariants: invariants.map((i) => i.id),
+  }));
   return {
     failed: true, interrupted: meta.interrupted, seed: meta.seed, runs: meta.runs, path: meta.path,
     fastCheckShrinks: meta.shrinks, counterexample, findings,
@@ -98,7 +142,7 @@ function finish(
 }
 
 /** Shrinks a failing scenario for one invariant. */
-export function shrinkFor(driver: DriverModule, invariant: Invariant, scenario: Scenario): Finding {
+export function shrinkFor(driver: DriverModule, invariant: Invariant, scenario: Scenario): Omit<Finding, 'seed' | 'path' | 'runsToFailure' | 'roundInvariants'> {
   const fails = (s: Scenario): boolean => runAndCheck(driver, s, [invariant]).violations.length > 0;
   const { scenario: shrunk, attempts } = shrinkScenario(scenario, fails);
   const final = runAndCheck(driver, shrunk, [invariant]);

@@ -1,0 +1,209 @@
+/**
+ * psharness command line. Exit codes (stable, for CI): 0 every invariant held; 1 a violation was found (or a
+ * replayed report still fails); 2 bad usage or bad input; 3 internal error of the harness.
+ */
+import { randomInt } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { builtinDrivers, UnknownDriverError, type DriverModule } from '../driver/index.js';
+import { junitXml, writeAtomic } from '../harness/junit.js';
+import { fuzz, type FuzzResult } from '../harness/fuzz.js';
+import { loadReport, replayReport } from '../harness/replay.js';
+import { buildReport, renderMarkdown, ReportError, writeReport } from '../harness/report.js';
+import { getInvariant, INVARIANTS, UnknownInvariantError, type Invariant } from '../invariants/index.js';
+import { BUILDS, getBuild, UnknownBuildError } from '../model/builds.js';
+import { VERSION } from '../version.js';
+
+export const EXIT_OK = 0;
+export const EXIT_VIOLATION = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INTERNAL = 3;
+
+class UsageError extends Error {}
+
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+  /** Progress line on a terminal (\r-updated); absent when output is not a TTY. */
+  progress?: (line: string) => void;
+  now(): number;
+}
+
+const USAGE = `psharness ${VERSION} — property-based testing of NT kernel-driver notify callbacks
+
+usage:
+  psharness fuzz --driver <name> [--seed N|random] [--runs N] [--time-limit S] [--build B|all]
+                 [--profile documented|adversarial] [--invariant ID ...] [--max-ops N]
+                 [--reports DIR] [--junit FILE] [--no-reports]
+  psharness replay <report.json>
+  psharness list
+  psharness help
+
+exit codes: 0 all invariants hold, 1 violation, 2 bad usage or input, 3 internal error`;
+
+export function resolveDriver(name: string): DriverModule {
+  const d = builtinDrivers().get(name);
+  if (d === undefined) throw new UnknownDriverError(name, [...builtinDrivers().keys()]);
+  return d;
+}
+
+function positiveInt(v: string, what: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1 || !Number.isSafeInteger(Number(v))) throw new UsageError(`${what} must be a positive integer, got '${v}'`);
+  return Number(v);
+}
+
+function cmdList(io: Io): number {
+  io.out('drivers:');
+  const seen = new Set<DriverModule>();
+  for (const [name, d] of builtinDrivers()) {
+    const aliases = [...builtinDrivers()].filter(([, x]) => x === d).map(([n]) => n);
+    if (seen.has(d)) continue;
+    seen.add(d);
+    io.out(`  ${aliases.join(', ').padEnd(22)} ${d.description}${name === d.name ? '' : ` (image ${d.name}.sys)`}`);
+  }
+  io.out('builds:');
+  for (const b of BUILDS) io.out(`  ${b.id.padEnd(22)} ${b.title}; ImageFileName +0x${b.eprocess.ImageFileName.toString(16)}${b.notes.length > 0 ? `; ${b.notes.join('; ')}` : ''}`);
+  io.out('invariants:');
+  for (const i of INVARIANTS) io.out(`  ${i.id.padEnd(22)} ${i.statement}`);
+  return EXIT_OK;
+}
+
+function cmdFuzz(args: string[], io: Io): number {
+  const { values, positionals } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      driver: { type: 'string' },
+      seed: { type: 'string' },
+      runs: { type: 'string' },
+      'time-limit': { type: 'string' },
+      build: { type: 'string' },
+      profile: { type: 'string' },
+      invariant: { type: 'string', multiple: true },
+      'max-ops': { type: 'string' },
+      reports: { type: 'string' },
+      junit: { type: 'string' },
+      'no-reports': { type: 'boolean' },
+    },
+  });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  if (values.driver === undefined) throw new UsageError('fuzz needs --driver <name> (see `psharness list`)');
+  const driver = resolveDriver(values.driver);
+  let seed: number;
+  if (values.seed === undefined) seed = 1;
+  else if (values.seed === 'random') seed = randomInt(0, 0x7fffffff);
+  else if (/^-?\d+$/.test(values.seed) && Math.abs(Number(values.seed)) <= 0x7fffffff) seed = Number(values.seed);
+  else throw new UsageError(`--seed must be an integer or 'random', got '${values.seed}'`);
+  const runs = values.runs === undefined ? 1000 : positiveInt(values.runs, '--runs');
+  const maxOps = values['max-ops'] === undefined ? 60 : positiveInt(values['max-ops'], '--max-ops');
+  const timeLimitMs = values['time-limit'] === undefined ? undefined : positiveInt(values['time-limit'], '--time-limit') * 1000;
+  const buildArg = values.build ?? 'all';
+  const builds = buildArg === 'all' ? BUILDS.map((b) => b.id) : buildArg.split(',').map((b) => getBuild(b.trim()).id);
+  const profile = values.profile ?? 'documented';
+  if (profile !== 'documented' && profile !== 'adversarial') throw new UsageError(`--profile must be 'documented' or 'adversarial', got '${profile}'`);
+  const invariants: Invariant[] = values.invariant === undefined ? [...INVARIANTS] : values.invariant.flatMap((s) => s.split(',')).map((id) => getInvariant(id.trim()));
+  const reportDir = values.reports ?? 'reports';
+
+  const started = io.now();
+  let lastShown = 0;
+  const result: FuzzResult = fuzz({
+    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs,
+    onRun: io.progress === undefined ? undefined : (n) => {
+      if (n - lastShown < 100) return;
+      lastShown = n;
+      const rate = n / Math.max(0.001, (io.now() - started) / 1000);
+      io.progress?.(`runs ${n}/${runs}  ${Math.round(rate)} runs/s`);
+    },
+  });
+  io.progress?.('');
+  const seconds = ((io.now() - started) / 1000).toFixed(2);
+  const written = new Map<string, string>();
+  for (const f of result.findings) {
+    const report = buildReport({
+      driver: values.driver, invariant: f.invariant, scenario: f.scenario, shrunkFrom: f.shrunkFrom, violations: f.violations, record: f.record,
+      fuzz: { seed: f.seed, path: f.path, runsToFailure: f.runsToFailure, profile, builds, invariants: f.roundInvariants, maxOps },
+      reportDir,
+    });
+    if (values['no-reports'] === true) {
+      io.out(renderMarkdown(report, f.record));
+      continue;
+    }
+    const paths = writeReport(reportDir, report, f.record);
+    written.set(f.invariant.id, `npx psharness replay ${paths.json}`);
+    io.out(`✗ ${f.invariant.id}: ${f.violations[0]?.message ?? ''}`);
+    io.out(`    ${f.scenario.ops.length} ops on ${f.scenario.build} (shrunk from ${f.shrunkFrom}); report ${paths.md}; replay: npx psharness replay ${paths.json}`);
+  }
+  if (values.junit !== undefined) writeAtomic(values.junit, junitXml(values.driver, invariants, result, (id) => written.get(id)));
+  const what = `driver=${values.driver} seed=${seed} builds=${buildArg} profile=${profile} invariants=${invariants.length}`;
+  if (result.failed) {
+    io.out(`psharness fuzz: FAILED ${what}: ${result.findings.length} invariant(s) violated after ${result.runs} run(s) (${seconds}s)`);
+    return EXIT_VIOLATION;
+  }
+  io.out(`psharness fuzz: passed ${what}: ${result.runs} runs${result.interrupted ? ' (stopped by --time-limit)' : ''} (${seconds}s)`);
+  return EXIT_OK;
+}
+
+function cmdReplay(args: string[], io: Io): number {
+  const { positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: {} });
+  if (positionals.length !== 1) throw new UsageError('replay needs exactly one report file');
+  const report = loadReport(positionals[0]);
+  let driver: DriverModule;
+  try {
+    driver = resolveDriver(report.driver);
+  } catch (e) {
+    if (e instanceof UnknownDriverError) throw new ReportError(`${positionals[0]}: ${e.message}`);
+    throw e;
+  }
+  const r = replayReport(report, driver);
+  for (const v of r.violations) io.out(`✗ ${v.invariant}: ${v.message} (op ${v.evidence.op}${v.evidence.seq !== undefined ? `, event #${v.evidence.seq}` : ''})`);
+  io.out(`record ${r.identicalRecord ? 'identical' : 'DIFFERS'} (sha256 ${r.recordSha256.slice(0, 16)}…); violations ${r.sameViolations ? 'identical to the report' : 'DIFFER from the report'}`);
+  if (r.violations.length > 0) {
+    io.out(`psharness replay: ${report.invariant.id} still violated by ${report.driver} (${report.scenario.ops.length} ops)`);
+    return EXIT_VIOLATION;
+  }
+  io.out(`psharness replay: ${report.invariant.id} now holds for ${report.driver}`);
+  return EXIT_OK;
+}
+
+export function main(argv: string[], io: Io): number {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'fuzz': return cmdFuzz(rest, io);
+      case 'replay': return cmdReplay(rest, io);
+      case 'list': return cmdList(io);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(USAGE);
+        return cmd === undefined ? EXIT_USAGE : EXIT_OK;
+      case '--version':
+        io.out(VERSION);
+        return EXIT_OK;
+      default:
+        throw new UsageError(`unknown command '${cmd}' (fuzz, replay, list, help)`);
+    }
+  } catch (e) {
+    const usage = e instanceof UsageError || e instanceof ReportError || e instanceof UnknownDriverError
+      || e instanceof UnknownBuildError || e instanceof UnknownInvariantError
+      || (e instanceof TypeError && (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS') === true);
+    if (usage) {
+      io.err(`psharness: ${(e as Error).message}`);
+      return EXIT_USAGE;
+    }
+    io.err(`psharness: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    return EXIT_INTERNAL;
+  }
+}
+
+export function processIo(): Io {
+  const tty = process.stderr.isTTY === true && process.env.CI === undefined;
+  return {
+    out: (l) => process.stdout.write(l + '\n'),
+    err: (l) => process.stderr.write(l + '\n'),
+    progress: tty ? (l) => process.stderr.write(`\r\x1b[K${l}`) : undefined,
+    now: () => performance.now(),
+  };
+}
+
