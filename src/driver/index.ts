@@ -1,16 +1,19 @@
 /** The built-in drivers under test, by the names the CLI accepts. */
+import { MUTANTS } from './mutants.js';
 import { reference } from './reference.js';
 import type { DriverModule } from './types.js';
 import { wssprocmon } from './wssprocmon.js';
 
-export { reference } from './reference.js';
+export { reference, makeMonitor, type MutationPoint } from './reference.js';
+export { MUTANTS, getMutant, type Mutant } from './mutants.js';
 export { wssprocmon } from './wssprocmon.js';
 export * from './types.js';
 
-const BUILTIN: ReadonlyMap<string, DriverModule> = new Map([
+const BUILTIN: ReadonlyMap<string, DriverModule> = new Map<string, DriverModule>([
   ['seed', wssprocmon],
   ['wssprocmon', wssprocmon],
   ['reference', reference],
+  ...MUTANTS.map((m): [string, DriverModule] => [`mutant:${m.id}`, m.driver]),
 ]);
 
 export function builtinDrivers(): ReadonlyMap<string, DriverModule> {

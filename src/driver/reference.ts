@@ -12,6 +12,9 @@
  *  - on Windows 2000 thread and image routines can never be removed: the removable process routine goes first, and
  *    the driver sets no DriverUnload ("must remain loaded until the system itself is shut down", 2000 DDK). If the
  *    image routine then cannot be registered the driver keeps running without it rather than orphan the thread routine.
+ *
+ * The mutant catalogue (mutants.ts) is this source with one annotated mutation point switched on, as QuickChick
+ * annotates mutants in the code under test: `bug === '<id>'` marks each point; with `bug === null` none is active.
  */
 import {
   FILE_DEVICE_UNKNOWN,
@@ -31,144 +34,257 @@ const LINK_NAME = '\\DosDevices\\PsRefMon';
 /** Characters of path per DbgPrint call: keeps each call well under the 512-byte limit. */
 export const PATH_CHUNK = 400;
 
-export const reference: DriverModule = {
-  name: 'psrefmon',
-  description: 'the same monitor done right: the oracle',
-  imports: ['IoCreateDevice', 'IoCreateSymbolicLink', 'IoDeleteDevice', 'IoDeleteSymbolicLink', 'PsSetLoadImageNotifyRoutine',
-    'PsSetCreateThreadNotifyRoutine', 'PsSetCreateProcessNotifyRoutine', 'PsLookupProcessByProcessId', 'ObDereferenceObject',
-    'MmGetSystemRoutineAddress', 'PsGetCurrentProcess', 'DbgPrint'],
-  instantiate() {
-    let ddi: Ddi;
-    let getImageFileName = false;
-    let nameOffset = -1;
-    let canRemove = false;
-    let imageRegistered = false;
+export type MutationPoint =
+  | 'no-deref-process-create' | 'no-deref-thread-create' | 'double-deref' | 'deref-after-failed-lookup'
+  | 'unset-pointer-after-failed-lookup' | 'offset-xp' | 'offset-win7' | 'name-buffer-off-by-one'
+  | 'path-as-narrow' | 'path-ws-ignores-length' | 'path-wz-on-buffer' | 'path-length-as-chars'
+  | 'no-rollback-link' | 'no-rollback-process' | 'no-rollback-thread' | 'no-rollback-image'
+  | 'rollback-undoes-failed-step' | 'rollback-wrong-order' | 'unload-forgets-image' | 'unload-forgets-thread'
+  | 'unload-wrong-order' | 'unload-leaks-link' | 'no-unload-routine' | 'stale-name-cache'
+  | 'exit-only-if-lookup' | 'skip-system-images' | 'parent-is-creator' | 'thread-exit-as-process-exit'
+  | 'long-path-one-call' | 'pointer-as-ulong' | 'pool-leak-on-unload';
 
-    /** Address of the process's ImageFileName, or 0 when it cannot be found. */
-    function imageFileName(process: PEPROCESS): PVOID {
-      if (getImageFileName) return ddi.PsGetProcessImageFileName(process);
-      return nameOffset < 0 ? 0 : process + nameOffset;
-    }
+export function makeMonitor(bug: MutationPoint | null, name = 'psrefmon', description = 'the same monitor done right: the oracle'): DriverModule {
+  return {
+    name,
+    description,
+    imports: ['IoCreateDevice', 'IoCreateSymbolicLink', 'IoDeleteDevice', 'IoDeleteSymbolicLink', 'PsSetLoadImageNotifyRoutine',
+      'PsSetCreateThreadNotifyRoutine', 'PsSetCreateProcessNotifyRoutine', 'PsLookupProcessByProcessId', 'ObDereferenceObject',
+      'MmGetSystemRoutineAddress', 'PsGetCurrentProcess', 'DbgPrint', 'ExAllocatePoolWithTag', 'ExFreePoolWithTag'],
+    instantiate() {
+      let ddi: Ddi;
+      let getImageFileName = false;
+      let nameOffset = -1;
+      let canRemove = false;
+      let imageRegistered = false;
+      let device: PDEVICE_OBJECT = 0;
+      let poolBlock: PVOID = 0;
+      // mutant 'stale-name-cache' only: PID → pool copy of the name, filled on create, never dropped on exit
+      const nameCache = new Map<HANDLE, PVOID>();
 
-    function findNameOffset(): number {
-      const system = ddi.PsGetCurrentProcess();
-      const want = [0x53, 0x79, 0x73, 0x74, 0x65, 0x6d, 0]; // "System\0"
-      for (let off = 0; off < 0x1000; off++) {
-        let k = 0;
-        while (k < want.length && ddi.READ_UCHAR(system + off + k) === want[k]) k++;
-        if (k === want.length) return off;
+      /** Address of the process's ImageFileName, or 0 when it cannot be found. */
+      function imageFileName(process: PEPROCESS): PVOID {
+        if (bug === 'offset-xp') return process + 0x174;
+        if (bug === 'offset-win7') return process + (ddi.pointerSize === 8 ? 0x2e0 : 0x16c);
+        if (getImageFileName) return ddi.PsGetProcessImageFileName(process);
+        return nameOffset < 0 ? 0 : process + nameOffset;
       }
-      return -1;
-    }
 
-    function ProcessNotify(ParentId: HANDLE, ProcessId: HANDLE, Create: boolean): void {
-      if (!Create) {
-        ddi.DbgPrint('PROCESS EXIT pid=%Iu ppid=%Iu\n', ProcessId, ParentId);
-        return;
-      }
-      const process = { value: 0 };
-      if (!NT_SUCCESS(ddi.PsLookupProcessByProcessId(ProcessId, process))) {
-        ddi.DbgPrint('PROCESS CREATE pid=%Iu ppid=%Iu name=? eprocess=?\n', ProcessId, ParentId);
-        return;
-      }
-      const name = imageFileName(process.value);
-      ddi.DbgPrint('PROCESS CREATE pid=%Iu ppid=%Iu name=%.15s eprocess=%p\n', ProcessId, ParentId, name, process.value);
-      ddi.ObDereferenceObject(process.value);
-    }
-
-    function ThreadNotify(ProcessId: HANDLE, ThreadId: HANDLE, Create: boolean): void {
-      if (!Create) {
-        ddi.DbgPrint('THREAD EXIT pid=%Iu tid=%Iu\n', ProcessId, ThreadId);
-        return;
-      }
-      const process = { value: 0 };
-      if (!NT_SUCCESS(ddi.PsLookupProcessByProcessId(ProcessId, process))) {
-        ddi.DbgPrint('THREAD CREATE pid=%Iu tid=%Iu name=?\n', ProcessId, ThreadId);
-        return;
-      }
-      ddi.DbgPrint('THREAD CREATE pid=%Iu tid=%Iu name=%.15s\n', ProcessId, ThreadId, imageFileName(process.value));
-      ddi.ObDereferenceObject(process.value);
-    }
-
-    function ImageNotify(FullImageName: PUNICODE_STRING, ProcessId: HANDLE, ImageInfo: PVOID): void {
-      const base = ddi.READ_POINTER(ImageInfo + ddi.IMAGE_INFO.ImageBase);
-      const size = ddi.READ_POINTER(ImageInfo + ddi.IMAGE_INFO.ImageSize);
-      if (FullImageName === 0) {
-        ddi.DbgPrint('IMAGE LOAD pid=%Iu base=%p size=%Iu path=(null)\n', ProcessId, base, size);
-        return;
-      }
-      const chars = ddi.READ_USHORT(FullImageName + ddi.UNICODE_STRING.Length) >>> 1;
-      if (chars <= PATH_CHUNK) {
-        ddi.DbgPrint('IMAGE LOAD pid=%Iu base=%p size=%Iu path=%wZ\n', ProcessId, base, size, FullImageName);
-        return;
-      }
-      const buffer = ddi.READ_POINTER(FullImageName + ddi.UNICODE_STRING.Buffer);
-      ddi.DbgPrint('IMAGE LOAD pid=%Iu base=%p size=%Iu path=%.*ws\n', ProcessId, base, size, PATH_CHUNK, buffer);
-      for (let at = PATH_CHUNK; at < chars; at += PATH_CHUNK) {
-        ddi.DbgPrint('IMAGE PATH+ %.*ws\n', Math.min(PATH_CHUNK, chars - at), buffer + 2 * at);
-      }
-    }
-
-    function Unload(_DriverObject: DRIVER_OBJECT): void {
-      if (imageRegistered) ddi.PsRemoveLoadImageNotifyRoutine(ImageNotify);
-      ddi.PsRemoveCreateThreadNotifyRoutine(ThreadNotify);
-      ddi.PsSetCreateProcessNotifyRoutine(ProcessNotify, true);
-      ddi.IoDeleteSymbolicLink(LINK_NAME);
-      ddi.IoDeleteDevice(device);
-    }
-
-    let device: PDEVICE_OBJECT = 0;
-
-    return {
-      DriverEntry(d: Ddi, DriverObject: DRIVER_OBJECT): NTSTATUS {
-        ddi = d;
-        getImageFileName = d.MmGetSystemRoutineAddress('PsGetProcessImageFileName') !== 0;
-        canRemove = d.MmGetSystemRoutineAddress('PsRemoveCreateThreadNotifyRoutine') !== 0
-          && d.MmGetSystemRoutineAddress('PsRemoveLoadImageNotifyRoutine') !== 0;
-        if (!getImageFileName) nameOffset = findNameOffset();
-        const out = { value: 0 };
-        let status = d.IoCreateDevice(DriverObject, 0, DEVICE_NAME, FILE_DEVICE_UNKNOWN, 0, true, out);
-        if (!NT_SUCCESS(status)) return status;
-        device = out.value;
-        status = d.IoCreateSymbolicLink(LINK_NAME, DEVICE_NAME);
-        if (!NT_SUCCESS(status)) {
-          d.IoDeleteDevice(device);
-          return status;
+      function findNameOffset(): number {
+        const system = ddi.PsGetCurrentProcess();
+        const want = [0x53, 0x79, 0x73, 0x74, 0x65, 0x6d, 0]; // "System\0"
+        for (let off = 0; off < 0x1000; off++) {
+          let k = 0;
+          while (k < want.length && ddi.READ_UCHAR(system + off + k) === want[k]) k++;
+          if (k === want.length) return off;
         }
-        status = d.PsSetCreateProcessNotifyRoutine(ProcessNotify, false);
-        if (!NT_SUCCESS(status)) {
-          d.IoDeleteSymbolicLink(LINK_NAME);
-          d.IoDeleteDevice(device);
-          return status;
+        return -1;
+      }
+
+      /** Copies the name into pool (mutants that keep their own copy). */
+      function copyName(process: PEPROCESS, bytes: number, terminate: boolean): PVOID {
+        const src = imageFileName(process);
+        const buf = ddi.ExAllocatePoolWithTag(0, bytes, 'Name');
+        if (buf === 0) return 0;
+        let i = 0;
+        for (; i < bytes - (terminate ? 1 : 0); i++) {
+          const c = ddi.READ_UCHAR(src + i);
+          ddi.WRITE_UCHAR(buf + i, c);
+          if (c === 0) break;
         }
-        status = d.PsSetCreateThreadNotifyRoutine(ThreadNotify);
-        if (!NT_SUCCESS(status)) {
-          d.PsSetCreateProcessNotifyRoutine(ProcessNotify, true);
-          d.IoDeleteSymbolicLink(LINK_NAME);
-          d.IoDeleteDevice(device);
-          return status;
-        }
-        status = d.PsSetLoadImageNotifyRoutine(ImageNotify);
-        if (!NT_SUCCESS(status)) {
-          if (!canRemove) {
-            // Windows 2000: the thread routine is registered for good; run without image notifications.
-            d.DbgPrint('psrefmon: PsSetLoadImageNotifyRoutine failed 0x%08X; image loads are not monitored\n', status);
-            return STATUS_SUCCESS;
+        if (terminate && i < bytes) ddi.WRITE_UCHAR(buf + i, 0);
+        return buf;
+      }
+
+      function nameFor(process: PEPROCESS): { p: PVOID; free: boolean } {
+        if (bug === 'name-buffer-off-by-one') return { p: copyName(process, 15, false), free: true }; // char name[15]: no room for NUL
+        return { p: imageFileName(process), free: false };
+      }
+
+      function ProcessNotify(ParentId: HANDLE, ProcessId: HANDLE, Create: boolean): void {
+        if (!Create) {
+          if (bug === 'exit-only-if-lookup') {
+            const p = { value: 0 };
+            if (!NT_SUCCESS(ddi.PsLookupProcessByProcessId(ProcessId, p))) return;
+            ddi.ObDereferenceObject(p.value);
           }
-          d.PsRemoveCreateThreadNotifyRoutine(ThreadNotify);
-          d.PsSetCreateProcessNotifyRoutine(ProcessNotify, true);
-          d.IoDeleteSymbolicLink(LINK_NAME);
-          d.IoDeleteDevice(device);
-          return status;
+          ddi.DbgPrint('PROCESS EXIT pid=%Iu ppid=%Iu\n', ProcessId, ParentId);
+          return;
         }
-        imageRegistered = true;
-        if (canRemove) DriverObject.DriverUnload = Unload;
-        return STATUS_SUCCESS;
-      },
-    };
-  },
-  parse: parseReference,
-};
+        const process = bug === 'unset-pointer-after-failed-lookup' ? ddi.uninitialized() : { value: 0 };
+        const status = ddi.PsLookupProcessByProcessId(ProcessId, process);
+        if (!NT_SUCCESS(status) && bug !== 'unset-pointer-after-failed-lookup') {
+          ddi.DbgPrint('PROCESS CREATE pid=%Iu ppid=%Iu name=? eprocess=?\n', ProcessId, ParentId);
+          if (bug === 'deref-after-failed-lookup') ddi.ObDereferenceObject(process.value);
+          return;
+        }
+        const parent = bug === 'parent-is-creator' ? ddi.PsGetCurrentProcessId() : ParentId;
+        const n = nameFor(process.value);
+        if (bug === 'stale-name-cache' && !nameCache.has(ProcessId)) nameCache.set(ProcessId, copyName(process.value, 16, true));
+        if (bug === 'pointer-as-ulong') {
+          ddi.DbgPrint('PROCESS CREATE pid=%Iu ppid=%Iu name=%.15s eprocess=%08X\n', ProcessId, parent, n.p, process.value);
+        } else if (bug === 'name-buffer-off-by-one') {
+          ddi.DbgPrint('PROCESS CREATE pid=%Iu ppid=%Iu name=%s eprocess=%p\n', ProcessId, parent, n.p, process.value);
+        } else {
+          ddi.DbgPrint('PROCESS CREATE pid=%Iu ppid=%Iu name=%.15s eprocess=%p\n', ProcessId, parent, n.p, process.value);
+        }
+        if (n.free && n.p !== 0) ddi.ExFreePoolWithTag(n.p, 'Name');
+        if (bug !== 'no-deref-process-create') ddi.ObDereferenceObject(process.value);
+      }
+
+      function ThreadNotify(ProcessId: HANDLE, ThreadId: HANDLE, Create: boolean): void {
+        if (!Create) {
+          if (bug === 'thread-exit-as-process-exit') {
+            ddi.DbgPrint('PROCESS EXIT pid=%Iu ppid=%Iu\n', ProcessId, 0);
+            return;
+          }
+          ddi.DbgPrint('THREAD EXIT pid=%Iu tid=%Iu\n', ProcessId, ThreadId);
+          return;
+        }
+        if (bug === 'stale-name-cache') {
+          const cached = nameCache.get(ProcessId);
+          if (cached !== undefined && cached !== 0) {
+            ddi.DbgPrint('THREAD CREATE pid=%Iu tid=%Iu name=%s\n', ProcessId, ThreadId, cached);
+            return;
+          }
+        }
+        const process = { value: 0 };
+        if (!NT_SUCCESS(ddi.PsLookupProcessByProcessId(ProcessId, process))) {
+          ddi.DbgPrint('THREAD CREATE pid=%Iu tid=%Iu name=?\n', ProcessId, ThreadId);
+          return;
+        }
+        ddi.DbgPrint('THREAD CREATE pid=%Iu tid=%Iu name=%.15s\n', ProcessId, ThreadId, imageFileName(process.value));
+        if (bug !== 'no-deref-thread-create') ddi.ObDereferenceObject(process.value);
+        if (bug === 'double-deref') ddi.ObDereferenceObject(process.value);
+      }
+
+      function ImageNotify(FullImageName: PUNICODE_STRING, ProcessId: HANDLE, ImageInfo: PVOID): void {
+        if (bug === 'skip-system-images' && ProcessId === 0) return;
+        const base = ddi.READ_POINTER(ImageInfo + ddi.IMAGE_INFO.ImageBase);
+        const size = ddi.READ_POINTER(ImageInfo + ddi.IMAGE_INFO.ImageSize);
+        if (FullImageName === 0) {
+          ddi.DbgPrint('IMAGE LOAD pid=%Iu base=%p size=%Iu path=(null)\n', ProcessId, base, size);
+          return;
+        }
+        const buffer = ddi.READ_POINTER(FullImageName + ddi.UNICODE_STRING.Buffer);
+        const length = ddi.READ_USHORT(FullImageName + ddi.UNICODE_STRING.Length);
+        const chars = length >>> 1;
+        switch (bug) {
+          case 'path-as-narrow':
+            ddi.DbgPrint('IMAGE LOAD pid=%Iu base=%p size=%Iu path=%s\n', ProcessId, base, size, buffer);
+            return;
+          case 'path-ws-ignores-length':
+            ddi.DbgPrint('IMAGE LOAD pid=%Iu base=%p size=%Iu path=%ws\n', ProcessId, base, size, buffer);
+            return;
+          case 'path-wz-on-buffer':
+            ddi.DbgPrint('IMAGE LOAD pid=%Iu base=%p size=%Iu path=%wZ\n', ProcessId, base, size, buffer);
+            return;
+          case 'path-length-as-chars':
+            ddi.DbgPrint('IMAGE LOAD pid=%Iu base=%p size=%Iu path=%.*ws\n', ProcessId, base, size, Math.min(length, PATH_CHUNK), buffer);
+            return;
+          case 'long-path-one-call':
+            ddi.DbgPrint('IMAGE LOAD pid=%Iu base=%p size=%Iu path=%wZ\n', ProcessId, base, size, FullImageName);
+            return;
+          case 'pointer-as-ulong':
+            break;
+          default:
+        }
+        const baseFmt = bug === 'pointer-as-ulong' ? '%08X' : '%p';
+        if (chars <= PATH_CHUNK) {
+          ddi.DbgPrint(`IMAGE LOAD pid=%Iu base=${baseFmt} size=%Iu path=%wZ\n`, ProcessId, base, size, FullImageName);
+          return;
+        }
+        ddi.DbgPrint(`IMAGE LOAD pid=%Iu base=${baseFmt} size=%Iu path=%.*ws\n`, ProcessId, base, size, PATH_CHUNK, buffer);
+        for (let at = PATH_CHUNK; at < chars; at += PATH_CHUNK) {
+          ddi.DbgPrint('IMAGE PATH+ %.*ws\n', Math.min(PATH_CHUNK, chars - at), buffer + 2 * at);
+        }
+      }
+
+      function removeRoutines(): void {
+        if (imageRegistered && bug !== 'unload-forgets-image') ddi.PsRemoveLoadImageNotifyRoutine(ImageNotify);
+        if (bug !== 'unload-forgets-thread') ddi.PsRemoveCreateThreadNotifyRoutine(ThreadNotify);
+        ddi.PsSetCreateProcessNotifyRoutine(ProcessNotify, true);
+      }
+
+      function Unload(_DriverObject: DRIVER_OBJECT): void {
+        if (bug === 'unload-wrong-order') {
+          ddi.IoDeleteSymbolicLink(LINK_NAME);
+          ddi.IoDeleteDevice(device);
+          removeRoutines();
+          return;
+        }
+        removeRoutines();
+        if (bug !== 'unload-leaks-link') ddi.IoDeleteSymbolicLink(LINK_NAME);
+        ddi.IoDeleteDevice(device);
+        if (poolBlock !== 0 && bug !== 'pool-leak-on-unload') ddi.ExFreePoolWithTag(poolBlock, 'Mon ');
+        for (const p of nameCache.values()) if (p !== 0) ddi.ExFreePoolWithTag(p, 'Name');
+      }
+
+      return {
+        DriverEntry(d: Ddi, DriverObject: DRIVER_OBJECT): NTSTATUS {
+          ddi = d;
+          getImageFileName = d.MmGetSystemRoutineAddress('PsGetProcessImageFileName') !== 0;
+          canRemove = d.MmGetSystemRoutineAddress('PsRemoveCreateThreadNotifyRoutine') !== 0
+            && d.MmGetSystemRoutineAddress('PsRemoveLoadImageNotifyRoutine') !== 0;
+          if (!getImageFileName) nameOffset = findNameOffset();
+          if (bug === 'pool-leak-on-unload') poolBlock = d.ExAllocatePoolWithTag(0, 64, 'Mon ');
+          const out = { value: 0 };
+          let status = d.IoCreateDevice(DriverObject, 0, DEVICE_NAME, FILE_DEVICE_UNKNOWN, 0, true, out);
+          if (!NT_SUCCESS(status)) {
+            if (poolBlock !== 0) d.ExFreePoolWithTag(poolBlock, 'Mon ');
+            return status;
+          }
+          device = out.value;
+          const undo = (steps: ('process' | 'thread' | 'link' | 'device')[]): void => {
+            for (const s of steps) {
+              if (s === 'process') d.PsSetCreateProcessNotifyRoutine(ProcessNotify, true);
+              if (s === 'thread') d.PsRemoveCreateThreadNotifyRoutine(ThreadNotify);
+              if (s === 'link') d.IoDeleteSymbolicLink(LINK_NAME);
+              if (s === 'device') d.IoDeleteDevice(device);
+            }
+            if (poolBlock !== 0) d.ExFreePoolWithTag(poolBlock, 'Mon ');
+          };
+          status = d.IoCreateSymbolicLink(LINK_NAME, DEVICE_NAME);
+          if (!NT_SUCCESS(status)) {
+            undo(bug === 'no-rollback-link' ? [] : ['device']);
+            return status;
+          }
+          status = d.PsSetCreateProcessNotifyRoutine(ProcessNotify, false);
+          if (!NT_SUCCESS(status)) {
+            undo(bug === 'no-rollback-process' ? [] : ['link', 'device']);
+            return status;
+          }
+          status = d.PsSetCreateThreadNotifyRoutine(ThreadNotify);
+          if (!NT_SUCCESS(status)) {
+            if (bug === 'rollback-undoes-failed-step') {
+              // undoes the step that failed instead of the ones that succeeded, and gives up when that fails
+              if (!canRemove || !NT_SUCCESS(d.PsRemoveCreateThreadNotifyRoutine(ThreadNotify))) return status;
+            }
+            undo(bug === 'no-rollback-thread' ? [] : ['process', 'link', 'device']);
+            return status;
+          }
+          status = d.PsSetLoadImageNotifyRoutine(ImageNotify);
+          if (!NT_SUCCESS(status)) {
+            if (!canRemove) {
+              // Windows 2000: the thread routine is registered for good; run without image notifications.
+              d.DbgPrint('psrefmon: PsSetLoadImageNotifyRoutine failed 0x%08X; image loads are not monitored\n', status);
+              return STATUS_SUCCESS;
+            }
+            if (bug === 'no-rollback-image') return status;
+            undo(bug === 'rollback-wrong-order' ? ['link', 'device', 'thread', 'process'] : ['thread', 'process', 'link', 'device']);
+            return status;
+          }
+          imageRegistered = true;
+          if (canRemove && bug !== 'no-unload-routine') DriverObject.DriverUnload = Unload;
+          return STATUS_SUCCESS;
+        },
+      };
+    },
+    parse: parseReference,
+  };
+}
+
+export const reference: DriverModule = makeMonitor(null);
 
 const RE_PCREATE = /^PROCESS CREATE pid=(\d+) ppid=(\d+) name=(.*) eprocess=([0-9A-F]+|\?)$/s;
 const RE_PEXIT = /^PROCESS EXIT pid=(\d+) ppid=(\d+)$/;
@@ -189,7 +305,7 @@ export function parseReference(lines: readonly string[]): LoggedEvent[] {
         ...(unknown ? {} : { name: m[3], address: hexNorm(m[4]) }),
       });
     } else if ((m = RE_PEXIT.exec(line)) !== null) {
-      out.push({ kind: 'process-exit', pid: Number(m[1]), ppid: Number(m[2]), line });
+      out.push({ kind: 'process-exit', pid: Number(m[1]), ...(m[2] === '0' ? {} : { ppid: Number(m[2]) }), line });
     } else if ((m = RE_TCREATE.exec(line)) !== null) {
       out.push({ kind: 'thread-create', pid: Number(m[1]), tid: Number(m[2]), line, ...(m[3] === '?' ? {} : { name: m[3] }) });
     } else if ((m = RE_TEXIT.exec(line)) !== null) {

@@ -9,7 +9,7 @@ import { SYSTEM_LABEL, type ExitRace, type Op } from '../model/ops.js';
 import { dllPath, driverPath, processPath } from './names.js';
 
 export type RawOp =
-  | { readonly k: 'process'; readonly parent: number; readonly path: string; readonly unavailable: boolean }
+  | { readonly k: 'process'; readonly parent: number; readonly path: string; readonly unavailable: boolean; readonly creator: number | null }
   | { readonly k: 'thread'; readonly target: number }
   | { readonly k: 'exit-thread'; readonly target: number; readonly race?: ExitRace }
   | { readonly k: 'exit-process'; readonly target: number; readonly race?: ExitRace }
@@ -36,7 +36,13 @@ export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIG
     : fc.constant(undefined);
   const rare = fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
   return fc.oneof(
-    { weight: w.process, arbitrary: fc.record({ k: fc.constant('process' as const), parent: index, path: processPath, unavailable: rare }) },
+    {
+      weight: w.process,
+      arbitrary: fc.record({
+        k: fc.constant('process' as const), parent: index, path: processPath, unavailable: rare,
+        creator: fc.oneof({ weight: 9, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: index }),
+      }),
+    },
     { weight: w.thread, arbitrary: fc.record({ k: fc.constant('thread' as const), target: index }) },
     { weight: w.exitThread, arbitrary: fc.record({ k: fc.constant('exit-thread' as const), target: index, race }) },
     { weight: w.exitProcess, arbitrary: fc.record({ k: fc.constant('exit-process' as const), target: index, race }) },
@@ -64,7 +70,13 @@ export function resolveOps(raw: readonly RawOp[]): Op[] {
         const parent = parentIdx === 0 ? SYSTEM_LABEL : live[parentIdx - 1].label;
         const id = `P${nextProcess++}`;
         const thread = `T${nextThread++}`;
-        out.push({ op: 'CreateProcess', id, thread, parent, path: r.path, ...(r.unavailable ? { pathUnavailable: true } : {}) });
+        const creatorIdx = r.creator === null ? 0 : r.creator % (live.length + 1);
+        const creator = creatorIdx === 0 ? SYSTEM_LABEL : live[creatorIdx - 1].label;
+        out.push({
+          op: 'CreateProcess', id, thread, parent, path: r.path,
+          ...(r.unavailable ? { pathUnavailable: true } : {}),
+          ...(r.creator !== null && creator !== parent ? { creator } : {}),
+        });
         live.push({ label: id, threads: [thread] });
         break;
       }

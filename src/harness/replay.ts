@@ -50,6 +50,8 @@ export function validateScenario(x: Json, where = 'scenario'): Scenario {
     need(isObject(op) && typeof op.op === 'string' && op.op in OP_FIELDS, `${where}.ops[${i}]: unknown operation ${JSON.stringify(isObject(op) ? op.op : op)}`);
     const o = op as Record<string, Json>;
     for (const f of OP_FIELDS[o.op as string]) need(typeof o[f] === 'string', `${where}.ops[${i}].${f} must be a string`);
+    if (o.creator !== undefined) need(typeof o.creator === 'string', `${where}.ops[${i}].creator must be a string`);
+    if (o.pathUnavailable !== undefined) need(typeof o.pathUnavailable === 'boolean', `${where}.ops[${i}].pathUnavailable must be a boolean`);
     if (o.race !== undefined) need(o.race === 'gone' || o.race === 'reused', `${where}.ops[${i}].race must be "gone" or "reused"`);
   });
   return s as unknown as Scenario;

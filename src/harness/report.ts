@@ -88,7 +88,7 @@ export function describeOp(op: Op | { op: string }): string {
   const o = op as Op;
   switch (o.op) {
     case 'CreateProcess':
-      return `CreateProcess ${o.id} (initial thread ${o.thread}) parent=${o.parent} image=${o.path}${o.pathUnavailable === true ? ' [name unavailable: FullImageName NULL]' : ''}`;
+      return `CreateProcess ${o.id} (initial thread ${o.thread}) parent=${o.parent}${o.creator !== undefined ? ` creator=${o.creator}` : ''} image=${o.path}${o.pathUnavailable === true ? ' [name unavailable: FullImageName NULL]' : ''}`;
     case 'CreateThread': return `CreateThread ${o.id} in ${o.process}`;
     case 'ExitThread': return `ExitThread ${o.thread}${o.race !== undefined ? ` [race: PID ${o.race} at lookup]` : ''}`;
     case 'ExitProcess': return `ExitProcess ${o.process}${o.race !== undefined ? ` [race: PID ${o.race} at lookup]` : ''}`;

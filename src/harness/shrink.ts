@@ -56,14 +56,40 @@ export function shrinkScenario(start: Scenario, fails: (s: Scenario) => boolean,
       if (remove.size === 0) continue;
       if (tryIt(withOps(best, best.ops.filter((_, i) => !remove.has(i))))) changed = true;
     }
-    // (2) single ops, last first
+    // (2) single ops, last first; with a fault plan, also with the failing call renumbered, since removing an op
+    // can shift which call the fault must hit (a local minimum otherwise)
     for (let i = best.ops.length - 1; i >= 0; i--) {
       if (i >= best.ops.length) continue;
-      if (tryIt(withOps(best, best.ops.filter((_, j) => j !== i)))) changed = true;
+      const ops = best.ops.filter((_, j) => j !== i);
+      if (tryIt(withOps(best, ops))) {
+        changed = true;
+        continue;
+      }
+      search: for (let f = 0; f < best.faults.length; f++) {
+        for (const delta of [1, 2, 3, -1, -2]) {
+          const nth = best.faults[f].nth + delta;
+          if (nth < 1) continue;
+          const faults = best.faults.map((x, j) => (j === f ? { ...x, nth } : x));
+          if (tryIt({ ...best, ops, faults })) {
+            changed = true;
+            break search;
+          }
+        }
+      }
     }
     // (3) the rest of the scenario
     for (let i = best.faults.length - 1; i >= 0; i--) {
       if (tryIt({ ...best, faults: best.faults.filter((_, j) => j !== i) })) changed = true;
+    }
+    for (let i = 0; i < best.faults.length; i++) {
+      // an earlier call to fail needs fewer ops before it
+      for (let nth = 1; nth < best.faults[i].nth; nth++) {
+        const faults = best.faults.map((f, j) => (j === i ? { ...f, nth } : f));
+        if (tryIt({ ...best, faults })) {
+          changed = true;
+          break;
+        }
+      }
     }
     for (const table of ['process', 'thread', 'image'] as const) {
       if (best.crowding[table] !== 0 && tryIt({ ...best, crowding: { ...best.crowding, [table]: 0 } })) changed = true;
@@ -76,6 +102,10 @@ export function shrinkScenario(start: Scenario, fails: (s: Scenario) => boolean,
       }
       if ((op.op === 'CreateProcess' || op.op === 'LoadImage') && op.pathUnavailable === true) {
         const { pathUnavailable: _u, ...plain } = op;
+        if (tryIt(withOps(best, best.ops.map((o, j) => (j === i ? (plain as Op) : o))))) changed = true;
+      }
+      if (op.op === 'CreateProcess' && op.creator !== undefined) {
+        const { creator: _c, ...plain } = op;
         if (tryIt(withOps(best, best.ops.map((o, j) => (j === i ? (plain as Op) : o))))) changed = true;
       }
       if (op.op === 'CreateProcess' && op.parent !== 'System') {

@@ -1,5 +1,5 @@
 import { getBuild } from '../model/builds.js';
-import type { Residue } from '../model/record.js';
+import type { DdiCallRecord, Residue } from '../model/record.js';
 import type { Invariant, Violation } from './types.js';
 
 function leftovers(r: Residue): string[] {
@@ -63,6 +63,60 @@ export const driverUnloadable: Invariant = {
       if (ph.phase !== 'Unload' || ph.outcome !== 'refused') continue;
       if (pinnedByBuild) continue;
       out.push({ invariant: this.id, message: `unload refused with ${ph.status}: ${ph.note ?? 'no DriverUnload'}`, evidence: { op: ph.op, seq: ph.seq, event: 'NtUnloadDriver' } });
+    }
+    return out;
+  },
+};
+
+function isRemoval(d: DdiCallRecord): boolean {
+  return d.name === 'PsRemoveCreateThreadNotifyRoutine' || d.name === 'PsRemoveLoadImageNotifyRoutine'
+    || (d.name === 'PsSetCreateProcessNotifyRoutine' && d.args.includes('Remove=TRUE'));
+}
+
+/**
+ * Teardown unregisters the notify routines before it deletes the device and link they may use: a routine can be
+ * running on another CPU until its removal returns ([DOC] PsRemove* pages: removal waits for in-flight callbacks;
+ * Microsoft sample general/obcallback TdDeviceUnload; sandboxie-plus PR #5329).
+ */
+export const teardownOrder: Invariant = {
+  id: 'teardown-order',
+  statement: 'on unload or rollback the notify routines are removed before the device and symbolic link are deleted',
+  source: 'WDK PsRemove*NotifyRoutine (waits for in-flight callbacks); Microsoft sample obcallback unload order',
+  check({ record }) {
+    const out: Violation[] = [];
+    for (const ph of record.phases) {
+      if (ph.phase !== 'DriverUnload' && !(ph.phase === 'DriverEntry' && ph.residue !== undefined)) continue;
+      let lastRemoval = -1;
+      ph.ddi.forEach((d, i) => {
+        if (isRemoval(d)) lastRemoval = i;
+      });
+      const early = ph.ddi.findIndex((d, i) => i < lastRemoval && (d.name === 'IoDeleteDevice' || d.name === 'IoDeleteSymbolicLink'));
+      if (early >= 0) {
+        const d = ph.ddi[early];
+        out.push({
+          invariant: this.id,
+          message: `${ph.phase}: ${d.name}(${d.args.join(', ')}) before ${ph.ddi[lastRemoval].name}(${ph.ddi[lastRemoval].args[0]})`,
+          evidence: { op: ph.op, seq: ph.seq, event: ph.phase, actual: ph.ddi.map((x) => x.name) },
+        });
+      }
+    }
+    return out;
+  },
+};
+
+/**
+ * Pool the driver allocated is freed by the time it unloads (or its DriverEntry fails): Driver Verifier's pool
+ * tracking bug-checks 0xC4 (0x62) on unload with outstanding allocations ([DOC] bug-check-0xc4).
+ */
+export const poolReleased: Invariant = {
+  id: 'pool-released',
+  statement: 'no pool allocation of the driver outlives its unload or its failed DriverEntry',
+  source: 'WDK: Driver Verifier pool tracking, bug check 0xC4 parameter 0x62 (driver unloading without freeing its pool)',
+  check({ record }) {
+    const out: Violation[] = [];
+    for (const ph of record.phases) {
+      if (ph.residue === undefined || ph.residue.pool.length === 0) continue;
+      out.push({ invariant: this.id, message: `${ph.phase === 'DriverEntry' ? `DriverEntry failed (${ph.status})` : 'after DriverUnload'}: ${ph.residue.pool.length} pool block(s) not freed (${ph.residue.pool.slice(0, 4).join(', ')})`, evidence: { op: ph.op, seq: ph.seq, event: ph.phase, actual: ph.residue.pool } });
     }
     return out;
   },

@@ -1,6 +1,6 @@
 /** The invariant catalogue, by stable id. */
 import { dbgPrintLimit } from './dbgprint-limit.js';
-import { driverUnloadable, failedEntryClean, unloadClean } from './driver-lifecycle.js';
+import { driverUnloadable, failedEntryClean, poolReleased, teardownOrder, unloadClean } from './driver-lifecycle.js';
 import { eventsLoggedOnce } from './events-logged-once.js';
 import { imagePathFull } from './image-path-full.js';
 import { lookupFailureHandled } from './lookup-failure-handled.js';
@@ -22,6 +22,8 @@ export const INVARIANTS: readonly Invariant[] = [
   referencesReleased,
   failedEntryClean,
   unloadClean,
+  teardownOrder,
+  poolReleased,
   driverUnloadable,
   noBugCheck,
   dbgPrintLimit,

@@ -4,6 +4,12 @@ import { describeCallback, expectedKind, lookupFailed, type Invariant, type Viol
  * After PsLookupProcessByProcessId fails, the output pointer is not set: the driver must not read through it,
  * and must still log the event it was notified of ([DOC] ntifs/nf-ntifs-pslookupprocessbyprocessid.md).
  */
+/** The faulting address is the unset pointer or a field of the structure it would point to. */
+function nearUnset(address: string, unset: string): boolean {
+  const d = BigInt(address) - BigInt(unset);
+  return d >= 0n && d < 0x1000n;
+}
+
 export const lookupFailureHandled: Invariant = {
   id: 'lookup-failure-handled',
   statement: 'a failed PsLookupProcessByProcessId never leads to a read through the unset pointer, and never silently drops the event',
@@ -15,7 +21,7 @@ export const lookupFailureHandled: Invariant = {
     record.callbacks.forEach((cb, i) => {
       if (!lookupFailed(cb)) return;
       const event = describeCallback(cb);
-      if (cb.outcome === 'bugcheck' && bc !== null && bc.seq === cb.seq && bc.parameters[0] === record.uninitializedPointer) {
+      if (cb.outcome === 'bugcheck' && bc !== null && bc.seq === cb.seq && nearUnset(bc.parameters[0], record.uninitializedPointer)) {
         out.push({ invariant: this.id, message: `read through the unset output pointer ${record.uninitializedPointer} after the failed lookup (${bc.name})`, evidence: { op: cb.op, seq: cb.seq, event } });
         return;
       }

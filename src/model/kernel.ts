@@ -335,12 +335,21 @@ export class Kernel {
     this.dereferenceProcess(t.process);
   }
 
+  /** A reference dropped from an object whose count is already spent: the object is gone ([DOC] bug check 0x18). */
+  private overDereferenced(kind: string, id: number, va: number): never {
+    const cb = this.frame?.cb ?? null;
+    return this.crash(new BugCheck(BUGCHECK_REFERENCE_BY_POINTER, [0, this.mem.canonical(va), 0, 0],
+      `reference count of ${kind} ${id} went below zero (an extra ObDereferenceObject freed it early)`), cb !== null ? 'callback' : 'kernel', cb?.seq ?? null);
+  }
+
   private dereferenceProcess(p: KProcess): void {
+    if (p.pointerCount <= 0 || p.state === 'deleted') this.overDereferenced('process', p.pid, p.eprocess);
     p.pointerCount--;
     if (p.pointerCount === 0) this.deleteProcess(p);
   }
 
   private dereferenceThread(t: KThread): void {
+    if (t.pointerCount <= 0 || t.state === 'deleted') this.overDereferenced('thread', t.tid, t.ethread);
     t.pointerCount--;
     if (t.pointerCount === 0) this.deleteThread(t);
   }
@@ -362,9 +371,11 @@ export class Kernel {
    * dbgk/dbgkproc.c; [DOC] nc-ntddk-pload_image_notify_routine.md).
    * `imagePath === null`: the EXE's name could not be obtained, so FullImageName is NULL ([WRK] DbgkCreateThread).
    */
-  createProcess(parent: KProcess, imagePath: string | null, name: string): { process: KProcess; thread: KThread } {
+  createProcess(parent: KProcess, imagePath: string | null, name: string, creatorProcess?: KProcess): { process: KProcess; thread: KThread } {
     this.assertRunning();
-    const creator = this.creatorThread(parent);
+    // The parent (InheritedFromUniqueProcessId) need not be the creator: PROC_THREAD_ATTRIBUTE_PARENT_PROCESS
+    // ([DOC] ns-ntddk-_ps_create_notify_info.md: ParentProcessId vs CreatingThreadId).
+    const creator = this.creatorThread(creatorProcess ?? parent);
     const proc = this.newProcess(null, parent.pid, name, imagePath);
     const thread = this.newThread(proc);
     this.withContext(creator, () => {
@@ -533,6 +544,7 @@ export class Kernel {
       registrations,
       devices: this.namespace.devices.filter((d) => d.owner === mine).map((d) => d.name ?? '(unnamed)'),
       links: [...this.namespace.links.values()].filter((l) => l.owner === mine).map((l) => l.name),
+      pool: this.mem.liveBlocks().filter((b) => b.owner === mine).map((b) => `${b.tag}:${b.size}`),
     };
   }
 
@@ -827,7 +839,7 @@ export class Kernel {
     };
     const remove = <F>(table: NotifyTable<F>, name: string, routine: F): NTSTATUS => {
       const status = table.remove(routine) ? STATUS_SUCCESS : STATUS_PROCEDURE_NOT_FOUND;
-      k.log(name, [k.routineName(routine)], status);
+      k.log(name, name === 'PsSetCreateProcessNotifyRoutine' ? [k.routineName(routine), 'Remove=TRUE'] : [k.routineName(routine)], status);
       return status;
     };
     const ddi: Ddi = {
@@ -991,6 +1003,7 @@ export class Kernel {
           return 0;
         }
         const va = mem.alloc(n, tag, driverName);
+        mem.fill(va, (n + 15) & ~15, 0xcd); // pool is not zeroed: fill like Verifier's special pool does
         k.log('ExAllocatePoolWithTag', [String(n), tag], undefined, k.hex(va));
         return va;
       },

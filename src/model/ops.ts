@@ -8,7 +8,12 @@ import { Kernel, KernelHalted, type KProcess, type KThread } from './kernel.js';
 export type ExitRace = 'gone' | 'reused';
 
 export type Op =
-  | { readonly op: 'CreateProcess'; readonly id: string; readonly thread: string; readonly parent: string; readonly path: string; readonly pathUnavailable?: boolean }
+  | {
+    readonly op: 'CreateProcess'; readonly id: string; readonly thread: string; readonly parent: string; readonly path: string;
+    readonly pathUnavailable?: boolean;
+    /** A process other than the parent that creates it (parent-process spoofing, e.g. by a broker). */
+    readonly creator?: string;
+  }
   | { readonly op: 'CreateThread'; readonly id: string; readonly process: string }
   | { readonly op: 'ExitThread'; readonly thread: string; readonly race?: ExitRace }
   | { readonly op: 'ExitProcess'; readonly process: string; readonly race?: ExitRace }
@@ -21,7 +26,7 @@ export const SYSTEM_LABEL = 'System';
 /** Labels an op creates or uses (for the shrinker's whole-lifetime removal). */
 export function labelsOf(op: Op): { creates: string[]; uses: string[] } {
   switch (op.op) {
-    case 'CreateProcess': return { creates: [op.id, op.thread], uses: op.parent === SYSTEM_LABEL ? [] : [op.parent] };
+    case 'CreateProcess': return { creates: [op.id, op.thread], uses: [op.parent, ...(op.creator !== undefined ? [op.creator] : [])].filter((l) => l !== SYSTEM_LABEL) };
     case 'CreateThread': return { creates: [op.id], uses: [op.process] };
     case 'ExitThread': return { creates: [], uses: [op.thread] };
     case 'ExitProcess': return { creates: [], uses: [op.process] };
@@ -50,7 +55,8 @@ export function executeOps(kernel: Kernel, ops: readonly Op[]): number {
       switch (op.op) {
         case 'CreateProcess': {
           const parent = liveProcess(op.parent) ?? kernel.system;
-          const { process, thread } = kernel.createProcess(parent, op.pathUnavailable === true ? null : op.path, baseName(op.path));
+          const creator = op.creator === undefined ? undefined : liveProcess(op.creator);
+          const { process, thread } = kernel.createProcess(parent, op.pathUnavailable === true ? null : op.path, baseName(op.path), creator);
           processes.set(op.id, process);
           threads.set(op.thread, thread);
           break;

@@ -78,6 +78,8 @@ export interface Residue {
   readonly registrations: readonly string[];
   readonly devices: readonly string[];
   readonly links: readonly string[];
+  /** Pool blocks the driver allocated and has not freed, as "Tag:size". */
+  readonly pool: readonly string[];
 }
 
 export interface OpRecord {
