@@ -1,0 +1,131 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { main, type Io } from '../../src/cli/main.js';
+import { INVARIANTS } from '../../src/invariants/index.js';
+
+function run(argv: string[]): { code: number; out: string; err: string } {
+  const out: string[] = [];
+  const err: string[] = [];
+  let t = 0;
+  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), now: () => (t += 1) };
+  const code = main(argv, io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'psh-cli-'));
+
+describe('psharness fuzz', () => {
+  test('the seed fails with exit 1 and writes a report per violated invariant', () => {
+    const dir = tmp();
+    const junit = join(dir, 'junit.xml');
+    const r = run(['fuzz', '--driver', 'seed', '--reports', dir, '--junit', junit]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/psharness fuzz: FAILED driver=seed seed=1/);
+    const jsons = readdirSync(dir).filter((n) => n.endsWith('.json'));
+    expect(jsons.length).toBeGreaterThanOrEqual(7);
+    expect(readdirSync(dir).filter((n) => n.endsWith('.md')).length).toBe(jsons.length);
+    const xml = readFileSync(junit, 'utf8');
+    expect(xml).toContain(`<testsuite name="psharness seed" tests="${INVARIANTS.length}" failures="${jsons.length}"`);
+    expect(xml).toContain('<failure message=');
+    // replay every report: exit 1 (still failing), identical record
+    for (const j of jsons) {
+      const rep = run(['replay', join(dir, j)]);
+      expect(rep.code, j).toBe(1);
+      expect(rep.out).toContain('record identical');
+      expect(rep.out).toContain('violations identical to the report');
+    }
+  });
+
+  test('the same seed gives the same report bytes on two runs', () => {
+    const a = tmp();
+    run(['fuzz', '--driver', 'seed', '--reports', a]);
+    const names = readdirSync(a).sort();
+    const first = new Map(names.map((n) => [n, readFileSync(join(a, n), 'utf8')]));
+    for (const n of names) rmSync(join(a, n));
+    run(['fuzz', '--driver', 'seed', '--reports', a]);
+    expect(readdirSync(a).sort()).toEqual(names);
+    for (const n of names) expect(readFileSync(join(a, n), 'utf8'), n).toBe(first.get(n));
+  });
+
+  test('a second run keeps the reports already there', () => {
+    const dir = tmp();
+    run(['fuzz', '--driver', 'seed', '--reports', dir, '--invariant', 'references-balanced']);
+    const before = readdirSync(dir).sort();
+    const file = join(dir, before[0]);
+    const bytes = readFileSync(file, 'utf8');
+    run(['fuzz', '--driver', 'seed', '--reports', dir, '--invariant', 'references-balanced']);
+    expect(readdirSync(dir).sort()).toEqual(before);
+    expect(readFileSync(file, 'utf8')).toBe(bytes);
+  });
+
+  test('reference passes with exit 0', () => {
+    const r = run(['fuzz', '--driver', 'reference', '--runs', '200', '--profile', 'adversarial', '--no-reports']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/passed driver=reference .* 200 runs/);
+  });
+
+  test.each([
+    [['fuzz', '--driver', 'nosuch'], /unknown driver 'nosuch'/],
+    [['fuzz', '--driver', 'seed', '--build', 'win95'], /unknown OS build 'win95'/],
+    [['fuzz', '--driver', 'seed', '--invariant', 'nope'], /unknown invariant 'nope'/],
+    [['fuzz', '--driver', 'seed', '--runs', 'many'], /--runs must be a positive integer/],
+    [['fuzz', '--driver', 'seed', '--frobnicate'], /Unknown option '--frobnicate'/],
+    [['fuzz', '--driver', 'seed', '--profile', 'hostile'], /--profile must be/],
+    [['fuzz'], /fuzz needs --driver/],
+    [['explode'], /unknown command 'explode'/],
+    [['replay'], /exactly one report file/],
+  ])('bad usage %j → exit 2 and one line', (argv, msg) => {
+    const r = run(argv as string[]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(msg);
+    expect(r.err.split('\n').length).toBe(1);
+  });
+});
+
+describe('psharness replay of bad input', () => {
+  const dir = tmp();
+  const write = (name: string, text: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+  const good = (() => {
+    const d = tmp();
+    run(['fuzz', '--driver', 'seed', '--reports', d, '--invariant', 'references-balanced']);
+    const j = readdirSync(d).find((n) => n.endsWith('.json'));
+    return JSON.parse(readFileSync(join(d, j ?? ''), 'utf8')) as Record<string, unknown>;
+  })();
+
+  test.each([
+    ['missing.json', null, /cannot read/],
+    ['text.json', 'not json at all', /is not JSON/],
+    ['foreign.json', '{"hello": 1}', /is not a psharness report/],
+    ['future.json', JSON.stringify({ ...good, format: 'psharness-report/9' }), /report format psharness-report\/9; psharness .* reads psharness-report\/1/],
+    ['badop.json', JSON.stringify({ ...good, scenario: { ...(good.scenario as object), ops: [{ op: 'Reboot' }] } }), /unknown operation "Reboot"/],
+    ['badbuild.json', JSON.stringify({ ...good, scenario: { ...(good.scenario as object), build: 'win95' } }), /unknown OS build "win95"/],
+    ['baddriver.json', JSON.stringify({ ...good, driver: 'ghost' }), /unknown driver 'ghost'/],
+    ['badinv.json', JSON.stringify({ ...good, invariant: { id: 'nope' } }), /unknown invariant 'nope'/],
+  ])('%s → exit 2', (name, text, msg) => {
+    const p = text === null ? join(dir, name) : write(name, text);
+    const r = run(['replay', p]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(msg);
+    if (text !== null) expect(existsSync(p)).toBe(true);
+  });
+});
+
+describe('psharness list and help', () => {
+  test('list shows drivers, builds and invariants', () => {
+    const r = run(['list']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('win2000-x86');
+    expect(r.out).toContain('references-balanced');
+    expect(r.out).toContain('mutant:no-deref-process-create');
+  });
+  test('help exits 0, no command exits 2', () => {
+    expect(run(['help']).code).toBe(0);
+    expect(run([]).code).toBe(2);
+  });
+});

@@ -1,0 +1,74 @@
+import { describe, expect, test } from 'vitest';
+import { MUTANTS, reference, wssprocmon, type DriverModule } from '../../src/driver/index.js';
+import { runAndCheck } from '../../src/harness/check.js';
+import { getInvariant, INVARIANTS } from '../../src/invariants/index.js';
+import type { Scenario } from '../../src/model/index.js';
+
+const VOL = '\\Device\\HarddiskVolume1\\Windows';
+const base = (ops: Scenario['ops'], extra: Partial<Scenario> = {}): Scenario => ({
+  build: 'winxp-x86', profile: 'documented', reusePolicy: 'nt52', crowding: { process: 0, thread: 0, image: 0 }, faults: [], ops, ...extra,
+});
+
+/** For each invariant: a driver that breaks it and a scenario that shows it. */
+const breakers: [string, DriverModule, Scenario][] = [
+  ...MUTANTS.map((m): [string, DriverModule, Scenario] => [m.invariant, m.driver, m.minimal]),
+  ['references-released', wssprocmon, base([
+    { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` },
+    { op: 'ExitProcess', process: 'P1' },
+  ])],
+  ['process-name-correct', wssprocmon, base([{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` }])],
+  ['lookup-failure-handled', wssprocmon, base([
+    { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` },
+    { op: 'ExitProcess', process: 'P1', race: 'gone' },
+  ], { profile: 'adversarial' })],
+];
+
+describe('every invariant fails on a driver that breaks it and holds on reference', () => {
+  test('every invariant has a breaking case', () => {
+    for (const inv of INVARIANTS) expect(breakers.some(([id]) => id === inv.id), inv.id).toBe(true);
+  });
+  test.each(breakers.map(([id, d, s], i) => [`${id} #${i}`, id, d, s] as const))('%s', (_name, id, driver, scenario) => {
+    const inv = getInvariant(id);
+    const bad = runAndCheck(driver, scenario, [inv]);
+    expect(bad.violations.length).toBeGreaterThan(0);
+    for (const v of bad.violations) {
+      expect(v.invariant).toBe(id);
+      expect(v.message.length).toBeGreaterThan(0);
+      expect(typeof v.evidence.op).toBe('number');
+    }
+    expect(runAndCheck(reference, scenario, [inv]).violations).toEqual([]);
+  });
+});
+
+describe('invariant details', () => {
+  test('the seed on x64 is caught truncating pointers, and not on x86', () => {
+    const ops: Scenario['ops'] = [{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` }];
+    const inv = getInvariant('pointers-full-width');
+    const x64 = runAndCheck(wssprocmon, base(ops, { build: 'win10-x64' }), [inv]).violations;
+    expect(x64[0].message).toMatch(/truncated to its low 32 bits/);
+    expect(runAndCheck(wssprocmon, base(ops, { build: 'win2000-x86' }), [inv]).violations).toEqual([]);
+  });
+
+  test('the seed names processes right on Windows 2000 only', () => {
+    const ops: Scenario['ops'] = [{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\notepad.exe` }];
+    const inv = getInvariant('process-name-correct');
+    expect(runAndCheck(wssprocmon, base(ops, { build: 'win2000-x86' }), [inv]).violations).toEqual([]);
+    for (const build of ['winxp-x86', 'win2003-x86', 'win7-x64', 'win10-x64', 'win11-x64']) {
+      expect(runAndCheck(wssprocmon, base(ops, { build }), [inv]).violations.length, build).toBeGreaterThan(0);
+    }
+  });
+
+  test('driver-unloadable accepts a Windows 2000 driver that must stay loaded', () => {
+    const r = runAndCheck(reference, base([{ op: 'UnloadDriver' }], { build: 'win2000-x86' }), [getInvariant('driver-unloadable')]);
+    expect(r.record.phases.find((p) => p.phase === 'Unload')?.status).toBe('STATUS_INVALID_DEVICE_REQUEST');
+    expect(r.violations).toEqual([]);
+  });
+
+  test('a routine left behind by unload bug-checks 0xCE on the next event', () => {
+    const m = MUTANTS.find((x) => x.id === 'unload-forgets-image');
+    if (m === undefined) throw new Error('mutant missing');
+    const r = runAndCheck(m.driver, base([{ op: 'UnloadDriver' }, { op: 'LoadImage', process: 'System', path: '\\SystemRoot\\x.sys' }]), INVARIANTS);
+    expect(r.record.bugCheck?.code).toBe(0xce);
+    expect(r.violations.map((v) => v.invariant).sort()).toEqual(['no-bugcheck', 'unload-clean']);
+  });
+});
