@@ -105,9 +105,9 @@ export function resolveOps(raw: readonly RawOp[]): Op[] {
         break;
       }
       case 'image': {
-        if (r.system || live.length === 0) {
+        if (r.system) {
           out.push({ op: 'LoadImage', process: SYSTEM_LABEL, path: r.path, ...(r.unavailable ? { pathUnavailable: true } : {}) });
-        } else {
+        } else if (live.length > 0) {
           out.push({ op: 'LoadImage', process: live[r.target % live.length].label, path: r.path, ...(r.unavailable ? { pathUnavailable: true } : {}) });
         }
         break;

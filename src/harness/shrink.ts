@@ -95,21 +95,39 @@ export function shrinkScenario(start: Scenario, fails: (s: Scenario) => boolean,
       if (best.crowding[table] !== 0 && tryIt({ ...best, crowding: { ...best.crowding, [table]: 0 } })) changed = true;
     }
     for (let i = 0; i < best.ops.length; i++) {
-      const op = best.ops[i];
+      // each simplification re-reads the op: an earlier one may have replaced it
+      const replace = (op: Op): boolean => tryIt(withOps(best, best.ops.map((o, j) => (j === i ? op : o))));
+      let op = best.ops[i];
       if ((op.op === 'ExitThread' || op.op === 'ExitProcess') && op.race !== undefined) {
         const { race: _race, ...plain } = op;
-        if (tryIt(withOps(best, best.ops.map((o, j) => (j === i ? (plain as Op) : o))))) changed = true;
+        if (replace(plain as Op)) changed = true;
       }
+      op = best.ops[i];
       if ((op.op === 'CreateProcess' || op.op === 'LoadImage') && op.pathUnavailable === true) {
         const { pathUnavailable: _u, ...plain } = op;
-        if (tryIt(withOps(best, best.ops.map((o, j) => (j === i ? (plain as Op) : o))))) changed = true;
+        if (replace(plain as Op)) changed = true;
       }
+      op = best.ops[i];
+      if (op.op === 'CreateProcess' || op.op === 'LoadImage') {
+        // shorter paths make readable reports: first drop the directories, then the file name too
+        const file = op.path.slice(op.path.lastIndexOf('\\') + 1);
+        const ext = file.includes('.') ? file.slice(file.lastIndexOf('.')) : '';
+        for (const path of [`\\Device\\HarddiskVolume1\\Windows\\${file}`, `\\Device\\HarddiskVolume1\\Windows\\a${ext}`]) {
+          if (path.length >= op.path.length) continue;
+          if (replace({ ...op, path })) {
+            changed = true;
+            break;
+          }
+        }
+      }
+      op = best.ops[i];
       if (op.op === 'CreateProcess' && op.creator !== undefined) {
         const { creator: _c, ...plain } = op;
-        if (tryIt(withOps(best, best.ops.map((o, j) => (j === i ? (plain as Op) : o))))) changed = true;
+        if (replace(plain as Op)) changed = true;
       }
+      op = best.ops[i];
       if (op.op === 'CreateProcess' && op.parent !== 'System') {
-        if (tryIt(withOps(best, best.ops.map((o, j) => (j === i ? { ...op, parent: 'System' } : o))))) changed = true;
+        if (replace({ ...op, parent: 'System' })) changed = true;
       }
     }
     if (best.reusePolicy !== 'nt52' && tryIt({ ...best, reusePolicy: 'nt52' })) changed = true;

@@ -9,7 +9,6 @@ export const eventsLoggedOnce: Invariant = {
   id: 'events-logged-once',
   statement: 'every notification the driver received is logged exactly once, with the right PID, parent PID, TID, base and size',
   source: 'WDK: PCREATE_PROCESS_NOTIFY_ROUTINE, PCREATE_THREAD_NOTIFY_ROUTINE, PLOAD_IMAGE_NOTIFY_ROUTINE parameters',
-  seedBug: 2,
   check({ record, logged }) {
     const out: Violation[] = [];
     record.callbacks.forEach((cb, i) => {

@@ -1,0 +1,65 @@
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { reference } from '../../src/driver/index.js';
+import { resolveOps, scenarioArbitrary } from '../../src/generators/index.js';
+import { labelsOf, simulate, type Scenario } from '../../src/model/index.js';
+
+const sample = fc.sample(scenarioArbitrary({ profile: 'adversarial' }), { seed: 11, numRuns: 400 });
+
+describe('scenario generator', () => {
+  test('every op refers only to labels created before it', () => {
+    for (const s of sample) {
+      const known = new Set(['System']);
+      for (const op of s.ops) {
+        const { creates, uses } = labelsOf(op);
+        for (const u of uses) expect(known.has(u), `${JSON.stringify(op)}`).toBe(true);
+        for (const c of creates) known.add(c);
+      }
+    }
+  });
+
+  test('generated ops never target an object that is gone (only driver load/unload may be no-ops)', () => {
+    for (const s of sample.slice(0, 150)) {
+      const r = simulate(reference, s);
+      for (const o of r.ops) {
+        if (o.outcome !== 'skipped') continue;
+        expect(['LoadDriver', 'UnloadDriver']).toContain((o.op as { op: string }).op);
+      }
+    }
+  });
+
+  test('any subsequence stays legal: removed targets become recorded no-ops', () => {
+    fc.assert(fc.property(scenarioArbitrary(), fc.array(fc.nat(), { maxLength: 10 }), (s, drops) => {
+      const ops = s.ops.filter((_, i) => !drops.some((d) => s.ops.length > 0 && d % s.ops.length === i));
+      const r = simulate(reference, { ...s, ops });
+      expect(r.ops.length).toBe(ops.length + 1);
+      expect(r.bugCheck).toBeNull();
+    }), { seed: 5, numRuns: 100 });
+  });
+
+  test('coverage: the scenario classes the invariants need each appear often enough', () => {
+    const share = (pred: (s: Scenario) => boolean) => sample.filter(pred).length / sample.length;
+    const has = (s: Scenario, kind: string) => s.ops.some((o) => o.op === kind);
+    const classes: Record<string, number> = {
+      'process exit': share((s) => has(s, 'ExitProcess')),
+      'driver unload': share((s) => has(s, 'UnloadDriver')),
+      'driver image load': share((s) => s.ops.some((o) => o.op === 'LoadImage' && o.process === 'System')),
+      'fault plan': share((s) => s.faults.length > 0),
+      'lookup fault': share((s) => s.faults.some((f) => f.ddi === 'PsLookupProcessByProcessId')),
+      'crowded table': share((s) => s.crowding.process + s.crowding.thread + s.crowding.image > 0),
+      'exit race': share((s) => s.ops.some((o) => (o.op === 'ExitProcess' || o.op === 'ExitThread') && o.race !== undefined)),
+      'lifo reuse': share((s) => s.reusePolicy === 'lifo'),
+      'long path': share((s) => s.ops.some((o) => (o.op === 'CreateProcess' || o.op === 'LoadImage') && o.path.length > 300)),
+      'name past 15 chars': share((s) => s.ops.some((o) => o.op === 'CreateProcess' && o.path.slice(o.path.lastIndexOf('\\') + 1).length > 15)),
+      'parent is not creator': share((s) => s.ops.some((o) => o.op === 'CreateProcess' && o.creator !== undefined)),
+      'NULL image name': share((s) => s.ops.some((o) => (o.op === 'CreateProcess' || o.op === 'LoadImage') && o.pathUnavailable === true)),
+    };
+    for (const [name, v] of Object.entries(classes)) expect(v, name).toBeGreaterThan(0.05);
+  });
+
+  test('resolveOps drops ops that have nothing to act on', () => {
+    expect(resolveOps([{ k: 'thread', target: 3 }, { k: 'exit-process', target: 0 }])).toEqual([]);
+    expect(resolveOps([{ k: 'process', parent: 0, path: '\\a.exe', unavailable: false, creator: null }, { k: 'exit-thread', target: 9 }]))
+      .toEqual([{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: '\\a.exe' }, { op: 'ExitThread', thread: 'T1' }]);
+  });
+});
