@@ -24,6 +24,8 @@ export interface ScenarioOptions {
   readonly profile?: 'documented' | 'adversarial';
   /** Longest operation sequence (default 60). */
   readonly maxOps?: number;
+  /** Shortest raw operation sequence (default 0; ops with nothing to act on are dropped after). */
+  readonly minOps?: number;
   readonly weights?: OpWeights;
 }
 
@@ -61,7 +63,7 @@ export function scenarioArbitrary(options: ScenarioOptions = {}): fc.Arbitrary<S
     reusePolicy: fc.constantFrom<CidReusePolicy>(...['lifo', 'fifo', 'nt52'] as const),
     crowding: crowdingArbitrary,
     faults: fc.oneof({ weight: 3, arbitrary: fc.constant([] as FaultSpec[]) }, { weight: 2, arbitrary: fc.array(faultArbitrary, { minLength: 1, maxLength: 2 }) }),
-    ops: fc.array(rawOpArbitrary(profile === 'adversarial', options.weights ?? DEFAULT_WEIGHTS), { maxLength: maxOps, size: 'max' }).map(resolveOps),
+    ops: fc.array(rawOpArbitrary(profile === 'adversarial', options.weights ?? DEFAULT_WEIGHTS), { minLength: Math.min(options.minOps ?? 0, maxOps), maxLength: maxOps, size: 'max' }).map(resolveOps),
   });
 }
 

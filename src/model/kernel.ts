@@ -145,6 +145,8 @@ export class KernelHalted extends Error {
 }
 
 const ETHREAD_SIZE = { 4: 0x258, 8: 0x4c0 } as const;
+/** Filler templates (pure functions of their key, so sharing them across kernels keeps runs deterministic). */
+const TEMPLATES = new Map<string, Uint8Array>();
 const DEVICE_OBJECT_SIZE = { 4: 0xb8, 8: 0x150 } as const;
 const DRIVER_OBJECT_SIZE = { 4: 0xa8, 8: 0x150 } as const;
 
@@ -195,7 +197,7 @@ export class Kernel {
     this.driverImage = options.driver;
     this.faults = options.faults ?? [];
     const ps = this.build.pointerSize;
-    this.mem = new KernelMemory(this.build.kernelVaBase, ps);
+    this.mem = new KernelMemory(this.build.kernelVaBase, ps, 2);
     this.uninitializedPointer = ps === 4 ? 0xcccccccc : 0xcccc_cccc_cccc;
     this.cids = new CidTable<CidObject>(options.reusePolicy, 4);
     this.processTable = new NotifyTable('process', this.build.capacity.process);
@@ -253,25 +255,36 @@ export class Kernel {
     return ++this.serial;
   }
 
+  /**
+   * Unmodelled fields hold plausible data (zeros, pool pointers, counters), so a read at a wrong offset returns
+   * wrong bytes, not zeros. One deterministic template per build and object size, copied in: cheap and stable.
+   */
   private fillPlausible(va: number, size: number, seed: number): void {
-    // Unmodelled fields hold plausible data (zeros, pool pointers, counters), so a read at a wrong offset
-    // returns wrong bytes, not zeros. Deterministic: derived from the build and the object's serial.
-    const rnd = mulberry32(seed);
-    const ps = this.build.pointerSize;
-    for (let off = 0; off + ps <= size; off += ps) {
-      const r = rnd() % 10;
-      if (r < 4) continue;
-      if (r < 7) this.mem.setPtr(va + off, this.build.kernelVaBase + 0x10000 + (rnd() % 0x400000) * 8);
-      else if (r < 9) this.mem.setU32(va + off, rnd() % 0x400);
-      else this.mem.setU32(va + off, rnd());
+    const key = `${this.build.id}/${size}/${seed}`;
+    let t = TEMPLATES.get(key);
+    if (t === undefined) {
+      const scratch = new KernelMemory(this.build.kernelVaBase, this.build.pointerSize, 1);
+      const at = scratch.alloc(size, 'tmpl', 'kernel');
+      const rnd = mulberry32(fnv1a(key));
+      const ps = this.build.pointerSize;
+      for (let off = 0; off + ps <= size; off += ps) {
+        const r = rnd() % 10;
+        if (r < 4) continue;
+        if (r < 7) scratch.setPtr(at + off, this.build.kernelVaBase + 0x10000 + (rnd() % 0x400000) * 8);
+        else if (r < 9) scratch.setU32(at + off, rnd() % 0x400);
+        else scratch.setU32(at + off, rnd());
+      }
+      t = scratch.slice(at, size).slice();
+      TEMPLATES.set(key, t);
     }
+    this.mem.setBytes(va, t);
   }
 
   private newProcess(pid: number | null, ppid: number, name: string, imagePath: string | null): KProcess {
     const layout = this.build.eprocess;
     const serial = this.nextSerial();
     const eprocess = this.mem.alloc(layout.size, 'Proc', 'kernel');
-    this.fillPlausible(eprocess, layout.size, fnv1a(this.build.id) ^ Math.imul(serial, 0x9e3779b1));
+    this.fillPlausible(eprocess, layout.size, 1);
     const proc: KProcess = {
       serial, pid: 0, ppid, name: '', imagePath, eprocess, threads: [], activeThreads: 0,
       state: 'active', pointerCount: 1, driverRefs: 0, userImages: 0,
@@ -305,7 +318,7 @@ export class Kernel {
     const ps = this.build.pointerSize;
     const serial = this.nextSerial();
     const ethread = this.mem.alloc(ETHREAD_SIZE[ps], 'Thre', 'kernel');
-    this.fillPlausible(ethread, ETHREAD_SIZE[ps], fnv1a(this.build.id) ^ Math.imul(serial, 0x85ebca6b));
+    this.fillPlausible(ethread, ETHREAD_SIZE[ps], 2);
     const t: KThread = { serial, tid: 0, process, ethread, state: 'active', pointerCount: 1, driverRefs: 0 };
     const entry: CidObject = { kind: 'thread', t };
     (t as { tid: number }).tid = this.cids.create(entry);
@@ -599,7 +612,7 @@ export class Kernel {
     const layout = this.build.eprocess;
     const serial = this.nextSerial();
     const eprocess = this.mem.alloc(layout.size, 'Proc', 'kernel');
-    this.fillPlausible(eprocess, layout.size, fnv1a(this.build.id) ^ Math.imul(serial, 0x9e3779b1));
+    this.fillPlausible(eprocess, layout.size, 1);
     const name = 'interloper.exe';
     const proc: KProcess = {
       serial, pid, ppid: this.system.pid, name, imagePath: null, eprocess, threads: [], activeThreads: 0,

@@ -1,0 +1,163 @@
+// psharness benchmark: raw speed, full-pipeline runs/s against a no-op baseline, and bug-finding power over
+// 20 seeds per mutant and seed bug. Writes reports/bench.json and reports/bench.md.
+// Run: npm run bench   (BENCH_SEEDS=5 BENCH_REPS=1 for a quick look)
+// Timing uses performance.now() here only; the deterministic layers never read a clock.
+import { cpus } from 'node:os';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import fc from 'fast-check';
+import {
+  MUTANTS, INVARIANTS, getInvariant, reference, wssprocmon, fuzz, runAndCheck, scenarioArbitrary, simulate, observe, checkAll,
+} from '../dist/index.js';
+
+const SEEDS = Number(process.env.BENCH_SEEDS ?? 20);
+const REPS = Number(process.env.BENCH_REPS ?? 3);
+const BUDGET = 1000; // the default --runs of `psharness fuzz`
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const round = (x, d = 0) => Number(x.toFixed(d));
+const now = () => performance.now();
+const log = (...a) => console.error(...a);
+
+// ---------------------------------------------------------------- raw speed: events through a driver
+function lifecycleOps(n) {
+  const ops = [];
+  for (let i = 0; i < n; i++) {
+    ops.push({ op: 'CreateProcess', id: `P${i}`, thread: `T${i}a`, parent: 'System', path: `\\Device\\HarddiskVolume1\\Windows\\app${i % 7}.exe` });
+    ops.push({ op: 'CreateThread', id: `T${i}b`, process: `P${i}` });
+    ops.push({ op: 'LoadImage', process: `P${i}`, path: '\\Device\\HarddiskVolume1\\Windows\\System32\\kernel32.dll' });
+    ops.push({ op: 'ExitProcess', process: `P${i}` });
+  }
+  return ops;
+}
+function eventsPerSecond(driver, build) {
+  const scenario = { build, profile: 'documented', reusePolicy: 'fifo', crowding: { process: 0, thread: 0, image: 0 }, faults: [], ops: lifecycleOps(2500) };
+  const rates = [];
+  let callbacks = 0;
+  for (let r = 0; r < REPS; r++) {
+    const t0 = now();
+    const rec = simulate(driver, scenario);
+    const dt = (now() - t0) / 1000;
+    callbacks = rec.callbacks.length;
+    rates.push(callbacks / dt);
+  }
+  return { driver: driver.name, build, callbacks, eventsPerSecond: round(median(rates)) };
+}
+
+// ---------------------------------------------------------------- pipeline vs baseline
+const noop = { name: 'noop', description: 'does nothing', imports: [], parse: () => [], instantiate: () => ({ DriverEntry: () => 0 }) };
+function pipeline(ops, mode) {
+  const arb = scenarioArbitrary({ minOps: ops, maxOps: ops });
+  const runs = Math.max(20, Math.round(20000 / ops));
+  const rates = [];
+  let totalOps = 0;
+  for (let r = 0; r < REPS; r++) {
+    const samples = fc.sample(arb, { seed: 100 + r, numRuns: runs });
+    totalOps = samples.reduce((a, s) => a + s.ops.length, 0);
+    const t0 = now();
+    // generation is part of both: sample again inside the timed region
+    const timed = fc.sample(arb, { seed: 100 + r, numRuns: runs });
+    for (const s of timed) {
+      if (mode === 'baseline') simulate(noop, s);
+      else if (mode === 'generate') continue;
+      else {
+        const rec = simulate(reference, s);
+        checkAll(observe(rec, reference), INVARIANTS);
+      }
+    }
+    rates.push(runs / ((now() - t0) / 1000));
+  }
+  const runsPerSecond = median(rates);
+  return { ops, mode, runs, meanOps: round(totalOps / runs, 1), runsPerSecond: round(runsPerSecond, 1), opsPerSecond: round(runsPerSecond * totalOps / runs) };
+}
+
+// ---------------------------------------------------------------- power
+const SEED_BUGS = [
+  { id: 'seed-bug-1', what: 'no ObDereferenceObject after the lookup', invariant: 'references-balanced', profile: 'documented', minimal: 1 },
+  { id: 'seed-bug-2', what: 'exit dropped when the lookup fails', invariant: 'lookup-failure-handled', profile: 'adversarial', minimal: 2 },
+  { id: 'seed-bug-3', what: 'name at hard-coded EPROCESS+0x1fc', invariant: 'process-name-correct', profile: 'documented', minimal: 1 },
+  { id: 'seed-bug-4', what: 'UTF-16 path printed with %s', invariant: 'image-path-full', profile: 'documented', minimal: 1 },
+  { id: 'seed-bug-5', what: 'DriverEntry failure rolls nothing back', invariant: 'failed-entry-clean', profile: 'documented', minimal: 0 },
+  { id: 'seed-bug-6', what: 'no DriverUnload', invariant: 'driver-unloadable', profile: 'documented', minimal: 1 },
+  { id: 'seed-bug-7', what: 'pointers printed with %x', invariant: 'pointers-full-width', profile: 'documented', minimal: 1 },
+];
+function power(target) {
+  const inv = getInvariant(target.invariant);
+  const trials = [];
+  for (let seed = 1; seed <= SEEDS; seed++) {
+    const stamps = [];
+    const t0 = now();
+    const r = fuzz({ driver: target.driver, seed, runs: BUDGET, invariants: [inv], profile: target.profile, onRun: () => stamps.push(now()) });
+    const total = now() - t0;
+    if (!r.failed) { trials.push({ seed, killed: false, runs: r.runs, ms: total }); continue; }
+    const ttf = (stamps[r.runs - 1] ?? now()) - t0;
+    trials.push({ seed, killed: true, runs: r.runs, ttfMs: ttf, shrinkMs: total - ttf, shrunk: r.findings[0].scenario.ops.length });
+  }
+  const killed = trials.filter((t) => t.killed);
+  const shrunk = killed.map((t) => t.shrunk);
+  return {
+    id: target.id, what: target.what, invariant: target.invariant, minimal: target.minimal,
+    killedSeeds: killed.length, seeds: SEEDS,
+    runsToFailure: { median: median(killed.map((t) => t.runs)), worst: Math.max(...killed.map((t) => t.runs)) },
+    msToFailure: { median: round(median(killed.map((t) => t.ttfMs)), 1), worst: round(Math.max(...killed.map((t) => t.ttfMs)), 1) },
+    shrinkMs: { median: round(median(killed.map((t) => t.shrinkMs)), 1), worst: round(Math.max(...killed.map((t) => t.shrinkMs)), 1) },
+    shrunkLength: { median: median(shrunk), worst: Math.max(...shrunk) },
+    atMinimum: shrunk.filter((l) => l <= target.minimal).length,
+    overByMoreThan2: shrunk.filter((l) => l > target.minimal + 2).length,
+  };
+}
+
+const started = now();
+log('raw speed…');
+const speed = [];
+for (const build of ['win2000-x86', 'win10-x64']) for (const d of [wssprocmon, reference]) speed.push(eventsPerSecond(d, build));
+log('pipeline…');
+const pipe = [];
+for (const ops of [10, 100, 1000]) for (const mode of ['generate', 'baseline', 'harness']) pipe.push(pipeline(ops, mode));
+log('power…');
+const targets = [
+  ...SEED_BUGS.map((b) => ({ ...b, driver: wssprocmon })),
+  ...MUTANTS.map((m) => ({ id: m.id, what: m.mistake, invariant: m.invariant, profile: 'documented', minimal: m.minimal.ops.length, driver: m.driver })),
+];
+const pow = targets.map((t) => { const p = power(t); log(`  ${p.id}: ${p.killedSeeds}/${p.seeds}, median ${p.msToFailure.median} ms, shrunk ${p.shrunkLength.median}/${p.minimal}`); return p; });
+const mutantRows = pow.filter((p) => !p.id.startsWith('seed-bug'));
+const score = mutantRows.filter((p) => p.killedSeeds === p.seeds).length / mutantRows.length;
+const ratio100 = pipe.find((p) => p.ops === 100 && p.mode === 'harness').opsPerSecond / pipe.find((p) => p.ops === 100 && p.mode === 'baseline').opsPerSecond;
+const result = {
+  machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version },
+  settings: { seeds: SEEDS, repetitions: REPS, budgetRuns: BUDGET, defaultMaxOps: 60 },
+  speed, pipeline: pipe, power: pow,
+  summary: {
+    mutationScore: score,
+    mutantsKilledEverySeed: mutantRows.filter((p) => p.killedSeeds === p.seeds).length,
+    mutants: mutantRows.length,
+    worstMedianMsToFailure: Math.max(...pow.map((p) => p.msToFailure.median)),
+    shareAtMinimum: round(pow.reduce((a, p) => a + p.atMinimum, 0) / pow.reduce((a, p) => a + p.killedSeeds, 0), 3),
+    trialsOverMinimumByMoreThan2: pow.reduce((a, p) => a + p.overByMoreThan2, 0),
+    harnessToBaselineOpsRatio100: round(ratio100, 3),
+    seconds: round((now() - started) / 1000, 1),
+  },
+};
+
+const md = [];
+md.push('# psharness benchmark', '');
+md.push(`Machine: ${result.machine.cores} cores (${result.machine.cpu}), Node ${result.machine.node}. Command: \`npm run bench\` (${SEEDS} seeds per target, medians of ${REPS} repetitions; took ${result.summary.seconds} s).`, '');
+md.push('## Summary', '');
+md.push(`- Mutation score within the default budget (\`psharness fuzz\`, ${BUDGET} runs, every build, scenarios of up to 60 operations): **${(score * 100).toFixed(0)}%** (${result.summary.mutantsKilledEverySeed}/${result.summary.mutants} mutants killed on every one of ${SEEDS} seeds).`);
+md.push(`- Worst median time to first failure over all mutants and seed bugs: **${result.summary.worstMedianMsToFailure} ms**.`);
+md.push(`- Shrunk length equal to the documented minimum in **${(result.summary.shareAtMinimum * 100).toFixed(1)}%** of killing trials; trials more than 2 operations over: **${result.summary.trialsOverMinimumByMoreThan2}**.`);
+md.push(`- Harness throughput on 100-operation scenarios: **${result.summary.harnessToBaselineOpsRatio100}×** the no-op baseline's operations per second.`, '');
+md.push('## Raw speed (a 10,000-operation scenario: 2,500 × create process, create thread, load DLL, exit)', '');
+md.push('| driver | build | callbacks | events/s |', '|---|---|---|---|');
+for (const s of speed) md.push(`| ${s.driver} | ${s.build} | ${s.callbacks} | ${s.eventsPerSecond.toLocaleString('en-US')} |`);
+md.push('', '## Full pipeline vs baseline', '');
+md.push('`generate`: fast-check generation only. `baseline`: the same generator and the kernel with a driver that does nothing, no checking. `harness`: generate, run the reference driver, check every invariant.', '');
+md.push('| ops per scenario | mode | mean ops | runs/s | ops/s |', '|---|---|---|---|---|');
+for (const p of pipe) md.push(`| ${p.ops} | ${p.mode} | ${p.meanOps} | ${p.runsPerSecond.toLocaleString('en-US')} | ${p.opsPerSecond.toLocaleString('en-US')} |`);
+md.push('', '## Bug-finding power', '');
+md.push(`Per target: killed seeds out of ${SEEDS}, runs and milliseconds to the first failure (median / worst), shrinking time, shrunk length (median / worst) against the documented minimum.`, '');
+md.push('| target | invariant | killed | runs to failure | ms to failure | shrink ms | shrunk (min) |', '|---|---|---|---|---|---|---|');
+for (const p of pow) md.push(`| ${p.id} | ${p.invariant} | ${p.killedSeeds}/${p.seeds} | ${p.runsToFailure.median} / ${p.runsToFailure.worst} | ${p.msToFailure.median} / ${p.msToFailure.worst} | ${p.shrinkMs.median} / ${p.shrinkMs.worst} | ${p.shrunkLength.median} / ${p.shrunkLength.worst} (${p.minimal}) |`);
+md.push('');
+mkdirSync('reports', { recursive: true });
+writeFileSync('reports/bench.json', JSON.stringify(result, null, 2) + '\n');
+writeFileSync('reports/bench.md', md.join('\n'));
+console.log(md.join('\n'));
