@@ -70,7 +70,7 @@ export const driverUnloadable: Invariant = {
 
 function isRemoval(d: DdiCallRecord): boolean {
   return d.name === 'PsRemoveCreateThreadNotifyRoutine' || d.name === 'PsRemoveLoadImageNotifyRoutine'
-    || (d.name === 'PsSetCreateProcessNotifyRoutine' && d.args.includes('Remove=TRUE'));
+    || (d.name.startsWith('PsSetCreateProcessNotifyRoutine') && d.args.includes('Remove=TRUE'));
 }
 
 /**

@@ -80,6 +80,24 @@ export const BUILDS: readonly OsBuild[] = [
     notes: ['sizeof(EPROCESS) 0x278 is approximate (no offset used here lies beyond it)'],
   },
   {
+    id: 'win7-x86', title: 'Windows 7 SP1 (NT 6.1) x86', major: 6, minor: 1, buildNumber: 7601,
+    pointerSize: 4,
+    eprocess: { size: 0x2c0, UniqueProcessId: 0xb4, ActiveProcessLinks: 0xb8, InheritedFromUniqueProcessId: 0x140, ImageFileName: 0x16c, ImageFileNameSize: 15 },
+    capacity: { process: 64, thread: 64, image: 8 },
+    lookupNotFound: STATUS_INVALID_CID, hasXpExports: true, systemPid: 4,
+    kernelVaBase: X86_KVA, userImageBase: 0x00400000, systemImageBase: 0x8c000000,
+    notes: ['thread-table size 64 is UNCONFIRMED (tools assume it)', 'image table 8 (64 only with KB2922790)'],
+  },
+  {
+    id: 'win10-x86', title: 'Windows 10 2004-22H2 (NT 10.0) x86', major: 10, minor: 0, buildNumber: 19045,
+    pointerSize: 4,
+    eprocess: { size: 0x480, UniqueProcessId: 0xe4, ActiveProcessLinks: 0xe8, InheritedFromUniqueProcessId: 0x170, ImageFileName: 0x1ac, ImageFileNameSize: 15 },
+    capacity: { process: 64, thread: 64, image: 64 },
+    lookupNotFound: STATUS_INVALID_CID, hasXpExports: true, systemPid: 4,
+    kernelVaBase: X86_KVA, userImageBase: 0x00400000, systemImageBase: 0x8c000000,
+    notes: ['thread-table size 64 is UNCONFIRMED (tools assume it)', 'sizeof(EPROCESS) 0x480 is approximate (no offset used here lies beyond it)'],
+  },
+  {
     id: 'win7-x64', title: 'Windows 7 SP1 (NT 6.1) x64', major: 6, minor: 1, buildNumber: 7601,
     pointerSize: 8,
     eprocess: { size: 0x4d0, UniqueProcessId: 0x180, ActiveProcessLinks: 0x188, InheritedFromUniqueProcessId: 0x290, ImageFileName: 0x2e0, ImageFileNameSize: 15 },
@@ -128,4 +146,26 @@ export function getBuild(id: string): OsBuild {
  */
 export function imageFileNameChars(build: OsBuild): number {
   return build.eprocess.ImageFileNameSize - 1;
+}
+
+/**
+ * The kernel version that first exports a routine ([GC] history/names*.htm; [DOC] requirements): a driver that
+ * imports a routine its build lacks does not load (STATUS_DRIVER_ENTRYPOINT_NOT_FOUND).
+ */
+const EXPORTED_SINCE: ReadonlyMap<string, readonly [number, number]> = new Map([
+  ['PsRemoveCreateThreadNotifyRoutine', [5, 1]],
+  ['PsRemoveLoadImageNotifyRoutine', [5, 1]],
+  ['PsGetProcessImageFileName', [5, 1]],
+  ['PsGetProcessId', [5, 1]],
+  ['PsSetCreateProcessNotifyRoutineEx', [6, 0]],
+  ['PsSetCreateThreadNotifyRoutineEx', [10, 0]],
+  ['PsSetCreateProcessNotifyRoutineEx2', [10, 0]],
+  ['PsSetLoadImageNotifyRoutineEx', [10, 0]],
+  ['ExAllocatePool2', [10, 0]],
+] as const);
+
+export function isExported(build: OsBuild, routine: string): boolean {
+  const since = EXPORTED_SINCE.get(routine);
+  if (since === undefined) return true;
+  return build.major > since[0] || (build.major === since[0] && build.minor >= since[1]);
 }

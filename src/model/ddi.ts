@@ -18,7 +18,29 @@ export type PCREATE_PROCESS_NOTIFY_ROUTINE = (ParentId: HANDLE, ProcessId: HANDL
 export type PCREATE_THREAD_NOTIFY_ROUTINE = (ProcessId: HANDLE, ThreadId: HANDLE, Create: boolean) => void;
 /** PLOAD_IMAGE_NOTIFY_ROUTINE: FullImageName may be NULL (0); ProcessId is 0 for a driver image. */
 export type PLOAD_IMAGE_NOTIFY_ROUTINE = (FullImageName: PUNICODE_STRING, ProcessId: HANDLE, ImageInfo: PVOID) => void;
+/** PCREATE_PROCESS_NOTIFY_ROUTINE_EX: CreateInfo points to PS_CREATE_NOTIFY_INFO on creation, 0 on exit. */
+export type PCREATE_PROCESS_NOTIFY_ROUTINE_EX = (Process: PEPROCESS, ProcessId: HANDLE, CreateInfo: PVOID) => void;
 export type PDRIVER_UNLOAD = (DriverObject: DRIVER_OBJECT) => void;
+
+/** PSCREATETHREADNOTIFYTYPE ([DOC] nf-ntddk-pssetcreatethreadnotifyroutineex.md). */
+export const PsCreateThreadNotifyNonSystem = 0;
+export const PsCreateThreadNotifySubsystems = 1;
+/** PSCREATEPROCESSNOTIFYTYPE. */
+export const PsCreateProcessNotifySubsystems = 0;
+export const PS_IMAGE_NOTIFY_CONFLICTING_ARCHITECTURE = 1;
+
+/** PS_CREATE_NOTIFY_INFO field offsets for the build's pointer size ([DOC] ns-ntddk-_ps_create_notify_info.md). */
+export interface PsCreateNotifyInfoLayout {
+  readonly Size: number;
+  readonly Flags: number;
+  readonly ParentProcessId: number;
+  readonly CreatingThreadId: number;
+  readonly FileObject: number;
+  readonly ImageFileName: number;
+  readonly CommandLine: number;
+  readonly CreationStatus: number;
+  readonly size: number;
+}
 export type PDRIVER_DISPATCH = (DeviceObject: PDEVICE_OBJECT, Irp: PVOID) => NTSTATUS;
 
 export const IRP_MJ_MAXIMUM_FUNCTION = 0x1b;
@@ -58,6 +80,7 @@ export interface Ddi {
   /** sizeof(PVOID) of the build the driver was compiled for. */
   readonly pointerSize: 4 | 8;
   readonly IMAGE_INFO: ImageInfoLayout;
+  readonly PS_CREATE_NOTIFY_INFO: PsCreateNotifyInfoLayout;
   /** Offsets inside UNICODE_STRING: Length, MaximumLength, Buffer. */
   readonly UNICODE_STRING: { readonly Length: 0; readonly MaximumLength: 2; readonly Buffer: 4 | 8; readonly size: 8 | 16 };
 
@@ -86,9 +109,18 @@ export interface Ddi {
   PsRemoveCreateThreadNotifyRoutine(NotifyRoutine: PCREATE_THREAD_NOTIFY_ROUTINE): NTSTATUS;
   PsSetLoadImageNotifyRoutine(NotifyRoutine: PLOAD_IMAGE_NOTIFY_ROUTINE): NTSTATUS;
   PsRemoveLoadImageNotifyRoutine(NotifyRoutine: PLOAD_IMAGE_NOTIFY_ROUTINE): NTSTATUS;
+  /** Vista SP1+. */
+  PsSetCreateProcessNotifyRoutineEx(NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE_EX, Remove: boolean): NTSTATUS;
+  /** Windows 10 1703+: NotifyType must be PsCreateProcessNotifySubsystems. */
+  PsSetCreateProcessNotifyRoutineEx2(NotifyType: number, NotifyInformation: PCREATE_PROCESS_NOTIFY_ROUTINE_EX, Remove: boolean): NTSTATUS;
+  /** Windows 10+: with PsCreateThreadNotifyNonSystem the create callback runs on the new thread. */
+  PsSetCreateThreadNotifyRoutineEx(NotifyType: number, NotifyInformation: PCREATE_THREAD_NOTIFY_ROUTINE): NTSTATUS;
+  /** Windows 10 1709+. */
+  PsSetLoadImageNotifyRoutineEx(NotifyRoutine: PLOAD_IMAGE_NOTIFY_ROUTINE, Flags: number): NTSTATUS;
 
   // ---- processes and objects
   PsLookupProcessByProcessId(ProcessId: HANDLE, Process: Out<PEPROCESS>): NTSTATUS;
+  PsLookupThreadByThreadId(ThreadId: HANDLE, Thread: Out<PETHREAD>): NTSTATUS;
   ObDereferenceObject(Object: PVOID): void;
   ObReferenceObject(Object: PVOID): void;
   PsGetCurrentProcessId(): HANDLE;
@@ -108,6 +140,18 @@ export interface Ddi {
   // ---- pool
   ExAllocatePoolWithTag(PoolType: number, NumberOfBytes: number, Tag: string): PVOID;
   ExFreePoolWithTag(P: PVOID, Tag: string): void;
+  /** Windows 10 2004+: zeroed unless POOL_FLAG_UNINITIALIZED; NULL on failure. */
+  ExAllocatePool2(Flags: bigint, NumberOfBytes: number, Tag: string): PVOID;
+
+  // ---- synchronisation (one CPU: acquiring a lock already held is a deadlock)
+  KeInitializeSpinLock(SpinLock: PVOID): void;
+  KeAcquireSpinLock(SpinLock: PVOID): number;
+  KeReleaseSpinLock(SpinLock: PVOID, NewIrql: number): void;
+  ExInitializeFastMutex(FastMutex: PVOID): void;
+  ExAcquireFastMutex(FastMutex: PVOID): void;
+  ExReleaseFastMutex(FastMutex: PVOID): void;
+  KeGetCurrentIrql(): number;
+  KeBugCheckEx(BugCheckCode: number, P1: number, P2: number, P3: number, P4: number): never;
 
   // ---- debug output
   DbgPrint(Format: string, ...args: DbgArg[]): NTSTATUS;
@@ -127,22 +171,17 @@ export interface DriverImage {
   instantiate(): DriverInstance;
 }
 
-/** Routines exported only from 5.1 (XP) on ([GC] names51.htm). */
-export const XP_EXPORTS: ReadonlySet<string> = new Set([
-  'PsRemoveCreateThreadNotifyRoutine',
-  'PsRemoveLoadImageNotifyRoutine',
-  'PsGetProcessImageFileName',
-  'PsGetProcessId',
-]);
-
 export const DDI_NAMES: readonly string[] = [
   'RtlGetVersion', 'MmGetSystemRoutineAddress',
   'PsSetCreateProcessNotifyRoutine', 'PsSetCreateThreadNotifyRoutine', 'PsRemoveCreateThreadNotifyRoutine',
-  'PsSetLoadImageNotifyRoutine', 'PsRemoveLoadImageNotifyRoutine',
-  'PsLookupProcessByProcessId', 'ObDereferenceObject', 'ObReferenceObject',
+  'PsSetLoadImageNotifyRoutine', 'PsRemoveLoadImageNotifyRoutine', 'PsSetCreateProcessNotifyRoutineEx',
+  'PsSetCreateProcessNotifyRoutineEx2', 'PsSetCreateThreadNotifyRoutineEx', 'PsSetLoadImageNotifyRoutineEx',
+  'PsLookupProcessByProcessId', 'PsLookupThreadByThreadId', 'ObDereferenceObject', 'ObReferenceObject',
   'PsGetCurrentProcessId', 'PsGetCurrentThreadId', 'PsGetCurrentProcess', 'PsGetProcessId', 'PsGetProcessImageFileName',
   'IoCreateDevice', 'IoDeleteDevice', 'IoCreateSymbolicLink', 'IoDeleteSymbolicLink',
-  'ExAllocatePoolWithTag', 'ExFreePoolWithTag', 'DbgPrint',
+  'ExAllocatePoolWithTag', 'ExFreePoolWithTag', 'ExAllocatePool2', 'KeInitializeSpinLock', 'KeAcquireSpinLock',
+  'KeReleaseSpinLock', 'ExInitializeFastMutex', 'ExAcquireFastMutex', 'ExReleaseFastMutex', 'KeGetCurrentIrql',
+  'KeBugCheckEx', 'DbgPrint',
 ];
 
 /** DDIs a fault plan can make fail (they return NTSTATUS, or NULL for pool). */
@@ -151,3 +190,12 @@ export const FAULTABLE_DDIS: readonly string[] = [
   'PsSetCreateProcessNotifyRoutine', 'PsSetCreateThreadNotifyRoutine', 'PsSetLoadImageNotifyRoutine',
   'PsLookupProcessByProcessId', 'ExAllocatePoolWithTag',
 ];
+
+/** The Ex registrations a fault plan also reaches (they share the base routine's fault counter). */
+export const FAULT_ALIASES: Readonly<Record<string, string>> = {
+  PsSetCreateProcessNotifyRoutineEx: 'PsSetCreateProcessNotifyRoutine',
+  PsSetCreateProcessNotifyRoutineEx2: 'PsSetCreateProcessNotifyRoutine',
+  PsSetCreateThreadNotifyRoutineEx: 'PsSetCreateThreadNotifyRoutine',
+  PsSetLoadImageNotifyRoutineEx: 'PsSetLoadImageNotifyRoutine',
+  ExAllocatePool2: 'ExAllocatePoolWithTag',
+};

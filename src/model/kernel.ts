@@ -8,16 +8,22 @@ import {
   BugCheck,
   BUGCHECK_BAD_POOL_CALLER,
   BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS,
+  BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION,
   BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED,
   BUGCHECK_REFERENCE_BY_POINTER,
   bugCheckName,
 } from './bugcheck.js';
-import { imageFileNameChars, type OsBuild } from './builds.js';
+import { imageFileNameChars, isExported, type OsBuild } from './builds.js';
 import { CidTable, type CidReusePolicy } from './cid-table.js';
 import { formatDbgPrint, type DbgArg } from './dbgprint.js';
 import {
+  FAULT_ALIASES,
   IRP_MJ_MAXIMUM_FUNCTION,
-  XP_EXPORTS,
+  PsCreateProcessNotifySubsystems,
+  PsCreateThreadNotifyNonSystem,
+  PS_IMAGE_NOTIFY_CONFLICTING_ARCHITECTURE,
+  type PCREATE_PROCESS_NOTIFY_ROUTINE_EX,
+  type PsCreateNotifyInfoLayout,
   type Ddi,
   type DriverImage,
   type DriverInstance,
@@ -51,6 +57,7 @@ import {
   STATUS_INSUFFICIENT_RESOURCES,
   STATUS_INVALID_DEVICE_REQUEST,
   STATUS_INVALID_PARAMETER,
+  STATUS_INVALID_PARAMETER_2,
   STATUS_OBJECT_NAME_COLLISION,
   STATUS_OBJECT_NAME_NOT_FOUND,
   STATUS_PROCEDURE_NOT_FOUND,
@@ -101,6 +108,11 @@ export interface KernelOptions {
   readonly driver: DriverImage;
   readonly faults?: readonly FaultSpec[];
   readonly crowding?: Crowding;
+  /**
+   * For a driver compiled to WebAssembly: kernel VAs equal linear-memory offsets (base 0), and the bottom of
+   * memory up to `reservedLow` (the driver's stack and data) is not kernel pool.
+   */
+  readonly wasm?: { readonly reservedLow: number };
 }
 
 export type ProcessState = 'active' | 'exited' | 'deleted';
@@ -132,7 +144,7 @@ export interface KThread {
 
 type CidObject = { readonly kind: 'process'; readonly p: KProcess } | { readonly kind: 'thread'; readonly t: KThread };
 
-type ProcessRoutine = PCREATE_PROCESS_NOTIFY_ROUTINE;
+type ProcessRoutine = PCREATE_PROCESS_NOTIFY_ROUTINE | PCREATE_PROCESS_NOTIFY_ROUTINE_EX;
 type ThreadRoutine = PCREATE_THREAD_NOTIFY_ROUTINE;
 type ImageRoutine = PLOAD_IMAGE_NOTIFY_ROUTINE;
 
@@ -145,6 +157,7 @@ export class KernelHalted extends Error {
 }
 
 const ETHREAD_SIZE = { 4: 0x258, 8: 0x4c0 } as const;
+const POOL_FLAG_UNINITIALIZED = 0x2n;
 /** Filler templates (pure functions of their key, so sharing them across kernels keeps runs deterministic). */
 const TEMPLATES = new Map<string, Uint8Array>();
 const DEVICE_OBJECT_SIZE = { 4: 0xb8, 8: 0x150 } as const;
@@ -169,6 +182,7 @@ export class Kernel {
   readonly threads: KThread[] = [];
   readonly record: RunRecord;
   readonly imageInfo: ImageInfoLayout;
+  readonly createInfo: PsCreateNotifyInfoLayout;
   /** Stack garbage an uninitialised pointer holds: unmapped, so reading through it faults. */
   readonly uninitializedPointer: number;
 
@@ -178,6 +192,10 @@ export class Kernel {
   private readonly objectsByVa = new Map<number, CidObject>();
   private readonly routineAddress = new Map<unknown, number>();
   private readonly pidOwners = new Map<number, string[]>();
+  /** Process routines registered through the Ex/Ex2 calls (called with EPROCESS, PID, CreateInfo). */
+  private readonly exProcessRoutines = new Set<unknown>();
+  /** Thread routines registered with PsCreateThreadNotifyNonSystem (create notify on the new thread). */
+  private readonly newThreadContextRoutines = new Set<unknown>();
   private serial = 0;
   private seq = 0;
   private opIndex = -1;
@@ -197,7 +215,9 @@ export class Kernel {
     this.driverImage = options.driver;
     this.faults = options.faults ?? [];
     const ps = this.build.pointerSize;
-    this.mem = new KernelMemory(this.build.kernelVaBase, ps, 2);
+    this.mem = options.wasm === undefined
+      ? new KernelMemory(this.build.kernelVaBase, ps, 2)
+      : new KernelMemory(0, ps, Math.max(4, Math.ceil((options.wasm.reservedLow + 0x10000) / 0x10000)), options.wasm.reservedLow);
     this.uninitializedPointer = ps === 4 ? 0xcccccccc : 0xcccc_cccc_cccc;
     this.cids = new CidTable<CidObject>(options.reusePolicy, 4);
     this.processTable = new NotifyTable('process', this.build.capacity.process);
@@ -206,6 +226,9 @@ export class Kernel {
     this.imageInfo = ps === 4
       ? { Properties: 0, ImageBase: 4, ImageSelector: 8, ImageSize: 12, ImageSectionNumber: 16 }
       : { Properties: 0, ImageBase: 8, ImageSelector: 16, ImageSize: 24, ImageSectionNumber: 32 };
+    this.createInfo = ps === 4
+      ? { Size: 0, Flags: 4, ParentProcessId: 8, CreatingThreadId: 12, FileObject: 20, ImageFileName: 24, CommandLine: 28, CreationStatus: 32, size: 36 }
+      : { Size: 0, Flags: 8, ParentProcessId: 16, CreatingThreadId: 24, FileObject: 40, ImageFileName: 48, CommandLine: 56, CreationStatus: 64, size: 72 };
     this.record = {
       format: RUN_RECORD_FORMAT,
       build: this.build.id,
@@ -393,11 +416,11 @@ export class Kernel {
     const thread = this.newThread(proc);
     this.withContext(creator, () => {
       if (this.profile.initialThreadNotify === 'process-first') {
-        this.notifyProcess(proc, true);
+        this.notifyProcess(proc, true, undefined, creator);
         this.notifyThread(thread, true);
       } else {
         this.notifyThread(thread, true);
-        this.notifyProcess(proc, true);
+        this.notifyProcess(proc, true, undefined, creator);
       }
     });
     this.withContext(thread, () => {
@@ -477,7 +500,7 @@ export class Kernel {
     if (this.imageState === 'loaded' || this.imageState === 'pinned') return STATUS_INVALID_DEVICE_REQUEST;
     const name = this.driverImage.name;
     const phase = this.beginPhase('Load');
-    const missing = this.driverImage.imports.filter((d) => XP_EXPORTS.has(d) && !this.build.hasXpExports);
+    const missing = this.driverImage.imports.filter((d) => !isExported(this.build, d));
     if (missing.length > 0) {
       phase.status = statusName(STATUS_DRIVER_ENTRYPOINT_NOT_FOUND);
       phase.outcome = 'refused';
@@ -492,6 +515,10 @@ export class Kernel {
     this.withContext(this.systemThread(), () => this.notifyImage(null, `\\SystemRoot\\System32\\drivers\\${name}.sys`, this.imageBase, 0x3000));
     const ps = this.build.pointerSize;
     const doVa = this.mem.alloc(DRIVER_OBJECT_SIZE[ps], 'Driv', 'kernel');
+    // Type, Size, and MajorFunction[] pre-filled with IopInvalidDeviceRequest ([WRK] io/iomgr/internal.c)
+    this.mem.setU16(doVa, 4);
+    this.mem.setU16(doVa + 2, DRIVER_OBJECT_SIZE[ps]);
+    for (let i = 0; i <= IRP_MJ_MAXIMUM_FUNCTION; i++) this.mem.setPtr(doVa + (ps === 4 ? 0x38 : 0x70) + i * ps, this.build.systemImageBase + 0x1230);
     const driverObject = {
       address: doVa,
       DriverUnload: null as PDRIVER_UNLOAD | null,
@@ -632,13 +659,52 @@ export class Kernel {
     return o === undefined || o.length === 0 ? undefined : [...o];
   }
 
-  private notifyProcess(p: KProcess, create: boolean, race?: 'gone' | 'reused'): void {
+  private notifyProcess(p: KProcess, create: boolean, race?: 'gone' | 'reused', creatorOf?: KThread): void {
     const truth: CallbackTruth = {
       pid: p.pid, ppid: p.ppid, name: p.name, eprocess: this.hex(p.eprocess),
       previousOwners: this.previousOwners(p.pid), race: race !== undefined && this.profile.exitLookupRaces ? race : undefined,
     };
     const args = { ParentId: p.ppid, ProcessId: p.pid, Create: create };
-    this.deliver(this.processTable, 'process', create, truth, args, (r) => r(p.ppid, p.pid, create));
+    let info = 0;
+    const exArgs = (): Record<string, string | number | boolean | null> => {
+      if (create && info === 0) info = this.allocCreateInfo(p, creatorOf);
+      return { Process: this.hex(p.eprocess), ProcessId: p.pid, CreateInfo: info === 0 ? null : this.hex(info) };
+    };
+    try {
+      this.deliver(this.processTable, 'process', create, truth, args, (r) => {
+        if (this.exProcessRoutines.has(r)) (r as PCREATE_PROCESS_NOTIFY_ROUTINE_EX)(p.eprocess, p.pid, info);
+        else (r as PCREATE_PROCESS_NOTIFY_ROUTINE)(p.ppid, p.pid, create);
+      }, (r) => (this.exProcessRoutines.has(r) ? exArgs() : args));
+    } finally {
+      if (info !== 0 && !this.crashed) this.freeCreateInfo(info);
+    }
+  }
+
+  /** PS_CREATE_NOTIFY_INFO for the Ex callbacks: parent, creating thread, image name; freed after delivery. */
+  private allocCreateInfo(p: KProcess, creator: KThread | undefined): number {
+    const L = this.createInfo;
+    const va = this.mem.alloc(L.size, 'PsCi', 'kernel');
+    this.mem.setPtr(va + L.Size, L.size);
+    this.mem.setU32(va + L.Flags, p.imagePath === null ? 0 : 1); // FileOpenNameAvailable
+    this.mem.setPtr(va + L.ParentProcessId, p.ppid);
+    this.mem.setPtr(va + L.CreatingThreadId, creator?.process.pid ?? this.system.pid);
+    this.mem.setPtr(va + L.CreatingThreadId + this.build.pointerSize, creator?.tid ?? this.systemThread().tid);
+    if (p.imagePath !== null) {
+      this.mem.setPtr(va + L.ImageFileName, this.allocUnicodeString(p.imagePath, 'kernel'));
+      this.mem.setPtr(va + L.CommandLine, this.allocUnicodeString(`"${p.imagePath}"`, 'kernel'));
+    }
+    return va;
+  }
+
+  private freeCreateInfo(va: number): void {
+    const L = this.createInfo;
+    for (const field of [L.ImageFileName, L.CommandLine]) {
+      const us = this.mem.ptr(va + field);
+      if (us === 0) continue;
+      this.mem.free(this.mem.ptr(us + this.build.pointerSize));
+      this.mem.free(us);
+    }
+    this.mem.free(va);
   }
 
   private notifyThread(t: KThread, create: boolean, race?: 'gone' | 'reused'): void {
@@ -648,7 +714,10 @@ export class Kernel {
       previousOwners: this.previousOwners(p.pid), race: race !== undefined && this.profile.exitLookupRaces ? race : undefined,
     };
     const args = { ProcessId: p.pid, ThreadId: t.tid, Create: create };
-    this.deliver(this.threadTable, 'thread', create, truth, args, (r) => r(p.pid, t.tid, create));
+    this.deliver(this.threadTable, 'thread', create, truth, args, (r) => {
+      if (create && this.newThreadContextRoutines.has(r)) this.withContext(t, () => r(p.pid, t.tid, create));
+      else r(p.pid, t.tid, create);
+    });
   }
 
   private notifyImage(p: KProcess | null, path: string | null, base: number, size: number): void {
@@ -689,6 +758,7 @@ export class Kernel {
     truth: CallbackTruth,
     args: Record<string, string | number | boolean | null>,
     call: (routine: F) => void,
+    argsFor?: (routine: F) => Record<string, string | number | boolean | null>,
   ): void {
     const mine = this.driverImage.name;
     const slots = table.slots;
@@ -696,7 +766,7 @@ export class Kernel {
       const s = slots[slot];
       if (s === null || s.owner !== mine) continue; // other drivers' routines do nothing observable
       const cb: CallbackRecord = {
-        seq: ++this.seq, op: this.opIndex, kind, create, routine: s.name, slot, args,
+        seq: ++this.seq, op: this.opIndex, kind, create, routine: s.name, slot, args: argsFor === undefined ? args : argsFor(s.routine),
         context: { pid: this.current.process.pid, tid: this.current.tid }, truth,
         ddi: [], prints: [], refsTaken: 0, refsDropped: 0, outcome: 'returned',
       };
@@ -789,9 +859,10 @@ export class Kernel {
   }
 
   private fault(name: string): NTSTATUS | undefined {
-    const n = (this.ddiCalls.get(name) ?? 0) + 1;
-    this.ddiCalls.set(name, n);
-    for (const f of this.faults) if (f.ddi === name && f.nth === n) return f.status >>> 0;
+    const key = FAULT_ALIASES[name] ?? name;
+    const n = (this.ddiCalls.get(key) ?? 0) + 1;
+    this.ddiCalls.set(key, n);
+    for (const f of this.faults) if (f.ddi === key && f.nth === n) return f.status >>> 0;
     return undefined;
   }
 
@@ -819,7 +890,7 @@ export class Kernel {
   }
 
   private requireExport(name: string): void {
-    if (XP_EXPORTS.has(name) && !this.build.hasXpExports) {
+    if (!isExported(this.build, name)) {
       throw new Error(`${name} is not exported by ${this.build.id}; import it only where it exists (MmGetSystemRoutineAddress)`);
     }
   }
@@ -852,12 +923,13 @@ export class Kernel {
     };
     const remove = <F>(table: NotifyTable<F>, name: string, routine: F): NTSTATUS => {
       const status = table.remove(routine) ? STATUS_SUCCESS : STATUS_PROCEDURE_NOT_FOUND;
-      k.log(name, name === 'PsSetCreateProcessNotifyRoutine' ? [k.routineName(routine), 'Remove=TRUE'] : [k.routineName(routine)], status);
+      k.log(name, name.startsWith('PsSetCreateProcessNotifyRoutine') ? [k.routineName(routine), 'Remove=TRUE'] : [k.routineName(routine)], status);
       return status;
     };
     const ddi: Ddi = {
       pointerSize: ps,
       IMAGE_INFO: this.imageInfo,
+      PS_CREATE_NOTIFY_INFO: this.createInfo,
       UNICODE_STRING: ps === 4 ? { Length: 0, MaximumLength: 2, Buffer: 4, size: 8 } : { Length: 0, MaximumLength: 2, Buffer: 8, size: 16 },
       READ_UCHAR: (p) => { mem.check(p, 1, false); return mem.u8(p); },
       READ_USHORT: (p) => { mem.check(p, 2, false); return mem.u16(p); },
@@ -881,8 +953,7 @@ export class Kernel {
       uninitialized: () => ({ value: k.uninitializedPointer }),
       RtlGetVersion: () => ({ dwMajorVersion: k.build.major, dwMinorVersion: k.build.minor, dwBuildNumber: k.build.buildNumber }),
       MmGetSystemRoutineAddress: (name) => {
-        const exported = !XP_EXPORTS.has(name) || k.build.hasXpExports;
-        return exported ? k.build.systemImageBase + (fnv1a(name) & 0xffff0) : 0;
+        return isExported(k.build, name) ? k.build.systemImageBase + (fnv1a(name) & 0xffff0) : 0;
       },
       PsSetCreateProcessNotifyRoutine: (routine, removeIt) => {
         if (removeIt) return remove(k.processTable, 'PsSetCreateProcessNotifyRoutine', routine);
@@ -899,6 +970,64 @@ export class Kernel {
       PsRemoveLoadImageNotifyRoutine: (routine) => {
         k.requireExport('PsRemoveLoadImageNotifyRoutine');
         return remove(k.imageTable, 'PsRemoveLoadImageNotifyRoutine', routine);
+      },
+      PsSetCreateProcessNotifyRoutineEx: (routine, removeIt) => {
+        k.requireExport('PsSetCreateProcessNotifyRoutineEx');
+        if (removeIt) {
+          const st = remove(k.processTable, 'PsSetCreateProcessNotifyRoutineEx', routine);
+          if (st === STATUS_SUCCESS) k.exProcessRoutines.delete(routine);
+          return st;
+        }
+        const st = register(k.processTable, 'PsSetCreateProcessNotifyRoutineEx', routine, STATUS_INVALID_PARAMETER);
+        if (st === STATUS_SUCCESS) k.exProcessRoutines.add(routine);
+        return st;
+      },
+      PsSetCreateProcessNotifyRoutineEx2: (type, routine, removeIt) => {
+        k.requireExport('PsSetCreateProcessNotifyRoutineEx2');
+        if (type !== PsCreateProcessNotifySubsystems) {
+          k.log('PsSetCreateProcessNotifyRoutineEx2', [String(type), k.routineName(routine)], STATUS_INVALID_PARAMETER);
+          return STATUS_INVALID_PARAMETER;
+        }
+        if (removeIt) {
+          const st = remove(k.processTable, 'PsSetCreateProcessNotifyRoutineEx2', routine);
+          if (st === STATUS_SUCCESS) k.exProcessRoutines.delete(routine);
+          return st;
+        }
+        const st = register(k.processTable, 'PsSetCreateProcessNotifyRoutineEx2', routine, STATUS_INVALID_PARAMETER);
+        if (st === STATUS_SUCCESS) k.exProcessRoutines.add(routine);
+        return st;
+      },
+      PsSetCreateThreadNotifyRoutineEx: (type, routine) => {
+        k.requireExport('PsSetCreateThreadNotifyRoutineEx');
+        if (type !== PsCreateThreadNotifyNonSystem && type !== 1) {
+          k.log('PsSetCreateThreadNotifyRoutineEx', [String(type), k.routineName(routine)], STATUS_INVALID_PARAMETER);
+          return STATUS_INVALID_PARAMETER;
+        }
+        const st = register(k.threadTable, 'PsSetCreateThreadNotifyRoutineEx', routine, STATUS_INSUFFICIENT_RESOURCES);
+        if (st === STATUS_SUCCESS && type === PsCreateThreadNotifyNonSystem) k.newThreadContextRoutines.add(routine);
+        return st;
+      },
+      PsSetLoadImageNotifyRoutineEx: (routine, flags) => {
+        k.requireExport('PsSetLoadImageNotifyRoutineEx');
+        if ((flags & ~PS_IMAGE_NOTIFY_CONFLICTING_ARCHITECTURE) !== 0) {
+          k.log('PsSetLoadImageNotifyRoutineEx', [k.routineName(routine), String(flags)], STATUS_INVALID_PARAMETER_2);
+          return STATUS_INVALID_PARAMETER_2;
+        }
+        return register(k.imageTable, 'PsSetLoadImageNotifyRoutineEx', routine, STATUS_INSUFFICIENT_RESOURCES);
+      },
+      PsLookupThreadByThreadId: (tid, out: Out<number>) => {
+        const e = k.cids.lookup(tid);
+        if (e === undefined || e.kind !== 'thread' || e.t.state === 'deleted') {
+          k.log('PsLookupThreadByThreadId', [String(tid)], k.build.lookupNotFound);
+          return k.build.lookupNotFound;
+        }
+        const t = e.t;
+        t.pointerCount++;
+        t.driverRefs++;
+        if (k.frame?.cb) k.frame.cb.refsTaken++;
+        out.value = t.ethread;
+        k.log('PsLookupThreadByThreadId', [String(tid)], STATUS_SUCCESS, `${k.hex(t.ethread)} PointerCount=${t.pointerCount}`);
+        return STATUS_SUCCESS;
       },
       PsLookupProcessByProcessId: (pid, out: Out<number>) => {
         const f = k.fault('PsLookupProcessByProcessId');
@@ -965,8 +1094,15 @@ export class Kernel {
           return STATUS_OBJECT_NAME_COLLISION;
         }
         const va = mem.alloc(DEVICE_OBJECT_SIZE[ps] + ext, 'Devi', 'kernel');
+        mem.setU16(va, 3);
+        mem.setU16(va + 2, DEVICE_OBJECT_SIZE[ps] + ext);
+        mem.setPtr(va + (ps === 4 ? 8 : 0x10), dobj.address); // DriverObject
+        if (ext > 0) mem.setPtr(va + (ps === 4 ? 0x28 : 0x40), va + DEVICE_OBJECT_SIZE[ps]); // DeviceExtension
         k.namespace.addDevice({ name, owner: driverName, va });
-        if (dobj.DeviceObject === 0) (dobj as { DeviceObject: number }).DeviceObject = va;
+        if (dobj.DeviceObject === 0) {
+          (dobj as { DeviceObject: number }).DeviceObject = va;
+          mem.setPtr(dobj.address + ps, va);
+        }
         out.value = va;
         k.log('IoCreateDevice', [String(name)], STATUS_SUCCESS, k.hex(va));
         return STATUS_SUCCESS;
@@ -982,6 +1118,7 @@ export class Kernel {
         if (dobj !== null && dobj.DeviceObject === va) {
           const next = k.namespace.devices.find((x) => x.owner === driverName);
           dobj.DeviceObject = next?.va ?? 0;
+          mem.setPtr(dobj.address + ps, dobj.DeviceObject);
         }
         k.log('IoDeleteDevice', [k.hex(va)]);
       },
@@ -1027,6 +1164,60 @@ export class Kernel {
         }
         mem.free(p);
         k.log('ExFreePoolWithTag', [k.hex(p), tag]);
+      },
+      ExAllocatePool2: (flags, n, tag) => {
+        k.requireExport('ExAllocatePool2');
+        const f = k.fault('ExAllocatePool2');
+        if (f !== undefined || n <= 0) {
+          k.log('ExAllocatePool2', [`0x${flags.toString(16)}`, String(n), tag], undefined, 'NULL', f !== undefined);
+          return 0;
+        }
+        const va = mem.alloc(n, tag, driverName);
+        if ((flags & POOL_FLAG_UNINITIALIZED) !== 0n) mem.fill(va, (n + 15) & ~15, 0xcd); // zeroed unless asked not to ([DOC] ExAllocatePool2)
+        k.log('ExAllocatePool2', [`0x${flags.toString(16)}`, String(n), tag], undefined, k.hex(va));
+        return va;
+      },
+      KeInitializeSpinLock: (p) => {
+        mem.check(p, ps, true);
+        mem.setPtr(p, 0);
+      },
+      KeAcquireSpinLock: (p) => {
+        mem.check(p, ps, true);
+        if (mem.ptr(p) !== 0) {
+          throw new BugCheck(BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x1001, mem.canonical(p), 0, 0], `deadlock: spin lock ${k.hex(p)} acquired while already held`);
+        }
+        mem.setPtr(p, 1);
+        return 0; // PASSIVE_LEVEL was the old IRQL
+      },
+      KeReleaseSpinLock: (p) => {
+        mem.check(p, ps, true);
+        if (mem.ptr(p) === 0) {
+          throw new BugCheck(BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x1003, mem.canonical(p), 0, 0], `spin lock ${k.hex(p)} released while not held`);
+        }
+        mem.setPtr(p, 0);
+      },
+      // FAST_MUTEX.Count: 1 free, 0 owned (FM_LOCK_BIT, [DOC] ExInitializeFastMutex)
+      ExInitializeFastMutex: (p) => {
+        mem.check(p, 4, true);
+        mem.setU32(p, 1);
+      },
+      ExAcquireFastMutex: (p) => {
+        mem.check(p, 4, true);
+        if (mem.u32(p) !== 1) {
+          throw new BugCheck(BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x1001, mem.canonical(p), 0, 0], `deadlock: fast mutex ${k.hex(p)} acquired while owned (or never initialised)`);
+        }
+        mem.setU32(p, 0);
+      },
+      ExReleaseFastMutex: (p) => {
+        mem.check(p, 4, true);
+        if (mem.u32(p) !== 0) {
+          throw new BugCheck(BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x1003, mem.canonical(p), 0, 0], `fast mutex ${k.hex(p)} released while not owned`);
+        }
+        mem.setU32(p, 1);
+      },
+      KeGetCurrentIrql: () => 0,
+      KeBugCheckEx: (code, p1, p2, p3, p4) => {
+        throw new BugCheck(code >>> 0, [p1 >>> 0, p2 >>> 0, p3 >>> 0, p4 >>> 0], 'KeBugCheckEx called by the driver');
       },
       DbgPrint: (format: string, ...args: DbgArg[]) => {
         const r = formatDbgPrint(mem, format, args);

@@ -44,13 +44,19 @@ export class KernelMemory {
   private readonly blocks = new Map<number, PoolBlock>();
   private readonly freeLists = new Map<number, number[]>();
 
-  constructor(base: number, pointerSize: PointerSize, initialPages = 16) {
+  /** `reservedLow`: bytes at the bottom that belong to a WebAssembly driver image (stack, data), not to pool. */
+  constructor(base: number, pointerSize: PointerSize, initialPages = 16, reservedLow = 0) {
     this.base = base;
+    this.top = Math.max(GUARD, (reservedLow + 15) & ~15);
     this.pointerSize = pointerSize;
     this.wasm = new WebAssembly.Memory({ initial: initialPages, maximum: 16384 });
     this.bytes = new Uint8Array(this.wasm.buffer);
     this.view = new DataView(this.wasm.buffer);
     this.state = new Uint8Array(this.bytes.length >>> GRANULE_SHIFT);
+    this.state.fill(STATE_ALLOCATED, GUARD >>> GRANULE_SHIFT, this.top >>> GRANULE_SHIFT);
+    // The NULL page holds 0xFE bytes: a pointer loaded through NULL by WebAssembly code (which cannot trap there)
+    // is then 0xFEFEFEFE, and the next dereference faults (research: wasm-feasibility §5).
+    this.bytes.fill(0xfe, 0, GUARD);
   }
 
   get size(): number {

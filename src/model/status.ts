@@ -16,6 +16,7 @@ export const STATUS_INSUFFICIENT_RESOURCES = 0xc000009a;
 export const STATUS_DRIVER_ENTRYPOINT_NOT_FOUND = 0xc0000263;
 export const STATUS_UNSUCCESSFUL = 0xc0000001;
 export const STATUS_NO_MEMORY = 0xc0000017;
+export const STATUS_INVALID_PARAMETER_2 = 0xc00000f0;
 
 const NAMES: ReadonlyMap<number, string> = new Map([
   [STATUS_SUCCESS, 'STATUS_SUCCESS'],
@@ -30,6 +31,7 @@ const NAMES: ReadonlyMap<number, string> = new Map([
   [STATUS_DRIVER_ENTRYPOINT_NOT_FOUND, 'STATUS_DRIVER_ENTRYPOINT_NOT_FOUND'],
   [STATUS_UNSUCCESSFUL, 'STATUS_UNSUCCESSFUL'],
   [STATUS_NO_MEMORY, 'STATUS_NO_MEMORY'],
+  [STATUS_INVALID_PARAMETER_2, 'STATUS_INVALID_PARAMETER_2'],
 ]);
 
 const BY_NAME: ReadonlyMap<string, number> = new Map([...NAMES].map(([v, n]) => [n, v]));
