@@ -25,6 +25,8 @@ export interface LoggedEvent {
 
 export interface DriverModule extends DriverImage {
   readonly description: string;
+  /** False when the driver comes without a parser for its output: only invariants that need no log apply. */
+  readonly logsEvents?: boolean;
   /** Reads the lines printed during one callback into events (lines it does not recognise are ignored). */
   parse(lines: readonly string[]): LoggedEvent[];
 }

@@ -335,3 +335,22 @@ export function formatDbgPrint(mem: KernelMemory, format: string, args: readonly
   if (out.length > DBGPRINT_MAX_BYTES) return { text: out.slice(0, DBGPRINT_MAX_BYTES), fullLength: out.length };
   return { text: out, fullLength: out.length };
 }
+
+/**
+ * The byte size of each varargs slot a format consumes on a 32-bit target, in order: 4 for int, char and pointer
+ * arguments (and for each `*` width or precision), 8 for 64-bit integers and doubles. A WebAssembly driver's
+ * DbgPrint passes a pointer to these slots (each aligned to its size), which the loader reads with this.
+ */
+export function varargSlotSizes(format: string): (4 | 8)[] {
+  const out: (4 | 8)[] = [];
+  for (const piece of parse(format)) {
+    if (typeof piece === 'string') continue;
+    if (piece.width === '*') out.push(4);
+    if (piece.precision === '*') out.push(4);
+    const t = piece.type;
+    if ('eEfgGaA'.includes(t) && t !== '') out.push(8);
+    else if ('diuxXo'.includes(t) && t !== '') out.push(piece.size === 'll' || piece.size === 'I64' ? 8 : 4);
+    else if ('pcCsSZn'.includes(t) && t !== '') out.push(4);
+  }
+  return out;
+}

@@ -79,6 +79,8 @@ export interface RTL_OSVERSIONINFOW {
 export interface Ddi {
   /** sizeof(PVOID) of the build the driver was compiled for. */
   readonly pointerSize: 4 | 8;
+  /** The kernel's address space, for a driver compiled to WebAssembly that shares it as its linear memory. */
+  readonly memory: WebAssembly.Memory;
   readonly IMAGE_INFO: ImageInfoLayout;
   readonly PS_CREATE_NOTIFY_INFO: PsCreateNotifyInfoLayout;
   /** Offsets inside UNICODE_STRING: Length, MaximumLength, Buffer. */
@@ -169,6 +171,11 @@ export interface DriverImage {
   /** DDIs the image imports statically; loading fails on a build that does not export one of them. */
   readonly imports: readonly string[];
   instantiate(): DriverInstance;
+  /**
+   * A driver compiled to WebAssembly: kernel addresses are its linear-memory offsets, and memory below
+   * `reservedLow` is its own (stack and data). Such a driver runs on 32-bit builds only.
+   */
+  readonly addressSpace?: { readonly reservedLow: number };
 }
 
 export const DDI_NAMES: readonly string[] = [

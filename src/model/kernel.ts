@@ -928,6 +928,7 @@ export class Kernel {
     };
     const ddi: Ddi = {
       pointerSize: ps,
+      memory: mem.wasm,
       IMAGE_INFO: this.imageInfo,
       PS_CREATE_NOTIFY_INFO: this.createInfo,
       UNICODE_STRING: ps === 4 ? { Length: 0, MaximumLength: 2, Buffer: 4, size: 8 } : { Length: 0, MaximumLength: 2, Buffer: 8, size: 16 },

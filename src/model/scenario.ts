@@ -20,8 +20,13 @@ export interface Scenario {
 
 /** Boots a kernel, loads the driver (DriverEntry), applies the ops, and returns the record with its end state. */
 export function simulate(driver: DriverImage, scenario: Scenario): RunRecord {
+  const build = getBuild(scenario.build);
+  if (driver.addressSpace !== undefined && build.pointerSize !== 4) {
+    throw new Error(`${driver.name} is a 32-bit WebAssembly driver: it runs on x86 builds only, not ${build.id}`);
+  }
   const kernel = new Kernel({
-    build: getBuild(scenario.build),
+    build,
+    ...(driver.addressSpace !== undefined ? { wasm: driver.addressSpace } : {}),
     profile: PROFILES[scenario.profile],
     reusePolicy: scenario.reusePolicy,
     driver,

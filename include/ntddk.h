@@ -1,0 +1,494 @@
+/*
+ * psharness WDK shim: the subset of ntddk.h / wdm.h that notify-callback drivers use, for drivers compiled to
+ * WebAssembly (wasm32) and run against psharness's simulated kernel.
+ *
+ * Pointer model: 32-bit. Structures have their x86 (NT 5.x / 6.x 32-bit) layouts, checked by _Static_assert, so the
+ * x86 builds of psharness's layout table are the targets for C drivers. WCHAR is 16-bit (compile with -fshort-wchar;
+ * psharness does). Kernel routines are imports from the module "ntoskrnl"; routines a driver declares itself (as the
+ * WDK's undocumented ones are) arrive as imports from "env" and are served too.
+ */
+#ifndef PSHARNESS_NTDDK_H
+#define PSHARNESS_NTDDK_H
+
+_Static_assert(sizeof(void *) == 4, "psharness C drivers are wasm32: the x86 pointer model");
+_Static_assert(sizeof(L'a') == 2, "WCHAR must be 16-bit: compile with -fshort-wchar");
+
+#define KIMPORT(name) __attribute__((import_module("ntoskrnl"), import_name(#name)))
+
+/* ---- annotations: SAL and the old IN/OUT markers are documentation only */
+#define IN
+#define OUT
+#define OPTIONAL
+#define NTAPI
+#define NTSYSAPI
+#define NTKERNELAPI
+#define NTSTRSAFEAPI static inline NTSTATUS
+#define DECLSPEC_IMPORT
+#define FORCEINLINE static inline
+#define __stdcall
+#define __cdecl
+#define __fastcall
+#define _In_
+#define _In_opt_
+#define _In_z_
+#define _In_reads_(x)
+#define _In_reads_bytes_(x)
+#define _Inout_
+#define _Inout_opt_
+#define _Out_
+#define _Out_opt_
+#define _Outptr_
+#define _Outptr_result_maybenull_
+#define _Out_writes_(x)
+#define _Out_writes_bytes_(x)
+#define _Out_writes_bytes_all_(x)
+#define _Deref_out_range_(a, b)
+#define _Must_inspect_result_
+#define _Success_(x)
+#define _Ret_maybenull_
+#define _When_(a, b)
+#define _Use_decl_annotations_
+#define _Function_class_(x)
+#define _Dispatch_type_(x)
+#define _IRQL_requires_(x)
+#define _IRQL_requires_max_(x)
+#define _IRQL_raises_(x)
+#define _IRQL_saves_
+#define _IRQL_restores_
+#define _Requires_lock_held_(x)
+#define _Acquires_lock_(x)
+#define _Releases_lock_(x)
+#define _Printf_format_string_
+#define _Post_writable_byte_size_(x)
+#define _Frees_ptr_(x)
+#define _Frees_ptr_opt_
+#define _Analysis_assume_(x)
+#define PAGED_CODE()
+#define ASSERT(x) ((void)0)
+#define NT_ASSERT(x) ((void)0)
+#define UNREFERENCED_PARAMETER(P) ((void)(P))
+#define DBG_UNREFERENCED_LOCAL_VARIABLE(V) ((void)(V))
+#define ALLOC_PRAGMA_IGNORED 1
+
+#ifndef NULL
+#define NULL ((void *)0)
+#endif
+#define TRUE 1
+#define FALSE 0
+
+/* ---- base types (ILP32, as x86) */
+typedef void VOID, *PVOID, **PPVOID;
+typedef const void *PCVOID;
+typedef char CHAR, *PCHAR, *PSTR, *LPSTR;
+typedef const char *PCSTR, *PCCH, *LPCSTR;
+#ifdef UNICODE
+typedef unsigned short *LPTSTR;
+#else
+typedef char *LPTSTR;
+#endif
+typedef signed char CCHAR;
+typedef unsigned char UCHAR, *PUCHAR, BOOLEAN, *PBOOLEAN, BYTE;
+typedef short SHORT, CSHORT, *PSHORT;
+typedef unsigned short USHORT, *PUSHORT, WORD;
+typedef unsigned short WCHAR, *PWCHAR, *PWCH, *PWSTR, *LPWSTR;
+typedef const unsigned short *PCWSTR, *PCWCH, *LPCWSTR;
+typedef int INT, BOOL;
+typedef unsigned int UINT;
+typedef long LONG, *PLONG;
+typedef unsigned long ULONG, *PULONG, DWORD;
+typedef long long LONGLONG, LONG64, *PLONGLONG;
+typedef unsigned long long ULONGLONG, ULONG64, *PULONGLONG, DWORD64;
+typedef LONG NTSTATUS, *PNTSTATUS;
+typedef LONG LONG_PTR, *PLONG_PTR;
+typedef ULONG ULONG_PTR, *PULONG_PTR, SIZE_T, *PSIZE_T, DWORD_PTR;
+typedef LONG SSIZE_T;
+typedef PVOID HANDLE, *PHANDLE;
+typedef ULONG ACCESS_MASK;
+typedef UCHAR KIRQL, *PKIRQL;
+typedef CCHAR KPROCESSOR_MODE;
+typedef ULONG_PTR KSPIN_LOCK, *PKSPIN_LOCK;
+typedef ULONG64 POOL_FLAGS;
+typedef union _LARGE_INTEGER { struct { ULONG LowPart; LONG HighPart; }; LONGLONG QuadPart; } LARGE_INTEGER, *PLARGE_INTEGER;
+
+#define NT_SUCCESS(Status) (((NTSTATUS)(Status)) >= 0)
+#define FIELD_OFFSET(type, field) ((LONG)__builtin_offsetof(type, field))
+#define CONTAINING_RECORD(address, type, field) ((type *)((PCHAR)(address) - (ULONG_PTR)(&((type *)0)->field)))
+#define RTL_NUMBER_OF(A) (sizeof(A) / sizeof((A)[0]))
+#define ARRAYSIZE(A) RTL_NUMBER_OF(A)
+#define RTL_FIELD_SIZE(type, field) (sizeof(((type *)0)->field))
+#ifndef min
+#define min(a, b) (((a) < (b)) ? (a) : (b))
+#endif
+#ifndef max
+#define max(a, b) (((a) > (b)) ? (a) : (b))
+#endif
+
+/* ---- status codes (ntstatus.h) */
+#define STATUS_SUCCESS                   ((NTSTATUS)0x00000000L)
+#define STATUS_UNSUCCESSFUL              ((NTSTATUS)0xC0000001L)
+#define STATUS_NOT_IMPLEMENTED           ((NTSTATUS)0xC0000002L)
+#define STATUS_INVALID_CID               ((NTSTATUS)0xC000000BL)
+#define STATUS_INVALID_PARAMETER         ((NTSTATUS)0xC000000DL)
+#define STATUS_INVALID_DEVICE_REQUEST    ((NTSTATUS)0xC0000010L)
+#define STATUS_NO_MEMORY                 ((NTSTATUS)0xC0000017L)
+#define STATUS_ACCESS_DENIED             ((NTSTATUS)0xC0000022L)
+#define STATUS_BUFFER_TOO_SMALL          ((NTSTATUS)0xC0000023L)
+#define STATUS_OBJECT_NAME_NOT_FOUND     ((NTSTATUS)0xC0000034L)
+#define STATUS_OBJECT_NAME_COLLISION     ((NTSTATUS)0xC0000035L)
+#define STATUS_PROCEDURE_NOT_FOUND       ((NTSTATUS)0xC000007AL)
+#define STATUS_INSUFFICIENT_RESOURCES    ((NTSTATUS)0xC000009AL)
+#define STATUS_INVALID_PARAMETER_2       ((NTSTATUS)0xC00000F0L)
+#define STATUS_NOT_FOUND                 ((NTSTATUS)0xC0000225L)
+#define STATUS_BUFFER_OVERFLOW           ((NTSTATUS)0x80000005L)
+
+/* ---- strings and lists */
+typedef struct _UNICODE_STRING {
+    USHORT Length;
+    USHORT MaximumLength;
+    PWSTR Buffer;
+} UNICODE_STRING, *PUNICODE_STRING;
+typedef const UNICODE_STRING *PCUNICODE_STRING;
+typedef struct _STRING {
+    USHORT Length;
+    USHORT MaximumLength;
+    PCHAR Buffer;
+} STRING, ANSI_STRING, *PSTRING, *PANSI_STRING;
+_Static_assert(sizeof(UNICODE_STRING) == 8, "UNICODE_STRING x86 layout");
+
+#define RTL_CONSTANT_STRING(s) { sizeof(s) - sizeof((s)[0]), sizeof(s), (PWSTR)(s) }
+#define DECLARE_CONST_UNICODE_STRING(name, s) const UNICODE_STRING name = RTL_CONSTANT_STRING(s)
+
+typedef struct _LIST_ENTRY {
+    struct _LIST_ENTRY *Flink;
+    struct _LIST_ENTRY *Blink;
+} LIST_ENTRY, *PLIST_ENTRY;
+
+FORCEINLINE VOID InitializeListHead(PLIST_ENTRY ListHead) { ListHead->Flink = ListHead->Blink = ListHead; }
+FORCEINLINE BOOLEAN IsListEmpty(const LIST_ENTRY *ListHead) { return (BOOLEAN)(ListHead->Flink == ListHead); }
+FORCEINLINE BOOLEAN RemoveEntryList(PLIST_ENTRY Entry) {
+    PLIST_ENTRY Blink = Entry->Blink, Flink = Entry->Flink;
+    Blink->Flink = Flink;
+    Flink->Blink = Blink;
+    return (BOOLEAN)(Flink == Blink);
+}
+FORCEINLINE PLIST_ENTRY RemoveHeadList(PLIST_ENTRY ListHead) {
+    PLIST_ENTRY Entry = ListHead->Flink;
+    RemoveEntryList(Entry);
+    return Entry;
+}
+FORCEINLINE PLIST_ENTRY RemoveTailList(PLIST_ENTRY ListHead) {
+    PLIST_ENTRY Entry = ListHead->Blink;
+    RemoveEntryList(Entry);
+    return Entry;
+}
+FORCEINLINE VOID InsertTailList(PLIST_ENTRY ListHead, PLIST_ENTRY Entry) {
+    PLIST_ENTRY Blink = ListHead->Blink;
+    Entry->Flink = ListHead;
+    Entry->Blink = Blink;
+    Blink->Flink = Entry;
+    ListHead->Blink = Entry;
+}
+FORCEINLINE VOID InsertHeadList(PLIST_ENTRY ListHead, PLIST_ENTRY Entry) {
+    PLIST_ENTRY Flink = ListHead->Flink;
+    Entry->Flink = Flink;
+    Entry->Blink = ListHead;
+    Flink->Blink = Entry;
+    ListHead->Flink = Entry;
+}
+
+/* ---- kernel objects (opaque, as in the WDK) */
+typedef struct _KPROCESS *PKPROCESS;
+typedef struct _EPROCESS *PEPROCESS;
+typedef struct _ETHREAD *PETHREAD;
+typedef struct _KTHREAD *PKTHREAD;
+typedef struct _FILE_OBJECT *PFILE_OBJECT;
+typedef struct _MDL *PMDL;
+typedef struct _KEVENT { LONG Header[4]; } KEVENT, *PKEVENT;
+typedef struct _FAST_MUTEX {
+    LONG Count;
+    PVOID Owner;
+    ULONG Contention;
+    KEVENT Event;
+    ULONG OldIrql;
+} FAST_MUTEX, *PFAST_MUTEX;
+_Static_assert(sizeof(FAST_MUTEX) == 0x20, "FAST_MUTEX x86 layout");
+
+typedef struct _CLIENT_ID {
+    HANDLE UniqueProcess;
+    HANDLE UniqueThread;
+} CLIENT_ID, *PCLIENT_ID;
+
+/* ---- I/O manager structures (x86 layouts) */
+#define IRP_MJ_CREATE                   0x00
+#define IRP_MJ_CLOSE                    0x02
+#define IRP_MJ_READ                     0x03
+#define IRP_MJ_WRITE                    0x04
+#define IRP_MJ_DEVICE_CONTROL           0x0e
+#define IRP_MJ_INTERNAL_DEVICE_CONTROL  0x0f
+#define IRP_MJ_SHUTDOWN                 0x10
+#define IRP_MJ_CLEANUP                  0x12
+#define IRP_MJ_POWER                    0x16
+#define IRP_MJ_SYSTEM_CONTROL           0x17
+#define IRP_MJ_PNP                      0x1b
+#define IRP_MJ_MAXIMUM_FUNCTION         0x1b
+#define FILE_DEVICE_UNKNOWN             0x00000022
+#define FILE_DEVICE_SECURE_OPEN         0x00000100
+#define IO_NO_INCREMENT                 0
+#define DO_BUFFERED_IO                  0x00000004
+#define DO_DEVICE_INITIALIZING          0x00000080
+
+typedef struct _IO_STATUS_BLOCK {
+    union { NTSTATUS Status; PVOID Pointer; };
+    ULONG_PTR Information;
+} IO_STATUS_BLOCK, *PIO_STATUS_BLOCK;
+
+struct _DEVICE_OBJECT;
+struct _DRIVER_OBJECT;
+struct _IRP;
+typedef NTSTATUS DRIVER_INITIALIZE(struct _DRIVER_OBJECT *DriverObject, PUNICODE_STRING RegistryPath);
+typedef VOID DRIVER_UNLOAD(struct _DRIVER_OBJECT *DriverObject);
+typedef DRIVER_UNLOAD *PDRIVER_UNLOAD;
+typedef NTSTATUS DRIVER_DISPATCH(struct _DEVICE_OBJECT *DeviceObject, struct _IRP *Irp);
+typedef DRIVER_DISPATCH *PDRIVER_DISPATCH;
+
+typedef struct _DEVICE_OBJECT {
+    CSHORT Type;
+    USHORT Size;
+    LONG ReferenceCount;
+    struct _DRIVER_OBJECT *DriverObject;
+    struct _DEVICE_OBJECT *NextDevice;
+    struct _DEVICE_OBJECT *AttachedDevice;
+    struct _IRP *CurrentIrp;
+    PVOID Timer;
+    ULONG Flags;
+    ULONG Characteristics;
+    PVOID Vpb;
+    PVOID DeviceExtension;
+    ULONG DeviceType;
+    CCHAR StackSize;
+    UCHAR Reserved[0xB8 - 0x31];
+} DEVICE_OBJECT, *PDEVICE_OBJECT;
+_Static_assert(sizeof(DEVICE_OBJECT) == 0xB8, "DEVICE_OBJECT x86 size");
+_Static_assert(__builtin_offsetof(DEVICE_OBJECT, DeviceExtension) == 0x28, "DEVICE_OBJECT.DeviceExtension");
+
+typedef struct _DRIVER_OBJECT {
+    CSHORT Type;
+    CSHORT Size;
+    PDEVICE_OBJECT DeviceObject;
+    ULONG Flags;
+    PVOID DriverStart;
+    ULONG DriverSize;
+    PVOID DriverSection;
+    PVOID DriverExtension;
+    UNICODE_STRING DriverName;
+    PUNICODE_STRING HardwareDatabase;
+    PVOID FastIoDispatch;
+    PVOID DriverInit;
+    PVOID DriverStartIo;
+    PDRIVER_UNLOAD DriverUnload;
+    PDRIVER_DISPATCH MajorFunction[IRP_MJ_MAXIMUM_FUNCTION + 1];
+} DRIVER_OBJECT, *PDRIVER_OBJECT;
+_Static_assert(sizeof(DRIVER_OBJECT) == 0xA8, "DRIVER_OBJECT x86 size");
+_Static_assert(__builtin_offsetof(DRIVER_OBJECT, DriverUnload) == 0x34, "DRIVER_OBJECT.DriverUnload");
+_Static_assert(__builtin_offsetof(DRIVER_OBJECT, MajorFunction) == 0x38, "DRIVER_OBJECT.MajorFunction");
+
+typedef struct _IO_STACK_LOCATION {
+    UCHAR MajorFunction;
+    UCHAR MinorFunction;
+    UCHAR Flags;
+    UCHAR Control;
+    union {
+        struct { ULONG OutputBufferLength; ULONG InputBufferLength; ULONG IoControlCode; PVOID Type3InputBuffer; } DeviceIoControl;
+        struct { PVOID Argument1; PVOID Argument2; PVOID Argument3; PVOID Argument4; } Others;
+    } Parameters;
+    PDEVICE_OBJECT DeviceObject;
+    PFILE_OBJECT FileObject;
+    PVOID CompletionRoutine;
+    PVOID Context;
+} IO_STACK_LOCATION, *PIO_STACK_LOCATION;
+_Static_assert(sizeof(IO_STACK_LOCATION) == 0x24, "IO_STACK_LOCATION x86 size");
+
+typedef struct _IRP {
+    CSHORT Type;
+    USHORT Size;
+    PMDL MdlAddress;
+    ULONG Flags;
+    union { struct _IRP *MasterIrp; LONG IrpCount; PVOID SystemBuffer; } AssociatedIrp;
+    LIST_ENTRY ThreadListEntry;
+    IO_STATUS_BLOCK IoStatus;
+    KPROCESSOR_MODE RequestorMode;
+    BOOLEAN PendingReturned;
+    CHAR StackCount;
+    CHAR CurrentLocation;
+    BOOLEAN Cancel;
+    KIRQL CancelIrql;
+    CCHAR ApcEnvironment;
+    UCHAR AllocationFlags;
+    PIO_STATUS_BLOCK UserIosb;
+    PKEVENT UserEvent;
+    UCHAR Overlay[8];
+    PVOID CancelRoutine;
+    PVOID UserBuffer;
+    union {
+        struct {
+            PVOID DriverContext[4];
+            PETHREAD Thread;
+            PCHAR AuxiliaryBuffer;
+            LIST_ENTRY ListEntry;
+            PIO_STACK_LOCATION CurrentStackLocation;
+            PFILE_OBJECT OriginalFileObject;
+        } Overlay;
+        UCHAR Reserved[0x30];
+    } Tail;
+} IRP, *PIRP;
+_Static_assert(__builtin_offsetof(IRP, IoStatus) == 0x18, "IRP.IoStatus");
+_Static_assert(sizeof(IRP) == 0x70, "IRP x86 size");
+
+FORCEINLINE PIO_STACK_LOCATION IoGetCurrentIrpStackLocation(PIRP Irp) { return Irp->Tail.Overlay.CurrentStackLocation; }
+
+/* ---- process/thread/image notification */
+typedef VOID (*PCREATE_PROCESS_NOTIFY_ROUTINE)(HANDLE ParentId, HANDLE ProcessId, BOOLEAN Create);
+typedef VOID (*PCREATE_THREAD_NOTIFY_ROUTINE)(HANDLE ProcessId, HANDLE ThreadId, BOOLEAN Create);
+
+typedef struct _IMAGE_INFO {
+    union {
+        ULONG Properties;
+        struct {
+            ULONG ImageAddressingMode : 8;
+            ULONG SystemModeImage : 1;
+            ULONG ImageMappedToAllPids : 1;
+            ULONG ExtendedInfoPresent : 1;
+            ULONG MachineTypeMismatch : 1;
+            ULONG ImageSignatureLevel : 4;
+            ULONG ImageSignatureType : 3;
+            ULONG ImagePartialMap : 1;
+            ULONG Reserved : 12;
+        };
+    };
+    PVOID ImageBase;
+    ULONG ImageSelector;
+    SIZE_T ImageSize;
+    ULONG ImageSectionNumber;
+} IMAGE_INFO, *PIMAGE_INFO;
+_Static_assert(sizeof(IMAGE_INFO) == 20, "IMAGE_INFO x86 size");
+#define IMAGE_ADDRESSING_MODE_32BIT 3
+
+typedef VOID (*PLOAD_IMAGE_NOTIFY_ROUTINE)(PUNICODE_STRING FullImageName, HANDLE ProcessId, PIMAGE_INFO ImageInfo);
+
+typedef struct _PS_CREATE_NOTIFY_INFO {
+    SIZE_T Size;
+    union {
+        ULONG Flags;
+        struct {
+            ULONG FileOpenNameAvailable : 1;
+            ULONG IsSubsystemProcess : 1;
+            ULONG Reserved : 30;
+        };
+    };
+    HANDLE ParentProcessId;
+    CLIENT_ID CreatingThreadId;
+    PFILE_OBJECT FileObject;
+    PCUNICODE_STRING ImageFileName;
+    PCUNICODE_STRING CommandLine;
+    NTSTATUS CreationStatus;
+} PS_CREATE_NOTIFY_INFO, *PPS_CREATE_NOTIFY_INFO;
+_Static_assert(sizeof(PS_CREATE_NOTIFY_INFO) == 0x24, "PS_CREATE_NOTIFY_INFO x86 size");
+
+typedef VOID (*PCREATE_PROCESS_NOTIFY_ROUTINE_EX)(PEPROCESS Process, HANDLE ProcessId, PPS_CREATE_NOTIFY_INFO CreateInfo);
+
+typedef enum _PSCREATEPROCESSNOTIFYTYPE { PsCreateProcessNotifySubsystems = 0 } PSCREATEPROCESSNOTIFYTYPE;
+typedef enum _PSCREATETHREADNOTIFYTYPE { PsCreateThreadNotifyNonSystem = 0, PsCreateThreadNotifySubsystems = 1 } PSCREATETHREADNOTIFYTYPE;
+#define PS_IMAGE_NOTIFY_CONFLICTING_ARCHITECTURE 0x1
+
+NTKERNELAPI NTSTATUS PsSetCreateProcessNotifyRoutine(PCREATE_PROCESS_NOTIFY_ROUTINE NotifyRoutine, BOOLEAN Remove) KIMPORT(PsSetCreateProcessNotifyRoutine);
+NTKERNELAPI NTSTATUS PsSetCreateProcessNotifyRoutineEx(PCREATE_PROCESS_NOTIFY_ROUTINE_EX NotifyRoutine, BOOLEAN Remove) KIMPORT(PsSetCreateProcessNotifyRoutineEx);
+NTKERNELAPI NTSTATUS PsSetCreateProcessNotifyRoutineEx2(PSCREATEPROCESSNOTIFYTYPE NotifyType, PVOID NotifyInformation, BOOLEAN Remove) KIMPORT(PsSetCreateProcessNotifyRoutineEx2);
+NTKERNELAPI NTSTATUS PsSetCreateThreadNotifyRoutine(PCREATE_THREAD_NOTIFY_ROUTINE NotifyRoutine) KIMPORT(PsSetCreateThreadNotifyRoutine);
+NTKERNELAPI NTSTATUS PsSetCreateThreadNotifyRoutineEx(PSCREATETHREADNOTIFYTYPE NotifyType, PVOID NotifyInformation) KIMPORT(PsSetCreateThreadNotifyRoutineEx);
+NTKERNELAPI NTSTATUS PsRemoveCreateThreadNotifyRoutine(PCREATE_THREAD_NOTIFY_ROUTINE NotifyRoutine) KIMPORT(PsRemoveCreateThreadNotifyRoutine);
+NTKERNELAPI NTSTATUS PsSetLoadImageNotifyRoutine(PLOAD_IMAGE_NOTIFY_ROUTINE NotifyRoutine) KIMPORT(PsSetLoadImageNotifyRoutine);
+NTKERNELAPI NTSTATUS PsSetLoadImageNotifyRoutineEx(PLOAD_IMAGE_NOTIFY_ROUTINE NotifyRoutine, ULONG_PTR Flags) KIMPORT(PsSetLoadImageNotifyRoutineEx);
+NTKERNELAPI NTSTATUS PsRemoveLoadImageNotifyRoutine(PLOAD_IMAGE_NOTIFY_ROUTINE NotifyRoutine) KIMPORT(PsRemoveLoadImageNotifyRoutine);
+
+NTKERNELAPI HANDLE PsGetCurrentProcessId(VOID) KIMPORT(PsGetCurrentProcessId);
+NTKERNELAPI HANDLE PsGetCurrentThreadId(VOID) KIMPORT(PsGetCurrentThreadId);
+NTKERNELAPI PEPROCESS IoGetCurrentProcess(VOID) KIMPORT(IoGetCurrentProcess);
+#define PsGetCurrentProcess IoGetCurrentProcess
+NTKERNELAPI HANDLE PsGetProcessId(PEPROCESS Process) KIMPORT(PsGetProcessId);
+
+NTKERNELAPI VOID ObfReferenceObject(PVOID Object) KIMPORT(ObfReferenceObject);
+NTKERNELAPI VOID ObfDereferenceObject(PVOID Object) KIMPORT(ObfDereferenceObject);
+#define ObReferenceObject(Object) ObfReferenceObject(Object)
+#define ObDereferenceObject(Object) ObfDereferenceObject(Object)
+
+/* ---- I/O manager routines */
+NTKERNELAPI NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize, PUNICODE_STRING DeviceName,
+    ULONG DeviceType, ULONG DeviceCharacteristics, BOOLEAN Exclusive, PDEVICE_OBJECT *DeviceObject) KIMPORT(IoCreateDevice);
+NTKERNELAPI VOID IoDeleteDevice(PDEVICE_OBJECT DeviceObject) KIMPORT(IoDeleteDevice);
+NTKERNELAPI NTSTATUS IoCreateSymbolicLink(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING DeviceName) KIMPORT(IoCreateSymbolicLink);
+NTKERNELAPI NTSTATUS IoDeleteSymbolicLink(PUNICODE_STRING SymbolicLinkName) KIMPORT(IoDeleteSymbolicLink);
+NTKERNELAPI VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost) KIMPORT(IofCompleteRequest);
+#define IoCompleteRequest(Irp, PriorityBoost) IofCompleteRequest(Irp, PriorityBoost)
+
+/* ---- pool */
+typedef enum _POOL_TYPE { NonPagedPool = 0, PagedPool = 1, NonPagedPoolMustSucceed = 2, NonPagedPoolNx = 512 } POOL_TYPE;
+#define POOL_FLAG_UNINITIALIZED 0x0000000000000002ULL
+#define POOL_FLAG_NON_PAGED     0x0000000000000040ULL
+#define POOL_FLAG_PAGED         0x0000000000000100ULL
+NTKERNELAPI PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag) KIMPORT(ExAllocatePoolWithTag);
+NTKERNELAPI PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag) KIMPORT(ExAllocatePool2);
+NTKERNELAPI VOID ExFreePoolWithTag(PVOID P, ULONG Tag) KIMPORT(ExFreePoolWithTag);
+#define ExAllocatePool(type, size) ExAllocatePoolWithTag(type, size, 'enoN')
+#define ExFreePool(p) ExFreePoolWithTag(p, 0)
+
+/* ---- synchronisation */
+NTKERNELAPI VOID KeInitializeSpinLock(PKSPIN_LOCK SpinLock) KIMPORT(KeInitializeSpinLock);
+NTKERNELAPI KIRQL KfAcquireSpinLock(PKSPIN_LOCK SpinLock) KIMPORT(KeAcquireSpinLock);
+NTKERNELAPI VOID KfReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql) KIMPORT(KeReleaseSpinLock);
+#define KeAcquireSpinLock(SpinLock, OldIrql) (*(OldIrql) = KfAcquireSpinLock(SpinLock))
+#define KeReleaseSpinLock(SpinLock, NewIrql) KfReleaseSpinLock(SpinLock, NewIrql)
+NTKERNELAPI VOID ExInitializeFastMutex(PFAST_MUTEX FastMutex) KIMPORT(ExInitializeFastMutex);
+NTKERNELAPI VOID ExAcquireFastMutex(PFAST_MUTEX FastMutex) KIMPORT(ExAcquireFastMutex);
+NTKERNELAPI VOID ExReleaseFastMutex(PFAST_MUTEX FastMutex) KIMPORT(ExReleaseFastMutex);
+NTKERNELAPI KIRQL KeGetCurrentIrql(VOID) KIMPORT(KeGetCurrentIrql);
+#define PASSIVE_LEVEL 0
+#define APC_LEVEL 1
+#define DISPATCH_LEVEL 2
+
+/* ---- runtime library */
+NTSYSAPI VOID RtlInitUnicodeString(PUNICODE_STRING DestinationString, PCWSTR SourceString) KIMPORT(RtlInitUnicodeString);
+NTSYSAPI VOID RtlCopyUnicodeString(PUNICODE_STRING DestinationString, PCUNICODE_STRING SourceString) KIMPORT(RtlCopyUnicodeString);
+NTSYSAPI LONG RtlCompareUnicodeString(PCUNICODE_STRING String1, PCUNICODE_STRING String2, BOOLEAN CaseInSensitive) KIMPORT(RtlCompareUnicodeString);
+NTSYSAPI BOOLEAN RtlEqualUnicodeString(PCUNICODE_STRING String1, PCUNICODE_STRING String2, BOOLEAN CaseInSensitive) KIMPORT(RtlEqualUnicodeString);
+typedef struct _OSVERSIONINFOW {
+    ULONG dwOSVersionInfoSize;
+    ULONG dwMajorVersion;
+    ULONG dwMinorVersion;
+    ULONG dwBuildNumber;
+    ULONG dwPlatformId;
+    WCHAR szCSDVersion[128];
+} RTL_OSVERSIONINFOW, *PRTL_OSVERSIONINFOW;
+NTSYSAPI NTSTATUS RtlGetVersion(PRTL_OSVERSIONINFOW lpVersionInformation) KIMPORT(RtlGetVersion);
+NTKERNELAPI PVOID MmGetSystemRoutineAddress(PUNICODE_STRING SystemRoutineName) KIMPORT(MmGetSystemRoutineAddress);
+NTKERNELAPI VOID KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR P1, ULONG_PTR P2, ULONG_PTR P3, ULONG_PTR P4) KIMPORT(KeBugCheckEx);
+#define RtlCopyMemory(d, s, n) __builtin_memcpy((d), (s), (n))
+#define RtlMoveMemory(d, s, n) __builtin_memmove((d), (s), (n))
+#define RtlZeroMemory(d, n) __builtin_memset((d), 0, (n))
+#define RtlFillMemory(d, n, v) __builtin_memset((d), (v), (n))
+#define RtlEqualMemory(a, b, n) (__builtin_memcmp((a), (b), (n)) == 0)
+
+/* ---- debug output: DbgPrint's varargs arrive as (format, pointer to the argument slots) */
+ULONG __cdecl DbgPrint(PCSTR Format, ...) KIMPORT(DbgPrint);
+ULONG __cdecl DbgPrintEx(ULONG ComponentId, ULONG Level, PCSTR Format, ...) KIMPORT(DbgPrintEx);
+#define DPFLTR_IHVDRIVER_ID 77
+#define DPFLTR_DEFAULT_ID 101
+#define DPFLTR_ERROR_LEVEL 0
+#define DPFLTR_WARNING_LEVEL 1
+#define DPFLTR_TRACE_LEVEL 2
+#define DPFLTR_INFO_LEVEL 3
+#define KdPrint(_x_) DbgPrint _x_
+#define KdPrintEx(_x_) DbgPrintEx _x_
+
+#include "string.h"
+
+#endif /* PSHARNESS_NTDDK_H */

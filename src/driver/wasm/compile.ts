@@ -1,0 +1,101 @@
+/**
+ * Compiling a C driver to WebAssembly with @yowasp/clang (clang + wasm-ld built to WebAssembly, from npm: no
+ * native toolchain, no download at run time). Builds are cached by the sha256 of the sources, the shim headers,
+ * the flags and the compiler version, under node_modules/.cache/psharness (or $PSHARNESS_CACHE).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Flags from the feasibility study: freestanding wasm32, 16-bit WCHAR, NULL dereferences trap. */
+export const CLANG_FLAGS: readonly string[] = [
+  '--target=wasm32', '-O2', '-ffreestanding', '-nostdlib', '-fshort-wchar',
+  '-fsanitize=null', '-fsanitize-trap=null', '-fno-ms-extensions',
+  '-Wno-multichar', '-Wno-unused-parameter',
+  '-Wl,--no-entry', '-Wl,--export=DriverEntry', '-Wl,--import-memory', '-Wl,--export-table',
+  '-Wl,--export=__heap_base', '-Wl,--export=__stack_pointer', '-Wl,--stack-first', '-Wl,-z,stack-size=65536',
+  '-Wl,--allow-undefined',
+];
+
+export class CompileError extends Error {
+  constructor(readonly diagnostics: string, message: string) {
+    super(message);
+    this.name = 'CompileError';
+  }
+}
+
+/** The shim headers shipped with psharness (include/ next to dist/ or src/). */
+export function includeDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const up of ['../../../include', '../../../../include']) {
+    const p = resolve(here, up);
+    if (existsSync(join(p, 'ntddk.h'))) return p;
+  }
+  throw new Error('psharness: the WDK shim headers (include/ntddk.h) are missing from the installation');
+}
+
+function readTree(dir: string, filter: (name: string) => boolean): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of readdirSync(dir).sort()) if (filter(f)) out[f] = readFileSync(join(dir, f), 'utf8');
+  return out;
+}
+
+function cacheDir(): string {
+  return process.env.PSHARNESS_CACHE ?? resolve('node_modules', '.cache', 'psharness');
+}
+
+interface ClangModule {
+  commands: { clang: (args: string[], files: Record<string, unknown>, options: Record<string, unknown>) => Promise<Record<string, unknown>> | Record<string, unknown> | undefined };
+  runLLVM: (args: null, files: Record<string, unknown>, options: Record<string, unknown>) => unknown;
+}
+
+let clang: Promise<ClangModule> | null = null;
+
+async function loadClang(): Promise<ClangModule> {
+  clang ??= (async () => {
+    const mod = (await import('@yowasp/clang')) as unknown as ClangModule;
+    // The first call unpacks the toolchain and reports progress through console.log; do it quietly once.
+    await mod.runLLVM(null, {}, { fetchProgress: () => {} });
+    return mod;
+  })();
+  return clang;
+}
+
+export interface CompiledDriver {
+  readonly wasm: Uint8Array;
+  readonly diagnostics: string;
+  readonly cached: boolean;
+}
+
+/** Compiles `source` (a .c file; its directory's .c/.h files come along for #include "..."). */
+export async function compileDriver(source: string): Promise<CompiledDriver> {
+  const dir = dirname(resolve(source));
+  const main = basename(source);
+  const sources = readTree(dir, (f) => f.endsWith('.h') || f === main);
+  const headers = readTree(includeDir(), (f) => f.endsWith('.h'));
+  const pkg = JSON.parse(readFileSync(resolve(dirname(fileURLToPath(import.meta.url)), '../../../package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  const key = createHash('sha256')
+    .update(JSON.stringify({ sources, headers, flags: CLANG_FLAGS, clang: pkg.dependencies?.['@yowasp/clang'] ?? '?' }))
+    .digest('hex');
+  const cached = join(cacheDir(), `${key}.wasm`);
+  if (existsSync(cached)) return { wasm: new Uint8Array(readFileSync(cached)), diagnostics: '', cached: true };
+  const { commands } = await loadClang();
+  let diagnostics = '';
+  const decoder = new TextDecoder();
+  const options = { stderr: (b: Uint8Array | null) => { if (b !== null) diagnostics += decoder.decode(b); }, fetchProgress: () => {} };
+  let tree: Record<string, unknown> | undefined;
+  try {
+    tree = (await commands.clang([...CLANG_FLAGS, '-Iinclude', `drv/${main}`, '-o', 'driver.wasm'], { include: headers, drv: sources }, options)) ?? undefined;
+  } catch (e) {
+    const code = (e as { code?: number }).code;
+    throw new CompileError(diagnostics.trim(), `${source} does not compile${code !== undefined ? ` (clang exit ${code})` : ''}`);
+  }
+  const wasm = tree?.['driver.wasm'];
+  if (!(wasm instanceof Uint8Array)) throw new CompileError(diagnostics.trim(), `${source}: the compiler produced no module`);
+  mkdirSync(cacheDir(), { recursive: true });
+  const tmp = `${cached}.${process.pid}.tmp`;
+  writeFileSync(tmp, wasm);
+  renameSync(tmp, cached);
+  return { wasm, diagnostics: diagnostics.trim(), cached: false };
+}

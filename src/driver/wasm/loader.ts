@@ -1,0 +1,380 @@
+/**
+ * Running a driver compiled to WebAssembly: one fresh instance per load, on the kernel's own memory, with every
+ * import bound to the DDI surface. Function pointers the driver hands over (notify routines, DriverUnload) are
+ * indices into its exported table; DbgPrint's varargs arrive as a pointer to packed slots. A trap becomes a bug
+ * check naming the function it happened in, never a crash of the harness.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
+import { BugCheck, BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA } from '../../model/bugcheck.js';
+import { varargSlotSizes, type DbgArg } from '../../model/dbgprint.js';
+import type { Ddi, DRIVER_OBJECT, DriverInstance, PVOID } from '../../model/ddi.js';
+import { loadLogSpec, parserFromSpec } from '../log-spec.js';
+import type { DriverModule } from '../types.js';
+import { compileDriver } from './compile.js';
+
+export class WasmDriverError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WasmDriverError';
+  }
+}
+
+/** Function names from the module's "name" section (function index → name). */
+function functionNames(module: WebAssembly.Module): Map<number, string> {
+  const names = new Map<number, string>();
+  const sec = WebAssembly.Module.customSections(module, 'name')[0];
+  if (sec === undefined) return names;
+  const b = new Uint8Array(sec);
+  let i = 0;
+  const leb = (): number => {
+    let r = 0;
+    let shift = 0;
+    for (;;) {
+      const x = b[i++];
+      r += (x & 0x7f) * 2 ** shift;
+      if ((x & 0x80) === 0) return r;
+      shift += 7;
+    }
+  };
+  while (i < b.length) {
+    const id = b[i++];
+    const size = leb();
+    const end = i + size;
+    if (id === 1) {
+      const n = leb();
+      for (let k = 0; k < n; k++) {
+        const idx = leb();
+        const len = leb();
+        names.set(idx, new TextDecoder().decode(b.subarray(i, i + len)));
+        i += len;
+      }
+    }
+    i = end;
+  }
+  return names;
+}
+
+type Impl = (...args: (number | bigint)[]) => number | bigint | void;
+
+/** The DDIs a WebAssembly driver can import (from "ntoskrnl" or, for routines it declares itself, "env"). */
+export const WASM_DDI_NAMES: readonly string[] = [
+  'PsSetCreateProcessNotifyRoutine', 'PsSetCreateProcessNotifyRoutineEx', 'PsSetCreateProcessNotifyRoutineEx2',
+  'PsSetCreateThreadNotifyRoutine', 'PsSetCreateThreadNotifyRoutineEx', 'PsRemoveCreateThreadNotifyRoutine',
+  'PsSetLoadImageNotifyRoutine', 'PsSetLoadImageNotifyRoutineEx', 'PsRemoveLoadImageNotifyRoutine',
+  'PsLookupProcessByProcessId', 'PsLookupThreadByThreadId', 'PsGetCurrentProcessId', 'PsGetCurrentThreadId',
+  'PsGetCurrentProcess', 'IoGetCurrentProcess', 'PsGetProcessId', 'PsGetProcessImageFileName',
+  'ObfReferenceObject', 'ObfDereferenceObject', 'ObReferenceObject', 'ObDereferenceObject',
+  'IoCreateDevice', 'IoDeleteDevice', 'IoCreateSymbolicLink', 'IoDeleteSymbolicLink', 'IofCompleteRequest', 'IoCompleteRequest',
+  'ExAllocatePoolWithTag', 'ExAllocatePool2', 'ExFreePoolWithTag', 'ExFreePool',
+  'KeInitializeSpinLock', 'KeAcquireSpinLock', 'KeReleaseSpinLock', 'ExInitializeFastMutex', 'ExAcquireFastMutex',
+  'ExReleaseFastMutex', 'KeGetCurrentIrql', 'KeBugCheckEx',
+  'RtlInitUnicodeString', 'RtlCopyUnicodeString', 'RtlCompareUnicodeString', 'RtlEqualUnicodeString', 'RtlGetVersion',
+  'MmGetSystemRoutineAddress', 'DbgPrint', 'DbgPrintEx', 'memcpy', 'memmove', 'memset', 'memcmp',
+];
+
+function tagString(tag: number): string {
+  let s = '';
+  for (let i = 0; i < 4; i++) {
+    const c = (tag >>> (8 * i)) & 0xff;
+    s += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '?';
+  }
+  return s;
+}
+
+function trapToBugCheck(e: unknown, fn: string): unknown {
+  if (!(e instanceof WebAssembly.RuntimeError)) return e;
+  if (e.message.includes('unreachable')) {
+    // -fsanitize=null -fsanitize-trap=null: a NULL pointer dereference traps at the access
+    return new BugCheck(BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, [0, 0, 0, 0], `NULL pointer dereference in ${fn} (WebAssembly trap: ${e.message})`);
+  }
+  if (e.message.includes('out of bounds') && e.message.includes('memory')) {
+    return new BugCheck(BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, [0, 0, 0, 0], `access outside kernel memory in ${fn} (WebAssembly trap: ${e.message})`);
+  }
+  return new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0xc0000005, 0, 0, 0], `${fn}: WebAssembly trap: ${e.message}`);
+}
+
+export interface WasmDriverOptions {
+  /** Name for reports (default: the file name without extension). */
+  readonly name?: string;
+  /** Log spec path (default: `<dir>/<stem>.psharness.json` when it exists). */
+  readonly logSpec?: string;
+}
+
+/** Loads a driver from a .c file (compiled, cached) or a prebuilt .wasm module. */
+export async function loadWasmDriver(path: string, options: WasmDriverOptions = {}): Promise<DriverModule & { readonly diagnostics: string }> {
+  if (!existsSync(path)) throw new WasmDriverError(`no such driver file: ${path}`);
+  const ext = extname(path);
+  let bytes: Uint8Array<ArrayBuffer>;
+  let diagnostics = '';
+  if (ext === '.c') {
+    const c = await compileDriver(path);
+    bytes = new Uint8Array(c.wasm);
+    diagnostics = c.diagnostics;
+  } else if (ext === '.wasm') {
+    bytes = new Uint8Array(readFileSync(path));
+  } else throw new WasmDriverError(`${path}: a driver file must be .c or .wasm`);
+  let module: WebAssembly.Module;
+  try {
+    module = new WebAssembly.Module(new Uint8Array(bytes));
+  } catch (e) {
+    throw new WasmDriverError(`${path} is not a WebAssembly module: ${(e as Error).message}`);
+  }
+  const imports = WebAssembly.Module.imports(module);
+  const exports = WebAssembly.Module.exports(module).map((x) => x.name);
+  for (const need of ['DriverEntry', '__indirect_function_table', '__heap_base']) {
+    if (!exports.includes(need)) throw new WasmDriverError(`${path} does not export ${need} (link with the psharness flags)`);
+  }
+  const missing = imports.filter((i) => i.kind === 'function' && !WASM_DDI_NAMES.includes(i.name)).map((i) => `${i.module}.${i.name}`);
+  if (missing.length > 0) throw new WasmDriverError(`${path} imports routines the simulated kernel lacks: ${missing.join(', ')}`);
+  if (!imports.some((i) => i.kind === 'memory')) throw new WasmDriverError(`${path} does not import its memory (link with --import-memory)`);
+  const names = functionNames(module);
+  // __heap_base from a throwaway instance: where the driver's stack and data end and kernel pool may begin
+  const probe = new WebAssembly.Instance(module, stubImports(imports, new WebAssembly.Memory({ initial: 64 })));
+  const reservedLow = Number((probe.exports.__heap_base as WebAssembly.Global).value);
+  const stem = basename(path, ext);
+  const specPath = options.logSpec ?? join(dirname(path), `${stem}.psharness.json`);
+  const spec = existsSync(specPath) ? loadLogSpec(specPath) : null;
+  const driverName = options.name ?? stem;
+  return {
+    name: driverName,
+    description: `${basename(path)} (WebAssembly, ${bytes.length} bytes${spec === null ? ', no log spec' : ''})`,
+    imports: imports.filter((i) => i.kind === 'function').map((i) => i.name),
+    addressSpace: { reservedLow },
+    logsEvents: spec !== null,
+    parse: spec === null ? () => [] : parserFromSpec(spec),
+    diagnostics,
+    instantiate: () => instantiate(module, imports, names),
+  };
+}
+
+function stubImports(imports: WebAssembly.ModuleImportDescriptor[], memory: WebAssembly.Memory): WebAssembly.Imports {
+  const out: Record<string, Record<string, WebAssembly.ImportValue>> = {};
+  for (const i of imports) {
+    out[i.module] ??= {};
+    out[i.module][i.name] = i.kind === 'memory' ? memory : () => 0;
+  }
+  return out;
+}
+
+function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImportDescriptor[], names: Map<number, string>): DriverInstance {
+  return {
+    DriverEntry(ddi: Ddi, DriverObject: DRIVER_OBJECT, RegistryPath: PVOID): number {
+      let table: WebAssembly.Table | null = null;
+      const wrappers = new Map<string, unknown>();
+      const fnName = (idx: number): string => {
+        const f = table?.get(idx) as { name?: string } | null;
+        const n = f?.name === undefined ? undefined : names.get(Number(f.name));
+        return n ?? `fn#${idx}`;
+      };
+      const call = (idx: number, ...args: number[]): number => {
+        const f = table?.get(idx) as ((...a: number[]) => number) | null;
+        if (f === null || f === undefined) {
+          throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0xc0000005, 0, 0, 0], `call through the NULL function pointer (table index ${idx})`);
+        }
+        try {
+          return f(...args);
+        } catch (e) {
+          throw trapToBugCheck(e, fnName(idx));
+        }
+      };
+      /** One JS function per (kind, table index): registration and removal must see the same routine. */
+      const routine = <F>(kind: string, idx: number, make: () => F): F => {
+        const key = `${kind}:${idx}`;
+        let w = wrappers.get(key) as F | undefined;
+        if (w === undefined) {
+          w = make();
+          Object.defineProperty(w, 'name', { value: fnName(idx) });
+          wrappers.set(key, w);
+        }
+        return w;
+      };
+      const processRoutine = (i: number) => routine('process', i, () => (ppid: number, pid: number, create: boolean) => { call(i, ppid, pid, create ? 1 : 0); });
+      const processExRoutine = (i: number) => routine('processEx', i, () => (p: number, pid: number, info: number) => { call(i, p, pid, info); });
+      const threadRoutine = (i: number) => routine('thread', i, () => (pid: number, tid: number, create: boolean) => { call(i, pid, tid, create ? 1 : 0); });
+      const imageRoutine = (i: number) => routine('image', i, () => (us: number, pid: number, info: number) => { call(i, us, pid, info); });
+      const readUnicode = (us: number): string => {
+        const len = ddi.READ_USHORT(us) >>> 1;
+        const buf = ddi.READ_POINTER(us + 4);
+        let s = '';
+        for (let k = 0; k < len; k++) s += String.fromCharCode(ddi.READ_USHORT(buf + 2 * k));
+        return s;
+      };
+      const readCString = (p: number): string => {
+        let s = '';
+        for (let k = 0; k < 4096; k++) {
+          const c = ddi.READ_UCHAR(p + k);
+          if (c === 0) break;
+          s += String.fromCharCode(c);
+        }
+        return s;
+      };
+      const varargs = (format: string, va: number): DbgArg[] => {
+        const args: DbgArg[] = [];
+        let at = va;
+        for (const size of varargSlotSizes(format)) {
+          if (size === 8) {
+            at = (at + 7) & ~7;
+            const lo = ddi.READ_ULONG(at);
+            const hi = ddi.READ_ULONG(at + 4);
+            args.push((BigInt(hi) << 32n) | BigInt(lo));
+          } else args.push(ddi.READ_ULONG(at));
+          at += size;
+        }
+        return args;
+      };
+      const out = (p: number, v: number): void => ddi.WRITE_POINTER(p, v);
+      const n = (x: number | bigint): number => Number(x);
+      const impl: Record<string, Impl> = {
+        PsSetCreateProcessNotifyRoutine: (r, remove) => ddi.PsSetCreateProcessNotifyRoutine(processRoutine(n(r)), n(remove) !== 0),
+        PsSetCreateProcessNotifyRoutineEx: (r, remove) => ddi.PsSetCreateProcessNotifyRoutineEx(processExRoutine(n(r)), n(remove) !== 0),
+        PsSetCreateProcessNotifyRoutineEx2: (t, r, remove) => ddi.PsSetCreateProcessNotifyRoutineEx2(n(t), processExRoutine(n(r)), n(remove) !== 0),
+        PsSetCreateThreadNotifyRoutine: (r) => ddi.PsSetCreateThreadNotifyRoutine(threadRoutine(n(r))),
+        PsSetCreateThreadNotifyRoutineEx: (t, r) => ddi.PsSetCreateThreadNotifyRoutineEx(n(t), threadRoutine(n(r))),
+        PsRemoveCreateThreadNotifyRoutine: (r) => ddi.PsRemoveCreateThreadNotifyRoutine(threadRoutine(n(r))),
+        PsSetLoadImageNotifyRoutine: (r) => ddi.PsSetLoadImageNotifyRoutine(imageRoutine(n(r))),
+        PsSetLoadImageNotifyRoutineEx: (r, f) => ddi.PsSetLoadImageNotifyRoutineEx(imageRoutine(n(r)), n(f)),
+        PsRemoveLoadImageNotifyRoutine: (r) => ddi.PsRemoveLoadImageNotifyRoutine(imageRoutine(n(r))),
+        PsLookupProcessByProcessId: (pid, p) => {
+          const o = { value: ddi.READ_POINTER(n(p)) };
+          const st = ddi.PsLookupProcessByProcessId(n(pid), o);
+          out(n(p), o.value);
+          return st;
+        },
+        PsLookupThreadByThreadId: (tid, p) => {
+          const o = { value: ddi.READ_POINTER(n(p)) };
+          const st = ddi.PsLookupThreadByThreadId(n(tid), o);
+          out(n(p), o.value);
+          return st;
+        },
+        PsGetCurrentProcessId: () => ddi.PsGetCurrentProcessId(),
+        PsGetCurrentThreadId: () => ddi.PsGetCurrentThreadId(),
+        PsGetCurrentProcess: () => ddi.PsGetCurrentProcess(),
+        IoGetCurrentProcess: () => ddi.PsGetCurrentProcess(),
+        PsGetProcessId: (p) => ddi.PsGetProcessId(n(p)),
+        PsGetProcessImageFileName: (p) => ddi.PsGetProcessImageFileName(n(p)),
+        ObfReferenceObject: (p) => ddi.ObReferenceObject(n(p)),
+        ObReferenceObject: (p) => ddi.ObReferenceObject(n(p)),
+        ObfDereferenceObject: (p) => ddi.ObDereferenceObject(n(p)),
+        ObDereferenceObject: (p) => ddi.ObDereferenceObject(n(p)),
+        IoCreateDevice: (dobj, ext, name, type, chars, excl, p) => {
+          if (n(dobj) !== DriverObject.address) throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0xc0000005, 0, 0, 0], 'IoCreateDevice: not the driver\'s DRIVER_OBJECT');
+          const o = { value: 0 };
+          const st = ddi.IoCreateDevice(DriverObject, n(ext), n(name) === 0 ? null : readUnicode(n(name)), n(type), n(chars), n(excl) !== 0, o);
+          out(n(p), o.value);
+          return st;
+        },
+        IoDeleteDevice: (d) => ddi.IoDeleteDevice(n(d)),
+        IoCreateSymbolicLink: (l, d) => ddi.IoCreateSymbolicLink(readUnicode(n(l)), readUnicode(n(d))),
+        IoDeleteSymbolicLink: (l) => ddi.IoDeleteSymbolicLink(readUnicode(n(l))),
+        IofCompleteRequest: () => undefined, // IRPs are not part of the model yet
+        IoCompleteRequest: () => undefined,
+        ExAllocatePoolWithTag: (_t, size, tag) => ddi.ExAllocatePoolWithTag(n(_t), n(size), tagString(n(tag))),
+        ExAllocatePool2: (flags, size, tag) => ddi.ExAllocatePool2(BigInt(flags), n(size), tagString(n(tag))),
+        ExFreePoolWithTag: (p, tag) => ddi.ExFreePoolWithTag(n(p), tagString(n(tag))),
+        ExFreePool: (p) => ddi.ExFreePoolWithTag(n(p), ''),
+        KeInitializeSpinLock: (p) => ddi.KeInitializeSpinLock(n(p)),
+        KeAcquireSpinLock: (p) => ddi.KeAcquireSpinLock(n(p)),
+        KeReleaseSpinLock: (p, irql) => ddi.KeReleaseSpinLock(n(p), n(irql)),
+        ExInitializeFastMutex: (p) => ddi.ExInitializeFastMutex(n(p)),
+        ExAcquireFastMutex: (p) => ddi.ExAcquireFastMutex(n(p)),
+        ExReleaseFastMutex: (p) => ddi.ExReleaseFastMutex(n(p)),
+        KeGetCurrentIrql: () => ddi.KeGetCurrentIrql(),
+        KeBugCheckEx: (c, a, b, d, e) => ddi.KeBugCheckEx(n(c), n(a), n(b), n(d), n(e)),
+        RtlInitUnicodeString: (dst, src) => {
+          let len = 0;
+          if (n(src) !== 0) while (ddi.READ_USHORT(n(src) + 2 * len) !== 0) len++;
+          ddi.WRITE_USHORT(n(dst), 2 * len);
+          ddi.WRITE_USHORT(n(dst) + 2, n(src) === 0 ? 0 : 2 * len + 2);
+          ddi.WRITE_POINTER(n(dst) + 4, n(src));
+        },
+        RtlCopyUnicodeString: (dst, src) => {
+          if (n(src) === 0) {
+            ddi.WRITE_USHORT(n(dst), 0);
+            return;
+          }
+          const max = ddi.READ_USHORT(n(dst) + 2);
+          const bytes = Math.min(ddi.READ_USHORT(n(src)), max);
+          ddi.RtlCopyMemory(ddi.READ_POINTER(n(dst) + 4), ddi.READ_POINTER(n(src) + 4), bytes);
+          ddi.WRITE_USHORT(n(dst), bytes);
+        },
+        RtlCompareUnicodeString: (a, b, ci) => {
+          let x = readUnicode(n(a));
+          let y = readUnicode(n(b));
+          if (n(ci) !== 0) {
+            x = x.toUpperCase();
+            y = y.toUpperCase();
+          }
+          for (let k = 0; k < Math.min(x.length, y.length); k++) if (x.charCodeAt(k) !== y.charCodeAt(k)) return x.charCodeAt(k) - y.charCodeAt(k);
+          return x.length - y.length;
+        },
+        RtlEqualUnicodeString: (a, b, ci) => {
+          const x = readUnicode(n(a));
+          const y = readUnicode(n(b));
+          return (n(ci) !== 0 ? x.toUpperCase() === y.toUpperCase() : x === y) ? 1 : 0;
+        },
+        RtlGetVersion: (p) => {
+          const v = ddi.RtlGetVersion();
+          ddi.WRITE_ULONG(n(p) + 4, v.dwMajorVersion);
+          ddi.WRITE_ULONG(n(p) + 8, v.dwMinorVersion);
+          ddi.WRITE_ULONG(n(p) + 12, v.dwBuildNumber);
+          ddi.WRITE_ULONG(n(p) + 16, 2); // VER_PLATFORM_WIN32_NT
+          return 0;
+        },
+        MmGetSystemRoutineAddress: (p) => ddi.MmGetSystemRoutineAddress(readUnicode(n(p))),
+        DbgPrint: (fmt, va) => {
+          const f = readCString(n(fmt));
+          return ddi.DbgPrint(f, ...varargs(f, n(va)));
+        },
+        DbgPrintEx: (_c, _l, fmt, va) => {
+          const f = readCString(n(fmt));
+          return ddi.DbgPrint(f, ...varargs(f, n(va)));
+        },
+        memcpy: (d, s, len) => {
+          ddi.RtlCopyMemory(n(d), n(s), n(len));
+          return d;
+        },
+        memmove: (d, s, len) => {
+          ddi.RtlCopyMemory(n(d), n(s), n(len));
+          return d;
+        },
+        memset: (d, c, len) => {
+          for (let k = 0; k < n(len); k++) ddi.WRITE_UCHAR(n(d) + k, n(c) & 0xff);
+          return d;
+        },
+        memcmp: (a, b, len) => {
+          for (let k = 0; k < n(len); k++) {
+            const x = ddi.READ_UCHAR(n(a) + k);
+            const y = ddi.READ_UCHAR(n(b) + k);
+            if (x !== y) return x - y;
+          }
+          return 0;
+        },
+      };
+      const importObject: Record<string, Record<string, WebAssembly.ImportValue>> = {};
+      for (const i of imports) {
+        importObject[i.module] ??= {};
+        if (i.kind === 'memory') importObject[i.module][i.name] = ddi.memory;
+        else if (i.kind === 'function') importObject[i.module][i.name] = impl[i.name] as WebAssembly.ImportValue;
+      }
+      let instance: WebAssembly.Instance;
+      try {
+        instance = new WebAssembly.Instance(module, importObject);
+      } catch (e) {
+        throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0, 0, 0, 0], `the driver image does not load: ${(e as Error).message}`);
+      }
+      table = instance.exports.__indirect_function_table as WebAssembly.Table;
+      const entry = instance.exports.DriverEntry as (d: number, r: number) => number;
+      let status: number;
+      try {
+        status = entry(DriverObject.address, RegistryPath);
+      } catch (e) {
+        throw trapToBugCheck(e, 'DriverEntry');
+      }
+      // DriverObject->DriverUnload, as the driver left it (x86 offset 0x34)
+      const unload = ddi.READ_POINTER(DriverObject.address + 0x34);
+      if (unload !== 0) DriverObject.DriverUnload = routine('unload', unload, () => (d: DRIVER_OBJECT) => { call(unload, d.address); });
+      return status >>> 0;
+    },
+  };
+}
