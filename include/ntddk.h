@@ -112,7 +112,8 @@ typedef union _LARGE_INTEGER { struct { ULONG LowPart; LONG HighPart; }; LONGLON
 
 #define NT_SUCCESS(Status) (((NTSTATUS)(Status)) >= 0)
 #define FIELD_OFFSET(type, field) ((LONG)__builtin_offsetof(type, field))
-#define CONTAINING_RECORD(address, type, field) ((type *)((PCHAR)(address) - (ULONG_PTR)(&((type *)0)->field)))
+/* offsetof, not &((type *)0)->field: the NULL sanitizer would trap on the latter */
+#define CONTAINING_RECORD(address, type, field) ((type *)((PCHAR)(address) - __builtin_offsetof(type, field)))
 #define RTL_NUMBER_OF(A) (sizeof(A) / sizeof((A)[0]))
 #define ARRAYSIZE(A) RTL_NUMBER_OF(A)
 #define RTL_FIELD_SIZE(type, field) (sizeof(((type *)0)->field))

@@ -4,7 +4,7 @@
  *   assertDriver(myDriver, { seed: 7 });   // throws with the shrunk counterexample
  */
 import type { DriverModule } from './driver/types.js';
-import { fuzz, type FuzzResult } from './harness/fuzz.js';
+import { applicableInvariants, fuzz, type FuzzResult } from './harness/fuzz.js';
 import { buildReport, renderMarkdown } from './harness/report.js';
 import { getInvariant, INVARIANTS, type Invariant } from './invariants/index.js';
 
@@ -19,7 +19,7 @@ export interface CheckOptions {
 }
 
 export function checkDriver(driver: DriverModule, options: CheckOptions = {}): FuzzResult {
-  const invariants: Invariant[] = options.invariants === undefined ? [...INVARIANTS] : options.invariants.map(getInvariant);
+  const invariants: Invariant[] = options.invariants === undefined ? applicableInvariants(driver, INVARIANTS) : options.invariants.map(getInvariant);
   return fuzz({
     driver, seed: options.seed ?? 1, runs: options.runs ?? 200, builds: options.builds, profile: options.profile,
     invariants, maxOps: options.maxOps,

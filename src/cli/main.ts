@@ -6,7 +6,10 @@ import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { builtinDrivers, UnknownDriverError, type DriverModule } from '../driver/index.js';
 import { junitXml, writeAtomic } from '../harness/junit.js';
-import { fuzz, type FuzzResult } from '../harness/fuzz.js';
+import { applicableBuilds, applicableInvariants, fuzz, type FuzzResult } from '../harness/fuzz.js';
+import { CompileError } from '../driver/wasm/compile.js';
+import { loadWasmDriver, WasmDriverError } from '../driver/wasm/loader.js';
+import { LogSpecError } from '../driver/log-spec.js';
 import { loadReport, replayReport } from '../harness/replay.js';
 import { buildReport, renderMarkdown, ReportError, writeReport } from '../harness/report.js';
 import { getInvariant, INVARIANTS, UnknownInvariantError, type Invariant } from '../invariants/index.js';
@@ -31,7 +34,7 @@ export interface Io {
 const USAGE = `psharness ${VERSION} — property-based testing of NT kernel-driver notify callbacks
 
 usage:
-  psharness fuzz --driver <name> [--seed N|random] [--runs N] [--time-limit S] [--build B|all]
+  psharness fuzz --driver <name|driver.c|driver.wasm> [--seed N|random] [--runs N] [--time-limit S] [--build B|all]
                  [--profile documented|adversarial] [--invariant ID ...] [--max-ops N]
                  [--reports DIR] [--junit FILE] [--no-reports]
   psharness replay <report.json>
@@ -40,9 +43,15 @@ usage:
 
 exit codes: 0 all invariants hold, 1 violation, 2 bad usage or input, 3 internal error`;
 
-export function resolveDriver(name: string): DriverModule {
+/** A built-in driver by name, or a C (.c) or WebAssembly (.wasm) driver by path. */
+export async function resolveDriver(name: string, io?: Io): Promise<DriverModule> {
+  if (name.endsWith('.c') || name.endsWith('.wasm')) {
+    const d = await loadWasmDriver(name);
+    if (d.diagnostics !== '' && io !== undefined) io.err(d.diagnostics);
+    return d;
+  }
   const d = builtinDrivers().get(name);
-  if (d === undefined) throw new UnknownDriverError(name, [...builtinDrivers().keys()]);
+  if (d === undefined) throw new UnknownDriverError(name, [...builtinDrivers().keys(), 'path/to/driver.c', 'path/to/driver.wasm']);
   return d;
 }
 
@@ -67,7 +76,7 @@ function cmdList(io: Io): number {
   return EXIT_OK;
 }
 
-function cmdFuzz(args: string[], io: Io): number {
+async function cmdFuzz(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     strict: true,
@@ -88,7 +97,7 @@ function cmdFuzz(args: string[], io: Io): number {
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   if (values.driver === undefined) throw new UsageError('fuzz needs --driver <name> (see `psharness list`)');
-  const driver = resolveDriver(values.driver);
+  const driver = await resolveDriver(values.driver, io);
   let seed: number;
   if (values.seed === undefined) seed = 1;
   else if (values.seed === 'random') seed = randomInt(0, 0x7fffffff);
@@ -98,10 +107,19 @@ function cmdFuzz(args: string[], io: Io): number {
   const maxOps = values['max-ops'] === undefined ? 60 : positiveInt(values['max-ops'], '--max-ops');
   const timeLimitMs = values['time-limit'] === undefined ? undefined : positiveInt(values['time-limit'], '--time-limit') * 1000;
   const buildArg = values.build ?? 'all';
-  const builds = buildArg === 'all' ? BUILDS.map((b) => b.id) : buildArg.split(',').map((b) => getBuild(b.trim()).id);
+  const requested = buildArg === 'all' ? BUILDS.map((b) => b.id) : buildArg.split(',').map((b) => getBuild(b.trim()).id);
+  const { builds, skipped } = applicableBuilds(driver, requested);
+  if (buildArg !== 'all' && skipped.length > 0) throw new UsageError(`${values.driver} cannot run on ${skipped[0].build}: ${skipped[0].why}`);
+  if (builds.length === 0) throw new UsageError(`${values.driver} runs on none of the builds (${skipped.map((x) => `${x.build}: ${x.why}`).join('; ')})`);
+  if (skipped.length > 0) io.err(`psharness: skipping ${skipped.map((x) => x.build).join(', ')} (${[...new Set(skipped.map((x) => x.why))].join('; ')})`);
   const profile = values.profile ?? 'documented';
   if (profile !== 'documented' && profile !== 'adversarial') throw new UsageError(`--profile must be 'documented' or 'adversarial', got '${profile}'`);
-  const invariants: Invariant[] = values.invariant === undefined ? [...INVARIANTS] : values.invariant.flatMap((s) => s.split(',')).map((id) => getInvariant(id.trim()));
+  const invariants: Invariant[] = values.invariant === undefined
+    ? applicableInvariants(driver)
+    : values.invariant.flatMap((s) => s.split(',')).map((id) => getInvariant(id.trim()));
+  const needLog = invariants.find((i) => i.needsOutput && driver.logsEvents === false);
+  if (needLog !== undefined) throw new UsageError(`invariant ${needLog.id} reads the driver's log, and ${values.driver} has no log spec (<driver>.psharness.json)`);
+  if (driver.logsEvents === false) io.err(`psharness: ${values.driver} has no log spec: checking only the invariants that need no output`);
   const reportDir = values.reports ?? 'reports';
 
   const started = io.now();
@@ -143,13 +161,13 @@ function cmdFuzz(args: string[], io: Io): number {
   return EXIT_OK;
 }
 
-function cmdReplay(args: string[], io: Io): number {
+async function cmdReplay(args: string[], io: Io): Promise<number> {
   const { positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: {} });
   if (positionals.length !== 1) throw new UsageError('replay needs exactly one report file');
   const report = loadReport(positionals[0]);
   let driver: DriverModule;
   try {
-    driver = resolveDriver(report.driver);
+    driver = await resolveDriver(report.driver, io);
   } catch (e) {
     if (e instanceof UnknownDriverError) throw new ReportError(`${positionals[0]}: ${e.message}`);
     throw e;
@@ -165,12 +183,12 @@ function cmdReplay(args: string[], io: Io): number {
   return EXIT_OK;
 }
 
-export function main(argv: string[], io: Io): number {
+export async function main(argv: string[], io: Io): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
-      case 'fuzz': return cmdFuzz(rest, io);
-      case 'replay': return cmdReplay(rest, io);
+      case 'fuzz': return await cmdFuzz(rest, io);
+      case 'replay': return await cmdReplay(rest, io);
       case 'list': return cmdList(io);
       case undefined:
       case 'help':
@@ -185,7 +203,13 @@ export function main(argv: string[], io: Io): number {
         throw new UsageError(`unknown command '${cmd}' (fuzz, replay, list, help)`);
     }
   } catch (e) {
+    if (e instanceof CompileError) {
+      if (e.diagnostics !== '') io.err(e.diagnostics);
+      io.err(`psharness: ${e.message}`);
+      return EXIT_USAGE;
+    }
     const usage = e instanceof UsageError || e instanceof ReportError || e instanceof UnknownDriverError
+      || e instanceof WasmDriverError || e instanceof LogSpecError
       || e instanceof UnknownBuildError || e instanceof UnknownInvariantError
       || (e instanceof TypeError && (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS') === true);
     if (usage) {

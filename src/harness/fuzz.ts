@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import type { DriverModule } from '../driver/types.js';
 import { INVARIANTS, type Invariant, type Violation } from '../invariants/index.js';
-import { BUILDS } from '../model/builds.js';
+import { BUILDS, getBuild, isExported } from '../model/builds.js';
 import type { RunRecord } from '../model/record.js';
 import type { Scenario } from '../model/scenario.js';
 import { scenarioArbitrary } from '../generators/scenario.js';
@@ -66,7 +66,7 @@ export interface FuzzResult {
 
 function fuzzRound(o: FuzzOptions): FuzzResult {
   const invariants = o.invariants ?? INVARIANTS;
-  const builds = o.builds ?? BUILDS.map((b) => b.id);
+  const builds = o.builds ?? applicableBuilds(o.driver, BUILDS.map((b) => b.id)).builds;
   const profile = o.profile ?? 'documented';
   const arb = scenarioArbitrary({ builds, profile, maxOps: o.maxOps, weights: o.weights });
   let executed = 0;
@@ -93,8 +93,30 @@ function fuzzRound(o: FuzzOptions): FuzzResult {
   });
 }
 
+/**
+ * The builds a driver can run on: 32-bit only for WebAssembly drivers, and only builds that export every routine
+ * the driver imports (elsewhere it would not load). Returns the usable ids and why the others were left out.
+ */
+export function applicableBuilds(driver: DriverModule, requested: readonly string[]): { builds: string[]; skipped: { build: string; why: string }[] } {
+  const builds: string[] = [];
+  const skipped: { build: string; why: string }[] = [];
+  for (const id of requested) {
+    const b = getBuild(id);
+    const missing = driver.imports.filter((r) => !isExported(b, r));
+    if (driver.addressSpace !== undefined && b.pointerSize !== 4) skipped.push({ build: id, why: 'a WebAssembly (32-bit) driver runs on x86 builds only' });
+    else if (missing.length > 0) skipped.push({ build: id, why: `does not export ${missing.join(', ')}` });
+    else builds.push(id);
+  }
+  return { builds, skipped };
+}
+
+/** The invariants that apply to a driver: without a log parser, only those that need no output. */
+export function applicableInvariants(driver: DriverModule, requested: readonly Invariant[] = INVARIANTS): Invariant[] {
+  return driver.logsEvents === false ? requested.filter((i) => !i.needsOutput) : [...requested];
+}
+
 export function fuzz(o: FuzzOptions): FuzzResult {
-  const all = o.invariants ?? INVARIANTS;
+  const all = o.invariants ?? applicableInvariants(o.driver);
   let remaining = [...all];
   let budget = o.runs;
   let runs = 0;

@@ -53,7 +53,9 @@ export function recordHash(record: RunRecord): string {
 }
 
 export function reportId(driver: string, invariant: string, scenario: Scenario): string {
-  return `${driver}-${invariant}-${sha256(JSON.stringify(scenario)).slice(0, 10)}`;
+  // a driver given as a path is named by its file stem; anything unsafe in a file name becomes '_'
+  const stem = driver.replace(/^.*[\\/]/, '').replace(/\.(c|wasm)$/, '').replace(/[^A-Za-z0-9_.-]/g, '_');
+  return `${stem}-${invariant}-${sha256(JSON.stringify(scenario)).slice(0, 10)}`;
 }
 
 export function buildReport(args: {

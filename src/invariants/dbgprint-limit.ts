@@ -4,6 +4,7 @@ import type { Invariant, Violation } from './types.js';
 /** No DbgPrint call exceeds what one call transmits (512 bytes; the rest is lost) ([DOC] wdm/nf-wdm-dbgprint.md). */
 export const dbgPrintLimit: Invariant = {
   id: 'dbgprint-limit',
+  needsOutput: false,
   statement: `no DbgPrint call produces more than ${DBGPRINT_MAX_BYTES} bytes (the rest would be lost)`,
   source: 'WDK: DbgPrint — "Any single call to DbgPrint will only transmit 512 bytes"',
   check({ record }) {

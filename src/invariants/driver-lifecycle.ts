@@ -13,6 +13,7 @@ function leftovers(r: Residue): string[] {
  */
 export const failedEntryClean: Invariant = {
   id: 'failed-entry-clean',
+  needsOutput: false,
   statement: 'after a failed DriverEntry nothing of the driver remains: no notify routine, no device, no symbolic link',
   source: 'WDK: Unload is not called when DriverEntry fails; routines left registered → bug check 0xCE',
   seedBug: 5,
@@ -32,6 +33,7 @@ export const failedEntryClean: Invariant = {
 /** After DriverUnload no routine, device or link of the driver remains ([DOC] PsSetCreateProcessNotifyRoutine: remove before unload; bug check 0xCE). */
 export const unloadClean: Invariant = {
   id: 'unload-clean',
+  needsOutput: false,
   statement: 'after unload no routine of the driver stays registered (else bug check 0xCE), and no device or link stays',
   source: 'WDK: bug check 0xCE DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS; PsRemove*NotifyRoutine pages',
   check({ record }) {
@@ -53,6 +55,7 @@ export const unloadClean: Invariant = {
  */
 export const driverUnloadable: Invariant = {
   id: 'driver-unloadable',
+  needsOutput: false,
   statement: 'an unload request succeeds: the driver has a DriverUnload (unless the build cannot remove its routines)',
   source: 'WDK: DRIVER_UNLOAD; Driver Verifier requires an Unload routine; 2000 DDK: thread/image callbacks pin the driver',
   seedBug: 6,
@@ -80,6 +83,7 @@ function isRemoval(d: DdiCallRecord): boolean {
  */
 export const teardownOrder: Invariant = {
   id: 'teardown-order',
+  needsOutput: false,
   statement: 'on unload or rollback the notify routines are removed before the device and symbolic link are deleted',
   source: 'WDK PsRemove*NotifyRoutine (waits for in-flight callbacks); Microsoft sample obcallback unload order',
   check({ record }) {
@@ -110,6 +114,7 @@ export const teardownOrder: Invariant = {
  */
 export const poolReleased: Invariant = {
   id: 'pool-released',
+  needsOutput: false,
   statement: 'no pool allocation of the driver outlives its unload or its failed DriverEntry',
   source: 'WDK: Driver Verifier pool tracking, bug check 0xC4 parameter 0x62 (driver unloading without freeing its pool)',
   check({ record }) {

@@ -7,6 +7,7 @@ import { describeCallback, expectedKind, type Invariant, type Violation } from '
  */
 export const eventsLoggedOnce: Invariant = {
   id: 'events-logged-once',
+  needsOutput: true,
   statement: 'every notification the driver received is logged exactly once, with the right PID, parent PID, TID, base and size',
   source: 'WDK: PCREATE_PROCESS_NOTIFY_ROUTINE, PCREATE_THREAD_NOTIFY_ROUTINE, PLOAD_IMAGE_NOTIFY_ROUTINE parameters',
   check({ record, logged }) {

@@ -7,6 +7,7 @@ import { describeCallback, type Invariant, type Violation } from './types.js';
  */
 export const imagePathFull: Invariant = {
   id: 'image-path-full',
+  needsOutput: true,
   statement: 'the logged image path is the full path: not one character, not read past the buffer\'s Length',
   source: 'WDK: UNICODE_STRING (Length excludes any terminator; Buffer need not be NUL-terminated); DbgPrint %wZ',
   seedBug: 4,

@@ -12,6 +12,7 @@ function nearUnset(address: string, unset: string): boolean {
 
 export const lookupFailureHandled: Invariant = {
   id: 'lookup-failure-handled',
+  needsOutput: true,
   statement: 'a failed PsLookupProcessByProcessId never leads to a read through the unset pointer, and never silently drops the event',
   source: 'WDK: PsLookupProcessByProcessId (Process is set only on success; failure STATUS_INVALID_PARAMETER / STATUS_INVALID_CID)',
   seedBug: 2,

@@ -3,6 +3,7 @@ import type { Invariant } from './types.js';
 /** The run ends without a bug check and without a JavaScript exception out of driver code (reported as 0x1E). */
 export const noBugCheck: Invariant = {
   id: 'no-bugcheck',
+  needsOutput: false,
   statement: 'no bug check, and no exception out of a driver',
   source: 'WDK Bug Check Code Reference (0x50, 0xCE, 0x18, 0xD5, 0x1E …)',
   check({ record }) {

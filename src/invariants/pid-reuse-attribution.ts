@@ -6,6 +6,7 @@ import { describeCallback, type Invariant, type Violation } from './types.js';
  */
 export const pidReuseAttribution: Invariant = {
   id: 'pid-reuse-attribution',
+  needsOutput: true,
   statement: 'events of a reused PID are attributed to the process that holds it now, not to an earlier owner',
   source: 'CID table reuse ([WRK] ex/handle.c, ps/psdelete.c); field reports: kernel-event-collector #3, drakvuf-sandbox #958',
   check({ record, logged }) {

@@ -6,6 +6,7 @@ import { describeCallback, type Invariant, type Violation } from './types.js';
  */
 export const pointersFullWidth: Invariant = {
   id: 'pointers-full-width',
+  needsOutput: true,
   statement: 'logged pointers (EPROCESS address, image base) are the full pointer value, not its low 32 bits',
   source: 'Microsoft CRT format specification (%p, I/I64 prefixes); x64 pointers are 64-bit',
   seedBug: 7,

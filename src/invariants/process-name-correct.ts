@@ -6,6 +6,7 @@ import { describeCallback, type Invariant, type Violation } from './types.js';
  */
 export const processNameCorrect: Invariant = {
   id: 'process-name-correct',
+  needsOutput: true,
   statement: "the logged process name is the process's real image name for the build in use",
   source: 'EPROCESS.ImageFileName offsets per build ([GC] eprocess layouts; [DOC] debuggercmds/-processfields.md)',
   seedBug: 3,

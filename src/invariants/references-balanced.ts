@@ -8,6 +8,7 @@ import { describeCallback, type Invariant, type Violation } from './types.js';
  */
 export const referencesBalanced: Invariant = {
   id: 'references-balanced',
+  needsOutput: false,
   statement: 'every reference the driver takes in a callback is dropped before the callback returns, and no other',
   source: 'WDK: PsLookupProcessByProcessId / ObDereferenceObject; Verifier object reference tracing',
   seedBug: 1,
@@ -29,6 +30,7 @@ export const referencesBalanced: Invariant = {
 /** At the end of the run the driver holds no reference on an exited object, and none once it is unloaded. */
 export const referencesReleased: Invariant = {
   id: 'references-released',
+  needsOutput: false,
   statement: 'no reference the driver took keeps an exited process or thread alive, or outlives the driver',
   source: 'WDK: ObDereferenceObject; a leaked reference keeps a zombie EPROCESS and its PID (Raymond Chen 2011)',
   seedBug: 1,

@@ -39,6 +39,8 @@ export interface Invariant {
   readonly source: string;
   /** Which seed bug (DESIGN.md numbering) it is meant to catch, if any. */
   readonly seedBug?: number;
+  /** True when it reads the driver's log (so it needs the driver's output parser). */
+  readonly needsOutput: boolean;
   check(run: Observation): Violation[];
 }
 

@@ -1,26 +1,26 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { main, type Io } from '../../src/cli/main.js';
 import { INVARIANTS } from '../../src/invariants/index.js';
 
-function run(argv: string[]): { code: number; out: string; err: string } {
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
   let t = 0;
   const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), now: () => (t += 1) };
-  const code = main(argv, io);
+  const code = await main(argv, io);
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'psh-cli-'));
 
 describe('psharness fuzz', () => {
-  test('the seed fails with exit 1 and writes a report per violated invariant', () => {
+  test('the seed fails with exit 1 and writes a report per violated invariant', async () => {
     const dir = tmp();
     const junit = join(dir, 'junit.xml');
-    const r = run(['fuzz', '--driver', 'seed', '--reports', dir, '--junit', junit]);
+    const r = await run(['fuzz', '--driver', 'seed', '--reports', dir, '--junit', junit]);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/psharness fuzz: FAILED driver=seed seed=1/);
     const jsons = readdirSync(dir).filter((n) => n.endsWith('.json'));
@@ -31,37 +31,37 @@ describe('psharness fuzz', () => {
     expect(xml).toContain('<failure message=');
     // replay every report: exit 1 (still failing), identical record
     for (const j of jsons) {
-      const rep = run(['replay', join(dir, j)]);
+      const rep = await run(['replay', join(dir, j)]);
       expect(rep.code, j).toBe(1);
       expect(rep.out).toContain('record identical');
       expect(rep.out).toContain('violations identical to the report');
     }
   });
 
-  test('the same seed gives the same report bytes on two runs', () => {
+  test('the same seed gives the same report bytes on two runs', async () => {
     const a = tmp();
-    run(['fuzz', '--driver', 'seed', '--reports', a]);
+    await run(['fuzz', '--driver', 'seed', '--reports', a]);
     const names = readdirSync(a).sort();
     const first = new Map(names.map((n) => [n, readFileSync(join(a, n), 'utf8')]));
     for (const n of names) rmSync(join(a, n));
-    run(['fuzz', '--driver', 'seed', '--reports', a]);
+    await run(['fuzz', '--driver', 'seed', '--reports', a]);
     expect(readdirSync(a).sort()).toEqual(names);
     for (const n of names) expect(readFileSync(join(a, n), 'utf8'), n).toBe(first.get(n));
   });
 
-  test('a second run keeps the reports already there', () => {
+  test('a second run keeps the reports already there', async () => {
     const dir = tmp();
-    run(['fuzz', '--driver', 'seed', '--reports', dir, '--invariant', 'references-balanced']);
+    await run(['fuzz', '--driver', 'seed', '--reports', dir, '--invariant', 'references-balanced']);
     const before = readdirSync(dir).sort();
     const file = join(dir, before[0]);
     const bytes = readFileSync(file, 'utf8');
-    run(['fuzz', '--driver', 'seed', '--reports', dir, '--invariant', 'references-balanced']);
+    await run(['fuzz', '--driver', 'seed', '--reports', dir, '--invariant', 'references-balanced']);
     expect(readdirSync(dir).sort()).toEqual(before);
     expect(readFileSync(file, 'utf8')).toBe(bytes);
   });
 
-  test('reference passes with exit 0', () => {
-    const r = run(['fuzz', '--driver', 'reference', '--runs', '200', '--profile', 'adversarial', '--no-reports']);
+  test('reference passes with exit 0', async () => {
+    const r = await run(['fuzz', '--driver', 'reference', '--runs', '200', '--profile', 'adversarial', '--no-reports']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/passed driver=reference .* 200 runs/);
   });
@@ -76,8 +76,8 @@ describe('psharness fuzz', () => {
     [['fuzz'], /fuzz needs --driver/],
     [['explode'], /unknown command 'explode'/],
     [['replay'], /exactly one report file/],
-  ])('bad usage %j → exit 2 and one line', (argv, msg) => {
-    const r = run(argv as string[]);
+  ])('bad usage %j → exit 2 and one line', async (argv, msg) => {
+    const r = await run(argv as string[]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(msg);
     expect(r.err.split('\n').length).toBe(1);
@@ -91,25 +91,27 @@ describe('psharness replay of bad input', () => {
     writeFileSync(p, text);
     return p;
   };
-  const good = (() => {
+  let good: Record<string, unknown> = {};
+  beforeAll(async () => {
     const d = tmp();
-    run(['fuzz', '--driver', 'seed', '--reports', d, '--invariant', 'references-balanced']);
+    await run(['fuzz', '--driver', 'seed', '--reports', d, '--invariant', 'references-balanced']);
     const j = readdirSync(d).find((n) => n.endsWith('.json'));
-    return JSON.parse(readFileSync(join(d, j ?? ''), 'utf8')) as Record<string, unknown>;
-  })();
+    good = JSON.parse(readFileSync(join(d, j ?? ''), 'utf8')) as Record<string, unknown>;
+  });
 
   test.each([
     ['missing.json', null, /cannot read/],
-    ['text.json', 'not json at all', /is not JSON/],
-    ['foreign.json', '{"hello": 1}', /is not a psharness report/],
-    ['future.json', JSON.stringify({ ...good, format: 'psharness-report/9' }), /report format psharness-report\/9; psharness .* reads psharness-report\/1/],
-    ['badop.json', JSON.stringify({ ...good, scenario: { ...(good.scenario as object), ops: [{ op: 'Reboot' }] } }), /unknown operation "Reboot"/],
-    ['badbuild.json', JSON.stringify({ ...good, scenario: { ...(good.scenario as object), build: 'win95' } }), /unknown OS build "win95"/],
-    ['baddriver.json', JSON.stringify({ ...good, driver: 'ghost' }), /unknown driver 'ghost'/],
-    ['badinv.json', JSON.stringify({ ...good, invariant: { id: 'nope' } }), /unknown invariant 'nope'/],
-  ])('%s → exit 2', (name, text, msg) => {
+    ['text.json', () => 'not json at all', /is not JSON/],
+    ['foreign.json', () => '{"hello": 1}', /is not a psharness report/],
+    ['future.json', () => JSON.stringify({ ...good, format: 'psharness-report/9' }), /report format psharness-report\/9; psharness .* reads psharness-report\/1/],
+    ['badop.json', () => JSON.stringify({ ...good, scenario: { ...(good.scenario as object), ops: [{ op: 'Reboot' }] } }), /unknown operation "Reboot"/],
+    ['badbuild.json', () => JSON.stringify({ ...good, scenario: { ...(good.scenario as object), build: 'win95' } }), /unknown OS build "win95"/],
+    ['baddriver.json', () => JSON.stringify({ ...good, driver: 'ghost' }), /unknown driver 'ghost'/],
+    ['badinv.json', () => JSON.stringify({ ...good, invariant: { id: 'nope' } }), /unknown invariant 'nope'/],
+  ] as [string, (() => string) | null, RegExp][])('%s → exit 2', async (name, make, msg) => {
+    const text = make === null ? null : make();
     const p = text === null ? join(dir, name) : write(name, text);
-    const r = run(['replay', p]);
+    const r = await run(['replay', p]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(msg);
     if (text !== null) expect(existsSync(p)).toBe(true);
@@ -117,15 +119,15 @@ describe('psharness replay of bad input', () => {
 });
 
 describe('psharness list and help', () => {
-  test('list shows drivers, builds and invariants', () => {
-    const r = run(['list']);
+  test('list shows drivers, builds and invariants', async () => {
+    const r = await run(['list']);
     expect(r.code).toBe(0);
     expect(r.out).toContain('win2000-x86');
     expect(r.out).toContain('references-balanced');
     expect(r.out).toContain('mutant:no-deref-process-create');
   });
-  test('help exits 0, no command exits 2', () => {
-    expect(run(['help']).code).toBe(0);
-    expect(run([]).code).toBe(2);
+  test('help exits 0, no command exits 2', async () => {
+    expect((await run(['help'])).code).toBe(0);
+    expect((await run([])).code).toBe(2);
   });
 });

@@ -13,7 +13,7 @@ export const CLANG_FLAGS: readonly string[] = [
   '--target=wasm32', '-O2', '-ffreestanding', '-nostdlib', '-fshort-wchar',
   '-fsanitize=null', '-fsanitize-trap=null', '-fno-ms-extensions',
   '-Wno-multichar', '-Wno-unused-parameter',
-  '-Wl,--no-entry', '-Wl,--export=DriverEntry', '-Wl,--import-memory', '-Wl,--export-table',
+  '-Wl,--no-entry', '-Wl,--export=DriverEntry', '-Wl,--import-memory', '-Wl,--export-table', '-Wl,--growable-table',
   '-Wl,--export=__heap_base', '-Wl,--export=__stack_pointer', '-Wl,--stack-first', '-Wl,-z,stack-size=65536',
   '-Wl,--allow-undefined',
 ];

@@ -57,6 +57,59 @@ function functionNames(module: WebAssembly.Module): Map<number, string> {
 
 type Impl = (...args: (number | bigint)[]) => number | bigint | void;
 
+/**
+ * Routines a driver may call through a pointer from MmGetSystemRoutineAddress, with their parameter counts (all
+ * i32 in, i32 out). The table of a module can only hold WebAssembly functions, so each is re-exported by a tiny
+ * generated module (imports in, exports out) and placed in the driver's table on demand.
+ */
+export const DYNAMIC_ROUTINES: ReadonlyMap<string, number> = new Map([
+  ['PsGetProcessImageFileName', 1], ['PsGetProcessId', 1],
+  ['PsRemoveCreateThreadNotifyRoutine', 1], ['PsRemoveLoadImageNotifyRoutine', 1],
+  ['PsSetCreateProcessNotifyRoutineEx', 2], ['PsSetCreateThreadNotifyRoutineEx', 2], ['PsSetLoadImageNotifyRoutineEx', 2],
+  ['PsSetCreateProcessNotifyRoutineEx2', 3], ['PsLookupProcessByProcessId', 2], ['PsLookupThreadByThreadId', 2],
+  ['ObfDereferenceObject', 1], ['ObfReferenceObject', 1],
+]);
+
+function leb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+
+function str(s: string): number[] {
+  const b = [...new TextEncoder().encode(s)];
+  return [...leb(b.length), ...b];
+}
+
+function section(id: number, body: number[]): number[] {
+  return [id, ...leb(body.length), ...body];
+}
+
+let trampolineModule: WebAssembly.Module | null = null;
+
+/** A module that imports k.<name> and exports <name> for every dynamic routine. */
+function trampolines(): WebAssembly.Module {
+  if (trampolineModule !== null) return trampolineModule;
+  const entries = [...DYNAMIC_ROUTINES];
+  const arities = [...new Set(entries.map(([, a]) => a))];
+  const types = arities.flatMap((a) => [0x60, ...leb(a), ...new Array<number>(a).fill(0x7f), 1, 0x7f]);
+  const imports = entries.flatMap(([name, a]) => [...str('k'), ...str(name), 0x00, ...leb(arities.indexOf(a))]);
+  const exports = entries.flatMap(([name], i) => [...str(name), 0x00, ...leb(i)]);
+  const bytes = [
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, [...leb(arities.length), ...types]),
+    ...section(2, [...leb(entries.length), ...imports]),
+    ...section(7, [...leb(entries.length), ...exports]),
+  ];
+  trampolineModule = new WebAssembly.Module(new Uint8Array(bytes));
+  return trampolineModule;
+}
+
 /** The DDIs a WebAssembly driver can import (from "ntoskrnl" or, for routines it declares itself, "env"). */
 export const WASM_DDI_NAMES: readonly string[] = [
   'PsSetCreateProcessNotifyRoutine', 'PsSetCreateProcessNotifyRoutineEx', 'PsSetCreateProcessNotifyRoutineEx2',
@@ -162,7 +215,10 @@ function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImpo
     DriverEntry(ddi: Ddi, DriverObject: DRIVER_OBJECT, RegistryPath: PVOID): number {
       let table: WebAssembly.Table | null = null;
       const wrappers = new Map<string, unknown>();
+      const dynamic = new Map<string, number>();
+      let dynamicInstance: WebAssembly.Instance | null = null;
       const fnName = (idx: number): string => {
+        for (const [r, at] of dynamic) if (at === idx) return r;
         const f = table?.get(idx) as { name?: string } | null;
         const n = f?.name === undefined ? undefined : names.get(Number(f.name));
         return n ?? `fn#${idx}`;
@@ -321,7 +377,19 @@ function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImpo
           ddi.WRITE_ULONG(n(p) + 16, 2); // VER_PLATFORM_WIN32_NT
           return 0;
         },
-        MmGetSystemRoutineAddress: (p) => ddi.MmGetSystemRoutineAddress(readUnicode(n(p))),
+        MmGetSystemRoutineAddress: (p) => {
+          const name = readUnicode(n(p));
+          if (ddi.MmGetSystemRoutineAddress(name) === 0) return 0;
+          if (!DYNAMIC_ROUTINES.has(name) || table === null) return 0xfee10000; // exported, but not callable from here
+          let at = dynamic.get(name);
+          if (at === undefined) {
+            dynamicInstance ??= new WebAssembly.Instance(trampolines(), { k: Object.fromEntries([...DYNAMIC_ROUTINES.keys()].map((r) => [r, impl[r] as WebAssembly.ImportValue])) });
+            at = table.grow(1);
+            table.set(at, dynamicInstance.exports[name]);
+            dynamic.set(name, at);
+          }
+          return at;
+        },
         DbgPrint: (fmt, va) => {
           const f = readCString(n(fmt));
           return ddi.DbgPrint(f, ...varargs(f, n(va)));
