@@ -7,9 +7,10 @@ export default defineConfig({
     coverage: {
       provider: 'v8',
       include: ['src/**/*.ts'],
+      exclude: ['src/**/index.ts'], // re-exports only
       reporter: ['text-summary', 'text'],
       // CI enforces these; raise them as the code matures.
-      thresholds: { lines: 90, statements: 90, functions: 90, branches: 80 },
+      thresholds: { lines: 92, statements: 91, functions: 91, branches: 82 },
     },
   },
 });

@@ -178,7 +178,10 @@ export interface DriverImage {
   readonly addressSpace?: { readonly reservedLow: number };
 }
 
+/** Routines the simulated kernel exports (MmGetSystemRoutineAddress finds these, where the build has them). */
 export const DDI_NAMES: readonly string[] = [
+  'ObfReferenceObject', 'ObfDereferenceObject', 'IoGetCurrentProcess', 'IofCompleteRequest', 'RtlInitUnicodeString',
+  'RtlCopyUnicodeString', 'RtlCompareUnicodeString', 'RtlEqualUnicodeString', 'DbgPrintEx',
   'RtlGetVersion', 'MmGetSystemRoutineAddress',
   'PsSetCreateProcessNotifyRoutine', 'PsSetCreateThreadNotifyRoutine', 'PsRemoveCreateThreadNotifyRoutine',
   'PsSetLoadImageNotifyRoutine', 'PsRemoveLoadImageNotifyRoutine', 'PsSetCreateProcessNotifyRoutineEx',

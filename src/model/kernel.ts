@@ -17,6 +17,7 @@ import { imageFileNameChars, isExported, type OsBuild } from './builds.js';
 import { CidTable, type CidReusePolicy } from './cid-table.js';
 import { formatDbgPrint, type DbgArg } from './dbgprint.js';
 import {
+  DDI_NAMES,
   FAULT_ALIASES,
   IRP_MJ_MAXIMUM_FUNCTION,
   PsCreateProcessNotifySubsystems,
@@ -954,7 +955,7 @@ export class Kernel {
       uninitialized: () => ({ value: k.uninitializedPointer }),
       RtlGetVersion: () => ({ dwMajorVersion: k.build.major, dwMinorVersion: k.build.minor, dwBuildNumber: k.build.buildNumber }),
       MmGetSystemRoutineAddress: (name) => {
-        return isExported(k.build, name) ? k.build.systemImageBase + (fnv1a(name) & 0xffff0) : 0;
+        return DDI_NAMES.includes(name) && isExported(k.build, name) ? k.build.systemImageBase + (fnv1a(name) & 0xffff0) : 0;
       },
       PsSetCreateProcessNotifyRoutine: (routine, removeIt) => {
         if (removeIt) return remove(k.processTable, 'PsSetCreateProcessNotifyRoutine', routine);

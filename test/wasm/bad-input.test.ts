@@ -1,0 +1,100 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { main, type Io } from '../../src/cli/main.js';
+import { validateLogSpec, parserFromSpec, LogSpecError } from '../../src/driver/log-spec.js';
+
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), now: () => 0 };
+  return { code: await main(argv, io), out: out.join('\n'), err: err.join('\n') };
+}
+
+function driverFile(name: string, text: string, spec?: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'psh-c-'));
+  writeFileSync(join(dir, name), text);
+  if (spec !== undefined) writeFileSync(join(dir, name.replace(/\.c$/, '.psharness.json')), spec);
+  return join(dir, name);
+}
+
+describe('C drivers: bad input gets a clear error and exit 2', () => {
+  test('a driver that does not compile: the compiler\'s diagnostics, then one line', async () => {
+    const f = driverFile('broken.c', '#include <ntddk.h>\nNTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r) { return undeclared_thing; }\n');
+    const r = await run(['fuzz', '--driver', f, '--runs', '5']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/broken\.c:2:\d+: error: use of undeclared identifier 'undeclared_thing'/);
+    expect(r.err.split('\n').at(-1)).toMatch(/^psharness: .*broken\.c does not compile/);
+  }, 60_000);
+
+  test('a driver importing a routine the kernel lacks: named', async () => {
+    const f = driverFile('needs.c', '#include <ntddk.h>\nNTSTATUS ZwFrobnicate(void);\nNTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r) { return ZwFrobnicate(); }\n');
+    const r = await run(['fuzz', '--driver', f, '--runs', '5']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/imports routines the simulated kernel lacks: env\.ZwFrobnicate/);
+  }, 60_000);
+
+  test('no log spec: only the invariants that need no output, and asking for one is refused', async () => {
+    const src = '#include <ntddk.h>\nstatic VOID P(HANDLE a, HANDLE b, BOOLEAN c) { }\n'
+      + 'NTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r) { return PsSetCreateProcessNotifyRoutine(P, FALSE); }\n';
+    const f = driverFile('quiet.c', src);
+    const ok = await run(['fuzz', '--driver', f, '--runs', '50', '--no-reports']);
+    expect(ok.err).toContain('has no log spec: checking only the invariants that need no output');
+    // it never removes its routine and has no DriverUnload: caught without reading any output
+    expect(ok.code).toBe(1);
+    expect(ok.out).toMatch(/driver-unloadable/);
+    const refused = await run(['fuzz', '--driver', f, '--invariant', 'events-logged-once']);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/reads the driver's log, and .*quiet\.c has no log spec/);
+  }, 60_000);
+
+  test('a malformed log spec is named', async () => {
+    const f = driverFile('spec.c', '#include <ntddk.h>\nNTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r) { return 0; }\n', '{"format": "psharness-log/1", "events": [{"kind": "boot", "pattern": "x"}]}');
+    const r = await run(['fuzz', '--driver', f, '--runs', '5']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/events\[0\]\.kind must be one of/);
+  }, 60_000);
+
+  test('an x64 build for a WebAssembly driver is refused', async () => {
+    const r = await run(['fuzz', '--driver', 'examples/drivers/wssprocmon.c', '--build', 'win10-x64']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/cannot run on win10-x64: a WebAssembly \(32-bit\) driver runs on x86 builds only/);
+  }, 60_000);
+
+  test('missing file and wrong extension', async () => {
+    expect((await run(['fuzz', '--driver', '/nonexistent/x.c'])).err).toMatch(/no such driver file/);
+    const f = driverFile('x.wasm', 'not wasm');
+    const r = await run(['fuzz', '--driver', f]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/is not a WebAssembly module/);
+  });
+});
+
+describe('log specs', () => {
+  test.each([
+    [null, /is not an object/],
+    [{ format: 'x', events: [] }, /"format" must be "psharness-log\/1"/],
+    [{ format: 'psharness-log/1', events: [] }, /non-empty array/],
+    [{ format: 'psharness-log/1', events: [{ kind: 'image-load', pattern: '(' }] }, /not a valid regular expression/],
+    [{ format: 'psharness-log/1', events: [{ kind: 'image-load', pattern: '(?<colour>x)' }] }, /unknown field 'colour'/],
+  ])('%j is refused', (spec, msg) => {
+    expect(() => validateLogSpec(spec, 'spec.json')).toThrow(LogSpecError);
+    expect(() => validateLogSpec(spec, 'spec.json')).toThrow(msg);
+  });
+
+  test('fields, hex, next lines, continuations and the null path', () => {
+    const parse = parserFromSpec(validateLogSpec({
+      format: 'psharness-log/1',
+      events: [
+        { kind: 'process-create', pattern: '^P (?<pid>[0-9a-f]+) (?<name>\\S+)$', hex: ['pid'] },
+        { kind: 'image-load', pattern: '^I (?<pid>\\d+) (?<imagePath>.*)$', next: '^B (?<base>[0-9a-f]+) (?<size>\\d+)$', continue: '^\\+ (?<imagePath>.*)$' },
+      ],
+    }, 'x'));
+    expect(parse(['P 1c a.exe', 'I 4 \\a', 'B 7ff 10', '+ \\b', 'noise', 'I 0 (null)'])).toEqual([
+      { kind: 'process-create', pid: 28, name: 'a.exe', line: 'P 1c a.exe' },
+      { kind: 'image-load', pid: 4, imagePath: '\\a\\b', base: '0x7FF', size: 10, line: 'I 4 \\a\nB 7ff 10\n+ \\b' },
+      { kind: 'image-load', pid: 0, imagePath: null, line: 'I 0 (null)' },
+    ]);
+  });
+});
