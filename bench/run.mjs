@@ -7,6 +7,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import fc from 'fast-check';
 import {
   MUTANTS, INVARIANTS, getInvariant, reference, wssprocmon, fuzz, runAndCheck, scenarioArbitrary, simulate, observe, checkAll,
+  loadWasmDriver,
 } from '../dist/index.js';
 
 const SEEDS = Number(process.env.BENCH_SEEDS ?? 20);
@@ -108,7 +109,11 @@ function power(target) {
 const started = now();
 log('raw speed…');
 const speed = [];
-for (const build of ['win2000-x86', 'win10-x64']) for (const d of [wssprocmon, reference]) speed.push(eventsPerSecond(d, build));
+for (const build of ['win10-x64']) for (const d of [wssprocmon, reference]) speed.push(eventsPerSecond(d, build));
+// the same two monitors written in C, compiled to WebAssembly (x86 builds only)
+const cSeed = await loadWasmDriver('examples/drivers/wssprocmon.c', { name: 'wssprocmon.c' });
+const cRef = await loadWasmDriver('examples/drivers/psrefmon.c', { name: 'psrefmon.c' });
+for (const build of ['win2000-x86', 'win10-x86']) for (const d of [wssprocmon, reference, cSeed, cRef]) speed.push(eventsPerSecond(d, build));
 log('pipeline…');
 const pipe = [];
 for (const ops of [10, 100, 1000]) for (const mode of ['generate', 'baseline', 'harness']) pipe.push(pipeline(ops, mode));
@@ -146,6 +151,7 @@ md.push(`- Worst median time to first failure over all mutants and seed bugs: **
 md.push(`- Shrunk length equal to the documented minimum in **${(result.summary.shareAtMinimum * 100).toFixed(1)}%** of killing trials; trials more than 2 operations over: **${result.summary.trialsOverMinimumByMoreThan2}**.`);
 md.push(`- Harness throughput on 100-operation scenarios: **${result.summary.harnessToBaselineOpsRatio100}×** the no-op baseline's operations per second.`, '');
 md.push('## Raw speed (a 10,000-operation scenario: 2,500 × create process, create thread, load DLL, exit)', '');
+md.push('Every callback formats its DbgPrint lines. `.c` rows are the C drivers in `examples/drivers/` compiled to WebAssembly.', '');
 md.push('| driver | build | callbacks | events/s |', '|---|---|---|---|');
 for (const s of speed) md.push(`| ${s.driver} | ${s.build} | ${s.callbacks} | ${s.eventsPerSecond.toLocaleString('en-US')} |`);
 md.push('', '## Full pipeline vs baseline', '');

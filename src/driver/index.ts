@@ -26,3 +26,6 @@ export class UnknownDriverError extends Error {
     this.name = 'UnknownDriverError';
   }
 }
+export { loadWasmDriver, WasmDriverError, WASM_DDI_NAMES } from './wasm/loader.js';
+export { compileDriver, CompileError } from './wasm/compile.js';
+export { loadLogSpec, parserFromSpec, validateLogSpec, LogSpecError } from './log-spec.js';

@@ -192,7 +192,7 @@ export class Kernel {
   private readonly ddiCalls = new Map<string, number>();
   private readonly objectsByVa = new Map<number, CidObject>();
   private readonly routineAddress = new Map<unknown, number>();
-  private readonly pidOwners = new Map<number, string[]>();
+  private readonly pidOwners = new Map<number, readonly string[]>();
   /** Process routines registered through the Ex/Ex2 calls (called with EPROCESS, PID, CreateInfo). */
   private readonly exProcessRoutines = new Set<unknown>();
   /** Thread routines registered with PsCreateThreadNotifyNonSystem (create notify on the new thread). */
@@ -357,9 +357,9 @@ export class Kernel {
   private deleteProcess(p: KProcess): void {
     p.state = 'deleted';
     this.cids.destroy(p.pid);
+    // distinct earlier owners' names; a new array when it changes, so records keep their snapshot without copies
     const owners = this.pidOwners.get(p.pid) ?? [];
-    owners.push(p.name);
-    this.pidOwners.set(p.pid, owners);
+    if (!owners.includes(p.name)) this.pidOwners.set(p.pid, [...owners, p.name]);
     this.objectsByVa.delete(p.eprocess);
     this.mem.free(p.eprocess);
   }
@@ -655,9 +655,9 @@ export class Kernel {
     return proc;
   }
 
-  private previousOwners(pid: number): string[] | undefined {
+  private previousOwners(pid: number): readonly string[] | undefined {
     const o = this.pidOwners.get(pid);
-    return o === undefined || o.length === 0 ? undefined : [...o];
+    return o === undefined || o.length === 0 ? undefined : o;
   }
 
   private notifyProcess(p: KProcess, create: boolean, race?: 'gone' | 'reused', creatorOf?: KThread): void {
