@@ -341,8 +341,8 @@ export class Kernel {
   private newThread(process: KProcess): KThread {
     const ps = this.build.pointerSize;
     const serial = this.nextSerial();
+    // ETHREAD contents are not modelled (no driver here reads them): zero-filled, unlike EPROCESS
     const ethread = this.mem.alloc(ETHREAD_SIZE[ps], 'Thre', 'kernel');
-    this.fillPlausible(ethread, ETHREAD_SIZE[ps], 2);
     const t: KThread = { serial, tid: 0, process, ethread, state: 'active', pointerCount: 1, driverRefs: 0 };
     const entry: CidObject = { kind: 'thread', t };
     (t as { tid: number }).tid = this.cids.create(entry);
@@ -841,7 +841,7 @@ export class Kernel {
   // ------------------------------------------------------------------ helpers
 
   hex(va: number): string {
-    return '0x' + this.mem.canonical(va).toString(16).toUpperCase();
+    return this.mem.hex(va);
   }
 
   /** A UNICODE_STRING and its buffer in pool. `unterminated`: MaximumLength covers 4 stale characters, no NUL. */

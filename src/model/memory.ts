@@ -190,4 +190,12 @@ export class KernelMemory {
   format(value: number): string {
     return '0x' + this.canonical(value).toString(16).toUpperCase().padStart(this.pointerSize * 2, '0');
   }
+
+  /** '0x' + the canonical value in upper-case hex, without leading zeros (the record's address format). */
+  hex(value: number): string {
+    if (this.pointerSize === 4) return '0x' + (value >>> 0).toString(16).toUpperCase();
+    if (value >= BIT47 && value < 2 * BIT47) return '0xFFFF' + value.toString(16).toUpperCase().padStart(12, '0');
+    if (value >= 0 && value < 2 ** 53) return '0x' + value.toString(16).toUpperCase();
+    return '0x' + this.canonical(value).toString(16).toUpperCase();
+  }
 }
