@@ -36,7 +36,7 @@ const USAGE = `psharness ${VERSION} — property-based testing of NT kernel-driv
 usage:
   psharness fuzz --driver <name|driver.c|driver.wasm> [--seed N|random] [--runs N] [--time-limit S] [--build B|all]
                  [--profile documented|adversarial] [--invariant ID ...] [--max-ops N]
-                 [--reports DIR] [--junit FILE] [--no-reports]
+                 [--reports DIR] [--junit FILE] [--no-reports] [--path P]
   psharness replay <report.json>
   psharness list
   psharness help
@@ -93,6 +93,7 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
       reports: { type: 'string' },
       junit: { type: 'string' },
       'no-reports': { type: 'boolean' },
+      path: { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
@@ -121,16 +122,17 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   if (needLog !== undefined) throw new UsageError(`invariant ${needLog.id} reads the driver's log, and ${values.driver} has no log spec (<driver>.psharness.json)`);
   if (driver.logsEvents === false) io.err(`psharness: ${values.driver} has no log spec: checking only the invariants that need no output`);
   const reportDir = values.reports ?? 'reports';
+  if (values.path !== undefined && !/^\d+(:\d+)*$/.test(values.path)) throw new UsageError(`--path must look like 12:0:3, got '${values.path}'`);
 
   const started = io.now();
   let lastShown = 0;
   const result: FuzzResult = fuzz({
-    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs,
+    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, path: values.path,
     onRun: io.progress === undefined ? undefined : (n) => {
       if (n - lastShown < 100) return;
       lastShown = n;
       const rate = n / Math.max(0.001, (io.now() - started) / 1000);
-      io.progress?.(`runs ${n}/${runs}  ${Math.round(rate)} runs/s`);
+      io.progress?.(`runs ${n}/${runs}  ${Math.round(rate)} runs/s (including shrinking)`);
     },
   });
   io.progress?.('');

@@ -27,6 +27,11 @@ export interface FuzzOptions {
   readonly timeLimitMs?: number;
   /** Scenarios to run before any generated one (regressions, documented minimal cases). */
   readonly examples?: readonly Scenario[];
+  /**
+   * Replay one fast-check run: a report's `fuzz.seed` and `fuzz.path` (with its `fuzz.invariants` and the same
+   * builds, profile and max-ops) regenerate the same counterexample while the generators are unchanged.
+   */
+  readonly path?: string;
   readonly onRun?: (runs: number) => void;
   /**
    * After a failure, keep searching for the invariants not yet violated (seed + 1, + 2 …) within the remaining
@@ -84,6 +89,7 @@ function fuzzRound(o: FuzzOptions): FuzzResult {
     seed: o.seed,
     numRuns: o.runs,
     ...(o.timeLimitMs !== undefined ? { interruptAfterTimeLimit: o.timeLimitMs, markInterruptAsFailure: false } : {}),
+    ...(o.path !== undefined ? { path: o.path } : {}),
   });
   if (!details.failed || details.counterexample === null) {
     return { failed: false, interrupted: details.interrupted, seed: o.seed, runs: details.numRuns, path: null, fastCheckShrinks: 0, counterexample: null, findings: [] };
@@ -137,7 +143,7 @@ export function fuzz(o: FuzzOptions): FuzzResult {
     remaining = remaining.filter((i) => !r.findings.some((f) => f.invariant.id === i.id));
     budget -= Math.max(1, r.runs);
     round++;
-    if (o.continueAfterFailure === false || interrupted) break;
+    if (o.continueAfterFailure === false || interrupted || o.path !== undefined) break;
   }
   return {
     failed: findings.length > 0, interrupted, seed: o.seed, runs, path: first?.path ?? null,

@@ -80,3 +80,18 @@ describe('reports and replay', () => {
     expect(INVARIANTS.length).toBeGreaterThan(10);
   });
 });
+
+describe('seed + path', () => {
+  test('a finding\'s seed and path regenerate the same counterexample and the same shrunk scenario', () => {
+    for (const f of seedRun.findings.slice(0, 4)) {
+      expect(f.path).not.toBeNull();
+      const again = fuzz({
+        driver: wssprocmon, seed: f.seed, runs: 1000, path: f.path ?? undefined,
+        invariants: f.roundInvariants.map((id) => INVARIANTS.find((i) => i.id === id)!),
+      });
+      const same = again.findings.find((x) => x.invariant.id === f.invariant.id);
+      expect(same?.scenario, f.invariant.id).toEqual(f.scenario);
+      expect(again.runs).toBeLessThanOrEqual(2);
+    }
+  });
+});
