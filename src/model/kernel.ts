@@ -922,6 +922,23 @@ export class Kernel {
       k.log(name, [k.routineName(routine)], status, slot < 0 ? undefined : `slot ${slot}`);
       return status;
     };
+    /** A reference the driver takes (lookup or ObReferenceObject): counted on the object and in the callback. */
+    const takeReference = (obj: KProcess | KThread): void => {
+      obj.pointerCount++;
+      obj.driverRefs++;
+      if (k.frame?.cb) k.frame.cb.refsTaken++;
+    };
+    /** PsSetCreateProcessNotifyRoutineEx / Ex2: the process table, with the routine marked as an Ex routine. */
+    const setProcessEx = (name: string, routine: PCREATE_PROCESS_NOTIFY_ROUTINE_EX, removeIt: boolean): NTSTATUS => {
+      if (removeIt) {
+        const st = remove(k.processTable, name, routine);
+        if (st === STATUS_SUCCESS) k.exProcessRoutines.delete(routine);
+        return st;
+      }
+      const st = register(k.processTable, name, routine, STATUS_INVALID_PARAMETER);
+      if (st === STATUS_SUCCESS) k.exProcessRoutines.add(routine);
+      return st;
+    };
     const remove = <F>(table: NotifyTable<F>, name: string, routine: F): NTSTATUS => {
       const status = table.remove(routine) ? STATUS_SUCCESS : STATUS_PROCEDURE_NOT_FOUND;
       k.log(name, name.startsWith('PsSetCreateProcessNotifyRoutine') ? [k.routineName(routine), 'Remove=TRUE'] : [k.routineName(routine)], status);
@@ -975,14 +992,7 @@ export class Kernel {
       },
       PsSetCreateProcessNotifyRoutineEx: (routine, removeIt) => {
         k.requireExport('PsSetCreateProcessNotifyRoutineEx');
-        if (removeIt) {
-          const st = remove(k.processTable, 'PsSetCreateProcessNotifyRoutineEx', routine);
-          if (st === STATUS_SUCCESS) k.exProcessRoutines.delete(routine);
-          return st;
-        }
-        const st = register(k.processTable, 'PsSetCreateProcessNotifyRoutineEx', routine, STATUS_INVALID_PARAMETER);
-        if (st === STATUS_SUCCESS) k.exProcessRoutines.add(routine);
-        return st;
+        return setProcessEx('PsSetCreateProcessNotifyRoutineEx', routine, removeIt);
       },
       PsSetCreateProcessNotifyRoutineEx2: (type, routine, removeIt) => {
         k.requireExport('PsSetCreateProcessNotifyRoutineEx2');
@@ -990,14 +1000,7 @@ export class Kernel {
           k.log('PsSetCreateProcessNotifyRoutineEx2', [String(type), k.routineName(routine)], STATUS_INVALID_PARAMETER);
           return STATUS_INVALID_PARAMETER;
         }
-        if (removeIt) {
-          const st = remove(k.processTable, 'PsSetCreateProcessNotifyRoutineEx2', routine);
-          if (st === STATUS_SUCCESS) k.exProcessRoutines.delete(routine);
-          return st;
-        }
-        const st = register(k.processTable, 'PsSetCreateProcessNotifyRoutineEx2', routine, STATUS_INVALID_PARAMETER);
-        if (st === STATUS_SUCCESS) k.exProcessRoutines.add(routine);
-        return st;
+        return setProcessEx('PsSetCreateProcessNotifyRoutineEx2', routine, removeIt);
       },
       PsSetCreateThreadNotifyRoutineEx: (type, routine) => {
         k.requireExport('PsSetCreateThreadNotifyRoutineEx');
@@ -1024,9 +1027,7 @@ export class Kernel {
           return k.build.lookupNotFound;
         }
         const t = e.t;
-        t.pointerCount++;
-        t.driverRefs++;
-        if (k.frame?.cb) k.frame.cb.refsTaken++;
+        takeReference(t);
         out.value = t.ethread;
         k.log('PsLookupThreadByThreadId', [String(tid)], STATUS_SUCCESS, `${k.hex(t.ethread)} PointerCount=${t.pointerCount}`);
         return STATUS_SUCCESS;
@@ -1043,9 +1044,7 @@ export class Kernel {
           return k.build.lookupNotFound;
         }
         const p = e.p;
-        p.pointerCount++;
-        p.driverRefs++;
-        if (k.frame?.cb) k.frame.cb.refsTaken++;
+        takeReference(p);
         out.value = p.eprocess;
         k.log('PsLookupProcessByProcessId', [String(pid)], STATUS_SUCCESS, `${k.hex(p.eprocess)} (${p.name}) PointerCount=${p.pointerCount}`);
         return STATUS_SUCCESS;
@@ -1053,9 +1052,7 @@ export class Kernel {
       ObReferenceObject: (va) => {
         const o = k.objectAt(va, false);
         const obj = o.kind === 'process' ? o.p : o.t;
-        obj.pointerCount++;
-        obj.driverRefs++;
-        if (k.frame?.cb) k.frame.cb.refsTaken++;
+        takeReference(obj);
         k.log('ObReferenceObject', [k.hex(va)], undefined, `PointerCount=${obj.pointerCount}`);
       },
       ObDereferenceObject: (va) => {

@@ -3,11 +3,9 @@ import { MUTANTS, reference, wssprocmon, type DriverModule } from '../../src/dri
 import { runAndCheck } from '../../src/harness/check.js';
 import { getInvariant, INVARIANTS } from '../../src/invariants/index.js';
 import type { Scenario } from '../../src/model/index.js';
+import { scenario, VOL } from '../helpers.js';
 
-const VOL = '\\Device\\HarddiskVolume1\\Windows';
-const base = (ops: Scenario['ops'], extra: Partial<Scenario> = {}): Scenario => ({
-  build: 'winxp-x86', profile: 'documented', reusePolicy: 'nt52', crowding: { process: 0, thread: 0, image: 0 }, faults: [], ops, ...extra,
-});
+const base = (ops: Scenario['ops'], extra: Partial<Scenario> = {}): Scenario => scenario('winxp-x86', ops, extra);
 
 /** For each invariant: a driver that breaks it and a scenario that shows it. */
 const breakers: [string, DriverModule, Scenario][] = [

@@ -5,11 +5,8 @@ import {
   BUILDS, CidTable, formatDbgPrint, getBuild, Kernel, KernelMemory, NotifyTable, PROFILES, simulate, statusName,
   STATUS_INVALID_CID, STATUS_INVALID_PARAMETER, type DriverImage, type Scenario, UnknownBuildError, NT_SUCCESS,
 } from '../../src/model/index.js';
+import { scenario, VOL } from '../helpers.js';
 
-const VOL = '\\Device\\HarddiskVolume1\\Windows';
-const scenario = (build: string, ops: Scenario['ops'], extra: Partial<Scenario> = {}): Scenario => ({
-  build, profile: 'documented', reusePolicy: 'nt52', crowding: { process: 0, thread: 0, image: 0 }, faults: [], ops, ...extra,
-});
 const busy: Scenario['ops'] = [
   { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` },
   { op: 'CreateThread', id: 'T2', process: 'P1' },

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { reference, wssprocmon, linesOf } from '../../src/driver/index.js';
 import { simulate, type Op, type Scenario, STATUS_INSUFFICIENT_RESOURCES } from '../../src/model/index.js';
+import { scenario, VOL } from '../helpers.js';
 
 const notepad: Op[] = [
   { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: '\\Device\\HarddiskVolume1\\Windows\\notepad.exe' },
@@ -9,9 +10,6 @@ const notepad: Op[] = [
   { op: 'ExitProcess', process: 'P1' },
 ];
 
-function scenario(build: string, ops: Op[], extra: Partial<Scenario> = {}): Scenario {
-  return { build, profile: 'documented', reusePolicy: 'nt52', crowding: { process: 0, thread: 0, image: 0 }, faults: [], ops, ...extra };
-}
 
 function allLines(r: ReturnType<typeof simulate>): string[] {
   return r.callbacks.flatMap((c) => linesOf(c.prints));

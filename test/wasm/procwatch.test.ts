@@ -8,6 +8,7 @@ import { runAndCheck } from '../../src/harness/check.js';
 import { applicableBuilds, fuzz } from '../../src/harness/fuzz.js';
 import { getInvariant } from '../../src/invariants/index.js';
 import { BUILDS, type Scenario } from '../../src/model/index.js';
+import { scenario, VOL } from '../helpers.js';
 
 let pw: DriverModule;
 let leaky: DriverModule;
@@ -22,10 +23,7 @@ beforeAll(async () => {
   leaky = await loadWasmDriver(join(dir, 'procwatch.c'));
 }, 120_000);
 
-const VOL = '\\Device\\HarddiskVolume1\\Windows';
-const sc = (build: string, ops: Scenario['ops']): Scenario => ({
-  build, profile: 'documented', reusePolicy: 'nt52', crowding: { process: 0, thread: 0, image: 0 }, faults: [], ops,
-});
+const sc = scenario;
 
 describe('procwatch.c: PsSetCreateProcessNotifyRoutineEx, a list under a fast mutex, pool, DriverUnload', () => {
   test('runs only where its imports exist: Vista+ x86 builds', () => {

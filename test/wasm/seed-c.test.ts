@@ -5,6 +5,7 @@ import { runAndCheck } from '../../src/harness/check.js';
 import { applicableInvariants, fuzz } from '../../src/harness/fuzz.js';
 import { INVARIANTS } from '../../src/invariants/index.js';
 import { BUILDS, simulate, type Scenario } from '../../src/model/index.js';
+import { scenario, VOL } from '../helpers.js';
 
 let cseed: DriverModule;
 let cref: DriverModule;
@@ -14,10 +15,7 @@ beforeAll(async () => {
 }, 120_000);
 
 const X86 = BUILDS.filter((b) => b.pointerSize === 4).map((b) => b.id);
-const VOL = '\\Device\\HarddiskVolume1\\Windows';
-const sc = (build: string, ops: Scenario['ops'], extra: Partial<Scenario> = {}): Scenario => ({
-  build, profile: 'documented', reusePolicy: 'nt52', crowding: { process: 0, thread: 0, image: 0 }, faults: [], ops, ...extra,
-});
+const sc = scenario;
 const ops: Scenario['ops'] = [
   { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\notepad.exe` },
   { op: 'CreateThread', id: 'T2', process: 'P1' },

@@ -2,15 +2,14 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { linesOf, type DriverModule } from '../../src/driver/index.js';
 import { loadWasmDriver } from '../../src/driver/wasm/loader.js';
 import { simulate, type Scenario } from '../../src/model/index.js';
+import { scenario, VOL } from '../helpers.js';
 
 let drv: DriverModule;
 beforeAll(async () => {
   drv = await loadWasmDriver('test/fixtures/shimcheck.c');
 }, 120_000);
 
-const sc = (ops: Scenario['ops']): Scenario => ({
-  build: 'win10-x86', profile: 'documented', reusePolicy: 'nt52', crowding: { process: 0, thread: 0, image: 0 }, faults: [], ops,
-});
+const sc = (ops: Scenario['ops']): Scenario => scenario('win10-x86', ops);
 
 describe('the WDK shim from C', () => {
   test('runtime routines, version, pool, strsafe, dynamic routines and the Ex registrations', () => {
