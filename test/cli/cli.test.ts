@@ -118,6 +118,24 @@ describe('psharness replay of bad input', () => {
   });
 });
 
+describe('long runs', () => {
+  test('--time-limit stops a long campaign and still exits 0; progress only when asked for', async () => {
+    const lines: string[] = [];
+    const out: string[] = [];
+    const code = await main(['fuzz', '--driver', 'reference', '--runs', '100000000', '--time-limit', '1', '--no-reports'],
+      { out: (l) => out.push(l), err: () => {}, progress: (l) => lines.push(l), now: () => performance.now() });
+    expect(code).toBe(0);
+    expect(out.at(-1)).toMatch(/passed .* \d+ runs \(stopped by --time-limit\)/);
+    expect(lines.some((l) => /^runs \d+\/100000000 {2}\d+ runs\/s/.test(l))).toBe(true);
+  });
+
+  test('a malformed --path is refused', async () => {
+    const r = await run(['fuzz', '--driver', 'seed', '--path', 'not-a-path']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--path must look like/);
+  });
+});
+
 describe('psharness list and help', () => {
   test('list shows drivers, builds and invariants', async () => {
     const r = await run(['list']);
