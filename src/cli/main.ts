@@ -3,6 +3,8 @@
  * replayed report still fails); 2 bad usage or bad input; 3 internal error of the harness.
  */
 import { randomInt } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { builtinDrivers, UnknownDriverError, type DriverModule } from '../driver/index.js';
 import { junitXml, writeAtomic } from '../harness/junit.js';
@@ -36,7 +38,7 @@ const USAGE = `psharness ${VERSION} — property-based testing of NT kernel-driv
 usage:
   psharness fuzz --driver <name|driver.c|driver.wasm> [--seed N|random] [--runs N] [--time-limit S] [--build B|all]
                  [--profile documented|adversarial] [--invariant ID ...] [--max-ops N]
-                 [--reports DIR] [--junit FILE] [--no-reports] [--path P]
+                 [--reports DIR] [--junit FILE] [--no-reports] [--path P] [--regressions DIR]
   psharness replay <report.json>
   psharness list
   psharness help
@@ -94,6 +96,7 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
       junit: { type: 'string' },
       'no-reports': { type: 'boolean' },
       path: { type: 'string' },
+      regressions: { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
@@ -123,6 +126,19 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   if (driver.logsEvents === false) io.err(`psharness: ${values.driver} has no log spec: checking only the invariants that need no output`);
   const reportDir = values.reports ?? 'reports';
   if (values.path !== undefined && !/^\d+(:\d+)*$/.test(values.path)) throw new UsageError(`--path must look like 12:0:3, got '${values.path}'`);
+
+  // Saved counterexamples first (a regression database, as Hypothesis and proptest keep): every report in the
+  // directory for this driver and a selected invariant is replayed; one that still fails fails the run.
+  let regressionsFailing = 0;
+  if (values.regressions !== undefined) {
+    const saved = savedReports(values.regressions).filter((r) => r.report.driver === values.driver && invariants.some((i) => i.id === r.report.invariant.id));
+    for (const { file, report } of saved) {
+      const r = replayReport(report, driver);
+      if (r.violations.length > 0) regressionsFailing++;
+      io.out(`${r.violations.length > 0 ? '✗' : '✓'} regression ${file}: ${report.invariant.id} ${r.violations.length > 0 ? `still fails: ${r.violations[0].message}` : 'now holds'}`);
+    }
+    io.out(`psharness fuzz: replayed ${saved.length} saved counterexample(s) from ${values.regressions}, ${regressionsFailing} still failing`);
+  }
 
   const started = io.now();
   let lastShown = 0;
@@ -159,8 +175,35 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
     io.out(`psharness fuzz: FAILED ${what}: ${result.findings.length} invariant(s) violated after ${result.runs} run(s) (${seconds}s)`);
     return EXIT_VIOLATION;
   }
+  if (regressionsFailing > 0) {
+    io.out(`psharness fuzz: FAILED ${what}: no new violation in ${result.runs} runs, but ${regressionsFailing} saved counterexample(s) still fail`);
+    return EXIT_VIOLATION;
+  }
   io.out(`psharness fuzz: passed ${what}: ${result.runs} runs${result.interrupted ? ' (stopped by --time-limit)' : ''} (${seconds}s)`);
   return EXIT_OK;
+}
+
+/** The psharness reports in a directory (other JSON files, such as bench.json, are passed over). */
+function savedReports(dir: string): { file: string; report: ReturnType<typeof loadReport> }[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
+  } catch {
+    throw new UsageError(`--regressions: cannot read directory ${dir}`);
+  }
+  const out: { file: string; report: ReturnType<typeof loadReport> }[] = [];
+  for (const n of names) {
+    const file = join(dir, n);
+    let format: unknown;
+    try {
+      format = (JSON.parse(readFileSync(file, 'utf8')) as { format?: unknown }).format;
+    } catch {
+      continue;
+    }
+    if (typeof format !== 'string' || !format.startsWith('psharness-report/')) continue;
+    out.push({ file, report: loadReport(file) });
+  }
+  return out;
 }
 
 async function cmdReplay(args: string[], io: Io): Promise<number> {

@@ -118,6 +118,30 @@ describe('psharness replay of bad input', () => {
   });
 });
 
+describe('regressions', () => {
+  test('saved reports are replayed first: still failing fails the run, fixed ones are reported as holding', async () => {
+    const dir = tmp();
+    await run(['fuzz', '--driver', 'seed', '--reports', dir, '--invariant', 'references-balanced']);
+    writeFileSync(join(dir, 'bench.json'), '{"not": "a report"}');
+    const seed = await run(['fuzz', '--driver', 'seed', '--invariant', 'references-balanced', '--regressions', dir, '--no-reports', '--runs', '5']);
+    expect(seed.code).toBe(1);
+    expect(seed.out).toMatch(/✗ regression .*seed-references-balanced-.*\.json: references-balanced still fails: callback leaked 1 object reference/);
+    expect(seed.out).toContain('replayed 1 saved counterexample(s)');
+    // the same report against another driver name is not this driver's regression
+    const other = await run(['fuzz', '--driver', 'reference', '--regressions', dir, '--no-reports', '--runs', '20']);
+    expect(other.code).toBe(0);
+    expect(other.out).toContain('replayed 0 saved counterexample(s)');
+    expect((await run(['fuzz', '--driver', 'seed', '--regressions', join(dir, 'nope')])).code).toBe(2);
+    // a counterexample the fixed driver passes: reported as holding, and the run passes
+    const saved = readdirSync(dir).find((n) => n.startsWith('seed-') && n.endsWith('.json')) ?? '';
+    const fixed = tmp();
+    writeFileSync(join(fixed, 'fixed.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(dir, saved), 'utf8')), driver: 'reference' }));
+    const ok = await run(['fuzz', '--driver', 'reference', '--regressions', fixed, '--no-reports', '--runs', '20']);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/✓ regression .*fixed\.json: references-balanced now holds/);
+  });
+});
+
 describe('long runs', () => {
   test('--time-limit stops a long campaign and still exits 0; progress only when asked for', async () => {
     const lines: string[] = [];
