@@ -115,7 +115,11 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   const { builds, skipped } = applicableBuilds(driver, requested);
   if (buildArg !== 'all' && skipped.length > 0) throw new UsageError(`${values.driver} cannot run on ${skipped[0].build}: ${skipped[0].why}`);
   if (builds.length === 0) throw new UsageError(`${values.driver} runs on none of the builds (${skipped.map((x) => `${x.build}: ${x.why}`).join('; ')})`);
-  if (skipped.length > 0) io.err(`psharness: skipping ${skipped.map((x) => x.build).join(', ')} (${[...new Set(skipped.map((x) => x.why))].join('; ')})`);
+  if (skipped.length > 0) {
+    const byReason = new Map<string, string[]>();
+    for (const x of skipped) byReason.set(x.why, [...(byReason.get(x.why) ?? []), x.build]);
+    io.err(`psharness: skipping ${[...byReason].map(([why, bs]) => `${bs.join(', ')} (${why})`).join('; ')}`);
+  }
   const profile = values.profile ?? 'documented';
   if (profile !== 'documented' && profile !== 'adversarial') throw new UsageError(`--profile must be 'documented' or 'adversarial', got '${profile}'`);
   const invariants: Invariant[] = values.invariant === undefined
