@@ -917,6 +917,12 @@ export class Kernel {
         return f;
       }
       k.addressOf(routine);
+      // A routine already in the process table: NT 5.x registers it again (no check, [WRK] ps/create.c); from
+      // Vista the documented answer is STATUS_INVALID_PARAMETER ("already registered": UNCONFIRMED in code).
+      if (table.kind === 'process' && k.build.major >= 6 && table.slots.some((x) => x !== null && x.routine === routine)) {
+        k.log(name, [k.routineName(routine)], STATUS_INVALID_PARAMETER, 'already registered');
+        return STATUS_INVALID_PARAMETER;
+      }
       const slot = table.register(routine, driverName, k.routineName(routine));
       const status = slot < 0 ? full : STATUS_SUCCESS;
       k.log(name, [k.routineName(routine)], status, slot < 0 ? undefined : `slot ${slot}`);

@@ -78,6 +78,22 @@ describe('notify tables and statuses', () => {
     }
   });
 
+  test('registering a process routine twice: two slots on NT 5.x, STATUS_INVALID_PARAMETER from Vista', () => {
+    const twice: DriverImage = { name: 'twice', imports: [], instantiate: () => ({
+      DriverEntry(ddi) {
+        const r = function Twice(): void { ddi.DbgPrint('called\n'); };
+        ddi.PsSetCreateProcessNotifyRoutine(r, false);
+        return ddi.PsSetCreateProcessNotifyRoutine(r, false);
+      },
+    }) };
+    const ops: Scenario['ops'] = [{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` }];
+    const xp = simulate(twice, scenario('winxp-x86', ops));
+    expect(xp.phases.find((p) => p.phase === 'DriverEntry')?.status).toBe('STATUS_SUCCESS');
+    expect(xp.callbacks.filter((c) => c.kind === 'process').length).toBe(2);
+    const w7 = simulate(twice, scenario('win7-x86', ops));
+    expect(w7.phases.find((p) => p.phase === 'DriverEntry')?.status).toBe('STATUS_INVALID_PARAMETER');
+  });
+
   test('first empty slot, delivery in slot order, removal of an unknown routine', () => {
     const t = new NotifyTable<() => void>('process', 2);
     const f = () => {}, g = () => {}, h = () => {};
