@@ -77,7 +77,7 @@ describe('reports and replay', () => {
     const report = buildReport({ driver: 'seed', invariant: f.invariant, scenario: f.scenario, shrunkFrom: 0, violations: f.violations, record: f.record, fuzz: null, reportDir: 'x' });
     const r = replayReport(report, reference);
     expect(r.violations).toEqual([]);
-    expect(INVARIANTS.length).toBeGreaterThan(10);
+    expect(r.identicalRecord).toBe(false);
   });
 });
 
