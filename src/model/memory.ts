@@ -19,7 +19,7 @@ const PAGE = 0x10000; // WebAssembly page
 const GRANULE_SHIFT = 4;
 const GUARD = 0x1000;
 const QUARANTINE = 64;
-const STATE_FREE = 0;
+// granule states: 0 never allocated, then:
 const STATE_ALLOCATED = 1;
 const STATE_FREED = 2;
 const TWO32 = 0x1_0000_0000;

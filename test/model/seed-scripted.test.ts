@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { reference, wssprocmon, linesOf } from '../../src/driver/index.js';
-import { simulate, type Op, type Scenario, STATUS_INSUFFICIENT_RESOURCES } from '../../src/model/index.js';
-import { scenario, VOL } from '../helpers.js';
+import { simulate, type Op, STATUS_INSUFFICIENT_RESOURCES } from '../../src/model/index.js';
+import { scenario } from '../helpers.js';
 
 const notepad: Op[] = [
   { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: '\\Device\\HarddiskVolume1\\Windows\\notepad.exe' },

@@ -7,7 +7,7 @@ import type { DriverModule } from '../../src/driver/index.js';
 import { runAndCheck } from '../../src/harness/check.js';
 import { applicableBuilds, fuzz } from '../../src/harness/fuzz.js';
 import { getInvariant } from '../../src/invariants/index.js';
-import { BUILDS, type Scenario } from '../../src/model/index.js';
+import { BUILDS } from '../../src/model/index.js';
 import { scenario, VOL } from '../helpers.js';
 
 let pw: DriverModule;

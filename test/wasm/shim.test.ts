@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { linesOf, type DriverModule } from '../../src/driver/index.js';
 import { loadWasmDriver } from '../../src/driver/wasm/loader.js';
 import { simulate, type Scenario } from '../../src/model/index.js';
-import { scenario, VOL } from '../helpers.js';
+import { scenario } from '../helpers.js';
 
 let drv: DriverModule;
 beforeAll(async () => {

@@ -1,0 +1,367 @@
+/**
+ * The DDI surface a driver gets: one handler per WDK routine, bound to one kernel. Each validates and records the
+ * call, consults the fault plan where the routine can fail, and acts on the kernel's state. Sources per behaviour
+ * are in docs/kernel-semantics.md.
+ */
+import {
+  BugCheck,
+  BUGCHECK_BAD_POOL_CALLER,
+  BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION,
+  BUGCHECK_REFERENCE_BY_POINTER,
+} from './bugcheck.js';
+import { isExported } from './builds.js';
+import type { DbgArg } from './dbgprint.js';
+import { formatDbgPrint } from './dbgprint.js';
+import {
+  DDI_NAMES,
+  PsCreateProcessNotifySubsystems,
+  PsCreateThreadNotifyNonSystem,
+  PS_IMAGE_NOTIFY_CONFLICTING_ARCHITECTURE,
+  type Ddi,
+  type Out,
+  type PCREATE_PROCESS_NOTIFY_ROUTINE_EX,
+} from './ddi.js';
+import type { Kernel, KProcess, KThread } from './kernel.js';
+import type { NotifyTable } from './notify-tables.js';
+import { fnv1a } from './prng.js';
+import {
+  STATUS_INSUFFICIENT_RESOURCES,
+  STATUS_INVALID_PARAMETER,
+  STATUS_INVALID_PARAMETER_2,
+  STATUS_OBJECT_NAME_COLLISION,
+  STATUS_OBJECT_NAME_NOT_FOUND,
+  STATUS_PROCEDURE_NOT_FOUND,
+  STATUS_SUCCESS,
+  type NTSTATUS,
+} from './status.js';
+
+const DEVICE_OBJECT_SIZE = { 4: 0xb8, 8: 0x150 } as const;
+const POOL_FLAG_UNINITIALIZED = 0x2n;
+
+export function makeDdi(k: Kernel): Ddi {
+  const mem = k.mem;
+  const ps = k.build.pointerSize;
+  const driverName = k.driverName;
+  const register = <F>(table: NotifyTable<F>, name: string, routine: F, full: NTSTATUS): NTSTATUS => {
+    const f = k.fault(name);
+    if (f !== undefined) {
+      k.log(name, [k.routineName(routine)], f, undefined, true);
+      return f;
+    }
+    k.addressOf(routine);
+    // A routine already in the process table: NT 5.x registers it again (no check, [WRK] ps/create.c); from
+    // Vista the documented answer is STATUS_INVALID_PARAMETER ("already registered": UNCONFIRMED in code).
+    if (table.kind === 'process' && k.build.major >= 6 && table.slots.some((x) => x !== null && x.routine === routine)) {
+      k.log(name, [k.routineName(routine)], STATUS_INVALID_PARAMETER, 'already registered');
+      return STATUS_INVALID_PARAMETER;
+    }
+    const slot = table.register(routine, driverName, k.routineName(routine));
+    const status = slot < 0 ? full : STATUS_SUCCESS;
+    k.log(name, [k.routineName(routine)], status, slot < 0 ? undefined : `slot ${slot}`);
+    return status;
+  };
+  /** A reference the driver takes (lookup or ObReferenceObject): counted on the object and in the callback. */
+  const takeReference = (obj: KProcess | KThread): void => {
+    obj.pointerCount++;
+    obj.driverRefs++;
+    if (k.frame?.cb) k.frame.cb.refsTaken++;
+  };
+  /** PsSetCreateProcessNotifyRoutineEx / Ex2: the process table, with the routine marked as an Ex routine. */
+  const setProcessEx = (name: string, routine: PCREATE_PROCESS_NOTIFY_ROUTINE_EX, removeIt: boolean): NTSTATUS => {
+    if (removeIt) {
+      const st = remove(k.processTable, name, routine);
+      if (st === STATUS_SUCCESS) k.exProcessRoutines.delete(routine);
+      return st;
+    }
+    const st = register(k.processTable, name, routine, STATUS_INVALID_PARAMETER);
+    if (st === STATUS_SUCCESS) k.exProcessRoutines.add(routine);
+    return st;
+  };
+  const remove = <F>(table: NotifyTable<F>, name: string, routine: F): NTSTATUS => {
+    const status = table.remove(routine) ? STATUS_SUCCESS : STATUS_PROCEDURE_NOT_FOUND;
+    k.log(name, name.startsWith('PsSetCreateProcessNotifyRoutine') ? [k.routineName(routine), 'Remove=TRUE'] : [k.routineName(routine)], status);
+    return status;
+  };
+  const ddi: Ddi = {
+    pointerSize: ps,
+    memory: mem.wasm,
+    IMAGE_INFO: k.imageInfo,
+    PS_CREATE_NOTIFY_INFO: k.createInfo,
+    UNICODE_STRING: ps === 4 ? { Length: 0, MaximumLength: 2, Buffer: 4, size: 8 } : { Length: 0, MaximumLength: 2, Buffer: 8, size: 16 },
+    READ_UCHAR: (p) => { mem.check(p, 1, false); return mem.u8(p); },
+    READ_USHORT: (p) => { mem.check(p, 2, false); return mem.u16(p); },
+    READ_ULONG: (p) => { mem.check(p, 4, false); return mem.u32(p); },
+    READ_POINTER: (p) => { mem.check(p, ps, false); return mem.ptr(p); },
+    WRITE_UCHAR: (p, v) => { mem.check(p, 1, true); mem.setU8(p, v); },
+    WRITE_USHORT: (p, v) => { mem.check(p, 2, true); mem.setU16(p, v); },
+    WRITE_ULONG: (p, v) => { mem.check(p, 4, true); mem.setU32(p, v); },
+    WRITE_POINTER: (p, v) => { mem.check(p, ps, true); mem.setPtr(p, v); },
+    RtlCopyMemory: (d, s, n) => {
+      if (n === 0) return;
+      mem.check(s, n, false);
+      mem.check(d, n, true);
+      mem.setBytes(d, mem.slice(s, n).slice());
+    },
+    RtlZeroMemory: (d, n) => {
+      if (n === 0) return;
+      mem.check(d, n, true);
+      mem.fill(d, n, 0);
+    },
+    uninitialized: () => ({ value: k.uninitializedPointer }),
+    RtlGetVersion: () => ({ dwMajorVersion: k.build.major, dwMinorVersion: k.build.minor, dwBuildNumber: k.build.buildNumber }),
+    MmGetSystemRoutineAddress: (name) => {
+      return DDI_NAMES.includes(name) && isExported(k.build, name) ? k.build.systemImageBase + (fnv1a(name) & 0xffff0) : 0;
+    },
+    PsSetCreateProcessNotifyRoutine: (routine, removeIt) => {
+      if (removeIt) return remove(k.processTable, 'PsSetCreateProcessNotifyRoutine', routine);
+      return register(k.processTable, 'PsSetCreateProcessNotifyRoutine', routine, STATUS_INVALID_PARAMETER);
+    },
+    PsSetCreateThreadNotifyRoutine: (routine) =>
+      register(k.threadTable, 'PsSetCreateThreadNotifyRoutine', routine, STATUS_INSUFFICIENT_RESOURCES),
+    PsRemoveCreateThreadNotifyRoutine: (routine) => {
+      k.requireExport('PsRemoveCreateThreadNotifyRoutine');
+      return remove(k.threadTable, 'PsRemoveCreateThreadNotifyRoutine', routine);
+    },
+    PsSetLoadImageNotifyRoutine: (routine) =>
+      register(k.imageTable, 'PsSetLoadImageNotifyRoutine', routine, STATUS_INSUFFICIENT_RESOURCES),
+    PsRemoveLoadImageNotifyRoutine: (routine) => {
+      k.requireExport('PsRemoveLoadImageNotifyRoutine');
+      return remove(k.imageTable, 'PsRemoveLoadImageNotifyRoutine', routine);
+    },
+    PsSetCreateProcessNotifyRoutineEx: (routine, removeIt) => {
+      k.requireExport('PsSetCreateProcessNotifyRoutineEx');
+      return setProcessEx('PsSetCreateProcessNotifyRoutineEx', routine, removeIt);
+    },
+    PsSetCreateProcessNotifyRoutineEx2: (type, routine, removeIt) => {
+      k.requireExport('PsSetCreateProcessNotifyRoutineEx2');
+      if (type !== PsCreateProcessNotifySubsystems) {
+        k.log('PsSetCreateProcessNotifyRoutineEx2', [String(type), k.routineName(routine)], STATUS_INVALID_PARAMETER);
+        return STATUS_INVALID_PARAMETER;
+      }
+      return setProcessEx('PsSetCreateProcessNotifyRoutineEx2', routine, removeIt);
+    },
+    PsSetCreateThreadNotifyRoutineEx: (type, routine) => {
+      k.requireExport('PsSetCreateThreadNotifyRoutineEx');
+      if (type !== PsCreateThreadNotifyNonSystem && type !== 1) {
+        k.log('PsSetCreateThreadNotifyRoutineEx', [String(type), k.routineName(routine)], STATUS_INVALID_PARAMETER);
+        return STATUS_INVALID_PARAMETER;
+      }
+      const st = register(k.threadTable, 'PsSetCreateThreadNotifyRoutineEx', routine, STATUS_INSUFFICIENT_RESOURCES);
+      if (st === STATUS_SUCCESS && type === PsCreateThreadNotifyNonSystem) k.newThreadContextRoutines.add(routine);
+      return st;
+    },
+    PsSetLoadImageNotifyRoutineEx: (routine, flags) => {
+      k.requireExport('PsSetLoadImageNotifyRoutineEx');
+      if ((flags & ~PS_IMAGE_NOTIFY_CONFLICTING_ARCHITECTURE) !== 0) {
+        k.log('PsSetLoadImageNotifyRoutineEx', [k.routineName(routine), String(flags)], STATUS_INVALID_PARAMETER_2);
+        return STATUS_INVALID_PARAMETER_2;
+      }
+      return register(k.imageTable, 'PsSetLoadImageNotifyRoutineEx', routine, STATUS_INSUFFICIENT_RESOURCES);
+    },
+    PsLookupThreadByThreadId: (tid, out: Out<number>) => {
+      const e = k.cids.lookup(tid);
+      if (e === undefined || e.kind !== 'thread' || e.t.state === 'deleted') {
+        k.log('PsLookupThreadByThreadId', [String(tid)], k.build.lookupNotFound);
+        return k.build.lookupNotFound;
+      }
+      const t = e.t;
+      takeReference(t);
+      out.value = t.ethread;
+      k.log('PsLookupThreadByThreadId', [String(tid)], STATUS_SUCCESS, `${k.hex(t.ethread)} PointerCount=${t.pointerCount}`);
+      return STATUS_SUCCESS;
+    },
+    PsLookupProcessByProcessId: (pid, out: Out<number>) => {
+      const f = k.fault('PsLookupProcessByProcessId');
+      if (f !== undefined) {
+        k.log('PsLookupProcessByProcessId', [String(pid)], f, undefined, true);
+        return f;
+      }
+      const e = k.cids.lookup(pid);
+      if (e === undefined || e.kind !== 'process' || e.p.state === 'deleted') {
+        k.log('PsLookupProcessByProcessId', [String(pid)], k.build.lookupNotFound);
+        return k.build.lookupNotFound;
+      }
+      const p = e.p;
+      takeReference(p);
+      out.value = p.eprocess;
+      k.log('PsLookupProcessByProcessId', [String(pid)], STATUS_SUCCESS, `${k.hex(p.eprocess)} (${p.name}) PointerCount=${p.pointerCount}`);
+      return STATUS_SUCCESS;
+    },
+    ObReferenceObject: (va) => {
+      const o = k.objectAt(va, false);
+      const obj = o.kind === 'process' ? o.p : o.t;
+      takeReference(obj);
+      k.log('ObReferenceObject', [k.hex(va)], undefined, `PointerCount=${obj.pointerCount}`);
+    },
+    ObDereferenceObject: (va) => {
+      const o = k.objectAt(va, true);
+      const obj = o.kind === 'process' ? o.p : o.t;
+      if (k.frame?.cb) k.frame.cb.refsDropped++;
+      obj.driverRefs--;
+      k.log('ObDereferenceObject', [k.hex(va)], undefined, `PointerCount=${obj.pointerCount - 1}`);
+      if (obj.pointerCount - 1 === 0 && obj.state === 'active') {
+        // The count would reach zero under a live process/thread: illegal for its state ([DOC] bug-check-0x18).
+        throw new BugCheck(BUGCHECK_REFERENCE_BY_POINTER, [0, k.mem.canonical(va), 1, 0],
+          `ObDereferenceObject would delete live ${o.kind} ${o.kind === 'process' ? o.p.pid : o.t.tid}`);
+      }
+      if (o.kind === 'process') k.dereferenceProcess(o.p);
+      else k.dereferenceThread(o.t);
+    },
+    PsGetCurrentProcessId: () => k.current.process.pid,
+    PsGetCurrentThreadId: () => k.current.tid,
+    PsGetCurrentProcess: () => k.current.process.eprocess,
+    PsGetProcessId: (p) => {
+      k.requireExport('PsGetProcessId');
+      k.objectAt(p, false);
+      return mem.ptr(p + k.build.eprocess.UniqueProcessId);
+    },
+    PsGetProcessImageFileName: (p) => {
+      k.requireExport('PsGetProcessImageFileName');
+      mem.check(p, 1, false);
+      return p + k.build.eprocess.ImageFileName; // nothing but Process + offset (OSR NT Insider 2006)
+    },
+    IoCreateDevice: (dobj, ext, name, _type, _chars, _excl, out) => {
+      const f = k.fault('IoCreateDevice');
+      if (f !== undefined) {
+        k.log('IoCreateDevice', [String(name)], f, undefined, true);
+        return f;
+      }
+      if (name !== null && k.namespace.has(name)) {
+        k.log('IoCreateDevice', [name], STATUS_OBJECT_NAME_COLLISION);
+        return STATUS_OBJECT_NAME_COLLISION;
+      }
+      const va = mem.alloc(DEVICE_OBJECT_SIZE[ps] + ext, 'Devi', 'kernel');
+      mem.setU16(va, 3);
+      mem.setU16(va + 2, DEVICE_OBJECT_SIZE[ps] + ext);
+      mem.setPtr(va + (ps === 4 ? 8 : 0x10), dobj.address); // DriverObject
+      if (ext > 0) mem.setPtr(va + (ps === 4 ? 0x28 : 0x40), va + DEVICE_OBJECT_SIZE[ps]); // DeviceExtension
+      k.namespace.addDevice({ name, owner: driverName, va });
+      if (dobj.DeviceObject === 0) {
+        (dobj as { DeviceObject: number }).DeviceObject = va;
+        mem.setPtr(dobj.address + ps, va);
+      }
+      out.value = va;
+      k.log('IoCreateDevice', [String(name)], STATUS_SUCCESS, k.hex(va));
+      return STATUS_SUCCESS;
+    },
+    IoDeleteDevice: (va) => {
+      const d = k.namespace.removeDevice(va);
+      if (d === undefined) {
+        mem.check(va, 1, true);
+        throw new BugCheck(BUGCHECK_REFERENCE_BY_POINTER, [0, mem.canonical(va), 0, 0], `IoDeleteDevice(${k.hex(va)}): not a device object`);
+      }
+      mem.free(va);
+      const dobj = k.driverObject;
+      if (dobj !== null && dobj.DeviceObject === va) {
+        const next = k.namespace.devices.find((x) => x.owner === driverName);
+        dobj.DeviceObject = next?.va ?? 0;
+        mem.setPtr(dobj.address + ps, dobj.DeviceObject);
+      }
+      k.log('IoDeleteDevice', [k.hex(va)]);
+    },
+    IoCreateSymbolicLink: (link, target) => {
+      const f = k.fault('IoCreateSymbolicLink');
+      if (f !== undefined) {
+        k.log('IoCreateSymbolicLink', [link, target], f, undefined, true);
+        return f;
+      }
+      if (k.namespace.has(link)) {
+        k.log('IoCreateSymbolicLink', [link, target], STATUS_OBJECT_NAME_COLLISION);
+        return STATUS_OBJECT_NAME_COLLISION;
+      }
+      k.namespace.addLink({ name: link, target, owner: driverName });
+      k.log('IoCreateSymbolicLink', [link, target], STATUS_SUCCESS);
+      return STATUS_SUCCESS;
+    },
+    IoDeleteSymbolicLink: (link) => {
+      const f = k.fault('IoDeleteSymbolicLink');
+      if (f !== undefined) {
+        k.log('IoDeleteSymbolicLink', [link], f, undefined, true);
+        return f;
+      }
+      const status = k.namespace.removeLink(link) !== undefined ? STATUS_SUCCESS : STATUS_OBJECT_NAME_NOT_FOUND;
+      k.log('IoDeleteSymbolicLink', [link], status);
+      return status;
+    },
+    ExAllocatePoolWithTag: (_type, n, tag) => {
+      const f = k.fault('ExAllocatePoolWithTag');
+      if (f !== undefined || n <= 0) {
+        k.log('ExAllocatePoolWithTag', [String(n), tag], undefined, 'NULL', f !== undefined);
+        return 0;
+      }
+      const va = mem.alloc(n, tag, driverName);
+      mem.fill(va, (n + 15) & ~15, 0xcd); // pool is not zeroed: fill like Verifier's special pool does
+      k.log('ExAllocatePoolWithTag', [String(n), tag], undefined, k.hex(va));
+      return va;
+    },
+    ExFreePoolWithTag: (p, tag) => {
+      const b = mem.block(p);
+      if (b === undefined || b.owner !== driverName) {
+        throw new BugCheck(BUGCHECK_BAD_POOL_CALLER, [7, 0, 0, mem.canonical(p)], `ExFreePoolWithTag(${k.hex(p)}): not a live pool block of the driver`);
+      }
+      mem.free(p);
+      k.log('ExFreePoolWithTag', [k.hex(p), tag]);
+    },
+    ExAllocatePool2: (flags, n, tag) => {
+      k.requireExport('ExAllocatePool2');
+      const f = k.fault('ExAllocatePool2');
+      if (f !== undefined || n <= 0) {
+        k.log('ExAllocatePool2', [`0x${flags.toString(16)}`, String(n), tag], undefined, 'NULL', f !== undefined);
+        return 0;
+      }
+      const va = mem.alloc(n, tag, driverName);
+      if ((flags & POOL_FLAG_UNINITIALIZED) !== 0n) mem.fill(va, (n + 15) & ~15, 0xcd); // zeroed unless asked not to ([DOC] ExAllocatePool2)
+      k.log('ExAllocatePool2', [`0x${flags.toString(16)}`, String(n), tag], undefined, k.hex(va));
+      return va;
+    },
+    KeInitializeSpinLock: (p) => {
+      mem.check(p, ps, true);
+      mem.setPtr(p, 0);
+    },
+    KeAcquireSpinLock: (p) => {
+      mem.check(p, ps, true);
+      if (mem.ptr(p) !== 0) {
+        throw new BugCheck(BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x1001, mem.canonical(p), 0, 0], `deadlock: spin lock ${k.hex(p)} acquired while already held`);
+      }
+      mem.setPtr(p, 1);
+      return 0; // PASSIVE_LEVEL was the old IRQL
+    },
+    KeReleaseSpinLock: (p) => {
+      mem.check(p, ps, true);
+      if (mem.ptr(p) === 0) {
+        throw new BugCheck(BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x1003, mem.canonical(p), 0, 0], `spin lock ${k.hex(p)} released while not held`);
+      }
+      mem.setPtr(p, 0);
+    },
+    // FAST_MUTEX.Count: 1 free, 0 owned (FM_LOCK_BIT, [DOC] ExInitializeFastMutex)
+    ExInitializeFastMutex: (p) => {
+      mem.check(p, 4, true);
+      mem.setU32(p, 1);
+    },
+    ExAcquireFastMutex: (p) => {
+      mem.check(p, 4, true);
+      if (mem.u32(p) !== 1) {
+        throw new BugCheck(BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x1001, mem.canonical(p), 0, 0], `deadlock: fast mutex ${k.hex(p)} acquired while owned (or never initialised)`);
+      }
+      mem.setU32(p, 0);
+    },
+    ExReleaseFastMutex: (p) => {
+      mem.check(p, 4, true);
+      if (mem.u32(p) !== 0) {
+        throw new BugCheck(BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x1003, mem.canonical(p), 0, 0], `fast mutex ${k.hex(p)} released while not owned`);
+      }
+      mem.setU32(p, 1);
+    },
+    KeGetCurrentIrql: () => 0,
+    KeBugCheckEx: (code, p1, p2, p3, p4) => {
+      throw new BugCheck(code >>> 0, [p1 >>> 0, p2 >>> 0, p3 >>> 0, p4 >>> 0], 'KeBugCheckEx called by the driver');
+    },
+    DbgPrint: (format: string, ...args: DbgArg[]) => {
+      const r = formatDbgPrint(mem, format, args);
+      const f = k.frame;
+      if (f !== null) f.prints.push({ text: r.text, fullLength: r.fullLength });
+      return STATUS_SUCCESS;
+    },
+  };
+  return ddi;
+}
