@@ -272,8 +272,8 @@ export class Kernel {
    * Unmodelled fields hold plausible data (zeros, pool pointers, counters), so a read at a wrong offset returns
    * wrong bytes, not zeros. One deterministic template per build and object size, copied in: cheap and stable.
    */
-  private fillPlausible(va: number, size: number, seed: number): void {
-    const key = `${this.build.id}/${size}/${seed}`;
+  private fillPlausible(va: number, size: number): void {
+    const key = `${this.build.id}/${size}`;
     let t = TEMPLATES.get(key);
     if (t === undefined) {
       const scratch = new KernelMemory(this.build.kernelVaBase, this.build.pointerSize, 1);
@@ -293,21 +293,27 @@ export class Kernel {
     this.mem.setBytes(va, t);
   }
 
-  private newProcess(pid: number | null, ppid: number, name: string, imagePath: string | null): KProcess {
+  /**
+   * A process object and its EPROCESS. Its PID comes from a fresh CID entry (`null`), a fixed one (the System
+   * process), or is borrowed without an entry (the adversarial profile's interloper, which never runs threads).
+   */
+  private newProcess(pid: number | null | { borrowed: number }, ppid: number, name: string, imagePath: string | null): KProcess {
     const layout = this.build.eprocess;
     const serial = this.nextSerial();
     const eprocess = this.mem.alloc(layout.size, 'Proc', 'kernel');
-    this.fillPlausible(eprocess, layout.size, 1);
+    this.fillPlausible(eprocess, layout.size);
     const proc: KProcess = {
       serial, pid: 0, ppid, name: '', imagePath, eprocess, threads: [], activeThreads: 0,
       state: 'active', pointerCount: 1, driverRefs: 0, userImages: 0,
     };
     const entry: CidObject = { kind: 'process', p: proc };
     let id: number;
-    if (pid !== null) {
+    if (pid === null) id = this.cids.create(entry);
+    else if (typeof pid === 'object') id = pid.borrowed;
+    else {
       this.cids.createAt(pid, entry);
       id = pid;
-    } else id = this.cids.create(entry);
+    }
     // ImageFileName: the last path component, each WCHAR narrowed by truncation, at most sizeof-1 chars, then NUL
     // ([WRK] mm/procsup.c).
     const base = name.slice(name.lastIndexOf('\\') + 1);
@@ -607,7 +613,7 @@ export class Kernel {
     let interloper: KProcess | null = null;
     if (race === 'gone') this.cids.destroyEntryOnly(p.pid);
     else {
-      interloper = this.newProcessDetached(p.pid);
+      interloper = this.newProcess({ borrowed: p.pid }, this.system.pid, 'interloper.exe', null);
       this.cids.replace(p.pid, { kind: 'process', p: interloper });
     }
     try {
@@ -624,26 +630,6 @@ export class Kernel {
         }
       }
     }
-  }
-
-  /** A process that took over `pid` in the adversarial profile; it never runs threads. */
-  private newProcessDetached(pid: number): KProcess {
-    const layout = this.build.eprocess;
-    const serial = this.nextSerial();
-    const eprocess = this.mem.alloc(layout.size, 'Proc', 'kernel');
-    this.fillPlausible(eprocess, layout.size, 1);
-    const name = 'interloper.exe';
-    const proc: KProcess = {
-      serial, pid, ppid: this.system.pid, name, imagePath: null, eprocess, threads: [], activeThreads: 0,
-      state: 'active', pointerCount: 1, driverRefs: 0, userImages: 0,
-    };
-    for (let i = 0; i < name.length; i++) this.mem.setU8(eprocess + layout.ImageFileName + i, name.charCodeAt(i));
-    this.mem.setU8(eprocess + layout.ImageFileName + name.length, 0);
-    this.mem.setPtr(eprocess + layout.UniqueProcessId, pid);
-    this.mem.setPtr(eprocess + layout.InheritedFromUniqueProcessId, this.system.pid);
-    this.objectsByVa.set(eprocess, { kind: 'process', p: proc });
-    this.processes.push(proc);
-    return proc;
   }
 
   private previousOwners(pid: number): readonly string[] | undefined {

@@ -1,6 +1,6 @@
 /**
  * A tiny deterministic PRNG (mulberry32) for the model's filler bytes.
- * The model never uses Math.random: every byte derives from explicit seeds.
+ * The model has no ambient randomness: every byte derives from explicit seeds.
  */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
