@@ -58,8 +58,10 @@ for (const row of rows) {
   const ops = f.scenario.ops.map((o) => describeOp(o).replace(/\|/g, '/')).join('; ');
   out.push(`| ${bug} | \`${row.inv.id}\` (${row.profile}) | ${row.runs} | ${f.scenario.ops.length} (${f.shrunkFrom}) | ${row.minimal ? 'yes' : '**no**'} | ${f.scenario.build} | ${f.violations[0].message.replace(/\|/g, '/')}${faults ? ` — ${faults}` : ''}${ops ? ` — ops: ${ops.length > 160 ? ops.slice(0, 157) + '…' : ops}` : ''} | [md](../${row.paths.md}) |`);
 }
-out.push('', 'Extra finding (not in DESIGN.md\'s list): the seed dereferences `FullImageName` without a NULL check, so an image',
-  'notification whose name could not be obtained (documented: FullImageName may be NULL) is bug check 0x50 — see the',
-  '`no-bugcheck` row.', '');
+out.push('', 'Extra findings (not in DESIGN.md\'s list):', '',
+  '- the seed dereferences `FullImageName` without a NULL check, so an image notification whose name could not be obtained',
+  '  (documented: FullImageName may be NULL) is bug check 0x50 — the `no-bugcheck` row;',
+  '- its dispatch routine returns `Irp->IoStatus.Status` read after `IoCompleteRequest` — the `irp-completion` row (the',
+  '  same in the C reconstruction, `examples/drivers/wssprocmon.c`).', '');
 writeFileSync('docs/seed-findings.md', out.join('\n'));
 console.log(out.join('\n'));

@@ -112,6 +112,29 @@ static VOID ImageNotify(PUNICODE_STRING FullImageName, HANDLE ProcessId, PIMAGE_
         DbgPrint("IMAGE PATH+ %.*ws\n", (int)min(PATH_CHUNK, chars - at), FullImageName->Buffer + at);
 }
 
+/* Opening and closing the device succeed; anything else is refused. The status is kept in a local: the IRP is not
+ * touched after IoCompleteRequest. */
+static NTSTATUS PsRefMonDispatch(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(Irp);
+    NTSTATUS status;
+
+    UNREFERENCED_PARAMETER(DeviceObject);
+    switch (stack->MajorFunction) {
+    case IRP_MJ_CREATE:
+    case IRP_MJ_CLOSE:
+    case IRP_MJ_CLEANUP:
+        status = STATUS_SUCCESS;
+        break;
+    default:
+        status = STATUS_INVALID_DEVICE_REQUEST;
+    }
+    Irp->IoStatus.Status = status;
+    Irp->IoStatus.Information = 0;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return status;
+}
+
 static VOID PsRefMonUnload(PDRIVER_OBJECT DriverObject)
 {
     UNREFERENCED_PARAMETER(DriverObject);
@@ -159,6 +182,10 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
         goto remove_process;
     }
     gImageRegistered = TRUE;
+    DriverObject->MajorFunction[IRP_MJ_CREATE] = PsRefMonDispatch;
+    DriverObject->MajorFunction[IRP_MJ_CLOSE] = PsRefMonDispatch;
+    DriverObject->MajorFunction[IRP_MJ_CLEANUP] = PsRefMonDispatch;
+    DriverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = PsRefMonDispatch;
     if (canRemove)
         DriverObject->DriverUnload = PsRefMonUnload;
     return STATUS_SUCCESS;

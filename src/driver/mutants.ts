@@ -84,6 +84,10 @@ const ENTRIES: Entry[] = [
     scenario([create('P1', 'T1', `${'deep_directory\\'.repeat(35)}a.exe`)])],
   ['pointer-as-ulong', 'EPROCESS address and image base printed with %08X (32 bits)', 'pointers-full-width', scenario([create('P1', 'T1')], { build: 'win10-x64' })],
   ['pool-leak-on-unload', 'a pool buffer allocated in DriverEntry is not freed in DriverUnload', 'pool-released', scenario([unload])],
+  ['irp-read-after-complete', 'the dispatch routine returns Irp->IoStatus.Status read after IoCompleteRequest', 'irp-completion',
+    scenario([{ op: 'DeviceRequest', major: 'IRP_MJ_CREATE' }])],
+  ['irp-not-completed', 'a refused DeviceIoControl returns its status without completing the IRP', 'irp-completion',
+    scenario([{ op: 'DeviceRequest', major: 'IRP_MJ_DEVICE_CONTROL', ioctl: 0x222000 }])],
 ];
 
 export const MUTANTS: readonly Mutant[] = ENTRIES.map(([id, mistake, invariant, minimal]) => ({

@@ -18,6 +18,10 @@
  */
 import {
   FILE_DEVICE_UNKNOWN,
+  IRP_MJ_CLEANUP,
+  IRP_MJ_CLOSE,
+  IRP_MJ_CREATE,
+  IRP_MJ_DEVICE_CONTROL,
   type Ddi,
   type DRIVER_OBJECT,
   type HANDLE,
@@ -26,7 +30,7 @@ import {
   type PUNICODE_STRING,
   type PVOID,
 } from '../model/ddi.js';
-import { NT_SUCCESS, STATUS_SUCCESS, type NTSTATUS } from '../model/status.js';
+import { NT_SUCCESS, STATUS_INVALID_DEVICE_REQUEST, STATUS_SUCCESS, type NTSTATUS } from '../model/status.js';
 import { hexNorm, type DriverModule, type LoggedEvent } from './types.js';
 
 const DEVICE_NAME = '\\Device\\PsRefMon';
@@ -42,7 +46,7 @@ export type MutationPoint =
   | 'rollback-undoes-failed-step' | 'rollback-wrong-order' | 'unload-forgets-image' | 'unload-forgets-thread'
   | 'unload-wrong-order' | 'unload-leaks-link' | 'no-unload-routine' | 'stale-name-cache'
   | 'exit-only-if-lookup' | 'skip-system-images' | 'parent-is-creator' | 'thread-exit-as-process-exit'
-  | 'long-path-one-call' | 'pointer-as-ulong' | 'pool-leak-on-unload';
+  | 'long-path-one-call' | 'pointer-as-ulong' | 'pool-leak-on-unload' | 'irp-read-after-complete' | 'irp-not-completed';
 
 export function makeMonitor(bug: MutationPoint | null, name = 'psrefmon', description = 'the same monitor done right: the oracle'): DriverModule {
   return {
@@ -200,6 +204,19 @@ export function makeMonitor(bug: MutationPoint | null, name = 'psrefmon', descri
         }
       }
 
+      /** Opening and closing the device succeed; other requests are refused. Returns the status it completed with. */
+      function Dispatch(_DeviceObject: PDEVICE_OBJECT, Irp: PVOID): NTSTATUS {
+        const stack = ddi.IoGetCurrentIrpStackLocation(Irp);
+        const major = ddi.READ_UCHAR(stack + ddi.IO_STACK_LOCATION.MajorFunction);
+        const status = major === IRP_MJ_CREATE || major === IRP_MJ_CLOSE || major === IRP_MJ_CLEANUP ? STATUS_SUCCESS : STATUS_INVALID_DEVICE_REQUEST;
+        ddi.WRITE_ULONG(Irp + ddi.IRP.IoStatus, status);
+        ddi.WRITE_POINTER(Irp + ddi.IRP.Information, 0);
+        if (bug === 'irp-not-completed' && major === IRP_MJ_DEVICE_CONTROL) return status;
+        ddi.IoCompleteRequest(Irp, 0);
+        if (bug === 'irp-read-after-complete') return ddi.READ_ULONG(Irp + ddi.IRP.IoStatus);
+        return status;
+      }
+
       function removeRoutines(): void {
         if (imageRegistered && bug !== 'unload-forgets-image') ddi.PsRemoveLoadImageNotifyRoutine(ImageNotify);
         if (bug !== 'unload-forgets-thread') ddi.PsRemoveCreateThreadNotifyRoutine(ThreadNotify);
@@ -275,6 +292,7 @@ export function makeMonitor(bug: MutationPoint | null, name = 'psrefmon', descri
             return status;
           }
           imageRegistered = true;
+          for (const major of [IRP_MJ_CREATE, IRP_MJ_CLOSE, IRP_MJ_CLEANUP, IRP_MJ_DEVICE_CONTROL]) DriverObject.MajorFunction[major] = Dispatch;
           if (canRemove && bug !== 'no-unload-routine') DriverObject.DriverUnload = Unload;
           return STATUS_SUCCESS;
         },

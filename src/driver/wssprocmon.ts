@@ -6,7 +6,9 @@
  *  4. the UTF-16 image path printed with %s (one character comes out); FullImageName dereferenced without a NULL check;
  *  5. no rollback in DriverEntry (device, link and earlier registrations leak);
  *  6. no DriverUnload;
- *  7. handles and pointers printed with %d / %x (truncation on x64).
+ *  7. handles and pointers printed with %d / %x (truncation on x64);
+ *  and, noticed while reconstructing it: the dispatch routine returns Irp->IoStatus.Status read after
+ *  IoCompleteRequest, and its loop stops short of IRP_MJ_MAXIMUM_FUNCTION.
  * Output formats are the original article's (upper case), with the seed's punctuation.
  */
 import {
@@ -32,8 +34,11 @@ export const wssprocmon: DriverModule = {
   instantiate() {
     let ddi: Ddi;
 
-    function MydrvDispatch(_DeviceObject: PDEVICE_OBJECT, _Irp: PVOID): NTSTATUS {
-      return STATUS_SUCCESS; // IRPs are not part of the model yet
+    function MydrvDispatch(_DeviceObject: PDEVICE_OBJECT, Irp: PVOID): NTSTATUS {
+      ddi.WRITE_ULONG(Irp + ddi.IRP.IoStatus, STATUS_SUCCESS);
+      ddi.WRITE_POINTER(Irp + ddi.IRP.Information, 0);
+      ddi.IoCompleteRequest(Irp, 0);
+      return ddi.READ_ULONG(Irp + ddi.IRP.IoStatus); // the seed reads the IRP after completing it
     }
 
     function ProcessCreateMon(hParentId: HANDLE, PId: HANDLE, bCreate: boolean): void {

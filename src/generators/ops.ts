@@ -14,6 +14,7 @@ export type RawOp =
   | { readonly k: 'exit-thread'; readonly target: number; readonly race?: ExitRace }
   | { readonly k: 'exit-process'; readonly target: number; readonly race?: ExitRace }
   | { readonly k: 'image'; readonly target: number; readonly system: boolean; readonly path: string; readonly unavailable: boolean }
+  | { readonly k: 'irp'; readonly major: string; readonly ioctl: number }
   | { readonly k: 'unload' }
   | { readonly k: 'load' };
 
@@ -25,9 +26,10 @@ export interface OpWeights {
   readonly image: number;
   readonly unload: number;
   readonly load: number;
+  readonly irp: number;
 }
 
-export const DEFAULT_WEIGHTS: OpWeights = { process: 5, thread: 3, exitThread: 2, exitProcess: 4, image: 3, unload: 1, load: 1 };
+export const DEFAULT_WEIGHTS: OpWeights = { process: 5, thread: 3, exitThread: 2, exitProcess: 4, image: 3, unload: 1, load: 1, irp: 1 };
 
 export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIGHTS): fc.Arbitrary<RawOp> {
   const index = fc.nat({ max: 64 });
@@ -51,6 +53,14 @@ export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIG
       arbitrary: fc.boolean().chain((system) => fc.record({
         k: fc.constant('image' as const), target: index, system: fc.constant(system), path: system ? driverPath : dllPath, unavailable: rare,
       })),
+    },
+    {
+      weight: w.irp,
+      arbitrary: fc.record({
+        k: fc.constant('irp' as const),
+        major: fc.constantFrom('IRP_MJ_CREATE', 'IRP_MJ_CLOSE', 'IRP_MJ_CLEANUP', 'IRP_MJ_DEVICE_CONTROL', 'IRP_MJ_READ'),
+        ioctl: fc.constantFrom(0x222000, 0x222004, 0x22e003),
+      }),
     },
     { weight: w.unload, arbitrary: fc.constant({ k: 'unload' as const }) },
     { weight: w.load, arbitrary: fc.constant({ k: 'load' as const }) },
@@ -112,6 +122,9 @@ export function resolveOps(raw: readonly RawOp[]): Op[] {
         }
         break;
       }
+      case 'irp':
+        out.push(r.major === 'IRP_MJ_DEVICE_CONTROL' ? { op: 'DeviceRequest', major: r.major, ioctl: r.ioctl } : { op: 'DeviceRequest', major: r.major });
+        break;
       case 'unload':
         out.push({ op: 'UnloadDriver' });
         break;

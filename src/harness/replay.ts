@@ -6,6 +6,7 @@ import type { DriverModule } from '../driver/types.js';
 import { getInvariant, UnknownInvariantError, type Violation } from '../invariants/index.js';
 import { BUILDS } from '../model/builds.js';
 import { CID_REUSE_POLICIES } from '../model/cid-table.js';
+import { IRP_MAJOR } from '../model/ddi.js';
 import type { Op } from '../model/ops.js';
 import type { RunRecord } from '../model/record.js';
 import type { Scenario } from '../model/scenario.js';
@@ -29,6 +30,7 @@ const OP_FIELDS: Readonly<Record<string, readonly string[]>> = {
   ExitThread: ['thread'],
   ExitProcess: ['process'],
   LoadImage: ['process', 'path'],
+  DeviceRequest: ['major'],
   LoadDriver: [],
   UnloadDriver: [],
 };
@@ -52,6 +54,7 @@ export function validateScenario(x: Json, where = 'scenario'): Scenario {
     for (const f of OP_FIELDS[o.op as string]) need(typeof o[f] === 'string', `${where}.ops[${i}].${f} must be a string`);
     if (o.creator !== undefined) need(typeof o.creator === 'string', `${where}.ops[${i}].creator must be a string`);
     if (o.pathUnavailable !== undefined) need(typeof o.pathUnavailable === 'boolean', `${where}.ops[${i}].pathUnavailable must be a boolean`);
+    if (o.op === 'DeviceRequest') need(typeof o.major === 'string' && o.major in IRP_MAJOR, `${where}.ops[${i}].major must be one of ${Object.keys(IRP_MAJOR).join(', ')}`);
     if (o.race !== undefined) need(o.race === 'gone' || o.race === 'reused', `${where}.ops[${i}].race must be "gone" or "reused"`);
   });
   return s as unknown as Scenario;

@@ -95,6 +95,7 @@ export function describeOp(op: Op | { op: string }): string {
     case 'ExitThread': return `ExitThread ${o.thread}${o.race !== undefined ? ` [race: PID ${o.race} at lookup]` : ''}`;
     case 'ExitProcess': return `ExitProcess ${o.process}${o.race !== undefined ? ` [race: PID ${o.race} at lookup]` : ''}`;
     case 'LoadImage': return `LoadImage ${o.path} into ${o.process}${o.pathUnavailable === true ? ' [FullImageName NULL]' : ''}`;
+    case 'DeviceRequest': return `DeviceRequest ${o.major}${o.ioctl !== undefined ? ` ioctl 0x${o.ioctl.toString(16).toUpperCase()}` : ''} to the driver's device`;
     default: return o.op;
   }
 }
@@ -142,7 +143,8 @@ export function renderMarkdown(report: Report, record: RunRecord): string {
     const label = opr.index < 0 ? 'boot' : `op ${opr.index}`;
     out.push(`### ${label}: ${describeOp(opr.op as Op)}${opr.outcome === 'skipped' ? ` (skipped: ${opr.note ?? ''})` : opr.outcome === 'halted' ? ' (the machine stopped here)' : ''}`, '');
     for (const ph of record.phases.filter((p) => p.op === opr.index)) {
-      out.push(`- **${ph.phase}**${ph.status !== undefined ? ` → ${ph.status}` : ''}${ph.note !== undefined ? ` — ${ph.note}` : ''}${flagged.has(ph.seq) ? ' ⚠' : ''}`);
+      const irp = ph.irp === undefined ? '' : ` ${ph.irp.major}: completed ${ph.irp.completions}×${ph.irp.completionStatus !== undefined ? ` with ${ph.irp.completionStatus}` : ''}, returned`;
+      out.push(`- **${ph.phase}**${irp}${ph.status !== undefined ? ` → ${ph.status}` : ''}${ph.note !== undefined ? ` — ${ph.note}` : ''}${flagged.has(ph.seq) ? ' ⚠' : ''}`);
       for (const d of ph.ddi) out.push(`  - ${d.name}(${d.args.join(', ')})${d.status !== undefined ? ` → ${d.status}` : ''}${d.result !== undefined ? ` = ${d.result}` : ''}${d.faulted === true ? ' [injected fault]' : ''}`);
       if (ph.prints.length > 0) out.push('', fence(linesOf(ph.prints)).split('\n').map((l) => '  ' + l).join('\n'));
       if (ph.residue !== undefined && (ph.residue.registrations.length + ph.residue.devices.length + ph.residue.links.length) > 0) {

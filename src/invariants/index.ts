@@ -3,6 +3,7 @@ import { dbgPrintLimit } from './dbgprint-limit.js';
 import { driverUnloadable, failedEntryClean, poolReleased, teardownOrder, unloadClean } from './driver-lifecycle.js';
 import { eventsLoggedOnce } from './events-logged-once.js';
 import { imagePathFull } from './image-path-full.js';
+import { irpCompletion } from './irp-completion.js';
 import { lookupFailureHandled } from './lookup-failure-handled.js';
 import { noBugCheck } from './no-bugcheck.js';
 import { pidReuseAttribution } from './pid-reuse-attribution.js';
@@ -24,6 +25,7 @@ export const INVARIANTS: readonly Invariant[] = [
   unloadClean,
   teardownOrder,
   poolReleased,
+  irpCompletion,
   driverUnloadable,
   noBugCheck,
   dbgPrintLimit,

@@ -32,6 +32,7 @@ import {
   STATUS_OBJECT_NAME_NOT_FOUND,
   STATUS_PROCEDURE_NOT_FOUND,
   STATUS_SUCCESS,
+  statusName,
   type NTSTATUS,
 } from './status.js';
 
@@ -87,6 +88,8 @@ export function makeDdi(k: Kernel): Ddi {
     memory: mem.wasm,
     IMAGE_INFO: k.imageInfo,
     PS_CREATE_NOTIFY_INFO: k.createInfo,
+    IRP: k.irpLayout,
+    IO_STACK_LOCATION: k.stackLayout,
     UNICODE_STRING: ps === 4 ? { Length: 0, MaximumLength: 2, Buffer: 4, size: 8 } : { Length: 0, MaximumLength: 2, Buffer: 8, size: 16 },
     READ_UCHAR: (p) => { mem.check(p, 1, false); return mem.u8(p); },
     READ_USHORT: (p) => { mem.check(p, 2, false); return mem.u16(p); },
@@ -282,6 +285,14 @@ export function makeDdi(k: Kernel): Ddi {
       const status = k.namespace.removeLink(link) !== undefined ? STATUS_SUCCESS : STATUS_OBJECT_NAME_NOT_FOUND;
       k.log('IoDeleteSymbolicLink', [link], status);
       return status;
+    },
+    IoCompleteRequest: (irp, boost) => {
+      k.log('IoCompleteRequest', [k.hex(irp), String(boost)], undefined, statusName(mem.u32(irp + k.irpLayout.IoStatus)));
+      k.completeIrp(irp);
+    },
+    IoGetCurrentIrpStackLocation: (irp) => {
+      mem.check(irp, k.irpLayout.size, false);
+      return mem.ptr(irp + k.irpLayout.CurrentStackLocation);
     },
     ExAllocatePoolWithTag: (_type, n, tag) => {
       const f = k.fault('ExAllocatePoolWithTag');

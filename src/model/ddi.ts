@@ -43,7 +43,32 @@ export interface PsCreateNotifyInfoLayout {
 }
 export type PDRIVER_DISPATCH = (DeviceObject: PDEVICE_OBJECT, Irp: PVOID) => NTSTATUS;
 
+export const IRP_MJ_CREATE = 0x00;
+export const IRP_MJ_CLOSE = 0x02;
+export const IRP_MJ_READ = 0x03;
+export const IRP_MJ_DEVICE_CONTROL = 0x0e;
+export const IRP_MJ_CLEANUP = 0x12;
 export const IRP_MJ_MAXIMUM_FUNCTION = 0x1b;
+/** The requests scenarios send to a driver's device, by WDK name. */
+export const IRP_MAJOR: Readonly<Record<string, number>> = {
+  IRP_MJ_CREATE, IRP_MJ_CLOSE, IRP_MJ_READ, IRP_MJ_DEVICE_CONTROL, IRP_MJ_CLEANUP,
+};
+
+/** IRP field offsets for the build's pointer size (x86 size 0x70, x64 0xD0; wdm.h). */
+export interface IrpLayout {
+  readonly IoStatus: number;
+  readonly Information: number;
+  readonly CurrentStackLocation: number;
+  readonly size: number;
+}
+
+/** IO_STACK_LOCATION field offsets (x86 size 0x24, x64 0x48; wdm.h). */
+export interface IoStackLocationLayout {
+  readonly MajorFunction: number;
+  readonly IoControlCode: number;
+  readonly DeviceObject: number;
+  readonly size: number;
+}
 export const FILE_DEVICE_UNKNOWN = 0x22;
 
 /** The parts of DRIVER_OBJECT a driver writes: its unload routine and dispatch table. */
@@ -83,6 +108,8 @@ export interface Ddi {
   readonly memory: WebAssembly.Memory;
   readonly IMAGE_INFO: ImageInfoLayout;
   readonly PS_CREATE_NOTIFY_INFO: PsCreateNotifyInfoLayout;
+  readonly IRP: IrpLayout;
+  readonly IO_STACK_LOCATION: IoStackLocationLayout;
   /** Offsets inside UNICODE_STRING: Length, MaximumLength, Buffer. */
   readonly UNICODE_STRING: { readonly Length: 0; readonly MaximumLength: 2; readonly Buffer: 4 | 8; readonly size: 8 | 16 };
 
@@ -138,6 +165,9 @@ export interface Ddi {
   IoDeleteDevice(DeviceObject: PDEVICE_OBJECT): void;
   IoCreateSymbolicLink(SymbolicLinkName: string, DeviceName: string): NTSTATUS;
   IoDeleteSymbolicLink(SymbolicLinkName: string): NTSTATUS;
+  /** Completes an IRP: the I/O manager owns it again, and the driver must not touch it afterwards. */
+  IoCompleteRequest(Irp: PVOID, PriorityBoost: number): void;
+  IoGetCurrentIrpStackLocation(Irp: PVOID): PVOID;
 
   // ---- pool
   ExAllocatePoolWithTag(PoolType: number, NumberOfBytes: number, Tag: string): PVOID;
@@ -188,7 +218,7 @@ export const DDI_NAMES: readonly string[] = [
   'PsSetCreateProcessNotifyRoutineEx2', 'PsSetCreateThreadNotifyRoutineEx', 'PsSetLoadImageNotifyRoutineEx',
   'PsLookupProcessByProcessId', 'PsLookupThreadByThreadId', 'ObDereferenceObject', 'ObReferenceObject',
   'PsGetCurrentProcessId', 'PsGetCurrentThreadId', 'PsGetCurrentProcess', 'PsGetProcessId', 'PsGetProcessImageFileName',
-  'IoCreateDevice', 'IoDeleteDevice', 'IoCreateSymbolicLink', 'IoDeleteSymbolicLink',
+  'IoCreateDevice', 'IoDeleteDevice', 'IoCreateSymbolicLink', 'IoDeleteSymbolicLink', 'IoCompleteRequest',
   'ExAllocatePoolWithTag', 'ExFreePoolWithTag', 'ExAllocatePool2', 'KeInitializeSpinLock', 'KeAcquireSpinLock',
   'KeReleaseSpinLock', 'ExInitializeFastMutex', 'ExAcquireFastMutex', 'ExReleaseFastMutex', 'KeGetCurrentIrql',
   'KeBugCheckEx', 'DbgPrint',

@@ -8,6 +8,7 @@ import {
   BugCheck,
   BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS,
   BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED,
+  BUGCHECK_MULTIPLE_IRP_COMPLETE_REQUESTS,
   BUGCHECK_REFERENCE_BY_POINTER,
   bugCheckName,
 } from './bugcheck.js';
@@ -18,6 +19,8 @@ import {
   IRP_MJ_MAXIMUM_FUNCTION,
   type PCREATE_PROCESS_NOTIFY_ROUTINE_EX,
   type PsCreateNotifyInfoLayout,
+  type IoStackLocationLayout,
+  type IrpLayout,
   type DriverImage,
   type DriverInstance,
   type DRIVER_OBJECT,
@@ -168,6 +171,10 @@ export class Kernel {
   readonly record: RunRecord;
   readonly imageInfo: ImageInfoLayout;
   readonly createInfo: PsCreateNotifyInfoLayout;
+  readonly irpLayout: IrpLayout;
+  readonly stackLayout: IoStackLocationLayout;
+  /** IRPs handed to the driver and not yet completed, with the Dispatch phase that records them. */
+  private readonly openIrps = new Map<number, PhaseRecord>();
   /** Stack garbage an uninitialised pointer holds: unmapped, so reading through it faults. */
   readonly uninitializedPointer: number;
 
@@ -212,6 +219,12 @@ export class Kernel {
     this.imageInfo = ps === 4
       ? { Properties: 0, ImageBase: 4, ImageSelector: 8, ImageSize: 12, ImageSectionNumber: 16 }
       : { Properties: 0, ImageBase: 8, ImageSelector: 16, ImageSize: 24, ImageSectionNumber: 32 };
+    this.irpLayout = ps === 4
+      ? { IoStatus: 0x18, Information: 0x1c, CurrentStackLocation: 0x60, size: 0x70 }
+      : { IoStatus: 0x30, Information: 0x38, CurrentStackLocation: 0xb8, size: 0xd0 };
+    this.stackLayout = ps === 4
+      ? { MajorFunction: 0, IoControlCode: 0x0c, DeviceObject: 0x14, size: 0x24 }
+      : { MajorFunction: 0, IoControlCode: 0x18, DeviceObject: 0x28, size: 0x48 };
     this.createInfo = ps === 4
       ? { Size: 0, Flags: 4, ParentProcessId: 8, CreatingThreadId: 12, FileObject: 20, ImageFileName: 24, CommandLine: 28, CreationStatus: 32, size: 36 }
       : { Size: 0, Flags: 8, ParentProcessId: 16, CreatingThreadId: 24, FileObject: 40, ImageFileName: 48, CommandLine: 56, CreationStatus: 64, size: 72 };
@@ -543,6 +556,63 @@ export class Kernel {
       this.releaseImage();
     }
     return status;
+  }
+
+  /**
+   * A request to the driver's first device (what CreateFile / CloseHandle / DeviceIoControl on its symbolic link
+   * become): an IRP with one stack location, sent to DriverObject->MajorFunction[major] in the requester's context.
+   * Slots the driver left at IopInvalidDeviceRequest complete with STATUS_INVALID_DEVICE_REQUEST. Returns false when
+   * there is no device to send it to.
+   */
+  sendIrp(major: number, majorName: string, ioctl = 0): boolean {
+    this.assertRunning();
+    const dobj = this.driverObject;
+    if ((this.imageState !== 'loaded' && this.imageState !== 'pinned') || dobj === null || dobj.DeviceObject === 0) return false;
+    const L = this.irpLayout;
+    const S = this.stackLayout;
+    const irp = this.mem.alloc(L.size + S.size, 'Irp ', 'kernel');
+    const stack = irp + L.size;
+    this.mem.setU16(irp, 6); // IO_TYPE_IRP
+    this.mem.setU16(irp + 2, L.size + S.size);
+    this.mem.setPtr(irp + L.CurrentStackLocation, stack);
+    this.mem.setU8(stack + S.MajorFunction, major);
+    this.mem.setPtr(stack + S.DeviceObject, dobj.DeviceObject);
+    this.mem.setU32(stack + S.IoControlCode, ioctl);
+    const phase = this.beginPhase('Dispatch');
+    phase.irp = { major: majorName, completions: 0 };
+    this.openIrps.set(irp, phase);
+    const dispatch = dobj.MajorFunction[major];
+    const requester = this.processes.find((p) => p.state === 'active' && p !== this.system);
+    let returned: NTSTATUS = STATUS_SUCCESS;
+    this.withContext(requester === undefined ? this.systemThread() : this.creatorThread(requester), () => {
+      this.runDriverCode(phase, null, () => {
+        if (dispatch === IopInvalidDeviceRequest) {
+          this.mem.setU32(irp + L.IoStatus, STATUS_INVALID_DEVICE_REQUEST);
+          this.completeIrp(irp);
+          returned = STATUS_INVALID_DEVICE_REQUEST;
+        } else returned = dispatch(dobj.DeviceObject, irp) >>> 0;
+      });
+    });
+    phase.irp.returned = statusName(returned);
+    phase.status = statusName(returned);
+    this.frame = null;
+    return true;
+  }
+
+  /**
+   * @internal IoCompleteRequest: the IRP goes back to the I/O manager. Its memory is poisoned (0xDF) but stays
+   * mapped, as completion frees it later: a driver that reads it afterwards gets garbage, not a fault. Completing an
+   * IRP that is not the driver's to complete is bug check 0x44 ([DOC] bug check 0x44).
+   */
+  completeIrp(irp: number): void {
+    const phase = this.openIrps.get(irp);
+    if (phase === undefined || phase.irp === undefined) {
+      throw new BugCheck(BUGCHECK_MULTIPLE_IRP_COMPLETE_REQUESTS, [this.mem.canonical(irp), 0, 0, 0], `IoCompleteRequest on ${this.hex(irp)}, an IRP already completed (or never sent)`);
+    }
+    phase.irp.completions++;
+    phase.irp.completionStatus = statusName(this.mem.u32(irp + this.irpLayout.IoStatus));
+    this.openIrps.delete(irp);
+    this.mem.fill(irp, this.irpLayout.size + this.stackLayout.size, 0xdf);
   }
 
   /** NtUnloadDriver: refused with STATUS_INVALID_DEVICE_REQUEST when DriverUnload is NULL ([WRK] io/iomgr/loadunld.c). */

@@ -3,6 +3,7 @@
  * symbolic labels (like PropEr's symbolic variables or Hypothesis bundles): an op whose target is gone is a
  * recorded no-op, so any subsequence of a legal scenario is legal — which is what shrinking needs.
  */
+import { IRP_MAJOR } from './ddi.js';
 import { Kernel, KernelHalted, type KProcess, type KThread } from './kernel.js';
 
 export type ExitRace = 'gone' | 'reused';
@@ -18,6 +19,7 @@ export type Op =
   | { readonly op: 'ExitThread'; readonly thread: string; readonly race?: ExitRace }
   | { readonly op: 'ExitProcess'; readonly process: string; readonly race?: ExitRace }
   | { readonly op: 'LoadImage'; readonly process: string; readonly path: string; readonly pathUnavailable?: boolean }
+  | { readonly op: 'DeviceRequest'; readonly major: string; readonly ioctl?: number }
   | { readonly op: 'LoadDriver' }
   | { readonly op: 'UnloadDriver' };
 
@@ -86,6 +88,12 @@ export function executeOps(kernel: Kernel, ops: readonly Op[]): number {
             if (p === undefined) skipped = `${op.process} is not running`;
             else kernel.loadImage(p, op.pathUnavailable === true ? null : op.path, baseName(op.path));
           }
+          break;
+        }
+        case 'DeviceRequest': {
+          const major = IRP_MAJOR[op.major];
+          if (major === undefined) throw new Error(`unknown IRP major function ${op.major}`);
+          if (!kernel.sendIrp(major, op.major, op.ioctl ?? 0)) skipped = 'the driver has no device';
           break;
         }
         case 'LoadDriver':

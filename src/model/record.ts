@@ -64,7 +64,7 @@ export interface CallbackRecord {
 export interface PhaseRecord {
   readonly seq: number;
   readonly op: number;
-  readonly phase: 'DriverEntry' | 'DriverUnload' | 'Load' | 'Unload';
+  readonly phase: 'DriverEntry' | 'DriverUnload' | 'Load' | 'Unload' | 'Dispatch';
   status?: string;
   readonly ddi: DdiCallRecord[];
   readonly prints: PrintRecord[];
@@ -72,6 +72,8 @@ export interface PhaseRecord {
   note?: string;
   /** What the driver left behind right after a failed DriverEntry or after DriverUnload. */
   residue?: Residue;
+  /** Dispatch phases: the IRP's major function, how often it was completed and with what, what the routine returned. */
+  irp?: { major: string; completions: number; completionStatus?: string; returned?: string };
 }
 
 export interface Residue {

@@ -18,12 +18,12 @@ describe('scenario generator', () => {
     }
   });
 
-  test('generated ops never target an object that is gone (only driver load/unload may be no-ops)', () => {
+  test('generated ops never target an object that is gone (only driver load/unload and requests to a missing device may be no-ops)', () => {
     for (const s of sample.slice(0, 150)) {
       const r = simulate(reference, s);
       for (const o of r.ops) {
         if (o.outcome !== 'skipped') continue;
-        expect(['LoadDriver', 'UnloadDriver']).toContain((o.op as { op: string }).op);
+        expect(['LoadDriver', 'UnloadDriver', 'DeviceRequest']).toContain((o.op as { op: string }).op);
       }
     }
   });
@@ -52,6 +52,7 @@ describe('scenario generator', () => {
       'long path': share((s) => s.ops.some((o) => (o.op === 'CreateProcess' || o.op === 'LoadImage') && o.path.length > 300)),
       'name past 15 chars': share((s) => s.ops.some((o) => o.op === 'CreateProcess' && o.path.slice(o.path.lastIndexOf('\\') + 1).length > 15)),
       'parent is not creator': share((s) => s.ops.some((o) => o.op === 'CreateProcess' && o.creator !== undefined)),
+      'device request': share((s) => has(s, 'DeviceRequest')),
       'NULL image name': share((s) => s.ops.some((o) => (o.op === 'CreateProcess' || o.op === 'LoadImage') && o.pathUnavailable === true)),
     };
     for (const [name, v] of Object.entries(classes)) expect(v, name).toBeGreaterThan(0.05);

@@ -64,6 +64,15 @@ describe('the seed driver on scripted scenarios', () => {
     expect(p?.pointerCount).toBe(6);
   });
 
+  test('the seed returns the status it reads from the IRP after completing it', () => {
+    const r = simulate(wssprocmon, scenario('winxp-x86', [{ op: 'DeviceRequest', major: 'IRP_MJ_CREATE' }]));
+    const d = r.phases.find((p) => p.phase === 'Dispatch');
+    expect(d?.irp).toEqual({ major: 'IRP_MJ_CREATE', completions: 1, completionStatus: 'STATUS_SUCCESS', returned: '0xDFDFDFDF' });
+    // the slot its loop misses stays with the I/O manager, which refuses the request
+    const pnp = simulate(reference, scenario('winxp-x86', [{ op: 'DeviceRequest', major: 'IRP_MJ_READ' }]));
+    expect(pnp.phases.find((p) => p.phase === 'Dispatch')?.irp).toEqual({ major: 'IRP_MJ_READ', completions: 1, completionStatus: 'STATUS_INVALID_DEVICE_REQUEST', returned: 'STATUS_INVALID_DEVICE_REQUEST' });
+  });
+
   test('the seed cannot be unloaded', () => {
     const r = simulate(wssprocmon, scenario('winxp-x86', [{ op: 'UnloadDriver' }]));
     const u = r.phases.find((p) => p.phase === 'Unload');

@@ -64,6 +64,18 @@ describe('C drivers compiled to WebAssembly behave like their TypeScript twins',
     expect(applicableInvariants(cref)).toHaveLength(INVARIANTS.length);
   });
 
+  test('the C seed reads the IRP after completing it, as the port does; the C reference does not', () => {
+    const req: Scenario['ops'] = [{ op: 'DeviceRequest', major: 'IRP_MJ_CREATE' }, { op: 'DeviceRequest', major: 'IRP_MJ_DEVICE_CONTROL', ioctl: 0x222000 }];
+    const irps = (d: DriverModule) => simulate(d, sc('winxp-x86', req)).phases.filter((p) => p.phase === 'Dispatch').map((p) => p.irp);
+    expect(irps(cseed)).toEqual(irps(wssprocmon));
+    expect(irps(cseed)[0]?.returned).toBe('0xDFDFDFDF');
+    expect(irps(cref)).toEqual(irps(reference));
+    expect(irps(cref)).toEqual([
+      { major: 'IRP_MJ_CREATE', completions: 1, completionStatus: 'STATUS_SUCCESS', returned: 'STATUS_SUCCESS' },
+      { major: 'IRP_MJ_DEVICE_CONTROL', completions: 1, completionStatus: 'STATUS_INVALID_DEVICE_REQUEST', returned: 'STATUS_INVALID_DEVICE_REQUEST' },
+    ]);
+  });
+
   test('a NULL FullImageName in the C seed is a bug check naming the function, not a crash', () => {
     const r = simulate(cseed, sc('winxp-x86', [{ op: 'LoadImage', process: 'System', path: '\\SystemRoot\\x.sys', pathUnavailable: true }]));
     expect(r.bugCheck?.code).toBe(0x50);

@@ -323,8 +323,8 @@ function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImpo
         IoDeleteDevice: (d) => ddi.IoDeleteDevice(n(d)),
         IoCreateSymbolicLink: (l, d) => ddi.IoCreateSymbolicLink(readUnicode(n(l)), readUnicode(n(d))),
         IoDeleteSymbolicLink: (l) => ddi.IoDeleteSymbolicLink(readUnicode(n(l))),
-        IofCompleteRequest: () => undefined, // IRPs are not part of the model yet
-        IoCompleteRequest: () => undefined,
+        IofCompleteRequest: (irp, boost) => ddi.IoCompleteRequest(n(irp), n(boost)),
+        IoCompleteRequest: (irp, boost) => ddi.IoCompleteRequest(n(irp), n(boost)),
         ExAllocatePoolWithTag: (_t, size, tag) => ddi.ExAllocatePoolWithTag(n(_t), n(size), tagString(n(tag))),
         ExAllocatePool2: (flags, size, tag) => ddi.ExAllocatePool2(BigInt(flags), n(size), tagString(n(tag))),
         ExFreePoolWithTag: (p, tag) => ddi.ExFreePoolWithTag(n(p), tagString(n(tag))),
@@ -433,6 +433,9 @@ function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImpo
       }
       table = instance.exports.__indirect_function_table as WebAssembly.Table;
       const entry = instance.exports.DriverEntry as (d: number, r: number) => number;
+      // DriverObject->MajorFunction[] (x86 offset 0x38) as the I/O manager filled it, to see what the driver changes
+      const MAJOR = 0x38;
+      const before = DriverObject.MajorFunction.map((_, i) => ddi.READ_POINTER(DriverObject.address + MAJOR + 4 * i));
       let status: number;
       try {
         status = entry(DriverObject.address, RegistryPath);
@@ -442,6 +445,10 @@ function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImpo
       // DriverObject->DriverUnload, as the driver left it (x86 offset 0x34)
       const unload = ddi.READ_POINTER(DriverObject.address + 0x34);
       if (unload !== 0) DriverObject.DriverUnload = routine('unload', unload, () => (d: DRIVER_OBJECT) => { call(unload, d.address); });
+      before.forEach((was, i) => {
+        const now = ddi.READ_POINTER(DriverObject.address + MAJOR + 4 * i);
+        if (now !== was) DriverObject.MajorFunction[i] = routine('dispatch', now, () => (dev: number, irp: number) => call(now, dev, irp));
+      });
       return status >>> 0;
     },
   };
