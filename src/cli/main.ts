@@ -146,13 +146,17 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
 
   const started = io.now();
   let lastShown = 0;
+  let failures = 0;
   const result: FuzzResult = fuzz({
     driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, path: values.path,
     onRun: io.progress === undefined ? undefined : (n) => {
       if (n - lastShown < 100) return;
       lastShown = n;
       const rate = n / Math.max(0.001, (io.now() - started) / 1000);
-      io.progress?.(`runs ${n}/${runs}  ${Math.round(rate)} runs/s (including shrinking)`);
+      io.progress?.(`runs ${n}/${runs}  ${failures} invariant(s) violated  ${Math.round(rate)} runs/s (including shrinking)`);
+    },
+    onFinding: () => {
+      failures++;
     },
   });
   io.progress?.('');

@@ -33,6 +33,8 @@ export interface FuzzOptions {
    */
   readonly path?: string;
   readonly onRun?: (runs: number) => void;
+  /** Called once per shrunk finding, as soon as it is ready (progress displays). */
+  readonly onFinding?: (finding: Finding) => void;
   /**
    * After a failure, keep searching for the invariants not yet violated (seed + 1, + 2 …) within the remaining
    * run budget, so one command reports every kind of bug. Default true.
@@ -140,6 +142,7 @@ export function fuzz(o: FuzzOptions): FuzzResult {
     if (!r.failed) break;
     first ??= r;
     findings.push(...r.findings);
+    for (const f of r.findings) o.onFinding?.(f);
     remaining = remaining.filter((i) => !r.findings.some((f) => f.invariant.id === i.id));
     budget -= Math.max(1, r.runs);
     round++;

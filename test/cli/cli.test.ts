@@ -150,7 +150,7 @@ describe('long runs', () => {
       { out: (l) => out.push(l), err: () => {}, progress: (l) => lines.push(l), now: () => performance.now() });
     expect(code).toBe(0);
     expect(out.at(-1)).toMatch(/passed .* \d+ runs \(stopped by --time-limit\)/);
-    expect(lines.some((l) => /^runs \d+\/100000000 {2}\d+ runs\/s/.test(l))).toBe(true);
+    expect(lines.some((l) => /^runs \d+\/100000000 {2}0 invariant\(s\) violated {2}\d+ runs\/s/.test(l))).toBe(true);
   });
 
   test('a malformed --path is refused', async () => {
