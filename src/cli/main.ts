@@ -101,7 +101,6 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   if (values.driver === undefined) throw new UsageError('fuzz needs --driver <name> (see `psharness list`)');
-  const driver = await resolveDriver(values.driver, io);
   let seed: number;
   if (values.seed === undefined) seed = 1;
   else if (values.seed === 'random') seed = randomInt(0, 0x7fffffff);
@@ -110,6 +109,11 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   const runs = values.runs === undefined ? 1000 : positiveInt(values.runs, '--runs');
   const maxOps = values['max-ops'] === undefined ? 60 : positiveInt(values['max-ops'], '--max-ops');
   const timeLimitMs = values['time-limit'] === undefined ? undefined : positiveInt(values['time-limit'], '--time-limit') * 1000;
+  const profile = values.profile ?? 'documented';
+  if (profile !== 'documented' && profile !== 'adversarial') throw new UsageError(`--profile must be 'documented' or 'adversarial', got '${profile}'`);
+  if (values.path !== undefined && !/^\d+(:\d+)*$/.test(values.path)) throw new UsageError(`--path must look like 12:0:3, got '${values.path}'`);
+  // the cheap checks first: a C driver is compiled here
+  const driver = await resolveDriver(values.driver, io);
   const buildArg = values.build ?? 'all';
   const requested = buildArg === 'all' ? BUILDS.map((b) => b.id) : buildArg.split(',').map((b) => getBuild(b.trim()).id);
   const { builds, skipped } = applicableBuilds(driver, requested);
@@ -120,8 +124,6 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
     for (const x of skipped) byReason.set(x.why, [...(byReason.get(x.why) ?? []), x.build]);
     io.err(`psharness: skipping ${[...byReason].map(([why, bs]) => `${bs.join(', ')} (${why})`).join('; ')}`);
   }
-  const profile = values.profile ?? 'documented';
-  if (profile !== 'documented' && profile !== 'adversarial') throw new UsageError(`--profile must be 'documented' or 'adversarial', got '${profile}'`);
   const invariants: Invariant[] = values.invariant === undefined
     ? applicableInvariants(driver)
     : values.invariant.flatMap((s) => s.split(',')).map((id) => getInvariant(id.trim()));
@@ -129,7 +131,6 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   if (needLog !== undefined) throw new UsageError(`invariant ${needLog.id} reads the driver's log, and ${values.driver} has no log spec (<driver>.psharness.json)`);
   if (driver.logsEvents === false) io.err(`psharness: ${values.driver} has no log spec: checking only the invariants that need no output`);
   const reportDir = values.reports ?? 'reports';
-  if (values.path !== undefined && !/^\d+(:\d+)*$/.test(values.path)) throw new UsageError(`--path must look like 12:0:3, got '${values.path}'`);
 
   // Saved counterexamples first (a regression database, as Hypothesis and proptest keep): every report in the
   // directory for this driver and a selected invariant is replayed; one that still fails fails the run.
