@@ -115,6 +115,14 @@ function fence(lines: readonly string[]): string {
   return '```\n' + body + '\n```';
 }
 
+/** The DDI calls a piece of driver code made and the lines it printed, indented under its timeline entry. */
+function driverActivity(out: string[], code: Pick<CallbackRecord, 'ddi' | 'prints'>): void {
+  for (const d of code.ddi) {
+    out.push(`  - ${d.name}(${d.args.join(', ')})${d.status !== undefined ? ` → ${d.status}` : ''}${d.result !== undefined ? ` = ${d.result}` : ''}${d.faulted === true ? ' [injected fault]' : ''}`);
+  }
+  if (code.prints.length > 0) out.push('', fence(linesOf(code.prints)).split('\n').map((l) => '  ' + l).join('\n'));
+}
+
 export function renderMarkdown(report: Report, record: RunRecord): string {
   const s = report.scenario;
   const build = getBuild(s.build);
@@ -145,16 +153,14 @@ export function renderMarkdown(report: Report, record: RunRecord): string {
     for (const ph of record.phases.filter((p) => p.op === opr.index)) {
       const irp = ph.irp === undefined ? '' : ` ${ph.irp.major}: completed ${ph.irp.completions}×${ph.irp.completionStatus !== undefined ? ` with ${ph.irp.completionStatus}` : ''}, returned`;
       out.push(`- **${ph.phase}**${irp}${ph.status !== undefined ? ` → ${ph.status}` : ''}${ph.note !== undefined ? ` — ${ph.note}` : ''}${flagged.has(ph.seq) ? ' ⚠' : ''}`);
-      for (const d of ph.ddi) out.push(`  - ${d.name}(${d.args.join(', ')})${d.status !== undefined ? ` → ${d.status}` : ''}${d.result !== undefined ? ` = ${d.result}` : ''}${d.faulted === true ? ' [injected fault]' : ''}`);
-      if (ph.prints.length > 0) out.push('', fence(linesOf(ph.prints)).split('\n').map((l) => '  ' + l).join('\n'));
+      driverActivity(out, ph);
       if (ph.residue !== undefined && (ph.residue.registrations.length + ph.residue.devices.length + ph.residue.links.length) > 0) {
         out.push(`  - left behind: ${[...ph.residue.registrations, ...ph.residue.devices, ...ph.residue.links].join(', ')}`);
       }
     }
     for (const cb of record.callbacks.filter((c) => c.op === opr.index)) {
       out.push(`- ${flagged.has(cb.seq) ? '⚠ ' : ''}#${cb.seq} ${cbTitle(cb)}${cb.outcome !== 'returned' ? ` → ${cb.outcome}` : ''}`);
-      for (const d of cb.ddi) out.push(`  - ${d.name}(${d.args.join(', ')})${d.status !== undefined ? ` → ${d.status}` : ''}${d.result !== undefined ? ` = ${d.result}` : ''}${d.faulted === true ? ' [injected fault]' : ''}`);
-      if (cb.prints.length > 0) out.push('', fence(linesOf(cb.prints)).split('\n').map((l) => '  ' + l).join('\n'));
+      driverActivity(out, cb);
     }
     out.push('');
   }
