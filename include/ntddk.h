@@ -63,7 +63,9 @@ _Static_assert(sizeof(L'a') == 2, "WCHAR must be 16-bit: compile with -fshort-wc
 #define _Frees_ptr_(x)
 #define _Frees_ptr_opt_
 #define _Analysis_assume_(x)
-#define PAGED_CODE()
+/* PAGED_CODE(): code in a pageable section running at DISPATCH_LEVEL or above faults on a trimmed page (Driver
+   Verifier trims them: "Force IRQL checking"): bug check 0xD1 DRIVER_IRQL_NOT_LESS_OR_EQUAL, P3 = 8 (execute). */
+#define PAGED_CODE() do { KIRQL _pc_irql = KeGetCurrentIrql(); if (_pc_irql > 1) KeBugCheckEx(0xD1, 0, _pc_irql, 8, 0); } while (0)
 #define ASSERT(x) ((void)0)
 #define NT_ASSERT(x) ((void)0)
 #define UNREFERENCED_PARAMETER(P) ((void)(P))
@@ -455,6 +457,11 @@ NTKERNELAPI KIRQL KeGetCurrentIrql(VOID) KIMPORT(KeGetCurrentIrql);
 #define PASSIVE_LEVEL 0
 #define APC_LEVEL 1
 #define DISPATCH_LEVEL 2
+#define HIGH_LEVEL 31
+NTKERNELAPI KIRQL KfRaiseIrql(KIRQL NewIrql) KIMPORT(KfRaiseIrql);
+NTKERNELAPI VOID KfLowerIrql(KIRQL NewIrql) KIMPORT(KfLowerIrql);
+#define KeRaiseIrql(NewIrql, OldIrql) (*(OldIrql) = KfRaiseIrql(NewIrql))
+#define KeLowerIrql(NewIrql) KfLowerIrql(NewIrql)
 
 /* ---- runtime library */
 NTSYSAPI VOID RtlInitUnicodeString(PUNICODE_STRING DestinationString, PCWSTR SourceString) KIMPORT(RtlInitUnicodeString);

@@ -9,6 +9,11 @@ export const BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA = 0x50;
 export const BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION = 0xc4;
 export const BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS = 0xce;
 export const BUGCHECK_DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL = 0xd5;
+export const BUGCHECK_DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION = 0xd6;
+export const BUGCHECK_IRQL_NOT_LESS_OR_EQUAL = 0x0a;
+export const BUGCHECK_DRIVER_IRQL_NOT_LESS_OR_EQUAL = 0xd1;
+export const BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP = 0x7f;
+export const BUGCHECK_ATTEMPTED_WRITE_TO_READONLY_MEMORY = 0xbe;
 
 const NAMES: ReadonlyMap<number, string> = new Map([
   [BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, 'KMODE_EXCEPTION_NOT_HANDLED'],
@@ -19,6 +24,11 @@ const NAMES: ReadonlyMap<number, string> = new Map([
   [BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS, 'DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS'],
   [BUGCHECK_DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL, 'DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL'],
   [0xc2, 'BAD_POOL_CALLER'],
+  [BUGCHECK_DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION, 'DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION'],
+  [BUGCHECK_IRQL_NOT_LESS_OR_EQUAL, 'IRQL_NOT_LESS_OR_EQUAL'],
+  [BUGCHECK_DRIVER_IRQL_NOT_LESS_OR_EQUAL, 'DRIVER_IRQL_NOT_LESS_OR_EQUAL'],
+  [BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, 'UNEXPECTED_KERNEL_MODE_TRAP'],
+  [BUGCHECK_ATTEMPTED_WRITE_TO_READONLY_MEMORY, 'ATTEMPTED_WRITE_TO_READONLY_MEMORY'],
 ]);
 
 export function bugCheckName(code: number): string {
@@ -30,15 +40,51 @@ export class BugCheck extends Error {
   /** The four bug-check parameters, as hex strings (they may be 64-bit). */
   readonly parameters: readonly string[];
   readonly reason: string;
-  constructor(code: number, parameters: readonly (number | bigint)[], reason: string) {
+  /** The verifier check that raised it (docs/verifier.md), when one did. */
+  check?: string;
+  /** The driver function that faulted, when known. */
+  function?: string;
+  constructor(code: number, parameters: readonly (number | bigint)[], reason: string, check?: string) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 40; // deep enough to reach the driver's own frame (rare: once per failing run)
     super(`STOP 0x${code.toString(16).toUpperCase().padStart(8, '0')} ${bugCheckName(code)}: ${reason}`);
+    Error.stackTraceLimit = limit;
     this.name = 'BugCheck';
     this.code = code;
     this.reason = reason;
     const p = [...parameters];
     while (p.length < 4) p.push(0);
     this.parameters = p.slice(0, 4).map((v) => '0x' + v.toString(16).toUpperCase());
+    if (check !== undefined) this.check = check;
+  }
+}
+
+/**
+ * A finding of psharness's verifier that Windows would not stop on at that instant (a store into an EPROCESS, an
+ * uninitialised value logged): the run stops here all the same, so the report shows the first wrong step.
+ */
+export class VerifierStop extends Error {
+  function?: string;
+  constructor(readonly check: string, readonly reason: string, readonly address?: string) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 40;
+    super(`verifier: ${check}: ${reason}`);
+    Error.stackTraceLimit = limit;
+    this.name = 'VerifierStop';
   }
 }
 
 export const BUGCHECK_BAD_POOL_CALLER = 0xc2;
+
+/**
+ * The innermost WebAssembly function on a stack trace: the driver function that was running when the kernel
+ * raised the bug check (V8 names wasm frames from the module's name section).
+ */
+export function faultingFunction(stack: string | undefined): string | undefined {
+  if (stack === undefined) return undefined;
+  for (const line of stack.split('\n')) {
+    const m = /^\s*at (?:\$)?([^\s(]+) \(wasm:\/\//.exec(line);
+    if (m !== null) return m[1];
+  }
+  return undefined;
+}

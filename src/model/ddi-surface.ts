@@ -21,6 +21,7 @@ import {
   type Out,
   type PCREATE_PROCESS_NOTIFY_ROUTINE_EX,
 } from './ddi.js';
+import { APC_LEVEL, DDI_IRQL, DISPATCH_LEVEL, irqlName, PASSIVE_LEVEL } from './irql.js';
 import type { Kernel, KProcess, KThread } from './kernel.js';
 import type { NotifyTable } from './notify-tables.js';
 import { fnv1a } from './prng.js';
@@ -38,9 +39,23 @@ import {
 
 const DEVICE_OBJECT_SIZE = { 4: 0xb8, 8: 0x150 } as const;
 const POOL_FLAG_UNINITIALIZED = 0x2n;
+const POOL_FLAG_PAGED = 0x100n;
+/** BAD_POOL_CALLER Parameter 1 values ([DOC] bug-check-0xc2). */
+const BAD_POOL_DOUBLE_FREE = 0x07;
+const BAD_POOL_WRONG_TAG = 0x0a;
+const BAD_POOL_INVALID_ADDRESS = 0x46;
+/** DbgPrint's Unicode conversions, allowed at PASSIVE_LEVEL only ([DOC] DbgPrint remarks). */
+const UNICODE_FORMAT = /%[-+ #0]*(?:\*|\d+)?(?:\.(?:\*|\d+))?(?:wZ|ws|S|ls|C|lc|wc)/;
+
+function tagValue(tag: string): number {
+  let v = 0;
+  for (let i = 0; i < 4; i++) v |= (tag.charCodeAt(i) & 0xff) << (8 * i);
+  return v >>> 0;
+}
 
 export function makeDdi(k: Kernel): Ddi {
   const mem = k.mem;
+  const v = k.verifier;
   const ps = k.build.pointerSize;
   const driverName = k.driverName;
   const register = <F>(table: NotifyTable<F>, name: string, routine: F, full: NTSTATUS): NTSTATUS => {
@@ -233,7 +248,7 @@ export function makeDdi(k: Kernel): Ddi {
         k.log('IoCreateDevice', [name], STATUS_OBJECT_NAME_COLLISION);
         return STATUS_OBJECT_NAME_COLLISION;
       }
-      const va = mem.alloc(DEVICE_OBJECT_SIZE[ps] + ext, 'Devi', 'kernel');
+      const va = mem.alloc(DEVICE_OBJECT_SIZE[ps] + ext, 'Devi', 'kernel', { type: 'DEVICE_OBJECT', driverWritable: true });
       mem.setU16(va, 3);
       mem.setU16(va + 2, DEVICE_OBJECT_SIZE[ps] + ext);
       mem.setPtr(va + (ps === 4 ? 8 : 0x10), dobj.address); // DriverObject
@@ -294,21 +309,38 @@ export function makeDdi(k: Kernel): Ddi {
       mem.check(irp, k.irpLayout.size, false);
       return mem.ptr(irp + k.irpLayout.CurrentStackLocation);
     },
-    ExAllocatePoolWithTag: (_type, n, tag) => {
+    ExAllocatePoolWithTag: (type, n, tag) => {
+      const paged = (type & 1) === 1; // PagedPool and its variants are odd POOL_TYPE values (wdm.h)
+      if (v.enabled && paged && v.irql > APC_LEVEL) v.violation(0x01, type, `ExAllocatePoolWithTag: paged pool at ${irqlName(v.irql)}`, n);
       const f = k.fault('ExAllocatePoolWithTag');
       if (f !== undefined || n <= 0) {
         k.log('ExAllocatePoolWithTag', [String(n), tag], undefined, 'NULL', f !== undefined);
         return 0;
       }
-      const va = mem.alloc(n, tag, driverName);
-      mem.fill(va, (n + 15) & ~15, 0xcd); // pool is not zeroed: fill like Verifier's special pool does
+      const va = mem.alloc(n, tag, driverName, { paged });
+      mem.fill(va, n, 0xcd); // pool is not zeroed: fill like Verifier's special pool does
       k.log('ExAllocatePoolWithTag', [String(n), tag], undefined, k.hex(va));
       return va;
     },
     ExFreePoolWithTag: (p, tag) => {
       const b = mem.block(p);
-      if (b === undefined || b.owner !== driverName) {
-        throw new BugCheck(BUGCHECK_BAD_POOL_CALLER, [7, 0, 0, mem.canonical(p)], `ExFreePoolWithTag(${k.hex(p)}): not a live pool block of the driver`);
+      if (!v.enabled) {
+        if (b === undefined || b.owner !== driverName) {
+          throw new BugCheck(BUGCHECK_BAD_POOL_CALLER, [BAD_POOL_DOUBLE_FREE, 0, 0, mem.canonical(p)], `ExFreePoolWithTag(${k.hex(p)}): not a live pool block of the driver`);
+        }
+      } else if (b === undefined) {
+        const stale = mem.blockAt(p);
+        if (stale !== undefined && stale.freed && stale.block.va === p) {
+          throw new BugCheck(BUGCHECK_BAD_POOL_CALLER, [BAD_POOL_DOUBLE_FREE, 0, 0, mem.canonical(p)],
+            `ExFreePoolWithTag(${k.hex(p)}): pool block '${stale.block.tag}' (${stale.block.size} bytes) freed twice`, 'pool-tracking');
+        }
+        throw new BugCheck(BUGCHECK_BAD_POOL_CALLER, [BAD_POOL_INVALID_ADDRESS, mem.canonical(p), 0, 0],
+          `ExFreePoolWithTag(${k.hex(p)}): not the start of a pool allocation${stale !== undefined ? ` (inside '${stale.block.tag}' at ${k.hex(stale.block.va)})` : ''}`, 'pool-tracking');
+      } else if (b.owner !== driverName || (tag !== '' && tag !== b.tag)) {
+        throw new BugCheck(BUGCHECK_BAD_POOL_CALLER, [BAD_POOL_WRONG_TAG, mem.canonical(p), tagValue(b.tag), tagValue(tag)],
+          `ExFreePoolWithTag(${k.hex(p)}, '${tag}'): the block was allocated ${b.owner === driverName ? `with tag '${b.tag}'` : `by ${b.owner} ('${b.tag}')`}`, 'pool-tracking');
+      } else if (b.paged && v.irql > APC_LEVEL) {
+        v.violation(0x11, 1, `ExFreePoolWithTag: paged pool freed at ${irqlName(v.irql)}`, mem.canonical(p));
       }
       mem.free(p);
       k.log('ExFreePoolWithTag', [k.hex(p), tag]);
@@ -320,8 +352,11 @@ export function makeDdi(k: Kernel): Ddi {
         k.log('ExAllocatePool2', [`0x${flags.toString(16)}`, String(n), tag], undefined, 'NULL', f !== undefined);
         return 0;
       }
-      const va = mem.alloc(n, tag, driverName);
-      if ((flags & POOL_FLAG_UNINITIALIZED) !== 0n) mem.fill(va, (n + 15) & ~15, 0xcd); // zeroed unless asked not to ([DOC] ExAllocatePool2)
+      const paged = (flags & POOL_FLAG_PAGED) !== 0n;
+      if (v.enabled && paged && v.irql > APC_LEVEL) v.violation(0x01, 1, `ExAllocatePool2: paged pool at ${irqlName(v.irql)}`, n);
+      const uninitialized = (flags & POOL_FLAG_UNINITIALIZED) !== 0n;
+      const va = mem.alloc(n, tag, driverName, { zeroed: !uninitialized, paged });
+      if (uninitialized) mem.fill(va, n, 0xcd); // zeroed unless asked not to ([DOC] ExAllocatePool2)
       k.log('ExAllocatePool2', [`0x${flags.toString(16)}`, String(n), tag], undefined, k.hex(va));
       return va;
     },
@@ -330,19 +365,23 @@ export function makeDdi(k: Kernel): Ddi {
       mem.setPtr(p, 0);
     },
     KeAcquireSpinLock: (p) => {
+      if (v.enabled && v.irql > DISPATCH_LEVEL) v.violation(0x42, mem.canonical(p), `KeAcquireSpinLock at ${irqlName(v.irql)}`);
       mem.check(p, ps, true);
       if (mem.ptr(p) !== 0) {
         throw new BugCheck(BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x1001, mem.canonical(p), 0, 0], `deadlock: spin lock ${k.hex(p)} acquired while already held`);
       }
       mem.setPtr(p, 1);
-      return 0; // PASSIVE_LEVEL was the old IRQL
+      return v.acquired(p, 'spin lock', DISPATCH_LEVEL); // raises to DISPATCH_LEVEL, returns the old IRQL
     },
-    KeReleaseSpinLock: (p) => {
+    KeReleaseSpinLock: (p, newIrql) => {
       mem.check(p, ps, true);
       if (mem.ptr(p) === 0) {
         throw new BugCheck(BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x1003, mem.canonical(p), 0, 0], `spin lock ${k.hex(p)} released while not held`);
       }
+      if (v.enabled && v.irql !== DISPATCH_LEVEL) v.violation(0x32, mem.canonical(p), `KeReleaseSpinLock at ${irqlName(v.irql)}`);
       mem.setPtr(p, 0);
+      v.released(p);
+      v.lower(newIrql);
     },
     // FAST_MUTEX.Count: 1 free, 0 owned (FM_LOCK_BIT, [DOC] ExInitializeFastMutex)
     ExInitializeFastMutex: (p) => {
@@ -350,29 +389,51 @@ export function makeDdi(k: Kernel): Ddi {
       mem.setU32(p, 1);
     },
     ExAcquireFastMutex: (p) => {
+      if (v.enabled && v.irql > APC_LEVEL) v.violation(0x33, mem.canonical(p), `ExAcquireFastMutex at ${irqlName(v.irql)}`);
       mem.check(p, 4, true);
       if (mem.u32(p) !== 1) {
         throw new BugCheck(BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x1001, mem.canonical(p), 0, 0], `deadlock: fast mutex ${k.hex(p)} acquired while owned (or never initialised)`);
       }
       mem.setU32(p, 0);
+      v.acquired(p, 'fast mutex', APC_LEVEL); // ExAcquireFastMutex raises to APC_LEVEL ([DOC])
     },
     ExReleaseFastMutex: (p) => {
       mem.check(p, 4, true);
       if (mem.u32(p) !== 0) {
         throw new BugCheck(BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x1003, mem.canonical(p), 0, 0], `fast mutex ${k.hex(p)} released while not owned`);
       }
+      if (v.enabled && v.irql !== APC_LEVEL) v.violation(0x34, mem.canonical(p), `ExReleaseFastMutex at ${irqlName(v.irql)}`);
       mem.setU32(p, 1);
+      const h = v.released(p);
+      v.lower(h?.oldIrql ?? PASSIVE_LEVEL);
     },
-    KeGetCurrentIrql: () => 0,
+    KeGetCurrentIrql: () => v.irql,
+    KeRaiseIrql: (newIrql) => v.raise(newIrql),
+    KeLowerIrql: (newIrql) => v.lower(newIrql),
     KeBugCheckEx: (code, p1, p2, p3, p4) => {
       throw new BugCheck(code >>> 0, [p1 >>> 0, p2 >>> 0, p3 >>> 0, p4 >>> 0], 'KeBugCheckEx called by the driver');
     },
     DbgPrint: (format: string, ...args: DbgArg[]) => {
+      if (v.enabled && v.irql > PASSIVE_LEVEL && UNICODE_FORMAT.test(format)) {
+        v.violation(0xe5, 0, `DbgPrint with a Unicode conversion (${UNICODE_FORMAT.exec(format)?.[0] ?? ''}) at ${irqlName(v.irql)}: allowed at PASSIVE_LEVEL only`);
+      }
       const r = formatDbgPrint(mem, format, args);
       const f = k.frame;
       if (f !== null) f.prints.push({ text: r.text, fullLength: r.fullLength });
       return STATUS_SUCCESS;
     },
+    VERIFY_ACCESS: (p, n, write) => { mem.check(p, n, write); },
+    VERIFY_VALUE: (routine, argument, value) => v.checkValue(routine, argument, value),
   };
+  // Every routine with a documented IRQL limit checks it first (DDI compliance checking).
+  const table = ddi as unknown as Record<string, unknown>;
+  for (const name of Object.keys(DDI_IRQL)) {
+    const f = table[name];
+    if (typeof f !== 'function') continue;
+    table[name] = (...args: unknown[]): unknown => {
+      v.checkIrql(name);
+      return (f as (...a: unknown[]) => unknown)(...args);
+    };
+  }
   return ddi;
 }

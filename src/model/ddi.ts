@@ -183,10 +183,20 @@ export interface Ddi {
   ExAcquireFastMutex(FastMutex: PVOID): void;
   ExReleaseFastMutex(FastMutex: PVOID): void;
   KeGetCurrentIrql(): number;
+  /** KeRaiseIrql (KfRaiseIrql on x86): returns the old IRQL. Lowering through it is bug check 0xC4/0x30. */
+  KeRaiseIrql(NewIrql: number): number;
+  /** KeLowerIrql (KfLowerIrql on x86): raising through it is bug check 0xC4/0x31. */
+  KeLowerIrql(NewIrql: number): void;
   KeBugCheckEx(BugCheckCode: number, P1: number, P2: number, P3: number, P4: number): never;
 
   // ---- debug output
   DbgPrint(Format: string, ...args: DbgArg[]): NTSTATUS;
+
+  // ---- the verifier's hooks for a driver compiled to WebAssembly (docs/verifier.md)
+  /** A load or store of the driver's own code that the inline shadow check flagged. */
+  VERIFY_ACCESS(Address: PVOID, Length: number, Write: boolean): void;
+  /** A value the driver hands to the kernel: stops the run if it was just read from uninitialised pool. */
+  VERIFY_VALUE(Routine: string, Argument: string, Value: number | bigint): void;
 }
 
 /** A loaded driver's code: fresh globals for every load. */
@@ -205,7 +215,18 @@ export interface DriverImage {
    * A driver compiled to WebAssembly: kernel addresses are its linear-memory offsets, and memory below
    * `reservedLow` is its own (stack and data). Such a driver runs on 32-bit builds only.
    */
-  readonly addressSpace?: { readonly reservedLow: number };
+  readonly addressSpace?: WasmAddressSpace;
+  /** Driver Verifier is enabled per driver (`verifier /driver x.sys`); here on unless this is false. */
+  readonly verifier?: boolean;
+}
+
+/** Where a WebAssembly driver's image lies in the low part of kernel memory. */
+export interface WasmAddressSpace {
+  readonly reservedLow: number;
+  /** [start, end) of the guard page below the driver's stack. */
+  readonly stackGuard?: readonly [number, number];
+  /** [start, end) of the image's read-only data. */
+  readonly readOnly?: readonly [number, number];
 }
 
 /** Routines the simulated kernel exports (MmGetSystemRoutineAddress finds these, where the build has them). */
@@ -221,7 +242,7 @@ export const DDI_NAMES: readonly string[] = [
   'IoCreateDevice', 'IoDeleteDevice', 'IoCreateSymbolicLink', 'IoDeleteSymbolicLink', 'IoCompleteRequest',
   'ExAllocatePoolWithTag', 'ExFreePoolWithTag', 'ExAllocatePool2', 'KeInitializeSpinLock', 'KeAcquireSpinLock',
   'KeReleaseSpinLock', 'ExInitializeFastMutex', 'ExAcquireFastMutex', 'ExReleaseFastMutex', 'KeGetCurrentIrql',
-  'KeBugCheckEx', 'DbgPrint',
+  'KfRaiseIrql', 'KfLowerIrql', 'KeBugCheckEx', 'DbgPrint',
 ];
 
 /** DDIs a fault plan can make fail (they return NTSTATUS, or NULL for pool). */

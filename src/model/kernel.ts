@@ -6,6 +6,8 @@
  */
 import {
   BugCheck,
+  faultingFunction,
+  VerifierStop,
   BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS,
   BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED,
   BUGCHECK_MULTIPLE_IRP_COMPLETE_REQUESTS,
@@ -30,9 +32,11 @@ import {
   type PDRIVER_DISPATCH,
   type PDRIVER_UNLOAD,
   type PLOAD_IMAGE_NOTIFY_ROUTINE,
+  type WasmAddressSpace,
 } from './ddi.js';
 import { makeDdi } from './ddi-surface.js';
-import { KernelMemory } from './memory.js';
+import { KernelMemory, Shadow } from './memory.js';
+import { Verifier } from './verifier.js';
 import { ObjectNamespace } from './namespace.js';
 import { NotifyTable, type NotifyKind } from './notify-tables.js';
 import { fnv1a, mulberry32 } from './prng.js';
@@ -102,7 +106,9 @@ export interface KernelOptions {
    * For a driver compiled to WebAssembly: kernel VAs equal linear-memory offsets (base 0), and the bottom of
    * memory up to `reservedLow` (the driver's stack and data) is not kernel pool.
    */
-  readonly wasm?: { readonly reservedLow: number };
+  readonly wasm?: WasmAddressSpace;
+  /** The verifier's checks (docs/verifier.md): on unless switched off for comparison. */
+  readonly verifier?: boolean;
 }
 
 export type ProcessState = 'active' | 'exited' | 'deleted';
@@ -160,6 +166,7 @@ export class Kernel {
   readonly build: OsBuild;
   readonly profile: KernelProfile;
   readonly mem: KernelMemory;
+  readonly verifier: Verifier;
   readonly cids: CidTable<CidObject>;
   readonly processTable: NotifyTable<ProcessRoutine>;
   readonly threadTable: NotifyTable<ThreadRoutine>;
@@ -211,6 +218,15 @@ export class Kernel {
     this.mem = options.wasm === undefined
       ? new KernelMemory(this.build.kernelVaBase, ps, 2)
       : new KernelMemory(0, ps, Math.max(4, Math.ceil((options.wasm.reservedLow + 0x10000) / 0x10000)), options.wasm.reservedLow);
+    if (options.wasm?.stackGuard !== undefined) {
+      const [a, b] = options.wasm.stackGuard;
+      this.mem.mark(a, b - a, Shadow.StackGuard);
+    }
+    if (options.wasm?.readOnly !== undefined) {
+      const [a, b] = options.wasm.readOnly;
+      this.mem.mark(a, b - a, Shadow.ImageReadOnly);
+    }
+    this.verifier = new Verifier({ mem: this.mem, eprocess: this.build.eprocess, pointerSize: ps, hex: (va) => this.hex(va) }, options.verifier ?? true);
     this.uninitializedPointer = ps === 4 ? 0xcccccccc : 0xcccc_cccc_cccc;
     this.cids = new CidTable<CidObject>(options.reusePolicy, 4);
     this.processTable = new NotifyTable('process', this.build.capacity.process);
@@ -239,6 +255,7 @@ export class Kernel {
       phases: [],
       callbacks: [],
       bugCheck: null,
+      verifierStop: null,
       end: null,
     };
     // The System process and one system thread exist before anything else ([WRK] ps/psinit.c).
@@ -313,7 +330,7 @@ export class Kernel {
   private newProcess(pid: number | null | { borrowed: number }, ppid: number, name: string, imagePath: string | null): KProcess {
     const layout = this.build.eprocess;
     const serial = this.nextSerial();
-    const eprocess = this.mem.alloc(layout.size, 'Proc', 'kernel');
+    const eprocess = this.mem.alloc(layout.size, 'Proc', 'kernel', { type: 'EPROCESS' });
     this.fillPlausible(eprocess, layout.size);
     const proc: KProcess = {
       serial, pid: 0, ppid, name: '', imagePath, eprocess, threads: [], activeThreads: 0,
@@ -350,7 +367,7 @@ export class Kernel {
     const ps = this.build.pointerSize;
     const serial = this.nextSerial();
     // ETHREAD contents are not modelled (no driver here reads them): zero-filled, unlike EPROCESS
-    const ethread = this.mem.alloc(ETHREAD_SIZE[ps], 'Thre', 'kernel');
+    const ethread = this.mem.alloc(ETHREAD_SIZE[ps], 'Thre', 'kernel', { type: 'ETHREAD' });
     const t: KThread = { serial, tid: 0, process, ethread, state: 'active', pointerCount: 1, driverRefs: 0 };
     const entry: CidObject = { kind: 'thread', t };
     (t as { tid: number }).tid = this.cids.create(entry);
@@ -525,7 +542,7 @@ export class Kernel {
     this.imageBase = this.build.systemImageBase + 0x100000 * ++this.systemImages;
     this.withContext(this.systemThread(), () => this.notifyImage(null, `\\SystemRoot\\System32\\drivers\\${name}.sys`, this.imageBase, 0x3000));
     const ps = this.build.pointerSize;
-    const doVa = this.mem.alloc(DRIVER_OBJECT_SIZE[ps], 'Driv', 'kernel');
+    const doVa = this.mem.alloc(DRIVER_OBJECT_SIZE[ps], 'Driv', 'kernel', { type: 'DRIVER_OBJECT', driverWritable: true });
     // Type, Size, and MajorFunction[] pre-filled with IopInvalidDeviceRequest ([WRK] io/iomgr/internal.c)
     this.mem.setU16(doVa, 4);
     this.mem.setU16(doVa + 2, DRIVER_OBJECT_SIZE[ps]);
@@ -570,7 +587,7 @@ export class Kernel {
     if ((this.imageState !== 'loaded' && this.imageState !== 'pinned') || dobj === null || dobj.DeviceObject === 0) return false;
     const L = this.irpLayout;
     const S = this.stackLayout;
-    const irp = this.mem.alloc(L.size + S.size, 'Irp ', 'kernel');
+    const irp = this.mem.alloc(L.size + S.size, 'Irp ', 'kernel', { type: 'IRP', driverWritable: true });
     const stack = irp + L.size;
     this.mem.setU16(irp, 6); // IO_TYPE_IRP
     this.mem.setU16(irp + 2, L.size + S.size);
@@ -731,7 +748,8 @@ export class Kernel {
   /** PS_CREATE_NOTIFY_INFO for the Ex callbacks: parent, creating thread, image name; freed after delivery. */
   private allocCreateInfo(p: KProcess, creator: KThread | undefined): number {
     const L = this.createInfo;
-    const va = this.mem.alloc(L.size, 'PsCi', 'kernel');
+    const va = this.mem.alloc(L.size, 'PsCi', 'kernel', { type: 'PS_CREATE_NOTIFY_INFO' });
+    this.mem.mark(va + L.CreationStatus, 4, Shadow.Owned); // the one field a routine may set ([DOC] PS_CREATE_NOTIFY_INFO)
     this.mem.setPtr(va + L.Size, L.size);
     this.mem.setU32(va + L.Flags, p.imagePath === null ? 0 : 1); // FileOpenNameAvailable
     this.mem.setPtr(va + L.ParentProcessId, p.ppid);
@@ -777,7 +795,7 @@ export class Kernel {
     // FullImageName (not NUL-terminated: MaximumLength covers stale characters after Length) and IMAGE_INFO,
     // freed when the notification is over.
     const us = path === null ? 0 : this.allocUnicodeString(path, 'kernel', true);
-    const ii = this.mem.alloc(this.build.pointerSize === 4 ? 20 : 40, 'ImgI', 'kernel');
+    const ii = this.mem.alloc(this.build.pointerSize === 4 ? 20 : 40, 'ImgI', 'kernel', { type: 'IMAGE_INFO' });
     const props = (p === null ? 1 : 0) << 8; // ImageAddressingMode 0 (IMAGE_ADDRESSING_MODE_32BIT), SystemModeImage bit 8
     this.mem.setU32(ii + this.imageInfo.Properties, props);
     this.mem.setPtr(ii + this.imageInfo.ImageBase, base);
@@ -841,11 +859,18 @@ export class Kernel {
     const savedFrame = this.frame;
     if (phase !== null) this.frame = { ddi: phase.ddi, prints: phase.prints, cb: null };
     try {
+      const routine = this.verifier.enter(cb?.routine ?? phase?.phase ?? 'driver');
       fn();
+      this.verifier.leave(routine);
     } catch (e) {
       if (e instanceof KernelHalted) throw e;
       const where = cb !== null ? 'callback' : (phase?.phase ?? 'kernel');
       const seq = cb?.seq ?? phase?.seq ?? null;
+      if (e instanceof VerifierStop) {
+        if (cb !== null) cb.outcome = 'bugcheck';
+        if (phase !== null) phase.outcome = 'bugcheck';
+        this.stop(e, where, seq);
+      }
       if (e instanceof BugCheck) {
         if (cb !== null) cb.outcome = 'bugcheck';
         if (phase !== null) phase.outcome = 'bugcheck';
@@ -864,9 +889,26 @@ export class Kernel {
   private crash(b: BugCheck, during: string, seq: number | null, exception?: string): never {
     if (!this.crashed) {
       this.crashed = true;
+      const fn = b.function ?? faultingFunction(b.stack);
       this.record.bugCheck = {
         code: b.code, name: bugCheckName(b.code), parameters: b.parameters, reason: b.reason, during, seq,
         op: this.opIndex, ...(exception !== undefined ? { exception } : {}),
+        ...(b.check !== undefined ? { check: b.check } : {}), ...(fn !== undefined ? { function: fn } : {}),
+      };
+      const r = this.record.ops[this.record.ops.length - 1];
+      if (r !== undefined) r.outcome = 'halted';
+    }
+    throw new KernelHalted();
+  }
+
+  /** The verifier stopped the run (no bug check on Windows at this instant, but the driver broke a rule). */
+  private stop(v: VerifierStop, during: string, seq: number | null): never {
+    if (!this.crashed) {
+      this.crashed = true;
+      const fn = v.function ?? faultingFunction(v.stack);
+      this.record.verifierStop = {
+        check: v.check, reason: v.reason, ...(v.address !== undefined ? { address: v.address } : {}),
+        ...(fn !== undefined ? { function: fn } : {}), during, seq, op: this.opIndex,
       };
       const r = this.record.ops[this.record.ops.length - 1];
       if (r !== undefined) r.outcome = 'halted';
@@ -896,10 +938,10 @@ export class Kernel {
     const ps = this.build.pointerSize;
     const length = text.length * 2;
     const max = unterminated ? length + 8 : length + 2;
-    const buf = this.mem.alloc(max + 2, 'Str ', owner);
+    const buf = this.mem.alloc(max + 2, 'Str ', owner, { type: 'string buffer', zeroed: true });
     for (let i = 0; i < text.length; i++) this.mem.setU16(buf + 2 * i, text.charCodeAt(i));
     if (unterminated) for (let i = 0; i < 4; i++) this.mem.setU16(buf + length + 2 * i, 0x7e); // stale '~' characters
-    const us = this.mem.alloc(ps === 4 ? 8 : 16, 'Str ', owner);
+    const us = this.mem.alloc(ps === 4 ? 8 : 16, 'Str ', owner, { type: 'UNICODE_STRING', zeroed: true });
     this.mem.setU16(us, length);
     this.mem.setU16(us + 2, max);
     this.mem.setPtr(us + (ps === 4 ? 4 : 8), buf);

@@ -4,33 +4,79 @@
  * are kept in 48-bit form (bit 47 set) and sign-extended to canonical 64-bit values only when written to memory
  * or printed, so every address stays an exact JS number.
  *
+ * The memory map: the lower half of the WebAssembly memory is the kernel's address space, the upper half its
+ * shadow — one byte per byte of address space saying who may touch it (`Shadow` below), the way
+ * AddressSanitizer keeps its shadow and Driver Verifier's special pool keeps guard pages. An instrumented C
+ * driver reads the shadow inline on every load and store (src/driver/wasm/instrument.ts) and calls the kernel
+ * only when the byte is not plain driver memory; the DDI accessors go through `check` below.
+ *
  * Pool: a bump allocator with per-size quarantined free lists. The first page is never mapped (NULL and small
- * offsets fault). Freed blocks are poisoned and marked freed: touching one is treated as Driver Verifier's
- * special pool does (bug check 0xD5) — a modelling choice, see docs/kernel-semantics.md.
+ * offsets fault). A driver's pool block sits between guard bytes (16 before, the rest of its 16-byte slot plus
+ * 16 after) and starts uninitialised; freed blocks are poisoned and quarantined — see docs/verifier.md.
  */
-import {
-  BugCheck,
-  BUGCHECK_DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL,
-  BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA,
-} from './bugcheck.js';
 import type { PointerSize } from './builds.js';
 
 const PAGE = 0x10000; // WebAssembly page
-const GRANULE_SHIFT = 4;
 const GUARD = 0x1000;
 const QUARANTINE = 64;
-// granule states: 0 never allocated, then:
-const STATE_ALLOCATED = 1;
-const STATE_FREED = 2;
+/** Guard bytes on each side of a driver's pool block. */
+export const REDZONE = 16;
 const TWO32 = 0x1_0000_0000;
 const BIT47 = 0x8000_0000_0000;
+const MAX_PAGES = 16384;
+
+/**
+ * Shadow byte values: what the driver may do with one byte of kernel memory. Bit 0: a store needs the kernel's
+ * attention; bit 1: a load does; the kind is in bits 2-6; bit 7 marks pageable memory. The inline check of an
+ * instrumented driver only tests bit 0 or bit 1 of the first and last byte of an access.
+ */
+export const Shadow = {
+  /** The driver's own memory (its stack, data, and initialised pool): read and write. */
+  Owned: 0,
+  /** The driver's pool, never written since allocation: reads are tracked (uninitialised values). */
+  Uninitialised: (1 << 2) | 3,
+  /** A kernel structure (EPROCESS, ETHREAD, strings, IMAGE_INFO...): the driver may read it, never write it. */
+  Kernel: (2 << 2) | 1,
+  /** Guard bytes around a pool block: any access is an overrun or underrun. */
+  PoolGuard: (3 << 2) | 3,
+  /** A freed pool block in quarantine: any access is a use after free. */
+  Freed: (4 << 2) | 3,
+  /** Not mapped: the NULL page and pool space never allocated. */
+  Unmapped: (5 << 2) | 3,
+  /** The guard page below the driver's stack: reaching it is a kernel stack overflow. */
+  StackGuard: (6 << 2) | 3,
+  /** The driver image's read-only data (.rodata). */
+  ImageReadOnly: (7 << 2) | 1,
+  /** Flag: pageable memory (paged pool), which must not be touched at DISPATCH_LEVEL or above. */
+  Paged: 0x80 | 3,
+  StoreBit: 1,
+  LoadBit: 2,
+  KindMask: 0x7c,
+} as const;
 
 export interface PoolBlock {
   readonly va: number;
+  /** Bytes the caller asked for. */
   readonly size: number;
   readonly tag: string;
   /** Who allocated it: 'kernel' or a driver's name. */
   readonly owner: string;
+  /** What the block holds, for reports ('EPROCESS', 'IRP', ...; a driver's blocks: 'pool'). */
+  readonly type: string;
+  readonly paged: boolean;
+  /** First byte and length of the whole slot (guard bytes included). */
+  readonly slot: number;
+  readonly slotSize: number;
+}
+
+export interface AllocOptions {
+  /** For reports: what the block holds. */
+  readonly type?: string;
+  /** Kernel objects: whether the driver may write them (its DRIVER_OBJECT, device objects, IRPs it owns). */
+  readonly driverWritable?: boolean;
+  /** Driver pool: contents start initialised (zeroed), as ExAllocatePool2 does. */
+  readonly zeroed?: boolean;
+  readonly paged?: boolean;
 }
 
 export class KernelMemory {
@@ -39,46 +85,69 @@ export class KernelMemory {
   readonly pointerSize: PointerSize;
   private bytes: Uint8Array;
   private view: DataView;
-  private state: Uint8Array;
+  /** The shadow: a view of the memory's upper half. */
+  private shadow: Uint8Array;
+  private covered: number;
   private top = GUARD;
   private readonly blocks = new Map<number, PoolBlock>();
   private readonly freeLists = new Map<number, number[]>();
+  /** Slots of freed blocks still in quarantine, for naming what a stale pointer points into. */
+  private readonly freedSlots = new Map<number, PoolBlock>();
 
   /** `reservedLow`: bytes at the bottom that belong to a WebAssembly driver image (stack, data), not to pool. */
   constructor(base: number, pointerSize: PointerSize, initialPages = 16, reservedLow = 0) {
     this.base = base;
     this.top = Math.max(GUARD, (reservedLow + 15) & ~15);
     this.pointerSize = pointerSize;
-    this.wasm = new WebAssembly.Memory({ initial: initialPages, maximum: 16384 });
+    let pages = Math.max(1, initialPages);
+    while (pages * PAGE < this.top + PAGE) pages *= 2;
+    this.wasm = new WebAssembly.Memory({ initial: 2 * pages, maximum: MAX_PAGES });
+    this.covered = pages * PAGE;
     this.bytes = new Uint8Array(this.wasm.buffer);
     this.view = new DataView(this.wasm.buffer);
-    this.state = new Uint8Array(this.bytes.length >>> GRANULE_SHIFT);
-    this.state.fill(STATE_ALLOCATED, GUARD >>> GRANULE_SHIFT, this.top >>> GRANULE_SHIFT);
-    // The NULL page holds 0xFE bytes: a pointer loaded through NULL by WebAssembly code (which cannot trap there)
-    // is then 0xFEFEFEFE, and the next dereference faults (research: wasm-feasibility §5).
+    this.shadow = this.bytes.subarray(this.covered, 2 * this.covered);
+    this.shadow.fill(Shadow.Unmapped);
+    // Below `top` (a WebAssembly driver's stack and data): the driver's own, until the loader marks it finer.
+    this.shadow.fill(Shadow.Owned, GUARD, this.top);
+    // The NULL page holds 0xFE bytes: a pointer loaded through NULL by uninstrumented WebAssembly code (which
+    // cannot trap there) is then 0xFEFEFEFE, and the next dereference faults (research: wasm-feasibility §5).
     this.bytes.fill(0xfe, 0, GUARD);
   }
 
+  /** Bytes of address space (the lower half of the WebAssembly memory). */
   get size(): number {
-    return this.bytes.length;
+    return this.covered;
   }
 
   /** Pool allocation (kernel objects, strings, driver pool). Returns a VA, 16-byte aligned, zero-filled. */
-  alloc(size: number, tag: string, owner: string): number {
+  alloc(size: number, tag: string, owner: string, options: AllocOptions = {}): number {
     const rounded = Math.max(16, (size + 15) & ~15);
-    let off: number;
-    const list = this.freeLists.get(rounded);
+    const driverPool = owner !== 'kernel';
+    const slotSize = driverPool ? rounded + 2 * REDZONE : rounded;
+    let slot: number;
+    const list = this.freeLists.get(slotSize);
     if (list !== undefined && list.length > QUARANTINE) {
-      off = list.shift() as number;
-      this.bytes.fill(0, off, off + rounded);
+      slot = list.shift() as number;
+      this.freedSlots.delete(slot);
     } else {
-      off = this.top;
-      while (off + rounded > this.bytes.length) this.grow();
-      this.top = off + rounded;
+      slot = this.top;
+      while (slot + slotSize > this.covered) this.grow();
+      this.top = slot + slotSize;
     }
-    this.state.fill(STATE_ALLOCATED, off >>> GRANULE_SHIFT, (off + rounded) >>> GRANULE_SHIFT);
+    this.bytes.fill(0, slot, slot + slotSize);
+    const off = driverPool ? slot + REDZONE : slot;
+    const paged = options.paged === true ? Shadow.Paged : 0;
+    if (driverPool) {
+      this.shadow.fill(Shadow.PoolGuard, slot, slot + slotSize);
+      this.shadow.fill((options.zeroed === true ? Shadow.Owned : Shadow.Uninitialised) | paged, off, off + size);
+    } else {
+      this.shadow.fill((options.driverWritable === true ? Shadow.Owned : Shadow.Kernel) | paged, slot, slot + slotSize);
+    }
     const va = this.base + off;
-    this.blocks.set(va, { va, size: rounded, tag, owner });
+    this.blocks.set(va, {
+      va, size: driverPool ? size : rounded, tag, owner, type: options.type ?? (driverPool ? 'pool' : 'kernel pool'),
+      paged: paged !== 0, slot, slotSize,
+    });
     return va;
   }
 
@@ -87,12 +156,12 @@ export class KernelMemory {
     const b = this.blocks.get(va);
     if (b === undefined) return false;
     this.blocks.delete(va);
-    const off = va - this.base;
-    this.bytes.fill(0xdf, off, off + b.size);
-    this.state.fill(STATE_FREED, off >>> GRANULE_SHIFT, (off + b.size) >>> GRANULE_SHIFT);
-    let list = this.freeLists.get(b.size);
-    if (list === undefined) this.freeLists.set(b.size, (list = []));
-    list.push(off);
+    this.bytes.fill(0xdf, b.slot, b.slot + b.slotSize);
+    this.shadow.fill(Shadow.Freed, b.slot, b.slot + b.slotSize);
+    let list = this.freeLists.get(b.slotSize);
+    if (list === undefined) this.freeLists.set(b.slotSize, (list = []));
+    list.push(b.slot);
+    this.freedSlots.set(b.slot, b);
     return true;
   }
 
@@ -104,39 +173,85 @@ export class KernelMemory {
     return [...this.blocks.values()];
   }
 
+  /** The live or quarantined block whose slot holds `va` (a linear scan: for reports only). */
+  blockAt(va: number): { readonly block: PoolBlock; readonly freed: boolean } | undefined {
+    const off = va - this.base;
+    for (const b of this.blocks.values()) if (off >= b.slot && off < b.slot + b.slotSize) return { block: b, freed: false };
+    for (const b of this.freedSlots.values()) if (off >= b.slot && off < b.slot + b.slotSize) return { block: b, freed: true };
+    return undefined;
+  }
+
   private grow(): void {
-    const pages = this.bytes.length / PAGE;
-    this.wasm.grow(pages); // doubling: growing by small steps costs a third of the throughput (research §4)
-    const old = this.state;
+    const old = this.covered;
+    if (4 * old / PAGE > MAX_PAGES) throw new PoolExhausted(old);
+    this.wasm.grow((2 * old) / PAGE); // doubling: growing by small steps costs a third of the throughput (research §4)
     this.bytes = new Uint8Array(this.wasm.buffer);
     this.view = new DataView(this.wasm.buffer);
-    this.state = new Uint8Array(this.bytes.length >>> GRANULE_SHIFT);
-    this.state.set(old);
+    this.covered = 2 * old;
+    const shadow = this.bytes.subarray(this.covered, 2 * this.covered);
+    shadow.set(this.bytes.subarray(old, 2 * old), 0);
+    shadow.fill(Shadow.Unmapped, old);
+    this.shadow = shadow;
   }
 
   /** True if [va, va+len) is mapped (not necessarily allocated). */
   isMapped(va: number, len = 1): boolean {
     const off = va - this.base;
-    return off >= GUARD && off + len <= this.bytes.length;
+    return off >= GUARD && off + len <= this.covered;
+  }
+
+  /** Offset of `va` if [va, va+len) lies in the address space, else -1. */
+  offsetOf(va: number, len: number): number {
+    const off = va - this.base;
+    return Number.isFinite(off) && off >= 0 && off + len <= this.covered ? off : -1;
+  }
+
+  /** The shadow byte of one address (Shadow.Unmapped outside the address space). */
+  shadowAt(va: number): number {
+    const off = va - this.base;
+    return Number.isFinite(off) && off >= 0 && off < this.covered ? this.shadow[off] : Shadow.Unmapped;
+  }
+
+  /** Marks [va, va+len) with one shadow value (the loader: image sections, stack guard). */
+  mark(va: number, len: number, value: number): void {
+    const off = va - this.base;
+    this.shadow.fill(value, off, off + len);
+  }
+
+  /** Bytes of [va, va+len) the driver has now written: uninitialised pool becomes initialised. */
+  markWritten(va: number, len: number): void {
+    const off = va - this.base;
+    const s = this.shadow;
+    for (let i = off; i < off + len; i++) if ((s[i] & Shadow.KindMask) === (Shadow.Uninitialised & Shadow.KindMask)) s[i] = s[i] & 0x80 ? Shadow.Paged : Shadow.Owned;
+  }
+
+  /** Whether any byte of [va, va+len) is uninitialised driver pool. */
+  anyUninitialised(va: number, len: number): boolean {
+    const off = va - this.base;
+    const s = this.shadow;
+    for (let i = off; i < off + len; i++) if ((s[i] & Shadow.KindMask) === (Shadow.Uninitialised & Shadow.KindMask)) return true;
+    return false;
   }
 
   /**
-   * The check every driver access goes through: unmapped → 0x50, freed pool → 0xD5.
-   * Parameters follow the WDK: P1 = address referenced, P2 = 0 read / 1 write.
+   * The check every driver access goes through when the shadow says the bytes are not plain driver memory.
+   * Set by the kernel (the verifier), which knows the IRQL and the names of things.
    */
+  violation: (va: number, len: number, write: boolean) => void = defaultViolation;
+
+  /** Checks a driver access to [va, va+len); returns the offset. */
   check(va: number, len: number, write: boolean): number {
     const off = va - this.base;
-    if (!(off >= GUARD && off + len <= this.bytes.length) || !Number.isFinite(va)) {
-      throw new BugCheck(BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, [this.canonical(va), write ? 1 : 0, 0, 0],
-        `${write ? 'write to' : 'read from'} unmapped address ${this.format(va)}`);
+    if (!(off >= 0 && off + len <= this.covered) || !Number.isFinite(va)) {
+      this.violation(va, len, write);
+      return off;
     }
-    const s = this.state;
-    const first = off >>> GRANULE_SHIFT;
-    const last = (off + len - 1) >>> GRANULE_SHIFT;
-    for (let g = first; g <= last; g++) {
-      if (s[g] === STATE_FREED) {
-        throw new BugCheck(BUGCHECK_DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL, [this.canonical(va), write ? 1 : 0, 0, 0],
-          `${write ? 'write to' : 'read from'} freed pool at ${this.format(va)}`);
+    const s = this.shadow;
+    const bit = write ? Shadow.StoreBit : Shadow.LoadBit;
+    for (let i = 0; i < len; i++) {
+      if ((s[off + i] & bit) !== 0) {
+        this.violation(va, len, write);
+        break;
       }
     }
     return off;
@@ -198,4 +313,16 @@ export class KernelMemory {
     if (value >= 0 && value < 2 ** 53) return '0x' + value.toString(16).toUpperCase();
     return '0x' + this.canonical(value).toString(16).toUpperCase();
   }
+}
+
+/** The simulated machine has no pool left: not the driver's bug, and not a bug check. */
+export class PoolExhausted extends Error {
+  constructor(readonly bytes: number) {
+    super(`kernel memory exhausted (${bytes} bytes of address space in use)`);
+    this.name = 'PoolExhausted';
+  }
+}
+
+function defaultViolation(va: number, len: number, write: boolean): void {
+  throw new Error(`${write ? 'write to' : 'read from'} 0x${va.toString(16)} (${len} bytes): not the driver's memory`);
 }

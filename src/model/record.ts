@@ -103,6 +103,21 @@ export interface BugCheckRecord {
   readonly op: number;
   /** The JavaScript exception of a driver, when that is what crashed (bug check 0x1E). */
   readonly exception?: string;
+  /** The verifier check that raised it (docs/verifier.md). */
+  readonly check?: string;
+  /** The driver function that faulted, when known. */
+  readonly function?: string;
+}
+
+/** A verifier finding Windows would not bug-check on at once (kernel memory written, uninitialised value used). */
+export interface VerifierStopRecord {
+  readonly check: string;
+  readonly reason: string;
+  readonly address?: string;
+  readonly function?: string;
+  readonly during: string;
+  readonly seq: number | null;
+  readonly op: number;
 }
 
 export interface EndState {
@@ -136,5 +151,7 @@ export interface RunRecord {
   readonly phases: PhaseRecord[];
   readonly callbacks: CallbackRecord[];
   bugCheck: BugCheckRecord | null;
+  /** Set when the verifier stopped the run without a bug check (absent in records of older versions). */
+  verifierStop?: VerifierStopRecord | null;
   end: EndState | null;
 }

@@ -32,6 +32,7 @@ export function simulate(driver: DriverImage, scenario: Scenario): RunRecord {
     driver,
     faults: scenario.faults,
     crowding: scenario.crowding,
+    verifier: driver.verifier !== false,
   });
   kernel.beginOp(-1, { op: 'LoadDriver', boot: true });
   try {

@@ -8,13 +8,19 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Flags from the feasibility study: freestanding wasm32, 16-bit WCHAR, NULL dereferences trap. */
+/**
+ * Flags from the feasibility study: freestanding wasm32, 16-bit WCHAR, NULL dereferences trap. Also: no bulk
+ * memory (block copies and fills become calls to the kernel's memcpy/memset, which check them), locals the code
+ * reads before writing hold a fixed garbage pattern as a real stack would (so an unset pointer faults, the same
+ * way every run), and the stack is [0, 0x12000): the NULL page, a guard page, then 64 KB (see docs/verifier.md).
+ */
+export const STACK_TOP = 0x12000;
 export const CLANG_FLAGS: readonly string[] = [
   '--target=wasm32', '-O2', '-ffreestanding', '-nostdlib', '-fshort-wchar',
-  '-fsanitize=null', '-fsanitize-trap=null', '-fno-ms-extensions',
+  '-fsanitize=null', '-fsanitize-trap=null', '-fno-ms-extensions', '-mno-bulk-memory', '-ftrivial-auto-var-init=pattern',
   '-Wno-multichar', '-Wno-unused-parameter',
   '-Wl,--no-entry', '-Wl,--export=DriverEntry', '-Wl,--import-memory', '-Wl,--export-table', '-Wl,--growable-table',
-  '-Wl,--export=__heap_base', '-Wl,--export=__stack_pointer', '-Wl,--stack-first', '-Wl,-z,stack-size=65536',
+  '-Wl,--export=__heap_base', '-Wl,--export=__stack_pointer', '-Wl,--stack-first', `-Wl,-z,stack-size=${STACK_TOP}`,
   '-Wl,--allow-undefined',
 ];
 
@@ -41,7 +47,13 @@ function readTree(dir: string, filter: (name: string) => boolean): Record<string
   return out;
 }
 
-function cacheDir(): string {
+/** The version of a dependency as package.json pins it (part of every cache key). */
+export function toolVersion(name: string): string {
+  const pkg = JSON.parse(readFileSync(resolve(dirname(fileURLToPath(import.meta.url)), '../../../package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  return pkg.dependencies?.[name] ?? '?';
+}
+
+export function cacheDir(): string {
   return process.env.PSHARNESS_CACHE ?? resolve('node_modules', '.cache', 'psharness');
 }
 
@@ -74,9 +86,8 @@ export async function compileDriver(source: string): Promise<CompiledDriver> {
   const main = basename(source);
   const sources = readTree(dir, (f) => f.endsWith('.h') || f === main);
   const headers = readTree(includeDir(), (f) => f.endsWith('.h'));
-  const pkg = JSON.parse(readFileSync(resolve(dirname(fileURLToPath(import.meta.url)), '../../../package.json'), 'utf8')) as { dependencies?: Record<string, string> };
   const key = createHash('sha256')
-    .update(JSON.stringify({ sources, headers, flags: CLANG_FLAGS, clang: pkg.dependencies?.['@yowasp/clang'] ?? '?' }))
+    .update(JSON.stringify({ sources, headers, flags: CLANG_FLAGS, clang: toolVersion('@yowasp/clang') }))
     .digest('hex');
   const cached = join(cacheDir(), `${key}.wasm`);
   if (existsSync(cached)) return { wasm: new Uint8Array(readFileSync(cached)), diagnostics: '', cached: true };

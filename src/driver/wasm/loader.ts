@@ -6,12 +6,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { BugCheck, BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA } from '../../model/bugcheck.js';
+import { BugCheck, BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, faultingFunction } from '../../model/bugcheck.js';
 import { varargSlotSizes, type DbgArg } from '../../model/dbgprint.js';
 import type { Ddi, DRIVER_OBJECT, DriverInstance, PVOID } from '../../model/ddi.js';
 import { loadLogSpec, parserFromSpec } from '../log-spec.js';
 import type { DriverModule } from '../types.js';
-import { compileDriver } from './compile.js';
+import { compileDriver, STACK_TOP } from './compile.js';
+import { instrumentDriver, LAYOUT_SECTION, type ImageLayout } from './instrument.js';
 
 export class WasmDriverError extends Error {
   constructor(message: string) {
@@ -121,7 +122,7 @@ export const WASM_DDI_NAMES: readonly string[] = [
   'IoCreateDevice', 'IoDeleteDevice', 'IoCreateSymbolicLink', 'IoDeleteSymbolicLink', 'IofCompleteRequest', 'IoCompleteRequest',
   'ExAllocatePoolWithTag', 'ExAllocatePool2', 'ExFreePoolWithTag', 'ExFreePool',
   'KeInitializeSpinLock', 'KeAcquireSpinLock', 'KeReleaseSpinLock', 'ExInitializeFastMutex', 'ExAcquireFastMutex',
-  'ExReleaseFastMutex', 'KeGetCurrentIrql', 'KeBugCheckEx',
+  'ExReleaseFastMutex', 'KeGetCurrentIrql', 'KfRaiseIrql', 'KfLowerIrql', 'KeBugCheckEx',
   'RtlInitUnicodeString', 'RtlCopyUnicodeString', 'RtlCompareUnicodeString', 'RtlEqualUnicodeString', 'RtlGetVersion',
   'MmGetSystemRoutineAddress', 'DbgPrint', 'DbgPrintEx', 'memcpy', 'memmove', 'memset', 'memcmp',
 ];
@@ -137,6 +138,12 @@ function tagString(tag: number): string {
 
 function trapToBugCheck(e: unknown, fn: string): unknown {
   if (!(e instanceof WebAssembly.RuntimeError)) return e;
+  const b = trapBugCheck(e, faultingFunction(e.stack) ?? fn);
+  b.function = faultingFunction(e.stack) ?? fn;
+  return b;
+}
+
+function trapBugCheck(e: WebAssembly.RuntimeError, fn: string): BugCheck {
   if (e.message.includes('unreachable')) {
     // -fsanitize=null -fsanitize-trap=null: a NULL pointer dereference traps at the access
     return new BugCheck(BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, [0, 0, 0, 0], `NULL pointer dereference in ${fn} (WebAssembly trap: ${e.message})`);
@@ -152,7 +159,12 @@ export interface WasmDriverOptions {
   readonly name?: string;
   /** Log spec path (default: `<dir>/<stem>.psharness.json` when it exists). */
   readonly logSpec?: string;
+  /** The verifier (docs/verifier.md): every load and store checked. Default on. */
+  readonly verifier?: boolean;
 }
+
+/** The guard page below the stack: the stack is [0, STACK_TOP) and the NULL page is its first 4 KB. */
+const STACK_GUARD: readonly [number, number] = [0x1000, 0x2000];
 
 /** Loads a driver from a .c file (compiled, cached) or a prebuilt .wasm module. */
 export async function loadWasmDriver(path: string, options: WasmDriverOptions = {}): Promise<DriverModule & { readonly diagnostics: string }> {
@@ -167,6 +179,15 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
   } else if (ext === '.wasm') {
     bytes = new Uint8Array(readFileSync(path));
   } else throw new WasmDriverError(`${path}: a driver file must be .c or .wasm`);
+  const verifier = options.verifier !== false;
+  if (verifier) {
+    try {
+      new WebAssembly.Module(new Uint8Array(bytes)); // a clear error for a file that is no module, before binaryen sees it
+      bytes = new Uint8Array((await instrumentDriver(bytes, { memory: true })).wasm);
+    } catch (e) {
+      throw new WasmDriverError(`${path}: cannot instrument the module for the verifier: ${(e as Error).message}`);
+    }
+  }
   let module: WebAssembly.Module;
   try {
     module = new WebAssembly.Module(new Uint8Array(bytes));
@@ -178,13 +199,16 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
   for (const need of ['DriverEntry', '__indirect_function_table', '__heap_base']) {
     if (!exports.includes(need)) throw new WasmDriverError(`${path} does not export ${need} (link with the psharness flags)`);
   }
-  const missing = imports.filter((i) => i.kind === 'function' && !WASM_DDI_NAMES.includes(i.name)).map((i) => `${i.module}.${i.name}`);
+  const missing = imports.filter((i) => i.kind === 'function' && i.module !== 'psharness' && !WASM_DDI_NAMES.includes(i.name)).map((i) => `${i.module}.${i.name}`);
   if (missing.length > 0) throw new WasmDriverError(`${path} imports routines the simulated kernel lacks: ${missing.join(', ')}`);
   if (!imports.some((i) => i.kind === 'memory')) throw new WasmDriverError(`${path} does not import its memory (link with --import-memory)`);
   const names = functionNames(module);
   // __heap_base from a throwaway instance: where the driver's stack and data end and kernel pool may begin
   const probe = new WebAssembly.Instance(module, stubImports(imports, new WebAssembly.Memory({ initial: 64 })));
   const reservedLow = Number((probe.exports.__heap_base as WebAssembly.Global).value);
+  const layoutSection = WebAssembly.Module.customSections(module, LAYOUT_SECTION)[0];
+  const layout = layoutSection === undefined ? null : JSON.parse(new TextDecoder().decode(layoutSection)) as ImageLayout;
+  const sp = Number((probe.exports.__stack_pointer as WebAssembly.Global | undefined)?.value ?? 0);
   const stem = basename(path, ext);
   const specPath = options.logSpec ?? join(dirname(path), `${stem}.psharness.json`);
   const spec = existsSync(specPath) ? loadLogSpec(specPath) : null;
@@ -193,11 +217,17 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
     name: driverName,
     description: `${basename(path)} (WebAssembly, ${bytes.length} bytes${spec === null ? ', no log spec' : ''})`,
     imports: imports.filter((i) => i.kind === 'function').map((i) => i.name),
-    addressSpace: { reservedLow },
+    addressSpace: {
+      reservedLow,
+      // the guard page exists when the module was linked with the psharness stack layout
+      ...(verifier && sp === STACK_TOP ? { stackGuard: STACK_GUARD } : {}),
+      ...(verifier && layout?.rodata != null ? { readOnly: layout.rodata } : {}),
+    },
+    verifier,
     logsEvents: spec !== null,
     parse: spec === null ? () => [] : parserFromSpec(spec),
     diagnostics,
-    instantiate: () => instantiate(module, imports, names),
+    instantiate: () => instantiate(module, imports, names, verifier),
   };
 }
 
@@ -210,7 +240,7 @@ function stubImports(imports: WebAssembly.ModuleImportDescriptor[], memory: WebA
   return out;
 }
 
-function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImportDescriptor[], names: Map<number, string>): DriverInstance {
+function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImportDescriptor[], names: Map<number, string>, verifier: boolean): DriverInstance {
   return {
     DriverEntry(ddi: Ddi, DriverObject: DRIVER_OBJECT, RegistryPath: PVOID): number {
       let table: WebAssembly.Table | null = null;
@@ -277,6 +307,7 @@ function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImpo
           } else args.push(ddi.READ_ULONG(at));
           at += size;
         }
+        if (verifier) args.forEach((a, i) => ddi.VERIFY_VALUE('DbgPrint', `argument ${i + 2}`, a));
         return args;
       };
       const out = (p: number, v: number): void => ddi.WRITE_POINTER(p, v);
@@ -410,6 +441,8 @@ function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImpo
           for (let k = 0; k < n(len); k++) ddi.WRITE_UCHAR(n(d) + k, n(c) & 0xff);
           return d;
         },
+        KfRaiseIrql: (irql) => ddi.KeRaiseIrql(n(irql)),
+        KfLowerIrql: (irql) => ddi.KeLowerIrql(n(irql)),
         memcmp: (a, b, len) => {
           for (let k = 0; k < n(len); k++) {
             const x = ddi.READ_UCHAR(n(a) + k);
@@ -420,10 +453,27 @@ function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImpo
         },
       };
       const importObject: Record<string, Record<string, WebAssembly.ImportValue>> = {};
+      const psharness: Record<string, Impl> = {
+        // the slow path of the inline shadow check (instrument.ts)
+        access: (ea, len, store) => ddi.VERIFY_ACCESS(n(ea) >>> 0, n(len), n(store) !== 0),
+        memory_grow: () => {
+          throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0xc0000005, 0, 0, 0], 'the driver executed memory.grow on the kernel\'s memory');
+        },
+      };
       for (const i of imports) {
         importObject[i.module] ??= {};
         if (i.kind === 'memory') importObject[i.module][i.name] = ddi.memory;
-        else if (i.kind === 'function') importObject[i.module][i.name] = impl[i.name] as WebAssembly.ImportValue;
+        else if (i.kind === 'function' && i.module === 'psharness') importObject[i.module][i.name] = psharness[i.name] as WebAssembly.ImportValue;
+        else if (i.kind === 'function') {
+          const f = impl[i.name];
+          // The verifier sees every value the driver hands to the kernel (uninitialised pool reads).
+          importObject[i.module][i.name] = (verifier && i.name !== 'DbgPrint' && i.name !== 'DbgPrintEx'
+            ? (...a: (number | bigint)[]) => {
+              for (let k = 0; k < a.length; k++) ddi.VERIFY_VALUE(i.name, `argument ${k + 1}`, a[k]);
+              return f(...a);
+            }
+            : f) as WebAssembly.ImportValue;
+        }
       }
       let instance: WebAssembly.Instance;
       try {

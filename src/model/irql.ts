@@ -1,0 +1,65 @@
+/**
+ * IRQLs and the highest IRQL each modelled DDI may be called at, from its WDK reference page ("IRQL" in the
+ * Requirements table), with the Driver Verifier DDI-compliance rule that checks it where one exists (rule IDs:
+ * the 0xC4 bug-check reference, Parameter 1 0x0002xxxx). A call above the limit is bug check 0xC4 with that
+ * rule's ID; routines no named rule covers get DV's generic 0xC4/0xE5 "a call was made to a Kernel API at the
+ * incorrect IRQL". Sources per row: docs/verifier.md.
+ */
+export const PASSIVE_LEVEL = 0;
+export const APC_LEVEL = 1;
+export const DISPATCH_LEVEL = 2;
+export const HIGH_LEVEL = 31;
+
+export const IRQL_NAMES: readonly string[] = ['PASSIVE_LEVEL', 'APC_LEVEL', 'DISPATCH_LEVEL'];
+
+export function irqlName(irql: number): string {
+  return IRQL_NAMES[irql] ?? `IRQL ${irql}`;
+}
+
+export interface IrqlRule {
+  /** Highest IRQL the routine may be called at. */
+  readonly max: number;
+  /** The DDI-compliance rule: [Parameter 1 of bug check 0xC4, rule name]. */
+  readonly rule?: readonly [number, string];
+}
+
+const IrqlPsPassive = [0x0002001c, 'IrqlPsPassive'] as const;
+const IrqlExAllocatePool = [0x00020004, 'IrqlExAllocatePool'] as const;
+
+/** The rule of each DDI the kernel models (routines absent here may be called at any IRQL up to HIGH_LEVEL). */
+export const DDI_IRQL: Readonly<Record<string, IrqlRule>> = {
+  PsSetCreateProcessNotifyRoutine: { max: PASSIVE_LEVEL, rule: IrqlPsPassive },
+  PsSetCreateProcessNotifyRoutineEx: { max: PASSIVE_LEVEL, rule: IrqlPsPassive },
+  PsSetCreateProcessNotifyRoutineEx2: { max: PASSIVE_LEVEL, rule: IrqlPsPassive },
+  PsSetCreateThreadNotifyRoutine: { max: PASSIVE_LEVEL, rule: IrqlPsPassive },
+  PsSetCreateThreadNotifyRoutineEx: { max: PASSIVE_LEVEL, rule: IrqlPsPassive },
+  PsRemoveCreateThreadNotifyRoutine: { max: PASSIVE_LEVEL, rule: IrqlPsPassive },
+  PsSetLoadImageNotifyRoutine: { max: PASSIVE_LEVEL, rule: IrqlPsPassive },
+  PsSetLoadImageNotifyRoutineEx: { max: PASSIVE_LEVEL, rule: IrqlPsPassive },
+  PsRemoveLoadImageNotifyRoutine: { max: PASSIVE_LEVEL, rule: IrqlPsPassive },
+  PsLookupProcessByProcessId: { max: APC_LEVEL },
+  PsLookupThreadByThreadId: { max: APC_LEVEL },
+  PsGetProcessImageFileName: { max: DISPATCH_LEVEL },
+  PsGetProcessId: { max: DISPATCH_LEVEL },
+  ObReferenceObject: { max: DISPATCH_LEVEL },
+  ObDereferenceObject: { max: DISPATCH_LEVEL },
+  IoCreateDevice: { max: PASSIVE_LEVEL },
+  IoDeleteDevice: { max: PASSIVE_LEVEL },
+  IoCreateSymbolicLink: { max: PASSIVE_LEVEL },
+  IoDeleteSymbolicLink: { max: PASSIVE_LEVEL },
+  IoCompleteRequest: { max: DISPATCH_LEVEL },
+  ExAllocatePoolWithTag: { max: DISPATCH_LEVEL, rule: IrqlExAllocatePool },
+  ExAllocatePool2: { max: DISPATCH_LEVEL, rule: IrqlExAllocatePool },
+  ExFreePoolWithTag: { max: DISPATCH_LEVEL },
+  KeInitializeSpinLock: { max: HIGH_LEVEL },
+  ExInitializeFastMutex: { max: DISPATCH_LEVEL },
+  RtlInitUnicodeString: { max: DISPATCH_LEVEL },
+  RtlCopyUnicodeString: { max: DISPATCH_LEVEL },
+  RtlCompareUnicodeString: { max: PASSIVE_LEVEL },
+  RtlEqualUnicodeString: { max: PASSIVE_LEVEL },
+  RtlGetVersion: { max: PASSIVE_LEVEL },
+  MmGetSystemRoutineAddress: { max: PASSIVE_LEVEL },
+  KeRaiseIrql: { max: HIGH_LEVEL },
+  KeLowerIrql: { max: HIGH_LEVEL },
+  KeBugCheckEx: { max: HIGH_LEVEL },
+};

@@ -1,0 +1,297 @@
+/**
+ * psharness's Driver Verifier: what the driver may touch (the memory map in memory.ts's shadow), the IRQL it runs
+ * at, the locks it holds, and the values it reads from pool it never wrote. Each check is named; each names the
+ * bug check Windows raises for it (or, where Windows would corrupt silently, stops the run as a verifier finding).
+ * The catalogue with sources: docs/verifier.md.
+ */
+import {
+  BugCheck,
+  BUGCHECK_ATTEMPTED_WRITE_TO_READONLY_MEMORY,
+  BUGCHECK_DRIVER_IRQL_NOT_LESS_OR_EQUAL,
+  BUGCHECK_DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION,
+  BUGCHECK_DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL,
+  BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION,
+  BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA,
+  BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP,
+  VerifierStop,
+} from './bugcheck.js';
+import type { EprocessLayout } from './builds.js';
+import { APC_LEVEL, DDI_IRQL, DISPATCH_LEVEL, HIGH_LEVEL, irqlName, PASSIVE_LEVEL } from './irql.js';
+import { KernelMemory, Shadow } from './memory.js';
+
+/** The verifier's checks, as reports name them. */
+export const CHECKS = {
+  specialPool: 'special-pool',
+  poolTracking: 'pool-tracking',
+  memoryMap: 'memory-map',
+  kernelMemory: 'kernel-memory-owned',
+  uninitialised: 'uninitialized-use',
+  stack: 'stack-overflow',
+  irql: 'irql',
+  locks: 'locks',
+} as const;
+
+const EXCEPTION_DOUBLE_FAULT = 8;
+const KIND = Shadow.KindMask;
+
+interface HeldLock {
+  readonly kind: 'spin lock' | 'fast mutex';
+  readonly oldIrql: number;
+  /** Depth of driver routine it was acquired in. */
+  readonly depth: number;
+}
+
+export interface RoutineFrame {
+  readonly irql: number;
+  readonly depth: number;
+  readonly name: string;
+}
+
+export interface VerifierHost {
+  readonly mem: KernelMemory;
+  readonly eprocess: EprocessLayout;
+  readonly pointerSize: number;
+  hex(va: number): string;
+}
+
+export class Verifier {
+  /** The current CPU's IRQL. */
+  irql = PASSIVE_LEVEL;
+  private readonly held = new Map<number, HeldLock>();
+  private depth = 0;
+  /** Values read from uninitialised pool in the routine now running (key: value as decimal), with where from. */
+  private readonly uninitialised = new Map<string, string>();
+
+  constructor(private readonly host: VerifierHost, readonly enabled: boolean) {
+    host.mem.violation = (va, len, write) => this.access(va, len, write);
+  }
+
+  // ------------------------------------------------------------------ memory
+
+  /** A driver access whose bytes the shadow flags (or that lies outside the address space). */
+  access(va: number, len: number, write: boolean): void {
+    const mem = this.host.mem;
+    const rw = write ? 1 : 0;
+    if (mem.offsetOf(va, len) < 0 || !Number.isFinite(va)) {
+      throw this.bugCheck(BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, [mem.canonical(Math.max(0, va)), rw, 0, 0],
+        `${write ? 'write to' : 'read from'} unmapped address ${mem.format(Math.max(0, va))}`, CHECKS.memoryMap);
+    }
+    let worst = 0;
+    let at = va;
+    for (let i = 0; i < len; i++) {
+      const s = mem.shadowAt(va + i);
+      const rank = RANK[(s & KIND) >> 2] ?? 0;
+      if (rank > worst || (rank === worst && rank > 0 && i === 0)) {
+        if (rank > worst) at = va + i;
+        worst = rank;
+      }
+    }
+    const kind = mem.shadowAt(at) & KIND;
+    if (kind === (Shadow.Unmapped & KIND)) {
+      const what = mem.offsetOf(at, 1) < 0x1000 ? 'the NULL page' : 'unallocated kernel address space';
+      throw this.bugCheck(BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, [mem.canonical(at), rw, 0, 0],
+        `${write ? 'write to' : 'read from'} ${mem.format(at)} in ${what}`, CHECKS.memoryMap);
+    }
+    if (!this.enabled) {
+      // Without the verifier: what a machine without special pool or tracking would notice (freed pool faults).
+      if (kind === (Shadow.Freed & KIND)) {
+        throw this.bugCheck(BUGCHECK_DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL, [mem.canonical(at), rw, 0, 0],
+          `${write ? 'write to' : 'read from'} freed pool at ${mem.format(at)}`, CHECKS.specialPool);
+      }
+      if (write) mem.markWritten(va, len);
+      return;
+    }
+    switch (kind) {
+      case Shadow.StackGuard & KIND:
+        throw this.bugCheck(BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, [EXCEPTION_DOUBLE_FAULT, 0, 0, 0],
+          `kernel stack overflow: ${write ? 'write to' : 'read from'} ${mem.format(at)}, in the guard page below the driver's stack`, CHECKS.stack);
+      case Shadow.Freed & KIND:
+        throw this.bugCheck(BUGCHECK_DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL, [mem.canonical(at), rw, 0, 0],
+          `${write ? 'write to' : 'read from'} freed pool at ${mem.format(at)}${this.blockText(at)}`, CHECKS.specialPool);
+      case Shadow.PoolGuard & KIND:
+        throw this.bugCheck(BUGCHECK_DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION, [mem.canonical(at), rw, 0, 0],
+          `${write ? 'write to' : 'read from'} ${mem.format(at)}, ${this.guardText(at)}`, CHECKS.specialPool);
+      default:
+        break;
+    }
+    if (write && kind === (Shadow.ImageReadOnly & KIND)) {
+      throw this.bugCheck(BUGCHECK_ATTEMPTED_WRITE_TO_READONLY_MEMORY, [mem.canonical(at), 0, 0, 0],
+        `write to ${mem.format(at)} in the driver image's read-only data (.rodata)`, CHECKS.memoryMap);
+    }
+    if (write && kind === (Shadow.Kernel & KIND)) {
+      throw new VerifierStop(CHECKS.kernelMemory,
+        `the driver wrote ${len} byte${len === 1 ? '' : 's'} at ${mem.format(at)}: ${this.describe(at)}, which it does not own`, mem.format(at));
+    }
+    if (this.irql >= DISPATCH_LEVEL) {
+      for (let i = 0; i < len; i++) {
+        if ((mem.shadowAt(va + i) & 0x80) !== 0) {
+          throw this.bugCheck(BUGCHECK_DRIVER_IRQL_NOT_LESS_OR_EQUAL, [mem.canonical(va + i), this.irql, rw, 0],
+            `${write ? 'write to' : 'read from'} paged pool at ${mem.format(va + i)}${this.blockText(va + i)} at ${irqlName(this.irql)}`, CHECKS.irql);
+        }
+      }
+    }
+    if (write) mem.markWritten(va, len);
+    else if (len >= 2 && len <= 8 && mem.anyUninitialised(va, len)) this.noteUninitialised(va, len);
+  }
+
+  private noteUninitialised(va: number, len: number): void {
+    const mem = this.host.mem;
+    let v = 0n;
+    for (let i = len - 1; i >= 0; i--) v = (v << 8n) | BigInt(mem.u8(va + i));
+    if (this.uninitialised.size >= 64) this.uninitialised.clear();
+    this.uninitialised.set(v.toString(), `${len} bytes at ${mem.format(va)}${this.blockText(va)}`);
+  }
+
+  /**
+   * A value the driver passes to a DDI (or prints): if it is exactly what it just read from pool it never wrote,
+   * the verifier stops. Values are compared at full width, so arithmetic on them is not followed (docs/verifier.md).
+   */
+  checkValue(ddi: string, argument: string, value: number | bigint): void {
+    if (!this.enabled || this.uninitialised.size === 0) return;
+    const key = (typeof value === 'bigint' ? value : BigInt(Math.trunc(value) >>> 0)).toString();
+    const from = this.uninitialised.get(key);
+    if (from === undefined) return;
+    throw new VerifierStop(CHECKS.uninitialised,
+      `${ddi} ${argument} is 0x${BigInt(key).toString(16).toUpperCase()}, read from uninitialised pool (${from}): the allocation was never written there`);
+  }
+
+  /** Naming what lies at `va`: the structure and field, for reports. */
+  describe(va: number): string {
+    const mem = this.host.mem;
+    const found = mem.blockAt(va);
+    if (found === undefined) return 'kernel memory';
+    const b = found.block;
+    const off = va - b.va;
+    let field = `+0x${off.toString(16).toUpperCase()}`;
+    if (b.type === 'EPROCESS') {
+      const e = this.host.eprocess;
+      const ps = this.host.pointerSize;
+      const fields: [string, number, number][] = [
+        ['UniqueProcessId', e.UniqueProcessId, ps], ['ActiveProcessLinks', e.ActiveProcessLinks, 2 * ps],
+        ['InheritedFromUniqueProcessId', e.InheritedFromUniqueProcessId, ps], ['ImageFileName', e.ImageFileName, e.ImageFileNameSize],
+      ];
+      for (const [name, at, size] of fields) if (off >= at && off < at + size) field = `${name} (+0x${at.toString(16).toUpperCase()})`;
+    }
+    const owner = b.owner === 'kernel' ? '' : ` of ${b.owner}`;
+    return `${b.type}${owner} at ${mem.format(b.va)}, field ${field}`;
+  }
+
+  private blockText(va: number): string {
+    const f = this.host.mem.blockAt(va);
+    if (f === undefined) return '';
+    const b = f.block;
+    return ` (pool block '${b.tag}' of ${b.owner}, ${b.size} bytes at ${this.host.mem.format(b.va)}${f.freed ? ', freed' : ''})`;
+  }
+
+  private guardText(va: number): string {
+    const f = this.host.mem.blockAt(va);
+    if (f === undefined) return 'in pool guard bytes';
+    const b = f.block;
+    const off = va - b.va;
+    return off < 0
+      ? `${-off} byte${off === -1 ? '' : 's'} before the start of pool block '${b.tag}' (${b.size} bytes at ${this.host.mem.format(b.va)})`
+      : `${off - b.size} byte${off - b.size === 1 ? '' : 's'} past the end of pool block '${b.tag}' (${b.size} bytes at ${this.host.mem.format(b.va)})`;
+  }
+
+  // ------------------------------------------------------------------ IRQL and locks
+
+  /** A DDI call: the routine's documented maximum IRQL. */
+  checkIrql(ddi: string): void {
+    if (!this.enabled) return;
+    const rule = DDI_IRQL[ddi];
+    if (rule === undefined || this.irql <= rule.max) return;
+    if (rule.rule !== undefined) {
+      throw this.bugCheck(BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [rule.rule[0], 0, 0, 0],
+        `${rule.rule[1]}: ${ddi} called at ${irqlName(this.irql)} (allowed up to ${irqlName(rule.max)})`, CHECKS.irql);
+    }
+    throw this.bugCheck(BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0xe5, this.irql, 0, 0],
+      `${ddi} called at ${irqlName(this.irql)} (allowed up to ${irqlName(rule.max)})`, CHECKS.irql);
+  }
+
+  /** DV 0xC4 with a Parameter 1 of the classic table (0x30-0x42). */
+  violation(p1: number, p3: number | bigint, reason: string, p4: number | bigint = 0): never {
+    throw this.bugCheck(BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [p1, this.irql, p3, p4], reason, CHECKS.irql);
+  }
+
+  acquired(lock: number, kind: HeldLock['kind'], newIrql: number): number {
+    const old = this.irql;
+    this.held.set(lock, { kind, oldIrql: old, depth: this.depth });
+    this.irql = newIrql;
+    return old;
+  }
+
+  released(lock: number): HeldLock | undefined {
+    const h = this.held.get(lock);
+    this.held.delete(lock);
+    return h;
+  }
+
+  isHeld(lock: number): boolean {
+    return this.held.has(lock);
+  }
+
+  /** Entering a driver routine (callback, dispatch, DriverEntry, DriverUnload). */
+  enter(name: string): RoutineFrame {
+    this.uninitialised.clear();
+    return { irql: this.irql, depth: ++this.depth, name };
+  }
+
+  /** A driver routine returned: it must leave the IRQL as it found it, and hold no spin lock it took. */
+  leave(frame: RoutineFrame): void {
+    this.depth = frame.depth - 1;
+    const mine = [...this.held].filter(([, h]) => h.depth >= frame.depth);
+    for (const [va] of mine) if (!this.enabled) this.held.delete(va);
+    if (!this.enabled) {
+      this.irql = frame.irql;
+      return;
+    }
+    const spin = mine.find(([, h]) => h.kind === 'spin lock');
+    if (spin !== undefined) {
+      throw this.bugCheck(BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x00040009, 0, 0, 0],
+        `SpinLock: ${frame.name} returned holding spin lock ${this.host.hex(spin[0])}`, CHECKS.locks);
+    }
+    if (this.irql !== frame.irql) {
+      const mutex = mine.find(([, h]) => h.kind === 'fast mutex');
+      throw this.bugCheck(BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x0002001d, 0, 0, 0],
+        `IrqlReturn: ${frame.name} was called at ${irqlName(frame.irql)} and returned at ${irqlName(this.irql)}` +
+        (mutex !== undefined ? ` holding fast mutex ${this.host.hex(mutex[0])}` : ''), CHECKS.locks);
+    }
+  }
+
+  /** KeRaiseIrql / KeLowerIrql (0xC4 0x30 / 0x31). */
+  raise(newIrql: number): number {
+    if (this.enabled && (newIrql < this.irql || newIrql > HIGH_LEVEL)) {
+      this.violation(0x30, newIrql, `KeRaiseIrql to ${irqlName(newIrql)} from ${irqlName(this.irql)}`);
+    }
+    const old = this.irql;
+    this.irql = newIrql;
+    return old;
+  }
+
+  lower(newIrql: number): void {
+    if (this.enabled && (newIrql > this.irql || newIrql > HIGH_LEVEL)) {
+      this.violation(0x31, newIrql, `KeLowerIrql to ${irqlName(newIrql)} from ${irqlName(this.irql)}`);
+    }
+    this.irql = newIrql;
+  }
+
+  private bugCheck(code: number, params: (number | bigint)[], reason: string, check: string): BugCheck {
+    return new BugCheck(code, params, reason, check);
+  }
+}
+
+/** How bad each shadow kind is, to report the worst byte of an access. */
+const RANK: readonly number[] = (() => {
+  const r: number[] = [];
+  r[(Shadow.Owned & KIND) >> 2] = 0;
+  r[(Shadow.Uninitialised & KIND) >> 2] = 1;
+  r[(Shadow.Kernel & KIND) >> 2] = 2;
+  r[(Shadow.ImageReadOnly & KIND) >> 2] = 3;
+  r[(Shadow.PoolGuard & KIND) >> 2] = 5;
+  r[(Shadow.Freed & KIND) >> 2] = 6;
+  r[(Shadow.StackGuard & KIND) >> 2] = 7;
+  r[(Shadow.Unmapped & KIND) >> 2] = 8;
+  return r;
+})();
+
+export { APC_LEVEL, DISPATCH_LEVEL, PASSIVE_LEVEL };
