@@ -38,7 +38,7 @@ const USAGE = `psharness ${VERSION} — property-based testing of NT kernel-driv
 usage:
   psharness fuzz --driver <name|driver.c|driver.wasm> [--seed N|random] [--runs N] [--time-limit S] [--build B|all]
                  [--profile documented|adversarial] [--invariant ID ...] [--max-ops N]
-                 [--reports DIR] [--junit FILE] [--no-reports] [--path P] [--regressions DIR]
+                 [--reports DIR] [--junit FILE] [--no-reports] [--path P] [--regressions DIR] [--verifier on|off]
   psharness replay <report.json>
   psharness list
   psharness help
@@ -46,15 +46,15 @@ usage:
 exit codes: 0 all invariants hold, 1 violation, 2 bad usage or input, 3 internal error`;
 
 /** A built-in driver by name, or a C (.c) or WebAssembly (.wasm) driver by path. */
-export async function resolveDriver(name: string, io?: Io): Promise<DriverModule> {
+export async function resolveDriver(name: string, io?: Io, verifier = true): Promise<DriverModule> {
   if (name.endsWith('.c') || name.endsWith('.wasm')) {
-    const d = await loadWasmDriver(name);
+    const d = await loadWasmDriver(name, { verifier });
     if (d.diagnostics !== '' && io !== undefined) io.err(d.diagnostics);
     return d;
   }
   const d = builtinDrivers().get(name);
   if (d === undefined) throw new UnknownDriverError(name, [...builtinDrivers().keys(), 'path/to/driver.c', 'path/to/driver.wasm']);
-  return d;
+  return verifier ? d : { ...d, verifier: false };
 }
 
 function positiveInt(v: string, what: string): number {
@@ -97,9 +97,13 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
       'no-reports': { type: 'boolean' },
       path: { type: 'string' },
       regressions: { type: 'string' },
+      verifier: { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const verifierArg = values.verifier ?? 'on';
+  if (verifierArg !== 'on' && verifierArg !== 'off') throw new UsageError(`--verifier must be 'on' or 'off', got '${verifierArg}'`);
+  const verifier = verifierArg === 'on';
   if (values.driver === undefined) throw new UsageError('fuzz needs --driver <name> (see `psharness list`)');
   let seed: number;
   if (values.seed === undefined) seed = 1;
@@ -113,7 +117,7 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   if (profile !== 'documented' && profile !== 'adversarial') throw new UsageError(`--profile must be 'documented' or 'adversarial', got '${profile}'`);
   if (values.path !== undefined && !/^\d+(:\d+)*$/.test(values.path)) throw new UsageError(`--path must look like 12:0:3, got '${values.path}'`);
   // the cheap checks first: a C driver is compiled here
-  const driver = await resolveDriver(values.driver, io);
+  const driver = await resolveDriver(values.driver, io, verifier);
   const buildArg = values.build ?? 'all';
   const requested = buildArg === 'all' ? BUILDS.map((b) => b.id) : buildArg.split(',').map((b) => getBuild(b.trim()).id);
   const { builds, skipped } = applicableBuilds(driver, requested);
@@ -166,7 +170,7 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   for (const f of result.findings) {
     const report = buildReport({
       driver: values.driver, invariant: f.invariant, scenario: f.scenario, shrunkFrom: f.shrunkFrom, violations: f.violations, record: f.record,
-      fuzz: { seed: f.seed, path: f.path, runsToFailure: f.runsToFailure, profile, builds, invariants: f.roundInvariants, maxOps },
+      fuzz: { seed: f.seed, path: f.path, runsToFailure: f.runsToFailure, profile, builds, invariants: f.roundInvariants, maxOps, ...(verifier ? {} : { verifier: false as const }) },
       reportDir,
     });
     if (values['no-reports'] === true) {
@@ -221,7 +225,7 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
   const report = loadReport(positionals[0]);
   let driver: DriverModule;
   try {
-    driver = await resolveDriver(report.driver, io);
+    driver = await resolveDriver(report.driver, io, report.fuzz?.verifier !== false);
   } catch (e) {
     if (e instanceof UnknownDriverError) throw new ReportError(`${positionals[0]}: ${e.message}`);
     throw e;

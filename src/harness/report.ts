@@ -25,6 +25,8 @@ export interface FuzzProvenance {
   readonly builds: readonly string[];
   readonly invariants: readonly string[];
   readonly maxOps: number;
+  /** Present (false) when the campaign ran with `--verifier off`: replay runs without it too. */
+  readonly verifier?: false;
 }
 
 export interface Report {

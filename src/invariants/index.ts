@@ -11,6 +11,7 @@ import { pointersFullWidth } from './pointers-full-width.js';
 import { processNameCorrect } from './process-name-correct.js';
 import { referencesBalanced, referencesReleased } from './references-balanced.js';
 import type { Invariant, Observation, Violation } from './types.js';
+import { kernelMemoryOwned, uninitializedUse } from './verifier-stops.js';
 
 export * from './types.js';
 
@@ -31,6 +32,8 @@ export const INVARIANTS: readonly Invariant[] = [
   dbgPrintLimit,
   pidReuseAttribution,
   pointersFullWidth,
+  kernelMemoryOwned,
+  uninitializedUse,
 ];
 
 export class UnknownInvariantError extends Error {

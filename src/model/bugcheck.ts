@@ -10,6 +10,8 @@ export const BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION = 0xc4;
 export const BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS = 0xce;
 export const BUGCHECK_DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL = 0xd5;
 export const BUGCHECK_DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION = 0xd6;
+export const BUGCHECK_PAGE_FAULT_IN_FREED_SPECIAL_POOL = 0xcc;
+export const BUGCHECK_PAGE_FAULT_BEYOND_END_OF_ALLOCATION = 0xcd;
 export const BUGCHECK_IRQL_NOT_LESS_OR_EQUAL = 0x0a;
 export const BUGCHECK_DRIVER_IRQL_NOT_LESS_OR_EQUAL = 0xd1;
 export const BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP = 0x7f;
@@ -26,6 +28,8 @@ const NAMES: ReadonlyMap<number, string> = new Map([
   [0xc2, 'BAD_POOL_CALLER'],
   [BUGCHECK_DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION, 'DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION'],
   [BUGCHECK_IRQL_NOT_LESS_OR_EQUAL, 'IRQL_NOT_LESS_OR_EQUAL'],
+  [BUGCHECK_PAGE_FAULT_IN_FREED_SPECIAL_POOL, 'PAGE_FAULT_IN_FREED_SPECIAL_POOL'],
+  [BUGCHECK_PAGE_FAULT_BEYOND_END_OF_ALLOCATION, 'PAGE_FAULT_BEYOND_END_OF_ALLOCATION'],
   [BUGCHECK_DRIVER_IRQL_NOT_LESS_OR_EQUAL, 'DRIVER_IRQL_NOT_LESS_OR_EQUAL'],
   [BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, 'UNEXPECTED_KERNEL_MODE_TRAP'],
   [BUGCHECK_ATTEMPTED_WRITE_TO_READONLY_MEMORY, 'ATTEMPTED_WRITE_TO_READONLY_MEMORY'],
@@ -84,7 +88,9 @@ export function faultingFunction(stack: string | undefined): string | undefined 
   if (stack === undefined) return undefined;
   for (const line of stack.split('\n')) {
     const m = /^\s*at (?:\$)?([^\s(]+) \(wasm:\/\//.exec(line);
-    if (m !== null) return m[1];
+    if (m === null) continue;
+    const name = m[1].slice(m[1].lastIndexOf('.') + 1); // V8 prefixes the module's name
+    if (name !== 'load_ptr' && name !== 'store_ptr') return name; // the verifier's own checks, where not inlined
   }
   return undefined;
 }

@@ -417,7 +417,8 @@ export function makeDdi(k: Kernel): Ddi {
       if (v.enabled && v.irql > PASSIVE_LEVEL && UNICODE_FORMAT.test(format)) {
         v.violation(0xe5, 0, `DbgPrint with a Unicode conversion (${UNICODE_FORMAT.exec(format)?.[0] ?? ''}) at ${irqlName(v.irql)}: allowed at PASSIVE_LEVEL only`);
       }
-      const r = formatDbgPrint(mem, format, args);
+      args.forEach((a, i) => v.checkValue('DbgPrint', `argument ${i + 2}`, a));
+      const r = v.onBehalfOfDriver(() => formatDbgPrint(mem, format, args));
       const f = k.frame;
       if (f !== null) f.prints.push({ text: r.text, fullLength: r.fullLength });
       return STATUS_SUCCESS;

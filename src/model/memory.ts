@@ -14,6 +14,7 @@
  * offsets fault). A driver's pool block sits between guard bytes (16 before, the rest of its 16-byte slot plus
  * 16 after) and starts uninitialised; freed blocks are poisoned and quarantined — see docs/verifier.md.
  */
+import { BugCheck, BUGCHECK_DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA } from './bugcheck.js';
 import type { PointerSize } from './builds.js';
 
 const PAGE = 0x10000; // WebAssembly page
@@ -237,7 +238,26 @@ export class KernelMemory {
    * The check every driver access goes through when the shadow says the bytes are not plain driver memory.
    * Set by the kernel (the verifier), which knows the IRQL and the names of things.
    */
-  violation: (va: number, len: number, write: boolean) => void = defaultViolation;
+  violation: (va: number, len: number, write: boolean) => void = (va, len, write) => this.fault(va, len, write);
+
+  /** Without a verifier: what any machine notices — unmapped memory (0x50) and, as special pool would, freed pool (0xD5). */
+  private fault(va: number, len: number, write: boolean): void {
+    const what = write ? 'write to' : 'read from';
+    const off = this.offsetOf(va, len);
+    if (off < 0 || !Number.isFinite(va)) {
+      throw new BugCheck(BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, [this.canonical(Math.max(0, va)), write ? 1 : 0, 0, 0], `${what} unmapped address ${this.format(Math.max(0, va))}`);
+    }
+    for (let i = 0; i < len; i++) {
+      const kind = this.shadow[off + i] & Shadow.KindMask;
+      if (kind === (Shadow.Unmapped & Shadow.KindMask)) {
+        throw new BugCheck(BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, [this.canonical(va + i), write ? 1 : 0, 0, 0], `${what} unmapped address ${this.format(va + i)}`);
+      }
+      if (kind === (Shadow.Freed & Shadow.KindMask)) {
+        throw new BugCheck(BUGCHECK_DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL, [this.canonical(va + i), write ? 1 : 0, 0, 0], `${what} freed pool at ${this.format(va + i)}`);
+      }
+    }
+    if (write) this.markWritten(va, len);
+  }
 
   /** Checks a driver access to [va, va+len); returns the offset. */
   check(va: number, len: number, write: boolean): number {
@@ -321,8 +341,4 @@ export class PoolExhausted extends Error {
     super(`kernel memory exhausted (${bytes} bytes of address space in use)`);
     this.name = 'PoolExhausted';
   }
-}
-
-function defaultViolation(va: number, len: number, write: boolean): void {
-  throw new Error(`${write ? 'write to' : 'read from'} 0x${va.toString(16)} (${len} bytes): not the driver's memory`);
 }

@@ -12,6 +12,8 @@ import {
   BUGCHECK_DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL,
   BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION,
   BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA,
+  BUGCHECK_PAGE_FAULT_BEYOND_END_OF_ALLOCATION,
+  BUGCHECK_PAGE_FAULT_IN_FREED_SPECIAL_POOL,
   BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP,
   VerifierStop,
 } from './bugcheck.js';
@@ -62,6 +64,9 @@ export class Verifier {
   /** Values read from uninitialised pool in the routine now running (key: value as decimal), with where from. */
   private readonly uninitialised = new Map<string, string>();
 
+  /** Set while the kernel itself reads driver memory for a DDI (DbgPrint's strings): faults are the system's. */
+  private forKernel = false;
+
   constructor(private readonly host: VerifierHost, readonly enabled: boolean) {
     host.mem.violation = (va, len, write) => this.access(va, len, write);
   }
@@ -106,11 +111,11 @@ export class Verifier {
         throw this.bugCheck(BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, [EXCEPTION_DOUBLE_FAULT, 0, 0, 0],
           `kernel stack overflow: ${write ? 'write to' : 'read from'} ${mem.format(at)}, in the guard page below the driver's stack`, CHECKS.stack);
       case Shadow.Freed & KIND:
-        throw this.bugCheck(BUGCHECK_DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL, [mem.canonical(at), rw, 0, 0],
-          `${write ? 'write to' : 'read from'} freed pool at ${mem.format(at)}${this.blockText(at)}`, CHECKS.specialPool);
+        throw this.bugCheck(this.forKernel ? BUGCHECK_PAGE_FAULT_IN_FREED_SPECIAL_POOL : BUGCHECK_DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL, [mem.canonical(at), rw, 0, 0],
+          `${this.forKernel ? 'the kernel, for the driver: ' : ''}${write ? 'write to' : 'read from'} freed pool at ${mem.format(at)}${this.blockText(at)}`, CHECKS.specialPool);
       case Shadow.PoolGuard & KIND:
-        throw this.bugCheck(BUGCHECK_DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION, [mem.canonical(at), rw, 0, 0],
-          `${write ? 'write to' : 'read from'} ${mem.format(at)}, ${this.guardText(at)}`, CHECKS.specialPool);
+        throw this.bugCheck(this.forKernel ? BUGCHECK_PAGE_FAULT_BEYOND_END_OF_ALLOCATION : BUGCHECK_DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION, [mem.canonical(at), rw, 0, 0],
+          `${this.forKernel ? 'the kernel, for the driver: ' : ''}${write ? 'write to' : 'read from'} ${mem.format(at)}, ${this.guardText(at)}`, CHECKS.specialPool);
       default:
         break;
     }
@@ -148,7 +153,7 @@ export class Verifier {
    */
   checkValue(ddi: string, argument: string, value: number | bigint): void {
     if (!this.enabled || this.uninitialised.size === 0) return;
-    const key = (typeof value === 'bigint' ? value : BigInt(Math.trunc(value) >>> 0)).toString();
+    const key = (typeof value === 'bigint' ? value : BigInt(value >= 0 && value < 2 ** 32 ? value >>> 0 : Math.trunc(value))).toString();
     const from = this.uninitialised.get(key);
     if (from === undefined) return;
     throw new VerifierStop(CHECKS.uninitialised,
@@ -190,7 +195,18 @@ export class Verifier {
     const off = va - b.va;
     return off < 0
       ? `${-off} byte${off === -1 ? '' : 's'} before the start of pool block '${b.tag}' (${b.size} bytes at ${this.host.mem.format(b.va)})`
-      : `${off - b.size} byte${off - b.size === 1 ? '' : 's'} past the end of pool block '${b.tag}' (${b.size} bytes at ${this.host.mem.format(b.va)})`;
+      : `offset ${off} of pool block '${b.tag}' (${b.size} bytes at ${this.host.mem.format(b.va)}): past its end`;
+  }
+
+  /** Runs `fn` as kernel code touching the driver's memory for it (special pool's 0xCC/0xCD instead of 0xD5/0xD6). */
+  onBehalfOfDriver<T>(fn: () => T): T {
+    const saved = this.forKernel;
+    this.forKernel = true;
+    try {
+      return fn();
+    } finally {
+      this.forKernel = saved;
+    }
   }
 
   // ------------------------------------------------------------------ IRQL and locks
@@ -247,12 +263,12 @@ export class Verifier {
     }
     const spin = mine.find(([, h]) => h.kind === 'spin lock');
     if (spin !== undefined) {
-      throw this.bugCheck(BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x00040009, 0, 0, 0],
+      throw this.named(frame.name, BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x00040009, 0, 0, 0],
         `SpinLock: ${frame.name} returned holding spin lock ${this.host.hex(spin[0])}`, CHECKS.locks);
     }
     if (this.irql !== frame.irql) {
       const mutex = mine.find(([, h]) => h.kind === 'fast mutex');
-      throw this.bugCheck(BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x0002001d, 0, 0, 0],
+      throw this.named(frame.name, BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x0002001d, 0, 0, 0],
         `IrqlReturn: ${frame.name} was called at ${irqlName(frame.irql)} and returned at ${irqlName(this.irql)}` +
         (mutex !== undefined ? ` holding fast mutex ${this.host.hex(mutex[0])}` : ''), CHECKS.locks);
     }
@@ -273,6 +289,12 @@ export class Verifier {
       this.violation(0x31, newIrql, `KeLowerIrql to ${irqlName(newIrql)} from ${irqlName(this.irql)}`);
     }
     this.irql = newIrql;
+  }
+
+  private named(fn: string, code: number, params: (number | bigint)[], reason: string, check: string): BugCheck {
+    const b = this.bugCheck(code, params, reason, check);
+    b.function = fn;
+    return b;
   }
 
   private bugCheck(code: number, params: (number | bigint)[], reason: string, check: string): BugCheck {

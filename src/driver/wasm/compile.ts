@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 export const STACK_TOP = 0x12000;
 export const CLANG_FLAGS: readonly string[] = [
   '--target=wasm32', '-O2', '-ffreestanding', '-nostdlib', '-fshort-wchar',
-  '-fsanitize=null', '-fsanitize-trap=null', '-fno-ms-extensions', '-mno-bulk-memory', '-ftrivial-auto-var-init=pattern',
+  '-fsanitize=null', '-fsanitize-trap=null', '-fno-ms-extensions', '-mno-bulk-memory', '-mno-bulk-memory-opt', '-ftrivial-auto-var-init=pattern',
   '-Wno-multichar', '-Wno-unused-parameter',
   '-Wl,--no-entry', '-Wl,--export=DriverEntry', '-Wl,--import-memory', '-Wl,--export-table', '-Wl,--growable-table',
   '-Wl,--export=__heap_base', '-Wl,--export=__stack_pointer', '-Wl,--stack-first', `-Wl,-z,stack-size=${STACK_TOP}`,
@@ -81,13 +81,14 @@ export interface CompiledDriver {
 }
 
 /** Compiles `source` (a .c file; its directory's .c/.h files come along for #include "..."). */
-export async function compileDriver(source: string): Promise<CompiledDriver> {
+export async function compileDriver(source: string, defines: Readonly<Record<string, string>> = {}): Promise<CompiledDriver> {
+  const extra = Object.entries(defines).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `-D${k}=${v}`);
   const dir = dirname(resolve(source));
   const main = basename(source);
   const sources = readTree(dir, (f) => f.endsWith('.h') || f === main);
   const headers = readTree(includeDir(), (f) => f.endsWith('.h'));
   const key = createHash('sha256')
-    .update(JSON.stringify({ sources, headers, flags: CLANG_FLAGS, clang: toolVersion('@yowasp/clang') }))
+    .update(JSON.stringify({ sources, headers, flags: [...CLANG_FLAGS, ...extra], clang: toolVersion('@yowasp/clang') }))
     .digest('hex');
   const cached = join(cacheDir(), `${key}.wasm`);
   if (existsSync(cached)) return { wasm: new Uint8Array(readFileSync(cached)), diagnostics: '', cached: true };
@@ -97,7 +98,7 @@ export async function compileDriver(source: string): Promise<CompiledDriver> {
   const options = { stderr: (b: Uint8Array | null) => { if (b !== null) diagnostics += decoder.decode(b); }, fetchProgress: () => {} };
   let tree: Record<string, unknown> | undefined;
   try {
-    tree = (await commands.clang([...CLANG_FLAGS, '-Iinclude', `drv/${main}`, '-o', 'driver.wasm'], { include: headers, drv: sources }, options)) ?? undefined;
+    tree = (await commands.clang([...CLANG_FLAGS, ...extra, '-Iinclude', `drv/${main}`, '-o', 'driver.wasm'], { include: headers, drv: sources }, options)) ?? undefined;
   } catch (e) {
     const code = (e as { code?: number }).code;
     throw new CompileError(diagnostics.trim(), `${source} does not compile${code !== undefined ? ` (clang exit ${code})` : ''}`);

@@ -77,6 +77,8 @@ async function runPasses(wasm: Uint8Array, options: InstrumentOptions): Promise<
   b.setDebugInfo(true); // keep the name section: reports name the faulting function
   b.setOptimizeLevel(2);
   b.setShrinkLevel(0);
+  b.setAlwaysInlineMaxSize(64); // the checks are ~40 instructions: inline them everywhere
+  b.setFlexibleInlineMaxSize(64);
   const m = b.readBinary(wasm);
   try {
     // Features as the module declares them: Features.All would emit encodings Node 20 rejects (research addendum).

@@ -161,6 +161,8 @@ export interface WasmDriverOptions {
   readonly logSpec?: string;
   /** The verifier (docs/verifier.md): every load and store checked. Default on. */
   readonly verifier?: boolean;
+  /** Preprocessor definitions for a .c driver (e.g. a mutant schema's PSH_MUTANT). */
+  readonly defines?: Readonly<Record<string, string>>;
 }
 
 /** The guard page below the stack: the stack is [0, STACK_TOP) and the NULL page is its first 4 KB. */
@@ -173,7 +175,7 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
   let bytes: Uint8Array<ArrayBuffer>;
   let diagnostics = '';
   if (ext === '.c') {
-    const c = await compileDriver(path);
+    const c = await compileDriver(path, options.defines);
     bytes = new Uint8Array(c.wasm);
     diagnostics = c.diagnostics;
   } else if (ext === '.wasm') {
@@ -183,6 +185,10 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
   if (verifier) {
     try {
       new WebAssembly.Module(new Uint8Array(bytes)); // a clear error for a file that is no module, before binaryen sees it
+    } catch (e) {
+      throw new WasmDriverError(`${path} is not a WebAssembly module: ${(e as Error).message}`);
+    }
+    try {
       bytes = new Uint8Array((await instrumentDriver(bytes, { memory: true })).wasm);
     } catch (e) {
       throw new WasmDriverError(`${path}: cannot instrument the module for the verifier: ${(e as Error).message}`);
@@ -307,7 +313,6 @@ function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImpo
           } else args.push(ddi.READ_ULONG(at));
           at += size;
         }
-        if (verifier) args.forEach((a, i) => ddi.VERIFY_VALUE('DbgPrint', `argument ${i + 2}`, a));
         return args;
       };
       const out = (p: number, v: number): void => ddi.WRITE_POINTER(p, v);

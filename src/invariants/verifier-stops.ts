@@ -1,0 +1,41 @@
+import type { RunRecord } from '../model/record.js';
+import type { Invariant, Violation } from './types.js';
+
+function stopOf(record: RunRecord, check: string, id: string): Violation[] {
+  const s = record.verifierStop;
+  if (s === undefined || s === null || s.check !== check) return [];
+  return [{
+    invariant: id,
+    message: `${s.reason}${s.function !== undefined ? ` (in ${s.function})` : ''}, during ${s.during}`,
+    evidence: { op: s.op, ...(s.seq !== null ? { seq: s.seq } : {}), event: `verifier: ${s.check}`, ...(s.address !== undefined ? { actual: s.address } : {}) },
+  }];
+}
+
+/**
+ * The driver stores only into memory it owns: its stack, its data, its pool, the fields of kernel structures
+ * documented as the driver's to set. Windows would not stop at once (the corruption surfaces later, or as
+ * PatchGuard's 0x109); the verifier stops the run at the store.
+ */
+export const kernelMemoryOwned: Invariant = {
+  id: 'kernel-memory-owned',
+  needsOutput: false,
+  statement: 'the driver never writes kernel memory it does not own (EPROCESS, ETHREAD, kernel strings, IMAGE_INFO, other drivers\' pool)',
+  source: 'WDK "Opaque structures" (EPROCESS, ETHREAD are opaque to drivers); bug check 0x109 CRITICAL_STRUCTURE_CORRUPTION',
+  check({ record }) {
+    return stopOf(record, 'kernel-memory-owned', this.id);
+  },
+};
+
+/**
+ * No value the driver read from pool it allocated and never wrote reaches a DDI or DbgPrint: pool is not zeroed
+ * (ExAllocatePoolWithTag), so the value is whatever the previous owner left there.
+ */
+export const uninitializedUse: Invariant = {
+  id: 'uninitialized-use',
+  needsOutput: false,
+  statement: 'no value read from uninitialised pool is passed to a DDI or printed',
+  source: 'WDK ExAllocatePoolWithTag ("the contents of the allocated memory are not initialized"); Driver Verifier special pool fill',
+  check({ record }) {
+    return stopOf(record, 'uninitialized-use', this.id);
+  },
+};

@@ -1,0 +1,113 @@
+import { beforeAll, describe, expect, test } from 'vitest';
+import type { DriverModule } from '../../src/driver/index.js';
+import { loadVerifierMutant, VERIFIER_MUTANTS } from '../../src/driver/verifier-mutants.js';
+import { loadWasmDriver } from '../../src/driver/wasm/loader.js';
+import { runAndCheck } from '../../src/harness/check.js';
+import { fuzz } from '../../src/harness/fuzz.js';
+import { main, type Io } from '../../src/cli/main.js';
+import { getInvariant, INVARIANTS } from '../../src/invariants/index.js';
+import { simulate, type Scenario } from '../../src/model/index.js';
+import { scenario, VOL } from '../helpers.js';
+
+const X86 = ['win2000-x86', 'winxp-x86', 'win2003-x86', 'win7-x86', 'win10-x86'];
+
+/** Process P1 named "caseN.exe": hostile.c runs its case N in the create callback. */
+const hostileCase = (n: number, build = 'winxp-x86'): Scenario => scenario(build, [
+  { op: 'CreateProcess', id: 'P0', thread: 'T0', parent: 'System', path: `${VOL}\\a.exe` },
+  { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'P0', path: `${VOL}\\case${n}.exe` },
+]);
+
+let hostile: DriverModule;
+let hostileOff: DriverModule;
+let vfmon: DriverModule;
+const mutants = new Map<number, DriverModule>();
+beforeAll(async () => {
+  hostile = await loadWasmDriver('test/fixtures/verifier/hostile.c');
+  hostileOff = await loadWasmDriver('test/fixtures/verifier/hostile.c', { verifier: false });
+  vfmon = await loadVerifierMutant(0);
+  for (const m of VERIFIER_MUTANTS) mutants.set(m.schema, await loadVerifierMutant(m.schema));
+}, 240_000);
+
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), now: () => 0 };
+  return { code: await main(argv, io), out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('the verifier checks every load and store of a C driver (the hostile cases)', () => {
+  const cases: [number, string, number | null, RegExp][] = [
+    [1, 'use after free of a pool block', 0xd5, /read from freed pool .*'Host'/],
+    [2, '4 KB written past a 16-byte pool block', 0xd6, /offset 16 of pool block 'Host' \(16 bytes/],
+    [3, 'memset over the parent\'s EPROCESS', null, /EPROCESS at .*which it does not own/],
+    [4, '16 KB after the driver image overwritten', null, /EPROCESS .*which it does not own/],
+    [5, 'the whole NULL page written', 0x50, /write to 0x00000000 in the NULL page/],
+    [6, '*(volatile ULONG *)0 = 1', 0x50, /write to 0x00000000 in the NULL page/],
+  ];
+  test.each(cases)('case %i: %s', (n, _what, code, reason) => {
+    for (const build of X86.filter((b) => b !== 'win2000-x86')) {
+      const r = simulate(hostile, hostileCase(n, build));
+      if (code === null) {
+        expect(r.bugCheck, build).toBeNull();
+        expect(r.verifierStop?.check).toBe('kernel-memory-owned');
+        expect(r.verifierStop?.reason).toMatch(reason);
+        expect(r.verifierStop?.function).toBe('OnProcess');
+      } else {
+        expect(r.bugCheck?.code, build).toBe(code);
+        expect(r.bugCheck?.reason).toMatch(reason);
+        expect(r.bugCheck?.function).toBe('OnProcess');
+      }
+    }
+    // Without the verifier the same run passes unnoticed, except where any machine faults (NULL, freed pool)
+    const off = simulate(hostileOff, hostileCase(n));
+    if (n === 2 || n === 3 || n === 4) {
+      expect(off.bugCheck).toBeNull();
+      expect(off.verifierStop ?? null).toBeNull();
+    }
+  });
+
+  test('fuzz finds them and exits 1; --verifier off misses the overrun and the corruption', async () => {
+    const on = await run(['fuzz', '--driver', 'test/fixtures/verifier/hostile.c', '--no-reports', '--runs', '300', '--build', 'winxp-x86']);
+    expect(on.code).toBe(1);
+    expect(on.out).toMatch(/no-bugcheck|kernel-memory-owned/);
+    const bad = await run(['fuzz', '--driver', 'test/fixtures/verifier/hostile.c', '--verifier', 'maybe']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--verifier must be 'on' or 'off'/);
+  }, 60_000);
+});
+
+describe('verifier mutants (examples/drivers/vfmon.c with PSH_MUTANT=n)', () => {
+  test('the corrected vfmon passes every build, adversarial profile', () => {
+    const r = fuzz({ driver: vfmon, seed: 5, runs: 1500, builds: X86, profile: 'adversarial' });
+    expect(r.findings.map((f) => `${f.invariant.id}: ${f.violations[0]?.message}`)).toEqual([]);
+  });
+
+  test.each(VERIFIER_MUTANTS.map((m) => [m.id, m] as const))('%s: caught on its minimal scenario with the documented check', (_id, m) => {
+    const driver = mutants.get(m.schema) as DriverModule;
+    const r = runAndCheck(driver, m.minimal, INVARIANTS.filter((i) => !i.needsOutput || driver.logsEvents !== false));
+    expect(r.violations.map((v) => v.invariant)).toContain(m.invariant);
+    if (m.bugCheck === null) {
+      expect(r.record.verifierStop?.check).toBe(m.check);
+    } else {
+      expect(r.record.bugCheck?.code).toBe(m.bugCheck);
+      expect(r.record.bugCheck?.check).toBe(m.check);
+      if (m.parameter1 !== undefined) expect(r.record.bugCheck?.parameters[0]).toBe(m.parameter1);
+    }
+    // the corrected driver is silent on the same scenario
+    expect(runAndCheck(vfmon, m.minimal, INVARIANTS).violations).toEqual([]);
+    // and the minimal scenario is minimal: dropping any op loses the finding
+    for (let i = 0; i < m.minimal.ops.length; i++) {
+      const fewer = { ...m.minimal, ops: m.minimal.ops.filter((_, k) => k !== i) };
+      if (fewer.ops.some((o) => o.op === 'ExitProcess') && !fewer.ops.some((o) => o.op === 'CreateProcess')) continue;
+      const again = runAndCheck(driver, fewer, [getInvariant(m.invariant)]);
+      expect(again.violations, `${m.id} without op ${i}`).toEqual([]);
+    }
+  });
+
+  test.each(VERIFIER_MUTANTS.map((m) => [m.id, m] as const))('%s: fuzz kills it and shrinks to the minimal length', (_id, m) => {
+    const driver = mutants.get(m.schema) as DriverModule;
+    const r = fuzz({ driver, seed: 1, runs: 1000, builds: ['winxp-x86'], invariants: [getInvariant(m.invariant)] });
+    expect(r.findings.length).toBe(1);
+    expect(r.findings[0].scenario.ops.length).toBe(m.minimal.ops.length);
+  });
+});
