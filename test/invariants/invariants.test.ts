@@ -2,10 +2,35 @@ import { describe, expect, test } from 'vitest';
 import { MUTANTS, reference, wssprocmon, type DriverModule } from '../../src/driver/index.js';
 import { runAndCheck } from '../../src/harness/check.js';
 import { getInvariant, INVARIANTS } from '../../src/invariants/index.js';
-import type { Scenario } from '../../src/model/index.js';
+import type { Ddi, Scenario } from '../../src/model/index.js';
 import { scenario, VOL } from '../helpers.js';
 
 const base = (ops: Scenario['ops'], extra: Partial<Scenario> = {}): Scenario => scenario('winxp-x86', ops, extra);
+
+/** A TypeScript driver whose process-create routine does one wrong thing (the verifier's invariants). */
+function onCreate(name: string, act: (ddi: Ddi, pid: number) => void): DriverModule {
+  return {
+    name, description: name, imports: ['PsSetCreateProcessNotifyRoutine'], logsEvents: false, parse: () => [],
+    instantiate: () => ({
+      DriverEntry(ddi) {
+        const ProcessNotify = (_ppid: number, pid: number, create: boolean): void => { if (create) act(ddi, pid); };
+        return ddi.PsSetCreateProcessNotifyRoutine(ProcessNotify, false);
+      },
+    }),
+  };
+}
+const writesEprocess = onCreate('writes-eprocess', (ddi, pid) => {
+  const p = { value: 0 };
+  if (ddi.PsLookupProcessByProcessId(pid, p) !== 0) return;
+  ddi.WRITE_ULONG(p.value + 0x10, 0);
+  ddi.ObDereferenceObject(p.value);
+});
+const logsUninitialised = onCreate('logs-uninitialised-pool', (ddi) => {
+  const p = ddi.ExAllocatePoolWithTag(0, 16, 'Test');
+  ddi.DbgPrint('count=%lu\n', ddi.READ_ULONG(p + 4));
+  ddi.ExFreePoolWithTag(p, 'Test');
+});
+const createP1: Scenario['ops'] = [{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` }];
 
 /** For each invariant: a driver that breaks it and a scenario that shows it. */
 const breakers: [string, DriverModule, Scenario][] = [
@@ -15,6 +40,8 @@ const breakers: [string, DriverModule, Scenario][] = [
     { op: 'ExitProcess', process: 'P1' },
   ])],
   ['process-name-correct', wssprocmon, base([{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` }])],
+  ['kernel-memory-owned', writesEprocess, base(createP1)],
+  ['uninitialized-use', logsUninitialised, base(createP1)],
   ['lookup-failure-handled', wssprocmon, base([
     { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` },
     { op: 'ExitProcess', process: 'P1', race: 'gone' },
@@ -68,5 +95,36 @@ describe('invariant details', () => {
     const r = runAndCheck(m.driver, base([{ op: 'UnloadDriver' }, { op: 'LoadImage', process: 'System', path: '\\SystemRoot\\x.sys' }]), INVARIANTS);
     expect(r.record.bugCheck?.code).toBe(0xce);
     expect(r.violations.map((v) => v.invariant).sort()).toEqual(['no-bugcheck', 'unload-clean']);
+  });
+});
+
+describe('the verifier applies to TypeScript drivers through the DDI surface', () => {
+  const lookupUnderSpinLock = onCreate('lookup-under-spin-lock', (ddi, pid) => {
+    const lock = ddi.ExAllocatePoolWithTag(0, 8, 'Lock');
+    ddi.KeInitializeSpinLock(lock);
+    const old = ddi.KeAcquireSpinLock(lock);
+    const p = { value: 0 };
+    if (ddi.PsLookupProcessByProcessId(pid, p) === 0) ddi.ObDereferenceObject(p.value);
+    ddi.KeReleaseSpinLock(lock, old);
+  });
+  const returnsHoldingMutex = onCreate('returns-holding-mutex', (ddi) => {
+    const m = ddi.ExAllocatePoolWithTag(0, 32, 'Mutx');
+    ddi.ExInitializeFastMutex(m);
+    ddi.ExAcquireFastMutex(m);
+  });
+  const readsPastEnd = onCreate('reads-past-end', (ddi) => {
+    const p = ddi.ExAllocatePoolWithTag(0, 10, 'Buf ');
+    ddi.WRITE_UCHAR(p + 10, 0);
+  });
+  test.each([
+    [lookupUnderSpinLock, 0xc4, '0xE5', /PsLookupProcessByProcessId called at DISPATCH_LEVEL/],
+    [returnsHoldingMutex, 0xc4, '0x2001D', /IrqlReturn: ProcessNotify was called at PASSIVE_LEVEL and returned at APC_LEVEL holding fast mutex/],
+    [readsPastEnd, 0xd6, '0x', /offset 10 of pool block 'Buf ' \(10 bytes/],
+  ] as const)('%#: bug check with the rule named, and nothing with the verifier off', (driver, code, p1, reason) => {
+    const r = runAndCheck(driver, base(createP1), [getInvariant('no-bugcheck')]);
+    expect(r.record.bugCheck?.code).toBe(code);
+    expect(r.record.bugCheck?.parameters[0].startsWith(p1)).toBe(true);
+    expect(r.record.bugCheck?.reason).toMatch(reason);
+    expect(runAndCheck({ ...driver, verifier: false }, base(createP1), [getInvariant('no-bugcheck')]).violations).toEqual([]);
   });
 });
