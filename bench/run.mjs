@@ -7,8 +7,9 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import fc from 'fast-check';
 import {
   MUTANTS, INVARIANTS, getInvariant, reference, wssprocmon, fuzz, runAndCheck, scenarioArbitrary, simulate, observe, checkAll,
-  loadWasmDriver,
+  loadWasmDriver, VERIFIER_MUTANTS, loadVerifierMutant,
 } from '../dist/index.js';
+import { applicableBuilds } from '../dist/harness/fuzz.js';
 
 const SEEDS = Number(process.env.BENCH_SEEDS ?? 20);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -86,7 +87,8 @@ function power(target) {
   for (let seed = 1; seed <= SEEDS; seed++) {
     const stamps = [];
     const t0 = now();
-    const r = fuzz({ driver: target.driver, seed, runs: BUDGET, invariants: [inv], profile: target.profile, onRun: () => stamps.push(now()) });
+    const r = fuzz({ driver: target.driver, seed, runs: BUDGET, invariants: [inv], profile: target.profile, onRun: () => stamps.push(now()),
+      ...(target.builds !== undefined ? { builds: target.builds } : {}) });
     const total = now() - t0;
     if (!r.failed) { trials.push({ seed, killed: false, runs: r.runs, ms: total }); continue; }
     const ttf = (stamps[r.runs - 1] ?? now()) - t0;
@@ -113,7 +115,16 @@ for (const build of ['win10-x64']) for (const d of [wssprocmon, reference]) spee
 // the same two monitors written in C, compiled to WebAssembly (x86 builds only)
 const cSeed = await loadWasmDriver('examples/drivers/wssprocmon.c', { name: 'wssprocmon.c' });
 const cRef = await loadWasmDriver('examples/drivers/psrefmon.c', { name: 'psrefmon.c' });
-for (const build of ['win2000-x86', 'win10-x86']) for (const d of [wssprocmon, reference, cSeed, cRef]) speed.push(eventsPerSecond(d, build));
+const cRefOff = await loadWasmDriver('examples/drivers/psrefmon.c', { name: 'psrefmon.c (verifier off)', verifier: false });
+const cWatch = await loadWasmDriver('examples/drivers/procwatch.c', { name: 'procwatch.c' });
+const cWatchOff = await loadWasmDriver('examples/drivers/procwatch.c', { name: 'procwatch.c (verifier off)', verifier: false });
+for (const build of ['win2000-x86', 'win10-x86']) for (const d of [wssprocmon, reference, cSeed, cRef, cRefOff]) speed.push(eventsPerSecond(d, build));
+for (const d of [cWatch, cWatchOff]) speed.push(eventsPerSecond(d, 'win10-x86'));
+const verifierCost = [['psrefmon.c', 'win10-x86'], ['procwatch.c', 'win10-x86']].map(([name, build]) => {
+  const on = speed.find((x) => x.driver === name && x.build === build).eventsPerSecond;
+  const off = speed.find((x) => x.driver === `${name} (verifier off)` && x.build === build).eventsPerSecond;
+  return { driver: name, build, on, off, ratio: round(on / off, 3) };
+});
 log('pipeline…');
 const pipe = [];
 for (const ops of [10, 100, 1000]) for (const mode of ['generate', 'baseline', 'harness']) pipe.push(pipeline(ops, mode));
@@ -122,6 +133,11 @@ const targets = [
   ...SEED_BUGS.map((b) => ({ ...b, driver: wssprocmon })),
   ...MUTANTS.map((m) => ({ id: m.id, what: m.mistake, invariant: m.invariant, profile: 'documented', minimal: m.minimal.ops.length, driver: m.driver })),
 ];
+for (const m of VERIFIER_MUTANTS) {
+  const driver = await loadVerifierMutant(m.schema);
+  const { builds } = applicableBuilds(driver, ['win2000-x86', 'winxp-x86', 'win2003-x86', 'win7-x86', 'win10-x86']);
+  targets.push({ id: `vf:${m.id}`, what: m.mistake, invariant: m.invariant, profile: 'documented', minimal: m.minimal.ops.length, driver, builds });
+}
 const pow = targets.map((t) => { const p = power(t); log(`  ${p.id}: ${p.killedSeeds}/${p.seeds}, median ${p.msToFailure.median} ms, shrunk ${p.shrunkLength.median}/${p.minimal}`); return p; });
 const mutantRows = pow.filter((p) => !p.id.startsWith('seed-bug'));
 const score = mutantRows.filter((p) => p.killedSeeds === p.seeds).length / mutantRows.length;
@@ -138,6 +154,7 @@ const result = {
     shareAtMinimum: round(pow.reduce((a, p) => a + p.atMinimum, 0) / pow.reduce((a, p) => a + p.killedSeeds, 0), 3),
     trialsOverMinimumByMoreThan2: pow.reduce((a, p) => a + p.overByMoreThan2, 0),
     harnessToBaselineOpsRatio100: round(ratio100, 3),
+    verifierOnToOff: verifierCost,
     seconds: round((now() - started) / 1000, 1),
   },
 };
@@ -149,7 +166,8 @@ md.push('## Summary', '');
 md.push(`- Mutation score within the default budget (\`psharness fuzz\`, ${BUDGET} runs, every build, scenarios of up to 60 operations): **${(score * 100).toFixed(0)}%** (${result.summary.mutantsKilledEverySeed}/${result.summary.mutants} mutants killed on every one of ${SEEDS} seeds).`);
 md.push(`- Worst median time to first failure over all mutants and seed bugs: **${result.summary.worstMedianMsToFailure} ms**.`);
 md.push(`- Shrunk length equal to the documented minimum in **${(result.summary.shareAtMinimum * 100).toFixed(1)}%** of killing trials; trials more than 2 operations over: **${result.summary.trialsOverMinimumByMoreThan2}**.`);
-md.push(`- Harness throughput on 100-operation scenarios: **${result.summary.harnessToBaselineOpsRatio100}×** the no-op baseline's operations per second.`, '');
+md.push(`- Harness throughput on 100-operation scenarios: **${result.summary.harnessToBaselineOpsRatio100}×** the no-op baseline's operations per second.`);
+md.push(`- C drivers with the verifier on (every load and store checked) against off, events/s: ${verifierCost.map((v) => `${v.driver} **${v.ratio}×** (${v.on.toLocaleString('en-US')} vs ${v.off.toLocaleString('en-US')})`).join(', ')}. \`vf:\` rows in the power table are the verifier's C mutants (\`examples/drivers/vfmon.c\`, x86 builds).`, '');
 md.push('## Raw speed (a 10,000-operation scenario: 2,500 × create process, create thread, load DLL, exit)', '');
 md.push('Every callback formats its DbgPrint lines. `.c` rows are the C drivers in `examples/drivers/` compiled to WebAssembly.', '');
 md.push('| driver | build | callbacks | events/s |', '|---|---|---|---|');

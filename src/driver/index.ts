@@ -29,3 +29,4 @@ export class UnknownDriverError extends Error {
 export { loadWasmDriver, WasmDriverError, WASM_DDI_NAMES } from './wasm/loader.js';
 export { compileDriver, CompileError } from './wasm/compile.js';
 export { loadLogSpec, parserFromSpec, validateLogSpec, LogSpecError } from './log-spec.js';
+export { VERIFIER_MUTANTS, loadVerifierMutant, type VerifierMutant } from './verifier-mutants.js';
