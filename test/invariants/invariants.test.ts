@@ -116,7 +116,21 @@ describe('the verifier applies to TypeScript drivers through the DDI surface', (
     const p = ddi.ExAllocatePoolWithTag(0, 10, 'Buf ');
     ddi.WRITE_UCHAR(p + 10, 0);
   });
+  const pool = (name: string, act: (ddi: Ddi, p: number) => void, size = 16): DriverModule => onCreate(name, (ddi) => act(ddi, ddi.ExAllocatePoolWithTag(0, size, 'Pool')));
+  const raiseThenLowerBelow = onCreate('lower-raise', (ddi) => { ddi.KeRaiseIrql(2); ddi.KeRaiseIrql(1); });
+  const lowerAbove = onCreate('lower-above', (ddi) => { ddi.KeLowerIrql(2); });
+  const pagedAtDispatch = onCreate('paged-at-dispatch', (ddi) => { ddi.KeRaiseIrql(2); ddi.ExAllocatePoolWithTag(1, 16, 'Page'); });
+  const pagedTouched = onCreate('paged-touched', (ddi) => { const p = ddi.ExAllocatePoolWithTag(1, 16, 'Page'); ddi.KeRaiseIrql(2); ddi.WRITE_ULONG(p, 1); });
   test.each([
+    [pool('double-free', (ddi, p) => { ddi.ExFreePoolWithTag(p, 'Pool'); ddi.ExFreePoolWithTag(p, 'Pool'); }), 0xc2, '0x7', /freed twice/],
+    [pool('wrong-tag', (ddi, p) => { ddi.ExFreePoolWithTag(p, 'Othr'); }), 0xc2, '0xA', /allocated with tag 'Pool'/],
+    [pool('mid-block-free', (ddi, p) => { ddi.ExFreePoolWithTag(p + 4, 'Pool'); }), 0xc2, '0x46', /not the start of a pool allocation/],
+    [pool('underrun', (ddi, p) => { ddi.READ_UCHAR(p - 1); }), 0xd6, '0x', /1 byte before the start/],
+    [pool('use-after-free', (ddi, p) => { ddi.ExFreePoolWithTag(p, 'Pool'); ddi.WRITE_ULONG(p, 1); }), 0xd5, '0x', /write to freed pool/],
+    [raiseThenLowerBelow, 0xc4, '0x30', /KeRaiseIrql to APC_LEVEL from DISPATCH_LEVEL/],
+    [lowerAbove, 0xc4, '0x31', /KeLowerIrql to DISPATCH_LEVEL/],
+    [pagedAtDispatch, 0xc4, '0x1', /paged pool at DISPATCH_LEVEL/],
+    [pagedTouched, 0xd1, '0x', /paged pool .* at DISPATCH_LEVEL/],
     [lookupUnderSpinLock, 0xc4, '0xE5', /PsLookupProcessByProcessId called at DISPATCH_LEVEL/],
     [returnsHoldingMutex, 0xc4, '0x2001D', /IrqlReturn: ProcessNotify was called at PASSIVE_LEVEL and returned at APC_LEVEL holding fast mutex/],
     [readsPastEnd, 0xd6, '0x', /offset 10 of pool block 'Buf ' \(10 bytes/],
@@ -125,6 +139,8 @@ describe('the verifier applies to TypeScript drivers through the DDI surface', (
     expect(r.record.bugCheck?.code).toBe(code);
     expect(r.record.bugCheck?.parameters[0].startsWith(p1)).toBe(true);
     expect(r.record.bugCheck?.reason).toMatch(reason);
-    expect(runAndCheck({ ...driver, verifier: false }, base(createP1), [getInvariant('no-bugcheck')]).violations).toEqual([]);
+    const off = runAndCheck({ ...driver, verifier: false }, base(createP1), [getInvariant('no-bugcheck')]).record.bugCheck;
+    // without the verifier only what any machine notices remains: freed pool, and a double free
+    if (off !== null) expect([0xd5, 0xc2]).toContain(off.code);
   });
 });

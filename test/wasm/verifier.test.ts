@@ -43,6 +43,8 @@ describe('the verifier checks every load and store of a C driver (the hostile ca
     [4, '16 KB after the driver image overwritten', null, /EPROCESS .*which it does not own/],
     [5, 'the whole NULL page written', 0x50, /write to 0x00000000 in the NULL page/],
     [6, '*(volatile ULONG *)0 = 1', 0x50, /write to 0x00000000 in the NULL page/],
+    [7, 'a kernel stack overflow (runaway recursion)', 0x7f, /kernel stack overflow/],
+    [8, 'a store into the image\'s .rodata', 0xbe, /read-only data/],
   ];
   test.each(cases)('case %i: %s', (n, _what, code, reason) => {
     for (const build of X86.filter((b) => b !== 'win2000-x86')) {
@@ -55,7 +57,7 @@ describe('the verifier checks every load and store of a C driver (the hostile ca
       } else {
         expect(r.bugCheck?.code, build).toBe(code);
         expect(r.bugCheck?.reason).toMatch(reason);
-        expect(r.bugCheck?.function).toBe('OnProcess');
+        expect(r.bugCheck?.function).toBe(n === 7 ? 'Recurse' : 'OnProcess');
       }
     }
     // Without the verifier the same run passes unnoticed, except where any machine faults (NULL, freed pool)
