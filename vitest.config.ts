@@ -10,7 +10,7 @@ export default defineConfig({
       exclude: ['src/**/index.ts'], // re-exports only
       reporter: ['text-summary', 'text'],
       // CI enforces these; raise them as the code matures.
-      thresholds: { lines: 93, statements: 92, functions: 92, branches: 84 },
+      thresholds: { lines: 94.5, statements: 93, functions: 93, branches: 84.5 },
     },
   },
 });

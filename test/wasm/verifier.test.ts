@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { DriverModule } from '../../src/driver/index.js';
 import { loadVerifierMutant, VERIFIER_MUTANTS } from '../../src/driver/verifier-mutants.js';
@@ -72,6 +75,18 @@ describe('the verifier checks every load and store of a C driver (the hostile ca
     const on = await run(['fuzz', '--driver', 'test/fixtures/verifier/hostile.c', '--no-reports', '--runs', '300', '--build', 'winxp-x86']);
     expect(on.code).toBe(1);
     expect(on.out).toMatch(/no-bugcheck|kernel-memory-owned/);
+    const dir = mkdtempSync(join(tmpdir(), 'psh-vf-'));
+    const off = await run(['fuzz', '--driver', 'test/fixtures/verifier/hostile.c', '--verifier', 'off', '--runs', '300', '--build', 'winxp-x86', '--reports', dir]);
+    // without the verifier only the faults any machine takes remain (NULL page, freed pool)
+    expect(off.out).not.toMatch(/kernel-memory-owned|special-pool\]|0xD6/);
+    const reports = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    expect(reports.length).toBeGreaterThan(0);
+    for (const f of reports) {
+      const report = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { fuzz: { verifier?: boolean } };
+      expect(report.fuzz.verifier).toBe(false);
+      const replay = await run(['replay', join(dir, f)]);
+      expect(replay.out).toMatch(/record identical/);
+    }
     const bad = await run(['fuzz', '--driver', 'test/fixtures/verifier/hostile.c', '--verifier', 'maybe']);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--verifier must be 'on' or 'off'/);
