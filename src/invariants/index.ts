@@ -11,7 +11,7 @@ import { pointersFullWidth } from './pointers-full-width.js';
 import { processNameCorrect } from './process-name-correct.js';
 import { referencesBalanced, referencesReleased } from './references-balanced.js';
 import type { Invariant, Observation, Violation } from './types.js';
-import { kernelMemoryOwned, uninitializedUse } from './verifier-stops.js';
+import { kernelMemoryOwned, routineReturns, uninitializedUse } from './verifier-stops.js';
 
 export * from './types.js';
 
@@ -34,6 +34,7 @@ export const INVARIANTS: readonly Invariant[] = [
   pointersFullWidth,
   kernelMemoryOwned,
   uninitializedUse,
+  routineReturns,
 ];
 
 export class UnknownInvariantError extends Error {

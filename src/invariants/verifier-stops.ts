@@ -39,3 +39,18 @@ export const uninitializedUse: Invariant = {
     return stopOf(record, 'uninitialized-use', this.id);
   },
 };
+
+/**
+ * Every driver routine returns: a notify routine that never returns hangs the thread that created or ended the
+ * process (at PASSIVE_LEVEL nothing bug-checks; at DISPATCH_LEVEL it is the DPC watchdog's 0x133, reported by
+ * no-bugcheck). Counted in the driver's own work, not time (docs/verifier.md, "watchdog").
+ */
+export const routineReturns: Invariant = {
+  id: 'routine-returns',
+  needsOutput: false,
+  statement: 'every driver routine returns within its work budget (no endless loop, no hang)',
+  source: 'WDK "Writing a DriverEntry routine" / notify-routine remarks (routines must return promptly); bug check 0x133 DPC_WATCHDOG_VIOLATION',
+  check({ record }) {
+    return stopOf(record, 'watchdog', this.id);
+  },
+};

@@ -22,6 +22,7 @@ import {
   type PCREATE_PROCESS_NOTIFY_ROUTINE_EX,
 } from './ddi.js';
 import { APC_LEVEL, DDI_IRQL, DISPATCH_LEVEL, irqlName, PASSIVE_LEVEL } from './irql.js';
+import { WORK_BUDGET } from './verifier.js';
 import type { Kernel, KProcess, KThread } from './kernel.js';
 import type { NotifyTable } from './notify-tables.js';
 import { fnv1a } from './prng.js';
@@ -425,14 +426,19 @@ export function makeDdi(k: Kernel): Ddi {
     },
     VERIFY_ACCESS: (p, n, write) => { mem.check(p, n, write); },
     VERIFY_VALUE: (routine, argument, value) => v.checkValue(routine, argument, value),
+    WORK_EXCEEDED: () => v.workExceeded(),
+    WORK_BUDGET,
   };
-  // Every routine with a documented IRQL limit checks it first (DDI compliance checking).
+  // Every call counts against the routine's budget (the watchdog), and every routine with a documented IRQL
+  // limit checks it first (DDI compliance checking).
   const table = ddi as unknown as Record<string, unknown>;
-  for (const name of Object.keys(DDI_IRQL)) {
+  for (const name of Object.keys(table)) {
     const f = table[name];
-    if (typeof f !== 'function') continue;
+    if (typeof f !== 'function' || name === 'WORK_EXCEEDED' || name === 'VERIFY_ACCESS' || name === 'VERIFY_VALUE') continue;
+    const limited = DDI_IRQL[name] !== undefined;
     table[name] = (...args: unknown[]): unknown => {
-      v.checkIrql(name);
+      v.countDdiCall();
+      if (limited) v.checkIrql(name);
       return (f as (...a: unknown[]) => unknown)(...args);
     };
   }

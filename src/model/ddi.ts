@@ -197,6 +197,10 @@ export interface Ddi {
   VERIFY_ACCESS(Address: PVOID, Length: number, Write: boolean): void;
   /** A value the driver hands to the kernel: stops the run if it was just read from uninitialised pool. */
   VERIFY_VALUE(Routine: string, Argument: string, Value: number | bigint): void;
+  /** The driver's own work counter ran out (the watchdog pass): 0x133 at DISPATCH_LEVEL, a hang below. */
+  WORK_EXCEEDED(): never;
+  /** Units of work (loop iterations and calls) a routine may spend before the watchdog fires. */
+  readonly WORK_BUDGET: number;
 }
 
 /** A loaded driver's code: fresh globals for every load. */

@@ -10,6 +10,7 @@ import {
   BUGCHECK_DRIVER_IRQL_NOT_LESS_OR_EQUAL,
   BUGCHECK_DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION,
   BUGCHECK_DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL,
+  BUGCHECK_DPC_WATCHDOG_VIOLATION,
   BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION,
   BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA,
   BUGCHECK_PAGE_FAULT_BEYOND_END_OF_ALLOCATION,
@@ -31,7 +32,13 @@ export const CHECKS = {
   stack: 'stack-overflow',
   irql: 'irql',
   locks: 'locks',
+  watchdog: 'watchdog',
 } as const;
+
+/** Units of a routine's own work (loop iterations and calls of a C driver) before the watchdog fires. */
+export const WORK_BUDGET = 1_000_000;
+/** DDI calls one routine invocation may make before the watchdog fires (the only count a TypeScript driver has). */
+export const DDI_CALL_BUDGET = 100_000;
 
 const EXCEPTION_DOUBLE_FAULT = 8;
 const KIND = Shadow.KindMask;
@@ -246,10 +253,34 @@ export class Verifier {
     return this.held.has(lock);
   }
 
+  private ddiCalls = 0;
+  private routine = 'driver';
+
   /** Entering a driver routine (callback, dispatch, DriverEntry, DriverUnload). */
   enter(name: string): RoutineFrame {
     this.uninitialised.clear();
+    this.ddiCalls = 0;
+    this.routine = name;
     return { irql: this.irql, depth: ++this.depth, name };
+  }
+
+  /** One DDI call of the routine now running (the watchdog's count for code it cannot instrument). */
+  countDdiCall(): void {
+    if (++this.ddiCalls > DDI_CALL_BUDGET) this.workExceeded(`${DDI_CALL_BUDGET.toLocaleString('en-US')} DDI calls`);
+  }
+
+  /**
+   * The routine ran out of its work budget: Windows' DPC watchdog bug-checks a routine that runs too long at
+   * DISPATCH_LEVEL (0x133, P1 0: a single DPC or ISR exceeded its time allotment); below DISPATCH_LEVEL nothing
+   * stops it — the process or system thread that called it hangs — so the run stops as a verifier finding.
+   * Deterministic: the budget counts the driver's own work, not time.
+   */
+  workExceeded(what = `${WORK_BUDGET.toLocaleString('en-US')} units of work (loop iterations and calls)`): never {
+    if (this.irql >= DISPATCH_LEVEL) {
+      throw this.named(this.routine, BUGCHECK_DPC_WATCHDOG_VIOLATION, [0, 0, 0, 0],
+        `${this.routine} ran past ${what} at ${irqlName(this.irql)}: the DPC watchdog`, CHECKS.watchdog);
+    }
+    throw new VerifierStop(CHECKS.watchdog, `${this.routine} did not return within ${what} at ${irqlName(this.irql)}: a hang`);
   }
 
   /** A driver routine returned: it must leave the IRQL as it found it, and hold no spin lock it took. */

@@ -42,6 +42,7 @@ const breakers: [string, DriverModule, Scenario][] = [
   ['process-name-correct', wssprocmon, base([{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` }])],
   ['kernel-memory-owned', writesEprocess, base(createP1)],
   ['uninitialized-use', logsUninitialised, base(createP1)],
+  ['routine-returns', onCreate('spins-on-the-kernel', (ddi) => { for (;;) ddi.KeGetCurrentIrql(); }), base(createP1)],
   ['lookup-failure-handled', wssprocmon, base([
     { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` },
     { op: 'ExitProcess', process: 'P1', race: 'gone' },

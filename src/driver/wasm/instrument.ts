@@ -21,7 +21,12 @@ import { cacheDir, toolVersion } from './compile.js';
 export interface InstrumentOptions {
   /** Check every load and store against the kernel's memory map (the verifier). */
   readonly memory: boolean;
+  /** Count the driver's work (loop iterations and calls) against a per-routine budget (the watchdog). */
+  readonly budget?: boolean;
 }
+
+/** The exported global the loader fills with a routine's budget before calling it. */
+export const BUDGET_GLOBAL = 'psh_budget';
 
 /** The custom section the instrumented module carries: where the image's sections lie. */
 export const LAYOUT_SECTION = 'psharness.layout';
@@ -56,7 +61,7 @@ export interface InstrumentedModule {
 
 /** Instruments `wasm` (cached by content hash). With every pass off, returns it unchanged. */
 export async function instrumentDriver(wasm: Uint8Array, options: InstrumentOptions): Promise<InstrumentedModule> {
-  if (!options.memory) return { wasm, cached: true };
+  if (!options.memory && options.budget !== true) return { wasm, cached: true };
   const key = createHash('sha256').update(wasm).update(JSON.stringify({ options, binaryen: toolVersion('binaryen'), v: 1 })).digest('hex');
   const cached = join(cacheDir(), `${key}.instrumented.wasm`);
   if (existsSync(cached)) return { wasm: new Uint8Array(readFileSync(cached)), cached: true };
@@ -93,6 +98,10 @@ async function runPasses(wasm: Uint8Array, options: InstrumentOptions): Promise<
       m.runPasses(['instrument-memory']);
       defineChecks(b, m);
       passes.push('memory');
+    }
+    if (options.budget === true) {
+      countWork(b, m);
+      passes.push('budget');
     }
     m.runPasses(['inlining-optimizing']);
     const layout: ImageLayout = { rodata, instrumented: passes };
@@ -142,4 +151,61 @@ function defineChecks(b: Binaryen, m: Binaryen): void {
   // The kernel's memory is not the driver's to grow: the host refuses (a bug check).
   m.addFunction('memory_grow_pre', b.createType([i32, i32]), i32, [], m.call('psharness_memory_grow', [m.local.get(1, i32)], i32));
   m.addFunction('memory_grow_post', b.createType([i32, i32]), i32, [], m.local.get(1, i32));
+}
+
+/** Child expressions of each expression kind the C pipeline produces (binaryen's getExpressionInfo field names). */
+function childFields(b: Binaryen): Map<number, readonly string[]> {
+  return new Map<number, readonly string[]>([
+    [b.BlockId, ['children']], [b.IfId, ['condition', 'ifTrue', 'ifFalse']], [b.LoopId, ['body']],
+    [b.BreakId, ['condition', 'value']], [b.SwitchId, ['condition', 'value']], [b.CallId, ['operands']],
+    [b.CallIndirectId, ['target', 'operands']], [b.LocalSetId, ['value']], [b.GlobalSetId, ['value']],
+    [b.LoadId, ['ptr']], [b.StoreId, ['ptr', 'value']], [b.UnaryId, ['value']], [b.BinaryId, ['left', 'right']],
+    [b.SelectId, ['ifTrue', 'ifFalse', 'condition']], [b.DropId, ['value']], [b.ReturnId, ['value']],
+    [b.MemoryGrowId, ['delta']], [b.MemoryFillId, ['dest', 'value', 'size']], [b.MemoryCopyId, ['dest', 'source', 'size']],
+    [b.AtomicRMWId, ['ptr', 'value']], [b.AtomicCmpxchgId, ['ptr', 'expected', 'replacement']],
+    [b.ConstId, []], [b.LocalGetId, []], [b.GlobalGetId, []], [b.NopId, []], [b.UnreachableId, []], [b.MemorySizeId, []],
+  ]);
+}
+
+/**
+ * The watchdog pass: a global budget, decremented at the top of every loop body and at every function entry;
+ * below zero the driver calls `psharness.budget_exceeded` (the kernel decides: 0x133 at DISPATCH_LEVEL, a hang
+ * below). The loader refills the budget before each routine it calls, so the count is the routine's own work,
+ * the same on every run.
+ */
+function countWork(b: Binaryen, m: Binaryen): void {
+  const { i32, none } = b;
+  m.addGlobal(BUDGET_GLOBAL, i32, true, m.i32.const(0));
+  m.addGlobalExport(BUDGET_GLOBAL, BUDGET_GLOBAL);
+  m.addFunctionImport('psharness_budget_exceeded', 'psharness', 'budget_exceeded', none, none);
+  const tick = () => m.block(null, [
+    m.global.set(BUDGET_GLOBAL, m.i32.sub(m.global.get(BUDGET_GLOBAL, i32), m.i32.const(1))),
+    m.if(m.i32.lt_s(m.global.get(BUDGET_GLOBAL, i32), m.i32.const(0)), m.call('psharness_budget_exceeded', [], none)),
+  ], none);
+  const fields = childFields(b);
+  const skip = new Set(CHECK_FUNCTIONS);
+  const visit = (e: number): void => {
+    if (e === 0) return;
+    const id = b.getExpressionId(e);
+    const names = fields.get(id);
+    if (names === undefined) throw new Error(`the watchdog pass meets an expression kind it does not know (id ${id})`);
+    if (names.length === 0) return;
+    const info = b.getExpressionInfo(e) as Record<string, unknown>;
+    for (const f of names) {
+      const v = info[f];
+      if (Array.isArray(v)) for (const c of v as number[]) visit(c);
+      else if (typeof v === 'number') visit(v);
+    }
+    if (id === b.LoopId) {
+      const body = info.body as number;
+      b.Loop.setBody(e, m.block(null, [tick(), body], b.getExpressionType(body)));
+    }
+  };
+  for (let i = 0; i < m.getNumFunctions(); i++) {
+    const f = m.getFunctionByIndex(i);
+    const fi = b.getFunctionInfo(f);
+    if ((fi.module ?? '') !== '' || skip.has(fi.name)) continue; // imports and the verifier's own checks
+    visit(fi.body);
+    b.Function.setBody(f, m.block(null, [tick(), fi.body], fi.results));
+  }
 }

@@ -6,13 +6,15 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { BugCheck, BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, faultingFunction } from '../../model/bugcheck.js';
+import {
+  BugCheck, BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, faultingFunction,
+} from '../../model/bugcheck.js';
 import { varargSlotSizes, type DbgArg } from '../../model/dbgprint.js';
 import type { Ddi, DRIVER_OBJECT, DriverInstance, PVOID } from '../../model/ddi.js';
 import { loadLogSpec, parserFromSpec } from '../log-spec.js';
 import type { DriverModule } from '../types.js';
 import { compileDriver, STACK_TOP } from './compile.js';
-import { instrumentDriver, LAYOUT_SECTION, type ImageLayout } from './instrument.js';
+import { BUDGET_GLOBAL, instrumentDriver, LAYOUT_SECTION, type ImageLayout } from './instrument.js';
 
 export class WasmDriverError extends Error {
   constructor(message: string) {
@@ -137,6 +139,13 @@ function tagString(tag: number): string {
 }
 
 function trapToBugCheck(e: unknown, fn: string): unknown {
+  if (e instanceof RangeError && /call stack/i.test(e.message)) {
+    // the driver's calls nested past the engine's stack (recursion without a frame on the linear stack): on
+    // Windows the kernel stack overflows into its guard page, a double fault
+    const b = new BugCheck(BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, [8, 0, 0, 0], `kernel stack overflow: the driver's calls nested too deep in ${faultingFunction(e.stack) ?? fn}`, 'stack-overflow');
+    b.function = faultingFunction(e.stack) ?? fn;
+    return b;
+  }
   if (!(e instanceof WebAssembly.RuntimeError)) return e;
   const b = trapBugCheck(e, faultingFunction(e.stack) ?? fn);
   b.function = faultingFunction(e.stack) ?? fn;
@@ -182,17 +191,16 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
     bytes = new Uint8Array(readFileSync(path));
   } else throw new WasmDriverError(`${path}: a driver file must be .c or .wasm`);
   const verifier = options.verifier !== false;
-  if (verifier) {
-    try {
-      new WebAssembly.Module(new Uint8Array(bytes)); // a clear error for a file that is no module, before binaryen sees it
-    } catch (e) {
-      throw new WasmDriverError(`${path} is not a WebAssembly module: ${(e as Error).message}`);
-    }
-    try {
-      bytes = new Uint8Array((await instrumentDriver(bytes, { memory: true })).wasm);
-    } catch (e) {
-      throw new WasmDriverError(`${path}: cannot instrument the module for the verifier: ${(e as Error).message}`);
-    }
+  try {
+    new WebAssembly.Module(new Uint8Array(bytes)); // a clear error for a file that is no module, before binaryen sees it
+  } catch (e) {
+    throw new WasmDriverError(`${path} is not a WebAssembly module: ${(e as Error).message}`);
+  }
+  try {
+    // the watchdog always; the verifier's memory checks unless switched off
+    bytes = new Uint8Array((await instrumentDriver(bytes, { memory: verifier, budget: true })).wasm);
+  } catch (e) {
+    throw new WasmDriverError(`${path}: cannot instrument the module: ${(e as Error).message}`);
   }
   let module: WebAssembly.Module;
   try {
@@ -250,6 +258,7 @@ function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImpo
   return {
     DriverEntry(ddi: Ddi, DriverObject: DRIVER_OBJECT, RegistryPath: PVOID): number {
       let table: WebAssembly.Table | null = null;
+      let budget: WebAssembly.Global | undefined;
       const wrappers = new Map<string, unknown>();
       const dynamic = new Map<string, number>();
       let dynamicInstance: WebAssembly.Instance | null = null;
@@ -260,6 +269,7 @@ function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImpo
         return n ?? `fn#${idx}`;
       };
       const call = (idx: number, ...args: number[]): number => {
+        if (budget !== undefined) budget.value = ddi.WORK_BUDGET;
         const f = table?.get(idx) as ((...a: number[]) => number) | null;
         if (f === null || f === undefined) {
           throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0xc0000005, 0, 0, 0], `call through the NULL function pointer (table index ${idx})`);
@@ -461,6 +471,7 @@ function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImpo
       const psharness: Record<string, Impl> = {
         // the slow path of the inline shadow check (instrument.ts)
         access: (ea, len, store) => ddi.VERIFY_ACCESS(n(ea) >>> 0, n(len), n(store) !== 0),
+        budget_exceeded: () => ddi.WORK_EXCEEDED(),
         memory_grow: () => {
           throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0xc0000005, 0, 0, 0], 'the driver executed memory.grow on the kernel\'s memory');
         },
@@ -487,6 +498,8 @@ function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImpo
         throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0, 0, 0, 0], `the driver image does not load: ${(e as Error).message}`);
       }
       table = instance.exports.__indirect_function_table as WebAssembly.Table;
+      budget = instance.exports[BUDGET_GLOBAL] as WebAssembly.Global | undefined;
+      if (budget !== undefined) budget.value = ddi.WORK_BUDGET;
       const entry = instance.exports.DriverEntry as (d: number, r: number) => number;
       // DriverObject->MajorFunction[] (x86 offset 0x38) as the I/O manager filled it, to see what the driver changes
       const MAJOR = 0x38;
