@@ -4,16 +4,18 @@
  */
 import { randomInt } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { builtinDrivers, UnknownDriverError, type DriverModule } from '../driver/index.js';
 import { junitXml, writeAtomic } from '../harness/junit.js';
-import { applicableBuilds, applicableInvariants, fuzz, type FuzzResult } from '../harness/fuzz.js';
+import { applicableBuilds, applicableInvariants, fuzz, type Finding, type FuzzResult } from '../harness/fuzz.js';
 import { CompileError } from '../driver/wasm/compile.js';
 import { loadWasmDriver, WasmDriverError } from '../driver/wasm/loader.js';
 import { LogSpecError } from '../driver/log-spec.js';
 import { loadReport, replayReport } from '../harness/replay.js';
-import { buildReport, renderMarkdown, ReportError, writeReport } from '../harness/report.js';
+import {
+  buildReport, cleanStaleTemps, fileSha256, renderMarkdown, ReportError, resolveDriverReference, writeReport,
+} from '../harness/report.js';
 import { getInvariant, INVARIANTS, UnknownInvariantError, type Invariant } from '../invariants/index.js';
 import { BUILDS, getBuild, UnknownBuildError } from '../model/builds.js';
 import { VERSION } from '../version.js';
@@ -39,6 +41,7 @@ usage:
   psharness fuzz --driver <name|driver.c|driver.wasm> [--seed N|random] [--runs N] [--time-limit S] [--build B|all]
                  [--profile documented|adversarial] [--invariant ID ...] [--max-ops N]
                  [--reports DIR] [--junit FILE] [--no-reports] [--path P] [--regressions DIR] [--verifier on|off]
+                 [--min-runs N]
   psharness replay <report.json>
   psharness list
   psharness help
@@ -55,6 +58,11 @@ export async function resolveDriver(name: string, io?: Io, verifier = true): Pro
   const d = builtinDrivers().get(name);
   if (d === undefined) throw new UnknownDriverError(name, [...builtinDrivers().keys(), 'path/to/driver.c', 'path/to/driver.wasm']);
   return verifier ? d : { ...d, verifier: false };
+}
+
+function errorText(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  return err.code !== undefined ? `${err.code}${err.path !== undefined ? ` (${err.path})` : ''}` : (err.message ?? String(e));
 }
 
 function positiveInt(v: string, what: string): number {
@@ -98,6 +106,7 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
       path: { type: 'string' },
       regressions: { type: 'string' },
       verifier: { type: 'string' },
+      'min-runs': { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
@@ -112,6 +121,7 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   else throw new UsageError(`--seed must be an integer or 'random', got '${values.seed}'`);
   const runs = values.runs === undefined ? 1000 : positiveInt(values.runs, '--runs');
   const maxOps = values['max-ops'] === undefined ? 60 : positiveInt(values['max-ops'], '--max-ops');
+  const minRuns = values['min-runs'] === undefined ? 1 : positiveInt(values['min-runs'], '--min-runs');
   const timeLimitMs = values['time-limit'] === undefined ? undefined : positiveInt(values['time-limit'], '--time-limit') * 1000;
   const profile = values.profile ?? 'documented';
   if (profile !== 'documented' && profile !== 'adversarial') throw new UsageError(`--profile must be 'documented' or 'adversarial', got '${profile}'`);
@@ -130,7 +140,7 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   }
   const invariants: Invariant[] = values.invariant === undefined
     ? applicableInvariants(driver)
-    : values.invariant.flatMap((s) => s.split(',')).map((id) => getInvariant(id.trim()));
+    : [...new Set(values.invariant.flatMap((s) => s.split(',')).map((id) => id.trim()))].map((id) => getInvariant(id));
   const needLog = invariants.find((i) => i.needsOutput && driver.logsEvents === false);
   if (needLog !== undefined) throw new UsageError(`invariant ${needLog.id} reads the driver's log, and ${values.driver} has no log spec (<driver>.psharness.json)`);
   if (driver.logsEvents === false) io.err(`psharness: ${values.driver} has no log spec: checking only the invariants that need no output`);
@@ -140,7 +150,8 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   // directory for this driver and a selected invariant is replayed; one that still fails fails the run.
   let regressionsFailing = 0;
   if (values.regressions !== undefined) {
-    const saved = savedReports(values.regressions).filter((r) => r.report.driver === values.driver && invariants.some((i) => i.id === r.report.invariant.id));
+    const sameDriver = (file: string, d: string): boolean => (/\.(c|wasm)$/.test(d) ? resolve(resolveDriverReference(d, file)) === resolve(values.driver as string) : d === values.driver);
+    const saved = savedReports(values.regressions).filter((r) => sameDriver(r.file, r.report.driver) && invariants.some((i) => i.id === r.report.invariant.id));
     for (const { file, report } of saved) {
       const r = replayReport(report, driver);
       if (r.violations.length > 0) regressionsFailing++;
@@ -149,6 +160,34 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
     io.out(`psharness fuzz: replayed ${saved.length} saved counterexample(s) from ${values.regressions}, ${regressionsFailing} still failing`);
   }
 
+  // Each finding is written the moment it is shrunk (a killed campaign keeps what it found); a location that
+  // cannot be written is reported after every finding has been printed, with exit 2.
+  const writeErrors: string[] = [];
+  if (values['no-reports'] !== true) cleanStaleTemps(reportDir);
+  const written = new Map<string, string>();
+  const emit = (f: Finding): void => {
+    const report = buildReport({
+      driver: values.driver as string, invariant: f.invariant, scenario: f.scenario, shrunkFrom: f.shrunkFrom, violations: f.violations, record: f.record,
+      fuzz: { seed: f.seed, path: f.path, runsToFailure: f.runsToFailure, profile, builds, invariants: f.roundInvariants, maxOps, ...(verifier ? {} : { verifier: false as const }) },
+      reportDir,
+    });
+    io.out(`✗ ${f.invariant.id}: ${f.violations[0]?.message ?? ''}`);
+    if (values['no-reports'] === true) {
+      io.out(renderMarkdown(report, f.record));
+      return;
+    }
+    let where = '';
+    if (writeErrors.length === 0) {
+      try {
+        const paths = writeReport(reportDir, report, f.record);
+        written.set(f.invariant.id, `npx psharness replay ${paths.json}`);
+        where = `; report ${paths.md}; replay: npx psharness replay ${paths.json}`;
+      } catch (e) {
+        writeErrors.push(`cannot write reports to ${reportDir}: ${errorText(e)}`);
+      }
+    }
+    io.out(`    ${f.scenario.ops.length} ops on ${f.scenario.build} (shrunk from ${f.shrunkFrom})${where}`);
+  };
   const started = io.now();
   let lastShown = 0;
   let failures = 0;
@@ -160,29 +199,27 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
       const rate = n / Math.max(0.001, (io.now() - started) / 1000);
       io.progress?.(`runs ${n}/${runs}  ${failures} invariant(s) violated  ${Math.round(rate)} runs/s (including shrinking)`);
     },
-    onFinding: () => {
+    onFinding: (f) => {
       failures++;
+      io.progress?.('');
+      emit(f);
     },
   });
   io.progress?.('');
   const seconds = ((io.now() - started) / 1000).toFixed(2);
-  const written = new Map<string, string>();
-  for (const f of result.findings) {
-    const report = buildReport({
-      driver: values.driver, invariant: f.invariant, scenario: f.scenario, shrunkFrom: f.shrunkFrom, violations: f.violations, record: f.record,
-      fuzz: { seed: f.seed, path: f.path, runsToFailure: f.runsToFailure, profile, builds, invariants: f.roundInvariants, maxOps, ...(verifier ? {} : { verifier: false as const }) },
-      reportDir,
-    });
-    if (values['no-reports'] === true) {
-      io.out(renderMarkdown(report, f.record));
-      continue;
+  if (values.junit !== undefined) {
+    try {
+      writeAtomic(values.junit, junitXml(values.driver, invariants, result, (id) => written.get(id)));
+    } catch (e) {
+      writeErrors.push(`cannot write --junit ${values.junit}: ${errorText(e)}`);
     }
-    const paths = writeReport(reportDir, report, f.record);
-    written.set(f.invariant.id, `npx psharness replay ${paths.json}`);
-    io.out(`✗ ${f.invariant.id}: ${f.violations[0]?.message ?? ''}`);
-    io.out(`    ${f.scenario.ops.length} ops on ${f.scenario.build} (shrunk from ${f.shrunkFrom}); report ${paths.md}; replay: npx psharness replay ${paths.json}`);
   }
-  if (values.junit !== undefined) writeAtomic(values.junit, junitXml(values.driver, invariants, result, (id) => written.get(id)));
+  if (writeErrors.length > 0) {
+    const what = `driver=${values.driver}: ${result.findings.length} invariant(s) violated after ${result.runs} run(s)`;
+    io.out(`psharness fuzz: ${result.failed ? 'FAILED' : 'finished'} ${what}`);
+    io.err(`psharness: ${writeErrors.join('; ')}`);
+    return EXIT_USAGE;
+  }
   const what = `driver=${values.driver} seed=${seed} builds=${buildArg} profile=${profile} invariants=${invariants.length}`;
   if (result.failed) {
     io.out(`psharness fuzz: FAILED ${what}: ${result.findings.length} invariant(s) violated after ${result.runs} run(s) (${seconds}s)`);
@@ -191,6 +228,11 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   if (regressionsFailing > 0) {
     io.out(`psharness fuzz: FAILED ${what}: no new violation in ${result.runs} runs, but ${regressionsFailing} saved counterexample(s) still fail`);
     return EXIT_VIOLATION;
+  }
+  if (result.runs < minRuns) {
+    // a gate that checked (almost) nothing must not pass
+    io.err(`psharness: only ${result.runs} run(s) completed${result.interrupted ? ' before --time-limit' : ''}, fewer than --min-runs ${minRuns}: nothing was shown to hold`);
+    return EXIT_USAGE;
   }
   io.out(`psharness fuzz: passed ${what}: ${result.runs} runs${result.interrupted ? ' (stopped by --time-limit)' : ''} (${seconds}s)`);
   return EXIT_OK;
@@ -224,8 +266,12 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('replay needs exactly one report file');
   const report = loadReport(positionals[0]);
   let driver: DriverModule;
+  const driverFile = resolveDriverReference(report.driver, positionals[0]);
+  if (report.driverSha256 !== undefined && fileSha256(driverFile) !== undefined && fileSha256(driverFile) !== report.driverSha256) {
+    io.err(`psharness: ${driverFile} changed since the report was written (sha256 differs): replaying the current source`);
+  }
   try {
-    driver = await resolveDriver(report.driver, io, report.fuzz?.verifier !== false);
+    driver = await resolveDriver(driverFile, io, report.fuzz?.verifier !== false);
   } catch (e) {
     if (e instanceof UnknownDriverError) throw new ReportError(`${positionals[0]}: ${e.message}`);
     throw e;

@@ -10,8 +10,8 @@ export interface CheckedRun {
   readonly violations: Violation[];
 }
 
-export function runAndCheck(driver: DriverModule, scenario: Scenario, invariants: readonly Invariant[] = INVARIANTS): CheckedRun {
-  const record = simulate(driver, scenario);
+export function runAndCheck(driver: DriverModule, scenario: Scenario, invariants: readonly Invariant[] = INVARIANTS, interrupt?: () => boolean): CheckedRun {
+  const record = simulate(driver, scenario, interrupt);
   const observation = observe(record, driver);
   return { record, observation, violations: checkAll(observation, invariants) };
 }

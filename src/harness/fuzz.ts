@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import type { DriverModule } from '../driver/types.js';
 import { INVARIANTS, type Invariant, type Violation } from '../invariants/index.js';
 import { BUILDS, getBuild, isExported } from '../model/builds.js';
+import { RunInterrupted } from '../model/ops.js';
 import type { RunRecord } from '../model/record.js';
 import type { Scenario } from '../model/scenario.js';
 import { scenarioArbitrary } from '../generators/scenario.js';
@@ -77,10 +78,23 @@ function fuzzRound(o: FuzzOptions): FuzzResult {
   const profile = o.profile ?? 'documented';
   const arb = scenarioArbitrary({ builds, profile, maxOps: o.maxOps, weights: o.weights });
   let executed = 0;
+  let cut = false;
+  // --time-limit holds within a run too: the kernel asks between operations (a driver's own endless loop is the
+  // watchdog's, counted in work, not time)
+  const deadline = o.timeLimitMs === undefined ? undefined : performance.now() + o.timeLimitMs;
+  const interrupt = deadline === undefined ? undefined : (): boolean => performance.now() > deadline;
   const property = fc.property(arb, (s) => {
-    executed++;
-    o.onRun?.(executed);
-    return runAndCheck(o.driver, s, invariants).violations.length === 0;
+    if (cut) return true;
+    try {
+      const ok = runAndCheck(o.driver, s, invariants, interrupt).violations.length === 0;
+      executed++;
+      o.onRun?.(executed);
+      return ok;
+    } catch (e) {
+      if (!(e instanceof RunInterrupted)) throw e;
+      cut = true;
+      return true; // not a run: stopped by the time limit before it finished
+    }
   });
   for (const ex of o.examples ?? []) {
     if (runAndCheck(o.driver, ex, invariants).violations.length > 0) {
@@ -94,7 +108,7 @@ function fuzzRound(o: FuzzOptions): FuzzResult {
     ...(o.path !== undefined ? { path: o.path } : {}),
   });
   if (!details.failed || details.counterexample === null) {
-    return { failed: false, interrupted: details.interrupted, seed: o.seed, runs: details.numRuns, path: null, fastCheckShrinks: 0, counterexample: null, findings: [] };
+    return { failed: false, interrupted: details.interrupted || cut, seed: o.seed, runs: executed, path: null, fastCheckShrinks: 0, counterexample: null, findings: [] };
   }
   return finish(o, invariants, details.counterexample[0], {
     seed: o.seed, runs: details.numRuns, path: details.counterexamplePath, shrinks: details.numShrinks, interrupted: details.interrupted,

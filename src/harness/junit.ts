@@ -1,6 +1,5 @@
 /** JUnit XML for CI: one test case per invariant checked, failed when violated. */
-import { renameSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Invariant } from '../invariants/index.js';
 import type { FuzzResult } from './fuzz.js';
 
@@ -33,8 +32,13 @@ export function junitXml(driver: string, invariants: readonly Invariant[], resul
 
 /** Replaces `path` atomically (temp file, then rename). */
 export function writeAtomic(path: string, content: string): void {
-  mkdirSync(dirname(path), { recursive: true });
+  // no directory is created for it (a recursive mkdir can spin on special file systems such as /proc)
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, content);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }

@@ -4,8 +4,8 @@
  * Writing never overwrites: a temp file is hard-linked into place, which fails if the name exists.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, linkSync, readFileSync, unlinkSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, parse, relative, resolve, sep } from 'node:path';
 import { linesOf } from '../driver/types.js';
 import type { Invariant, Violation } from '../invariants/index.js';
 import { getBuild } from '../model/builds.js';
@@ -44,6 +44,8 @@ export interface Report {
   /** sha256 of the run record's JSON: a replay must produce the same bytes. */
   readonly recordSha256: string;
   readonly replay: string;
+  /** For a driver given as a file: its sha256 when the report was written (replay warns when it changed). */
+  readonly driverSha256?: string;
 }
 
 export function sha256(text: string): string {
@@ -71,11 +73,12 @@ export function buildReport(args: {
   reportDir: string;
 }): Report {
   const id = reportId(args.driver, args.invariant.id, args.scenario);
+  const file = /\.(c|wasm)$/.test(args.driver) ? fileSha256(args.driver) : undefined;
   return {
     format: REPORT_FORMAT,
     tool: { name: 'psharness', version: VERSION },
     id,
-    driver: args.driver,
+    driver: driverReference(args.driver, args.reportDir),
     invariant: { id: args.invariant.id, statement: args.invariant.statement, source: args.invariant.source },
     fuzz: args.fuzz,
     scenario: args.scenario,
@@ -85,6 +88,7 @@ export function buildReport(args: {
     bugCheck: args.record.bugCheck,
     recordSha256: recordHash(args.record),
     replay: `npx psharness replay ${join(args.reportDir, `${id}.json`)}`,
+    ...(file !== undefined ? { driverSha256: file } : {}),
   };
 }
 
@@ -114,7 +118,10 @@ export function printable(s: string): string {
 
 function fence(lines: readonly string[]): string {
   const body = lines.map(printable).join('\n');
-  return '```\n' + body + '\n```';
+  // a fence longer than any backtick run in the content: a driver's output cannot close it (CommonMark §4.5)
+  const longest = Math.max(0, ...[...body.matchAll(/`+/g)].map((m) => m[0].length));
+  const f = '`'.repeat(Math.max(3, longest + 1));
+  return `${f}\n${body}\n${f}`;
 }
 
 /** The DDI calls a piece of driver code made and the lines it printed, indented under its timeline entry. */
@@ -189,33 +196,129 @@ export class ReportError extends Error {
   }
 }
 
-/** Writes `name` in `dir` without ever replacing an existing file: temp file, then hard link, which fails if taken. */
-export function writeNew(dir: string, name: string, content: string): string {
-  mkdirSync(dir, { recursive: true });
+/**
+ * Creates `dir` and its missing parents one level at a time (no recursive mkdir: on special file systems such as
+ * /proc it can spin); a path that exists and is not a directory is an error.
+ */
+export function ensureDir(dir: string): void {
+  const full = resolve(dir);
+  const missing: string[] = [];
+  for (let d = full; ; d = dirname(d)) {
+    let st;
+    try {
+      st = lstatSync(d);
+    } catch {
+      missing.push(d);
+      if (dirname(d) === d) break;
+      continue;
+    }
+    if (!st.isDirectory()) throw new ReportError(`${d} is not a directory`);
+    break;
+  }
+  for (const d of missing.reverse()) mkdirSync(d);
+}
+
+const TEMP = /^\..+\.(\d+)\.tmp$/;
+
+/** Removes temp files a killed run left in `dir` (their process is gone). Returns how many. */
+export function cleanStaleTemps(dir: string): number {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let n = 0;
+  for (const name of names) {
+    const m = TEMP.exec(name);
+    if (m === null) continue;
+    const pid = Number(m[1]);
+    let alive = pid === process.pid;
+    if (!alive) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch (e) {
+        alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    }
+    if (alive) continue;
+    try {
+      unlinkSync(join(dir, name));
+      n++;
+    } catch {
+      // someone else cleaned it
+    }
+  }
+  return n;
+}
+
+/** Writes `content` as `name` in `dir` unless the name is taken: temp file, then hard link (fails if it exists). */
+function linkNew(dir: string, name: string, content: string): 'written' | 'same' | 'taken' {
+  const target = join(dir, name);
+  if (existsSync(target)) return readFileSync(target, 'utf8') === content ? 'same' : 'taken';
   const tmp = join(dir, `.${name}.${process.pid}.tmp`);
   writeFileSync(tmp, content);
   try {
-    const dot = name.lastIndexOf('.');
-    const stem = dot < 0 ? name : name.slice(0, dot);
-    const ext = dot < 0 ? '' : name.slice(dot);
-    for (let n = 1; ; n++) {
-      const candidate = join(dir, n === 1 ? name : `${stem}-${n}${ext}`);
-      if (existsSync(candidate) && readFileSync(candidate, 'utf8') === content) return candidate; // already there, same bytes
-      try {
-        linkSync(tmp, candidate);
-        return candidate;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      }
-    }
+    linkSync(tmp, target);
+    return 'written';
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    return readFileSync(target, 'utf8') === content ? 'same' : 'taken';
   } finally {
     unlinkSync(tmp);
   }
 }
 
-/** Writes `<id>.json` and `<id>.md`; returns their paths. */
-export function writeReport(dir: string, report: Report, record: RunRecord): { json: string; md: string } {
-  const json = writeNew(dir, `${report.id}.json`, JSON.stringify(report, null, 2) + '\n');
-  const md = writeNew(dir, `${report.id}.md`, renderMarkdown(report, record));
-  return { json, md };
+/** Writes `name` in `dir` without ever replacing an existing file; a taken name gets -2, -3 … */
+export function writeNew(dir: string, name: string, content: string): string {
+  ensureDir(dir);
+  const { name: stem, ext } = parse(name);
+  for (let n = 1; ; n++) {
+    const candidate = n === 1 ? name : `${stem}-${n}${ext}`;
+    if (linkNew(dir, candidate, content) !== 'taken') return join(dir, candidate);
+  }
+}
+
+/**
+ * Writes `<id>.json` and `<id>.md` without replacing anything; when the id is taken by a different report, the
+ * first free `<id>-N` is used and the report carries that id and replay command. Returns the paths.
+ */
+export function writeReport(dir: string, report: Report, record: RunRecord): { json: string; md: string; report: Report } {
+  ensureDir(dir);
+  for (let n = 1; ; n++) {
+    const id = n === 1 ? report.id : `${report.id}-${n}`;
+    const r: Report = n === 1 ? report : { ...report, id, replay: report.replay.replace(`${report.id}.json`, `${id}.json`) };
+    const jsonText = JSON.stringify(r, null, 2) + '\n';
+    const json = linkNew(dir, `${id}.json`, jsonText);
+    if (json === 'taken') continue;
+    const md = linkNew(dir, `${id}.md`, renderMarkdown(r, record));
+    if (md === 'taken') continue; // a stray .md with that name: move on (the .json just written stays valid)
+    return { json: join(dir, `${id}.json`), md: join(dir, `${id}.md`), report: r };
+  }
+}
+
+/**
+ * How a report names a driver file: relative to the report's directory (so the report replays from anywhere),
+ * with forward slashes. Built-in drivers keep their name.
+ */
+export function driverReference(driver: string, reportDir: string): string {
+  if (!/\.(c|wasm)$/.test(driver)) return driver;
+  const rel = relative(resolve(reportDir), resolve(driver));
+  return rel.split(sep).join('/');
+}
+
+/** Resolves a report's driver reference: relative to the report first, then (older reports) to the working directory. */
+export function resolveDriverReference(driver: string, reportFile: string): string {
+  if (!/\.(c|wasm)$/.test(driver) || isAbsolute(driver)) return driver;
+  const fromReport = resolve(dirname(reportFile), driver);
+  return existsSync(fromReport) ? fromReport : driver;
+}
+
+export function fileSha256(path: string): string | undefined {
+  try {
+    return createHash('sha256').update(readFileSync(path)).digest('hex');
+  } catch {
+    return undefined;
+  }
 }

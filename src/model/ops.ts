@@ -42,7 +42,15 @@ function baseName(path: string): string {
 }
 
 /** Applies ops to a kernel; stops at a bug check. Returns the index of the op that halted, or -1. */
-export function executeOps(kernel: Kernel, ops: readonly Op[]): number {
+/** Thrown between operations when the caller's `interrupt` says stop (a campaign's time limit): not a finding. */
+export class RunInterrupted extends Error {
+  constructor() {
+    super('run interrupted between operations');
+    this.name = 'RunInterrupted';
+  }
+}
+
+export function executeOps(kernel: Kernel, ops: readonly Op[], interrupt?: () => boolean): number {
   const processes = new Map<string, KProcess>([[SYSTEM_LABEL, kernel.system]]);
   const threads = new Map<string, KThread>();
   const liveProcess = (l: string): KProcess | undefined => {
@@ -51,6 +59,7 @@ export function executeOps(kernel: Kernel, ops: readonly Op[]): number {
   };
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i];
+    if (interrupt !== undefined && interrupt()) throw new RunInterrupted();
     kernel.beginOp(i, op);
     try {
       let skipped: string | undefined;

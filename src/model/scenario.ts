@@ -18,8 +18,11 @@ export interface Scenario {
   readonly ops: readonly Op[];
 }
 
-/** Boots a kernel, loads the driver (DriverEntry), applies the ops, and returns the record with its end state. */
-export function simulate(driver: DriverImage, scenario: Scenario): RunRecord {
+/**
+ * Boots a kernel, loads the driver (DriverEntry), applies the ops, and returns the record with its end state.
+ * `interrupt` is asked between operations (a campaign's time limit); when it says stop, RunInterrupted is thrown.
+ */
+export function simulate(driver: DriverImage, scenario: Scenario, interrupt?: () => boolean): RunRecord {
   const build = getBuild(scenario.build);
   if (driver.addressSpace !== undefined && build.pointerSize !== 4) {
     throw new Error(`${driver.name} is a 32-bit WebAssembly driver: it runs on x86 builds only, not ${build.id}`);
@@ -41,6 +44,6 @@ export function simulate(driver: DriverImage, scenario: Scenario): RunRecord {
   } catch (e) {
     if (!(e instanceof KernelHalted)) throw e;
   }
-  if (!kernel.halted) executeOps(kernel, scenario.ops);
+  if (!kernel.halted) executeOps(kernel, scenario.ops, interrupt);
   return kernel.finish();
 }
