@@ -3,7 +3,7 @@
  * fault plan for the driver's DDI calls, and the operation sequence.
  */
 import fc from 'fast-check';
-import { BUILDS } from '../model/builds.js';
+import { BUILDS, getBuild } from '../model/builds.js';
 import { CID_REUSE_POLICIES, type CidReusePolicy } from '../model/cid-table.js';
 import { FAULTABLE_DDIS } from '../model/ddi.js';
 import type { Crowding, FaultSpec } from '../model/kernel.js';
@@ -53,6 +53,12 @@ const occupancy: fc.Arbitrary<number> = fc.oneof({ weight: 8, arbitrary: fc.cons
 
 export const crowdingArbitrary: fc.Arbitrary<Crowding> = fc.record({ process: occupancy, thread: occupancy, image: occupancy });
 
+/** Mostly a machine with memory to spare; sometimes a low-memory one where the driver's pool runs out. */
+export const poolQuotaArbitrary: fc.Arbitrary<number | undefined> = fc.oneof(
+  { weight: 12, arbitrary: fc.constant(undefined) },
+  { weight: 1, arbitrary: fc.constantFrom(0, 64, 4096, 65536) },
+);
+
 export function scenarioArbitrary(options: ScenarioOptions = {}): fc.Arbitrary<Scenario> {
   const builds = options.builds ?? BUILDS.map((b) => b.id);
   const profile = options.profile ?? 'documented';
@@ -63,7 +69,13 @@ export function scenarioArbitrary(options: ScenarioOptions = {}): fc.Arbitrary<S
     reusePolicy: fc.constantFrom<CidReusePolicy>(...['lifo', 'fifo', 'nt52'] as const),
     crowding: crowdingArbitrary,
     faults: fc.oneof({ weight: 3, arbitrary: fc.constant([] as FaultSpec[]) }, { weight: 2, arbitrary: fc.array(faultArbitrary, { minLength: 1, maxLength: 2 }) }),
+    poolQuota: poolQuotaArbitrary,
     ops: fc.array(rawOpArbitrary(profile === 'adversarial', options.weights ?? DEFAULT_WEIGHTS), { minLength: Math.min(options.minOps ?? 0, maxOps), maxLength: maxOps, size: 'max' }).map(resolveOps),
+  }).map(({ poolQuota, ...s }): Scenario => {
+    // a table holds at most its capacity: more crowding than that is the same full table
+    const cap = getBuild(s.build).capacity;
+    const crowding = { process: Math.min(s.crowding.process, cap.process), thread: Math.min(s.crowding.thread, cap.thread), image: Math.min(s.crowding.image, cap.image) };
+    return poolQuota === undefined ? { ...s, crowding } : { ...s, crowding, poolQuota };
   });
 }
 

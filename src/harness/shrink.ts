@@ -94,6 +94,10 @@ export function shrinkScenario(start: Scenario, fails: (s: Scenario) => boolean,
     for (const table of ['process', 'thread', 'image'] as const) {
       if (best.crowding[table] !== 0 && tryIt({ ...best, crowding: { ...best.crowding, [table]: 0 } })) changed = true;
     }
+    if (best.poolQuota !== undefined) {
+      const { poolQuota: _q, ...plenty } = best;
+      if (tryIt(plenty)) changed = true;
+    }
     for (let i = 0; i < best.ops.length; i++) {
       // each simplification re-reads the op: an earlier one may have replaced it
       const replace = (op: Op): boolean => tryIt(withOps(best, best.ops.map((o, j) => (j === i ? op : o))));

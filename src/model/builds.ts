@@ -43,11 +43,22 @@ export interface OsBuild {
   /** Where user-mode images are mapped, and where drivers are loaded. */
   readonly userImageBase: number;
   readonly systemImageBase: number;
+  /**
+   * Bytes of pool one driver may hold before its allocations return NULL: the build's documented pool limit
+   * where that is smaller than the simulated machine's (64 MB, a CHOICE: the simulator's address space is 512 MB).
+   */
+  readonly poolLimit: number;
   /** Notes shown by `psharness list` where a row is a modelling choice rather than a sourced fact. */
   readonly notes: readonly string[];
 }
 
 const X86_KVA = 0x80000000;
+/**
+ * The simulated machine's pool for one driver: 64 MB. Every modelled build documents more (x86 NT 5.x nonpaged
+ * pool up to 256 MB; Vista+ and x64 dynamic, up to the address space — Russinovich, "Pushing the Limits of
+ * Windows: Paged and Nonpaged Pool", 2009), so the simulator's own bound is the binding one: CHOICE.
+ */
+const SIMULATED_POOL_LIMIT = 64 * 1024 * 1024;
 /** 0xFFFFA780'00000000 in 48-bit form (bit 47 set: a kernel address). */
 const X64_KVA = 0xa780_0000_0000;
 
@@ -58,7 +69,7 @@ export const BUILDS: readonly OsBuild[] = [
     eprocess: { size: 0x288, UniqueProcessId: 0x9c, ActiveProcessLinks: 0xa0, InheritedFromUniqueProcessId: 0x1c8, ImageFileName: 0x1fc, ImageFileNameSize: 16 },
     capacity: { process: 8, thread: 8, image: 8 },
     lookupNotFound: STATUS_INVALID_PARAMETER, hasXpExports: false, systemPid: 8,
-    kernelVaBase: X86_KVA, userImageBase: 0x00400000, systemImageBase: 0xf7000000,
+    poolLimit: SIMULATED_POOL_LIMIT, kernelVaBase: X86_KVA, userImageBase: 0x00400000, systemImageBase: 0xf7000000,
     notes: ['System PID 8 is UNCONFIRMED', 'delivery order taken from the NT 5.2 code (UNCONFIRMED for 5.0)'],
   },
   {
@@ -67,7 +78,7 @@ export const BUILDS: readonly OsBuild[] = [
     eprocess: { size: 0x260, UniqueProcessId: 0x84, ActiveProcessLinks: 0x88, InheritedFromUniqueProcessId: 0x14c, ImageFileName: 0x174, ImageFileNameSize: 16 },
     capacity: { process: 8, thread: 8, image: 8 },
     lookupNotFound: STATUS_INVALID_PARAMETER, hasXpExports: true, systemPid: 4,
-    kernelVaBase: X86_KVA, userImageBase: 0x00400000, systemImageBase: 0xf7000000,
+    poolLimit: SIMULATED_POOL_LIMIT, kernelVaBase: X86_KVA, userImageBase: 0x00400000, systemImageBase: 0xf7000000,
     notes: [],
   },
   {
@@ -76,7 +87,7 @@ export const BUILDS: readonly OsBuild[] = [
     eprocess: { size: 0x278, UniqueProcessId: 0x94, ActiveProcessLinks: 0x98, InheritedFromUniqueProcessId: 0x138, ImageFileName: 0x164, ImageFileNameSize: 16 },
     capacity: { process: 8, thread: 8, image: 8 },
     lookupNotFound: STATUS_INVALID_PARAMETER, hasXpExports: true, systemPid: 4,
-    kernelVaBase: X86_KVA, userImageBase: 0x00400000, systemImageBase: 0xf7000000,
+    poolLimit: SIMULATED_POOL_LIMIT, kernelVaBase: X86_KVA, userImageBase: 0x00400000, systemImageBase: 0xf7000000,
     notes: ['sizeof(EPROCESS) 0x278 is approximate (no offset used here lies beyond it)'],
   },
   {
@@ -85,7 +96,7 @@ export const BUILDS: readonly OsBuild[] = [
     eprocess: { size: 0x2c0, UniqueProcessId: 0xb4, ActiveProcessLinks: 0xb8, InheritedFromUniqueProcessId: 0x140, ImageFileName: 0x16c, ImageFileNameSize: 15 },
     capacity: { process: 64, thread: 64, image: 8 },
     lookupNotFound: STATUS_INVALID_CID, hasXpExports: true, systemPid: 4,
-    kernelVaBase: X86_KVA, userImageBase: 0x00400000, systemImageBase: 0x8c000000,
+    poolLimit: SIMULATED_POOL_LIMIT, kernelVaBase: X86_KVA, userImageBase: 0x00400000, systemImageBase: 0x8c000000,
     notes: ['thread-table size 64 is UNCONFIRMED (tools assume it)', 'image table 8 (64 only with KB2922790)'],
   },
   {
@@ -94,7 +105,7 @@ export const BUILDS: readonly OsBuild[] = [
     eprocess: { size: 0x480, UniqueProcessId: 0xe4, ActiveProcessLinks: 0xe8, InheritedFromUniqueProcessId: 0x170, ImageFileName: 0x1ac, ImageFileNameSize: 15 },
     capacity: { process: 64, thread: 64, image: 64 },
     lookupNotFound: STATUS_INVALID_CID, hasXpExports: true, systemPid: 4,
-    kernelVaBase: X86_KVA, userImageBase: 0x00400000, systemImageBase: 0x8c000000,
+    poolLimit: SIMULATED_POOL_LIMIT, kernelVaBase: X86_KVA, userImageBase: 0x00400000, systemImageBase: 0x8c000000,
     notes: ['thread-table size 64 is UNCONFIRMED (tools assume it)', 'sizeof(EPROCESS) 0x480 is approximate (no offset used here lies beyond it)'],
   },
   {
@@ -103,7 +114,7 @@ export const BUILDS: readonly OsBuild[] = [
     eprocess: { size: 0x4d0, UniqueProcessId: 0x180, ActiveProcessLinks: 0x188, InheritedFromUniqueProcessId: 0x290, ImageFileName: 0x2e0, ImageFileNameSize: 15 },
     capacity: { process: 64, thread: 64, image: 8 },
     lookupNotFound: STATUS_INVALID_CID, hasXpExports: true, systemPid: 4,
-    kernelVaBase: X64_KVA, userImageBase: 0x7ff6_0000_0000, systemImageBase: 0xf880_0000_0000,
+    poolLimit: SIMULATED_POOL_LIMIT, kernelVaBase: X64_KVA, userImageBase: 0x7ff6_0000_0000, systemImageBase: 0xf880_0000_0000,
     notes: ['thread-table size 64 is UNCONFIRMED (tools assume it)', 'image table 8 (64 only with KB2922790)'],
   },
   {
@@ -112,7 +123,7 @@ export const BUILDS: readonly OsBuild[] = [
     eprocess: { size: 0xa40, UniqueProcessId: 0x440, ActiveProcessLinks: 0x448, InheritedFromUniqueProcessId: 0x540, ImageFileName: 0x5a8, ImageFileNameSize: 15 },
     capacity: { process: 64, thread: 64, image: 64 },
     lookupNotFound: STATUS_INVALID_CID, hasXpExports: true, systemPid: 4,
-    kernelVaBase: X64_KVA, userImageBase: 0x7ff6_0000_0000, systemImageBase: 0xf800_0000_0000,
+    poolLimit: SIMULATED_POOL_LIMIT, kernelVaBase: X64_KVA, userImageBase: 0x7ff6_0000_0000, systemImageBase: 0xf800_0000_0000,
     notes: ['thread-table size 64 is UNCONFIRMED (tools assume it)'],
   },
   {
@@ -121,7 +132,7 @@ export const BUILDS: readonly OsBuild[] = [
     eprocess: { size: 0x840, UniqueProcessId: 0x1d0, ActiveProcessLinks: 0x1d8, InheritedFromUniqueProcessId: 0x2d0, ImageFileName: 0x338, ImageFileNameSize: 15 },
     capacity: { process: 64, thread: 64, image: 64 },
     lookupNotFound: STATUS_INVALID_CID, hasXpExports: true, systemPid: 4,
-    kernelVaBase: X64_KVA, userImageBase: 0x7ff6_0000_0000, systemImageBase: 0xf800_0000_0000,
+    poolLimit: SIMULATED_POOL_LIMIT, kernelVaBase: X64_KVA, userImageBase: 0x7ff6_0000_0000, systemImageBase: 0xf800_0000_0000,
     notes: ['thread-table size 64 is UNCONFIRMED (tools assume it)'],
   },
 ];

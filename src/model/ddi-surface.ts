@@ -99,6 +99,8 @@ export function makeDdi(k: Kernel): Ddi {
     k.log(name, name.startsWith('PsSetCreateProcessNotifyRoutine') ? [k.routineName(routine), 'Remove=TRUE'] : [k.routineName(routine)], status);
     return status;
   };
+  /** Past the driver's quota (or what the machine has left) an allocation returns NULL, as documented. */
+  const overQuota = (n: number): boolean => mem.heldBy(driverName) + n > k.poolQuota || mem.wouldExhaust(n);
   const ddi: Ddi = {
     pointerSize: ps,
     memory: mem.wasm,
@@ -314,8 +316,8 @@ export function makeDdi(k: Kernel): Ddi {
       const paged = (type & 1) === 1; // PagedPool and its variants are odd POOL_TYPE values (wdm.h)
       if (v.enabled && paged && v.irql > APC_LEVEL) v.violation(0x01, type, `ExAllocatePoolWithTag: paged pool at ${irqlName(v.irql)}`, n);
       const f = k.fault('ExAllocatePoolWithTag');
-      if (f !== undefined || n <= 0) {
-        k.log('ExAllocatePoolWithTag', [String(n), tag], undefined, 'NULL', f !== undefined);
+      if (f !== undefined || n <= 0 || overQuota(n)) {
+        k.log('ExAllocatePoolWithTag', [String(n), tag], undefined, f === undefined && n > 0 ? 'NULL (pool quota)' : 'NULL', f !== undefined);
         return 0;
       }
       const va = mem.alloc(n, tag, driverName, { paged });
@@ -349,8 +351,8 @@ export function makeDdi(k: Kernel): Ddi {
     ExAllocatePool2: (flags, n, tag) => {
       k.requireExport('ExAllocatePool2');
       const f = k.fault('ExAllocatePool2');
-      if (f !== undefined || n <= 0) {
-        k.log('ExAllocatePool2', [`0x${flags.toString(16)}`, String(n), tag], undefined, 'NULL', f !== undefined);
+      if (f !== undefined || n <= 0 || overQuota(n)) {
+        k.log('ExAllocatePool2', [`0x${flags.toString(16)}`, String(n), tag], undefined, f === undefined && n > 0 ? 'NULL (pool quota)' : 'NULL', f !== undefined);
         return 0;
       }
       const paged = (flags & POOL_FLAG_PAGED) !== 0n;

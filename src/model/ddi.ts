@@ -227,6 +227,8 @@ export interface DriverImage {
 /** Where a WebAssembly driver's image lies in the low part of kernel memory. */
 export interface WasmAddressSpace {
   readonly reservedLow: number;
+  /** The memory size (pages) the module declares as its minimum. */
+  readonly minPages?: number;
   /** [start, end) of the guard page below the driver's stack. */
   readonly stackGuard?: readonly [number, number];
   /** [start, end) of the image's read-only data. */

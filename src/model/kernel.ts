@@ -35,7 +35,7 @@ import {
   type WasmAddressSpace,
 } from './ddi.js';
 import { makeDdi } from './ddi-surface.js';
-import { KernelMemory, Shadow } from './memory.js';
+import { KernelMemory, PoolExhausted, Shadow } from './memory.js';
 import { Verifier } from './verifier.js';
 import { ObjectNamespace } from './namespace.js';
 import { NotifyTable, type NotifyKind } from './notify-tables.js';
@@ -102,6 +102,8 @@ export interface KernelOptions {
   readonly driver: DriverImage;
   readonly faults?: readonly FaultSpec[];
   readonly crowding?: Crowding;
+  /** A low-memory machine: the bytes of pool the driver may hold before allocations return NULL. */
+  readonly poolQuota?: number;
   /**
    * For a driver compiled to WebAssembly: kernel VAs equal linear-memory offsets (base 0), and the bottom of
    * memory up to `reservedLow` (the driver's stack and data) is not kernel pool.
@@ -187,6 +189,8 @@ export class Kernel {
 
   private readonly driverImage: DriverImage;
   private readonly faults: readonly FaultSpec[];
+  /** @internal bytes of pool the driver may hold (the build's limit, or a low-memory scenario's) */
+  readonly poolQuota: number;
   private readonly ddiCalls = new Map<string, number>();
   private readonly objectsByVa = new Map<number, CidObject>();
   private readonly routineAddress = new Map<unknown, number>();
@@ -214,10 +218,11 @@ export class Kernel {
     this.profile = options.profile;
     this.driverImage = options.driver;
     this.faults = options.faults ?? [];
+    this.poolQuota = Math.min(options.poolQuota ?? Number.POSITIVE_INFINITY, this.build.poolLimit);
     const ps = this.build.pointerSize;
     this.mem = options.wasm === undefined
       ? new KernelMemory(this.build.kernelVaBase, ps, 2)
-      : new KernelMemory(0, ps, Math.max(4, Math.ceil((options.wasm.reservedLow + 0x10000) / 0x10000)), options.wasm.reservedLow);
+      : new KernelMemory(0, ps, Math.max(4, Math.ceil((options.wasm.reservedLow + 0x10000) / 0x10000), Math.ceil((options.wasm.minPages ?? 0) / 2)), options.wasm.reservedLow);
     if (options.wasm?.stackGuard !== undefined) {
       const [a, b] = options.wasm.stackGuard;
       this.mem.mark(a, b - a, Shadow.StackGuard);
@@ -864,6 +869,10 @@ export class Kernel {
       this.verifier.leave(routine);
     } catch (e) {
       if (e instanceof KernelHalted) throw e;
+      if (e instanceof PoolExhausted) {
+        this.exhausted(e);
+        throw new KernelHalted();
+      }
       const where = cb !== null ? 'callback' : (phase?.phase ?? 'kernel');
       const seq = cb?.seq ?? phase?.seq ?? null;
       if (e instanceof VerifierStop) {
@@ -899,6 +908,15 @@ export class Kernel {
       if (r !== undefined) r.outcome = 'halted';
     }
     throw new KernelHalted();
+  }
+
+  /** @internal the machine ran out of memory for kernel objects: the run ends, as an outcome, not a finding */
+  exhausted(e: PoolExhausted): void {
+    if (this.crashed) return;
+    this.crashed = true;
+    this.record.poolExhausted = e.message;
+    const r = this.record.ops[this.record.ops.length - 1];
+    if (r !== undefined) r.outcome = 'halted';
   }
 
   /** The verifier stopped the run (no bug check on Windows at this instant, but the driver broke a rule). */

@@ -94,6 +94,8 @@ export class KernelMemory {
   private readonly freeLists = new Map<number, number[]>();
   /** Slots of freed blocks still in quarantine, for naming what a stale pointer points into. */
   private readonly freedSlots = new Map<number, PoolBlock>();
+  /** Bytes of pool each driver holds now (for its quota). */
+  private readonly held = new Map<string, number>();
 
   /** `reservedLow`: bytes at the bottom that belong to a WebAssembly driver image (stack, data), not to pool. */
   constructor(base: number, pointerSize: PointerSize, initialPages = 16, reservedLow = 0) {
@@ -145,6 +147,7 @@ export class KernelMemory {
       this.shadow.fill((options.driverWritable === true ? Shadow.Owned : Shadow.Kernel) | paged, slot, slot + slotSize);
     }
     const va = this.base + off;
+    if (driverPool) this.held.set(owner, (this.held.get(owner) ?? 0) + size);
     this.blocks.set(va, {
       va, size: driverPool ? size : rounded, tag, owner, type: options.type ?? (driverPool ? 'pool' : 'kernel pool'),
       paged: paged !== 0, slot, slotSize,
@@ -157,6 +160,7 @@ export class KernelMemory {
     const b = this.blocks.get(va);
     if (b === undefined) return false;
     this.blocks.delete(va);
+    if (b.owner !== 'kernel') this.held.set(b.owner, (this.held.get(b.owner) ?? 0) - b.size);
     this.bytes.fill(0xdf, b.slot, b.slot + b.slotSize);
     this.shadow.fill(Shadow.Freed, b.slot, b.slot + b.slotSize);
     let list = this.freeLists.get(b.slotSize);
@@ -164,6 +168,16 @@ export class KernelMemory {
     list.push(b.slot);
     this.freedSlots.set(b.slot, b);
     return true;
+  }
+
+  /** Bytes of pool `owner` holds now. */
+  heldBy(owner: string): number {
+    return this.held.get(owner) ?? 0;
+  }
+
+  /** Whether an allocation of `size` bytes would leave the kernel's address space (it cannot grow further). */
+  wouldExhaust(size: number): boolean {
+    return this.top + size + 2 * REDZONE > MAX_PAGES * PAGE / 2;
   }
 
   block(va: number): PoolBlock | undefined {
@@ -185,7 +199,11 @@ export class KernelMemory {
   private grow(): void {
     const old = this.covered;
     if (4 * old / PAGE > MAX_PAGES) throw new PoolExhausted(old);
-    this.wasm.grow((2 * old) / PAGE); // doubling: growing by small steps costs a third of the throughput (research §4)
+    try {
+      this.wasm.grow((2 * old) / PAGE); // doubling: growing by small steps costs a third of the throughput (research §4)
+    } catch {
+      throw new PoolExhausted(old); // the host refused the memory: the machine is out of it, the driver is not at fault
+    }
     this.bytes = new Uint8Array(this.wasm.buffer);
     this.view = new DataView(this.wasm.buffer);
     this.covered = 2 * old;

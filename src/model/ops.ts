@@ -5,6 +5,7 @@
  */
 import { IRP_MAJOR } from './ddi.js';
 import { Kernel, KernelHalted, type KProcess, type KThread } from './kernel.js';
+import { PoolExhausted } from './memory.js';
 
 export type ExitRace = 'gone' | 'reused';
 
@@ -117,6 +118,10 @@ export function executeOps(kernel: Kernel, ops: readonly Op[], interrupt?: () =>
       kernel.endOp(skipped === undefined ? 'done' : 'skipped', skipped);
     } catch (e) {
       if (e instanceof KernelHalted) return i;
+      if (e instanceof PoolExhausted) {
+        kernel.exhausted(e);
+        return i;
+      }
       throw e;
     }
   }

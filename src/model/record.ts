@@ -153,5 +153,10 @@ export interface RunRecord {
   bugCheck: BugCheckRecord | null;
   /** Set when the verifier stopped the run without a bug check (absent in records of older versions). */
   verifierStop?: VerifierStopRecord | null;
+  /**
+   * Set when the simulated machine ran out of memory for the kernel's own objects (not the driver's quota: that
+   * makes allocations return NULL). The run ends there; it is an outcome of the scenario, not a finding.
+   */
+  poolExhausted?: string;
   end: EndState | null;
 }

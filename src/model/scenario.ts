@@ -15,6 +15,8 @@ export interface Scenario {
   /** Other drivers' routines already in the notify tables before the driver loads. */
   readonly crowding: Crowding;
   readonly faults: readonly FaultSpec[];
+  /** A low-memory machine: bytes of pool the driver may hold before its allocations return NULL. */
+  readonly poolQuota?: number;
   readonly ops: readonly Op[];
 }
 
@@ -35,6 +37,7 @@ export function simulate(driver: DriverImage, scenario: Scenario, interrupt?: ()
     driver,
     faults: scenario.faults,
     crowding: scenario.crowding,
+    ...(scenario.poolQuota !== undefined ? { poolQuota: scenario.poolQuota } : {}),
     verifier: driver.verifier !== false,
   });
   kernel.beginOp(-1, { op: 'LoadDriver', boot: true });

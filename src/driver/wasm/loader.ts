@@ -15,6 +15,7 @@ import { loadLogSpec, parserFromSpec } from '../log-spec.js';
 import type { DriverModule } from '../types.js';
 import { compileDriver, STACK_TOP } from './compile.js';
 import { BUDGET_GLOBAL, instrumentDriver, LAYOUT_SECTION, type ImageLayout } from './instrument.js';
+import { inspectModule, type ModuleInfo } from './module-info.js';
 
 export class WasmDriverError extends Error {
   constructor(message: string) {
@@ -177,6 +178,27 @@ export interface WasmDriverOptions {
 /** The guard page below the stack: the stack is [0, STACK_TOP) and the NULL page is its first 4 KB. */
 const STACK_GUARD: readonly [number, number] = [0x1000, 0x2000];
 
+/** The kernel's address space, in pages (half of the memory: the other half is the shadow). */
+const MAX_DRIVER_PAGES = 8192;
+
+/** A module that cannot be bound as a driver image: the reason, before anything of it runs. */
+function refuseForeign(path: string, info: ModuleInfo): void {
+  if (info.hasStart) throw new WasmDriverError(`${path} has a start function: a driver image runs nothing before DriverEntry (link with --no-entry)`);
+  for (const i of info.imports) {
+    const what = `${i.module}.${i.name}`;
+    if (i.kind === 'global' || i.kind === 'table' || i.kind === 'tag') {
+      throw new WasmDriverError(`${path} imports a ${i.kind} (${what}): a driver image imports only kernel routines and the kernel's memory`);
+    }
+    if (i.kind === 'memory' && i.memory !== undefined) {
+      if (i.memory.memory64) throw new WasmDriverError(`${path} imports a 64-bit memory (${what}): only wasm32 drivers run here`);
+      if (i.memory.shared) throw new WasmDriverError(`${path} imports a shared memory (${what}): the kernel's memory is not shared`);
+      if (i.memory.min > MAX_DRIVER_PAGES) {
+        throw new WasmDriverError(`${path} needs at least ${i.memory.min} pages of memory (${what}); the kernel's address space has ${MAX_DRIVER_PAGES}`);
+      }
+    }
+  }
+}
+
 /** Loads a driver from a .c file (compiled, cached) or a prebuilt .wasm module. */
 export async function loadWasmDriver(path: string, options: WasmDriverOptions = {}): Promise<DriverModule & { readonly diagnostics: string }> {
   if (!existsSync(path)) throw new WasmDriverError(`no such driver file: ${path}`);
@@ -196,6 +218,7 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
   } catch (e) {
     throw new WasmDriverError(`${path} is not a WebAssembly module: ${(e as Error).message}`);
   }
+  refuseForeign(path, inspectModule(bytes));
   try {
     // the watchdog always; the verifier's memory checks unless switched off
     bytes = new Uint8Array((await instrumentDriver(bytes, { memory: verifier, budget: true })).wasm);
@@ -218,7 +241,13 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
   if (!imports.some((i) => i.kind === 'memory')) throw new WasmDriverError(`${path} does not import its memory (link with --import-memory)`);
   const names = functionNames(module);
   // __heap_base from a throwaway instance: where the driver's stack and data end and kernel pool may begin
-  const probe = new WebAssembly.Instance(module, stubImports(imports, new WebAssembly.Memory({ initial: 64 })));
+  const minPages = inspectModule(bytes).imports.find((i) => i.kind === 'memory')?.memory?.min ?? 0;
+  let probe: WebAssembly.Instance;
+  try {
+    probe = new WebAssembly.Instance(module, stubImports(imports, new WebAssembly.Memory({ initial: Math.max(64, minPages) })));
+  } catch (e) {
+    throw new WasmDriverError(`${path} cannot be instantiated as a driver image: ${(e as Error).message}`);
+  }
   const reservedLow = Number((probe.exports.__heap_base as WebAssembly.Global).value);
   const layoutSection = WebAssembly.Module.customSections(module, LAYOUT_SECTION)[0];
   const layout = layoutSection === undefined ? null : JSON.parse(new TextDecoder().decode(layoutSection)) as ImageLayout;
@@ -233,6 +262,7 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
     imports: imports.filter((i) => i.kind === 'function').map((i) => i.name),
     addressSpace: {
       reservedLow,
+      ...(minPages > 0 ? { minPages } : {}),
       // the guard page exists when the module was linked with the psharness stack layout
       ...(verifier && sp === STACK_TOP ? { stackGuard: STACK_GUARD } : {}),
       ...(verifier && layout?.rodata != null ? { readOnly: layout.rodata } : {}),
