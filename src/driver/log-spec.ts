@@ -12,6 +12,9 @@
  * pattern whose lines are appended to imagePath (paths split over several DbgPrint calls).
  */
 import { readFileSync } from 'node:fs';
+import v8 from 'node:v8';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { RE2JS } from 're2js';
 import { hexNorm, type LoggedEvent, type LoggedKind } from './types.js';
 
 export const LOG_SPEC_FORMAT = 'psharness-log/1';
@@ -39,36 +42,76 @@ export class LogSpecError extends Error {
   }
 }
 
-function regex(where: string, src: unknown): RegExp {
-  if (typeof src !== 'string') throw new LogSpecError(`${where} must be a string`);
+// Matching runs on V8's backtracking engine, which falls back to its linear-time engine when a pattern backtracks
+// excessively (`(a+)+$` on a long line): set once, before any spec pattern is compiled. The fallback exists only for
+// patterns without backreferences and lookarounds, so a spec pattern must also parse as RE2 (re2js): together, no
+// pattern can take more than linear time on a line. docs/writing-drivers.md, "log specs".
+v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+
+function regex(where: string, src: string): RegExp {
   let re: RegExp;
   try {
     re = new RegExp(src, 's');
   } catch (e) {
     throw new LogSpecError(`${where} is not a valid regular expression: ${(e as Error).message}`);
   }
-  for (const g of src.matchAll(/\(\?<([A-Za-z]+)>/g)) {
+  try {
+    RE2JS.compile(src, RE2JS.DOTALL);
+  } catch (e) {
+    throw new LogSpecError(`${where} is not a linear-time (RE2) regular expression — no backreferences or lookarounds: ${(e as Error).message.split('\n')[0]}`);
+  }
+  for (const g of src.matchAll(/\(\?P?<([A-Za-z]+)>/g)) {
     if (!FIELDS.has(g[1])) throw new LogSpecError(`${where}: unknown field '${g[1]}' (known: ${[...FIELDS].join(', ')})`);
   }
   return re;
 }
 
+/** The log spec's JSON Schema (draft-07): structure and sizes; patterns are checked by regex() above. */
+export const LOG_SPEC_SCHEMA = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  type: 'object',
+  additionalProperties: false,
+  required: ['format', 'events'],
+  properties: {
+    format: { const: LOG_SPEC_FORMAT },
+    events: {
+      type: 'array', minItems: 1, maxItems: 64,
+      items: {
+        type: 'object', additionalProperties: false, required: ['kind', 'pattern'],
+        properties: {
+          kind: { enum: KINDS },
+          pattern: { type: 'string', minLength: 1, maxLength: 4096 },
+          next: { type: 'string', minLength: 1, maxLength: 4096 },
+          continue: { type: 'string', minLength: 1, maxLength: 4096 },
+          hex: { type: 'array', maxItems: 8, items: { enum: [...FIELDS] } },
+          null: { type: 'string', maxLength: 256 },
+        },
+      },
+    },
+  },
+} as const;
+
+let validate: ValidateFunction | null = null;
+
 export function validateLogSpec(data: unknown, where: string): LogSpec {
-  if (typeof data !== 'object' || data === null) throw new LogSpecError(`${where} is not an object`);
-  const d = data as Record<string, unknown>;
-  if (d.format !== LOG_SPEC_FORMAT) throw new LogSpecError(`${where}: "format" must be "${LOG_SPEC_FORMAT}"`);
-  if (!Array.isArray(d.events) || d.events.length === 0) throw new LogSpecError(`${where}: "events" must be a non-empty array`);
-  d.events.forEach((e: unknown, i) => {
-    const at = `${where}: events[${i}]`;
-    if (typeof e !== 'object' || e === null) throw new LogSpecError(`${at} is not an object`);
-    const p = e as Record<string, unknown>;
-    if (!KINDS.includes(p.kind as LoggedKind)) throw new LogSpecError(`${at}.kind must be one of ${KINDS.join(', ')}`);
+  validate ??= new Ajv({ strict: false, verbose: true }).compile(LOG_SPEC_SCHEMA);
+  if (!validate(data)) {
+    const e = [...(validate.errors ?? [])].sort((x, y) => y.instancePath.length - x.instancePath.length)[0];
+    const at = e === undefined || e.instancePath === '' ? '' : `: ${e.instancePath.slice(1).replace(/\//g, '.')}`;
+    if (e?.instancePath === '' && e.keyword === 'type') throw new LogSpecError(`${where} is not an object`);
+    const detail = e?.keyword === 'minItems' ? 'must be a non-empty array' : e?.keyword === 'enum' ? `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`
+      : e?.keyword === 'additionalProperties' ? `has an unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`
+        : e?.keyword === 'const' ? `must be "${LOG_SPEC_FORMAT}"` : (e?.message ?? 'is not a log spec');
+    throw new LogSpecError(`${where}${at} ${detail}`);
+  }
+  const d = data as unknown as LogSpec;
+  d.events.forEach((p, i) => {
+    const at = `${where}: events.${i}`;
     regex(`${at}.pattern`, p.pattern);
     if (p.next !== undefined) regex(`${at}.next`, p.next);
     if (p.continue !== undefined) regex(`${at}.continue`, p.continue);
-    if (p.hex !== undefined && (!Array.isArray(p.hex) || p.hex.some((h) => !FIELDS.has(h as string)))) throw new LogSpecError(`${at}.hex must list field names`);
   });
-  return data as LogSpec;
+  return d;
 }
 
 export function loadLogSpec(path: string): LogSpec {
