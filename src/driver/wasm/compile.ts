@@ -4,9 +4,10 @@
  * the flags and the compiler version, under node_modules/.cache/psharness (or $PSHARNESS_CACHE).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cacheGet, cachePut } from './cache.js';
 
 /**
  * Flags from the feasibility study: freestanding wasm32, 16-bit WCHAR, NULL dereferences trap. Also: no bulk
@@ -43,8 +44,35 @@ export function includeDir(): string {
 
 function readTree(dir: string, filter: (name: string) => boolean): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const f of readdirSync(dir).sort()) if (filter(f)) out[f] = readFileSync(join(dir, f), 'utf8');
+  for (const f of readdirSync(dir).sort()) if (filter(f) && isRegularFile(join(dir, f))) out[f] = readFileSync(join(dir, f), 'utf8');
   return out;
+}
+
+function isRegularFile(path: string): boolean {
+  try {
+    return lstatSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The driver's own sources: the .c file and the headers it includes with #include "…" from its directory,
+ * transitively — only those, and only regular files (a FIFO or a directory named x.h is never opened).
+ */
+function driverSources(dir: string, main: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const queue = [main];
+  while (queue.length > 0) {
+    const name = queue.shift() as string;
+    if (name in out || Object.keys(out).length > 256) continue;
+    const path = join(dir, name);
+    if (!isRegularFile(path)) continue; // clang names what is missing
+    const text = readFileSync(path, 'utf8');
+    out[name] = text;
+    for (const m of text.matchAll(/^\s*#\s*include\s*"([^"/\\]+)"/gm)) queue.push(m[1]);
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 /** The version of a dependency as package.json pins it (part of every cache key). */
@@ -53,9 +81,7 @@ export function toolVersion(name: string): string {
   return pkg.dependencies?.[name] ?? '?';
 }
 
-export function cacheDir(): string {
-  return process.env.PSHARNESS_CACHE ?? resolve('node_modules', '.cache', 'psharness');
-}
+export { cacheDir } from './cache.js';
 
 interface ClangModule {
   commands: { clang: (args: string[], files: Record<string, unknown>, options: Record<string, unknown>) => Promise<Record<string, unknown>> | Record<string, unknown> | undefined };
@@ -85,13 +111,13 @@ export async function compileDriver(source: string, defines: Readonly<Record<str
   const extra = Object.entries(defines).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `-D${k}=${v}`);
   const dir = dirname(resolve(source));
   const main = basename(source);
-  const sources = readTree(dir, (f) => f.endsWith('.h') || f === main);
+  const sources = driverSources(dir, main);
   const headers = readTree(includeDir(), (f) => f.endsWith('.h'));
   const key = createHash('sha256')
     .update(JSON.stringify({ sources, headers, flags: [...CLANG_FLAGS, ...extra], clang: toolVersion('@yowasp/clang') }))
     .digest('hex');
-  const cached = join(cacheDir(), `${key}.wasm`);
-  if (existsSync(cached)) return { wasm: new Uint8Array(readFileSync(cached)), diagnostics: '', cached: true };
+  const hit = cacheGet(`${key}.wasm`);
+  if (hit !== undefined) return { wasm: hit, diagnostics: '', cached: true };
   const { commands } = await loadClang();
   let diagnostics = '';
   const decoder = new TextDecoder();
@@ -105,9 +131,6 @@ export async function compileDriver(source: string, defines: Readonly<Record<str
   }
   const wasm = tree?.['driver.wasm'];
   if (!(wasm instanceof Uint8Array)) throw new CompileError(diagnostics.trim(), `${source}: the compiler produced no module`);
-  mkdirSync(cacheDir(), { recursive: true });
-  const tmp = `${cached}.${process.pid}.tmp`;
-  writeFileSync(tmp, wasm);
-  renameSync(tmp, cached);
-  return { wasm, diagnostics: diagnostics.trim(), cached: false };
+  const warning = cachePut(`${key}.wasm`, wasm);
+  return { wasm, diagnostics: [diagnostics.trim(), warning ?? ''].filter((x) => x !== '').join('\n'), cached: false };
 }

@@ -14,9 +14,8 @@
  * pool tracking). `inlining-optimizing` then folds the checks into the driver's functions.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { cacheDir, toolVersion } from './compile.js';
+import { cacheGet, cachePut } from './cache.js';
+import { toolVersion } from './compile.js';
 
 export interface InstrumentOptions {
   /** Check every load and store against the kernel's memory map (the verifier). */
@@ -57,24 +56,19 @@ async function loadBinaryen(): Promise<Binaryen> {
 export interface InstrumentedModule {
   readonly wasm: Uint8Array;
   readonly cached: boolean;
+  /** Set when the cache could not be written. */
+  readonly warning?: string;
 }
 
 /** Instruments `wasm` (cached by content hash). With every pass off, returns it unchanged. */
 export async function instrumentDriver(wasm: Uint8Array, options: InstrumentOptions): Promise<InstrumentedModule> {
   if (!options.memory && options.budget !== true) return { wasm, cached: true };
   const key = createHash('sha256').update(wasm).update(JSON.stringify({ options, binaryen: toolVersion('binaryen'), v: 1 })).digest('hex');
-  const cached = join(cacheDir(), `${key}.instrumented.wasm`);
-  if (existsSync(cached)) return { wasm: new Uint8Array(readFileSync(cached)), cached: true };
+  const hit = cacheGet(`${key}.instrumented.wasm`);
+  if (hit !== undefined) return { wasm: hit, cached: true };
   const out = await runPasses(wasm, options);
-  try {
-    mkdirSync(cacheDir(), { recursive: true });
-    const tmp = `${cached}.${process.pid}.tmp`;
-    writeFileSync(tmp, out);
-    renameSync(tmp, cached);
-  } catch {
-    // an unwritable cache costs time, not correctness
-  }
-  return { wasm: out, cached: false };
+  const warning = cachePut(`${key}.instrumented.wasm`, out);
+  return { wasm: out, cached: false, ...(warning !== undefined ? { warning } : {}) };
 }
 
 async function runPasses(wasm: Uint8Array, options: InstrumentOptions): Promise<Uint8Array> {

@@ -221,7 +221,9 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
   refuseForeign(path, inspectModule(bytes));
   try {
     // the watchdog always; the verifier's memory checks unless switched off
-    bytes = new Uint8Array((await instrumentDriver(bytes, { memory: verifier, budget: true })).wasm);
+    const inst = await instrumentDriver(bytes, { memory: verifier, budget: true });
+    bytes = new Uint8Array(inst.wasm);
+    if (inst.warning !== undefined) diagnostics = [diagnostics, inst.warning].filter((x) => x !== '').join('\n');
   } catch (e) {
     throw new WasmDriverError(`${path}: cannot instrument the module: ${(e as Error).message}`);
   }
