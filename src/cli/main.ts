@@ -65,8 +65,9 @@ function errorText(e: unknown): string {
   return err.code !== undefined ? `${err.code}${err.path !== undefined ? ` (${err.path})` : ''}` : (err.message ?? String(e));
 }
 
-function positiveInt(v: string, what: string): number {
+function positiveInt(v: string, what: string, max = MAX_RUNS): number {
   if (!/^\d+$/.test(v) || Number(v) < 1 || !Number.isSafeInteger(Number(v))) throw new UsageError(`${what} must be a positive integer, got '${v}'`);
+  if (Number(v) > max) throw new UsageError(`${what} must be at most ${max}, got ${v}`);
   return Number(v);
 }
 
@@ -86,7 +87,29 @@ function cmdList(io: Io): number {
   return EXIT_OK;
 }
 
-async function cmdFuzz(args: string[], io: Io): Promise<number> {
+/** Caps that keep one command bounded (a report or flag cannot ask for a campaign that never ends). */
+export const MAX_RUNS = 10_000_000;
+export const MAX_OPS = 10_000;
+
+/**
+ * `--seed -5`: a negative number after an option that takes a value is that value (parseArgs would read it as an
+ * option and print three lines); written back as `--seed=-5`.
+ */
+function joinNegativeValues(args: readonly string[], valued: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const next = args[i + 1];
+    if (valued.has(a) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
+  const args = joinNegativeValues(rawArgs, new Set(['--seed', '--runs', '--time-limit', '--max-ops', '--min-runs', '--path', '--build', '--profile', '--invariant', '--reports', '--junit', '--regressions', '--verifier', '--driver']));
   const { values, positionals } = parseArgs({
     args,
     strict: true,
@@ -119,13 +142,19 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
   else if (values.seed === 'random') seed = randomInt(0, 0x7fffffff);
   else if (/^-?\d+$/.test(values.seed) && Math.abs(Number(values.seed)) <= 0x7fffffff) seed = Number(values.seed);
   else throw new UsageError(`--seed must be an integer or 'random', got '${values.seed}'`);
-  const runs = values.runs === undefined ? 1000 : positiveInt(values.runs, '--runs');
-  const maxOps = values['max-ops'] === undefined ? 60 : positiveInt(values['max-ops'], '--max-ops');
+  const runs = values.runs === undefined ? 1000 : positiveInt(values.runs, '--runs', MAX_RUNS);
+  const maxOps = values['max-ops'] === undefined ? 60 : positiveInt(values['max-ops'], '--max-ops', MAX_OPS);
   const minRuns = values['min-runs'] === undefined ? 1 : positiveInt(values['min-runs'], '--min-runs');
   const timeLimitMs = values['time-limit'] === undefined ? undefined : positiveInt(values['time-limit'], '--time-limit') * 1000;
   const profile = values.profile ?? 'documented';
   if (profile !== 'documented' && profile !== 'adversarial') throw new UsageError(`--profile must be 'documented' or 'adversarial', got '${profile}'`);
   if (values.path !== undefined && !/^\d+(:\d+)*$/.test(values.path)) throw new UsageError(`--path must look like 12:0:3, got '${values.path}'`);
+  if (values.path !== undefined) {
+    // the path's first number is a run index of this campaign: fast-check would generate every run up to it
+    const first = Number(values.path.split(':')[0]);
+    if (first >= runs) throw new UsageError(`--path starts at run ${values.path.split(':')[0]}, beyond --runs ${runs}`);
+    if (values.path.length > 100_000) throw new UsageError('--path is longer than 100000 characters');
+  }
   // the cheap checks first: a C driver is compiled here
   const driver = await resolveDriver(values.driver, io, verifier);
   const buildArg = values.build ?? 'all';
@@ -153,6 +182,8 @@ async function cmdFuzz(args: string[], io: Io): Promise<number> {
     const sameDriver = (file: string, d: string): boolean => (/\.(c|wasm)$/.test(d) ? resolve(resolveDriverReference(d, file)) === resolve(values.driver as string) : d === values.driver);
     const saved = savedReports(values.regressions).filter((r) => sameDriver(r.file, r.report.driver) && invariants.some((i) => i.id === r.report.invariant.id));
     for (const { file, report } of saved) {
+      const cannot = applicableBuilds(driver, [report.scenario.build]).skipped[0];
+      if (cannot !== undefined) throw new ReportError(`${file}: ${values.driver} cannot run on ${cannot.build}: ${cannot.why}`);
       const r = replayReport(report, driver);
       if (r.violations.length > 0) regressionsFailing++;
       io.out(`${r.violations.length > 0 ? '✗' : '✓'} regression ${file}: ${report.invariant.id} ${r.violations.length > 0 ? `still fails: ${r.violations[0].message}` : 'now holds'}`);
@@ -276,6 +307,8 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
     if (e instanceof UnknownDriverError) throw new ReportError(`${positionals[0]}: ${e.message}`);
     throw e;
   }
+  const skipped = applicableBuilds(driver, [report.scenario.build]).skipped[0];
+  if (skipped !== undefined) throw new ReportError(`${positionals[0]}: ${report.driver} cannot run on ${skipped.build}: ${skipped.why}`);
   const r = replayReport(report, driver);
   for (const v of r.violations) io.out(`✗ ${v.invariant}: ${v.message} (op ${v.evidence.op}${v.evidence.seq !== undefined ? `, event #${v.evidence.seq}` : ''})`);
   io.out(`record ${r.identicalRecord ? 'identical' : 'DIFFERS'} (sha256 ${r.recordSha256.slice(0, 16)}…); violations ${r.sameViolations ? 'identical to the report' : 'DIFFER from the report'}`);
@@ -317,7 +350,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       || e instanceof UnknownBuildError || e instanceof UnknownInvariantError
       || (e instanceof TypeError && (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS') === true);
     if (usage) {
-      io.err(`psharness: ${(e as Error).message}`);
+      io.err(`psharness: ${(e as Error).message.split('\n')[0]}`);
       return EXIT_USAGE;
     }
     io.err(`psharness: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);

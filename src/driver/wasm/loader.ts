@@ -334,14 +334,17 @@ function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImpo
         for (let k = 0; k < len; k++) s += String.fromCharCode(ddi.READ_USHORT(buf + 2 * k));
         return s;
       };
+      /** A NUL-terminated string the driver passes (DbgPrint's format): all of it, checked as one read. */
       const readCString = (p: number): string => {
-        let s = '';
-        for (let k = 0; k < 4096; k++) {
-          const c = ddi.READ_UCHAR(p + k);
-          if (c === 0) break;
-          s += String.fromCharCode(c);
+        const mem = new Uint8Array(ddi.memory.buffer);
+        if (!(p >= 0 && p < mem.length)) {
+          ddi.VERIFY_ACCESS(p, 1, false);
+          return '';
         }
-        return s;
+        const end = mem.indexOf(0, p);
+        // no NUL before the end of the address space: the read runs off it, as the kernel's would
+        ddi.VERIFY_ACCESS(p, (end < 0 ? mem.length : end) - p + 1, false);
+        return new TextDecoder('latin1').decode(mem.subarray(p, end));
       };
       const varargs = (format: string, va: number): DbgArg[] => {
         const args: DbgArg[] = [];
