@@ -116,6 +116,13 @@ export function printable(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f-\uffff]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
+/** An inline code span whose delimiter is longer than any backtick run inside (CommonMark §6.1). */
+function inlineCode(text: string): string {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const d = '`'.repeat(longest + 1);
+  return longest === 0 ? `${d}${text}${d}` : `${d} ${text} ${d}`;
+}
+
 function fence(lines: readonly string[]): string {
   const body = lines.map(printable).join('\n');
   // a fence longer than any backtick run in the content: a driver's output cannot close it (CommonMark §4.5)
@@ -153,7 +160,7 @@ export function renderMarkdown(report: Report, record: RunRecord): string {
   for (const v of report.violations) {
     out.push(`- **${v.message}** (op ${v.evidence.op}${v.evidence.seq !== undefined ? `, event #${v.evidence.seq}` : ''})`);
     if (v.evidence.event !== undefined) out.push(`  - kernel: ${v.evidence.event}`);
-    if (v.evidence.line !== undefined) out.push(`  - logged: \`${printable(v.evidence.line.replace(/\n/g, ' | '))}\``);
+    if (v.evidence.line !== undefined) out.push(`  - logged: ${inlineCode(printable(v.evidence.line.replace(/\n/g, ' | ')))}`);
   }
   out.push('', '## Timeline', '');
   for (const opr of record.ops) {
