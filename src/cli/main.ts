@@ -3,11 +3,13 @@
  * replayed report still fails); 2 bad usage or bad input; 3 internal error of the harness.
  */
 import { randomInt } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { builtinDrivers, UnknownDriverError, type DriverModule } from '../driver/index.js';
 import { junitXml, writeAtomic } from '../harness/junit.js';
+import { runCampaign } from '../harness/campaign.js';
 import { applicableBuilds, applicableInvariants, fuzz, type Finding, type FuzzResult } from '../harness/fuzz.js';
 import { CompileError } from '../driver/wasm/compile.js';
 import { loadWasmDriver, WasmDriverError } from '../driver/wasm/loader.js';
@@ -41,7 +43,7 @@ usage:
   psharness fuzz --driver <name|driver.c|driver.wasm> [--seed N|random] [--runs N] [--time-limit S] [--build B|all]
                  [--profile documented|adversarial] [--invariant ID ...] [--max-ops N]
                  [--reports DIR] [--junit FILE] [--no-reports] [--path P] [--regressions DIR] [--verifier on|off]
-                 [--min-runs N]
+                 [--min-runs N] [--workers N] [--shard i/n]
   psharness replay <report.json>
   psharness list
   psharness help
@@ -109,7 +111,7 @@ function joinNegativeValues(args: readonly string[], valued: ReadonlySet<string>
 }
 
 async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
-  const args = joinNegativeValues(rawArgs, new Set(['--seed', '--runs', '--time-limit', '--max-ops', '--min-runs', '--path', '--build', '--profile', '--invariant', '--reports', '--junit', '--regressions', '--verifier', '--driver']));
+  const args = joinNegativeValues(rawArgs, new Set(['--seed', '--runs', '--time-limit', '--max-ops', '--min-runs', '--path', '--workers', '--shard', '--build', '--profile', '--invariant', '--reports', '--junit', '--regressions', '--verifier', '--driver']));
   const { values, positionals } = parseArgs({
     args,
     strict: true,
@@ -130,6 +132,8 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
       regressions: { type: 'string' },
       verifier: { type: 'string' },
       'min-runs': { type: 'string' },
+      workers: { type: 'string' },
+      shard: { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
@@ -145,6 +149,13 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   const runs = values.runs === undefined ? 1000 : positiveInt(values.runs, '--runs', MAX_RUNS);
   const maxOps = values['max-ops'] === undefined ? 60 : positiveInt(values['max-ops'], '--max-ops', MAX_OPS);
   const minRuns = values['min-runs'] === undefined ? 1 : positiveInt(values['min-runs'], '--min-runs');
+  const workers = values.workers === undefined ? availableParallelism() : positiveInt(values.workers, '--workers', 256);
+  let shard: [number, number] | undefined;
+  if (values.shard !== undefined) {
+    const m = /^(\d+)\/(\d+)$/.exec(values.shard);
+    if (m === null || Number(m[1]) < 1 || Number(m[1]) > Number(m[2])) throw new UsageError(`--shard must be i/n with 1 <= i <= n, got '${values.shard}'`);
+    shard = [Number(m[1]), Number(m[2])];
+  }
   const timeLimitMs = values['time-limit'] === undefined ? undefined : positiveInt(values['time-limit'], '--time-limit') * 1000;
   const profile = values.profile ?? 'documented';
   if (profile !== 'documented' && profile !== 'adversarial') throw new UsageError(`--profile must be 'documented' or 'adversarial', got '${profile}'`);
@@ -222,7 +233,19 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   const started = io.now();
   let lastShown = 0;
   let failures = 0;
-  const result: FuzzResult = fuzz({
+  const onRun = io.progress === undefined ? undefined : (n: number): void => {
+    if (n - lastShown < 100) return;
+    lastShown = n;
+    const rate = n / Math.max(0.001, (io.now() - started) / 1000);
+    io.progress?.(`runs ${n}/${runs}  ${failures} invariant(s) violated  ${Math.round(rate)} runs/s (including shrinking)`);
+  };
+  const onFinding = (f: Finding): void => {
+    failures++;
+    io.progress?.('');
+    emit(f);
+  };
+  // a fast-check path replays one round: in this thread; otherwise the chunked campaign, on `workers` threads
+  const result: FuzzResult = values.path !== undefined ? fuzz({
     driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, path: values.path,
     onRun: io.progress === undefined ? undefined : (n) => {
       if (n - lastShown < 100) return;
@@ -230,11 +253,10 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
       const rate = n / Math.max(0.001, (io.now() - started) / 1000);
       io.progress?.(`runs ${n}/${runs}  ${failures} invariant(s) violated  ${Math.round(rate)} runs/s (including shrinking)`);
     },
-    onFinding: (f) => {
-      failures++;
-      io.progress?.('');
-      emit(f);
-    },
+    onFinding,
+  }) : await runCampaign({
+    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, workers, shard,
+    spec: { name: values.driver, verifier }, ...(onRun !== undefined ? { onRun } : {}), onFinding,
   });
   io.progress?.('');
   const seconds = ((io.now() - started) / 1000).toFixed(2);

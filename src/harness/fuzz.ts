@@ -41,6 +41,10 @@ export interface FuzzOptions {
    * run budget, so one command reports every kind of bug. Default true.
    */
   readonly continueAfterFailure?: boolean;
+  /** Invariants whose findings need no shrinking (an earlier chunk of a campaign has them): reported unshrunk. */
+  readonly skipShrink?: ReadonlySet<string>;
+  /** An absolute deadline (performance.now()) instead of timeLimitMs: a campaign's chunks share one. */
+  readonly deadline?: number;
 }
 
 export interface Finding {
@@ -81,7 +85,7 @@ function fuzzRound(o: FuzzOptions): FuzzResult {
   let cut = false;
   // --time-limit holds within a run too: the kernel asks between operations (a driver's own endless loop is the
   // watchdog's, counted in work, not time)
-  const deadline = o.timeLimitMs === undefined ? undefined : performance.now() + o.timeLimitMs;
+  const deadline = o.deadline ?? (o.timeLimitMs === undefined ? undefined : performance.now() + o.timeLimitMs);
   const interrupt = deadline === undefined ? undefined : (): boolean => performance.now() > deadline;
   const property = fc.property(arb, (s) => {
     if (cut) return true;
@@ -147,9 +151,14 @@ export function fuzz(o: FuzzOptions): FuzzResult {
   let first: FuzzResult | null = null;
   let interrupted = false;
   const started = o.timeLimitMs !== undefined ? performance.now() : 0;
+  const end = o.deadline ?? (o.timeLimitMs === undefined ? undefined : started + o.timeLimitMs);
   while (remaining.length > 0 && budget > 0) {
-    const timeLeft = o.timeLimitMs === undefined ? undefined : Math.max(1, o.timeLimitMs - (performance.now() - started));
-    const r = fuzzRound({ ...o, seed: (o.seed + round) | 0, runs: budget, invariants: remaining, timeLimitMs: timeLeft,
+    const timeLeft = end === undefined ? undefined : Math.max(1, end - performance.now());
+    if (end !== undefined && performance.now() >= end) {
+      interrupted = true;
+      break;
+    }
+    const r = fuzzRound({ ...o, seed: (o.seed + round) | 0, runs: budget, invariants: remaining, timeLimitMs: timeLeft, deadline: end,
       examples: round === 0 ? o.examples : undefined, onRun: o.onRun === undefined ? undefined : (n) => o.onRun?.(runs + n) });
     runs += r.runs;
     interrupted = r.interrupted;
@@ -177,7 +186,9 @@ function finish(
   const first = runAndCheck(o.driver, counterexample, invariants);
   const violated = invariants.filter((inv) => first.violations.some((v) => v.invariant === inv.id));
   const findings = violated.map((inv) => ({
-    ...shrinkFor(o.driver, inv, counterexample),
+    ...(o.skipShrink?.has(inv.id) === true
+      ? { invariant: inv, scenario: counterexample, shrunkFrom: counterexample.ops.length, violations: first.violations.filter((v) => v.invariant === inv.id), record: first.record, shrinkAttempts: -1 }
+      : shrinkFor(o.driver, inv, counterexample)),
     seed: meta.seed, path: meta.path, runsToFailure: meta.runs, roundInvariants: invariants.map((i) => i.id),
   }));
   return {
