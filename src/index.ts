@@ -4,5 +4,5 @@ export * from './driver/index.js';
 export * from './generators/index.js';
 export * from './invariants/index.js';
 export * from './harness/index.js';
-export { checkDriver, assertDriver, type CheckOptions } from './api.js';
+export { checkDriver, assertDriver, checkDriverIsolated, type CheckOptions, type IsolatedCheck } from './api.js';
 export { VERSION } from './version.js';
