@@ -3,7 +3,7 @@
 // Run: npm run bench   (BENCH_SEEDS=5 BENCH_REPS=1 for a quick look)
 // Timing uses performance.now() here only; the deterministic layers never read a clock.
 import { cpus } from 'node:os';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import fc from 'fast-check';
 import {
   MUTANTS, INVARIANTS, getInvariant, reference, wssprocmon, fuzz, runAndCheck, scenarioArbitrary, simulate, observe, checkAll,
@@ -127,7 +127,56 @@ const verifierCost = [['psrefmon.c', 'win10-x86'], ['procwatch.c', 'win10-x86']]
 });
 log('pipeline…');
 const pipe = [];
-for (const ops of [10, 100, 1000]) for (const mode of ['generate', 'baseline', 'harness']) pipe.push(pipeline(ops, mode));
+for (const ops of [10, 60, 100, 1000]) for (const mode of ['generate', 'baseline', 'harness']) pipe.push(pipeline(ops, mode));
+
+// ---------------------------------------------------------------- outside anchors, same process and run
+// fast-check's own model-based runner (fc.commands + fc.modelRun) with no-op commands, and a no-op fc.array loop:
+// what a property-based harness costs before any kernel exists.
+class NoopCommand { check() { return true; } run() {} toString() { return 'noop'; } }
+function anchorCommands(n) {
+  const rates = [];
+  for (let r = 0; r < REPS; r++) {
+    let executed = 0;
+    const runs = Math.max(20, Math.round(20000 / n));
+    const t0 = now();
+    fc.assert(fc.property(fc.commands([fc.constant(new NoopCommand())], { minCommands: n, maxCommands: n, size: 'max' }), (cmds) => {
+      fc.modelRun(() => ({ model: {}, real: {} }), cmds);
+      executed += n;
+    }), { numRuns: runs, seed: 100 + r });
+    rates.push(executed / ((now() - t0) / 1000));
+  }
+  return round(median(rates));
+}
+function anchorArray(n) {
+  const rates = [];
+  for (let r = 0; r < REPS; r++) {
+    let executed = 0;
+    const runs = Math.max(20, Math.round(20000 / n));
+    const t0 = now();
+    fc.assert(fc.property(fc.array(fc.nat(), { minLength: n, maxLength: n }), (xs) => { for (const x of xs) executed += x >= 0 ? 1 : 0; }), { numRuns: runs, seed: 100 + r });
+    rates.push(executed / ((now() - t0) / 1000));
+  }
+  return round(median(rates));
+}
+const anchors = [60, 100].map((n) => {
+  const harness = pipe.find((p) => p.ops === n && p.mode === 'harness').opsPerSecond;
+  const commands = anchorCommands(n);
+  const array = anchorArray(n);
+  return { ops: n, harnessOpsPerSecond: harness, fcCommandsPerSecond: commands, fcArrayElementsPerSecond: array, ratioToCommands: round(harness / commands, 4), ratioToArray: round(harness / array, 4) };
+});
+// the fixed cost of one run: boot, DriverEntry, an empty scenario, the invariants
+function fixedCost(driver, build) {
+  const s = { build, profile: 'documented', reusePolicy: 'nt52', crowding: { process: 0, thread: 0, image: 0 }, faults: [], ops: [] };
+  const n = 2000;
+  const rates = [];
+  for (let r = 0; r < REPS; r++) {
+    const t0 = now();
+    for (let i = 0; i < n; i++) checkAll(observe(simulate(driver, s), driver), INVARIANTS);
+    rates.push(((now() - t0) * 1000) / n);
+  }
+  return { driver: driver.name, build, microsecondsPerEmptyRun: round(median(rates), 1) };
+}
+const fixed = [fixedCost(reference, 'win10-x64'), fixedCost(cRef, 'win10-x86')];
 log('power…');
 const targets = [
   ...SEED_BUGS.map((b) => ({ ...b, driver: wssprocmon })),
@@ -154,6 +203,7 @@ const result = {
     shareAtMinimum: round(pow.reduce((a, p) => a + p.atMinimum, 0) / pow.reduce((a, p) => a + p.killedSeeds, 0), 3),
     trialsOverMinimumByMoreThan2: pow.reduce((a, p) => a + p.overByMoreThan2, 0),
     harnessToBaselineOpsRatio100: round(ratio100, 3),
+    anchors, fixedCost: fixed,
     verifierOnToOff: verifierCost,
     seconds: round((now() - started) / 1000, 1),
   },
@@ -166,7 +216,9 @@ md.push('## Summary', '');
 md.push(`- Mutation score within the default budget (\`psharness fuzz\`, ${BUDGET} runs, every build, scenarios of up to 60 operations): **${(score * 100).toFixed(0)}%** (${result.summary.mutantsKilledEverySeed}/${result.summary.mutants} mutants killed on every one of ${SEEDS} seeds).`);
 md.push(`- Worst median time to first failure over all mutants and seed bugs: **${result.summary.worstMedianMsToFailure} ms**.`);
 md.push(`- Shrunk length equal to the documented minimum in **${(result.summary.shareAtMinimum * 100).toFixed(1)}%** of killing trials; trials more than 2 operations over: **${result.summary.trialsOverMinimumByMoreThan2}**.`);
-md.push(`- Harness throughput on 100-operation scenarios: **${result.summary.harnessToBaselineOpsRatio100}×** the no-op baseline's operations per second.`);
+md.push(`- Harness throughput on 100-operation scenarios: **${result.summary.harnessToBaselineOpsRatio100}×** our own no-op-driver baseline's operations per second (an inside figure: it hides the kernel's cost).`);
+md.push(`- Against the outside anchors (same process and run): ${anchors.map((a) => `at ${a.ops} ops the harness (reference driver, every invariant) runs **${a.ratioToCommands}×** fast-check's no-op \`fc.commands\` runner (${a.harnessOpsPerSecond.toLocaleString('en-US')} vs ${a.fcCommandsPerSecond.toLocaleString('en-US')} ops/s) and ${a.ratioToArray}× a no-op \`fc.array\` loop`).join('; ')}.`);
+md.push(`- Fixed cost of one run (boot, DriverEntry, empty scenario, every invariant): ${fixed.map((f) => `${f.driver} on ${f.build} **${f.microsecondsPerEmptyRun} µs**`).join(', ')}.`);
 md.push(`- C drivers with the verifier on (every load and store checked) against off, events/s: ${verifierCost.map((v) => `${v.driver} **${v.ratio}×** (${v.on.toLocaleString('en-US')} vs ${v.off.toLocaleString('en-US')})`).join(', ')}. \`vf:\` rows in the power table are the verifier's C mutants (\`examples/drivers/vfmon.c\`, x86 builds).`, '');
 md.push('## Raw speed (a 10,000-operation scenario: 2,500 × create process, create thread, load DLL, exit)', '');
 md.push('Every callback formats its DbgPrint lines. `.c` rows are the C drivers in `examples/drivers/` compiled to WebAssembly.', '');
@@ -183,5 +235,7 @@ for (const p of pow) md.push(`| ${p.id} | ${p.invariant} | ${p.killedSeeds}/${p.
 md.push('');
 mkdirSync('reports', { recursive: true });
 writeFileSync('reports/bench.json', JSON.stringify(result, null, 2) + '\n');
+// the history: one line per bench run, so a regression shows against earlier figures
+appendFileSync('reports/bench-history.jsonl', JSON.stringify({ date: new Date().toISOString(), machine: result.machine, settings: result.settings, summary: result.summary }) + '\n');
 writeFileSync('reports/bench.md', md.join('\n'));
 console.log(md.join('\n'));
