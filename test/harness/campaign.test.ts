@@ -50,3 +50,15 @@ describe('a campaign gives the same findings for any number of workers', () => {
     expect(bad.err).toMatch(/--shard must be i\/n/);
   });
 });
+
+describe('the report schema, used directly', () => {
+  test('a scenario is validated with the schema and the build-dependent caps', async () => {
+    const { validateScenario } = await import('../../src/harness/replay.js');
+    const ok = { build: 'winxp-x86', profile: 'documented', reusePolicy: 'nt52', crowding: { process: 8, thread: 0, image: 0 }, faults: [], ops: [] };
+    expect(validateScenario(ok)).toEqual(ok);
+    expect(() => validateScenario({ ...ok, build: 'win95' })).toThrow(/unknown OS build "win95"/);
+    expect(() => validateScenario({ ...ok, crowding: { process: 9, thread: 0, image: 0 } })).toThrow(/exceeds the process notify table's capacity on winxp-x86 \(8\)/);
+    expect(() => validateScenario({ ...ok, poolQuota: -1 })).toThrow(/poolQuota is -1: must be >= 0/);
+    expect(() => validateScenario([])).toThrow(/scenario/);
+  });
+});
