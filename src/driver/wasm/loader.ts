@@ -15,7 +15,7 @@ import { loadLogSpec, parserFromSpec } from '../log-spec.js';
 import type { DriverModule } from '../types.js';
 import { compileDriver, STACK_TOP } from './compile.js';
 import { BUDGET_GLOBAL, instrumentDriver, LAYOUT_SECTION, type ImageLayout } from './instrument.js';
-import { inspectModule, type ModuleInfo } from './module-info.js';
+import { functionNames, inspectModule, type ModuleInfo } from './module-info.js';
 
 export class WasmDriverError extends Error {
   constructor(message: string) {
@@ -24,40 +24,6 @@ export class WasmDriverError extends Error {
   }
 }
 
-/** Function names from the module's "name" section (function index → name). */
-function functionNames(module: WebAssembly.Module): Map<number, string> {
-  const names = new Map<number, string>();
-  const sec = WebAssembly.Module.customSections(module, 'name')[0];
-  if (sec === undefined) return names;
-  const b = new Uint8Array(sec);
-  let i = 0;
-  const leb = (): number => {
-    let r = 0;
-    let shift = 0;
-    for (;;) {
-      const x = b[i++];
-      r += (x & 0x7f) * 2 ** shift;
-      if ((x & 0x80) === 0) return r;
-      shift += 7;
-    }
-  };
-  while (i < b.length) {
-    const id = b[i++];
-    const size = leb();
-    const end = i + size;
-    if (id === 1) {
-      const n = leb();
-      for (let k = 0; k < n; k++) {
-        const idx = leb();
-        const len = leb();
-        names.set(idx, new TextDecoder().decode(b.subarray(i, i + len)));
-        i += len;
-      }
-    }
-    i = end;
-  }
-  return names;
-}
 
 type Impl = (...args: (number | bigint)[]) => number | bigint | void;
 
@@ -241,7 +207,8 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
   const missing = imports.filter((i) => i.kind === 'function' && i.module !== 'psharness' && !WASM_DDI_NAMES.includes(i.name)).map((i) => `${i.module}.${i.name}`);
   if (missing.length > 0) throw new WasmDriverError(`${path} imports routines the simulated kernel lacks: ${missing.join(', ')}`);
   if (!imports.some((i) => i.kind === 'memory')) throw new WasmDriverError(`${path} does not import its memory (link with --import-memory)`);
-  const names = functionNames(module);
+  const nameSection = WebAssembly.Module.customSections(module, 'name')[0];
+  const names = nameSection === undefined ? new Map<number, string>() : functionNames(new Uint8Array(nameSection));
   // __heap_base from a throwaway instance: where the driver's stack and data end and kernel pool may begin
   const minPages = inspectModule(bytes).imports.find((i) => i.kind === 'memory')?.memory?.min ?? 0;
   let probe: WebAssembly.Instance;
