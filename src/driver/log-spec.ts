@@ -33,6 +33,10 @@ export interface LogPattern {
 export interface LogSpec {
   readonly format: typeof LOG_SPEC_FORMAT;
   readonly events: readonly LogPattern[];
+  /** The kinds the driver is loaded to see (events-complete checks every one of them is logged). */
+  readonly monitors?: readonly LoggedKind[];
+  /** Lines DriverEntry prints when it goes on without one kind (a failed registration it lives without). */
+  readonly notMonitoring?: readonly { readonly kind: LoggedKind; readonly pattern: string }[];
 }
 
 export class LogSpecError extends Error {
@@ -74,6 +78,11 @@ export const LOG_SPEC_SCHEMA = {
   required: ['format', 'events'],
   properties: {
     format: { const: LOG_SPEC_FORMAT },
+    monitors: { type: 'array', maxItems: 5, uniqueItems: true, items: { enum: KINDS } },
+    notMonitoring: {
+      type: 'array', maxItems: 5,
+      items: { type: 'object', additionalProperties: false, required: ['kind', 'pattern'], properties: { kind: { enum: KINDS }, pattern: { type: 'string', minLength: 1, maxLength: 4096 } } },
+    },
     events: {
       type: 'array', minItems: 1, maxItems: 64,
       items: {
@@ -111,6 +120,7 @@ export function validateLogSpec(data: unknown, where: string): LogSpec {
     if (p.next !== undefined) regex(`${at}.next`, p.next);
     if (p.continue !== undefined) regex(`${at}.continue`, p.continue);
   });
+  d.notMonitoring?.forEach((n, i) => regex(`${where}: notMonitoring.${i}.pattern`, n.pattern));
   return d;
 }
 

@@ -299,6 +299,8 @@ export function makeMonitor(bug: MutationPoint | null, name = 'psrefmon', descri
       };
     },
     parse: parseReference,
+    monitors: ['process-create', 'process-exit', 'thread-create', 'thread-exit', 'image-load'],
+    notMonitoring: [{ kind: 'image-load', pattern: /image loads are not monitored/ }],
   };
 }
 

@@ -4,7 +4,9 @@
  */
 import type { DriverImage } from '../model/ddi.js';
 
-export type LoggedKind = 'process-create' | 'process-exit' | 'thread-create' | 'thread-exit' | 'image-load';
+import type { NotificationKind } from '../model/record.js';
+
+export type LoggedKind = NotificationKind;
 
 export interface LoggedEvent {
   readonly kind: LoggedKind;
@@ -29,6 +31,16 @@ export interface DriverModule extends DriverImage {
   readonly logsEvents?: boolean;
   /** Reads the lines printed during one callback into events (lines it does not recognise are ignored). */
   parse(lines: readonly string[]): LoggedEvent[];
+  /**
+   * What the driver is loaded to see: every kernel notification of these kinds while it is loaded must be logged
+   * (`events-complete`). Undefined: not declared, not checked.
+   */
+  readonly monitors?: readonly LoggedKind[];
+  /**
+   * The lines a DriverEntry prints when it goes on without one kind of notification (a registration that failed
+   * and that it chose to live without): that kind is then not expected for that load.
+   */
+  readonly notMonitoring?: readonly { readonly kind: LoggedKind; readonly pattern: RegExp }[];
 }
 
 export function hexNorm(digits: string): string {

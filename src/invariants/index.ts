@@ -1,6 +1,7 @@
 /** The invariant catalogue, by stable id. */
 import { dbgPrintLimit } from './dbgprint-limit.js';
 import { driverUnloadable, failedEntryClean, poolReleased, teardownOrder, unloadClean } from './driver-lifecycle.js';
+import { eventsComplete } from './events-complete.js';
 import { eventsLoggedOnce } from './events-logged-once.js';
 import { imagePathFull } from './image-path-full.js';
 import { irpCompletion } from './irp-completion.js';
@@ -17,6 +18,7 @@ export * from './types.js';
 
 export const INVARIANTS: readonly Invariant[] = [
   eventsLoggedOnce,
+  eventsComplete,
   processNameCorrect,
   imagePathFull,
   lookupFailureHandled,

@@ -30,6 +30,8 @@ export interface Observation {
   readonly record: RunRecord;
   /** logged[i] = events the driver logged during record.callbacks[i]. */
   readonly logged: readonly LoggedEvent[][];
+  /** What the driver declares it monitors (DriverModule.monitors), when it does. */
+  readonly declared?: Pick<Required<DriverModule>, 'monitors' | 'notMonitoring'>;
 }
 
 export interface Invariant {
@@ -44,8 +46,11 @@ export interface Invariant {
   check(run: Observation): Violation[];
 }
 
-export function observe(record: RunRecord, driver: Pick<DriverModule, 'parse'>): Observation {
-  return { record, logged: record.callbacks.map((c) => driver.parse(linesOf(c.prints))) };
+export function observe(record: RunRecord, driver: Pick<DriverModule, 'parse' | 'monitors' | 'notMonitoring'>): Observation {
+  return {
+    record, logged: record.callbacks.map((c) => driver.parse(linesOf(c.prints))),
+    ...(driver.monitors !== undefined ? { declared: { monitors: driver.monitors, notMonitoring: driver.notMonitoring ?? [] } } : {}),
+  };
 }
 
 export function expectedKind(cb: CallbackRecord): LoggedKind {

@@ -46,6 +46,7 @@ import {
   type CallbackTruth,
   type DdiCallRecord,
   type EndState,
+  type NotificationKind,
   type PhaseRecord,
   type PrintRecord,
   type Residue,
@@ -209,6 +210,8 @@ export class Kernel {
   private imageBase = 0;
   private systemImages = 0;
   private loads = 0;
+  /** seq of the DriverEntry phase of the current load. */
+  private entrySeq = 0;
   /** @internal where DDI calls and prints of the driver code now running are recorded */
   frame: { ddi: DdiCallRecord[]; prints: PrintRecord[]; cb: CallbackRecord | null } | null = null;
   private crashed = false;
@@ -260,6 +263,7 @@ export class Kernel {
       phases: [],
       callbacks: [],
       bugCheck: null,
+      events: [],
       verifierStop: null,
       end: null,
     };
@@ -563,6 +567,7 @@ export class Kernel {
     this.imageState = 'loaded';
     const registryPath = this.allocUnicodeString(`\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\Services\\${name}`, 'kernel');
     const entry = this.beginPhase('DriverEntry');
+    this.entrySeq = entry.seq;
     const instance = this.instance;
     const ddi = makeDdi(this);
     let status: NTSTATUS = STATUS_SUCCESS;
@@ -729,7 +734,14 @@ export class Kernel {
     return o === undefined || o.length === 0 ? undefined : o;
   }
 
+  /** Records a notification the kernel raises, delivered or not (the completeness invariant's ground truth). */
+  private raised(kind: NotificationKind, pid: number, tid?: number): void {
+    const loaded = this.imageState === 'loaded';
+    this.record.events?.push({ op: this.opIndex, kind, pid, ...(tid !== undefined ? { tid } : {}), whileLoaded: loaded, ...(loaded ? { load: this.entrySeq } : {}) });
+  }
+
   private notifyProcess(p: KProcess, create: boolean, race?: 'gone' | 'reused', creatorOf?: KThread): void {
+    this.raised(create ? 'process-create' : 'process-exit', p.pid);
     const truth: CallbackTruth = {
       pid: p.pid, ppid: p.ppid, name: p.name, eprocess: this.hex(p.eprocess),
       previousOwners: this.previousOwners(p.pid), race: race !== undefined && this.profile.exitLookupRaces ? race : undefined,
@@ -779,6 +791,7 @@ export class Kernel {
   }
 
   private notifyThread(t: KThread, create: boolean, race?: 'gone' | 'reused'): void {
+    this.raised(create ? 'thread-create' : 'thread-exit', t.process.pid, t.tid);
     const p = t.process;
     const truth: CallbackTruth = {
       pid: p.pid, tid: t.tid, name: p.name, eprocess: this.hex(p.eprocess),
@@ -792,6 +805,7 @@ export class Kernel {
   }
 
   private notifyImage(p: KProcess | null, path: string | null, base: number, size: number): void {
+    this.raised('image-load', p === null ? 0 : p.pid);
     const pid = p === null ? 0 : p.pid;
     const table = this.imageTable;
     if (!table.slots.some((s) => s !== null && s.owner === this.driverImage.name)) {

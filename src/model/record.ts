@@ -84,6 +84,20 @@ export interface Residue {
   readonly pool: readonly string[];
 }
 
+/** A notification as the kernel raised it (whether or not the driver had a routine registered for it). */
+export type NotificationKind = 'process-create' | 'process-exit' | 'thread-create' | 'thread-exit' | 'image-load';
+
+export interface KernelEventRecord {
+  readonly op: number;
+  readonly kind: NotificationKind;
+  readonly pid: number;
+  readonly tid?: number;
+  /** The driver was loaded (its DriverEntry had succeeded and it was not unloaded) when the kernel raised it. */
+  readonly whileLoaded: boolean;
+  /** seq of the driver's DriverEntry phase of that load, when loaded. */
+  readonly load?: number;
+}
+
 export interface OpRecord {
   readonly index: number;
   readonly op: unknown;
@@ -151,6 +165,8 @@ export interface RunRecord {
   readonly phases: PhaseRecord[];
   readonly callbacks: CallbackRecord[];
   bugCheck: BugCheckRecord | null;
+  /** Every notification the kernel raised (ground truth for completeness; absent in records of older versions). */
+  events?: KernelEventRecord[];
   /** Set when the verifier stopped the run without a bug check (absent in records of older versions). */
   verifierStop?: VerifierStopRecord | null;
   /**

@@ -42,6 +42,8 @@ const breakers: [string, DriverModule, Scenario][] = [
   ['process-name-correct', wssprocmon, base([{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` }])],
   ['kernel-memory-owned', writesEprocess, base(createP1)],
   ['uninitialized-use', logsUninitialised, base(createP1)],
+  // a monitor that registers nothing and logs nothing (the generic-mutation survivor of psrefmon.c)
+  ['events-complete', { ...reference, name: 'registers-nothing', instantiate: () => ({ DriverEntry: () => 0 }) }, base(createP1)],
   ['routine-returns', onCreate('spins-on-the-kernel', (ddi) => { for (;;) ddi.KeGetCurrentIrql(); }), base(createP1)],
   ['lookup-failure-handled', wssprocmon, base([
     { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` },

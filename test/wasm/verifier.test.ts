@@ -151,3 +151,20 @@ describe('the procwatch.c survivors of a generic mutation run are killed now', (
     expect(off.findings.length + r.findings.length).toBeGreaterThan(0);
   }, 60_000);
 });
+
+describe('completeness: the psrefmon.c survivors of a generic mutation run', () => {
+  test.each([
+    ['the process registration deleted', '    status = PsSetCreateProcessNotifyRoutine(ProcessNotify, FALSE);\n'],
+    ['the thread registration deleted', '    status = PsSetCreateThreadNotifyRoutine(ThreadNotify);\n'],
+  ])('%s: killed by events-complete', async (_what, line) => {
+    const original = readFileSync('examples/drivers/psrefmon.c', 'utf8');
+    expect(original.includes(line)).toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), 'psh-cmp-'));
+    writeFileSync(join(dir, 'psrefmon.c'), original.replace(line, '    status = STATUS_SUCCESS;\n'));
+    copyFileSync('examples/drivers/psrefmon.psharness.json', join(dir, 'psrefmon.psharness.json'));
+    const mutant = await loadWasmDriver(join(dir, 'psrefmon.c'));
+    const r = fuzz({ driver: mutant, seed: 1, runs: 1000, builds: ['winxp-x86', 'win10-x86'], invariants: [getInvariant('events-complete')] });
+    expect(r.findings.map((f) => f.invariant.id)).toEqual(['events-complete']);
+    expect(r.findings[0].violations[0].message).toMatch(/was never logged, though the driver monitors/);
+  }, 60_000);
+});

@@ -239,6 +239,8 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
     verifier,
     logsEvents: spec !== null,
     parse: spec === null ? () => [] : parserFromSpec(spec),
+    ...(spec?.monitors !== undefined ? { monitors: spec.monitors } : {}),
+    ...(spec?.notMonitoring !== undefined ? { notMonitoring: spec.notMonitoring.map((n) => ({ kind: n.kind, pattern: new RegExp(n.pattern) })) } : {}),
     diagnostics,
     instantiate: () => instantiate(module, imports, names, verifier),
   };

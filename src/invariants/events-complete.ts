@@ -1,0 +1,59 @@
+import type { NotificationKind } from '../model/record.js';
+import { linesOf } from '../driver/types.js';
+import type { Invariant, Violation } from './types.js';
+
+const WHAT: Readonly<Record<NotificationKind, string>> = {
+  'process-create': 'process creation', 'process-exit': 'process exit', 'thread-create': 'thread creation',
+  'thread-exit': 'thread exit', 'image-load': 'image loads',
+};
+
+/**
+ * A monitor logs every notification of the kinds it is loaded to see, not only those its routines happened to
+ * receive: between a successful DriverEntry and unload, each process, thread and image event the kernel raised
+ * must appear in the log — unless DriverEntry said it goes on without that kind (a registration that failed). A
+ * driver that registers nothing and logs nothing fails here ([DOC] PsSetCreateProcessNotifyRoutine: the routine is
+ * called for every process created or deleted; likewise thread and image notifications).
+ */
+export const eventsComplete: Invariant = {
+  id: 'events-complete',
+  needsOutput: true,
+  statement: 'every kernel event of the kinds the driver declares it monitors is logged while the driver is loaded',
+  source: 'WDK: PsSetCreateProcessNotifyRoutine / PsSetCreateThreadNotifyRoutine / PsSetLoadImageNotifyRoutine ("called whenever …")',
+  check({ record, logged, declared }) {
+    if (declared === undefined || declared.monitors.length === 0 || record.events === undefined) return [];
+    const monitors = new Set(declared.monitors);
+    // per load (its DriverEntry phase), the kinds DriverEntry said it runs without
+    const without = new Map<number, Set<NotificationKind>>();
+    for (const ph of record.phases) {
+      if (ph.phase !== 'DriverEntry') continue;
+      const lines = linesOf(ph.prints);
+      without.set(ph.seq, new Set(declared.notMonitoring.filter((n) => lines.some((l) => n.pattern.test(l))).map((n) => n.kind)));
+    }
+    const key = (kind: NotificationKind, pid: number | undefined, tid: number | undefined): string =>
+      `${kind}:${pid ?? '?'}:${kind.startsWith('thread') ? (tid ?? '?') : ''}`;
+    const pool = new Map<string, number>();
+    for (const events of logged) for (const e of events) pool.set(key(e.kind, e.pid, e.tid), (pool.get(key(e.kind, e.pid, e.tid)) ?? 0) + 1);
+    const missing: string[] = [];
+    let first: { op: number; event: string } | null = null;
+    for (const e of record.events) {
+      if (!e.whileLoaded || !monitors.has(e.kind) || without.get(e.load ?? -1)?.has(e.kind) === true) continue;
+      const k = key(e.kind, e.pid, e.tid);
+      const n = pool.get(k) ?? 0;
+      if (n > 0) {
+        pool.set(k, n - 1);
+        continue;
+      }
+      const event = `${e.kind} pid ${e.pid}${e.tid !== undefined ? ` tid ${e.tid}` : ''}`;
+      missing.push(event);
+      first ??= { op: e.op, event };
+    }
+    if (first === null) return [];
+    const v: Violation = {
+      invariant: this.id,
+      message: `${first.event} was never logged, though the driver monitors ${WHAT[first.event.split(' ')[0] as NotificationKind]}` +
+        (missing.length > 1 ? ` (${missing.length} events missing in all)` : ''),
+      evidence: { op: first.op, event: first.event },
+    };
+    return [v];
+  },
+};
