@@ -33,10 +33,12 @@ export const eventsComplete: Invariant = {
       `${kind}:${pid ?? '?'}:${kind.startsWith('thread') ? (tid ?? '?') : ''}`;
     const pool = new Map<string, number>();
     for (const events of logged) for (const e of events) pool.set(key(e.kind, e.pid, e.tid), (pool.get(key(e.kind, e.pid, e.tid)) ?? 0) + 1);
+    // a run that halted (bug check, verifier stop) lost what it was doing: no-bugcheck reports that, not this
+    const halt = record.bugCheck?.op ?? record.verifierStop?.op ?? Number.POSITIVE_INFINITY;
     const missing: string[] = [];
     let first: { op: number; event: string } | null = null;
     for (const e of record.events) {
-      if (!e.whileLoaded || !monitors.has(e.kind) || without.get(e.load ?? -1)?.has(e.kind) === true) continue;
+      if (!e.whileLoaded || e.op >= halt || !monitors.has(e.kind) || without.get(e.load ?? -1)?.has(e.kind) === true) continue;
       const k = key(e.kind, e.pid, e.tid);
       const n = pool.get(k) ?? 0;
       if (n > 0) {
