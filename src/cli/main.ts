@@ -14,9 +14,13 @@ import { applicableBuilds, applicableInvariants, fuzz, type Finding, type FuzzRe
 import { CompileError } from '../driver/wasm/compile.js';
 import { loadWasmDriver, WasmDriverError } from '../driver/wasm/loader.js';
 import { LogSpecError } from '../driver/log-spec.js';
-import { loadReport, replayReport } from '../harness/replay.js';
+import fc from 'fast-check';
+import { scenarioArbitrary } from '../generators/scenario.js';
+import { runAndCheck } from '../harness/check.js';
+import { loadReport, replayReport, validateScenario } from '../harness/replay.js';
+import type { Scenario } from '../model/scenario.js';
 import {
-  buildReport, cleanStaleTemps, fileSha256, renderMarkdown, ReportError, resolveDriverReference, writeReport,
+  buildReport, cleanStaleTemps, fileSha256, renderMarkdown, renderRun, ReportError, resolveDriverReference, writeReport,
 } from '../harness/report.js';
 import { getInvariant, INVARIANTS, UnknownInvariantError, type Invariant } from '../invariants/index.js';
 import { BUILDS, getBuild, UnknownBuildError } from '../model/builds.js';
@@ -45,6 +49,8 @@ usage:
                  [--reports DIR] [--junit FILE] [--no-reports] [--path P] [--regressions DIR] [--verifier on|off]
                  [--min-runs N] [--workers N] [--shard i/n]
   psharness replay <report.json>
+  psharness trace --driver <name|file> (--report R | --seed S --run K | --scenario FILE) [--build B]
+                 [--profile documented|adversarial] [--max-ops N] [--verifier on|off]
   psharness list
   psharness help
 
@@ -314,6 +320,67 @@ function savedReports(dir: string): { file: string; report: ReturnType<typeof lo
   return out;
 }
 
+/**
+ * One scenario, pass or fail, shown whole: its timeline with every DDI call and every line the driver printed,
+ * then the invariants it breaks. The scenario comes from a report, from a seed and run number (the K-th scenario the
+ * generators draw from seed S with these options — chunk 0's first round), or from a JSON file.
+ */
+async function cmdTrace(rawArgs: string[], io: Io): Promise<number> {
+  const args = joinNegativeValues(rawArgs, new Set(['--seed', '--run', '--max-ops', '--driver', '--report', '--scenario', '--build', '--profile', '--verifier']));
+  const { values, positionals } = parseArgs({
+    args, strict: true, allowPositionals: true,
+    options: {
+      driver: { type: 'string' }, report: { type: 'string' }, seed: { type: 'string' }, run: { type: 'string' }, scenario: { type: 'string' },
+      build: { type: 'string' }, profile: { type: 'string' }, 'max-ops': { type: 'string' }, verifier: { type: 'string' },
+    },
+  });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const sources = [values.report !== undefined, values.seed !== undefined || values.run !== undefined, values.scenario !== undefined].filter(Boolean).length;
+  if (sources !== 1) throw new UsageError('trace needs exactly one of --report R, --seed S --run K, --scenario FILE');
+  const verifierArg = values.verifier ?? 'on';
+  if (verifierArg !== 'on' && verifierArg !== 'off') throw new UsageError(`--verifier must be 'on' or 'off', got '${verifierArg}'`);
+  let scenario: Scenario;
+  let driverName = values.driver;
+  if (values.report !== undefined) {
+    const report = loadReport(values.report);
+    scenario = report.scenario;
+    driverName ??= resolveDriverReference(report.driver, values.report);
+  } else if (values.scenario !== undefined) {
+    let data: unknown;
+    try {
+      data = JSON.parse(readFileSync(values.scenario, 'utf8'));
+    } catch (e) {
+      throw new ReportError(`${values.scenario}: ${e instanceof SyntaxError ? 'not JSON' : errorText(e)}`);
+    }
+    scenario = validateScenario(data, values.scenario);
+  } else {
+    if (values.seed === undefined || values.run === undefined) throw new UsageError('--seed S and --run K go together');
+    if (!/^-?\d+$/.test(values.seed) || Math.abs(Number(values.seed)) > 0x7fffffff) throw new UsageError(`--seed must be an integer, got '${values.seed}'`);
+    const run = positiveInt(values.run, '--run', 1_000_000);
+    const profile = values.profile ?? 'documented';
+    if (profile !== 'documented' && profile !== 'adversarial') throw new UsageError(`--profile must be 'documented' or 'adversarial', got '${profile}'`);
+    if (driverName === undefined) throw new UsageError('trace needs --driver <name> (see `psharness list`)');
+    const d = await resolveDriver(driverName, io, verifierArg === 'on');
+    const requested = values.build === undefined ? BUILDS.map((b) => b.id) : values.build.split(',').map((b) => getBuild(b.trim()).id);
+    const { builds } = applicableBuilds(d, requested);
+    if (builds.length === 0) throw new UsageError(`${driverName} runs on none of the builds requested`);
+    const maxOps = values['max-ops'] === undefined ? 60 : positiveInt(values['max-ops'], '--max-ops', MAX_OPS);
+    scenario = fc.sample(scenarioArbitrary({ builds, profile, maxOps }), { seed: Number(values.seed), numRuns: run })[run - 1];
+  }
+  if (driverName === undefined) throw new UsageError('trace needs --driver <name> (see `psharness list`)');
+  const driver = await resolveDriver(driverName, io, verifierArg === 'on');
+  const cannot = applicableBuilds(driver, [scenario.build]).skipped[0];
+  if (cannot !== undefined) throw new UsageError(`${driverName} cannot run on ${cannot.build}: ${cannot.why}`);
+  const run = runAndCheck(driver, scenario, applicableInvariants(driver));
+  const out: string[] = [`# trace: ${driverName} on ${scenario.build} (${scenario.ops.length} ops, profile ${scenario.profile}, reuse ${scenario.reusePolicy})`];
+  renderRun(out, run.record, new Set(run.violations.map((v) => v.evidence.seq).filter((x): x is number => x !== undefined)));
+  out.push('## Invariants', '');
+  if (run.violations.length === 0) out.push(`all ${applicableInvariants(driver).length} hold`);
+  for (const v of run.violations) out.push(`- ✗ ${v.invariant}: ${v.message} (op ${v.evidence.op}${v.evidence.seq !== undefined ? `, event #${v.evidence.seq}` : ''})`);
+  for (const l of out) io.out(l);
+  return run.violations.length > 0 ? EXIT_VIOLATION : EXIT_OK;
+}
+
 async function cmdReplay(args: string[], io: Io): Promise<number> {
   const { positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: {} });
   if (positionals.length !== 1) throw new UsageError('replay needs exactly one report file');
@@ -348,6 +415,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     switch (cmd) {
       case 'fuzz': return await cmdFuzz(rest, io);
       case 'replay': return await cmdReplay(rest, io);
+      case 'trace': return await cmdTrace(rest, io);
       case 'list': return cmdList(io);
       case undefined:
       case 'help':
@@ -359,7 +427,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         io.out(VERSION);
         return EXIT_OK;
       default:
-        throw new UsageError(`unknown command '${cmd}' (fuzz, replay, list, help)`);
+        throw new UsageError(`unknown command '${cmd}' (fuzz, replay, trace, list, help)`);
     }
   } catch (e) {
     if (e instanceof CompileError) {

@@ -139,29 +139,8 @@ function driverActivity(out: string[], code: Pick<CallbackRecord, 'ddi' | 'print
   if (code.prints.length > 0) out.push('', fence(linesOf(code.prints)).split('\n').map((l) => '  ' + l).join('\n'));
 }
 
-export function renderMarkdown(report: Report, record: RunRecord): string {
-  const s = report.scenario;
-  const build = getBuild(s.build);
-  const flagged = new Set(report.violations.map((v) => v.evidence.seq).filter((x): x is number => x !== undefined));
-  const out: string[] = [];
-  out.push(`# ${report.driver}: ${report.invariant.id}`, '');
-  out.push(`> ${report.invariant.statement}`, '');
-  out.push(`Rule: ${report.invariant.source}`, '');
-  out.push('| | |', '|---|---|');
-  out.push(`| build | ${build.title} (\`${build.id}\`) |`);
-  out.push(`| profile | ${s.profile} |`);
-  out.push(`| CID reuse | ${s.reusePolicy} |`);
-  out.push(`| other drivers' routines | process ${s.crowding.process}, thread ${s.crowding.thread}, image ${s.crowding.image} |`);
-  out.push(`| fault plan | ${s.faults.length === 0 ? 'none' : s.faults.map((f) => `${f.ddi} call #${f.nth} → ${statusName(f.status)}`).join('; ')} |`);
-  out.push(`| operations | ${s.ops.length} (shrunk from ${report.shrunkFrom}) |`);
-  if (report.fuzz !== null) out.push(`| found by | seed ${report.fuzz.seed}, run ${report.fuzz.runsToFailure}, path \`${report.fuzz.path ?? '-'}\` |`);
-  out.push('', `Replay: \`${report.replay}\``, '');
-  out.push('## Violations', '');
-  for (const v of report.violations) {
-    out.push(`- **${v.message}** (op ${v.evidence.op}${v.evidence.seq !== undefined ? `, event #${v.evidence.seq}` : ''})`);
-    if (v.evidence.event !== undefined) out.push(`  - kernel: ${v.evidence.event}`);
-    if (v.evidence.line !== undefined) out.push(`  - logged: ${inlineCode(printable(v.evidence.line.replace(/\n/g, ' | ')))}`);
-  }
+/** The timeline of a run (every operation, the driver's phases and callbacks), how it stopped, its end state. */
+export function renderRun(out: string[], record: RunRecord, flagged: ReadonlySet<number> = new Set()): void {
   out.push('', '## Timeline', '');
   for (const opr of record.ops) {
     const label = opr.index < 0 ? 'boot' : `op ${opr.index}`;
@@ -193,6 +172,37 @@ export function renderMarkdown(report: Report, record: RunRecord): string {
     const held = end.processes.filter((p) => p.driverRefs !== 0);
     out.push(`- references the driver holds: ${held.length === 0 ? 'none' : held.map((p) => `process ${p.pid} (${p.name}, ${p.state}): ${p.driverRefs}`).join(', ')}`);
   }
+  const stop = record.verifierStop;
+  if (stop !== undefined && stop !== null) {
+    out.push('## Verifier stop', '', `${stop.check}: ${stop.reason}${stop.function !== undefined ? ` (in ${stop.function})` : ''}, during ${stop.during}`, '');
+  }
+  if (record.poolExhausted !== undefined) out.push('## Out of memory', '', record.poolExhausted, '');
+}
+
+export function renderMarkdown(report: Report, record: RunRecord): string {
+  const s = report.scenario;
+  const build = getBuild(s.build);
+  const flagged = new Set(report.violations.map((v) => v.evidence.seq).filter((x): x is number => x !== undefined));
+  const out: string[] = [];
+  out.push(`# ${report.driver}: ${report.invariant.id}`, '');
+  out.push(`> ${report.invariant.statement}`, '');
+  out.push(`Rule: ${report.invariant.source}`, '');
+  out.push('| | |', '|---|---|');
+  out.push(`| build | ${build.title} (\`${build.id}\`) |`);
+  out.push(`| profile | ${s.profile} |`);
+  out.push(`| CID reuse | ${s.reusePolicy} |`);
+  out.push(`| other drivers' routines | process ${s.crowding.process}, thread ${s.crowding.thread}, image ${s.crowding.image} |`);
+  out.push(`| fault plan | ${s.faults.length === 0 ? 'none' : s.faults.map((f) => `${f.ddi} call #${f.nth} → ${statusName(f.status)}`).join('; ')} |`);
+  out.push(`| operations | ${s.ops.length} (shrunk from ${report.shrunkFrom}) |`);
+  if (report.fuzz !== null) out.push(`| found by | seed ${report.fuzz.seed}, run ${report.fuzz.runsToFailure}, path \`${report.fuzz.path ?? '-'}\` |`);
+  out.push('', `Replay: \`${report.replay}\``, '');
+  out.push('## Violations', '');
+  for (const v of report.violations) {
+    out.push(`- **${v.message}** (op ${v.evidence.op}${v.evidence.seq !== undefined ? `, event #${v.evidence.seq}` : ''})`);
+    if (v.evidence.event !== undefined) out.push(`  - kernel: ${v.evidence.event}`);
+    if (v.evidence.line !== undefined) out.push(`  - logged: ${inlineCode(printable(v.evidence.line.replace(/\n/g, ' | ')))}`);
+  }
+  renderRun(out, record, flagged);
   return out.join('\n') + '\n';
 }
 
