@@ -15,6 +15,7 @@ import { CompileError } from '../driver/wasm/compile.js';
 import { loadWasmDriver, WasmDriverError } from '../driver/wasm/loader.js';
 import { LogSpecError } from '../driver/log-spec.js';
 import fc from 'fast-check';
+import { DEFAULT_WEIGHTS, type OpWeights } from '../generators/ops.js';
 import { scenarioArbitrary } from '../generators/scenario.js';
 import { runAndCheck } from '../harness/check.js';
 import { loadReport, replayReport, validateScenario } from '../harness/replay.js';
@@ -47,7 +48,8 @@ usage:
   psharness fuzz --driver <name|driver.c|driver.wasm> [--seed N|random] [--runs N] [--time-limit S] [--build B|all]
                  [--profile documented|adversarial] [--invariant ID ...] [--max-ops N]
                  [--reports DIR] [--junit FILE] [--no-reports] [--path P] [--regressions DIR] [--verifier on|off]
-                 [--min-runs N] [--workers N] [--shard i/n]
+                 [--min-runs N] [--workers N] [--shard i/n] [--faults none|boot|all] [--crowding on|off]
+                 [--weights kind=N,...]
   psharness replay <report.json>
   psharness trace --driver <name|file> (--report R | --seed S --run K | --scenario FILE) [--build B]
                  [--profile documented|adversarial] [--max-ops N] [--verifier on|off]
@@ -66,6 +68,23 @@ export async function resolveDriver(name: string, io?: Io, verifier = true): Pro
   const d = builtinDrivers().get(name);
   if (d === undefined) throw new UnknownDriverError(name, [...builtinDrivers().keys(), 'path/to/driver.c', 'path/to/driver.wasm']);
   return verifier ? d : { ...d, verifier: false };
+}
+
+/** `--weights image=3,exit=0`: the relative weight of each kind of operation (0 switches it off). */
+const WEIGHT_KEYS: Readonly<Record<string, keyof OpWeights>> = {
+  process: 'process', thread: 'thread', 'exit-thread': 'exitThread', exit: 'exitProcess', image: 'image', unload: 'unload', load: 'load', irp: 'irp',
+};
+
+function parseWeights(text: string): OpWeights {
+  const w: Record<keyof OpWeights, number> = { ...DEFAULT_WEIGHTS };
+  for (const part of text.split(',')) {
+    const m = /^([a-z-]+)=(\d{1,4})$/.exec(part.trim());
+    const key = m === null ? undefined : Object.hasOwn(WEIGHT_KEYS, m[1]) ? WEIGHT_KEYS[m[1]] : undefined;
+    if (m === null || key === undefined) throw new UsageError(`--weights takes kind=weight pairs (${Object.keys(WEIGHT_KEYS).join(', ')}), got '${part}'`);
+    w[key] = Number(m[2]);
+  }
+  if (Object.values(w).every((x) => x === 0)) throw new UsageError('--weights switches every kind of operation off');
+  return w;
 }
 
 function errorText(e: unknown): string {
@@ -117,7 +136,7 @@ function joinNegativeValues(args: readonly string[], valued: ReadonlySet<string>
 }
 
 async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
-  const args = joinNegativeValues(rawArgs, new Set(['--seed', '--runs', '--time-limit', '--max-ops', '--min-runs', '--path', '--workers', '--shard', '--build', '--profile', '--invariant', '--reports', '--junit', '--regressions', '--verifier', '--driver']));
+  const args = joinNegativeValues(rawArgs, new Set(['--seed', '--runs', '--time-limit', '--max-ops', '--min-runs', '--path', '--workers', '--shard', '--faults', '--crowding', '--weights', '--build', '--profile', '--invariant', '--reports', '--junit', '--regressions', '--verifier', '--driver']));
   const { values, positionals } = parseArgs({
     args,
     strict: true,
@@ -140,6 +159,9 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
       'min-runs': { type: 'string' },
       workers: { type: 'string' },
       shard: { type: 'string' },
+      faults: { type: 'string' },
+      crowding: { type: 'string' },
+      weights: { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
@@ -155,6 +177,11 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   const runs = values.runs === undefined ? 1000 : positiveInt(values.runs, '--runs', MAX_RUNS);
   const maxOps = values['max-ops'] === undefined ? 60 : positiveInt(values['max-ops'], '--max-ops', MAX_OPS);
   const minRuns = values['min-runs'] === undefined ? 1 : positiveInt(values['min-runs'], '--min-runs');
+  const faultMode = values.faults ?? 'all';
+  if (faultMode !== 'none' && faultMode !== 'boot' && faultMode !== 'all') throw new UsageError(`--faults must be none, boot or all, got '${faultMode}'`);
+  const crowdingArg = values.crowding ?? 'on';
+  if (crowdingArg !== 'on' && crowdingArg !== 'off') throw new UsageError(`--crowding must be 'on' or 'off', got '${crowdingArg}'`);
+  const weights = values.weights === undefined ? undefined : parseWeights(values.weights);
   const workers = values.workers === undefined ? availableParallelism() : positiveInt(values.workers, '--workers', 256);
   let shard: [number, number] | undefined;
   if (values.shard !== undefined) {
@@ -252,7 +279,8 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   };
   // a fast-check path replays one round: in this thread; otherwise the chunked campaign, on `workers` threads
   const result: FuzzResult = values.path !== undefined ? fuzz({
-    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, path: values.path,
+    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, path: values.path, faults: faultMode, crowding: crowdingArg === 'on',
+    ...(weights !== undefined ? { weights } : {}),
     onRun: io.progress === undefined ? undefined : (n) => {
       if (n - lastShown < 100) return;
       lastShown = n;
@@ -261,7 +289,8 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     },
     onFinding,
   }) : await runCampaign({
-    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, workers, shard,
+    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, workers, shard, faults: faultMode, crowding: crowdingArg === 'on',
+    ...(weights !== undefined ? { weights } : {}),
     spec: { name: values.driver, verifier }, ...(onRun !== undefined ? { onRun } : {}), onFinding,
   });
   io.progress?.('');

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 
 const COMMON = ['a.exe', 'notepad.exe', 'svchost.exe', 'cmd.exe', 'explorer.exe', 'lsass.exe', 'chrome.exe'];
-const LONG = ['averyverylongprocessname.exe', 'AcrobatNotificationClient.exe', 'MsMpEngCP.exe', 'fifteen_chars.e', 'fourteen_chr.x'];
+const LONG = ['averyverylongprocessname.exe', 'AcrobatNotificationClient.exe', 'MsMpEngCP.exe', 'fifteen_chars.e', 'fourteen_chr.x', 'sixteen_chars.ex'];
 const DLLS = ['kernel32.dll', 'user32.dll', 'advapi32.dll', 'ws2_32.dll', 'inject.dll'];
 const DRIVERS = ['other.sys', 'netfilter.sys', 'acpi.sys'];
 
@@ -21,8 +21,30 @@ export const directory: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 20, max: 70 }).map((n) => '\\Device\\HarddiskVolume1' + '\\deep_directory'.repeat(n)) },
 );
 
-export const processPath: fc.Arbitrary<string> = fc.tuple(directory, processFileName).map(([d, n]) => `${d}\\${n}`);
+/**
+ * Path lengths where code breaks: empty and one character, MAX_PATH and its neighbours (255, 256, 259, 260), a
+ * driver's 400-character chunk, DbgPrint's 512 bytes (511, 512) and UNICODE_STRING's limit (32,767 characters).
+ */
+export const BOUNDARY_PATH_LENGTHS: readonly number[] = [0, 1, 255, 256, 259, 260, 400, 511, 512, 32767];
 
-export const dllPath: fc.Arbitrary<string> = fc.tuple(directory, fc.constantFrom(...DLLS)).map(([d, n]) => `${d}\\${n}`);
+/** A path of exactly `length` characters, ending in a file name when there is room for one. */
+export function pathOfLength(length: number, file = 'app.exe'): string {
+  const head = '\\Device\\HarddiskVolume1\\';
+  if (length < head.length + file.length + 1) return 'a'.repeat(length);
+  const fill = length - head.length - file.length - 1;
+  return `${head}${'d'.repeat(fill)}\\${file}`;
+}
+
+export const boundaryPath: fc.Arbitrary<string> = fc.constantFrom(...BOUNDARY_PATH_LENGTHS).map((n) => pathOfLength(n));
+
+export const processPath: fc.Arbitrary<string> = fc.oneof(
+  { weight: 9, arbitrary: fc.tuple(directory, processFileName).map(([d, n]) => `${d}\\${n}`) },
+  { weight: 1, arbitrary: boundaryPath },
+);
+
+export const dllPath: fc.Arbitrary<string> = fc.oneof(
+  { weight: 9, arbitrary: fc.tuple(directory, fc.constantFrom(...DLLS)).map(([d, n]) => `${d}\\${n}`) },
+  { weight: 1, arbitrary: fc.constantFrom(...BOUNDARY_PATH_LENGTHS).map((n) => pathOfLength(n, 'x.dll')) },
+);
 
 export const driverPath: fc.Arbitrary<string> = fc.constantFrom(...DRIVERS).map((n) => `\\SystemRoot\\System32\\drivers\\${n}`);

@@ -37,7 +37,7 @@ export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIG
     ? fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom<ExitRace>('gone', 'reused') })
     : fc.constant(undefined);
   const rare = fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
-  return fc.oneof(
+  const entries = [
     {
       weight: w.process,
       arbitrary: fc.record({
@@ -64,7 +64,9 @@ export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIG
     },
     { weight: w.unload, arbitrary: fc.constant({ k: 'unload' as const }) },
     { weight: w.load, arbitrary: fc.constant({ k: 'load' as const }) },
-  );
+  ];
+  // a weight of 0 switches a kind of operation off
+  return fc.oneof(...entries.filter((e) => e.weight > 0));
 }
 
 /** Turns index-based raw ops into labelled ops on live objects; ops with no possible target are dropped. */

@@ -27,7 +27,15 @@ export interface ScenarioOptions {
   /** Shortest raw operation sequence (default 0; ops with nothing to act on are dropped after). */
   readonly minOps?: number;
   readonly weights?: OpWeights;
+  /** Which fault plans to draw: none, only calls DriverEntry makes (boot), or all (default). */
+  readonly faults?: FaultMode;
+  /** Draw other drivers' routines in the notify tables (default true). */
+  readonly crowding?: boolean;
 }
+
+export type FaultMode = 'none' | 'boot' | 'all';
+/** The faultable DDIs a driver calls from DriverEntry (device, link, registrations). */
+export const BOOT_DDIS: readonly string[] = ['IoCreateDevice', 'IoCreateSymbolicLink', 'PsSetCreateProcessNotifyRoutine', 'PsSetCreateThreadNotifyRoutine', 'PsSetLoadImageNotifyRoutine'];
 
 /** Statuses each faultable DDI documents (or plausibly returns) on failure. */
 const FAULT_STATUSES: Readonly<Record<string, readonly NTSTATUS[]>> = {
@@ -48,6 +56,8 @@ export const faultArbitrary: fc.Arbitrary<FaultSpec> = fc.constantFrom(...FAULTA
   }),
 );
 
+const bootFaultArbitrary: fc.Arbitrary<FaultSpec> = faultArbitrary.filter((f) => BOOT_DDIS.includes(f.ddi));
+
 /** Mostly empty tables; sometimes one short of full, full, or over-full for 8- and 64-slot tables. */
 const occupancy: fc.Arbitrary<number> = fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(7, 8, 63, 64) });
 
@@ -67,8 +77,9 @@ export function scenarioArbitrary(options: ScenarioOptions = {}): fc.Arbitrary<S
     build: fc.constantFrom(...builds),
     profile: fc.constant(profile),
     reusePolicy: fc.constantFrom<CidReusePolicy>(...['lifo', 'fifo', 'nt52'] as const),
-    crowding: crowdingArbitrary,
-    faults: fc.oneof({ weight: 3, arbitrary: fc.constant([] as FaultSpec[]) }, { weight: 2, arbitrary: fc.array(faultArbitrary, { minLength: 1, maxLength: 2 }) }),
+    crowding: options.crowding === false ? fc.constant({ process: 0, thread: 0, image: 0 }) : crowdingArbitrary,
+    faults: options.faults === 'none' ? fc.constant([] as FaultSpec[])
+      : fc.oneof({ weight: 3, arbitrary: fc.constant([] as FaultSpec[]) }, { weight: 2, arbitrary: fc.array(options.faults === 'boot' ? bootFaultArbitrary : faultArbitrary, { minLength: 1, maxLength: 2 }) }),
     poolQuota: poolQuotaArbitrary,
     ops: fc.array(rawOpArbitrary(profile === 'adversarial', options.weights ?? DEFAULT_WEIGHTS), { minLength: Math.min(options.minOps ?? 0, maxOps), maxLength: maxOps, size: 'max' }).map(resolveOps),
   }).map(({ poolQuota, ...s }): Scenario => {

@@ -14,6 +14,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DriverModule } from '../driver/types.js';
 import { getInvariant, type Invariant } from '../invariants/index.js';
+import type { OpWeights } from '../generators/ops.js';
+import type { FaultMode } from '../generators/scenario.js';
 import { applicableInvariants, fuzz, type Finding, type FuzzOptions, type FuzzResult } from './fuzz.js';
 
 export const CHUNK_RUNS = 250;
@@ -57,6 +59,9 @@ export interface ChunkTask {
   readonly maxOps?: number;
   readonly deadline?: number;
   readonly skipShrink: readonly string[];
+  readonly weights?: OpWeights;
+  readonly faults?: FaultMode;
+  readonly crowding?: boolean;
 }
 
 /** Runs one chunk in this thread. */
@@ -65,6 +70,8 @@ export function runChunk(driver: DriverModule, t: ChunkTask, onRun?: (runs: numb
     driver, seed: t.seed, runs: t.runs, invariants: t.invariants.map((id) => getInvariant(id)),
     ...(t.builds !== undefined ? { builds: t.builds } : {}), ...(t.profile !== undefined ? { profile: t.profile } : {}),
     ...(t.maxOps !== undefined ? { maxOps: t.maxOps } : {}), ...(t.deadline !== undefined ? { deadline: t.deadline } : {}),
+    ...(t.weights !== undefined ? { weights: t.weights } : {}), ...(t.faults !== undefined ? { faults: t.faults } : {}),
+    ...(t.crowding !== undefined ? { crowding: t.crowding } : {}),
     skipShrink: new Set(t.skipShrink), ...(onRun !== undefined ? { onRun } : {}),
   });
   return { k: t.k, runs: r.runs, interrupted: r.interrupted, findings: r.findings.map((f) => ({ ...f, invariant: f.invariant.id })) };
@@ -120,6 +127,8 @@ export async function runCampaign(o: CampaignOptions): Promise<FuzzResult> {
     ...(o.builds !== undefined ? { builds: o.builds } : {}), ...(o.profile !== undefined ? { profile: o.profile } : {}),
     ...(o.maxOps !== undefined ? { maxOps: o.maxOps } : {}), ...(deadline !== undefined ? { deadline } : {}),
     invariants: ids, skipShrink: [...found.keys()],
+    ...(o.weights !== undefined ? { weights: o.weights } : {}), ...(o.faults !== undefined ? { faults: o.faults } : {}),
+    ...(o.crowding !== undefined ? { crowding: o.crowding } : {}),
   });
 
   const workers = Math.max(1, Math.min(o.workers ?? 1, mine.length));

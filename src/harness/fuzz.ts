@@ -10,7 +10,7 @@ import { BUILDS, getBuild, isExported } from '../model/builds.js';
 import { RunInterrupted } from '../model/ops.js';
 import type { RunRecord } from '../model/record.js';
 import type { Scenario } from '../model/scenario.js';
-import { scenarioArbitrary } from '../generators/scenario.js';
+import { scenarioArbitrary, type FaultMode } from '../generators/scenario.js';
 import type { OpWeights } from '../generators/ops.js';
 import { runAndCheck } from './check.js';
 import { shrinkScenario } from './shrink.js';
@@ -24,6 +24,8 @@ export interface FuzzOptions {
   readonly invariants?: readonly Invariant[];
   readonly maxOps?: number;
   readonly weights?: OpWeights;
+  readonly faults?: FaultMode;
+  readonly crowding?: boolean;
   /** Stop generating after this many ms (fast-check interruptAfterTimeLimit: not deterministic). */
   readonly timeLimitMs?: number;
   /** Scenarios to run before any generated one (regressions, documented minimal cases). */
@@ -80,7 +82,7 @@ function fuzzRound(o: FuzzOptions): FuzzResult {
   const invariants = o.invariants ?? INVARIANTS;
   const builds = o.builds ?? applicableBuilds(o.driver, BUILDS.map((b) => b.id)).builds;
   const profile = o.profile ?? 'documented';
-  const arb = scenarioArbitrary({ builds, profile, maxOps: o.maxOps, weights: o.weights });
+  const arb = scenarioArbitrary({ builds, profile, maxOps: o.maxOps, weights: o.weights, faults: o.faults, crowding: o.crowding });
   let executed = 0;
   let cut = false;
   // --time-limit holds within a run too: the kernel asks between operations (a driver's own endless loop is the

@@ -168,3 +168,4 @@ describe('completeness: the psrefmon.c survivors of a generic mutation run', () 
     expect(r.findings[0].violations[0].message).toMatch(/was never logged, though the driver monitors/);
   }, 60_000);
 });
+
