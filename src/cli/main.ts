@@ -16,6 +16,7 @@ import { loadWasmDriver, WasmDriverError } from '../driver/wasm/loader.js';
 import { LogSpecError } from '../driver/log-spec.js';
 import fc from 'fast-check';
 import { DEFAULT_WEIGHTS, type OpWeights } from '../generators/ops.js';
+import { statisticsTable } from '../generators/labels.js';
 import { scenarioArbitrary } from '../generators/scenario.js';
 import { runAndCheck } from '../harness/check.js';
 import { loadReport, replayReport, validateScenario } from '../harness/replay.js';
@@ -49,7 +50,7 @@ usage:
                  [--profile documented|adversarial] [--invariant ID ...] [--max-ops N]
                  [--reports DIR] [--junit FILE] [--no-reports] [--path P] [--regressions DIR] [--verifier on|off]
                  [--min-runs N] [--workers N] [--shard i/n] [--faults none|boot|all] [--crowding on|off]
-                 [--weights kind=N,...]
+                 [--weights kind=N,...] [--stats]
   psharness replay <report.json>
   psharness trace --driver <name|file> (--report R | --seed S --run K | --scenario FILE) [--build B]
                  [--profile documented|adversarial] [--max-ops N] [--verifier on|off]
@@ -162,6 +163,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
       faults: { type: 'string' },
       crowding: { type: 'string' },
       weights: { type: 'string' },
+      stats: { type: 'boolean' },
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
@@ -266,6 +268,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   const started = io.now();
   let lastShown = 0;
   let failures = 0;
+  const statistics = { scenarios: 0, labels: new Map<string, number>() };
   const onRun = io.progress === undefined ? undefined : (n: number): void => {
     if (n - lastShown < 100) return;
     lastShown = n;
@@ -289,11 +292,13 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     },
     onFinding,
   }) : await runCampaign({
+    ...(values.stats === true ? { statistics } : {}),
     driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, workers, shard, faults: faultMode, crowding: crowdingArg === 'on',
     ...(weights !== undefined ? { weights } : {}),
     spec: { name: values.driver, verifier }, ...(onRun !== undefined ? { onRun } : {}), onFinding,
   });
   io.progress?.('');
+  if (values.stats === true) for (const l of statisticsTable(statistics.labels, statistics.scenarios)) io.out(l);
   const seconds = ((io.now() - started) / 1000).toFixed(2);
   if (values.junit !== undefined) {
     try {

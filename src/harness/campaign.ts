@@ -16,6 +16,8 @@ import type { DriverModule } from '../driver/types.js';
 import { getInvariant, type Invariant } from '../invariants/index.js';
 import type { OpWeights } from '../generators/ops.js';
 import type { FaultMode } from '../generators/scenario.js';
+import { scenarioLabels } from '../generators/labels.js';
+import type { Scenario } from '../model/scenario.js';
 import { applicableInvariants, fuzz, type Finding, type FuzzOptions, type FuzzResult } from './fuzz.js';
 
 export const CHUNK_RUNS = 250;
@@ -39,6 +41,8 @@ export interface CampaignOptions extends Omit<FuzzOptions, 'onFinding' | 'onRun'
   readonly onRun?: (runs: number) => void;
   /** Each accepted finding, in the merged (deterministic) order, as soon as it is final. */
   readonly onFinding?: (finding: Finding) => void;
+  /** Collect label statistics over the merged chunks (into `statistics`). */
+  readonly statistics?: { scenarios: number; readonly labels: Map<string, number> };
 }
 
 /** What a chunk sends back (a finding's invariant by id: workers cannot send functions). */
@@ -47,6 +51,9 @@ export interface ChunkResult {
   readonly runs: number;
   readonly interrupted: boolean;
   readonly findings: (Omit<Finding, 'invariant'> & { readonly invariant: string })[];
+  /** With stats: scenarios generated and how many carried each label. */
+  readonly scenarios?: number;
+  readonly labels?: [string, number][];
 }
 
 export interface ChunkTask {
@@ -62,11 +69,20 @@ export interface ChunkTask {
   readonly weights?: OpWeights;
   readonly faults?: FaultMode;
   readonly crowding?: boolean;
+  /** Count scenario labels (--stats). */
+  readonly stats?: boolean;
 }
 
 /** Runs one chunk in this thread. */
 export function runChunk(driver: DriverModule, t: ChunkTask, onRun?: (runs: number) => void): ChunkResult {
+  const labels = new Map<string, number>();
+  let scenarios = 0;
+  const onScenario = (s: Scenario): void => {
+    scenarios++;
+    for (const l of scenarioLabels(s)) labels.set(l, (labels.get(l) ?? 0) + 1);
+  };
   const r = fuzz({
+    ...(t.stats === true ? { onScenario } : {}),
     driver, seed: t.seed, runs: t.runs, invariants: t.invariants.map((id) => getInvariant(id)),
     ...(t.builds !== undefined ? { builds: t.builds } : {}), ...(t.profile !== undefined ? { profile: t.profile } : {}),
     ...(t.maxOps !== undefined ? { maxOps: t.maxOps } : {}), ...(t.deadline !== undefined ? { deadline: t.deadline } : {}),
@@ -74,7 +90,10 @@ export function runChunk(driver: DriverModule, t: ChunkTask, onRun?: (runs: numb
     ...(t.crowding !== undefined ? { crowding: t.crowding } : {}),
     skipShrink: new Set(t.skipShrink), ...(onRun !== undefined ? { onRun } : {}),
   });
-  return { k: t.k, runs: r.runs, interrupted: r.interrupted, findings: r.findings.map((f) => ({ ...f, invariant: f.invariant.id })) };
+  return {
+    k: t.k, runs: r.runs, interrupted: r.interrupted, findings: r.findings.map((f) => ({ ...f, invariant: f.invariant.id })),
+    ...(t.stats === true ? { scenarios, labels: [...labels] } : {}),
+  };
 }
 
 /** dist/harness/worker.js of this installation (workers run the built code). */
@@ -117,6 +136,10 @@ export async function runCampaign(o: CampaignOptions): Promise<FuzzResult> {
         order.push(finding);
         o.onFinding?.(finding);
       }
+      if (o.statistics !== undefined && r.labels !== undefined) {
+        o.statistics.scenarios += r.scenarios ?? 0;
+        for (const [l, c] of r.labels) o.statistics.labels.set(l, (o.statistics.labels.get(l) ?? 0) + c);
+      }
       merged++;
       if (r.interrupted) interrupted = true;
       if (found.size === ids.length || interrupted) done = true;
@@ -126,7 +149,7 @@ export async function runCampaign(o: CampaignOptions): Promise<FuzzResult> {
     k, seed: chunkSeed(o.seed, k), runs: Math.min(CHUNK_RUNS, total - k * CHUNK_RUNS),
     ...(o.builds !== undefined ? { builds: o.builds } : {}), ...(o.profile !== undefined ? { profile: o.profile } : {}),
     ...(o.maxOps !== undefined ? { maxOps: o.maxOps } : {}), ...(deadline !== undefined ? { deadline } : {}),
-    invariants: ids, skipShrink: [...found.keys()],
+    invariants: ids, skipShrink: [...found.keys()], ...(o.statistics !== undefined ? { stats: true } : {}),
     ...(o.weights !== undefined ? { weights: o.weights } : {}), ...(o.faults !== undefined ? { faults: o.faults } : {}),
     ...(o.crowding !== undefined ? { crowding: o.crowding } : {}),
   });

@@ -26,6 +26,8 @@ export interface FuzzOptions {
   readonly weights?: OpWeights;
   readonly faults?: FaultMode;
   readonly crowding?: boolean;
+  /** Called with each generated scenario before it runs (statistics). */
+  readonly onScenario?: (s: Scenario) => void;
   /** Stop generating after this many ms (fast-check interruptAfterTimeLimit: not deterministic). */
   readonly timeLimitMs?: number;
   /** Scenarios to run before any generated one (regressions, documented minimal cases). */
@@ -91,6 +93,7 @@ function fuzzRound(o: FuzzOptions): FuzzResult {
   const interrupt = deadline === undefined ? undefined : (): boolean => performance.now() > deadline;
   const property = fc.property(arb, (s) => {
     if (cut) return true;
+    o.onScenario?.(s);
     try {
       const ok = runAndCheck(o.driver, s, invariants, interrupt).violations.length === 0;
       executed++;

@@ -64,3 +64,28 @@ describe('scenario generator', () => {
       .toEqual([{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: '\\a.exe' }, { op: 'ExitThread', thread: 'T1' }]);
   });
 });
+
+describe('boundaries the generators must reach (minimum shares over 3,000 scenarios)', () => {
+  test('every boundary path length, 14/15/16-character names, full tables, first and n-th faults, low memory', async () => {
+    const { scenarioLabels } = await import('../../src/generators/labels.js');
+    const { BOUNDARY_PATH_LENGTHS } = await import('../../src/generators/names.js');
+    const samples = fc.sample(scenarioArbitrary(), { seed: 42, numRuns: 3000 });
+    const counts = new Map<string, number>();
+    for (const s of samples) for (const l of scenarioLabels(s)) counts.set(l, (counts.get(l) ?? 0) + 1);
+    const share = (label: string): number => (counts.get(label) ?? 0) / samples.length;
+    for (const n of BOUNDARY_PATH_LENGTHS) expect(share(`path of ${n} characters`), `path of ${n}`).toBeGreaterThan(0.03);
+    for (const n of [14, 15, 16]) expect(share(`name of ${n} characters`), `name of ${n}`).toBeGreaterThan(0.1);
+    for (const l of ['crowding: process table full', 'crowding: process table one slot short', 'faults: a first call fails', 'faults: an n-th call fails', 'low memory (pool quota)', 'FullImageName NULL']) {
+      expect(share(l), l).toBeGreaterThan(0.01);
+    }
+  });
+
+  test('psharness fuzz --stats prints the shares in one table', async () => {
+    const { main } = await import('../../src/cli/main.js');
+    const out: string[] = [];
+    const code = await main(['fuzz', '--driver', 'reference', '--runs', '300', '--stats', '--workers', '1'], { out: (l) => out.push(l), err: () => {}, now: () => 0 });
+    expect(code).toBe(0);
+    expect(out[0]).toMatch(/^label +share +scenarios \(of 300\)$/);
+    expect(out.some((l) => /^path of 512 characters +\d+\.\d\d% +\d+$/.test(l))).toBe(true);
+  });
+});

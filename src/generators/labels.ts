@@ -1,0 +1,43 @@
+/**
+ * What a generated scenario covers, as labels (fast-check's `fc.statistics` idea, over a whole campaign): builds,
+ * fault plans, table occupancy, low memory, operation kinds, and the boundary values the generators aim for —
+ * path lengths, 14/15/16-character names. `psharness fuzz --stats` prints their shares; a test holds the
+ * generators to a minimum share of each boundary.
+ */
+import { getBuild } from '../model/builds.js';
+import type { Scenario } from '../model/scenario.js';
+import { BOUNDARY_PATH_LENGTHS } from './names.js';
+
+export function scenarioLabels(s: Scenario): string[] {
+  const labels = new Set<string>([`build ${s.build}`, `CID reuse ${s.reusePolicy}`]);
+  labels.add(s.faults.length === 0 ? 'faults: none' : s.faults.some((f) => f.nth === 1) ? 'faults: a first call fails' : 'faults: an n-th call fails');
+  const cap = getBuild(s.build).capacity;
+  for (const t of ['process', 'thread', 'image'] as const) {
+    if (s.crowding[t] === cap[t]) labels.add(`crowding: ${t} table full`);
+    else if (s.crowding[t] === cap[t] - 1) labels.add(`crowding: ${t} table one slot short`);
+  }
+  if (s.poolQuota !== undefined) labels.add('low memory (pool quota)');
+  const n = s.ops.length;
+  labels.add(n === 0 ? 'ops: none' : n <= 10 ? 'ops: 1-10' : n <= 30 ? 'ops: 11-30' : 'ops: 31+');
+  for (const op of s.ops) {
+    labels.add(`op ${op.op}`);
+    if (op.op === 'CreateProcess' || op.op === 'LoadImage') {
+      if (BOUNDARY_PATH_LENGTHS.includes(op.path.length)) labels.add(`path of ${op.path.length} characters`);
+      if (op.pathUnavailable === true) labels.add('FullImageName NULL');
+    }
+    if (op.op === 'CreateProcess') {
+      const name = op.path.slice(op.path.lastIndexOf('\\') + 1);
+      if (name.length >= 14 && name.length <= 16) labels.add(`name of ${name.length} characters`);
+    }
+    if ((op.op === 'ExitProcess' || op.op === 'ExitThread') && op.race !== undefined) labels.add(`exit race: PID ${op.race}`);
+  }
+  return [...labels];
+}
+
+/** A campaign's label counts as one table, most frequent first (ties by name). */
+export function statisticsTable(counts: ReadonlyMap<string, number>, scenarios: number): string[] {
+  const rows = [...counts].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1));
+  const width = Math.max(5, ...rows.map(([l]) => l.length));
+  return [`${'label'.padEnd(width)}  share   scenarios (of ${scenarios})`,
+    ...rows.map(([l, c]) => `${l.padEnd(width)}  ${((100 * c) / Math.max(1, scenarios)).toFixed(2).padStart(6)}%  ${c}`)];
+}
