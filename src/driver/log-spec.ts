@@ -37,6 +37,8 @@ export interface LogSpec {
   readonly monitors?: readonly LoggedKind[];
   /** Lines DriverEntry prints when it goes on without one kind (a failed registration it lives without). */
   readonly notMonitoring?: readonly { readonly kind: LoggedKind; readonly pattern: string }[];
+  /** The device a successful DriverEntry leaves: name, symbolic link, exclusivity (device-interface). */
+  readonly device?: { readonly name?: string; readonly link?: string; readonly exclusive?: boolean };
 }
 
 export class LogSpecError extends Error {
@@ -79,6 +81,10 @@ export const LOG_SPEC_SCHEMA = {
   properties: {
     format: { const: LOG_SPEC_FORMAT },
     monitors: { type: 'array', maxItems: 5, uniqueItems: true, items: { enum: KINDS } },
+    device: {
+      type: 'object', additionalProperties: false,
+      properties: { name: { type: 'string', minLength: 1, maxLength: 512 }, link: { type: 'string', minLength: 1, maxLength: 512 }, exclusive: { type: 'boolean' } },
+    },
     notMonitoring: {
       type: 'array', maxItems: 5,
       items: { type: 'object', additionalProperties: false, required: ['kind', 'pattern'], properties: { kind: { enum: KINDS }, pattern: { type: 'string', minLength: 1, maxLength: 4096 } } },

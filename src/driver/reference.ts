@@ -301,6 +301,7 @@ export function makeMonitor(bug: MutationPoint | null, name = 'psrefmon', descri
     parse: parseReference,
     monitors: ['process-create', 'process-exit', 'thread-create', 'thread-exit', 'image-load'],
     notMonitoring: [{ kind: 'image-load', pattern: /image loads are not monitored/ }],
+    device: { name: DEVICE_NAME, link: LINK_NAME, exclusive: true },
   };
 }
 

@@ -41,6 +41,16 @@ export interface DriverModule extends DriverImage {
    * and that it chose to live without): that kind is then not expected for that load.
    */
   readonly notMonitoring?: readonly { readonly kind: LoggedKind; readonly pattern: RegExp }[];
+  /** The device a successful DriverEntry leaves for its clients (`device-interface` checks it is there). */
+  readonly device?: DeviceDeclaration;
+}
+
+export interface DeviceDeclaration {
+  readonly name?: string;
+  /** The symbolic link clients open, pointing at the device. */
+  readonly link?: string;
+  /** IoCreateDevice's Exclusive as the design requires it (one client at a time). */
+  readonly exclusive?: boolean;
 }
 
 export function hexNorm(digits: string): string {

@@ -1,5 +1,6 @@
 /** The invariant catalogue, by stable id. */
 import { dbgPrintLimit } from './dbgprint-limit.js';
+import { deviceInterface } from './device-interface.js';
 import { driverUnloadable, failedEntryClean, poolReleased, teardownOrder, unloadClean } from './driver-lifecycle.js';
 import { eventsComplete } from './events-complete.js';
 import { eventsLoggedOnce } from './events-logged-once.js';
@@ -37,6 +38,7 @@ export const INVARIANTS: readonly Invariant[] = [
   kernelMemoryOwned,
   uninitializedUse,
   routineReturns,
+  deviceInterface,
 ];
 
 export class UnknownInvariantError extends Error {

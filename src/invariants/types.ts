@@ -2,7 +2,7 @@
  * An invariant: a pure function from an observed run to violations, with a stable id, a one-line statement and
  * the documented rule it comes from. Evidence points at the kernel event and the output line.
  */
-import type { DriverModule, LoggedEvent, LoggedKind } from '../driver/types.js';
+import type { DeviceDeclaration, DriverModule, LoggedEvent, LoggedKind } from '../driver/types.js';
 import { linesOf } from '../driver/types.js';
 import type { CallbackRecord, RunRecord } from '../model/record.js';
 
@@ -32,6 +32,8 @@ export interface Observation {
   readonly logged: readonly LoggedEvent[][];
   /** What the driver declares it monitors (DriverModule.monitors), when it does. */
   readonly declared?: Pick<Required<DriverModule>, 'monitors' | 'notMonitoring'>;
+  /** The device the driver declares (DriverModule.device), when it does. */
+  readonly device?: DeviceDeclaration;
 }
 
 export interface Invariant {
@@ -46,10 +48,11 @@ export interface Invariant {
   check(run: Observation): Violation[];
 }
 
-export function observe(record: RunRecord, driver: Pick<DriverModule, 'parse' | 'monitors' | 'notMonitoring'>): Observation {
+export function observe(record: RunRecord, driver: Pick<DriverModule, 'parse' | 'monitors' | 'notMonitoring' | 'device'>): Observation {
   return {
     record, logged: record.callbacks.map((c) => driver.parse(linesOf(c.prints))),
     ...(driver.monitors !== undefined ? { declared: { monitors: driver.monitors, notMonitoring: driver.notMonitoring ?? [] } } : {}),
+    ...(driver.device !== undefined ? { device: driver.device } : {}),
   };
 }
 

@@ -241,7 +241,7 @@ export function makeDdi(k: Kernel): Ddi {
       mem.check(p, 1, false);
       return p + k.build.eprocess.ImageFileName; // nothing but Process + offset (OSR NT Insider 2006)
     },
-    IoCreateDevice: (dobj, ext, name, _type, _chars, _excl, out) => {
+    IoCreateDevice: (dobj, ext, name, _type, _chars, exclusive, out) => {
       const f = k.fault('IoCreateDevice');
       if (f !== undefined) {
         k.log('IoCreateDevice', [String(name)], f, undefined, true);
@@ -256,7 +256,7 @@ export function makeDdi(k: Kernel): Ddi {
       mem.setU16(va + 2, DEVICE_OBJECT_SIZE[ps] + ext);
       mem.setPtr(va + (ps === 4 ? 8 : 0x10), dobj.address); // DriverObject
       if (ext > 0) mem.setPtr(va + (ps === 4 ? 0x28 : 0x40), va + DEVICE_OBJECT_SIZE[ps]); // DeviceExtension
-      k.namespace.addDevice({ name, owner: driverName, va });
+      k.namespace.addDevice({ name, owner: driverName, va, exclusive, opens: 0 });
       if (dobj.DeviceObject === 0) {
         (dobj as { DeviceObject: number }).DeviceObject = va;
         mem.setPtr(dobj.address + ps, va);

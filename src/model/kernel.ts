@@ -18,6 +18,8 @@ import { imageFileNameChars, isExported, type OsBuild } from './builds.js';
 import { CidTable, type CidReusePolicy } from './cid-table.js';
 import {
   FAULT_ALIASES,
+  IRP_MJ_CLOSE,
+  IRP_MJ_CREATE,
   IRP_MJ_MAXIMUM_FUNCTION,
   type PCREATE_PROCESS_NOTIFY_ROUTINE_EX,
   type PsCreateNotifyInfoLayout,
@@ -53,6 +55,7 @@ import {
   type RunRecord,
 } from './record.js';
 import {
+  STATUS_ACCESS_DENIED,
   NT_SUCCESS,
   STATUS_DRIVER_ENTRYPOINT_NOT_FOUND,
   STATUS_INVALID_DEVICE_REQUEST,
@@ -578,6 +581,13 @@ export class Kernel {
     });
     entry.status = statusName(status);
     this.frame = null;
+    if (NT_SUCCESS(status)) {
+      const mine = this.driverImage.name;
+      entry.interface = {
+        devices: this.namespace.devices.filter((d) => d.owner === mine).map((d) => ({ name: d.name, exclusive: d.exclusive === true })),
+        links: [...this.namespace.links.values()].filter((l) => l.owner === mine).map((l) => ({ name: l.name, target: l.target })),
+      };
+    }
     if (!NT_SUCCESS(status)) {
       entry.residue = this.residue();
       this.releaseImage();
@@ -595,6 +605,18 @@ export class Kernel {
     this.assertRunning();
     const dobj = this.driverObject;
     if ((this.imageState !== 'loaded' && this.imageState !== 'pinned') || dobj === null || dobj.DeviceObject === 0) return false;
+    const device = this.namespace.devices.find((d) => d.va === dobj.DeviceObject);
+    if (major === IRP_MJ_CREATE && device?.exclusive === true && (device.opens ?? 0) > 0) {
+      // an exclusive device is open already: the I/O manager refuses the open, the driver never sees it
+      // ([DOC] IoCreateDevice, Exclusive; ReactOS io/iomgr/parse.c IopParseDevice → STATUS_ACCESS_DENIED)
+      const refused = this.beginPhase('Dispatch');
+      refused.irp = { major: majorName, completions: 0 };
+      refused.status = statusName(STATUS_ACCESS_DENIED);
+      refused.outcome = 'refused';
+      refused.note = 'the exclusive device is open already: STATUS_ACCESS_DENIED';
+      this.frame = null;
+      return true;
+    }
     const L = this.irpLayout;
     const S = this.stackLayout;
     const irp = this.mem.alloc(L.size + S.size, 'Irp ', 'kernel', { type: 'IRP', driverWritable: true });
@@ -622,6 +644,10 @@ export class Kernel {
     });
     phase.irp.returned = statusName(returned);
     phase.status = statusName(returned);
+    if (device !== undefined && NT_SUCCESS(returned)) {
+      if (major === IRP_MJ_CREATE) device.opens = (device.opens ?? 0) + 1;
+      if (major === IRP_MJ_CLOSE) device.opens = Math.max(0, (device.opens ?? 0) - 1);
+    }
     this.frame = null;
     return true;
   }

@@ -9,6 +9,10 @@ export interface DeviceEntry {
   readonly name: string | null;
   readonly owner: string;
   readonly va: number;
+  /** IoCreateDevice's Exclusive: one open handle at a time. */
+  readonly exclusive?: boolean;
+  /** Handles open on it (IRP_MJ_CREATE that succeeded, not yet closed). */
+  opens?: number;
 }
 
 export interface LinkEntry {

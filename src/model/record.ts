@@ -72,6 +72,8 @@ export interface PhaseRecord {
   note?: string;
   /** What the driver left behind right after a failed DriverEntry or after DriverUnload. */
   residue?: Residue;
+  /** A successful DriverEntry: the devices (with their exclusivity) and links the driver had made when it returned. */
+  interface?: { readonly devices: readonly { readonly name: string | null; readonly exclusive: boolean }[]; readonly links: readonly { readonly name: string; readonly target: string }[] };
   /** Dispatch phases: the IRP's major function, how often it was completed and with what, what the routine returned. */
   irp?: { major: string; completions: number; completionStatus?: string; returned?: string };
 }

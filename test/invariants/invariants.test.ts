@@ -42,6 +42,8 @@ const breakers: [string, DriverModule, Scenario][] = [
   ['process-name-correct', wssprocmon, base([{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` }])],
   ['kernel-memory-owned', writesEprocess, base(createP1)],
   ['uninitialized-use', logsUninitialised, base(createP1)],
+  // the design needs a shared device, the driver makes it exclusive
+  ['device-interface', { ...reference, name: 'wrong-exclusivity', device: { name: '\\Device\\PsRefMon', link: '\\DosDevices\\PsRefMon', exclusive: false } }, base(createP1)],
   // a monitor that registers nothing and logs nothing (the generic-mutation survivor of psrefmon.c)
   ['events-complete', { ...reference, name: 'registers-nothing', instantiate: () => ({ DriverEntry: () => 0 }) }, base(createP1)],
   ['routine-returns', onCreate('spins-on-the-kernel', (ddi) => { for (;;) ddi.KeGetCurrentIrql(); }), base(createP1)],
@@ -98,6 +100,18 @@ describe('invariant details', () => {
     const r = runAndCheck(m.driver, base([{ op: 'UnloadDriver' }, { op: 'LoadImage', process: 'System', path: '\\SystemRoot\\x.sys' }]), INVARIANTS);
     expect(r.record.bugCheck?.code).toBe(0xce);
     expect(r.violations.map((v) => v.invariant).sort()).toEqual(['no-bugcheck', 'unload-clean']);
+  });
+});
+
+describe('exclusive devices', () => {
+  test('a second open of an exclusive device is refused by the I/O manager (STATUS_ACCESS_DENIED); the driver never sees it', () => {
+    const r = runAndCheck(reference, base([{ op: 'DeviceRequest', major: 'IRP_MJ_CREATE' }, { op: 'DeviceRequest', major: 'IRP_MJ_CREATE' },
+      { op: 'DeviceRequest', major: 'IRP_MJ_CLOSE' }, { op: 'DeviceRequest', major: 'IRP_MJ_CREATE' }]), INVARIANTS);
+    const creates = r.record.phases.filter((p) => p.phase === 'Dispatch' && p.irp?.major === 'IRP_MJ_CREATE');
+    expect(creates.map((p) => p.status)).toEqual(['STATUS_SUCCESS', 'STATUS_ACCESS_DENIED', 'STATUS_SUCCESS']);
+    expect(creates[1].outcome).toBe('refused');
+    expect(creates[1].ddi).toEqual([]);
+    expect(r.violations).toEqual([]);
   });
 });
 

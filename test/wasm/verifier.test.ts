@@ -169,3 +169,19 @@ describe('completeness: the psrefmon.c survivors of a generic mutation run', () 
   }, 60_000);
 });
 
+
+describe('device-interface: the psrefmon.c survivors about its device', () => {
+  test.each([
+    ['Exclusive TRUE made FALSE', 'FILE_DEVICE_UNKNOWN, 0, TRUE, &gDevice', 'FILE_DEVICE_UNKNOWN, 0, FALSE, &gDevice', /created with Exclusive=FALSE, the design needs TRUE/],
+    ['the symbolic link never created', 'status = IoCreateSymbolicLink(&gLinkName, &gDeviceName);', 'status = STATUS_SUCCESS;', /no symbolic link \\DosDevices\\PsRefMonC/],
+  ])('%s: killed', async (_what, from, to, msg) => {
+    const original = readFileSync('examples/drivers/psrefmon.c', 'utf8');
+    expect(original.includes(from)).toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), 'psh-dev-'));
+    writeFileSync(join(dir, 'psrefmon.c'), original.replace(from, to));
+    copyFileSync('examples/drivers/psrefmon.psharness.json', join(dir, 'psrefmon.psharness.json'));
+    const mutant = await loadWasmDriver(join(dir, 'psrefmon.c'));
+    const r = fuzz({ driver: mutant, seed: 1, runs: 1000, builds: ['winxp-x86'], invariants: [getInvariant('device-interface')] });
+    expect(r.findings[0]?.violations[0]?.message).toMatch(msg);
+  }, 60_000);
+});

@@ -240,6 +240,7 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
     logsEvents: spec !== null,
     parse: spec === null ? () => [] : parserFromSpec(spec),
     ...(spec?.monitors !== undefined ? { monitors: spec.monitors } : {}),
+    ...(spec?.device !== undefined ? { device: spec.device } : {}),
     ...(spec?.notMonitoring !== undefined ? { notMonitoring: spec.notMonitoring.map((n) => ({ kind: n.kind, pattern: new RegExp(n.pattern) })) } : {}),
     diagnostics,
     instantiate: () => instantiate(module, imports, names, verifier),
