@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { builtinDrivers, UnknownDriverError, type DriverModule } from '../driver/index.js';
 import { junitXml, writeAtomic } from '../harness/junit.js';
 import { runCampaign } from '../harness/campaign.js';
+import { checkExhaustive } from '../harness/exhaustive.js';
 import { applicableBuilds, applicableInvariants, fuzz, type Finding, type FuzzResult } from '../harness/fuzz.js';
 import { CompileError } from '../driver/wasm/compile.js';
 import { loadWasmDriver, WasmDriverError } from '../driver/wasm/loader.js';
@@ -50,7 +51,7 @@ usage:
                  [--profile documented|adversarial] [--invariant ID ...] [--max-ops N]
                  [--reports DIR] [--junit FILE] [--no-reports] [--path P] [--regressions DIR] [--verifier on|off]
                  [--min-runs N] [--workers N] [--shard i/n] [--faults none|boot|all] [--crowding on|off]
-                 [--weights kind=N,...] [--stats]
+                 [--weights kind=N,...] [--stats] [--exhaustive K]
   psharness replay <report.json>
   psharness trace --driver <name|file> (--report R | --seed S --run K | --scenario FILE) [--build B]
                  [--profile documented|adversarial] [--max-ops N] [--verifier on|off]
@@ -137,7 +138,7 @@ function joinNegativeValues(args: readonly string[], valued: ReadonlySet<string>
 }
 
 async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
-  const args = joinNegativeValues(rawArgs, new Set(['--seed', '--runs', '--time-limit', '--max-ops', '--min-runs', '--path', '--workers', '--shard', '--faults', '--crowding', '--weights', '--build', '--profile', '--invariant', '--reports', '--junit', '--regressions', '--verifier', '--driver']));
+  const args = joinNegativeValues(rawArgs, new Set(['--seed', '--runs', '--time-limit', '--max-ops', '--min-runs', '--path', '--workers', '--shard', '--faults', '--crowding', '--weights', '--exhaustive', '--build', '--profile', '--invariant', '--reports', '--junit', '--regressions', '--verifier', '--driver']));
   const { values, positionals } = parseArgs({
     args,
     strict: true,
@@ -164,6 +165,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
       crowding: { type: 'string' },
       weights: { type: 'string' },
       stats: { type: 'boolean' },
+      exhaustive: { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
@@ -268,6 +270,24 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   const started = io.now();
   let lastShown = 0;
   let failures = 0;
+  if (values.exhaustive !== undefined) {
+    // every scenario of the small universe up to K operations, instead of a random campaign
+    const k = positiveInt(values.exhaustive, '--exhaustive', 6);
+    const t0 = io.now();
+    const r = checkExhaustive({ driver, k, builds, invariants, ...(timeLimitMs !== undefined ? { timeLimitMs } : {}), onFinding: (f) => emit({ ...f }) });
+    const secs = ((io.now() - t0) / 1000).toFixed(2);
+    const scope = `exhaustive K=${k}: ${r.checked} of ${r.total} scenarios on ${builds.length} build(s) (${secs}s)`;
+    if (r.findings.length > 0) {
+      io.out(`psharness fuzz: FAILED driver=${values.driver} ${scope}: ${r.findings.length} invariant(s) violated`);
+      return writeErrors.length > 0 ? EXIT_USAGE : EXIT_VIOLATION;
+    }
+    if (r.checked < r.total) {
+      io.err(`psharness: only ${r.checked} of the ${r.total} scenarios checked before --time-limit: nothing is shown up to K=${k}`);
+      return EXIT_USAGE;
+    }
+    io.out(`psharness fuzz: passed driver=${values.driver} ${scope}: no violation of ${invariants.length} invariants up to ${k} operations`);
+    return EXIT_OK;
+  }
   const statistics = { scenarios: 0, labels: new Map<string, number>() };
   const onRun = io.progress === undefined ? undefined : (n: number): void => {
     if (n - lastShown < 100) return;
