@@ -25,7 +25,7 @@ import type { Scenario } from '../model/scenario.js';
 import {
   buildReport, cleanStaleTemps, fileSha256, renderMarkdown, renderRun, ReportError, resolveDriverReference, writeReport,
 } from '../harness/report.js';
-import { getInvariant, INVARIANTS, UnknownInvariantError, type Invariant } from '../invariants/index.js';
+import { getInvariant, INVARIANTS, signatureOf, UnknownInvariantError, type Invariant } from '../invariants/index.js';
 import { BUILDS, getBuild, UnknownBuildError } from '../model/builds.js';
 import { VERSION } from '../version.js';
 
@@ -51,7 +51,8 @@ usage:
                  [--profile documented|adversarial] [--invariant ID ...] [--max-ops N]
                  [--reports DIR] [--junit FILE] [--no-reports] [--path P] [--regressions DIR] [--verifier on|off]
                  [--min-runs N] [--workers N] [--shard i/n] [--faults none|boot|all] [--crowding on|off]
-                 [--weights kind=N,...] [--stats] [--exhaustive K]
+                 [--weights kind=N,...] [--stats] [--exhaustive K] [--max-findings N]
+                 [--from-report R]
   psharness replay <report.json>
   psharness trace --driver <name|file> (--report R | --seed S --run K | --scenario FILE) [--build B]
                  [--profile documented|adversarial] [--max-ops N] [--verifier on|off]
@@ -70,6 +71,12 @@ export async function resolveDriver(name: string, io?: Io, verifier = true): Pro
   const d = builtinDrivers().get(name);
   if (d === undefined) throw new UnknownDriverError(name, [...builtinDrivers().keys(), 'path/to/driver.c', 'path/to/driver.wasm']);
   return verifier ? d : { ...d, verifier: false };
+}
+
+/** "12 distinct finding(s) in 9 invariant(s)": the summary groups findings by invariant. */
+function tally(findings: readonly Finding[]): string {
+  const byInvariant = new Set(findings.map((f) => f.invariant.id));
+  return `${findings.length} distinct finding(s) in ${byInvariant.size} invariant(s)`;
 }
 
 /** `--weights image=3,exit=0`: the relative weight of each kind of operation (0 switches it off). */
@@ -138,7 +145,7 @@ function joinNegativeValues(args: readonly string[], valued: ReadonlySet<string>
 }
 
 async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
-  const args = joinNegativeValues(rawArgs, new Set(['--seed', '--runs', '--time-limit', '--max-ops', '--min-runs', '--path', '--workers', '--shard', '--faults', '--crowding', '--weights', '--exhaustive', '--build', '--profile', '--invariant', '--reports', '--junit', '--regressions', '--verifier', '--driver']));
+  const args = joinNegativeValues(rawArgs, new Set(['--seed', '--runs', '--time-limit', '--max-ops', '--min-runs', '--path', '--workers', '--shard', '--faults', '--crowding', '--weights', '--exhaustive', '--max-findings', '--build', '--profile', '--invariant', '--reports', '--junit', '--regressions', '--verifier', '--driver']));
   const { values, positionals } = parseArgs({
     args,
     strict: true,
@@ -166,8 +173,25 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
       weights: { type: 'string' },
       stats: { type: 'boolean' },
       exhaustive: { type: 'string' },
+      'max-findings': { type: 'string' },
+      'from-report': { type: 'string' },
     },
   });
+  let known: readonly string[] | undefined;
+  if (values['from-report'] !== undefined) {
+    // the fast-check round that found a report, exactly: its seed, path, invariants, builds, profile, size, known bugs
+    const r = loadReport(values['from-report']);
+    if (r.fuzz === null || r.fuzz.path === null) throw new ReportError(`${values['from-report']}: has no fast-check seed and path to replay`);
+    values.seed = String(r.fuzz.seed);
+    values.path = r.fuzz.path;
+    values.build = r.fuzz.builds.join(',');
+    values.profile = r.fuzz.profile;
+    values.invariant = [...r.fuzz.invariants];
+    values['max-ops'] = String(r.fuzz.maxOps);
+    values.driver ??= resolveDriverReference(r.driver, values['from-report']);
+    if (r.fuzz.verifier === false) values.verifier = 'off';
+    known = r.fuzz.seen;
+  }
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const verifierArg = values.verifier ?? 'on';
   if (verifierArg !== 'on' && verifierArg !== 'off') throw new UsageError(`--verifier must be 'on' or 'off', got '${verifierArg}'`);
@@ -181,6 +205,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   const runs = values.runs === undefined ? 1000 : positiveInt(values.runs, '--runs', MAX_RUNS);
   const maxOps = values['max-ops'] === undefined ? 60 : positiveInt(values['max-ops'], '--max-ops', MAX_OPS);
   const minRuns = values['min-runs'] === undefined ? 1 : positiveInt(values['min-runs'], '--min-runs');
+  const maxFindings = values['max-findings'] === undefined ? 20 : positiveInt(values['max-findings'], '--max-findings', 1000);
   const faultMode = values.faults ?? 'all';
   if (faultMode !== 'none' && faultMode !== 'boot' && faultMode !== 'all') throw new UsageError(`--faults must be none, boot or all, got '${faultMode}'`);
   const crowdingArg = values.crowding ?? 'on';
@@ -246,11 +271,15 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   const written = new Map<string, string>();
   const emit = (f: Finding): void => {
     const report = buildReport({
-      driver: values.driver as string, invariant: f.invariant, scenario: f.scenario, shrunkFrom: f.shrunkFrom, violations: f.violations, record: f.record,
-      fuzz: { seed: f.seed, path: f.path, runsToFailure: f.runsToFailure, profile, builds, invariants: f.roundInvariants, maxOps, ...(verifier ? {} : { verifier: false as const }) },
+      driver: values.driver as string, invariant: f.invariant, scenario: f.scenario, shrunkFrom: f.shrunkFrom, violations: f.violations, record: f.record, signature: f.signature,
+      fuzz: {
+        seed: f.seed, path: f.path, runsToFailure: f.runsToFailure, profile, builds, invariants: f.roundInvariants, maxOps,
+        ...(verifier ? {} : { verifier: false as const }), ...(f.roundSeen.length > 0 ? { seen: f.roundSeen } : {}),
+      },
       reportDir,
     });
-    io.out(`✗ ${f.invariant.id}: ${f.violations[0]?.message ?? ''}`);
+    const shown = f.violations.find((v) => signatureOf(v, f.record) === f.signature) ?? f.violations[0];
+    io.out(`✗ ${f.invariant.id}: ${shown?.message ?? ''}`);
     if (values['no-reports'] === true) {
       io.out(renderMarkdown(report, f.record));
       return;
@@ -259,7 +288,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     if (writeErrors.length === 0) {
       try {
         const paths = writeReport(reportDir, report, f.record);
-        written.set(f.invariant.id, `npx psharness replay ${paths.json}`);
+        written.set(f.signature, `npx psharness replay ${paths.json}`);
         where = `; report ${paths.md}; replay: npx psharness replay ${paths.json}`;
       } catch (e) {
         writeErrors.push(`cannot write reports to ${reportDir}: ${errorText(e)}`);
@@ -278,7 +307,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     const secs = ((io.now() - t0) / 1000).toFixed(2);
     const scope = `exhaustive K=${k}: ${r.checked} of ${r.total} scenarios on ${builds.length} build(s) (${secs}s)`;
     if (r.findings.length > 0) {
-      io.out(`psharness fuzz: FAILED driver=${values.driver} ${scope}: ${r.findings.length} invariant(s) violated`);
+      io.out(`psharness fuzz: FAILED driver=${values.driver} ${scope}: ${tally(r.findings)}`);
       return writeErrors.length > 0 ? EXIT_USAGE : EXIT_VIOLATION;
     }
     if (r.checked < r.total) {
@@ -293,7 +322,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     if (n - lastShown < 100) return;
     lastShown = n;
     const rate = n / Math.max(0.001, (io.now() - started) / 1000);
-    io.progress?.(`runs ${n}/${runs}  ${failures} invariant(s) violated  ${Math.round(rate)} runs/s (including shrinking)`);
+    io.progress?.(`runs ${n}/${runs}  ${failures} distinct finding(s)  ${Math.round(rate)} runs/s (including shrinking)`);
   };
   const onFinding = (f: Finding): void => {
     failures++;
@@ -302,18 +331,19 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   };
   // a fast-check path replays one round: in this thread; otherwise the chunked campaign, on `workers` threads
   const result: FuzzResult = values.path !== undefined ? fuzz({
-    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, path: values.path, faults: faultMode, crowding: crowdingArg === 'on',
+    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, path: values.path, faults: faultMode, crowding: crowdingArg === 'on', maxFindings,
+    ...(known !== undefined ? { knownSignatures: known } : {}),
     ...(weights !== undefined ? { weights } : {}),
     onRun: io.progress === undefined ? undefined : (n) => {
       if (n - lastShown < 100) return;
       lastShown = n;
       const rate = n / Math.max(0.001, (io.now() - started) / 1000);
-      io.progress?.(`runs ${n}/${runs}  ${failures} invariant(s) violated  ${Math.round(rate)} runs/s (including shrinking)`);
+      io.progress?.(`runs ${n}/${runs}  ${failures} distinct finding(s)  ${Math.round(rate)} runs/s (including shrinking)`);
     },
     onFinding,
   }) : await runCampaign({
     ...(values.stats === true ? { statistics } : {}),
-    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, workers, shard, faults: faultMode, crowding: crowdingArg === 'on',
+    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, workers, shard, faults: faultMode, crowding: crowdingArg === 'on', maxFindings,
     ...(weights !== undefined ? { weights } : {}),
     spec: { name: values.driver, verifier }, ...(onRun !== undefined ? { onRun } : {}), onFinding,
   });
@@ -328,14 +358,14 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     }
   }
   if (writeErrors.length > 0) {
-    const what = `driver=${values.driver}: ${result.findings.length} invariant(s) violated after ${result.runs} run(s)`;
+    const what = `driver=${values.driver}: ${tally(result.findings)} after ${result.runs} run(s)`;
     io.out(`psharness fuzz: ${result.failed ? 'FAILED' : 'finished'} ${what}`);
     io.err(`psharness: ${writeErrors.join('; ')}`);
     return EXIT_USAGE;
   }
   const what = `driver=${values.driver} seed=${seed} builds=${buildArg} profile=${profile} invariants=${invariants.length}`;
   if (result.failed) {
-    io.out(`psharness fuzz: FAILED ${what}: ${result.findings.length} invariant(s) violated after ${result.runs} run(s) (${seconds}s)`);
+    io.out(`psharness fuzz: FAILED ${what}: ${tally(result.findings)} after ${result.runs} run(s) (${seconds}s)`);
     return EXIT_VIOLATION;
   }
   if (regressionsFailing > 0) {

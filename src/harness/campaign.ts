@@ -2,11 +2,11 @@
  * A campaign split into chunks that any number of workers can run, with the same findings for any number.
  *
  * Chunk k is the in-process `fuzz` over `CHUNK_RUNS` runs from seed_k (seed_0 = the campaign's seed, so a
- * report's `--seed S --path P` replays in chunk 0), checking every requested invariant: a pure function of
- * (driver, seed, k, options). The campaign's findings are, per invariant, the first chunk's (lowest k) that found
+ * report's `--seed S --path P` replays in chunk 0), looking for every distinct bug (signature): a pure function of
+ * (driver, seed, k, options). The campaign's findings are, per signature, the first chunk's (lowest k) that found
  * it; chunks are merged in order, so the result does not depend on which worker ran what or when. A worker may
- * skip shrinking an invariant a lower chunk already has (that finding is never used). The campaign stops once the
- * merged prefix has every invariant, or the run budget is spent; runs are counted over the merged prefix.
+ * skip shrinking a signature a lower chunk already has (that finding is never used). The campaign stops once the
+ * merged prefix has `maxFindings` findings, or the run budget is spent; runs are counted over the merged prefix.
  * `--shard i/n` runs the chunks k ≡ i-1 (mod n) only, for a campaign split across machines.
  */
 import { Worker } from 'node:worker_threads';
@@ -66,6 +66,7 @@ export interface ChunkTask {
   readonly maxOps?: number;
   readonly deadline?: number;
   readonly skipShrink: readonly string[];
+  readonly maxFindings?: number;
   readonly weights?: OpWeights;
   readonly faults?: FaultMode;
   readonly crowding?: boolean;
@@ -88,7 +89,7 @@ export function runChunk(driver: DriverModule, t: ChunkTask, onRun?: (runs: numb
     ...(t.maxOps !== undefined ? { maxOps: t.maxOps } : {}), ...(t.deadline !== undefined ? { deadline: t.deadline } : {}),
     ...(t.weights !== undefined ? { weights: t.weights } : {}), ...(t.faults !== undefined ? { faults: t.faults } : {}),
     ...(t.crowding !== undefined ? { crowding: t.crowding } : {}),
-    skipShrink: new Set(t.skipShrink), ...(onRun !== undefined ? { onRun } : {}),
+    skipShrink: new Set(t.skipShrink), ...(t.maxFindings !== undefined ? { maxFindings: t.maxFindings } : {}), ...(onRun !== undefined ? { onRun } : {}),
   });
   return {
     k: t.k, runs: r.runs, interrupted: r.interrupted, findings: r.findings.map((f) => ({ ...f, invariant: f.invariant.id })),
@@ -111,7 +112,8 @@ export async function runCampaign(o: CampaignOptions): Promise<FuzzResult> {
   const [shardIndex, shardCount] = o.shard ?? [1, 1];
   const mine = Array.from({ length: chunks }, (_, k) => k).filter((k) => k % shardCount === shardIndex - 1);
   const deadline = o.timeLimitMs === undefined ? undefined : performance.now() + o.timeLimitMs;
-  const found = new Map<string, Finding>();
+  const found = new Map<string, Finding>(); // by signature
+  const maxFindings = o.maxFindings ?? 20;
   const order: Finding[] = [];
   const results = new Map<number, ChunkResult>();
   let merged = 0; // index into `mine` of the next chunk to merge
@@ -130,9 +132,9 @@ export async function runCampaign(o: CampaignOptions): Promise<FuzzResult> {
       progress.delete(r.k);
       mergedRuns += r.runs;
       for (const f of r.findings) {
-        if (found.has(f.invariant) || f.shrinkAttempts < 0) continue;
+        if (found.has(f.signature) || f.shrinkAttempts < 0 || found.size >= maxFindings) continue;
         const finding: Finding = { ...f, invariant: getInvariant(f.invariant) };
-        found.set(f.invariant, finding);
+        found.set(f.signature, finding);
         order.push(finding);
         o.onFinding?.(finding);
       }
@@ -142,14 +144,14 @@ export async function runCampaign(o: CampaignOptions): Promise<FuzzResult> {
       }
       merged++;
       if (r.interrupted) interrupted = true;
-      if (found.size === ids.length || interrupted) done = true;
+      if (found.size >= maxFindings || interrupted) done = true;
     }
   };
   const task = (k: number): ChunkTask => ({
     k, seed: chunkSeed(o.seed, k), runs: Math.min(CHUNK_RUNS, total - k * CHUNK_RUNS),
     ...(o.builds !== undefined ? { builds: o.builds } : {}), ...(o.profile !== undefined ? { profile: o.profile } : {}),
     ...(o.maxOps !== undefined ? { maxOps: o.maxOps } : {}), ...(deadline !== undefined ? { deadline } : {}),
-    invariants: ids, skipShrink: [...found.keys()], ...(o.statistics !== undefined ? { stats: true } : {}),
+    invariants: ids, skipShrink: [...found.keys()], maxFindings, ...(o.statistics !== undefined ? { stats: true } : {}),
     ...(o.weights !== undefined ? { weights: o.weights } : {}), ...(o.faults !== undefined ? { faults: o.faults } : {}),
     ...(o.crowding !== undefined ? { crowding: o.crowding } : {}),
   });

@@ -5,7 +5,7 @@
  */
 import { countExhaustive, exhaustiveScenarios } from '../generators/exhaustive.js';
 import type { DriverModule } from '../driver/types.js';
-import type { Invariant } from '../invariants/index.js';
+import { signatureOf, type Invariant, type Violation } from '../invariants/index.js';
 import { runAndCheck } from './check.js';
 import { shrinkFor, type Finding } from './fuzz.js';
 
@@ -38,7 +38,9 @@ export function checkExhaustive(o: {
     checked++;
     for (const inv of live.filter((i) => r.violations.some((v) => v.invariant === i.id))) {
       remaining.delete(inv.id);
-      const f: Finding = { ...shrinkFor(o.driver, inv, s), seed: 0, path: null, runsToFailure: checked, roundInvariants: live.map((i) => i.id) };
+      const v = r.violations.find((x) => x.invariant === inv.id) as Violation;
+      const signature = signatureOf(v, r.record);
+      const f: Finding = { ...shrinkFor(o.driver, inv, s, signature), signature, seed: 0, path: null, runsToFailure: checked, roundInvariants: live.map((i) => i.id), roundSeen: [] };
       findings.push(f);
       o.onFinding?.(f);
     }

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import type { DriverModule } from '../driver/types.js';
-import { INVARIANTS, type Invariant, type Violation } from '../invariants/index.js';
+import { INVARIANTS, signatureOf, type Invariant, type Violation } from '../invariants/index.js';
 import { BUILDS, getBuild, isExported } from '../model/builds.js';
 import { RunInterrupted } from '../model/ops.js';
 import type { RunRecord } from '../model/record.js';
@@ -45,14 +45,20 @@ export interface FuzzOptions {
    * run budget, so one command reports every kind of bug. Default true.
    */
   readonly continueAfterFailure?: boolean;
-  /** Invariants whose findings need no shrinking (an earlier chunk of a campaign has them): reported unshrunk. */
+  /** Signatures whose findings need no shrinking (an earlier chunk of a campaign has them): reported unshrunk. */
   readonly skipShrink?: ReadonlySet<string>;
+  /** Stop after this many distinct findings (signatures); default 20. */
+  readonly maxFindings?: number;
+  /** Signatures already known (not new) when the search starts: a `--path` replay of a later round needs them. */
+  readonly knownSignatures?: readonly string[];
   /** An absolute deadline (performance.now()) instead of timeLimitMs: a campaign's chunks share one. */
   readonly deadline?: number;
 }
 
 export interface Finding {
   readonly invariant: Invariant;
+  /** The distinct bug it is (invariants/types.ts signatureOf). */
+  readonly signature: string;
   /** The shrunk, 1-minimal scenario. */
   readonly scenario: Scenario;
   /** Length of the counterexample fast-check handed over, before the domain shrinker. */
@@ -66,6 +72,8 @@ export interface Finding {
   readonly runsToFailure: number;
   /** Invariants the round was checking (a fast-check replay needs the same set). */
   readonly roundInvariants: readonly string[];
+  /** Signatures the round already knew (a fast-check replay of it needs them too). */
+  readonly roundSeen: readonly string[];
 }
 
 export interface FuzzResult {
@@ -80,7 +88,7 @@ export interface FuzzResult {
   readonly findings: Finding[];
 }
 
-function fuzzRound(o: FuzzOptions): FuzzResult {
+function fuzzRound(o: FuzzOptions & { readonly seen?: ReadonlySet<string> }): FuzzResult {
   const invariants = o.invariants ?? INVARIANTS;
   const builds = o.builds ?? applicableBuilds(o.driver, BUILDS.map((b) => b.id)).builds;
   const profile = o.profile ?? 'documented';
@@ -95,7 +103,9 @@ function fuzzRound(o: FuzzOptions): FuzzResult {
     if (cut) return true;
     o.onScenario?.(s);
     try {
-      const ok = runAndCheck(o.driver, s, invariants, interrupt).violations.length === 0;
+      const run = runAndCheck(o.driver, s, invariants, interrupt);
+      // a run fails when it shows a bug not seen yet in this search (a signature), not merely a known one again
+      const ok = !run.violations.some((v) => !(o.seen?.has(signatureOf(v, run.record)) ?? false));
       executed++;
       o.onRun?.(executed);
       return ok;
@@ -106,7 +116,8 @@ function fuzzRound(o: FuzzOptions): FuzzResult {
     }
   });
   for (const ex of o.examples ?? []) {
-    if (runAndCheck(o.driver, ex, invariants).violations.length > 0) {
+    const r = runAndCheck(o.driver, ex, invariants);
+    if (r.violations.some((v) => !(o.seen?.has(signatureOf(v, r.record)) ?? false))) {
       return finish(o, invariants, ex, { seed: o.seed, runs: 0, path: null, shrinks: 0, interrupted: false });
     }
   }
@@ -148,7 +159,8 @@ export function applicableInvariants(driver: DriverModule, requested: readonly I
 
 export function fuzz(o: FuzzOptions): FuzzResult {
   const all = o.invariants ?? applicableInvariants(o.driver);
-  let remaining = [...all];
+  const seen = new Set<string>(o.knownSignatures ?? []);
+  const maxFindings = o.maxFindings ?? 20;
   let budget = o.runs;
   let runs = 0;
   let round = 0;
@@ -157,21 +169,23 @@ export function fuzz(o: FuzzOptions): FuzzResult {
   let interrupted = false;
   const started = o.timeLimitMs !== undefined ? performance.now() : 0;
   const end = o.deadline ?? (o.timeLimitMs === undefined ? undefined : started + o.timeLimitMs);
-  while (remaining.length > 0 && budget > 0) {
+  while (findings.length < maxFindings && budget > 0) {
     const timeLeft = end === undefined ? undefined : Math.max(1, end - performance.now());
     if (end !== undefined && performance.now() >= end) {
       interrupted = true;
       break;
     }
-    const r = fuzzRound({ ...o, seed: (o.seed + round) | 0, runs: budget, invariants: remaining, timeLimitMs: timeLeft, deadline: end,
+    const r = fuzzRound({ ...o, seed: (o.seed + round) | 0, runs: budget, invariants: all, seen, timeLimitMs: timeLeft, deadline: end,
       examples: round === 0 ? o.examples : undefined, onRun: o.onRun === undefined ? undefined : (n) => o.onRun?.(runs + n) });
     runs += r.runs;
     interrupted = r.interrupted;
     if (!r.failed) break;
     first ??= r;
-    findings.push(...r.findings);
-    for (const f of r.findings) o.onFinding?.(f);
-    remaining = remaining.filter((i) => !r.findings.some((f) => f.invariant.id === i.id));
+    for (const f of r.findings.slice(0, maxFindings - findings.length)) {
+      findings.push(f);
+      o.onFinding?.(f);
+    }
+    for (const f of r.findings) seen.add(f.signature);
     budget -= Math.max(1, r.runs);
     round++;
     if (o.continueAfterFailure === false || interrupted || o.path !== undefined) break;
@@ -183,18 +197,26 @@ export function fuzz(o: FuzzOptions): FuzzResult {
 }
 
 function finish(
-  o: FuzzOptions,
+  o: FuzzOptions & { readonly seen?: ReadonlySet<string> },
   invariants: readonly Invariant[],
   counterexample: Scenario,
   meta: { seed: number; runs: number; path: string | null; shrinks: number; interrupted: boolean },
 ): FuzzResult {
   const first = runAndCheck(o.driver, counterexample, invariants);
-  const violated = invariants.filter((inv) => first.violations.some((v) => v.invariant === inv.id));
-  const findings = violated.map((inv) => ({
-    ...(o.skipShrink?.has(inv.id) === true
+  // every new signature the counterexample shows, once each, in invariant order
+  const fresh = new Map<string, Invariant>();
+  for (const inv of invariants) {
+    for (const v of first.violations.filter((x) => x.invariant === inv.id)) {
+      const sig = signatureOf(v, first.record);
+      if (!(o.seen?.has(sig) ?? false) && !fresh.has(sig)) fresh.set(sig, inv);
+    }
+  }
+  const findings = [...fresh].map(([signature, inv]) => ({
+    ...(o.skipShrink?.has(signature) === true
       ? { invariant: inv, scenario: counterexample, shrunkFrom: counterexample.ops.length, violations: first.violations.filter((v) => v.invariant === inv.id), record: first.record, shrinkAttempts: -1 }
-      : shrinkFor(o.driver, inv, counterexample)),
-    seed: meta.seed, path: meta.path, runsToFailure: meta.runs, roundInvariants: invariants.map((i) => i.id),
+      : shrinkFor(o.driver, inv, counterexample, signature)),
+    signature, seed: meta.seed, path: meta.path, runsToFailure: meta.runs, roundInvariants: invariants.map((i) => i.id),
+    roundSeen: [...(o.seen ?? [])],
   }));
   return {
     failed: true, interrupted: meta.interrupted, seed: meta.seed, runs: meta.runs, path: meta.path,
@@ -202,9 +224,12 @@ function finish(
   };
 }
 
-/** Shrinks a failing scenario for one invariant. */
-export function shrinkFor(driver: DriverModule, invariant: Invariant, scenario: Scenario): Omit<Finding, 'seed' | 'path' | 'runsToFailure' | 'roundInvariants'> {
-  const fails = (s: Scenario): boolean => runAndCheck(driver, s, [invariant]).violations.length > 0;
+/** Shrinks a failing scenario for one invariant (keeping one signature, when given: the same bug, not another). */
+export function shrinkFor(driver: DriverModule, invariant: Invariant, scenario: Scenario, signature?: string): Omit<Finding, 'seed' | 'path' | 'runsToFailure' | 'roundInvariants' | 'roundSeen' | 'signature'> {
+  const fails = (s: Scenario): boolean => {
+    const r = runAndCheck(driver, s, [invariant]);
+    return signature === undefined ? r.violations.length > 0 : r.violations.some((v) => signatureOf(v, r.record) === signature);
+  };
   const { scenario: shrunk, attempts } = shrinkScenario(scenario, fails);
   const final = runAndCheck(driver, shrunk, [invariant]);
   return { invariant, scenario: shrunk, shrunkFrom: scenario.ops.length, violations: final.violations, record: final.record, shrinkAttempts: attempts };

@@ -10,18 +10,19 @@ function esc(s: string): string {
 }
 
 export function junitXml(driver: string, invariants: readonly Invariant[], result: FuzzResult, replayOf: (id: string) => string | undefined): string {
-  const failures = result.findings.length;
+  const failures = new Set(result.findings.map((f) => f.invariant.id)).size;
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuite name="psharness ${esc(driver)}" tests="${invariants.length}" failures="${failures}" errors="0" skipped="0">`,
     `  <properties><property name="seed" value="${result.seed}"/><property name="runs" value="${result.runs}"/></properties>`,
   ];
   for (const inv of invariants) {
-    const f = result.findings.find((x) => x.invariant.id === inv.id);
+    const fs = result.findings.filter((x) => x.invariant.id === inv.id);
     lines.push(`  <testcase classname="psharness.${esc(driver)}" name="${esc(inv.id)}">`);
-    if (f !== undefined) {
-      const msg = f.violations[0]?.message ?? 'violated';
-      const body = [`${inv.statement}`, ...f.violations.map((v) => `- ${v.message}`), `replay: ${replayOf(inv.id) ?? '(no report written)'}`].join('\n');
+    if (fs.length > 0) {
+      // one failure per test case; every distinct finding of the invariant is listed in it
+      const msg = `${fs[0].violations[0]?.message ?? 'violated'}${fs.length > 1 ? ` (and ${fs.length - 1} more distinct finding(s))` : ''}`;
+      const body = [`${inv.statement}`, ...fs.flatMap((f) => [...f.violations.map((v) => `- ${v.message}`), `  replay: ${replayOf(f.signature) ?? '(no report written)'}`])].join('\n');
       lines.push(`    <failure message="${esc(msg)}" type="${esc(inv.id)}">${esc(body)}</failure>`);
     }
     lines.push('  </testcase>');

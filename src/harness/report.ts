@@ -27,6 +27,8 @@ export interface FuzzProvenance {
   readonly maxOps: number;
   /** Present (false) when the campaign ran with `--verifier off`: replay runs without it too. */
   readonly verifier?: false;
+  /** Signatures the fast-check round already knew (its property looks for new ones): `--from-report` needs them. */
+  readonly seen?: readonly string[];
 }
 
 export interface Report {
@@ -46,6 +48,8 @@ export interface Report {
   readonly replay: string;
   /** For a driver given as a file: its sha256 when the report was written (replay warns when it changed). */
   readonly driverSha256?: string;
+  /** The distinct bug (invariant | bug check | function | message skeleton) the campaign deduplicated by. */
+  readonly signature?: string;
 }
 
 export function sha256(text: string): string {
@@ -71,6 +75,7 @@ export function buildReport(args: {
   record: RunRecord;
   fuzz: FuzzProvenance | null;
   reportDir: string;
+  signature?: string;
 }): Report {
   const id = reportId(args.driver, args.invariant.id, args.scenario);
   const file = /\.(c|wasm)$/.test(args.driver) ? fileSha256(args.driver) : undefined;
@@ -89,6 +94,7 @@ export function buildReport(args: {
     recordSha256: recordHash(args.record),
     replay: `npx psharness replay ${join(args.reportDir, `${id}.json`)}`,
     ...(file !== undefined ? { driverSha256: file } : {}),
+    ...(args.signature !== undefined ? { signature: args.signature } : {}),
   };
 }
 

@@ -48,6 +48,26 @@ export interface Invariant {
   check(run: Observation): Violation[];
 }
 
+/** Invariants about how the run stopped: their signature carries the bug check code and the faulting function. */
+const HALTS = new Set(['no-bugcheck', 'kernel-memory-owned', 'uninitialized-use', 'routine-returns']);
+
+/**
+ * A finding's stable signature: the invariant; for the invariants about a halt, the bug check code and the
+ * faulting function; and the message with what varies between scenarios taken out (numbers, addresses, quoted names,
+ * parenthesised detail, status, IRP major and build names). Two findings with one signature are one bug; a campaign reports
+ * every distinct signature once.
+ */
+export function signatureOf(v: Violation, record: RunRecord): string {
+  const halt = HALTS.has(v.invariant);
+  const b = halt ? record.bugCheck : null;
+  const fn = halt ? (b?.function ?? record.verifierStop?.function ?? '-') : '-';
+  const skeleton = v.message
+    .replace(/\s*\([^()]*\)/g, '').replace(/"[^"]*"/g, '"…"').replace(/\bIRP_MJ_[A-Z_]+/g, 'IRP_MJ_*')
+    .replace(/\bSTATUS_[A-Z0-9_]+/g, 'STATUS_*').replace(/\bwin[0-9a-z]+-x(?:86|64)\b/g, 'win*')
+    .replace(/0x[0-9A-Fa-f]+/g, '0x#').replace(/\d+/g, '#');
+  return `${v.invariant}|${b !== null ? `0x${b.code.toString(16).toUpperCase()}` : '-'}|${fn}|${skeleton}`;
+}
+
 export function observe(record: RunRecord, driver: Pick<DriverModule, 'parse' | 'monitors' | 'notMonitoring' | 'device'>): Observation {
   return {
     record, logged: record.callbacks.map((c) => driver.parse(linesOf(c.prints))),

@@ -17,7 +17,7 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 const tmp = () => mkdtempSync(join(tmpdir(), 'psh-cli-'));
 
 describe('psharness fuzz', () => {
-  test('the seed fails with exit 1 and writes a report per violated invariant', async () => {
+  test('the seed fails with exit 1 and writes a report per distinct finding', async () => {
     const dir = tmp();
     const junit = join(dir, 'junit.xml');
     const r = await run(['fuzz', '--driver', 'seed', '--reports', dir, '--junit', junit]);
@@ -27,7 +27,8 @@ describe('psharness fuzz', () => {
     expect(jsons.length).toBeGreaterThanOrEqual(7);
     expect(readdirSync(dir).filter((n) => n.endsWith('.md')).length).toBe(jsons.length);
     const xml = readFileSync(junit, 'utf8');
-    expect(xml).toContain(`<testsuite name="psharness seed" tests="${INVARIANTS.length}" failures="${jsons.length}"`);
+    const violated = new Set(jsons.map((n) => (JSON.parse(readFileSync(join(dir, n), 'utf8')) as { invariant: { id: string } }).invariant.id));
+    expect(xml).toContain(`<testsuite name="psharness seed" tests="${INVARIANTS.length}" failures="${violated.size}"`);
     expect(xml).toContain('<failure message=');
     // replay every report: exit 1 (still failing), identical record
     for (const j of jsons) {
@@ -150,7 +151,7 @@ describe('long runs', () => {
       { out: (l) => out.push(l), err: () => {}, progress: (l) => lines.push(l), now: () => performance.now() });
     expect(code).toBe(0);
     expect(out.at(-1)).toMatch(/passed .* \d+ runs \(stopped by --time-limit\)/);
-    expect(lines.some((l) => /^runs \d+\/10000000 {2}0 invariant\(s\) violated {2}\d+ runs\/s/.test(l))).toBe(true);
+    expect(lines.some((l) => /^runs \d+\/10000000 {2}0 distinct finding\(s\) {2}\d+ runs\/s/.test(l))).toBe(true);
   });
 
   test('a malformed --path is refused', async () => {

@@ -62,3 +62,27 @@ describe('the report schema, used directly', () => {
     expect(() => validateScenario([])).toThrow(/scenario/);
   });
 });
+
+describe('distinct findings: one per signature, and the fast-check round of each replayable', () => {
+  test('the seed gives several distinct findings per invariant, no two with one signature; --max-findings caps them', async () => {
+    const r = await runCampaign({ driver: wssprocmon, seed: 1, runs: 1000 });
+    const sigs = r.findings.map((f) => f.signature);
+    expect(new Set(sigs).size).toBe(sigs.length);
+    expect(sigs.length).toBeGreaterThan(new Set(r.findings.map((f) => f.invariant.id)).size);
+    const capped = await runCampaign({ driver: wssprocmon, seed: 1, runs: 1000, maxFindings: 3 });
+    expect(capped.findings.length).toBe(3);
+  });
+
+  test('--from-report replays the fast-check round that found a report: the same shrunk scenario', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psh-fr-'));
+    await run(['fuzz', '--driver', 'seed', '--workers', '1', '--reports', dir]);
+    const reports = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    const later = reports.map((f) => ({ f, r: JSON.parse(readFileSync(join(dir, f), 'utf8')) as { scenario: unknown; signature: string; fuzz: { seen?: string[] } } }))
+      .find((x) => (x.r.fuzz.seen?.length ?? 0) > 0) ?? { f: reports[0], r: JSON.parse(readFileSync(join(dir, reports[0]), 'utf8')) };
+    const out = mkdtempSync(join(tmpdir(), 'psh-fr2-'));
+    const again = await run(['fuzz', '--from-report', join(dir, later.f), '--reports', out, '--max-findings', '50']);
+    expect(again.code).toBe(1);
+    const found = readdirSync(out).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(out, f), 'utf8')) as { scenario: unknown; signature: string });
+    expect(found.find((x) => x.signature === later.r.signature)?.scenario).toEqual(later.r.scenario);
+  }, 60_000);
+});

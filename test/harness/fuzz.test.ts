@@ -87,9 +87,9 @@ describe('seed + path', () => {
       expect(f.path).not.toBeNull();
       const again = fuzz({
         driver: wssprocmon, seed: f.seed, runs: 1000, path: f.path ?? undefined,
-        invariants: f.roundInvariants.map((id) => INVARIANTS.find((i) => i.id === id)!),
+        invariants: f.roundInvariants.map((id) => INVARIANTS.find((i) => i.id === id)!), knownSignatures: f.roundSeen,
       });
-      const same = again.findings.find((x) => x.invariant.id === f.invariant.id);
+      const same = again.findings.find((x) => x.signature === f.signature);
       expect(same?.scenario, f.invariant.id).toEqual(f.scenario);
       expect(again.runs).toBeLessThanOrEqual(2);
     }

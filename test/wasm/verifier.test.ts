@@ -124,7 +124,7 @@ describe('verifier mutants (examples/drivers/vfmon.c with PSH_MUTANT=n)', () => 
   test.each(VERIFIER_MUTANTS.map((m) => [m.id, m] as const))('%s: fuzz kills it and shrinks to the minimal length', (_id, m) => {
     const driver = mutants.get(m.schema) as DriverModule;
     const r = fuzz({ driver, seed: 1, runs: 1000, builds: ['winxp-x86'], invariants: [getInvariant(m.invariant)] });
-    expect(r.findings.length).toBe(1);
+    expect(r.findings.length).toBeGreaterThanOrEqual(1);
     expect(r.findings[0].scenario.ops.length).toBe(m.minimal.ops.length);
   });
 });
@@ -164,7 +164,7 @@ describe('completeness: the psrefmon.c survivors of a generic mutation run', () 
     copyFileSync('examples/drivers/psrefmon.psharness.json', join(dir, 'psrefmon.psharness.json'));
     const mutant = await loadWasmDriver(join(dir, 'psrefmon.c'));
     const r = fuzz({ driver: mutant, seed: 1, runs: 1000, builds: ['winxp-x86', 'win10-x86'], invariants: [getInvariant('events-complete')] });
-    expect(r.findings.map((f) => f.invariant.id)).toEqual(['events-complete']);
+    expect([...new Set(r.findings.map((f) => f.invariant.id))]).toEqual(['events-complete']);
     expect(r.findings[0].violations[0].message).toMatch(/was never logged, though the driver monitors/);
   }, 60_000);
 });
