@@ -87,8 +87,9 @@ function power(target) {
   for (let seed = 1; seed <= SEEDS; seed++) {
     const stamps = [];
     const t0 = now();
+    // time to the first failure: stop at the first finding (fuzz would go on to other distinct findings)
     const r = fuzz({ driver: target.driver, seed, runs: BUDGET, invariants: [inv], profile: target.profile, onRun: () => stamps.push(now()),
-      ...(target.builds !== undefined ? { builds: target.builds } : {}) });
+      maxFindings: 1, ...(target.builds !== undefined ? { builds: target.builds } : {}) });
     const total = now() - t0;
     if (!r.failed) { trials.push({ seed, killed: false, runs: r.runs, ms: total }); continue; }
     const ttf = (stamps[r.runs - 1] ?? now()) - t0;
