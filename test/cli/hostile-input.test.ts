@@ -6,19 +6,13 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { main, type Io } from '../../src/cli/main.js';
 import { buildReport, writeReport } from '../../src/harness/report.js';
 import { getInvariant } from '../../src/invariants/index.js';
 import { runAndCheck } from '../../src/harness/check.js';
 import type { DriverModule } from '../../src/driver/index.js';
-import { scenario, VOL } from '../helpers.js';
+import { scenario, VOL, runCli } from '../helpers.js';
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), now: () => performance.now() };
-  return { code: await main(argv, io), out: out.join('\n'), err: err.join('\n') };
-}
+const run = (argv: string[]): ReturnType<typeof runCli> => runCli(argv, () => performance.now());
 const tmp = (p: string): string => mkdtempSync(join(tmpdir(), p));
 const oneLine = (s: string): void => expect(s.trim().split('\n').length).toBe(1);
 

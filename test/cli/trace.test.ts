@@ -2,15 +2,9 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { main, type Io } from '../../src/cli/main.js';
-import { VOL } from '../helpers.js';
+import { VOL, runCli } from '../helpers.js';
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), now: () => 0 };
-  return { code: await main(argv, io), out: out.join('\n'), err: err.join('\n') };
-}
+const run = (argv: string[]): ReturnType<typeof runCli> => runCli(argv);
 
 describe('psharness trace: one scenario, pass or fail, with everything the driver printed', () => {
   test('a passing run shows its timeline and output, exit 0', async () => {

@@ -1,17 +1,15 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCli } from '../helpers.js';
 import { describe, expect, test } from 'vitest';
-import { main, type Io } from '../../src/cli/main.js';
 import { reference, wssprocmon } from '../../src/driver/index.js';
 import { CHUNK_RUNS, chunkSeed, runCampaign } from '../../src/harness/campaign.js';
 
-async function run(argv: string[]): Promise<{ code: number; out: string[]; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), now: () => 0 };
-  return { code: await main(argv, io), out, err: err.join('\n') };
-}
+const run = async (argv: string[]): Promise<{ code: number; out: string[]; err: string }> => {
+  const r = await runCli(argv);
+  return { code: r.code, out: r.lines, err: r.err };
+};
 
 describe('a campaign gives the same findings for any number of workers', () => {
   test('--workers 1 and --workers 2: the same output, the same report bytes', async () => {

@@ -1,16 +1,11 @@
+import { runCli } from '../helpers.js';
 import { describe, expect, test } from 'vitest';
-import { main, type Io } from '../../src/cli/main.js';
 import { getMutant, reference } from '../../src/driver/index.js';
 import { countExhaustive, exhaustiveScenarios } from '../../src/generators/exhaustive.js';
 import { checkExhaustive } from '../../src/harness/exhaustive.js';
 import { getInvariant, INVARIANTS } from '../../src/invariants/index.js';
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), now: () => performance.now() };
-  return { code: await main(argv, io), out: out.join('\n'), err: err.join('\n') };
-}
+const run = (argv: string[]): ReturnType<typeof runCli> => runCli(argv, () => performance.now());
 
 describe('exhaustive small scope: every scenario up to K operations', () => {
   test('the universe: 1, 6, 34, 233, 2022 scenarios of up to 0..4 operations on one build, distinct, shortest first', () => {

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -7,10 +7,9 @@ import { loadVerifierMutant, VERIFIER_MUTANTS } from '../../src/driver/verifier-
 import { loadWasmDriver } from '../../src/driver/wasm/loader.js';
 import { runAndCheck } from '../../src/harness/check.js';
 import { fuzz } from '../../src/harness/fuzz.js';
-import { main, type Io } from '../../src/cli/main.js';
 import { getInvariant, INVARIANTS } from '../../src/invariants/index.js';
 import { simulate, type Scenario } from '../../src/model/index.js';
-import { scenario, VOL } from '../helpers.js';
+import { scenario, VOL, mutatedCopy, runCli } from '../helpers.js';
 
 const X86 = ['win2000-x86', 'winxp-x86', 'win2003-x86', 'win7-x86', 'win10-x86'];
 
@@ -31,12 +30,7 @@ beforeAll(async () => {
   for (const m of VERIFIER_MUTANTS) mutants.set(m.schema, await loadVerifierMutant(m.schema));
 }, 240_000);
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), now: () => 0 };
-  return { code: await main(argv, io), out: out.join('\n'), err: err.join('\n') };
-}
+const run = (argv: string[]): ReturnType<typeof runCli> => runCli(argv);
 
 describe('the verifier checks every load and store of a C driver (the hostile cases)', () => {
   const cases: [number, string, number | null, RegExp][] = [
@@ -138,16 +132,12 @@ describe('the procwatch.c survivors of a generic mutation run are killed now', (
     ['DriverUnload returns holding the fast mutex', '    gTracked = 0;\n    ExReleaseFastMutex(&gLock);\n', '    gTracked = 0;\n'],
   ];
   test.each(survivors)('%s', async (_what, from, to) => {
-    const original = readFileSync('examples/drivers/procwatch.c', 'utf8');
-    expect(original.includes(from)).toBe(true);
-    const dir = mkdtempSync(join(tmpdir(), 'psh-pwm-'));
-    writeFileSync(join(dir, 'procwatch.c'), original.replace(from, to));
-    copyFileSync('examples/drivers/procwatch.psharness.json', join(dir, 'procwatch.psharness.json'));
-    const mutant = await loadWasmDriver(join(dir, 'procwatch.c'));
+    const file = await mutatedCopy('examples/drivers/procwatch.c', from, to);
+    const mutant = await loadWasmDriver(file);
     const r = fuzz({ driver: mutant, seed: 1, runs: 1000, builds: ['win7-x86', 'win10-x86'], profile: 'adversarial' });
     expect(r.failed).toBe(true);
     expect(r.findings.some((f) => f.invariant.id === 'no-bugcheck')).toBe(true);
-    const off = fuzz({ driver: await loadWasmDriver(join(dir, 'procwatch.c'), { verifier: false }), seed: 1, runs: 300, builds: ['win7-x86'], invariants: [getInvariant('no-bugcheck')] });
+    const off = fuzz({ driver: await loadWasmDriver(file, { verifier: false }), seed: 1, runs: 300, builds: ['win7-x86'], invariants: [getInvariant('no-bugcheck')] });
     expect(off.findings.length + r.findings.length).toBeGreaterThan(0);
   }, 60_000);
 });
@@ -157,12 +147,7 @@ describe('completeness: the psrefmon.c survivors of a generic mutation run', () 
     ['the process registration deleted', '    status = PsSetCreateProcessNotifyRoutine(ProcessNotify, FALSE);\n'],
     ['the thread registration deleted', '    status = PsSetCreateThreadNotifyRoutine(ThreadNotify);\n'],
   ])('%s: killed by events-complete', async (_what, line) => {
-    const original = readFileSync('examples/drivers/psrefmon.c', 'utf8');
-    expect(original.includes(line)).toBe(true);
-    const dir = mkdtempSync(join(tmpdir(), 'psh-cmp-'));
-    writeFileSync(join(dir, 'psrefmon.c'), original.replace(line, '    status = STATUS_SUCCESS;\n'));
-    copyFileSync('examples/drivers/psrefmon.psharness.json', join(dir, 'psrefmon.psharness.json'));
-    const mutant = await loadWasmDriver(join(dir, 'psrefmon.c'));
+    const mutant = await loadWasmDriver(await mutatedCopy('examples/drivers/psrefmon.c', line, '    status = STATUS_SUCCESS;\n'));
     const r = fuzz({ driver: mutant, seed: 1, runs: 1000, builds: ['winxp-x86', 'win10-x86'], invariants: [getInvariant('events-complete')] });
     expect([...new Set(r.findings.map((f) => f.invariant.id))]).toEqual(['events-complete']);
     expect(r.findings[0].violations[0].message).toMatch(/was never logged, though the driver monitors/);
@@ -175,12 +160,7 @@ describe('device-interface: the psrefmon.c survivors about its device', () => {
     ['Exclusive TRUE made FALSE', 'FILE_DEVICE_UNKNOWN, 0, TRUE, &gDevice', 'FILE_DEVICE_UNKNOWN, 0, FALSE, &gDevice', /created with Exclusive=FALSE, the design needs TRUE/],
     ['the symbolic link never created', 'status = IoCreateSymbolicLink(&gLinkName, &gDeviceName);', 'status = STATUS_SUCCESS;', /no symbolic link \\DosDevices\\PsRefMonC/],
   ])('%s: killed', async (_what, from, to, msg) => {
-    const original = readFileSync('examples/drivers/psrefmon.c', 'utf8');
-    expect(original.includes(from)).toBe(true);
-    const dir = mkdtempSync(join(tmpdir(), 'psh-dev-'));
-    writeFileSync(join(dir, 'psrefmon.c'), original.replace(from, to));
-    copyFileSync('examples/drivers/psrefmon.psharness.json', join(dir, 'psrefmon.psharness.json'));
-    const mutant = await loadWasmDriver(join(dir, 'psrefmon.c'));
+    const mutant = await loadWasmDriver(await mutatedCopy('examples/drivers/psrefmon.c', from, to));
     const r = fuzz({ driver: mutant, seed: 1, runs: 1000, builds: ['winxp-x86'], invariants: [getInvariant('device-interface')] });
     expect(r.findings[0]?.violations[0]?.message).toMatch(msg);
   }, 60_000);
