@@ -64,6 +64,7 @@ export interface ChunkTask {
   readonly profile?: 'documented' | 'adversarial';
   readonly invariants: readonly string[];
   readonly maxOps?: number;
+  /** The campaign's deadline as an epoch time in ms (each thread's performance.now() has its own origin). */
   readonly deadline?: number;
   readonly skipShrink: readonly string[];
   readonly maxFindings?: number;
@@ -86,7 +87,8 @@ export function runChunk(driver: DriverModule, t: ChunkTask, onRun?: (runs: numb
     ...(t.stats === true ? { onScenario } : {}),
     driver, seed: t.seed, runs: t.runs, invariants: t.invariants.map((id) => getInvariant(id)),
     ...(t.builds !== undefined ? { builds: t.builds } : {}), ...(t.profile !== undefined ? { profile: t.profile } : {}),
-    ...(t.maxOps !== undefined ? { maxOps: t.maxOps } : {}), ...(t.deadline !== undefined ? { deadline: t.deadline } : {}),
+    ...(t.maxOps !== undefined ? { maxOps: t.maxOps } : {}),
+    ...(t.deadline !== undefined ? { deadline: t.deadline - performance.timeOrigin } : {}),
     ...(t.weights !== undefined ? { weights: t.weights } : {}), ...(t.faults !== undefined ? { faults: t.faults } : {}),
     ...(t.crowding !== undefined ? { crowding: t.crowding } : {}),
     skipShrink: new Set(t.skipShrink), ...(t.maxFindings !== undefined ? { maxFindings: t.maxFindings } : {}), ...(onRun !== undefined ? { onRun } : {}),
@@ -111,7 +113,7 @@ export async function runCampaign(o: CampaignOptions): Promise<FuzzResult> {
   const chunks = Math.max(1, Math.ceil(total / CHUNK_RUNS));
   const [shardIndex, shardCount] = o.shard ?? [1, 1];
   const mine = Array.from({ length: chunks }, (_, k) => k).filter((k) => k % shardCount === shardIndex - 1);
-  const deadline = o.timeLimitMs === undefined ? undefined : performance.now() + o.timeLimitMs;
+  const deadline = o.timeLimitMs === undefined ? undefined : performance.timeOrigin + performance.now() + o.timeLimitMs;
   const found = new Map<string, Finding>(); // by signature
   const maxFindings = o.maxFindings ?? 20;
   const order: Finding[] = [];
