@@ -277,6 +277,30 @@ export class Kernel {
     for (let i = 0; i < crowd.process; i++) this.processTable.register(() => {}, `OtherDriver${i}`, 'OtherDriverProcessNotify');
     for (let i = 0; i < crowd.thread; i++) this.threadTable.register(() => {}, `OtherDriver${i}`, 'OtherDriverThreadNotify');
     for (let i = 0; i < crowd.image; i++) this.imageTable.register(() => {}, `OtherDriver${i}`, 'OtherDriverImageNotify');
+    this.kernelStructures(crowd);
+  }
+
+  /**
+   * The kernel's own structures a driver could reach by scanning memory (it has no symbol for them): the three
+   * notify-routine arrays (EX_CALLBACK slots, [WRK] ps/psnotify.c), the CID handle table, and a pool block of each
+   * other driver in the tables. They are never the driver's to write: a store into one is `kernel-memory-owned`,
+   * naming it.
+   */
+  private kernelStructures(crowd: Crowding): void {
+    const ps = this.build.pointerSize;
+    const arrays: [string, NotifyTable<unknown>][] = [
+      ['PspCreateProcessNotifyRoutine', this.processTable], ['PspCreateThreadNotifyRoutine', this.threadTable], ['PspLoadImageNotifyRoutine', this.imageTable],
+    ];
+    for (const [type, table] of arrays) {
+      const va = this.mem.alloc(table.slots.length * ps, 'Ps  ', 'kernel', { type });
+      table.slots.forEach((s, i) => {
+        // an EX_FAST_REF to the callback block, reference bits set: plausible, never dereferenced here
+        if (s !== null) this.mem.setPtr(va + i * ps, this.build.kernelVaBase + 0x8000 + 0x40 * i + 0xf);
+      });
+    }
+    this.mem.alloc(0x400, 'PsCd', 'kernel', { type: 'PspCidTable (handle table)' });
+    const others = Math.max(crowd.process, crowd.thread, crowd.image);
+    for (let i = 0; i < others; i++) this.mem.alloc(64, 'Othr', `OtherDriver${i}`, { type: 'pool', foreign: true });
   }
 
   get halted(): boolean {

@@ -78,6 +78,8 @@ export interface AllocOptions {
   /** Driver pool: contents start initialised (zeroed), as ExAllocatePool2 does. */
   readonly zeroed?: boolean;
   readonly paged?: boolean;
+  /** Another driver's pool (not the driver under test's): laid out like pool, never the tested driver's to write. */
+  readonly foreign?: boolean;
 }
 
 export class KernelMemory {
@@ -126,6 +128,7 @@ export class KernelMemory {
   alloc(size: number, tag: string, owner: string, options: AllocOptions = {}): number {
     const rounded = Math.max(16, (size + 15) & ~15);
     const driverPool = owner !== 'kernel';
+    const foreign = options.foreign === true;
     const slotSize = driverPool ? rounded + 2 * REDZONE : rounded;
     let slot: number;
     const list = this.freeLists.get(slotSize);
@@ -142,12 +145,12 @@ export class KernelMemory {
     const paged = options.paged === true ? Shadow.Paged : 0;
     if (driverPool) {
       this.shadow.fill(Shadow.PoolGuard, slot, slot + slotSize);
-      this.shadow.fill((options.zeroed === true ? Shadow.Owned : Shadow.Uninitialised) | paged, off, off + size);
+      this.shadow.fill(foreign ? Shadow.Kernel : (options.zeroed === true ? Shadow.Owned : Shadow.Uninitialised) | paged, off, off + size);
     } else {
       this.shadow.fill((options.driverWritable === true ? Shadow.Owned : Shadow.Kernel) | paged, slot, slot + slotSize);
     }
     const va = this.base + off;
-    if (driverPool) this.held.set(owner, (this.held.get(owner) ?? 0) + size);
+    if (driverPool && !foreign) this.held.set(owner, (this.held.get(owner) ?? 0) + size);
     this.blocks.set(va, {
       va, size: driverPool ? size : rounded, tag, owner, type: options.type ?? (driverPool ? 'pool' : 'kernel pool'),
       paged: paged !== 0, slot, slotSize,

@@ -256,3 +256,26 @@ describe('DbgPrint', () => {
     expect(statusName(0xc0001234)).toBe('0xC0001234');
   });
 });
+
+describe("the kernel's own structures are not the driver's to write", () => {
+  test.each([
+    ['PspCreateProcessNotifyRoutine'], ['PspCreateThreadNotifyRoutine'], ['PspLoadImageNotifyRoutine'], ['PspCidTable (handle table)'], ['pool of OtherDriver0'],
+  ])('a store into %s is a verifier stop naming it; a read is allowed', (type) => {
+    const k = new Kernel({
+      build: getBuild('win10-x64'), profile: PROFILES.documented, reusePolicy: 'nt52', driver: reference,
+      crowding: { process: 2, thread: 0, image: 0 },
+    });
+    const block = k.mem.liveBlocks().find((b) => (b.owner === 'kernel' ? b.type : `${b.type} of ${b.owner}`) === type);
+    expect(block, type).toBeDefined();
+    const va = (block as { va: number }).va;
+    expect(() => k.mem.check(va, 4, false)).not.toThrow();
+    expect(() => k.mem.check(va + 8, 4, true)).toThrow(new RegExp(`${type.replace(/[()]/g, '\\$&')} at 0x[0-9A-F]+, field \\+0x8, which it does not own`));
+  });
+
+  test('the process notify array holds the other drivers\' entries', () => {
+    const k = new Kernel({ build: getBuild('winxp-x86'), profile: PROFILES.documented, reusePolicy: 'nt52', driver: reference, crowding: { process: 3, thread: 0, image: 0 } });
+    const arr = k.mem.liveBlocks().find((b) => b.type === 'PspCreateProcessNotifyRoutine') as { va: number; size: number };
+    expect(arr.size).toBe(8 * 4);
+    expect([0, 1, 2, 3].map((i) => k.mem.u32(arr.va + 4 * i) !== 0)).toEqual([true, true, true, false]);
+  });
+});
