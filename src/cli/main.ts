@@ -5,11 +5,12 @@
 import { randomInt } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { builtinDrivers, UnknownDriverError, type DriverModule } from '../driver/index.js';
 import { junitXml, writeAtomic } from '../harness/junit.js';
 import { runCampaign } from '../harness/campaign.js';
+import { coverageLine, lcovFromEdges, lcovFromV8, type V8ScriptCoverage } from '../harness/lcov.js';
 import { checkExhaustive } from '../harness/exhaustive.js';
 import { applicableBuilds, applicableInvariants, fuzz, type Finding, type FuzzResult } from '../harness/fuzz.js';
 import { CompileError } from '../driver/wasm/compile.js';
@@ -23,7 +24,7 @@ import { runAndCheck } from '../harness/check.js';
 import { loadReport, replayReport, validateScenario } from '../harness/replay.js';
 import type { Scenario } from '../model/scenario.js';
 import {
-  buildReport, cleanStaleTemps, fileSha256, renderMarkdown, renderRun, ReportError, resolveDriverReference, writeReport,
+  buildReport, cleanStaleTemps, ensureDir, fileSha256, renderMarkdown, renderRun, ReportError, resolveDriverReference, writeReport,
 } from '../harness/report.js';
 import { getInvariant, INVARIANTS, signatureOf, UnknownInvariantError, type Invariant } from '../invariants/index.js';
 import { BUILDS, getBuild, UnknownBuildError } from '../model/builds.js';
@@ -52,7 +53,7 @@ usage:
                  [--reports DIR] [--junit FILE] [--no-reports] [--path P] [--regressions DIR] [--verifier on|off]
                  [--min-runs N] [--workers N] [--shard i/n] [--faults none|boot|all] [--crowding on|off]
                  [--weights kind=N,...] [--stats] [--exhaustive K] [--max-findings N]
-                 [--from-report R]
+                 [--from-report R] [--coverage DIR]
   psharness replay <report.json>
   psharness trace --driver <name|file> (--report R | --seed S --run K | --scenario FILE) [--build B]
                  [--profile documented|adversarial] [--max-ops N] [--verifier on|off]
@@ -62,9 +63,9 @@ usage:
 exit codes: 0 all invariants hold, 1 violation, 2 bad usage or input, 3 internal error`;
 
 /** A built-in driver by name, or a C (.c) or WebAssembly (.wasm) driver by path. */
-export async function resolveDriver(name: string, io?: Io, verifier = true): Promise<DriverModule> {
+export async function resolveDriver(name: string, io?: Io, verifier = true, coverage = false): Promise<DriverModule> {
   if (name.endsWith('.c') || name.endsWith('.wasm')) {
-    const d = await loadWasmDriver(name, { verifier });
+    const d = await loadWasmDriver(name, { verifier, coverage });
     if (d.diagnostics !== '' && io !== undefined) io.err(d.diagnostics);
     return d;
   }
@@ -94,6 +95,27 @@ function parseWeights(text: string): OpWeights {
   }
   if (Object.values(w).every((x) => x === 0)) throw new UsageError('--weights switches every kind of operation off');
   return w;
+}
+
+type InspectorSession = { post(method: string, params?: object): Promise<unknown>; connect(): void; disconnect(): void };
+
+/** V8's precise block coverage of this thread, for a TypeScript driver (the campaign runs here when it is on). */
+async function startV8Coverage(): Promise<InspectorSession> {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session() as unknown as InspectorSession;
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.startPreciseCoverage', { callCount: true, detailed: true });
+  return session;
+}
+
+async function stopV8Coverage(session: InspectorSession | undefined, url: string | undefined): Promise<ReturnType<typeof lcovFromV8> | null> {
+  if (session === undefined) return null;
+  const { result } = await session.post('Profiler.takePreciseCoverage') as { result: V8ScriptCoverage[] };
+  await session.post('Profiler.stopPreciseCoverage');
+  session.disconnect();
+  const script = url === undefined ? undefined : result.find((s) => s.url === url);
+  return script === undefined ? null : lcovFromV8(script);
 }
 
 function errorText(e: unknown): string {
@@ -145,7 +167,7 @@ function joinNegativeValues(args: readonly string[], valued: ReadonlySet<string>
 }
 
 async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
-  const args = joinNegativeValues(rawArgs, new Set(['--seed', '--runs', '--time-limit', '--max-ops', '--min-runs', '--path', '--workers', '--shard', '--faults', '--crowding', '--weights', '--exhaustive', '--max-findings', '--build', '--profile', '--invariant', '--reports', '--junit', '--regressions', '--verifier', '--driver']));
+  const args = joinNegativeValues(rawArgs, new Set(['--seed', '--runs', '--time-limit', '--max-ops', '--min-runs', '--path', '--workers', '--shard', '--faults', '--crowding', '--weights', '--exhaustive', '--max-findings', '--coverage', '--from-report', '--build', '--profile', '--invariant', '--reports', '--junit', '--regressions', '--verifier', '--driver']));
   const { values, positionals } = parseArgs({
     args,
     strict: true,
@@ -175,6 +197,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
       exhaustive: { type: 'string' },
       'max-findings': { type: 'string' },
       'from-report': { type: 'string' },
+      coverage: { type: 'string' },
     },
   });
   let known: readonly string[] | undefined;
@@ -229,7 +252,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     if (values.path.length > 100_000) throw new UsageError('--path is longer than 100000 characters');
   }
   // the cheap checks first: a C driver is compiled here
-  const driver = await resolveDriver(values.driver, io, verifier);
+  const driver = await resolveDriver(values.driver, io, verifier, values.coverage !== undefined);
   const buildArg = values.build ?? 'all';
   const requested = buildArg === 'all' ? BUILDS.map((b) => b.id) : buildArg.split(',').map((b) => getBuild(b.trim()).id);
   const { builds, skipped } = applicableBuilds(driver, requested);
@@ -317,6 +340,8 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     io.out(`psharness fuzz: passed driver=${values.driver} ${scope}: no violation of ${invariants.length} invariants up to ${k} operations`);
     return EXIT_OK;
   }
+  // coverage is counted in this thread: the campaign runs here (the same findings as on any number of workers)
+  const v8 = values.coverage !== undefined && driver.coverage === undefined ? await startV8Coverage() : undefined;
   const statistics = { scenarios: 0, labels: new Map<string, number>() };
   const onRun = io.progress === undefined ? undefined : (n: number): void => {
     if (n - lastShown < 100) return;
@@ -343,11 +368,27 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     onFinding,
   }) : await runCampaign({
     ...(values.stats === true ? { statistics } : {}),
-    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, workers, shard, faults: faultMode, crowding: crowdingArg === 'on', maxFindings,
+    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, workers: values.coverage !== undefined ? 1 : workers, shard,
+    faults: faultMode, crowding: crowdingArg === 'on', maxFindings,
     ...(weights !== undefined ? { weights } : {}),
     spec: { name: values.driver, verifier }, ...(onRun !== undefined ? { onRun } : {}), onFinding,
   });
   io.progress?.('');
+  if (values.coverage !== undefined) {
+    const cov = driver.coverage !== undefined
+      ? lcovFromEdges(driver.coverage, dirname(resolve(values.driver)))
+      : await stopV8Coverage(v8, driver.sourceUrl);
+    if (cov === null) writeErrors.push(`no coverage of ${values.driver}: it is not a C driver or a built-in TypeScript driver`);
+    else {
+      try {
+        ensureDir(values.coverage);
+        writeAtomic(join(values.coverage, 'lcov.info'), cov.text);
+        for (const sm of cov.summaries) io.out(coverageLine(sm));
+      } catch (e) {
+        writeErrors.push(`cannot write --coverage ${values.coverage}: ${errorText(e)}`);
+      }
+    }
+  }
   if (values.stats === true) for (const l of statisticsTable(statistics.labels, statistics.scenarios)) io.out(l);
   const seconds = ((io.now() - started) / 1000).toFixed(2);
   if (values.junit !== undefined) {

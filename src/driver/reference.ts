@@ -302,6 +302,7 @@ export function makeMonitor(bug: MutationPoint | null, name = 'psrefmon', descri
     monitors: ['process-create', 'process-exit', 'thread-create', 'thread-exit', 'image-load'],
     notMonitoring: [{ kind: 'image-load', pattern: /image loads are not monitored/ }],
     device: { name: DEVICE_NAME, link: LINK_NAME, exclusive: true },
+    sourceUrl: import.meta.url,
   };
 }
 

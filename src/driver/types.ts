@@ -5,6 +5,7 @@
 import type { DriverImage } from '../model/ddi.js';
 
 import type { NotificationKind } from '../model/record.js';
+import type { CoverageCollector } from './wasm/coverage.js';
 
 export type LoggedKind = NotificationKind;
 
@@ -43,6 +44,10 @@ export interface DriverModule extends DriverImage {
   readonly notMonitoring?: readonly { readonly kind: LoggedKind; readonly pattern: RegExp }[];
   /** The device a successful DriverEntry leaves for its clients (`device-interface` checks it is there). */
   readonly device?: DeviceDeclaration;
+  /** A C driver loaded for coverage: its edges and their hit counts (filled as it runs). */
+  readonly coverage?: CoverageCollector;
+  /** For a TypeScript driver: the URL of its module (V8 coverage is reported for that file). */
+  readonly sourceUrl?: string;
 }
 
 export interface DeviceDeclaration {

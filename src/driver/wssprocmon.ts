@@ -112,6 +112,7 @@ export const wssprocmon: DriverModule = {
   parse: parseWssprocmon,
   monitors: ['process-create', 'process-exit', 'thread-create', 'thread-exit', 'image-load'],
   device: { name: '\\Device\\WssProcMon', link: '\\DosDevices\\WssProcMon', exclusive: true },
+  sourceUrl: import.meta.url,
 };
 
 const RE_PROCESS = /^CREATE PROCESS = PROCESS NAME: (.*) , PROCESS PARENTID: (-?\d+), PROCESS ID: (-?\d+), PROCESS ADDRESS ([0-9a-fA-F]+):$/s;

@@ -107,8 +107,8 @@ export interface CompiledDriver {
 }
 
 /** Compiles `source` (a .c file; its directory's .c/.h files come along for #include "..."). */
-export async function compileDriver(source: string, defines: Readonly<Record<string, string>> = {}): Promise<CompiledDriver> {
-  const extra = Object.entries(defines).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `-D${k}=${v}`);
+export async function compileDriver(source: string, defines: Readonly<Record<string, string>> = {}, extraFlags: readonly string[] = []): Promise<CompiledDriver> {
+  const extra = [...Object.entries(defines).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `-D${k}=${v}`), ...extraFlags];
   const dir = dirname(resolve(source));
   const main = basename(source);
   const sources = driverSources(dir, main);

@@ -15,6 +15,7 @@ import { loadLogSpec, parserFromSpec } from '../log-spec.js';
 import type { DriverModule } from '../types.js';
 import { compileDriver, STACK_TOP } from './compile.js';
 import { BUDGET_GLOBAL, instrumentDriver, LAYOUT_SECTION, type ImageLayout } from './instrument.js';
+import { coveragePoints, type CoverageCollector } from './coverage.js';
 import { functionNames, inspectModule, type ModuleInfo } from './module-info.js';
 
 export class WasmDriverError extends Error {
@@ -92,6 +93,7 @@ export const WASM_DDI_NAMES: readonly string[] = [
   'ExAllocatePoolWithTag', 'ExAllocatePool2', 'ExFreePoolWithTag', 'ExFreePool',
   'KeInitializeSpinLock', 'KeAcquireSpinLock', 'KeReleaseSpinLock', 'ExInitializeFastMutex', 'ExAcquireFastMutex',
   'ExReleaseFastMutex', 'KeGetCurrentIrql', 'KfRaiseIrql', 'KfLowerIrql', 'KeBugCheckEx',
+  '__sanitizer_cov_trace_pc_guard', '__sanitizer_cov_trace_pc_guard_init',
   'RtlInitUnicodeString', 'RtlCopyUnicodeString', 'RtlCompareUnicodeString', 'RtlEqualUnicodeString', 'RtlGetVersion',
   'MmGetSystemRoutineAddress', 'DbgPrint', 'DbgPrintEx', 'memcpy', 'memmove', 'memset', 'memcmp',
 ];
@@ -139,7 +141,13 @@ export interface WasmDriverOptions {
   readonly verifier?: boolean;
   /** Preprocessor definitions for a .c driver (e.g. a mutant schema's PSH_MUTANT). */
   readonly defines?: Readonly<Record<string, string>>;
+  /** Build with edge coverage (clang's trace-pc-guard and -g) and count the edges each run takes. */
+  readonly coverage?: boolean;
 }
+
+/** Coverage builds: clang's edge hooks, and DWARF to map them to source lines. */
+const COVERAGE_FLAGS: readonly string[] = ['-g', '-fsanitize-coverage=trace-pc-guard'];
+const COVERAGE_HOOK = '__sanitizer_cov_trace_pc_guard';
 
 /** The guard page below the stack: the stack is [0, STACK_TOP) and the NULL page is its first 4 KB. */
 const STACK_GUARD: readonly [number, number] = [0x1000, 0x2000];
@@ -172,12 +180,13 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
   let bytes: Uint8Array<ArrayBuffer>;
   let diagnostics = '';
   if (ext === '.c') {
-    const c = await compileDriver(path, options.defines);
+    const c = await compileDriver(path, options.defines, options.coverage === true ? COVERAGE_FLAGS : []);
     bytes = new Uint8Array(c.wasm);
     diagnostics = c.diagnostics;
   } else if (ext === '.wasm') {
     bytes = new Uint8Array(readFileSync(path));
   } else throw new WasmDriverError(`${path}: a driver file must be .c or .wasm`);
+  const compiled = bytes;
   const verifier = options.verifier !== false;
   try {
     new WebAssembly.Module(new Uint8Array(bytes)); // a clear error for a file that is no module, before binaryen sees it
@@ -218,6 +227,12 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
     throw new WasmDriverError(`${path} cannot be instantiated as a driver image: ${(e as Error).message}`);
   }
   const reservedLow = Number((probe.exports.__heap_base as WebAssembly.Global).value);
+  let coverage: CoverageCollector | undefined;
+  if (options.coverage === true) {
+    const hook = WebAssembly.Module.imports(new WebAssembly.Module(compiled)).filter((i) => i.kind === 'function').findIndex((i) => i.name === COVERAGE_HOOK);
+    if (hook < 0) throw new WasmDriverError(`${path}: no coverage hooks in the module (a prebuilt .wasm must be linked with -fsanitize-coverage=trace-pc-guard -g)`);
+    coverage = { points: coveragePoints(compiled, hook, [STACK_TOP, reservedLow]), hits: new Map() };
+  }
   const layoutSection = WebAssembly.Module.customSections(module, LAYOUT_SECTION)[0];
   const layout = layoutSection === undefined ? null : JSON.parse(new TextDecoder().decode(layoutSection)) as ImageLayout;
   const sp = Number((probe.exports.__stack_pointer as WebAssembly.Global | undefined)?.value ?? 0);
@@ -243,7 +258,8 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
     ...(spec?.device !== undefined ? { device: spec.device } : {}),
     ...(spec?.notMonitoring !== undefined ? { notMonitoring: spec.notMonitoring.map((n) => ({ kind: n.kind, pattern: new RegExp(n.pattern) })) } : {}),
     diagnostics,
-    instantiate: () => instantiate(module, imports, names, verifier),
+    ...(coverage !== undefined ? { coverage } : {}),
+    instantiate: () => instantiate(module, imports, names, verifier, coverage),
   };
 }
 
@@ -256,7 +272,7 @@ function stubImports(imports: WebAssembly.ModuleImportDescriptor[], memory: WebA
   return out;
 }
 
-function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImportDescriptor[], names: Map<number, string>, verifier: boolean): DriverInstance {
+function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImportDescriptor[], names: Map<number, string>, verifier: boolean, coverage?: CoverageCollector): DriverInstance {
   return {
     DriverEntry(ddi: Ddi, DriverObject: DRIVER_OBJECT, RegistryPath: PVOID): number {
       let table: WebAssembly.Table | null = null;
@@ -461,6 +477,11 @@ function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImpo
           for (let k = 0; k < n(len); k++) ddi.WRITE_UCHAR(n(d) + k, n(c) & 0xff);
           return d;
         },
+        // edge coverage (clang trace-pc-guard): count by guard address; the guards need no initialisation here
+        __sanitizer_cov_trace_pc_guard: (g) => {
+          if (coverage !== undefined) coverage.hits.set(n(g), (coverage.hits.get(n(g)) ?? 0) + 1);
+        },
+        __sanitizer_cov_trace_pc_guard_init: () => {},
         KfRaiseIrql: (irql) => ddi.KeRaiseIrql(n(irql)),
         KfLowerIrql: (irql) => ddi.KeLowerIrql(n(irql)),
         memcmp: (a, b, len) => {
