@@ -10,6 +10,7 @@ import {
   loadWasmDriver, VERIFIER_MUTANTS, loadVerifierMutant,
 } from '../dist/index.js';
 import { applicableBuilds } from '../dist/harness/fuzz.js';
+import { guidedFuzz } from '../dist/harness/guided.js';
 
 const SEEDS = Number(process.env.BENCH_SEEDS ?? 20);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -191,6 +192,33 @@ for (const m of VERIFIER_MUTANTS) {
 }
 const pow = targets.map((t) => { const p = power(t); log(`  ${p.id}: ${p.killedSeeds}/${p.seeds}, median ${p.msToFailure.median} ms, shrunk ${p.shrunkLength.median}/${p.minimal}`); return p; });
 const mutantRows = pow.filter((p) => !p.id.startsWith('seed-bug'));
+
+// ---------------------------------------------------------------- random vs coverage-guided, runs to first failure
+log('random vs guided…');
+const GSEEDS = Number(process.env.BENCH_GUIDED_SEEDS ?? 5);
+const guidedRows = [];
+const guidedTargets = [
+  ...MUTANTS.map((m) => ({ id: m.id, invariant: m.invariant, driver: m.driver })),
+  ...await Promise.all(VERIFIER_MUTANTS.map(async (m) => {
+    const driver = await loadVerifierMutant(m.schema, { coverage: true });
+    return { id: `vf:${m.id}`, invariant: m.invariant, driver, builds: applicableBuilds(driver, ['win2000-x86', 'winxp-x86', 'win2003-x86', 'win7-x86', 'win10-x86']).builds };
+  })),
+];
+for (const t of guidedTargets) {
+  const inv = [getInvariant(t.invariant)];
+  const random = [];
+  const guided = [];
+  for (let seed = 1; seed <= GSEEDS; seed++) {
+    const opts = { driver: t.driver, seed, runs: BUDGET, invariants: inv, maxFindings: 1, ...(t.builds !== undefined ? { builds: t.builds } : {}) };
+    const a = fuzz(opts);
+    random.push(a.failed ? a.findings[0].runsToFailure : Infinity);
+    const b = guidedFuzz(opts);
+    guided.push(b.failed ? b.findings[0].runsToFailure : Infinity);
+  }
+  guidedRows.push({ id: t.id, random: median(random), guided: median(guided), randomKilled: random.filter(Number.isFinite).length, guidedKilled: guided.filter(Number.isFinite).length });
+}
+const guidedWins = guidedRows.filter((r) => r.guided < r.random).length;
+const randomWins = guidedRows.filter((r) => r.random < r.guided).length;
 const score = mutantRows.filter((p) => p.killedSeeds === p.seeds).length / mutantRows.length;
 const ratio100 = pipe.find((p) => p.ops === 100 && p.mode === 'harness').opsPerSecond / pipe.find((p) => p.ops === 100 && p.mode === 'baseline').opsPerSecond;
 const result = {
@@ -206,6 +234,8 @@ const result = {
     trialsOverMinimumByMoreThan2: pow.reduce((a, p) => a + p.overByMoreThan2, 0),
     harnessToBaselineOpsRatio100: round(ratio100, 3),
     anchors, fixedCost: fixed,
+    guidedVsRandom: { targets: guidedRows.length, seeds: GSEEDS, guidedFewerRuns: guidedWins, randomFewerRuns: randomWins,
+      medianRandom: median(guidedRows.map((r) => r.random)), medianGuided: median(guidedRows.map((r) => r.guided)) },
     verifierOnToOff: verifierCost,
     seconds: round((now() - started) / 1000, 1),
   },
@@ -230,6 +260,10 @@ md.push('', '## Full pipeline vs baseline', '');
 md.push('`generate`: fast-check generation only. `baseline`: the same generator and the kernel with a driver that does nothing, no checking. `harness`: generate, run the reference driver, check every invariant.', '');
 md.push('| ops per scenario | mode | mean ops | runs/s | ops/s |', '|---|---|---|---|---|');
 for (const p of pipe) md.push(`| ${p.ops} | ${p.mode} | ${p.meanOps} | ${p.runsPerSecond.toLocaleString('en-US')} | ${p.opsPerSecond.toLocaleString('en-US')} |`);
+md.push('', '## Random vs coverage-guided (`--guided`)', '');
+md.push(`Median runs to the first failure over ${GSEEDS} seeds per mutant (the ${MUTANTS.length} TypeScript mutants and the ${VERIFIER_MUTANTS.length} verifier C mutants, whose coverage builds give the guided search its edges). Guided needed fewer runs on **${guidedWins}**, random on **${randomWins}** of ${guidedRows.length}; medians ${result.summary.guidedVsRandom.medianRandom} (random) and ${result.summary.guidedVsRandom.medianGuided} (guided).`, '');
+md.push('| mutant | random | guided | killed (random / guided) |', '|---|---|---|---|');
+for (const r of guidedRows) md.push(`| ${r.id} | ${r.random} | ${r.guided} | ${r.randomKilled} / ${r.guidedKilled} |`);
 md.push('', '## Bug-finding power', '');
 md.push(`Per target: killed seeds out of ${SEEDS}, runs and milliseconds to the first failure (median / worst), shrinking time, shrunk length (median / worst) against the documented minimum.`, '');
 md.push('| target | invariant | killed | runs to failure | ms to failure | shrink ms | shrunk (min) |', '|---|---|---|---|---|---|---|');

@@ -12,6 +12,7 @@ import { junitXml, writeAtomic } from '../harness/junit.js';
 import { runCampaign } from '../harness/campaign.js';
 import { coverageLine, lcovFromEdges, lcovFromV8, type V8ScriptCoverage } from '../harness/lcov.js';
 import { checkExhaustive } from '../harness/exhaustive.js';
+import { guidedFuzz } from '../harness/guided.js';
 import { applicableBuilds, applicableInvariants, fuzz, type Finding, type FuzzResult } from '../harness/fuzz.js';
 import { CompileError } from '../driver/wasm/compile.js';
 import { loadWasmDriver, WasmDriverError } from '../driver/wasm/loader.js';
@@ -53,7 +54,7 @@ usage:
                  [--reports DIR] [--junit FILE] [--no-reports] [--path P] [--regressions DIR] [--verifier on|off]
                  [--min-runs N] [--workers N] [--shard i/n] [--faults none|boot|all] [--crowding on|off]
                  [--weights kind=N,...] [--stats] [--exhaustive K] [--max-findings N]
-                 [--from-report R] [--coverage DIR]
+                 [--from-report R] [--coverage DIR] [--guided]
   psharness replay <report.json>
   psharness trace --driver <name|file> (--report R | --seed S --run K | --scenario FILE) [--build B]
                  [--profile documented|adversarial] [--max-ops N] [--verifier on|off]
@@ -198,6 +199,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
       'max-findings': { type: 'string' },
       'from-report': { type: 'string' },
       coverage: { type: 'string' },
+      guided: { type: 'boolean' },
     },
   });
   let known: readonly string[] | undefined;
@@ -252,7 +254,8 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     if (values.path.length > 100_000) throw new UsageError('--path is longer than 100000 characters');
   }
   // the cheap checks first: a C driver is compiled here
-  const driver = await resolveDriver(values.driver, io, verifier, values.coverage !== undefined);
+  // the guided search needs a C driver's edges: a coverage build
+  const driver = await resolveDriver(values.driver, io, verifier, values.coverage !== undefined || values.guided === true);
   const buildArg = values.build ?? 'all';
   const requested = buildArg === 'all' ? BUILDS.map((b) => b.id) : buildArg.split(',').map((b) => getBuild(b.trim()).id);
   const { builds, skipped } = applicableBuilds(driver, requested);
@@ -355,7 +358,10 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     emit(f);
   };
   // a fast-check path replays one round: in this thread; otherwise the chunked campaign, on `workers` threads
-  const result: FuzzResult = values.path !== undefined ? fuzz({
+  const result: FuzzResult = values.guided === true ? guidedFuzz({
+    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, faults: faultMode, crowding: crowdingArg === 'on', maxFindings,
+    ...(weights !== undefined ? { weights } : {}), ...(onRun !== undefined ? { onRun } : {}), onFinding,
+  }) : values.path !== undefined ? fuzz({
     driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, path: values.path, faults: faultMode, crowding: crowdingArg === 'on', maxFindings,
     ...(known !== undefined ? { knownSignatures: known } : {}),
     ...(weights !== undefined ? { weights } : {}),

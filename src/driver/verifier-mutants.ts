@@ -57,7 +57,7 @@ export function vfmonSource(): string {
 }
 
 /** The compiled mutant (or, for schema 0, the correct driver). */
-export async function loadVerifierMutant(schema: number, options: { verifier?: boolean } = {}): Promise<DriverModule> {
+export async function loadVerifierMutant(schema: number, options: { verifier?: boolean; coverage?: boolean } = {}): Promise<DriverModule> {
   const name = schema === 0 ? 'vfmon' : `vfmon-${VERIFIER_MUTANTS.find((m) => m.schema === schema)?.id ?? schema}`;
   return loadWasmDriver(vfmonSource(), { defines: { PSH_MUTANT: String(schema) }, name, ...options });
 }
