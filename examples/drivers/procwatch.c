@@ -140,6 +140,21 @@ static VOID ProcWatchUnload(PDRIVER_OBJECT DriverObject)
     IoDeleteDevice(gDevice);
 }
 
+/* Clients open and close the device; it has no other requests. */
+static NTSTATUS ProcWatchDispatch(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(Irp);
+    NTSTATUS status = STATUS_INVALID_DEVICE_REQUEST;
+
+    UNREFERENCED_PARAMETER(DeviceObject);
+    if (stack->MajorFunction == IRP_MJ_CREATE || stack->MajorFunction == IRP_MJ_CLOSE || stack->MajorFunction == IRP_MJ_CLEANUP)
+        status = STATUS_SUCCESS;
+    Irp->IoStatus.Status = status;
+    Irp->IoStatus.Information = 0;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return status;
+}
+
 NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
     NTSTATUS status;
@@ -148,6 +163,10 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
     InitializeListHead(&gProcesses);
     ExInitializeFastMutex(&gLock);
 
+    DriverObject->MajorFunction[IRP_MJ_CREATE] = ProcWatchDispatch;
+    DriverObject->MajorFunction[IRP_MJ_CLOSE] = ProcWatchDispatch;
+    DriverObject->MajorFunction[IRP_MJ_CLEANUP] = ProcWatchDispatch;
+    DriverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = ProcWatchDispatch;
     status = IoCreateDevice(DriverObject, 0, &gDeviceName, FILE_DEVICE_UNKNOWN, FILE_DEVICE_SECURE_OPEN, FALSE, &gDevice);
     if (!NT_SUCCESS(status))
         return status;

@@ -159,6 +159,12 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
     if (gGetImageFileName == NULL)
         gNameOffset = FindNameOffset();
 
+    /* Dispatch routines before the device exists: it can be opened as soon as the link is made, and the Windows 2000
+     * path below returns early. */
+    DriverObject->MajorFunction[IRP_MJ_CREATE] = PsRefMonDispatch;
+    DriverObject->MajorFunction[IRP_MJ_CLOSE] = PsRefMonDispatch;
+    DriverObject->MajorFunction[IRP_MJ_CLEANUP] = PsRefMonDispatch;
+    DriverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = PsRefMonDispatch;
     status = IoCreateDevice(DriverObject, 0, &gDeviceName, FILE_DEVICE_UNKNOWN, 0, TRUE, &gDevice);
     if (!NT_SUCCESS(status))
         return status;
@@ -182,10 +188,6 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
         goto remove_process;
     }
     gImageRegistered = TRUE;
-    DriverObject->MajorFunction[IRP_MJ_CREATE] = PsRefMonDispatch;
-    DriverObject->MajorFunction[IRP_MJ_CLOSE] = PsRefMonDispatch;
-    DriverObject->MajorFunction[IRP_MJ_CLEANUP] = PsRefMonDispatch;
-    DriverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = PsRefMonDispatch;
     if (canRemove)
         DriverObject->DriverUnload = PsRefMonUnload;
     return STATUS_SUCCESS;

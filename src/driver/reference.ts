@@ -245,6 +245,8 @@ export function makeMonitor(bug: MutationPoint | null, name = 'psrefmon', descri
             && d.MmGetSystemRoutineAddress('PsRemoveLoadImageNotifyRoutine') !== 0;
           if (!getImageFileName) nameOffset = findNameOffset();
           if (bug === 'pool-leak-on-unload') poolBlock = d.ExAllocatePoolWithTag(0, 64, 'Mon ');
+          // dispatch routines before the device exists: the Windows 2000 path below returns early
+          for (const major of [IRP_MJ_CREATE, IRP_MJ_CLOSE, IRP_MJ_CLEANUP, IRP_MJ_DEVICE_CONTROL]) DriverObject.MajorFunction[major] = Dispatch;
           const out = { value: 0 };
           let status = d.IoCreateDevice(DriverObject, 0, DEVICE_NAME, FILE_DEVICE_UNKNOWN, 0, true, out);
           if (!NT_SUCCESS(status)) {
@@ -292,7 +294,6 @@ export function makeMonitor(bug: MutationPoint | null, name = 'psrefmon', descri
             return status;
           }
           imageRegistered = true;
-          for (const major of [IRP_MJ_CREATE, IRP_MJ_CLOSE, IRP_MJ_CLEANUP, IRP_MJ_DEVICE_CONTROL]) DriverObject.MajorFunction[major] = Dispatch;
           if (canRemove && bug !== 'no-unload-routine') DriverObject.DriverUnload = Unload;
           return STATUS_SUCCESS;
         },

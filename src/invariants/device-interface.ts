@@ -10,7 +10,7 @@ import type { Invariant, Violation } from './types.js';
 export const deviceInterface: Invariant = {
   id: 'device-interface',
   needsOutput: false,
-  statement: 'after a successful DriverEntry the declared device exists (exclusive as declared) and its symbolic link points at it',
+  statement: 'after a successful DriverEntry the declared device exists (exclusive as declared), its symbolic link points at it, and it opens',
   source: 'WDK: IoCreateDevice (Exclusive), IoCreateSymbolicLink',
   check({ record, device }) {
     if (device === undefined) return [];
@@ -31,6 +31,15 @@ export const deviceInterface: Invariant = {
         else if (device.name !== undefined && !same(link.target, device.name)) wrong.push(`${device.link} points at ${link.target}, not ${device.name}`);
       }
       if (wrong.length > 0) out.push({ invariant: this.id, message: `DriverEntry succeeded with ${wrong.join('; ')}`, evidence: { op: ph.op, seq: ph.seq, event: 'DriverEntry returned STATUS_SUCCESS' } });
+    }
+    // the declared device is there to be opened: an IRP_MJ_CREATE the I/O manager lets through (not refused by
+    // exclusivity) must succeed, or no client can ever reach the driver (a missing MajorFunction[IRP_MJ_CREATE]
+    // completes it with STATUS_INVALID_DEVICE_REQUEST)
+    for (const ph of record.phases) {
+      if (ph.phase !== 'Dispatch' || ph.outcome !== 'returned' || ph.irp?.major !== 'IRP_MJ_CREATE') continue;
+      const status = ph.irp.returned ?? ph.status;
+      if (status === undefined || status === 'STATUS_SUCCESS' || status === 'STATUS_PENDING') continue;
+      out.push({ invariant: this.id, message: `opening the driver's device failed with ${status}: no client can reach it`, evidence: { op: ph.op, seq: ph.seq, event: 'IRP_MJ_CREATE sent to the driver\'s device', actual: status } });
     }
     return out;
   },

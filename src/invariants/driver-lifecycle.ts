@@ -1,5 +1,6 @@
 import { getBuild } from '../model/builds.js';
 import type { DdiCallRecord, Residue } from '../model/record.js';
+import { NT_SUCCESS, statusByName } from '../model/status.js';
 import type { Invariant, Violation } from './types.js';
 
 function leftovers(r: Residue): string[] {
@@ -25,6 +26,41 @@ export const failedEntryClean: Invariant = {
       if (left.length > 0) {
         out.push({ invariant: this.id, message: `DriverEntry failed with ${ph.status} and left ${left.join(', ')}`, evidence: { op: ph.op, seq: ph.seq, event: `DriverEntry returned ${ph.status}`, actual: left } });
       }
+    }
+    return out;
+  },
+};
+
+/** A DDI call that failed: an error NTSTATUS, an injected fault, or a system routine the build does not export. */
+function failedCall(d: DdiCallRecord): boolean {
+  if (d.faulted === true || d.result?.startsWith('NULL') === true) return true;
+  if (d.status === undefined) return false;
+  const value = statusByName(d.status) ?? (/^0x[0-9A-F]{8}$/i.test(d.status) ? Number.parseInt(d.status, 16) : 0);
+  return !NT_SUCCESS(value);
+}
+
+/**
+ * DriverEntry fails only for a reason: some DDI it called failed (an error status, an injected fault, an export the
+ * build lacks). A monitor whose DriverEntry fails when everything it asked for succeeded never loads on any machine
+ * (typically it returns an uninitialised or stale status) — and every other invariant then holds vacuously.
+ * [DOC] DRIVER_INITIALIZE: "If the routine fails, it must free any resources it allocated and return an error status".
+ */
+export const entryFailureJustified: Invariant = {
+  id: 'entry-failure-justified',
+  needsOutput: false,
+  statement: 'DriverEntry returns an error only after a DDI it called failed (error status, injected fault, missing export)',
+  source: 'WDK: DRIVER_INITIALIZE callback function (return value)',
+  check({ record }) {
+    const out: Violation[] = [];
+    for (const ph of record.phases) {
+      if (ph.phase !== 'DriverEntry' || ph.outcome !== 'returned' || ph.status === undefined) continue;
+      const returned = statusByName(ph.status) ?? (/^0x[0-9A-F]{8}$/i.test(ph.status) ? Number.parseInt(ph.status, 16) : 0);
+      if (NT_SUCCESS(returned) || ph.ddi.some(failedCall)) continue;
+      out.push({
+        invariant: this.id,
+        message: `DriverEntry returned ${ph.status} although every DDI it called (${ph.ddi.length}) succeeded`,
+        evidence: { op: ph.op, seq: ph.seq, event: `DriverEntry returned ${ph.status}`, actual: ph.ddi.map((d) => d.name) },
+      });
     }
     return out;
   },

@@ -1,7 +1,7 @@
 /** The invariant catalogue, by stable id. */
 import { dbgPrintLimit } from './dbgprint-limit.js';
 import { deviceInterface } from './device-interface.js';
-import { driverUnloadable, failedEntryClean, poolReleased, teardownOrder, unloadClean } from './driver-lifecycle.js';
+import { driverUnloadable, entryFailureJustified, failedEntryClean, poolReleased, teardownOrder, unloadClean } from './driver-lifecycle.js';
 import { eventsComplete } from './events-complete.js';
 import { eventsLoggedOnce } from './events-logged-once.js';
 import { imagePathFull } from './image-path-full.js';
@@ -26,6 +26,7 @@ export const INVARIANTS: readonly Invariant[] = [
   referencesBalanced,
   referencesReleased,
   failedEntryClean,
+  entryFailureJustified,
   unloadClean,
   teardownOrder,
   poolReleased,

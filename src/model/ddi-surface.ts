@@ -131,7 +131,10 @@ export function makeDdi(k: Kernel): Ddi {
     uninitialized: () => ({ value: k.uninitializedPointer }),
     RtlGetVersion: () => ({ dwMajorVersion: k.build.major, dwMinorVersion: k.build.minor, dwBuildNumber: k.build.buildNumber }),
     MmGetSystemRoutineAddress: (name) => {
-      return DDI_NAMES.includes(name) && isExported(k.build, name) ? k.build.systemImageBase + (fnv1a(name) & 0xffff0) : 0;
+      const address = DDI_NAMES.includes(name) && isExported(k.build, name) ? k.build.systemImageBase + (fnv1a(name) & 0xffff0) : 0;
+      // recorded: a missing export is a reason a DriverEntry may fail (entry-failure-justified)
+      k.log('MmGetSystemRoutineAddress', [name], undefined, address === 0 ? 'NULL' : `0x${address.toString(16).toUpperCase()}`);
+      return address;
     },
     PsSetCreateProcessNotifyRoutine: (routine, removeIt) => {
       if (removeIt) return remove(k.processTable, 'PsSetCreateProcessNotifyRoutine', routine);

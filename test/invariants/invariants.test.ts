@@ -46,6 +46,11 @@ const breakers: [string, DriverModule, Scenario][] = [
   ['device-interface', { ...reference, name: 'wrong-exclusivity', device: { name: '\\Device\\PsRefMon', link: '\\DosDevices\\PsRefMon', exclusive: false } }, base(createP1)],
   // a monitor that registers nothing and logs nothing (the generic-mutation survivor of psrefmon.c)
   ['events-complete', { ...reference, name: 'registers-nothing', instantiate: () => ({ DriverEntry: () => 0 }) }, base(createP1)],
+  // DriverEntry returns an error although every DDI it called succeeded (an uninitialised status: the generic-mutation
+  // survivor of psrefmon.c with IoCreateDevice deleted)
+  ['entry-failure-justified', { ...reference, name: 'fails-for-no-reason', instantiate: () => ({
+    DriverEntry: (ddi) => { const status = ddi.PsSetCreateProcessNotifyRoutine(() => undefined, false); return status === 0 ? 0xc0000001 : status; },
+  }) }, base(createP1)],
   ['routine-returns', onCreate('spins-on-the-kernel', (ddi) => { for (;;) ddi.KeGetCurrentIrql(); }), base(createP1)],
   ['lookup-failure-handled', wssprocmon, base([
     { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` },
@@ -112,6 +117,22 @@ describe('exclusive devices', () => {
     expect(creates[1].outcome).toBe('refused');
     expect(creates[1].ddi).toEqual([]);
     expect(r.violations).toEqual([]);
+  });
+
+  test('a device its clients cannot open (no IRP_MJ_CREATE dispatch routine) breaks device-interface; the reference opens', () => {
+    const noDispatch: DriverModule = {
+      ...reference, name: 'no-create-dispatch', instantiate: () => ({
+        DriverEntry(ddi, DriverObject) {
+          const out = { value: 0 };
+          const status = ddi.IoCreateDevice(DriverObject, 0, '\\Device\\PsRefMon', 0x22, 0, true, out);
+          return status !== 0 ? status : ddi.IoCreateSymbolicLink('\\DosDevices\\PsRefMon', '\\Device\\PsRefMon');
+        },
+      }),
+    };
+    const open = base([{ op: 'DeviceRequest', major: 'IRP_MJ_CREATE' }]);
+    const bad = runAndCheck(noDispatch, open, [getInvariant('device-interface')]);
+    expect(bad.violations.map((v) => v.message)).toEqual(["opening the driver's device failed with STATUS_INVALID_DEVICE_REQUEST: no client can reach it"]);
+    expect(runAndCheck(reference, open, [getInvariant('device-interface')]).violations).toEqual([]);
   });
 });
 
