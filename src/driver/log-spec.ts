@@ -190,6 +190,7 @@ export function parserFromSpec(spec: LogSpec): (lines: readonly string[]) => Log
           if (m3 === null) break;
           const more = m3.groups?.imagePath ?? '';
           ev.imagePath = `${typeof ev.imagePath === 'string' ? ev.imagePath : ''}${more}`;
+          if (more === '') ev.emptyContinuations = (typeof ev.emptyContinuations === 'number' ? ev.emptyContinuations : 0) + 1;
           text += '\n' + lines[++i];
         }
         ev.line = text;

@@ -22,10 +22,11 @@ export const directory: fc.Arbitrary<string> = fc.oneof(
 );
 
 /**
- * Path lengths where code breaks: empty and one character, MAX_PATH and its neighbours (255, 256, 259, 260), a
- * driver's 400-character chunk, DbgPrint's 512 bytes (511, 512) and UNICODE_STRING's limit (32,767 characters).
+ * Path lengths where code breaks: empty and one character, MAX_PATH and its neighbours (255, 256, 259, 260), exact
+ * multiples of the chunks drivers split paths into for DbgPrint (200, 400: 400 and 800, where a split loop's end
+ * condition shows), DbgPrint's 512 bytes (511, 512) and UNICODE_STRING's limit (32,767 characters).
  */
-export const BOUNDARY_PATH_LENGTHS: readonly number[] = [0, 1, 255, 256, 259, 260, 400, 511, 512, 32767];
+export const BOUNDARY_PATH_LENGTHS: readonly number[] = [0, 1, 255, 256, 259, 260, 400, 511, 512, 800, 32767];
 
 /** A path of exactly `length` characters, ending in a file name when there is room for one. */
 export function pathOfLength(length: number, file = 'app.exe'): string {

@@ -8,7 +8,7 @@ import { describeCallback, type Invariant, type Violation } from './types.js';
 export const imagePathFull: Invariant = {
   id: 'image-path-full',
   needsOutput: true,
-  statement: 'the logged image path is the full path: not one character, not read past the buffer\'s Length',
+  statement: 'the logged image path is the full path: not one character, not read past the buffer\'s Length, not split with empty pieces',
   source: 'WDK: UNICODE_STRING (Length excludes any terminator; Buffer need not be NUL-terminated); DbgPrint %wZ',
   seedBug: 4,
   check({ record, logged }) {
@@ -17,6 +17,13 @@ export const imagePathFull: Invariant = {
       if (cb.outcome !== 'returned' || cb.kind !== 'image') return;
       const want = cb.truth.imagePath ?? null;
       for (const e of logged[i]) {
+        if (e.kind === 'image-load' && (e.emptyContinuations ?? 0) > 0) {
+          out.push({
+            invariant: this.id,
+            message: `logged image path is followed by ${e.emptyContinuations} empty continuation line(s): the split loop runs a chunk too far`,
+            evidence: { op: cb.op, seq: cb.seq, event: describeCallback(cb), line: e.line, expected: want, actual: e.imagePath ?? null },
+          });
+        }
         if (e.kind !== 'image-load' || e.imagePath === undefined || e.imagePath === want) continue;
         const got = e.imagePath;
         let how = 'differs';

@@ -165,3 +165,22 @@ describe('device-interface: the psrefmon.c survivors about its device', () => {
     expect(r.findings[0]?.violations[0]?.message).toMatch(msg);
   }, 60_000);
 });
+
+describe('the remaining psrefmon.c survivors of the generic mutation run (reports/mutation.md)', () => {
+  test.each([
+    ['the split loop runs a chunk too far (at <= chars)', 'at < chars;', 'at <= chars;', 'image-path-full', /1 empty continuation line\(s\)/],
+    ['IoCreateDevice deleted (DriverEntry returns an uninitialised status)', '    status = IoCreateDevice(DriverObject, 0, &gDeviceName, FILE_DEVICE_UNKNOWN, 0, TRUE, &gDevice);\n', '', 'entry-failure-justified', /although every DDI it called \(\d+\) succeeded/],
+    ['no IRP_MJ_CREATE dispatch routine', '    DriverObject->MajorFunction[IRP_MJ_CREATE] = PsRefMonDispatch;\n', '', 'device-interface', /opening the driver's device failed with STATUS_INVALID_DEVICE_REQUEST/],
+    ['IRP_MJ_CREATE leaves the status unset', '        status = STATUS_SUCCESS;\n', '', 'device-interface', /opening the driver's device failed with 0x/],
+  ])('%s: killed', async (_what, from, to, invariant, msg) => {
+    const mutant = await loadWasmDriver(await mutatedCopy('examples/drivers/psrefmon.c', from, to));
+    const r = fuzz({ driver: mutant, seed: 1, runs: 1000, builds: ['winxp-x86'], invariants: [getInvariant(invariant)] });
+    expect(r.findings[0]?.violations[0]?.message).toMatch(msg);
+  }, 60_000);
+
+  test('the corrected psrefmon.c prints no empty continuation line at 800 characters', async () => {
+    const driver = await loadWasmDriver('examples/drivers/psrefmon.c');
+    const r = fuzz({ driver, seed: 1, runs: 1000, builds: ['winxp-x86'], invariants: [getInvariant('image-path-full'), getInvariant('device-interface'), getInvariant('entry-failure-justified')] });
+    expect(r.failed).toBe(false);
+  }, 60_000);
+});
