@@ -7,7 +7,7 @@
  *       { "kind": "process-create", "pattern": "^CREATE pid=(?<pid>\\d+) name=(?<name>.*)$" },
  *       { "kind": "image-load", "pattern": "^IMAGE (?<imagePath>.*)$", "next": "^BASE (?<base>[0-9a-f]+)$" } ] }
  *
- * Named groups: pid, ppid, tid, size (decimal unless listed in "hex"), base and address (hex), name, imagePath
+ * Named groups: pid, ppid, tid, size and threads (decimal unless listed in "hex"), base and address (hex), name, imagePath
  * (the "null" string, default "(null)", means no path). "next" is a second line the event needs; "continue" is a
  * pattern whose lines are appended to imagePath (paths split over several DbgPrint calls).
  */
@@ -19,7 +19,7 @@ import { hexNorm, type LoggedEvent, type LoggedKind } from './types.js';
 
 export const LOG_SPEC_FORMAT = 'psharness-log/1';
 const KINDS: readonly LoggedKind[] = ['process-create', 'process-exit', 'thread-create', 'thread-exit', 'image-load'];
-const FIELDS = new Set(['pid', 'ppid', 'tid', 'size', 'base', 'address', 'name', 'imagePath']);
+const FIELDS = new Set(['pid', 'ppid', 'tid', 'size', 'base', 'address', 'name', 'imagePath', 'threads']);
 
 export interface LogPattern {
   readonly kind: LoggedKind;
@@ -152,6 +152,8 @@ interface Compiled {
   readonly next?: RegExp;
   readonly cont?: RegExp;
   readonly hex: ReadonlySet<string>;
+  /** The pattern, its next or its continuation captures imagePath. */
+  readonly logsPath: boolean;
 }
 
 function fields(groups: Record<string, string | undefined>, c: Compiled, into: Record<string, unknown>): void {
@@ -168,6 +170,7 @@ export function parserFromSpec(spec: LogSpec): (lines: readonly string[]) => Log
   const compiled: Compiled[] = spec.events.map((p) => ({
     p, re: new RegExp(p.pattern, 's'), next: p.next === undefined ? undefined : new RegExp(p.next, 's'),
     cont: p.continue === undefined ? undefined : new RegExp(p.continue, 's'), hex: new Set(p.hex ?? []),
+    logsPath: [p.pattern, p.next ?? '', p.continue ?? ''].some((x) => x.includes('(?<imagePath>')),
   }));
   return (lines) => {
     const out: LoggedEvent[] = [];
@@ -193,6 +196,8 @@ export function parserFromSpec(spec: LogSpec): (lines: readonly string[]) => Log
           if (more === '') ev.emptyContinuations = (typeof ev.emptyContinuations === 'number' ? ev.emptyContinuations : 0) + 1;
           text += '\n' + lines[++i];
         }
+        // a spec that logs the path and printed none of it logged an empty path (not "no claim")
+        if (ev.imagePath === undefined && c.logsPath) ev.imagePath = '';
         ev.line = text;
         out.push(ev as unknown as LoggedEvent);
         break;

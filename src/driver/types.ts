@@ -22,6 +22,8 @@ export interface LoggedEvent {
   readonly base?: string;
   readonly size?: number;
   readonly address?: string;
+  /** process-exit: the threads the driver counted starting in the process (a log spec's `threads` field). */
+  readonly threads?: number;
   /** Continuation lines (a log spec's "continue") that carried no characters: a split loop that ran a chunk too far. */
   readonly emptyContinuations?: number;
   /** The line(s) it was read from. */

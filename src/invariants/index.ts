@@ -11,6 +11,7 @@ import { noBugCheck } from './no-bugcheck.js';
 import { pidReuseAttribution } from './pid-reuse-attribution.js';
 import { pointersFullWidth } from './pointers-full-width.js';
 import { processNameCorrect } from './process-name-correct.js';
+import { threadCountCorrect } from './thread-count-correct.js';
 import { referencesBalanced, referencesReleased } from './references-balanced.js';
 import type { Invariant, Observation, Violation } from './types.js';
 import { kernelMemoryOwned, routineReturns, uninitializedUse } from './verifier-stops.js';
@@ -35,6 +36,7 @@ export const INVARIANTS: readonly Invariant[] = [
   noBugCheck,
   dbgPrintLimit,
   pidReuseAttribution,
+  threadCountCorrect,
   pointersFullWidth,
   kernelMemoryOwned,
   uninitializedUse,

@@ -4,6 +4,7 @@ import { runAndCheck } from '../../src/harness/check.js';
 import { getInvariant, INVARIANTS } from '../../src/invariants/index.js';
 import type { Ddi, Scenario } from '../../src/model/index.js';
 import { scenario, VOL } from '../helpers.js';
+import { parserFromSpec, validateLogSpec } from '../../src/driver/log-spec.js';
 
 const base = (ops: Scenario['ops'], extra: Partial<Scenario> = {}): Scenario => scenario('winxp-x86', ops, extra);
 
@@ -51,6 +52,18 @@ const breakers: [string, DriverModule, Scenario][] = [
   ['entry-failure-justified', { ...reference, name: 'fails-for-no-reason', instantiate: () => ({
     DriverEntry: (ddi) => { const status = ddi.PsSetCreateProcessNotifyRoutine(() => undefined, false); return status === 0 ? 0xc0000001 : status; },
   }) }, base(createP1)],
+  // counts no threads at all: every process exits with threads=0
+  ['thread-count-correct', {
+    name: 'counts-no-threads', description: 'counts-no-threads', imports: ['PsSetCreateProcessNotifyRoutine', 'PsSetCreateThreadNotifyRoutine'], logsEvents: false,
+    parse: parserFromSpec(validateLogSpec({ format: 'psharness-log/1', events: [{ kind: 'process-exit', pattern: '^exit pid=(?<pid>\\d+) threads=(?<threads>\\d+)$' }] }, 'counts-no-threads')),
+    instantiate: () => ({
+      DriverEntry(ddi) {
+        const status = ddi.PsSetCreateThreadNotifyRoutine(() => undefined);
+        if (status !== 0) return status;
+        return ddi.PsSetCreateProcessNotifyRoutine((_ppid: number, pid: number, create: boolean) => { if (!create) ddi.DbgPrint('exit pid=%u threads=0\n', pid); }, false);
+      },
+    }),
+  }, base([...createP1, { op: 'ExitProcess', process: 'P1' }])],
   ['routine-returns', onCreate('spins-on-the-kernel', (ddi) => { for (;;) ddi.KeGetCurrentIrql(); }), base(createP1)],
   ['lookup-failure-handled', wssprocmon, base([
     { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` },

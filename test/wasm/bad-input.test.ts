@@ -107,4 +107,16 @@ describe('log specs', () => {
       { kind: 'image-load', pid: 0, imagePath: null, line: 'I 0 (null)' },
     ]);
   });
+
+  test('a path logged only in pieces: no piece is an empty path, an empty piece is counted', () => {
+    const parse = parserFromSpec(validateLogSpec({
+      format: 'psharness-log/1',
+      events: [{ kind: 'image-load', pattern: '^I (?<pid>\\d+)$', next: '^  (?<imagePath>.*)$', continue: '^  (?<imagePath>.*)$', null: '(no name)' }],
+    }, 'x'));
+    expect(parse(['I 4', 'I 8', '  (no name)', 'I 12', '  \\a', '  \\b', '  '])).toEqual([
+      { kind: 'image-load', pid: 4, imagePath: '', line: 'I 4' },
+      { kind: 'image-load', pid: 8, imagePath: null, line: 'I 8\n  (no name)' },
+      { kind: 'image-load', pid: 12, imagePath: '\\a\\b', emptyContinuations: 1, line: 'I 12\n  \\a\n  \\b\n  ' },
+    ]);
+  });
 });

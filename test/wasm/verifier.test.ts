@@ -184,3 +184,15 @@ describe('the remaining psrefmon.c survivors of the generic mutation run (report
     expect(r.failed).toBe(false);
   }, 60_000);
 });
+
+describe('thread-count-correct: the procwatch.c survivors about its per-process thread count', () => {
+  test.each([
+    ['the count never incremented', '        record->Threads++;\n', '        ;\n'],
+    ['FindProcess matches the wrong record', '        if (p->ProcessId == ProcessId)\n', '        if (!(p->ProcessId == ProcessId))\n'],
+    ['the record never given its PID', '    record->ProcessId = ProcessId;\n', ''],
+  ])('%s: killed', async (_what, from, to) => {
+    const mutant = await loadWasmDriver(await mutatedCopy('examples/drivers/procwatch.c', from, to));
+    const r = fuzz({ driver: mutant, seed: 1, runs: 1000, builds: ['win10-x86'], invariants: [getInvariant('thread-count-correct')] });
+    expect(r.findings[0]?.violations[0]?.message).toMatch(/exit logged threads=\d+, but the driver was notified of \d+ thread start/);
+  }, 60_000);
+});
