@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { lineRows } from '../../src/driver/wasm/dwarf.js';
+import { coverageLine, lcovFromV8 } from '../../src/harness/lcov.js';
 import { runCli } from '../helpers.js';
 
 /** The records of an lcov file, checked for the shape genhtml reads. */
@@ -66,5 +68,45 @@ describe('coverage of the driver under test (--coverage DIR writes lcov)', () =>
     const unit = [...header, ...program];
     const bytes = new Uint8Array([unit.length & 0xff, 0, 0, 0, ...unit]);
     expect(lineRows(bytes)).toEqual([{ address: 0x10, file: 'a.c', line: 10 }, { address: 0x11, file: 'a.c', line: 11 }]);
+  });
+
+  test('the DWARF line table reader: a hand-made DWARF 5 program (entry formats, .debug_line_str, MD5, file 1)', () => {
+    const lineStr = new Uint8Array([...Buffer.from('/src'), 0]);
+    const md5 = new Array<number>(16).fill(0xab);
+    // version 5, address_size 4, seg 0, header_length (patched), min_inst 1, max_ops 1, default_is_stmt 1, line_base -5,
+    // line_range 14, opcode_base 13, standard_opcode_lengths
+    const header = [5, 0, 4, 0, 0, 0, 0, 0, 1, 1, 1, 0xfb, 14, 13, 0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 1,
+      // directories: one format (path, line_strp), one entry at offset 0 of .debug_line_str
+      1, 1, 0x1f, 1, 0, 0, 0, 0,
+      // files: path (string), directory_index (udata), MD5 (data16); two entries (clang repeats the main file as 0 and 1)
+      3, 1, 0x08, 2, 0x0f, 5, 0x1e, 2, ...Buffer.from('b.c'), 0, 0, ...md5, ...Buffer.from('b.c'), 0, 0, ...md5];
+    header.splice(4, 4, header.length - 8, 0, 0, 0);
+    // set_address 0x20, advance_line 4 (line 5), copy; special opcode: address +2, line +3; end_sequence
+    const program = [0, 5, 2, 0x20, 0, 0, 0, 3, 4, 1, 13 + (2 * 14) + (3 + 5), 0, 1, 1];
+    const unit = [...header, ...program];
+    const bytes = new Uint8Array([unit.length & 0xff, 0, 0, 0, ...unit]);
+    expect(lineRows(bytes, lineStr)).toEqual([{ address: 0x20, file: '/src/b.c', line: 5 }, { address: 0x22, file: '/src/b.c', line: 8 }]);
+  });
+
+  test('lcov of a TypeScript module from V8 precise coverage: nested ranges, the smallest wins; branches from block ranges', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psh-v8-'));
+    const file = join(dir, 'm.js');
+    const src = ['export function f(x) {', '  if (x) {', '    return 1;', '  }', '  return 2;', '}', ''].join('\n');
+    writeFileSync(file, src);
+    const at = (text: string): number => src.indexOf(text);
+    const { text, summaries } = lcovFromV8({
+      url: pathToFileURL(file).href,
+      functions: [
+        { isBlockCoverage: false, ranges: [{ startOffset: 0, endOffset: src.length, count: 1 }] },
+        { isBlockCoverage: true, ranges: [{ startOffset: at('export function'), endOffset: src.length - 1, count: 3 }, { startOffset: at('{\n    return 1'), endOffset: at('  return 2'), count: 0 }] },
+      ],
+    });
+    const [rec] = parseLcov(text);
+    expect(rec.file).toBe(file);
+    expect([...rec.da.entries()]).toEqual([[1, 3], [2, 3], [3, 0], [5, 3]]);
+    expect(summaries[0].lines).toEqual({ hit: 3, total: 4 });
+    expect(rec.brf).toBe(2);
+    expect(rec.brh).toBe(1);
+    expect(coverageLine(summaries[0])).toMatch(/lines 3\/4 \(75\.0%\), branches 1\/2 \(50\.0%\)/);
   });
 });
