@@ -6,7 +6,7 @@
  */
 import { getBuild } from '../model/builds.js';
 import type { Scenario } from '../model/scenario.js';
-import { BOUNDARY_PATH_LENGTHS } from './names.js';
+import { BOUNDARY_PATH_LENGTHS, DBGPRINT_WINDOW_PATH_LENGTHS } from './names.js';
 
 export function scenarioLabels(s: Scenario): string[] {
   const labels = new Set<string>([`build ${s.build}`, `CID reuse ${s.reusePolicy}`]);
@@ -23,6 +23,8 @@ export function scenarioLabels(s: Scenario): string[] {
     labels.add(`op ${op.op}`);
     if (op.op === 'CreateProcess' || op.op === 'LoadImage') {
       if (BOUNDARY_PATH_LENGTHS.includes(op.path.length)) labels.add(`path of ${op.path.length} characters`);
+      const w = DBGPRINT_WINDOW_PATH_LENGTHS;
+      if (op.path.length >= w.min && op.path.length <= w.max) labels.add(`path of ${w.min}-${w.max} characters (a log line near 512 bytes)`);
       if (op.pathUnavailable === true) labels.add('FullImageName NULL');
     }
     if (op.op === 'CreateProcess') {

@@ -38,14 +38,23 @@ export function pathOfLength(length: number, file = 'app.exe'): string {
 
 export const boundaryPath: fc.Arbitrary<string> = fc.constantFrom(...BOUNDARY_PATH_LENGTHS).map((n) => pathOfLength(n));
 
+/**
+ * Path lengths whose log line, after a driver's prefix of 10 to 80 bytes, lands on every byte count around
+ * DbgPrint's 512-byte limit (511, 512, 513: the last that fits, the limit, the first that is cut).
+ */
+export const DBGPRINT_WINDOW_PATH_LENGTHS = { min: 430, max: 500 } as const;
+const dbgPrintWindowLength = fc.integer(DBGPRINT_WINDOW_PATH_LENGTHS);
+
 export const processPath: fc.Arbitrary<string> = fc.oneof(
   { weight: 9, arbitrary: fc.tuple(directory, processFileName).map(([d, n]) => `${d}\\${n}`) },
   { weight: 1, arbitrary: boundaryPath },
+  { weight: 1, arbitrary: dbgPrintWindowLength.map((n) => pathOfLength(n)) },
 );
 
 export const dllPath: fc.Arbitrary<string> = fc.oneof(
   { weight: 9, arbitrary: fc.tuple(directory, fc.constantFrom(...DLLS)).map(([d, n]) => `${d}\\${n}`) },
   { weight: 1, arbitrary: fc.constantFrom(...BOUNDARY_PATH_LENGTHS).map((n) => pathOfLength(n, 'x.dll')) },
+  { weight: 1, arbitrary: dbgPrintWindowLength.map((n) => pathOfLength(n, 'x.dll')) },
 );
 
 export const driverPath: fc.Arbitrary<string> = fc.constantFrom(...DRIVERS).map((n) => `\\SystemRoot\\System32\\drivers\\${n}`);

@@ -75,6 +75,7 @@ describe('boundaries the generators must reach (minimum shares over 3,000 scenar
     const share = (label: string): number => (counts.get(label) ?? 0) / samples.length;
     for (const n of BOUNDARY_PATH_LENGTHS) expect(share(`path of ${n} characters`), `path of ${n}`).toBeGreaterThan(0.03);
     for (const n of [14, 15, 16]) expect(share(`name of ${n} characters`), `name of ${n}`).toBeGreaterThan(0.1);
+    expect(share('path of 430-500 characters (a log line near 512 bytes)')).toBeGreaterThan(0.1);
     for (const l of ['crowding: process table full', 'crowding: process table one slot short', 'faults: a first call fails', 'faults: an n-th call fails', 'low memory (pool quota)', 'FullImageName NULL']) {
       expect(share(l), l).toBeGreaterThan(0.01);
     }
@@ -87,5 +88,24 @@ describe('boundaries the generators must reach (minimum shares over 3,000 scenar
     expect(code).toBe(0);
     expect(out[0]).toMatch(/^label +share +scenarios \(of 300\)$/);
     expect(out.some((l) => /^path of 512 characters +\d+\.\d\d% +\d+$/.test(l))).toBe(true);
+  });
+});
+
+describe('DbgPrint output at 511, 512 and 513 bytes', () => {
+  test('a driver that prints the whole path in one call is run at each byte count around the limit', async () => {
+    const { MUTANTS } = await import('../../src/driver/index.js');
+    const { runAndCheck } = await import('../../src/harness/check.js');
+    const { getInvariant } = await import('../../src/invariants/index.js');
+    const m = MUTANTS.find((x) => x.id === 'long-path-one-call');
+    if (m === undefined) throw new Error('mutant missing');
+    const hits = new Map<number, number>();
+    let violations = 0;
+    for (const s of fc.sample(scenarioArbitrary({ builds: ['win10-x86'] }), { seed: 7, numRuns: 1500 })) {
+      const r = runAndCheck(m.driver, s, [getInvariant('dbgprint-limit')]);
+      for (const cb of r.record.callbacks) for (const p of cb.prints) if (p.fullLength >= 511 && p.fullLength <= 513) hits.set(p.fullLength, (hits.get(p.fullLength) ?? 0) + 1);
+      violations += r.violations.filter((v) => /produced 513 bytes; 1 were lost/.test(v.message)).length;
+    }
+    for (const n of [511, 512, 513]) expect(hits.get(n) ?? 0, `${n} bytes`).toBeGreaterThan(0);
+    expect(violations).toBeGreaterThan(0);
   });
 });
