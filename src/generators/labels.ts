@@ -17,6 +17,7 @@ export function scenarioLabels(s: Scenario): string[] {
     else if (s.crowding[t] === cap[t] - 1) labels.add(`crowding: ${t} table one slot short`);
   }
   if (s.poolQuota !== undefined) labels.add('low memory (pool quota)');
+  if (s.firstClientId !== undefined) labels.add('client IDs past 16 bits (long-running machine)');
   const n = s.ops.length;
   labels.add(n === 0 ? 'ops: none' : n <= 10 ? 'ops: 1-10' : n <= 30 ? 'ops: 11-30' : 'ops: 31+');
   for (const op of s.ops) {

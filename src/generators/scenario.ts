@@ -63,6 +63,16 @@ const occupancy: fc.Arbitrary<number> = fc.oneof({ weight: 8, arbitrary: fc.cons
 
 export const crowdingArbitrary: fc.Arbitrary<Crowding> = fc.record({ process: occupancy, thread: occupancy, image: occupancy });
 
+/**
+ * Mostly a freshly booted machine; sometimes a long-running one whose CID table has grown: the next IDs are the
+ * last 16-bit ones (0xFFF8, 0xFFFC), then past 16 bits — where a driver that keeps a PID in a USHORT or indexes a
+ * fixed array by PID / 4 breaks. CHOICE: the values; NT has no 16-bit limit on client IDs ([WRK] ex/handle.c).
+ */
+export const firstClientIdArbitrary: fc.Arbitrary<number | undefined> = fc.oneof(
+  { weight: 9, arbitrary: fc.constant(undefined) },
+  { weight: 1, arbitrary: fc.constantFrom(0xfff8, 0xfffc, 0x100000) },
+);
+
 /** Mostly a machine with memory to spare; sometimes a low-memory one where the driver's pool runs out. */
 export const poolQuotaArbitrary: fc.Arbitrary<number | undefined> = fc.oneof(
   { weight: 12, arbitrary: fc.constant(undefined) },
@@ -81,12 +91,13 @@ export function scenarioArbitrary(options: ScenarioOptions = {}): fc.Arbitrary<S
     faults: options.faults === 'none' ? fc.constant([] as FaultSpec[])
       : fc.oneof({ weight: 3, arbitrary: fc.constant([] as FaultSpec[]) }, { weight: 2, arbitrary: fc.array(options.faults === 'boot' ? bootFaultArbitrary : faultArbitrary, { minLength: 1, maxLength: 2 }) }),
     poolQuota: poolQuotaArbitrary,
+    firstClientId: firstClientIdArbitrary,
     ops: fc.array(rawOpArbitrary(profile === 'adversarial', options.weights ?? DEFAULT_WEIGHTS), { minLength: Math.min(options.minOps ?? 0, maxOps), maxLength: maxOps, size: 'max' }).map(resolveOps),
-  }).map(({ poolQuota, ...s }): Scenario => {
+  }).map(({ poolQuota, firstClientId, ...s }): Scenario => {
     // a table holds at most its capacity: more crowding than that is the same full table
     const cap = getBuild(s.build).capacity;
     const crowding = { process: Math.min(s.crowding.process, cap.process), thread: Math.min(s.crowding.thread, cap.thread), image: Math.min(s.crowding.image, cap.image) };
-    return poolQuota === undefined ? { ...s, crowding } : { ...s, crowding, poolQuota };
+    return { ...s, crowding, ...(poolQuota === undefined ? {} : { poolQuota }), ...(firstClientId === undefined ? {} : { firstClientId }) };
   });
 }
 

@@ -94,6 +94,10 @@ export function shrinkScenario(start: Scenario, fails: (s: Scenario) => boolean,
     for (const table of ['process', 'thread', 'image'] as const) {
       if (best.crowding[table] !== 0 && tryIt({ ...best, crowding: { ...best.crowding, [table]: 0 } })) changed = true;
     }
+    if (best.firstClientId !== undefined) {
+      const { firstClientId: _f, ...fresh } = best;
+      if (tryIt(fresh)) changed = true;
+    }
     if (best.poolQuota !== undefined) {
       const { poolQuota: _q, ...plenty } = best;
       if (tryIt(plenty)) changed = true;

@@ -41,6 +41,12 @@ export class CidTable<T> {
     if (this.nextFresh <= id) this.nextFresh = id + 4;
   }
 
+  /** A long-running machine: fresh IDs from now on start at `id` (rounded up to a multiple of 4). */
+  skipTo(id: number): void {
+    const at = Math.ceil(id / 4) * 4;
+    if (this.nextFresh < at) this.nextFresh = at;
+  }
+
   destroy(id: number): void {
     if (this.entries.delete(id)) this.free.push(id);
   }

@@ -559,6 +559,14 @@ export class Kernel {
    * DriverEntry runs in the System process. A failed DriverEntry: Unload is never called and the image is freed
    * (or pinned by its device objects, per profile).
    */
+  /**
+   * A long-running machine: the processes and threads created from now on get client IDs from `first` up (the CID
+   * table has grown that far; [WRK] ex/handle.c: IDs are handle-table indices × 4, with no 16-bit limit).
+   */
+  advanceClientIds(first: number): void {
+    this.cids.skipTo(first);
+  }
+
   loadDriver(): NTSTATUS {
     this.assertRunning();
     if (this.imageState === 'loaded' || this.imageState === 'pinned') return STATUS_INVALID_DEVICE_REQUEST;

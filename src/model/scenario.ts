@@ -17,6 +17,8 @@ export interface Scenario {
   readonly faults: readonly FaultSpec[];
   /** A low-memory machine: bytes of pool the driver may hold before its allocations return NULL. */
   readonly poolQuota?: number;
+  /** A long-running machine: client IDs (PIDs, TIDs) after boot start here, e.g. past 16 bits. */
+  readonly firstClientId?: number;
   readonly ops: readonly Op[];
 }
 
@@ -40,6 +42,7 @@ export function simulate(driver: DriverImage, scenario: Scenario, interrupt?: ()
     ...(scenario.poolQuota !== undefined ? { poolQuota: scenario.poolQuota } : {}),
     verifier: driver.verifier !== false,
   });
+  if (scenario.firstClientId !== undefined) kernel.advanceClientIds(scenario.firstClientId);
   kernel.beginOp(-1, { op: 'LoadDriver', boot: true });
   try {
     kernel.loadDriver();

@@ -147,7 +147,7 @@ describe('long runs', () => {
   test('--time-limit stops a long campaign and still exits 0; progress only when asked for', async () => {
     const lines: string[] = [];
     const out: string[] = [];
-    const code = await main(['fuzz', '--driver', 'reference', '--runs', '10000000', '--time-limit', '1', '--no-reports'],
+    const code = await main(['fuzz', '--driver', 'reference', '--runs', '10000000', '--time-limit', '2', '--no-reports'],
       { out: (l) => out.push(l), err: () => {}, progress: (l) => lines.push(l), now: () => performance.now() });
     expect(code).toBe(0);
     expect(out.at(-1)).toMatch(/passed .* \d+ runs \(stopped by --time-limit\)/);

@@ -95,8 +95,18 @@ describe('hangs become bounded findings or clear errors', () => {
 
 describe('crashes become findings, NULL or clear errors', () => {
   test('1 MB blocks until NULL: the driver sees NULL, nothing false is reported', async () => {
-    const r = await run(['fuzz', '--driver', 'test/fixtures/hostile/pool-hog.c', '--build', 'winxp-x86', '--runs', '10', '--no-reports']);
-    expect(r.code).toBe(0);
+    const { loadWasmDriver } = await import('../../src/driver/wasm/loader.js');
+    const d = await loadWasmDriver('test/fixtures/hostile/pool-hog.c');
+    const { applicableInvariants } = await import('../../src/harness/fuzz.js');
+    const r = runAndCheck(d, scenario('winxp-x86', [{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\hog1.exe` }]), applicableInvariants(d));
+    expect(r.record.bugCheck).toBeNull();
+    expect(r.violations).toEqual([]);
+    const printed = r.record.callbacks.flatMap((c) => c.prints.map((p) => p.text)).join('');
+    const blocks = Number(/pool-hog: (\d+) blocks before NULL/.exec(printed)?.[1] ?? -1);
+    expect(blocks).toBeGreaterThan(0);
+    expect(blocks).toBeLessThan(512);
+    const fuzzed = await run(['fuzz', '--driver', 'test/fixtures/hostile/pool-hog.c', '--build', 'winxp-x86', '--runs', '10', '--no-reports']);
+    expect(fuzzed.code).toBe(0);
   }, 60_000);
 
   test('16-byte blocks in an endless loop: a bounded finding, no out-of-memory crash', async () => {

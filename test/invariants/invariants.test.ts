@@ -149,6 +149,28 @@ describe('exclusive devices', () => {
   });
 });
 
+describe('client IDs past 16 bits (a long-running machine)', () => {
+  const twoProcesses = base([...createP1, { op: 'CreateProcess', id: 'P2', thread: 'T2', parent: 'P1', path: `${VOL}\\b.exe` }], { firstClientId: 0xfffc });
+  test('the reference logs PIDs above 65535 correctly', () => {
+    const r = runAndCheck(reference, twoProcesses, INVARIANTS);
+    const pids = r.record.callbacks.filter((c) => c.kind === 'process' && c.create).map((c) => c.truth.pid);
+    expect(pids).toEqual([0xfffc, 0x10004]);
+    expect(r.violations).toEqual([]);
+  });
+  test('a driver that keeps the PID in a USHORT logs the wrong process: events-logged-once', () => {
+    const ushortPid: DriverModule = {
+      name: 'ushort-pid', description: 'ushort-pid', imports: ['PsSetCreateProcessNotifyRoutine'], logsEvents: true,
+      parse: parserFromSpec(validateLogSpec({ format: 'psharness-log/1', events: [{ kind: 'process-create', pattern: '^create pid=(?<pid>\\d+)$' }] }, 'ushort-pid')),
+      instantiate: () => ({
+        DriverEntry: (ddi) => ddi.PsSetCreateProcessNotifyRoutine((_ppid: number, pid: number, create: boolean) => { if (create) ddi.DbgPrint('create pid=%u\n', pid & 0xffff); }, false),
+      }),
+    };
+    const r = runAndCheck(ushortPid, twoProcesses, [getInvariant('events-logged-once')]);
+    expect(r.violations.map((v) => v.message)).toEqual(["process-create logged with wrong pid 4 (expected 65540)"]);
+    expect(runAndCheck(ushortPid, { ...twoProcesses, firstClientId: undefined }, [getInvariant('events-logged-once')]).violations).toEqual([]);
+  });
+});
+
 describe('the verifier applies to TypeScript drivers through the DDI surface', () => {
   const lookupUnderSpinLock = onCreate('lookup-under-spin-lock', (ddi, pid) => {
     const lock = ddi.ExAllocatePoolWithTag(0, 8, 'Lock');
