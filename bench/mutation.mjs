@@ -3,7 +3,7 @@
 // Each mutant that compiles is fuzzed with the default budget (1,000 runs, every build, seed 1); the score is the
 // share killed. Survivors are listed with their line, to be killed by a generator or an invariant, or documented
 // as equivalent in docs/mutants.md. Run: npm run mutation (part of npm run bench). Writes reports/mutation.{json,md}.
-import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { loadWasmDriver, fuzz, applicableInvariants } from '../dist/index.js';
@@ -119,6 +119,8 @@ for (const file of DRIVERS) {
     } catch {
       stillborn++;
       continue;
+    } finally {
+      rmSync(dir, { recursive: true, force: true }); // the module is compiled and loaded: the copy is not needed
     }
     const r = fuzz({ driver, seed: 1, runs: 1000, invariants: applicableInvariants(driver), maxFindings: 1 });
     if (r.failed) killed++;

@@ -124,6 +124,13 @@ function errorText(e: unknown): string {
   return err.code !== undefined ? `${err.code}${err.path !== undefined ? ` (${err.path})` : ''}` : (err.message ?? String(e));
 }
 
+/** `--verifier on|off`, `--crowding on|off`: absent means `on`. */
+function onOff(v: string | undefined, flag: string): boolean {
+  if (v === undefined || v === 'on') return true;
+  if (v === 'off') return false;
+  throw new UsageError(`${flag} must be 'on' or 'off', got '${v}'`);
+}
+
 function positiveInt(v: string, what: string, max = MAX_RUNS): number {
   if (!/^\d+$/.test(v) || Number(v) < 1 || !Number.isSafeInteger(Number(v))) throw new UsageError(`${what} must be a positive integer, got '${v}'`);
   if (Number(v) > max) throw new UsageError(`${what} must be at most ${max}, got ${v}`);
@@ -218,9 +225,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     known = r.fuzz.seen;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-  const verifierArg = values.verifier ?? 'on';
-  if (verifierArg !== 'on' && verifierArg !== 'off') throw new UsageError(`--verifier must be 'on' or 'off', got '${verifierArg}'`);
-  const verifier = verifierArg === 'on';
+  const verifier = onOff(values.verifier, '--verifier');
   if (values.driver === undefined) throw new UsageError('fuzz needs --driver <name> (see `psharness list`)');
   let seed: number;
   if (values.seed === undefined) seed = 1;
@@ -233,8 +238,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   const maxFindings = values['max-findings'] === undefined ? 20 : positiveInt(values['max-findings'], '--max-findings', 1000);
   const faultMode = values.faults ?? 'all';
   if (faultMode !== 'none' && faultMode !== 'boot' && faultMode !== 'all') throw new UsageError(`--faults must be none, boot or all, got '${faultMode}'`);
-  const crowdingArg = values.crowding ?? 'on';
-  if (crowdingArg !== 'on' && crowdingArg !== 'off') throw new UsageError(`--crowding must be 'on' or 'off', got '${crowdingArg}'`);
+  const crowding = onOff(values.crowding, '--crowding');
   const weights = values.weights === undefined ? undefined : parseWeights(values.weights);
   const workers = values.workers === undefined ? availableParallelism() : positiveInt(values.workers, '--workers', 256);
   let shard: [number, number] | undefined;
@@ -359,23 +363,17 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   };
   // a fast-check path replays one round: in this thread; otherwise the chunked campaign, on `workers` threads
   const result: FuzzResult = values.guided === true ? guidedFuzz({
-    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, faults: faultMode, crowding: crowdingArg === 'on', maxFindings,
+    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, faults: faultMode, crowding, maxFindings,
     ...(weights !== undefined ? { weights } : {}), ...(onRun !== undefined ? { onRun } : {}), onFinding,
   }) : values.path !== undefined ? fuzz({
-    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, path: values.path, faults: faultMode, crowding: crowdingArg === 'on', maxFindings,
+    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, path: values.path, faults: faultMode, crowding, maxFindings,
     ...(known !== undefined ? { knownSignatures: known } : {}),
     ...(weights !== undefined ? { weights } : {}),
-    onRun: io.progress === undefined ? undefined : (n) => {
-      if (n - lastShown < 100) return;
-      lastShown = n;
-      const rate = n / Math.max(0.001, (io.now() - started) / 1000);
-      io.progress?.(`runs ${n}/${runs}  ${failures} distinct finding(s)  ${Math.round(rate)} runs/s (including shrinking)`);
-    },
-    onFinding,
+    ...(onRun !== undefined ? { onRun } : {}), onFinding,
   }) : await runCampaign({
     ...(values.stats === true ? { statistics } : {}),
     driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, workers: values.coverage !== undefined ? 1 : workers, shard,
-    faults: faultMode, crowding: crowdingArg === 'on', maxFindings,
+    faults: faultMode, crowding, maxFindings,
     ...(weights !== undefined ? { weights } : {}),
     spec: { name: values.driver, verifier }, ...(onRun !== undefined ? { onRun } : {}), onFinding,
   });
@@ -468,9 +466,9 @@ async function cmdTrace(rawArgs: string[], io: Io): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const sources = [values.report !== undefined, values.seed !== undefined || values.run !== undefined, values.scenario !== undefined].filter(Boolean).length;
   if (sources !== 1) throw new UsageError('trace needs exactly one of --report R, --seed S --run K, --scenario FILE');
-  const verifierArg = values.verifier ?? 'on';
-  if (verifierArg !== 'on' && verifierArg !== 'off') throw new UsageError(`--verifier must be 'on' or 'off', got '${verifierArg}'`);
+  const verifier = onOff(values.verifier, '--verifier');
   let scenario: Scenario;
+  let driver: DriverModule | undefined;
   let driverName = values.driver;
   if (values.report !== undefined) {
     const report = loadReport(values.report);
@@ -491,22 +489,23 @@ async function cmdTrace(rawArgs: string[], io: Io): Promise<number> {
     const profile = values.profile ?? 'documented';
     if (profile !== 'documented' && profile !== 'adversarial') throw new UsageError(`--profile must be 'documented' or 'adversarial', got '${profile}'`);
     if (driverName === undefined) throw new UsageError('trace needs --driver <name> (see `psharness list`)');
-    const d = await resolveDriver(driverName, io, verifierArg === 'on');
+    driver = await resolveDriver(driverName, io, verifier);
     const requested = values.build === undefined ? BUILDS.map((b) => b.id) : values.build.split(',').map((b) => getBuild(b.trim()).id);
-    const { builds } = applicableBuilds(d, requested);
+    const { builds } = applicableBuilds(driver, requested);
     if (builds.length === 0) throw new UsageError(`${driverName} runs on none of the builds requested`);
     const maxOps = values['max-ops'] === undefined ? 60 : positiveInt(values['max-ops'], '--max-ops', MAX_OPS);
     scenario = fc.sample(scenarioArbitrary({ builds, profile, maxOps }), { seed: Number(values.seed), numRuns: run })[run - 1];
   }
   if (driverName === undefined) throw new UsageError('trace needs --driver <name> (see `psharness list`)');
-  const driver = await resolveDriver(driverName, io, verifierArg === 'on');
+  driver ??= await resolveDriver(driverName, io, verifier);
   const cannot = applicableBuilds(driver, [scenario.build]).skipped[0];
   if (cannot !== undefined) throw new UsageError(`${driverName} cannot run on ${cannot.build}: ${cannot.why}`);
-  const run = runAndCheck(driver, scenario, applicableInvariants(driver));
+  const invariants = applicableInvariants(driver);
+  const run = runAndCheck(driver, scenario, invariants);
   const out: string[] = [`# trace: ${driverName} on ${scenario.build} (${scenario.ops.length} ops, profile ${scenario.profile}, reuse ${scenario.reusePolicy})`];
   renderRun(out, run.record, new Set(run.violations.map((v) => v.evidence.seq).filter((x): x is number => x !== undefined)));
   out.push('## Invariants', '');
-  if (run.violations.length === 0) out.push(`all ${applicableInvariants(driver).length} hold`);
+  if (run.violations.length === 0) out.push(`all ${invariants.length} hold`);
   for (const v of run.violations) out.push(`- ✗ ${v.invariant}: ${v.message} (op ${v.evidence.op}${v.evidence.seq !== undefined ? `, event #${v.evidence.seq}` : ''})`);
   for (const l of out) io.out(l);
   return run.violations.length > 0 ? EXIT_VIOLATION : EXIT_OK;

@@ -1,7 +1,7 @@
 import { getBuild } from '../model/builds.js';
 import type { DdiCallRecord, Residue } from '../model/record.js';
-import { NT_SUCCESS, statusByName } from '../model/status.js';
-import type { Invariant, Violation } from './types.js';
+import { NT_SUCCESS, STATUS_SUCCESS, statusFromRecord } from '../model/status.js';
+import { gaveNothing, type Invariant, type Violation } from './types.js';
 
 function leftovers(r: Residue): string[] {
   return [...r.registrations, ...r.devices.map((d) => `device ${d}`), ...r.links.map((l) => `symbolic link ${l}`)];
@@ -33,10 +33,8 @@ export const failedEntryClean: Invariant = {
 
 /** A DDI call that failed: an error NTSTATUS, an injected fault, or a system routine the build does not export. */
 function failedCall(d: DdiCallRecord): boolean {
-  if (d.faulted === true || d.result?.startsWith('NULL') === true) return true;
-  if (d.status === undefined) return false;
-  const value = statusByName(d.status) ?? (/^0x[0-9A-F]{8}$/i.test(d.status) ? Number.parseInt(d.status, 16) : 0);
-  return !NT_SUCCESS(value);
+  if (gaveNothing(d)) return true;
+  return d.status !== undefined && !NT_SUCCESS(statusFromRecord(d.status) ?? STATUS_SUCCESS);
 }
 
 /**
@@ -54,8 +52,7 @@ export const entryFailureJustified: Invariant = {
     const out: Violation[] = [];
     for (const ph of record.phases) {
       if (ph.phase !== 'DriverEntry' || ph.outcome !== 'returned' || ph.status === undefined) continue;
-      const returned = statusByName(ph.status) ?? (/^0x[0-9A-F]{8}$/i.test(ph.status) ? Number.parseInt(ph.status, 16) : 0);
-      if (NT_SUCCESS(returned) || ph.ddi.some(failedCall)) continue;
+      if (NT_SUCCESS(statusFromRecord(ph.status) ?? STATUS_SUCCESS) || ph.ddi.some(failedCall)) continue;
       out.push({
         invariant: this.id,
         message: `DriverEntry returned ${ph.status} although every DDI it called (${ph.ddi.length}) succeeded`,

@@ -1,4 +1,4 @@
-import { describeCallback, type Invariant, type Violation } from './types.js';
+import { describeCallback, gaveNothing, type Invariant, type Violation } from './types.js';
 
 /**
  * A process-exit line that reports a thread count (a log spec's `threads` field) reports the threads the driver saw
@@ -21,7 +21,7 @@ export const threadCountCorrect: Invariant = {
       const pid = cb.truth.pid;
       const start = record.callbacks.slice(0, i).reverse().find((c) => c.kind === 'process' && c.create && c.truth.pid === pid);
       if (start === undefined || start.outcome !== 'returned') return;
-      if (start.ddi.some((d) => d.faulted === true || d.result?.startsWith('NULL') === true)) return;
+      if (start.ddi.some(gaveNothing)) return;
       if (record.phases.some((ph) => (ph.phase === 'DriverUnload' || ph.phase === 'DriverEntry') && ph.seq > start.seq && ph.seq < cb.seq)) return;
       const want = record.callbacks.filter((c) => c.kind === 'thread' && c.create && c.outcome === 'returned' && c.truth.pid === pid && c.seq > start.seq && c.seq < cb.seq).length;
       for (const e of counted) {

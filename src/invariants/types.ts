@@ -4,7 +4,7 @@
  */
 import type { DeviceDeclaration, DriverModule, LoggedEvent, LoggedKind } from '../driver/types.js';
 import { linesOf } from '../driver/types.js';
-import type { CallbackRecord, RunRecord } from '../model/record.js';
+import type { CallbackRecord, DdiCallRecord, RunRecord } from '../model/record.js';
 
 export interface Evidence {
   /** Scenario op index (-1 = the boot-time driver load). */
@@ -100,4 +100,9 @@ export function callbackLines(cb: CallbackRecord): string {
 
 export function lookupFailed(cb: CallbackRecord): boolean {
   return cb.ddi.some((d) => d.name === 'PsLookupProcessByProcessId' && d.status !== undefined && d.status !== 'STATUS_SUCCESS');
+}
+
+/** A DDI call that gave the driver nothing: an injected fault, or a NULL result (pool quota, a missing export). */
+export function gaveNothing(d: DdiCallRecord): boolean {
+  return d.faulted === true || d.result?.startsWith('NULL') === true;
 }

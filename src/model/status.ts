@@ -52,6 +52,11 @@ export function statusByName(name: string): NTSTATUS | undefined {
   return BY_NAME.get(name);
 }
 
+/** The inverse of statusName: a status as records show it (a name, or 0x + 8 hex digits) back to its value. */
+export function statusFromRecord(text: string): NTSTATUS | undefined {
+  return BY_NAME.get(text) ?? (/^0x[0-9A-F]{8}$/i.test(text) ? Number.parseInt(text, 16) : undefined);
+}
+
 export function knownStatusNames(): string[] {
   return [...BY_NAME.keys()];
 }
