@@ -2,15 +2,21 @@
  * psharness WDK shim: the subset of ntddk.h / wdm.h that notify-callback drivers use, for drivers compiled to
  * WebAssembly (wasm32) and run against psharness's simulated kernel.
  *
- * Pointer model: 32-bit. Structures have their x86 (NT 5.x / 6.x 32-bit) layouts, checked by _Static_assert, so the
- * x86 builds of psharness's layout table are the targets for C drivers. WCHAR is 16-bit (compile with -fshort-wchar;
- * psharness does). Kernel routines are imports from the module "ntoskrnl"; routines a driver declares itself (as the
+ * Pointer model: x86 (wasm32, ILP32) or, with _WIN64 (psharness compiles every C driver for both), x64 (wasm64 with
+ * LLP64 types: LONG and ULONG 4 bytes; pointers, SIZE_T, ULONG_PTR and HANDLE 8). Structures have the layouts of
+ * the target, checked by _Static_assert. WCHAR is 16-bit (compile with -fshort-wchar; psharness does). Kernel routines are imports from the module "ntoskrnl"; routines a driver declares itself (as the
  * WDK's undocumented ones are) arrive as imports from "env" and are served too.
  */
 #ifndef PSHARNESS_NTDDK_H
 #define PSHARNESS_NTDDK_H
 
-_Static_assert(sizeof(void *) == 4, "psharness C drivers are wasm32: the x86 pointer model");
+#ifdef _WIN64
+_Static_assert(sizeof(void *) == 8, "_WIN64: psharness compiles x64 drivers as wasm64");
+#define PSH_X64(x64, x86) x64
+#else
+_Static_assert(sizeof(void *) == 4, "x86: psharness compiles x86 drivers as wasm32");
+#define PSH_X64(x64, x86) x86
+#endif
 _Static_assert(sizeof(L'a') == 2, "WCHAR must be 16-bit: compile with -fshort-wchar");
 
 #define KIMPORT(name) __attribute__((import_module("ntoskrnl"), import_name(#name)))
@@ -78,7 +84,7 @@ _Static_assert(sizeof(L'a') == 2, "WCHAR must be 16-bit: compile with -fshort-wc
 #define TRUE 1
 #define FALSE 0
 
-/* ---- base types (ILP32, as x86) */
+/* ---- base types (ILP32 on x86, LLP64 on x64) */
 typedef void VOID, *PVOID, **PPVOID;
 typedef const void *PCVOID;
 typedef char CHAR, *PCHAR, *PSTR, *LPSTR;
@@ -96,14 +102,26 @@ typedef unsigned short WCHAR, *PWCHAR, *PWCH, *PWSTR, *LPWSTR;
 typedef const unsigned short *PCWSTR, *PCWCH, *LPCWSTR;
 typedef int INT, BOOL;
 typedef unsigned int UINT;
+#ifdef _WIN64
+typedef int LONG, *PLONG;
+typedef unsigned int ULONG, *PULONG, DWORD;
+#else
 typedef long LONG, *PLONG;
 typedef unsigned long ULONG, *PULONG, DWORD;
+#endif
 typedef long long LONGLONG, LONG64, *PLONGLONG;
 typedef unsigned long long ULONGLONG, ULONG64, *PULONGLONG, DWORD64;
 typedef LONG NTSTATUS, *PNTSTATUS;
+#ifdef _WIN64
+typedef long long LONG_PTR, *PLONG_PTR;
+typedef unsigned long long ULONG_PTR, *PULONG_PTR, SIZE_T, *PSIZE_T, DWORD_PTR;
+#else
 typedef LONG LONG_PTR, *PLONG_PTR;
 typedef ULONG ULONG_PTR, *PULONG_PTR, SIZE_T, *PSIZE_T, DWORD_PTR;
-typedef LONG SSIZE_T;
+#endif
+typedef LONG_PTR SSIZE_T;
+_Static_assert(sizeof(LONG) == 4 && sizeof(ULONG) == 4, "LONG and ULONG are 4 bytes on every Windows target");
+_Static_assert(sizeof(ULONG_PTR) == sizeof(void *) && sizeof(SIZE_T) == sizeof(void *), "ULONG_PTR and SIZE_T are pointer-sized");
 typedef PVOID HANDLE, *PHANDLE;
 typedef ULONG ACCESS_MASK;
 typedef UCHAR KIRQL, *PKIRQL;
@@ -156,7 +174,8 @@ typedef struct _STRING {
     USHORT MaximumLength;
     PCHAR Buffer;
 } STRING, ANSI_STRING, *PSTRING, *PANSI_STRING;
-_Static_assert(sizeof(UNICODE_STRING) == 8, "UNICODE_STRING x86 layout");
+_Static_assert(sizeof(UNICODE_STRING) == PSH_X64(16, 8), "UNICODE_STRING layout");
+_Static_assert(__builtin_offsetof(UNICODE_STRING, Buffer) == PSH_X64(8, 4), "UNICODE_STRING.Buffer");
 
 #define RTL_CONSTANT_STRING(s) { sizeof(s) - sizeof((s)[0]), sizeof(s), (PWSTR)(s) }
 #define DECLARE_CONST_UNICODE_STRING(name, s) const UNICODE_STRING name = RTL_CONSTANT_STRING(s)
@@ -206,7 +225,9 @@ typedef struct _ETHREAD *PETHREAD;
 typedef struct _KTHREAD *PKTHREAD;
 typedef struct _FILE_OBJECT *PFILE_OBJECT;
 typedef struct _MDL *PMDL;
-typedef struct _KEVENT { LONG Header[4]; } KEVENT, *PKEVENT;
+/* DISPATCHER_HEADER: 16 bytes on x86, 0x18 on x64 (its WaitListHead is a LIST_ENTRY) */
+typedef struct _KEVENT { LONG Header[2]; PVOID WaitListHead[2]; } KEVENT, *PKEVENT;
+_Static_assert(sizeof(KEVENT) == PSH_X64(0x18, 0x10), "KEVENT layout");
 typedef struct _FAST_MUTEX {
     LONG Count;
     PVOID Owner;
@@ -214,14 +235,15 @@ typedef struct _FAST_MUTEX {
     KEVENT Event;
     ULONG OldIrql;
 } FAST_MUTEX, *PFAST_MUTEX;
-_Static_assert(sizeof(FAST_MUTEX) == 0x20, "FAST_MUTEX x86 layout");
+_Static_assert(sizeof(FAST_MUTEX) == PSH_X64(0x38, 0x20), "FAST_MUTEX layout");
 
 typedef struct _CLIENT_ID {
     HANDLE UniqueProcess;
     HANDLE UniqueThread;
 } CLIENT_ID, *PCLIENT_ID;
 
-/* ---- I/O manager structures (x86 layouts) */
+/* ---- I/O manager structures (x86 and x64 layouts) */
+#define POINTER_ALIGNMENT __attribute__((aligned(sizeof(void *))))
 #define IRP_MJ_CREATE                   0x00
 #define IRP_MJ_CLOSE                    0x02
 #define IRP_MJ_READ                     0x03
@@ -269,10 +291,10 @@ typedef struct _DEVICE_OBJECT {
     PVOID DeviceExtension;
     ULONG DeviceType;
     CCHAR StackSize;
-    UCHAR Reserved[0xB8 - 0x31];
+    UCHAR Reserved[PSH_X64(0x150 - 0x4D, 0xB8 - 0x31)];
 } DEVICE_OBJECT, *PDEVICE_OBJECT;
-_Static_assert(sizeof(DEVICE_OBJECT) == 0xB8, "DEVICE_OBJECT x86 size");
-_Static_assert(__builtin_offsetof(DEVICE_OBJECT, DeviceExtension) == 0x28, "DEVICE_OBJECT.DeviceExtension");
+_Static_assert(sizeof(DEVICE_OBJECT) == PSH_X64(0x150, 0xB8), "DEVICE_OBJECT size");
+_Static_assert(__builtin_offsetof(DEVICE_OBJECT, DeviceExtension) == PSH_X64(0x40, 0x28), "DEVICE_OBJECT.DeviceExtension");
 
 typedef struct _DRIVER_OBJECT {
     CSHORT Type;
@@ -291,9 +313,9 @@ typedef struct _DRIVER_OBJECT {
     PDRIVER_UNLOAD DriverUnload;
     PDRIVER_DISPATCH MajorFunction[IRP_MJ_MAXIMUM_FUNCTION + 1];
 } DRIVER_OBJECT, *PDRIVER_OBJECT;
-_Static_assert(sizeof(DRIVER_OBJECT) == 0xA8, "DRIVER_OBJECT x86 size");
-_Static_assert(__builtin_offsetof(DRIVER_OBJECT, DriverUnload) == 0x34, "DRIVER_OBJECT.DriverUnload");
-_Static_assert(__builtin_offsetof(DRIVER_OBJECT, MajorFunction) == 0x38, "DRIVER_OBJECT.MajorFunction");
+_Static_assert(sizeof(DRIVER_OBJECT) == PSH_X64(0x150, 0xA8), "DRIVER_OBJECT size");
+_Static_assert(__builtin_offsetof(DRIVER_OBJECT, DriverUnload) == PSH_X64(0x68, 0x34), "DRIVER_OBJECT.DriverUnload");
+_Static_assert(__builtin_offsetof(DRIVER_OBJECT, MajorFunction) == PSH_X64(0x70, 0x38), "DRIVER_OBJECT.MajorFunction");
 
 typedef struct _IO_STACK_LOCATION {
     UCHAR MajorFunction;
@@ -301,7 +323,7 @@ typedef struct _IO_STACK_LOCATION {
     UCHAR Flags;
     UCHAR Control;
     union {
-        struct { ULONG OutputBufferLength; ULONG InputBufferLength; ULONG IoControlCode; PVOID Type3InputBuffer; } DeviceIoControl;
+        struct { ULONG OutputBufferLength; ULONG POINTER_ALIGNMENT InputBufferLength; ULONG POINTER_ALIGNMENT IoControlCode; PVOID Type3InputBuffer; } DeviceIoControl;
         struct { PVOID Argument1; PVOID Argument2; PVOID Argument3; PVOID Argument4; } Others;
     } Parameters;
     PDEVICE_OBJECT DeviceObject;
@@ -309,7 +331,9 @@ typedef struct _IO_STACK_LOCATION {
     PVOID CompletionRoutine;
     PVOID Context;
 } IO_STACK_LOCATION, *PIO_STACK_LOCATION;
-_Static_assert(sizeof(IO_STACK_LOCATION) == 0x24, "IO_STACK_LOCATION x86 size");
+_Static_assert(sizeof(IO_STACK_LOCATION) == PSH_X64(0x48, 0x24), "IO_STACK_LOCATION size");
+_Static_assert(__builtin_offsetof(IO_STACK_LOCATION, Parameters.DeviceIoControl.IoControlCode) == PSH_X64(0x18, 0x0C), "IO_STACK_LOCATION.IoControlCode");
+_Static_assert(__builtin_offsetof(IO_STACK_LOCATION, DeviceObject) == PSH_X64(0x28, 0x14), "IO_STACK_LOCATION.DeviceObject");
 
 typedef struct _IRP {
     CSHORT Type;
@@ -329,7 +353,7 @@ typedef struct _IRP {
     UCHAR AllocationFlags;
     PIO_STATUS_BLOCK UserIosb;
     PKEVENT UserEvent;
-    UCHAR Overlay[8];
+    UCHAR Overlay[2 * sizeof(PVOID)];
     PVOID CancelRoutine;
     PVOID UserBuffer;
     union {
@@ -341,11 +365,12 @@ typedef struct _IRP {
             PIO_STACK_LOCATION CurrentStackLocation;
             PFILE_OBJECT OriginalFileObject;
         } Overlay;
-        UCHAR Reserved[0x30];
+        UCHAR Reserved[PSH_X64(0x58, 0x30)];
     } Tail;
 } IRP, *PIRP;
-_Static_assert(__builtin_offsetof(IRP, IoStatus) == 0x18, "IRP.IoStatus");
-_Static_assert(sizeof(IRP) == 0x70, "IRP x86 size");
+_Static_assert(__builtin_offsetof(IRP, IoStatus) == PSH_X64(0x30, 0x18), "IRP.IoStatus");
+_Static_assert(__builtin_offsetof(IRP, Tail.Overlay.CurrentStackLocation) == PSH_X64(0xB8, 0x60), "IRP.CurrentStackLocation");
+_Static_assert(sizeof(IRP) == PSH_X64(0xD0, 0x70), "IRP size");
 
 FORCEINLINE PIO_STACK_LOCATION IoGetCurrentIrpStackLocation(PIRP Irp) { return Irp->Tail.Overlay.CurrentStackLocation; }
 
@@ -373,7 +398,8 @@ typedef struct _IMAGE_INFO {
     SIZE_T ImageSize;
     ULONG ImageSectionNumber;
 } IMAGE_INFO, *PIMAGE_INFO;
-_Static_assert(sizeof(IMAGE_INFO) == 20, "IMAGE_INFO x86 size");
+_Static_assert(sizeof(IMAGE_INFO) == PSH_X64(40, 20), "IMAGE_INFO size");
+_Static_assert(__builtin_offsetof(IMAGE_INFO, ImageSize) == PSH_X64(24, 12), "IMAGE_INFO.ImageSize");
 #define IMAGE_ADDRESSING_MODE_32BIT 3
 
 typedef VOID (*PLOAD_IMAGE_NOTIFY_ROUTINE)(PUNICODE_STRING FullImageName, HANDLE ProcessId, PIMAGE_INFO ImageInfo);
@@ -395,7 +421,9 @@ typedef struct _PS_CREATE_NOTIFY_INFO {
     PCUNICODE_STRING CommandLine;
     NTSTATUS CreationStatus;
 } PS_CREATE_NOTIFY_INFO, *PPS_CREATE_NOTIFY_INFO;
-_Static_assert(sizeof(PS_CREATE_NOTIFY_INFO) == 0x24, "PS_CREATE_NOTIFY_INFO x86 size");
+_Static_assert(sizeof(PS_CREATE_NOTIFY_INFO) == PSH_X64(0x48, 0x24), "PS_CREATE_NOTIFY_INFO size");
+_Static_assert(__builtin_offsetof(PS_CREATE_NOTIFY_INFO, ImageFileName) == PSH_X64(0x30, 0x18), "PS_CREATE_NOTIFY_INFO.ImageFileName");
+_Static_assert(__builtin_offsetof(PS_CREATE_NOTIFY_INFO, CreationStatus) == PSH_X64(0x40, 0x20), "PS_CREATE_NOTIFY_INFO.CreationStatus");
 
 typedef VOID (*PCREATE_PROCESS_NOTIFY_ROUTINE_EX)(PEPROCESS Process, HANDLE ProcessId, PPS_CREATE_NOTIFY_INFO CreateInfo);
 
@@ -488,6 +516,52 @@ NTKERNELAPI VOID KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR P1, ULONG_PTR P2, UL
 /* ---- debug output: DbgPrint's varargs arrive as (format, pointer to the argument slots) */
 ULONG __cdecl DbgPrint(PCSTR Format, ...) KIMPORT(DbgPrint);
 ULONG __cdecl DbgPrintEx(ULONG ComponentId, ULONG Level, PCSTR Format, ...) KIMPORT(DbgPrintEx);
+#ifdef _WIN64
+/* The x64 calling convention gives every variadic argument an 8-byte slot, whatever its type: "%x" of a pointer
+   reads the low half of the pointer's slot and the next conversion reads the next slot. wasm64 packs varargs by
+   type instead, so each argument is widened to its own 8-byte slot here (integers sign- or zero-extended as their
+   type is; up to 32 arguments). Passing a structure by value to DbgPrint does not compile. */
+#define __PSH_SLOT(x) ((ULONG64)(x))
+#define __PSH_N(...) __PSH_N_(__VA_ARGS__, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define __PSH_N_(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31, a32, n, ...) n
+#define __PSH_CAT(a, b) __PSH_CAT_(a, b)
+#define __PSH_CAT_(a, b) a##b
+#define __PSH_SLOTS(...) __PSH_CAT(__PSH_S, __PSH_N(__VA_ARGS__))(__VA_ARGS__)
+#define __PSH_S1(a) __PSH_SLOT(a)
+#define __PSH_S2(a, ...) __PSH_SLOT(a), __PSH_S1(__VA_ARGS__)
+#define __PSH_S3(a, ...) __PSH_SLOT(a), __PSH_S2(__VA_ARGS__)
+#define __PSH_S4(a, ...) __PSH_SLOT(a), __PSH_S3(__VA_ARGS__)
+#define __PSH_S5(a, ...) __PSH_SLOT(a), __PSH_S4(__VA_ARGS__)
+#define __PSH_S6(a, ...) __PSH_SLOT(a), __PSH_S5(__VA_ARGS__)
+#define __PSH_S7(a, ...) __PSH_SLOT(a), __PSH_S6(__VA_ARGS__)
+#define __PSH_S8(a, ...) __PSH_SLOT(a), __PSH_S7(__VA_ARGS__)
+#define __PSH_S9(a, ...) __PSH_SLOT(a), __PSH_S8(__VA_ARGS__)
+#define __PSH_S10(a, ...) __PSH_SLOT(a), __PSH_S9(__VA_ARGS__)
+#define __PSH_S11(a, ...) __PSH_SLOT(a), __PSH_S10(__VA_ARGS__)
+#define __PSH_S12(a, ...) __PSH_SLOT(a), __PSH_S11(__VA_ARGS__)
+#define __PSH_S13(a, ...) __PSH_SLOT(a), __PSH_S12(__VA_ARGS__)
+#define __PSH_S14(a, ...) __PSH_SLOT(a), __PSH_S13(__VA_ARGS__)
+#define __PSH_S15(a, ...) __PSH_SLOT(a), __PSH_S14(__VA_ARGS__)
+#define __PSH_S16(a, ...) __PSH_SLOT(a), __PSH_S15(__VA_ARGS__)
+#define __PSH_S17(a, ...) __PSH_SLOT(a), __PSH_S16(__VA_ARGS__)
+#define __PSH_S18(a, ...) __PSH_SLOT(a), __PSH_S17(__VA_ARGS__)
+#define __PSH_S19(a, ...) __PSH_SLOT(a), __PSH_S18(__VA_ARGS__)
+#define __PSH_S20(a, ...) __PSH_SLOT(a), __PSH_S19(__VA_ARGS__)
+#define __PSH_S21(a, ...) __PSH_SLOT(a), __PSH_S20(__VA_ARGS__)
+#define __PSH_S22(a, ...) __PSH_SLOT(a), __PSH_S21(__VA_ARGS__)
+#define __PSH_S23(a, ...) __PSH_SLOT(a), __PSH_S22(__VA_ARGS__)
+#define __PSH_S24(a, ...) __PSH_SLOT(a), __PSH_S23(__VA_ARGS__)
+#define __PSH_S25(a, ...) __PSH_SLOT(a), __PSH_S24(__VA_ARGS__)
+#define __PSH_S26(a, ...) __PSH_SLOT(a), __PSH_S25(__VA_ARGS__)
+#define __PSH_S27(a, ...) __PSH_SLOT(a), __PSH_S26(__VA_ARGS__)
+#define __PSH_S28(a, ...) __PSH_SLOT(a), __PSH_S27(__VA_ARGS__)
+#define __PSH_S29(a, ...) __PSH_SLOT(a), __PSH_S28(__VA_ARGS__)
+#define __PSH_S30(a, ...) __PSH_SLOT(a), __PSH_S29(__VA_ARGS__)
+#define __PSH_S31(a, ...) __PSH_SLOT(a), __PSH_S30(__VA_ARGS__)
+#define __PSH_S32(a, ...) __PSH_SLOT(a), __PSH_S31(__VA_ARGS__)
+#define DbgPrint(Format, ...) DbgPrint(Format __VA_OPT__(, __PSH_SLOTS(__VA_ARGS__)))
+#define DbgPrintEx(ComponentId, Level, Format, ...) DbgPrintEx(ComponentId, Level, Format __VA_OPT__(, __PSH_SLOTS(__VA_ARGS__)))
+#endif
 #define DPFLTR_IHVDRIVER_ID 77
 #define DPFLTR_DEFAULT_ID 101
 #define DPFLTR_ERROR_LEVEL 0

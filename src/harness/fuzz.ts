@@ -9,6 +9,7 @@ import { INVARIANTS, signatureOf, type Invariant, type Violation } from '../inva
 import { BUILDS, getBuild, isExported } from '../model/builds.js';
 import { RunInterrupted } from '../model/ops.js';
 import type { RunRecord } from '../model/record.js';
+import { imageFor } from '../model/ddi.js';
 import type { Scenario } from '../model/scenario.js';
 import { scenarioArbitrary, type FaultMode } from '../generators/scenario.js';
 import type { OpWeights } from '../generators/ops.js';
@@ -136,16 +137,18 @@ function fuzzRound(o: FuzzOptions & { readonly seen?: ReadonlySet<string> }): Fu
 }
 
 /**
- * The builds a driver can run on: 32-bit only for WebAssembly drivers, and only builds that export every routine
- * the driver imports (elsewhere it would not load). Returns the usable ids and why the others were left out.
+ * The builds a driver can run on: for a WebAssembly driver, those of the pointer sizes it was built for; and only
+ * builds that export every routine the driver imports (elsewhere it would not load). Returns the usable ids and
+ * why the others were left out.
  */
 export function applicableBuilds(driver: DriverModule, requested: readonly string[]): { builds: string[]; skipped: { build: string; why: string }[] } {
   const builds: string[] = [];
   const skipped: { build: string; why: string }[] = [];
   for (const id of requested) {
     const b = getBuild(id);
-    const missing = driver.imports.filter((r) => !isExported(b, r));
-    if (driver.addressSpace !== undefined && b.pointerSize !== 4) skipped.push({ build: id, why: 'a WebAssembly (32-bit) driver runs on x86 builds only' });
+    const image = imageFor(driver, b.pointerSize);
+    const missing = (image ?? driver).imports.filter((r) => !isExported(b, r));
+    if (image === undefined) skipped.push({ build: id, why: `the WebAssembly driver was built for ${driver.addressSpace?.pointerSize === 8 ? 'x64' : 'x86'} only` });
     else if (missing.length > 0) skipped.push({ build: id, why: `does not export ${missing.join(', ')}` });
     else builds.push(id);
   }

@@ -59,8 +59,12 @@ const X86_KVA = 0x80000000;
  * Windows: Paged and Nonpaged Pool", 2009), so the simulator's own bound is the binding one: CHOICE.
  */
 const SIMULATED_POOL_LIMIT = 64 * 1024 * 1024;
-/** 0xFFFFA780'00000000 in 48-bit form (bit 47 set: a kernel address). */
-const X64_KVA = 0xa780_0000_0000;
+/**
+ * 0xFFFFA780'00000000 in 48-bit form (bit 47 set: a kernel address): where every x64 build's simulated pool starts.
+ * An x64 C driver's instrumentation translates addresses with it (src/driver/wasm/instrument.ts).
+ */
+export const X64_KERNEL_VA_BASE = 0xa780_0000_0000;
+const X64_KVA = X64_KERNEL_VA_BASE;
 
 export const BUILDS: readonly OsBuild[] = [
   {

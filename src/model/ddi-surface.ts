@@ -430,6 +430,7 @@ export function makeDdi(k: Kernel): Ddi {
       return STATUS_SUCCESS;
     },
     VERIFY_ACCESS: (p, n, write) => { mem.check(p, n, write); },
+    MEMORY_OFFSET: (p) => mem.offsetOf(p, 1),
     VERIFY_VALUE: (routine, argument, value) => v.checkValue(routine, argument, value),
     WORK_EXCEEDED: () => v.workExceeded(),
     WORK_BUDGET,

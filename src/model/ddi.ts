@@ -195,6 +195,8 @@ export interface Ddi {
   // ---- the verifier's hooks for a driver compiled to WebAssembly (docs/verifier.md)
   /** A load or store of the driver's own code that the inline shadow check flagged. */
   VERIFY_ACCESS(Address: PVOID, Length: number, Write: boolean): void;
+  /** Where a VA lies in `memory` (-1 when unmapped): x64 WebAssembly drivers see the kernel at canonical addresses. */
+  MEMORY_OFFSET(Address: PVOID): number;
   /** A value the driver hands to the kernel: stops the run if it was just read from uninitialised pool. */
   VERIFY_VALUE(Routine: string, Argument: string, Value: number | bigint): void;
   /** The driver's own work counter ran out (the watchdog pass): 0x133 at DISPATCH_LEVEL, a hang below. */
@@ -216,10 +218,13 @@ export interface DriverImage {
   readonly imports: readonly string[];
   instantiate(): DriverInstance;
   /**
-   * A driver compiled to WebAssembly: kernel addresses are its linear-memory offsets, and memory below
-   * `reservedLow` is its own (stack and data). Such a driver runs on 32-bit builds only.
+   * A driver compiled to WebAssembly: memory below `reservedLow` is its own (stack and data). An x86 image's
+   * kernel addresses are its linear-memory offsets; an x64 image's are the kernel's canonical ones (docs/x64.md).
+   * Such an image runs on the builds of its pointer size.
    */
   readonly addressSpace?: WasmAddressSpace;
+  /** The same WebAssembly driver compiled for x64, when this image is its x86 build. */
+  readonly x64?: DriverImage;
   /** Driver Verifier is enabled per driver (`verifier /driver x.sys`); here on unless this is false. */
   readonly verifier?: boolean;
 }
@@ -227,12 +232,20 @@ export interface DriverImage {
 /** Where a WebAssembly driver's image lies in the low part of kernel memory. */
 export interface WasmAddressSpace {
   readonly reservedLow: number;
+  /** 4: a wasm32 (x86) image; 8: a wasm64 (x64) image. */
+  readonly pointerSize: 4 | 8;
   /** The memory size (pages) the module declares as its minimum. */
   readonly minPages?: number;
   /** [start, end) of the guard page below the driver's stack. */
   readonly stackGuard?: readonly [number, number];
   /** [start, end) of the image's read-only data. */
   readonly readOnly?: readonly [number, number];
+}
+
+/** The image of `driver` that runs on a build of this pointer size; undefined when it has none. */
+export function imageFor(driver: DriverImage, pointerSize: 4 | 8): DriverImage | undefined {
+  if (driver.addressSpace === undefined || driver.addressSpace.pointerSize === pointerSize) return driver;
+  return pointerSize === 8 ? driver.x64 : undefined;
 }
 
 /** Routines the simulated kernel exports (MmGetSystemRoutineAddress finds these, where the build has them). */

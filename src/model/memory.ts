@@ -85,6 +85,12 @@ export interface AllocOptions {
 export class KernelMemory {
   readonly wasm: WebAssembly.Memory;
   readonly base: number;
+  /**
+   * An x64 WebAssembly driver's image (its stack and data, at the bottom of the memory) keeps the low addresses
+   * the linker gave it, while everything the kernel allocates lies at `base + offset`: VAs below `imageEnd` are
+   * offsets, the others are `base + offset` (and `base + offset` below `imageEnd` is unmapped). 0 elsewhere.
+   */
+  readonly imageEnd: number;
   readonly pointerSize: PointerSize;
   private bytes: Uint8Array;
   private view: DataView;
@@ -100,8 +106,9 @@ export class KernelMemory {
   private readonly held = new Map<string, number>();
 
   /** `reservedLow`: bytes at the bottom that belong to a WebAssembly driver image (stack, data), not to pool. */
-  constructor(base: number, pointerSize: PointerSize, initialPages = 16, reservedLow = 0) {
+  constructor(base: number, pointerSize: PointerSize, initialPages = 16, reservedLow = 0, imageEnd = 0) {
     this.base = base;
+    this.imageEnd = imageEnd;
     this.top = Math.max(GUARD, (reservedLow + 15) & ~15);
     this.pointerSize = pointerSize;
     let pages = Math.max(1, initialPages);
@@ -193,7 +200,7 @@ export class KernelMemory {
 
   /** The live or quarantined block whose slot holds `va` (a linear scan: for reports only). */
   blockAt(va: number): { readonly block: PoolBlock; readonly freed: boolean } | undefined {
-    const off = va - this.base;
+    const off = this.off(va);
     for (const b of this.blocks.values()) if (off >= b.slot && off < b.slot + b.slotSize) return { block: b, freed: false };
     for (const b of this.freedSlots.values()) if (off >= b.slot && off < b.slot + b.slotSize) return { block: b, freed: true };
     return undefined;
@@ -218,38 +225,46 @@ export class KernelMemory {
 
   /** True if [va, va+len) is mapped (not necessarily allocated). */
   isMapped(va: number, len = 1): boolean {
-    const off = va - this.base;
-    return off >= GUARD && off + len <= this.covered;
+    const off = this.offsetOf(va, len);
+    return off >= GUARD;
+  }
+
+  /** The memory offset of a VA (unchecked: for VAs known to be mapped). */
+  private off(va: number): number {
+    return va < this.imageEnd ? va : va - this.base;
   }
 
   /** Offset of `va` if [va, va+len) lies in the address space, else -1. */
   offsetOf(va: number, len: number): number {
-    const off = va - this.base;
-    return Number.isFinite(off) && off >= 0 && off + len <= this.covered ? off : -1;
+    const off = this.off(va);
+    if (!(Number.isFinite(off) && off >= 0 && off + len <= this.covered)) return -1;
+    // an x64 image VA range must not run into the kernel's, nor a kernel VA alias the image
+    if (va < this.imageEnd ? va + len > this.imageEnd : off < this.imageEnd) return -1;
+    return off;
   }
 
   /** The shadow byte of one address (Shadow.Unmapped outside the address space). */
   shadowAt(va: number): number {
-    const off = va - this.base;
-    return Number.isFinite(off) && off >= 0 && off < this.covered ? this.shadow[off] : Shadow.Unmapped;
+    const off = this.offsetOf(va, 1);
+    return off >= 0 ? this.shadow[off] : Shadow.Unmapped;
   }
 
   /** Marks [va, va+len) with one shadow value (the loader: image sections, stack guard). */
   mark(va: number, len: number, value: number): void {
-    const off = va - this.base;
+    const off = this.off(va);
     this.shadow.fill(value, off, off + len);
   }
 
   /** Bytes of [va, va+len) the driver has now written: uninitialised pool becomes initialised. */
   markWritten(va: number, len: number): void {
-    const off = va - this.base;
+    const off = this.off(va);
     const s = this.shadow;
     for (let i = off; i < off + len; i++) if ((s[i] & Shadow.KindMask) === (Shadow.Uninitialised & Shadow.KindMask)) s[i] = s[i] & 0x80 ? Shadow.Paged : Shadow.Owned;
   }
 
   /** Whether any byte of [va, va+len) is uninitialised driver pool. */
   anyUninitialised(va: number, len: number): boolean {
-    const off = va - this.base;
+    const off = this.off(va);
     const s = this.shadow;
     for (let i = off; i < off + len; i++) if ((s[i] & Shadow.KindMask) === (Shadow.Uninitialised & Shadow.KindMask)) return true;
     return false;
@@ -282,7 +297,7 @@ export class KernelMemory {
 
   /** Checks a driver access to [va, va+len); returns the offset. */
   check(va: number, len: number, write: boolean): number {
-    const off = va - this.base;
+    const off = this.imageEnd === 0 ? va - this.base : this.offsetOf(va, len);
     if (!(off >= 0 && off + len <= this.covered) || !Number.isFinite(va)) {
       this.violation(va, len, write);
       return off;
@@ -299,19 +314,19 @@ export class KernelMemory {
   }
 
   // Kernel-internal accessors (trusted, unchecked but for the mapping).
-  u8(va: number): number { return this.bytes[va - this.base]; }
-  u16(va: number): number { return this.view.getUint16(va - this.base, true); }
-  u32(va: number): number { return this.view.getUint32(va - this.base, true); }
-  setU8(va: number, v: number): void { this.bytes[va - this.base] = v; }
-  setU16(va: number, v: number): void { this.view.setUint16(va - this.base, v, true); }
-  setU32(va: number, v: number): void { this.view.setUint32(va - this.base, v >>> 0, true); }
-  setBytes(va: number, data: ArrayLike<number>): void { this.bytes.set(data, va - this.base); }
+  u8(va: number): number { return this.bytes[this.off(va)]; }
+  u16(va: number): number { return this.view.getUint16(this.off(va), true); }
+  u32(va: number): number { return this.view.getUint32(this.off(va), true); }
+  setU8(va: number, v: number): void { this.bytes[this.off(va)] = v; }
+  setU16(va: number, v: number): void { this.view.setUint16(this.off(va), v, true); }
+  setU32(va: number, v: number): void { this.view.setUint32(this.off(va), v >>> 0, true); }
+  setBytes(va: number, data: ArrayLike<number>): void { this.bytes.set(data, this.off(va)); }
   fill(va: number, len: number, value: number): void {
-    const off = va - this.base;
+    const off = this.off(va);
     this.bytes.fill(value, off, off + len);
   }
   slice(va: number, len: number): Uint8Array {
-    const off = va - this.base;
+    const off = this.off(va);
     return this.bytes.subarray(off, off + len);
   }
 

@@ -3,7 +3,7 @@
  */
 import { getBuild } from './builds.js';
 import type { CidReusePolicy } from './cid-table.js';
-import type { DriverImage } from './ddi.js';
+import { imageFor, type DriverImage } from './ddi.js';
 import { Kernel, KernelHalted, PROFILES, type Crowding, type FaultSpec } from './kernel.js';
 import { executeOps, type Op } from './ops.js';
 import type { RunRecord } from './record.js';
@@ -26,10 +26,11 @@ export interface Scenario {
  * Boots a kernel, loads the driver (DriverEntry), applies the ops, and returns the record with its end state.
  * `interrupt` is asked between operations (a campaign's time limit); when it says stop, RunInterrupted is thrown.
  */
-export function simulate(driver: DriverImage, scenario: Scenario, interrupt?: () => boolean): RunRecord {
+export function simulate(module: DriverImage, scenario: Scenario, interrupt?: () => boolean): RunRecord {
   const build = getBuild(scenario.build);
-  if (driver.addressSpace !== undefined && build.pointerSize !== 4) {
-    throw new Error(`${driver.name} is a 32-bit WebAssembly driver: it runs on x86 builds only, not ${build.id}`);
+  const driver = imageFor(module, build.pointerSize);
+  if (driver === undefined) {
+    throw new Error(`${module.name} has no ${build.pointerSize === 8 ? 'x64' : 'x86'} WebAssembly image: it cannot run on ${build.id}`);
   }
   const kernel = new Kernel({
     build,

@@ -11,6 +11,7 @@ import { getInvariant } from '../../src/invariants/index.js';
 import { runAndCheck } from '../../src/harness/check.js';
 import type { DriverModule } from '../../src/driver/index.js';
 import { scenario, VOL, runCli } from '../helpers.js';
+import { compileDriver } from '../../src/driver/wasm/compile.js';
 
 const run = (argv: string[]): ReturnType<typeof runCli> => runCli(argv, () => performance.now());
 const tmp = (p: string): string => mkdtempSync(join(tmpdir(), p));
@@ -133,16 +134,18 @@ describe('crashes become findings, NULL or clear errors', () => {
     expect(readdirSync(d).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
-  test('a C-driver report naming an x64 build: exit 2', async () => {
+  test('a C-driver report whose build was changed: exit 2 naming the build when the driver has no image for it', async () => {
     const dir = tmp('psh-hx-');
-    await run(['fuzz', '--driver', 'examples/drivers/wssprocmon.c', '--runs', '30', '--build', 'winxp-x86', '--reports', dir, '--invariant', 'references-balanced']);
+    const wasm32 = join(dir, 'seed32.wasm');
+    writeFileSync(wasm32, (await compileDriver('examples/drivers/wssprocmon.c')).wasm);
+    await run(['fuzz', '--driver', wasm32, '--runs', '30', '--build', 'winxp-x86', '--reports', dir, '--invariant', 'references-balanced']);
     const f = join(dir, readdirSync(dir).find((x) => x.endsWith('.json')) as string);
     const r0 = JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>;
     sc(r0).build = 'win10-x64';
     writeFileSync(f, JSON.stringify(r0));
     const r = await run(['replay', f]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/cannot run on win10-x64: a WebAssembly \(32-bit\) driver runs on x86 builds only/);
+    expect(r.err).toMatch(/cannot run on win10-x64: the WebAssembly driver was built for x86 only/);
   }, 60_000);
 
   const wasm = (...sections: number[][]): string => {

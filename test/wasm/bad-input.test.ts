@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { main, type Io } from '../../src/cli/main.js';
 import { validateLogSpec, parserFromSpec, LogSpecError } from '../../src/driver/log-spec.js';
+import { compileDriver } from '../../src/driver/wasm/compile.js';
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -56,10 +57,15 @@ describe('C drivers: bad input gets a clear error and exit 2', () => {
     expect(r.err).toMatch(/events\.0\.kind must be one of/);
   }, 60_000);
 
-  test('an x64 build for a WebAssembly driver is refused', async () => {
-    const r = await run(['fuzz', '--driver', 'examples/drivers/wssprocmon.c', '--build', 'win10-x64']);
+  test('a prebuilt wasm32 module on an x64 build is refused (a .c driver is compiled for both)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psh-w32-'));
+    const f = join(dir, 'seed32.wasm');
+    writeFileSync(f, (await compileDriver('examples/drivers/wssprocmon.c')).wasm);
+    const r = await run(['fuzz', '--driver', f, '--build', 'win10-x64']);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/cannot run on win10-x64: a WebAssembly \(32-bit\) driver runs on x86 builds only/);
+    expect(r.err).toMatch(/cannot run on win10-x64: the WebAssembly driver was built for x86 only/);
+    // the same module runs on the x86 builds
+    expect((await run(['fuzz', '--driver', f, '--build', 'winxp-x86', '--runs', '5', '--no-reports'])).err).not.toMatch(/cannot run/);
   }, 60_000);
 
   test('missing file and wrong extension', async () => {

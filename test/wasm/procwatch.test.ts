@@ -26,8 +26,8 @@ beforeAll(async () => {
 const sc = scenario;
 
 describe('procwatch.c: PsSetCreateProcessNotifyRoutineEx, a list under a fast mutex, pool, DriverUnload', () => {
-  test('runs only where its imports exist: Vista+ x86 builds', () => {
-    expect(applicableBuilds(pw, BUILDS.map((b) => b.id)).builds).toEqual(['win7-x86', 'win10-x86']);
+  test('runs only where its imports exist: Vista+ builds, x86 and x64', () => {
+    expect(applicableBuilds(pw, BUILDS.map((b) => b.id)).builds).toEqual(['win7-x86', 'win10-x86', 'win7-x64', 'win10-x64', 'win11-x64']);
     expect(pw.imports).toContain('PsSetCreateProcessNotifyRoutineEx');
   });
 

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { loadWasmDriver } from '../../src/driver/wasm/loader.js';
 import { linesOf, reference, wssprocmon, type DriverModule } from '../../src/driver/index.js';
 import { runAndCheck } from '../../src/harness/check.js';
-import { applicableInvariants, fuzz } from '../../src/harness/fuzz.js';
+import { applicableBuilds, applicableInvariants, fuzz } from '../../src/harness/fuzz.js';
 import { INVARIANTS } from '../../src/invariants/index.js';
 import { BUILDS, simulate, type Scenario } from '../../src/model/index.js';
 import { scenario, VOL } from '../helpers.js';
@@ -14,7 +14,7 @@ beforeAll(async () => {
   cref = await loadWasmDriver('examples/drivers/psrefmon.c');
 }, 120_000);
 
-const X86 = BUILDS.filter((b) => b.pointerSize === 4).map((b) => b.id);
+const ALL = BUILDS.map((b) => b.id);
 const sc = scenario;
 const ops: Scenario['ops'] = [
   { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\notepad.exe` },
@@ -29,18 +29,20 @@ const mask = (s: string): string => s.replace(/(ADDRESS |eprocess=|0x)[0-9A-Fa-f
 const lines = (d: DriverModule, build: string) => simulate(d, sc(build, ops)).callbacks.flatMap((c) => linesOf(c.prints)).map(mask);
 
 describe('C drivers compiled to WebAssembly behave like their TypeScript twins', () => {
-  test.each(X86)('seed on %s: same lines', (build) => {
+  test.each(ALL)('seed on %s: same lines', (build) => {
     expect(lines(cseed, build)).toEqual(lines(wssprocmon, build));
   });
 
-  test.each(X86)('reference on %s: same lines, no violation', (build) => {
+  test.each(ALL)('reference on %s: same lines, no violation', (build) => {
     expect(lines(cref, build)).toEqual(lines(reference, build));
     expect(runAndCheck(cref, sc(build, ops)).violations).toEqual([]);
   });
 
   test('differential: the C seed and the TypeScript seed give the same violations on the same shrunk scenarios', () => {
-    const found = fuzz({ driver: wssprocmon, seed: 3, runs: 1000, builds: X86 });
+    const found = fuzz({ driver: wssprocmon, seed: 3, runs: 1000, builds: ALL });
     expect(found.findings.length).toBeGreaterThanOrEqual(6);
+    // x64 included: the pointer truncation (seed bug 7) is among the scenarios compared
+    expect(found.findings.some((f) => f.scenario.build.endsWith('-x64') && f.invariant.seedBug === 7)).toBe(true);
     for (const f of found.findings) {
       const ts = runAndCheck(wssprocmon, f.scenario, INVARIANTS).violations;
       const c = runAndCheck(cseed, f.scenario, INVARIANTS).violations;
@@ -52,13 +54,16 @@ describe('C drivers compiled to WebAssembly behave like their TypeScript twins',
     }
   });
 
-  test('fuzzing the C seed finds every seed bug that exists on 32-bit builds (1-6)', () => {
+  test('fuzzing the C seed finds every seed bug (1-7), the pointer truncation on the x64 builds', () => {
     const r = fuzz({ driver: cseed, seed: 1, runs: 1000 });
     const bugs = new Set(r.findings.map((f) => f.invariant.seedBug).filter((b) => b !== undefined));
-    expect([...bugs].sort()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect([...bugs].sort()).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    const truncation = r.findings.filter((f) => f.invariant.seedBug === 7);
+    expect(truncation.every((f) => f.scenario.build.endsWith('-x64'))).toBe(true);
+    expect(applicableBuilds(cseed, BUILDS.map((b) => b.id)).skipped).toEqual([]);
   });
 
-  test('the C reference passes the adversarial profile on every x86 build', () => {
+  test('the C reference passes the adversarial profile on every build, x64 included', () => {
     const r = fuzz({ driver: cref, seed: 5, runs: 300, profile: 'adversarial' });
     expect(r.findings.map((f) => f.violations[0]?.message)).toEqual([]);
     expect(applicableInvariants(cref)).toHaveLength(INVARIANTS.length);

@@ -25,6 +25,18 @@ export const CLANG_FLAGS: readonly string[] = [
   '-Wl,--allow-undefined',
 ];
 
+/** The target a C driver is compiled for: x86 (wasm32, ILP32) or x64 (wasm64 with the shim's LLP64 types). */
+export type DriverTarget = 'x86' | 'x64';
+
+/**
+ * x64: wasm64 (8-byte pointers, SIZE_T, ULONG_PTR, HANDLE) with _WIN64 defined, so the shim headers give LONG and
+ * ULONG 4 bytes (LLP64) and the x64 structure layouts. The module's 64-bit memory is lowered to the kernel's 32-bit
+ * one by the instrumentation stage, which translates every address (docs/x64.md).
+ */
+export function clangFlags(target: DriverTarget): readonly string[] {
+  return target === 'x86' ? CLANG_FLAGS : ['--target=wasm64', '-D_WIN64', '-D_AMD64_', ...CLANG_FLAGS.slice(1)];
+}
+
 export class CompileError extends Error {
   constructor(readonly diagnostics: string, message: string) {
     super(message);
@@ -107,14 +119,14 @@ export interface CompiledDriver {
 }
 
 /** Compiles `source` (a .c file; its directory's .c/.h files come along for #include "..."). */
-export async function compileDriver(source: string, defines: Readonly<Record<string, string>> = {}, extraFlags: readonly string[] = []): Promise<CompiledDriver> {
+export async function compileDriver(source: string, defines: Readonly<Record<string, string>> = {}, extraFlags: readonly string[] = [], target: DriverTarget = 'x86'): Promise<CompiledDriver> {
   const extra = [...Object.entries(defines).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `-D${k}=${v}`), ...extraFlags];
   const dir = dirname(resolve(source));
   const main = basename(source);
   const sources = driverSources(dir, main);
   const headers = readTree(includeDir(), (f) => f.endsWith('.h'));
   const key = createHash('sha256')
-    .update(JSON.stringify({ sources, headers, flags: [...CLANG_FLAGS, ...extra], clang: toolVersion('@yowasp/clang') }))
+    .update(JSON.stringify({ sources, headers, flags: [...clangFlags(target), ...extra], clang: toolVersion('@yowasp/clang') }))
     .digest('hex');
   const hit = cacheGet(`${key}.wasm`);
   if (hit !== undefined) return { wasm: hit, diagnostics: '', cached: true };
@@ -124,7 +136,7 @@ export async function compileDriver(source: string, defines: Readonly<Record<str
   const options = { stderr: (b: Uint8Array | null) => { if (b !== null) diagnostics += decoder.decode(b); }, fetchProgress: () => {} };
   let tree: Record<string, unknown> | undefined;
   try {
-    tree = (await commands.clang([...CLANG_FLAGS, ...extra, '-Iinclude', `drv/${main}`, '-o', 'driver.wasm'], { include: headers, drv: sources }, options)) ?? undefined;
+    tree = (await commands.clang([...clangFlags(target), ...extra, '-Iinclude', `drv/${main}`, '-o', 'driver.wasm'], { include: headers, drv: sources }, options)) ?? undefined;
   } catch (e) {
     const code = (e as { code?: number }).code;
     throw new CompileError(diagnostics.trim(), `${source} does not compile${code !== undefined ? ` (clang exit ${code})` : ''}`);

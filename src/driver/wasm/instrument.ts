@@ -14,6 +14,7 @@
  * pool tracking). `inlining-optimizing` then folds the checks into the driver's functions.
  */
 import { createHash } from 'node:crypto';
+import { X64_KERNEL_VA_BASE } from '../../model/builds.js';
 import { cacheGet, cachePut } from './cache.js';
 import { toolVersion } from './compile.js';
 
@@ -22,7 +23,17 @@ export interface InstrumentOptions {
   readonly memory: boolean;
   /** Count the driver's work (loop iterations and calls) against a per-routine budget (the watchdog). */
   readonly budget?: boolean;
+  /**
+   * An x64 driver (a wasm64 module): every address is translated — below `imageEnd` (the driver's own stack and
+   * data) it is the offset, above it the kernel's canonical address minus X64_KERNEL_VA_BASE — and bounds-checked,
+   * then the module's 64-bit memory and table are lowered to the kernel's 32-bit ones. Always with the memory
+   * checks (without them no address could be translated); the verifier being off changes what the kernel decides.
+   */
+  readonly x64?: { readonly imageEnd: number };
 }
+
+/** X64_KERNEL_VA_BASE as the CPU sees it (sign-extended from bit 47). */
+export const X64_KERNEL_VA_CANONICAL = BigInt(X64_KERNEL_VA_BASE) | 0xffff_0000_0000_0000n;
 
 /** The exported global the loader fills with a routine's budget before calling it. */
 export const BUDGET_GLOBAL = 'psh_budget';
@@ -62,8 +73,8 @@ export interface InstrumentedModule {
 
 /** Instruments `wasm` (cached by content hash). With every pass off, returns it unchanged. */
 export async function instrumentDriver(wasm: Uint8Array, options: InstrumentOptions): Promise<InstrumentedModule> {
-  if (!options.memory && options.budget !== true) return { wasm, cached: true };
-  const key = createHash('sha256').update(wasm).update(JSON.stringify({ options, binaryen: toolVersion('binaryen'), v: 1 })).digest('hex');
+  if (!options.memory && options.budget !== true && options.x64 === undefined) return { wasm, cached: true };
+  const key = createHash('sha256').update(wasm).update(JSON.stringify({ options, kva: X64_KERNEL_VA_BASE, binaryen: toolVersion('binaryen'), v: 2 })).digest('hex');
   const hit = cacheGet(`${key}.instrumented.wasm`);
   if (hit !== undefined) return { wasm: hit, cached: true };
   const out = await runPasses(wasm, options);
@@ -88,7 +99,11 @@ async function runPasses(wasm: Uint8Array, options: InstrumentOptions): Promise<
       if (s.name === '.rodata' && !s.passive && typeof s.offset === 'number') rodata = [s.offset, s.offset + s.data.byteLength];
     }
     const passes: string[] = [];
-    if (options.memory) {
+    if (options.x64 !== undefined) {
+      m.runPasses(['instrument-memory']);
+      defineChecks64(b, m, options.x64.imageEnd);
+      passes.push('memory', 'x64');
+    } else if (options.memory) {
       m.runPasses(['instrument-memory']);
       defineChecks(b, m);
       passes.push('memory');
@@ -96,6 +111,12 @@ async function runPasses(wasm: Uint8Array, options: InstrumentOptions): Promise<
     if (options.budget === true) {
       countWork(b, m);
       passes.push('budget');
+    }
+    if (options.x64 !== undefined) {
+      // Node 20 runs 32-bit memories and tables only (memory64 is behind a flag, table64 absent): every address
+      // is already translated to a 32-bit offset, so the lowering's wrap loses nothing
+      m.runPasses(['memory64-lowering', 'table64-lowering']);
+      m.setFeatures(m.getFeatures() & ~b.Features.Memory64);
     }
     m.runPasses(['inlining-optimizing']);
     const layout: ImageLayout = { rodata, instrumented: passes };
@@ -145,6 +166,61 @@ function defineChecks(b: Binaryen, m: Binaryen): void {
   // The kernel's memory is not the driver's to grow: the host refuses (a bug check).
   m.addFunction('memory_grow_pre', b.createType([i32, i32]), i32, [], m.call('psharness_memory_grow', [m.local.get(1, i32)], i32));
   m.addFunction('memory_grow_post', b.createType([i32, i32]), i32, [], m.local.get(1, i32));
+}
+
+/**
+ * The x64 hooks: translate the driver's 64-bit address to the memory offset, check it as the x86 hooks do, and hand
+ * the load or store the translated pointer. The slow path receives the address the driver used.
+ *
+ *     ea = ptr + offset; delta = ea <u imageEnd ? 0 : KVA; t = ea - delta
+ *     if (t + bytes >u half || (delta != 0 && t <u imageEnd) || (shadow[t] | shadow[t + bytes - 1]) & bit) access(ea, ...)
+ *     return ptr - delta
+ */
+function defineChecks64(b: Binaryen, m: Binaryen, imageEnd: number): void {
+  const { i32, i64, f32, f64, none } = b;
+  for (const name of CHECK_FUNCTIONS) if (m.getFunction(name) !== 0) m.removeFunction(name);
+  m.addFunctionImport('psharness_access', 'psharness', 'access', b.createType([i64, i32, i32]), none);
+  m.addFunctionImport('psharness_memory_grow', 'psharness', 'memory_grow', b.createType([i64]), i64);
+  const kva = X64_KERNEL_VA_CANONICAL;
+  const k64 = (v: bigint) => m.i64.const(BigInt.asIntN(64, v));
+  const check = (name: string, bit: number): void => {
+    // params: 0 id, 1 bytes, 2 offset (i64), 3 ptr (i64); locals: 4 ea, 5 delta, 6 t, 7 half
+    const ea = () => m.local.get(4, i64);
+    const delta = () => m.local.get(5, i64);
+    const t = () => m.local.get(6, i64);
+    const half = () => m.local.get(7, i64);
+    const bytes64 = () => m.i64.extend_u(m.local.get(1, i32));
+    const slow = () => m.call('psharness_access', [ea(), m.local.get(1, i32), m.i32.const(bit === 1 ? 1 : 0)], none);
+    const shadow = (at: number) => m.i32.load8_u(0, 0, at);
+    m.addFunction(name, b.createType([i32, i32, i64, i64]), i64, [i64, i64, i64, i64], m.block(null, [
+      m.local.set(4, m.i64.add(m.local.get(3, i64), m.local.get(2, i64))),
+      m.local.set(5, m.select(m.i64.lt_u(ea(), k64(BigInt(imageEnd))), k64(0n), k64(kva), i64)),
+      m.local.set(6, m.i64.sub(ea(), delta())),
+      m.local.set(7, m.i64.shl(m.memory.size(undefined, true), k64(15n))),
+      m.if(
+        m.i32.or(
+          m.i64.gt_u(m.i64.add(t(), bytes64()), half()),
+          m.i32.and(m.i64.ne(delta(), k64(0n)), m.i64.lt_u(t(), k64(BigInt(imageEnd))))),
+        slow(),
+        m.if(
+          m.i32.and(
+            m.i32.or(
+              shadow(m.i64.add(half(), t())),
+              shadow(m.i64.add(half(), m.i64.sub(m.i64.add(t(), bytes64()), k64(1n))))),
+            m.i32.const(bit)),
+          slow()),
+      ),
+      m.i64.sub(m.local.get(3, i64), delta()),
+    ], i64));
+  };
+  check('load_ptr', 2);
+  check('store_ptr', 1);
+  for (const [t, suffix] of [[i32, 'i32'], [i64, 'i64'], [f32, 'f32'], [f64, 'f64']] as const) {
+    m.addFunction(`load_val_${suffix}`, b.createType([i32, t]), t, [], m.local.get(1, t));
+    m.addFunction(`store_val_${suffix}`, b.createType([i32, t]), t, [], m.local.get(1, t));
+  }
+  m.addFunction('memory_grow_pre', b.createType([i32, i64]), i64, [], m.call('psharness_memory_grow', [m.local.get(1, i64)], i64));
+  m.addFunction('memory_grow_post', b.createType([i32, i64]), i64, [], m.local.get(1, i64));
 }
 
 /** Child expressions of each expression kind the C pipeline produces (binaryen's getExpressionInfo field names). */

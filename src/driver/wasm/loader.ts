@@ -10,13 +10,13 @@ import {
   BugCheck, BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, faultingFunction,
 } from '../../model/bugcheck.js';
 import { varargSlotSizes, type DbgArg } from '../../model/dbgprint.js';
-import type { Ddi, DRIVER_OBJECT, DriverInstance, PVOID } from '../../model/ddi.js';
+import type { Ddi, DRIVER_OBJECT, DriverImage, DriverInstance, PVOID, WasmAddressSpace } from '../../model/ddi.js';
 import { loadLogSpec, parserFromSpec } from '../log-spec.js';
 import type { DriverModule } from '../types.js';
-import { compileDriver, STACK_TOP } from './compile.js';
+import { compileDriver, STACK_TOP, type DriverTarget } from './compile.js';
 import { BUDGET_GLOBAL, instrumentDriver, LAYOUT_SECTION, type ImageLayout } from './instrument.js';
 import { coveragePoints, type CoverageCollector } from './coverage.js';
-import { functionNames, inspectModule, type ModuleInfo } from './module-info.js';
+import { functionNames, inspectModule, type ImportInfo, type ModuleInfo } from './module-info.js';
 
 export class WasmDriverError extends Error {
   constructor(message: string) {
@@ -29,16 +29,17 @@ export class WasmDriverError extends Error {
 type Impl = (...args: (number | bigint)[]) => number | bigint | void;
 
 /**
- * Routines a driver may call through a pointer from MmGetSystemRoutineAddress, with their parameter counts (all
- * i32 in, i32 out). The table of a module can only hold WebAssembly functions, so each is re-exported by a tiny
- * generated module (imports in, exports out) and placed in the driver's table on demand.
+ * Routines a driver may call through a pointer from MmGetSystemRoutineAddress, with their WDK signatures: `p` a
+ * pointer-sized value (HANDLE, PVOID, ULONG_PTR: i32 on x86, i64 on x64), `i` a 32-bit one (NTSTATUS, ULONG,
+ * BOOLEAN, an enum), parameters then result. The table of a module can only hold WebAssembly functions, so each is
+ * re-exported by a tiny generated module (imports in, exports out) and placed in the driver's table on demand.
  */
-export const DYNAMIC_ROUTINES: ReadonlyMap<string, number> = new Map([
-  ['PsGetProcessImageFileName', 1], ['PsGetProcessId', 1],
-  ['PsRemoveCreateThreadNotifyRoutine', 1], ['PsRemoveLoadImageNotifyRoutine', 1],
-  ['PsSetCreateProcessNotifyRoutineEx', 2], ['PsSetCreateThreadNotifyRoutineEx', 2], ['PsSetLoadImageNotifyRoutineEx', 2],
-  ['PsSetCreateProcessNotifyRoutineEx2', 3], ['PsLookupProcessByProcessId', 2], ['PsLookupThreadByThreadId', 2],
-  ['ObfDereferenceObject', 1], ['ObfReferenceObject', 1],
+export const DYNAMIC_ROUTINES: ReadonlyMap<string, string> = new Map([
+  ['PsGetProcessImageFileName', 'p>p'], ['PsGetProcessId', 'p>p'],
+  ['PsRemoveCreateThreadNotifyRoutine', 'p>i'], ['PsRemoveLoadImageNotifyRoutine', 'p>i'],
+  ['PsSetCreateProcessNotifyRoutineEx', 'pi>i'], ['PsSetCreateThreadNotifyRoutineEx', 'ip>i'], ['PsSetLoadImageNotifyRoutineEx', 'pp>i'],
+  ['PsSetCreateProcessNotifyRoutineEx2', 'ipi>i'], ['PsLookupProcessByProcessId', 'pp>i'], ['PsLookupThreadByThreadId', 'pp>i'],
+  ['ObfDereferenceObject', 'p>p'], ['ObfReferenceObject', 'p>p'],
 ]);
 
 function leb(n: number): number[] {
@@ -61,24 +62,34 @@ function section(id: number, body: number[]): number[] {
   return [id, ...leb(body.length), ...body];
 }
 
-let trampolineModule: WebAssembly.Module | null = null;
+const trampolineModules = new Map<DriverTarget, WebAssembly.Module>();
 
-/** A module that imports k.<name> and exports <name> for every dynamic routine. */
-function trampolines(): WebAssembly.Module {
-  if (trampolineModule !== null) return trampolineModule;
+/** The WebAssembly value type of a signature letter: 0x7f i32, 0x7e i64. */
+function valueType(letter: string, target: DriverTarget): number {
+  return letter === 'p' && target === 'x64' ? 0x7e : 0x7f;
+}
+
+/** A module that imports k.<name> and exports <name> for every dynamic routine, with the target's types. */
+function trampolines(target: DriverTarget): WebAssembly.Module {
+  const cached = trampolineModules.get(target);
+  if (cached !== undefined) return cached;
   const entries = [...DYNAMIC_ROUTINES];
-  const arities = [...new Set(entries.map(([, a]) => a))];
-  const types = arities.flatMap((a) => [0x60, ...leb(a), ...new Array<number>(a).fill(0x7f), 1, 0x7f]);
-  const imports = entries.flatMap(([name, a]) => [...str('k'), ...str(name), 0x00, ...leb(arities.indexOf(a))]);
+  const sigs = [...new Set(entries.map(([, sig]) => sig))];
+  const types = sigs.flatMap((sig) => {
+    const [params, result] = sig.split('>');
+    return [0x60, ...leb(params.length), ...[...params].map((l) => valueType(l, target)), 1, valueType(result, target)];
+  });
+  const imports = entries.flatMap(([name, sig]) => [...str('k'), ...str(name), 0x00, ...leb(sigs.indexOf(sig))]);
   const exports = entries.flatMap(([name], i) => [...str(name), 0x00, ...leb(i)]);
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [...leb(arities.length), ...types]),
+    ...section(1, [...leb(sigs.length), ...types]),
     ...section(2, [...leb(entries.length), ...imports]),
     ...section(7, [...leb(entries.length), ...exports]),
   ];
-  trampolineModule = new WebAssembly.Module(new Uint8Array(bytes));
-  return trampolineModule;
+  const module = new WebAssembly.Module(new Uint8Array(bytes));
+  trampolineModules.set(target, module);
+  return module;
 }
 
 /** The DDIs a WebAssembly driver can import (from "ntoskrnl" or, for routines it declares itself, "env"). */
@@ -141,8 +152,10 @@ export interface WasmDriverOptions {
   readonly verifier?: boolean;
   /** Preprocessor definitions for a .c driver (e.g. a mutant schema's PSH_MUTANT). */
   readonly defines?: Readonly<Record<string, string>>;
-  /** Build with edge coverage (clang's trace-pc-guard and -g) and count the edges each run takes. */
+  /** Build with edge coverage (clang's trace-pc-guard and -g) and count the edges each run takes (x86 only). */
   readonly coverage?: boolean;
+  /** The targets a .c driver is compiled for (default: x86 and x64; x86 alone for a coverage build). */
+  readonly targets?: readonly DriverTarget[];
 }
 
 /** Coverage builds: clang's edge hooks, and DWARF to map them to source lines. */
@@ -156,7 +169,7 @@ const STACK_GUARD: readonly [number, number] = [0x1000, 0x2000];
 const MAX_DRIVER_PAGES = 8192;
 
 /** A module that cannot be bound as a driver image: the reason, before anything of it runs. */
-function refuseForeign(path: string, info: ModuleInfo): void {
+function refuseForeign(path: string, info: ModuleInfo, target: DriverTarget): void {
   if (info.hasStart) throw new WasmDriverError(`${path} has a start function: a driver image runs nothing before DriverEntry (link with --no-entry)`);
   for (const i of info.imports) {
     const what = `${i.module}.${i.name}`;
@@ -164,7 +177,9 @@ function refuseForeign(path: string, info: ModuleInfo): void {
       throw new WasmDriverError(`${path} imports a ${i.kind} (${what}): a driver image imports only kernel routines and the kernel's memory`);
     }
     if (i.kind === 'memory' && i.memory !== undefined) {
-      if (i.memory.memory64) throw new WasmDriverError(`${path} imports a 64-bit memory (${what}): only wasm32 drivers run here`);
+      if (i.memory.memory64 !== (target === 'x64')) {
+        throw new WasmDriverError(`${path} imports a ${i.memory.memory64 ? '64' : '32'}-bit memory (${what}): an ${target} driver is a ${target === 'x64' ? 'wasm64' : 'wasm32'} module`);
+      }
       if (i.memory.shared) throw new WasmDriverError(`${path} imports a shared memory (${what}): the kernel's memory is not shared`);
       if (i.memory.min > MAX_DRIVER_PAGES) {
         throw new WasmDriverError(`${path} needs at least ${i.memory.min} pages of memory (${what}); the kernel's address space has ${MAX_DRIVER_PAGES}`);
@@ -173,32 +188,40 @@ function refuseForeign(path: string, info: ModuleInfo): void {
   }
 }
 
-/** Loads a driver from a .c file (compiled, cached) or a prebuilt .wasm module. */
-export async function loadWasmDriver(path: string, options: WasmDriverOptions = {}): Promise<DriverModule & { readonly diagnostics: string }> {
-  if (!existsSync(path)) throw new WasmDriverError(`no such driver file: ${path}`);
-  const ext = extname(path);
-  let bytes: Uint8Array<ArrayBuffer>;
-  let diagnostics = '';
-  if (ext === '.c') {
-    const c = await compileDriver(path, options.defines, options.coverage === true ? COVERAGE_FLAGS : []);
-    bytes = new Uint8Array(c.wasm);
-    diagnostics = c.diagnostics;
-  } else if (ext === '.wasm') {
-    bytes = new Uint8Array(readFileSync(path));
-  } else throw new WasmDriverError(`${path}: a driver file must be .c or .wasm`);
-  const compiled = bytes;
-  const verifier = options.verifier !== false;
+/** A compiled module made ready for one target: instrumented, validated, its image layout read. */
+interface PreparedImage {
+  readonly target: DriverTarget;
+  readonly module: WebAssembly.Module;
+  readonly imports: readonly ImportInfo[];
+  readonly names: Map<number, string>;
+  readonly addressSpace: WasmAddressSpace;
+  readonly bytes: number;
+  readonly warning?: string;
+}
+
+async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, target: DriverTarget, verifier: boolean): Promise<PreparedImage> {
   try {
-    new WebAssembly.Module(new Uint8Array(bytes)); // a clear error for a file that is no module, before binaryen sees it
+    // a clear error for a file that is no module, before binaryen sees it (Node 20 cannot compile a wasm64 module
+    // before its lowering: its header is checked here and binaryen validates the rest)
+    if (target === 'x86') new WebAssembly.Module(new Uint8Array(compiled));
+    else if (!(compiled.length >= 8 && compiled[0] === 0 && compiled[1] === 0x61 && compiled[2] === 0x73 && compiled[3] === 0x6d)) throw new Error('no WebAssembly header');
   } catch (e) {
     throw new WasmDriverError(`${path} is not a WebAssembly module: ${(e as Error).message}`);
   }
-  refuseForeign(path, inspectModule(bytes));
+  const info = inspectModule(compiled);
+  refuseForeign(path, info, target);
+  const minPages = info.imports.find((i) => i.kind === 'memory')?.memory?.min ?? 0;
+  // where the image (stack and data) ends: __heap_base, read from the module before anything of it runs
+  const reservedLow = heapBase(compiled);
+  if (reservedLow === undefined) throw new WasmDriverError(`${path} does not export __heap_base (link with the psharness flags)`);
+  let bytes: Uint8Array<ArrayBuffer>;
+  let warning: string | undefined;
   try {
-    // the watchdog always; the verifier's memory checks unless switched off
-    const inst = await instrumentDriver(bytes, { memory: verifier, budget: true });
+    // the watchdog always; the verifier's memory checks unless switched off (an x64 image always has them: they
+    // translate its addresses)
+    const inst = await instrumentDriver(compiled, { memory: verifier, budget: true, ...(target === 'x64' ? { x64: { imageEnd: reservedLow } } : {}) });
     bytes = new Uint8Array(inst.wasm);
-    if (inst.warning !== undefined) diagnostics = [diagnostics, inst.warning].filter((x) => x !== '').join('\n');
+    warning = inst.warning;
   } catch (e) {
     throw new WasmDriverError(`${path}: cannot instrument the module: ${(e as Error).message}`);
   }
@@ -208,7 +231,7 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
   } catch (e) {
     throw new WasmDriverError(`${path} is not a WebAssembly module: ${(e as Error).message}`);
   }
-  const imports = WebAssembly.Module.imports(module);
+  const imports = inspectModule(bytes).imports;
   const exports = WebAssembly.Module.exports(module).map((x) => x.name);
   for (const need of ['DriverEntry', '__indirect_function_table', '__heap_base']) {
     if (!exports.includes(need)) throw new WasmDriverError(`${path} does not export ${need} (link with the psharness flags)`);
@@ -218,40 +241,88 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
   if (!imports.some((i) => i.kind === 'memory')) throw new WasmDriverError(`${path} does not import its memory (link with --import-memory)`);
   const nameSection = WebAssembly.Module.customSections(module, 'name')[0];
   const names = nameSection === undefined ? new Map<number, string>() : functionNames(new Uint8Array(nameSection));
-  // __heap_base from a throwaway instance: where the driver's stack and data end and kernel pool may begin
-  const minPages = inspectModule(bytes).imports.find((i) => i.kind === 'memory')?.memory?.min ?? 0;
-  let probe: WebAssembly.Instance;
-  try {
-    probe = new WebAssembly.Instance(module, stubImports(imports, new WebAssembly.Memory({ initial: Math.max(64, minPages) })));
-  } catch (e) {
-    throw new WasmDriverError(`${path} cannot be instantiated as a driver image: ${(e as Error).message}`);
-  }
-  const reservedLow = Number((probe.exports.__heap_base as WebAssembly.Global).value);
-  let coverage: CoverageCollector | undefined;
-  if (options.coverage === true) {
-    const hook = WebAssembly.Module.imports(new WebAssembly.Module(compiled)).filter((i) => i.kind === 'function').findIndex((i) => i.name === COVERAGE_HOOK);
-    if (hook < 0) throw new WasmDriverError(`${path}: no coverage hooks in the module (a prebuilt .wasm must be linked with -fsanitize-coverage=trace-pc-guard -g)`);
-    coverage = { points: coveragePoints(compiled, hook, [STACK_TOP, reservedLow]), hits: new Map() };
-  }
   const layoutSection = WebAssembly.Module.customSections(module, LAYOUT_SECTION)[0];
   const layout = layoutSection === undefined ? null : JSON.parse(new TextDecoder().decode(layoutSection)) as ImageLayout;
-  const sp = Number((probe.exports.__stack_pointer as WebAssembly.Global | undefined)?.value ?? 0);
-  const stem = basename(path, ext);
-  const specPath = options.logSpec ?? join(dirname(path), `${stem}.psharness.json`);
-  const spec = existsSync(specPath) ? loadLogSpec(specPath) : null;
-  const driverName = options.name ?? stem;
+  const sp = stackPointer(compiled);
   return {
-    name: driverName,
-    description: `${basename(path)} (WebAssembly, ${bytes.length} bytes${spec === null ? ', no log spec' : ''})`,
-    imports: imports.filter((i) => i.kind === 'function').map((i) => i.name),
+    target, module, imports, names, bytes: bytes.length,
+    ...(warning !== undefined ? { warning } : {}),
     addressSpace: {
       reservedLow,
+      pointerSize: target === 'x64' ? 8 : 4,
       ...(minPages > 0 ? { minPages } : {}),
       // the guard page exists when the module was linked with the psharness stack layout
       ...(verifier && sp === STACK_TOP ? { stackGuard: STACK_GUARD } : {}),
       ...(verifier && layout?.rodata != null ? { readOnly: layout.rodata } : {}),
     },
+  };
+}
+
+/** The initial value of an exported global (from the module's sections: nothing of the driver runs). */
+function exportedGlobal(bytes: Uint8Array<ArrayBuffer>, name: string): number | undefined {
+  return inspectModule(bytes).globals.get(name);
+}
+
+const heapBase = (bytes: Uint8Array<ArrayBuffer>): number | undefined => exportedGlobal(bytes, '__heap_base');
+const stackPointer = (bytes: Uint8Array<ArrayBuffer>): number => exportedGlobal(bytes, '__stack_pointer') ?? 0;
+
+/** Loads a driver from a .c file (compiled for x86 and x64, cached) or a prebuilt .wasm module (one target). */
+export async function loadWasmDriver(path: string, options: WasmDriverOptions = {}): Promise<DriverModule & { readonly diagnostics: string }> {
+  if (!existsSync(path)) throw new WasmDriverError(`no such driver file: ${path}`);
+  const ext = extname(path);
+  const verifier = options.verifier !== false;
+  const images: PreparedImage[] = [];
+  let diagnostics = '';
+  let coverage: CoverageCollector | undefined;
+  if (ext === '.c') {
+    // coverage maps wasm32 code offsets through DWARF: a coverage build is x86 only
+    const targets = options.targets ?? (options.coverage === true ? ['x86'] : ['x86', 'x64']);
+    for (const target of targets) {
+      const c = await compileDriver(path, options.defines, options.coverage === true && target === 'x86' ? COVERAGE_FLAGS : [], target);
+      const compiled = new Uint8Array(c.wasm);
+      if (c.diagnostics !== '' && !diagnostics.includes(c.diagnostics)) diagnostics = [diagnostics, c.diagnostics].filter((x) => x !== '').join('\n');
+      const image = await prepareImage(path, compiled, target, verifier);
+      if (image.warning !== undefined) diagnostics = [diagnostics, image.warning].filter((x) => x !== '').join('\n');
+      if (options.coverage === true && target === 'x86') {
+        const hook = inspectModule(compiled).imports.filter((i) => i.kind === 'function').findIndex((i) => i.name === COVERAGE_HOOK);
+        coverage = { points: coveragePoints(compiled, hook, [STACK_TOP, image.addressSpace.reservedLow]), hits: new Map() };
+      }
+      images.push(image);
+    }
+  } else if (ext === '.wasm') {
+    const compiled = new Uint8Array(readFileSync(path));
+    let target: DriverTarget = 'x86';
+    try {
+      if (inspectModule(compiled).imports.some((i) => i.memory?.memory64 === true)) target = 'x64';
+    } catch {
+      // not a module: prepareImage says so
+    }
+    const image = await prepareImage(path, compiled, target, verifier);
+    if (image.warning !== undefined) diagnostics = image.warning;
+    if (options.coverage === true) {
+      const hook = inspectModule(compiled).imports.filter((i) => i.kind === 'function').findIndex((i) => i.name === COVERAGE_HOOK);
+      if (hook < 0 || target !== 'x86') throw new WasmDriverError(`${path}: no coverage hooks in the module (a prebuilt .wasm must be a wasm32 module linked with -fsanitize-coverage=trace-pc-guard -g)`);
+      coverage = { points: coveragePoints(compiled, hook, [STACK_TOP, image.addressSpace.reservedLow]), hits: new Map() };
+    }
+    images.push(image);
+  } else throw new WasmDriverError(`${path}: a driver file must be .c or .wasm`);
+  const stem = basename(path, ext);
+  const specPath = options.logSpec ?? join(dirname(path), `${stem}.psharness.json`);
+  const spec = existsSync(specPath) ? loadLogSpec(specPath) : null;
+  const driverName = options.name ?? stem;
+  const asImage = (img: PreparedImage): DriverImage => ({
+    name: driverName,
+    imports: img.imports.filter((i) => i.kind === 'function' && i.module !== 'psharness').map((i) => i.name),
+    addressSpace: img.addressSpace,
     verifier,
+    instantiate: () => instantiate(img, verifier, img.target === 'x86' ? coverage : undefined),
+  });
+  const [primary, second] = images;
+  const targets = images.map((i) => i.target).join(' and ');
+  return {
+    ...asImage(primary),
+    description: `${basename(path)} (WebAssembly ${targets}, ${images.map((i) => `${i.bytes} bytes`).join(' / ')}${spec === null ? ', no log spec' : ''})`,
+    ...(second !== undefined ? { x64: asImage(second) } : {}),
     logsEvents: spec !== null,
     parse: spec === null ? () => [] : parserFromSpec(spec),
     ...(spec?.monitors !== undefined ? { monitors: spec.monitors } : {}),
@@ -259,20 +330,31 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
     ...(spec?.notMonitoring !== undefined ? { notMonitoring: spec.notMonitoring.map((n) => ({ kind: n.kind, pattern: new RegExp(n.pattern) })) } : {}),
     diagnostics,
     ...(coverage !== undefined ? { coverage } : {}),
-    instantiate: () => instantiate(module, imports, names, verifier, coverage),
   };
 }
 
-function stubImports(imports: WebAssembly.ModuleImportDescriptor[], memory: WebAssembly.Memory): WebAssembly.Imports {
-  const out: Record<string, Record<string, WebAssembly.ImportValue>> = {};
-  for (const i of imports) {
-    out[i.module] ??= {};
-    out[i.module][i.name] = i.kind === 'memory' ? memory : () => 0;
-  }
-  return out;
+
+/** An x64 driver's 64-bit value as the kernel's VA form: canonical kernel addresses to 48 bits, the rest as is. */
+function fromX64(v: bigint): number {
+  const u = BigInt.asUintN(64, v);
+  if (u >= 0xffff_8000_0000_0000n) return Number(u & 0xffff_ffff_ffffn);
+  // user-mode values are exact; a non-canonical one stays beyond 2^48, where nothing is ever mapped
+  return Number(u);
 }
 
-function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImportDescriptor[], names: Map<number, string>, verifier: boolean, coverage?: CoverageCollector): DriverInstance {
+/** A kernel value (a VA in 48-bit form, or a plain number) as the x64 driver's 64-bit value. */
+function toX64(v: number): bigint {
+  if (v < 0) return BigInt(Math.trunc(v)); // a negative LONG_PTR
+  if (v >= 0x8000_0000_0000 && v < 0x1_0000_0000_0000) return BigInt(v) | 0xffff_0000_0000_0000n;
+  return BigInt(Math.trunc(v));
+}
+
+function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageCollector): DriverInstance {
+  const { module, imports, names, target } = img;
+  const x64 = target === 'x64';
+  const ps = x64 ? 8 : 4;
+  /** A value passed to the driver as a pointer-sized parameter. */
+  const P = (v: number): number | bigint => (x64 ? toX64(v) : v);
   return {
     DriverEntry(ddi: Ddi, DriverObject: DRIVER_OBJECT, RegistryPath: PVOID): number {
       let table: WebAssembly.Table | null = null;
@@ -286,9 +368,9 @@ function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImpo
         const n = f?.name === undefined ? undefined : names.get(Number(f.name));
         return n ?? `fn#${idx}`;
       };
-      const call = (idx: number, ...args: number[]): number => {
+      const call = (idx: number, ...args: (number | bigint)[]): number => {
         if (budget !== undefined) budget.value = ddi.WORK_BUDGET;
-        const f = table?.get(idx) as ((...a: number[]) => number) | null;
+        const f = table?.get(idx) as ((...a: (number | bigint)[]) => number) | null;
         if (f === null || f === undefined) {
           throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0xc0000005, 0, 0, 0], `call through the NULL function pointer (table index ${idx})`);
         }
@@ -309,31 +391,45 @@ function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImpo
         }
         return w;
       };
-      const processRoutine = (i: number) => routine('process', i, () => (ppid: number, pid: number, create: boolean) => { call(i, ppid, pid, create ? 1 : 0); });
-      const processExRoutine = (i: number) => routine('processEx', i, () => (p: number, pid: number, info: number) => { call(i, p, pid, info); });
-      const threadRoutine = (i: number) => routine('thread', i, () => (pid: number, tid: number, create: boolean) => { call(i, pid, tid, create ? 1 : 0); });
-      const imageRoutine = (i: number) => routine('image', i, () => (us: number, pid: number, info: number) => { call(i, us, pid, info); });
+      // the routines' WDK prototypes: HANDLE and pointers are pointer-sized, BOOLEAN a 32-bit value
+      const processRoutine = (i: number) => routine('process', i, () => (ppid: number, pid: number, create: boolean) => { call(i, P(ppid), P(pid), create ? 1 : 0); });
+      const processExRoutine = (i: number) => routine('processEx', i, () => (p: number, pid: number, info: number) => { call(i, P(p), P(pid), P(info)); });
+      const threadRoutine = (i: number) => routine('thread', i, () => (pid: number, tid: number, create: boolean) => { call(i, P(pid), P(tid), create ? 1 : 0); });
+      const imageRoutine = (i: number) => routine('image', i, () => (us: number, pid: number, info: number) => { call(i, P(us), P(pid), P(info)); });
+      const BUFFER = ddi.UNICODE_STRING.Buffer;
       const readUnicode = (us: number): string => {
         const len = ddi.READ_USHORT(us) >>> 1;
-        const buf = ddi.READ_POINTER(us + 4);
+        const buf = ddi.READ_POINTER(us + BUFFER);
         let s = '';
         for (let k = 0; k < len; k++) s += String.fromCharCode(ddi.READ_USHORT(buf + 2 * k));
         return s;
       };
       /** A NUL-terminated string the driver passes (DbgPrint's format): all of it, checked as one read. */
       const readCString = (p: number): string => {
-        const mem = new Uint8Array(ddi.memory.buffer);
-        if (!(p >= 0 && p < mem.length)) {
+        const at = ddi.MEMORY_OFFSET(p);
+        if (at < 0) {
           ddi.VERIFY_ACCESS(p, 1, false);
           return '';
         }
-        const end = mem.indexOf(0, p);
+        // the address space is the memory's lower half (the upper half is its shadow)
+        const mem = new Uint8Array(ddi.memory.buffer, 0, ddi.memory.buffer.byteLength / 2);
+        const end = mem.indexOf(0, at);
         // no NUL before the end of the address space: the read runs off it, as the kernel's would
-        ddi.VERIFY_ACCESS(p, (end < 0 ? mem.length : end) - p + 1, false);
-        return new TextDecoder('latin1').decode(mem.subarray(p, end));
+        ddi.VERIFY_ACCESS(p, (end < 0 ? mem.length : end) - at + 1, false);
+        return new TextDecoder('latin1').decode(mem.subarray(at, end));
       };
       const varargs = (format: string, va: number): DbgArg[] => {
         const args: DbgArg[] = [];
+        if (x64) {
+          // x64: one 8-byte slot per argument whatever the conversion (the shim's DbgPrint macro widens each)
+          const n = varargSlotSizes(format).length;
+          for (let k = 0; k < n; k++) {
+            const lo = ddi.READ_ULONG(va + 8 * k);
+            const hi = ddi.READ_ULONG(va + 8 * k + 4);
+            args.push((BigInt(hi) << 32n) | BigInt(lo));
+          }
+          return args;
+        }
         let at = va;
         for (const size of varargSlotSizes(format)) {
           if (size === 8) {
@@ -409,7 +505,7 @@ function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImpo
           if (n(src) !== 0) while (ddi.READ_USHORT(n(src) + 2 * len) !== 0) len++;
           ddi.WRITE_USHORT(n(dst), 2 * len);
           ddi.WRITE_USHORT(n(dst) + 2, n(src) === 0 ? 0 : 2 * len + 2);
-          ddi.WRITE_POINTER(n(dst) + 4, n(src));
+          ddi.WRITE_POINTER(n(dst) + BUFFER, n(src));
         },
         RtlCopyUnicodeString: (dst, src) => {
           if (n(src) === 0) {
@@ -418,7 +514,7 @@ function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImpo
           }
           const max = ddi.READ_USHORT(n(dst) + 2);
           const bytes = Math.min(ddi.READ_USHORT(n(src)), max);
-          ddi.RtlCopyMemory(ddi.READ_POINTER(n(dst) + 4), ddi.READ_POINTER(n(src) + 4), bytes);
+          ddi.RtlCopyMemory(ddi.READ_POINTER(n(dst) + BUFFER), ddi.READ_POINTER(n(src) + BUFFER), bytes);
           ddi.WRITE_USHORT(n(dst), bytes);
         },
         RtlCompareUnicodeString: (a, b, ci) => {
@@ -450,7 +546,9 @@ function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImpo
           if (!DYNAMIC_ROUTINES.has(name) || table === null) return 0xfee10000; // exported, but not callable from here
           let at = dynamic.get(name);
           if (at === undefined) {
-            dynamicInstance ??= new WebAssembly.Instance(trampolines(), { k: Object.fromEntries([...DYNAMIC_ROUTINES.keys()].map((r) => [r, impl[r] as WebAssembly.ImportValue])) });
+            dynamicInstance ??= new WebAssembly.Instance(trampolines(target), {
+              k: Object.fromEntries([...DYNAMIC_ROUTINES].map(([r, sig]) => [r, bind(r, impl[r], sig.endsWith('p'))])),
+            });
             at = table.grow(1);
             table.set(at, dynamicInstance.exports[name]);
             dynamic.set(name, at);
@@ -494,9 +592,34 @@ function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImpo
         },
       };
       const importObject: Record<string, Record<string, WebAssembly.ImportValue>> = {};
+      /**
+       * A kernel routine as the driver calls it: an x64 driver's 64-bit arguments become the kernel's VA form and
+       * a 64-bit result goes back sign-extended; the verifier sees every value the driver hands to the kernel
+       * (uninitialised pool reads).
+       */
+      function bind(name: string, f: Impl, wideResult: boolean): WebAssembly.ImportValue {
+        const checked = verifier && name !== 'DbgPrint' && name !== 'DbgPrintEx';
+        if (!x64) {
+          return (checked
+            ? (...a: (number | bigint)[]) => {
+              for (let k = 0; k < a.length; k++) ddi.VERIFY_VALUE(name, `argument ${k + 1}`, a[k]);
+              return f(...a);
+            }
+            : f) as WebAssembly.ImportValue;
+        }
+        return ((...a: (number | bigint)[]) => {
+          for (let k = 0; k < a.length; k++) {
+            const v = a[k];
+            if (typeof v === 'bigint') a[k] = fromX64(v);
+            if (checked) ddi.VERIFY_VALUE(name, `argument ${k + 1}`, a[k]);
+          }
+          const r = f(...a);
+          return wideResult ? toX64(Number(r ?? 0)) : r;
+        }) as WebAssembly.ImportValue;
+      }
       const psharness: Record<string, Impl> = {
-        // the slow path of the inline shadow check (instrument.ts)
-        access: (ea, len, store) => ddi.VERIFY_ACCESS(n(ea) >>> 0, n(len), n(store) !== 0),
+        // the slow path of the inline shadow check (instrument.ts); an x64 driver passes the address it used
+        access: (ea, len, store) => ddi.VERIFY_ACCESS(typeof ea === 'bigint' ? fromX64(ea) : n(ea) >>> 0, n(len), n(store) !== 0),
         budget_exceeded: () => ddi.WORK_EXCEEDED(),
         memory_grow: () => {
           throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0xc0000005, 0, 0, 0], 'the driver executed memory.grow on the kernel\'s memory');
@@ -506,16 +629,7 @@ function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImpo
         importObject[i.module] ??= {};
         if (i.kind === 'memory') importObject[i.module][i.name] = ddi.memory;
         else if (i.kind === 'function' && i.module === 'psharness') importObject[i.module][i.name] = psharness[i.name] as WebAssembly.ImportValue;
-        else if (i.kind === 'function') {
-          const f = impl[i.name];
-          // The verifier sees every value the driver hands to the kernel (uninitialised pool reads).
-          importObject[i.module][i.name] = (verifier && i.name !== 'DbgPrint' && i.name !== 'DbgPrintEx'
-            ? (...a: (number | bigint)[]) => {
-              for (let k = 0; k < a.length; k++) ddi.VERIFY_VALUE(i.name, `argument ${k + 1}`, a[k]);
-              return f(...a);
-            }
-            : f) as WebAssembly.ImportValue;
-        }
+        else if (i.kind === 'function') importObject[i.module][i.name] = bind(i.name, impl[i.name], i.signature?.results[0] === 'i64');
       }
       let instance: WebAssembly.Instance;
       try {
@@ -526,22 +640,22 @@ function instantiate(module: WebAssembly.Module, imports: WebAssembly.ModuleImpo
       table = instance.exports.__indirect_function_table as WebAssembly.Table;
       budget = instance.exports[BUDGET_GLOBAL] as WebAssembly.Global | undefined;
       if (budget !== undefined) budget.value = ddi.WORK_BUDGET;
-      const entry = instance.exports.DriverEntry as (d: number, r: number) => number;
-      // DriverObject->MajorFunction[] (x86 offset 0x38) as the I/O manager filled it, to see what the driver changes
-      const MAJOR = 0x38;
-      const before = DriverObject.MajorFunction.map((_, i) => ddi.READ_POINTER(DriverObject.address + MAJOR + 4 * i));
+      const entry = instance.exports.DriverEntry as (d: number | bigint, r: number | bigint) => number;
+      // DriverObject->MajorFunction[] (x86 offset 0x38, x64 0x70) as the I/O manager filled it, to see what the driver changes
+      const MAJOR = x64 ? 0x70 : 0x38;
+      const before = DriverObject.MajorFunction.map((_, i) => ddi.READ_POINTER(DriverObject.address + MAJOR + ps * i));
       let status: number;
       try {
-        status = entry(DriverObject.address, RegistryPath);
+        status = entry(P(DriverObject.address), P(RegistryPath));
       } catch (e) {
         throw trapToBugCheck(e, 'DriverEntry');
       }
-      // DriverObject->DriverUnload, as the driver left it (x86 offset 0x34)
-      const unload = ddi.READ_POINTER(DriverObject.address + 0x34);
-      if (unload !== 0) DriverObject.DriverUnload = routine('unload', unload, () => (d: DRIVER_OBJECT) => { call(unload, d.address); });
+      // DriverObject->DriverUnload, as the driver left it (x86 offset 0x34, x64 0x68)
+      const unload = ddi.READ_POINTER(DriverObject.address + (x64 ? 0x68 : 0x34));
+      if (unload !== 0) DriverObject.DriverUnload = routine('unload', unload, () => (d: DRIVER_OBJECT) => { call(unload, P(d.address)); });
       before.forEach((was, i) => {
-        const now = ddi.READ_POINTER(DriverObject.address + MAJOR + 4 * i);
-        if (now !== was) DriverObject.MajorFunction[i] = routine('dispatch', now, () => (dev: number, irp: number) => call(now, dev, irp));
+        const now = ddi.READ_POINTER(DriverObject.address + MAJOR + ps * i);
+        if (now !== was) DriverObject.MajorFunction[i] = routine('dispatch', now, () => (dev: number, irp: number) => call(now, P(dev), P(irp)));
       });
       return status >>> 0;
     },

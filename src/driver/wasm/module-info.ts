@@ -7,22 +7,42 @@ export interface ImportInfo {
   readonly module: string;
   readonly name: string;
   readonly kind: 'function' | 'table' | 'memory' | 'global' | 'tag';
+  /** Function imports: the value types of the parameters and results ('i32', 'i64', 'f32', 'f64'). */
+  readonly signature?: { readonly params: readonly ValueType[]; readonly results: readonly ValueType[] };
   /** Memory imports: declared minimum and maximum (pages), and whether it is a 64-bit memory. */
   readonly memory?: { readonly min: number; readonly max: number | null; readonly memory64: boolean; readonly shared: boolean };
 }
 
 export interface ModuleInfo {
   readonly imports: readonly ImportInfo[];
+  /** Exported globals with a constant initial value (i32.const / i64.const): __heap_base, __stack_pointer. */
+  readonly globals: ReadonlyMap<string, number>;
   readonly hasStart: boolean;
 }
 
 const KINDS = ['function', 'table', 'memory', 'global', 'tag'] as const;
+
+export type ValueType = 'i32' | 'i64' | 'f32' | 'f64' | 'other';
+const VALUE_TYPES: Readonly<Record<number, ValueType>> = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64' };
 
 /** A cursor over a module's bytes: LEB128 integers and length-prefixed names. */
 class Reader {
   i: number;
   constructor(readonly bytes: Uint8Array, start: number) {
     this.i = start;
+  }
+  /** A signed LEB128 integer (a constant in an init expression), exact up to 2^53. */
+  sleb(): number {
+    let r = 0n;
+    let shift = 0n;
+    let x: number;
+    do {
+      x = this.bytes[this.i++];
+      r |= BigInt(x & 0x7f) << shift;
+      shift += 7n;
+    } while ((x & 0x80) !== 0);
+    if ((x & 0x40) !== 0) r -= 1n << shift;
+    return Number(r);
   }
   leb(): number {
     let r = 0;
@@ -72,12 +92,28 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
     return { min, max, memory64: (flags & 4) !== 0, shared: (flags & 2) !== 0 };
   };
   const imports: ImportInfo[] = [];
+  const types: { params: ValueType[]; results: ValueType[] }[] = [];
+  const valueTypes = (): ValueType[] => {
+    const n = leb();
+    const out: ValueType[] = [];
+    for (let k = 0; k < n; k++) out.push(VALUE_TYPES[bytes[r.i++]] ?? 'other');
+    return out;
+  };
   let hasStart = false;
+  const globalInits: (number | undefined)[] = [];
+  const exportedGlobals = new Map<string, number>();
   while (r.i < bytes.length) {
     const id = bytes[r.i++];
     const size = leb();
     const end = r.i + size;
-    if (id === 2) {
+    if (id === 1) {
+      const n = leb();
+      for (let k = 0; k < n && bytes[r.i] === 0x60; k++) {
+        r.i++;
+        const params = valueTypes();
+        types.push({ params, results: valueTypes() });
+      }
+    } else if (id === 2) {
       const n = leb();
       for (let k = 0; k < n; k++) {
         const module = str();
@@ -85,8 +121,8 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
         const kindByte = bytes[r.i++];
         const kind = KINDS[kindByte] ?? 'tag';
         if (kindByte === 0) {
-          leb();
-          imports.push({ module, name, kind });
+          const signature = types[leb()];
+          imports.push({ module, name, kind, ...(signature !== undefined ? { signature } : {}) });
         } else if (kindByte === 1) {
           r.i++; // reference type
           limits();
@@ -101,8 +137,30 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
           break; // tags and newer kinds: nothing after them is needed
         }
       }
+    } else if (id === 6) {
+      const n = leb();
+      for (let k = 0; k < n; k++) {
+        r.i += 2; // value type, mutability
+        const op = bytes[r.i++];
+        let value: number | undefined;
+        if (op === 0x41 || op === 0x42) value = r.sleb();
+        // the rest of the init expression (a constant's is just `end`)
+        while (bytes[r.i] !== 0x0b && r.i < end) r.i++;
+        r.i++;
+        globalInits.push(value);
+      }
+    } else if (id === 7) {
+      const n = leb();
+      const importedGlobals = imports.filter((i) => i.kind === 'global').length;
+      for (let k = 0; k < n; k++) {
+        const name = str();
+        const kind = bytes[r.i++];
+        const index = leb();
+        const value = kind === 3 ? globalInits[index - importedGlobals] : undefined;
+        if (value !== undefined) exportedGlobals.set(name, value);
+      }
     } else if (id === 8) hasStart = true;
     r.i = end;
   }
-  return { imports, hasStart };
+  return { imports, globals: exportedGlobals, hasStart };
 }
