@@ -28,7 +28,7 @@ import {
   buildReport, cleanStaleTemps, ensureDir, fileSha256, renderMarkdown, renderRun, ReportError, resolveDriverReference, writeReport,
 } from '../harness/report.js';
 import { getInvariant, INVARIANTS, signatureOf, UnknownInvariantError, type Invariant } from '../invariants/index.js';
-import { BUILDS, getBuild, UnknownBuildError } from '../model/builds.js';
+import { BUILDS, selectBuilds, UnknownBuildError } from '../model/builds.js';
 import { VERSION } from '../version.js';
 
 export const EXIT_OK = 0;
@@ -147,7 +147,14 @@ function cmdList(io: Io): number {
     io.out(`  ${aliases.join(', ').padEnd(22)} ${d.description}${name === d.name ? '' : ` (image ${d.name}.sys)`}`);
   }
   io.out('builds:');
-  for (const b of BUILDS) io.out(`  ${b.id.padEnd(22)} ${b.title}; ImageFileName +0x${b.eprocess.ImageFileName.toString(16)}${b.notes.length > 0 ? `; ${b.notes.join('; ')}` : ''}`);
+  const hex = (n: number): string => `0x${n.toString(16).toUpperCase()}`;
+  for (const b of BUILDS) {
+    const e = b.eprocess;
+    io.out(`  ${b.id.padEnd(22)} ${b.title}; EPROCESS: UniqueProcessId +${hex(e.UniqueProcessId)}, ActiveProcessLinks +${hex(e.ActiveProcessLinks)}, `
+      + `InheritedFromUniqueProcessId +${hex(e.InheritedFromUniqueProcessId)}, ImageFileName +${hex(e.ImageFileName)} (UCHAR[${e.ImageFileNameSize}]), size ${hex(e.size)}; `
+      + `notify slots ${b.capacity.process}/${b.capacity.thread}/${b.capacity.image}; source: ${b.source}${b.notes.length > 0 ? `; ${b.notes.join('; ')}` : ''}`);
+  }
+  io.out('  (--build takes ids, families such as win10, x86, x64, all, or globs such as \'win10-x64*\', comma-separated)');
   io.out('invariants:');
   for (const i of INVARIANTS) io.out(`  ${i.id.padEnd(22)} ${i.statement}`);
   return EXIT_OK;
@@ -261,9 +268,12 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   // the guided search needs a C driver's edges: a coverage build
   const driver = await resolveDriver(values.driver, io, verifier, values.coverage !== undefined || values.guided === true);
   const buildArg = values.build ?? 'all';
-  const requested = buildArg === 'all' ? BUILDS.map((b) => b.id) : buildArg.split(',').map((b) => getBuild(b.trim()).id);
+  const requested = selectBuilds(buildArg);
   const { builds, skipped } = applicableBuilds(driver, requested);
-  if (buildArg !== 'all' && skipped.length > 0) throw new UsageError(`${values.driver} cannot run on ${skipped[0].build}: ${skipped[0].why}`);
+  // a build named by its id that the driver cannot run on is an error; a family, size or glob keeps those it can
+  const named = new Set(buildArg.split(',').map((t) => t.trim()));
+  const refused = skipped.find((x) => named.has(x.build));
+  if (refused !== undefined) throw new UsageError(`${values.driver} cannot run on ${refused.build}: ${refused.why}`);
   if (builds.length === 0) throw new UsageError(`${values.driver} runs on none of the builds (${skipped.map((x) => `${x.build}: ${x.why}`).join('; ')})`);
   if (skipped.length > 0) {
     const byReason = new Map<string, string[]>();
@@ -490,7 +500,7 @@ async function cmdTrace(rawArgs: string[], io: Io): Promise<number> {
     if (profile !== 'documented' && profile !== 'adversarial') throw new UsageError(`--profile must be 'documented' or 'adversarial', got '${profile}'`);
     if (driverName === undefined) throw new UsageError('trace needs --driver <name> (see `psharness list`)');
     driver = await resolveDriver(driverName, io, verifier);
-    const requested = values.build === undefined ? BUILDS.map((b) => b.id) : values.build.split(',').map((b) => getBuild(b.trim()).id);
+    const requested = selectBuilds(values.build ?? 'all');
     const { builds } = applicableBuilds(driver, requested);
     if (builds.length === 0) throw new UsageError(`${driverName} runs on none of the builds requested`);
     const maxOps = values['max-ops'] === undefined ? 60 : positiveInt(values['max-ops'], '--max-ops', MAX_OPS);

@@ -12,6 +12,7 @@ import { simulate, type Scenario } from '../../src/model/index.js';
 import { scenario, VOL, mutatedCopy, runCli } from '../helpers.js';
 
 const X86 = ['win2000-x86', 'winxp-x86', 'win2003-x86', 'win7-x86', 'win10-x86'];
+const X64 = ['win7-x64', 'win10-x64', 'win11-x64'];
 
 /** Process P1 named "caseN.exe": hostile.c runs its case N in the create callback. */
 const hostileCase = (n: number, build = 'winxp-x86'): Scenario => scenario(build, [
@@ -38,14 +39,20 @@ describe('the verifier checks every load and store of a C driver (the hostile ca
     [2, '4 KB written past a 16-byte pool block', 0xd6, /offset 16 of pool block 'Host' \(16 bytes/],
     [3, 'memset over the parent\'s EPROCESS', null, /EPROCESS at .*which it does not own/],
     [4, '16 KB after the driver image overwritten', null, /EPROCESS .*which it does not own/],
-    [5, 'the whole NULL page written', 0x50, /write to 0x00000000 in the NULL page/],
-    [6, '*(volatile ULONG *)0 = 1', 0x50, /write to 0x00000000 in the NULL page/],
+    [5, 'the whole NULL page written', 0x50, /write to 0x0{8,16} in the NULL page/],
+    [6, '*(volatile ULONG *)0 = 1', 0x50, /write to 0x0{8,16} in the NULL page/],
     [7, 'a kernel stack overflow (runaway recursion)', 0x7f, /kernel stack overflow/],
     [8, 'a store into the image\'s .rodata', 0xbe, /read-only data/],
   ];
   test.each(cases)('case %i: %s', (n, _what, code, reason) => {
-    for (const build of X86.filter((b) => b !== 'win2000-x86')) {
+    for (const build of [...X86.filter((b) => b !== 'win2000-x86'), ...X64]) {
       const r = simulate(hostile, hostileCase(n, build));
+      if (n === 4 && build.endsWith('-x64')) {
+        // an x64 image lies apart from the kernel's pool (canonical addresses): past its end nothing is mapped
+        expect(r.bugCheck?.code, build).toBe(0x50);
+        expect(r.bugCheck?.reason).toMatch(/write to unmapped address 0x00000000000/);
+        continue;
+      }
       if (code === null) {
         expect(r.bugCheck, build).toBeNull();
         expect(r.verifierStop?.check).toBe('kernel-memory-owned');
@@ -113,6 +120,24 @@ describe('verifier mutants (examples/drivers/vfmon.c with PSH_MUTANT=n)', () => 
       const again = runAndCheck(driver, fewer, [getInvariant(m.invariant)]);
       expect(again.violations, `${m.id} without op ${i}`).toEqual([]);
     }
+  });
+
+  test('the corrected vfmon passes the x64 builds, adversarial profile', () => {
+    const r = fuzz({ driver: vfmon, seed: 6, runs: 1000, builds: X64, profile: 'adversarial' });
+    expect(r.findings.map((f) => `${f.invariant.id}: ${f.violations[0]?.message}`)).toEqual([]);
+  });
+
+  test.each(VERIFIER_MUTANTS.map((m) => [m.id, m] as const))('%s: caught the same way in its x64 build (win10-x64)', (_id, m) => {
+    const driver = mutants.get(m.schema) as DriverModule;
+    const minimal = { ...m.minimal, build: 'win10-x64' };
+    const r = runAndCheck(driver, minimal, INVARIANTS.filter((i) => !i.needsOutput || driver.logsEvents !== false));
+    expect(r.violations.map((v) => v.invariant)).toContain(m.invariant);
+    if (m.bugCheck === null) expect(r.record.verifierStop?.check).toBe(m.check);
+    else {
+      expect(r.record.bugCheck?.code).toBe(m.bugCheck);
+      expect(r.record.bugCheck?.check).toBe(m.check);
+    }
+    expect(runAndCheck(vfmon, minimal, INVARIANTS).violations).toEqual([]);
   });
 
   test.each(VERIFIER_MUTANTS.map((m) => [m.id, m] as const))('%s: fuzz kills it and shrinks to the minimal length', (_id, m) => {
