@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { reference, wssprocmon } from '../../src/driver/index.js';
 import {
-  BUILDS, CidTable, formatDbgPrint, getBuild, Kernel, KernelMemory, NotifyTable, PROFILES, simulate, statusName,
+  BUILDS, CidTable, formatDbgPrint, getBuild, isExported, selectBuilds, Kernel, KernelMemory, NotifyTable, PROFILES, simulate, statusName,
   STATUS_INVALID_CID, STATUS_INVALID_PARAMETER, type DriverImage, type Scenario, UnknownBuildError, NT_SUCCESS,
 } from '../../src/model/index.js';
 import { scenario, VOL } from '../helpers.js';
@@ -120,6 +120,45 @@ describe('notify tables and statuses', () => {
   test('unknown build ids are refused by name', () => {
     expect(() => getBuild('win95')).toThrow(UnknownBuildError);
     expect(() => getBuild('win95')).toThrow(/unknown OS build 'win95'/);
+    expect(() => selectBuilds('win10-x64,win95')).toThrow(/unknown OS build 'win95'/);
+    expect(() => selectBuilds('win12-*')).toThrow(/unknown OS build 'win12-\*'/);
+  });
+
+  test('--build selections: ids, families, pointer sizes, all and globs, in table order, each once', () => {
+    expect(BUILDS.length).toBeGreaterThanOrEqual(20);
+    expect(new Set(BUILDS.map((b) => b.id)).size).toBe(BUILDS.length);
+    expect(selectBuilds('all')).toEqual(BUILDS.map((b) => b.id));
+    expect(selectBuilds('x86')).toEqual(BUILDS.filter((b) => b.pointerSize === 4).map((b) => b.id));
+    expect(selectBuilds('x64').every((id) => getBuild(id).pointerSize === 8)).toBe(true);
+    expect(selectBuilds('win10-x64*')).toEqual([
+      'win10-x64-1507', 'win10-x64-1511', 'win10-x64-1607', 'win10-x64-1703', 'win10-x64-1709', 'win10-x64-1803',
+      'win10-x64-1809', 'win10-x64-1903', 'win10-x64-1909', 'win10-x64',
+    ]);
+    expect(selectBuilds('win11')).toEqual(['win11-x64-21h2', 'win11-x64-22h2', 'win11-x64']);
+    expect(selectBuilds('win11-x64, win7-x86,win11-x64')).toEqual(['win7-x86', 'win11-x64']);
+    expect(selectBuilds('win10-x??-1809')).toEqual(['win10-x86-1809', 'win10-x64-1809']);
+  });
+
+  test('every build cites its offsets, and the identity fields lie inside its EPROCESS', () => {
+    for (const b of BUILDS) {
+      expect(b.source, b.id).toMatch(/\[GC\]|ntdiff|Vergilius/);
+      const e = b.eprocess;
+      for (const off of [e.UniqueProcessId, e.ActiveProcessLinks + 2 * b.pointerSize, e.InheritedFromUniqueProcessId, e.ImageFileName + e.ImageFileNameSize]) {
+        expect(off, b.id).toBeLessThanOrEqual(e.size);
+      }
+      expect(e.ActiveProcessLinks, b.id).toBe(e.UniqueProcessId + b.pointerSize); // adjacent in every release ([GC])
+    }
+  });
+
+  test('exports follow the release, not only the version: Ex2 from 1703, LoadImageEx from 1709, ExAllocatePool2 from 2004', () => {
+    const since = (routine: string) => BUILDS.filter((b) => b.pointerSize === 8 && isExported(b, routine)).map((b) => b.id)[0];
+    expect(since('PsSetCreateProcessNotifyRoutineEx')).toBe('winvista-x64');
+    expect(since('PsSetCreateThreadNotifyRoutineEx')).toBe('win10-x64-1507');
+    expect(since('PsSetCreateProcessNotifyRoutineEx2')).toBe('win10-x64-1703');
+    expect(since('PsSetLoadImageNotifyRoutineEx')).toBe('win10-x64-1709');
+    expect(since('ExAllocatePool2')).toBe('win10-x64');
+    expect(isExported(getBuild('win10-x64-1909'), 'ExAllocatePool2')).toBe(false);
+    expect(isExported(getBuild('win11-x64-21h2'), 'ExAllocatePool2')).toBe(true);
   });
 });
 

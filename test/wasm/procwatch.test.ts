@@ -27,7 +27,9 @@ const sc = scenario;
 
 describe('procwatch.c: PsSetCreateProcessNotifyRoutineEx, a list under a fast mutex, pool, DriverUnload', () => {
   test('runs only where its imports exist: Vista+ builds, x86 and x64', () => {
-    expect(applicableBuilds(pw, BUILDS.map((b) => b.id)).builds).toEqual(['win7-x86', 'win10-x86', 'win7-x64', 'win10-x64', 'win11-x64']);
+    const vistaSp1On = BUILDS.filter((b) => b.major >= 6).map((b) => b.id);
+    expect(vistaSp1On).toContain('winvista-x64');
+    expect(applicableBuilds(pw, BUILDS.map((b) => b.id)).builds).toEqual(vistaSp1On);
     expect(pw.imports).toContain('PsSetCreateProcessNotifyRoutineEx');
   });
 
