@@ -114,7 +114,7 @@ const started = now();
 log('raw speed…');
 const speed = [];
 for (const build of ['win10-x64']) for (const d of [wssprocmon, reference]) speed.push(eventsPerSecond(d, build));
-// the same two monitors written in C, compiled to WebAssembly (x86 builds only)
+// the same two monitors written in C, compiled to WebAssembly (wasm32 for the x86 builds, wasm64 for x64)
 const cSeed = await loadWasmDriver('examples/drivers/wssprocmon.c', { name: 'wssprocmon.c' });
 const cRef = await loadWasmDriver('examples/drivers/psrefmon.c', { name: 'psrefmon.c' });
 const cRefOff = await loadWasmDriver('examples/drivers/psrefmon.c', { name: 'psrefmon.c (verifier off)', verifier: false });
@@ -122,6 +122,13 @@ const cWatch = await loadWasmDriver('examples/drivers/procwatch.c', { name: 'pro
 const cWatchOff = await loadWasmDriver('examples/drivers/procwatch.c', { name: 'procwatch.c (verifier off)', verifier: false });
 for (const build of ['win2000-x86', 'win10-x86']) for (const d of [wssprocmon, reference, cSeed, cRef, cRefOff]) speed.push(eventsPerSecond(d, build));
 for (const d of [cWatch, cWatchOff]) speed.push(eventsPerSecond(d, 'win10-x86'));
+for (const d of [cSeed, cRef, cRefOff, cWatch]) speed.push(eventsPerSecond(d, 'win10-x64'));
+// an x64 C driver's cost against its x86 build: every address translated (docs/x64.md)
+const x64Cost = ['wssprocmon.c', 'psrefmon.c', 'procwatch.c'].map((name) => {
+  const x64 = speed.find((x) => x.driver === name && x.build === 'win10-x64').eventsPerSecond;
+  const x86 = speed.find((x) => x.driver === name && x.build === 'win10-x86').eventsPerSecond;
+  return { driver: name, x64, x86, ratio: round(x64 / x86, 3) };
+});
 const verifierCost = [['psrefmon.c', 'win10-x86'], ['procwatch.c', 'win10-x86']].map(([name, build]) => {
   const on = speed.find((x) => x.driver === name && x.build === build).eventsPerSecond;
   const off = speed.find((x) => x.driver === `${name} (verifier off)` && x.build === build).eventsPerSecond;
@@ -179,7 +186,7 @@ function fixedCost(driver, build) {
   }
   return { driver: driver.name, build, microsecondsPerEmptyRun: round(median(rates), 1) };
 }
-const fixed = [fixedCost(reference, 'win10-x64'), fixedCost(cRef, 'win10-x86')];
+const fixed = [fixedCost(reference, 'win10-x64'), fixedCost(cRef, 'win10-x86'), fixedCost(cRef, 'win10-x64')];
 log('power…');
 const targets = [
   ...SEED_BUGS.map((b) => ({ ...b, driver: wssprocmon })),
@@ -237,6 +244,7 @@ const result = {
     guidedVsRandom: { targets: guidedRows.length, seeds: GSEEDS, guidedFewerRuns: guidedWins, randomFewerRuns: randomWins,
       medianRandom: median(guidedRows.map((r) => r.random)), medianGuided: median(guidedRows.map((r) => r.guided)) },
     verifierOnToOff: verifierCost,
+    x64ToX86: x64Cost,
     seconds: round((now() - started) / 1000, 1),
   },
 };
@@ -251,7 +259,8 @@ md.push(`- Shrunk length equal to the documented minimum in **${(result.summary.
 md.push(`- Harness throughput on 100-operation scenarios: **${result.summary.harnessToBaselineOpsRatio100}×** our own no-op-driver baseline's operations per second (an inside figure: it hides the kernel's cost).`);
 md.push(`- Against the outside anchors (same process and run): ${anchors.map((a) => `at ${a.ops} ops the harness (reference driver, every invariant) runs **${a.ratioToCommands}×** fast-check's no-op \`fc.commands\` runner (${a.harnessOpsPerSecond.toLocaleString('en-US')} vs ${a.fcCommandsPerSecond.toLocaleString('en-US')} ops/s) and ${a.ratioToArray}× a no-op \`fc.array\` loop`).join('; ')}.`);
 md.push(`- Fixed cost of one run (boot, DriverEntry, empty scenario, every invariant): ${fixed.map((f) => `${f.driver} on ${f.build} **${f.microsecondsPerEmptyRun} µs**`).join(', ')}.`);
-md.push(`- C drivers with the verifier on (every load and store checked) against off, events/s: ${verifierCost.map((v) => `${v.driver} **${v.ratio}×** (${v.on.toLocaleString('en-US')} vs ${v.off.toLocaleString('en-US')})`).join(', ')}. \`vf:\` rows in the power table are the verifier's C mutants (\`examples/drivers/vfmon.c\`, x86 builds).`, '');
+md.push(`- C drivers with the verifier on (every load and store checked) against off, events/s: ${verifierCost.map((v) => `${v.driver} **${v.ratio}×** (${v.on.toLocaleString('en-US')} vs ${v.off.toLocaleString('en-US')})`).join(', ')}. \`vf:\` rows in the power table are the verifier's C mutants (\`examples/drivers/vfmon.c\`, x86 builds).`);
+md.push(`- x64 C drivers (wasm64, every address translated to the kernel's canonical ones) against their x86 build, events/s on Windows 10: ${x64Cost.map((v) => `${v.driver} **${v.ratio}×** (${v.x64.toLocaleString('en-US')} x64 vs ${v.x86.toLocaleString('en-US')} x86)`).join(', ')}.`, '');
 md.push('## Raw speed (a 10,000-operation scenario: 2,500 × create process, create thread, load DLL, exit)', '');
 md.push('Every callback formats its DbgPrint lines. `.c` rows are the C drivers in `examples/drivers/` compiled to WebAssembly.', '');
 md.push('| driver | build | callbacks | events/s |', '|---|---|---|---|');

@@ -74,7 +74,7 @@ export interface InstrumentedModule {
 /** Instruments `wasm` (cached by content hash). With every pass off, returns it unchanged. */
 export async function instrumentDriver(wasm: Uint8Array, options: InstrumentOptions): Promise<InstrumentedModule> {
   if (!options.memory && options.budget !== true && options.x64 === undefined) return { wasm, cached: true };
-  const key = createHash('sha256').update(wasm).update(JSON.stringify({ options, kva: X64_KERNEL_VA_BASE, binaryen: toolVersion('binaryen'), v: 2 })).digest('hex');
+  const key = createHash('sha256').update(wasm).update(JSON.stringify({ options, kva: X64_KERNEL_VA_BASE, binaryen: toolVersion('binaryen'), v: 3 })).digest('hex');
   const hit = cacheGet(`${key}.instrumented.wasm`);
   if (hit !== undefined) return { wasm: hit, cached: true };
   const out = await runPasses(wasm, options);
@@ -87,8 +87,9 @@ async function runPasses(wasm: Uint8Array, options: InstrumentOptions): Promise<
   b.setDebugInfo(true); // keep the name section: reports name the faulting function
   b.setOptimizeLevel(2);
   b.setShrinkLevel(0);
-  b.setAlwaysInlineMaxSize(64); // the checks are ~40 instructions: inline them everywhere
-  b.setFlexibleInlineMaxSize(64);
+  // the checks are ~40 instructions (~80 with the x64 translation): inline them everywhere
+  b.setAlwaysInlineMaxSize(options.x64 !== undefined ? 128 : 64);
+  b.setFlexibleInlineMaxSize(options.x64 !== undefined ? 128 : 64);
   const m = b.readBinary(wasm);
   try {
     // Features as the module declares them: Features.All would emit encodings Node 20 rejects (research addendum).
