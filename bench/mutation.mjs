@@ -70,8 +70,6 @@ const EXPLAINED = [
     why: 'the Windows 2000 name-offset scan runs in DriverEntry, i.e. in the System process, whose ImageFileName "System" is at an offset of 0x100 or more on every build: the scan always finds it, so its start, end condition and not-found value are never observed' },
   { match: /^%Iu → %u|^%lu → %d/, kind: 'equivalent',
     why: 'on x86 ULONG_PTR and ULONG are both 32 bits; on x64 each vararg takes an 8-byte slot and %u reads its low half, and PIDs, TIDs (CID handle values), image sizes (SizeOfImage is a 32-bit PE field) and thread counts are below 2^31' },
-  { match: /^%p → %08X/, kind: 'needs',
-    why: 'x64 C drivers (issue 8): a WebAssembly driver is 32-bit and runs on the x86 builds, where %p prints exactly 8 upper-case hex digits; on x64 it would truncate, which pointers-full-width kills in the TypeScript reference (mutant pointer-as-ulong)' },
   { match: /^<= → <: if \(chars <= PATH_CHUNK\)/, kind: 'equivalent',
     why: 'at exactly PATH_CHUNK characters the chunked branch prints the same first line, and its loop (at = PATH_CHUNK < chars fails) prints nothing more' },
   { match: /^UNREFERENCED_PARAMETER\(/, kind: 'equivalent', why: 'the macro expands to an expression with no effect' },

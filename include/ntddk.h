@@ -130,6 +130,38 @@ typedef ULONG_PTR KSPIN_LOCK, *PKSPIN_LOCK;
 typedef ULONG64 POOL_FLAGS;
 typedef union _LARGE_INTEGER { struct { ULONG LowPart; LONG HighPart; }; LONGLONG QuadPart; } LARGE_INTEGER, *PLARGE_INTEGER;
 
+/* ---- the Interlocked family: compiler intrinsics on Windows, inline here (atomic: one CPU runs at a time) */
+#define __PSH_ILK(T, name, op) static inline T name(T volatile *Target, T Value) { return __atomic_##op(Target, Value, __ATOMIC_SEQ_CST); }
+__PSH_ILK(LONG, InterlockedExchange, exchange_n)
+__PSH_ILK(LONG, InterlockedExchangeAdd, fetch_add)
+__PSH_ILK(LONG, InterlockedAnd, fetch_and)
+__PSH_ILK(LONG, InterlockedOr, fetch_or)
+__PSH_ILK(LONG, InterlockedXor, fetch_xor)
+__PSH_ILK(LONG64, InterlockedExchange64, exchange_n)
+__PSH_ILK(LONG64, InterlockedExchangeAdd64, fetch_add)
+__PSH_ILK(LONG64, InterlockedAnd64, fetch_and)
+__PSH_ILK(LONG64, InterlockedOr64, fetch_or)
+__PSH_ILK(LONG64, InterlockedXor64, fetch_xor)
+static inline LONG InterlockedIncrement(LONG volatile *Addend) { return __atomic_add_fetch(Addend, 1, __ATOMIC_SEQ_CST); }
+static inline LONG InterlockedDecrement(LONG volatile *Addend) { return __atomic_sub_fetch(Addend, 1, __ATOMIC_SEQ_CST); }
+static inline LONG InterlockedAdd(LONG volatile *Addend, LONG Value) { return __atomic_add_fetch(Addend, Value, __ATOMIC_SEQ_CST); }
+static inline LONG64 InterlockedIncrement64(LONG64 volatile *Addend) { return __atomic_add_fetch(Addend, 1, __ATOMIC_SEQ_CST); }
+static inline LONG64 InterlockedDecrement64(LONG64 volatile *Addend) { return __atomic_sub_fetch(Addend, 1, __ATOMIC_SEQ_CST); }
+static inline LONG64 InterlockedAdd64(LONG64 volatile *Addend, LONG64 Value) { return __atomic_add_fetch(Addend, Value, __ATOMIC_SEQ_CST); }
+static inline LONG InterlockedCompareExchange(LONG volatile *Destination, LONG Exchange, LONG Comparand) {
+    __atomic_compare_exchange_n(Destination, &Comparand, Exchange, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    return Comparand; /* the initial value, whether or not it was replaced */
+}
+static inline LONG64 InterlockedCompareExchange64(LONG64 volatile *Destination, LONG64 Exchange, LONG64 Comparand) {
+    __atomic_compare_exchange_n(Destination, &Comparand, Exchange, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    return Comparand;
+}
+static inline PVOID InterlockedExchangePointer(PVOID volatile *Target, PVOID Value) { return __atomic_exchange_n(Target, Value, __ATOMIC_SEQ_CST); }
+static inline PVOID InterlockedCompareExchangePointer(PVOID volatile *Destination, PVOID Exchange, PVOID Comparand) {
+    __atomic_compare_exchange_n(Destination, &Comparand, Exchange, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    return Comparand;
+}
+
 #define NT_SUCCESS(Status) (((NTSTATUS)(Status)) >= 0)
 #define FIELD_OFFSET(type, field) ((LONG)__builtin_offsetof(type, field))
 /* offsetof, not &((type *)0)->field: the NULL sanitizer would trap on the latter */
