@@ -539,6 +539,21 @@ typedef struct _OSVERSIONINFOW {
 NTSYSAPI NTSTATUS RtlGetVersion(PRTL_OSVERSIONINFOW lpVersionInformation) KIMPORT(RtlGetVersion);
 NTKERNELAPI PVOID MmGetSystemRoutineAddress(PUNICODE_STRING SystemRoutineName) KIMPORT(MmGetSystemRoutineAddress);
 NTKERNELAPI VOID KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR P1, ULONG_PTR P2, ULONG_PTR P3, ULONG_PTR P4) KIMPORT(KeBugCheckEx);
+typedef const char *PCSZ;
+typedef const STRING *PCSTRING, *PCANSI_STRING;
+NTSYSAPI VOID RtlInitAnsiString(PANSI_STRING DestinationString, PCSZ SourceString) KIMPORT(RtlInitAnsiString);
+NTSYSAPI VOID RtlInitString(PSTRING DestinationString, PCSZ SourceString) KIMPORT(RtlInitString);
+NTSYSAPI NTSTATUS RtlAnsiStringToUnicodeString(PUNICODE_STRING DestinationString, PCANSI_STRING SourceString, BOOLEAN AllocateDestinationString) KIMPORT(RtlAnsiStringToUnicodeString);
+NTSYSAPI NTSTATUS RtlUnicodeStringToAnsiString(PANSI_STRING DestinationString, PCUNICODE_STRING SourceString, BOOLEAN AllocateDestinationString) KIMPORT(RtlUnicodeStringToAnsiString);
+NTSYSAPI VOID RtlFreeAnsiString(PANSI_STRING AnsiString) KIMPORT(RtlFreeAnsiString);
+NTSYSAPI VOID RtlFreeUnicodeString(PUNICODE_STRING UnicodeString) KIMPORT(RtlFreeUnicodeString);
+NTSYSAPI NTSTATUS RtlAppendUnicodeToString(PUNICODE_STRING Destination, PCWSTR Source) KIMPORT(RtlAppendUnicodeToString);
+NTSYSAPI NTSTATUS RtlAppendUnicodeStringToString(PUNICODE_STRING Destination, PCUNICODE_STRING Source) KIMPORT(RtlAppendUnicodeStringToString);
+NTSYSAPI BOOLEAN RtlPrefixUnicodeString(PCUNICODE_STRING String1, PCUNICODE_STRING String2, BOOLEAN CaseInSensitive) KIMPORT(RtlPrefixUnicodeString);
+NTSYSAPI NTSTATUS RtlUpcaseUnicodeString(PUNICODE_STRING DestinationString, PCUNICODE_STRING SourceString, BOOLEAN AllocateDestinationString) KIMPORT(RtlUpcaseUnicodeString);
+NTSYSAPI NTSTATUS RtlIntegerToUnicodeString(ULONG Value, ULONG Base, PUNICODE_STRING String) KIMPORT(RtlIntegerToUnicodeString);
+NTSYSAPI NTSTATUS RtlUnicodeStringToInteger(PCUNICODE_STRING String, ULONG Base, PULONG Value) KIMPORT(RtlUnicodeStringToInteger);
+NTSYSAPI SIZE_T RtlCompareMemory(const VOID *Source1, const VOID *Source2, SIZE_T Length) KIMPORT(RtlCompareMemory);
 #define RtlCopyMemory(d, s, n) __builtin_memcpy((d), (s), (n))
 #define RtlMoveMemory(d, s, n) __builtin_memmove((d), (s), (n))
 #define RtlZeroMemory(d, n) __builtin_memset((d), 0, (n))
@@ -546,8 +561,14 @@ NTKERNELAPI VOID KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR P1, ULONG_PTR P2, UL
 #define RtlEqualMemory(a, b, n) (__builtin_memcmp((a), (b), (n)) == 0)
 
 /* ---- debug output: DbgPrint's varargs arrive as (format, pointer to the argument slots) */
+typedef __builtin_va_list va_list;
+#define va_start(ap, last) __builtin_va_start(ap, last)
+#define va_arg(ap, type) __builtin_va_arg(ap, type)
+#define va_end(ap) __builtin_va_end(ap)
+#define va_copy(d, s) __builtin_va_copy(d, s)
 ULONG __cdecl DbgPrint(PCSTR Format, ...) KIMPORT(DbgPrint);
 ULONG __cdecl DbgPrintEx(ULONG ComponentId, ULONG Level, PCSTR Format, ...) KIMPORT(DbgPrintEx);
+NTSYSAPI ULONG vDbgPrintEx(ULONG ComponentId, ULONG Level, PCCH Format, va_list arglist) KIMPORT(vDbgPrintEx);
 #ifdef _WIN64
 /* The x64 calling convention gives every variadic argument an 8-byte slot, whatever its type: "%x" of a pointer
    reads the low half of the pointer's slot and the next conversion reads the next slot. wasm64 packs varargs by
@@ -593,13 +614,10 @@ ULONG __cdecl DbgPrintEx(ULONG ComponentId, ULONG Level, PCSTR Format, ...) KIMP
 #define __PSH_S32(a, ...) __PSH_SLOT(a), __PSH_S31(__VA_ARGS__)
 #define DbgPrint(Format, ...) DbgPrint(Format __VA_OPT__(, __PSH_SLOTS(__VA_ARGS__)))
 #define DbgPrintEx(ComponentId, Level, Format, ...) DbgPrintEx(ComponentId, Level, Format __VA_OPT__(, __PSH_SLOTS(__VA_ARGS__)))
+#define __PSH_PRINTF1(f, a, Format, ...) f(a, Format __VA_OPT__(, __PSH_SLOTS(__VA_ARGS__)))
+#define __PSH_PRINTF2(f, a, b, Format, ...) f(a, b, Format __VA_OPT__(, __PSH_SLOTS(__VA_ARGS__)))
 #endif
-#define DPFLTR_IHVDRIVER_ID 77
-#define DPFLTR_DEFAULT_ID 101
-#define DPFLTR_ERROR_LEVEL 0
-#define DPFLTR_WARNING_LEVEL 1
-#define DPFLTR_TRACE_LEVEL 2
-#define DPFLTR_INFO_LEVEL 3
+#include "dpfilter.h"
 #define KdPrint(_x_) DbgPrint _x_
 #define KdPrintEx(_x_) DbgPrintEx _x_
 

@@ -53,4 +53,20 @@ NTSTRSAFEAPI RtlStringCchCatW(PWSTR pszDest, SIZE_T cchDest, PCWSTR pszSrc) {
 }
 NTSTRSAFEAPI RtlStringCbCatA(PSTR pszDest, SIZE_T cbDest, PCSTR pszSrc) { return RtlStringCchCatA(pszDest, cbDest, pszSrc); }
 NTSTRSAFEAPI RtlStringCbCatW(PWSTR pszDest, SIZE_T cbDest, PCWSTR pszSrc) { return RtlStringCchCatW(pszDest, cbDest / sizeof(WCHAR), pszSrc); }
+/* The printf and CopyN variants: the kernel implements them (src/model/rtl.ts), always NUL-terminating,
+   STATUS_BUFFER_OVERFLOW when truncated, STATUS_INVALID_PARAMETER for a zero or oversized destination. */
+NTSTATUS RtlStringCbPrintfA(PSTR pszDest, SIZE_T cbDest, PCSTR pszFormat, ...) KIMPORT(RtlStringCbPrintfA);
+NTSTATUS RtlStringCchPrintfA(PSTR pszDest, SIZE_T cchDest, PCSTR pszFormat, ...) KIMPORT(RtlStringCchPrintfA);
+NTSTATUS RtlStringCbPrintfW(PWSTR pszDest, SIZE_T cbDest, PCWSTR pszFormat, ...) KIMPORT(RtlStringCbPrintfW);
+NTSTATUS RtlStringCchPrintfW(PWSTR pszDest, SIZE_T cchDest, PCWSTR pszFormat, ...) KIMPORT(RtlStringCchPrintfW);
+NTSTATUS RtlStringCbCopyNA(PSTR pszDest, SIZE_T cbDest, PCSTR pszSrc, SIZE_T cbToCopy) KIMPORT(RtlStringCbCopyNA);
+NTSTATUS RtlStringCchCopyNA(PSTR pszDest, SIZE_T cchDest, PCSTR pszSrc, SIZE_T cchToCopy) KIMPORT(RtlStringCchCopyNA);
+NTSTATUS RtlStringCbCopyNW(PWSTR pszDest, SIZE_T cbDest, PCWSTR pszSrc, SIZE_T cbToCopy) KIMPORT(RtlStringCbCopyNW);
+NTSTATUS RtlStringCchCopyNW(PWSTR pszDest, SIZE_T cchDest, PCWSTR pszSrc, SIZE_T cchToCopy) KIMPORT(RtlStringCchCopyNW);
+#ifdef _WIN64
+#define RtlStringCbPrintfA(pszDest, cbDest, ...) __PSH_PRINTF2(RtlStringCbPrintfA, pszDest, cbDest, __VA_ARGS__)
+#define RtlStringCchPrintfA(pszDest, cchDest, ...) __PSH_PRINTF2(RtlStringCchPrintfA, pszDest, cchDest, __VA_ARGS__)
+#define RtlStringCbPrintfW(pszDest, cbDest, ...) __PSH_PRINTF2(RtlStringCbPrintfW, pszDest, cbDest, __VA_ARGS__)
+#define RtlStringCchPrintfW(pszDest, cchDest, ...) __PSH_PRINTF2(RtlStringCchPrintfW, pszDest, cchDest, __VA_ARGS__)
+#endif
 #endif

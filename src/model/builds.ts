@@ -202,6 +202,8 @@ const EXPORTED_SINCE: ReadonlyMap<string, readonly [number, number, number]> = n
   ['PsRemoveLoadImageNotifyRoutine', [5, 1, 0]],
   ['PsGetProcessImageFileName', [5, 1, 0]],
   ['PsGetProcessId', [5, 1, 0]],
+  ['DbgPrintEx', [5, 1, 0]],
+  ['vDbgPrintEx', [5, 1, 0]],
   ['PsSetCreateProcessNotifyRoutineEx', [6, 0, 6001]],
   ['PsSetCreateThreadNotifyRoutineEx', [10, 0, 10240]],
   ['PsSetCreateProcessNotifyRoutineEx2', [10, 0, 15063]],

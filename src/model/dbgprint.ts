@@ -15,6 +15,39 @@ import type { KernelMemory } from './memory.js';
 export type DbgArg = number | bigint;
 export const DBGPRINT_MAX_BYTES = 512;
 
+/** dpfilter.h: the component DbgPrint is on Vista+, and the levels ([DOC] reading-and-filtering-debugging-messages). */
+export const DPFLTR_DEFAULT_ID = 101;
+export const DPFLTR_INFO_LEVEL = 3;
+
+/**
+ * The kernel debugger's print filter: a message goes out when its importance ANDed with its component's mask or
+ * with the system-wide WIN2000 mask is non-zero. Importance: `1 << Level` for Level 0-31, Level itself above
+ * ([DOC] devtest/reading-and-filtering-debugging-messages).
+ */
+export interface DebugPrintFilter {
+  /** Kd_WIN2000_Mask: applies to every component. */
+  readonly win2000: number;
+  /** Kd_<component>_Mask by DPFLTR_TYPE value; a component not listed has `others`. */
+  readonly components: ReadonlyMap<number, number>;
+  readonly others: number;
+}
+
+/**
+ * CHOICE (the default): a driver developer's test machine, "Debug Print Filter" set to 0xFFFFFFFF for every
+ * component — every message reaches the debugger, as the harness needs to read the driver's output.
+ */
+export const TEST_MACHINE_FILTER: DebugPrintFilter = { win2000: 0xffffffff, components: new Map(), others: 0xffffffff };
+/** Windows out of the box: WIN2000 mask 0x1 (errors only), every component mask 0 ([DOC] same page). */
+export const OUT_OF_BOX_FILTER: DebugPrintFilter = { win2000: 0x1, components: new Map(), others: 0 };
+
+/** Whether DbgPrintEx(ComponentId, Level, ...) reaches the debugger under `filter`. */
+export function debugPrintSends(filter: DebugPrintFilter, componentId: number, level: number): boolean {
+  const l = level >>> 0;
+  const importance = l <= 31 ? (1 << l) >>> 0 : l;
+  const mask = filter.components.get(componentId >>> 0) ?? filter.others;
+  return ((importance & mask) >>> 0) !== 0 || ((importance & filter.win2000) >>> 0) !== 0;
+}
+
 export interface FormatResult {
   /** What the debugger receives (at most DBGPRINT_MAX_BYTES characters). */
   readonly text: string;
@@ -170,7 +203,7 @@ class Slots {
   }
 }
 
-function narrowChar(code: number): string {
+function narrowAnsi(code: number): string {
   // The debugger receives ANSI text: wide characters outside ASCII become '?' (RtlUnicodeToMultiByte default).
   return code < 0x80 ? String.fromCharCode(code) : '?';
 }
@@ -186,7 +219,11 @@ function readAnsiZ(mem: KernelMemory, va: number, max: number): string {
   return s;
 }
 
-function readWideZ(mem: KernelMemory, va: number, max: number): string {
+/** Wide characters as the output receives them: narrowed for ANSI output (DbgPrint, sprintf), kept for wide output. */
+type Widen = (code: number) => string;
+const keepChar: Widen = (code) => String.fromCharCode(code);
+
+function readWideZ(mem: KernelMemory, va: number, max: number, narrowChar: Widen): string {
   let s = '';
   for (let n = 0; n < max; n++) {
     mem.check(va + 2 * n, 2, false);
@@ -197,7 +234,7 @@ function readWideZ(mem: KernelMemory, va: number, max: number): string {
   return s;
 }
 
-function readCounted(mem: KernelMemory, va: number, wide: boolean, max: number): string {
+function readCounted(mem: KernelMemory, va: number, wide: boolean, max: number, narrowChar: Widen): string {
   // ANSI_STRING / UNICODE_STRING: USHORT Length (bytes), USHORT MaximumLength, PCHAR/PWCH Buffer (aligned).
   mem.check(va, mem.pointerSize === 8 ? 16 : 8, false);
   const length = mem.u16(va);
@@ -237,7 +274,19 @@ function pad(body: string, spec: Spec, width: number, numeric: boolean, precisio
  * a NULL string pointer prints "(null)" as the Microsoft CRT does.
  */
 export function formatDbgPrint(mem: KernelMemory, format: string, args: readonly DbgArg[]): FormatResult {
+  const out = formatPrintf(mem, format, args, false);
+  if (out.length > DBGPRINT_MAX_BYTES) return { text: out.slice(0, DBGPRINT_MAX_BYTES), fullLength: out.length };
+  return { text: out, fullLength: out.length };
+}
+
+/**
+ * The kernel CRT's printf formatting (DbgPrint, _snprintf, RtlStringCbPrintfA...), all of it. `wideFunction`: the
+ * wide variants (swprintf, _snwprintf, RtlStringCbPrintfW), where `%s` and `%c` take wide arguments, `%S` and `%C`
+ * narrow ones, and wide characters reach the output unchanged (Microsoft CRT format specification).
+ */
+export function formatPrintf(mem: KernelMemory, format: string, args: readonly DbgArg[], wideFunction: boolean): string {
   const slots = new Slots(mem.pointerSize, args);
+  const narrowChar: Widen = wideFunction ? keepChar : narrowAnsi;
   let out = '';
   const LIMIT = 4096; // longest read of one string argument
   for (const piece of parse(format)) {
@@ -303,23 +352,23 @@ export function formatDbgPrint(mem: KernelMemory, format: string, args: readonly
       case 'c':
       case 'C': {
         const raw = slots.u32();
-        const wide = spec.size === 'w' || spec.size === 'l' || (spec.type === 'C' && spec.size !== 'h');
+        const wide = spec.size === 'w' || spec.size === 'l' || (spec.type === (wideFunction ? 'c' : 'C') && spec.size !== 'h');
         body = wide ? narrowChar(raw & 0xffff) : String.fromCharCode(raw & 0xff);
         break;
       }
       case 's':
       case 'S': {
         const p = slots.pointer();
-        const wide = spec.size === 'w' || spec.size === 'l' || (spec.type === 'S' && spec.size !== 'h');
+        const wide = spec.size === 'w' || spec.size === 'l' || (spec.type === (wideFunction ? 's' : 'S') && spec.size !== 'h');
         const max = precision !== null && precision >= 0 ? precision : LIMIT;
         if (p === 0) body = '(null)';
-        else body = wide ? readWideZ(mem, p, max) : readAnsiZ(mem, p, max);
+        else body = wide ? readWideZ(mem, p, max, narrowChar) : readAnsiZ(mem, p, max);
         break;
       }
       case 'Z': {
         const p = slots.pointer();
         const max = precision !== null && precision >= 0 ? precision : LIMIT;
-        body = p === 0 ? '(null)' : readCounted(mem, p, spec.size === 'w', max);
+        body = p === 0 ? '(null)' : readCounted(mem, p, spec.size === 'w', max, narrowChar);
         break;
       }
       case 'n':
@@ -332,16 +381,16 @@ export function formatDbgPrint(mem: KernelMemory, format: string, args: readonly
     }
     out += pad(body, spec, width, numeric, precision !== null);
   }
-  if (out.length > DBGPRINT_MAX_BYTES) return { text: out.slice(0, DBGPRINT_MAX_BYTES), fullLength: out.length };
-  return { text: out, fullLength: out.length };
+  return out;
 }
 
 /**
- * The byte size of each varargs slot a format consumes on a 32-bit target, in order: 4 for int, char and pointer
- * arguments (and for each `*` width or precision), 8 for 64-bit integers and doubles. A WebAssembly driver's
- * DbgPrint passes a pointer to these slots (each aligned to its size), which the loader reads with this.
+ * The byte size of each varargs argument a format consumes, in order, as a compiler packs them by type: 4 for int
+ * and char (and each `*` width or precision), 8 for 64-bit integers and doubles, the pointer size for pointers and
+ * `%I` integers. A WebAssembly driver's DbgPrint passes a pointer to these (each aligned to its size), which the
+ * loader reads with this; the x64 shim widens DbgPrint's arguments to 8-byte slots instead (one per entry).
  */
-export function varargSlotSizes(format: string): (4 | 8)[] {
+export function varargSlotSizes(format: string, pointerSize: 4 | 8 = 4): (4 | 8)[] {
   const out: (4 | 8)[] = [];
   for (const piece of parse(format)) {
     if (typeof piece === 'string') continue;
@@ -349,8 +398,9 @@ export function varargSlotSizes(format: string): (4 | 8)[] {
     if (piece.precision === '*') out.push(4);
     const t = piece.type;
     if ('eEfgGaA'.includes(t) && t !== '') out.push(8);
-    else if ('diuxXo'.includes(t) && t !== '') out.push(piece.size === 'll' || piece.size === 'I64' ? 8 : 4);
-    else if ('pcCsSZn'.includes(t) && t !== '') out.push(4);
+    else if ('diuxXo'.includes(t) && t !== '') out.push(piece.size === 'll' || piece.size === 'I64' ? 8 : piece.size === 'I' ? pointerSize : 4);
+    else if ('psSZn'.includes(t) && t !== '') out.push(pointerSize);
+    else if ('cC'.includes(t) && t !== '') out.push(4);
   }
   return out;
 }

@@ -11,7 +11,7 @@ import {
 } from './bugcheck.js';
 import { isExported } from './builds.js';
 import type { DbgArg } from './dbgprint.js';
-import { formatDbgPrint } from './dbgprint.js';
+import { debugPrintSends, DPFLTR_DEFAULT_ID, DPFLTR_INFO_LEVEL, formatDbgPrint } from './dbgprint.js';
 import {
   DDI_NAMES,
   PsCreateProcessNotifySubsystems,
@@ -22,6 +22,7 @@ import {
   type PCREATE_PROCESS_NOTIFY_ROUTINE_EX,
 } from './ddi.js';
 import { APC_LEVEL, DDI_IRQL, DISPATCH_LEVEL, irqlName, PASSIVE_LEVEL } from './irql.js';
+import { rtlRoutines } from './rtl.js';
 import { WORK_BUDGET } from './verifier.js';
 import type { Kernel, KProcess, KThread } from './kernel.js';
 import type { NotifyTable } from './notify-tables.js';
@@ -101,7 +102,34 @@ export function makeDdi(k: Kernel): Ddi {
   };
   /** Past the driver's quota (or what the machine has left) an allocation returns NULL, as documented. */
   const overQuota = (n: number): boolean => mem.heldBy(driverName) + n > k.poolQuota || mem.wouldExhaust(n);
+  const rtl = rtlRoutines({
+    mem,
+    allocate: (bytes, tag) => (overQuota(bytes) ? 0 : mem.alloc(bytes, tag, driverName, { paged: true })),
+    free: (va) => ddi.ExFreePoolWithTag(va, ''),
+    log: (name, args, status, result) => k.log(name, args, status, result),
+    hex: (va) => k.hex(va),
+  });
+  /** A message the debugger receives: formatted (at most 512 bytes) into the callback's output. */
+  const print = (routine: string, format: string, args: DbgArg[]): NTSTATUS => {
+    if (v.enabled && v.irql > PASSIVE_LEVEL && UNICODE_FORMAT.test(format)) {
+      v.violation(0xe5, 0, `${routine} with a Unicode conversion (${UNICODE_FORMAT.exec(format)?.[0] ?? ''}) at ${irqlName(v.irql)}: allowed at PASSIVE_LEVEL only`);
+    }
+    args.forEach((a, i) => v.checkValue(routine, `argument ${i + 2}`, a));
+    const r = v.onBehalfOfDriver(() => formatDbgPrint(mem, format, args));
+    const f = k.frame;
+    if (f !== null) f.prints.push({ text: r.text, fullLength: r.fullLength });
+    return STATUS_SUCCESS;
+  };
+  /** A message the filter holds back: recorded as a call, not as output (the debugger never sees it). */
+  const filtered = (routine: string, format: string, componentId?: number, level?: number): NTSTATUS => {
+    k.log(routine, componentId === undefined ? [JSON.stringify(format)] : [String(componentId), String(level), JSON.stringify(format)], STATUS_SUCCESS, 'filtered');
+    return STATUS_SUCCESS;
+  };
+  // the routines read and write the driver's buffers for it: an overrun is the driver's, reported as the kernel
+  // touching it on the driver's behalf (special pool's 0xCD/0xCC codes)
+  const onBehalf = Object.fromEntries(Object.entries(rtl).map(([name, f]) => [name, (...a: unknown[]) => v.onBehalfOfDriver(() => (f as (...x: unknown[]) => unknown)(...a))])) as unknown as typeof rtl;
   const ddi: Ddi = {
+    ...onBehalf,
     pointerSize: ps,
     memory: mem.wasm,
     IMAGE_INFO: k.imageInfo,
@@ -420,14 +448,14 @@ export function makeDdi(k: Kernel): Ddi {
       throw new BugCheck(code >>> 0, [p1 >>> 0, p2 >>> 0, p3 >>> 0, p4 >>> 0], 'KeBugCheckEx called by the driver');
     },
     DbgPrint: (format: string, ...args: DbgArg[]) => {
-      if (v.enabled && v.irql > PASSIVE_LEVEL && UNICODE_FORMAT.test(format)) {
-        v.violation(0xe5, 0, `DbgPrint with a Unicode conversion (${UNICODE_FORMAT.exec(format)?.[0] ?? ''}) at ${irqlName(v.irql)}: allowed at PASSIVE_LEVEL only`);
-      }
-      args.forEach((a, i) => v.checkValue('DbgPrint', `argument ${i + 2}`, a));
-      const r = v.onBehalfOfDriver(() => formatDbgPrint(mem, format, args));
-      const f = k.frame;
-      if (f !== null) f.prints.push({ text: r.text, fullLength: r.fullLength });
-      return STATUS_SUCCESS;
+      // to Windows Server 2003 unconditional; from Vista DbgPrintEx(DPFLTR_DEFAULT_ID, DPFLTR_INFO_LEVEL, ...)
+      if (k.build.major >= 6 && !debugPrintSends(k.debugPrintFilter, DPFLTR_DEFAULT_ID, DPFLTR_INFO_LEVEL)) return filtered('DbgPrint', format);
+      return print('DbgPrint', format, args);
+    },
+    DbgPrintEx: (componentId: number, level: number, format: string, ...args: DbgArg[]) => {
+      k.requireExport('DbgPrintEx');
+      if (!debugPrintSends(k.debugPrintFilter, componentId, level)) return filtered('DbgPrintEx', format, componentId, level);
+      return print('DbgPrintEx', format, args);
     },
     VERIFY_ACCESS: (p, n, write) => { mem.check(p, n, write); },
     MEMORY_OFFSET: (p) => mem.offsetOf(p, 1),

@@ -101,7 +101,12 @@ export interface RTL_OSVERSIONINFOW {
   readonly dwBuildNumber: number;
 }
 
-export interface Ddi {
+import type { RtlRoutines } from './rtl.js';
+
+/** The run-time library's string routines and the kernel CRT's printf family (src/model/rtl.ts). */
+export type { RtlRoutines } from './rtl.js';
+
+export interface Ddi extends RtlRoutines {
   /** sizeof(PVOID) of the build the driver was compiled for. */
   readonly pointerSize: 4 | 8;
   /** The kernel's address space, for a driver compiled to WebAssembly that shares it as its linear memory. */
@@ -191,6 +196,8 @@ export interface Ddi {
 
   // ---- debug output
   DbgPrint(Format: string, ...args: DbgArg[]): NTSTATUS;
+  /** XP+: sent only when the debugger's print filter lets (ComponentId, Level) through. */
+  DbgPrintEx(ComponentId: number, Level: number, Format: string, ...args: DbgArg[]): NTSTATUS;
 
   // ---- the verifier's hooks for a driver compiled to WebAssembly (docs/verifier.md)
   /** A load or store of the driver's own code that the inline shadow check flagged. */

@@ -37,6 +37,7 @@ import {
   type WasmAddressSpace,
 } from './ddi.js';
 import { makeDdi } from './ddi-surface.js';
+import { TEST_MACHINE_FILTER, type DebugPrintFilter } from './dbgprint.js';
 import { KernelMemory, PoolExhausted, Shadow } from './memory.js';
 import { Verifier } from './verifier.js';
 import { ObjectNamespace } from './namespace.js';
@@ -115,6 +116,8 @@ export interface KernelOptions {
   readonly wasm?: WasmAddressSpace;
   /** The verifier's checks (docs/verifier.md): on unless switched off for comparison. */
   readonly verifier?: boolean;
+  /** What DbgPrintEx (and DbgPrint from Vista) lets through to the debugger: a test machine's by default. */
+  readonly debugPrintFilter?: DebugPrintFilter;
 }
 
 export type ProcessState = 'active' | 'exited' | 'deleted';
@@ -195,6 +198,8 @@ export class Kernel {
   private readonly faults: readonly FaultSpec[];
   /** @internal bytes of pool the driver may hold (the build's limit, or a low-memory scenario's) */
   readonly poolQuota: number;
+  /** @internal the debugger's print filter (DbgPrintEx) */
+  readonly debugPrintFilter: DebugPrintFilter;
   private readonly ddiCalls = new Map<string, number>();
   private readonly objectsByVa = new Map<number, CidObject>();
   private readonly routineAddress = new Map<unknown, number>();
@@ -225,6 +230,7 @@ export class Kernel {
     this.driverImage = options.driver;
     this.faults = options.faults ?? [];
     this.poolQuota = Math.min(options.poolQuota ?? Number.POSITIVE_INFINITY, this.build.poolLimit);
+    this.debugPrintFilter = options.debugPrintFilter ?? TEST_MACHINE_FILTER;
     const ps = this.build.pointerSize;
     this.mem = options.wasm === undefined
       ? new KernelMemory(this.build.kernelVaBase, ps, 2)

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { reference, wssprocmon } from '../../src/driver/index.js';
 import {
-  BUILDS, CidTable, formatDbgPrint, getBuild, isExported, selectBuilds, Kernel, KernelMemory, NotifyTable, PROFILES, simulate, statusName,
+  BUILDS, CidTable, formatDbgPrint, getBuild, isExported, OUT_OF_BOX_FILTER, selectBuilds, Kernel, KernelMemory, NotifyTable, PROFILES, simulate, statusName,
   STATUS_INVALID_CID, STATUS_INVALID_PARAMETER, type DriverImage, type Scenario, UnknownBuildError, NT_SUCCESS,
 } from '../../src/model/index.js';
 import { scenario, VOL } from '../helpers.js';
@@ -277,6 +277,33 @@ describe('DbgPrint', () => {
     const m64 = new KernelMemory(0xa780_0000_0000, 8);
     const va = m64.alloc(16, 'x', 'kernel');
     expect(formatDbgPrint(m64, '%x|%p|%I64X|%Iu', [va, va, va, 12]).text).toBe('1000|FFFFA78000001000|FFFFA78000001000|12');
+  });
+
+  test('the print filter: DbgPrint is unconditional to 2003 and DbgPrintEx(DEFAULT, INFO) from Vista; DbgPrintEx always filtered', () => {
+    const talker: DriverImage = {
+      name: 'talker', imports: ['DbgPrintEx'],
+      instantiate: () => ({
+        DriverEntry(ddi) {
+          ddi.DbgPrint('plain\n');
+          ddi.DbgPrintEx(77, 0, 'error\n');
+          ddi.DbgPrintEx(77, 3, 'info\n');
+          return 0;
+        },
+      }),
+    };
+    const printed = (build: string, filter?: typeof OUT_OF_BOX_FILTER): string[] => {
+      const k = new Kernel({ build: getBuild(build), profile: PROFILES.documented, reusePolicy: 'nt52', driver: talker, ...(filter ? { debugPrintFilter: filter } : {}) });
+      k.loadDriver();
+      const entry = k.finish().phases.find((p) => p.phase === 'DriverEntry');
+      return (entry?.prints ?? []).map((p) => p.text.trim());
+    };
+    expect(printed('win10-x86')).toEqual(['plain', 'error', 'info']); // a test machine's filter: everything
+    expect(printed('winxp-x86', OUT_OF_BOX_FILTER)).toEqual(['plain', 'error']);
+    expect(printed('win7-x64', OUT_OF_BOX_FILTER)).toEqual(['error']);
+    const k = new Kernel({ build: getBuild('win7-x64'), profile: PROFILES.documented, reusePolicy: 'nt52', driver: talker, debugPrintFilter: OUT_OF_BOX_FILTER });
+    k.loadDriver();
+    const calls = k.finish().phases.find((p) => p.phase === 'DriverEntry')?.ddi ?? [];
+    expect(calls.filter((c) => c.result === 'filtered').map((c) => c.name)).toEqual(['DbgPrint', 'DbgPrintEx']);
   });
 
   test('a call transmits at most 512 bytes', () => {

@@ -10,6 +10,7 @@ import {
   BugCheck, BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, faultingFunction,
 } from '../../model/bugcheck.js';
 import { varargSlotSizes, type DbgArg } from '../../model/dbgprint.js';
+import { PRINTF_ROUTINES } from '../../model/rtl.js';
 import type { Ddi, DRIVER_OBJECT, DriverImage, DriverInstance, PVOID, WasmAddressSpace } from '../../model/ddi.js';
 import { loadLogSpec, parserFromSpec } from '../log-spec.js';
 import type { DriverModule } from '../types.js';
@@ -92,6 +93,14 @@ function trampolines(target: DriverTarget): WebAssembly.Module {
   return module;
 }
 
+/** Run-time library routines whose arguments are plain values (pointers, sizes, BOOLEANs), bound as they are. */
+const RTL_PLAIN: readonly string[] = [
+  'RtlInitAnsiString', 'RtlInitString', 'RtlAnsiStringToUnicodeString', 'RtlUnicodeStringToAnsiString', 'RtlFreeAnsiString',
+  'RtlFreeUnicodeString', 'RtlAppendUnicodeToString', 'RtlAppendUnicodeStringToString', 'RtlPrefixUnicodeString',
+  'RtlUpcaseUnicodeString', 'RtlIntegerToUnicodeString', 'RtlUnicodeStringToInteger', 'RtlCompareMemory',
+  'RtlStringCbCopyNA', 'RtlStringCchCopyNA', 'RtlStringCbCopyNW', 'RtlStringCchCopyNW',
+];
+
 /** The DDIs a WebAssembly driver can import (from "ntoskrnl" or, for routines it declares itself, "env"). */
 export const WASM_DDI_NAMES: readonly string[] = [
   'PsSetCreateProcessNotifyRoutine', 'PsSetCreateProcessNotifyRoutineEx', 'PsSetCreateProcessNotifyRoutineEx2',
@@ -106,7 +115,8 @@ export const WASM_DDI_NAMES: readonly string[] = [
   'ExReleaseFastMutex', 'KeGetCurrentIrql', 'KfRaiseIrql', 'KfLowerIrql', 'KeBugCheckEx',
   '__sanitizer_cov_trace_pc_guard', '__sanitizer_cov_trace_pc_guard_init',
   'RtlInitUnicodeString', 'RtlCopyUnicodeString', 'RtlCompareUnicodeString', 'RtlEqualUnicodeString', 'RtlGetVersion',
-  'MmGetSystemRoutineAddress', 'DbgPrint', 'DbgPrintEx', 'memcpy', 'memmove', 'memset', 'memcmp',
+  'MmGetSystemRoutineAddress', 'DbgPrint', 'DbgPrintEx', 'vDbgPrintEx', 'memcpy', 'memmove', 'memset', 'memcmp',
+  ...RTL_PLAIN, ...PRINTF_ROUTINES.keys(),
 ];
 
 function tagString(tag: number): string {
@@ -418,6 +428,30 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
         ddi.VERIFY_ACCESS(p, (end < 0 ? mem.length : end) - at + 1, false);
         return new TextDecoder('latin1').decode(mem.subarray(at, end));
       };
+      /** A NUL-terminated wide string (a wide printf format). */
+      const readWString = (p: number): string => {
+        let t = '';
+        for (let k = 0; ; k++) {
+          const ch = ddi.READ_USHORT(p + 2 * k);
+          if (ch === 0) return t;
+          t += String.fromCharCode(ch);
+        }
+      };
+      /** Arguments packed by type, each at its own alignment (a va_list the driver built itself: vDbgPrintEx). */
+      const naturalVarargs = (format: string, va: number): DbgArg[] => {
+        const args: DbgArg[] = [];
+        let at = va;
+        for (const size of varargSlotSizes(format, ps)) {
+          at = (at + size - 1) & ~(size - 1);
+          if (size === 8) {
+            const lo = ddi.READ_ULONG(at);
+            const hi = ddi.READ_ULONG(at + 4);
+            args.push((BigInt(hi) << 32n) | BigInt(lo));
+          } else args.push(ddi.READ_ULONG(at));
+          at += size;
+        }
+        return args;
+      };
       const varargs = (format: string, va: number): DbgArg[] => {
         const args: DbgArg[] = [];
         if (x64) {
@@ -559,10 +593,25 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
           const f = readCString(n(fmt));
           return ddi.DbgPrint(f, ...varargs(f, n(va)));
         },
-        DbgPrintEx: (_c, _l, fmt, va) => {
+        DbgPrintEx: (c, l, fmt, va) => {
           const f = readCString(n(fmt));
-          return ddi.DbgPrint(f, ...varargs(f, n(va)));
+          return ddi.DbgPrintEx(n(c) >>> 0, n(l) >>> 0, f, ...varargs(f, n(va)));
         },
+        // the driver's own va_list: packed by type by its variadic caller (not widened by the shim's macro)
+        vDbgPrintEx: (c, l, fmt, ap) => {
+          const f = readCString(n(fmt));
+          return ddi.DbgPrintEx(n(c) >>> 0, n(l) >>> 0, f, ...naturalVarargs(f, n(ap)));
+        },
+        ...Object.fromEntries(RTL_PLAIN.map((name) => [name, (...a: (number | bigint)[]) => {
+          const r = (ddi as unknown as Record<string, (...x: number[]) => number | boolean | void>)[name](...a.map(n));
+          return typeof r === 'boolean' ? (r ? 1 : 0) : r;
+        }])),
+        ...Object.fromEntries([...PRINTF_ROUTINES].map(([name, { formatArg, wide }]) => [name, (...a: (number | bigint)[]) => {
+          const fixed = a.slice(0, -1).map(n);
+          const fmt = wide ? readWString(fixed[formatArg]) : readCString(fixed[formatArg]);
+          const r = (ddi as unknown as Record<string, (...x: DbgArg[]) => number>)[name](...fixed, ...varargs(fmt, n(a[a.length - 1])));
+          return r;
+        }])),
         memcpy: (d, s, len) => {
           ddi.RtlCopyMemory(n(d), n(s), n(len));
           return d;
@@ -598,7 +647,7 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
        * (uninitialised pool reads).
        */
       function bind(name: string, f: Impl, wideResult: boolean): WebAssembly.ImportValue {
-        const checked = verifier && name !== 'DbgPrint' && name !== 'DbgPrintEx';
+        const checked = verifier && name !== 'DbgPrint' && name !== 'DbgPrintEx' && name !== 'vDbgPrintEx' && !PRINTF_ROUTINES.has(name);
         if (!x64) {
           return (checked
             ? (...a: (number | bigint)[]) => {

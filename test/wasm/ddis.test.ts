@@ -1,0 +1,83 @@
+import { beforeAll, describe, expect, test } from 'vitest';
+import { linesOf, type DriverModule } from '../../src/driver/index.js';
+import { loadWasmDriver } from '../../src/driver/wasm/loader.js';
+import { runAndCheck } from '../../src/harness/check.js';
+import { INVARIANTS } from '../../src/invariants/index.js';
+import { debugPrintSends, OUT_OF_BOX_FILTER, simulate, TEST_MACHINE_FILTER, type Scenario } from '../../src/model/index.js';
+import { scenario } from '../helpers.js';
+
+/**
+ * The WDK surface real monitors use, exercised from C on an x86 and an x64 build: each line is what a routine
+ * returned and wrote, as the WDK documents it.
+ */
+const drivers = new Map<string, DriverModule>();
+beforeAll(async () => {
+  for (const f of ['rtl']) drivers.set(f, await loadWasmDriver(`test/fixtures/ddi/${f}.c`));
+}, 240_000);
+
+const entryLines = (driver: string, build: string, ops: Scenario['ops'] = []): string[] => {
+  const r = simulate(drivers.get(driver) as DriverModule, scenario(build, ops));
+  expect(r.bugCheck, build).toBeNull();
+  expect(r.verifierStop ?? null, build).toBeNull();
+  return linesOf(r.phases.find((p) => p.phase === 'DriverEntry')?.prints ?? []);
+};
+
+describe.each(['win10-x86', 'win10-x64'])('the kernel CRT, Rtl strings, printf and Interlocked from C on %s', (build) => {
+  const x64 = build.endsWith('x64');
+  const ptr = (digits: string): string => (x64 ? digits.padStart(16, '0') : digits.padStart(8, '0'));
+  test('as documented', () => {
+    const lines = entryLines('rtl', build);
+    expect(lines.slice(0, 4)).toEqual([
+      'crt stricmp=1 strnicmp=0 wcsicmp=0 wcsnicmp=0 strncmp=1 wcsncmp=0',
+      'crt strstr=needle wcsstr=c.exe strchr=.b.c wcschr=:y strrchr=.c wcsrchr=\\b nul=1',
+      'crt strcat=Hello, world wcscat=Hello! strcpy=copy wcsncpy=abc upper=Q lower=q wupper=Z wlower=z',
+      // Increment, Decrement, Exchange, CompareExchange hit and miss, ExchangeAdd, Or, And return the initial value
+      `interlocked 6 5 5 9 1 1 11 267 268 final=268 big=2 old=${ptr('0')} set=1`,
+    ]);
+    expect(lines.slice(4, 14)).toEqual([
+      'init len=11 max=12',
+      'a2u 00000000 notepad.exe len=22 max=24',
+      'upcase 00000000 NOTEPAD.EXE u2a 00000000 NOTEPAD.EXE len=11',
+      `freed buffer=${ptr('0')} len=0`,
+      // RtlIntegerToUnicodeString: upper-case hex; too small: STATUS_BUFFER_OVERFLOW; base 7: STATUS_INVALID_PARAMETER
+      'int2u 00000000 BEEF u2int 00000000 -31 small 80000005 base7 c000000d',
+      // appends that do not fit: STATUS_BUFFER_TOO_SMALL and the string unchanged
+      'append 00000000 00000000 c0000023 abc\\DEVICE\\ len=22',
+      'prefix ci=1 cs=0',
+      'compare 3 4',
+      // _snprintf: len < count NUL-terminated, len == count returned without NUL, len > count: -1
+      'snprintf 5 42-ab 7 -1 ove',
+      'sprintf 19 pid=1234 name=x.exe',
+    ]);
+    expect(lines.slice(14, 18)).toEqual([
+      // in the wide functions %s is wide and %S narrow
+      'swprintf 13 wide:narrow:7 snw -1',
+      'strsafe 80000005 0123456 00000000 12345 c000000d',
+      'copyn 00000000 abc',
+      'copynw 80000005 00000000 ab c000000d',
+    ]);
+    // a driver's own variadic wrapper around vDbgPrintEx: its va_list packed by type, pointers full width
+    expect(lines[18]).toMatch(x64 ? /^vdbgprintex -3 mixed FFFFA780[0-9A-F]{8} 9$/ : /^vdbgprintex -3 mixed [0-9A-F]{8} 9$/);
+    // the test machine's filter lets every level through; DPFLTR_ENDOFTABLE_ID is the symbol files' 146
+    expect(lines.slice(19)).toEqual(['info 1', 'mask 2', 'error 3', 'plain 146']);
+  });
+
+  test('strings the Rtl routines allocate are the driver\'s pool: all freed here', () => {
+    const r = runAndCheck(drivers.get('rtl') as DriverModule, scenario(build, [{ op: 'UnloadDriver' }]), INVARIANTS);
+    expect(r.record.end?.driverPool).toEqual([]);
+  });
+});
+
+describe('the debugger\'s print filter (DbgPrintEx levels)', () => {
+  test('importance is 1 << Level for 0-31 and Level itself above; the component mask or WIN2000 mask must match', () => {
+    // out of the box: only DPFLTR_ERROR_LEVEL gets through (the WIN2000 mask is 1)
+    expect(debugPrintSends(OUT_OF_BOX_FILTER, 77, 0)).toBe(true);
+    expect(debugPrintSends(OUT_OF_BOX_FILTER, 77, 3)).toBe(false);
+    expect(debugPrintSends(OUT_OF_BOX_FILTER, 77, 0x80000001)).toBe(true); // a mask with bit 0 set
+    expect(debugPrintSends(OUT_OF_BOX_FILTER, 77, 0x80000008)).toBe(false);
+    const ihvInfo = { win2000: 1, components: new Map([[77, 0x8]]), others: 0 };
+    expect(debugPrintSends(ihvInfo, 77, 3)).toBe(true);
+    expect(debugPrintSends(ihvInfo, 78, 3)).toBe(false);
+    expect(debugPrintSends(TEST_MACHINE_FILTER, 101, 31)).toBe(true);
+  });
+});
