@@ -484,6 +484,33 @@ NTKERNELAPI VOID ObfDereferenceObject(PVOID Object) KIMPORT(ObfDereferenceObject
 #define ObReferenceObject(Object) ObfReferenceObject(Object)
 #define ObDereferenceObject(Object) ObfDereferenceObject(Object)
 
+/* ---- threads, processes, objects and handles (ntddk.h / wdm.h) */
+typedef struct _PEB *PPEB;
+typedef struct _OBJECT_TYPE *POBJECT_TYPE;
+typedef struct _ACCESS_STATE *PACCESS_STATE;
+typedef enum _MODE { KernelMode = 0, UserMode = 1, MaximumMode = 2 } MODE;
+#define OBJ_KERNEL_HANDLE 0x00000200L
+#define PROCESS_ALL_ACCESS 0x001FFFFF
+#define PROCESS_QUERY_LIMITED_INFORMATION 0x1000
+#define THREAD_ALL_ACCESS 0x001FFFFF
+#define NtCurrentProcess() ((HANDLE)(LONG_PTR)-1)
+#define ZwCurrentProcess() NtCurrentProcess()
+NTKERNELAPI PKTHREAD KeGetCurrentThread(VOID) KIMPORT(KeGetCurrentThread);
+NTKERNELAPI PETHREAD PsGetCurrentThread(VOID) KIMPORT(PsGetCurrentThread);
+NTKERNELAPI HANDLE PsGetThreadId(PETHREAD Thread) KIMPORT(PsGetThreadId);
+NTKERNELAPI HANDLE PsGetThreadProcessId(PETHREAD Thread) KIMPORT(PsGetThreadProcessId);
+NTKERNELAPI BOOLEAN PsIsSystemThread(PETHREAD Thread) KIMPORT(PsIsSystemThread);
+NTKERNELAPI LONGLONG PsGetProcessCreateTimeQuadPart(PEPROCESS Process) KIMPORT(PsGetProcessCreateTimeQuadPart);
+NTKERNELAPI ULONG PsGetCurrentProcessSessionId(VOID) KIMPORT(PsGetCurrentProcessSessionId);
+NTKERNELAPI NTSTATUS SeLocateProcessImageName(PEPROCESS Process, PUNICODE_STRING *pImageFileName) KIMPORT(SeLocateProcessImageName);
+NTKERNELAPI NTSTATUS ObReferenceObjectByPointer(PVOID Object, ACCESS_MASK DesiredAccess, POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode) KIMPORT(ObReferenceObjectByPointer);
+NTSYSAPI NTSTATUS ZwClose(HANDLE Handle) KIMPORT(ZwClose);
+/* the exported variables PsProcessType and PsThreadType (POBJECT_TYPE *): a WebAssembly module imports functions
+   only, so each is the address the kernel returns for it, and `*PsProcessType` reads it as a driver would */
+NTKERNELAPI POBJECT_TYPE *__psh_ObjectTypeVariable(ULONG Index) KIMPORT(PSH_OBJECT_TYPE_VARIABLE);
+#define PsProcessType (__psh_ObjectTypeVariable(0))
+#define PsThreadType (__psh_ObjectTypeVariable(1))
+
 /* ---- I/O manager routines */
 NTKERNELAPI NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize, PUNICODE_STRING DeviceName,
     ULONG DeviceType, ULONG DeviceCharacteristics, BOOLEAN Exclusive, PDEVICE_OBJECT *DeviceObject) KIMPORT(IoCreateDevice);

@@ -22,9 +22,10 @@ import {
   type PCREATE_PROCESS_NOTIFY_ROUTINE_EX,
 } from './ddi.js';
 import { APC_LEVEL, DDI_IRQL, DISPATCH_LEVEL, irqlName, PASSIVE_LEVEL } from './irql.js';
+import { processInfoRoutines } from './process-info.js';
 import { rtlRoutines } from './rtl.js';
 import { WORK_BUDGET } from './verifier.js';
-import type { Kernel, KProcess, KThread } from './kernel.js';
+import type { CidObject, Kernel, KProcess, KThread } from './kernel.js';
 import type { NotifyTable } from './notify-tables.js';
 import { fnv1a } from './prng.js';
 import {
@@ -84,6 +85,37 @@ export function makeDdi(k: Kernel): Ddi {
     obj.driverRefs++;
     if (k.frame?.cb) k.frame.cb.refsTaken++;
   };
+  /** A reference the driver held, dropped (ObDereferenceObject, ZwClose of its handle). */
+  const dropReference = (o: CidObject, routine: string): void => {
+    const obj = o.kind === 'process' ? o.p : o.t;
+    const va = o.kind === 'process' ? o.p.eprocess : o.t.ethread;
+    if (k.frame?.cb) k.frame.cb.refsDropped++;
+    obj.driverRefs--;
+    if (obj.pointerCount - 1 === 0 && obj.state === 'active') {
+      // The count would reach zero under a live process/thread: illegal for its state ([DOC] bug-check-0x18).
+      throw new BugCheck(BUGCHECK_REFERENCE_BY_POINTER, [0, k.mem.canonical(va), 1, 0],
+        `${routine} would delete live ${o.kind} ${o.kind === 'process' ? o.p.pid : o.t.tid}`);
+    }
+    if (o.kind === 'process') k.dereferenceProcess(o.p);
+    else k.dereferenceThread(o.t);
+  };
+  const processInfo = processInfoRoutines({
+    mem, pointerSize: ps,
+    current: () => k.current,
+    system: k.system,
+    lookupCid: (id) => k.cids.lookup(id),
+    objectAt: (va) => k.objectAt(va, false),
+    takeReference: (o) => takeReference(o.kind === 'process' ? o.p : o.t),
+    dropReference: (o) => dropReference(o, 'ZwClose'),
+    objectType: (index) => k.objectType(index),
+    kernelHandles: k.kernelHandles,
+    nextKernelHandle: () => k.nextKernelHandle++,
+    allocate: (bytes, tag) => (overQuota(bytes) ? 0 : mem.alloc(bytes, tag, driverName, { paged: true })),
+    log: (name, args, status, result) => k.log(name, args, status, result),
+    hex: (va) => k.hex(va),
+    inheritedFromUniqueProcessId: k.build.eprocess.InheritedFromUniqueProcessId,
+    requireExport: (name) => k.requireExport(name),
+  });
   /** PsSetCreateProcessNotifyRoutineEx / Ex2: the process table, with the routine marked as an Ex routine. */
   const setProcessEx = (name: string, routine: PCREATE_PROCESS_NOTIFY_ROUTINE_EX, removeIt: boolean): NTSTATUS => {
     if (removeIt) {
@@ -130,6 +162,7 @@ export function makeDdi(k: Kernel): Ddi {
   const onBehalf = Object.fromEntries(Object.entries(rtl).map(([name, f]) => [name, (...a: unknown[]) => v.onBehalfOfDriver(() => (f as (...x: unknown[]) => unknown)(...a))])) as unknown as typeof rtl;
   const ddi: Ddi = {
     ...onBehalf,
+    ...processInfo,
     pointerSize: ps,
     memory: mem.wasm,
     IMAGE_INFO: k.imageInfo,
@@ -248,16 +281,8 @@ export function makeDdi(k: Kernel): Ddi {
     ObDereferenceObject: (va) => {
       const o = k.objectAt(va, true);
       const obj = o.kind === 'process' ? o.p : o.t;
-      if (k.frame?.cb) k.frame.cb.refsDropped++;
-      obj.driverRefs--;
       k.log('ObDereferenceObject', [k.hex(va)], undefined, `PointerCount=${obj.pointerCount - 1}`);
-      if (obj.pointerCount - 1 === 0 && obj.state === 'active') {
-        // The count would reach zero under a live process/thread: illegal for its state ([DOC] bug-check-0x18).
-        throw new BugCheck(BUGCHECK_REFERENCE_BY_POINTER, [0, k.mem.canonical(va), 1, 0],
-          `ObDereferenceObject would delete live ${o.kind} ${o.kind === 'process' ? o.p.pid : o.t.tid}`);
-      }
-      if (o.kind === 'process') k.dereferenceProcess(o.p);
-      else k.dereferenceThread(o.t);
+      dropReference(o, 'ObDereferenceObject');
     },
     PsGetCurrentProcessId: () => k.current.process.pid,
     PsGetCurrentThreadId: () => k.current.tid,

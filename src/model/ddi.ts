@@ -101,12 +101,13 @@ export interface RTL_OSVERSIONINFOW {
   readonly dwBuildNumber: number;
 }
 
+import type { ProcessInfoRoutines } from './process-info.js';
 import type { RtlRoutines } from './rtl.js';
 
 /** The run-time library's string routines and the kernel CRT's printf family (src/model/rtl.ts). */
 export type { RtlRoutines } from './rtl.js';
 
-export interface Ddi extends RtlRoutines {
+export interface Ddi extends RtlRoutines, ProcessInfoRoutines {
   /** sizeof(PVOID) of the build the driver was compiled for. */
   readonly pointerSize: 4 | 8;
   /** The kernel's address space, for a driver compiled to WebAssembly that shares it as its linear memory. */

@@ -135,6 +135,12 @@ export interface KProcess {
   pointerCount: number;
   driverRefs: number;
   userImages: number;
+  /** When it was created (FILETIME, from the simulated clock). */
+  readonly createTime: bigint;
+  /** Terminal Services session: 0 for System, 1 for every other process (CHOICE: one interactive session). */
+  readonly sessionId: number;
+  /** Its PEB's user-mode address (NULL for System). */
+  readonly peb: number;
 }
 
 export interface KThread {
@@ -326,6 +332,7 @@ export class Kernel {
   /** Marks the start of scenario operation `index` (for the record's timeline). */
   beginOp(index: number, op: unknown): void {
     this.opIndex = index;
+    this.sinceBoot += 100_000n; // 10 ms per operation
     this.record.ops.push({ index, op, outcome: 'done' });
   }
 
@@ -337,6 +344,38 @@ export class Kernel {
   }
 
   // ------------------------------------------------------------------ objects
+
+  /** @internal the simulated clock, in 100 ns units since boot (KeQuerySystemTime and its kin). */
+  sinceBoot = 0n;
+  /** @internal kernel handles the driver opened (ObOpenObjectByPointer), by handle value. */
+  readonly kernelHandles = new Map<number, CidObject>();
+  /** @internal the next kernel handle's index */
+  nextKernelHandle = 1;
+
+  private objectTypes: { readonly type: number; readonly cell: number }[] | null = null;
+
+  /**
+   * @internal the OBJECT_TYPEs of processes (0) and threads (1), and the exported variables PsProcessType and
+   * PsThreadType that point at them: made on first use, so drivers that never ask see the same addresses as before
+   */
+  objectType(index: 0 | 1): { readonly type: number; readonly cell: number } {
+    if (this.objectTypes === null) {
+      const ps = this.build.pointerSize;
+      const cells = this.mem.alloc(2 * ps, 'ObjT', 'kernel', { type: 'PsProcessType/PsThreadType' });
+      this.objectTypes = [0, 1].map((i) => {
+        const type = this.mem.alloc(ps === 4 ? 0x90 : 0xd8, 'ObjT', 'kernel', { type: i === 0 ? 'OBJECT_TYPE Process' : 'OBJECT_TYPE Thread' });
+        this.mem.setPtr(cells + i * ps, type);
+        return { type, cell: cells + i * ps };
+      });
+    }
+    return this.objectTypes[index];
+  }
+
+  /** @internal the system time now (FILETIME: 100 ns units since 1601); every query moves the clock 1 µs. */
+  systemTime(): bigint {
+    this.sinceBoot += 10n;
+    return BOOT_FILETIME + this.sinceBoot;
+  }
 
   private nextSerial(): number {
     return ++this.serial;
@@ -376,9 +415,13 @@ export class Kernel {
     const serial = this.nextSerial();
     const eprocess = this.mem.alloc(layout.size, 'Proc', 'kernel', { type: 'EPROCESS' });
     this.fillPlausible(eprocess, layout.size);
+    const system = this.system === undefined;
     const proc: KProcess = {
       serial, pid: 0, ppid, name: '', imagePath, eprocess, threads: [], activeThreads: 0,
       state: 'active', pointerCount: 1, driverRefs: 0, userImages: 0,
+      createTime: system ? BOOT_FILETIME : this.systemTime(), sessionId: system ? 0 : 1,
+      // a PEB near the top of the user address space (x86: below 0x7FFE0000; x64: in the low 2^40), one page each
+      peb: system ? 0 : this.build.pointerSize === 4 ? 0x7ffdf000 - 0x1000 * (serial % 0x40) : 0x3e_0000_0000 + 0x1000 * serial,
     };
     const entry: CidObject = { kind: 'process', p: proc };
     let id: number;
@@ -1120,6 +1163,9 @@ export class Kernel {
     return this.record;
   }
 }
+
+/** The simulated machine boots at 2024-01-01 00:00 UTC (a FILETIME). */
+export const BOOT_FILETIME = 133_485_408_000_000_000n;
 
 function imageSize(name: string): number {
   return 0x1000 * (1 + (fnv1a(name) % 0x200));

@@ -2,9 +2,10 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { linesOf, type DriverModule } from '../../src/driver/index.js';
 import { loadWasmDriver } from '../../src/driver/wasm/loader.js';
 import { runAndCheck } from '../../src/harness/check.js';
-import { INVARIANTS } from '../../src/invariants/index.js';
+import { applicableInvariants } from '../../src/harness/fuzz.js';
+import { getInvariant, INVARIANTS } from '../../src/invariants/index.js';
 import { debugPrintSends, OUT_OF_BOX_FILTER, simulate, TEST_MACHINE_FILTER, type Scenario } from '../../src/model/index.js';
-import { scenario } from '../helpers.js';
+import { mutatedCopy, scenario, VOL } from '../helpers.js';
 
 /**
  * The WDK surface real monitors use, exercised from C on an x86 and an x64 build: each line is what a routine
@@ -12,7 +13,7 @@ import { scenario } from '../helpers.js';
  */
 const drivers = new Map<string, DriverModule>();
 beforeAll(async () => {
-  for (const f of ['rtl']) drivers.set(f, await loadWasmDriver(`test/fixtures/ddi/${f}.c`));
+  for (const f of ['rtl', 'procinfo']) drivers.set(f, await loadWasmDriver(`test/fixtures/ddi/${f}.c`));
 }, 240_000);
 
 const entryLines = (driver: string, build: string, ops: Scenario['ops'] = []): string[] => {
@@ -80,4 +81,60 @@ describe('the debugger\'s print filter (DbgPrintEx levels)', () => {
     expect(debugPrintSends(ihvInfo, 78, 3)).toBe(false);
     expect(debugPrintSends(TEST_MACHINE_FILTER, 101, 31)).toBe(true);
   });
+});
+
+const twoProcesses: Scenario['ops'] = [
+  { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` },
+  { op: 'CreateProcess', id: 'P2', thread: 'T2', parent: 'P1', path: `${VOL}\\b.exe` },
+  { op: 'ExitProcess', process: 'P2' },
+  { op: 'UnloadDriver' },
+];
+
+describe.each(['win10-x86', 'win10-x64'])('Ps, Se, Zw and Ob queries from a create routine on %s', (build) => {
+  const x64 = build.endsWith('x64');
+  test('as documented, every reference and handle released', () => {
+    const driver = drivers.get('procinfo') as DriverModule;
+    const r = runAndCheck(driver, scenario(build, twoProcesses), applicableInvariants(driver));
+    expect(r.record.bugCheck).toBeNull();
+    expect(r.violations).toEqual([]);
+    const out = r.record.callbacks.filter((c) => c.kind === 'process' && c.create).map((c) => linesOf(c.prints));
+    expect(out[0]).toEqual([
+      // the create routine of a process started by System runs in the System thread
+      'thread tid=8 pid=4 system=1 current=1',
+      'process parent=4 session=1 current-session=0 peb=1 protected=0 later=1',
+      'bycid 00000000 same-thread=1 same-process=1',
+      'bycid missing c000000b',
+      `seloc 00000000 ${VOL}\\a.exe`,
+      // PROCESS_BASIC_INFORMATION is 24 bytes on x86, 48 on x64; too small a buffer: the size it needs
+      `handle 00000000 kernel=1 basic 00000000 pid=12 parent=4 peb=1 needed=${x64 ? 48 : 24}`,
+      `imagefilename small c0000004 needed=${x64 ? 92 : 84} full 00000000 ${VOL}\\a.exe`,
+      'bad class c0000003 wrong length c0000004',
+      'current 00000000 pid=4',
+      'byptr 00000000 mismatch c0000024',
+    ]);
+    // the second create runs in its creator's thread, in session 1
+    expect(out[1].slice(0, 2)).toEqual(['thread tid=16 pid=12 system=0 current=1', 'process parent=12 session=1 current-session=1 peb=1 protected=0 later=1']);
+  });
+});
+
+describe('handle and image-name mistakes are caught', () => {
+  test('a kernel handle never closed: the process it refers to is held', async () => {
+    const leaky = await loadWasmDriver(await mutatedCopy('test/fixtures/ddi/procinfo.c', '    ZwClose(handle);\n', ''));
+    const r = runAndCheck(leaky, scenario('win10-x64', twoProcesses), [getInvariant('references-released')]);
+    expect(r.violations.map((v) => v.invariant)).toContain('references-released');
+  }, 60_000);
+
+  test('closing a handle twice: INVALID_KERNEL_HANDLE (0x93)', async () => {
+    const twice = await loadWasmDriver(await mutatedCopy('test/fixtures/ddi/procinfo.c', '    ZwClose(handle);\n', '    ZwClose(handle);\n    ZwClose(handle);\n'));
+    const r = simulate(twice, scenario('win10-x86', twoProcesses));
+    expect(r.bugCheck?.code).toBe(0x93);
+    expect(r.bugCheck?.reason).toMatch(/ZwClose\(0x80000004\): not an open kernel handle/);
+  }, 60_000);
+
+  test('the name SeLocateProcessImageName returns, never freed: the driver\'s pool leaks', async () => {
+    const leaky = await loadWasmDriver(await mutatedCopy('test/fixtures/ddi/procinfo.c', '        ExFreePool(image);\n', ''));
+    const r = runAndCheck(leaky, scenario('win10-x86', twoProcesses), applicableInvariants(leaky));
+    expect(r.record.end?.driverPool.map((b) => b.tag)).toEqual(['SeLP', 'SeLP']);
+    expect(r.violations.map((v) => v.invariant)).toContain('pool-released');
+  }, 60_000);
 });

@@ -93,8 +93,12 @@ function trampolines(target: DriverTarget): WebAssembly.Module {
   return module;
 }
 
-/** Run-time library routines whose arguments are plain values (pointers, sizes, BOOLEANs), bound as they are. */
-const RTL_PLAIN: readonly string[] = [
+/** Routines whose arguments are plain values (pointers, handles, sizes, BOOLEANs), bound as they are. */
+const PLAIN_DDIS: readonly string[] = [
+  'PsGetCurrentThread', 'PsGetThreadId', 'PsGetThreadProcessId', 'PsIsSystemThread', 'PsGetProcessCreateTimeQuadPart',
+  'PsGetProcessInheritedFromUniqueProcessId', 'PsGetCurrentProcessSessionId', 'PsGetProcessSessionId', 'PsGetProcessPeb',
+  'PsIsProtectedProcess', 'PsLookupProcessThreadByCid', 'SeLocateProcessImageName', 'ZwQueryInformationProcess',
+  'ObOpenObjectByPointer', 'ZwClose', 'ObReferenceObjectByPointer', 'PSH_OBJECT_TYPE_VARIABLE',
   'RtlInitAnsiString', 'RtlInitString', 'RtlAnsiStringToUnicodeString', 'RtlUnicodeStringToAnsiString', 'RtlFreeAnsiString',
   'RtlFreeUnicodeString', 'RtlAppendUnicodeToString', 'RtlAppendUnicodeStringToString', 'RtlPrefixUnicodeString',
   'RtlUpcaseUnicodeString', 'RtlIntegerToUnicodeString', 'RtlUnicodeStringToInteger', 'RtlCompareMemory',
@@ -107,7 +111,7 @@ export const WASM_DDI_NAMES: readonly string[] = [
   'PsSetCreateThreadNotifyRoutine', 'PsSetCreateThreadNotifyRoutineEx', 'PsRemoveCreateThreadNotifyRoutine',
   'PsSetLoadImageNotifyRoutine', 'PsSetLoadImageNotifyRoutineEx', 'PsRemoveLoadImageNotifyRoutine',
   'PsLookupProcessByProcessId', 'PsLookupThreadByThreadId', 'PsGetCurrentProcessId', 'PsGetCurrentThreadId',
-  'PsGetCurrentProcess', 'IoGetCurrentProcess', 'PsGetProcessId', 'PsGetProcessImageFileName',
+  'PsGetCurrentProcess', 'IoGetCurrentProcess', 'KeGetCurrentThread', 'PsGetProcessId', 'PsGetProcessImageFileName',
   'ObfReferenceObject', 'ObfDereferenceObject', 'ObReferenceObject', 'ObDereferenceObject',
   'IoCreateDevice', 'IoDeleteDevice', 'IoCreateSymbolicLink', 'IoDeleteSymbolicLink', 'IofCompleteRequest', 'IoCompleteRequest',
   'ExAllocatePoolWithTag', 'ExAllocatePool2', 'ExFreePoolWithTag', 'ExFreePool',
@@ -116,7 +120,7 @@ export const WASM_DDI_NAMES: readonly string[] = [
   '__sanitizer_cov_trace_pc_guard', '__sanitizer_cov_trace_pc_guard_init',
   'RtlInitUnicodeString', 'RtlCopyUnicodeString', 'RtlCompareUnicodeString', 'RtlEqualUnicodeString', 'RtlGetVersion',
   'MmGetSystemRoutineAddress', 'DbgPrint', 'DbgPrintEx', 'vDbgPrintEx', 'memcpy', 'memmove', 'memset', 'memcmp',
-  ...RTL_PLAIN, ...PRINTF_ROUTINES.keys(),
+  ...PLAIN_DDIS, ...PRINTF_ROUTINES.keys(),
 ];
 
 function tagString(tag: number): string {
@@ -504,6 +508,7 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
         PsGetCurrentThreadId: () => ddi.PsGetCurrentThreadId(),
         PsGetCurrentProcess: () => ddi.PsGetCurrentProcess(),
         IoGetCurrentProcess: () => ddi.PsGetCurrentProcess(),
+        KeGetCurrentThread: () => ddi.PsGetCurrentThread(),
         PsGetProcessId: (p) => ddi.PsGetProcessId(n(p)),
         PsGetProcessImageFileName: (p) => ddi.PsGetProcessImageFileName(n(p)),
         ObfReferenceObject: (p) => ddi.ObReferenceObject(n(p)),
@@ -524,7 +529,8 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
         IoCompleteRequest: (irp, boost) => ddi.IoCompleteRequest(n(irp), n(boost)),
         ExAllocatePoolWithTag: (_t, size, tag) => ddi.ExAllocatePoolWithTag(n(_t), n(size), tagString(n(tag))),
         ExAllocatePool2: (flags, size, tag) => ddi.ExAllocatePool2(BigInt(flags), n(size), tagString(n(tag))),
-        ExFreePoolWithTag: (p, tag) => ddi.ExFreePoolWithTag(n(p), tagString(n(tag))),
+        // ExFreePool(p) is ExFreePoolWithTag(p, 0) in wdm.h: tag 0 checks no tag
+        ExFreePoolWithTag: (p, tag) => ddi.ExFreePoolWithTag(n(p), n(tag) === 0 ? '' : tagString(n(tag))),
         ExFreePool: (p) => ddi.ExFreePoolWithTag(n(p), ''),
         KeInitializeSpinLock: (p) => ddi.KeInitializeSpinLock(n(p)),
         KeAcquireSpinLock: (p) => ddi.KeAcquireSpinLock(n(p)),
@@ -602,7 +608,7 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
           const f = readCString(n(fmt));
           return ddi.DbgPrintEx(n(c) >>> 0, n(l) >>> 0, f, ...naturalVarargs(f, n(ap)));
         },
-        ...Object.fromEntries(RTL_PLAIN.map((name) => [name, (...a: (number | bigint)[]) => {
+        ...Object.fromEntries(PLAIN_DDIS.map((name) => [name, (...a: (number | bigint)[]) => {
           const r = (ddi as unknown as Record<string, (...x: number[]) => number | boolean | void>)[name](...a.map(n));
           return typeof r === 'boolean' ? (r ? 1 : 0) : r;
         }])),
@@ -663,7 +669,8 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
             if (checked) ddi.VERIFY_VALUE(name, `argument ${k + 1}`, a[k]);
           }
           const r = f(...a);
-          return wideResult ? toX64(Number(r ?? 0)) : r;
+          // a LONGLONG comes back as a bigint already; pointers and handles as VAs to sign-extend
+          return typeof r === 'bigint' ? r : wideResult ? toX64(Number(r ?? 0)) : r;
         }) as WebAssembly.ImportValue;
       }
       const psharness: Record<string, Impl> = {
