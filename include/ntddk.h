@@ -529,6 +529,14 @@ NTKERNELAPI PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes
 NTKERNELAPI PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag) KIMPORT(ExAllocatePool2);
 NTKERNELAPI VOID ExFreePoolWithTag(PVOID P, ULONG Tag) KIMPORT(ExFreePoolWithTag);
 #define ExAllocatePool(type, size) ExAllocatePoolWithTag(type, size, 'enoN')
+NTKERNELAPI PVOID ExAllocatePoolWithQuotaTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag) KIMPORT(ExAllocatePoolWithQuotaTag);
+#define POOL_QUOTA_FAIL_INSTEAD_OF_RAISE 8
+/* wdm.h's inline: ExAllocatePoolWithTag, then zeroed */
+FORCEINLINE PVOID ExAllocatePoolZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag) {
+    PVOID p = ExAllocatePoolWithTag(PoolType, NumberOfBytes, Tag);
+    if (p != NULL) __builtin_memset(p, 0, NumberOfBytes);
+    return p;
+}
 #define ExFreePool(p) ExFreePoolWithTag(p, 0)
 
 /* ---- synchronisation */
@@ -549,6 +557,83 @@ NTKERNELAPI KIRQL KfRaiseIrql(KIRQL NewIrql) KIMPORT(KfRaiseIrql);
 NTKERNELAPI VOID KfLowerIrql(KIRQL NewIrql) KIMPORT(KfLowerIrql);
 #define KeRaiseIrql(NewIrql, OldIrql) (*(OldIrql) = KfRaiseIrql(NewIrql))
 #define KeLowerIrql(NewIrql) KfLowerIrql(NewIrql)
+
+/* ---- time, events and waits */
+typedef KEVENT *PRKEVENT;
+typedef enum _EVENT_TYPE { NotificationEvent = 0, SynchronizationEvent = 1 } EVENT_TYPE;
+typedef enum _KWAIT_REASON { Executive = 0, UserRequest = 6 } KWAIT_REASON;
+typedef LONG KPRIORITY_INCREMENT;
+#define STATUS_TIMEOUT ((NTSTATUS)0x00000102L)
+NTKERNELAPI VOID KeQuerySystemTime(PLARGE_INTEGER CurrentTime) KIMPORT(KeQuerySystemTime);
+NTKERNELAPI VOID KeQuerySystemTimePrecise(PLARGE_INTEGER CurrentTime) KIMPORT(KeQuerySystemTimePrecise);
+NTKERNELAPI LARGE_INTEGER KeQueryPerformanceCounter(PLARGE_INTEGER PerformanceFrequency) KIMPORT(KeQueryPerformanceCounter);
+NTKERNELAPI VOID KeQueryTickCount(PLARGE_INTEGER CurrentCount) KIMPORT(KeQueryTickCount);
+NTKERNELAPI ULONG KeQueryTimeIncrement(VOID) KIMPORT(KeQueryTimeIncrement);
+NTKERNELAPI VOID KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State) KIMPORT(KeInitializeEvent);
+NTKERNELAPI LONG KeSetEvent(PRKEVENT Event, KPRIORITY_INCREMENT Increment, BOOLEAN Wait) KIMPORT(KeSetEvent);
+NTKERNELAPI LONG KeResetEvent(PRKEVENT Event) KIMPORT(KeResetEvent);
+NTKERNELAPI VOID KeClearEvent(PRKEVENT Event) KIMPORT(KeClearEvent);
+NTKERNELAPI LONG KeReadStateEvent(PRKEVENT Event) KIMPORT(KeReadStateEvent);
+NTKERNELAPI NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
+    PLARGE_INTEGER Timeout) KIMPORT(KeWaitForSingleObject);
+NTKERNELAPI NTSTATUS KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable, PLARGE_INTEGER Interval) KIMPORT(KeDelayExecutionThread);
+NTKERNELAPI VOID KeEnterCriticalRegion(VOID) KIMPORT(KeEnterCriticalRegion);
+NTKERNELAPI VOID KeLeaveCriticalRegion(VOID) KIMPORT(KeLeaveCriticalRegion);
+
+/* ---- more spin locks */
+typedef struct _KSPIN_LOCK_QUEUE { struct _KSPIN_LOCK_QUEUE *volatile Next; PKSPIN_LOCK volatile Lock; } KSPIN_LOCK_QUEUE, *PKSPIN_LOCK_QUEUE;
+typedef struct _KLOCK_QUEUE_HANDLE { KSPIN_LOCK_QUEUE LockQueue; KIRQL OldIrql; } KLOCK_QUEUE_HANDLE, *PKLOCK_QUEUE_HANDLE;
+NTKERNELAPI KIRQL KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock) KIMPORT(KeAcquireSpinLockRaiseToDpc);
+NTKERNELAPI VOID KeAcquireInStackQueuedSpinLock(PKSPIN_LOCK SpinLock, PKLOCK_QUEUE_HANDLE LockHandle) KIMPORT(KeAcquireInStackQueuedSpinLock);
+NTKERNELAPI VOID KeReleaseInStackQueuedSpinLock(PKLOCK_QUEUE_HANDLE LockHandle) KIMPORT(KeReleaseInStackQueuedSpinLock);
+
+/* ---- executive resources, lookaside lists, push locks, rundown protection */
+typedef struct _ERESOURCE { UCHAR Opaque[PSH_X64(0x68, 0x38)]; } ERESOURCE, *PERESOURCE;
+_Static_assert(sizeof(ERESOURCE) == PSH_X64(0x68, 0x38), "ERESOURCE size");
+NTKERNELAPI NTSTATUS ExInitializeResourceLite(PERESOURCE Resource) KIMPORT(ExInitializeResourceLite);
+NTKERNELAPI BOOLEAN ExAcquireResourceExclusiveLite(PERESOURCE Resource, BOOLEAN Wait) KIMPORT(ExAcquireResourceExclusiveLite);
+NTKERNELAPI BOOLEAN ExAcquireResourceSharedLite(PERESOURCE Resource, BOOLEAN Wait) KIMPORT(ExAcquireResourceSharedLite);
+NTKERNELAPI VOID ExReleaseResourceLite(PERESOURCE Resource) KIMPORT(ExReleaseResourceLite);
+NTKERNELAPI NTSTATUS ExDeleteResourceLite(PERESOURCE Resource) KIMPORT(ExDeleteResourceLite);
+typedef PVOID (*PALLOCATE_FUNCTION)(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
+typedef VOID (*PFREE_FUNCTION)(PVOID Buffer);
+/* NPAGED_LOOKASIDE_LIST: opaque here, 0x80 bytes (its GENERAL_LOOKASIDE is cache-aligned) */
+typedef struct __attribute__((aligned(16))) _NPAGED_LOOKASIDE_LIST { UCHAR Opaque[0x80]; } NPAGED_LOOKASIDE_LIST, *PNPAGED_LOOKASIDE_LIST;
+NTKERNELAPI VOID ExInitializeNPagedLookasideList(PNPAGED_LOOKASIDE_LIST Lookaside, PALLOCATE_FUNCTION Allocate, PFREE_FUNCTION Free,
+    ULONG Flags, SIZE_T Size, ULONG Tag, USHORT Depth) KIMPORT(ExInitializeNPagedLookasideList);
+NTKERNELAPI PVOID ExAllocateFromNPagedLookasideList(PNPAGED_LOOKASIDE_LIST Lookaside) KIMPORT(ExAllocateFromNPagedLookasideList);
+NTKERNELAPI VOID ExFreeToNPagedLookasideList(PNPAGED_LOOKASIDE_LIST Lookaside, PVOID Entry) KIMPORT(ExFreeToNPagedLookasideList);
+NTKERNELAPI VOID ExDeleteNPagedLookasideList(PNPAGED_LOOKASIDE_LIST Lookaside) KIMPORT(ExDeleteNPagedLookasideList);
+typedef struct _EX_PUSH_LOCK { ULONG_PTR Value; } EX_PUSH_LOCK, *PEX_PUSH_LOCK;
+FORCEINLINE VOID ExInitializePushLock(PEX_PUSH_LOCK PushLock) { PushLock->Value = 0; }
+NTKERNELAPI VOID ExAcquirePushLockExclusiveEx(PEX_PUSH_LOCK PushLock, ULONG Flags) KIMPORT(ExAcquirePushLockExclusiveEx);
+NTKERNELAPI VOID ExAcquirePushLockSharedEx(PEX_PUSH_LOCK PushLock, ULONG Flags) KIMPORT(ExAcquirePushLockSharedEx);
+NTKERNELAPI VOID ExReleasePushLockExclusiveEx(PEX_PUSH_LOCK PushLock, ULONG Flags) KIMPORT(ExReleasePushLockExclusiveEx);
+NTKERNELAPI VOID ExReleasePushLockSharedEx(PEX_PUSH_LOCK PushLock, ULONG Flags) KIMPORT(ExReleasePushLockSharedEx);
+#define EX_DEFAULT_PUSH_LOCK_FLAGS 0
+typedef struct _EX_RUNDOWN_REF { ULONG_PTR Count; } EX_RUNDOWN_REF, *PEX_RUNDOWN_REF;
+NTKERNELAPI VOID ExInitializeRundownProtection(PEX_RUNDOWN_REF RunRef) KIMPORT(ExInitializeRundownProtection);
+NTKERNELAPI VOID ExReInitializeRundownProtection(PEX_RUNDOWN_REF RunRef) KIMPORT(ExReInitializeRundownProtection);
+NTKERNELAPI BOOLEAN ExAcquireRundownProtection(PEX_RUNDOWN_REF RunRef) KIMPORT(ExAcquireRundownProtection);
+NTKERNELAPI VOID ExReleaseRundownProtection(PEX_RUNDOWN_REF RunRef) KIMPORT(ExReleaseRundownProtection);
+NTKERNELAPI VOID ExWaitForRundownProtectionRelease(PEX_RUNDOWN_REF RunRef) KIMPORT(ExWaitForRundownProtectionRelease);
+NTKERNELAPI VOID ExRundownCompleted(PEX_RUNDOWN_REF RunRef) KIMPORT(ExRundownCompleted);
+
+/* ---- structured exception handling: clang has no SEH on WebAssembly. __try blocks run, __finally blocks run after
+   them, __except handlers never run: an exception raised inside (ExRaiseStatus, a failed probe, a quota raise) is the
+   bug check Windows shows when no handler catches it (0x1E KMODE_EXCEPTION_NOT_HANDLED), and the report says the
+   handler was not modelled. __leave is not supported. */
+#define __try if (1)
+#define __except(filter) else if (0)
+#define __finally
+#define GetExceptionCode() ((NTSTATUS)0)
+#define GetExceptionInformation() ((PVOID)0)
+#define EXCEPTION_EXECUTE_HANDLER 1
+#define EXCEPTION_CONTINUE_SEARCH 0
+#define EXCEPTION_CONTINUE_EXECUTION (-1)
+NTKERNELAPI VOID ExRaiseStatus(NTSTATUS Status) KIMPORT(ExRaiseStatus);
+NTKERNELAPI VOID ProbeForRead(const volatile VOID *Address, SIZE_T Length, ULONG Alignment) KIMPORT(ProbeForRead);
+NTKERNELAPI VOID ProbeForWrite(volatile VOID *Address, SIZE_T Length, ULONG Alignment) KIMPORT(ProbeForWrite);
 
 /* ---- runtime library */
 NTSYSAPI VOID RtlInitUnicodeString(PUNICODE_STRING DestinationString, PCWSTR SourceString) KIMPORT(RtlInitUnicodeString);

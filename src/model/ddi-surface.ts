@@ -22,9 +22,10 @@ import {
   type PCREATE_PROCESS_NOTIFY_ROUTINE_EX,
 } from './ddi.js';
 import { APC_LEVEL, DDI_IRQL, DISPATCH_LEVEL, irqlName, PASSIVE_LEVEL } from './irql.js';
+import { keExRoutines } from './ke-ex.js';
 import { processInfoRoutines } from './process-info.js';
 import { rtlRoutines } from './rtl.js';
-import { WORK_BUDGET } from './verifier.js';
+import { CHECKS, WORK_BUDGET } from './verifier.js';
 import type { CidObject, Kernel, KProcess, KThread } from './kernel.js';
 import type { NotifyTable } from './notify-tables.js';
 import { fnv1a } from './prng.js';
@@ -160,9 +161,27 @@ export function makeDdi(k: Kernel): Ddi {
   // the routines read and write the driver's buffers for it: an overrun is the driver's, reported as the kernel
   // touching it on the driver's behalf (special pool's 0xCD/0xCC codes)
   const onBehalf = Object.fromEntries(Object.entries(rtl).map(([name, f]) => [name, (...a: unknown[]) => v.onBehalfOfDriver(() => (f as (...x: unknown[]) => unknown)(...a))])) as unknown as typeof rtl;
+  const keEx = keExRoutines({
+    mem, pointerSize: ps,
+    sinceBoot: () => k.sinceBoot,
+    advance: (units) => { k.sinceBoot += units; },
+    systemTime: () => k.systemTime(),
+    currentThread: () => k.current.serial,
+    currentEthread: () => k.current.ethread,
+    checkWaitIrql: (routine) => v.checkIrql(routine, { max: APC_LEVEL }),
+    enterCriticalRegion: () => v.enterCriticalRegion(),
+    leaveCriticalRegion: () => v.leaveCriticalRegion(),
+    routine: () => k.frame?.cb?.routine ?? 'the driver',
+    allocate: (poolType, bytes, tag) => ddi.ExAllocatePoolWithTag(poolType, bytes, tag),
+    free: (va, tag) => ddi.ExFreePoolWithTag(va, tag),
+    log: (name, args, status, result) => k.log(name, args, status, result),
+    hex: (va) => k.hex(va),
+    hangCheck: CHECKS.watchdog,
+  });
   const ddi: Ddi = {
     ...onBehalf,
     ...processInfo,
+    ...keEx,
     pointerSize: ps,
     memory: mem.wasm,
     IMAGE_INFO: k.imageInfo,
@@ -467,6 +486,19 @@ export function makeDdi(k: Kernel): Ddi {
       v.lower(h?.oldIrql ?? PASSIVE_LEVEL);
     },
     KeGetCurrentIrql: () => v.irql,
+    KeAcquireSpinLockRaiseToDpc: (p) => ddi.KeAcquireSpinLock(p),
+    // KLOCK_QUEUE_HANDLE: LockQueue { Next, Lock } then OldIrql ([DOC] wdm.h)
+    KeAcquireInStackQueuedSpinLock: (p, handle) => {
+      mem.check(handle, 3 * ps, true);
+      const old = ddi.KeAcquireSpinLock(p);
+      mem.setPtr(handle, 0);
+      mem.setPtr(handle + ps, p);
+      mem.setU8(handle + 2 * ps, old);
+    },
+    KeReleaseInStackQueuedSpinLock: (handle) => {
+      mem.check(handle, 2 * ps + 1, false);
+      ddi.KeReleaseSpinLock(mem.ptr(handle + ps), mem.u8(handle + 2 * ps));
+    },
     KeRaiseIrql: (newIrql) => v.raise(newIrql),
     KeLowerIrql: (newIrql) => v.lower(newIrql),
     KeBugCheckEx: (code, p1, p2, p3, p4) => {

@@ -101,13 +101,14 @@ export interface RTL_OSVERSIONINFOW {
   readonly dwBuildNumber: number;
 }
 
+import type { KeExRoutines } from './ke-ex.js';
 import type { ProcessInfoRoutines } from './process-info.js';
 import type { RtlRoutines } from './rtl.js';
 
 /** The run-time library's string routines and the kernel CRT's printf family (src/model/rtl.ts). */
 export type { RtlRoutines } from './rtl.js';
 
-export interface Ddi extends RtlRoutines, ProcessInfoRoutines {
+export interface Ddi extends RtlRoutines, ProcessInfoRoutines, KeExRoutines {
   /** sizeof(PVOID) of the build the driver was compiled for. */
   readonly pointerSize: 4 | 8;
   /** The kernel's address space, for a driver compiled to WebAssembly that shares it as its linear memory. */
@@ -189,6 +190,11 @@ export interface Ddi extends RtlRoutines, ProcessInfoRoutines {
   ExAcquireFastMutex(FastMutex: PVOID): void;
   ExReleaseFastMutex(FastMutex: PVOID): void;
   KeGetCurrentIrql(): number;
+  /** The spin lock raised to DISPATCH_LEVEL: returns the old IRQL (the same as KeAcquireSpinLock). */
+  KeAcquireSpinLockRaiseToDpc(SpinLock: PVOID): number;
+  /** Queued spin locks: the KLOCK_QUEUE_HANDLE records the lock and the IRQL to return to. */
+  KeAcquireInStackQueuedSpinLock(SpinLock: PVOID, LockHandle: PVOID): void;
+  KeReleaseInStackQueuedSpinLock(LockHandle: PVOID): void;
   /** KeRaiseIrql (KfRaiseIrql on x86): returns the old IRQL. Lowering through it is bug check 0xC4/0x30. */
   KeRaiseIrql(NewIrql: number): number;
   /** KeLowerIrql (KfLowerIrql on x86): raising through it is bug check 0xC4/0x31. */

@@ -19,7 +19,7 @@ import {
   VerifierStop,
 } from './bugcheck.js';
 import type { EprocessLayout } from './builds.js';
-import { APC_LEVEL, DDI_IRQL, DISPATCH_LEVEL, HIGH_LEVEL, irqlName, PASSIVE_LEVEL } from './irql.js';
+import { type IrqlRule, APC_LEVEL, DDI_IRQL, DISPATCH_LEVEL, HIGH_LEVEL, irqlName, PASSIVE_LEVEL } from './irql.js';
 import { KernelMemory, Shadow } from './memory.js';
 
 /** The verifier's checks, as reports name them. */
@@ -54,6 +54,8 @@ export interface RoutineFrame {
   readonly irql: number;
   readonly depth: number;
   readonly name: string;
+  /** KeEnterCriticalRegion nesting when the routine was entered. */
+  readonly criticalRegions: number;
 }
 
 export interface VerifierHost {
@@ -219,9 +221,9 @@ export class Verifier {
   // ------------------------------------------------------------------ IRQL and locks
 
   /** A DDI call: the routine's documented maximum IRQL. */
-  checkIrql(ddi: string): void {
+  checkIrql(ddi: string, override?: IrqlRule): void {
     if (!this.enabled) return;
-    const rule = DDI_IRQL[ddi];
+    const rule = override ?? DDI_IRQL[ddi];
     if (rule === undefined || this.irql <= rule.max) return;
     if (rule.rule !== undefined) {
       throw this.bugCheck(BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [rule.rule[0], 0, 0, 0],
@@ -261,7 +263,7 @@ export class Verifier {
     this.uninitialised.clear();
     this.ddiCalls = 0;
     this.routine = name;
-    return { irql: this.irql, depth: ++this.depth, name };
+    return { irql: this.irql, depth: ++this.depth, name, criticalRegions: this.criticalRegions };
   }
 
   /** One DDI call of the routine now running (the watchdog's count for code it cannot instrument). */
@@ -290,7 +292,14 @@ export class Verifier {
     for (const [va] of mine) if (!this.enabled) this.held.delete(va);
     if (!this.enabled) {
       this.irql = frame.irql;
+      this.criticalRegions = frame.criticalRegions;
       return;
+    }
+    if (this.criticalRegions !== frame.criticalRegions) {
+      const left = this.criticalRegions - frame.criticalRegions;
+      this.criticalRegions = frame.criticalRegions;
+      throw this.named(frame.name, BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x00040003, 0, 0, 0],
+        `CriticalRegions: ${frame.name} returned with ${left} KeEnterCriticalRegion call(s) not matched by KeLeaveCriticalRegion`, CHECKS.locks);
     }
     const spin = mine.find(([, h]) => h.kind === 'spin lock');
     if (spin !== undefined) {
@@ -303,6 +312,25 @@ export class Verifier {
         `IrqlReturn: ${frame.name} was called at ${irqlName(frame.irql)} and returned at ${irqlName(this.irql)}` +
         (mutex !== undefined ? ` holding fast mutex ${this.host.hex(mutex[0])}` : ''), CHECKS.locks);
     }
+  }
+
+  /** KeEnterCriticalRegion nesting of the thread now running (normal kernel APCs disabled while > 0). */
+  criticalRegions = 0;
+
+  enterCriticalRegion(): void {
+    this.criticalRegions++;
+  }
+
+  /** CriticalRegions (0xC4, 0x00040003): a KeLeaveCriticalRegion without its KeEnterCriticalRegion. */
+  leaveCriticalRegion(): void {
+    if (this.criticalRegions === 0) {
+      if (this.enabled) {
+        throw this.bugCheck(BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x00040003, 0, 0, 0],
+          `CriticalRegions: KeLeaveCriticalRegion in ${this.routine} without a KeEnterCriticalRegion`, CHECKS.locks);
+      }
+      return;
+    }
+    this.criticalRegions--;
   }
 
   /** KeRaiseIrql / KeLowerIrql (0xC4 0x30 / 0x31). */

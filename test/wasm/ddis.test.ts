@@ -13,7 +13,7 @@ import { mutatedCopy, scenario, VOL } from '../helpers.js';
  */
 const drivers = new Map<string, DriverModule>();
 beforeAll(async () => {
-  for (const f of ['rtl', 'procinfo']) drivers.set(f, await loadWasmDriver(`test/fixtures/ddi/${f}.c`));
+  for (const f of ['rtl', 'procinfo', 'sync']) drivers.set(f, await loadWasmDriver(`test/fixtures/ddi/${f}.c`));
 }, 240_000);
 
 const entryLines = (driver: string, build: string, ops: Scenario['ops'] = []): string[] => {
@@ -137,4 +137,58 @@ describe('handle and image-name mistakes are caught', () => {
     expect(r.record.end?.driverPool.map((b) => b.tag)).toEqual(['SeLP', 'SeLP']);
     expect(r.violations.map((v) => v.invariant)).toContain('pool-released');
   }, 60_000);
+});
+
+describe.each(['win10-x86', 'win10-x64'])('time, waits, locks, resources, lookaside lists, push locks, rundown and SEH from C on %s', (build) => {
+  test('as documented', () => {
+    expect(entryLines('sync', build)).toEqual([
+      // the simulated clock: 2024 at boot, KeDelayExecutionThread moves it, 10 MHz counter, 15.625 ms ticks
+      'time later=1 delayed=1 year2024=1 freq=10000000 counter=1 ticks=1 inc=156250',
+      'event state=0 set=0 state=1',
+      // a synchronization event satisfies one wait and resets; then a zero or finite timeout times out
+      'wait signalled=00000000 then=00000102 timeout=00000102 autoreset=0',
+      'notification 00000000 stays=1 reset=1',
+      'queued irql=2 lock=1 old=0',
+      'raisetodpc irql=2 old=0',
+      // exclusive is recursive, an exclusive owner may take it shared; exclusive while held shared fails without Wait
+      'eresource 1 1 1 shared=1 exclusive-while-shared=0',
+      'lookaside 1 1 distinct=1',
+      'lookaside custom allocs=1',
+      'pushlock ok',
+      // EX_RUNDOWN_REF counts in steps of 2; after the wait no new reference is granted until reinitialised
+      'rundown acquired=1 count=2',
+      'rundown after-wait=0 reinit=1',
+      'zeroed=1 quota=1',
+      'seh finally=2',
+    ]);
+  });
+
+  test.each([
+    [1, 'an event no one sets, waited on without a timeout', null, /KeWaitForSingleObject on 0x[0-9A-F]+, which is not signalled, with no timeout/],
+    [2, 'a push lock its owner acquires again', null, /push locks are not recursive/],
+    [3, 'a rundown wait with a reference still held', null, /ExWaitForRundownProtectionRelease .* with 1 reference\(s\) still acquired/],
+    [4, 'a routine that returns inside a critical region', 0xc4, /CriticalRegions: OnProcess returned with 1 KeEnterCriticalRegion/],
+    [5, 'an ERESOURCE released by a thread that does not own it', 0xe3, /does not own the resource/],
+    [6, 'a blocking wait at DISPATCH_LEVEL', 0xc4, /KeWaitForSingleObject called at DISPATCH_LEVEL \(allowed up to APC_LEVEL\)/],
+    [7, 'ProbeForRead of a kernel buffer with no handler', 0x1e, /not a user-mode buffer, so it raised STATUS_ACCESS_VIOLATION; no handler caught it \(SEH is not modelled/],
+  ] as const)('mistake %i: %s', (n, _what, code, reason) => {
+    const driver = drivers.get('sync') as DriverModule;
+    const r = runAndCheck(driver, scenario(build, [{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\hang${n}.exe` }]), applicableInvariants(driver));
+    if (code === null) {
+      // a hang: the routine never returns (routine-returns), with what it waits on
+      expect(r.record.verifierStop?.check).toBe('watchdog');
+      expect(r.record.verifierStop?.reason).toMatch(reason);
+      expect(r.violations.map((v) => v.invariant)).toContain('routine-returns');
+    } else {
+      expect(r.record.bugCheck?.code).toBe(code);
+      expect(r.record.bugCheck?.reason).toMatch(reason);
+      expect(r.violations.map((v) => v.invariant)).toContain('no-bugcheck');
+    }
+  });
+
+  test('a correct run: unload waits for rundown, deletes the list and the resource; nothing leaks', () => {
+    const driver = drivers.get('sync') as DriverModule;
+    const r = runAndCheck(driver, scenario(build, [{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\ok.exe` }, { op: 'UnloadDriver' }]), applicableInvariants(driver));
+    expect(r.violations).toEqual([]);
+  });
 });

@@ -99,6 +99,14 @@ const PLAIN_DDIS: readonly string[] = [
   'PsGetProcessInheritedFromUniqueProcessId', 'PsGetCurrentProcessSessionId', 'PsGetProcessSessionId', 'PsGetProcessPeb',
   'PsIsProtectedProcess', 'PsLookupProcessThreadByCid', 'SeLocateProcessImageName', 'ZwQueryInformationProcess',
   'ObOpenObjectByPointer', 'ZwClose', 'ObReferenceObjectByPointer', 'PSH_OBJECT_TYPE_VARIABLE',
+  'KeQuerySystemTime', 'KeQuerySystemTimePrecise', 'KeQueryTickCount', 'KeQueryTimeIncrement', 'KeInitializeEvent', 'KeSetEvent',
+  'KeResetEvent', 'KeClearEvent', 'KeReadStateEvent', 'KeWaitForSingleObject', 'KeDelayExecutionThread', 'KeEnterCriticalRegion',
+  'KeLeaveCriticalRegion', 'KeAcquireSpinLockRaiseToDpc', 'KeAcquireInStackQueuedSpinLock', 'KeReleaseInStackQueuedSpinLock',
+  'ExInitializeResourceLite', 'ExAcquireResourceExclusiveLite', 'ExAcquireResourceSharedLite', 'ExReleaseResourceLite',
+  'ExDeleteResourceLite', 'ExAllocateFromNPagedLookasideList', 'ExFreeToNPagedLookasideList', 'ExDeleteNPagedLookasideList',
+  'ExAcquirePushLockExclusiveEx', 'ExAcquirePushLockSharedEx', 'ExReleasePushLockExclusiveEx', 'ExReleasePushLockSharedEx',
+  'ExInitializeRundownProtection', 'ExReInitializeRundownProtection', 'ExAcquireRundownProtection', 'ExReleaseRundownProtection',
+  'ExWaitForRundownProtectionRelease', 'ExRundownCompleted', 'ExRaiseStatus', 'ProbeForRead', 'ProbeForWrite',
   'RtlInitAnsiString', 'RtlInitString', 'RtlAnsiStringToUnicodeString', 'RtlUnicodeStringToAnsiString', 'RtlFreeAnsiString',
   'RtlFreeUnicodeString', 'RtlAppendUnicodeToString', 'RtlAppendUnicodeStringToString', 'RtlPrefixUnicodeString',
   'RtlUpcaseUnicodeString', 'RtlIntegerToUnicodeString', 'RtlUnicodeStringToInteger', 'RtlCompareMemory',
@@ -120,6 +128,7 @@ export const WASM_DDI_NAMES: readonly string[] = [
   '__sanitizer_cov_trace_pc_guard', '__sanitizer_cov_trace_pc_guard_init',
   'RtlInitUnicodeString', 'RtlCopyUnicodeString', 'RtlCompareUnicodeString', 'RtlEqualUnicodeString', 'RtlGetVersion',
   'MmGetSystemRoutineAddress', 'DbgPrint', 'DbgPrintEx', 'vDbgPrintEx', 'memcpy', 'memmove', 'memset', 'memcmp',
+  'KeQueryPerformanceCounter', 'ExAllocatePoolWithQuotaTag', 'ExInitializeNPagedLookasideList',
   ...PLAIN_DDIS, ...PRINTF_ROUTINES.keys(),
 ];
 
@@ -528,6 +537,29 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
         IofCompleteRequest: (irp, boost) => ddi.IoCompleteRequest(n(irp), n(boost)),
         IoCompleteRequest: (irp, boost) => ddi.IoCompleteRequest(n(irp), n(boost)),
         ExAllocatePoolWithTag: (_t, size, tag) => ddi.ExAllocatePoolWithTag(n(_t), n(size), tagString(n(tag))),
+        ExAllocatePoolWithQuotaTag: (_t, size, tag) => ddi.ExAllocatePoolWithQuotaTag(n(_t), n(size), tagString(n(tag))),
+        ExInitializeNPagedLookasideList: (list, allocate, free, flags, size, tag, depth) => {
+          // the list's own routines, called through the driver's table: PVOID (*)(POOL_TYPE, SIZE_T, ULONG), VOID (*)(PVOID)
+          const a = n(allocate);
+          const f = n(free);
+          ddi.ExInitializeNPagedLookasideList(n(list),
+            a === 0 ? null : (type, bytes, t) => {
+              const r = call(a, type, P(bytes), t) as number | bigint;
+              return typeof r === 'bigint' ? fromX64(r) : r >>> 0;
+            },
+            f === 0 ? null : (entry) => { call(f, P(entry)); },
+            n(flags), n(size), tagString(n(tag)), n(depth));
+        },
+        // LARGE_INTEGER returned by value: through a hidden result pointer (the wasm C ABI for unions), or as i64
+        KeQueryPerformanceCounter: (...a) => {
+          if (a.length === 2) {
+            const v = ddi.KeQueryPerformanceCounter(n(a[1]));
+            ddi.WRITE_ULONG(n(a[0]), Number(v & 0xffff_ffffn));
+            ddi.WRITE_ULONG(n(a[0]) + 4, Number((v >> 32n) & 0xffff_ffffn));
+            return undefined;
+          }
+          return ddi.KeQueryPerformanceCounter(n(a[0]));
+        },
         ExAllocatePool2: (flags, size, tag) => ddi.ExAllocatePool2(BigInt(flags), n(size), tagString(n(tag))),
         // ExFreePool(p) is ExFreePoolWithTag(p, 0) in wdm.h: tag 0 checks no tag
         ExFreePoolWithTag: (p, tag) => ddi.ExFreePoolWithTag(n(p), n(tag) === 0 ? '' : tagString(n(tag))),
