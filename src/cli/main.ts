@@ -16,6 +16,7 @@ import { guidedFuzz } from '../harness/guided.js';
 import { applicableBuilds, applicableInvariants, fuzz, type Finding, type FuzzResult } from '../harness/fuzz.js';
 import { CompileError } from '../driver/wasm/compile.js';
 import { loadWasmDriver, WasmDriverError } from '../driver/wasm/loader.js';
+import { describeBuilds, shimCatalogue } from '../driver/wasm/shim-catalogue.js';
 import { LogSpecError } from '../driver/log-spec.js';
 import fc from 'fast-check';
 import { DEFAULT_WEIGHTS, type OpWeights } from '../generators/ops.js';
@@ -58,7 +59,7 @@ usage:
   psharness replay <report.json>
   psharness trace --driver <name|file> (--report R | --seed S --run K | --scenario FILE) [--build B]
                  [--profile documented|adversarial] [--max-ops N] [--verifier on|off]
-  psharness list
+  psharness list [--ddis]
   psharness help
 
 exit codes: 0 all invariants hold, 1 violation, 2 bad usage or input, 3 internal error`;
@@ -137,7 +138,18 @@ function positiveInt(v: string, what: string, max = MAX_RUNS): number {
   return Number(v);
 }
 
-function cmdList(io: Io): number {
+function cmdList(args: readonly string[], io: Io): number {
+  if (args.length > 0 && !(args.length === 1 && args[0] === '--ddis')) throw new UsageError(`list takes no arguments but --ddis, got '${args.join(' ')}'`);
+  if (args[0] === '--ddis') {
+    const routines = shimCatalogue();
+    io.out(`routines a C driver can call (${routines.length}): name, the shim header declaring it, who implements it, the builds exporting it`);
+    for (const r of routines) {
+      const header = r.header ?? '(declare it yourself: exported, undocumented)';
+      const by = r.implementedBy === 'kernel' ? 'kernel' : 'header (macro or inline C)';
+      io.out(`  ${r.name.padEnd(42)} ${header.padEnd(12)} ${by.padEnd(8)}  ${describeBuilds(r.builds)}`);
+    }
+    return EXIT_OK;
+  }
   io.out('drivers:');
   const seen = new Set<DriverModule>();
   for (const [name, d] of builtinDrivers()) {
@@ -556,7 +568,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'fuzz': return await cmdFuzz(rest, io);
       case 'replay': return await cmdReplay(rest, io);
       case 'trace': return await cmdTrace(rest, io);
-      case 'list': return cmdList(io);
+      case 'list': return cmdList(rest, io);
       case undefined:
       case 'help':
       case '--help':

@@ -5,7 +5,7 @@ import { runAndCheck } from '../../src/harness/check.js';
 import { applicableInvariants } from '../../src/harness/fuzz.js';
 import { getInvariant, INVARIANTS } from '../../src/invariants/index.js';
 import { debugPrintSends, OUT_OF_BOX_FILTER, simulate, TEST_MACHINE_FILTER, type Scenario } from '../../src/model/index.js';
-import { mutatedCopy, scenario, VOL } from '../helpers.js';
+import { mutatedCopy, runCli, scenario, VOL } from '../helpers.js';
 
 /**
  * The WDK surface real monitors use, exercised from C on an x86 and an x64 build: each line is what a routine
@@ -190,5 +190,53 @@ describe.each(['win10-x86', 'win10-x64'])('time, waits, locks, resources, lookas
     const driver = drivers.get('sync') as DriverModule;
     const r = runAndCheck(driver, scenario(build, [{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\ok.exe` }, { op: 'UnloadDriver' }]), applicableInvariants(driver));
     expect(r.violations).toEqual([]);
+  });
+});
+
+describe('psharness list --ddis', () => {
+  /** Every routine the WDK surface for monitors names (issue: "the WDK surface real monitors use"). */
+  const REQUIRED = [
+    'DbgPrintEx', 'vDbgPrintEx',
+    '_stricmp', '_strnicmp', '_wcsicmp', '_wcsnicmp', 'strncmp', 'wcsncmp', 'strstr', 'wcsstr', 'strchr', 'wcschr', 'strrchr', 'wcsrchr',
+    'strcpy', 'wcscpy', 'wcsncpy', 'strcat', 'wcscat', '_snprintf', '_snwprintf', 'sprintf', 'swprintf', 'toupper', 'tolower', 'towupper', 'towlower',
+    'RtlStringCbPrintfA', 'RtlStringCbPrintfW', 'RtlStringCchPrintfA', 'RtlStringCchPrintfW', 'RtlStringCbCopyNA', 'RtlStringCbCopyNW',
+    'RtlStringCchCopyNA', 'RtlStringCchCopyNW', 'RtlInitAnsiString', 'RtlInitString', 'RtlUnicodeStringToAnsiString', 'RtlAnsiStringToUnicodeString',
+    'RtlFreeAnsiString', 'RtlFreeUnicodeString', 'RtlAppendUnicodeToString', 'RtlAppendUnicodeStringToString', 'RtlPrefixUnicodeString',
+    'RtlUpcaseUnicodeString', 'RtlIntegerToUnicodeString', 'RtlUnicodeStringToInteger', 'RtlCompareMemory', 'RtlCopyMemory', 'RtlZeroMemory',
+    'RtlFillMemory', 'RtlMoveMemory', 'RtlEqualMemory',
+    'PsGetCurrentThread', 'PsGetThreadId', 'PsGetThreadProcessId', 'PsIsSystemThread', 'PsGetProcessCreateTimeQuadPart',
+    'PsGetProcessInheritedFromUniqueProcessId', 'PsGetCurrentProcessSessionId', 'PsGetProcessSessionId', 'PsGetProcessPeb', 'PsIsProtectedProcess',
+    'PsLookupProcessThreadByCid', 'SeLocateProcessImageName', 'ZwQueryInformationProcess', 'ObOpenObjectByPointer', 'ZwClose', 'ObReferenceObjectByPointer',
+    'KeQuerySystemTime', 'KeQuerySystemTimePrecise', 'KeQueryPerformanceCounter', 'KeQueryTickCount', 'KeInitializeEvent', 'KeSetEvent', 'KeClearEvent',
+    'KeWaitForSingleObject', 'KeDelayExecutionThread', 'KeEnterCriticalRegion', 'KeLeaveCriticalRegion', 'KeRaiseIrql', 'KeLowerIrql',
+    'KeAcquireSpinLockRaiseToDpc', 'KeAcquireInStackQueuedSpinLock', 'KeReleaseInStackQueuedSpinLock', 'ExAllocatePoolZero', 'ExAllocatePoolWithQuotaTag',
+    'ExInitializeResourceLite', 'ExAcquireResourceExclusiveLite', 'ExAcquireResourceSharedLite', 'ExReleaseResourceLite', 'ExDeleteResourceLite',
+    'ExInitializeNPagedLookasideList', 'ExAllocateFromNPagedLookasideList', 'ExFreeToNPagedLookasideList', 'ExDeleteNPagedLookasideList',
+    'ExInitializePushLock', 'ExAcquirePushLockExclusiveEx', 'ExAcquirePushLockSharedEx', 'ExReleasePushLockExclusiveEx', 'ExReleasePushLockSharedEx',
+    'ExInitializeRundownProtection', 'ExAcquireRundownProtection', 'ExReleaseRundownProtection', 'ExWaitForRundownProtectionRelease',
+    'InterlockedIncrement', 'InterlockedDecrement', 'InterlockedExchange', 'InterlockedCompareExchange', 'InterlockedExchangeAdd',
+    'InterlockedExchangePointer', 'InterlockedCompareExchangePointer', 'ProbeForRead', 'ProbeForWrite', 'ExRaiseStatus',
+  ];
+  test('lists every routine of the surface with its header and the builds that export it', async () => {
+    const r = await runCli(['list', '--ddis']);
+    expect(r.code).toBe(0);
+    const listed = new Map(r.out.split('\n').slice(1).map((l) => [l.trim().split(/\s+/)[0], l]));
+    for (const name of REQUIRED) expect(listed.has(name), name).toBe(true);
+    // exports follow the release
+    expect(listed.get('SeLocateProcessImageName')).toMatch(/from winvista-x86 and winvista-x64 on/);
+    expect(listed.get('PsSetCreateProcessNotifyRoutineEx2')).toMatch(/from win10-x86-1703 and win10-x64-1703 on/);
+    expect(listed.get('_stricmp')).toMatch(/string\.h +header/);
+    expect(listed.get('PsGetProcessImageFileName')).toMatch(/declare it yourself/);
+    expect((await runCli(['list', '--bogus'])).code).toBe(2);
+  });
+
+  test('the DPFLTR_TYPE enum is whole: every component ID from the symbol files, in order', async () => {
+    const { readFileSync } = await import('node:fs');
+    const ids = [...readFileSync('include/dpfilter.h', 'utf8').matchAll(/DPFLTR_(\w+)_ID = (\d+)/g)].map((m) => [m[1], Number(m[2])] as const);
+    expect(ids.map(([, v]) => v)).toEqual(ids.map((_, i) => i));
+    expect(ids.find(([n]) => n === 'IHVDRIVER')?.[1]).toBe(77);
+    expect(ids.find(([n]) => n === 'IHVAUDIO')?.[1]).toBe(79);
+    expect(ids.find(([n]) => n === 'DEFAULT')?.[1]).toBe(101);
+    expect(ids.at(-1)).toEqual(['ENDOFTABLE', 146]);
   });
 });
