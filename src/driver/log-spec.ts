@@ -39,6 +39,8 @@ export interface LogSpec {
   readonly notMonitoring?: readonly { readonly kind: LoggedKind; readonly pattern: string }[];
   /** The device a successful DriverEntry leaves: name, symbolic link, exclusivity (device-interface). */
   readonly device?: { readonly name?: string; readonly link?: string; readonly exclusive?: boolean };
+  /** How the image is linked: false when without /INTEGRITYCHECK (default true). */
+  readonly integrityCheck?: boolean;
 }
 
 export class LogSpecError extends Error {
@@ -81,6 +83,7 @@ export const LOG_SPEC_SCHEMA = {
   properties: {
     format: { const: LOG_SPEC_FORMAT },
     monitors: { type: 'array', maxItems: 5, uniqueItems: true, items: { enum: KINDS } },
+    integrityCheck: { type: 'boolean' },
     device: {
       type: 'object', additionalProperties: false,
       properties: { name: { type: 'string', minLength: 1, maxLength: 512 }, link: { type: 'string', minLength: 1, maxLength: 512 }, exclusive: { type: 'boolean' } },

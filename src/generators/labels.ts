@@ -18,6 +18,7 @@ export function scenarioLabels(s: Scenario): string[] {
   }
   if (s.poolQuota !== undefined) labels.add('low memory (pool quota)');
   if (s.firstClientId !== undefined) labels.add('client IDs past 16 bits (long-running machine)');
+  if (s.integrityCheck === false) labels.add('image linked without /INTEGRITYCHECK');
   const n = s.ops.length;
   labels.add(n === 0 ? 'ops: none' : n <= 10 ? 'ops: 1-10' : n <= 30 ? 'ops: 11-30' : 'ops: 31+');
   for (const op of s.ops) {

@@ -73,6 +73,15 @@ export const firstClientIdArbitrary: fc.Arbitrary<number | undefined> = fc.oneof
   { weight: 1, arbitrary: fc.constantFrom(0xfff8, 0xfffc, 0x100000) },
 );
 
+/**
+ * Mostly an image linked with /INTEGRITYCHECK; sometimes one linked without it, where the Ex/Ex2 process
+ * registrations (and ObRegisterCallbacks) return STATUS_ACCESS_DENIED ([DOC] their Return value tables).
+ */
+export const integrityCheckArbitrary: fc.Arbitrary<false | undefined> = fc.oneof(
+  { weight: 15, arbitrary: fc.constant(undefined) },
+  { weight: 1, arbitrary: fc.constant(false as const) },
+);
+
 /** Mostly a machine with memory to spare; sometimes a low-memory one where the driver's pool runs out. */
 export const poolQuotaArbitrary: fc.Arbitrary<number | undefined> = fc.oneof(
   { weight: 12, arbitrary: fc.constant(undefined) },
@@ -93,11 +102,16 @@ export function scenarioArbitrary(options: ScenarioOptions = {}): fc.Arbitrary<S
     poolQuota: poolQuotaArbitrary,
     firstClientId: firstClientIdArbitrary,
     ops: fc.array(rawOpArbitrary(profile === 'adversarial', options.weights ?? DEFAULT_WEIGHTS), { minLength: Math.min(options.minOps ?? 0, maxOps), maxLength: maxOps, size: 'max' }).map(resolveOps),
-  }).map(({ poolQuota, firstClientId, ...s }): Scenario => {
+    // last in the record: drawing it leaves every earlier field's draws (and so every seed's operations) unchanged
+    integrityCheck: integrityCheckArbitrary,
+  }).map(({ poolQuota, firstClientId, integrityCheck, ...s }): Scenario => {
     // a table holds at most its capacity: more crowding than that is the same full table
     const cap = getBuild(s.build).capacity;
     const crowding = { process: Math.min(s.crowding.process, cap.process), thread: Math.min(s.crowding.thread, cap.thread), image: Math.min(s.crowding.image, cap.image) };
-    return { ...s, crowding, ...(poolQuota === undefined ? {} : { poolQuota }), ...(firstClientId === undefined ? {} : { firstClientId }) };
+    return {
+      ...s, crowding, ...(poolQuota === undefined ? {} : { poolQuota }), ...(firstClientId === undefined ? {} : { firstClientId }),
+      ...(integrityCheck === false ? { integrityCheck } : {}),
+    };
   });
 }
 

@@ -198,6 +198,7 @@ export function renderMarkdown(report: Report, record: RunRecord): string {
   out.push(`| profile | ${s.profile} |`);
   out.push(`| CID reuse | ${s.reusePolicy}${s.firstClientId === undefined ? '' : `; IDs after boot from ${s.firstClientId} (a long-running machine)`} |`);
   if (s.poolQuota !== undefined) out.push(`| pool quota | ${s.poolQuota} bytes |`);
+  if (s.integrityCheck === false) out.push('| image | linked without /INTEGRITYCHECK (the Ex/Ex2 process registrations return STATUS_ACCESS_DENIED) |');
   out.push(`| other drivers' routines | process ${s.crowding.process}, thread ${s.crowding.thread}, image ${s.crowding.image} |`);
   out.push(`| fault plan | ${s.faults.length === 0 ? 'none' : s.faults.map((f) => `${f.ddi} call #${f.nth} → ${statusName(f.status)}`).join('; ')} |`);
   out.push(`| operations | ${s.ops.length} (shrunk from ${report.shrunkFrom}) |`);

@@ -98,6 +98,10 @@ export function shrinkScenario(start: Scenario, fails: (s: Scenario) => boolean,
       const { firstClientId: _f, ...fresh } = best;
       if (tryIt(fresh)) changed = true;
     }
+    if (best.integrityCheck === false) {
+      const { integrityCheck: _i, ...linked } = best;
+      if (tryIt(linked)) changed = true;
+    }
     if (best.poolQuota !== undefined) {
       const { poolQuota: _q, ...plenty } = best;
       if (tryIt(plenty)) changed = true;

@@ -30,6 +30,7 @@ import type { CidObject, Kernel, KProcess, KThread } from './kernel.js';
 import type { NotifyTable } from './notify-tables.js';
 import { fnv1a } from './prng.js';
 import {
+  STATUS_ACCESS_DENIED,
   STATUS_INSUFFICIENT_RESOURCES,
   STATUS_INVALID_PARAMETER,
   STATUS_INVALID_PARAMETER_2,
@@ -123,6 +124,12 @@ export function makeDdi(k: Kernel): Ddi {
       const st = remove(k.processTable, name, routine);
       if (st === STATUS_SUCCESS) k.exProcessRoutines.delete(routine);
       return st;
+    }
+    if (!k.integrityCheck) {
+      // "the image that contains the callback routine pointer did not have IMAGE_DLLCHARACTERISTICS_FORCE_INTEGRITY
+      // set in its image header" ([DOC] PsSetCreateProcessNotifyRoutineEx, …Ex2: STATUS_ACCESS_DENIED)
+      k.log(name, [k.routineName(routine)], STATUS_ACCESS_DENIED, 'linked without /INTEGRITYCHECK');
+      return STATUS_ACCESS_DENIED;
     }
     const st = register(k.processTable, name, routine, STATUS_INVALID_PARAMETER);
     if (st === STATUS_SUCCESS) k.exProcessRoutines.add(routine);

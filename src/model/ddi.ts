@@ -241,6 +241,11 @@ export interface DriverImage {
   readonly x64?: DriverImage;
   /** Driver Verifier is enabled per driver (`verifier /driver x.sys`); here on unless this is false. */
   readonly verifier?: boolean;
+  /**
+   * Whether the image was linked with /INTEGRITYCHECK (IMAGE_DLLCHARACTERISTICS_FORCE_INTEGRITY): without it the
+   * Ex/Ex2 process registrations and ObRegisterCallbacks return STATUS_ACCESS_DENIED. Default true.
+   */
+  readonly integrityCheck?: boolean;
 }
 
 /** Where a WebAssembly driver's image lies in the low part of kernel memory. */

@@ -118,6 +118,8 @@ export interface KernelOptions {
   readonly verifier?: boolean;
   /** What DbgPrintEx (and DbgPrint from Vista) lets through to the debugger: a test machine's by default. */
   readonly debugPrintFilter?: DebugPrintFilter;
+  /** The driver image has IMAGE_DLLCHARACTERISTICS_FORCE_INTEGRITY (linked with /INTEGRITYCHECK). Default true. */
+  readonly integrityCheck?: boolean;
 }
 
 export type ProcessState = 'active' | 'exited' | 'deleted';
@@ -206,6 +208,8 @@ export class Kernel {
   readonly poolQuota: number;
   /** @internal the debugger's print filter (DbgPrintEx) */
   readonly debugPrintFilter: DebugPrintFilter;
+  /** @internal linked with /INTEGRITYCHECK */
+  readonly integrityCheck: boolean;
   private readonly ddiCalls = new Map<string, number>();
   private readonly objectsByVa = new Map<number, CidObject>();
   private readonly routineAddress = new Map<unknown, number>();
@@ -237,6 +241,7 @@ export class Kernel {
     this.faults = options.faults ?? [];
     this.poolQuota = Math.min(options.poolQuota ?? Number.POSITIVE_INFINITY, this.build.poolLimit);
     this.debugPrintFilter = options.debugPrintFilter ?? TEST_MACHINE_FILTER;
+    this.integrityCheck = options.integrityCheck ?? true;
     const ps = this.build.pointerSize;
     this.mem = options.wasm === undefined
       ? new KernelMemory(this.build.kernelVaBase, ps, 2)

@@ -19,6 +19,8 @@ export interface Scenario {
   readonly poolQuota?: number;
   /** A long-running machine: client IDs (PIDs, TIDs) after boot start here, e.g. past 16 bits. */
   readonly firstClientId?: number;
+  /** The driver image linked without /INTEGRITYCHECK (a build misconfiguration a driver must survive). */
+  readonly integrityCheck?: false;
   readonly ops: readonly Op[];
 }
 
@@ -42,6 +44,7 @@ export function simulate(module: DriverImage, scenario: Scenario, interrupt?: ()
     crowding: scenario.crowding,
     ...(scenario.poolQuota !== undefined ? { poolQuota: scenario.poolQuota } : {}),
     verifier: driver.verifier !== false,
+    integrityCheck: driver.integrityCheck !== false && scenario.integrityCheck !== false,
   });
   if (scenario.firstClientId !== undefined) kernel.advanceClientIds(scenario.firstClientId);
   kernel.beginOp(-1, { op: 'LoadDriver', boot: true });

@@ -77,7 +77,7 @@ describe('boundaries the generators must reach (minimum shares over 3,000 scenar
     for (const n of [14, 15, 16]) expect(share(`name of ${n} characters`), `name of ${n}`).toBeGreaterThan(0.1);
     expect(share('path of 430-500 characters (a log line near 512 bytes)')).toBeGreaterThan(0.1);
     expect(share('client IDs past 16 bits (long-running machine)')).toBeGreaterThan(0.05);
-    for (const l of ['crowding: process table full', 'crowding: process table one slot short', 'faults: a first call fails', 'faults: an n-th call fails', 'low memory (pool quota)', 'FullImageName NULL']) {
+    for (const l of ['crowding: process table full', 'crowding: process table one slot short', 'faults: a first call fails', 'faults: an n-th call fails', 'low memory (pool quota)', 'FullImageName NULL', 'image linked without /INTEGRITYCHECK']) {
       expect(share(l), l).toBeGreaterThan(0.01);
     }
   });

@@ -60,3 +60,35 @@ describe('procwatch.c: PsSetCreateProcessNotifyRoutineEx, a list under a fast mu
     expect(f.scenario.ops.map((o) => o.op)).toEqual(['CreateProcess', 'UnloadDriver']);
   });
 });
+
+describe('an image linked without /INTEGRITYCHECK: PsSetCreateProcessNotifyRoutineEx returns STATUS_ACCESS_DENIED', () => {
+  const ops = [{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` }] as const;
+  test('procwatch.c fails DriverEntry cleanly with that status; the classic registration is not affected', () => {
+    const r = runAndCheck(pw, { ...sc('win10-x64', [...ops]), integrityCheck: false });
+    expect(r.violations).toEqual([]);
+    const entry = r.record.phases.find((p) => p.phase === 'DriverEntry');
+    expect(entry?.status).toBe('STATUS_ACCESS_DENIED');
+    expect(entry?.ddi.find((d) => d.name === 'PsSetCreateProcessNotifyRoutineEx')?.result).toBe('linked without /INTEGRITYCHECK');
+  });
+
+  test('a driver that ignores the status is caught by the fuzzer (the generators draw unlinked images)', async () => {
+    const { mutatedCopy } = await import('../helpers.js');
+    const file = await mutatedCopy('examples/drivers/procwatch.c',
+      '    status = PsSetCreateProcessNotifyRoutineEx(OnProcess, FALSE);\n    if (!NT_SUCCESS(status))\n        goto undo_link;\n',
+      '    PsSetCreateProcessNotifyRoutineEx(OnProcess, FALSE);\n');
+    const ignoring = await loadWasmDriver(file);
+    const r = fuzz({ driver: ignoring, seed: 1, runs: 1000, builds: ['win10-x64', 'win7-x86'], faults: 'none', invariants: [getInvariant('events-complete')] });
+    expect(r.findings[0]?.scenario.integrityCheck).toBe(false);
+    expect(r.findings[0]?.violations[0].message).toMatch(/was never logged, though the driver monitors/);
+  }, 60_000);
+
+  test('a log spec that says the image is linked without the flag: every run sees it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psh-ic-'));
+    copyFileSync('examples/drivers/procwatch.c', join(dir, 'procwatch.c'));
+    const spec = JSON.parse(readFileSync('examples/drivers/procwatch.psharness.json', 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(dir, 'procwatch.psharness.json'), JSON.stringify({ ...spec, integrityCheck: false }));
+    const unlinked = await loadWasmDriver(join(dir, 'procwatch.c'));
+    const r = runAndCheck(unlinked, sc('win10-x64', [...ops]));
+    expect(r.record.phases.find((p) => p.phase === 'DriverEntry')?.status).toBe('STATUS_ACCESS_DENIED');
+  }, 60_000);
+});

@@ -338,6 +338,7 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
     imports: img.imports.filter((i) => i.kind === 'function' && i.module !== 'psharness').map((i) => i.name),
     addressSpace: img.addressSpace,
     verifier,
+    ...(spec?.integrityCheck === false ? { integrityCheck: false } : {}),
     instantiate: () => instantiate(img, verifier, img.target === 'x86' ? coverage : undefined),
   });
   const [primary, second] = images;
