@@ -15,6 +15,7 @@ export type RawOp =
   | { readonly k: 'exit-process'; readonly target: number; readonly race?: ExitRace }
   | { readonly k: 'image'; readonly target: number; readonly system: boolean; readonly path: string; readonly unavailable: boolean }
   | { readonly k: 'irp'; readonly major: string; readonly ioctl: number }
+  | { readonly k: 'handle'; readonly requester: number; readonly target: number; readonly thread: boolean; readonly access: number; readonly duplicate: boolean; readonly kernel: boolean }
   | { readonly k: 'unload' }
   | { readonly k: 'load' };
 
@@ -27,6 +28,8 @@ export interface OpWeights {
   readonly unload: number;
   readonly load: number;
   readonly irp: number;
+  /** Handle opens and duplicates (object callbacks see them); 0 unless the driver registers object callbacks. */
+  readonly handle?: number;
 }
 
 export const DEFAULT_WEIGHTS: OpWeights = { process: 5, thread: 3, exitThread: 2, exitProcess: 4, image: 3, unload: 1, load: 1, irp: 1 };
@@ -60,6 +63,16 @@ export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIG
         k: fc.constant('irp' as const),
         major: fc.constantFrom('IRP_MJ_CREATE', 'IRP_MJ_CLOSE', 'IRP_MJ_CLEANUP', 'IRP_MJ_DEVICE_CONTROL', 'IRP_MJ_READ'),
         ioctl: fc.constantFrom(0x222000, 0x222004, 0x22e003),
+      }),
+    },
+    {
+      weight: w.handle ?? 0,
+      arbitrary: fc.record({
+        k: fc.constant('handle' as const), requester: index, target: index, thread: fc.boolean(),
+        // PROCESS_ALL_ACCESS, TERMINATE, VM_READ | QUERY_INFORMATION, QUERY_LIMITED_INFORMATION, VM_WRITE | VM_OPERATION,
+        // THREAD_SUSPEND_RESUME | THREAD_GET_CONTEXT | THREAD_SET_CONTEXT
+        access: fc.constantFrom(0x1fffff, 0x0001, 0x0410, 0x1000, 0x0028, 0x001a),
+        duplicate: rare, kernel: rare,
       }),
     },
     { weight: w.unload, arbitrary: fc.constant({ k: 'unload' as const }) },
@@ -127,6 +140,17 @@ export function resolveOps(raw: readonly RawOp[]): Op[] {
       case 'irp':
         out.push(r.major === 'IRP_MJ_DEVICE_CONTROL' ? { op: 'DeviceRequest', major: r.major, ioctl: r.ioctl } : { op: 'DeviceRequest', major: r.major });
         break;
+      case 'handle': {
+        // the requester: a live process or System (a kernel-mode open comes from System); the target: a live process,
+        // or one of its threads; itself included (the self-open case)
+        const requesterIdx = r.kernel ? 0 : r.requester % (live.length + 1);
+        const requester = requesterIdx === 0 ? SYSTEM_LABEL : live[requesterIdx - 1].label;
+        if (live.length === 0) break;
+        const p = live[r.target % live.length];
+        const target = r.thread && p.threads.length > 0 ? p.threads[r.target % p.threads.length] : p.label;
+        out.push({ op: 'OpenHandle', requester, target, access: r.access, ...(r.duplicate ? { duplicate: true } : {}), ...(r.kernel ? { kernelHandle: true } : {}) });
+        break;
+      }
       case 'unload':
         out.push({ op: 'UnloadDriver' });
         break;

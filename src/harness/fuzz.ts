@@ -12,7 +12,7 @@ import type { RunRecord } from '../model/record.js';
 import { imageFor } from '../model/ddi.js';
 import type { Scenario } from '../model/scenario.js';
 import { scenarioArbitrary, type FaultMode } from '../generators/scenario.js';
-import type { OpWeights } from '../generators/ops.js';
+import { DEFAULT_WEIGHTS, type OpWeights } from '../generators/ops.js';
 import { runAndCheck } from './check.js';
 import { shrinkScenario } from './shrink.js';
 
@@ -93,7 +93,7 @@ function fuzzRound(o: FuzzOptions & { readonly seen?: ReadonlySet<string> }): Fu
   const invariants = o.invariants ?? INVARIANTS;
   const builds = o.builds ?? applicableBuilds(o.driver, BUILDS.map((b) => b.id)).builds;
   const profile = o.profile ?? 'documented';
-  const arb = scenarioArbitrary({ builds, profile, maxOps: o.maxOps, weights: o.weights, faults: o.faults, crowding: o.crowding });
+  const arb = scenarioArbitrary({ builds, profile, maxOps: o.maxOps, weights: o.weights ?? weightsFor(o.driver), faults: o.faults, crowding: o.crowding });
   let executed = 0;
   let cut = false;
   // --time-limit holds within a run too: the kernel asks between operations (a driver's own endless loop is the
@@ -153,6 +153,15 @@ export function applicableBuilds(driver: DriverModule, requested: readonly strin
     else builds.push(id);
   }
   return { builds, skipped };
+}
+
+/**
+ * The default operation mix for a driver: handle opens (which only object callbacks see) join it when the driver
+ * imports ObRegisterCallbacks — every other driver's scenarios, seed for seed, stay as they were.
+ */
+export function weightsFor(driver: DriverModule): OpWeights | undefined {
+  const images = [driver, driver.x64].filter((d) => d !== undefined);
+  return images.some((d) => d.imports.includes('ObRegisterCallbacks')) ? { ...DEFAULT_WEIGHTS, handle: 2 } : undefined;
 }
 
 /** The invariants that apply to a driver: without a log parser, only those that need no output. */

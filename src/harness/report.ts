@@ -108,6 +108,7 @@ export function describeOp(op: Op | { op: string }): string {
     case 'ExitProcess': return `ExitProcess ${o.process}${o.race !== undefined ? ` [race: PID ${o.race} at lookup]` : ''}`;
     case 'LoadImage': return `LoadImage ${o.path} into ${o.process}${o.pathUnavailable === true ? ' [FullImageName NULL]' : ''}`;
     case 'DeviceRequest': return `DeviceRequest ${o.major}${o.ioctl !== undefined ? ` ioctl 0x${o.ioctl.toString(16).toUpperCase()}` : ''} to the driver's device`;
+    case 'OpenHandle': return `${o.requester} ${o.duplicate === true ? 'duplicates a handle to' : 'opens'} ${o.target} for access 0x${o.access.toString(16).toUpperCase()}${o.kernelHandle === true ? ' (a kernel handle)' : ''}`;
     default: return o.op;
   }
 }
@@ -152,7 +153,10 @@ export function renderRun(out: string[], record: RunRecord, flagged: ReadonlySet
     const label = opr.index < 0 ? 'boot' : `op ${opr.index}`;
     out.push(`### ${label}: ${describeOp(opr.op as Op)}${opr.outcome === 'skipped' ? ` (skipped: ${opr.note ?? ''})` : opr.outcome === 'halted' ? ' (the machine stopped here)' : ''}`, '');
     for (const ph of record.phases.filter((p) => p.op === opr.index)) {
-      const irp = ph.irp === undefined ? '' : ` ${ph.irp.major}: completed ${ph.irp.completions}×${ph.irp.completionStatus !== undefined ? ` with ${ph.irp.completionStatus}` : ''}, returned`;
+      const h = ph.handle;
+      const irp = ph.irp !== undefined ? ` ${ph.irp.major}: completed ${ph.irp.completions}×${ph.irp.completionStatus !== undefined ? ` with ${ph.irp.completionStatus}` : ''}, returned`
+        : h !== undefined ? ` ${h.routine} (${h.callback}-operation, altitude ${h.altitude}): ${h.operation} of a ${h.objectType} handle to ${h.target} by ${h.requester}${h.kernelHandle ? ' (kernel handle)' : ''}, access ${h.desiredAccess}${h.desiredAccessAfter !== undefined ? ` → ${h.desiredAccessAfter}` : ''}`
+          : '';
       out.push(`- **${ph.phase}**${irp}${ph.status !== undefined ? ` → ${ph.status}` : ''}${ph.note !== undefined ? ` — ${ph.note}` : ''}${flagged.has(ph.seq) ? ' ⚠' : ''}`);
       driverActivity(out, ph);
       if (ph.residue !== undefined && (ph.residue.registrations.length + ph.residue.devices.length + ph.residue.links.length) > 0) {

@@ -8,6 +8,7 @@ import { imagePathFull } from './image-path-full.js';
 import { irpCompletion } from './irp-completion.js';
 import { lookupFailureHandled } from './lookup-failure-handled.js';
 import { noBugCheck } from './no-bugcheck.js';
+import { objectAccessStripped } from './object-access-stripped.js';
 import { pidReuseAttribution } from './pid-reuse-attribution.js';
 import { pointersFullWidth } from './pointers-full-width.js';
 import { processNameCorrect } from './process-name-correct.js';
@@ -42,6 +43,7 @@ export const INVARIANTS: readonly Invariant[] = [
   uninitializedUse,
   routineReturns,
   deviceInterface,
+  objectAccessStripped,
 ];
 
 export class UnknownInvariantError extends Error {

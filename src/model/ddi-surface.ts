@@ -23,6 +23,7 @@ import {
 } from './ddi.js';
 import { APC_LEVEL, DDI_IRQL, DISPATCH_LEVEL, irqlName, PASSIVE_LEVEL } from './irql.js';
 import { keExRoutines } from './ke-ex.js';
+import { OB_FLT_REGISTRATION_VERSION, OB_OPERATION_HANDLE_CREATE, OB_OPERATION_HANDLE_DUPLICATE, type ObRegistration } from './ob-callbacks.js';
 import { processInfoRoutines } from './process-info.js';
 import { rtlRoutines } from './rtl.js';
 import { CHECKS, WORK_BUDGET } from './verifier.js';
@@ -30,6 +31,7 @@ import type { CidObject, Kernel, KProcess, KThread } from './kernel.js';
 import type { NotifyTable } from './notify-tables.js';
 import { fnv1a } from './prng.js';
 import {
+  STATUS_FLT_INSTANCE_ALTITUDE_COLLISION,
   STATUS_ACCESS_DENIED,
   STATUS_INSUFFICIENT_RESOURCES,
   STATUS_INVALID_PARAMETER,
@@ -492,6 +494,48 @@ export function makeDdi(k: Kernel): Ddi {
       const h = v.released(p);
       v.lower(h?.oldIrql ?? PASSIVE_LEVEL);
     },
+    ObRegisterCallbacks: (reg, out) => {
+      k.requireExport('ObRegisterCallbacks');
+      const fail = (st: NTSTATUS, why: string): NTSTATUS => {
+        k.log('ObRegisterCallbacks', [reg.Altitude], st, why);
+        return st;
+      };
+      // [DOC] ObRegisterCallbacks, return values
+      if (!k.integrityCheck) return fail(STATUS_ACCESS_DENIED, 'linked without /INTEGRITYCHECK');
+      if (reg.Version !== OB_FLT_REGISTRATION_VERSION) return fail(STATUS_INVALID_PARAMETER, `Version 0x${reg.Version.toString(16)}`);
+      if (reg.OperationRegistration.length === 0) return fail(STATUS_INVALID_PARAMETER, 'OperationRegistrationCount 0');
+      const operations: ObRegistration['operations'][number][] = [];
+      for (const o of reg.OperationRegistration) {
+        const type = o.ObjectType === k.objectType(0).type ? 'process' : o.ObjectType === k.objectType(1).type ? 'thread' : null;
+        if (type === null) return fail(STATUS_INVALID_PARAMETER, 'an object type other than *PsProcessType or *PsThreadType');
+        if ((o.Operations & ~(OB_OPERATION_HANDLE_CREATE | OB_OPERATION_HANDLE_DUPLICATE)) !== 0 || o.Operations === 0) return fail(STATUS_INVALID_PARAMETER, `Operations 0x${o.Operations.toString(16)}`);
+        if (o.PreOperation === null && o.PostOperation === null) return fail(STATUS_INVALID_PARAMETER, 'neither a pre- nor a post-operation routine');
+        operations.push({ type, ops: o.Operations, pre: o.PreOperation, post: o.PostOperation });
+      }
+      if (k.obRegistrations.some((r) => r.altitude === reg.Altitude)) return fail(STATUS_FLT_INSTANCE_ALTITUDE_COLLISION, `altitude ${reg.Altitude} is taken`);
+      const f = k.fault('ObRegisterCallbacks');
+      if (f !== undefined) {
+        k.log('ObRegisterCallbacks', [reg.Altitude], f, undefined, true);
+        return f;
+      }
+      const handle = mem.alloc(0x40, 'ObCb', 'kernel', { type: 'callback registration' });
+      k.obRegistrations.push({ handle, owner: driverName, altitude: reg.Altitude, context: reg.RegistrationContext, operations });
+      out.value = handle;
+      k.log('ObRegisterCallbacks', [reg.Altitude], STATUS_SUCCESS, k.hex(handle));
+      return STATUS_SUCCESS;
+    },
+    ObUnRegisterCallbacks: (handle) => {
+      const i = k.obRegistrations.findIndex((r) => r.handle === handle);
+      if (i < 0) {
+        // the handle is a pointer the kernel dereferences: a bad one faults (CHOICE: 0x50 at the address)
+        mem.check(handle, 1, false);
+        throw new BugCheck(BUGCHECK_REFERENCE_BY_POINTER, [0, mem.canonical(handle), 0, 0], `ObUnRegisterCallbacks(${k.hex(handle)}): not a registration handle`);
+      }
+      k.obRegistrations.splice(i, 1);
+      mem.free(handle);
+      k.log('ObUnRegisterCallbacks', [k.hex(handle)]);
+    },
+    ObGetFilterVersion: () => OB_FLT_REGISTRATION_VERSION,
     KeGetCurrentIrql: () => v.irql,
     KeAcquireSpinLockRaiseToDpc: (p) => ddi.KeAcquireSpinLock(p),
     // KLOCK_QUEUE_HANDLE: LockQueue { Next, Lock } then OldIrql ([DOC] wdm.h)

@@ -102,13 +102,14 @@ export interface RTL_OSVERSIONINFOW {
 }
 
 import type { KeExRoutines } from './ke-ex.js';
+import type { ObCallbackRoutines } from './ob-callbacks.js';
 import type { ProcessInfoRoutines } from './process-info.js';
 import type { RtlRoutines } from './rtl.js';
 
 /** The run-time library's string routines and the kernel CRT's printf family (src/model/rtl.ts). */
 export type { RtlRoutines } from './rtl.js';
 
-export interface Ddi extends RtlRoutines, ProcessInfoRoutines, KeExRoutines {
+export interface Ddi extends RtlRoutines, ProcessInfoRoutines, KeExRoutines, ObCallbackRoutines {
   /** sizeof(PVOID) of the build the driver was compiled for. */
   readonly pointerSize: 4 | 8;
   /** The kernel's address space, for a driver compiled to WebAssembly that shares it as its linear memory. */

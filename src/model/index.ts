@@ -11,3 +11,4 @@ export * from './ops.js';
 export * from './record.js';
 export * from './scenario.js';
 export * from './status.js';
+export * from './ob-callbacks.js';

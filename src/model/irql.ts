@@ -110,5 +110,7 @@ export const DDI_IRQL: Readonly<Record<string, IrqlRule>> = {
   KeAcquireSpinLockRaiseToDpc: { max: DISPATCH_LEVEL },
   KeAcquireInStackQueuedSpinLock: { max: DISPATCH_LEVEL },
   ProbeForRead: { max: APC_LEVEL },
+  ObRegisterCallbacks: { max: PASSIVE_LEVEL },
+  ObUnRegisterCallbacks: { max: PASSIVE_LEVEL },
   ProbeForWrite: { max: APC_LEVEL },
 };

@@ -42,6 +42,7 @@ import { KernelMemory, PoolExhausted, Shadow } from './memory.js';
 import { Verifier } from './verifier.js';
 import { ObjectNamespace } from './namespace.js';
 import { NotifyTable, type NotifyKind } from './notify-tables.js';
+import { OB_OPERATION_HANDLE_CREATE, OB_OPERATION_HANDLE_DUPLICATE, obInformationLayout, type ObRegistration } from './ob-callbacks.js';
 import { fnv1a, mulberry32 } from './prng.js';
 import {
   RUN_RECORD_FORMAT,
@@ -374,6 +375,83 @@ export class Kernel {
       });
     }
     return this.objectTypes[index];
+  }
+
+  /** @internal object-callback registrations (ObRegisterCallbacks) of the driver under test */
+  readonly obRegistrations: ObRegistration[] = [];
+
+  /**
+   * A process opens (or duplicates) a handle to a process or thread: the registered pre-operation object callbacks
+   * run in the requester's context at PASSIVE_LEVEL, each seeing the DesiredAccess the previous one left (CHOICE:
+   * in ascending altitude order), then the post-operation ones with the access granted — never more than was asked
+   * for (CHOICE: bits a callback adds are not granted). [DOC] ObRegisterCallbacks, OB_PRE_OPERATION_INFORMATION.
+   */
+  openHandle(requester: KProcess, target: CidObject, access: number, options: { readonly duplicate: boolean; readonly kernelHandle: boolean }): void {
+    this.assertRunning();
+    const type = target.kind;
+    const op = options.duplicate ? OB_OPERATION_HANDLE_DUPLICATE : OB_OPERATION_HANDLE_CREATE;
+    const matching = this.obRegistrations
+      .slice().sort((a, b) => (a.altitude < b.altitude ? -1 : a.altitude > b.altitude ? 1 : 0))
+      .flatMap((r) => r.operations.filter((o) => o.type === type && (o.ops & op) !== 0).map((o) => ({ r, o })));
+    if (matching.length === 0) return;
+    const ps = this.build.pointerSize;
+    const L = obInformationLayout(ps);
+    const object = target.kind === 'process' ? target.p.eprocess : target.t.ethread;
+    const id = target.kind === 'process' ? target.p.pid : target.t.tid;
+    const info = this.mem.alloc(L.size, 'ObCb', 'kernel', { type: 'OB_PRE_OPERATION_INFORMATION' });
+    const params = this.mem.alloc(L.parametersSize, 'ObCb', 'kernel', { type: 'OB_PRE_CREATE_HANDLE_INFORMATION', driverWritable: true });
+    // the callback may set CallContext for its post-operation routine; the rest is the kernel's
+    this.mem.mark(info + L.CallContext, ps, Shadow.Owned);
+    this.mem.setU32(info + L.Operation, op);
+    this.mem.setU32(info + L.Flags, options.kernelHandle ? 1 : 0);
+    this.mem.setPtr(info + L.Object, object);
+    this.mem.setPtr(info + L.ObjectType, this.objectType(type === 'process' ? 0 : 1).type);
+    this.mem.setPtr(info + L.PreParameters, params);
+    this.mem.setU32(params, access);
+    this.mem.setU32(params + 4, access);
+    if (options.duplicate) {
+      this.mem.setPtr(params + 8, requester.eprocess);
+      this.mem.setPtr(params + 8 + ps, requester.eprocess);
+    }
+    const hex32 = (v: number): string => `0x${(v >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;
+    const thread = requester === this.system ? this.systemThread() : this.creatorThread(requester);
+    const run = (callback: 'pre' | 'post', r: ObRegistration, routineFn: unknown, fn: () => void, desired: number): PhaseRecord => {
+      const phase = this.beginPhase('ObjectCallback');
+      const routine = this.routineName(routineFn);
+      phase.handle = {
+        callback, routine, altitude: r.altitude, operation: options.duplicate ? 'duplicate' : 'create', objectType: type, target: id,
+        requester: requester.pid, kernelHandle: options.kernelHandle, desiredAccess: hex32(desired),
+      };
+      if (this.imageState === 'unloaded' || this.imageState === 'failed-load') {
+        // the routine's code is gone ([DOC] bug-check-0xce)
+        phase.outcome = 'bugcheck';
+        this.crash(new BugCheck(BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS, [0, 0, 0, 0],
+          `object ${callback}-operation callback ${routine} (altitude ${r.altitude}) called after ${this.driverImage.name}.sys was unloaded`), 'ObjectCallback', phase.seq);
+      }
+      this.withContext(thread, () => this.runDriverCode(phase, null, fn));
+      this.frame = null;
+      return phase;
+    };
+    let desired = access >>> 0;
+    for (const { r, o } of matching) {
+      if (o.pre === null) continue;
+      const pre = o.pre;
+      const phase = run('pre', r, pre, () => { pre(r.context, info); }, desired);
+      desired = this.mem.u32(params) >>> 0;
+      if (phase.handle !== undefined) phase.handle.desiredAccessAfter = hex32(desired);
+    }
+    const granted = (desired & access) >>> 0;
+    // OB_POST_OPERATION_INFORMATION: ReturnStatus, then Parameters → OB_POST_CREATE_HANDLE_INFORMATION { GrantedAccess }
+    this.mem.setU32(info + L.PostReturnStatus, STATUS_SUCCESS);
+    this.mem.setPtr(info + L.PostParameters, params);
+    this.mem.setU32(params, granted);
+    for (const { r, o } of matching) {
+      if (o.post === null) continue;
+      const post = o.post;
+      run('post', r, post, () => { post(r.context, info); }, granted);
+    }
+    this.mem.free(params);
+    this.mem.free(info);
   }
 
   /** @internal the system time now (FILETIME: 100 ns units since 1601); every query moves the clock 1 µs. */
@@ -789,6 +867,7 @@ export class Kernel {
         if (s !== null && s.owner === mine) registrations.push(`${table.kind} notify ${s.name} (slot ${slot})`);
       });
     }
+    for (const r of this.obRegistrations) if (r.owner === mine) registrations.push(`object callbacks at altitude ${r.altitude}`);
     return {
       registrations,
       devices: this.namespace.devices.filter((d) => d.owner === mine).map((d) => d.name ?? '(unnamed)'),

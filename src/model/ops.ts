@@ -21,6 +21,14 @@ export type Op =
   | { readonly op: 'ExitProcess'; readonly process: string; readonly race?: ExitRace }
   | { readonly op: 'LoadImage'; readonly process: string; readonly path: string; readonly pathUnavailable?: boolean }
   | { readonly op: 'DeviceRequest'; readonly major: string; readonly ioctl?: number }
+  /**
+   * A process opens a handle to a process or thread (OpenProcess / OpenThread), or duplicates one; `kernelHandle`:
+   * a kernel-mode open (OBJ_KERNEL_HANDLE) in the System process. Object callbacks see it.
+   */
+  | {
+    readonly op: 'OpenHandle'; readonly requester: string; readonly target: string; readonly access: number;
+    readonly duplicate?: boolean; readonly kernelHandle?: boolean;
+  }
   | { readonly op: 'LoadDriver' }
   | { readonly op: 'UnloadDriver' };
 
@@ -34,6 +42,7 @@ export function labelsOf(op: Op): { creates: string[]; uses: string[] } {
     case 'ExitThread': return { creates: [], uses: [op.thread] };
     case 'ExitProcess': return { creates: [], uses: [op.process] };
     case 'LoadImage': return { creates: [], uses: op.process === SYSTEM_LABEL ? [] : [op.process] };
+    case 'OpenHandle': return { creates: [], uses: [op.requester, op.target].filter((l) => l !== SYSTEM_LABEL) };
     default: return { creates: [], uses: [] };
   }
 }
@@ -98,6 +107,16 @@ export function executeOps(kernel: Kernel, ops: readonly Op[], interrupt?: () =>
             if (p === undefined) skipped = `${op.process} is not running`;
             else kernel.loadImage(p, op.pathUnavailable === true ? null : op.path, baseName(op.path));
           }
+          break;
+        }
+        case 'OpenHandle': {
+          const requester = op.requester === SYSTEM_LABEL ? kernel.system : liveProcess(op.requester);
+          const process = liveProcess(op.target);
+          const thread = threads.get(op.target);
+          const target = process !== undefined ? { kind: 'process' as const, p: process }
+            : thread !== undefined && thread.state === 'active' ? { kind: 'thread' as const, t: thread } : undefined;
+          if (requester === undefined || target === undefined) skipped = `${requester === undefined ? op.requester : op.target} is not running`;
+          else kernel.openHandle(requester, target, op.access, { duplicate: op.duplicate === true, kernelHandle: op.kernelHandle === true });
           break;
         }
         case 'DeviceRequest': {

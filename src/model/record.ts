@@ -64,7 +64,7 @@ export interface CallbackRecord {
 export interface PhaseRecord {
   readonly seq: number;
   readonly op: number;
-  readonly phase: 'DriverEntry' | 'DriverUnload' | 'Load' | 'Unload' | 'Dispatch';
+  readonly phase: 'DriverEntry' | 'DriverUnload' | 'Load' | 'Unload' | 'Dispatch' | 'ObjectCallback';
   status?: string;
   readonly ddi: DdiCallRecord[];
   readonly prints: PrintRecord[];
@@ -76,6 +76,25 @@ export interface PhaseRecord {
   interface?: { readonly devices: readonly { readonly name: string | null; readonly exclusive: boolean }[]; readonly links: readonly { readonly name: string; readonly target: string }[] };
   /** Dispatch phases: the IRP's major function, how often it was completed and with what, what the routine returned. */
   irp?: { major: string; completions: number; completionStatus?: string; returned?: string };
+  /** ObjectCallback phases: the handle operation an object callback saw, and the access before and after it. */
+  handle?: HandleCallbackRecord;
+}
+
+/** One pre- or post-operation object callback on a handle open or duplicate (ObRegisterCallbacks). */
+export interface HandleCallbackRecord {
+  readonly callback: 'pre' | 'post';
+  readonly routine: string;
+  readonly altitude: string;
+  readonly operation: 'create' | 'duplicate';
+  readonly objectType: 'process' | 'thread';
+  /** The object's PID or TID, and the requesting process. */
+  readonly target: number;
+  readonly requester: number;
+  readonly kernelHandle: boolean;
+  /** Pre: DesiredAccess as the callback received it (hex). Post: the access granted. */
+  readonly desiredAccess: string;
+  /** Pre: DesiredAccess as the callback left it (hex). */
+  desiredAccessAfter?: string;
 }
 
 export interface Residue {

@@ -129,6 +129,7 @@ export const WASM_DDI_NAMES: readonly string[] = [
   'RtlInitUnicodeString', 'RtlCopyUnicodeString', 'RtlCompareUnicodeString', 'RtlEqualUnicodeString', 'RtlGetVersion',
   'MmGetSystemRoutineAddress', 'DbgPrint', 'DbgPrintEx', 'vDbgPrintEx', 'memcpy', 'memmove', 'memset', 'memcmp',
   'KeQueryPerformanceCounter', 'ExAllocatePoolWithQuotaTag', 'ExInitializeNPagedLookasideList',
+  'ObRegisterCallbacks', 'ObUnRegisterCallbacks', 'ObGetFilterVersion',
   ...PLAIN_DDIS, ...PRINTF_ROUTINES.keys(),
 ];
 
@@ -551,6 +552,36 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
             f === 0 ? null : (entry) => { call(f, P(entry)); },
             n(flags), n(size), tagString(n(tag)), n(depth));
         },
+        // OB_CALLBACK_REGISTRATION: Version, OperationRegistrationCount, Altitude, RegistrationContext, OperationRegistration
+        // (x86 0/2/4/0xC/0x10, x64 0/2/8/0x18/0x20); OB_OPERATION_REGISTRATION: ObjectType (POBJECT_TYPE *), Operations,
+        // PreOperation, PostOperation, each pointer-sized
+        ObRegisterCallbacks: (reg, handle) => {
+          const r = n(reg);
+          const count = ddi.READ_USHORT(r + 2);
+          const first = ddi.READ_POINTER(r + (x64 ? 0x20 : 0x10));
+          const operations = [];
+          for (let k = 0; k < Math.min(count, 16); k++) {
+            const o = first + 4 * ps * k;
+            const typeVariable = ddi.READ_POINTER(o);
+            const pre = ddi.READ_POINTER(o + 2 * ps);
+            const post = ddi.READ_POINTER(o + 3 * ps);
+            operations.push({
+              ObjectType: typeVariable === 0 ? 0 : ddi.READ_POINTER(typeVariable),
+              Operations: ddi.READ_ULONG(o + ps),
+              PreOperation: pre === 0 ? null : routine('obPre', pre, () => (c: number, info: number) => call(pre, P(c), P(info))),
+              PostOperation: post === 0 ? null : routine('obPost', post, () => (c: number, info: number) => { call(post, P(c), P(info)); }),
+            });
+          }
+          const o = { value: 0 };
+          const st = ddi.ObRegisterCallbacks({
+            Version: ddi.READ_USHORT(r), Altitude: readUnicode(r + (x64 ? 8 : 4)), RegistrationContext: ddi.READ_POINTER(r + (x64 ? 0x18 : 0xc)),
+            OperationRegistration: operations,
+          }, o);
+          if (st === 0) out(n(handle), o.value);
+          return st;
+        },
+        ObUnRegisterCallbacks: (h) => ddi.ObUnRegisterCallbacks(n(h)),
+        ObGetFilterVersion: () => ddi.ObGetFilterVersion(),
         // LARGE_INTEGER returned by value: through a hidden result pointer (the wasm C ABI for unions), or as i64
         KeQueryPerformanceCounter: (...a) => {
           if (a.length === 2) {
