@@ -193,6 +193,10 @@ static inline PVOID InterlockedCompareExchangePointer(PVOID volatile *Destinatio
 #define STATUS_INVALID_PARAMETER_2       ((NTSTATUS)0xC00000F0L)
 #define STATUS_NOT_FOUND                 ((NTSTATUS)0xC0000225L)
 #define STATUS_BUFFER_OVERFLOW           ((NTSTATUS)0x80000005L)
+#define STATUS_INFO_LENGTH_MISMATCH      ((NTSTATUS)0xC0000004L)
+#define STATUS_INVALID_HANDLE            ((NTSTATUS)0xC0000008L)
+#define STATUS_OBJECT_TYPE_MISMATCH      ((NTSTATUS)0xC0000024L)
+#define STATUS_ACCESS_VIOLATION          ((NTSTATUS)0xC0000005L)
 
 /* ---- strings and lists */
 typedef struct _UNICODE_STRING {
