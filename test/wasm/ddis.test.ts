@@ -28,12 +28,16 @@ describe.each(['win10-x86', 'win10-x64'])('the kernel CRT, Rtl strings, printf a
   const ptr = (digits: string): string => (x64 ? digits.padStart(16, '0') : digits.padStart(8, '0'));
   test('as documented', () => {
     const lines = entryLines('rtl', build);
+    // RtlFillMemory, RtlCopyMemory, RtlMoveMemory (overlapping), RtlZeroMemory, RtlEqualMemory, InterlockedExchangePointer
+    expect(lines).toContain('rtlmemory equal=1 a=00005a b=5a swapped=1');
+    lines.splice(lines.indexOf('rtlmemory equal=1 a=00005a b=5a swapped=1'), 1);
     expect(lines.slice(0, 4)).toEqual([
       'crt stricmp=1 strnicmp=0 wcsicmp=0 wcsnicmp=0 strncmp=1 wcsncmp=0',
       'crt strstr=needle wcsstr=c.exe strchr=.b.c wcschr=:y strrchr=.c wcsrchr=\\b nul=1',
       'crt strcat=Hello, world wcscat=Hello! strcpy=copy wcsncpy=abc upper=Q lower=q wupper=Z wlower=z',
       // Increment, Decrement, Exchange, CompareExchange hit and miss, ExchangeAdd, Or, And return the initial value
-      `interlocked 6 5 5 9 1 1 11 267 268 final=268 big=2 old=${ptr('0')} set=1`,
+      // (set=0: InterlockedExchangePointer then swapped the pointer for another)
+      `interlocked 6 5 5 9 1 1 11 267 268 final=268 big=2 old=${ptr('0')} set=0`,
     ]);
     expect(lines.slice(4, 14)).toEqual([
       'init len=11 max=12',
@@ -158,6 +162,7 @@ describe.each(['win10-x86', 'win10-x64'])('time, waits, locks, resources, lookas
       // EX_RUNDOWN_REF counts in steps of 2; after the wait no new reference is granted until reinitialised
       'rundown acquired=1 count=2',
       'rundown after-wait=0 reinit=1',
+      'rundown completed=0',
       'zeroed=1 quota=1',
       'seh finally=2',
     ]);
@@ -171,6 +176,7 @@ describe.each(['win10-x86', 'win10-x64'])('time, waits, locks, resources, lookas
     [5, 'an ERESOURCE released by a thread that does not own it', 0xe3, /does not own the resource/],
     [6, 'a blocking wait at DISPATCH_LEVEL', 0xc4, /KeWaitForSingleObject called at DISPATCH_LEVEL \(allowed up to APC_LEVEL\)/],
     [7, 'ProbeForRead of a kernel buffer with no handler', 0x1e, /not a user-mode buffer, so it raised STATUS_ACCESS_VIOLATION; no handler caught it \(SEH is not modelled/],
+    [8, 'a misaligned ProbeForWrite', 0x1e, /ProbeForWrite\(0x10001, 8, 4\) raised STATUS_DATATYPE_MISALIGNMENT/],
   ] as const)('mistake %i: %s', (n, _what, code, reason) => {
     const driver = drivers.get('sync') as DriverModule;
     const r = runAndCheck(driver, scenario(build, [{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\hang${n}.exe` }]), applicableInvariants(driver));
