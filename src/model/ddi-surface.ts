@@ -22,11 +22,11 @@ import {
   type PCREATE_PROCESS_NOTIFY_ROUTINE_EX,
 } from './ddi.js';
 import { APC_LEVEL, DDI_IRQL, DISPATCH_LEVEL, irqlName, PASSIVE_LEVEL } from './irql.js';
-import { keExRoutines } from './ke-ex.js';
+import { keExRoutines, type KeExRoutines } from './ke-ex.js';
 import { OB_FLT_REGISTRATION_VERSION, OB_OPERATION_HANDLE_CREATE, OB_OPERATION_HANDLE_DUPLICATE, type ObRegistration } from './ob-callbacks.js';
-import { processInfoRoutines } from './process-info.js';
-import { rtlRoutines } from './rtl.js';
-import { CHECKS, WORK_BUDGET } from './verifier.js';
+import { processInfoRoutines, type ProcessInfoRoutines } from './process-info.js';
+import { rtlRoutines, type RtlRoutines } from './rtl.js';
+import { CHECKS, WORK_BUDGET, type Verifier } from './verifier.js';
 import type { CidObject, Kernel, KProcess, KThread } from './kernel.js';
 import type { NotifyTable } from './notify-tables.js';
 import { fnv1a } from './prng.js';
@@ -59,6 +59,61 @@ function tagValue(tag: string): number {
   for (let i = 0; i < 4; i++) v |= (tag.charCodeAt(i) & 0xff) << (8 * i);
   return v >>> 0;
 }
+
+/**
+ * Every call counts against the routine's budget (the watchdog), and every routine with a documented IRQL limit
+ * checks it first (DDI compliance checking). Wraps the functions of `table` in place.
+ */
+function wrapDdis(table: Record<string, unknown>, v: Verifier): Record<string, unknown> {
+  for (const name of Object.keys(table)) {
+    const f = table[name];
+    if (typeof f !== 'function' || name === 'WORK_EXCEEDED' || name === 'VERIFY_ACCESS' || name === 'VERIFY_VALUE') continue;
+    const limited = DDI_IRQL[name] !== undefined;
+    table[name] = (...args: unknown[]): unknown => {
+      v.countDdiCall();
+      if (limited) v.checkIrql(name);
+      return (f as (...a: unknown[]) => unknown)(...args);
+    };
+  }
+  return table;
+}
+
+type LazyGroup = 'rtl' | 'processInfo' | 'keEx';
+const BUILD_GROUP = Symbol('build a routine group');
+/** The routines built with every surface; the groups' come from LAZY_PROTO. */
+type CoreDdi = Omit<Ddi, keyof RtlRoutines | keyof ProcessInfoRoutines | keyof KeExRoutines> & {
+  readonly [BUILD_GROUP]: (group: LazyGroup) => Record<string, unknown>;
+};
+
+/**
+ * The prototype of every DDI surface: a getter per routine of the lazily built groups, which builds the group for
+ * that kernel on first use and then shadows itself with the routine. The names come from building each group once
+ * against a stub (the factories only make closures).
+ */
+const LAZY_PROTO: object = (() => {
+  // reason: a stub context; the factories read only the pointer size while building their closures
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const stub = { mem: { pointerSize: 4 }, pointerSize: 4 } as any;
+  const names: Record<LazyGroup, string[]> = {
+    rtl: Object.keys(rtlRoutines(stub)),
+    processInfo: Object.keys(processInfoRoutines(stub)),
+    keEx: Object.keys(keExRoutines(stub)),
+  };
+  const proto = {};
+  for (const group of Object.keys(names) as LazyGroup[]) {
+    for (const name of names[group]) {
+      Object.defineProperty(proto, name, {
+        configurable: true,
+        get(this: Record<symbol, (g: LazyGroup) => Record<string, unknown>>) {
+          const fn = this[BUILD_GROUP](group)[name];
+          Object.defineProperty(this, name, { value: fn, writable: true, configurable: true, enumerable: true });
+          return fn;
+        },
+      });
+    }
+  }
+  return proto;
+})();
 
 export function makeDdi(k: Kernel): Ddi {
   const mem = k.mem;
@@ -103,7 +158,7 @@ export function makeDdi(k: Kernel): Ddi {
     if (o.kind === 'process') k.dereferenceProcess(o.p);
     else k.dereferenceThread(o.t);
   };
-  const processInfo = processInfoRoutines({
+  const processInfo = (): ProcessInfoRoutines => processInfoRoutines({
     mem, pointerSize: ps,
     current: () => k.current,
     system: k.system,
@@ -144,7 +199,7 @@ export function makeDdi(k: Kernel): Ddi {
   };
   /** Past the driver's quota (or what the machine has left) an allocation returns NULL, as documented. */
   const overQuota = (n: number): boolean => mem.heldBy(driverName) + n > k.poolQuota || mem.wouldExhaust(n);
-  const rtl = rtlRoutines({
+  const rtl = (): RtlRoutines => rtlRoutines({
     mem,
     allocate: (bytes, tag) => (overQuota(bytes) ? 0 : mem.alloc(bytes, tag, driverName, { paged: true })),
     free: (va) => ddi.ExFreePoolWithTag(va, ''),
@@ -169,8 +224,8 @@ export function makeDdi(k: Kernel): Ddi {
   };
   // the routines read and write the driver's buffers for it: an overrun is the driver's, reported as the kernel
   // touching it on the driver's behalf (special pool's 0xCD/0xCC codes)
-  const onBehalf = Object.fromEntries(Object.entries(rtl).map(([name, f]) => [name, (...a: unknown[]) => v.onBehalfOfDriver(() => (f as (...x: unknown[]) => unknown)(...a))])) as unknown as typeof rtl;
-  const keEx = keExRoutines({
+  const onBehalf = (): RtlRoutines => Object.fromEntries(Object.entries(rtl()).map(([name, f]) => [name, (...a: unknown[]) => v.onBehalfOfDriver(() => (f as (...x: unknown[]) => unknown)(...a))])) as unknown as RtlRoutines;
+  const keEx = (): KeExRoutines => keExRoutines({
     mem, pointerSize: ps,
     sinceBoot: () => k.sinceBoot,
     advance: (units) => { k.sinceBoot += units; },
@@ -187,10 +242,21 @@ export function makeDdi(k: Kernel): Ddi {
     hex: (va) => k.hex(va),
     hangCheck: CHECKS.watchdog,
   });
-  const ddi: Ddi = {
-    ...onBehalf,
-    ...processInfo,
-    ...keEx,
+  // The routine groups are built for a kernel the first time its driver calls one of them (most drivers call few):
+  // constructing ~100 closures per run for nothing was most of a run's fixed cost.
+  const built = new Map<LazyGroup, Record<string, unknown>>();
+  const factories: Readonly<Record<LazyGroup, () => object>> = { rtl: onBehalf, processInfo, keEx };
+  const core: CoreDdi = {
+    // @ts-expect-error reason: `__proto__` in a literal sets the prototype (the lazy groups' getters); TS has no type for it
+    __proto__: LAZY_PROTO,
+    [BUILD_GROUP]: (group: LazyGroup): Record<string, unknown> => {
+      let g = built.get(group);
+      if (g === undefined) {
+        g = wrapDdis(factories[group]() as Record<string, unknown>, v);
+        built.set(group, g);
+      }
+      return g;
+    },
     pointerSize: ps,
     memory: mem.wasm,
     IMAGE_INFO: k.imageInfo,
@@ -571,18 +637,7 @@ export function makeDdi(k: Kernel): Ddi {
     WORK_EXCEEDED: () => v.workExceeded(),
     WORK_BUDGET,
   };
-  // Every call counts against the routine's budget (the watchdog), and every routine with a documented IRQL
-  // limit checks it first (DDI compliance checking).
-  const table = ddi as unknown as Record<string, unknown>;
-  for (const name of Object.keys(table)) {
-    const f = table[name];
-    if (typeof f !== 'function' || name === 'WORK_EXCEEDED' || name === 'VERIFY_ACCESS' || name === 'VERIFY_VALUE') continue;
-    const limited = DDI_IRQL[name] !== undefined;
-    table[name] = (...args: unknown[]): unknown => {
-      v.countDdiCall();
-      if (limited) v.checkIrql(name);
-      return (f as (...a: unknown[]) => unknown)(...args);
-    };
-  }
+  wrapDdis(core as unknown as Record<string, unknown>, v);
+  const ddi = core as unknown as Ddi;
   return ddi;
 }

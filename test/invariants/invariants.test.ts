@@ -33,8 +33,28 @@ const logsUninitialised = onCreate('logs-uninitialised-pool', (ddi) => {
 });
 const createP1: Scenario['ops'] = [{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` }];
 
+/** An object-callback driver whose pre-operation routine ORs access in instead of stripping it. */
+const addsAccess: DriverModule = {
+  name: 'adds-access', description: 'adds access', imports: ['ObRegisterCallbacks'], logsEvents: false, parse: () => [],
+  instantiate: () => ({
+    DriverEntry(ddi, DriverObject) {
+      const ObjectType = ddi.READ_POINTER(ddi.PSH_OBJECT_TYPE_VARIABLE(0));
+      const PreOperation = (_context: number, info: number): number => {
+        const params = ddi.READ_POINTER(info + (ddi.pointerSize === 4 ? 0x14 : 0x20));
+        ddi.WRITE_ULONG(params, ddi.READ_ULONG(params) | 0x0001); // PROCESS_TERMINATE, added
+        return 0;
+      };
+      const handle = { value: 0 };
+      const st = ddi.ObRegisterCallbacks({ Version: 0x100, Altitude: '1', RegistrationContext: 0, OperationRegistration: [{ ObjectType, Operations: 1, PreOperation, PostOperation: null }] }, handle);
+      DriverObject.DriverUnload = () => { ddi.ObUnRegisterCallbacks(handle.value); };
+      return st;
+    },
+  }),
+};
+
 /** For each invariant: a driver that breaks it and a scenario that shows it. */
 const breakers: [string, DriverModule, Scenario][] = [
+  ['object-access-stripped-only', addsAccess, scenario('win7-x64', [...createP1, { op: 'OpenHandle', requester: 'System', target: 'P1', access: 0x0410 }])],
   ...MUTANTS.map((m): [string, DriverModule, Scenario] => [m.invariant, m.driver, m.minimal]),
   ['references-released', wssprocmon, base([
     { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` },
