@@ -39,7 +39,8 @@ describe.each(['win10-x86', 'win10-x64'])('the kernel CRT, Rtl strings, printf a
       // (set=0: InterlockedExchangePointer then swapped the pointer for another)
       `interlocked 6 5 5 9 1 1 11 267 268 final=268 big=2 old=${ptr('0')} set=0`,
     ]);
-    expect(lines.slice(4, 14)).toEqual([
+    expect(lines.slice(4, 15)).toEqual([
+      'initstring null len=0 max=0 buffer=1',
       'init len=11 max=12',
       'a2u 00000000 notepad.exe len=22 max=24',
       'upcase 00000000 NOTEPAD.EXE u2a 00000000 NOTEPAD.EXE len=11',
@@ -54,7 +55,7 @@ describe.each(['win10-x86', 'win10-x64'])('the kernel CRT, Rtl strings, printf a
       'snprintf 5 42-ab 7 -1 ove',
       'sprintf 19 pid=1234 name=x.exe',
     ]);
-    expect(lines.slice(14, 18)).toEqual([
+    expect(lines.slice(15, 19)).toEqual([
       // in the wide functions %s is wide and %S narrow
       'swprintf 13 wide:narrow:7 snw -1',
       'strsafe 80000005 0123456 00000000 12345 c000000d',
@@ -62,9 +63,9 @@ describe.each(['win10-x86', 'win10-x64'])('the kernel CRT, Rtl strings, printf a
       'copynw 80000005 00000000 ab c000000d',
     ]);
     // a driver's own variadic wrapper around vDbgPrintEx: its va_list packed by type, pointers full width
-    expect(lines[18]).toMatch(x64 ? /^vdbgprintex -3 mixed FFFFA780[0-9A-F]{8} 9$/ : /^vdbgprintex -3 mixed [0-9A-F]{8} 9$/);
+    expect(lines[19]).toMatch(x64 ? /^vdbgprintex -3 mixed FFFFA780[0-9A-F]{8} 9$/ : /^vdbgprintex -3 mixed [0-9A-F]{8} 9$/);
     // the test machine's filter lets every level through; DPFLTR_ENDOFTABLE_ID is the symbol files' 146
-    expect(lines.slice(19)).toEqual(['info 1', 'mask 2', 'error 3', 'plain 146']);
+    expect(lines.slice(20)).toEqual(['info 1', 'mask 2', 'error 3', 'plain 146']);
   });
 
   test('strings the Rtl routines allocate are the driver\'s pool: all freed here', () => {
@@ -177,6 +178,7 @@ describe.each(['win10-x86', 'win10-x64'])('time, waits, locks, resources, lookas
     [6, 'a blocking wait at DISPATCH_LEVEL', 0xc4, /KeWaitForSingleObject called at DISPATCH_LEVEL \(allowed up to APC_LEVEL\)/],
     [7, 'ProbeForRead of a kernel buffer with no handler', 0x1e, /not a user-mode buffer, so it raised STATUS_ACCESS_VIOLATION; no handler caught it \(SEH is not modelled/],
     [8, 'a misaligned ProbeForWrite', 0x1e, /ProbeForWrite\(0x10001, 8, 4\) raised STATUS_DATATYPE_MISALIGNMENT/],
+    [9, 'ExRaiseStatus with no handler', 0x1e, /ExRaiseStatus raised STATUS_INSUFFICIENT_RESOURCES/],
   ] as const)('mistake %i: %s', (n, _what, code, reason) => {
     const driver = drivers.get('sync') as DriverModule;
     const r = runAndCheck(driver, scenario(build, [{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\hang${n}.exe` }]), applicableInvariants(driver));
