@@ -100,6 +100,15 @@ export function processInfoRoutines(c: ProcessInfoContext): ProcessInfoRoutines 
     if (isCurrentProcess(h)) return { kind: 'process', p: c.current().process };
     return c.kernelHandles.get(handle(h));
   };
+  /** A UNICODE_STRING at `at` whose characters (and a NUL) follow it: SeLocateProcessImageName's and ProcessImageFileName's form. */
+  const writeStringWithText = (at: number, text: string): void => {
+    const header = ps === 4 ? 8 : 16;
+    mem.setU16(at, 2 * text.length);
+    mem.setU16(at + 2, 2 * text.length + 2);
+    mem.setPtr(at + (ps === 4 ? 4 : 8), at + header);
+    for (let i = 0; i < text.length; i++) mem.setU16(at + header + 2 * i, text.charCodeAt(i));
+    mem.setU16(at + header + 2 * text.length, 0);
+  };
   const writeOut = (va: number, value: number): void => {
     mem.check(va, ps, true);
     mem.setPtr(va, value);
@@ -176,11 +185,7 @@ export function processInfoRoutines(c: ProcessInfoContext): ProcessInfoRoutines 
         c.log('SeLocateProcessImageName', [c.hex(p)], STATUS_INSUFFICIENT_RESOURCES);
         return STATUS_INSUFFICIENT_RESOURCES;
       }
-      mem.setU16(block, 2 * name.length);
-      mem.setU16(block + 2, 2 * name.length + 2);
-      mem.setPtr(block + (ps === 4 ? 4 : 8), block + header);
-      for (let i = 0; i < name.length; i++) mem.setU16(block + header + 2 * i, name.charCodeAt(i));
-      mem.setU16(block + header + 2 * name.length, 0);
+      writeStringWithText(block, name);
       mem.markWritten(block, header + 2 * name.length + 2);
       writeOut(out, block);
       c.log('SeLocateProcessImageName', [c.hex(p)], STATUS_SUCCESS, c.hex(block));
@@ -226,11 +231,7 @@ export function processInfoRoutines(c: ProcessInfoContext): ProcessInfoRoutines 
         if (length < size) st = STATUS_INFO_LENGTH_MISMATCH;
         else {
           mem.check(info, size, true);
-          mem.setU16(info, 2 * name.length);
-          mem.setU16(info + 2, 2 * name.length + 2);
-          mem.setPtr(info + (ps === 4 ? 4 : 8), info + header);
-          for (let i = 0; i < name.length; i++) mem.setU16(info + header + 2 * i, name.charCodeAt(i));
-          mem.setU16(info + header + 2 * name.length, 0);
+          writeStringWithText(info, name);
           st = STATUS_SUCCESS;
         }
         setReturn(size);

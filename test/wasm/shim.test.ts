@@ -9,9 +9,8 @@ beforeAll(async () => {
   drv = await loadWasmDriver('test/fixtures/shimcheck.c');
 }, 120_000);
 
-const sc = (ops: Scenario['ops']): Scenario => scenario('win10-x86', ops);
-
-describe('the WDK shim from C', () => {
+describe.each(['win10-x86', 'win10-x64'])('the WDK shim from C on %s', (build) => {
+  const sc = (ops: Scenario['ops']): Scenario => scenario(build, ops);
   test('runtime routines, version, pool, strsafe, dynamic routines and the Ex registrations', () => {
     const r = simulate(drv, sc([
       { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: '\\Device\\HarddiskVolume1\\Windows\\a.exe' },
@@ -30,7 +29,7 @@ describe('the WDK shim from C', () => {
       'truncated ove 80000005',
       'pool2 zeroed=1 uninit=cd irql=0',
       'system pid via pointer 4, current 4',
-      'missing routine 00000000',
+      `missing routine ${build.endsWith('x64') ? '0000000000000000' : '00000000'}`,
       'ex2 bad type c000000d',
       'imageEx bad flags c00000f0',
     ]);

@@ -452,45 +452,21 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
           t += String.fromCharCode(ch);
         }
       };
-      /** Arguments packed by type, each at its own alignment (a va_list the driver built itself: vDbgPrintEx). */
+      const read64 = (at: number): bigint => (BigInt(ddi.READ_ULONG(at + 4)) << 32n) | BigInt(ddi.READ_ULONG(at));
+      /** Arguments packed by type, each at its own alignment: how clang passes varargs (and builds a va_list). */
       const naturalVarargs = (format: string, va: number): DbgArg[] => {
         const args: DbgArg[] = [];
         let at = va;
         for (const size of varargSlotSizes(format, ps)) {
           at = (at + size - 1) & ~(size - 1);
-          if (size === 8) {
-            const lo = ddi.READ_ULONG(at);
-            const hi = ddi.READ_ULONG(at + 4);
-            args.push((BigInt(hi) << 32n) | BigInt(lo));
-          } else args.push(ddi.READ_ULONG(at));
+          args.push(size === 8 ? read64(at) : ddi.READ_ULONG(at));
           at += size;
         }
         return args;
       };
-      const varargs = (format: string, va: number): DbgArg[] => {
-        const args: DbgArg[] = [];
-        if (x64) {
-          // x64: one 8-byte slot per argument whatever the conversion (the shim's DbgPrint macro widens each)
-          const n = varargSlotSizes(format).length;
-          for (let k = 0; k < n; k++) {
-            const lo = ddi.READ_ULONG(va + 8 * k);
-            const hi = ddi.READ_ULONG(va + 8 * k + 4);
-            args.push((BigInt(hi) << 32n) | BigInt(lo));
-          }
-          return args;
-        }
-        let at = va;
-        for (const size of varargSlotSizes(format)) {
-          if (size === 8) {
-            at = (at + 7) & ~7;
-            const lo = ddi.READ_ULONG(at);
-            const hi = ddi.READ_ULONG(at + 4);
-            args.push((BigInt(hi) << 32n) | BigInt(lo));
-          } else args.push(ddi.READ_ULONG(at));
-          at += size;
-        }
-        return args;
-      };
+      /** DbgPrint-style varargs: x64's shim macros widen each argument to an 8-byte slot, as the x64 convention does. */
+      const varargs = (format: string, va: number): DbgArg[] =>
+        (x64 ? varargSlotSizes(format).map((_, k) => read64(va + 8 * k)) : naturalVarargs(format, va));
       const out = (p: number, v: number): void => ddi.WRITE_POINTER(p, v);
       const n = (x: number | bigint): number => Number(x);
       const impl: Record<string, Impl> = {
