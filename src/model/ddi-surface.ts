@@ -23,6 +23,7 @@ import {
 } from './ddi.js';
 import { APC_LEVEL, DDI_IRQL, DISPATCH_LEVEL, irqlName, PASSIVE_LEVEL } from './irql.js';
 import { keExRoutines, type KeExRoutines } from './ke-ex.js';
+import { poolTagValue } from './memory.js';
 import { OB_FLT_REGISTRATION_VERSION, OB_OPERATION_HANDLE_CREATE, OB_OPERATION_HANDLE_DUPLICATE, type ObRegistration } from './ob-callbacks.js';
 import { processInfoRoutines, type ProcessInfoRoutines } from './process-info.js';
 import { rtlRoutines, type RtlRoutines } from './rtl.js';
@@ -54,11 +55,6 @@ const BAD_POOL_INVALID_ADDRESS = 0x46;
 /** DbgPrint's Unicode conversions, allowed at PASSIVE_LEVEL only ([DOC] DbgPrint remarks). */
 const UNICODE_FORMAT = /%[-+ #0]*(?:\*|\d+)?(?:\.(?:\*|\d+))?(?:wZ|ws|S|ls|C|lc|wc)/;
 
-function tagValue(tag: string): number {
-  let v = 0;
-  for (let i = 0; i < 4; i++) v |= (tag.charCodeAt(i) & 0xff) << (8 * i);
-  return v >>> 0;
-}
 
 /**
  * Every call counts against the routine's budget (the watchdog), and every routine with a documented IRQL limit
@@ -169,7 +165,7 @@ export function makeDdi(k: Kernel): Ddi {
     objectType: (index) => k.objectType(index),
     kernelHandles: k.kernelHandles,
     nextKernelHandle: () => k.nextKernelHandle++,
-    allocate: (bytes, tag) => (overQuota(bytes) ? 0 : mem.alloc(bytes, tag, driverName, { paged: true })),
+    allocate: allocatePaged,
     log: (name, args, status, result) => k.log(name, args, status, result),
     hex: (va) => k.hex(va),
     inheritedFromUniqueProcessId: k.build.eprocess.InheritedFromUniqueProcessId,
@@ -199,9 +195,11 @@ export function makeDdi(k: Kernel): Ddi {
   };
   /** Past the driver's quota (or what the machine has left) an allocation returns NULL, as documented. */
   const overQuota = (n: number): boolean => mem.heldBy(driverName) + n > k.poolQuota || mem.wouldExhaust(n);
+  /** Paged pool a routine allocates on the driver's behalf (strings, image names): the driver's to free. */
+  const allocatePaged = (bytes: number, tag: string): number => (overQuota(bytes) ? 0 : mem.alloc(bytes, tag, driverName, { paged: true }));
   const rtl = (): RtlRoutines => rtlRoutines({
     mem,
-    allocate: (bytes, tag) => (overQuota(bytes) ? 0 : mem.alloc(bytes, tag, driverName, { paged: true })),
+    allocate: allocatePaged,
     free: (va) => ddi.ExFreePoolWithTag(va, ''),
     log: (name, args, status, result) => k.log(name, args, status, result),
     hex: (va) => k.hex(va),
@@ -490,7 +488,7 @@ export function makeDdi(k: Kernel): Ddi {
         throw new BugCheck(BUGCHECK_BAD_POOL_CALLER, [BAD_POOL_INVALID_ADDRESS, mem.canonical(p), 0, 0],
           `ExFreePoolWithTag(${k.hex(p)}): not the start of a pool allocation${stale !== undefined ? ` (inside '${stale.block.tag}' at ${k.hex(stale.block.va)})` : ''}`, 'pool-tracking');
       } else if (b.owner !== driverName || (tag !== '' && tag !== b.tag)) {
-        throw new BugCheck(BUGCHECK_BAD_POOL_CALLER, [BAD_POOL_WRONG_TAG, mem.canonical(p), tagValue(b.tag), tagValue(tag)],
+        throw new BugCheck(BUGCHECK_BAD_POOL_CALLER, [BAD_POOL_WRONG_TAG, mem.canonical(p), poolTagValue(b.tag), poolTagValue(tag)],
           `ExFreePoolWithTag(${k.hex(p)}, '${tag}'): the block was allocated ${b.owner === driverName ? `with tag '${b.tag}'` : `by ${b.owner} ('${b.tag}')`}`, 'pool-tracking');
       } else if (b.paged && v.irql > APC_LEVEL) {
         v.violation(0x11, 1, `ExFreePoolWithTag: paged pool freed at ${irqlName(v.irql)}`, mem.canonical(p));

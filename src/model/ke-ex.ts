@@ -9,7 +9,7 @@
  * SignalState, a rundown reference's count), so a driver that corrupts it is seen to.
  */
 import { BugCheck, BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, VerifierStop } from './bugcheck.js';
-import type { KernelMemory } from './memory.js';
+import { poolTagValue, type KernelMemory } from './memory.js';
 import {
   STATUS_ACCESS_VIOLATION, STATUS_DATATYPE_MISALIGNMENT, STATUS_INSUFFICIENT_RESOURCES, STATUS_SUCCESS, STATUS_TIMEOUT, statusName, type NTSTATUS,
 } from './status.js';
@@ -317,7 +317,7 @@ export function keExRoutines(c: KeExContext): KeExRoutines {
     },
     ExAllocateFromNPagedLookasideList: (va) => {
       const l = lookaside(va, 'ExAllocateFromNPagedLookasideList');
-      return l.allocate !== null ? l.allocate(l.poolType, l.size, tagValue(l.tag)) : c.allocate(l.poolType, l.size, l.tag);
+      return l.allocate !== null ? l.allocate(l.poolType, l.size, poolTagValue(l.tag)) : c.allocate(l.poolType, l.size, l.tag);
     },
     ExFreeToNPagedLookasideList: (va, entry) => {
       const l = lookaside(va, 'ExFreeToNPagedLookasideList');
@@ -389,10 +389,4 @@ export function keExRoutines(c: KeExContext): KeExRoutines {
     ProbeForRead: probe('ProbeForRead'),
     ProbeForWrite: probe('ProbeForWrite'),
   };
-}
-
-function tagValue(tag: string): number {
-  let v = 0;
-  for (let i = 0; i < 4; i++) v |= (tag.charCodeAt(i) & 0xff) << (8 * i);
-  return v >>> 0;
 }

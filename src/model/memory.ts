@@ -55,6 +55,13 @@ export const Shadow = {
   KindMask: 0x7c,
 } as const;
 
+/** A pool tag as the ULONG drivers pass ('Proc' is 0x636F7250: the first character in the low byte). */
+export function poolTagValue(tag: string): number {
+  let v = 0;
+  for (let i = 0; i < 4; i++) v |= (tag.charCodeAt(i) & 0xff) << (8 * i);
+  return v >>> 0;
+}
+
 export interface PoolBlock {
   readonly va: number;
   /** Bytes the caller asked for. */

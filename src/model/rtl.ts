@@ -118,7 +118,7 @@ export function rtlRoutines(c: RtlContext): RtlRoutines {
       t += String.fromCharCode(ch);
     }
   };
-  /** Text into a buffer of `room` characters: what fits, then a NUL when `terminate` and there is room for it. */
+  /** The first `count` characters of `text` into a buffer (wide, or narrowed with '?' past 0xFF); no NUL added. */
   const store = (dest: number, text: string, wide: boolean, count: number): void => {
     for (let i = 0; i < count; i++) {
       const ch = text.charCodeAt(i);

@@ -131,7 +131,7 @@ async function runPasses(wasm: Uint8Array, options: InstrumentOptions): Promise<
 
 /** Replaces the pass's imported hooks with inline shadow checks and one import for the slow path. */
 function defineChecks(b: Binaryen, m: Binaryen): void {
-  const { i32, i64, f32, f64, none } = b;
+  const { i32, none } = b;
   for (const name of CHECK_FUNCTIONS) if (m.getFunction(name) !== 0) m.removeFunction(name);
   m.addFunctionImport('psharness_access', 'psharness', 'access', b.createType([i32, i32, i32]), none);
   m.addFunctionImport('psharness_memory_grow', 'psharness', 'memory_grow', b.createType([i32]), i32);
@@ -160,13 +160,22 @@ function defineChecks(b: Binaryen, m: Binaryen): void {
   };
   check('load_ptr', 2);
   check('store_ptr', 1);
+  defineValueHooks(b, m, i32);
+}
+
+/**
+ * The hooks the pass also routes through that need no check: loaded and stored values pass unchanged, and growing
+ * the memory — the kernel's, not the driver's — is refused by the host (a bug check). `address`: the memory's
+ * index type (i32, or i64 before an x64 image is lowered).
+ */
+function defineValueHooks(b: Binaryen, m: Binaryen, address: number): void {
+  const { i32, i64, f32, f64 } = b;
   for (const [t, suffix] of [[i32, 'i32'], [i64, 'i64'], [f32, 'f32'], [f64, 'f64']] as const) {
     m.addFunction(`load_val_${suffix}`, b.createType([i32, t]), t, [], m.local.get(1, t));
     m.addFunction(`store_val_${suffix}`, b.createType([i32, t]), t, [], m.local.get(1, t));
   }
-  // The kernel's memory is not the driver's to grow: the host refuses (a bug check).
-  m.addFunction('memory_grow_pre', b.createType([i32, i32]), i32, [], m.call('psharness_memory_grow', [m.local.get(1, i32)], i32));
-  m.addFunction('memory_grow_post', b.createType([i32, i32]), i32, [], m.local.get(1, i32));
+  m.addFunction('memory_grow_pre', b.createType([i32, address]), address, [], m.call('psharness_memory_grow', [m.local.get(1, address)], address));
+  m.addFunction('memory_grow_post', b.createType([i32, address]), address, [], m.local.get(1, address));
 }
 
 /**
@@ -178,7 +187,7 @@ function defineChecks(b: Binaryen, m: Binaryen): void {
  *     return ptr - delta
  */
 function defineChecks64(b: Binaryen, m: Binaryen, imageEnd: number): void {
-  const { i32, i64, f32, f64, none } = b;
+  const { i32, i64, none } = b;
   for (const name of CHECK_FUNCTIONS) if (m.getFunction(name) !== 0) m.removeFunction(name);
   m.addFunctionImport('psharness_access', 'psharness', 'access', b.createType([i64, i32, i32]), none);
   m.addFunctionImport('psharness_memory_grow', 'psharness', 'memory_grow', b.createType([i64]), i64);
@@ -216,12 +225,7 @@ function defineChecks64(b: Binaryen, m: Binaryen, imageEnd: number): void {
   };
   check('load_ptr', 2);
   check('store_ptr', 1);
-  for (const [t, suffix] of [[i32, 'i32'], [i64, 'i64'], [f32, 'f32'], [f64, 'f64']] as const) {
-    m.addFunction(`load_val_${suffix}`, b.createType([i32, t]), t, [], m.local.get(1, t));
-    m.addFunction(`store_val_${suffix}`, b.createType([i32, t]), t, [], m.local.get(1, t));
-  }
-  m.addFunction('memory_grow_pre', b.createType([i32, i64]), i64, [], m.call('psharness_memory_grow', [m.local.get(1, i64)], i64));
-  m.addFunction('memory_grow_post', b.createType([i32, i64]), i64, [], m.local.get(1, i64));
+  defineValueHooks(b, m, i64);
 }
 
 /** Child expressions of each expression kind the C pipeline produces (binaryen's getExpressionInfo field names). */

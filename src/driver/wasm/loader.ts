@@ -236,7 +236,7 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
   refuseForeign(path, info, target);
   const minPages = info.imports.find((i) => i.kind === 'memory')?.memory?.min ?? 0;
   // where the image (stack and data) ends: __heap_base, read from the module before anything of it runs
-  const reservedLow = heapBase(compiled);
+  const reservedLow = info.globals.get('__heap_base');
   if (reservedLow === undefined) throw new WasmDriverError(`${path} does not export __heap_base (link with the psharness flags)`);
   let bytes: Uint8Array<ArrayBuffer>;
   let warning: string | undefined;
@@ -267,7 +267,7 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
   const names = nameSection === undefined ? new Map<number, string>() : functionNames(new Uint8Array(nameSection));
   const layoutSection = WebAssembly.Module.customSections(module, LAYOUT_SECTION)[0];
   const layout = layoutSection === undefined ? null : JSON.parse(new TextDecoder().decode(layoutSection)) as ImageLayout;
-  const sp = stackPointer(compiled);
+  const sp = info.globals.get('__stack_pointer') ?? 0;
   return {
     target, module, imports, names, bytes: bytes.length,
     ...(warning !== undefined ? { warning } : {}),
@@ -281,14 +281,6 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
     },
   };
 }
-
-/** The initial value of an exported global (from the module's sections: nothing of the driver runs). */
-function exportedGlobal(bytes: Uint8Array<ArrayBuffer>, name: string): number | undefined {
-  return inspectModule(bytes).globals.get(name);
-}
-
-const heapBase = (bytes: Uint8Array<ArrayBuffer>): number | undefined => exportedGlobal(bytes, '__heap_base');
-const stackPointer = (bytes: Uint8Array<ArrayBuffer>): number => exportedGlobal(bytes, '__stack_pointer') ?? 0;
 
 /** Loads a driver from a .c file (compiled for x86 and x64, cached) or a prebuilt .wasm module (one target). */
 export async function loadWasmDriver(path: string, options: WasmDriverOptions = {}): Promise<DriverModule & { readonly diagnostics: string }> {
