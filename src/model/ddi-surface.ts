@@ -63,7 +63,7 @@ const UNICODE_FORMAT = /%[-+ #0]*(?:\*|\d+)?(?:\.(?:\*|\d+))?(?:wZ|ws|S|ls|C|lc|
 function wrapDdis(table: Record<string, unknown>, v: Verifier): Record<string, unknown> {
   for (const name of Object.keys(table)) {
     const f = table[name];
-    if (typeof f !== 'function' || name === 'WORK_EXCEEDED' || name === 'VERIFY_ACCESS' || name === 'VERIFY_VALUE') continue;
+    if (typeof f !== 'function' || UNCOUNTED.has(name)) continue;
     const limited = DDI_IRQL[name] !== undefined;
     table[name] = (...args: unknown[]): unknown => {
       v.countDdiCall();
@@ -73,6 +73,9 @@ function wrapDdis(table: Record<string, unknown>, v: Verifier): Record<string, u
   }
   return table;
 }
+
+/** The hooks of the instrumented code: not calls of the driver (neither counted nor IRQL-checked). */
+const UNCOUNTED: ReadonlySet<string> = new Set(['WORK_EXCEEDED', 'VERIFY_ACCESS', 'VERIFY_VALUE', 'CPU', 'SCHEDULING_POINT', 'SUSPENDED', 'CPU_STACK', 'ATOMIC_BEGIN', 'ATOMIC_END']);
 
 type LazyGroup = 'rtl' | 'processInfo' | 'keEx';
 const BUILD_GROUP = Symbol('build a routine group');
@@ -191,6 +194,11 @@ export function makeDdi(k: Kernel): Ddi {
   const remove = <F>(table: NotifyTable<F>, name: string, routine: F): NTSTATUS => {
     const status = table.remove(routine) ? STATUS_SUCCESS : STATUS_PROCEDURE_NOT_FOUND;
     k.log(name, name.startsWith('PsSetCreateProcessNotifyRoutine') ? [k.routineName(routine), 'Remove=TRUE'] : [k.routineName(routine)], status);
+    // the removal waits for calls of the routine already running on other CPUs: the callback block's rundown
+    // protection ([WRK] ps/psnotify.c: ExWaitForCallBacks after the slot is cleared)
+    if ((k.inflight.get(routine) ?? 0) > 0) {
+      k.block({ what: `the calls of ${k.routineName(routine)} still running on other CPUs`, ready: () => (k.inflight.get(routine) ?? 0) === 0, sync: k.addressOf(routine) }, { value: status });
+    }
     return status;
   };
   /** Past the driver's quota (or what the machine has left) an allocation returns NULL, as documented. */
@@ -228,7 +236,7 @@ export function makeDdi(k: Kernel): Ddi {
     sinceBoot: () => k.sinceBoot,
     advance: (units) => { k.sinceBoot += units; },
     systemTime: () => k.systemTime(),
-    currentThread: () => k.current.serial,
+    currentThread: () => k.lockOwner(),
     currentEthread: () => k.current.ethread,
     checkWaitIrql: (routine) => v.checkIrql(routine, { max: APC_LEVEL }),
     enterCriticalRegion: () => v.enterCriticalRegion(),
@@ -239,6 +247,11 @@ export function makeDdi(k: Kernel): Ddi {
     log: (name, args, status, result) => k.log(name, args, status, result),
     hex: (va) => k.hex(va),
     hangCheck: CHECKS.watchdog,
+    block: (wait) => k.block(wait),
+    lockAcquired: (va) => k.lockAcquired(va),
+    lockReleased: (va) => k.lockReleased(va),
+    syncRelease: (va) => k.syncRelease(va),
+    syncAcquire: (va) => k.syncAcquire(va),
   });
   // The routine groups are built for a kernel the first time its driver calls one of them (most drivers call few):
   // constructing ~100 closures per run for nothing was most of a run's fixed cost.
@@ -519,9 +532,12 @@ export function makeDdi(k: Kernel): Ddi {
       if (v.enabled && v.irql > DISPATCH_LEVEL) v.violation(0x42, mem.canonical(p), `KeAcquireSpinLock at ${irqlName(v.irql)}`);
       mem.check(p, ps, true);
       if (mem.ptr(p) !== 0) {
+        // held by another CPU: spin until it is released (several CPUs); held by this thread: a deadlock
+        if (!v.isHeld(p)) k.block({ what: `spin lock ${k.hex(p)}`, ready: () => mem.ptr(p) === 0, lock: p });
         throw new BugCheck(BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x1001, mem.canonical(p), 0, 0], `deadlock: spin lock ${k.hex(p)} acquired while already held`);
       }
       mem.setPtr(p, 1);
+      k.lockAcquired(p);
       return v.acquired(p, 'spin lock', DISPATCH_LEVEL); // raises to DISPATCH_LEVEL, returns the old IRQL
     },
     KeReleaseSpinLock: (p, newIrql) => {
@@ -531,6 +547,7 @@ export function makeDdi(k: Kernel): Ddi {
       }
       if (v.enabled && v.irql !== DISPATCH_LEVEL) v.violation(0x32, mem.canonical(p), `KeReleaseSpinLock at ${irqlName(v.irql)}`);
       mem.setPtr(p, 0);
+      k.lockReleased(p);
       v.released(p);
       v.lower(newIrql);
     },
@@ -543,9 +560,11 @@ export function makeDdi(k: Kernel): Ddi {
       if (v.enabled && v.irql > APC_LEVEL) v.violation(0x33, mem.canonical(p), `ExAcquireFastMutex at ${irqlName(v.irql)}`);
       mem.check(p, 4, true);
       if (mem.u32(p) !== 1) {
+        if (mem.u32(p) === 0 && !v.isHeld(p)) k.block({ what: `fast mutex ${k.hex(p)}`, ready: () => mem.u32(p) === 1, lock: p });
         throw new BugCheck(BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x1001, mem.canonical(p), 0, 0], `deadlock: fast mutex ${k.hex(p)} acquired while owned (or never initialised)`);
       }
       mem.setU32(p, 0);
+      k.lockAcquired(p);
       v.acquired(p, 'fast mutex', APC_LEVEL); // ExAcquireFastMutex raises to APC_LEVEL ([DOC])
     },
     ExReleaseFastMutex: (p) => {
@@ -555,6 +574,7 @@ export function makeDdi(k: Kernel): Ddi {
       }
       if (v.enabled && v.irql !== APC_LEVEL) v.violation(0x34, mem.canonical(p), `ExReleaseFastMutex at ${irqlName(v.irql)}`);
       mem.setU32(p, 1);
+      k.lockReleased(p);
       const h = v.released(p);
       v.lower(h?.oldIrql ?? PASSIVE_LEVEL);
     },
@@ -629,11 +649,32 @@ export function makeDdi(k: Kernel): Ddi {
       if (!debugPrintSends(k.debugPrintFilter, componentId, level)) return filtered('DbgPrintEx', format, componentId, level);
       return print('DbgPrintEx', format, args);
     },
-    VERIFY_ACCESS: (p, n, write) => { mem.check(p, n, write); },
+    VERIFY_ACCESS: (p, n, write) => {
+      if (k.sched === null) {
+        mem.check(p, n, write);
+        return;
+      }
+      // the driver's own access: the race detector's input (the kernel's accesses for a DDI are not the driver's)
+      k.driverAccess = true;
+      try {
+        mem.check(p, n, write);
+      } finally {
+        k.driverAccess = false;
+      }
+    },
     MEMORY_OFFSET: (p) => mem.offsetOf(p, 1),
     VERIFY_VALUE: (routine, argument, value) => v.checkValue(routine, argument, value),
     WORK_EXCEEDED: () => v.workExceeded(),
     WORK_BUDGET,
+    CPU: () => (k.fibers ? k.sched?.running?.cpu ?? -1 : -1),
+    SCHEDULING_POINT: (at) => k.sched?.point(at) ?? false,
+    SUSPENDED: () => {
+      const t = k.sched?.running;
+      if (t !== undefined && t !== null) t.suspended = true;
+    },
+    CPU_STACK: (cpu) => k.cpuStack(cpu),
+    ATOMIC_BEGIN: (p) => k.atomicBegin(p),
+    ATOMIC_END: () => k.atomicEnd(),
   };
   wrapDdis(core as unknown as Record<string, unknown>, v);
   const ddi = core as unknown as Ddi;

@@ -218,6 +218,19 @@ export interface Ddi extends RtlRoutines, ProcessInfoRoutines, KeExRoutines, ObC
   WORK_EXCEEDED(): never;
   /** Units of work (loop iterations and calls) a routine may spend before the watchdog fires. */
   readonly WORK_BUDGET: number;
+
+  // ---- the scheduler's hooks for a driver compiled to WebAssembly (docs/concurrency.md)
+  /** The CPU of the thread of execution running now, or -1 when the run is sequential (one CPU). */
+  CPU(): number;
+  /** A scheduling point in the driver's code: true when the running thread must be switched out now. */
+  SCHEDULING_POINT(At: string | (() => string)): boolean;
+  /** The running driver routine unwound (at a scheduling point, or to wait): it resumes when called again. */
+  SUSPENDED(): void;
+  /** CPU `Cpu`'s stack for the driver (the VA of its top) and the buffer its suspended frames are saved in. */
+  CPU_STACK(Cpu: number): { readonly top: number; readonly buffer: number; readonly size: number };
+  /** An Interlocked operation on `Address` begins (no scheduling point until it ends; it synchronises). */
+  ATOMIC_BEGIN(Address: PVOID): void;
+  ATOMIC_END(): void;
 }
 
 /** A loaded driver's code: fresh globals for every load. */
@@ -232,6 +245,11 @@ export interface DriverImage {
   /** DDIs the image imports statically; loading fails on a build that does not export one of them. */
   readonly imports: readonly string[];
   instantiate(): DriverInstance;
+  /**
+   * The image built to be switched out inside its own code (binaryen's asyncify: docs/concurrency.md), for runs on
+   * several CPUs. Without it such runs interleave the driver's routines whole.
+   */
+  readonly instantiateFibers?: () => DriverInstance;
   /**
    * A driver compiled to WebAssembly: memory below `reservedLow` is its own (stack and data). An x86 image's
    * kernel addresses are its linear-memory offsets; an x64 image's are the kernel's canonical ones (docs/x64.md).
@@ -260,6 +278,8 @@ export interface WasmAddressSpace {
   readonly stackGuard?: readonly [number, number];
   /** [start, end) of the image's read-only data. */
   readonly readOnly?: readonly [number, number];
+  /** Where the image's data begins (its stack lies below): [dataStart, reservedLow) is shared between CPUs. */
+  readonly dataStart?: number;
 }
 
 /** The image of `driver` that runs on a build of this pointer size; undefined when it has none. */

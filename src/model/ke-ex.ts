@@ -10,6 +10,7 @@
  */
 import { BugCheck, BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, VerifierStop } from './bugcheck.js';
 import { poolTagValue, type KernelMemory } from './memory.js';
+import type { Wait } from './ke/scheduler.js';
 import {
   STATUS_ACCESS_VIOLATION, STATUS_DATATYPE_MISALIGNMENT, STATUS_INSUFFICIENT_RESOURCES, STATUS_SUCCESS, STATUS_TIMEOUT, statusName, type NTSTATUS,
 } from './status.js';
@@ -53,6 +54,13 @@ export interface KeExContext {
   hex(va: number): string;
   /** The watchdog check's name (a hang is reported as the routine that never returns). */
   readonly hangCheck: string;
+  /** Several CPUs: switch the thread out until the wait can end (then the call is made again); one CPU: returns. */
+  block(wait: Wait): void;
+  /** Happens-before and lock order (several CPUs; no-ops on one). */
+  lockAcquired(va: number): void;
+  lockReleased(va: number): void;
+  syncRelease(va: number): void;
+  syncAcquire(va: number): void;
 }
 
 export interface KeExRoutines {
@@ -213,6 +221,7 @@ export function keExRoutines(c: KeExContext): KeExRoutines {
     KeSetEvent: (ev, _increment, _wait) => {
       const was = state(ev);
       setState(ev, 1);
+      c.syncRelease(ev);
       c.log('KeSetEvent', [c.hex(ev)], undefined, String(was));
       return was;
     },
@@ -230,9 +239,12 @@ export function keExRoutines(c: KeExContext): KeExRoutines {
       if (state(obj) > 0) {
         mem.check(obj, 1, false);
         if (mem.u8(obj) === 1) setState(obj, 0); // a synchronization event wakes one waiter and resets
+        c.syncAcquire(obj);
         c.log('KeWaitForSingleObject', [c.hex(obj)], STATUS_SUCCESS);
         return STATUS_SUCCESS;
       }
+      // several CPUs: another thread may still set it
+      if (t === null) c.block({ what: `event ${c.hex(obj)}`, ready: () => (mem.u32(obj + SIGNAL_STATE) | 0) > 0 });
       if (t === null) hang(`KeWaitForSingleObject on ${c.hex(obj)}, which is not signalled, with no timeout`);
       c.advance(t ?? 0n);
       c.log('KeWaitForSingleObject', [c.hex(obj)], STATUS_TIMEOUT);
@@ -271,9 +283,11 @@ export function keExRoutines(c: KeExContext): KeExRoutines {
       if (r.exclusive === 0 && r.shared.size === 0) {
         r.exclusive = 1;
         r.owner = me;
+        c.lockAcquired(va);
         return true;
       }
       if (!wait) return false;
+      if (!r.shared.has(me)) c.block({ what: `ERESOURCE ${c.hex(va)}`, ready: () => r.exclusive === 0 && r.shared.size === 0, lock: va });
       return hang(r.shared.has(me) ? `ExAcquireResourceExclusiveLite on ${c.hex(va)}, which the thread holds shared (it must release it first)`
         : `ExAcquireResourceExclusiveLite on ${c.hex(va)}, owned by another thread`);
     },
@@ -286,19 +300,24 @@ export function keExRoutines(c: KeExContext): KeExRoutines {
       }
       if (r.exclusive === 0) {
         r.shared.set(me, (r.shared.get(me) ?? 0) + 1);
+        c.lockAcquired(va);
         return true;
       }
       if (!wait) return false;
+      c.block({ what: `ERESOURCE ${c.hex(va)}`, ready: () => r.exclusive === 0, lock: va });
       return hang(`ExAcquireResourceSharedLite on ${c.hex(va)}, owned exclusively by another thread`);
     },
     ExReleaseResourceLite: (va) => {
       const r = resource(va, 'ExReleaseResourceLite');
       const me = c.currentThread();
-      if (r.exclusive > 0 && r.owner === me) r.exclusive--;
-      else if ((r.shared.get(me) ?? 0) > 0) {
+      if (r.exclusive > 0 && r.owner === me) {
+        r.exclusive--;
+        if (r.exclusive === 0) c.lockReleased(va);
+      } else if ((r.shared.get(me) ?? 0) > 0) {
         const n = (r.shared.get(me) ?? 0) - 1;
         if (n === 0) r.shared.delete(me);
         else r.shared.set(me, n);
+        if (n === 0) c.lockReleased(va);
       } else {
         throw new BugCheck(BUGCHECK_RESOURCE_NOT_OWNED, [mem.canonical(va), mem.canonical(c.currentEthread()), 0, 0], `ExReleaseResourceLite(${c.hex(va)}): the thread does not own the resource`);
       }
@@ -338,15 +357,19 @@ export function keExRoutines(c: KeExContext): KeExRoutines {
       const me = c.currentThread();
       // push locks are not recursive: a second acquisition by the owner deadlocks ([DOC] ExAcquirePushLockExclusiveEx)
       if (l.exclusive !== null || l.shared.size > 0) {
+        if (l.exclusive !== me && !l.shared.has(me)) c.block({ what: `push lock ${c.hex(va)}`, ready: () => l.exclusive === null && l.shared.size === 0, lock: va });
         hang(`ExAcquirePushLockExclusiveEx on ${c.hex(va)}, ${l.exclusive === me || l.shared.has(me) ? 'which this thread already holds (push locks are not recursive)' : 'held by another thread'}`);
       }
       l.exclusive = me;
+      c.lockAcquired(va);
     },
     ExAcquirePushLockSharedEx: (va) => {
       const l = pushLock(va);
       const me = c.currentThread();
+      if (l.exclusive !== null && l.exclusive !== me) c.block({ what: `push lock ${c.hex(va)}`, ready: () => l.exclusive === null, lock: va });
       if (l.exclusive !== null) hang(`ExAcquirePushLockSharedEx on ${c.hex(va)}, held exclusively${l.exclusive === me ? ' by this thread' : ''}`);
       l.shared.set(me, (l.shared.get(me) ?? 0) + 1);
+      c.lockAcquired(va);
     },
     ExReleasePushLockExclusiveEx: (va) => {
       const l = pushLock(va);
@@ -354,6 +377,7 @@ export function keExRoutines(c: KeExContext): KeExRoutines {
         throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0xc0000005, 0, 0, 0], `ExReleasePushLockExclusiveEx(${c.hex(va)}): not held exclusively by this thread`);
       }
       l.exclusive = null;
+      c.lockReleased(va);
     },
     ExReleasePushLockSharedEx: (va) => {
       const l = pushLock(va);
@@ -362,6 +386,7 @@ export function keExRoutines(c: KeExContext): KeExRoutines {
       if (n === 0) throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0xc0000005, 0, 0, 0], `ExReleasePushLockSharedEx(${c.hex(va)}): not held shared by this thread`);
       if (n === 1) l.shared.delete(me);
       else l.shared.set(me, n - 1);
+      if (n === 1) c.lockReleased(va);
     },
     ExInitializeRundownProtection: (va) => setRunRef(va, 0),
     ExReInitializeRundownProtection: (va) => setRunRef(va, 0),
@@ -377,11 +402,15 @@ export function keExRoutines(c: KeExContext): KeExRoutines {
         throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0xc0000005, 0, 0, 0], `ExReleaseRundownProtection(${c.hex(va)}): no reference was acquired`);
       }
       setRunRef(va, v - EX_RUNDOWN_COUNT_INC);
+      c.syncRelease(va);
     },
     ExWaitForRundownProtectionRelease: (va) => {
       const v = runRef(va);
       const held = Math.floor(v / EX_RUNDOWN_COUNT_INC);
       setRunRef(va, v | EX_RUNDOWN_ACTIVE);
+      // several CPUs: the references are released by the threads that hold them
+      if (held > 0) c.block({ what: `the rundown of ${c.hex(va)} (${held} reference${held === 1 ? '' : 's'} still acquired)`, ready: () => mem.ptr(va) < EX_RUNDOWN_COUNT_INC, sync: va });
+      c.syncAcquire(va);
       if (held > 0) hang(`ExWaitForRundownProtectionRelease on ${c.hex(va)} with ${held} reference(s) still acquired`);
     },
     ExRundownCompleted: (va) => setRunRef(va, EX_RUNDOWN_ACTIVE),

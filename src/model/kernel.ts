@@ -39,7 +39,10 @@ import {
 import { makeDdi } from './ddi-surface.js';
 import { TEST_MACHINE_FILTER, type DebugPrintFilter } from './dbgprint.js';
 import { KernelMemory, PoolExhausted, Shadow } from './memory.js';
-import { Verifier } from './verifier.js';
+import { CHECKS, Verifier, type VerifierThreadState } from './verifier.js';
+import { Scheduler, WouldBlock, type Task, type Wait } from './ke/scheduler.js';
+import { RaceDetector } from './ke/race-detector.js';
+import type { Schedule } from './ke/schedule.js';
 import { ObjectNamespace } from './namespace.js';
 import { NotifyTable, type NotifyKind } from './notify-tables.js';
 import { OB_OPERATION_HANDLE_CREATE, OB_OPERATION_HANDLE_DUPLICATE, obInformationLayout, type ObRegistration } from './ob-callbacks.js';
@@ -51,6 +54,7 @@ import {
   type DdiCallRecord,
   type EndState,
   type NotificationKind,
+  type OpRecord,
   type PhaseRecord,
   type PrintRecord,
   type Residue,
@@ -121,6 +125,8 @@ export interface KernelOptions {
   readonly debugPrintFilter?: DebugPrintFilter;
   /** The driver image has IMAGE_DLLCHARACTERISTICS_FORCE_INTEGRITY (linked with /INTEGRITYCHECK). Default true. */
   readonly integrityCheck?: boolean;
+  /** Several CPUs will run: load the driver's fibers build when it has one (docs/concurrency.md). */
+  readonly fibers?: boolean;
 }
 
 export type ProcessState = 'active' | 'exited' | 'deleted';
@@ -163,6 +169,27 @@ type ThreadRoutine = PCREATE_THREAD_NOTIFY_ROUTINE;
 type ImageRoutine = PLOAD_IMAGE_NOTIFY_ROUTINE;
 
 /** Thrown after a bug check to unwind the operation in progress; the machine is dead. */
+/** Runs a thread of execution to its end (one CPU: nothing switches it out). */
+export function drive<T>(g: Generator<void, T, void>): T {
+  for (;;) {
+    const r = g.next();
+    if (r.done === true) return r.value;
+  }
+}
+
+/** A driver stack per extra CPU (the image's own stack serves CPU 0), and the buffer of its suspended frames. */
+const CPU_STACK_BYTES = 0x8000;
+const FIBER_BUFFER_BYTES = 0x4000;
+
+/** What a thread of execution takes with it when it is switched out. */
+export interface ThreadState {
+  readonly current: KThread;
+  readonly frame: Kernel['frame'];
+  readonly opIndex: number;
+  readonly opRecord: OpRecord | null;
+  readonly verifier: VerifierThreadState | null;
+}
+
 export class KernelHalted extends Error {
   constructor() {
     super('the kernel has bug-checked');
@@ -204,6 +231,8 @@ export class Kernel {
   readonly uninitializedPointer: number;
 
   private readonly driverImage: DriverImage;
+  private readonly wasmSpace: WasmAddressSpace | undefined;
+  private readonly fibersWanted: boolean;
   private readonly faults: readonly FaultSpec[];
   /** @internal bytes of pool the driver may hold (the build's limit, or a low-memory scenario's) */
   readonly poolQuota: number;
@@ -239,6 +268,8 @@ export class Kernel {
     this.build = options.build;
     this.profile = options.profile;
     this.driverImage = options.driver;
+    this.wasmSpace = options.wasm;
+    this.fibersWanted = options.fibers === true;
     this.faults = options.faults ?? [];
     this.poolQuota = Math.min(options.poolQuota ?? Number.POSITIVE_INFINITY, this.build.poolLimit);
     this.debugPrintFilter = options.debugPrintFilter ?? TEST_MACHINE_FILTER;
@@ -339,12 +370,13 @@ export class Kernel {
   beginOp(index: number, op: unknown): void {
     this.opIndex = index;
     this.sinceBoot += 100_000n; // 10 ms per operation
-    this.record.ops.push({ index, op, outcome: 'done' });
+    this.opRecord = { index, op, outcome: 'done' };
+    this.record.ops.push(this.opRecord);
   }
 
   endOp(outcome: 'done' | 'skipped', note?: string): void {
-    const r = this.record.ops[this.record.ops.length - 1];
-    if (r === undefined || this.crashed) return;
+    const r = this.opRecord;
+    if (r === null || this.crashed) return;
     r.outcome = outcome;
     if (note !== undefined) r.note = note;
   }
@@ -387,6 +419,11 @@ export class Kernel {
    * for (CHOICE: bits a callback adds are not granted). [DOC] ObRegisterCallbacks, OB_PRE_OPERATION_INFORMATION.
    */
   openHandle(requester: KProcess, target: CidObject, access: number, options: { readonly duplicate: boolean; readonly kernelHandle: boolean }): void {
+    drive(this.openHandleG(requester, target, access, options));
+  }
+
+  /** @internal */
+  *openHandleG(requester: KProcess, target: CidObject, access: number, options: { readonly duplicate: boolean; readonly kernelHandle: boolean }): Generator<void, void, void> {
     this.assertRunning();
     const type = target.kind;
     const op = options.duplicate ? OB_OPERATION_HANDLE_DUPLICATE : OB_OPERATION_HANDLE_CREATE;
@@ -415,28 +452,29 @@ export class Kernel {
     }
     const hex32 = (v: number): string => `0x${(v >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;
     const thread = requester === this.system ? this.systemThread() : this.creatorThread(requester);
-    const run = (callback: 'pre' | 'post', r: ObRegistration, routineFn: unknown, fn: () => void, desired: number): PhaseRecord => {
-      const phase = this.beginPhase('ObjectCallback');
-      const routine = this.routineName(routineFn);
+    const k = this;
+    const run = function* (callback: 'pre' | 'post', r: ObRegistration, routineFn: unknown, fn: () => void, desired: number): Generator<void, PhaseRecord, void> {
+      const phase = k.beginPhase('ObjectCallback');
+      const routine = k.routineName(routineFn);
       phase.handle = {
         callback, routine, altitude: r.altitude, operation: options.duplicate ? 'duplicate' : 'create', objectType: type, target: id,
         requester: requester.pid, kernelHandle: options.kernelHandle, desiredAccess: hex32(desired),
       };
-      if (this.imageState === 'unloaded' || this.imageState === 'failed-load') {
+      if (k.imageState === 'unloaded' || k.imageState === 'failed-load') {
         // the routine's code is gone ([DOC] bug-check-0xce)
         phase.outcome = 'bugcheck';
-        this.crash(new BugCheck(BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS, [0, 0, 0, 0],
-          `object ${callback}-operation callback ${routine} (altitude ${r.altitude}) called after ${this.driverImage.name}.sys was unloaded`), 'ObjectCallback', phase.seq);
+        k.crash(new BugCheck(BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS, [0, 0, 0, 0],
+          `object ${callback}-operation callback ${routine} (altitude ${r.altitude}) called after ${k.driverImage.name}.sys was unloaded`), 'ObjectCallback', phase.seq);
       }
-      this.withContext(thread, () => this.runDriverCode(phase, null, fn));
-      this.frame = null;
+      yield* k.inContext(thread, () => k.runDriverCode(phase, null, fn));
+      k.frame = null;
       return phase;
     };
     let desired = access >>> 0;
     for (const { r, o } of matching) {
       if (o.pre === null) continue;
       const pre = o.pre;
-      const phase = run('pre', r, pre, () => { pre(r.context, info); }, desired);
+      const phase = yield* run('pre', r, pre, () => { pre(r.context, info); }, desired);
       desired = this.mem.u32(params) >>> 0;
       if (phase.handle !== undefined) phase.handle.desiredAccessAfter = hex32(desired);
     }
@@ -448,7 +486,7 @@ export class Kernel {
     for (const { r, o } of matching) {
       if (o.post === null) continue;
       const post = o.post;
-      run('post', r, post, () => { post(r.context, info); }, granted);
+      yield* run('post', r, post, () => { post(r.context, info); }, granted);
     }
     this.mem.free(params);
     this.mem.free(info);
@@ -606,34 +644,45 @@ export class Kernel {
    * `imagePath === null`: the EXE's name could not be obtained, so FullImageName is NULL ([WRK] DbgkCreateThread).
    */
   createProcess(parent: KProcess, imagePath: string | null, name: string, creatorProcess?: KProcess): { process: KProcess; thread: KThread } {
+    return drive(this.createProcessG(parent, imagePath, name, creatorProcess));
+  }
+
+  /** @internal createProcess as a thread of execution that may be switched out at its scheduling points */
+  *createProcessG(parent: KProcess, imagePath: string | null, name: string, creatorProcess?: KProcess): Generator<void, { process: KProcess; thread: KThread }, void> {
     this.assertRunning();
+    const k = this;
     // The parent (InheritedFromUniqueProcessId) need not be the creator: PROC_THREAD_ATTRIBUTE_PARENT_PROCESS
     // ([DOC] ns-ntddk-_ps_create_notify_info.md: ParentProcessId vs CreatingThreadId).
     const creator = this.creatorThread(creatorProcess ?? parent);
     const proc = this.newProcess(null, parent.pid, name, imagePath);
     const thread = this.newThread(proc);
-    this.withContext(creator, () => {
-      if (this.profile.initialThreadNotify === 'process-first') {
-        this.notifyProcess(proc, true, undefined, creator);
-        this.notifyThread(thread, true);
+    yield* this.inContext(creator, function* () {
+      if (k.profile.initialThreadNotify === 'process-first') {
+        yield* k.notifyProcess(proc, true, undefined, creator);
+        yield* k.notifyThread(thread, true);
       } else {
-        this.notifyThread(thread, true);
-        this.notifyProcess(proc, true, undefined, creator);
+        yield* k.notifyThread(thread, true);
+        yield* k.notifyProcess(proc, true, undefined, creator);
       }
     });
-    this.withContext(thread, () => {
-      this.notifyImage(proc, imagePath, this.build.userImageBase, imageSize(name));
-      this.notifyImage(proc, '\\SystemRoot\\System32\\ntdll.dll', ntdllBase(this.build), 0x1a0000);
+    yield* this.inContext(thread, function* () {
+      yield* k.notifyImage(proc, imagePath, k.build.userImageBase, imageSize(name));
+      yield* k.notifyImage(proc, '\\SystemRoot\\System32\\ntdll.dll', ntdllBase(k.build), 0x1a0000);
     });
     return { process: proc, thread };
   }
 
   /** PspCreateThread for a further thread, notified in the creator's context (a thread of the same process). */
   createThread(process: KProcess): KThread {
+    return drive(this.createThreadG(process));
+  }
+
+  /** @internal */
+  *createThreadG(process: KProcess): Generator<void, KThread, void> {
     this.assertRunning();
     const creator = this.creatorThread(process);
     const t = this.newThread(process);
-    this.withContext(creator, () => this.notifyThread(t, true));
+    yield* this.inContext(creator, () => this.notifyThread(t, true));
     return t;
   }
 
@@ -643,31 +692,40 @@ export class Kernel {
    * entry go when the last reference does.
    */
   exitThread(t: KThread, race?: 'gone' | 'reused'): void {
+    drive(this.exitThreadG(t, race));
+  }
+
+  /** @internal */
+  *exitThreadG(t: KThread, race?: 'gone' | 'reused'): Generator<void, void, void> {
     this.assertRunning();
     if (t.state !== 'active') return;
     const p = t.process;
     let processExited = false;
-    this.withRace(p, race, () => {
-      this.withContext(t, () => {
-        this.notifyThread(t, false, race);
-        t.state = 'exited';
-        p.activeThreads--;
-        if (p.activeThreads === 0) {
-          this.notifyProcess(p, false, race);
-          p.state = 'exited';
-          processExited = true;
-        }
-      });
-    });
+    const k = this;
+    yield* this.withRace(p, race, () => this.inContext(t, function* () {
+      yield* k.notifyThread(t, false, race);
+      t.state = 'exited';
+      p.activeThreads--;
+      if (p.activeThreads === 0) {
+        yield* k.notifyProcess(p, false, race);
+        p.state = 'exited';
+        processExited = true;
+      }
+    }));
     if (processExited) this.dereferenceProcess(p); // the kernel's own reference: handles are closed at exit
     this.dereferenceThread(t);
   }
 
   /** NtTerminateProcess: every thread exits (creation order); the last one sends the process notify. */
   exitProcess(p: KProcess, race?: 'gone' | 'reused'): void {
+    drive(this.exitProcessG(p, race));
+  }
+
+  /** @internal */
+  *exitProcessG(p: KProcess, race?: 'gone' | 'reused'): Generator<void, void, void> {
     for (const t of [...p.threads]) {
       if (this.crashed) return;
-      if (t.state === 'active') this.exitThread(t, race);
+      if (t.state === 'active') yield* this.exitThreadG(t, race);
     }
   }
 
@@ -676,14 +734,19 @@ export class Kernel {
    * (process === null: ProcessId 0, SystemModeImage 1; [WRK] mm/sysload.c).
    */
   loadImage(process: KProcess | null, path: string | null, name: string): void {
+    drive(this.loadImageG(process, path, name));
+  }
+
+  /** @internal */
+  *loadImageG(process: KProcess | null, path: string | null, name: string): Generator<void, void, void> {
     this.assertRunning();
     if (process === null) {
       const base = this.build.systemImageBase + 0x100000 * ++this.systemImages;
-      this.withContext(this.systemThread(), () => this.notifyImage(null, path, base, imageSize(name)));
+      yield* this.inContext(this.systemThread(), () => this.notifyImage(null, path, base, imageSize(name)));
       return;
     }
     const base = dllBase(this.build, ++process.userImages);
-    this.withContext(this.creatorThread(process), () => this.notifyImage(process, path, base, imageSize(name)));
+    yield* this.inContext(this.creatorThread(process), () => this.notifyImage(process, path, base, imageSize(name)));
   }
 
   // ------------------------------------------------------------------ driver load / unload
@@ -702,6 +765,11 @@ export class Kernel {
   }
 
   loadDriver(): NTSTATUS {
+    return drive(this.loadDriverG());
+  }
+
+  /** @internal */
+  *loadDriverG(): Generator<void, NTSTATUS, void> {
     this.assertRunning();
     if (this.imageState === 'loaded' || this.imageState === 'pinned') return STATUS_INVALID_DEVICE_REQUEST;
     const name = this.driverImage.name;
@@ -718,7 +786,7 @@ export class Kernel {
     this.frame = null;
     this.loads++;
     this.imageBase = this.build.systemImageBase + 0x100000 * ++this.systemImages;
-    this.withContext(this.systemThread(), () => this.notifyImage(null, `\\SystemRoot\\System32\\drivers\\${name}.sys`, this.imageBase, 0x3000));
+    yield* this.inContext(this.systemThread(), () => this.notifyImage(null, `\\SystemRoot\\System32\\drivers\\${name}.sys`, this.imageBase, 0x3000));
     const ps = this.build.pointerSize;
     const doVa = this.mem.alloc(DRIVER_OBJECT_SIZE[ps], 'Driv', 'kernel', { type: 'DRIVER_OBJECT', driverWritable: true });
     // Type, Size, and MajorFunction[] pre-filled with IopInvalidDeviceRequest ([WRK] io/iomgr/internal.c)
@@ -732,7 +800,7 @@ export class Kernel {
       DeviceObject: 0,
     };
     this.driverObject = driverObject;
-    this.instance = this.driverImage.instantiate();
+    this.instance = this.fibersWanted && this.driverImage.instantiateFibers !== undefined ? this.driverImage.instantiateFibers() : this.driverImage.instantiate();
     this.imageState = 'loaded';
     const registryPath = this.allocUnicodeString(`\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\Services\\${name}`, 'kernel');
     const entry = this.beginPhase('DriverEntry');
@@ -740,11 +808,9 @@ export class Kernel {
     const instance = this.instance;
     const ddi = makeDdi(this);
     let status: NTSTATUS = STATUS_SUCCESS;
-    this.withContext(this.systemThread(), () => {
-      this.runDriverCode(entry, null, () => {
-        status = instance.DriverEntry(ddi, driverObject, registryPath) >>> 0;
-      });
-    });
+    yield* this.inContext(this.systemThread(), () => this.runDriverCode(entry, null, () => {
+      status = instance.DriverEntry(ddi, driverObject, registryPath) >>> 0;
+    }));
     entry.status = statusName(status);
     this.frame = null;
     if (NT_SUCCESS(status)) {
@@ -768,6 +834,11 @@ export class Kernel {
    * there is no device to send it to.
    */
   sendIrp(major: number, majorName: string, ioctl = 0): boolean {
+    return drive(this.sendIrpG(major, majorName, ioctl));
+  }
+
+  /** @internal */
+  *sendIrpG(major: number, majorName: string, ioctl = 0): Generator<void, boolean, void> {
     this.assertRunning();
     const dobj = this.driverObject;
     if ((this.imageState !== 'loaded' && this.imageState !== 'pinned') || dobj === null || dobj.DeviceObject === 0) return false;
@@ -799,15 +870,13 @@ export class Kernel {
     const dispatch = dobj.MajorFunction[major];
     const requester = this.processes.find((p) => p.state === 'active' && p !== this.system);
     let returned: NTSTATUS = STATUS_SUCCESS;
-    this.withContext(requester === undefined ? this.systemThread() : this.creatorThread(requester), () => {
-      this.runDriverCode(phase, null, () => {
-        if (dispatch === IopInvalidDeviceRequest) {
-          this.mem.setU32(irp + L.IoStatus, STATUS_INVALID_DEVICE_REQUEST);
-          this.completeIrp(irp);
-          returned = STATUS_INVALID_DEVICE_REQUEST;
-        } else returned = dispatch(dobj.DeviceObject, irp) >>> 0;
-      });
-    });
+    yield* this.inContext(requester === undefined ? this.systemThread() : this.creatorThread(requester), () => this.runDriverCode(phase, null, () => {
+      if (dispatch === IopInvalidDeviceRequest) {
+        this.mem.setU32(irp + L.IoStatus, STATUS_INVALID_DEVICE_REQUEST);
+        this.completeIrp(irp);
+        returned = STATUS_INVALID_DEVICE_REQUEST;
+      } else returned = dispatch(dobj.DeviceObject, irp) >>> 0;
+    }));
     phase.irp.returned = statusName(returned);
     phase.status = statusName(returned);
     if (device !== undefined && NT_SUCCESS(returned)) {
@@ -836,6 +905,11 @@ export class Kernel {
 
   /** NtUnloadDriver: refused with STATUS_INVALID_DEVICE_REQUEST when DriverUnload is NULL ([WRK] io/iomgr/loadunld.c). */
   unloadDriver(): NTSTATUS {
+    return drive(this.unloadDriverG());
+  }
+
+  /** @internal */
+  *unloadDriverG(): Generator<void, NTSTATUS, void> {
     this.assertRunning();
     if (this.imageState !== 'loaded' || this.driverObject === null) return STATUS_INVALID_DEVICE_REQUEST;
     const phase = this.beginPhase('Unload');
@@ -851,9 +925,10 @@ export class Kernel {
     this.frame = null;
     const up = this.beginPhase('DriverUnload');
     const driverObject = this.driverObject;
-    this.withContext(this.systemThread(), () => this.runDriverCode(up, null, () => unload(driverObject)));
+    yield* this.inContext(this.systemThread(), () => this.runDriverCode(up, null, () => unload(driverObject)));
     this.frame = null;
     up.residue = this.residue();
+    this.unloadedWhileRunning();
     this.releaseImage();
     return STATUS_SUCCESS;
   }
@@ -893,10 +968,21 @@ export class Kernel {
     }
   }
 
+  /** Runs `body` in thread `t`'s context (the current thread is part of each thread of execution's saved state). */
+  private *inContext<T>(t: KThread, body: () => Generator<void, T, void>): Generator<void, T, void> {
+    const saved = this.current;
+    this.current = t;
+    try {
+      return yield* body();
+    } finally {
+      this.current = saved;
+    }
+  }
+
   /** Adversarial profile: the PID is gone from, or reused in, the CID table while the exit notifies run. */
-  private withRace(p: KProcess, race: 'gone' | 'reused' | undefined, fn: () => void): void {
+  private *withRace(p: KProcess, race: 'gone' | 'reused' | undefined, body: () => Generator<void, void, void>): Generator<void, void, void> {
     if (race === undefined || !this.profile.exitLookupRaces) {
-      fn();
+      yield* body();
       return;
     }
     const saved = this.cids.lookup(p.pid);
@@ -907,7 +993,7 @@ export class Kernel {
       this.cids.replace(p.pid, { kind: 'process', p: interloper });
     }
     try {
-      fn();
+      yield* body();
     } finally {
       if (saved !== undefined) this.cids.replace(p.pid, saved);
       if (interloper !== null) {
@@ -933,7 +1019,7 @@ export class Kernel {
     this.record.events?.push({ op: this.opIndex, kind, pid, ...(tid !== undefined ? { tid } : {}), whileLoaded: loaded, ...(loaded ? { load: this.entrySeq } : {}) });
   }
 
-  private notifyProcess(p: KProcess, create: boolean, race?: 'gone' | 'reused', creatorOf?: KThread): void {
+  private *notifyProcess(p: KProcess, create: boolean, race?: 'gone' | 'reused', creatorOf?: KThread): Generator<void, void, void> {
     this.raised(create ? 'process-create' : 'process-exit', p.pid);
     const truth: CallbackTruth = {
       pid: p.pid, ppid: p.ppid, name: p.name, eprocess: this.hex(p.eprocess),
@@ -946,7 +1032,7 @@ export class Kernel {
       return { Process: this.hex(p.eprocess), ProcessId: p.pid, CreateInfo: info === 0 ? null : this.hex(info) };
     };
     try {
-      this.deliver(this.processTable, 'process', create, truth, args, (r) => {
+      yield* this.deliver(this.processTable, 'process', create, truth, args, (r) => {
         if (this.exProcessRoutines.has(r)) (r as PCREATE_PROCESS_NOTIFY_ROUTINE_EX)(p.eprocess, p.pid, info);
         else (r as PCREATE_PROCESS_NOTIFY_ROUTINE)(p.ppid, p.pid, create);
       }, (r) => (this.exProcessRoutines.has(r) ? exArgs() : args));
@@ -983,7 +1069,7 @@ export class Kernel {
     this.mem.free(va);
   }
 
-  private notifyThread(t: KThread, create: boolean, race?: 'gone' | 'reused'): void {
+  private *notifyThread(t: KThread, create: boolean, race?: 'gone' | 'reused'): Generator<void, void, void> {
     this.raised(create ? 'thread-create' : 'thread-exit', t.process.pid, t.tid);
     const p = t.process;
     const truth: CallbackTruth = {
@@ -991,13 +1077,13 @@ export class Kernel {
       previousOwners: this.previousOwners(p.pid), race: race !== undefined && this.profile.exitLookupRaces ? race : undefined,
     };
     const args = { ProcessId: p.pid, ThreadId: t.tid, Create: create };
-    this.deliver(this.threadTable, 'thread', create, truth, args, (r) => {
+    yield* this.deliver(this.threadTable, 'thread', create, truth, args, (r) => {
       if (create && this.newThreadContextRoutines.has(r)) this.withContext(t, () => r(p.pid, t.tid, create));
       else r(p.pid, t.tid, create);
     });
   }
 
-  private notifyImage(p: KProcess | null, path: string | null, base: number, size: number): void {
+  private *notifyImage(p: KProcess | null, path: string | null, base: number, size: number): Generator<void, void, void> {
     this.raised('image-load', p === null ? 0 : p.pid);
     const pid = p === null ? 0 : p.pid;
     const table = this.imageTable;
@@ -1017,7 +1103,7 @@ export class Kernel {
     };
     const args = { FullImageName: us === 0 ? null : this.hex(us), ProcessId: pid, ImageInfo: this.hex(ii) };
     try {
-      this.deliver(table, 'image', true, truth, args, (r) => r(us, pid, ii));
+      yield* this.deliver(table, 'image', true, truth, args, (r) => r(us, pid, ii));
     } finally {
       if (!this.crashed) {
         if (us !== 0) {
@@ -1029,7 +1115,7 @@ export class Kernel {
     }
   }
 
-  private deliver<F>(
+  private *deliver<F>(
     table: NotifyTable<F>,
     kind: NotifyKind,
     create: boolean,
@@ -1037,12 +1123,15 @@ export class Kernel {
     args: Record<string, string | number | boolean | null>,
     call: (routine: F) => void,
     argsFor?: (routine: F) => Record<string, string | number | boolean | null>,
-  ): void {
+  ): Generator<void, void, void> {
     const mine = this.driverImage.name;
     const slots = table.slots;
     for (let slot = 0; slot < slots.length; slot++) {
+      if (slots[slot] === null || slots[slot]?.owner !== mine) continue; // other drivers' routines do nothing observable
+      // several CPUs: a scheduling point before the kernel takes the routine (the slot may be emptied meanwhile)
+      if (this.sched !== null && this.sched.point(`${slots[slot]?.name ?? ''} starts`)) yield;
       const s = slots[slot];
-      if (s === null || s.owner !== mine) continue; // other drivers' routines do nothing observable
+      if (s === null || s.owner !== mine) continue;
       const cb: CallbackRecord = {
         seq: ++this.seq, op: this.opIndex, kind, create, routine: s.name, slot, args: argsFor === undefined ? args : argsFor(s.routine),
         context: { pid: this.current.process.pid, tid: this.current.tid }, truth,
@@ -1058,24 +1147,52 @@ export class Kernel {
           `${kind} notify routine ${s.name} (slot ${slot}) called after ${mine}.sys was unloaded`), 'callback', cb.seq);
       }
       this.frame = { ddi: cb.ddi, prints: cb.prints, cb };
+      // the notify routine's callback block is referenced while it runs: its removal waits for this call to end
+      // ([WRK] ps/psnotify.c: ExReferenceCallBackBlock / ExWaitForCallBacks → the block's rundown protection)
+      this.inflight.set(s.routine, (this.inflight.get(s.routine) ?? 0) + 1);
+      if (this.sched !== null) cb.cpu = this.sched.running?.cpu;
       try {
-        this.runDriverCode(null, cb, () => call(s.routine));
+        yield* this.runDriverCode(null, cb, () => call(s.routine));
       } finally {
         this.frame = null;
+        this.inflight.set(s.routine, (this.inflight.get(s.routine) ?? 1) - 1);
+        if (this.sched !== null) this.syncRelease(this.addressOf(s.routine));
       }
     }
   }
 
   /** Runs driver code; a bug check or a JavaScript exception out of the driver ends the run. */
-  private runDriverCode(phase: PhaseRecord | null, cb: CallbackRecord | null, fn: () => void): void {
+  private *runDriverCode(phase: PhaseRecord | null, cb: CallbackRecord | null, fn: () => void): Generator<void, void, void> {
+    const task = this.sched?.running ?? null;
+    const name = cb?.routine ?? phase?.phase ?? 'driver';
+    // several CPUs: a scheduling point before the routine (a callback's is in deliver, before its slot is taken)
+    if (task !== null && cb === null && this.sched?.point(`${name} starts`) === true) yield;
     const savedFrame = this.frame;
     if (phase !== null) this.frame = { ddi: phase.ddi, prints: phase.prints, cb: null };
+    if (phase !== null && task !== null) phase.cpu = task.cpu;
     try {
-      const routine = this.verifier.enter(cb?.routine ?? phase?.phase ?? 'driver');
+      const routine = this.verifier.enter(name);
+      if (task !== null) {
+        task.inDriver++;
+        task.routine = name;
+      }
       fn();
+      // a C routine that unwound at a scheduling point (or to wait) resumes where it was when it is called again
+      while (task !== null && task.suspended) {
+        task.suspended = false;
+        yield;
+        fn();
+      }
+      if (task !== null) task.inDriver--;
       this.verifier.leave(routine);
     } catch (e) {
+      if (task !== null) task.inDriver = Math.max(0, task.inDriver - 1);
       if (e instanceof KernelHalted) throw e;
+      if (e instanceof WouldBlock) {
+        // a wait the routine cannot be switched out of (a TypeScript driver, a nested call): nothing else can run
+        // until it returns, so the wait never ends
+        this.stop(new VerifierStop(CHECKS.deadlock, `${name} waits for ${e.wait.what}${this.holderText(e.wait)}, in code that cannot be switched out: a deadlock`), cb !== null ? 'callback' : (phase?.phase ?? 'kernel'), cb?.seq ?? phase?.seq ?? null);
+      }
       if (e instanceof PoolExhausted) {
         this.exhausted(e);
         throw new KernelHalted();
@@ -1102,6 +1219,184 @@ export class Kernel {
     }
   }
 
+  // ------------------------------------------------------------------ several CPUs (docs/concurrency.md)
+
+  /** @internal the scheduler and race detector of a run on several CPUs (null: one CPU) */
+  sched: Scheduler | null = null;
+  /** @internal */
+  races: RaceDetector | null = null;
+  /** @internal calls of each notify routine now running: its removal waits for them */
+  readonly inflight = new Map<unknown, number>();
+  private opRecord: OpRecord | null = null;
+  private readonly cpuStacks: { readonly top: number; readonly buffer: number; readonly size: number }[] = [];
+
+  /**
+   * Several CPUs from here on (after boot, before the first operation): the driver's image data and pool become
+   * shared memory whose every access the race detector sees.
+   */
+  beginConcurrency(schedule: Schedule): Scheduler {
+    const sched = new Scheduler(schedule);
+    const races = new RaceDetector((va) => this.hex(va), (va) => this.verifier.describe(va));
+    this.sched = sched;
+    this.races = races;
+    this.mem.ownedKind = Shadow.Shared;
+    const space = this.wasmSpace;
+    if (space?.dataStart !== undefined) {
+      this.mem.share(space.dataStart, space.reservedLow - space.dataStart);
+    }
+    for (const b of this.mem.liveBlocks()) if (b.owner === this.driverImage.name) this.mem.share(b.va, b.size);
+    this.verifier.onShared = (va, len, write) => this.sharedAccess(va, len, write);
+    this.mem.onFree = (va, size) => races.forget(va, size);
+    sched.onWake = (t, w) => {
+      if (w.sync !== undefined) races.acquire(t.op + 1, w.sync);
+    };
+    this.record.concurrency = { schedule, timeline: sched.timeline, races: races.races, lockOrder: races.inversions };
+    return sched;
+  }
+
+  /** @internal the driver image has fibers and the run several CPUs */
+  get fibers(): boolean {
+    return this.sched !== null && this.driverImage.instantiateFibers !== undefined;
+  }
+
+  /** @internal set while the driver's own code accesses memory (not a DDI's on its behalf) */
+  driverAccess = false;
+
+  private sharedAccess(va: number, len: number, write: boolean): void {
+    if (!this.driverAccess) return;
+    const t = this.sched?.running;
+    const races = this.races;
+    if (t === undefined || t === null || races === null) return;
+    const thread = t.op + 1;
+    const locks = (races.held.get(thread) ?? []).map((l) => this.hex(l));
+    races.access(thread, va, {
+      op: t.op, cpu: t.cpu, routine: t.routine, access: write ? 'write' : 'read', size: len, locks, step: this.sched?.step ?? 0,
+      ...(t.atomic > 0 ? { atomic: true as const } : {}),
+    });
+  }
+
+  /** @internal a thread of execution starts: a new thread's verifier state, ordered after every ended operation */
+  threadBegins(t: Task): void {
+    this.races?.begin(t.op + 1);
+    t.saved = { current: this.systemThread(), frame: null, opIndex: t.op, opRecord: null, verifier: null } satisfies ThreadState;
+  }
+
+  /** @internal */
+  threadEnds(t: Task): void {
+    this.races?.end(t.op + 1);
+  }
+
+  /** @internal the per-thread state of the thread now running, to switch it out */
+  saveThread(): ThreadState {
+    return { current: this.current, frame: this.frame, opIndex: this.opIndex, opRecord: this.opRecord, verifier: this.verifier.saveThread() };
+  }
+
+  /** @internal */
+  restoreThread(s: ThreadState): void {
+    this.current = s.current;
+    this.frame = s.frame;
+    this.opIndex = s.opIndex;
+    this.opRecord = s.opRecord;
+    this.verifier.restoreThread(s.verifier);
+  }
+
+  /**
+   * @internal a DDI that must wait: on several CPUs the running thread is switched out until `wait.ready()` (the
+   * call is then made again, or returns `result`); on one CPU this returns and the caller keeps its old rule
+   */
+  block(wait: Wait, result?: { readonly value: unknown }): void {
+    const s = this.sched;
+    if (s === null || s.running === null) return;
+    s.block(wait);
+    throw new WouldBlock(wait, result);
+  }
+
+  /** @internal a lock taken or released by the running thread (happens-before and lock order) */
+  lockAcquired(lock: number): void {
+    const t = this.sched?.running;
+    if (t !== undefined && t !== null) this.races?.lockAcquired(t.op + 1, lock, t.routine, t.op);
+  }
+
+  /** @internal */
+  lockReleased(lock: number): void {
+    const t = this.sched?.running;
+    if (t !== undefined && t !== null) this.races?.lockReleased(t.op + 1, lock);
+  }
+
+  /** @internal an event set, a rundown released: what the thread did happens before its waiter goes on */
+  syncRelease(object: number): void {
+    const t = this.sched?.running;
+    if (t !== undefined && t !== null) this.races?.release(t.op + 1, object);
+  }
+
+  /** @internal */
+  syncAcquire(object: number): void {
+    const t = this.sched?.running;
+    if (t !== undefined && t !== null) this.races?.acquire(t.op + 1, object);
+  }
+
+  /** @internal an Interlocked operation begins: atomic, and ordered with every other one on its address */
+  atomicBegin(va: number): void {
+    const t = this.sched?.running;
+    if (t === undefined || t === null) return;
+    t.atomic++;
+    this.races?.atomic(t.op + 1, va);
+  }
+
+  /** @internal */
+  atomicEnd(): void {
+    const t = this.sched?.running;
+    if (t !== undefined && t !== null && t.atomic > 0) t.atomic--;
+  }
+
+  /** @internal the lock owner for ERESOURCEs and push locks: a thread of execution (several CPUs) or a thread */
+  lockOwner(): number {
+    const t = this.sched?.running;
+    return t !== undefined && t !== null ? 0x4000_0000 + t.op : this.current.serial;
+  }
+
+  /** @internal CPU `cpu`'s stack and fiber buffer for a C driver built with fibers (kernel memory, made on first use) */
+  cpuStack(cpu: number): { readonly top: number; readonly buffer: number; readonly size: number } {
+    let s = this.cpuStacks[cpu];
+    if (s === undefined) {
+      const stack = this.mem.alloc(CPU_STACK_BYTES, 'Stck', 'kernel', { type: `CPU ${cpu} driver stack`, driverWritable: true });
+      const buffer = this.mem.alloc(FIBER_BUFFER_BYTES, 'Fibr', 'kernel', { type: `CPU ${cpu} suspended frames` });
+      s = { top: stack + CPU_STACK_BYTES, buffer, size: FIBER_BUFFER_BYTES };
+      this.cpuStacks[cpu] = s;
+    }
+    return s;
+  }
+
+  private holderText(w: Wait): string {
+    if (w.lock === undefined || this.races === null || this.sched === null) return '';
+    for (const [thread, locks] of this.races.held) {
+      if (!locks.includes(w.lock)) continue;
+      const t = this.sched.tasks.find((x) => x.op + 1 === thread);
+      return t === undefined ? `, held by operation ${thread - 1}, which ended holding it` : `, held by operation ${t.op} (${t.routine || 'kernel'}) on CPU ${t.cpu}`;
+    }
+    return '';
+  }
+
+  /** @internal no thread of execution can run and some wait: the wait chain, as a verifier stop */
+  deadlock(): never {
+    const s = this.sched as Scheduler;
+    const chain = s.tasks.map((t) => `operation ${t.op} (${t.routine || 'kernel'}) on CPU ${t.cpu} waits for ${t.blocked?.what ?? '?'}${t.blocked === null ? '' : this.holderText(t.blocked)}`);
+    const first = s.tasks[0];
+    if (first !== undefined) this.restoreThread(first.saved as ThreadState);
+    return this.stop(new VerifierStop(CHECKS.deadlock, `deadlock: ${chain.join('; ')}`), first?.routine || 'kernel', null);
+  }
+
+  /** After DriverUnload returned: a routine of the image still running on another CPU runs in freed code. */
+  private unloadedWhileRunning(): void {
+    const s = this.sched;
+    if (s === null) return;
+    const me = s.running;
+    const other = s.tasks.find((t) => t !== me && t.inDriver > 0);
+    if (other === undefined) return;
+    this.crash(new BugCheck(BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS, [0, 0, 0, 0],
+      `DriverUnload returned while ${other.routine} (operation ${other.op}) was still running on CPU ${other.cpu}: the image was unloaded under it`), 'DriverUnload', null);
+  }
+
   private crash(b: BugCheck, during: string, seq: number | null, exception?: string): never {
     if (!this.crashed) {
       this.crashed = true;
@@ -1111,7 +1406,7 @@ export class Kernel {
         op: this.opIndex, ...(exception !== undefined ? { exception } : {}),
         ...(b.check !== undefined ? { check: b.check } : {}), ...(fn !== undefined ? { function: fn } : {}),
       };
-      const r = this.record.ops[this.record.ops.length - 1];
+      const r = this.opRecord ?? this.record.ops[this.record.ops.length - 1];
       if (r !== undefined) r.outcome = 'halted';
     }
     throw new KernelHalted();
@@ -1122,7 +1417,7 @@ export class Kernel {
     if (this.crashed) return;
     this.crashed = true;
     this.record.poolExhausted = e.message;
-    const r = this.record.ops[this.record.ops.length - 1];
+    const r = this.opRecord ?? this.record.ops[this.record.ops.length - 1];
     if (r !== undefined) r.outcome = 'halted';
   }
 
@@ -1135,7 +1430,7 @@ export class Kernel {
         check: v.check, reason: v.reason, ...(v.address !== undefined ? { address: v.address } : {}),
         ...(fn !== undefined ? { function: fn } : {}), during, seq, op: this.opIndex,
       };
-      const r = this.record.ops[this.record.ops.length - 1];
+      const r = this.opRecord ?? this.record.ops[this.record.ops.length - 1];
       if (r !== undefined) r.outcome = 'halted';
     }
     throw new KernelHalted();

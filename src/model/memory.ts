@@ -48,6 +48,11 @@ export const Shadow = {
   StackGuard: (6 << 2) | 3,
   /** The driver image's read-only data (.rodata). */
   ImageReadOnly: (7 << 2) | 1,
+  /**
+   * Several CPUs: the driver's own memory that they share (its image data and its pool): read and write, every
+   * access reported to the race detector.
+   */
+  Shared: (8 << 2) | 3,
   /** Flag: pageable memory (paged pool), which must not be touched at DISPATCH_LEVEL or above. */
   Paged: 0x80 | 3,
   StoreBit: 1,
@@ -159,7 +164,7 @@ export class KernelMemory {
     const paged = options.paged === true ? Shadow.Paged : 0;
     if (driverPool) {
       this.shadow.fill(Shadow.PoolGuard, slot, slot + slotSize);
-      this.shadow.fill(foreign ? Shadow.Kernel : (options.zeroed === true ? Shadow.Owned : Shadow.Uninitialised) | paged, off, off + size);
+      this.shadow.fill(foreign ? Shadow.Kernel : (options.zeroed === true ? this.ownedKind : Shadow.Uninitialised) | paged, off, off + size);
     } else {
       this.shadow.fill((options.driverWritable === true ? Shadow.Owned : Shadow.Kernel) | paged, slot, slot + slotSize);
     }
@@ -177,6 +182,7 @@ export class KernelMemory {
     const b = this.blocks.get(va);
     if (b === undefined) return false;
     this.blocks.delete(va);
+    this.onFree?.(b.va, b.size);
     if (b.owner !== 'kernel') this.held.set(b.owner, (this.held.get(b.owner) ?? 0) - b.size);
     this.bytes.fill(0xdf, b.slot, b.slot + b.slotSize);
     this.shadow.fill(Shadow.Freed, b.slot, b.slot + b.slotSize);
@@ -266,8 +272,21 @@ export class KernelMemory {
   markWritten(va: number, len: number): void {
     const off = this.off(va);
     const s = this.shadow;
-    for (let i = off; i < off + len; i++) if ((s[i] & Shadow.KindMask) === (Shadow.Uninitialised & Shadow.KindMask)) s[i] = s[i] & 0x80 ? Shadow.Paged : Shadow.Owned;
+    for (let i = off; i < off + len; i++) if ((s[i] & Shadow.KindMask) === (Shadow.Uninitialised & Shadow.KindMask)) s[i] = s[i] & 0x80 ? Shadow.Paged | this.ownedKind : this.ownedKind;
   }
+
+  /** Several CPUs: the driver's own bytes in [va, va+len) become shared (tracked); other kinds stay. */
+  share(va: number, len: number): void {
+    const off = this.off(va);
+    const s = this.shadow;
+    for (let i = off; i < off + len; i++) if ((s[i] & Shadow.KindMask) === 0) s[i] = s[i] & 0x80 ? Shadow.Paged | Shadow.Shared : Shadow.Shared;
+  }
+
+  /** Several CPUs: told of every block freed (the race detector forgets its history). */
+  onFree: ((va: number, size: number) => void) | null = null;
+
+  /** What the driver's initialised pool becomes: Owned, or Shared when several CPUs run (every access tracked). */
+  ownedKind: number = Shadow.Owned;
 
   /** Whether any byte of [va, va+len) is uninitialised driver pool. */
   anyUninitialised(va: number, len: number): boolean {

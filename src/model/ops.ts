@@ -4,7 +4,9 @@
  * recorded no-op, so any subsequence of a legal scenario is legal — which is what shrinking needs.
  */
 import { IRP_MAJOR } from './ddi.js';
-import { Kernel, KernelHalted, type KProcess, type KThread } from './kernel.js';
+import { drive, Kernel, KernelHalted, type KProcess, type KThread, type ThreadState } from './kernel.js';
+import type { Schedule } from './ke/schedule.js';
+import type { Task } from './ke/scheduler.js';
 import { PoolExhausted } from './memory.js';
 
 export type ExitRace = 'gone' | 'reused';
@@ -60,80 +62,96 @@ export class RunInterrupted extends Error {
   }
 }
 
+/** The labels of a scenario's objects, as the operations so far made them. */
+class Labels {
+  readonly processes = new Map<string, KProcess>();
+  readonly threads = new Map<string, KThread>();
+  constructor(readonly kernel: Kernel) {
+    this.processes.set(SYSTEM_LABEL, kernel.system);
+  }
+
+  /** A process still running: not exited, nor exiting (its last thread gone; several CPUs can see that between). */
+  live(l: string): KProcess | undefined {
+    const p = this.processes.get(l);
+    return p !== undefined && p.state === 'active' && (p.activeThreads > 0 || p === this.kernel.system) ? p : undefined;
+  }
+}
+
+/** One operation as a thread of execution: the kernel's work and the driver routines it calls. Returns a skip note. */
+function* opSteps(kernel: Kernel, op: Op, labels: Labels): Generator<void, string | undefined, void> {
+  switch (op.op) {
+    case 'CreateProcess': {
+      const parent = labels.live(op.parent) ?? kernel.system;
+      const creator = op.creator === undefined ? undefined : labels.live(op.creator);
+      const { process, thread } = yield* kernel.createProcessG(parent, op.pathUnavailable === true ? null : op.path, baseName(op.path), creator);
+      labels.processes.set(op.id, process);
+      labels.threads.set(op.thread, thread);
+      return undefined;
+    }
+    case 'CreateThread': {
+      const p = labels.live(op.process);
+      if (p === undefined) return `${op.process} is not running`;
+      labels.threads.set(op.id, yield* kernel.createThreadG(p));
+      return undefined;
+    }
+    case 'ExitThread': {
+      const t = labels.threads.get(op.thread);
+      if (t === undefined || t.state !== 'active') return `${op.thread} is not running`;
+      yield* kernel.exitThreadG(t, op.race);
+      return undefined;
+    }
+    case 'ExitProcess': {
+      const p = labels.live(op.process);
+      if (p === undefined || p === kernel.system) return `${op.process} is not running`;
+      yield* kernel.exitProcessG(p, op.race);
+      return undefined;
+    }
+    case 'LoadImage': {
+      if (op.process === SYSTEM_LABEL) {
+        yield* kernel.loadImageG(null, op.pathUnavailable === true ? null : op.path, baseName(op.path));
+        return undefined;
+      }
+      const p = labels.live(op.process);
+      if (p === undefined) return `${op.process} is not running`;
+      yield* kernel.loadImageG(p, op.pathUnavailable === true ? null : op.path, baseName(op.path));
+      return undefined;
+    }
+    case 'OpenHandle': {
+      const requester = op.requester === SYSTEM_LABEL ? kernel.system : labels.live(op.requester);
+      const process = labels.live(op.target);
+      const thread = labels.threads.get(op.target);
+      const target = process !== undefined ? { kind: 'process' as const, p: process }
+        : thread !== undefined && thread.state === 'active' ? { kind: 'thread' as const, t: thread } : undefined;
+      if (requester === undefined || target === undefined) return `${requester === undefined ? op.requester : op.target} is not running`;
+      yield* kernel.openHandleG(requester, target, op.access, { duplicate: op.duplicate === true, kernelHandle: op.kernelHandle === true });
+      return undefined;
+    }
+    case 'DeviceRequest': {
+      const major = IRP_MAJOR[op.major];
+      if (major === undefined) throw new Error(`unknown IRP major function ${op.major}`);
+      if (!(yield* kernel.sendIrpG(major, op.major, op.ioctl ?? 0))) return 'the driver has no device';
+      return undefined;
+    }
+    case 'LoadDriver':
+      if (kernel.driverState === 'loaded' || kernel.driverState === 'pinned') return 'driver already loaded';
+      yield* kernel.loadDriverG();
+      return undefined;
+    case 'UnloadDriver':
+      if (kernel.driverState !== 'loaded') return 'driver not loaded';
+      yield* kernel.unloadDriverG();
+      return undefined;
+  }
+}
+
+/** Applies ops to a kernel, one after the other (one CPU); stops at a bug check. Returns the index of the op that halted, or -1. */
 export function executeOps(kernel: Kernel, ops: readonly Op[], interrupt?: () => boolean): number {
-  const processes = new Map<string, KProcess>([[SYSTEM_LABEL, kernel.system]]);
-  const threads = new Map<string, KThread>();
-  const liveProcess = (l: string): KProcess | undefined => {
-    const p = processes.get(l);
-    return p !== undefined && p.state === 'active' ? p : undefined;
-  };
+  const labels = new Labels(kernel);
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i];
     if (interrupt !== undefined && interrupt()) throw new RunInterrupted();
     kernel.beginOp(i, op);
     try {
-      let skipped: string | undefined;
-      switch (op.op) {
-        case 'CreateProcess': {
-          const parent = liveProcess(op.parent) ?? kernel.system;
-          const creator = op.creator === undefined ? undefined : liveProcess(op.creator);
-          const { process, thread } = kernel.createProcess(parent, op.pathUnavailable === true ? null : op.path, baseName(op.path), creator);
-          processes.set(op.id, process);
-          threads.set(op.thread, thread);
-          break;
-        }
-        case 'CreateThread': {
-          const p = liveProcess(op.process);
-          if (p === undefined) skipped = `${op.process} is not running`;
-          else threads.set(op.id, kernel.createThread(p));
-          break;
-        }
-        case 'ExitThread': {
-          const t = threads.get(op.thread);
-          if (t === undefined || t.state !== 'active') skipped = `${op.thread} is not running`;
-          else kernel.exitThread(t, op.race);
-          break;
-        }
-        case 'ExitProcess': {
-          const p = liveProcess(op.process);
-          if (p === undefined || p === kernel.system) skipped = `${op.process} is not running`;
-          else kernel.exitProcess(p, op.race);
-          break;
-        }
-        case 'LoadImage': {
-          if (op.process === SYSTEM_LABEL) kernel.loadImage(null, op.pathUnavailable === true ? null : op.path, baseName(op.path));
-          else {
-            const p = liveProcess(op.process);
-            if (p === undefined) skipped = `${op.process} is not running`;
-            else kernel.loadImage(p, op.pathUnavailable === true ? null : op.path, baseName(op.path));
-          }
-          break;
-        }
-        case 'OpenHandle': {
-          const requester = op.requester === SYSTEM_LABEL ? kernel.system : liveProcess(op.requester);
-          const process = liveProcess(op.target);
-          const thread = threads.get(op.target);
-          const target = process !== undefined ? { kind: 'process' as const, p: process }
-            : thread !== undefined && thread.state === 'active' ? { kind: 'thread' as const, t: thread } : undefined;
-          if (requester === undefined || target === undefined) skipped = `${requester === undefined ? op.requester : op.target} is not running`;
-          else kernel.openHandle(requester, target, op.access, { duplicate: op.duplicate === true, kernelHandle: op.kernelHandle === true });
-          break;
-        }
-        case 'DeviceRequest': {
-          const major = IRP_MAJOR[op.major];
-          if (major === undefined) throw new Error(`unknown IRP major function ${op.major}`);
-          if (!kernel.sendIrp(major, op.major, op.ioctl ?? 0)) skipped = 'the driver has no device';
-          break;
-        }
-        case 'LoadDriver':
-          if (kernel.driverState === 'loaded' || kernel.driverState === 'pinned') skipped = 'driver already loaded';
-          else kernel.loadDriver();
-          break;
-        case 'UnloadDriver':
-          if (kernel.driverState !== 'loaded') skipped = 'driver not loaded';
-          else kernel.unloadDriver();
-          break;
-      }
+      const skipped = drive(opSteps(kernel, op, labels));
       kernel.endOp(skipped === undefined ? 'done' : 'skipped', skipped);
     } catch (e) {
       if (e instanceof KernelHalted) return i;
@@ -145,4 +163,106 @@ export function executeOps(kernel: Kernel, ops: readonly Op[], interrupt?: () =>
     }
   }
   return -1;
+}
+
+/**
+ * What an operation touches, for the kernel's ordering guarantees: `x` exclusively, `s` shared. Two operations
+ * overlap only when neither holds exclusively what the other touches (docs/concurrency.md): a process's creation
+ * and its exit are ordered with everything else on that process (its create routine runs before its threads',
+ * their exit routines before its exit routine: [DOC] PsSetCreateProcessNotifyRoutineEx, PsSetCreateThreadNotifyRoutine);
+ * threads of one process overlap; the driver's load and unload are ordered with its I/O (the I/O manager sends no
+ * IRP before DriverEntry returns, and calls DriverUnload only once no handle is open: [DOC] DRIVER_UNLOAD) but not
+ * with notify routines, which run on other CPUs while DriverEntry or DriverUnload does.
+ */
+export function opFootprints(ops: readonly Op[]): { readonly x: readonly string[]; readonly s: readonly string[] }[] {
+  const processOf = new Map<string, string>();
+  const proc = (l: string): string[] => (l === SYSTEM_LABEL ? [] : [`p:${l}`]);
+  return ops.map((op) => {
+    switch (op.op) {
+      case 'CreateProcess':
+        processOf.set(op.thread, op.id);
+        return { x: [`p:${op.id}`, `t:${op.thread}`], s: [...proc(op.parent), ...(op.creator !== undefined ? proc(op.creator) : [])] };
+      case 'CreateThread':
+        processOf.set(op.id, op.process);
+        return { x: [`t:${op.id}`], s: proc(op.process) };
+      case 'ExitThread':
+        return { x: [`t:${op.thread}`], s: proc(processOf.get(op.thread) ?? op.thread) };
+      case 'ExitProcess':
+        return { x: proc(op.process), s: [] };
+      case 'LoadImage':
+        return { x: [], s: proc(op.process) };
+      case 'OpenHandle': {
+        const target = processOf.has(op.target) ? [`t:${op.target}`, ...proc(processOf.get(op.target) as string)] : proc(op.target);
+        return { x: [], s: [...proc(op.requester), ...target] };
+      }
+      case 'DeviceRequest':
+        return { x: [], s: ['driver'] };
+      case 'LoadDriver':
+      case 'UnloadDriver':
+        return { x: ['driver'], s: [] };
+    }
+  });
+}
+
+function overlaps(a: { readonly x: readonly string[]; readonly s: readonly string[] }, b: { readonly x: readonly string[]; readonly s: readonly string[] }): boolean {
+  const clash = (x: readonly string[], other: { readonly x: readonly string[]; readonly s: readonly string[] }): boolean => x.some((k) => other.x.includes(k) || other.s.includes(k));
+  return clash(a.x, b) || clash(b.x, a);
+}
+
+/**
+ * Applies ops on several CPUs (docs/concurrency.md): operations start in order, at most `schedule.cpus` in flight,
+ * each one's kernel work and driver routines a thread of execution the scheduler switches between at their
+ * scheduling points. Returns the index of the op that halted, or -1.
+ */
+export function executeOpsConcurrent(kernel: Kernel, ops: readonly Op[], schedule: Schedule, interrupt?: () => boolean): number {
+  const sched = kernel.beginConcurrency(schedule);
+  const labels = new Labels(kernel);
+  const footprints = opFootprints(ops);
+  let next = 0;
+  for (;;) {
+    const startable = next < ops.length && sched.tasks.length < schedule.cpus && !sched.tasks.some((t) => overlaps(footprints[t.op], footprints[next]));
+    sched.offer(startable ? next : -1);
+    const choice = sched.next();
+    if (choice === null) {
+      if (sched.tasks.length === 0) return -1;
+      try {
+        kernel.deadlock();
+      } catch (e) {
+        if (e instanceof KernelHalted) return sched.tasks[0].op;
+        throw e;
+      }
+    }
+    let task: Task;
+    if (choice === 'start') {
+      if (interrupt !== undefined && interrupt()) throw new RunInterrupted();
+      const i = next++;
+      const op = ops[i];
+      task = sched.start(i, (function* () {
+        kernel.beginOp(i, op);
+        const skipped = yield* opSteps(kernel, op, labels);
+        kernel.endOp(skipped === undefined ? 'done' : 'skipped', skipped);
+      })());
+      kernel.threadBegins(task);
+    } else task = choice as Task;
+    kernel.restoreThread(task.saved as ThreadState);
+    sched.running = task;
+    let done: boolean | undefined;
+    try {
+      done = task.run.next().done;
+    } catch (e) {
+      if (e instanceof KernelHalted) return task.op;
+      if (e instanceof PoolExhausted) {
+        kernel.exhausted(e);
+        return task.op;
+      }
+      throw e;
+    } finally {
+      task.saved = kernel.saveThread();
+      sched.running = null;
+    }
+    if (done === true) {
+      sched.end(task);
+      kernel.threadEnds(task);
+    }
+  }
 }

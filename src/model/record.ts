@@ -3,6 +3,9 @@
  * Numbers that may be 64-bit addresses are hex strings of their canonical value.
  */
 import type { NotifyKind } from './notify-tables.js';
+import type { LockOrderRecord, RaceRecord } from './ke/race-detector.js';
+import type { Schedule } from './ke/schedule.js';
+import type { TimelineEntry } from './ke/scheduler.js';
 
 export const RUN_RECORD_FORMAT = 'psharness-run/1';
 
@@ -59,6 +62,8 @@ export interface CallbackRecord {
   refsTaken: number;
   refsDropped: number;
   outcome: 'returned' | 'bugcheck' | 'exception';
+  /** Several CPUs: the CPU it ran on. */
+  cpu?: number;
 }
 
 export interface PhaseRecord {
@@ -78,6 +83,16 @@ export interface PhaseRecord {
   irp?: { major: string; completions: number; completionStatus?: string; returned?: string };
   /** ObjectCallback phases: the handle operation an object callback saw, and the access before and after it. */
   handle?: HandleCallbackRecord;
+  /** Several CPUs: the CPU it ran on. */
+  cpu?: number;
+}
+
+/** A run on several CPUs: the schedule, the interleaving it gave, and what the race detector found. */
+export interface ConcurrencyRecord {
+  readonly schedule: Schedule;
+  readonly timeline: readonly TimelineEntry[];
+  readonly races: readonly RaceRecord[];
+  readonly lockOrder: readonly LockOrderRecord[];
 }
 
 /** One pre- or post-operation object callback on a handle open or duplicate (ObRegisterCallbacks). */
@@ -195,5 +210,7 @@ export interface RunRecord {
    * makes allocations return NULL). The run ends there; it is an outcome of the scenario, not a finding.
    */
   poolExhausted?: string;
+  /** Several CPUs (absent on one). */
+  concurrency?: ConcurrencyRecord;
   end: EndState | null;
 }

@@ -5,7 +5,8 @@ import { getBuild } from './builds.js';
 import type { CidReusePolicy } from './cid-table.js';
 import { imageFor, type DriverImage } from './ddi.js';
 import { Kernel, KernelHalted, PROFILES, type Crowding, type FaultSpec } from './kernel.js';
-import { executeOps, type Op } from './ops.js';
+import { executeOps, executeOpsConcurrent, type Op } from './ops.js';
+import { isConcurrent, type Schedule } from './ke/schedule.js';
 import type { RunRecord } from './record.js';
 
 export interface Scenario {
@@ -21,6 +22,8 @@ export interface Scenario {
   readonly firstClientId?: number;
   /** The driver image linked without /INTEGRITYCHECK (a build misconfiguration a driver must survive). */
   readonly integrityCheck?: false;
+  /** Several CPUs and how the operations interleave on them (absent: one CPU, each operation to its end). */
+  readonly schedule?: Schedule;
   readonly ops: readonly Op[];
 }
 
@@ -45,6 +48,7 @@ export function simulate(module: DriverImage, scenario: Scenario, interrupt?: ()
     ...(scenario.poolQuota !== undefined ? { poolQuota: scenario.poolQuota } : {}),
     verifier: driver.verifier !== false,
     integrityCheck: driver.integrityCheck !== false && scenario.integrityCheck !== false,
+    fibers: isConcurrent(scenario.schedule),
   });
   if (scenario.firstClientId !== undefined) kernel.advanceClientIds(scenario.firstClientId);
   kernel.beginOp(-1, { op: 'LoadDriver', boot: true });
@@ -54,6 +58,9 @@ export function simulate(module: DriverImage, scenario: Scenario, interrupt?: ()
   } catch (e) {
     if (!(e instanceof KernelHalted)) throw e;
   }
-  if (!kernel.halted) executeOps(kernel, scenario.ops, interrupt);
+  if (!kernel.halted) {
+    if (isConcurrent(scenario.schedule)) executeOpsConcurrent(kernel, scenario.ops, scenario.schedule, interrupt);
+    else executeOps(kernel, scenario.ops, interrupt);
+  }
   return kernel.finish();
 }

@@ -33,7 +33,20 @@ export const CHECKS = {
   irql: 'irql',
   locks: 'locks',
   watchdog: 'watchdog',
+  deadlock: 'deadlock',
 } as const;
+
+/** One thread of execution's share of the verifier's state (several CPUs: each has its own). */
+export interface VerifierThreadState {
+  readonly irql: number;
+  readonly held: Map<number, HeldLock>;
+  readonly depth: number;
+  readonly uninitialised: Map<string, string>;
+  readonly forKernel: boolean;
+  readonly ddiCalls: number;
+  readonly routine: string;
+  readonly criticalRegions: number;
+}
 
 /** Units of a routine's own work (loop iterations and calls of a C driver) before the watchdog fires. */
 export const WORK_BUDGET = 1_000_000;
@@ -68,10 +81,31 @@ export interface VerifierHost {
 export class Verifier {
   /** The current CPU's IRQL. */
   irql = PASSIVE_LEVEL;
-  private readonly held = new Map<number, HeldLock>();
+  private held = new Map<number, HeldLock>();
   private depth = 0;
   /** Values read from uninitialised pool in the routine now running (key: value as decimal), with where from. */
-  private readonly uninitialised = new Map<string, string>();
+  private uninitialised = new Map<string, string>();
+  /** Several CPUs: a driver access to memory shared between them (the race detector's input). */
+  onShared: ((va: number, len: number, write: boolean) => void) | null = null;
+
+  saveThread(): VerifierThreadState {
+    return {
+      irql: this.irql, held: this.held, depth: this.depth, uninitialised: this.uninitialised, forKernel: this.forKernel,
+      ddiCalls: this.ddiCalls, routine: this.routine, criticalRegions: this.criticalRegions,
+    };
+  }
+
+  /** Switches to a thread's state; `null`: a new thread at PASSIVE_LEVEL holding nothing. */
+  restoreThread(t: VerifierThreadState | null): void {
+    this.irql = t?.irql ?? PASSIVE_LEVEL;
+    this.held = t?.held ?? new Map();
+    this.depth = t?.depth ?? 0;
+    this.uninitialised = t?.uninitialised ?? new Map();
+    this.forKernel = t?.forKernel ?? false;
+    this.ddiCalls = t?.ddiCalls ?? 0;
+    this.routine = t?.routine ?? 'driver';
+    this.criticalRegions = t?.criticalRegions ?? 0;
+  }
 
   /** Set while the kernel itself reads driver memory for a DDI (DbgPrint's strings): faults are the system's. */
   private forKernel = false;
@@ -89,6 +123,14 @@ export class Verifier {
     if (mem.offsetOf(va, len) < 0 || !Number.isFinite(va)) {
       throw this.bugCheck(BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, [mem.canonical(Math.max(0, va)), rw, 0, 0],
         `${write ? 'write to' : 'read from'} unmapped address ${mem.format(Math.max(0, va))}`, CHECKS.memoryMap);
+    }
+    if (this.onShared !== null) {
+      for (let i = 0; i < len; i++) {
+        if ((mem.shadowAt(va + i) & KIND) === (Shadow.Shared & KIND) || (mem.shadowAt(va + i) & KIND) === (Shadow.Uninitialised & KIND)) {
+          this.onShared(va, len, write);
+          break;
+        }
+      }
     }
     let worst = 0;
     let at = va;
@@ -365,6 +407,7 @@ export class Verifier {
 const RANK: readonly number[] = (() => {
   const r: number[] = [];
   r[(Shadow.Owned & KIND) >> 2] = 0;
+  r[(Shadow.Shared & KIND) >> 2] = 0;
   r[(Shadow.Uninitialised & KIND) >> 2] = 1;
   r[(Shadow.Kernel & KIND) >> 2] = 2;
   r[(Shadow.ImageReadOnly & KIND) >> 2] = 3;

@@ -30,6 +30,12 @@ export interface InstrumentOptions {
    * checks (without them no address could be translated); the verifier being off changes what the kernel decides.
    */
   readonly x64?: { readonly imageEnd: number };
+  /**
+   * Several CPUs (docs/concurrency.md): binaryen's `asyncify` pass, run last, lets the kernel suspend the driver at
+   * any call into the kernel — every DDI and the slow path of the memory check — and resume it later on its own
+   * stack, so simulated threads of execution interleave inside the driver's code.
+   */
+  readonly fibers?: boolean;
 }
 
 /** X64_KERNEL_VA_BASE as the CPU sees it (sign-extended from bit 47). */
@@ -120,6 +126,12 @@ async function runPasses(wasm: Uint8Array, options: InstrumentOptions): Promise<
       m.setFeatures(m.getFeatures() & ~b.Features.Memory64);
     }
     m.runPasses(['inlining-optimizing']);
+    if (options.fibers === true) {
+      // every import may suspend (the DDIs are scheduling points); a suspension deeper than the data buffer is a
+      // trap the loader reports
+      m.runPasses(['asyncify']);
+      passes.push('fibers');
+    }
     const layout: ImageLayout = { rodata, instrumented: passes };
     m.addCustomSection(LAYOUT_SECTION, new TextEncoder().encode(JSON.stringify(layout)));
     if (!m.validate()) throw new Error('binaryen produced an invalid module');

@@ -10,6 +10,7 @@ import {
   BugCheck, BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, faultingFunction,
 } from '../../model/bugcheck.js';
 import { varargSlotSizes, type DbgArg } from '../../model/dbgprint.js';
+import { WouldBlock } from '../../model/ke/scheduler.js';
 import { PRINTF_ROUTINES } from '../../model/rtl.js';
 import type { Ddi, DRIVER_OBJECT, DriverImage, DriverInstance, PVOID, WasmAddressSpace } from '../../model/ddi.js';
 import { loadLogSpec, parserFromSpec } from '../log-spec.js';
@@ -180,6 +181,11 @@ export interface WasmDriverOptions {
   readonly coverage?: boolean;
   /** The targets a .c driver is compiled for (default: x86 and x64; x86 alone for a coverage build). */
   readonly targets?: readonly DriverTarget[];
+  /**
+   * Also build the image with fibers (binaryen's asyncify), so runs on several CPUs switch threads of execution
+   * inside the driver's code — at every DDI call and every access to shared memory (docs/concurrency.md).
+   */
+  readonly fibers?: boolean;
 }
 
 /** Coverage builds: clang's edge hooks, and DWARF to map them to source lines. */
@@ -216,6 +222,8 @@ function refuseForeign(path: string, info: ModuleInfo, target: DriverTarget): vo
 interface PreparedImage {
   readonly target: DriverTarget;
   readonly module: WebAssembly.Module;
+  /** The same image with fibers, when asked for. */
+  readonly fibers?: WebAssembly.Module;
   readonly imports: readonly ImportInfo[];
   readonly names: Map<number, string>;
   readonly addressSpace: WasmAddressSpace;
@@ -223,7 +231,7 @@ interface PreparedImage {
   readonly warning?: string;
 }
 
-async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, target: DriverTarget, verifier: boolean): Promise<PreparedImage> {
+async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, target: DriverTarget, verifier: boolean, fibers = false): Promise<PreparedImage> {
   try {
     // a clear error for a file that is no module, before binaryen sees it (Node 20 cannot compile a wasm64 module
     // before its lowering: its header is checked here and binaryen validates the rest)
@@ -268,8 +276,19 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
   const layoutSection = WebAssembly.Module.customSections(module, LAYOUT_SECTION)[0];
   const layout = layoutSection === undefined ? null : JSON.parse(new TextDecoder().decode(layoutSection)) as ImageLayout;
   const sp = info.globals.get('__stack_pointer') ?? 0;
+  let fibersModule: WebAssembly.Module | undefined;
+  if (fibers) {
+    try {
+      // fibers need the memory checks: the access hook is where a shared access becomes a scheduling point
+      const inst = await instrumentDriver(compiled, { memory: true, budget: true, fibers: true, ...(target === 'x64' ? { x64: { imageEnd: reservedLow } } : {}) });
+      fibersModule = new WebAssembly.Module(new Uint8Array(inst.wasm));
+    } catch (e) {
+      throw new WasmDriverError(`${path}: cannot build the image with fibers: ${(e as Error).message}`);
+    }
+  }
   return {
     target, module, imports, names, bytes: bytes.length,
+    ...(fibersModule !== undefined ? { fibers: fibersModule } : {}),
     ...(warning !== undefined ? { warning } : {}),
     addressSpace: {
       reservedLow,
@@ -278,6 +297,8 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
       // the guard page exists when the module was linked with the psharness stack layout
       ...(verifier && sp === STACK_TOP ? { stackGuard: STACK_GUARD } : {}),
       ...(verifier && layout?.rodata != null ? { readOnly: layout.rodata } : {}),
+      // linked stack first: the image's data lies above the stack
+      ...(sp === STACK_TOP ? { dataStart: STACK_TOP } : {}),
     },
   };
 }
@@ -297,7 +318,7 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
       const c = await compileDriver(path, options.defines, options.coverage === true && target === 'x86' ? COVERAGE_FLAGS : [], target);
       const compiled = new Uint8Array(c.wasm);
       if (c.diagnostics !== '' && !diagnostics.includes(c.diagnostics)) diagnostics = [diagnostics, c.diagnostics].filter((x) => x !== '').join('\n');
-      const image = await prepareImage(path, compiled, target, verifier);
+      const image = await prepareImage(path, compiled, target, verifier, options.fibers === true && options.coverage !== true);
       if (image.warning !== undefined) diagnostics = [diagnostics, image.warning].filter((x) => x !== '').join('\n');
       if (options.coverage === true && target === 'x86') {
         const hook = inspectModule(compiled).imports.filter((i) => i.kind === 'function').findIndex((i) => i.name === COVERAGE_HOOK);
@@ -313,7 +334,7 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
     } catch {
       // not a module: prepareImage says so
     }
-    const image = await prepareImage(path, compiled, target, verifier);
+    const image = await prepareImage(path, compiled, target, verifier, options.fibers === true && options.coverage !== true);
     if (image.warning !== undefined) diagnostics = image.warning;
     if (options.coverage === true) {
       const hook = inspectModule(compiled).imports.filter((i) => i.kind === 'function').findIndex((i) => i.name === COVERAGE_HOOK);
@@ -333,6 +354,7 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
     verifier,
     ...(spec?.integrityCheck === false ? { integrityCheck: false } : {}),
     instantiate: () => instantiate(img, verifier, img.target === 'x86' ? coverage : undefined),
+    ...(img.fibers !== undefined ? { instantiateFibers: () => instantiate(img, verifier, undefined, true) } : {}),
   });
   const [primary, second] = images;
   const targets = images.map((i) => i.target).join(' and ');
@@ -366,15 +388,53 @@ function toX64(v: number): bigint {
   return BigInt(Math.trunc(v));
 }
 
-function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageCollector): DriverInstance {
-  const { module, imports, names, target } = img;
+/** Imports that are no scheduling points: the coverage and watchdog hooks, and the end of an Interlocked operation. */
+const NOT_SCHEDULING_POINTS: ReadonlySet<string> = new Set([COVERAGE_HOOK, '__sanitizer_cov_trace_pc_guard_init', 'budget_exceeded', 'memory_grow', 'atomic_end']);
+
+/** The exports binaryen's asyncify pass adds (the fibers build). */
+interface Asyncify {
+  asyncify_start_unwind(data: number): void;
+  asyncify_stop_unwind(): void;
+  asyncify_start_rewind(data: number): void;
+  asyncify_stop_rewind(): void;
+  asyncify_get_state(): number;
+}
+
+/** One CPU's thread of execution inside the driver: its stack, and its frames while it is switched out. */
+interface Fiber {
+  /** Offset in memory of the asyncify data buffer (header: current, end). */
+  readonly buffer: number;
+  readonly size: number;
+  /** The stack pointer a routine starts with on this CPU. */
+  readonly top: number | bigint;
+  suspended: boolean;
+  sp: number | bigint;
+  budget: number;
+  /** A wait whose call completed before it: what the call returns when resumed. */
+  resume: { readonly value: unknown } | undefined;
+}
+
+function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageCollector, withFibers = false): DriverInstance {
+  const { imports, names, target } = img;
+  const module = withFibers && img.fibers !== undefined ? img.fibers : img.module;
   const x64 = target === 'x64';
   const ps = x64 ? 8 : 4;
   /** A value passed to the driver as a pointer-sized parameter. */
   const P = (v: number): number | bigint => (x64 ? toX64(v) : v);
+  /** DriverEntry switched out on its CPU (fibers): the kernel calls DriverEntry again to resume it. */
+  let pendingEntry: (() => number) | null = null;
   return {
     DriverEntry(ddi: Ddi, DriverObject: DRIVER_OBJECT, RegistryPath: PVOID): number {
+      if (pendingEntry !== null) return pendingEntry();
       let table: WebAssembly.Table | null = null;
+      /** The fibers build's asyncify exports (null: the plain build), the stack pointer, and each CPU's fiber. */
+      let A: Asyncify | null = null;
+      let sp: WebAssembly.Global | null = null;
+      let spInitial: number | bigint = 0;
+      const fibers = new Map<number, Fiber>();
+      /** Driver calls on the JS stack: only the outermost can be switched out (a nested one runs to its end). */
+      let depth = 0;
+      let justSuspended = false;
       let budget: WebAssembly.Global | undefined;
       const wrappers = new Map<string, unknown>();
       const dynamic = new Map<string, number>();
@@ -385,17 +445,107 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
         const n = f?.name === undefined ? undefined : names.get(Number(f.name));
         return n ?? `fn#${idx}`;
       };
+      const fiberFor = (cpu: number): Fiber => {
+        let fb = fibers.get(cpu);
+        if (fb === undefined) {
+          const st = ddi.CPU_STACK(cpu);
+          // CPU 0 runs on the image's own stack; the others on kernel memory (an x64 driver sees its canonical VA)
+          const top = cpu === 0 ? spInitial : typeof spInitial === 'bigint' ? toX64(st.top) : st.top;
+          fb = { buffer: ddi.MEMORY_OFFSET(st.buffer), size: st.size, top, suspended: false, sp: top, budget: 0, resume: undefined };
+          fibers.set(cpu, fb);
+        }
+        return fb;
+      };
+      /**
+       * Runs driver code from the kernel. With fibers on several CPUs, the outermost call may unwind at a
+       * scheduling point (asyncify): the kernel sees the thread suspended and calls again later, which rewinds it.
+       */
+      const invoke = (fn: string, f: () => number | bigint): number | bigint => {
+        const cpu = A !== null && depth === 0 ? ddi.CPU() : -1;
+        if (cpu < 0) {
+          if (budget !== undefined) budget.value = ddi.WORK_BUDGET;
+          depth++;
+          try {
+            return f();
+          } catch (e) {
+            throw trapToBugCheck(e, fn);
+          } finally {
+            depth--;
+          }
+        }
+        const a = A as Asyncify;
+        const stack = sp as WebAssembly.Global;
+        const fb = fiberFor(cpu);
+        if (fb.suspended) {
+          stack.value = fb.sp;
+          if (budget !== undefined) budget.value = fb.budget;
+          a.asyncify_start_rewind(fb.buffer);
+        } else {
+          stack.value = fb.top;
+          if (budget !== undefined) budget.value = ddi.WORK_BUDGET;
+        }
+        depth = 1;
+        let r: number | bigint;
+        try {
+          r = f();
+        } catch (e) {
+          fb.suspended = false;
+          throw trapToBugCheck(e, fn);
+        } finally {
+          depth = 0;
+        }
+        if (a.asyncify_get_state() === 1) {
+          a.asyncify_stop_unwind();
+          fb.suspended = true;
+          fb.sp = stack.value as number | bigint;
+          fb.budget = budget === undefined ? 0 : (budget.value as number);
+          justSuspended = true;
+          ddi.SUSPENDED();
+          return 0;
+        }
+        fb.suspended = false;
+        return r;
+      };
+      /** Switches the running thread out of the driver's code (its frames saved in its CPU's buffer). */
+      const unwind = (fb: Fiber, result: string | undefined): number | bigint | undefined => {
+        const view = new DataView(ddi.memory.buffer);
+        view.setUint32(fb.buffer, fb.buffer + 8, true);
+        view.setUint32(fb.buffer + 4, fb.buffer + fb.size, true);
+        (A as Asyncify).asyncify_start_unwind(fb.buffer);
+        return result === 'i64' ? 0n : result === undefined ? undefined : 0;
+      };
+      /** An import of the fibers build: a scheduling point before the call, and a wait that switches the thread out. */
+      const fiberImport = (name: string, f: Impl, result: string | undefined): Impl => (...args) => {
+        if (A === null || depth !== 1) return f(...args);
+        const cpu = ddi.CPU();
+        const fb = fibers.get(cpu);
+        if (cpu < 0 || fb === undefined) return f(...args);
+        let mayPreempt = true;
+        if (A.asyncify_get_state() === 2) {
+          // resumed: the call it stopped at is made now (or returns what it had done before its wait)
+          A.asyncify_stop_rewind();
+          const r = fb.resume;
+          fb.resume = undefined;
+          if (r !== undefined) return result === 'i64' ? toX64(Number(r.value)) : (r.value as number | undefined);
+          mayPreempt = false;
+        }
+        if (mayPreempt && ddi.SCHEDULING_POINT(name === 'access' ? () => accessLabel(args) : name)) return unwind(fb, result);
+        try {
+          return f(...args);
+        } catch (e) {
+          if (!(e instanceof WouldBlock)) throw e;
+          fb.resume = e.result;
+          return unwind(fb, result);
+        }
+      };
+      const accessLabel = (args: (number | bigint)[]): string =>
+        `${n(args[2]) !== 0 ? 'write' : 'read'} of ${n(args[1])} bytes at 0x${(typeof args[0] === 'bigint' ? BigInt.asUintN(64, args[0]) : BigInt(n(args[0]) >>> 0)).toString(16).toUpperCase()}`;
       const call = (idx: number, ...args: (number | bigint)[]): number => {
-        if (budget !== undefined) budget.value = ddi.WORK_BUDGET;
         const f = table?.get(idx) as ((...a: (number | bigint)[]) => number) | null;
         if (f === null || f === undefined) {
           throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0xc0000005, 0, 0, 0], `call through the NULL function pointer (table index ${idx})`);
         }
-        try {
-          return f(...args);
-        } catch (e) {
-          throw trapToBugCheck(e, fnName(idx));
-        }
+        return invoke(fnName(idx), () => f(...args)) as number;
       };
       /** One JS function per (kind, table index): registration and removal must see the same routine. */
       const routine = <F>(kind: string, idx: number, make: () => F): F => {
@@ -709,15 +859,21 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
         // the slow path of the inline shadow check (instrument.ts); an x64 driver passes the address it used
         access: (ea, len, store) => ddi.VERIFY_ACCESS(typeof ea === 'bigint' ? fromX64(ea) : n(ea) >>> 0, n(len), n(store) !== 0),
         budget_exceeded: () => ddi.WORK_EXCEEDED(),
+        // the shim's Interlocked functions mark their load and store atomic (several CPUs: no switch inside)
+        atomic_begin: (p) => ddi.ATOMIC_BEGIN(typeof p === 'bigint' ? fromX64(p) : n(p) >>> 0),
+        atomic_end: () => ddi.ATOMIC_END(),
         memory_grow: () => {
           throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0xc0000005, 0, 0, 0], 'the driver executed memory.grow on the kernel\'s memory');
         },
       };
       for (const i of imports) {
         importObject[i.module] ??= {};
+        const result = i.signature?.results[0];
+        const fiber = (name: string, f: WebAssembly.ImportValue): WebAssembly.ImportValue =>
+          (withFibers && !NOT_SCHEDULING_POINTS.has(name) ? fiberImport(name, f as Impl, result) : f) as WebAssembly.ImportValue;
         if (i.kind === 'memory') importObject[i.module][i.name] = ddi.memory;
-        else if (i.kind === 'function' && i.module === 'psharness') importObject[i.module][i.name] = psharness[i.name] as WebAssembly.ImportValue;
-        else if (i.kind === 'function') importObject[i.module][i.name] = bind(i.name, impl[i.name], i.signature?.results[0] === 'i64');
+        else if (i.kind === 'function' && i.module === 'psharness') importObject[i.module][i.name] = fiber(i.name, psharness[i.name] as WebAssembly.ImportValue);
+        else if (i.kind === 'function') importObject[i.module][i.name] = fiber(i.name, bind(i.name, impl[i.name], result === 'i64'));
       }
       let instance: WebAssembly.Instance;
       try {
@@ -726,18 +882,29 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
         throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0, 0, 0, 0], `the driver image does not load: ${(e as Error).message}`);
       }
       table = instance.exports.__indirect_function_table as WebAssembly.Table;
+      if (withFibers && typeof instance.exports.asyncify_start_unwind === 'function') {
+        A = instance.exports as unknown as Asyncify;
+        sp = instance.exports.__stack_pointer as WebAssembly.Global;
+        spInitial = sp.value as number | bigint;
+      }
       budget = instance.exports[BUDGET_GLOBAL] as WebAssembly.Global | undefined;
       if (budget !== undefined) budget.value = ddi.WORK_BUDGET;
       const entry = instance.exports.DriverEntry as (d: number | bigint, r: number | bigint) => number;
       // DriverObject->MajorFunction[] (x86 offset 0x38, x64 0x70) as the I/O manager filled it, to see what the driver changes
       const MAJOR = x64 ? 0x70 : 0x38;
       const before = DriverObject.MajorFunction.map((_, i) => ddi.READ_POINTER(DriverObject.address + MAJOR + ps * i));
-      let status: number;
-      try {
-        status = entry(P(DriverObject.address), P(RegistryPath));
-      } catch (e) {
-        throw trapToBugCheck(e, 'DriverEntry');
-      }
+      const finishEntry = (): number => {
+        justSuspended = false;
+        const status = Number(invoke('DriverEntry', () => entry(P(DriverObject.address), P(RegistryPath))));
+        if (justSuspended) {
+          pendingEntry = finishEntry;
+          return 0;
+        }
+        pendingEntry = null;
+        return afterEntry(status);
+      };
+      return finishEntry();
+      function afterEntry(status: number): number {
       // DriverObject->DriverUnload, as the driver left it (x86 offset 0x34, x64 0x68)
       const unload = ddi.READ_POINTER(DriverObject.address + (x64 ? 0x68 : 0x34));
       if (unload !== 0) DriverObject.DriverUnload = routine('unload', unload, () => (d: DRIVER_OBJECT) => { call(unload, P(d.address)); });
@@ -746,6 +913,7 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
         if (now !== was) DriverObject.MajorFunction[i] = routine('dispatch', now, () => (dev: number, irp: number) => call(now, P(dev), P(irp)));
       });
       return status >>> 0;
+      }
     },
   };
 }

@@ -1,0 +1,227 @@
+/**
+ * Data races and lock-order inversions among the threads of execution of one run.
+ *
+ * Happens-before is tracked with vector clocks (Lamport; the DJIT+/FastTrack detectors, Flanagan & Freund, PLDI
+ * 2009): a thread's clock advances at every release; acquiring a lock (spin lock, fast mutex, ERESOURCE, push lock),
+ * waiting on an event it was set by, an Interlocked operation on the same address, or the kernel's own ordering of
+ * operations (one that starts after another ended) joins the releaser's clock. Two accesses to the same byte of
+ * driver memory (its image data and its pool), one of them a plain write, neither ordered before the other, are a
+ * data race. Interlocked operations never race with each other, nor with aligned plain reads of at most a pointer's
+ * size (atomic on x86 and x64: Intel SDM vol. 3 §8.1.1) — a plain write racing with either still is a race.
+ *
+ * Lock order (the Linux kernel's lockdep): each acquisition while other locks are held adds held → new to a graph;
+ * an acquisition that closes a cycle is an inversion, a deadlock waiting for the right timing, reported even when
+ * this run did not deadlock.
+ */
+
+export interface AccessRecord {
+  readonly op: number;
+  readonly cpu: number;
+  /** The driver routine it was made in. */
+  readonly routine: string;
+  readonly access: 'read' | 'write';
+  readonly size: number;
+  readonly atomic?: true;
+  /** Locks the thread held, by address. */
+  readonly locks: readonly string[];
+  /** Scheduling step. */
+  readonly step: number;
+}
+
+export interface RaceRecord {
+  readonly address: string;
+  /** What lies there (pool block and offset, or the image's data). */
+  readonly what: string;
+  readonly first: AccessRecord;
+  readonly second: AccessRecord;
+}
+
+export interface LockOrderRecord {
+  /** Taken in this order somewhere... */
+  readonly first: { readonly locks: readonly [string, string]; readonly op: number; readonly routine: string };
+  /** ...and in the reverse order here. */
+  readonly second: { readonly locks: readonly [string, string]; readonly op: number; readonly routine: string };
+}
+
+interface Cell {
+  w: AccessRecord | null;
+  wClock: number;
+  wThread: number;
+  reads: { thread: number; clock: number; at: AccessRecord }[];
+}
+
+const MAX_RACES = 8;
+
+export class RaceDetector {
+  /** Vector clock of each thread of execution (index: operation + 1; 0 is boot). */
+  private readonly clocks: number[][] = [];
+  private readonly syncs = new Map<number, number[]>();
+  private readonly atomics = new Map<number, number[]>();
+  /** Join of the clocks of every operation that has ended: what a new one is ordered after. */
+  private ended: number[] = [];
+  private readonly cells = new Map<number, Cell>();
+  readonly races: RaceRecord[] = [];
+  private readonly seen = new Set<string>();
+  /** Lock-order graph: lock → locks taken while holding it, with where first seen. */
+  private readonly order = new Map<number, Map<number, { op: number; routine: string }>>();
+  readonly inversions: LockOrderRecord[] = [];
+  private readonly inverted = new Set<string>();
+  /** Locks each thread holds, in acquisition order. */
+  readonly held = new Map<number, number[]>();
+
+  constructor(private readonly hex: (va: number) => string, private readonly describe: (va: number) => string) {}
+
+  private clock(thread: number): number[] {
+    let c = this.clocks[thread];
+    if (c === undefined) {
+      c = [];
+      this.clocks[thread] = c;
+    }
+    return c;
+  }
+
+  private static join(into: number[], from: readonly number[]): void {
+    for (let i = 0; i < from.length; i++) if ((from[i] ?? 0) > (into[i] ?? 0)) into[i] = from[i];
+  }
+
+  /** A thread of execution starts: ordered after every operation that has ended. */
+  begin(thread: number): void {
+    const c = this.clock(thread);
+    RaceDetector.join(c, this.ended);
+    c[thread] = (c[thread] ?? 0) + 1;
+  }
+
+  end(thread: number): void {
+    RaceDetector.join(this.ended, this.clock(thread));
+    this.held.delete(thread);
+  }
+
+  /** A release of `sync` (a lock's address, an event's): what the thread did so far happens before its next acquirer. */
+  release(thread: number, sync: number): void {
+    const c = this.clock(thread);
+    let s = this.syncs.get(sync);
+    if (s === undefined) this.syncs.set(sync, (s = []));
+    RaceDetector.join(s, c);
+    c[thread] = (c[thread] ?? 0) + 1;
+  }
+
+  acquire(thread: number, sync: number): void {
+    const s = this.syncs.get(sync);
+    if (s !== undefined) RaceDetector.join(this.clock(thread), s);
+  }
+
+  /** A lock taken: ordered after its last release, and an edge in the lock-order graph from every lock held. */
+  lockAcquired(thread: number, lock: number, routine: string, op: number): void {
+    this.acquire(thread, lock);
+    const held = this.held.get(thread) ?? [];
+    for (const h of held) {
+      if (h === lock) continue;
+      if (this.reaches(lock, h)) {
+        const key = [Math.min(h, lock), Math.max(h, lock)].join(':');
+        if (!this.inverted.has(key)) {
+          this.inverted.add(key);
+          const where = this.firstEdgeOnPath(lock, h);
+          this.inversions.push({
+            first: { locks: [this.name(lock), this.name(h)], op: where.op, routine: where.routine },
+            second: { locks: [this.name(h), this.name(lock)], op, routine },
+          });
+        }
+      }
+      let out = this.order.get(h);
+      if (out === undefined) this.order.set(h, (out = new Map()));
+      if (!out.has(lock)) out.set(lock, { op, routine });
+    }
+    this.held.set(thread, [...held, lock]);
+  }
+
+  lockReleased(thread: number, lock: number): void {
+    this.release(thread, lock);
+    const held = this.held.get(thread);
+    if (held === undefined) return;
+    const i = held.lastIndexOf(lock);
+    if (i >= 0) this.held.set(thread, [...held.slice(0, i), ...held.slice(i + 1)]);
+  }
+
+  private reaches(from: number, to: number): boolean {
+    const seen = new Set<number>();
+    const stack = [from];
+    while (stack.length > 0) {
+      const x = stack.pop() as number;
+      if (x === to) return true;
+      if (seen.has(x)) continue;
+      seen.add(x);
+      for (const y of this.order.get(x)?.keys() ?? []) stack.push(y);
+    }
+    return false;
+  }
+
+  private firstEdgeOnPath(from: number, to: number): { op: number; routine: string } {
+    const direct = this.order.get(from)?.get(to);
+    if (direct !== undefined) return direct;
+    for (const [y, where] of this.order.get(from) ?? []) if (this.reaches(y, to)) return where;
+    return { op: -1, routine: '?' };
+  }
+
+  private name(lock: number): string {
+    return `${this.hex(lock)} (${this.describe(lock)})`;
+  }
+
+  /** An Interlocked operation on `va`: synchronises with every earlier one on the same address. */
+  atomic(thread: number, va: number): void {
+    const c = this.clock(thread);
+    let s = this.atomics.get(va);
+    if (s === undefined) this.atomics.set(va, (s = []));
+    RaceDetector.join(c, s);
+    RaceDetector.join(s, c);
+    c[thread] = (c[thread] ?? 0) + 1;
+  }
+
+  /** A driver access to shared memory; `at` says who made it. */
+  access(thread: number, va: number, at: AccessRecord): void {
+    const c = this.clock(thread);
+    const now = c[thread] ?? 0;
+    const write = at.access === 'write';
+    for (let i = 0; i < at.size; i++) {
+      const a = va + i;
+      let cell = this.cells.get(a);
+      if (cell === undefined) {
+        cell = { w: null, wClock: 0, wThread: -1, reads: [] };
+        this.cells.set(a, cell);
+      }
+      if (cell.w !== null && cell.wThread !== thread && cell.wClock > (c[cell.wThread] ?? 0) && !benign(cell.w, at)) this.report(va, cell.w, at);
+      if (write) {
+        for (const r of cell.reads) if (r.thread !== thread && r.clock > (c[r.thread] ?? 0) && !benign(r.at, at)) this.report(va, r.at, at);
+        cell.w = at;
+        cell.wClock = now;
+        cell.wThread = thread;
+        cell.reads = [];
+      } else {
+        const mine = cell.reads.find((r) => r.thread === thread);
+        if (mine !== undefined) {
+          mine.clock = now;
+          mine.at = at;
+        } else cell.reads.push({ thread, clock: now, at });
+      }
+    }
+  }
+
+  /** Memory freed: its history goes with it (a later allocation there is new memory). */
+  forget(va: number, size: number): void {
+    for (let i = 0; i < size; i++) this.cells.delete(va + i);
+  }
+
+  private report(va: number, first: AccessRecord, second: AccessRecord): void {
+    if (this.races.length >= MAX_RACES) return;
+    const key = `${first.routine}/${first.access}/${second.routine}/${second.access}/${this.describe(va).replace(/\+0x[0-9A-F]+$/, '')}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.races.push({ address: this.hex(va), what: this.describe(va), first, second });
+  }
+}
+
+/** Pairs that are not data races: both Interlocked, or an Interlocked one against an aligned word-sized plain read. */
+function benign(a: AccessRecord, b: AccessRecord): boolean {
+  if (a.atomic === true && b.atomic === true) return true;
+  const plain = a.atomic === true ? b : b.atomic === true ? a : null;
+  return plain !== null && plain.access === 'read' && plain.size <= 8;
+}

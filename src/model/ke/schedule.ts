@@ -1,0 +1,49 @@
+/**
+ * A schedule: how the operations of a scenario overlap on several CPUs, as plain data (part of the scenario, so it
+ * is generated, shrunk and replayed like the operations).
+ *
+ * `pct` is Probabilistic Concurrency Testing (Burckhardt et al., ASPLOS 2010): every operation gets a priority and
+ * the highest-priority thread of execution that can run, runs; at each of a few chosen steps (`preemptions`, d − 1
+ * of them for a bug of depth d) the running one drops below all others. Most concurrency bugs have depth ≤ 2 or 3
+ * (the PCT paper; CHESS, Musuvathi & Qadeer, PLDI 2007: "most bugs need few preemptions"), so a handful suffice and
+ * shrink to the minimal count. `random` picks uniformly among the runnable ones at every scheduling point.
+ */
+export interface Schedule {
+  /** Simulated CPUs: at most this many operations are in flight at once (1: today's sequential runs). */
+  readonly cpus: number;
+  readonly kind: 'pct' | 'random';
+  /** pct: each operation's priority, by operation index (higher runs first; missing entries are 0). */
+  readonly priorities?: readonly number[];
+  /** pct: the scheduling steps at which the running thread of execution drops below every other. */
+  readonly preemptions?: readonly number[];
+  /** random: the seed of the choice at every scheduling point. */
+  readonly seed?: number;
+}
+
+export const MAX_CPUS = 4;
+
+/** The one-CPU schedule: every operation runs to its end before the next starts. */
+export const SEQUENTIAL: Schedule = { cpus: 1, kind: 'pct' };
+
+export function isConcurrent(s: Schedule | undefined): s is Schedule {
+  return s !== undefined && s.cpus > 1;
+}
+
+/** A schedule's shape in one line (reports, labels). */
+export function describeSchedule(s: Schedule): string {
+  if (s.kind === 'random') return `${s.cpus} CPUs, random switches (seed ${s.seed ?? 0})`;
+  const p = s.preemptions ?? [];
+  return `${s.cpus} CPUs, PCT with ${p.length} preemption${p.length === 1 ? '' : 's'}${p.length > 0 ? ` at step${p.length === 1 ? '' : 's'} ${p.join(', ')}` : ''}`;
+}
+
+/** A one-line error for a schedule that is not well formed (a hand-edited report), or null. */
+export function scheduleError(s: unknown, ops: number): string | null {
+  if (typeof s !== 'object' || s === null) return 'schedule must be an object';
+  const o = s as Record<string, unknown>;
+  if (!Number.isInteger(o.cpus) || (o.cpus as number) < 1 || (o.cpus as number) > MAX_CPUS) return `schedule.cpus must be an integer 1-${MAX_CPUS}`;
+  if (o.kind !== 'pct' && o.kind !== 'random') return "schedule.kind must be 'pct' or 'random'";
+  const ints = (v: unknown, name: string, max: number): string | null =>
+    v === undefined || (Array.isArray(v) && v.length <= max && v.every((x) => Number.isInteger(x) && x >= 0)) ? null : `schedule.${name} must be a list of non-negative integers`;
+  return ints(o.priorities, 'priorities', Math.max(ops, 1000)) ?? ints(o.preemptions, 'preemptions', 64)
+    ?? (o.seed === undefined || Number.isInteger(o.seed) ? null : 'schedule.seed must be an integer');
+}
