@@ -130,8 +130,13 @@ typedef ULONG_PTR KSPIN_LOCK, *PKSPIN_LOCK;
 typedef ULONG64 POOL_FLAGS;
 typedef union _LARGE_INTEGER { struct { ULONG LowPart; LONG HighPart; }; LONGLONG QuadPart; } LARGE_INTEGER, *PLARGE_INTEGER;
 
-/* ---- the Interlocked family: compiler intrinsics on Windows, inline here (atomic: one CPU runs at a time) */
-#define __PSH_ILK(T, name, op) static inline T name(T volatile *Target, T Value) { return __atomic_##op(Target, Value, __ATOMIC_SEQ_CST); }
+/* ---- the Interlocked family: compiler intrinsics on Windows, inline here. The markers tell the simulated kernel
+ * that the load and store between them are one atomic operation: no other CPU runs inside it, and it orders with
+ * every other Interlocked operation on the same address (docs/concurrency.md). */
+__attribute__((import_module("psharness"), import_name("atomic_begin"))) void __psh_atomic_begin(volatile void *Address);
+__attribute__((import_module("psharness"), import_name("atomic_end"))) void __psh_atomic_end(void);
+#define __PSH_ATOMIC(p, T, expr) do { __psh_atomic_begin((p)); __r = (expr); __psh_atomic_end(); } while (0)
+#define __PSH_ILK(T, name, op) static inline T name(T volatile *Target, T Value) { T __r; __PSH_ATOMIC(Target, T, __atomic_##op(Target, Value, __ATOMIC_SEQ_CST)); return __r; }
 __PSH_ILK(LONG, InterlockedExchange, exchange_n)
 __PSH_ILK(LONG, InterlockedExchangeAdd, fetch_add)
 __PSH_ILK(LONG, InterlockedAnd, fetch_and)
@@ -142,23 +147,29 @@ __PSH_ILK(LONG64, InterlockedExchangeAdd64, fetch_add)
 __PSH_ILK(LONG64, InterlockedAnd64, fetch_and)
 __PSH_ILK(LONG64, InterlockedOr64, fetch_or)
 __PSH_ILK(LONG64, InterlockedXor64, fetch_xor)
-static inline LONG InterlockedIncrement(LONG volatile *Addend) { return __atomic_add_fetch(Addend, 1, __ATOMIC_SEQ_CST); }
-static inline LONG InterlockedDecrement(LONG volatile *Addend) { return __atomic_sub_fetch(Addend, 1, __ATOMIC_SEQ_CST); }
-static inline LONG InterlockedAdd(LONG volatile *Addend, LONG Value) { return __atomic_add_fetch(Addend, Value, __ATOMIC_SEQ_CST); }
-static inline LONG64 InterlockedIncrement64(LONG64 volatile *Addend) { return __atomic_add_fetch(Addend, 1, __ATOMIC_SEQ_CST); }
-static inline LONG64 InterlockedDecrement64(LONG64 volatile *Addend) { return __atomic_sub_fetch(Addend, 1, __ATOMIC_SEQ_CST); }
-static inline LONG64 InterlockedAdd64(LONG64 volatile *Addend, LONG64 Value) { return __atomic_add_fetch(Addend, Value, __ATOMIC_SEQ_CST); }
+static inline LONG InterlockedIncrement(LONG volatile *Addend) { LONG __r; __PSH_ATOMIC(Addend, LONG, __atomic_add_fetch(Addend, 1, __ATOMIC_SEQ_CST)); return __r; }
+static inline LONG InterlockedDecrement(LONG volatile *Addend) { LONG __r; __PSH_ATOMIC(Addend, LONG, __atomic_sub_fetch(Addend, 1, __ATOMIC_SEQ_CST)); return __r; }
+static inline LONG InterlockedAdd(LONG volatile *Addend, LONG Value) { LONG __r; __PSH_ATOMIC(Addend, LONG, __atomic_add_fetch(Addend, Value, __ATOMIC_SEQ_CST)); return __r; }
+static inline LONG64 InterlockedIncrement64(LONG64 volatile *Addend) { LONG64 __r; __PSH_ATOMIC(Addend, LONG64, __atomic_add_fetch(Addend, 1, __ATOMIC_SEQ_CST)); return __r; }
+static inline LONG64 InterlockedDecrement64(LONG64 volatile *Addend) { LONG64 __r; __PSH_ATOMIC(Addend, LONG64, __atomic_sub_fetch(Addend, 1, __ATOMIC_SEQ_CST)); return __r; }
+static inline LONG64 InterlockedAdd64(LONG64 volatile *Addend, LONG64 Value) { LONG64 __r; __PSH_ATOMIC(Addend, LONG64, __atomic_add_fetch(Addend, Value, __ATOMIC_SEQ_CST)); return __r; }
 static inline LONG InterlockedCompareExchange(LONG volatile *Destination, LONG Exchange, LONG Comparand) {
+    __psh_atomic_begin(Destination);
     __atomic_compare_exchange_n(Destination, &Comparand, Exchange, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    __psh_atomic_end();
     return Comparand; /* the initial value, whether or not it was replaced */
 }
 static inline LONG64 InterlockedCompareExchange64(LONG64 volatile *Destination, LONG64 Exchange, LONG64 Comparand) {
+    __psh_atomic_begin(Destination);
     __atomic_compare_exchange_n(Destination, &Comparand, Exchange, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    __psh_atomic_end();
     return Comparand;
 }
-static inline PVOID InterlockedExchangePointer(PVOID volatile *Target, PVOID Value) { return __atomic_exchange_n(Target, Value, __ATOMIC_SEQ_CST); }
+static inline PVOID InterlockedExchangePointer(PVOID volatile *Target, PVOID Value) { PVOID __r; __PSH_ATOMIC(Target, PVOID, __atomic_exchange_n(Target, Value, __ATOMIC_SEQ_CST)); return __r; }
 static inline PVOID InterlockedCompareExchangePointer(PVOID volatile *Destination, PVOID Exchange, PVOID Comparand) {
+    __psh_atomic_begin(Destination);
     __atomic_compare_exchange_n(Destination, &Comparand, Exchange, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    __psh_atomic_end();
     return Comparand;
 }
 

@@ -15,6 +15,7 @@ import { checkExhaustive } from '../harness/exhaustive.js';
 import { guidedFuzz } from '../harness/guided.js';
 import { applicableBuilds, applicableInvariants, fuzz, type Finding, type FuzzResult } from '../harness/fuzz.js';
 import { CompileError } from '../driver/wasm/compile.js';
+import { isConcurrent, MAX_CPUS } from '../model/ke/schedule.js';
 import { loadWasmDriver, WasmDriverError } from '../driver/wasm/loader.js';
 import { describeBuilds, shimCatalogue } from '../driver/wasm/shim-catalogue.js';
 import { LogSpecError } from '../driver/log-spec.js';
@@ -53,7 +54,7 @@ usage:
   psharness fuzz --driver <name|driver.c|driver.wasm> [--seed N|random] [--runs N] [--time-limit S] [--build B|all]
                  [--profile documented|adversarial] [--invariant ID ...] [--max-ops N]
                  [--reports DIR] [--junit FILE] [--no-reports] [--path P] [--regressions DIR] [--verifier on|off]
-                 [--min-runs N] [--workers N] [--shard i/n] [--faults none|boot|all] [--crowding on|off]
+                 [--min-runs N] [--workers N] [--shard i/n] [--faults none|boot|all] [--crowding on|off] [--cpus N]
                  [--weights kind=N,...] [--stats] [--exhaustive K] [--max-findings N]
                  [--from-report R] [--coverage DIR] [--guided]
   psharness replay <report.json>
@@ -65,9 +66,9 @@ usage:
 exit codes: 0 all invariants hold, 1 violation, 2 bad usage or input, 3 internal error`;
 
 /** A built-in driver by name, or a C (.c) or WebAssembly (.wasm) driver by path. */
-export async function resolveDriver(name: string, io?: Io, verifier = true, coverage = false): Promise<DriverModule> {
+export async function resolveDriver(name: string, io?: Io, verifier = true, coverage = false, fibers = false): Promise<DriverModule> {
   if (name.endsWith('.c') || name.endsWith('.wasm')) {
-    const d = await loadWasmDriver(name, { verifier, coverage });
+    const d = await loadWasmDriver(name, { verifier, coverage, fibers });
     if (d.diagnostics !== '' && io !== undefined) io.err(d.diagnostics);
     return d;
   }
@@ -176,6 +177,8 @@ function cmdList(args: readonly string[], io: Io): number {
 /** Caps that keep one command bounded (a report or flag cannot ask for a campaign that never ends). */
 export const MAX_RUNS = 10_000_000;
 export const MAX_OPS = 10_000;
+/** CPUs a scenario may draw by default (--cpus). */
+export const DEFAULT_CPUS = 1;
 
 /**
  * `--seed -5`: a negative number after an option that takes a value is that value (parseArgs would read it as an
@@ -195,7 +198,7 @@ function joinNegativeValues(args: readonly string[], valued: ReadonlySet<string>
 }
 
 async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
-  const args = joinNegativeValues(rawArgs, new Set(['--seed', '--runs', '--time-limit', '--max-ops', '--min-runs', '--path', '--workers', '--shard', '--faults', '--crowding', '--weights', '--exhaustive', '--max-findings', '--coverage', '--from-report', '--build', '--profile', '--invariant', '--reports', '--junit', '--regressions', '--verifier', '--driver']));
+  const args = joinNegativeValues(rawArgs, new Set(['--seed', '--runs', '--time-limit', '--max-ops', '--min-runs', '--path', '--workers', '--shard', '--faults', '--crowding', '--weights', '--exhaustive', '--max-findings', '--coverage', '--from-report', '--build', '--profile', '--invariant', '--reports', '--junit', '--regressions', '--verifier', '--driver', '--cpus']));
   const { values, positionals } = parseArgs({
     args,
     strict: true,
@@ -227,6 +230,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
       'from-report': { type: 'string' },
       coverage: { type: 'string' },
       guided: { type: 'boolean' },
+      cpus: { type: 'string' },
     },
   });
   let known: readonly string[] | undefined;
@@ -242,6 +246,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     values['max-ops'] = String(r.fuzz.maxOps);
     values.driver ??= resolveDriverReference(r.driver, values['from-report']);
     if (r.fuzz.verifier === false) values.verifier = 'off';
+    if (r.fuzz.cpus !== undefined) values.cpus = String(r.fuzz.cpus);
     known = r.fuzz.seen;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
@@ -268,6 +273,9 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     shard = [Number(m[1]), Number(m[2])];
   }
   const timeLimitMs = values['time-limit'] === undefined ? undefined : positiveInt(values['time-limit'], '--time-limit') * 1000;
+  // several CPUs: each scenario draws 1 to N and a schedule (docs/concurrency.md); 1 is every operation to its end
+  const cpus = values.cpus === undefined ? DEFAULT_CPUS : positiveInt(values.cpus, '--cpus', MAX_CPUS);
+  if (cpus > 1 && (values.coverage !== undefined || values.guided === true)) throw new UsageError('--coverage and --guided run on one CPU: add --cpus 1');
   const profile = values.profile ?? 'documented';
   if (profile !== 'documented' && profile !== 'adversarial') throw new UsageError(`--profile must be 'documented' or 'adversarial', got '${profile}'`);
   if (values.path !== undefined && !/^\d+(:\d+)*$/.test(values.path)) throw new UsageError(`--path must look like 12:0:3, got '${values.path}'`);
@@ -279,7 +287,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   }
   // the cheap checks first: a C driver is compiled here
   // the guided search needs a C driver's edges: a coverage build
-  const driver = await resolveDriver(values.driver, io, verifier, values.coverage !== undefined || values.guided === true);
+  const driver = await resolveDriver(values.driver, io, verifier, values.coverage !== undefined || values.guided === true, cpus > 1);
   const buildArg = values.build ?? 'all';
   const requested = selectBuilds(buildArg);
   const { builds, skipped } = applicableBuilds(driver, requested);
@@ -326,7 +334,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     const report = buildReport({
       driver: values.driver as string, invariant: f.invariant, scenario: f.scenario, shrunkFrom: f.shrunkFrom, violations: f.violations, record: f.record, signature: f.signature,
       fuzz: {
-        seed: f.seed, path: f.path, runsToFailure: f.runsToFailure, profile, builds, invariants: f.roundInvariants, maxOps,
+        seed: f.seed, path: f.path, runsToFailure: f.runsToFailure, profile, builds, invariants: f.roundInvariants, maxOps, ...(cpus > 1 ? { cpus } : {}),
         ...(verifier ? {} : { verifier: false as const }), ...(f.roundSeen.length > 0 ? { seen: f.roundSeen } : {}),
       },
       reportDir,
@@ -389,16 +397,16 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, faults: faultMode, crowding, maxFindings,
     ...(weights !== undefined ? { weights } : {}), ...(onRun !== undefined ? { onRun } : {}), onFinding,
   }) : values.path !== undefined ? fuzz({
-    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, path: values.path, faults: faultMode, crowding, maxFindings,
+    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, path: values.path, faults: faultMode, crowding, maxFindings, cpus,
     ...(known !== undefined ? { knownSignatures: known } : {}),
     ...(weights !== undefined ? { weights } : {}),
     ...(onRun !== undefined ? { onRun } : {}), onFinding,
   }) : await runCampaign({
     ...(values.stats === true ? { statistics } : {}),
     driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, workers: values.coverage !== undefined ? 1 : workers, shard,
-    faults: faultMode, crowding, maxFindings,
+    faults: faultMode, crowding, maxFindings, cpus,
     ...(weights !== undefined ? { weights } : {}),
-    spec: { name: values.driver, verifier }, ...(onRun !== undefined ? { onRun } : {}), onFinding,
+    spec: { name: values.driver, verifier, fibers: cpus > 1 }, ...(onRun !== undefined ? { onRun } : {}), onFinding,
   });
   io.progress?.('');
   if (values.coverage !== undefined) {
@@ -520,7 +528,7 @@ async function cmdTrace(rawArgs: string[], io: Io): Promise<number> {
     scenario = fc.sample(scenarioArbitrary({ builds, profile, maxOps }), { seed: Number(values.seed), numRuns: run })[run - 1];
   }
   if (driverName === undefined) throw new UsageError('trace needs --driver <name> (see `psharness list`)');
-  driver ??= await resolveDriver(driverName, io, verifier);
+  driver ??= await resolveDriver(driverName, io, verifier, false, isConcurrent(scenario.schedule));
   const cannot = applicableBuilds(driver, [scenario.build]).skipped[0];
   if (cannot !== undefined) throw new UsageError(`${driverName} cannot run on ${cannot.build}: ${cannot.why}`);
   const invariants = applicableInvariants(driver);
@@ -544,7 +552,7 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
     io.err(`psharness: ${driverFile} changed since the report was written (sha256 differs): replaying the current source`);
   }
   try {
-    driver = await resolveDriver(driverFile, io, report.fuzz?.verifier !== false);
+    driver = await resolveDriver(driverFile, io, report.fuzz?.verifier !== false, false, isConcurrent(report.scenario.schedule));
   } catch (e) {
     if (e instanceof UnknownDriverError) throw new ReportError(`${positionals[0]}: ${e.message}`);
     throw e;

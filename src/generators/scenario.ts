@@ -8,6 +8,7 @@ import { CID_REUSE_POLICIES, type CidReusePolicy } from '../model/cid-table.js';
 import { FAULTABLE_DDIS } from '../model/ddi.js';
 import type { Crowding, FaultSpec } from '../model/kernel.js';
 import type { Scenario } from '../model/scenario.js';
+import type { Schedule } from '../model/ke/schedule.js';
 import {
   STATUS_ACCESS_DENIED,
   STATUS_INSUFFICIENT_RESOURCES,
@@ -31,6 +32,26 @@ export interface ScenarioOptions {
   readonly faults?: FaultMode;
   /** Draw other drivers' routines in the notify tables (default true). */
   readonly crowding?: boolean;
+  /** The most CPUs a scenario may draw (default 1: every operation to its end before the next). */
+  readonly cpus?: number;
+}
+
+/**
+ * Several CPUs: how many, and a schedule — mostly PCT (a priority per operation, up to three preemptions, most at
+ * early steps), sometimes uniform random switches (docs/concurrency.md). Sometimes one CPU, so a campaign keeps
+ * finding the sequential bugs.
+ */
+export function scheduleArbitrary(maxCpus: number, maxOps: number): fc.Arbitrary<Schedule | undefined> {
+  const cpus = fc.integer({ min: 2, max: Math.max(2, maxCpus) });
+  const step = fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 40 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 400 }) });
+  const pct: fc.Arbitrary<Schedule> = fc.record({
+    cpus,
+    kind: fc.constant('pct' as const),
+    priorities: fc.array(fc.nat({ max: 99 }), { minLength: maxOps, maxLength: maxOps }),
+    preemptions: fc.uniqueArray(step, { maxLength: 3 }).map((p) => [...p].sort((a, b) => a - b)),
+  });
+  const random: fc.Arbitrary<Schedule> = fc.record({ cpus, kind: fc.constant('random' as const), seed: fc.nat() });
+  return fc.oneof({ weight: 1, arbitrary: fc.constant(undefined) }, { weight: 6, arbitrary: pct }, { weight: 2, arbitrary: random });
 }
 
 export type FaultMode = 'none' | 'boot' | 'all';
@@ -104,13 +125,16 @@ export function scenarioArbitrary(options: ScenarioOptions = {}): fc.Arbitrary<S
     ops: fc.array(rawOpArbitrary(profile === 'adversarial', options.weights ?? DEFAULT_WEIGHTS), { minLength: Math.min(options.minOps ?? 0, maxOps), maxLength: maxOps, size: 'max' }).map(resolveOps),
     // last in the record: drawing it leaves every earlier field's draws (and so every seed's operations) unchanged
     integrityCheck: integrityCheckArbitrary,
-  }).map(({ poolQuota, firstClientId, integrityCheck, ...s }): Scenario => {
+    // after it, for the same reason; one CPU draws nothing
+    schedule: (options.cpus ?? 1) > 1 ? scheduleArbitrary(options.cpus ?? 1, maxOps) : fc.constant(undefined),
+  }).map(({ poolQuota, firstClientId, integrityCheck, schedule, ...s }): Scenario => {
     // a table holds at most its capacity: more crowding than that is the same full table
     const cap = getBuild(s.build).capacity;
     const crowding = { process: Math.min(s.crowding.process, cap.process), thread: Math.min(s.crowding.thread, cap.thread), image: Math.min(s.crowding.image, cap.image) };
     return {
       ...s, crowding, ...(poolQuota === undefined ? {} : { poolQuota }), ...(firstClientId === undefined ? {} : { firstClientId }),
       ...(integrityCheck === false ? { integrityCheck } : {}),
+      ...(schedule === undefined ? {} : { schedule: schedule.priorities === undefined ? schedule : { ...schedule, priorities: schedule.priorities.slice(0, s.ops.length) } }),
     };
   });
 }

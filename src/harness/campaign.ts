@@ -30,6 +30,8 @@ export function chunkSeed(seed: number, k: number): number {
 export interface DriverSpec {
   readonly name: string;
   readonly verifier: boolean;
+  /** A C driver's fibers build too (runs on several CPUs). */
+  readonly fibers?: boolean;
 }
 
 export interface CampaignOptions extends Omit<FuzzOptions, 'onFinding' | 'onRun' | 'examples' | 'skipShrink' | 'deadline' | 'continueAfterFailure'> {
@@ -71,6 +73,7 @@ export interface ChunkTask {
   readonly weights?: OpWeights;
   readonly faults?: FaultMode;
   readonly crowding?: boolean;
+  readonly cpus?: number;
   /** Count scenario labels (--stats). */
   readonly stats?: boolean;
 }
@@ -90,7 +93,7 @@ export function runChunk(driver: DriverModule, t: ChunkTask, onRun?: (runs: numb
     ...(t.maxOps !== undefined ? { maxOps: t.maxOps } : {}),
     ...(t.deadline !== undefined ? { deadline: t.deadline - performance.timeOrigin } : {}),
     ...(t.weights !== undefined ? { weights: t.weights } : {}), ...(t.faults !== undefined ? { faults: t.faults } : {}),
-    ...(t.crowding !== undefined ? { crowding: t.crowding } : {}),
+    ...(t.crowding !== undefined ? { crowding: t.crowding } : {}), ...(t.cpus !== undefined ? { cpus: t.cpus } : {}),
     skipShrink: new Set(t.skipShrink), ...(t.maxFindings !== undefined ? { maxFindings: t.maxFindings } : {}), ...(onRun !== undefined ? { onRun } : {}),
   });
   return {
@@ -155,7 +158,7 @@ export async function runCampaign(o: CampaignOptions): Promise<FuzzResult> {
     ...(o.maxOps !== undefined ? { maxOps: o.maxOps } : {}), ...(deadline !== undefined ? { deadline } : {}),
     invariants: ids, skipShrink: [...found.keys()], maxFindings, ...(o.statistics !== undefined ? { stats: true } : {}),
     ...(o.weights !== undefined ? { weights: o.weights } : {}), ...(o.faults !== undefined ? { faults: o.faults } : {}),
-    ...(o.crowding !== undefined ? { crowding: o.crowding } : {}),
+    ...(o.crowding !== undefined ? { crowding: o.crowding } : {}), ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
   });
 
   const workers = Math.max(1, Math.min(o.workers ?? 1, mine.length));

@@ -27,6 +27,8 @@ export interface FuzzOptions {
   readonly weights?: OpWeights;
   readonly faults?: FaultMode;
   readonly crowding?: boolean;
+  /** The most CPUs a scenario draws (default 1). */
+  readonly cpus?: number;
   /** Called with each generated scenario before it runs (statistics). */
   readonly onScenario?: (s: Scenario) => void;
   /** Stop generating after this many ms (fast-check interruptAfterTimeLimit: not deterministic). */
@@ -93,7 +95,7 @@ function fuzzRound(o: FuzzOptions & { readonly seen?: ReadonlySet<string> }): Fu
   const invariants = o.invariants ?? INVARIANTS;
   const builds = o.builds ?? applicableBuilds(o.driver, BUILDS.map((b) => b.id)).builds;
   const profile = o.profile ?? 'documented';
-  const arb = scenarioArbitrary({ builds, profile, maxOps: o.maxOps, weights: o.weights ?? weightsFor(o.driver), faults: o.faults, crowding: o.crowding });
+  const arb = scenarioArbitrary({ builds, profile, maxOps: o.maxOps, weights: o.weights ?? weightsFor(o.driver), faults: o.faults, crowding: o.crowding, cpus: o.cpus });
   let executed = 0;
   let cut = false;
   // --time-limit holds within a run too: the kernel asks between operations (a driver's own endless loop is the

@@ -10,7 +10,10 @@ import { linesOf } from '../driver/types.js';
 import type { Invariant, Violation } from '../invariants/index.js';
 import { getBuild } from '../model/builds.js';
 import type { Op } from '../model/ops.js';
-import type { CallbackRecord, RunRecord } from '../model/record.js';
+import type { CallbackRecord, ConcurrencyRecord, RunRecord } from '../model/record.js';
+import type { AccessRecord } from '../model/ke/race-detector.js';
+import { describeSchedule } from '../model/ke/schedule.js';
+import type { TimelineEntry } from '../model/ke/scheduler.js';
 import type { Scenario } from '../model/scenario.js';
 import { statusName } from '../model/status.js';
 import { VERSION } from '../version.js';
@@ -25,6 +28,8 @@ export interface FuzzProvenance {
   readonly builds: readonly string[];
   readonly invariants: readonly string[];
   readonly maxOps: number;
+  /** The most CPUs the campaign's scenarios drew (absent: one). */
+  readonly cpus?: number;
   /** Present (false) when the campaign ran with `--verifier off`: replay runs without it too. */
   readonly verifier?: false;
   /** Signatures the fast-check round already knew (its property looks for new ones): `--from-report` needs them. */
@@ -164,11 +169,12 @@ export function renderRun(out: string[], record: RunRecord, flagged: ReadonlySet
       }
     }
     for (const cb of record.callbacks.filter((c) => c.op === opr.index)) {
-      out.push(`- ${flagged.has(cb.seq) ? '⚠ ' : ''}#${cb.seq} ${cbTitle(cb)}${cb.outcome !== 'returned' ? ` → ${cb.outcome}` : ''}`);
+      out.push(`- ${flagged.has(cb.seq) ? '⚠ ' : ''}#${cb.seq} ${cbTitle(cb)}${cb.cpu !== undefined ? ` on CPU ${cb.cpu}` : ''}${cb.outcome !== 'returned' ? ` → ${cb.outcome}` : ''}`);
       driverActivity(out, cb);
     }
     out.push('');
   }
+  if (record.concurrency !== undefined) renderCpus(out, record.concurrency);
   if (record.bugCheck !== null) {
     const b = record.bugCheck;
     out.push('## Bug check', '', `STOP 0x${b.code.toString(16).toUpperCase().padStart(8, '0')} ${b.name} (${b.parameters.join(', ')}) during ${b.during}: ${b.reason}`, '');
@@ -189,6 +195,25 @@ export function renderRun(out: string[], record: RunRecord, flagged: ReadonlySet
   if (record.poolExhausted !== undefined) out.push('## Out of memory', '', record.poolExhausted, '');
 }
 
+/** The interleaving, one column per CPU: which operation ran where, switched at which scheduling point. */
+function renderCpus(out: string[], c: ConcurrencyRecord): void {
+  const cpus = c.schedule.cpus;
+  out.push('## CPUs', '', `${describeSchedule(c.schedule)}. Each row is a scheduling step; a cell says what the operation on that CPU did.`, '');
+  out.push(`| step | ${Array.from({ length: cpus }, (_, i) => `CPU ${i}`).join(' | ')} |`, `|---|${'---|'.repeat(cpus)}`);
+  const cell = (e: TimelineEntry): string => {
+    const what = e.event === 'start' ? 'starts' : e.event === 'end' ? 'ends' : e.event === 'blocked' ? `waits for ${e.at}` : `runs from ${e.at}`;
+    return `op ${e.op} ${what}`.replace(/\|/g, '\\|');
+  };
+  for (const e of c.timeline) out.push(`| ${e.step} | ${Array.from({ length: cpus }, (_, i) => (i === e.cpu ? cell(e) : '')).join(' | ')} |`);
+  out.push('');
+  for (const r of c.races) {
+    const a = (x: AccessRecord): string => `${x.access} of ${x.size} in ${x.routine} (op ${x.op}, CPU ${x.cpu}, step ${x.step}${x.locks.length > 0 ? `, holding ${x.locks.join(', ')}` : ', no lock'})`;
+    out.push(`- data race at ${r.address} (${r.what}): ${a(r.first)} — ${a(r.second)}`);
+  }
+  for (const l of c.lockOrder) out.push(`- lock order: ${l.first.locks.join(' → ')} in ${l.first.routine}; ${l.second.locks.join(' → ')} in ${l.second.routine}`);
+  if (c.races.length + c.lockOrder.length > 0) out.push('');
+}
+
 export function renderMarkdown(report: Report, record: RunRecord): string {
   const s = report.scenario;
   const build = getBuild(s.build);
@@ -206,6 +231,7 @@ export function renderMarkdown(report: Report, record: RunRecord): string {
   out.push(`| other drivers' routines | process ${s.crowding.process}, thread ${s.crowding.thread}, image ${s.crowding.image} |`);
   out.push(`| fault plan | ${s.faults.length === 0 ? 'none' : s.faults.map((f) => `${f.ddi} call #${f.nth} → ${statusName(f.status)}`).join('; ')} |`);
   out.push(`| operations | ${s.ops.length} (shrunk from ${report.shrunkFrom}) |`);
+  if (s.schedule !== undefined) out.push(`| CPUs | ${describeSchedule(s.schedule)} |`);
   if (report.fuzz !== null) out.push(`| found by | seed ${report.fuzz.seed}, run ${report.fuzz.runsToFailure}, path \`${report.fuzz.path ?? '-'}\` |`);
   out.push('', `Replay: \`${report.replay}\``, '');
   out.push('## Violations', '');

@@ -6,6 +6,7 @@
  */
 import { labelsOf, type Op } from '../model/ops.js';
 import type { Scenario } from '../model/scenario.js';
+import type { Schedule } from '../model/ke/schedule.js';
 
 export interface ShrinkResult {
   readonly scenario: Scenario;
@@ -15,6 +16,14 @@ export interface ShrinkResult {
 
 function withOps(s: Scenario, ops: readonly Op[]): Scenario {
   return { ...s, ops };
+}
+
+/** The scenario without the ops at `remove`; a schedule's per-operation priorities go with them. */
+function dropOps(s: Scenario, remove: ReadonlySet<number>): Scenario {
+  const ops = s.ops.filter((_, i) => !remove.has(i));
+  const p = s.schedule?.priorities;
+  if (s.schedule === undefined || p === undefined) return withOps(s, ops);
+  return { ...s, ops, schedule: { ...s.schedule, priorities: p.filter((_, i) => !remove.has(i)) } };
 }
 
 /** Ops to remove with `label`: its creation, every use, and the lifetimes of the threads of a process. */
@@ -54,14 +63,14 @@ export function shrinkScenario(start: Scenario, fails: (s: Scenario) => boolean,
     for (const label of labels.reverse()) {
       const remove = lifetime(best.ops, label);
       if (remove.size === 0) continue;
-      if (tryIt(withOps(best, best.ops.filter((_, i) => !remove.has(i))))) changed = true;
+      if (tryIt(dropOps(best, remove))) changed = true;
     }
     // (2) single ops, last first; with a fault plan, also with the failing call renumbered, since removing an op
     // can shift which call the fault must hit (a local minimum otherwise)
     for (let i = best.ops.length - 1; i >= 0; i--) {
       if (i >= best.ops.length) continue;
-      const ops = best.ops.filter((_, j) => j !== i);
-      if (tryIt(withOps(best, ops))) {
+      const without = dropOps(best, new Set([i]));
+      if (tryIt(without)) {
         changed = true;
         continue;
       }
@@ -70,7 +79,7 @@ export function shrinkScenario(start: Scenario, fails: (s: Scenario) => boolean,
           const nth = best.faults[f].nth + delta;
           if (nth < 1) continue;
           const faults = best.faults.map((x, j) => (j === f ? { ...x, nth } : x));
-          if (tryIt({ ...best, ops, faults })) {
+          if (tryIt({ ...without, faults })) {
             changed = true;
             break search;
           }
@@ -143,8 +152,44 @@ export function shrinkScenario(start: Scenario, fails: (s: Scenario) => boolean,
       }
     }
     if (best.reusePolicy !== 'nt52' && tryIt({ ...best, reusePolicy: 'nt52' })) changed = true;
+    if (shrinkSchedule(best, tryIt)) changed = true;
   }
   return { scenario: best, attempts };
+}
+
+/**
+ * A schedule, simplest first (the CHESS/PCT order of what makes an interleaving easy to read): none at all (the
+ * bug needs no second CPU), fewer CPUs, fewer preemptions, earlier ones, then fewer operations that overlap (their
+ * priorities to 0: an operation that does not outrank the one running waits for it).
+ */
+function shrinkSchedule(best: Scenario, tryIt: (s: Scenario) => boolean): boolean {
+  const s = best.schedule;
+  if (s === undefined) return false;
+  const { schedule: _s, ...sequential } = best;
+  if (tryIt(sequential)) return true;
+  let changed = false;
+  let cur = s;
+  const attempt = (next: Schedule): boolean => {
+    if (!tryIt({ ...best, schedule: next })) return false;
+    cur = next;
+    changed = true;
+    return true;
+  };
+  while (cur.cpus > 2 && attempt({ ...cur, cpus: cur.cpus - 1 }));
+  const pre = (): readonly number[] => cur.preemptions ?? [];
+  for (let i = pre().length - 1; i >= 0; i--) attempt({ ...cur, preemptions: pre().filter((_, j) => j !== i) });
+  for (let i = 0; i < pre().length; i++) {
+    for (const step of [1, Math.floor(pre()[i] / 2), pre()[i] - 1]) {
+      if (step < 1 || step >= pre()[i] || pre().includes(step)) continue;
+      if (attempt({ ...cur, preemptions: pre().map((x, j) => (j === i ? step : x)) })) break;
+    }
+  }
+  const pr = cur.priorities ?? [];
+  for (let i = pr.length - 1; i >= 0; i--) {
+    const now = cur.priorities ?? [];
+    if ((now[i] ?? 0) !== 0) attempt({ ...cur, priorities: now.map((x, j) => (j === i ? 0 : x)) });
+  }
+  return changed;
 }
 
 /** True when no single op can be removed with the scenario still failing. */

@@ -9,7 +9,7 @@ import { loadWasmDriver } from '../driver/wasm/loader.js';
 import { runChunk, type ChunkTask, type DriverSpec } from './campaign.js';
 
 async function load(spec: DriverSpec): Promise<DriverModule> {
-  if (/\.(c|wasm)$/.test(spec.name)) return loadWasmDriver(spec.name, { verifier: spec.verifier });
+  if (/\.(c|wasm)$/.test(spec.name)) return loadWasmDriver(spec.name, { verifier: spec.verifier, fibers: spec.fibers === true });
   const d = builtinDrivers().get(spec.name);
   if (d === undefined) throw new Error(`unknown driver '${spec.name}'`);
   return spec.verifier ? d : { ...d, verifier: false };

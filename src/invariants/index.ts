@@ -15,7 +15,8 @@ import { processNameCorrect } from './process-name-correct.js';
 import { threadCountCorrect } from './thread-count-correct.js';
 import { referencesBalanced, referencesReleased } from './references-balanced.js';
 import type { Invariant, Observation, Violation } from './types.js';
-import { kernelMemoryOwned, routineReturns, uninitializedUse } from './verifier-stops.js';
+import { kernelMemoryOwned, noDeadlock, routineReturns, uninitializedUse } from './verifier-stops.js';
+import { lockOrderConsistent, noDataRace } from './concurrency.js';
 
 export * from './types.js';
 
@@ -44,6 +45,9 @@ export const INVARIANTS: readonly Invariant[] = [
   routineReturns,
   deviceInterface,
   objectAccessStripped,
+  noDataRace,
+  lockOrderConsistent,
+  noDeadlock,
 ];
 
 export class UnknownInvariantError extends Error {

@@ -54,3 +54,17 @@ export const routineReturns: Invariant = {
     return stopOf(record, 'watchdog', this.id);
   },
 };
+
+/**
+ * No thread of execution waits forever for another: on several CPUs, two that each wait for what the other holds
+ * (or one waiting for a lock a routine returned holding) never go on. The wait chain says who waits for what.
+ */
+export const noDeadlock: Invariant = {
+  id: 'no-deadlock',
+  needsOutput: false,
+  statement: 'no thread of execution waits forever (a lock, an event or a rundown no other thread will release)',
+  source: 'WDK KeAcquireSpinLock / ExAcquireFastMutex / KeWaitForSingleObject remarks; Driver Verifier deadlock detection (0xC4 0x1001)',
+  check({ record }) {
+    return stopOf(record, 'deadlock', this.id);
+  },
+};

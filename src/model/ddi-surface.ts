@@ -134,6 +134,10 @@ export function makeDdi(k: Kernel): Ddi {
     }
     const slot = table.register(routine, driverName, k.routineName(routine));
     const status = slot < 0 ? full : STATUS_SUCCESS;
+    // the slot is published with an interlocked exchange and read the same way ([WRK] ex/callback.c
+    // ExCompareExchangeCallBack, ExReferenceCallBackBlock): what the driver did before registering happens before
+    // every call of the routine
+    if (slot >= 0) k.syncRelease(k.addressOf(routine));
     k.log(name, [k.routineName(routine)], status, slot < 0 ? undefined : `slot ${slot}`);
     return status;
   };

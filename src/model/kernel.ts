@@ -53,6 +53,7 @@ import {
   type CallbackTruth,
   type DdiCallRecord,
   type EndState,
+  type KernelEventRecord,
   type NotificationKind,
   type OpRecord,
   type PhaseRecord,
@@ -770,6 +771,10 @@ export class Kernel {
 
   /** @internal */
   *loadDriverG(): Generator<void, NTSTATUS, void> {
+    return yield* this.lifecycleOp(this.loadDriverSteps());
+  }
+
+  private *loadDriverSteps(): Generator<void, NTSTATUS, void> {
     this.assertRunning();
     if (this.imageState === 'loaded' || this.imageState === 'pinned') return STATUS_INVALID_DEVICE_REQUEST;
     const name = this.driverImage.name;
@@ -910,6 +915,10 @@ export class Kernel {
 
   /** @internal */
   *unloadDriverG(): Generator<void, NTSTATUS, void> {
+    return yield* this.lifecycleOp(this.unloadDriverSteps());
+  }
+
+  private *unloadDriverSteps(): Generator<void, NTSTATUS, void> {
     this.assertRunning();
     if (this.imageState !== 'loaded' || this.driverObject === null) return STATUS_INVALID_DEVICE_REQUEST;
     const phase = this.beginPhase('Unload');
@@ -1014,13 +1023,41 @@ export class Kernel {
   }
 
   /** Records a notification the kernel raises, delivered or not (the completeness invariant's ground truth). */
-  private raised(kind: NotificationKind, pid: number, tid?: number): void {
-    const loaded = this.imageState === 'loaded';
-    this.record.events?.push({ op: this.opIndex, kind, pid, ...(tid !== undefined ? { tid } : {}), whileLoaded: loaded, ...(loaded ? { load: this.entrySeq } : {}) });
+  private raised(kind: NotificationKind, pid: number, tid?: number): KernelEventRecord {
+    const loaded = this.imageState === 'loaded' && this.lifecycle === 0;
+    const e: KernelEventRecord = { op: this.opIndex, kind, pid, ...(tid !== undefined ? { tid } : {}), whileLoaded: loaded, ...(loaded ? { load: this.entrySeq } : {}) };
+    this.record.events?.push(e);
+    return e;
+  }
+
+  /** Several CPUs: an event the driver's load or unload overlapped while it was delivered is no one's to miss. */
+  private *delivered(e: KernelEventRecord, delivery: Generator<void, void, void>): Generator<void, void, void> {
+    const epoch = this.lifecycleChanges;
+    yield* delivery;
+    if (e.whileLoaded && (this.lifecycleChanges !== epoch || this.lifecycle > 0)) {
+      e.whileLoaded = false;
+      delete e.load;
+    }
+  }
+
+  /** Driver loads and unloads in flight (several CPUs), and how often one started or ended. */
+  private lifecycle = 0;
+  private lifecycleChanges = 0;
+
+  private *lifecycleOp<T>(body: Generator<void, T, void>): Generator<void, T, void> {
+    if (this.sched === null) return yield* body;
+    this.lifecycle++;
+    this.lifecycleChanges++;
+    try {
+      return yield* body;
+    } finally {
+      this.lifecycle--;
+      this.lifecycleChanges++;
+    }
   }
 
   private *notifyProcess(p: KProcess, create: boolean, race?: 'gone' | 'reused', creatorOf?: KThread): Generator<void, void, void> {
-    this.raised(create ? 'process-create' : 'process-exit', p.pid);
+    const event = this.raised(create ? 'process-create' : 'process-exit', p.pid);
     const truth: CallbackTruth = {
       pid: p.pid, ppid: p.ppid, name: p.name, eprocess: this.hex(p.eprocess),
       previousOwners: this.previousOwners(p.pid), race: race !== undefined && this.profile.exitLookupRaces ? race : undefined,
@@ -1032,10 +1069,10 @@ export class Kernel {
       return { Process: this.hex(p.eprocess), ProcessId: p.pid, CreateInfo: info === 0 ? null : this.hex(info) };
     };
     try {
-      yield* this.deliver(this.processTable, 'process', create, truth, args, (r) => {
+      yield* this.delivered(event, this.deliver(this.processTable, 'process', create, truth, args, (r) => {
         if (this.exProcessRoutines.has(r)) (r as PCREATE_PROCESS_NOTIFY_ROUTINE_EX)(p.eprocess, p.pid, info);
         else (r as PCREATE_PROCESS_NOTIFY_ROUTINE)(p.ppid, p.pid, create);
-      }, (r) => (this.exProcessRoutines.has(r) ? exArgs() : args));
+      }, (r) => (this.exProcessRoutines.has(r) ? exArgs() : args)));
     } finally {
       if (info !== 0 && !this.crashed) this.freeCreateInfo(info);
     }
@@ -1070,21 +1107,21 @@ export class Kernel {
   }
 
   private *notifyThread(t: KThread, create: boolean, race?: 'gone' | 'reused'): Generator<void, void, void> {
-    this.raised(create ? 'thread-create' : 'thread-exit', t.process.pid, t.tid);
+    const event = this.raised(create ? 'thread-create' : 'thread-exit', t.process.pid, t.tid);
     const p = t.process;
     const truth: CallbackTruth = {
       pid: p.pid, tid: t.tid, name: p.name, eprocess: this.hex(p.eprocess),
       previousOwners: this.previousOwners(p.pid), race: race !== undefined && this.profile.exitLookupRaces ? race : undefined,
     };
     const args = { ProcessId: p.pid, ThreadId: t.tid, Create: create };
-    yield* this.deliver(this.threadTable, 'thread', create, truth, args, (r) => {
+    yield* this.delivered(event, this.deliver(this.threadTable, 'thread', create, truth, args, (r) => {
       if (create && this.newThreadContextRoutines.has(r)) this.withContext(t, () => r(p.pid, t.tid, create));
       else r(p.pid, t.tid, create);
-    });
+    }));
   }
 
   private *notifyImage(p: KProcess | null, path: string | null, base: number, size: number): Generator<void, void, void> {
-    this.raised('image-load', p === null ? 0 : p.pid);
+    const event = this.raised('image-load', p === null ? 0 : p.pid);
     const pid = p === null ? 0 : p.pid;
     const table = this.imageTable;
     if (!table.slots.some((s) => s !== null && s.owner === this.driverImage.name)) {
@@ -1103,7 +1140,7 @@ export class Kernel {
     };
     const args = { FullImageName: us === 0 ? null : this.hex(us), ProcessId: pid, ImageInfo: this.hex(ii) };
     try {
-      yield* this.deliver(table, 'image', true, truth, args, (r) => r(us, pid, ii));
+      yield* this.delivered(event, this.deliver(table, 'image', true, truth, args, (r) => r(us, pid, ii)));
     } finally {
       if (!this.crashed) {
         if (us !== 0) {
@@ -1150,7 +1187,10 @@ export class Kernel {
       // the notify routine's callback block is referenced while it runs: its removal waits for this call to end
       // ([WRK] ps/psnotify.c: ExReferenceCallBackBlock / ExWaitForCallBacks → the block's rundown protection)
       this.inflight.set(s.routine, (this.inflight.get(s.routine) ?? 0) + 1);
-      if (this.sched !== null) cb.cpu = this.sched.running?.cpu;
+      if (this.sched !== null) {
+        cb.cpu = this.sched.running?.cpu;
+        this.syncAcquire(this.addressOf(s.routine));
+      }
       try {
         yield* this.runDriverCode(null, cb, () => call(s.routine));
       } finally {
@@ -1236,7 +1276,7 @@ export class Kernel {
    */
   beginConcurrency(schedule: Schedule): Scheduler {
     const sched = new Scheduler(schedule);
-    const races = new RaceDetector((va) => this.hex(va), (va) => this.verifier.describe(va));
+    const races = new RaceDetector((va) => this.hex(va), (va) => this.describeDriverMemory(va));
     this.sched = sched;
     this.races = races;
     this.mem.ownedKind = Shadow.Shared;
@@ -1252,6 +1292,15 @@ export class Kernel {
     };
     this.record.concurrency = { schedule, timeline: sched.timeline, races: races.races, lockOrder: races.inversions };
     return sched;
+  }
+
+  /** What lies at `va`, for a race report: the image's data (by offset), or what the verifier knows. */
+  private describeDriverMemory(va: number): string {
+    const space = this.wasmSpace;
+    if (space?.dataStart !== undefined && va >= space.dataStart && va < space.reservedLow) {
+      return `${this.driverImage.name}.sys data +0x${(va - space.dataStart).toString(16).toUpperCase()}`;
+    }
+    return this.verifier.describe(va);
   }
 
   /** @internal the driver image has fibers and the run several CPUs */

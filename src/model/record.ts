@@ -128,10 +128,14 @@ export interface KernelEventRecord {
   readonly kind: NotificationKind;
   readonly pid: number;
   readonly tid?: number;
-  /** The driver was loaded (its DriverEntry had succeeded and it was not unloaded) when the kernel raised it. */
-  readonly whileLoaded: boolean;
+  /**
+   * The driver was loaded (its DriverEntry had succeeded and it was not unloaded) when the kernel raised it. Several
+   * CPUs: false too when the driver's load or unload ran on another CPU while the kernel delivered it (whether a
+   * routine registered or removed meanwhile sees it is timing, on Windows as here).
+   */
+  whileLoaded: boolean;
   /** seq of the driver's DriverEntry phase of that load, when loaded. */
-  readonly load?: number;
+  load?: number;
 }
 
 export interface OpRecord {

@@ -212,7 +212,8 @@ export class RaceDetector {
 
   private report(va: number, first: AccessRecord, second: AccessRecord): void {
     if (this.races.length >= MAX_RACES) return;
-    const key = `${first.routine}/${first.access}/${second.routine}/${second.access}/${this.describe(va).replace(/\+0x[0-9A-F]+$/, '')}`;
+    // one report per place and pair of routines
+    const key = `${[first.routine, second.routine].sort().join('/')}@${this.describe(va)}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
     this.races.push({ address: this.hex(va), what: this.describe(va), first, second });

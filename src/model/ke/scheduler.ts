@@ -101,7 +101,7 @@ export class Scheduler {
 
   end(t: Task): void {
     this.tasks.splice(this.tasks.indexOf(t), 1);
-    this.log(t, 'end', t.routine);
+    this.log(t, 'end', '');
     if (this.running === t) this.running = null;
   }
 
