@@ -7,7 +7,8 @@
  *    FAST_MUTEX; a thread routine counts threads per record.
  *  - Image loads are logged with the path in pieces small enough for DbgPrint.
  *  - DriverUnload removes the routines first, then frees every record, then deletes link and device;
- *    DriverEntry undoes what it did when a step fails.
+ *    DriverEntry undoes what it did when a step fails — records included: a routine, once registered, can run
+ *    on another CPU before DriverEntry returns.
  */
 #include <ntddk.h>
 
@@ -121,13 +122,9 @@ static VOID OnImage(PUNICODE_STRING FullImageName, HANDLE ProcessId, PIMAGE_INFO
         DbgPrint("procwatch:   %.*ws\n", (int)min(PATH_CHUNK, chars - at), FullImageName->Buffer + at);
 }
 
-static VOID ProcWatchUnload(PDRIVER_OBJECT DriverObject)
+/* Every record, once no routine can run any more. */
+static VOID FreeRecords(VOID)
 {
-    UNREFERENCED_PARAMETER(DriverObject);
-    PsRemoveLoadImageNotifyRoutine(OnImage);
-    PsRemoveCreateThreadNotifyRoutine(OnThread);
-    PsSetCreateProcessNotifyRoutineEx(OnProcess, TRUE);
-
     ExAcquireFastMutex(&gLock);
     while (!IsListEmpty(&gProcesses)) {
         PPW_PROCESS record = CONTAINING_RECORD(RemoveHeadList(&gProcesses), PW_PROCESS, Link);
@@ -135,7 +132,15 @@ static VOID ProcWatchUnload(PDRIVER_OBJECT DriverObject)
     }
     gTracked = 0;
     ExReleaseFastMutex(&gLock);
+}
 
+static VOID ProcWatchUnload(PDRIVER_OBJECT DriverObject)
+{
+    UNREFERENCED_PARAMETER(DriverObject);
+    PsRemoveLoadImageNotifyRoutine(OnImage);
+    PsRemoveCreateThreadNotifyRoutine(OnThread);
+    PsSetCreateProcessNotifyRoutineEx(OnProcess, TRUE);
+    FreeRecords();
     IoDeleteSymbolicLink(&gLinkName);
     IoDeleteDevice(gDevice);
 }
@@ -193,6 +198,8 @@ undo_thread:
     PsRemoveCreateThreadNotifyRoutine(OnThread);
 undo_process:
     PsSetCreateProcessNotifyRoutineEx(OnProcess, TRUE);
+    /* the routine may have run on another CPU before it was removed */
+    FreeRecords();
 undo_link:
     IoDeleteSymbolicLink(&gLinkName);
     IoDeleteDevice(gDevice);

@@ -75,7 +75,7 @@ function wrapDdis(table: Record<string, unknown>, v: Verifier): Record<string, u
 }
 
 /** The hooks of the instrumented code: not calls of the driver (neither counted nor IRQL-checked). */
-const UNCOUNTED: ReadonlySet<string> = new Set(['WORK_EXCEEDED', 'VERIFY_ACCESS', 'VERIFY_VALUE', 'CPU', 'SCHEDULING_POINT', 'SUSPENDED', 'CPU_STACK', 'ATOMIC_BEGIN', 'ATOMIC_END']);
+const UNCOUNTED: ReadonlySet<string> = new Set(['WORK_EXCEEDED', 'VERIFY_ACCESS', 'VERIFY_VALUE', 'CPU', 'SCHEDULING_POINT', 'SUSPENDED', 'FIBER_BUFFER', 'ATOMIC_BEGIN', 'ATOMIC_END']);
 
 type LazyGroup = 'rtl' | 'processInfo' | 'keEx';
 const BUILD_GROUP = Symbol('build a routine group');
@@ -203,6 +203,7 @@ export function makeDdi(k: Kernel): Ddi {
     if ((k.inflight.get(routine) ?? 0) > 0) {
       k.block({ what: `the calls of ${k.routineName(routine)} still running on other CPUs`, ready: () => (k.inflight.get(routine) ?? 0) === 0, sync: k.addressOf(routine) }, { value: status });
     }
+    k.syncAcquire(k.addressOf(routine)); // the calls that ended before: their rundown reference was released
     return status;
   };
   /** Past the driver's quota (or what the machine has left) an allocation returns NULL, as documented. */
@@ -609,6 +610,7 @@ export function makeDdi(k: Kernel): Ddi {
       const handle = mem.alloc(0x40, 'ObCb', 'kernel', { type: 'callback registration' });
       k.obRegistrations.push({ handle, owner: driverName, altitude: reg.Altitude, context: reg.RegistrationContext, operations });
       out.value = handle;
+      k.syncRelease(handle); // published to the object manager's callback list: happens before every callback
       k.log('ObRegisterCallbacks', [reg.Altitude], STATUS_SUCCESS, k.hex(handle));
       return STATUS_SUCCESS;
     },
@@ -619,9 +621,13 @@ export function makeDdi(k: Kernel): Ddi {
         mem.check(handle, 1, false);
         throw new BugCheck(BUGCHECK_REFERENCE_BY_POINTER, [0, mem.canonical(handle), 0, 0], `ObUnRegisterCallbacks(${k.hex(handle)}): not a registration handle`);
       }
+      const r = k.obRegistrations[i];
       k.obRegistrations.splice(i, 1);
       mem.free(handle);
       k.log('ObUnRegisterCallbacks', [k.hex(handle)]);
+      // several CPUs: it returns once the object callbacks in progress on other CPUs have (a CHOICE: kernel.ts)
+      if ((k.inflight.get(r) ?? 0) > 0) k.block({ what: `the object callbacks still running on other CPUs`, ready: () => (k.inflight.get(r) ?? 0) === 0, sync: handle }, { value: undefined });
+      k.syncAcquire(handle);
     },
     ObGetFilterVersion: () => OB_FLT_REGISTRATION_VERSION,
     KeGetCurrentIrql: () => v.irql,
@@ -676,7 +682,7 @@ export function makeDdi(k: Kernel): Ddi {
       const t = k.sched?.running;
       if (t !== undefined && t !== null) t.suspended = true;
     },
-    CPU_STACK: (cpu) => k.cpuStack(cpu),
+    FIBER_BUFFER: (cpu) => k.fiberBuffer(cpu),
     ATOMIC_BEGIN: (p) => k.atomicBegin(p),
     ATOMIC_END: () => k.atomicEnd(),
   };

@@ -226,8 +226,8 @@ export interface Ddi extends RtlRoutines, ProcessInfoRoutines, KeExRoutines, ObC
   SCHEDULING_POINT(At: string | (() => string)): boolean;
   /** The running driver routine unwound (at a scheduling point, or to wait): it resumes when called again. */
   SUSPENDED(): void;
-  /** CPU `Cpu`'s stack for the driver (the VA of its top) and the buffer its suspended frames are saved in. */
-  CPU_STACK(Cpu: number): { readonly top: number; readonly buffer: number; readonly size: number };
+  /** The buffer CPU `Cpu`'s suspended driver frames are saved in (kernel memory: its VA and size). */
+  FIBER_BUFFER(Cpu: number): { readonly buffer: number; readonly size: number };
   /** An Interlocked operation on `Address` begins (no scheduling point until it ends; it synchronises). */
   ATOMIC_BEGIN(Address: PVOID): void;
   ATOMIC_END(): void;

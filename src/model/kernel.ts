@@ -178,8 +178,7 @@ export function drive<T>(g: Generator<void, T, void>): T {
   }
 }
 
-/** A driver stack per extra CPU (the image's own stack serves CPU 0), and the buffer of its suspended frames. */
-const CPU_STACK_BYTES = 0x8000;
+/** The buffer of one CPU's suspended driver frames (the driver's stacks are slices of its image's stack). */
 const FIBER_BUFFER_BYTES = 0x4000;
 
 /** What a thread of execution takes with it when it is switched out. */
@@ -262,7 +261,7 @@ export class Kernel {
   /** seq of the DriverEntry phase of the current load. */
   private entrySeq = 0;
   /** @internal where DDI calls and prints of the driver code now running are recorded */
-  frame: { ddi: DdiCallRecord[]; prints: PrintRecord[]; cb: CallbackRecord | null } | null = null;
+  frame: { ddi: DdiCallRecord[]; prints: PrintRecord[]; cb: CallbackRecord | null; phase?: PhaseRecord } | null = null;
   private crashed = false;
 
   constructor(options: KernelOptions) {
@@ -454,7 +453,10 @@ export class Kernel {
     const hex32 = (v: number): string => `0x${(v >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;
     const thread = requester === this.system ? this.systemThread() : this.creatorThread(requester);
     const k = this;
-    const run = function* (callback: 'pre' | 'post', r: ObRegistration, routineFn: unknown, fn: () => void, desired: number): Generator<void, PhaseRecord, void> {
+    const run = function* (callback: 'pre' | 'post', r: ObRegistration, routineFn: unknown, fn: () => void, desired: number): Generator<void, PhaseRecord | null, void> {
+      // several CPUs: a scheduling point before the kernel takes the registration (it may be gone after it)
+      if (k.sched !== null && k.sched.point(`${k.routineName(routineFn)} starts`)) yield;
+      if (!k.obRegistrations.includes(r)) return null;
       const phase = k.beginPhase('ObjectCallback');
       const routine = k.routineName(routineFn);
       phase.handle = {
@@ -467,7 +469,16 @@ export class Kernel {
         k.crash(new BugCheck(BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS, [0, 0, 0, 0],
           `object ${callback}-operation callback ${routine} (altitude ${r.altitude}) called after ${k.driverImage.name}.sys was unloaded`), 'ObjectCallback', phase.seq);
       }
-      yield* k.inContext(thread, () => k.runDriverCode(phase, null, fn));
+      // CHOICE: ObUnRegisterCallbacks waits for callbacks in progress, as the notify-routine removals do (the WDK only
+      // says it must be called before unloading, which is safe only if so)
+      k.inflight.set(r, (k.inflight.get(r) ?? 0) + 1);
+      if (k.sched !== null) k.syncAcquire(r.handle);
+      try {
+        yield* k.inContext(thread, () => k.runDriverCode(phase, null, fn, false));
+      } finally {
+        k.inflight.set(r, (k.inflight.get(r) ?? 1) - 1);
+        if (k.sched !== null) k.syncRelease(r.handle);
+      }
       k.frame = null;
       return phase;
     };
@@ -477,7 +488,7 @@ export class Kernel {
       const pre = o.pre;
       const phase = yield* run('pre', r, pre, () => { pre(r.context, info); }, desired);
       desired = this.mem.u32(params) >>> 0;
-      if (phase.handle !== undefined) phase.handle.desiredAccessAfter = hex32(desired);
+      if (phase?.handle !== undefined) phase.handle.desiredAccessAfter = hex32(desired);
     }
     const granted = (desired & access) >>> 0;
     // OB_POST_OPERATION_INFORMATION: ReturnStatus, then Parameters → OB_POST_CREATE_HANDLE_INFORMATION { GrantedAccess }
@@ -1184,6 +1195,7 @@ export class Kernel {
           `${kind} notify routine ${s.name} (slot ${slot}) called after ${mine}.sys was unloaded`), 'callback', cb.seq);
       }
       this.frame = { ddi: cb.ddi, prints: cb.prints, cb };
+      const epoch = this.lifecycleChanges;
       // the notify routine's callback block is referenced while it runs: its removal waits for this call to end
       // ([WRK] ps/psnotify.c: ExReferenceCallBackBlock / ExWaitForCallBacks → the block's rundown protection)
       this.inflight.set(s.routine, (this.inflight.get(s.routine) ?? 0) + 1);
@@ -1196,19 +1208,22 @@ export class Kernel {
       } finally {
         this.frame = null;
         this.inflight.set(s.routine, (this.inflight.get(s.routine) ?? 1) - 1);
-        if (this.sched !== null) this.syncRelease(this.addressOf(s.routine));
+        if (this.sched !== null) {
+          this.syncRelease(this.addressOf(s.routine));
+          if (this.lifecycleChanges !== epoch || this.lifecycle > 0) cb.lifecycle = true;
+        }
       }
     }
   }
 
   /** Runs driver code; a bug check or a JavaScript exception out of the driver ends the run. */
-  private *runDriverCode(phase: PhaseRecord | null, cb: CallbackRecord | null, fn: () => void): Generator<void, void, void> {
+  private *runDriverCode(phase: PhaseRecord | null, cb: CallbackRecord | null, fn: () => void, point = true): Generator<void, void, void> {
     const task = this.sched?.running ?? null;
     const name = cb?.routine ?? phase?.phase ?? 'driver';
     // several CPUs: a scheduling point before the routine (a callback's is in deliver, before its slot is taken)
-    if (task !== null && cb === null && this.sched?.point(`${name} starts`) === true) yield;
+    if (point && task !== null && cb === null && this.sched?.point(`${name} starts`) === true) yield;
     const savedFrame = this.frame;
-    if (phase !== null) this.frame = { ddi: phase.ddi, prints: phase.prints, cb: null };
+    if (phase !== null) this.frame = { ddi: phase.ddi, prints: phase.prints, cb: null, phase };
     if (phase !== null && task !== null) phase.cpu = task.cpu;
     try {
       const routine = this.verifier.enter(name);
@@ -1268,7 +1283,7 @@ export class Kernel {
   /** @internal calls of each notify routine now running: its removal waits for them */
   readonly inflight = new Map<unknown, number>();
   private opRecord: OpRecord | null = null;
-  private readonly cpuStacks: { readonly top: number; readonly buffer: number; readonly size: number }[] = [];
+  private readonly fiberBuffers: { readonly buffer: number; readonly size: number }[] = [];
 
   /**
    * Several CPUs from here on (after boot, before the first operation): the driver's image data and pool become
@@ -1404,14 +1419,12 @@ export class Kernel {
     return t !== undefined && t !== null ? 0x4000_0000 + t.op : this.current.serial;
   }
 
-  /** @internal CPU `cpu`'s stack and fiber buffer for a C driver built with fibers (kernel memory, made on first use) */
-  cpuStack(cpu: number): { readonly top: number; readonly buffer: number; readonly size: number } {
-    let s = this.cpuStacks[cpu];
+  /** @internal where a C driver built with fibers saves CPU `cpu`'s suspended frames (kernel memory, made on first use) */
+  fiberBuffer(cpu: number): { readonly buffer: number; readonly size: number } {
+    let s = this.fiberBuffers[cpu];
     if (s === undefined) {
-      const stack = this.mem.alloc(CPU_STACK_BYTES, 'Stck', 'kernel', { type: `CPU ${cpu} driver stack`, driverWritable: true });
-      const buffer = this.mem.alloc(FIBER_BUFFER_BYTES, 'Fibr', 'kernel', { type: `CPU ${cpu} suspended frames` });
-      s = { top: stack + CPU_STACK_BYTES, buffer, size: FIBER_BUFFER_BYTES };
-      this.cpuStacks[cpu] = s;
+      s = { buffer: this.mem.alloc(FIBER_BUFFER_BYTES, 'Fibr', 'kernel', { type: `CPU ${cpu} suspended frames` }), size: FIBER_BUFFER_BYTES };
+      this.fiberBuffers[cpu] = s;
     }
     return s;
   }
@@ -1492,7 +1505,7 @@ export class Kernel {
   private beginPhase(phase: PhaseRecord['phase']): PhaseRecord {
     const r: PhaseRecord = { seq: ++this.seq, op: this.opIndex, phase, ddi: [], prints: [], outcome: 'returned' };
     this.record.phases.push(r);
-    this.frame = { ddi: r.ddi, prints: r.prints, cb: null };
+    this.frame = { ddi: r.ddi, prints: r.prints, cb: null, phase: r };
     return r;
   }
 

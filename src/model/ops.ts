@@ -186,7 +186,10 @@ export function opFootprints(ops: readonly Op[]): { readonly x: readonly string[
         processOf.set(op.id, op.process);
         return { x: [`t:${op.id}`], s: proc(op.process) };
       case 'ExitThread':
-        return { x: [`t:${op.thread}`], s: proc(processOf.get(op.thread) ?? op.thread) };
+        // the adversarial profile's lookup race (the PID gone or reused while the exit routines run) is a state of
+        // the whole process: nothing else on it overlaps
+        return op.race !== undefined ? { x: [`t:${op.thread}`, ...proc(processOf.get(op.thread) ?? op.thread)], s: [] }
+          : { x: [`t:${op.thread}`], s: proc(processOf.get(op.thread) ?? op.thread) };
       case 'ExitProcess':
         return { x: proc(op.process), s: [] };
       case 'LoadImage':
@@ -207,6 +210,11 @@ export function opFootprints(ops: readonly Op[]): { readonly x: readonly string[
 function overlaps(a: { readonly x: readonly string[]; readonly s: readonly string[] }, b: { readonly x: readonly string[]; readonly s: readonly string[] }): boolean {
   const clash = (x: readonly string[], other: { readonly x: readonly string[]; readonly s: readonly string[] }): boolean => x.some((k) => other.x.includes(k) || other.s.includes(k));
   return clash(a.x, b) || clash(b.x, a);
+}
+
+function interrupted(frame: ThreadState['frame']): void {
+  if (frame?.cb != null && frame.cb.outcome === 'returned') frame.cb.outcome = 'interrupted';
+  if (frame?.phase != null && frame.phase.outcome === 'returned') frame.phase.outcome = 'interrupted';
 }
 
 /**
@@ -250,12 +258,11 @@ export function executeOpsConcurrent(kernel: Kernel, ops: readonly Op[], schedul
     try {
       done = task.run.next().done;
     } catch (e) {
-      if (e instanceof KernelHalted) return task.op;
-      if (e instanceof PoolExhausted) {
-        kernel.exhausted(e);
-        return task.op;
-      }
-      throw e;
+      if (e instanceof PoolExhausted) kernel.exhausted(e);
+      else if (!(e instanceof KernelHalted)) throw e;
+      // the routines other CPUs were running never returned
+      for (const t of sched.tasks) if (t !== task) interrupted((t.saved as ThreadState).frame);
+      return task.op;
     } finally {
       task.saved = kernel.saveThread();
       sched.running = null;

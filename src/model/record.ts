@@ -61,9 +61,12 @@ export interface CallbackRecord {
   readonly prints: PrintRecord[];
   refsTaken: number;
   refsDropped: number;
-  outcome: 'returned' | 'bugcheck' | 'exception';
+  /** 'interrupted': several CPUs, the run stopped on another CPU while this routine was running. */
+  outcome: 'returned' | 'bugcheck' | 'exception' | 'interrupted';
   /** Several CPUs: the CPU it ran on. */
   cpu?: number;
+  /** Several CPUs: the driver's load or unload ran on another CPU while this routine did. */
+  lifecycle?: true;
 }
 
 export interface PhaseRecord {
@@ -73,7 +76,7 @@ export interface PhaseRecord {
   status?: string;
   readonly ddi: DdiCallRecord[];
   readonly prints: PrintRecord[];
-  outcome: 'returned' | 'bugcheck' | 'exception' | 'refused';
+  outcome: 'returned' | 'bugcheck' | 'exception' | 'refused' | 'interrupted';
   note?: string;
   /** What the driver left behind right after a failed DriverEntry or after DriverUnload. */
   residue?: Residue;

@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { X64_KERNEL_VA_BASE } from '../../model/builds.js';
 import { cacheGet, cachePut } from './cache.js';
 import { toolVersion } from './compile.js';
+import { DYNAMIC_EXPORT_PREFIX, DYNAMIC_IMPORT_PREFIX, DYNAMIC_ROUTINES } from './dynamic-routines.js';
 
 export interface InstrumentOptions {
   /** Check every load and store against the kernel's memory map (the verifier). */
@@ -80,7 +81,7 @@ export interface InstrumentedModule {
 /** Instruments `wasm` (cached by content hash). With every pass off, returns it unchanged. */
 export async function instrumentDriver(wasm: Uint8Array, options: InstrumentOptions): Promise<InstrumentedModule> {
   if (!options.memory && options.budget !== true && options.x64 === undefined) return { wasm, cached: true };
-  const key = createHash('sha256').update(wasm).update(JSON.stringify({ options, kva: X64_KERNEL_VA_BASE, binaryen: toolVersion('binaryen'), v: 3 })).digest('hex');
+  const key = createHash('sha256').update(wasm).update(JSON.stringify({ options, kva: X64_KERNEL_VA_BASE, binaryen: toolVersion('binaryen'), v: 4 })).digest('hex');
   const hit = cacheGet(`${key}.instrumented.wasm`);
   if (hit !== undefined) return { wasm: hit, cached: true };
   const out = await runPasses(wasm, options);
@@ -127,6 +128,7 @@ async function runPasses(wasm: Uint8Array, options: InstrumentOptions): Promise<
     }
     m.runPasses(['inlining-optimizing']);
     if (options.fibers === true) {
+      dynamicRoutineExports(b, m, options.x64 !== undefined);
       // every import may suspend (the DDIs are scheduling points); a suspension deeper than the data buffer is a
       // trap the loader reports
       m.runPasses(['asyncify']);
@@ -138,6 +140,19 @@ async function runPasses(wasm: Uint8Array, options: InstrumentOptions): Promise<
     return m.emitBinary() as Uint8Array;
   } finally {
     m.dispose();
+  }
+}
+
+/** An exported function per dynamic routine that calls its import: what MmGetSystemRoutineAddress hands out. */
+function dynamicRoutineExports(b: Binaryen, m: Binaryen, x64: boolean): void {
+  const type = (letter: string): number => (letter === 'p' && x64 ? b.i64 : b.i32);
+  for (const [name, sig] of DYNAMIC_ROUTINES) {
+    const [params, result] = sig.split('>');
+    const types = [...params].map(type);
+    m.addFunctionImport(`psh_${DYNAMIC_IMPORT_PREFIX}${name}`, 'psharness', `${DYNAMIC_IMPORT_PREFIX}${name}`, b.createType(types), type(result));
+    m.addFunction(`${DYNAMIC_EXPORT_PREFIX}${name}`, b.createType(types), type(result), [],
+      m.call(`psh_${DYNAMIC_IMPORT_PREFIX}${name}`, types.map((t, i) => m.local.get(i, t)), type(result)));
+    m.addFunctionExport(`${DYNAMIC_EXPORT_PREFIX}${name}`, `${DYNAMIC_EXPORT_PREFIX}${name}`);
   }
 }
 

@@ -11,6 +11,8 @@ import {
 } from '../../model/bugcheck.js';
 import { varargSlotSizes, type DbgArg } from '../../model/dbgprint.js';
 import { WouldBlock } from '../../model/ke/scheduler.js';
+import { DYNAMIC_ROUTINES, DYNAMIC_EXPORT_PREFIX, DYNAMIC_IMPORT_PREFIX } from './dynamic-routines.js';
+import { MAX_CPUS } from '../../model/ke/schedule.js';
 import { PRINTF_ROUTINES } from '../../model/rtl.js';
 import type { Ddi, DRIVER_OBJECT, DriverImage, DriverInstance, PVOID, WasmAddressSpace } from '../../model/ddi.js';
 import { loadLogSpec, parserFromSpec } from '../log-spec.js';
@@ -30,19 +32,7 @@ export class WasmDriverError extends Error {
 
 type Impl = (...args: (number | bigint)[]) => number | bigint | void;
 
-/**
- * Routines a driver may call through a pointer from MmGetSystemRoutineAddress, with their WDK signatures: `p` a
- * pointer-sized value (HANDLE, PVOID, ULONG_PTR: i32 on x86, i64 on x64), `i` a 32-bit one (NTSTATUS, ULONG,
- * BOOLEAN, an enum), parameters then result. The table of a module can only hold WebAssembly functions, so each is
- * re-exported by a tiny generated module (imports in, exports out) and placed in the driver's table on demand.
- */
-export const DYNAMIC_ROUTINES: ReadonlyMap<string, string> = new Map([
-  ['PsGetProcessImageFileName', 'p>p'], ['PsGetProcessId', 'p>p'],
-  ['PsRemoveCreateThreadNotifyRoutine', 'p>i'], ['PsRemoveLoadImageNotifyRoutine', 'p>i'],
-  ['PsSetCreateProcessNotifyRoutineEx', 'pi>i'], ['PsSetCreateThreadNotifyRoutineEx', 'ip>i'], ['PsSetLoadImageNotifyRoutineEx', 'pp>i'],
-  ['PsSetCreateProcessNotifyRoutineEx2', 'ipi>i'], ['PsLookupProcessByProcessId', 'pp>i'], ['PsLookupThreadByThreadId', 'pp>i'],
-  ['ObfDereferenceObject', 'p>p'], ['ObfReferenceObject', 'p>p'],
-]);
+export { DYNAMIC_ROUTINES } from './dynamic-routines.js';
 
 function leb(n: number): number[] {
   const out: number[] = [];
@@ -222,8 +212,9 @@ function refuseForeign(path: string, info: ModuleInfo, target: DriverTarget): vo
 interface PreparedImage {
   readonly target: DriverTarget;
   readonly module: WebAssembly.Module;
-  /** The same image with fibers, when asked for. */
+  /** The same image with fibers, when asked for, and its imports (the dynamic routines' are added). */
   readonly fibers?: WebAssembly.Module;
+  readonly fibersImports?: readonly ImportInfo[];
   readonly imports: readonly ImportInfo[];
   readonly names: Map<number, string>;
   readonly addressSpace: WasmAddressSpace;
@@ -277,18 +268,20 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
   const layout = layoutSection === undefined ? null : JSON.parse(new TextDecoder().decode(layoutSection)) as ImageLayout;
   const sp = info.globals.get('__stack_pointer') ?? 0;
   let fibersModule: WebAssembly.Module | undefined;
+  let fibersImports: readonly ImportInfo[] | undefined;
   if (fibers) {
     try {
       // fibers need the memory checks: the access hook is where a shared access becomes a scheduling point
       const inst = await instrumentDriver(compiled, { memory: true, budget: true, fibers: true, ...(target === 'x64' ? { x64: { imageEnd: reservedLow } } : {}) });
       fibersModule = new WebAssembly.Module(new Uint8Array(inst.wasm));
+      fibersImports = inspectModule(new Uint8Array(inst.wasm)).imports;
     } catch (e) {
       throw new WasmDriverError(`${path}: cannot build the image with fibers: ${(e as Error).message}`);
     }
   }
   return {
     target, module, imports, names, bytes: bytes.length,
-    ...(fibersModule !== undefined ? { fibers: fibersModule } : {}),
+    ...(fibersModule !== undefined ? { fibers: fibersModule, fibersImports } : {}),
     ...(warning !== undefined ? { warning } : {}),
     addressSpace: {
       reservedLow,
@@ -415,8 +408,9 @@ interface Fiber {
 }
 
 function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageCollector, withFibers = false): DriverInstance {
-  const { imports, names, target } = img;
+  const { names, target } = img;
   const module = withFibers && img.fibers !== undefined ? img.fibers : img.module;
+  const imports = withFibers && img.fibersImports !== undefined ? img.fibersImports : img.imports;
   const x64 = target === 'x64';
   const ps = x64 ? 8 : 4;
   /** A value passed to the driver as a pointer-sized parameter. */
@@ -435,6 +429,7 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
       /** Driver calls on the JS stack: only the outermost can be switched out (a nested one runs to its end). */
       let depth = 0;
       let justSuspended = false;
+      let instanceExports: WebAssembly.Exports | null = null;
       let budget: WebAssembly.Global | undefined;
       const wrappers = new Map<string, unknown>();
       const dynamic = new Map<string, number>();
@@ -448,9 +443,12 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
       const fiberFor = (cpu: number): Fiber => {
         let fb = fibers.get(cpu);
         if (fb === undefined) {
-          const st = ddi.CPU_STACK(cpu);
-          // CPU 0 runs on the image's own stack; the others on kernel memory (an x64 driver sees its canonical VA)
-          const top = cpu === 0 ? spInitial : typeof spInitial === 'bigint' ? toX64(st.top) : st.top;
+          const st = ddi.FIBER_BUFFER(cpu);
+          // each CPU runs on its slice of the image's stack (above the guard page): an x64 image's stack pointer is a
+          // 32-bit offset once lowered, so its stacks must lie in the image
+          const slice = Math.floor((Number(spInitial) - STACK_GUARD[1]) / MAX_CPUS / 16) * 16;
+          const at = Number(spInitial) - cpu * slice;
+          const top = typeof spInitial === 'bigint' ? BigInt(at) : at;
           fb = { buffer: ddi.MEMORY_OFFSET(st.buffer), size: st.size, top, suspended: false, sp: top, budget: 0, resume: undefined };
           fibers.set(cpu, fb);
         }
@@ -767,6 +765,13 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
           if (ddi.MmGetSystemRoutineAddress(name) === 0) return 0;
           if (!DYNAMIC_ROUTINES.has(name) || table === null) return 0xfee10000; // exported, but not callable from here
           let at = dynamic.get(name);
+          const own = instanceExports?.[`${DYNAMIC_EXPORT_PREFIX}${name}`];
+          if (at === undefined && own !== undefined) {
+            // the fibers build's own function for it: a wait inside it can switch the thread out
+            at = table.grow(1);
+            table.set(at, own);
+            dynamic.set(name, at);
+          }
           if (at === undefined) {
             dynamicInstance ??= new WebAssembly.Instance(trampolines(target), {
               k: Object.fromEntries([...DYNAMIC_ROUTINES].map(([r, sig]) => [r, bind(r, impl[r], sig.endsWith('p'))])),
@@ -872,7 +877,10 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
         const fiber = (name: string, f: WebAssembly.ImportValue): WebAssembly.ImportValue =>
           (withFibers && !NOT_SCHEDULING_POINTS.has(name) ? fiberImport(name, f as Impl, result) : f) as WebAssembly.ImportValue;
         if (i.kind === 'memory') importObject[i.module][i.name] = ddi.memory;
-        else if (i.kind === 'function' && i.module === 'psharness') importObject[i.module][i.name] = fiber(i.name, psharness[i.name] as WebAssembly.ImportValue);
+        else if (i.kind === 'function' && i.module === 'psharness' && i.name.startsWith(DYNAMIC_IMPORT_PREFIX)) {
+          const routineName = i.name.slice(DYNAMIC_IMPORT_PREFIX.length);
+          importObject[i.module][i.name] = fiber(routineName, bind(routineName, impl[routineName], DYNAMIC_ROUTINES.get(routineName)?.endsWith('p') === true && x64));
+        } else if (i.kind === 'function' && i.module === 'psharness') importObject[i.module][i.name] = fiber(i.name, psharness[i.name] as WebAssembly.ImportValue);
         else if (i.kind === 'function') importObject[i.module][i.name] = fiber(i.name, bind(i.name, impl[i.name], result === 'i64'));
       }
       let instance: WebAssembly.Instance;
@@ -882,6 +890,7 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
         throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0, 0, 0, 0], `the driver image does not load: ${(e as Error).message}`);
       }
       table = instance.exports.__indirect_function_table as WebAssembly.Table;
+      instanceExports = instance.exports;
       if (withFibers && typeof instance.exports.asyncify_start_unwind === 'function') {
         A = instance.exports as unknown as Asyncify;
         sp = instance.exports.__stack_pointer as WebAssembly.Global;
