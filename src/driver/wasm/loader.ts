@@ -215,6 +215,7 @@ interface PreparedImage {
   /** The same image with fibers, when asked for, and its imports (the dynamic routines' are added). */
   readonly fibers?: WebAssembly.Module;
   readonly fibersImports?: readonly ImportInfo[];
+  readonly fibersNames?: Map<number, string>;
   readonly imports: readonly ImportInfo[];
   readonly names: Map<number, string>;
   readonly addressSpace: WasmAddressSpace;
@@ -269,19 +270,22 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
   const sp = info.globals.get('__stack_pointer') ?? 0;
   let fibersModule: WebAssembly.Module | undefined;
   let fibersImports: readonly ImportInfo[] | undefined;
+  let fibersNames: Map<number, string> | undefined;
   if (fibers) {
     try {
       // fibers need the memory checks: the access hook is where a shared access becomes a scheduling point
       const inst = await instrumentDriver(compiled, { memory: true, budget: true, fibers: true, ...(target === 'x64' ? { x64: { imageEnd: reservedLow } } : {}) });
       fibersModule = new WebAssembly.Module(new Uint8Array(inst.wasm));
       fibersImports = inspectModule(new Uint8Array(inst.wasm)).imports;
+      const section = WebAssembly.Module.customSections(fibersModule, 'name')[0];
+      fibersNames = section === undefined ? new Map<number, string>() : functionNames(new Uint8Array(section));
     } catch (e) {
       throw new WasmDriverError(`${path}: cannot build the image with fibers: ${(e as Error).message}`);
     }
   }
   return {
     target, module, imports, names, bytes: bytes.length,
-    ...(fibersModule !== undefined ? { fibers: fibersModule, fibersImports } : {}),
+    ...(fibersModule !== undefined ? { fibers: fibersModule, fibersImports, fibersNames } : {}),
     ...(warning !== undefined ? { warning } : {}),
     addressSpace: {
       reservedLow,
@@ -408,8 +412,9 @@ interface Fiber {
 }
 
 function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageCollector, withFibers = false): DriverInstance {
-  const { names, target } = img;
+  const { target } = img;
   const module = withFibers && img.fibers !== undefined ? img.fibers : img.module;
+  const names = withFibers && img.fibersNames !== undefined ? img.fibersNames : img.names;
   const imports = withFibers && img.fibersImports !== undefined ? img.fibersImports : img.imports;
   const x64 = target === 'x64';
   const ps = x64 ? 8 : 4;
