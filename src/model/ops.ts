@@ -227,9 +227,13 @@ export function executeOpsConcurrent(kernel: Kernel, ops: readonly Op[], schedul
   const labels = new Labels(kernel);
   const footprints = opFootprints(ops);
   let next = 0;
-  for (;;) {
+  /** The next operation may start now: a CPU is free and it overlaps nothing in flight that it must follow. */
+  const offer = (): void => {
     const startable = next < ops.length && sched.tasks.length < schedule.cpus && !sched.tasks.some((t) => overlaps(footprints[t.op], footprints[next]));
     sched.offer(startable ? next : -1);
+  };
+  for (;;) {
+    offer();
     const choice = sched.next();
     if (choice === null) {
       if (sched.tasks.length === 0) return -1;
@@ -251,6 +255,7 @@ export function executeOpsConcurrent(kernel: Kernel, ops: readonly Op[], schedul
         kernel.endOp(skipped === undefined ? 'done' : 'skipped', skipped);
       })());
       kernel.threadBegins(task);
+      offer();
     } else task = choice as Task;
     kernel.restoreThread(task.saved as ThreadState);
     sched.running = task;

@@ -95,6 +95,7 @@ export class Scheduler {
   start(op: number, run: Generator<void, void, void>): Task {
     const t: Task = { op, cpu: this.freeCpu(), priority: this.priorityOf(op), blocked: null, suspended: false, atomic: 0, inDriver: 0, routine: '', saved: null, run };
     this.tasks.push(t);
+    this.offer(-1); // the caller offers the next one, if it may start
     this.log(t, 'start', '');
     return t;
   }
