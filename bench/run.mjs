@@ -7,7 +7,7 @@ import { appendFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import fc from 'fast-check';
 import {
   MUTANTS, INVARIANTS, getInvariant, reference, wssprocmon, fuzz, runAndCheck, scenarioArbitrary, simulate, observe, checkAll,
-  loadWasmDriver, VERIFIER_MUTANTS, loadVerifierMutant,
+  loadWasmDriver, VERIFIER_MUTANTS, loadVerifierMutant, BUILDS,
 } from '../dist/index.js';
 import { applicableBuilds } from '../dist/harness/fuzz.js';
 import { guidedFuzz } from '../dist/harness/guided.js';
@@ -90,11 +90,12 @@ function power(target) {
     const t0 = now();
     // time to the first failure: stop at the first finding (fuzz would go on to other distinct findings)
     const r = fuzz({ driver: target.driver, seed, runs: BUDGET, invariants: [inv], profile: target.profile, onRun: () => stamps.push(now()),
-      maxFindings: 1, ...(target.builds !== undefined ? { builds: target.builds } : {}) });
+      maxFindings: 1, ...(target.builds !== undefined ? { builds: target.builds } : {}), ...(target.cpus !== undefined ? { cpus: target.cpus } : {}) });
     const total = now() - t0;
     if (!r.failed) { trials.push({ seed, killed: false, runs: r.runs, ms: total }); continue; }
     const ttf = (stamps[r.runs - 1] ?? now()) - t0;
-    trials.push({ seed, killed: true, runs: r.runs, ttfMs: ttf, shrinkMs: total - ttf, shrunk: r.findings[0].scenario.ops.length });
+    const sch = r.findings[0].scenario.schedule;
+    trials.push({ seed, killed: true, runs: r.runs, ttfMs: ttf, shrinkMs: total - ttf, shrunk: r.findings[0].scenario.ops.length, cpus: sch?.cpus ?? 1, preemptions: sch?.preemptions?.length ?? 0 });
   }
   const killed = trials.filter((t) => t.killed);
   const shrunk = killed.map((t) => t.shrunk);
@@ -107,6 +108,11 @@ function power(target) {
     shrunkLength: { median: median(shrunk), worst: Math.max(...shrunk) },
     atMinimum: shrunk.filter((l) => l <= target.minimal).length,
     overByMoreThan2: shrunk.filter((l) => l > target.minimal + 2).length,
+    ...(target.cpus !== undefined ? {
+      shrunkCpus: { median: median(killed.map((t) => t.cpus)), worst: Math.max(...killed.map((t) => t.cpus)) },
+      shrunkPreemptions: { median: median(killed.map((t) => t.preemptions)), worst: Math.max(...killed.map((t) => t.preemptions)) },
+      minimalPreemptions: target.minimalPreemptions,
+    } : {}),
   };
 }
 
@@ -200,6 +206,41 @@ for (const m of VERIFIER_MUTANTS) {
 const pow = targets.map((t) => { const p = power(t); log(`  ${p.id}: ${p.killedSeeds}/${p.seeds}, median ${p.msToFailure.median} ms, shrunk ${p.shrunkLength.median}/${p.minimal}`); return p; });
 const mutantRows = pow.filter((p) => !p.id.startsWith('seed-bug'));
 
+// ---------------------------------------------------------------- several CPUs (docs/concurrency.md)
+log('concurrency…');
+// minimal: operations in the smallest failing scenario we know; preemptions: PCT steps it needs (a race shows when
+// the second operation simply outranks the first; a deadlock needs the first to be stopped holding its lock)
+const RACY = [
+  { m: 'nolock', what: 'thread-exit path without the lock', invariant: 'no-data-race', minimal: 3, minimalPreemptions: 0 },
+  { m: 'early-unlock', what: 'record filled in after the lock is released', invariant: 'no-data-race', minimal: 2, minimalPreemptions: 0 },
+  { m: 'check-then-act', what: 'looked up under the lock, written after it', invariant: 'no-data-race', minimal: 3, minimalPreemptions: 0 },
+  { m: 'lock-order', what: 'queue lock before table lock in the image routine', invariant: 'lock-order-consistent', minimal: 1, minimalPreemptions: 0 },
+  { m: 'lock-order', what: 'the two locks taken in opposite orders at once', invariant: 'no-deadlock', minimal: 2, minimalPreemptions: 1 },
+  { m: 'unload-no-wait', what: 'DriverUnload frees the table before removing the routines', invariant: 'no-data-race', minimal: 2, minimalPreemptions: 0 },
+  { m: 'plain-counter', what: 'statistics counter with ++', invariant: 'no-data-race', minimal: 2, minimalPreemptions: 0 },
+];
+const racyDrivers = new Map();
+for (const r of RACY) if (!racyDrivers.has(r.m)) racyDrivers.set(r.m, await loadWasmDriver(`examples/drivers/proctable-${r.m}.c`, { fibers: true }));
+const concPow = RACY.map((r) => {
+  const driver = racyDrivers.get(r.m);
+  const builds = applicableBuilds(driver, BUILDS.map((b) => b.id)).builds;
+  const p = power({ id: `proctable-${r.m}`, what: r.what, invariant: r.invariant, profile: 'documented', minimal: r.minimal, minimalPreemptions: r.minimalPreemptions, driver, builds, cpus: 4 });
+  log(`  ${p.id} (${p.invariant}): ${p.killedSeeds}/${p.seeds}, median ${p.msToFailure.median} ms, preemptions ${p.shrunkPreemptions?.median}/${r.minimalPreemptions}`);
+  return p;
+});
+const table = await loadWasmDriver('examples/drivers/proctable.c', { fibers: true });
+function runsPerSecond(driver, cpus) {
+  const rates = [];
+  for (let r = 0; r < REPS; r++) {
+    const t0 = now();
+    const f = fuzz({ driver, seed: 7 + r, runs: 600, cpus, profile: 'adversarial', builds: ['win10-x86', 'win10-x64'] });
+    if (f.failed) throw new Error(`${driver.name} failed on ${cpus} CPUs: ${f.findings[0].violations[0].message}`);
+    rates.push(f.runs / ((now() - t0) / 1000));
+  }
+  return round(median(rates), 1);
+}
+const cpuRates = [1, 2, 4].map((cpus) => ({ cpus, proctable: runsPerSecond(table, cpus), reference: runsPerSecond(reference, cpus) }));
+
 // ---------------------------------------------------------------- random vs coverage-guided, runs to first failure
 log('random vs guided…');
 const GSEEDS = Number(process.env.BENCH_GUIDED_SEEDS ?? 5);
@@ -231,7 +272,7 @@ const ratio100 = pipe.find((p) => p.ops === 100 && p.mode === 'harness').opsPerS
 const result = {
   machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version },
   settings: { seeds: SEEDS, repetitions: REPS, budgetRuns: BUDGET, defaultMaxOps: 60 },
-  speed, pipeline: pipe, power: pow,
+  speed, pipeline: pipe, power: pow, concurrency: concPow,
   summary: {
     mutationScore: score,
     mutantsKilledEverySeed: mutantRows.filter((p) => p.killedSeeds === p.seeds).length,
@@ -245,6 +286,12 @@ const result = {
       medianRandom: median(guidedRows.map((r) => r.random)), medianGuided: median(guidedRows.map((r) => r.guided)) },
     verifierOnToOff: verifierCost,
     x64ToX86: x64Cost,
+    concurrency: {
+      racyKilledEverySeed: concPow.filter((p) => p.killedSeeds === p.seeds).length, racyTargets: concPow.length,
+      worstMedianMsToFailure: Math.max(...concPow.map((p) => p.msToFailure.median)),
+      preemptionsAtMinimum: concPow.filter((p) => p.shrunkPreemptions.median <= p.minimalPreemptions).length,
+      runsPerSecond: cpuRates,
+    },
     seconds: round((now() - started) / 1000, 1),
   },
 };
@@ -269,6 +316,13 @@ md.push('', '## Full pipeline vs baseline', '');
 md.push('`generate`: fast-check generation only. `baseline`: the same generator and the kernel with a driver that does nothing, no checking. `harness`: generate, run the reference driver, check every invariant.', '');
 md.push('| ops per scenario | mode | mean ops | runs/s | ops/s |', '|---|---|---|---|---|');
 for (const p of pipe) md.push(`| ${p.ops} | ${p.mode} | ${p.meanOps} | ${p.runsPerSecond.toLocaleString('en-US')} | ${p.opsPerSecond.toLocaleString('en-US')} |`);
+md.push('', '## Several CPUs (`--cpus 4`, docs/concurrency.md)', '');
+md.push(`The racy mutants of \`examples/drivers/proctable.c\`, ${SEEDS} seeds each within the default budget (${BUDGET} runs, every build they load on, scenarios of up to 60 operations, up to 4 CPUs): **${result.summary.concurrency.racyKilledEverySeed}/${concPow.length}** killed on every seed; shrunk preemptions at the documented minimum for ${result.summary.concurrency.preemptionsAtMinimum}/${concPow.length}.`, '');
+md.push('| mutant | invariant | killed | runs to failure | ms to failure | shrunk ops (min) | shrunk CPUs | preemptions (min) |', '|---|---|---|---|---|---|---|---|');
+for (const p of concPow) md.push(`| ${p.id} | ${p.invariant} | ${p.killedSeeds}/${p.seeds} | ${p.runsToFailure.median} / ${p.runsToFailure.worst} | ${p.msToFailure.median} / ${p.msToFailure.worst} | ${p.shrunkLength.median} / ${p.shrunkLength.worst} (${p.minimal}) | ${p.shrunkCpus.median} / ${p.shrunkCpus.worst} | ${p.shrunkPreemptions.median} / ${p.shrunkPreemptions.worst} (${p.minimalPreemptions}) |`);
+md.push('', 'Runs per second of a passing campaign (adversarial, win10 x86 and x64, every invariant) with at most 1, 2 and 4 CPUs: the C driver runs its fibers build (asyncify) on 2 and 4.', '');
+md.push('| CPUs | proctable.c runs/s | reference runs/s |', '|---|---|---|');
+for (const c of cpuRates) md.push(`| ${c.cpus} | ${c.proctable.toLocaleString('en-US')} | ${c.reference.toLocaleString('en-US')} |`);
 md.push('', '## Random vs coverage-guided (`--guided`)', '');
 md.push(`Median runs to the first failure over ${GSEEDS} seeds per mutant (the ${MUTANTS.length} TypeScript mutants and the ${VERIFIER_MUTANTS.length} verifier C mutants, whose coverage builds give the guided search its edges). Guided needed fewer runs on **${guidedWins}**, random on **${randomWins}** of ${guidedRows.length}; medians ${result.summary.guidedVsRandom.medianRandom} (random) and ${result.summary.guidedVsRandom.medianGuided} (guided).`, '');
 md.push('| mutant | random | guided | killed (random / guided) |', '|---|---|---|---|');

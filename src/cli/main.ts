@@ -177,8 +177,8 @@ function cmdList(args: readonly string[], io: Io): number {
 /** Caps that keep one command bounded (a report or flag cannot ask for a campaign that never ends). */
 export const MAX_RUNS = 10_000_000;
 export const MAX_OPS = 10_000;
-/** CPUs a scenario may draw by default (--cpus). */
-export const DEFAULT_CPUS = 1;
+/** CPUs a scenario may draw by default (--cpus): 1 to 4, as the machines drivers ship to have. */
+export const DEFAULT_CPUS = 4;
 
 /**
  * `--seed -5`: a negative number after an option that takes a value is that value (parseArgs would read it as an
@@ -246,7 +246,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     values['max-ops'] = String(r.fuzz.maxOps);
     values.driver ??= resolveDriverReference(r.driver, values['from-report']);
     if (r.fuzz.verifier === false) values.verifier = 'off';
-    if (r.fuzz.cpus !== undefined) values.cpus = String(r.fuzz.cpus);
+    values.cpus = String(r.fuzz.cpus ?? 1); // a report without it came from one CPU
     known = r.fuzz.seen;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);

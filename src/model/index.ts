@@ -12,3 +12,6 @@ export * from './record.js';
 export * from './scenario.js';
 export * from './status.js';
 export * from './ob-callbacks.js';
+export * from './ke/schedule.js';
+export * from './ke/scheduler.js';
+export * from './ke/race-detector.js';

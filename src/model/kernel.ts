@@ -435,6 +435,10 @@ export class Kernel {
     const L = obInformationLayout(ps);
     const object = target.kind === 'process' ? target.p.eprocess : target.t.ethread;
     const id = target.kind === 'process' ? target.p.pid : target.t.tid;
+    // the object manager holds a reference on the object while the handle is made (several CPUs: the process may
+    // exit meanwhile, its object stays until this open is over)
+    if (target.kind === 'process') target.p.pointerCount++;
+    else target.t.pointerCount++;
     const info = this.mem.alloc(L.size, 'ObCb', 'kernel', { type: 'OB_PRE_OPERATION_INFORMATION' });
     const params = this.mem.alloc(L.parametersSize, 'ObCb', 'kernel', { type: 'OB_PRE_CREATE_HANDLE_INFORMATION', driverWritable: true });
     // the callback may set CallContext for its post-operation routine; the rest is the kernel's
@@ -502,6 +506,8 @@ export class Kernel {
     }
     this.mem.free(params);
     this.mem.free(info);
+    if (target.kind === 'process') this.dereferenceProcess(target.p);
+    else this.dereferenceThread(target.t);
   }
 
   /** @internal the system time now (FILETIME: 100 ns units since 1601); every query moves the clock 1 µs. */
