@@ -274,8 +274,10 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   }
   const timeLimitMs = values['time-limit'] === undefined ? undefined : positiveInt(values['time-limit'], '--time-limit') * 1000;
   // several CPUs: each scenario draws 1 to N and a schedule (docs/concurrency.md); 1 is every operation to its end
-  const cpus = values.cpus === undefined ? DEFAULT_CPUS : positiveInt(values.cpus, '--cpus', MAX_CPUS);
-  if (cpus > 1 && (values.coverage !== undefined || values.guided === true)) throw new UsageError('--coverage and --guided run on one CPU: add --cpus 1');
+  // a coverage build (--coverage, --guided) has no fibers: one CPU
+  const oneCpu = values.coverage !== undefined || values.guided === true;
+  const cpus = values.cpus === undefined ? (oneCpu ? 1 : DEFAULT_CPUS) : positiveInt(values.cpus, '--cpus', MAX_CPUS);
+  if (cpus > 1 && oneCpu) throw new UsageError('--coverage and --guided run on one CPU: --cpus 1');
   const profile = values.profile ?? 'documented';
   if (profile !== 'documented' && profile !== 'adversarial') throw new UsageError(`--profile must be 'documented' or 'adversarial', got '${profile}'`);
   if (values.path !== undefined && !/^\d+(:\d+)*$/.test(values.path)) throw new UsageError(`--path must look like 12:0:3, got '${values.path}'`);

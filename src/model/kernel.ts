@@ -178,6 +178,8 @@ export function drive<T>(g: Generator<void, T, void>): T {
   }
 }
 
+const NO_LOCKS: readonly number[] = [];
+
 /** The buffer of one CPU's suspended driver frames (the driver's stacks are slices of its image's stack). */
 const FIBER_BUFFER_BYTES = 0x4000;
 
@@ -1338,7 +1340,7 @@ export class Kernel {
     const races = this.races;
     if (t === undefined || t === null || races === null) return;
     const thread = t.op + 1;
-    const locks = (races.held.get(thread) ?? []).map((l) => this.hex(l));
+    const locks = races.held.get(thread) ?? NO_LOCKS; // an immutable array: kept as is, named when reported
     races.access(thread, va, {
       op: t.op, cpu: t.cpu, routine: t.routine, access: write ? 'write' : 'read', size: len, locks, step: this.sched?.step ?? 0,
       ...(t.atomic > 0 ? { atomic: true as const } : {}),

@@ -125,12 +125,15 @@ export class Verifier {
         `${write ? 'write to' : 'read from'} unmapped address ${mem.format(Math.max(0, va))}`, CHECKS.memoryMap);
     }
     if (this.onShared !== null) {
+      // several CPUs: the driver's shared data and pool (the hot path of a C driver's fibers build)
+      let shared = 0;
       for (let i = 0; i < len; i++) {
-        if ((mem.shadowAt(va + i) & KIND) === (Shadow.Shared & KIND) || (mem.shadowAt(va + i) & KIND) === (Shadow.Uninitialised & KIND)) {
-          this.onShared(va, len, write);
-          break;
-        }
+        const s = mem.shadowAt(va + i);
+        if (s === Shadow.Shared) shared++;
+        else if ((s & KIND) === (Shadow.Shared & KIND) || (s & KIND) === (Shadow.Uninitialised & KIND)) shared = -len;
       }
+      if (shared !== 0) this.onShared(va, len, write);
+      if (shared === len) return; // all of it plain shared memory, not pageable: nothing else to check
     }
     let worst = 0;
     let at = va;

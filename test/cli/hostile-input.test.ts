@@ -39,7 +39,8 @@ const sc = (r: Record<string, unknown>): Record<string, unknown> => r.scenario a
 
 describe('hangs become bounded findings or clear errors', () => {
   test('a notify routine that loops forever: exit 1 with the hang named, at once', async () => {
-    const r = await run(['fuzz', '--driver', 'test/fixtures/hostile/loops.c', '--build', 'winxp-x86', '--runs', '100', '--no-reports']);
+    // one CPU: a routine spinning on shared memory costs ~0.3 s a run in the fibers build (every access a scheduling point)
+    const r = await run(['fuzz', '--driver', 'test/fixtures/hostile/loops.c', '--build', 'winxp-x86', '--runs', '100', '--no-reports', '--cpus', '1']);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/routine-returns: OnProcess did not return within 1,000,000 units of work/);
   }, 60_000);
@@ -52,7 +53,7 @@ describe('hangs become bounded findings or clear errors', () => {
 
   test('a report naming such a driver replays (exit 1) instead of hanging', async () => {
     const dir = tmp('psh-hl-');
-    await run(['fuzz', '--driver', 'test/fixtures/hostile/loops.c', '--build', 'winxp-x86', '--runs', '100', '--reports', dir]);
+    await run(['fuzz', '--driver', 'test/fixtures/hostile/loops.c', '--build', 'winxp-x86', '--runs', '100', '--reports', dir, '--cpus', '1']);
     const f = readdirSync(dir).find((x) => x.endsWith('.json')) as string;
     const r = await run(['replay', join(dir, f)]);
     expect(r.code).toBe(1);

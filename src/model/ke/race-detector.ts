@@ -22,8 +22,8 @@ export interface AccessRecord {
   readonly access: 'read' | 'write';
   readonly size: number;
   readonly atomic?: true;
-  /** Locks the thread held, by address. */
-  readonly locks: readonly string[];
+  /** Locks the thread held, by address (formatted when reported). */
+  readonly locks: readonly (string | number)[];
   /** Scheduling step. */
   readonly step: number;
 }
@@ -187,20 +187,33 @@ export class RaceDetector {
       if (cell === undefined) {
         cell = { w: null, wClock: 0, wThread: -1, reads: [] };
         this.cells.set(a, cell);
+      } else if (cell.wThread === thread && cell.reads.length === 0) {
+        // the thread's own last write, nothing read since (a loop's hot path): a write replaces it; a read of it
+        // adds nothing a later write of another CPU would not already race with
+        if (write) {
+          cell.w = at;
+          cell.wClock = now;
+        }
+        continue;
       }
       if (cell.w !== null && cell.wThread !== thread && cell.wClock > (c[cell.wThread] ?? 0) && !benign(cell.w, at)) this.report(va, cell.w, at);
+      const reads = cell.reads;
       if (write) {
-        for (const r of cell.reads) if (r.thread !== thread && r.clock > (c[r.thread] ?? 0) && !benign(r.at, at)) this.report(va, r.at, at);
+        for (let k = 0; k < reads.length; k++) {
+          const r = reads[k];
+          if (r.thread !== thread && r.clock > (c[r.thread] ?? 0) && !benign(r.at, at)) this.report(va, r.at, at);
+        }
         cell.w = at;
         cell.wClock = now;
         cell.wThread = thread;
-        cell.reads = [];
+        reads.length = 0;
       } else {
-        const mine = cell.reads.find((r) => r.thread === thread);
-        if (mine !== undefined) {
-          mine.clock = now;
-          mine.at = at;
-        } else cell.reads.push({ thread, clock: now, at });
+        let k = 0;
+        while (k < reads.length && reads[k].thread !== thread) k++;
+        if (k < reads.length) {
+          reads[k].clock = now;
+          reads[k].at = at;
+        } else reads.push({ thread, clock: now, at });
       }
     }
   }
@@ -216,7 +229,8 @@ export class RaceDetector {
     const key = `${[first.routine, second.routine].sort().join('/')}@${this.describe(va)}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
-    this.races.push({ address: this.hex(va), what: this.describe(va), first, second });
+    const named = (a: AccessRecord): AccessRecord => ({ ...a, locks: a.locks.map((l) => (typeof l === 'number' ? this.hex(l) : l)) });
+    this.races.push({ address: this.hex(va), what: this.describe(va), first: named(first), second: named(second) });
   }
 }
 

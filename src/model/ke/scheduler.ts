@@ -115,6 +115,7 @@ export class Scheduler {
     if (me === null || me.atomic > 0) return false;
     this.step++;
     if (this.preemptions.has(this.step)) me.priority = this.low--;
+    if (this.random === null && this.startable <= me.priority && !this.tasks.some((t) => t !== me && t.priority > me.priority)) return false;
     const next = this.choose();
     if (next === me || next === null) return false;
     this.pending = next;
