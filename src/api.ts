@@ -16,13 +16,15 @@ export interface CheckOptions {
   /** Invariant ids (default: all). */
   readonly invariants?: readonly string[];
   readonly maxOps?: number;
+  /** The most CPUs a scenario draws (default 1; a C driver needs `loadWasmDriver(…, { fibers: true })` to be switched inside its routines). */
+  readonly cpus?: number;
 }
 
 export function checkDriver(driver: DriverModule, options: CheckOptions = {}): FuzzResult {
   const invariants: Invariant[] = options.invariants === undefined ? applicableInvariants(driver, INVARIANTS) : options.invariants.map(getInvariant);
   return fuzz({
     driver, seed: options.seed ?? 1, runs: options.runs ?? 200, builds: options.builds, profile: options.profile,
-    invariants, maxOps: options.maxOps,
+    invariants, maxOps: options.maxOps, ...(options.cpus !== undefined ? { cpus: options.cpus } : {}),
   });
 }
 
