@@ -1,6 +1,7 @@
 // Generic mutation measurement of the corrected C drivers: every statement deleted in turn, every if/while condition
 // negated, relational boundaries moved (< <=, > >=), the constants 0 and 1 swapped, DbgPrint formats changed.
-// Each mutant that compiles is fuzzed with the default budget (1,000 runs, every build, seed 1); the score is the
+// Each mutant that compiles is fuzzed as `psharness fuzz` does by default (1,000 runs, every build, seed 1, up to 4
+// CPUs); the score is the
 // share killed. Survivors are listed with their line, to be killed by a generator or an invariant, or documented
 // as equivalent in docs/mutants.md. Run: npm run mutation (part of npm run bench). Writes reports/mutation.{json,md}.
 import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -113,14 +114,14 @@ for (const file of DRIVERS) {
     if (existsSync(spec)) copyFileSync(spec, join(dir, basename(spec)));
     let driver;
     try {
-      driver = await loadWasmDriver(target);
+      driver = await loadWasmDriver(target, { fibers: true });
     } catch {
       stillborn++;
       continue;
     } finally {
       rmSync(dir, { recursive: true, force: true }); // the module is compiled and loaded: the copy is not needed
     }
-    const r = fuzz({ driver, seed: 1, runs: 1000, invariants: applicableInvariants(driver), maxFindings: 1 });
+    const r = fuzz({ driver, seed: 1, runs: 1000, cpus: 4, invariants: applicableInvariants(driver), maxFindings: 1 });
     if (r.failed) killed++;
     else {
       const e = explain(m.what);
@@ -134,7 +135,7 @@ for (const file of DRIVERS) {
 mkdirSync('reports', { recursive: true });
 writeFileSync('reports/mutation.json', JSON.stringify(results, null, 2) + '\n');
 const md = ['# Generic mutation of the corrected C drivers', '',
-  'Command: `npm run mutation` (also run by `npm run bench`). Operators: statement deletion, condition negation, relational boundary, constants 0 ↔ 1, DbgPrint formats. Each compiling mutant is fuzzed with the default budget (1,000 runs, every build, seed 1). Every survivor is explained: *equivalent* (no run on Windows behaves differently) or *needs* (a real bug that needs a part psharness does not have yet); the reasons are in `bench/mutation.mjs` and docs/mutants.md.', ''];
+  'Command: `npm run mutation` (also run by `npm run bench`). Operators: statement deletion, condition negation, relational boundary, constants 0 ↔ 1, DbgPrint formats. Each compiling mutant is fuzzed with the CLI's defaults (1,000 runs, every build, seed 1, up to 4 CPUs). Every survivor is explained: *equivalent* (no run on Windows behaves differently) or *needs* (a real bug that needs a part psharness does not have yet); the reasons are in `bench/mutation.mjs` and docs/mutants.md.', ''];
 const cell = (x) => x.replace(/\|/g, '\\|');
 for (const r of results) {
   const count = (k) => r.survivors.filter((s) => s.kind === k).length;

@@ -208,14 +208,15 @@ const mutantRows = pow.filter((p) => !p.id.startsWith('seed-bug'));
 
 // ---------------------------------------------------------------- several CPUs (docs/concurrency.md)
 log('concurrency…');
-// minimal: operations in the smallest failing scenario we know; preemptions: PCT steps it needs (a race shows when
-// the second operation simply outranks the first; a deadlock needs the first to be stopped holding its lock)
+// minimal: operations in the smallest failing scenario we know; preemptions: PCT steps it needs — none for any of
+// these: the second operation outranking the first starts at the first's next scheduling point (a DDI call or a
+// shared access), which for the deadlock is the second acquisition, with the first lock held
 const RACY = [
   { m: 'nolock', what: 'thread-exit path without the lock', invariant: 'no-data-race', minimal: 3, minimalPreemptions: 0 },
   { m: 'early-unlock', what: 'record filled in after the lock is released', invariant: 'no-data-race', minimal: 2, minimalPreemptions: 0 },
   { m: 'check-then-act', what: 'looked up under the lock, written after it', invariant: 'no-data-race', minimal: 3, minimalPreemptions: 0 },
   { m: 'lock-order', what: 'queue lock before table lock in the image routine', invariant: 'lock-order-consistent', minimal: 1, minimalPreemptions: 0 },
-  { m: 'lock-order', what: 'the two locks taken in opposite orders at once', invariant: 'no-deadlock', minimal: 2, minimalPreemptions: 1 },
+  { m: 'lock-order', what: 'the two locks taken in opposite orders at once', invariant: 'no-deadlock', minimal: 2, minimalPreemptions: 0 },
   { m: 'unload-no-wait', what: 'DriverUnload frees the table before removing the routines', invariant: 'no-data-race', minimal: 2, minimalPreemptions: 0 },
   { m: 'plain-counter', what: 'statistics counter with ++', invariant: 'no-data-race', minimal: 2, minimalPreemptions: 0 },
 ];

@@ -59,7 +59,7 @@ usage:
                  [--from-report R] [--coverage DIR] [--guided]
   psharness replay <report.json>
   psharness trace --driver <name|file> (--report R | --seed S --run K | --scenario FILE) [--build B]
-                 [--profile documented|adversarial] [--max-ops N] [--verifier on|off]
+                 [--profile documented|adversarial] [--max-ops N] [--verifier on|off] [--cpus N]
   psharness list [--ddis]
   psharness help
 
@@ -488,12 +488,12 @@ function savedReports(dir: string): { file: string; report: ReturnType<typeof lo
  * generators draw from seed S with these options — chunk 0's first round), or from a JSON file.
  */
 async function cmdTrace(rawArgs: string[], io: Io): Promise<number> {
-  const args = joinNegativeValues(rawArgs, new Set(['--seed', '--run', '--max-ops', '--driver', '--report', '--scenario', '--build', '--profile', '--verifier']));
+  const args = joinNegativeValues(rawArgs, new Set(['--seed', '--run', '--max-ops', '--driver', '--report', '--scenario', '--build', '--profile', '--verifier', '--cpus']));
   const { values, positionals } = parseArgs({
     args, strict: true, allowPositionals: true,
     options: {
       driver: { type: 'string' }, report: { type: 'string' }, seed: { type: 'string' }, run: { type: 'string' }, scenario: { type: 'string' },
-      build: { type: 'string' }, profile: { type: 'string' }, 'max-ops': { type: 'string' }, verifier: { type: 'string' },
+      build: { type: 'string' }, profile: { type: 'string' }, 'max-ops': { type: 'string' }, verifier: { type: 'string' }, cpus: { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
@@ -522,12 +522,14 @@ async function cmdTrace(rawArgs: string[], io: Io): Promise<number> {
     const profile = values.profile ?? 'documented';
     if (profile !== 'documented' && profile !== 'adversarial') throw new UsageError(`--profile must be 'documented' or 'adversarial', got '${profile}'`);
     if (driverName === undefined) throw new UsageError('trace needs --driver <name> (see `psharness list`)');
-    driver = await resolveDriver(driverName, io, verifier);
+    // the campaign's generators, as fuzz draws them (its --cpus too)
+    const cpus = values.cpus === undefined ? DEFAULT_CPUS : positiveInt(values.cpus, '--cpus', MAX_CPUS);
+    driver = await resolveDriver(driverName, io, verifier, false, cpus > 1);
     const requested = selectBuilds(values.build ?? 'all');
     const { builds } = applicableBuilds(driver, requested);
     if (builds.length === 0) throw new UsageError(`${driverName} runs on none of the builds requested`);
     const maxOps = values['max-ops'] === undefined ? 60 : positiveInt(values['max-ops'], '--max-ops', MAX_OPS);
-    scenario = fc.sample(scenarioArbitrary({ builds, profile, maxOps }), { seed: Number(values.seed), numRuns: run })[run - 1];
+    scenario = fc.sample(scenarioArbitrary({ builds, profile, maxOps, cpus }), { seed: Number(values.seed), numRuns: run })[run - 1];
   }
   if (driverName === undefined) throw new UsageError('trace needs --driver <name> (see `psharness list`)');
   driver ??= await resolveDriver(driverName, io, verifier, false, isConcurrent(scenario.schedule));

@@ -205,6 +205,7 @@ function renderCpus(out: string[], c: ConcurrencyRecord): void {
     return `op ${e.op} ${what}`.replace(/\|/g, '\\|');
   };
   for (const e of c.timeline) out.push(`| ${e.step} | ${Array.from({ length: cpus }, (_, i) => (i === e.cpu ? cell(e) : '')).join(' | ')} |`);
+  if (c.timelineDropped !== undefined) out.push(`| … | ${c.timelineDropped} more, not kept |${' |'.repeat(cpus - 1)}`);
   out.push('');
   for (const r of c.races) {
     const a = (x: AccessRecord): string => `${x.access} of ${x.size} in ${x.routine} (op ${x.op}, CPU ${x.cpu}, step ${x.step}${x.locks.length > 0 ? `, holding ${x.locks.join(', ')}` : ', no lock'})`;

@@ -1594,6 +1594,7 @@ export class Kernel {
 
   finish(): RunRecord {
     const mine = this.driverImage.name;
+    if (this.sched !== null && this.sched.timelineDropped > 0 && this.record.concurrency !== undefined) this.record.concurrency.timelineDropped = this.sched.timelineDropped;
     const regs: EndState['registrations'] = [];
     for (const table of [this.processTable, this.threadTable, this.imageTable] as NotifyTable<unknown>[]) {
       table.slots.forEach((s, slot) => {

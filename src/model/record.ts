@@ -94,6 +94,8 @@ export interface PhaseRecord {
 export interface ConcurrencyRecord {
   readonly schedule: Schedule;
   readonly timeline: readonly TimelineEntry[];
+  /** Timeline entries past the first MAX_TIMELINE, not kept. */
+  timelineDropped?: number;
   readonly races: readonly RaceRecord[];
   readonly lockOrder: readonly LockOrderRecord[];
 }

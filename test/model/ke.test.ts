@@ -1,7 +1,7 @@
 /** The simulated CPUs' parts on their own: the scheduler's choices, the race detector, the lock-order graph. */
 import { describe, expect, test } from 'vitest';
 import { RaceDetector, type AccessRecord } from '../../src/model/ke/race-detector.js';
-import { describeSchedule, scheduleError } from '../../src/model/ke/schedule.js';
+import { describeSchedule } from '../../src/model/ke/schedule.js';
 import { Scheduler, type Task } from '../../src/model/ke/scheduler.js';
 
 function* steps(n: number): Generator<void, void, void> {
@@ -70,13 +70,10 @@ describe('scheduler', () => {
     expect(s.timeline.map((e) => e.event)).toEqual(['start', 'blocked']);
   });
 
-  test('schedules are described and validated in one line', () => {
+  test('schedules are described in one line', () => {
     expect(describeSchedule({ cpus: 2, kind: 'pct', preemptions: [3] })).toBe('2 CPUs, PCT with 1 preemption at step 3');
     expect(describeSchedule({ cpus: 4, kind: 'random', seed: 9 })).toBe('4 CPUs, random switches (seed 9)');
-    expect(scheduleError({ cpus: 5, kind: 'pct' }, 3)).toMatch(/cpus/);
-    expect(scheduleError({ cpus: 2, kind: 'fifo' }, 3)).toMatch(/kind/);
-    expect(scheduleError({ cpus: 2, kind: 'pct', preemptions: [-1] }, 3)).toMatch(/preemptions/);
-    expect(scheduleError({ cpus: 2, kind: 'pct', priorities: [1, 2] }, 3)).toBeNull();
+    expect(describeSchedule({ cpus: 2, kind: 'pct' })).toBe('2 CPUs, PCT with 0 preemptions');
   });
 });
 

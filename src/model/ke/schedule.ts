@@ -35,15 +35,3 @@ export function describeSchedule(s: Schedule): string {
   const p = s.preemptions ?? [];
   return `${s.cpus} CPUs, PCT with ${p.length} preemption${p.length === 1 ? '' : 's'}${p.length > 0 ? ` at step${p.length === 1 ? '' : 's'} ${p.join(', ')}` : ''}`;
 }
-
-/** A one-line error for a schedule that is not well formed (a hand-edited report), or null. */
-export function scheduleError(s: unknown, ops: number): string | null {
-  if (typeof s !== 'object' || s === null) return 'schedule must be an object';
-  const o = s as Record<string, unknown>;
-  if (!Number.isInteger(o.cpus) || (o.cpus as number) < 1 || (o.cpus as number) > MAX_CPUS) return `schedule.cpus must be an integer 1-${MAX_CPUS}`;
-  if (o.kind !== 'pct' && o.kind !== 'random') return "schedule.kind must be 'pct' or 'random'";
-  const ints = (v: unknown, name: string, max: number): string | null =>
-    v === undefined || (Array.isArray(v) && v.length <= max && v.every((x) => Number.isInteger(x) && x >= 0)) ? null : `schedule.${name} must be a list of non-negative integers`;
-  return ints(o.priorities, 'priorities', Math.max(ops, 1000)) ?? ints(o.preemptions, 'preemptions', 64)
-    ?? (o.seed === undefined || Number.isInteger(o.seed) ? null : 'schedule.seed must be an integer');
-}
