@@ -12,6 +12,8 @@ import { recordHash } from '../../src/harness/report.js';
 import { getInvariant } from '../../src/invariants/index.js';
 import { simulate, type Scenario } from '../../src/model/index.js';
 import { mutatedCopy, runCli, scenario, VOL } from '../helpers.js';
+import fc from 'fast-check';
+import { scenarioArbitrary } from '../../src/generators/scenario.js';
 
 const MUTANTS: readonly [string, string][] = [
   ['nolock', 'no-data-race'],
@@ -25,7 +27,13 @@ const MUTANTS: readonly [string, string][] = [
 let table: DriverModule;
 const mutants = new Map<string, DriverModule>();
 let lockless: DriverModule;
+let waits: DriverModule;
+let keepsRoutines: DriverModule;
 beforeAll(async () => {
+  // proctable.c whose DriverUnload never removes its routines (so it waits for no call in progress)
+  keepsRoutines = await loadWasmDriver(await mutatedCopy('examples/drivers/proctable.c',
+    '    PsRemoveLoadImageNotifyRoutine(OnImage);\n    PsRemoveCreateThreadNotifyRoutine(OnThread);\n    PsSetCreateProcessNotifyRoutine(OnProcess, TRUE);\n', ''), { fibers: true });
+  waits = await loadWasmDriver('test/fixtures/concurrency/waits.c', { fibers: true });
   table = await loadWasmDriver('examples/drivers/proctable.c', { fibers: true });
   for (const [m] of MUTANTS) mutants.set(m, await loadWasmDriver(`examples/drivers/proctable-${m}.c`, { fibers: true }));
   // the issue's example: procwatch.c with the lock on its thread routine deleted
@@ -79,6 +87,37 @@ describe('a run on several CPUs', () => {
   test('the TypeScript reference interleaves whole routines and keeps every invariant', () => {
     const r = fuzz({ driver: reference, seed: 3, runs: 300, cpus: 4, profile: 'adversarial', builds: ['win10-x64', 'winxp-x86'] });
     expect(r.findings).toEqual([]);
+  });
+});
+
+describe('unloading under a running routine', () => {
+  test('DriverUnload returning while another CPU is inside the image is bug check 0xCE; the rundown wait holds it off', () => {
+    const ops: Scenario['ops'] = [{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` }, { op: 'UnloadDriver' }];
+    // preempted at step 2, inside OnProcess before it takes the rundown reference: DriverUnload runs to its end
+    const early = simulate(keepsRoutines, scenario('win10-x64', ops, { schedule: { cpus: 2, kind: 'pct', priorities: [5, 1], preemptions: [2] } }));
+    expect(early.bugCheck?.code).toBe(0xce);
+    expect(early.bugCheck?.reason).toMatch(/DriverUnload returned while OnProcess \(operation 0\) was still running on CPU 0/);
+    // preempted later, holding it: DriverUnload waits for the rundown, the call ends, and the next routine is the one
+    // called into the unloaded image
+    const late = simulate(keepsRoutines, scenario('win10-x64', ops, { schedule: { cpus: 2, kind: 'pct', priorities: [5, 1], preemptions: [3] } }));
+    expect(late.bugCheck?.reason).toMatch(/thread notify routine OnThread \(slot 0\) called after .* was unloaded/);
+    expect(late.concurrency?.timeline.some((e) => e.event === 'blocked' && /rundown/.test(e.at))).toBe(true);
+    // proctable.c itself removes its routines first: the removal waits, nothing breaks
+    expect(runAndCheck(table, scenario('win10-x64', ops, { schedule: { cpus: 2, kind: 'pct', priorities: [5, 1], preemptions: [2] } })).violations).toEqual([]);
+  });
+});
+
+describe('waits block and wake between CPUs', () => {
+  test('fast mutex, ERESOURCE, push lock, event and notify-routine removal each make a C routine wait, and nothing races', () => {
+    const blocked = new Set<string>();
+    for (const s of fc.sample(scenarioArbitrary({ builds: ['win10-x86', 'win10-x64'], cpus: 4 }), { seed: 4, numRuns: 300 })) {
+      const r = simulate(waits, s);
+      expect(r.concurrency?.races ?? []).toEqual([]);
+      expect(r.verifierStop ?? null).toBeNull();
+      for (const e of r.concurrency?.timeline ?? []) if (e.event === 'blocked') blocked.add(e.at.replace(/ 0x[0-9A-F]+.*$/, '').replace(/^the calls of .*/, 'removal'));
+    }
+    expect([...blocked].sort()).toEqual(['ERESOURCE', 'event', 'fast mutex', 'push lock', 'removal']);
+    expect(fuzz({ driver: waits, seed: 4, runs: 300, cpus: 4, profile: 'adversarial', builds: ['win10-x86', 'win10-x64'] }).findings).toEqual([]);
   });
 });
 
