@@ -82,19 +82,22 @@ const at = (op: number, routine: string, access: 'read' | 'write', extra: Partia
 describe('race detector', () => {
   const hex = (va: number): string => `0x${va.toString(16)}`;
   const what = (): string => 'data';
-
-  test('two unordered writes race; the same under one lock do not', () => {
+  /** A detector with threads 1 and 2 running, neither ordered with the other. */
+  const two = (): RaceDetector => {
     const d = new RaceDetector(hex, what);
     d.begin(1);
     d.begin(2);
+    return d;
+  };
+
+  test('two unordered writes race; the same under one lock do not', () => {
+    const d = two();
     d.access(1, 0x100, at(0, 'A', 'write'));
     d.access(2, 0x100, at(1, 'B', 'write'));
     expect(d.races).toHaveLength(1);
     expect(d.races[0]).toMatchObject({ address: '0x100', first: { routine: 'A' }, second: { routine: 'B' } });
 
-    const l = new RaceDetector(hex, what);
-    l.begin(1);
-    l.begin(2);
+    const l = two();
     l.lockAcquired(1, 0x50, 'A', 0);
     l.access(1, 0x100, at(0, 'A', 'write'));
     l.lockReleased(1, 0x50);
@@ -105,9 +108,7 @@ describe('race detector', () => {
   });
 
   test('a read racing a write is a race; two reads are not; an operation that starts after another ended is ordered', () => {
-    const d = new RaceDetector(hex, what);
-    d.begin(1);
-    d.begin(2);
+    const d = two();
     d.access(1, 0x10, at(0, 'A', 'read'));
     d.access(2, 0x10, at(1, 'B', 'read'));
     expect(d.races).toEqual([]);
@@ -123,9 +124,7 @@ describe('race detector', () => {
   });
 
   test('Interlocked operations do not race with each other or with word reads; a plain write racing one does', () => {
-    const d = new RaceDetector(hex, what);
-    d.begin(1);
-    d.begin(2);
+    const d = two();
     d.atomic(1, 0x20);
     d.access(1, 0x20, at(0, 'A', 'write', { atomic: true }));
     d.access(2, 0x20, at(1, 'B', 'read'));
@@ -138,9 +137,7 @@ describe('race detector', () => {
   });
 
   test('freed memory forgets its history', () => {
-    const d = new RaceDetector(hex, what);
-    d.begin(1);
-    d.begin(2);
+    const d = two();
     d.access(1, 0x30, at(0, 'A', 'write'));
     d.forget(0x30, 4);
     d.access(2, 0x30, at(1, 'B', 'write'));
