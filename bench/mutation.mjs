@@ -135,7 +135,7 @@ for (const file of DRIVERS) {
 mkdirSync('reports', { recursive: true });
 writeFileSync('reports/mutation.json', JSON.stringify(results, null, 2) + '\n');
 const md = ['# Generic mutation of the corrected C drivers', '',
-  'Command: `npm run mutation` (also run by `npm run bench`). Operators: statement deletion, condition negation, relational boundary, constants 0 ↔ 1, DbgPrint formats. Each compiling mutant is fuzzed with the CLI's defaults (1,000 runs, every build, seed 1, up to 4 CPUs). Every survivor is explained: *equivalent* (no run on Windows behaves differently) or *needs* (a real bug that needs a part psharness does not have yet); the reasons are in `bench/mutation.mjs` and docs/mutants.md.', ''];
+  'Command: `npm run mutation` (also run by `npm run bench`). Operators: statement deletion, condition negation, relational boundary, constants 0 ↔ 1, DbgPrint formats. Each compiling mutant is fuzzed with the CLI defaults (1,000 runs, every build, seed 1, up to 4 CPUs). Every survivor is explained: *equivalent* (no run on Windows behaves differently) or *needs* (a real bug that needs a part psharness does not have yet); the reasons are in `bench/mutation.mjs` and docs/mutants.md.', ''];
 const cell = (x) => x.replace(/\|/g, '\\|');
 for (const r of results) {
   const count = (k) => r.survivors.filter((s) => s.kind === k).length;

@@ -22,7 +22,8 @@ export const noDataRace: Invariant = {
   statement: 'no two accesses to the driver\'s data or pool from different CPUs, one of them a plain write, are unordered (by a lock, an event, an Interlocked operation or the kernel\'s own order)',
   source: 'WDK "Synchronization techniques", "Introduction to spin locks"; C11 §5.1.2.4 (a data race is undefined behaviour); KCSAN',
   check({ record }) {
-    return (record.concurrency?.races ?? []).map((r) => ({
+    if (record.concurrency === undefined || record.concurrency.races.length === 0) return [];
+    return record.concurrency.races.map((r) => ({
       invariant: this.id,
       // the two routines, in name order, name the bug; which came first is detail (in parentheses)
       message: `data race on ${r.what} between ${[r.first.routine, r.second.routine].sort().join(' and ')} (${access(r.first)}, then ${access(r.second)}, unordered)`,
@@ -42,7 +43,8 @@ export const lockOrderConsistent: Invariant = {
   statement: 'locks are always acquired in one order (no pair taken A then B in one place and B then A in another)',
   source: 'WDK "Preventing errors and deadlocks while using spin locks" (acquire in a fixed order); Driver Verifier deadlock detection (0xC4 0x1001)',
   check({ record }) {
-    return (record.concurrency?.lockOrder ?? []).map((l) => ({
+    if (record.concurrency === undefined || record.concurrency.lockOrder.length === 0) return [];
+    return record.concurrency.lockOrder.map((l) => ({
       invariant: this.id,
       message: `lock-order inversion: ${l.first.routine} (operation ${l.first.op}) takes ${l.first.locks[0]} then ${l.first.locks[1]}; ${l.second.routine} (operation ${l.second.op}) takes ${l.second.locks[0]} then ${l.second.locks[1]}`,
       evidence: { op: l.second.op, event: 'lock order' },

@@ -670,25 +670,28 @@ export class Kernel {
   /** @internal createProcess as a thread of execution that may be switched out at its scheduling points */
   *createProcessG(parent: KProcess, imagePath: string | null, name: string, creatorProcess?: KProcess): Generator<void, { process: KProcess; thread: KThread }, void> {
     this.assertRunning();
-    const k = this;
     // The parent (InheritedFromUniqueProcessId) need not be the creator: PROC_THREAD_ATTRIBUTE_PARENT_PROCESS
     // ([DOC] ns-ntddk-_ps_create_notify_info.md: ParentProcessId vs CreatingThreadId).
     const creator = this.creatorThread(creatorProcess ?? parent);
     const proc = this.newProcess(null, parent.pid, name, imagePath);
     const thread = this.newThread(proc);
-    yield* this.inContext(creator, function* () {
-      if (k.profile.initialThreadNotify === 'process-first') {
-        yield* k.notifyProcess(proc, true, undefined, creator);
-        yield* k.notifyThread(thread, true);
+    // the context switches are inline (not inContext): the hot path of every run
+    const saved = this.current;
+    try {
+      this.current = creator;
+      if (this.profile.initialThreadNotify === 'process-first') {
+        yield* this.notifyProcess(proc, true, undefined, creator);
+        yield* this.notifyThread(thread, true);
       } else {
-        yield* k.notifyThread(thread, true);
-        yield* k.notifyProcess(proc, true, undefined, creator);
+        yield* this.notifyThread(thread, true);
+        yield* this.notifyProcess(proc, true, undefined, creator);
       }
-    });
-    yield* this.inContext(thread, function* () {
-      yield* k.notifyImage(proc, imagePath, k.build.userImageBase, imageSize(name));
-      yield* k.notifyImage(proc, '\\SystemRoot\\System32\\ntdll.dll', ntdllBase(k.build), 0x1a0000);
-    });
+      this.current = thread;
+      yield* this.notifyImage(proc, imagePath, this.build.userImageBase, imageSize(name));
+      yield* this.notifyImage(proc, '\\SystemRoot\\System32\\ntdll.dll', ntdllBase(this.build), 0x1a0000);
+    } finally {
+      this.current = saved;
+    }
     return { process: proc, thread };
   }
 
@@ -702,7 +705,13 @@ export class Kernel {
     this.assertRunning();
     const creator = this.creatorThread(process);
     const t = this.newThread(process);
-    yield* this.inContext(creator, () => this.notifyThread(t, true));
+    const saved = this.current;
+    try {
+      this.current = creator;
+      yield* this.notifyThread(t, true);
+    } finally {
+      this.current = saved;
+    }
     return t;
   }
 
@@ -722,16 +731,23 @@ export class Kernel {
     const p = t.process;
     let processExited = false;
     const k = this;
-    yield* this.withRace(p, race, () => this.inContext(t, function* () {
-      yield* k.notifyThread(t, false, race);
-      t.state = 'exited';
-      p.activeThreads--;
-      if (p.activeThreads === 0) {
-        yield* k.notifyProcess(p, false, race);
-        p.state = 'exited';
-        processExited = true;
+    const body = function* (): Generator<void, void, void> {
+      const saved = k.current;
+      try {
+        k.current = t;
+        yield* k.notifyThread(t, false, race);
+        t.state = 'exited';
+        p.activeThreads--;
+        if (p.activeThreads === 0) {
+          yield* k.notifyProcess(p, false, race);
+          p.state = 'exited';
+          processExited = true;
+        }
+      } finally {
+        k.current = saved;
       }
-    }));
+    };
+    yield* (race === undefined || !this.profile.exitLookupRaces ? body() : this.withRace(p, race, body));
     if (processExited) this.dereferenceProcess(p); // the kernel's own reference: handles are closed at exit
     this.dereferenceThread(t);
   }
@@ -766,7 +782,13 @@ export class Kernel {
       return;
     }
     const base = dllBase(this.build, ++process.userImages);
-    yield* this.inContext(this.creatorThread(process), () => this.notifyImage(process, path, base, imageSize(name)));
+    const saved = this.current;
+    try {
+      this.current = this.creatorThread(process);
+      yield* this.notifyImage(process, path, base, imageSize(name));
+    } finally {
+      this.current = saved;
+    }
   }
 
   // ------------------------------------------------------------------ driver load / unload
@@ -1050,7 +1072,11 @@ export class Kernel {
   }
 
   /** Several CPUs: an event the driver's load or unload overlapped while it was delivered is no one's to miss. */
-  private *delivered(e: KernelEventRecord, delivery: Generator<void, void, void>): Generator<void, void, void> {
+  private delivered(e: KernelEventRecord, delivery: Generator<void, void, void>): Generator<void, void, void> {
+    return this.sched === null ? delivery : this.deliveredConcurrently(e, delivery);
+  }
+
+  private *deliveredConcurrently(e: KernelEventRecord, delivery: Generator<void, void, void>): Generator<void, void, void> {
     const epoch = this.lifecycleChanges;
     yield* delivery;
     if (e.whileLoaded && (this.lifecycleChanges !== epoch || this.lifecycle > 0)) {
@@ -1206,17 +1232,18 @@ export class Kernel {
       const epoch = this.lifecycleChanges;
       // the notify routine's callback block is referenced while it runs: its removal waits for this call to end
       // ([WRK] ps/psnotify.c: ExReferenceCallBackBlock / ExWaitForCallBacks → the block's rundown protection)
-      this.inflight.set(s.routine, (this.inflight.get(s.routine) ?? 0) + 1);
-      if (this.sched !== null) {
-        cb.cpu = this.sched.running?.cpu;
+      const sched = this.sched;
+      if (sched !== null) {
+        this.inflight.set(s.routine, (this.inflight.get(s.routine) ?? 0) + 1);
+        cb.cpu = sched.running?.cpu;
         this.syncAcquire(this.addressOf(s.routine));
       }
       try {
         yield* this.runDriverCode(null, cb, () => call(s.routine));
       } finally {
         this.frame = null;
-        this.inflight.set(s.routine, (this.inflight.get(s.routine) ?? 1) - 1);
-        if (this.sched !== null) {
+        if (sched !== null) {
+          this.inflight.set(s.routine, (this.inflight.get(s.routine) ?? 1) - 1);
           this.syncRelease(this.addressOf(s.routine));
           if (this.lifecycleChanges !== epoch || this.lifecycle > 0) cb.lifecycle = true;
         }
