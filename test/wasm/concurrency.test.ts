@@ -154,6 +154,17 @@ describe('proctable.c and its racy mutants', () => {
   }, 120_000);
 });
 
+describe('campaigns', () => {
+  test('the same findings, scenarios and records on 1 and 2 worker threads, with a C driver on several CPUs', async () => {
+    const { runCampaign, CHUNK_RUNS } = await import('../../src/harness/campaign.js');
+    const opts = { driver: mutants.get('nolock') as DriverModule, seed: 1, runs: 3 * CHUNK_RUNS, cpus: 4, builds: ['win10-x86', 'win10-x64'], spec: { name: 'examples/drivers/proctable-nolock.c', verifier: true, fibers: true } };
+    const one = await runCampaign({ ...opts, workers: 1 });
+    const two = await runCampaign({ ...opts, workers: 2 });
+    expect(one.failed).toBe(true);
+    expect(two.findings.map((f) => [f.signature, JSON.stringify(f.scenario), recordHash(f.record)])).toEqual(one.findings.map((f) => [f.signature, JSON.stringify(f.scenario), recordHash(f.record)]));
+  }, 180_000);
+});
+
 describe('the CLI', () => {
   test('--cpus 4 kills a racy mutant with a report whose timeline shows the CPUs; --cpus is checked', async () => {
     const { mkdtempSync, readdirSync, readFileSync } = await import('node:fs');
