@@ -29,7 +29,9 @@ const mutants = new Map<string, DriverModule>();
 let lockless: DriverModule;
 let waits: DriverModule;
 let keepsRoutines: DriverModule;
+let deep: DriverModule;
 beforeAll(async () => {
+  deep = await loadWasmDriver('test/fixtures/concurrency/deep.c', { fibers: true });
   // proctable.c whose DriverUnload never removes its routines (so it waits for no call in progress)
   keepsRoutines = await loadWasmDriver(await mutatedCopy('examples/drivers/proctable.c',
     '    PsRemoveLoadImageNotifyRoutine(OnImage);\n    PsRemoveCreateThreadNotifyRoutine(OnThread);\n    PsSetCreateProcessNotifyRoutine(OnProcess, TRUE);\n', ''), { fibers: true });
@@ -104,6 +106,22 @@ describe('unloading under a running routine', () => {
     expect(late.concurrency?.timeline.some((e) => e.event === 'blocked' && /rundown/.test(e.at))).toBe(true);
     // proctable.c itself removes its routines first: the removal waits, nothing breaks
     expect(runAndCheck(table, scenario('win10-x64', ops, { schedule: { cpus: 2, kind: 'pct', priorities: [5, 1], preemptions: [2] } })).violations).toEqual([]);
+  });
+});
+
+describe('a routine too deep to switch out', () => {
+  test('3,000 nested calls switched out at the bottom: a kernel stack overflow (0x7F), named, not a trap', () => {
+    const ops: Scenario['ops'] = [
+      { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` },
+      { op: 'CreateProcess', id: 'P2', thread: 'T2', parent: 'System', path: `${VOL}\\b.exe` },
+    ];
+    for (const build of ['win10-x86', 'win10-x64']) {
+      const r = simulate(deep, scenario(build, ops, { schedule: { cpus: 2, kind: 'pct', priorities: [5, 1], preemptions: [2900] } }));
+      expect(r.bugCheck?.code, build).toBe(0x7f);
+      expect(r.bugCheck?.reason).toMatch(/nested too deep to be switched out \(more than 16384 bytes of frames\)/);
+      // switched out near the top, it fits
+      expect(simulate(deep, scenario(build, ops, { schedule: { cpus: 2, kind: 'pct', priorities: [5, 1], preemptions: [100] } })).bugCheck).toBeNull();
+    }
   });
 });
 

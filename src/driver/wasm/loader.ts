@@ -498,7 +498,18 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
           depth = 0;
         }
         if (a.asyncify_get_state() === 1) {
-          a.asyncify_stop_unwind();
+          try {
+            a.asyncify_stop_unwind();
+          } catch (e) {
+            // asyncify's check that the saved frames fit the CPU's buffer: calls nested that deep would have
+            // overflowed a kernel stack (12–24 KB) as well
+            if (!(e instanceof WebAssembly.RuntimeError)) throw e;
+            fb.suspended = false;
+            const b = new BugCheck(BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, [8, 0, 0, 0],
+              `kernel stack overflow: the driver's calls in ${fn} nested too deep to be switched out (more than ${fb.size} bytes of frames)`, 'stack-overflow');
+            b.function = fn;
+            throw b;
+          }
           fb.suspended = true;
           fb.sp = stack.value as number | bigint;
           fb.budget = budget === undefined ? 0 : (budget.value as number);
