@@ -22,9 +22,6 @@ export interface Schedule {
 
 export const MAX_CPUS = 4;
 
-/** The one-CPU schedule: every operation runs to its end before the next starts. */
-export const SEQUENTIAL: Schedule = { cpus: 1, kind: 'pct' };
-
 export function isConcurrent(s: Schedule | undefined): s is Schedule {
   return s !== undefined && s.cpus > 1;
 }
