@@ -42,7 +42,7 @@ import { KernelMemory, PoolExhausted, Shadow } from './memory.js';
 import { CHECKS, Verifier, type VerifierThreadState } from './verifier.js';
 import { Scheduler, WouldBlock, type Task, type Wait } from './ke/scheduler.js';
 import { RaceDetector } from './ke/race-detector.js';
-import type { Schedule } from './ke/schedule.js';
+import { cpuStackSlice, MAX_CPUS, SLICE_GUARD_BYTES, type Schedule } from './ke/schedule.js';
 import { ObjectNamespace } from './namespace.js';
 import { NotifyTable, type NotifyKind } from './notify-tables.js';
 import { OB_OPERATION_HANDLE_CREATE, OB_OPERATION_HANDLE_DUPLICATE, obInformationLayout, type ObRegistration } from './ob-callbacks.js';
@@ -1333,6 +1333,13 @@ export class Kernel {
     const space = this.wasmSpace;
     if (space?.dataStart !== undefined) {
       this.mem.share(space.dataStart, space.reservedLow - space.dataStart);
+      // each CPU runs the driver on a slice of its stack: a guard below each, so an overflow into the next CPU's
+      // frames is the stack overflow it would be on Windows (a 12-24 KB kernel stack), not silent corruption
+      if (space.stackGuard !== undefined && this.fibers) {
+        for (let cpu = 0; cpu < MAX_CPUS - 1; cpu++) {
+          this.mem.mark(cpuStackSlice(space.dataStart, space.stackGuard[1], cpu).bottom, SLICE_GUARD_BYTES, Shadow.StackGuard);
+        }
+      }
     }
     for (const b of this.mem.liveBlocks()) if (b.owner === this.driverImage.name) this.mem.share(b.va, b.size);
     this.verifier.onShared = (va, len, write) => this.sharedAccess(va, len, write);

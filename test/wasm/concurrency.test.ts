@@ -30,7 +30,9 @@ let lockless: DriverModule;
 let waits: DriverModule;
 let keepsRoutines: DriverModule;
 let deep: DriverModule;
+let bigStack: DriverModule;
 beforeAll(async () => {
+  bigStack = await loadWasmDriver('test/fixtures/concurrency/bigstack.c', { fibers: true });
   deep = await loadWasmDriver('test/fixtures/concurrency/deep.c', { fibers: true });
   // proctable.c whose DriverUnload never removes its routines (so it waits for no call in progress)
   keepsRoutines = await loadWasmDriver(await mutatedCopy('examples/drivers/proctable.c',
@@ -121,6 +123,18 @@ describe('a routine too deep to switch out', () => {
       expect(r.bugCheck?.reason).toMatch(/nested too deep to be switched out \(more than 16384 bytes of frames\)/);
       // switched out near the top, it fits
       expect(simulate(deep, scenario(build, ops, { schedule: { cpus: 2, kind: 'pct', priorities: [5, 1], preemptions: [100] } })).bugCheck).toBeNull();
+    }
+  });
+});
+
+describe('each CPU\'s stack', () => {
+  test('20 KB of locals overflow a CPU\'s 16 KB slice into the guard below it (0x7F); one CPU has the whole stack', () => {
+    const ops: Scenario['ops'] = [{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` }];
+    for (const build of ['win10-x86', 'win10-x64']) {
+      const r = simulate(bigStack, scenario(build, ops, { schedule: { cpus: 2, kind: 'pct' } }));
+      expect(r.bugCheck?.code, build).toBe(0x7f);
+      expect(r.bugCheck?.reason).toMatch(/in the guard page below the driver's stack/);
+      expect(simulate(bigStack, scenario(build, ops)).bugCheck).toBeNull();
     }
   });
 });

@@ -12,7 +12,7 @@ import {
 import { varargSlotSizes, type DbgArg } from '../../model/dbgprint.js';
 import { WouldBlock } from '../../model/ke/scheduler.js';
 import { DYNAMIC_ROUTINES, DYNAMIC_EXPORT_PREFIX, DYNAMIC_IMPORT_PREFIX } from './dynamic-routines.js';
-import { MAX_CPUS } from '../../model/ke/schedule.js';
+import { cpuStackSlice } from '../../model/ke/schedule.js';
 import { PRINTF_ROUTINES } from '../../model/rtl.js';
 import type { Ddi, DRIVER_OBJECT, DriverImage, DriverInstance, PVOID, WasmAddressSpace } from '../../model/ddi.js';
 import { loadLogSpec, parserFromSpec } from '../log-spec.js';
@@ -451,8 +451,7 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
           const st = ddi.FIBER_BUFFER(cpu);
           // each CPU runs on its slice of the image's stack (above the guard page): an x64 image's stack pointer is a
           // 32-bit offset once lowered, so its stacks must lie in the image
-          const slice = Math.floor((Number(spInitial) - STACK_GUARD[1]) / MAX_CPUS / 16) * 16;
-          const at = Number(spInitial) - cpu * slice;
+          const at = cpuStackSlice(Number(spInitial), STACK_GUARD[1], cpu).top;
           const top = typeof spInitial === 'bigint' ? BigInt(at) : at;
           fb = { buffer: ddi.MEMORY_OFFSET(st.buffer), size: st.size, top, suspended: false, sp: top, budget: 0, resume: undefined };
           fibers.set(cpu, fb);

@@ -22,6 +22,18 @@ export interface Schedule {
 
 export const MAX_CPUS = 4;
 
+/**
+ * CPU `cpu`'s slice [bottom, top) of a C driver's stack (the image's, between its guard page and `top`): CPU 0 at the
+ * top, 16-byte aligned. Each thread of execution of the fibers build runs on its CPU's slice.
+ */
+export function cpuStackSlice(top: number, guardEnd: number, cpu: number): { readonly top: number; readonly bottom: number } {
+  const size = Math.floor((top - guardEnd) / MAX_CPUS / 16) * 16;
+  return { top: top - cpu * size, bottom: top - (cpu + 1) * size };
+}
+
+/** Guard bytes at the bottom of each CPU's slice but the last (whose guard is the image's own guard page). */
+export const SLICE_GUARD_BYTES = 64;
+
 export function isConcurrent(s: Schedule | undefined): s is Schedule {
   return s !== undefined && s.cpus > 1;
 }
