@@ -240,8 +240,10 @@ export function executeOpsConcurrent(kernel: Kernel, ops: readonly Op[], schedul
       try {
         kernel.deadlock();
       } catch (e) {
-        if (e instanceof KernelHalted) return sched.tasks[0].op;
-        throw e;
+        if (!(e instanceof KernelHalted)) throw e;
+        // every routine that was waiting never returns
+        for (const t of sched.tasks) interrupted((t.saved as ThreadState).frame);
+        return sched.tasks[0].op;
       }
     }
     let task: Task;
