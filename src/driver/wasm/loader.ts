@@ -434,6 +434,8 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
       /** Driver calls on the JS stack: only the outermost can be switched out (a nested one runs to its end). */
       let depth = 0;
       let justSuspended = false;
+      /** The fiber of the outermost driver call now running on a CPU (null: none, or a sequential run). */
+      let running: Fiber | null = null;
       let instanceExports: WebAssembly.Exports | null = null;
       let budget: WebAssembly.Global | undefined;
       const wrappers = new Map<string, unknown>();
@@ -487,6 +489,7 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
           if (budget !== undefined) budget.value = ddi.WORK_BUDGET;
         }
         depth = 1;
+        running = fb;
         let r: number | bigint;
         try {
           r = f();
@@ -495,6 +498,7 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
           throw trapToBugCheck(e, fn);
         } finally {
           depth = 0;
+          running = null;
         }
         if (a.asyncify_get_state() === 1) {
           try {
@@ -529,10 +533,8 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
       };
       /** An import of the fibers build: a scheduling point before the call, and a wait that switches the thread out. */
       const fiberImport = (name: string, f: Impl, result: string | undefined): Impl => (...args) => {
-        if (A === null || depth !== 1) return f(...args);
-        const cpu = ddi.CPU();
-        const fb = fibers.get(cpu);
-        if (cpu < 0 || fb === undefined) return f(...args);
+        const fb = running;
+        if (A === null || fb === null || depth !== 1) return f(...args);
         let mayPreempt = true;
         if (A.asyncify_get_state() === 2) {
           // resumed: the call it stopped at is made now (or returns what it had done before its wait)
