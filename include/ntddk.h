@@ -421,6 +421,45 @@ _Static_assert(sizeof(IRP) == PSH_X64(0xD0, 0x70), "IRP size");
 
 FORCEINLINE PIO_STACK_LOCATION IoGetCurrentIrpStackLocation(PIRP Irp) { return Irp->Tail.Overlay.CurrentStackLocation; }
 
+/* FILE_OBJECT: the fields a driver uses (FsContext/FsContext2 are the driver's per-open state) */
+typedef struct _FILE_OBJECT {
+    CSHORT Type;
+    CSHORT Size;
+    PDEVICE_OBJECT DeviceObject;
+    PVOID Vpb;
+    PVOID FsContext;
+    PVOID FsContext2;
+    UCHAR Reserved[PSH_X64(0xD8 - 0x28, 0x80 - 0x14)];
+} FILE_OBJECT;
+_Static_assert(__builtin_offsetof(FILE_OBJECT, FsContext) == PSH_X64(0x18, 0x0C), "FILE_OBJECT.FsContext");
+_Static_assert(sizeof(FILE_OBJECT) == PSH_X64(0xD8, 0x80), "FILE_OBJECT size");
+
+/* ---- I/O control codes, pending IRPs and cancellation (wdm.h) */
+#define CTL_CODE(DeviceType, Function, Method, Access) (((DeviceType) << 16) | ((Access) << 14) | ((Function) << 2) | (Method))
+#define METHOD_BUFFERED   0
+#define METHOD_IN_DIRECT  1
+#define METHOD_OUT_DIRECT 2
+#define METHOD_NEITHER    3
+#define FILE_ANY_ACCESS   0
+#define FILE_READ_ACCESS  1
+#define FILE_WRITE_ACCESS 2
+#define SL_PENDING_RETURNED 0x01
+#define STATUS_PENDING   ((NTSTATUS)0x00000103L)
+#define STATUS_CANCELLED ((NTSTATUS)0xC0000120L)
+#define STATUS_DEVICE_NOT_READY ((NTSTATUS)0xC00000A3L)
+#define STATUS_INVALID_BUFFER_SIZE ((NTSTATUS)0xC0000206L)
+#define STATUS_NO_MORE_ENTRIES ((NTSTATUS)0x8000001AL)
+#define IoGetNextIrpStackLocation(Irp) ((Irp)->Tail.Overlay.CurrentStackLocation - 1)
+FORCEINLINE VOID IoMarkIrpPending(PIRP Irp) { IoGetCurrentIrpStackLocation(Irp)->Control |= SL_PENDING_RETURNED; }
+typedef VOID DRIVER_CANCEL(PDEVICE_OBJECT DeviceObject, PIRP Irp);
+typedef DRIVER_CANCEL *PDRIVER_CANCEL;
+/* wdm.h's IoSetCancelRoutine: an interlocked exchange of Irp->CancelRoutine, which the I/O manager's IoCancelIrp
+   exchanges with NULL under the cancel spin lock before it calls the routine */
+#define IoSetCancelRoutine(Irp, NewCancelRoutine) \
+    ((PDRIVER_CANCEL)InterlockedExchangePointer((PVOID volatile *)&(Irp)->CancelRoutine, (PVOID)(NewCancelRoutine)))
+NTKERNELAPI VOID IoAcquireCancelSpinLock(PKIRQL Irql) KIMPORT(IoAcquireCancelSpinLock);
+NTKERNELAPI VOID IoReleaseCancelSpinLock(KIRQL Irql) KIMPORT(IoReleaseCancelSpinLock);
+
 /* ---- process/thread/image notification */
 typedef VOID (*PCREATE_PROCESS_NOTIFY_ROUTINE)(HANDLE ParentId, HANDLE ProcessId, BOOLEAN Create);
 typedef VOID (*PCREATE_THREAD_NOTIFY_ROUTINE)(HANDLE ProcessId, HANDLE ThreadId, BOOLEAN Create);
@@ -534,6 +573,155 @@ NTKERNELAPI NTSTATUS IoCreateSymbolicLink(PUNICODE_STRING SymbolicLinkName, PUNI
 NTKERNELAPI NTSTATUS IoDeleteSymbolicLink(PUNICODE_STRING SymbolicLinkName) KIMPORT(IoDeleteSymbolicLink);
 NTKERNELAPI VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost) KIMPORT(IofCompleteRequest);
 #define IoCompleteRequest(Irp, PriorityBoost) IofCompleteRequest(Irp, PriorityBoost)
+
+/* ---- cancel-safe IRP queues (IoCsq*, wdm.h). Windows exports them from ntoskrnl (csq.lib for older systems): here
+   they are that library, in C, so the driver's queue callbacks run as its own code. The queue keeps the IO_CSQ (or
+   the caller's IO_CSQ_IRP_CONTEXT) in Irp->Tail.Overlay.DriverContext[3], as Windows does ([DOC] IoCsqInsertIrp). */
+#define IO_TYPE_CSQ_IRP_CONTEXT 1
+#define IO_TYPE_CSQ             2
+#define IO_TYPE_CSQ_EX          3
+typedef struct _IO_CSQ IO_CSQ, *PIO_CSQ;
+typedef VOID IO_CSQ_INSERT_IRP(PIO_CSQ Csq, PIRP Irp);
+typedef NTSTATUS IO_CSQ_INSERT_IRP_EX(PIO_CSQ Csq, PIRP Irp, PVOID InsertContext);
+typedef VOID IO_CSQ_REMOVE_IRP(PIO_CSQ Csq, PIRP Irp);
+typedef PIRP IO_CSQ_PEEK_NEXT_IRP(PIO_CSQ Csq, PIRP Irp, PVOID PeekContext);
+typedef VOID IO_CSQ_ACQUIRE_LOCK(PIO_CSQ Csq, PKIRQL Irql);
+typedef VOID IO_CSQ_RELEASE_LOCK(PIO_CSQ Csq, KIRQL Irql);
+typedef VOID IO_CSQ_COMPLETE_CANCELED_IRP(PIO_CSQ Csq, PIRP Irp);
+typedef IO_CSQ_INSERT_IRP *PIO_CSQ_INSERT_IRP;
+typedef IO_CSQ_INSERT_IRP_EX *PIO_CSQ_INSERT_IRP_EX;
+typedef IO_CSQ_REMOVE_IRP *PIO_CSQ_REMOVE_IRP;
+typedef IO_CSQ_PEEK_NEXT_IRP *PIO_CSQ_PEEK_NEXT_IRP;
+typedef IO_CSQ_ACQUIRE_LOCK *PIO_CSQ_ACQUIRE_LOCK;
+typedef IO_CSQ_RELEASE_LOCK *PIO_CSQ_RELEASE_LOCK;
+typedef IO_CSQ_COMPLETE_CANCELED_IRP *PIO_CSQ_COMPLETE_CANCELED_IRP;
+struct _IO_CSQ {
+    ULONG Type;
+    PIO_CSQ_INSERT_IRP CsqInsertIrp;
+    PIO_CSQ_REMOVE_IRP CsqRemoveIrp;
+    PIO_CSQ_PEEK_NEXT_IRP CsqPeekNextIrp;
+    PIO_CSQ_ACQUIRE_LOCK CsqAcquireLock;
+    PIO_CSQ_RELEASE_LOCK CsqReleaseLock;
+    PIO_CSQ_COMPLETE_CANCELED_IRP CsqCompleteCanceledIrp;
+    PVOID ReservePointer;
+};
+typedef struct _IO_CSQ_IRP_CONTEXT { ULONG Type; PIRP Irp; PIO_CSQ Csq; } IO_CSQ_IRP_CONTEXT, *PIO_CSQ_IRP_CONTEXT;
+
+static inline NTSTATUS IoCsqInitialize(PIO_CSQ Csq, PIO_CSQ_INSERT_IRP InsertIrp, PIO_CSQ_REMOVE_IRP RemoveIrp,
+    PIO_CSQ_PEEK_NEXT_IRP PeekNextIrp, PIO_CSQ_ACQUIRE_LOCK AcquireLock, PIO_CSQ_RELEASE_LOCK ReleaseLock,
+    PIO_CSQ_COMPLETE_CANCELED_IRP CompleteCanceledIrp)
+{
+    Csq->Type = IO_TYPE_CSQ;
+    Csq->CsqInsertIrp = InsertIrp;
+    Csq->CsqRemoveIrp = RemoveIrp;
+    Csq->CsqPeekNextIrp = PeekNextIrp;
+    Csq->CsqAcquireLock = AcquireLock;
+    Csq->CsqReleaseLock = ReleaseLock;
+    Csq->CsqCompleteCanceledIrp = CompleteCanceledIrp;
+    Csq->ReservePointer = NULL;
+    return STATUS_SUCCESS;
+}
+static inline NTSTATUS IoCsqInitializeEx(PIO_CSQ Csq, PIO_CSQ_INSERT_IRP_EX InsertIrp, PIO_CSQ_REMOVE_IRP RemoveIrp,
+    PIO_CSQ_PEEK_NEXT_IRP PeekNextIrp, PIO_CSQ_ACQUIRE_LOCK AcquireLock, PIO_CSQ_RELEASE_LOCK ReleaseLock,
+    PIO_CSQ_COMPLETE_CANCELED_IRP CompleteCanceledIrp)
+{
+    IoCsqInitialize(Csq, (PIO_CSQ_INSERT_IRP)InsertIrp, RemoveIrp, PeekNextIrp, AcquireLock, ReleaseLock, CompleteCanceledIrp);
+    Csq->Type = IO_TYPE_CSQ_EX;
+    return STATUS_SUCCESS;
+}
+/* The cancel routine of every IRP in a cancel-safe queue: the I/O manager calls it holding the cancel spin lock. */
+static VOID __psh_IoCsqCancelRoutine(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    PIO_CSQ Csq = (PIO_CSQ)Irp->Tail.Overlay.DriverContext[3];
+    PIO_CSQ_IRP_CONTEXT Context = NULL;
+    KIRQL irql;
+
+    (void)DeviceObject;
+    IoReleaseCancelSpinLock(Irp->CancelIrql);
+    if (Csq->Type == IO_TYPE_CSQ_IRP_CONTEXT) {
+        Context = (PIO_CSQ_IRP_CONTEXT)Csq;
+        Csq = Context->Csq;
+    }
+    Csq->CsqAcquireLock(Csq, &irql);
+    Csq->CsqRemoveIrp(Csq, Irp);
+    if (Context != NULL)
+        Context->Irp = NULL;
+    Irp->Tail.Overlay.DriverContext[3] = NULL;
+    Csq->CsqReleaseLock(Csq, irql);
+    Csq->CsqCompleteCanceledIrp(Csq, Irp);
+}
+static inline NTSTATUS IoCsqInsertIrpEx(PIO_CSQ Csq, PIRP Irp, PIO_CSQ_IRP_CONTEXT Context, PVOID InsertContext)
+{
+    NTSTATUS status = STATUS_SUCCESS;
+    KIRQL irql;
+
+    Csq->CsqAcquireLock(Csq, &irql);
+    if (Csq->Type == IO_TYPE_CSQ_EX)
+        status = ((PIO_CSQ_INSERT_IRP_EX)Csq->CsqInsertIrp)(Csq, Irp, InsertContext);
+    else
+        Csq->CsqInsertIrp(Csq, Irp);
+    if (!NT_SUCCESS(status)) {
+        Csq->CsqReleaseLock(Csq, irql);
+        return status;
+    }
+    if (Context != NULL) {
+        Context->Type = IO_TYPE_CSQ_IRP_CONTEXT;
+        Context->Irp = Irp;
+        Context->Csq = Csq;
+        Irp->Tail.Overlay.DriverContext[3] = Context;
+    } else {
+        Irp->Tail.Overlay.DriverContext[3] = Csq;
+    }
+    IoMarkIrpPending(Irp);
+    IoSetCancelRoutine(Irp, __psh_IoCsqCancelRoutine);
+    /* cancelled before the routine was set: if IoCancelIrp has not taken the routine yet, the queue completes it */
+    if (Irp->Cancel && IoSetCancelRoutine(Irp, NULL) != NULL) {
+        Csq->CsqRemoveIrp(Csq, Irp);
+        if (Context != NULL)
+            Context->Irp = NULL;
+        Irp->Tail.Overlay.DriverContext[3] = NULL;
+        Csq->CsqReleaseLock(Csq, irql);
+        Csq->CsqCompleteCanceledIrp(Csq, Irp);
+        return STATUS_SUCCESS;
+    }
+    Csq->CsqReleaseLock(Csq, irql);
+    return STATUS_PENDING;
+}
+static inline VOID IoCsqInsertIrp(PIO_CSQ Csq, PIRP Irp, PIO_CSQ_IRP_CONTEXT Context) { IoCsqInsertIrpEx(Csq, Irp, Context, NULL); }
+/* The IRP comes out only when its cancel routine was still set: otherwise the cancel routine owns it. */
+static inline PIRP IoCsqRemoveIrp(PIO_CSQ Csq, PIO_CSQ_IRP_CONTEXT Context)
+{
+    PIRP Irp = NULL;
+    KIRQL irql;
+
+    Csq->CsqAcquireLock(Csq, &irql);
+    if (Context->Irp != NULL && IoSetCancelRoutine(Context->Irp, NULL) != NULL) {
+        Irp = Context->Irp;
+        Csq->CsqRemoveIrp(Csq, Irp);
+        Irp->Tail.Overlay.DriverContext[3] = NULL;
+        Context->Irp = NULL;
+    }
+    Csq->CsqReleaseLock(Csq, irql);
+    return Irp;
+}
+static inline PIRP IoCsqRemoveNextIrp(PIO_CSQ Csq, PVOID PeekContext)
+{
+    PIRP Irp;
+    KIRQL irql;
+
+    Csq->CsqAcquireLock(Csq, &irql);
+    for (Irp = Csq->CsqPeekNextIrp(Csq, NULL, PeekContext); Irp != NULL; Irp = Csq->CsqPeekNextIrp(Csq, Irp, PeekContext)) {
+        if (IoSetCancelRoutine(Irp, NULL) == NULL)
+            continue; /* being cancelled: its cancel routine removes it */
+        Csq->CsqRemoveIrp(Csq, Irp);
+        if (Irp->Tail.Overlay.DriverContext[3] != NULL && *(ULONG *)Irp->Tail.Overlay.DriverContext[3] == IO_TYPE_CSQ_IRP_CONTEXT)
+            ((PIO_CSQ_IRP_CONTEXT)Irp->Tail.Overlay.DriverContext[3])->Irp = NULL;
+        Irp->Tail.Overlay.DriverContext[3] = NULL;
+        break;
+    }
+    Csq->CsqReleaseLock(Csq, irql);
+    return Irp;
+}
 
 /* ---- pool */
 typedef enum _POOL_TYPE { NonPagedPool = 0, PagedPool = 1, NonPagedPoolMustSucceed = 2, NonPagedPoolNx = 512 } POOL_TYPE;

@@ -84,13 +84,14 @@ function tally(findings: readonly Finding[]): string {
 }
 
 /** `--weights image=3,exit=0`: the relative weight of each kind of operation (0 switches it off). */
-const WEIGHT_KEYS: Readonly<Record<string, keyof OpWeights>> = {
+type WeightKey = Exclude<keyof OpWeights, 'ioctls' | 'eventsIoctl'>;
+const WEIGHT_KEYS: Readonly<Record<string, WeightKey>> = {
   process: 'process', thread: 'thread', 'exit-thread': 'exitThread', exit: 'exitProcess', image: 'image', unload: 'unload', load: 'load', irp: 'irp',
-  handle: 'handle',
+  handle: 'handle', client: 'client',
 };
 
 function parseWeights(text: string): OpWeights {
-  const w: Record<keyof OpWeights, number> = { handle: 0, ...DEFAULT_WEIGHTS };
+  const w: Record<WeightKey, number> = { handle: 0, client: 0, ...DEFAULT_WEIGHTS };
   for (const part of text.split(',')) {
     const m = /^([a-z-]+)=(\d{1,4})$/.exec(part.trim());
     const key = m === null ? undefined : Object.hasOwn(WEIGHT_KEYS, m[1]) ? WEIGHT_KEYS[m[1]] : undefined;

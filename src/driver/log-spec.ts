@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { RE2JS } from 're2js';
-import { hexNorm, type LoggedEvent, type LoggedKind } from './types.js';
+import { hexNorm, type DeviceDeclaration, type DeviceEventsDeclaration, type LoggedEvent, type LoggedKind, type PerPointerSize } from './types.js';
 
 export const LOG_SPEC_FORMAT = 'psharness-log/1';
 const KINDS: readonly LoggedKind[] = ['process-create', 'process-exit', 'thread-create', 'thread-exit', 'image-load'];
@@ -37,8 +37,11 @@ export interface LogSpec {
   readonly monitors?: readonly LoggedKind[];
   /** Lines DriverEntry prints when it goes on without one kind (a failed registration it lives without). */
   readonly notMonitoring?: readonly { readonly kind: LoggedKind; readonly pattern: string }[];
-  /** The device a successful DriverEntry leaves: name, symbolic link, exclusivity (device-interface). */
-  readonly device?: { readonly name?: string; readonly link?: string; readonly exclusive?: boolean };
+  /**
+   * The device a successful DriverEntry leaves: name, symbolic link, exclusivity (device-interface); the I/O control
+   * codes a client sends it; and the event records a client reads back (device-events-delivered).
+   */
+  readonly device?: DeviceDeclaration;
   /** How the image is linked: false when without /INTEGRITYCHECK (default true). */
   readonly integrityCheck?: boolean;
 }
@@ -74,6 +77,12 @@ function regex(where: string, src: string): RegExp {
   return re;
 }
 
+const HEX32 = { type: 'string', pattern: '^0x[0-9A-Fa-f]{1,8}$' } as const;
+function perPointerSize(minimum: number, maximum: number) {
+  const n = { type: 'integer', minimum, maximum } as const;
+  return { oneOf: [n, { type: 'object', additionalProperties: false, required: ['x86', 'x64'], properties: { x86: n, x64: n } }] } as const;
+}
+
 /** The log spec's JSON Schema (draft-07): structure and sizes; patterns are checked by regex() above. */
 export const LOG_SPEC_SCHEMA = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -86,7 +95,27 @@ export const LOG_SPEC_SCHEMA = {
     integrityCheck: { type: 'boolean' },
     device: {
       type: 'object', additionalProperties: false,
-      properties: { name: { type: 'string', minLength: 1, maxLength: 512 }, link: { type: 'string', minLength: 1, maxLength: 512 }, exclusive: { type: 'boolean' } },
+      properties: {
+        name: { type: 'string', minLength: 1, maxLength: 512 }, link: { type: 'string', minLength: 1, maxLength: 512 }, exclusive: { type: 'boolean' },
+        ioctls: {
+          type: 'array', minItems: 1, maxItems: 64,
+          items: { type: 'object', additionalProperties: false, required: ['code'], properties: { name: { type: 'string', maxLength: 128 }, code: HEX32 } },
+        },
+        events: {
+          type: 'object', additionalProperties: false, required: ['size', 'fields', 'kinds'],
+          properties: {
+            ioctl: HEX32, read: { type: 'boolean' }, size: perPointerSize(1, 4096),
+            fields: {
+              type: 'array', minItems: 2, maxItems: 5,
+              items: {
+                type: 'object', additionalProperties: false, required: ['name', 'offset', 'type'],
+                properties: { name: { enum: ['kind', 'pid', 'tid', 'ppid', 'dropped'] }, offset: perPointerSize(0, 4095), type: { enum: ['UCHAR', 'USHORT', 'ULONG', 'ULONG64', 'ULONG_PTR'] } },
+              },
+            },
+            kinds: { type: 'object', minProperties: 1, maxProperties: 16, propertyNames: { pattern: '^[0-9]{1,10}$' }, additionalProperties: { enum: KINDS } },
+          },
+        },
+      },
     },
     notMonitoring: {
       type: 'array', maxItems: 5,
@@ -130,6 +159,22 @@ export function validateLogSpec(data: unknown, where: string): LogSpec {
     if (p.continue !== undefined) regex(`${at}.continue`, p.continue);
   });
   d.notMonitoring?.forEach((n, i) => regex(`${where}: notMonitoring.${i}.pattern`, n.pattern));
+  const ev = d.device?.events;
+  if (ev !== undefined) {
+    const names = ev.fields.map((f) => f.name);
+    for (const need of ['kind', 'pid'] as const) if (!names.includes(need)) throw new LogSpecError(`${where}: device.events.fields has no "${need}" field`);
+    if (new Set(names).size !== names.length) throw new LogSpecError(`${where}: device.events.fields names a field twice`);
+    if (ev.ioctl === undefined && ev.read !== true) throw new LogSpecError(`${where}: device.events says neither which ioctl nor whether ReadFile returns the records`);
+    for (const ps of [4, 8] as const) {
+      const size = perSize(ev.size, ps);
+      for (const f of ev.fields) {
+        if (perSize(f.offset, ps) + FIELD_SIZE[f.type](ps) > size) throw new LogSpecError(`${where}: device.events field "${f.name}" ends past the record's ${size} bytes (${ps === 4 ? 'x86' : 'x64'})`);
+      }
+    }
+    for (const m of ev.ioctl === undefined ? [] : [ev.ioctl]) {
+      if ((Number.parseInt(m, 16) & 3) === 1 || (Number.parseInt(m, 16) & 3) === 2) throw new LogSpecError(`${where}: device.events.ioctl ${m} uses direct I/O (MDLs), which is not modelled`);
+    }
+  }
   return d;
 }
 
@@ -147,6 +192,15 @@ export function loadLogSpec(path: string): LogSpec {
     throw new LogSpecError(`${path} is not JSON`);
   }
   return validateLogSpec(data, path);
+}
+
+/** sizeof each field type, by pointer size. */
+export const FIELD_SIZE: Readonly<Record<DeviceEventsDeclaration['fields'][number]['type'], (ps: 4 | 8) => number>> = {
+  UCHAR: () => 1, USHORT: () => 2, ULONG: () => 4, ULONG64: () => 8, ULONG_PTR: (ps) => ps,
+};
+
+export function perSize(v: PerPointerSize, ps: 4 | 8): number {
+  return typeof v === 'number' ? v : ps === 4 ? v.x86 : v.x64;
 }
 
 interface Compiled {

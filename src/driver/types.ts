@@ -54,12 +54,31 @@ export interface DriverModule extends DriverImage {
   readonly sourceUrl?: string;
 }
 
+/** A per-pointer-size value: the same for both, or one for x86 and one for x64. */
+export type PerPointerSize = number | { readonly x86: number; readonly x64: number };
+
+/** The records a client reads back from the device, one event each (C struct layout per pointer size). */
+export interface DeviceEventsDeclaration {
+  /** The I/O control code whose output is an array of records (hex). */
+  readonly ioctl?: string;
+  /** ReadFile's output is an array of records too. */
+  readonly read?: boolean;
+  readonly size: PerPointerSize;
+  readonly fields: readonly { readonly name: 'kind' | 'pid' | 'tid' | 'ppid' | 'dropped'; readonly offset: PerPointerSize; readonly type: 'UCHAR' | 'USHORT' | 'ULONG' | 'ULONG64' | 'ULONG_PTR' }[];
+  /** The kind field's values, as decimal strings, and the kernel notification each one reports. */
+  readonly kinds: Readonly<Record<string, LoggedKind>>;
+}
+
 export interface DeviceDeclaration {
   readonly name?: string;
   /** The symbolic link clients open, pointing at the device. */
   readonly link?: string;
   /** IoCreateDevice's Exclusive as the design requires it (one client at a time). */
   readonly exclusive?: boolean;
+  /** The I/O control codes (hex) a user-mode client sends: with them, scenarios include a client. */
+  readonly ioctls?: readonly { readonly name?: string; readonly code: string }[];
+  /** The event records a client reads back through the device. */
+  readonly events?: DeviceEventsDeclaration;
 }
 
 export function hexNorm(digits: string): string {

@@ -16,6 +16,10 @@ export type RawOp =
   | { readonly k: 'image'; readonly target: number; readonly system: boolean; readonly path: string; readonly unavailable: boolean }
   | { readonly k: 'irp'; readonly major: string; readonly ioctl: number }
   | { readonly k: 'handle'; readonly requester: number; readonly target: number; readonly thread: boolean; readonly access: number; readonly duplicate: boolean; readonly kernel: boolean }
+  | { readonly k: 'open'; readonly client: number }
+  | { readonly k: 'ioctl'; readonly file: number; readonly code: number; readonly inputLength: number; readonly outputLength: number; readonly fill: number }
+  | { readonly k: 'read'; readonly file: number; readonly length: number }
+  | { readonly k: 'close'; readonly file: number }
   | { readonly k: 'unload' }
   | { readonly k: 'load' };
 
@@ -30,7 +34,23 @@ export interface OpWeights {
   readonly irp: number;
   /** Handle opens and duplicates (object callbacks see them); 0 unless the driver registers object callbacks. */
   readonly handle?: number;
+  /** A user-mode client on the driver's device (open, DeviceIoControl, ReadFile, close); 0 unless it declares one. */
+  readonly client?: number;
+  /** The I/O control codes the client sends (the driver's declared ones; one it does not know is added). */
+  readonly ioctls?: readonly number[];
+  /** The code that reads the driver's events back: a client sends it three times as often as each other one. */
+  readonly eventsIoctl?: number;
 }
+
+/** Buffer lengths a client passes: none or too small for anything, typical and large, and more than its buffer holds. */
+export const CLIENT_LENGTHS = { small: [0, 1, 4, 8, 16, 24], typical: [32, 64, 256, 4096], huge: [0x7ffffff0] } as const;
+const clientLength = fc.oneof(
+  { weight: 2, arbitrary: fc.constantFrom(...CLIENT_LENGTHS.small) },
+  { weight: 5, arbitrary: fc.constantFrom(...CLIENT_LENGTHS.typical) },
+  { weight: 1, arbitrary: fc.constantFrom(...CLIENT_LENGTHS.huge) },
+);
+/** A code no driver declares: CTL_CODE(FILE_DEVICE_UNKNOWN, 0xFFF, METHOD_BUFFERED, FILE_ANY_ACCESS). */
+export const UNKNOWN_IOCTL = 0x223ffc;
 
 export const DEFAULT_WEIGHTS: OpWeights = { process: 5, thread: 3, exitThread: 2, exitProcess: 4, image: 3, unload: 1, load: 1, irp: 1 };
 
@@ -75,6 +95,23 @@ export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIG
         duplicate: rare, kernel: rare,
       }),
     },
+    {
+      weight: w.client ?? 0,
+      arbitrary: fc.oneof(
+        { weight: 2, arbitrary: fc.record({ k: fc.constant('open' as const), client: index }) },
+        {
+          weight: 6,
+          arbitrary: fc.record({
+            k: fc.constant('ioctl' as const), file: index,
+            code: w.eventsIoctl === undefined ? fc.constantFrom(...(w.ioctls ?? []), UNKNOWN_IOCTL)
+              : fc.oneof({ weight: 3, arbitrary: fc.constant(w.eventsIoctl) }, { weight: 1, arbitrary: fc.constantFrom(...(w.ioctls ?? []).filter((c) => c !== w.eventsIoctl), UNKNOWN_IOCTL) }),
+            inputLength: clientLength, outputLength: clientLength, fill: fc.constantFrom(0, 0x41, 0xff),
+          }),
+        },
+        { weight: 1, arbitrary: fc.record({ k: fc.constant('read' as const), file: index, length: clientLength }) },
+        { weight: 1, arbitrary: fc.record({ k: fc.constant('close' as const), file: index }) },
+      ),
+    },
     { weight: w.unload, arbitrary: fc.constant({ k: 'unload' as const }) },
     { weight: w.load, arbitrary: fc.constant({ k: 'load' as const }) },
   ];
@@ -86,8 +123,14 @@ export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIG
 export function resolveOps(raw: readonly RawOp[]): Op[] {
   const out: Op[] = [];
   const live: { label: string; threads: string[] }[] = [];
+  /** Open files, with the process whose handle they are (closed with it when it exits). */
+  let files: { label: string; process: string }[] = [];
+  const gone = (process: string): void => {
+    files = files.filter((f) => f.process !== process);
+  };
   let nextProcess = 1;
   let nextThread = 1;
+  let nextFile = 1;
   for (const r of raw) {
     switch (r.k) {
       case 'process': {
@@ -119,13 +162,17 @@ export function resolveOps(raw: readonly RawOp[]): Op[] {
         const { p, t } = all[r.target % all.length];
         out.push({ op: 'ExitThread', thread: t, ...(r.race !== undefined ? { race: r.race } : {}) });
         p.threads.splice(p.threads.indexOf(t), 1);
-        if (p.threads.length === 0) live.splice(live.indexOf(p), 1);
+        if (p.threads.length === 0) {
+          live.splice(live.indexOf(p), 1);
+          gone(p.label);
+        }
         break;
       }
       case 'exit-process': {
         if (live.length === 0) break;
         const i = r.target % live.length;
         out.push({ op: 'ExitProcess', process: live[i].label, ...(r.race !== undefined ? { race: r.race } : {}) });
+        gone(live[i].label);
         live.splice(i, 1);
         break;
       }
@@ -149,6 +196,29 @@ export function resolveOps(raw: readonly RawOp[]): Op[] {
         const p = live[r.target % live.length];
         const target = r.thread && p.threads.length > 0 ? p.threads[r.target % p.threads.length] : p.label;
         out.push({ op: 'OpenHandle', requester, target, access: r.access, ...(r.duplicate ? { duplicate: true } : {}), ...(r.kernel ? { kernelHandle: true } : {}) });
+        break;
+      }
+      case 'open': {
+        if (live.length === 0) break;
+        const p = live[r.client % live.length];
+        const id = `F${nextFile++}`;
+        out.push({ op: 'OpenDevice', id, process: p.label });
+        files.push({ label: id, process: p.label });
+        break;
+      }
+      case 'ioctl':
+        if (files.length === 0) break;
+        out.push({ op: 'DeviceIoControl', file: files[r.file % files.length].label, ioctl: r.code, inputLength: r.inputLength, outputLength: r.outputLength, fill: r.fill });
+        break;
+      case 'read':
+        if (files.length === 0) break;
+        out.push({ op: 'ReadFile', file: files[r.file % files.length].label, length: r.length });
+        break;
+      case 'close': {
+        if (files.length === 0) break;
+        const i = r.file % files.length;
+        out.push({ op: 'CloseHandle', file: files[i].label });
+        files.splice(i, 1);
         break;
       }
       case 'unload':

@@ -95,7 +95,7 @@ function fuzzRound(o: FuzzOptions & { readonly seen?: ReadonlySet<string> }): Fu
   const invariants = o.invariants ?? INVARIANTS;
   const builds = o.builds ?? applicableBuilds(o.driver, BUILDS.map((b) => b.id)).builds;
   const profile = o.profile ?? 'documented';
-  const arb = scenarioArbitrary({ builds, profile, maxOps: o.maxOps, weights: o.weights ?? weightsFor(o.driver), faults: o.faults, crowding: o.crowding, cpus: o.cpus });
+  const arb = scenarioArbitrary({ builds, profile, maxOps: o.maxOps, weights: weightsWith(o.driver, o.weights), faults: o.faults, crowding: o.crowding, cpus: o.cpus });
   let executed = 0;
   let cut = false;
   // --time-limit holds within a run too: the kernel asks between operations (a driver's own endless loop is the
@@ -163,7 +163,25 @@ export function applicableBuilds(driver: DriverModule, requested: readonly strin
  */
 export function weightsFor(driver: DriverModule): OpWeights | undefined {
   const images = [driver, driver.x64].filter((d) => d !== undefined);
-  return images.some((d) => d.imports.includes('ObRegisterCallbacks')) ? { ...DEFAULT_WEIGHTS, handle: 2 } : undefined;
+  const handle = images.some((d) => d.imports.includes('ObRegisterCallbacks'));
+  const client = clientCodes(driver);
+  if (!handle && client === undefined) return undefined;
+  return { ...DEFAULT_WEIGHTS, ...(handle ? { handle: 2 } : {}), ...(client !== undefined ? { client: 6, ...client } : {}) };
+}
+
+/** The I/O control codes a driver declares, and the one that returns its events. */
+function clientCodes(driver: DriverModule): { ioctls: number[]; eventsIoctl?: number } | undefined {
+  const ioctls = driver.device?.ioctls?.map((i) => Number.parseInt(i.code, 16));
+  if (ioctls === undefined) return undefined;
+  const ev = driver.device?.events?.ioctl;
+  return { ioctls, ...(ev !== undefined ? { eventsIoctl: Number.parseInt(ev, 16) } : {}) };
+}
+
+/** `--weights` as given, with the driver's I/O control codes (a client needs them whatever its weight). */
+export function weightsWith(driver: DriverModule, given: OpWeights | undefined): OpWeights | undefined {
+  if (given === undefined) return weightsFor(driver);
+  const client = clientCodes(driver);
+  return client !== undefined && given.ioctls === undefined ? { ...given, ...client } : given;
 }
 
 /** The invariants that apply to a driver: without a log parser, only those that need no output. */

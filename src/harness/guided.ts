@@ -14,7 +14,7 @@ import { mulberry32 } from '../model/prng.js';
 import type { RunRecord } from '../model/record.js';
 import type { Scenario } from '../model/scenario.js';
 import { runAndCheck } from './check.js';
-import { applicableBuilds, shrinkFor, weightsFor, type Finding, type FuzzOptions, type FuzzResult } from './fuzz.js';
+import { applicableBuilds, shrinkFor, weightsWith, type Finding, type FuzzOptions, type FuzzResult } from './fuzz.js';
 import { BUILDS } from '../model/builds.js';
 
 const BATCH = 64;
@@ -35,7 +35,7 @@ export function guidedFuzz(o: FuzzOptions & { readonly invariants: readonly Inva
   const rnd = mulberry32(o.seed);
   const pick = <T>(xs: readonly T[]): T => xs[rnd() % xs.length];
   const builds = o.builds ?? applicableBuilds(o.driver, BUILDS.map((b) => b.id)).builds;
-  const arb = scenarioArbitrary({ builds, profile: o.profile ?? 'documented', maxOps: o.maxOps, weights: o.weights ?? weightsFor(o.driver), faults: o.faults, crowding: o.crowding, cpus: o.cpus });
+  const arb = scenarioArbitrary({ builds, profile: o.profile ?? 'documented', maxOps: o.maxOps, weights: weightsWith(o.driver, o.weights), faults: o.faults, crowding: o.crowding, cpus: o.cpus });
   let fresh: Scenario[] = [];
   let batch = 0;
   const nextFresh = (): Scenario => {

@@ -21,6 +21,7 @@ import {
   type Out,
   type PCREATE_PROCESS_NOTIFY_ROUTINE_EX,
 } from './ddi.js';
+import { SL_PENDING_RETURNED } from './io/layouts.js';
 import { APC_LEVEL, DDI_IRQL, DISPATCH_LEVEL, irqlName, PASSIVE_LEVEL } from './irql.js';
 import { keExRoutines, type KeExRoutines } from './ke-ex.js';
 import { poolTagValue } from './memory.js';
@@ -474,6 +475,24 @@ export function makeDdi(k: Kernel): Ddi {
       k.log('IoCompleteRequest', [k.hex(irp), String(boost)], undefined, statusName(mem.u32(irp + k.irpLayout.IoStatus)));
       k.completeIrp(irp);
     },
+    IoMarkIrpPending: (irp) => {
+      const stack = ddi.IoGetCurrentIrpStackLocation(irp);
+      mem.check(stack, k.stackLayout.size, true);
+      mem.setU8(stack + k.stackLayout.Control, mem.u8(stack + k.stackLayout.Control) | SL_PENDING_RETURNED);
+    },
+    IoSetCancelRoutine: (irp, routine) => {
+      const at = irp + k.irpLayout.CancelRoutine;
+      mem.check(at, ps, true);
+      k.atomicBegin(at);
+      const old = mem.ptr(at);
+      const pointer = routine === null ? 0 : k.addressOf(routine);
+      if (routine !== null) k.cancelRoutines.set(pointer, routine);
+      mem.setPtr(at, pointer);
+      k.atomicEnd();
+      return old === 0 ? null : k.cancelRoutines.get(old) ?? null;
+    },
+    IoAcquireCancelSpinLock: () => ddi.KeAcquireSpinLock(k.cancelSpinLock),
+    IoReleaseCancelSpinLock: (irql) => ddi.KeReleaseSpinLock(k.cancelSpinLock, irql),
     IoGetCurrentIrpStackLocation: (irp) => {
       mem.check(irp, k.irpLayout.size, false);
       return mem.ptr(irp + k.irpLayout.CurrentStackLocation);

@@ -42,31 +42,53 @@ export interface PsCreateNotifyInfoLayout {
   readonly size: number;
 }
 export type PDRIVER_DISPATCH = (DeviceObject: PDEVICE_OBJECT, Irp: PVOID) => NTSTATUS;
+/** A cancel routine: called at DISPATCH_LEVEL holding the cancel spin lock, which it must release. */
+export type PDRIVER_CANCEL = (DeviceObject: PDEVICE_OBJECT, Irp: PVOID) => void;
 
 export const IRP_MJ_CREATE = 0x00;
 export const IRP_MJ_CLOSE = 0x02;
 export const IRP_MJ_READ = 0x03;
 export const IRP_MJ_DEVICE_CONTROL = 0x0e;
 export const IRP_MJ_CLEANUP = 0x12;
+export const IRP_MJ_WRITE = 0x04;
 export const IRP_MJ_MAXIMUM_FUNCTION = 0x1b;
 /** The requests scenarios send to a driver's device, by WDK name. */
 export const IRP_MAJOR: Readonly<Record<string, number>> = {
   IRP_MJ_CREATE, IRP_MJ_CLOSE, IRP_MJ_READ, IRP_MJ_DEVICE_CONTROL, IRP_MJ_CLEANUP,
 };
 
-/** IRP field offsets for the build's pointer size (x86 size 0x70, x64 0xD0; wdm.h). */
+/** IRP field offsets for the build's pointer size (x86 size 0x70, x64 0xD0; wdm.h; src/model/io/layouts.ts). */
 export interface IrpLayout {
+  readonly Flags: number;
+  /** AssociatedIrp.SystemBuffer */
+  readonly SystemBuffer: number;
   readonly IoStatus: number;
   readonly Information: number;
+  readonly RequestorMode: number;
+  readonly Cancel: number;
+  readonly CancelIrql: number;
+  readonly CancelRoutine: number;
+  readonly UserBuffer: number;
+  /** Tail.Overlay.DriverContext[4] */
+  readonly DriverContext: number;
+  readonly Thread: number;
+  /** Tail.Overlay.ListEntry: the driver's to queue the IRP with while it owns it. */
+  readonly ListEntry: number;
   readonly CurrentStackLocation: number;
+  readonly OriginalFileObject: number;
   readonly size: number;
 }
 
-/** IO_STACK_LOCATION field offsets (x86 size 0x24, x64 0x48; wdm.h). */
+/** IO_STACK_LOCATION field offsets (x86 size 0x24, x64 0x48; wdm.h). Parameters.Read.Length is OutputBufferLength's. */
 export interface IoStackLocationLayout {
   readonly MajorFunction: number;
+  readonly Control: number;
+  readonly OutputBufferLength: number;
+  readonly InputBufferLength: number;
   readonly IoControlCode: number;
+  readonly Type3InputBuffer: number;
   readonly DeviceObject: number;
+  readonly FileObject: number;
   readonly size: number;
 }
 export const FILE_DEVICE_UNKNOWN = 0x22;
@@ -175,6 +197,13 @@ export interface Ddi extends RtlRoutines, ProcessInfoRoutines, KeExRoutines, ObC
   IoDeleteSymbolicLink(SymbolicLinkName: string): NTSTATUS;
   /** Completes an IRP: the I/O manager owns it again, and the driver must not touch it afterwards. */
   IoCompleteRequest(Irp: PVOID, PriorityBoost: number): void;
+  /** wdm.h's IoMarkIrpPending: SL_PENDING_RETURNED in the current stack location. */
+  IoMarkIrpPending(Irp: PVOID): void;
+  /** wdm.h's IoSetCancelRoutine: an interlocked exchange of Irp->CancelRoutine; returns the routine it replaced. */
+  IoSetCancelRoutine(Irp: PVOID, CancelRoutine: PDRIVER_CANCEL | null): PDRIVER_CANCEL | null;
+  /** Takes the I/O manager's cancel spin lock; returns the IRQL to restore. */
+  IoAcquireCancelSpinLock(): number;
+  IoReleaseCancelSpinLock(Irql: number): void;
   IoGetCurrentIrpStackLocation(Irp: PVOID): PVOID;
 
   // ---- pool
@@ -236,6 +265,8 @@ export interface Ddi extends RtlRoutines, ProcessInfoRoutines, KeExRoutines, ObC
 /** A loaded driver's code: fresh globals for every load. */
 export interface DriverInstance {
   DriverEntry(ddi: Ddi, DriverObject: DRIVER_OBJECT, RegistryPath: PUNICODE_STRING): NTSTATUS;
+  /** A routine of the image by the address the driver stored (a compiled driver's Irp->CancelRoutine); null if none. */
+  routineAt?(pointer: number): PDRIVER_CANCEL | null;
 }
 
 /** A driver image as the loader sees it. */
@@ -299,6 +330,7 @@ export const DDI_NAMES: readonly string[] = [
   'PsLookupProcessByProcessId', 'PsLookupThreadByThreadId', 'ObDereferenceObject', 'ObReferenceObject',
   'PsGetCurrentProcessId', 'PsGetCurrentThreadId', 'PsGetCurrentProcess', 'PsGetProcessId', 'PsGetProcessImageFileName',
   'IoCreateDevice', 'IoDeleteDevice', 'IoCreateSymbolicLink', 'IoDeleteSymbolicLink', 'IoCompleteRequest',
+  'IoAcquireCancelSpinLock', 'IoReleaseCancelSpinLock',
   'ExAllocatePoolWithTag', 'ExFreePoolWithTag', 'ExAllocatePool2', 'KeInitializeSpinLock', 'KeAcquireSpinLock',
   'KeReleaseSpinLock', 'ExInitializeFastMutex', 'ExAcquireFastMutex', 'ExReleaseFastMutex', 'KeGetCurrentIrql',
   'KfRaiseIrql', 'KfLowerIrql', 'KeBugCheckEx', 'DbgPrint',

@@ -48,6 +48,8 @@ export const DDI_IRQL: Readonly<Record<string, IrqlRule>> = {
   IoCreateSymbolicLink: { max: PASSIVE_LEVEL },
   IoDeleteSymbolicLink: { max: PASSIVE_LEVEL },
   IoCompleteRequest: { max: DISPATCH_LEVEL },
+  IoAcquireCancelSpinLock: { max: DISPATCH_LEVEL },
+  IoReleaseCancelSpinLock: { max: DISPATCH_LEVEL },
   ExAllocatePoolWithTag: { max: DISPATCH_LEVEL, rule: IrqlExAllocatePool },
   ExAllocatePool2: { max: DISPATCH_LEVEL, rule: IrqlExAllocatePool },
   ExFreePoolWithTag: { max: DISPATCH_LEVEL },

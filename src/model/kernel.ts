@@ -10,6 +10,7 @@ import {
   VerifierStop,
   BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS,
   BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED,
+  BUGCHECK_DRIVER_VERIFIER_IOMANAGER_VIOLATION,
   BUGCHECK_MULTIPLE_IRP_COMPLETE_REQUESTS,
   BUGCHECK_REFERENCE_BY_POINTER,
   bugCheckName,
@@ -18,9 +19,13 @@ import { imageFileNameChars, isExported, type OsBuild } from './builds.js';
 import { CidTable, type CidReusePolicy } from './cid-table.js';
 import {
   FAULT_ALIASES,
+  IRP_MJ_CLEANUP,
   IRP_MJ_CLOSE,
   IRP_MJ_CREATE,
+  IRP_MJ_DEVICE_CONTROL,
   IRP_MJ_MAXIMUM_FUNCTION,
+  IRP_MJ_READ,
+  type PDRIVER_CANCEL,
   type PCREATE_PROCESS_NOTIFY_ROUTINE_EX,
   type PsCreateNotifyInfoLayout,
   type IoStackLocationLayout,
@@ -40,9 +45,15 @@ import { makeDdi } from './ddi-surface.js';
 import { TEST_MACHINE_FILTER, type DebugPrintFilter } from './dbgprint.js';
 import { KernelMemory, PoolExhausted, Shadow } from './memory.js';
 import { CHECKS, Verifier, type VerifierThreadState } from './verifier.js';
+import { DISPATCH_LEVEL, PASSIVE_LEVEL } from './irql.js';
 import { Scheduler, WouldBlock, type Task, type Wait } from './ke/scheduler.js';
 import { RaceDetector } from './ke/race-detector.js';
 import { cpuStackSlice, MAX_CPUS, SLICE_GUARD_BYTES, type Schedule } from './ke/schedule.js';
+import {
+  DEVICE_OBJECT_FLAGS, DO_BUFFERED_IO, DO_DIRECT_IO, fileObjectLayout, ioctlMethod, ioStackLocationLayout, IRP_BUFFERED_IO, IRP_INPUT_OPERATION, irpLayout,
+  SL_PENDING_RETURNED, type TransferMethod,
+} from './io/layouts.js';
+import type { DeviceEntry } from './namespace.js';
 import { ObjectNamespace } from './namespace.js';
 import { NotifyTable, type NotifyKind } from './notify-tables.js';
 import { OB_OPERATION_HANDLE_CREATE, OB_OPERATION_HANDLE_DUPLICATE, obInformationLayout, type ObRegistration } from './ob-callbacks.js';
@@ -63,6 +74,8 @@ import {
 } from './record.js';
 import {
   STATUS_ACCESS_DENIED,
+  STATUS_ACCESS_VIOLATION,
+  STATUS_PENDING,
   NT_SUCCESS,
   STATUS_DRIVER_ENTRYPOINT_NOT_FOUND,
   STATUS_INVALID_DEVICE_REQUEST,
@@ -163,6 +176,59 @@ export interface KThread {
   driverRefs: number;
 }
 
+/** A file object a client opened on the driver's device (CreateFile through its symbolic link). */
+export interface KFileObject {
+  /** Its number in the run (reports name it F<serial>). */
+  readonly serial: number;
+  readonly va: number;
+  readonly process: KProcess;
+  /** The DEVICE_OBJECT it was opened on. */
+  readonly device: number;
+  /** open; cleaned-up (its handle closed: IRP_MJ_CLEANUP sent); closed (IRP_MJ_CLOSE sent, or the create failed). */
+  state: 'open' | 'cleaned-up' | 'closed';
+  /** IRPs sent on it and not yet completed: each holds a reference to it. */
+  pending: number;
+}
+
+/** What the kernel sends with an IRP. */
+interface IrpRequest {
+  readonly thread: KThread;
+  readonly ioctl?: number;
+  readonly file?: KFileObject;
+  /** Queued to its thread: cancelled when the thread exits (IoCancelThreadIo). */
+  readonly cancellable?: boolean;
+  readonly buffers?: IrpBuffers;
+}
+
+interface IrpBuffers {
+  readonly method: TransferMethod;
+  readonly inputLength: number;
+  readonly outputLength: number;
+  readonly systemBuffer: number;
+  readonly systemLength: number;
+  readonly userInput: number;
+  readonly userOutput: number;
+}
+
+/** An IRP handed to the driver and not yet completed. */
+interface OpenIrp {
+  readonly phase: PhaseRecord;
+  readonly thread: KThread | null;
+  readonly file: KFileObject | null;
+  readonly buffers: IrpBuffers | null;
+}
+
+/** A claimed buffer length above this comes with a 64-byte buffer: the caller lies about its size. */
+const HUGE_CLAIM = 0x10000;
+/** Bytes of a request's output kept in the record. */
+const MAX_OUTPUT_KEPT = 4096;
+
+function hexBytes(b: Uint8Array): string {
+  let s = '';
+  for (const x of b) s += (x < 16 ? '0' : '') + x.toString(16);
+  return s;
+}
+
 export type CidObject = { readonly kind: 'process'; readonly p: KProcess } | { readonly kind: 'thread'; readonly t: KThread };
 
 type ProcessRoutine = PCREATE_PROCESS_NOTIFY_ROUTINE | PCREATE_PROCESS_NOTIFY_ROUTINE_EX;
@@ -228,7 +294,7 @@ export class Kernel {
   readonly irpLayout: IrpLayout;
   readonly stackLayout: IoStackLocationLayout;
   /** IRPs handed to the driver and not yet completed, with the Dispatch phase that records them. */
-  private readonly openIrps = new Map<number, PhaseRecord>();
+  private readonly openIrps = new Map<number, OpenIrp>();
   /** Stack garbage an uninitialised pointer holds: unmapped, so reading through it faults. */
   readonly uninitializedPointer: number;
 
@@ -299,12 +365,8 @@ export class Kernel {
     this.imageInfo = ps === 4
       ? { Properties: 0, ImageBase: 4, ImageSelector: 8, ImageSize: 12, ImageSectionNumber: 16 }
       : { Properties: 0, ImageBase: 8, ImageSelector: 16, ImageSize: 24, ImageSectionNumber: 32 };
-    this.irpLayout = ps === 4
-      ? { IoStatus: 0x18, Information: 0x1c, CurrentStackLocation: 0x60, size: 0x70 }
-      : { IoStatus: 0x30, Information: 0x38, CurrentStackLocation: 0xb8, size: 0xd0 };
-    this.stackLayout = ps === 4
-      ? { MajorFunction: 0, IoControlCode: 0x0c, DeviceObject: 0x14, size: 0x24 }
-      : { MajorFunction: 0, IoControlCode: 0x18, DeviceObject: 0x28, size: 0x48 };
+    this.irpLayout = irpLayout(ps);
+    this.stackLayout = ioStackLocationLayout(ps);
     this.createInfo = ps === 4
       ? { Size: 0, Flags: 4, ParentProcessId: 8, CreatingThreadId: 12, FileObject: 20, ImageFileName: 24, CommandLine: 28, CreationStatus: 32, size: 36 }
       : { Size: 0, Flags: 8, ParentProcessId: 16, CreatingThreadId: 24, FileObject: 40, ImageFileName: 48, CommandLine: 56, CreationStatus: 64, size: 72 };
@@ -736,12 +798,14 @@ export class Kernel {
       try {
         k.current = t;
         yield* k.notifyThread(t, false, race);
+        if (k.openIrps.size > 0) yield* k.cancelThreadIo(t);
         t.state = 'exited';
         p.activeThreads--;
         if (p.activeThreads === 0) {
           yield* k.notifyProcess(p, false, race);
           p.state = 'exited';
           processExited = true;
+          if (k.fileSerial > 0) yield* k.closeProcessHandles(p);
         }
       } finally {
         k.current = saved;
@@ -874,10 +938,8 @@ export class Kernel {
   }
 
   /**
-   * A request to the driver's first device (what CreateFile / CloseHandle / DeviceIoControl on its symbolic link
-   * become): an IRP with one stack location, sent to DriverObject->MajorFunction[major] in the requester's context.
-   * Slots the driver left at IopInvalidDeviceRequest complete with STATUS_INVALID_DEVICE_REQUEST. Returns false when
-   * there is no device to send it to.
+   * A request to the driver's first device with no file object or buffers (the raw `DeviceRequest` operation): an IRP
+   * with one stack location, sent to DriverObject->MajorFunction[major]. Returns false when there is no device.
    */
   sendIrp(major: number, majorName: string, ioctl = 0): boolean {
     return drive(this.sendIrpG(major, majorName, ioctl));
@@ -890,16 +952,35 @@ export class Kernel {
     if ((this.imageState !== 'loaded' && this.imageState !== 'pinned') || dobj === null || dobj.DeviceObject === 0) return false;
     const device = this.namespace.devices.find((d) => d.va === dobj.DeviceObject);
     if (major === IRP_MJ_CREATE && device?.exclusive === true && (device.opens ?? 0) > 0) {
-      // an exclusive device is open already: the I/O manager refuses the open, the driver never sees it
-      // ([DOC] IoCreateDevice, Exclusive; ReactOS io/iomgr/parse.c IopParseDevice → STATUS_ACCESS_DENIED)
-      const refused = this.beginPhase('Dispatch');
-      refused.irp = { major: majorName, completions: 0 };
-      refused.status = statusName(STATUS_ACCESS_DENIED);
-      refused.outcome = 'refused';
-      refused.note = 'the exclusive device is open already: STATUS_ACCESS_DENIED';
-      this.frame = null;
+      this.refuseOpen(majorName);
       return true;
     }
+    const requester = this.processes.find((p) => p.state === 'active' && p !== this.system);
+    const returned = yield* this.requestG(major, majorName, { thread: requester === undefined ? this.systemThread() : this.creatorThread(requester), ioctl });
+    if (device !== undefined && NT_SUCCESS(returned)) {
+      if (major === IRP_MJ_CREATE) device.opens = (device.opens ?? 0) + 1;
+      if (major === IRP_MJ_CLOSE) device.opens = Math.max(0, (device.opens ?? 0) - 1);
+    }
+    return true;
+  }
+
+  /** An exclusive device is open already: the I/O manager refuses the open, the driver never sees it. */
+  private refuseOpen(majorName: string): void {
+    // [DOC] IoCreateDevice, Exclusive; ReactOS io/iomgr/parse.c IopParseDevice → STATUS_ACCESS_DENIED
+    const refused = this.beginPhase('Dispatch');
+    refused.irp = { major: majorName, completions: 0 };
+    refused.status = statusName(STATUS_ACCESS_DENIED);
+    refused.outcome = 'refused';
+    refused.note = 'the exclusive device is open already: STATUS_ACCESS_DENIED';
+    this.frame = null;
+  }
+
+  /**
+   * Builds an IRP, calls the dispatch routine in the requesting thread's context, and returns what it returned. The
+   * IRP stays in `openIrps` until IoCompleteRequest; one the routine pended stays there past the return.
+   */
+  private *requestG(major: number, majorName: string, req: IrpRequest): Generator<void, NTSTATUS, void> {
+    const dobj = this.driverObject as NonNullable<Kernel['driverObject']>;
     const L = this.irpLayout;
     const S = this.stackLayout;
     const irp = this.mem.alloc(L.size + S.size, 'Irp ', 'kernel', { type: 'IRP', driverWritable: true });
@@ -909,14 +990,32 @@ export class Kernel {
     this.mem.setPtr(irp + L.CurrentStackLocation, stack);
     this.mem.setU8(stack + S.MajorFunction, major);
     this.mem.setPtr(stack + S.DeviceObject, dobj.DeviceObject);
-    this.mem.setU32(stack + S.IoControlCode, ioctl);
+    this.mem.setU32(stack + S.IoControlCode, req.ioctl ?? 0);
+    const b = req.buffers;
+    if (b !== undefined) {
+      this.mem.setU8(irp + L.RequestorMode, 1); // UserMode
+      this.mem.setU32(irp + L.Flags, b.systemBuffer !== 0 ? IRP_BUFFERED_IO | (b.outputLength > 0 ? IRP_INPUT_OPERATION : 0) : 0);
+      this.mem.setPtr(irp + L.SystemBuffer, b.systemBuffer);
+      this.mem.setPtr(irp + L.UserBuffer, b.userOutput);
+      this.mem.setU32(stack + S.OutputBufferLength, b.outputLength);
+      this.mem.setU32(stack + S.InputBufferLength, b.inputLength);
+      this.mem.setPtr(stack + S.Type3InputBuffer, b.userInput);
+    }
+    if (req.file !== undefined) {
+      this.mem.setPtr(stack + S.FileObject, req.file.va);
+      this.mem.setPtr(irp + L.OriginalFileObject, req.file.va);
+      req.file.pending++;
+    }
+    if (req.cancellable === true) this.mem.setPtr(irp + L.Thread, req.thread.ethread);
     const phase = this.beginPhase('Dispatch');
-    phase.irp = { major: majorName, completions: 0 };
-    this.openIrps.set(irp, phase);
+    phase.irp = { major: majorName, completions: 0, ...(req.ioctl !== undefined && req.ioctl !== 0 ? { ioctl: `0x${req.ioctl.toString(16).toUpperCase()}` } : {}) };
+    if (req.file !== undefined) phase.irp.load = this.entrySeq;
+    if (b !== undefined) phase.irp.buffers = { method: b.method, inputLength: b.inputLength, outputLength: b.outputLength };
+    if (req.file !== undefined) phase.irp.file = req.file.serial;
+    this.openIrps.set(irp, { phase, thread: req.cancellable === true ? req.thread : null, file: req.file ?? null, buffers: b ?? null });
     const dispatch = dobj.MajorFunction[major];
-    const requester = this.processes.find((p) => p.state === 'active' && p !== this.system);
     let returned: NTSTATUS = STATUS_SUCCESS;
-    yield* this.inContext(requester === undefined ? this.systemThread() : this.creatorThread(requester), () => this.runDriverCode(phase, null, () => {
+    yield* this.inContext(req.thread, () => this.runDriverCode(phase, null, () => {
       if (dispatch === IopInvalidDeviceRequest) {
         this.mem.setU32(irp + L.IoStatus, STATUS_INVALID_DEVICE_REQUEST);
         this.completeIrp(irp);
@@ -925,28 +1024,318 @@ export class Kernel {
     }));
     phase.irp.returned = statusName(returned);
     phase.status = statusName(returned);
-    if (device !== undefined && NT_SUCCESS(returned)) {
-      if (major === IRP_MJ_CREATE) device.opens = (device.opens ?? 0) + 1;
-      if (major === IRP_MJ_CLOSE) device.opens = Math.max(0, (device.opens ?? 0) - 1);
+    if (returned === STATUS_PENDING) {
+      // IoMarkIrpPending sets SL_PENDING_RETURNED in the stack location; read it unless the IRP is completed already
+      const st = this.openIrps.get(irp);
+      const marked = st === undefined ? phase.irp.markedPending === true : (this.mem.u8(stack + S.Control) & SL_PENDING_RETURNED) !== 0;
+      phase.irp.markedPending = marked;
     }
     this.frame = null;
-    return true;
+    return returned;
   }
 
   /**
-   * @internal IoCompleteRequest: the IRP goes back to the I/O manager. Its memory is poisoned (0xDF) but stays
-   * mapped, as completion frees it later: a driver that reads it afterwards gets garbage, not a fault. Completing an
-   * IRP that is not the driver's to complete is bug check 0x44 ([DOC] bug check 0x44).
+   * @internal IoCompleteRequest: the IRP goes back to the I/O manager. A buffered request's output (IoStatus.Information
+   * bytes of the system buffer) is copied to the caller's buffer when the status is not an error. Its memory is then
+   * poisoned (0xDF) but stays mapped, as completion frees it later: a driver that reads it afterwards gets garbage, not
+   * a fault. Completing an IRP that is not the driver's to complete is bug check 0x44 ([DOC] bug check 0x44).
    */
   completeIrp(irp: number): void {
-    const phase = this.openIrps.get(irp);
-    if (phase === undefined || phase.irp === undefined) {
+    const st = this.openIrps.get(irp);
+    if (st === undefined || st.phase.irp === undefined) {
       throw new BugCheck(BUGCHECK_MULTIPLE_IRP_COMPLETE_REQUESTS, [this.mem.canonical(irp), 0, 0, 0], `IoCompleteRequest on ${this.hex(irp)}, an IRP already completed (or never sent)`);
     }
-    phase.irp.completions++;
-    phase.irp.completionStatus = statusName(this.mem.u32(irp + this.irpLayout.IoStatus));
+    const rec = st.phase.irp;
+    const L = this.irpLayout;
+    const cancelRoutine = this.mem.ptr(irp + L.CancelRoutine);
+    if (cancelRoutine !== 0 && this.verifier.enabled) {
+      // I/O verification: IoCompleteRequest while the cancel routine is still set ([DOC] bug check 0xC9, parameter 0x07)
+      throw new BugCheck(BUGCHECK_DRIVER_VERIFIER_IOMANAGER_VIOLATION, [0x07, this.mem.canonical(cancelRoutine), this.mem.canonical(irp), 0],
+        `IoCompleteRequest on ${this.hex(irp)} (${rec.major}) while its cancel routine is still set`, CHECKS.io);
+    }
+    const status = this.mem.u32(irp + L.IoStatus);
+    rec.completions++;
+    rec.completionStatus = statusName(status);
+    if (st.file !== null) rec.completionOrder = ++this.completionCount;
+    if (this.opIndex !== st.phase.op) rec.completedAtOp = this.opIndex;
+    const b = st.buffers;
+    if (b !== null) {
+      const information = this.mem.ptr(irp + L.Information);
+      rec.information = information;
+      // the I/O manager copies Information bytes back for a buffered request that did not fail ([WRK] io/iomgr/internal.c
+      // IopCompleteRequest: "if (!NT_ERROR(Irp->IoStatus.Status) ... RtlCopyMemory(UserBuffer, SystemBuffer, Information)")
+      if (b.systemBuffer !== 0 && b.outputLength > 0 && status < 0xc0000000 && information > 0) {
+        const n = Math.min(information, b.systemLength);
+        const bytes = this.mem.slice(b.systemBuffer, n);
+        if (b.userOutput !== 0) this.mem.slice(b.userOutput, Math.min(n, b.outputLength)).set(bytes.subarray(0, Math.min(n, b.outputLength)));
+        rec.output = hexBytes(bytes.subarray(0, Math.min(n, b.outputLength, MAX_OUTPUT_KEPT)));
+      } else if (b.systemBuffer === 0 && b.userOutput !== 0 && status < 0xc0000000 && information > 0) {
+        rec.output = hexBytes(this.mem.slice(b.userOutput, Math.min(information, b.outputLength, MAX_OUTPUT_KEPT)));
+      }
+      if (b.systemBuffer !== 0) this.mem.free(b.systemBuffer);
+    }
     this.openIrps.delete(irp);
+    this.syncRelease(irp);
     this.mem.fill(irp, this.irpLayout.size + this.stackLayout.size, 0xdf);
+    const f = st.file;
+    if (f !== null && --f.pending === 0 && f.state === 'cleaned-up') this.ioWork.push(f);
+  }
+
+  // ------------------------------------------------------------------ a user-mode client of the driver's device
+
+  /** Client I/O the kernel owes once the current operation's driver code has returned (closes, a deferred unload). */
+  private readonly ioWork: KFileObject[] = [];
+  private fileSerial = 0;
+  private completionCount = 0;
+  /** Every file object a client opened in this run. */
+  private readonly files: KFileObject[] = [];
+  /** NtUnloadDriver came while file objects were open on the driver's devices: DriverUnload runs when the last closes. */
+  private unloadDeferred = false;
+  private unloading = false;
+  /** The I/O manager's cancel spin lock (IoAcquireCancelSpinLock), a KSPIN_LOCK in kernel memory. */
+  private cancelLockVa = 0;
+  /** @internal TypeScript drivers' cancel routines, by the address IoSetCancelRoutine stored for them. */
+  readonly cancelRoutines = new Map<number, PDRIVER_CANCEL>();
+
+  /** @internal */
+  get cancelSpinLock(): number {
+    if (this.cancelLockVa === 0) this.cancelLockVa = this.mem.alloc(8, 'Iocl', 'kernel', { zeroed: true, driverWritable: true });
+    return this.cancelLockVa;
+  }
+
+  /** The device a client reaches through the driver's symbolic link: its DEVICE_OBJECT, or a reason there is none. */
+  private clientDevice(): DeviceEntry | string {
+    const dobj = this.driverObject;
+    if (this.imageState !== 'loaded' || dobj === null) return 'the driver is not loaded';
+    const mine = this.driverImage.name;
+    for (const l of this.namespace.links.values()) {
+      if (l.owner !== mine) continue;
+      const d = this.namespace.devices.find((x) => x.owner === mine && x.name === l.target);
+      if (d !== undefined) return d;
+    }
+    return 'the driver has no symbolic link to a device';
+  }
+
+  /**
+   * CreateFile on the driver's symbolic link, by a thread of `process`: a FILE_OBJECT and IRP_MJ_CREATE. Returns the
+   * open file, or why there is none (no link, an exclusive device already open, the driver refused it).
+   */
+  *openDeviceG(process: KProcess): Generator<void, KFileObject | string, void> {
+    this.assertRunning();
+    const device = this.clientDevice();
+    if (typeof device === 'string') return device;
+    // an unload waiting for the last close: new opens fail ([WRK] io/iomgr/parse.c: DOE_UNLOAD_PENDING → STATUS_DELETE_PENDING)
+    if (this.unloadPending) return 'the driver\'s unload is pending: STATUS_DELETE_PENDING';
+    if (device.exclusive === true && (device.opens ?? 0) > 0) {
+      this.refuseOpen('IRP_MJ_CREATE');
+      return 'the exclusive device is open already';
+    }
+    const F = fileObjectLayout(this.build.pointerSize);
+    const va = this.mem.alloc(F.size, 'File', 'kernel', { type: 'FILE_OBJECT', zeroed: true, driverWritable: true });
+    this.mem.setU16(va, 5); // IO_TYPE_FILE
+    this.mem.setU16(va + 2, F.size);
+    this.mem.setPtr(va + F.DeviceObject, device.va);
+    const file: KFileObject = { serial: ++this.fileSerial, va, process, device: device.va, state: 'open', pending: 0 };
+    this.files.push(file);
+    // the device's reference count holds the driver while the file is open (IopParseDevice / IopDeleteFile)
+    device.opens = (device.opens ?? 0) + 1;
+    const status = yield* this.requestG(IRP_MJ_CREATE, 'IRP_MJ_CREATE', { thread: this.creatorThread(process), file });
+    if (!NT_SUCCESS(status) || status === STATUS_PENDING) {
+      // a failed create: the file object is deleted without IRP_MJ_CLEANUP or IRP_MJ_CLOSE ([DOC] IRP_MJ_CREATE)
+      file.state = 'closed';
+      device.opens = Math.max(0, (device.opens ?? 0) - 1);
+      if (file.pending === 0) this.mem.free(va);
+      yield* this.ioWorkG();
+      return `IRP_MJ_CREATE returned ${statusName(status)}`;
+    }
+    return file;
+  }
+
+  /**
+   * DeviceIoControl (or ReadFile, major IRP_MJ_READ) on an open file, by the first running thread of its process. The
+   * caller's buffers are user memory of the lengths it claims, except that a "huge" claim (> 64 KB) comes with a
+   * 64-byte buffer: the I/O manager's probe of a buffered request then fails and the driver never sees it; a
+   * METHOD_NEITHER request passes the claim on unprobed, as Windows does.
+   */
+  *deviceRequestG(file: KFileObject, major: 'IRP_MJ_DEVICE_CONTROL' | 'IRP_MJ_READ', ioctl: number, inputLength: number, outputLength: number, fill: number): Generator<void, string | undefined, void> {
+    this.assertRunning();
+    if (file.state !== 'open') return 'the handle is closed';
+    const thread = this.creatorThread(file.process);
+    if (thread.process !== file.process) return `${file.process.name} has no running thread`;
+    const dobj = this.driverObject;
+    if (dobj === null) return 'the driver is not loaded';
+    let method: TransferMethod;
+    if (major === 'IRP_MJ_READ') {
+      const flags = this.mem.u32(file.device + DEVICE_OBJECT_FLAGS[this.build.pointerSize]);
+      method = (flags & DO_BUFFERED_IO) !== 0 ? 'METHOD_BUFFERED' : (flags & DO_DIRECT_IO) !== 0 ? 'METHOD_OUT_DIRECT' : 'METHOD_NEITHER';
+      inputLength = 0;
+    } else method = ioctlMethod(ioctl);
+    if (method === 'METHOD_IN_DIRECT' || method === 'METHOD_OUT_DIRECT') return `${method} (MDLs) is not modelled`;
+    const actual = (n: number): number => (n > HUGE_CLAIM ? 64 : n);
+    const userInput = inputLength > 0 ? this.userBuffer(file.process, actual(inputLength), fill) : 0;
+    const userOutput = outputLength > 0 ? this.userBuffer(file.process, actual(outputLength), 0) : 0;
+    let systemBuffer = 0;
+    let systemLength = 0;
+    if (method === 'METHOD_BUFFERED') {
+      if (inputLength > HUGE_CLAIM || outputLength > HUGE_CLAIM) {
+        // NtDeviceIoControlFile / NtReadFile probe the caller's buffers for the claimed lengths: the probe fails
+        const refused = this.beginPhase('Dispatch');
+        refused.irp = { major, completions: 0, ...(ioctl !== 0 ? { ioctl: `0x${ioctl.toString(16).toUpperCase()}` } : {}), buffers: { method, inputLength, outputLength } };
+        refused.status = statusName(STATUS_ACCESS_VIOLATION);
+        refused.outcome = 'refused';
+        refused.note = 'the caller\'s buffer is smaller than the length it claims: the I/O manager\'s probe fails (STATUS_ACCESS_VIOLATION)';
+        this.frame = null;
+        return undefined;
+      }
+      // one nonpaged system buffer of max(input, output), the input copied in ([DOC] Buffer Descriptions for I/O Control Codes)
+      systemLength = Math.max(inputLength, outputLength);
+      if (systemLength > 0) {
+        systemBuffer = this.mem.alloc(systemLength, 'IoSb', 'kernel', { type: 'system buffer', driverWritable: true });
+        this.mem.fill(systemBuffer, systemLength, 0);
+        if (inputLength > 0) this.mem.slice(systemBuffer, inputLength).set(this.mem.slice(userInput, inputLength));
+        this.mem.markWritten(systemBuffer, systemLength);
+      }
+    }
+    const neither = method === 'METHOD_NEITHER';
+    yield* this.requestG(major === 'IRP_MJ_READ' ? IRP_MJ_READ : IRP_MJ_DEVICE_CONTROL, major, {
+      thread, file, cancellable: true, ioctl: major === 'IRP_MJ_READ' ? 0 : ioctl,
+      buffers: {
+        method, inputLength, outputLength, systemBuffer, systemLength,
+        userInput: neither ? userInput : 0, userOutput: neither || systemBuffer !== 0 ? userOutput : 0,
+      },
+    });
+    yield* this.ioWorkG();
+    return undefined;
+  }
+
+  /** A block of the client's memory. CHOICE: the model has one address space, so it lies among kernel addresses. */
+  private userBuffer(process: KProcess, length: number, fill: number): number {
+    const va = this.mem.alloc(length, 'User', `user:${process.pid}`, { type: 'user buffer', driverWritable: true });
+    this.mem.fill(va, length, fill);
+    this.mem.markWritten(va, length);
+    return va;
+  }
+
+  /**
+   * CloseHandle on the last handle to the file: IRP_MJ_CLEANUP now; IRP_MJ_CLOSE when no IRP on the file is left
+   * (each pending IRP holds a reference to the file object), and with it a deferred unload ([DOC] IRP_MJ_CLEANUP,
+   * IRP_MJ_CLOSE).
+   */
+  *closeHandleG(file: KFileObject, thread: KThread = this.creatorThread(file.process)): Generator<void, string | undefined, void> {
+    this.assertRunning();
+    if (file.state !== 'open') return 'the handle is closed';
+    file.state = 'cleaned-up';
+    yield* this.requestG(IRP_MJ_CLEANUP, 'IRP_MJ_CLEANUP', { thread, file });
+    if (file.pending === 0 && !this.ioWork.includes(file)) this.ioWork.push(file);
+    yield* this.ioWorkG();
+    return undefined;
+  }
+
+  /** @internal what completions left for the I/O manager to do: IRP_MJ_CLOSE of released files, a deferred unload. */
+  *ioWorkG(): Generator<void, void, void> {
+    while (this.ioWork.length > 0 && !this.crashed) {
+      const file = this.ioWork.shift() as KFileObject;
+      if (file.state !== 'cleaned-up' || file.pending > 0) continue;
+      file.state = 'closed';
+      const device = this.namespace.devices.find((d) => d.va === file.device);
+      if (this.driverObject !== null && this.imageState === 'loaded') {
+        yield* this.requestG(IRP_MJ_CLOSE, 'IRP_MJ_CLOSE', { thread: this.systemThread(), file });
+      }
+      this.mem.free(file.va);
+      if (device !== undefined) device.opens = Math.max(0, (device.opens ?? 0) - 1);
+    }
+    if (this.unloadDeferred && !this.crashed && this.imageState === 'loaded' && !this.driverDevicesOpen()) {
+      this.unloadDeferred = false;
+      yield* this.lifecycleOp(this.runDriverUnload());
+    }
+  }
+
+  /**
+   * The process's handle table is closed as its last thread exits (ObKillProcess): IRP_MJ_CLEANUP for each file it
+   * still had open, and IRP_MJ_CLOSE once no IRP holds the file. CHOICE: after the process-exit notification.
+   */
+  private *closeProcessHandles(p: KProcess): Generator<void, void, void> {
+    for (const f of [...this.files]) {
+      if (f.process !== p || f.state !== 'open' || this.crashed) continue;
+      yield* this.closeHandleG(f, this.current ?? this.systemThread());
+    }
+  }
+
+  private driverDevicesOpen(): boolean {
+    const mine = this.driverImage.name;
+    return this.namespace.devices.some((d) => d.owner === mine && (d.opens ?? 0) > 0);
+  }
+
+  /**
+   * IoCancelThreadIo: a thread exits, and the I/O manager cancels each IRP it issued that is still pending
+   * ([WRK] io/iomgr/iosubs.c IoCancelThreadIo, from PspExitThread). CHOICE: after the thread's exit notification.
+   */
+  private *cancelThreadIo(t: KThread): Generator<void, void, void> {
+    const cancelled: [number, OpenIrp][] = [];
+    for (const [irp, st] of [...this.openIrps]) {
+      if (st.thread !== t || !this.openIrps.has(irp)) continue;
+      if (this.crashed) return;
+      cancelled.push([irp, st]);
+      yield* this.cancelIrpG(irp, st);
+    }
+    // the exiting thread waits for its cancelled IRPs to be completed (Windows gives up after 5 minutes): on several
+    // CPUs another may still complete them; a wait nothing can end is a hang, reported with its wait chain
+    for (const [irp, st] of cancelled) {
+      if (!this.openIrps.has(irp) || this.crashed) continue;
+      const s = this.sched;
+      if (s !== null && s.running !== null) {
+        s.block({ what: `the ${st.phase.irp?.major ?? 'IRP'} it issued (op ${st.phase.op}), cancelled and not completed by its driver`, ready: () => !this.openIrps.has(irp), sync: irp });
+        yield;
+        this.syncAcquire(irp);
+      }
+      if (this.openIrps.has(irp) && st.phase.irp !== undefined) st.phase.irp.uncompletedAfterCancel = true;
+    }
+  }
+
+  /**
+   * IoCancelIrp ([DOC] IoCancelIrp; [WRK] io/iomgr/iosubs.c): under the cancel spin lock, Irp->Cancel is set and the
+   * cancel routine exchanged with NULL; if there was one it is called at DISPATCH_LEVEL holding the lock, with the IRQL
+   * to restore in Irp->CancelIrql, and must release it (IoReleaseCancelSpinLock).
+   */
+  private *cancelIrpG(irp: number, st: OpenIrp): Generator<void, void, void> {
+    const L = this.irpLayout;
+    const lock = this.cancelSpinLock;
+    const s = this.sched;
+    while (this.mem.ptr(lock) !== 0) {
+      if (s === null || s.running === null) break; // one CPU: nobody else can hold it
+      s.block({ what: `the cancel spin lock ${this.hex(lock)}`, ready: () => this.mem.ptr(lock) === 0, lock });
+      yield;
+    }
+    this.mem.setPtr(lock, 1);
+    this.lockAcquired(lock);
+    this.mem.setU8(irp + L.Cancel, 1);
+    const pointer = this.mem.ptr(irp + L.CancelRoutine);
+    this.mem.setPtr(irp + L.CancelRoutine, 0);
+    if (st.phase.irp !== undefined) st.phase.irp.cancelledAtOp = this.opIndex;
+    if (pointer === 0) {
+      this.mem.setPtr(lock, 0);
+      this.lockReleased(lock);
+      return;
+    }
+    const routine = this.cancelRoutines.get(pointer) ?? this.instance?.routineAt?.(pointer) ?? null;
+    const phase = this.beginPhase('Cancel');
+    phase.note = `cancel routine of the ${st.phase.irp?.major ?? 'IRP'} sent at op ${st.phase.op}`;
+    if (this.imageState !== 'loaded' || routine === null) {
+      this.crash(new BugCheck(BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS, [this.mem.canonical(pointer), 0, 0, 0],
+        `the cancel routine of a pending ${st.phase.irp?.major ?? 'IRP'} is in the driver's image, which is no longer loaded`), 'Cancel', phase.seq);
+    }
+    this.mem.setU8(irp + L.CancelIrql, PASSIVE_LEVEL);
+    let entered = false;
+    const dev = this.mem.ptr(irp + L.size + this.stackLayout.DeviceObject);
+    yield* this.runDriverCode(phase, null, () => {
+      if (!entered) {
+        entered = true;
+        this.verifier.acquired(lock, 'spin lock', DISPATCH_LEVEL);
+      }
+      (routine as PDRIVER_CANCEL)(dev, irp);
+    }, false);
+    phase.status = statusName(STATUS_SUCCESS);
+    this.frame = null;
   }
 
   /** NtUnloadDriver: refused with STATUS_INVALID_DEVICE_REQUEST when DriverUnload is NULL ([WRK] io/iomgr/loadunld.c). */
@@ -973,14 +1362,34 @@ export class Kernel {
     }
     phase.status = statusName(STATUS_SUCCESS);
     this.frame = null;
+    if (this.driverDevicesOpen()) {
+      // a client still has a file open on its device: the I/O manager marks the unload pending and calls DriverUnload
+      // when the last file object goes ([WRK] io/iomgr/loadunld.c IopUnloadDriver: a referenced device is not safe to
+      // unload; ReactOS io/iomgr/device.c IopDereferenceDeviceObject → IopUnloadDevice)
+      phase.note = 'deferred: a client has the device open; DriverUnload runs when its last file object is closed';
+      this.unloadDeferred = true;
+      return STATUS_SUCCESS;
+    }
+    yield* this.runDriverUnload();
+    return STATUS_SUCCESS;
+  }
+
+  private *runDriverUnload(): Generator<void, void, void> {
+    this.unloading = true;
     const up = this.beginPhase('DriverUnload');
-    const driverObject = this.driverObject;
+    const driverObject = this.driverObject as NonNullable<Kernel['driverObject']>;
+    const unload = driverObject.DriverUnload as PDRIVER_UNLOAD;
     yield* this.inContext(this.systemThread(), () => this.runDriverCode(up, null, () => unload(driverObject)));
     this.frame = null;
     up.residue = this.residue();
     this.unloadedWhileRunning();
     this.releaseImage();
-    return STATUS_SUCCESS;
+    this.unloading = false;
+  }
+
+  /** An unload the I/O manager has started: deferred until the last file closes, or DriverUnload running now. */
+  get unloadPending(): boolean {
+    return this.unloadDeferred || this.unloading;
   }
 
   /** The driver's routines, devices and links that are still in the kernel. */

@@ -4,7 +4,7 @@
  * recorded no-op, so any subsequence of a legal scenario is legal — which is what shrinking needs.
  */
 import { IRP_MAJOR } from './ddi.js';
-import { drive, Kernel, KernelHalted, type KProcess, type KThread, type ThreadState } from './kernel.js';
+import { drive, Kernel, KernelHalted, type KFileObject, type KProcess, type KThread, type ThreadState } from './kernel.js';
 import type { Schedule } from './ke/schedule.js';
 import type { Task } from './ke/scheduler.js';
 import { PoolExhausted } from './memory.js';
@@ -31,6 +31,16 @@ export type Op =
     readonly op: 'OpenHandle'; readonly requester: string; readonly target: string; readonly access: number;
     readonly duplicate?: boolean; readonly kernelHandle?: boolean;
   }
+  /** A user-mode client: CreateFile on the driver's symbolic link; `id` labels the open file (F1, F2, ...). */
+  | { readonly op: 'OpenDevice'; readonly id: string; readonly process: string }
+  /**
+   * DeviceIoControl on an open file: the lengths the caller passes (above 64 KB: a caller whose buffer is smaller than
+   * it claims), its input bytes all `fill`.
+   */
+  | { readonly op: 'DeviceIoControl'; readonly file: string; readonly ioctl: number; readonly inputLength: number; readonly outputLength: number; readonly fill: number }
+  | { readonly op: 'ReadFile'; readonly file: string; readonly length: number }
+  /** CloseHandle: IRP_MJ_CLEANUP, then IRP_MJ_CLOSE once no IRP holds the file. */
+  | { readonly op: 'CloseHandle'; readonly file: string }
   | { readonly op: 'LoadDriver' }
   | { readonly op: 'UnloadDriver' };
 
@@ -45,6 +55,10 @@ export function labelsOf(op: Op): { creates: string[]; uses: string[] } {
     case 'ExitProcess': return { creates: [], uses: [op.process] };
     case 'LoadImage': return { creates: [], uses: op.process === SYSTEM_LABEL ? [] : [op.process] };
     case 'OpenHandle': return { creates: [], uses: [op.requester, op.target].filter((l) => l !== SYSTEM_LABEL) };
+    case 'OpenDevice': return { creates: [op.id], uses: [op.process] };
+    case 'DeviceIoControl':
+    case 'ReadFile':
+    case 'CloseHandle': return { creates: [], uses: [op.file] };
     default: return { creates: [], uses: [] };
   }
 }
@@ -66,6 +80,7 @@ export class RunInterrupted extends Error {
 class Labels {
   readonly processes = new Map<string, KProcess>();
   readonly threads = new Map<string, KThread>();
+  readonly files = new Map<string, KFileObject>();
   constructor(readonly kernel: Kernel) {
     this.processes.set(SYSTEM_LABEL, kernel.system);
   }
@@ -132,12 +147,34 @@ function* opSteps(kernel: Kernel, op: Op, labels: Labels): Generator<void, strin
       if (!(yield* kernel.sendIrpG(major, op.major, op.ioctl ?? 0))) return 'the driver has no device';
       return undefined;
     }
+    case 'OpenDevice': {
+      const p = labels.live(op.process);
+      if (p === undefined || p === kernel.system) return `${op.process} is not running`;
+      const file = yield* kernel.openDeviceG(p);
+      if (typeof file === 'string') return file;
+      labels.files.set(op.id, file);
+      return undefined;
+    }
+    case 'DeviceIoControl':
+    case 'ReadFile': {
+      const file = labels.files.get(op.file);
+      if (file === undefined) return `${op.file} was never opened`;
+      return op.op === 'ReadFile'
+        ? yield* kernel.deviceRequestG(file, 'IRP_MJ_READ', 0, 0, op.length, 0)
+        : yield* kernel.deviceRequestG(file, 'IRP_MJ_DEVICE_CONTROL', op.ioctl, op.inputLength, op.outputLength, op.fill);
+    }
+    case 'CloseHandle': {
+      const file = labels.files.get(op.file);
+      if (file === undefined) return `${op.file} was never opened`;
+      return yield* kernel.closeHandleG(file);
+    }
     case 'LoadDriver':
       if (kernel.driverState === 'loaded' || kernel.driverState === 'pinned') return 'driver already loaded';
       yield* kernel.loadDriverG();
       return undefined;
     case 'UnloadDriver':
       if (kernel.driverState !== 'loaded') return 'driver not loaded';
+      if (kernel.unloadPending) return 'an unload is already pending';
       yield* kernel.unloadDriverG();
       return undefined;
   }
@@ -176,6 +213,7 @@ export function executeOps(kernel: Kernel, ops: readonly Op[], interrupt?: () =>
  */
 export function opFootprints(ops: readonly Op[]): { readonly x: readonly string[]; readonly s: readonly string[] }[] {
   const processOf = new Map<string, string>();
+  const clientOf = new Map<string, string>();
   const proc = (l: string): string[] => (l === SYSTEM_LABEL ? [] : [`p:${l}`]);
   return ops.map((op) => {
     switch (op.op) {
@@ -200,6 +238,14 @@ export function opFootprints(ops: readonly Op[]): { readonly x: readonly string[
       }
       case 'DeviceRequest':
         return { x: [], s: ['driver'] };
+      // a client's requests on one file are issued one after the other (synchronous I/O by its thread)
+      case 'OpenDevice':
+        clientOf.set(op.id, op.process);
+        return { x: [`f:${op.id}`], s: ['driver', ...proc(op.process)] };
+      case 'DeviceIoControl':
+      case 'ReadFile':
+      case 'CloseHandle':
+        return { x: [`f:${op.file}`], s: ['driver', ...proc(clientOf.get(op.file) ?? SYSTEM_LABEL)] };
       case 'LoadDriver':
       case 'UnloadDriver':
         return { x: ['driver'], s: [] };

@@ -72,7 +72,7 @@ export interface CallbackRecord {
 export interface PhaseRecord {
   readonly seq: number;
   readonly op: number;
-  readonly phase: 'DriverEntry' | 'DriverUnload' | 'Load' | 'Unload' | 'Dispatch' | 'ObjectCallback';
+  readonly phase: 'DriverEntry' | 'DriverUnload' | 'Load' | 'Unload' | 'Dispatch' | 'ObjectCallback' | 'Cancel';
   status?: string;
   readonly ddi: DdiCallRecord[];
   readonly prints: PrintRecord[];
@@ -83,11 +83,41 @@ export interface PhaseRecord {
   /** A successful DriverEntry: the devices (with their exclusivity) and links the driver had made when it returned. */
   interface?: { readonly devices: readonly { readonly name: string | null; readonly exclusive: boolean }[]; readonly links: readonly { readonly name: string; readonly target: string }[] };
   /** Dispatch phases: the IRP's major function, how often it was completed and with what, what the routine returned. */
-  irp?: { major: string; completions: number; completionStatus?: string; returned?: string };
+  irp?: IrpRecord;
   /** ObjectCallback phases: the handle operation an object callback saw, and the access before and after it. */
   handle?: HandleCallbackRecord;
   /** Several CPUs: the CPU it ran on. */
   cpu?: number;
+}
+
+/** An IRP the kernel sent to the driver, and what became of it. */
+export interface IrpRecord {
+  readonly major: string;
+  completions: number;
+  completionStatus?: string;
+  returned?: string;
+  /** DeviceIoControl: the I/O control code (hex). */
+  ioctl?: string;
+  /** A client's request: the transfer method and the lengths the caller passed. */
+  buffers?: { readonly method: string; readonly inputLength: number; readonly outputLength: number };
+  /** The client's open file (its serial in the run), for requests made through a handle. */
+  file?: number;
+  /** Returned STATUS_PENDING: whether IoMarkIrpPending had been called on it. */
+  markedPending?: boolean;
+  /** Completed during a later operation than the one that sent it. */
+  completedAtOp?: number;
+  /** Cancelled by the I/O manager (its thread exited) during this operation. */
+  cancelledAtOp?: number;
+  /** Cancelled, and still not completed when its thread's exit had to go on (a hang on Windows). */
+  uncompletedAfterCancel?: true;
+  /** A client's request: the seq of the DriverEntry of the load it was sent to. */
+  load?: number;
+  /** A client's request: its place among completions of client requests in the run (1, 2, ...). */
+  completionOrder?: number;
+  /** IoStatus.Information at completion, for a client's request. */
+  information?: number;
+  /** The bytes the caller got back (hex, at most 4 KB). */
+  output?: string;
 }
 
 /** A run on several CPUs: the schedule, the interleaving it gave, and what the race detector found. */

@@ -34,6 +34,7 @@ export const CHECKS = {
   locks: 'locks',
   watchdog: 'watchdog',
   deadlock: 'deadlock',
+  io: 'io-verification',
 } as const;
 
 /** One thread of execution's share of the verifier's state (several CPUs: each has its own). */
