@@ -35,7 +35,9 @@
 
 #define PT_TAG 'lbTP'
 #define BUCKETS 16
+#ifndef QUEUE
 #define QUEUE 64
+#endif
 
 /* The device interface (a header shared with the service, in a real product). */
 #define IOCTL_PROCTABLE_GET_EVENTS CTL_CODE(FILE_DEVICE_UNKNOWN, 0x800, METHOD_BUFFERED, FILE_ANY_ACCESS)
@@ -80,7 +82,11 @@ static PPT_PROCESS gBuckets[BUCKETS];
 static KSPIN_LOCK gTableLock;
 static PROCTABLE_EVENT gQueue[QUEUE];
 static ULONG gHead, gCount, gDropped;
-static ULONG gClients;          /* open handles: events are queued only while a service is connected */
+/* The services connected (one entry per open handle): events are queued only while one is, and never the
+   services' own, which would feed back into the queue they read. */
+#define MAX_CLIENTS 8
+static HANDLE gClients[MAX_CLIENTS];
+static ULONG gClientCount;
 static LIST_ENTRY gPending;     /* IOCTL_PROCTABLE_GET_EVENTS requests waiting for an event */
 static KSPIN_LOCK gQueueLock;
 static PDEVICE_OBJECT gDevice;
@@ -121,9 +127,13 @@ static ULONG CountChildren(HANDLE ParentId)
 static VOID Push(ULONG Kind, HANDLE ProcessId, HANDLE ThreadId, HANDLE ParentId)
 {
     PROCTABLE_EVENT *e;
+    ULONG i;
 
-    if (gClients == 0)
+    if (gClientCount == 0)
         return;
+    for (i = 0; i < gClientCount; i++)
+        if (gClients[i] == ProcessId)
+            return;
     if (gCount == QUEUE) {
         gDropped++;
         return;
@@ -488,6 +498,7 @@ static NTSTATUS DispatchCleanup(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     PFILE_OBJECT file = IoGetCurrentIrpStackLocation(Irp)->FileObject;
     PIRP pending;
     KIRQL irql;
+    ULONG i;
 
     UNREFERENCED_PARAMETER(DeviceObject);
     for (;;) {
@@ -500,7 +511,12 @@ static NTSTATUS DispatchCleanup(PDEVICE_OBJECT DeviceObject, PIRP Irp)
         Complete(pending, STATUS_CANCELLED);
     }
     KeAcquireSpinLock(&gQueueLock, &irql);
-    gClients--;
+    for (i = 0; i < gClientCount; i++) {
+        if (gClients[i] == PsGetCurrentProcessId()) {
+            gClients[i] = gClients[--gClientCount];
+            break;
+        }
+    }
     KeReleaseSpinLock(&gQueueLock, irql);
     Irp->IoStatus.Information = 0;
     return Complete(Irp, STATUS_SUCCESS);
@@ -508,14 +524,18 @@ static NTSTATUS DispatchCleanup(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 
 static NTSTATUS DispatchCreate(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
+    NTSTATUS status = STATUS_SUCCESS;
     KIRQL irql;
 
     UNREFERENCED_PARAMETER(DeviceObject);
     KeAcquireSpinLock(&gQueueLock, &irql);
-    gClients++;
+    if (gClientCount < MAX_CLIENTS)
+        gClients[gClientCount++] = PsGetCurrentProcessId();
+    else
+        status = STATUS_INSUFFICIENT_RESOURCES;
     KeReleaseSpinLock(&gQueueLock, irql);
     Irp->IoStatus.Information = 0;
-    return Complete(Irp, STATUS_SUCCESS);
+    return Complete(Irp, status);
 }
 
 static NTSTATUS DispatchClose(PDEVICE_OBJECT DeviceObject, PIRP Irp)
@@ -565,7 +585,7 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
     KeInitializeSpinLock(&gQueueLock);
     ExInitializeRundownProtection(&gRundown);
     InitializeListHead(&gPending);
-    gHead = gCount = gDropped = gClients = 0;
+    gHead = gCount = gDropped = gClientCount = 0;
     gEvents = 0;
 
     status = IoCreateDevice(DriverObject, 0, &deviceName, FILE_DEVICE_UNKNOWN, FILE_DEVICE_SECURE_OPEN, FALSE, &gDevice);

@@ -104,7 +104,7 @@ export const LOG_SPEC_SCHEMA = {
         events: {
           type: 'object', additionalProperties: false, required: ['size', 'fields', 'kinds'],
           properties: {
-            ioctl: HEX32, read: { type: 'boolean' }, size: perPointerSize(1, 4096),
+            ioctl: HEX32, read: { type: 'boolean' }, excludeClients: { type: 'boolean' }, size: perPointerSize(1, 4096),
             fields: {
               type: 'array', minItems: 2, maxItems: 5,
               items: {

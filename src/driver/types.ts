@@ -67,6 +67,8 @@ export interface DeviceEventsDeclaration {
   readonly fields: readonly { readonly name: 'kind' | 'pid' | 'tid' | 'ppid' | 'dropped'; readonly offset: PerPointerSize; readonly type: 'UCHAR' | 'USHORT' | 'ULONG' | 'ULONG64' | 'ULONG_PTR' }[];
   /** The kind field's values, as decimal strings, and the kernel notification each one reports. */
   readonly kinds: Readonly<Record<string, LoggedKind>>;
+  /** The driver leaves out the events of a process while it has the device open (the service's own). */
+  readonly excludeClients?: boolean;
 }
 
 export interface DeviceDeclaration {

@@ -1,5 +1,6 @@
 /** The invariant catalogue, by stable id. */
 import { dbgPrintLimit } from './dbgprint-limit.js';
+import { deviceEventsDelivered } from './device-events.js';
 import { deviceInterface } from './device-interface.js';
 import { driverUnloadable, entryFailureJustified, failedEntryClean, poolReleased, teardownOrder, unloadClean } from './driver-lifecycle.js';
 import { eventsComplete } from './events-complete.js';
@@ -19,6 +20,7 @@ import { kernelMemoryOwned, noDeadlock, routineReturns, uninitializedUse } from 
 import { lockOrderConsistent, noDataRace } from './concurrency.js';
 
 export * from './types.js';
+export { deliveredEvents, type DeliveredEvent } from './device-events.js';
 
 export const INVARIANTS: readonly Invariant[] = [
   eventsLoggedOnce,
@@ -48,6 +50,7 @@ export const INVARIANTS: readonly Invariant[] = [
   noDataRace,
   lockOrderConsistent,
   noDeadlock,
+  deviceEventsDelivered,
 ];
 
 export class UnknownInvariantError extends Error {

@@ -184,8 +184,8 @@ export interface KFileObject {
   readonly process: KProcess;
   /** The DEVICE_OBJECT it was opened on. */
   readonly device: number;
-  /** open; cleaned-up (its handle closed: IRP_MJ_CLEANUP sent); closed (IRP_MJ_CLOSE sent, or the create failed). */
-  state: 'open' | 'cleaned-up' | 'closed';
+  /** open; cleaned-up (its handle closed: IRP_MJ_CLEANUP sent); closing (IRP_MJ_CLOSE in progress); closed. */
+  state: 'open' | 'cleaned-up' | 'closing' | 'closed';
   /** IRPs sent on it and not yet completed: each holds a reference to it. */
   pending: number;
 }
@@ -798,15 +798,18 @@ export class Kernel {
       try {
         k.current = t;
         yield* k.notifyThread(t, false, race);
-        if (k.openIrps.size > 0) yield* k.cancelThreadIo(t);
         t.state = 'exited';
         p.activeThreads--;
-        if (p.activeThreads === 0) {
+        const last = p.activeThreads === 0;
+        if (last) {
           yield* k.notifyProcess(p, false, race);
           p.state = 'exited';
           processExited = true;
-          if (k.fileSerial > 0) yield* k.closeProcessHandles(p);
         }
+        // PspExitThread: the exit notifications, then IoCancelThreadIo, then (last thread) ObKillProcess closes the
+        // handle table ([WRK] ps/psdelete.c; our reading of its order)
+        if (k.openIrps.size > 0) yield* k.cancelThreadIo(t);
+        if (last && k.fileSerial > 0) yield* k.closeProcessHandles(p, t);
       } finally {
         k.current = saved;
       }
@@ -1009,7 +1012,11 @@ export class Kernel {
     if (req.cancellable === true) this.mem.setPtr(irp + L.Thread, req.thread.ethread);
     const phase = this.beginPhase('Dispatch');
     phase.irp = { major: majorName, completions: 0, ...(req.ioctl !== undefined && req.ioctl !== 0 ? { ioctl: `0x${req.ioctl.toString(16).toUpperCase()}` } : {}) };
-    if (req.file !== undefined) phase.irp.load = this.entrySeq;
+    if (req.file !== undefined) {
+      phase.irp.load = this.entrySeq;
+      phase.irp.pid = req.file.process.pid;
+      phase.irp.eventsAtSend = this.record.events?.length ?? 0;
+    }
     if (b !== undefined) phase.irp.buffers = { method: b.method, inputLength: b.inputLength, outputLength: b.outputLength };
     if (req.file !== undefined) phase.irp.file = req.file.serial;
     this.openIrps.set(irp, { phase, thread: req.cancellable === true ? req.thread : null, file: req.file ?? null, buffers: b ?? null });
@@ -1054,9 +1061,13 @@ export class Kernel {
         `IoCompleteRequest on ${this.hex(irp)} (${rec.major}) while its cancel routine is still set`, CHECKS.io);
     }
     const status = this.mem.u32(irp + L.IoStatus);
+    if ((this.mem.u8(irp + L.size + this.stackLayout.Control) & SL_PENDING_RETURNED) !== 0) rec.markedPending = true;
     rec.completions++;
     rec.completionStatus = statusName(status);
-    if (st.file !== null) rec.completionOrder = ++this.completionCount;
+    if (st.file !== null) {
+      rec.completionOrder = ++this.completionCount;
+      rec.eventsAtCompletion = this.record.events?.length ?? 0;
+    }
     if (this.opIndex !== st.phase.op) rec.completedAtOp = this.opIndex;
     const b = st.buffers;
     if (b !== null) {
@@ -1236,13 +1247,16 @@ export class Kernel {
     while (this.ioWork.length > 0 && !this.crashed) {
       const file = this.ioWork.shift() as KFileObject;
       if (file.state !== 'cleaned-up' || file.pending > 0) continue;
-      file.state = 'closed';
+      file.state = 'closing';
       const device = this.namespace.devices.find((d) => d.va === file.device);
       if (this.driverObject !== null && this.imageState === 'loaded') {
         yield* this.requestG(IRP_MJ_CLOSE, 'IRP_MJ_CLOSE', { thread: this.systemThread(), file });
       }
+      file.state = 'closed';
       this.mem.free(file.va);
       if (device !== undefined) device.opens = Math.max(0, (device.opens ?? 0) - 1);
+      // the last reference to the file goes before the I/O manager may unload the driver (IopDeleteFile → IopUnloadDevice)
+      if (this.driverObject !== null) this.syncRelease(this.driverObject.address);
     }
     if (this.unloadDeferred && !this.crashed && this.imageState === 'loaded' && !this.driverDevicesOpen()) {
       this.unloadDeferred = false;
@@ -1254,16 +1268,15 @@ export class Kernel {
    * The process's handle table is closed as its last thread exits (ObKillProcess): IRP_MJ_CLEANUP for each file it
    * still had open, and IRP_MJ_CLOSE once no IRP holds the file. CHOICE: after the process-exit notification.
    */
-  private *closeProcessHandles(p: KProcess): Generator<void, void, void> {
+  private *closeProcessHandles(p: KProcess, t: KThread): Generator<void, void, void> {
     for (const f of [...this.files]) {
       if (f.process !== p || f.state !== 'open' || this.crashed) continue;
-      yield* this.closeHandleG(f, this.current ?? this.systemThread());
+      yield* this.closeHandleG(f, t);
     }
   }
 
   private driverDevicesOpen(): boolean {
-    const mine = this.driverImage.name;
-    return this.namespace.devices.some((d) => d.owner === mine && (d.opens ?? 0) > 0);
+    return this.files.some((f) => f.state !== 'closed');
   }
 
   /**
@@ -1376,6 +1389,7 @@ export class Kernel {
 
   private *runDriverUnload(): Generator<void, void, void> {
     this.unloading = true;
+    if (this.driverObject !== null) this.syncAcquire(this.driverObject.address);
     const up = this.beginPhase('DriverUnload');
     const driverObject = this.driverObject as NonNullable<Kernel['driverObject']>;
     const unload = driverObject.DriverUnload as PDRIVER_UNLOAD;

@@ -214,24 +214,37 @@ export function executeOps(kernel: Kernel, ops: readonly Op[], interrupt?: () =>
 export function opFootprints(ops: readonly Op[]): { readonly x: readonly string[]; readonly s: readonly string[] }[] {
   const processOf = new Map<string, string>();
   const clientOf = new Map<string, string>();
+  /** Each process's running threads, oldest first: the kernel runs a process's own requests in the oldest. */
+  const threadsOf = new Map<string, string[]>();
   const proc = (l: string): string[] => (l === SYSTEM_LABEL ? [] : [`p:${l}`]);
+  /** A process, and the thread its image loads and I/O requests run in (which cannot be exiting meanwhile). */
+  const inProcess = (l: string): string[] => {
+    const t = threadsOf.get(l)?.[0];
+    return [...proc(l), ...(t !== undefined ? [`t:${t}`] : [])];
+  };
   return ops.map((op) => {
     switch (op.op) {
       case 'CreateProcess':
         processOf.set(op.thread, op.id);
+        threadsOf.set(op.id, [op.thread]);
         return { x: [`p:${op.id}`, `t:${op.thread}`], s: [...proc(op.parent), ...(op.creator !== undefined ? proc(op.creator) : [])] };
       case 'CreateThread':
         processOf.set(op.id, op.process);
+        threadsOf.get(op.process)?.push(op.id);
         return { x: [`t:${op.id}`], s: proc(op.process) };
-      case 'ExitThread':
+      case 'ExitThread': {
+        const list = threadsOf.get(processOf.get(op.thread) ?? '');
+        if (list !== undefined && list.includes(op.thread)) list.splice(list.indexOf(op.thread), 1);
         // the adversarial profile's lookup race (the PID gone or reused while the exit routines run) is a state of
         // the whole process: nothing else on it overlaps
         return op.race !== undefined ? { x: [`t:${op.thread}`, ...proc(processOf.get(op.thread) ?? op.thread)], s: [] }
           : { x: [`t:${op.thread}`], s: proc(processOf.get(op.thread) ?? op.thread) };
+      }
       case 'ExitProcess':
+        threadsOf.set(op.process, []);
         return { x: proc(op.process), s: [] };
       case 'LoadImage':
-        return { x: [], s: proc(op.process) };
+        return { x: [], s: inProcess(op.process) };
       case 'OpenHandle': {
         const target = processOf.has(op.target) ? [`t:${op.target}`, ...proc(processOf.get(op.target) as string)] : proc(op.target);
         return { x: [], s: [...proc(op.requester), ...target] };
@@ -241,11 +254,11 @@ export function opFootprints(ops: readonly Op[]): { readonly x: readonly string[
       // a client's requests on one file are issued one after the other (synchronous I/O by its thread)
       case 'OpenDevice':
         clientOf.set(op.id, op.process);
-        return { x: [`f:${op.id}`], s: ['driver', ...proc(op.process)] };
+        return { x: [`f:${op.id}`], s: ['driver', ...inProcess(op.process)] };
       case 'DeviceIoControl':
       case 'ReadFile':
       case 'CloseHandle':
-        return { x: [`f:${op.file}`], s: ['driver', ...proc(clientOf.get(op.file) ?? SYSTEM_LABEL)] };
+        return { x: [`f:${op.file}`], s: ['driver', ...inProcess(clientOf.get(op.file) ?? SYSTEM_LABEL)] };
       case 'LoadDriver':
       case 'UnloadDriver':
         return { x: ['driver'], s: [] };

@@ -110,10 +110,15 @@ export interface IrpRecord {
   cancelledAtOp?: number;
   /** Cancelled, and still not completed when its thread's exit had to go on (a hang on Windows). */
   uncompletedAfterCancel?: true;
+  /** A client's request: the PID of the process whose handle it came through. */
+  pid?: number;
   /** A client's request: the seq of the DriverEntry of the load it was sent to. */
   load?: number;
   /** A client's request: its place among completions of client requests in the run (1, 2, ...). */
   completionOrder?: number;
+  /** A client's request: how many kernel events had been raised when it was sent, and when it was completed. */
+  eventsAtSend?: number;
+  eventsAtCompletion?: number;
   /** IoStatus.Information at completion, for a client's request. */
   information?: number;
   /** The bytes the caller got back (hex, at most 4 KB). */

@@ -14,7 +14,7 @@ import { WouldBlock } from '../../model/ke/scheduler.js';
 import { DYNAMIC_ROUTINES, DYNAMIC_EXPORT_PREFIX, DYNAMIC_IMPORT_PREFIX } from './dynamic-routines.js';
 import { cpuStackSlice } from '../../model/ke/schedule.js';
 import { PRINTF_ROUTINES } from '../../model/rtl.js';
-import type { Ddi, DRIVER_OBJECT, DriverImage, DriverInstance, PVOID, WasmAddressSpace } from '../../model/ddi.js';
+import type { Ddi, DRIVER_OBJECT, DriverImage, DriverInstance, PDRIVER_CANCEL, PVOID, WasmAddressSpace } from '../../model/ddi.js';
 import { loadLogSpec, parserFromSpec } from '../log-spec.js';
 import type { DriverModule } from '../types.js';
 import { compileDriver, STACK_TOP, type DriverTarget } from './compile.js';
@@ -423,7 +423,10 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
   const P = (v: number): number | bigint => (x64 ? toX64(v) : v);
   /** DriverEntry switched out on its CPU (fibers): the kernel calls DriverEntry again to resume it. */
   let pendingEntry: (() => number) | null = null;
+  /** A routine of the image by the function pointer the driver stored (set once DriverEntry has instantiated it). */
+  let routineAt: ((pointer: number) => PDRIVER_CANCEL | null) | null = null;
   return {
+    routineAt: (pointer) => routineAt?.(pointer) ?? null,
     DriverEntry(ddi: Ddi, DriverObject: DRIVER_OBJECT, RegistryPath: PVOID): number {
       if (pendingEntry !== null) return pendingEntry();
       let table: WebAssembly.Table | null = null;
@@ -579,6 +582,8 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
       const processExRoutine = (i: number) => routine('processEx', i, () => (p: number, pid: number, info: number) => { call(i, P(p), P(pid), P(info)); });
       const threadRoutine = (i: number) => routine('thread', i, () => (pid: number, tid: number, create: boolean) => { call(i, P(pid), P(tid), create ? 1 : 0); });
       const imageRoutine = (i: number) => routine('image', i, () => (us: number, pid: number, info: number) => { call(i, P(us), P(pid), P(info)); });
+      // a function pointer is a table index; one past the table is no routine of this image
+      routineAt = (i) => (table !== null && i > 0 && i < table.length ? routine('cancel', i, () => (dev: number, irp: number) => { call(i, P(dev), P(irp)); }) : null);
       const BUFFER = ddi.UNICODE_STRING.Buffer;
       const readUnicode = (us: number): string => {
         const len = ddi.READ_USHORT(us) >>> 1;
