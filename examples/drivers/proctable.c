@@ -24,8 +24,9 @@
  *   6  the statistics counter incremented with a plain ++ instead of InterlockedIncrement
  *   7  a pending request gets no cancel routine: when the service's thread exits, nothing can cancel it, and the
  *      exit hangs (Windows waits five minutes) while the handle, and so the driver, stay held
- *   8  the completion path takes a pending request off the queue and clears its cancel routine without looking at
- *      what IoSetCancelRoutine returned: when the cancel routine is already running on another CPU, both complete it
+ *   8  the completion path takes a pending request off the queue under the lock, and clears its cancel routine after
+ *      releasing it, without looking at what IoSetCancelRoutine returned: when the service's thread exits on another
+ *      CPU in between, the cancel routine completes the request too
  */
 #include <ntddk.h>
 
@@ -184,9 +185,8 @@ static PIRP TakePending(PFILE_OBJECT FileObject)
         if (FileObject != NULL && IoGetCurrentIrpStackLocation(irp)->FileObject != FileObject)
             continue;
 #if PROCTABLE_BROKEN == 8
-        /* whatever IoSetCancelRoutine returns, the IRP is taken */
+        /* taken without looking at its cancel routine (the caller clears it later) */
         RemoveEntryList(e);
-        IoSetCancelRoutine(irp, NULL);
         return irp;
 #else
         /* NULL: IoCancelIrp took the routine, which is about to run; it removes and completes the IRP itself */
@@ -208,8 +208,18 @@ static VOID DeliverPending(VOID)
     for (;;) {
         KeAcquireSpinLock(&gQueueLock, &irql);
         irp = gCount > 0 ? TakePending(NULL) : NULL;
+#if PROCTABLE_BROKEN == 8
+        KeReleaseSpinLock(&gQueueLock, irql);
+        if (irp == NULL)
+            return;
+        /* too late, and what it returns is not looked at: IoCancelIrp may have taken the routine meanwhile */
+        IoSetCancelRoutine(irp, NULL);
+        KeAcquireSpinLock(&gQueueLock, &irql);
+        FillEvents(irp);
+#else
         if (irp != NULL)
             FillEvents(irp);
+#endif
         KeReleaseSpinLock(&gQueueLock, irql);
         if (irp == NULL)
             return;
@@ -507,6 +517,9 @@ static NTSTATUS DispatchCleanup(PDEVICE_OBJECT DeviceObject, PIRP Irp)
         KeReleaseSpinLock(&gQueueLock, irql);
         if (pending == NULL)
             break;
+#if PROCTABLE_BROKEN == 8
+        IoSetCancelRoutine(pending, NULL);
+#endif
         pending->IoStatus.Information = 0;
         Complete(pending, STATUS_CANCELLED);
     }

@@ -166,7 +166,7 @@ export function weightsFor(driver: DriverModule): OpWeights | undefined {
   const handle = images.some((d) => d.imports.includes('ObRegisterCallbacks'));
   const client = clientCodes(driver);
   if (!handle && client === undefined) return undefined;
-  return { ...DEFAULT_WEIGHTS, ...(handle ? { handle: 2 } : {}), ...(client !== undefined ? { client: 6, irp: 0, ...client } : {}) };
+  return { ...DEFAULT_WEIGHTS, ...(handle ? { handle: 2 } : {}), ...(client !== undefined ? { client: 10, irp: 0, ...client } : {}) };
 }
 
 /** The I/O control codes a driver declares, and the one that returns its events. */

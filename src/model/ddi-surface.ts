@@ -696,7 +696,7 @@ export function makeDdi(k: Kernel): Ddi {
     WORK_EXCEEDED: () => v.workExceeded(),
     WORK_BUDGET,
     CPU: () => (k.fibers ? k.sched?.running?.cpu ?? -1 : -1),
-    SCHEDULING_POINT: (at) => k.sched?.point(at) ?? false,
+    SCHEDULING_POINT: (at, access) => k.sched?.point(at, access === true) ?? false,
     SUSPENDED: () => {
       const t = k.sched?.running;
       if (t !== undefined && t !== null) t.suspended = true;

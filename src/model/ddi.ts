@@ -252,7 +252,7 @@ export interface Ddi extends RtlRoutines, ProcessInfoRoutines, KeExRoutines, ObC
   /** The CPU of the thread of execution running now, or -1 when the run is sequential (one CPU). */
   CPU(): number;
   /** A scheduling point in the driver's code: true when the running thread must be switched out now. */
-  SCHEDULING_POINT(At: string | (() => string)): boolean;
+  SCHEDULING_POINT(At: string | (() => string), Access?: boolean): boolean;
   /** The running driver routine unwound (at a scheduling point, or to wait): it resumes when called again. */
   SUSPENDED(): void;
   /** The buffer CPU `Cpu`'s suspended driver frames are saved in (kernel memory: its VA and size). */

@@ -1297,6 +1297,7 @@ export class Kernel {
       if (!this.openIrps.has(irp) || this.crashed) continue;
       const s = this.sched;
       if (s !== null && s.running !== null) {
+        s.running.routine = 'IoCancelThreadIo';
         s.block({ what: `the ${st.phase.irp?.major ?? 'IRP'} it issued (op ${st.phase.op}), cancelled and not completed by its driver`, ready: () => !this.openIrps.has(irp), sync: irp });
         yield;
         this.syncAcquire(irp);

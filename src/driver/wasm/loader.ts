@@ -548,7 +548,7 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
           if (r !== undefined) return result === 'i64' ? toX64(Number(r.value)) : (r.value as number | undefined);
           mayPreempt = false;
         }
-        if (mayPreempt && ddi.SCHEDULING_POINT(name === 'access' ? () => accessLabel(args) : name)) return unwind(fb, result);
+        if (mayPreempt && (name === 'access' ? ddi.SCHEDULING_POINT(() => accessLabel(args), true) : ddi.SCHEDULING_POINT(name))) return unwind(fb, result);
         try {
           return f(...args);
         } catch (e) {

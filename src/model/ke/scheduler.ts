@@ -107,12 +107,16 @@ export class Scheduler {
   }
 
   /**
-   * A scheduling point of the running thread: true when it must give way now (the loop then runs the one chosen
-   * here). Inside an Interlocked operation nothing switches.
+   * A scheduling point of the running thread (`access`: a plain access to shared memory): true when it must give way
+   * now (the loop then runs the one chosen here). Inside an Interlocked operation nothing switches.
    */
-  point(at: string | (() => string)): boolean {
+  point(at: string | (() => string), access = false): boolean {
     const me = this.running;
     if (me === null || me.atomic > 0) return false;
+    // PCT counts and preempts at synchronisation points only (a DDI call, an Interlocked operation, a routine's
+    // start), as CHESS does: a plain access needs no preemption for the race detector to see it race, and leaving
+    // accesses out makes a window between two synchronisation operations a step or two wide, not hundreds
+    if (access && this.random === null) return false;
     this.step++;
     if (this.preemptions.has(this.step)) me.priority = this.low--;
     if (this.random === null && this.startable <= me.priority && !this.tasks.some((t) => t !== me && t.priority > me.priority)) return false;
