@@ -6,7 +6,9 @@
  * the highest-priority thread of execution that can run, runs; at each of a few chosen steps (`preemptions`, d − 1
  * of them for a bug of depth d) the running one drops below all others. Most concurrency bugs have depth ≤ 2 or 3
  * (the PCT paper; CHESS, Musuvathi & Qadeer, PLDI 2007: "most bugs need few preemptions"), so a handful suffice and
- * shrink to the minimal count. `random` picks uniformly among the runnable ones at every scheduling point.
+ * shrink to the minimal count. `random` picks uniformly among the runnable ones at a scheduling point: at every one,
+ * or (`every` n) at one in n on average, so that after a switch the chosen thread runs a stretch of its code (a
+ * window between two synchronisation operations is then hit once in n, and what runs in it can finish).
  */
 export interface Schedule {
   /** Simulated CPUs: at most this many operations are in flight at once (1: today's sequential runs). */
@@ -18,6 +20,8 @@ export interface Schedule {
   readonly preemptions?: readonly number[];
   /** random: the seed of the choice at every scheduling point. */
   readonly seed?: number;
+  /** random: choose at one scheduling point in this many on average (1 or absent: at every one). */
+  readonly every?: number;
 }
 
 export const MAX_CPUS = 4;
@@ -40,7 +44,7 @@ export function isConcurrent(s: Schedule | undefined): s is Schedule {
 
 /** A schedule's shape in one line (reports, labels). */
 export function describeSchedule(s: Schedule): string {
-  if (s.kind === 'random') return `${s.cpus} CPUs, random switches (seed ${s.seed ?? 0})`;
+  if (s.kind === 'random') return `${s.cpus} CPUs, random switches${(s.every ?? 1) > 1 ? ` at one point in ${s.every}` : ''} (seed ${s.seed ?? 0})`;
   const p = s.preemptions ?? [];
   return `${s.cpus} CPUs, PCT with ${p.length} preemption${p.length === 1 ? '' : 's'}${p.length > 0 ? ` at step${p.length === 1 ? '' : 's'} ${p.join(', ')}` : ''}`;
 }

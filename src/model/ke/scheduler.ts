@@ -72,7 +72,10 @@ export class Scheduler {
   private startable = Number.NEGATIVE_INFINITY;
   private startableOp = -1;
 
+  private readonly every: number;
+
   constructor(readonly schedule: Schedule) {
+    this.every = Math.max(1, Math.floor(schedule.every ?? 1));
     this.preemptions = new Set(schedule.preemptions ?? []);
     this.random = schedule.kind === 'random' ? mulberry32(schedule.seed ?? 0) : null;
   }
@@ -117,7 +120,11 @@ export class Scheduler {
     // start), as CHESS does: a plain access needs no preemption for the race detector to see it race, and leaving
     // accesses out makes a window between two synchronisation operations a step or two wide, not hundreds
     if (access && this.random === null) return false;
+    // nothing else could run here (no other thread runnable, no operation startable): a switch is impossible, so the
+    // point is no step either, and preemption steps land only where they can change the interleaving
+    if (this.startableOp < 0 && this.tasks.every((t) => t === me || (t.blocked !== null && !t.blocked.ready()))) return false;
     this.step++;
+    if (this.random !== null && this.every > 1 && this.random() % this.every !== 0) return false;
     if (this.preemptions.has(this.step)) me.priority = this.low--;
     if (this.random === null && this.startable <= me.priority && !this.tasks.some((t) => t !== me && t.priority > me.priority)) return false;
     const next = this.choose();
