@@ -16,7 +16,7 @@ export type RawOp =
   | { readonly k: 'image'; readonly target: number; readonly system: boolean; readonly path: string; readonly unavailable: boolean }
   | { readonly k: 'irp'; readonly major: string; readonly ioctl: number }
   | { readonly k: 'handle'; readonly requester: number; readonly target: number; readonly thread: boolean; readonly access: number; readonly duplicate: boolean; readonly kernel: boolean }
-  | { readonly k: 'open'; readonly client: number }
+  | { readonly k: 'open'; readonly client: number; readonly listen: boolean }
   | { readonly k: 'ioctl'; readonly file: number; readonly code: number; readonly inputLength: number; readonly outputLength: number; readonly fill: number }
   | { readonly k: 'read'; readonly file: number; readonly length: number }
   | { readonly k: 'close'; readonly file: number }
@@ -98,7 +98,7 @@ export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIG
     {
       weight: w.client ?? 0,
       arbitrary: fc.oneof(
-        { weight: 2, arbitrary: fc.record({ k: fc.constant('open' as const), client: index }) },
+        { weight: 2, arbitrary: fc.record({ k: fc.constant('open' as const), client: index, listen: w.eventsIoctl === undefined ? fc.constant(false) : fc.boolean() }) },
         {
           weight: 6,
           arbitrary: fc.record({
@@ -119,8 +119,11 @@ export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIG
   return fc.oneof(...entries.filter((e) => e.weight > 0));
 }
 
-/** Turns index-based raw ops into labelled ops on live objects; ops with no possible target are dropped. */
-export function resolveOps(raw: readonly RawOp[]): Op[] {
+/**
+ * Turns index-based raw ops into labelled ops on live objects; ops with no possible target are dropped. A listening
+ * client's requests use `eventsIoctl`.
+ */
+export function resolveOps(raw: readonly RawOp[], eventsIoctl?: number): Op[] {
   const out: Op[] = [];
   const live: { label: string; threads: string[] }[] = [];
   /** Open files, with the process whose handle they are (closed with it when it exits). */
@@ -202,7 +205,7 @@ export function resolveOps(raw: readonly RawOp[]): Op[] {
         if (live.length === 0) break;
         const p = live[r.client % live.length];
         const id = `F${nextFile++}`;
-        out.push({ op: 'OpenDevice', id, process: p.label });
+        out.push({ op: 'OpenDevice', id, process: p.label, ...(r.listen && eventsIoctl !== undefined ? { listen: { ioctl: eventsIoctl, outputLength: 4096 } } : {}) });
         files.push({ label: id, process: p.label });
         break;
       }

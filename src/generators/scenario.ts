@@ -124,7 +124,7 @@ export function scenarioArbitrary(options: ScenarioOptions = {}): fc.Arbitrary<S
       : fc.oneof({ weight: 3, arbitrary: fc.constant([] as FaultSpec[]) }, { weight: 2, arbitrary: fc.array(options.faults === 'boot' ? bootFaultArbitrary : faultArbitrary, { minLength: 1, maxLength: 2 }) }),
     poolQuota: poolQuotaArbitrary,
     firstClientId: firstClientIdArbitrary,
-    ops: fc.array(rawOpArbitrary(profile === 'adversarial', options.weights ?? DEFAULT_WEIGHTS), { minLength: Math.min(options.minOps ?? 0, maxOps), maxLength: maxOps, size: 'max' }).map(resolveOps),
+    ops: fc.array(rawOpArbitrary(profile === 'adversarial', options.weights ?? DEFAULT_WEIGHTS), { minLength: Math.min(options.minOps ?? 0, maxOps), maxLength: maxOps, size: 'max' }).map((raw) => resolveOps(raw, options.weights?.eventsIoctl)),
     // last in the record: drawing it leaves every earlier field's draws (and so every seed's operations) unchanged
     integrityCheck: integrityCheckArbitrary,
     // after it, for the same reason; one CPU draws nothing

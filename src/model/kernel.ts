@@ -188,6 +188,11 @@ export interface KFileObject {
   state: 'open' | 'cleaned-up' | 'closing' | 'closed';
   /** IRPs sent on it and not yet completed: each holds a reference to it. */
   pending: number;
+  /**
+   * A listening client (the "inverted call" of a monitoring service): it keeps one DeviceIoControl with this code
+   * outstanding, sending the next as soon as one completes successfully, until it closes the handle.
+   */
+  readonly listen?: { readonly ioctl: number; readonly outputLength: number };
 }
 
 /** What the kernel sends with an IRP. */
@@ -220,6 +225,8 @@ interface OpenIrp {
 
 /** A claimed buffer length above this comes with a 64-byte buffer: the caller lies about its size. */
 const HUGE_CLAIM = 0x10000;
+/** Requests listening clients send again in one go (a driver that always has something would loop forever). */
+const MAX_REISSUES = 8;
 /** Bytes of a request's output kept in the record. */
 const MAX_OUTPUT_KEPT = 4096;
 
@@ -1090,12 +1097,16 @@ export class Kernel {
     this.mem.fill(irp, this.irpLayout.size + this.stackLayout.size, 0xdf);
     const f = st.file;
     if (f !== null && --f.pending === 0 && f.state === 'cleaned-up') this.ioWork.push(f);
+    // a listening client asks again after a request that returned something (one that returned nothing would spin)
+    if (f !== null && f.listen !== undefined && f.state === 'open' && status < 0x80000000 && (rec.information ?? 0) > 0) this.reissue.push(f);
   }
 
   // ------------------------------------------------------------------ a user-mode client of the driver's device
 
   /** Client I/O the kernel owes once the current operation's driver code has returned (closes, a deferred unload). */
   private readonly ioWork: KFileObject[] = [];
+  /** Listening clients whose request just completed: each sends the next one. */
+  private readonly reissue: KFileObject[] = [];
   private fileSerial = 0;
   private completionCount = 0;
   /** Every file object a client opened in this run. */
@@ -1131,7 +1142,7 @@ export class Kernel {
    * CreateFile on the driver's symbolic link, by a thread of `process`: a FILE_OBJECT and IRP_MJ_CREATE. Returns the
    * open file, or why there is none (no link, an exclusive device already open, the driver refused it).
    */
-  *openDeviceG(process: KProcess): Generator<void, KFileObject | string, void> {
+  *openDeviceG(process: KProcess, listen?: KFileObject['listen']): Generator<void, KFileObject | string, void> {
     this.assertRunning();
     const device = this.clientDevice();
     if (typeof device === 'string') return device;
@@ -1146,7 +1157,7 @@ export class Kernel {
     this.mem.setU16(va, 5); // IO_TYPE_FILE
     this.mem.setU16(va + 2, F.size);
     this.mem.setPtr(va + F.DeviceObject, device.va);
-    const file: KFileObject = { serial: ++this.fileSerial, va, process, device: device.va, state: 'open', pending: 0 };
+    const file: KFileObject = { serial: ++this.fileSerial, va, process, device: device.va, state: 'open', pending: 0, ...(listen !== undefined ? { listen } : {}) };
     this.files.push(file);
     // the device's reference count holds the driver while the file is open (IopParseDevice / IopDeleteFile)
     device.opens = (device.opens ?? 0) + 1;
@@ -1159,6 +1170,7 @@ export class Kernel {
       yield* this.ioWorkG();
       return `IRP_MJ_CREATE returned ${statusName(status)}`;
     }
+    if (listen !== undefined) yield* this.deviceRequestG(file, 'IRP_MJ_DEVICE_CONTROL', listen.ioctl, 0, listen.outputLength, 0);
     return file;
   }
 
@@ -1174,7 +1186,7 @@ export class Kernel {
     const thread = this.creatorThread(file.process);
     if (thread.process !== file.process) return `${file.process.name} has no running thread`;
     const dobj = this.driverObject;
-    if (dobj === null) return 'the driver is not loaded';
+    if (dobj === null || this.imageState !== 'loaded') return 'the driver is not loaded';
     let method: TransferMethod;
     if (major === 'IRP_MJ_READ') {
       const flags = this.mem.u32(file.device + DEVICE_OBJECT_FLAGS[this.build.pointerSize]);
@@ -1242,8 +1254,18 @@ export class Kernel {
     return undefined;
   }
 
+  /** @internal whether completions left the I/O manager something to do (ioWorkG). */
+  get ioPending(): boolean {
+    return this.reissue.length > 0 || this.ioWork.length > 0;
+  }
+
   /** @internal what completions left for the I/O manager to do: IRP_MJ_CLOSE of released files, a deferred unload. */
   *ioWorkG(): Generator<void, void, void> {
+    for (let n = 0; this.reissue.length > 0 && !this.crashed && n < MAX_REISSUES; n++) {
+      // CHOICE: the listening client's next request is sent by its thread, on the CPU that completed the last one
+      const file = this.reissue.shift() as KFileObject;
+      if (file.state === 'open' && file.listen !== undefined) yield* this.deviceRequestG(file, 'IRP_MJ_DEVICE_CONTROL', file.listen.ioctl, 0, file.listen.outputLength, 0);
+    }
     while (this.ioWork.length > 0 && !this.crashed) {
       const file = this.ioWork.shift() as KFileObject;
       if (file.state !== 'cleaned-up' || file.pending > 0) continue;

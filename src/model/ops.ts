@@ -32,7 +32,11 @@ export type Op =
     readonly duplicate?: boolean; readonly kernelHandle?: boolean;
   }
   /** A user-mode client: CreateFile on the driver's symbolic link; `id` labels the open file (F1, F2, ...). */
-  | { readonly op: 'OpenDevice'; readonly id: string; readonly process: string }
+  | {
+    readonly op: 'OpenDevice'; readonly id: string; readonly process: string;
+    /** A listening client: it keeps one request with this code outstanding (sending the next when one returns events). */
+    readonly listen?: { readonly ioctl: number; readonly outputLength: number };
+  }
   /**
    * DeviceIoControl on an open file: the lengths the caller passes (above 64 KB: a caller whose buffer is smaller than
    * it claims), its input bytes all `fill`.
@@ -94,6 +98,14 @@ class Labels {
 
 /** One operation as a thread of execution: the kernel's work and the driver routines it calls. Returns a skip note. */
 function* opSteps(kernel: Kernel, op: Op, labels: Labels): Generator<void, string | undefined, void> {
+  const skipped = yield* opBody(kernel, op, labels);
+  // a routine completed a client's request: what the I/O manager does after (a listening client's next request, a
+  // close that waited for it)
+  if (kernel.ioPending) yield* kernel.ioWorkG();
+  return skipped;
+}
+
+function* opBody(kernel: Kernel, op: Op, labels: Labels): Generator<void, string | undefined, void> {
   switch (op.op) {
     case 'CreateProcess': {
       const parent = labels.live(op.parent) ?? kernel.system;
@@ -150,7 +162,7 @@ function* opSteps(kernel: Kernel, op: Op, labels: Labels): Generator<void, strin
     case 'OpenDevice': {
       const p = labels.live(op.process);
       if (p === undefined || p === kernel.system) return `${op.process} is not running`;
-      const file = yield* kernel.openDeviceG(p);
+      const file = yield* kernel.openDeviceG(p, op.listen);
       if (typeof file === 'string') return file;
       labels.files.set(op.id, file);
       return undefined;
