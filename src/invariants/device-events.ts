@@ -198,7 +198,7 @@ export const deviceEventsDelivered: Invariant = {
       out.push(plain.failure);
       return out;
     }
-    // lost: an event a client was connected for, of a kind, process and thread of which a later one was read (claimed
+    // lost: an event a client was connected for, of a kind and process of which a later one was read (claimed
     // only from the preferred embedding: the plain one may have read an earlier event in its place)
     const matched = plain.matched;
     let missing = 0;
@@ -206,7 +206,7 @@ export const deviceEventsDelivered: Invariant = {
     if (plain === preferred) {
       kernel.forEach(({ e }, j) => {
         if (matched.has(j) || !expected(e)) return;
-        const later = kernel.some(({ e: f }, k) => k > j && matched.has(k) && f.kind === e.kind && f.pid === e.pid && f.tid === e.tid && f.load === e.load);
+        const later = kernel.some(({ e: f }, k) => k > j && matched.has(k) && f.kind === e.kind && f.pid === e.pid && f.load === e.load);
         if (!later) return;
         missing++;
         firstMissing ??= e;
