@@ -219,6 +219,8 @@ const RACY = [
   { m: 'lock-order', what: 'the two locks taken in opposite orders at once', invariant: 'no-deadlock', minimal: 2, minimalPreemptions: 0 },
   { m: 'unload-no-wait', what: 'DriverUnload frees the table before removing the routines', invariant: 'no-data-race', minimal: 2, minimalPreemptions: 0 },
   { m: 'plain-counter', what: 'statistics counter with ++', invariant: 'no-data-race', minimal: 2, minimalPreemptions: 0 },
+  { m: 'no-cancel', what: 'a pending request without a cancel routine: the client\'s exit hangs', invariant: 'no-deadlock', minimal: 3, minimalPreemptions: 0 },
+  { m: 'cancel-race', what: 'cancel routine cleared after the lock, its result unchecked', invariant: 'no-bugcheck', minimal: 4, minimalPreemptions: 1 },
 ];
 const racyDrivers = new Map();
 for (const r of RACY) if (!racyDrivers.has(r.m)) racyDrivers.set(r.m, await loadWasmDriver(`examples/drivers/proctable-${r.m}.c`, { fibers: true }));

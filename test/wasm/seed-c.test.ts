@@ -77,7 +77,7 @@ describe('C drivers compiled to WebAssembly behave like their TypeScript twins',
     expect(irps(cref)).toEqual(irps(reference));
     expect(irps(cref)).toEqual([
       { major: 'IRP_MJ_CREATE', completions: 1, completionStatus: 'STATUS_SUCCESS', returned: 'STATUS_SUCCESS' },
-      { major: 'IRP_MJ_DEVICE_CONTROL', completions: 1, completionStatus: 'STATUS_INVALID_DEVICE_REQUEST', returned: 'STATUS_INVALID_DEVICE_REQUEST' },
+      { major: 'IRP_MJ_DEVICE_CONTROL', ioctl: '0x222000', completions: 1, completionStatus: 'STATUS_INVALID_DEVICE_REQUEST', returned: 'STATUS_INVALID_DEVICE_REQUEST' },
     ]);
   });
 
