@@ -10,7 +10,7 @@ import { linesOf } from '../driver/types.js';
 import type { Invariant, Violation } from '../invariants/index.js';
 import { getBuild } from '../model/builds.js';
 import type { Op } from '../model/ops.js';
-import type { CallbackRecord, ConcurrencyRecord, RunRecord } from '../model/record.js';
+import type { CallbackRecord, ConcurrencyRecord, PhaseRecord, RunRecord } from '../model/record.js';
 import type { AccessRecord } from '../model/ke/race-detector.js';
 import { describeSchedule } from '../model/ke/schedule.js';
 import type { TimelineEntry } from '../model/ke/scheduler.js';
@@ -114,8 +114,27 @@ export function describeOp(op: Op | { op: string }): string {
     case 'LoadImage': return `LoadImage ${o.path} into ${o.process}${o.pathUnavailable === true ? ' [FullImageName NULL]' : ''}`;
     case 'DeviceRequest': return `DeviceRequest ${o.major}${o.ioctl !== undefined ? ` ioctl 0x${o.ioctl.toString(16).toUpperCase()}` : ''} to the driver's device`;
     case 'OpenHandle': return `${o.requester} ${o.duplicate === true ? 'duplicates a handle to' : 'opens'} ${o.target} for access 0x${o.access.toString(16).toUpperCase()}${o.kernelHandle === true ? ' (a kernel handle)' : ''}`;
+    case 'OpenDevice': return `OpenDevice ${o.id}: ${o.process} opens the driver's device through its symbolic link${o.listen !== undefined ? `, and keeps a DeviceIoControl 0x${o.listen.ioctl.toString(16).toUpperCase()} (${o.listen.outputLength}-byte output) pending` : ''}`;
+    case 'DeviceIoControl': return `DeviceIoControl on ${o.file}: code 0x${o.ioctl.toString(16).toUpperCase()}, input ${lengthText(o.inputLength)}${o.inputLength > 0 ? ` of 0x${o.fill.toString(16).toUpperCase()}` : ''}, output ${lengthText(o.outputLength)}`;
+    case 'ReadFile': return `ReadFile on ${o.file}: ${lengthText(o.length)}`;
+    case 'CloseHandle': return `CloseHandle ${o.file}`;
     default: return o.op;
   }
+}
+
+/** What became of an IRP: how often it was completed, when, with what, and what the caller got back. */
+function irpText(i: NonNullable<PhaseRecord['irp']>): string {
+  const parts = [`completed ${i.completions}×${i.completionStatus !== undefined ? ` with ${i.completionStatus}` : ''}`];
+  if (i.completedAtOp !== undefined) parts.push(`at op ${i.completedAtOp}`);
+  if (i.information !== undefined && i.information > 0) parts.push(`${i.information} bytes back`);
+  if (i.cancelledAtOp !== undefined) parts.push(`cancelled at op ${i.cancelledAtOp}`);
+  if (i.uncompletedAfterCancel === true) parts.push('never completed after its cancel');
+  return `${i.major}${i.ioctl !== undefined ? ` ${i.ioctl}` : ''}: ${parts.join(', ')}`;
+}
+
+/** A buffer length a client passed; above 64 KB it claims more than its buffer holds. */
+function lengthText(n: number): string {
+  return n > 0x10000 ? `${n} bytes claimed (a 64-byte buffer)` : `${n} bytes`;
 }
 
 function cbTitle(cb: CallbackRecord): string {
@@ -159,7 +178,7 @@ export function renderRun(out: string[], record: RunRecord, flagged: ReadonlySet
     out.push(`### ${label}: ${describeOp(opr.op as Op)}${opr.outcome === 'skipped' ? ` (skipped: ${opr.note ?? ''})` : opr.outcome === 'halted' ? ' (the machine stopped here)' : ''}`, '');
     for (const ph of record.phases.filter((p) => p.op === opr.index)) {
       const h = ph.handle;
-      const irp = ph.irp !== undefined ? ` ${ph.irp.major}: completed ${ph.irp.completions}×${ph.irp.completionStatus !== undefined ? ` with ${ph.irp.completionStatus}` : ''}, returned`
+      const irp = ph.irp !== undefined ? ` ${irpText(ph.irp)}, returned`
         : h !== undefined ? ` ${h.routine} (${h.callback}-operation, altitude ${h.altitude}): ${h.operation} of a ${h.objectType} handle to ${h.target} by ${h.requester}${h.kernelHandle ? ' (kernel handle)' : ''}, access ${h.desiredAccess}${h.desiredAccessAfter !== undefined ? ` → ${h.desiredAccessAfter}` : ''}`
           : '';
       out.push(`- **${ph.phase}**${irp}${ph.status !== undefined ? ` → ${ph.status}` : ''}${ph.note !== undefined ? ` — ${ph.note}` : ''}${flagged.has(ph.seq) ? ' ⚠' : ''}`);

@@ -100,7 +100,7 @@ export interface IrpRecord {
   ioctl?: string;
   /** A client's request: the transfer method and the lengths the caller passed. */
   buffers?: { readonly method: string; readonly inputLength: number; readonly outputLength: number };
-  /** The client's open file (its serial in the run), for requests made through a handle. */
+  /** The client's open file (its number among the file objects of the run), for requests made through a handle. */
   file?: number;
   /** Returned STATUS_PENDING: whether IoMarkIrpPending had been called on it. */
   markedPending?: boolean;

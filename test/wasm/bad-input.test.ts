@@ -77,6 +77,10 @@ describe('C drivers: bad input gets a clear error and exit 2', () => {
   });
 });
 
+const EV = [{ kind: 'process-create', pattern: '^x (?<pid>\\d+)$' }];
+/** kind at 0, pid at 4 (x86) or 8 (x64), pointer-sized */
+const FIELDS = [{ name: 'kind', offset: 0, type: 'ULONG' }, { name: 'pid', offset: { x86: 4, x64: 8 }, type: 'ULONG_PTR' }];
+
 describe('log specs', () => {
   test.each([
     [null, /is not an object/],
@@ -86,6 +90,12 @@ describe('log specs', () => {
     [{ format: 'psharness-log/1', events: [{ kind: 'image-load', pattern: 'x', colour: 1 }] }, /events\.0 has an unknown field "colour"/],
     [{ format: 'psharness-log/1', events: [{ kind: 'image-load', pattern: '(' }] }, /not a valid regular expression/],
     [{ format: 'psharness-log/1', events: [{ kind: 'image-load', pattern: '(?<colour>x)' }] }, /unknown field 'colour'/],
+    [{ format: 'psharness-log/1', events: EV, device: { ioctls: [{ code: '222000' }] } }, /device\.ioctls\.0\.code must match pattern/],
+    [{ format: 'psharness-log/1', events: EV, device: { events: { ioctl: '0x222000', size: 8, fields: [{ name: 'pid', offset: 0, type: 'ULONG' }, { name: 'tid', offset: 4, type: 'ULONG' }], kinds: { 1: 'process-create' } } } }, /device\.events\.fields has no "kind" field/],
+    [{ format: 'psharness-log/1', events: EV, device: { events: { ioctl: '0x222000', size: { x86: 8, x64: 12 }, fields: FIELDS, kinds: { 1: 'process-create' } } } }, /device\.events field "pid" ends past the record's 12 bytes \(x64\)/],
+    [{ format: 'psharness-log/1', events: EV, device: { events: { size: 16, fields: FIELDS, kinds: { 1: 'process-create' } } } }, /says neither which ioctl nor whether ReadFile returns the records/],
+    [{ format: 'psharness-log/1', events: EV, device: { events: { ioctl: '0x222002', size: 16, fields: FIELDS, kinds: { 1: 'process-create' } } } }, /uses direct I\/O \(MDLs\), which is not modelled/],
+    [{ format: 'psharness-log/1', events: EV, device: { events: { ioctl: '0x222000', size: 16, fields: FIELDS, kinds: { 1: 'process-birth' } } } }, /must be one of process-create/],
   ])('%j is refused', (spec, msg) => {
     expect(() => validateLogSpec(spec, 'spec.json')).toThrow(LogSpecError);
     expect(() => validateLogSpec(spec, 'spec.json')).toThrow(msg);

@@ -171,7 +171,7 @@ describe('a cancel routine racing the completion path', () => {
   const crashing = (d: DriverModule, build: string): number[] => {
     const steps: number[] = [];
     for (let step = 1; step <= 60; step++) {
-      const r = simulate(d, scenario(build, ops, { reusePolicy: 'nt6', schedule: { cpus: 2, kind: 'pct', priorities: [0, 0, 0, 1, 2], preemptions: [step] } }));
+      const r = simulate(d, scenario(build, ops, { reusePolicy: 'fifo', schedule: { cpus: 2, kind: 'pct', priorities: [0, 0, 0, 1, 2], preemptions: [step] } }));
       if (r.bugCheck !== null) steps.push(step);
     }
     return steps;
