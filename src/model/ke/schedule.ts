@@ -6,9 +6,10 @@
  * the highest-priority thread of execution that can run, runs; at each of a few chosen steps (`preemptions`, d − 1
  * of them for a bug of depth d) the running one drops below all others. Most concurrency bugs have depth ≤ 2 or 3
  * (the PCT paper; CHESS, Musuvathi & Qadeer, PLDI 2007: "most bugs need few preemptions"), so a handful suffice and
- * shrink to the minimal count. `random` picks uniformly among the runnable ones at a scheduling point: at every one,
- * or (`every` n) at one in n on average, so that after a switch the chosen thread runs a stretch of its code (a
- * window between two synchronisation operations is then hit once in n, and what runs in it can finish).
+ * shrink to the minimal count. `random` picks uniformly among the runnable ones at a scheduling point: at every one
+ * (plain accesses to shared memory included), or (`every` n) at one synchronisation point in n on average, so that
+ * after a switch the chosen thread runs a stretch of its code (a window between two synchronisation operations is
+ * then hit once in n, and what runs in it can finish).
  */
 export interface Schedule {
   /** Simulated CPUs: at most this many operations are in flight at once (1: today's sequential runs). */

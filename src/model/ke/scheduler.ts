@@ -116,10 +116,11 @@ export class Scheduler {
   point(at: string | (() => string), access = false): boolean {
     const me = this.running;
     if (me === null || me.atomic > 0) return false;
-    // PCT counts and preempts at synchronisation points only (a DDI call, an Interlocked operation, a routine's
-    // start), as CHESS does: a plain access needs no preemption for the race detector to see it race, and leaving
-    // accesses out makes a window between two synchronisation operations a step or two wide, not hundreds
-    if (access && this.random === null) return false;
+    // PCT and sparse random switches count and preempt at synchronisation points only (a DDI call, an Interlocked
+    // operation, a routine's start), as CHESS does: a plain access needs no preemption for the race detector to see
+    // it race, and leaving accesses out makes a window between two synchronisation operations a step or two wide,
+    // not hundreds (uniform random switches, at every point, still split a routine between any two accesses)
+    if (access && (this.random === null || this.every > 1)) return false;
     // nothing else could run here (no other thread runnable, no operation startable): a switch is impossible, so the
     // point is no step either, and preemption steps land only where they can change the interleaving
     if (this.startableOp < 0 && this.tasks.every((t) => t === me || (t.blocked !== null && !t.blocked.ready()))) return false;
