@@ -629,6 +629,16 @@ static inline NTSTATUS IoCsqInitializeEx(PIO_CSQ Csq, PIO_CSQ_INSERT_IRP_EX Inse
     Csq->Type = IO_TYPE_CSQ_EX;
     return STATUS_SUCCESS;
 }
+/* Caller holds the queue's lock: the IRP leaves the queue, the lock is released, and the queue completes it cancelled. */
+static inline VOID __psh_IoCsqCompleteCancelled(PIO_CSQ Csq, PIRP Irp, PIO_CSQ_IRP_CONTEXT Context, KIRQL Irql)
+{
+    Csq->CsqRemoveIrp(Csq, Irp);
+    if (Context != NULL)
+        Context->Irp = NULL;
+    Irp->Tail.Overlay.DriverContext[3] = NULL;
+    Csq->CsqReleaseLock(Csq, Irql);
+    Csq->CsqCompleteCanceledIrp(Csq, Irp);
+}
 /* The cancel routine of every IRP in a cancel-safe queue: the I/O manager calls it holding the cancel spin lock. */
 static VOID __psh_IoCsqCancelRoutine(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
@@ -643,12 +653,7 @@ static VOID __psh_IoCsqCancelRoutine(PDEVICE_OBJECT DeviceObject, PIRP Irp)
         Csq = Context->Csq;
     }
     Csq->CsqAcquireLock(Csq, &irql);
-    Csq->CsqRemoveIrp(Csq, Irp);
-    if (Context != NULL)
-        Context->Irp = NULL;
-    Irp->Tail.Overlay.DriverContext[3] = NULL;
-    Csq->CsqReleaseLock(Csq, irql);
-    Csq->CsqCompleteCanceledIrp(Csq, Irp);
+    __psh_IoCsqCompleteCancelled(Csq, Irp, Context, irql);
 }
 static inline NTSTATUS IoCsqInsertIrpEx(PIO_CSQ Csq, PIRP Irp, PIO_CSQ_IRP_CONTEXT Context, PVOID InsertContext)
 {
@@ -676,12 +681,7 @@ static inline NTSTATUS IoCsqInsertIrpEx(PIO_CSQ Csq, PIRP Irp, PIO_CSQ_IRP_CONTE
     IoSetCancelRoutine(Irp, __psh_IoCsqCancelRoutine);
     /* cancelled before the routine was set: if IoCancelIrp has not taken the routine yet, the queue completes it */
     if (Irp->Cancel && IoSetCancelRoutine(Irp, NULL) != NULL) {
-        Csq->CsqRemoveIrp(Csq, Irp);
-        if (Context != NULL)
-            Context->Irp = NULL;
-        Irp->Tail.Overlay.DriverContext[3] = NULL;
-        Csq->CsqReleaseLock(Csq, irql);
-        Csq->CsqCompleteCanceledIrp(Csq, Irp);
+        __psh_IoCsqCompleteCancelled(Csq, Irp, Context, irql);
         return STATUS_SUCCESS;
     }
     Csq->CsqReleaseLock(Csq, irql);

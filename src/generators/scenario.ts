@@ -53,7 +53,7 @@ export function scheduleArbitrary(maxCpus: number, maxOps: number): fc.Arbitrary
   const random: fc.Arbitrary<Schedule> = fc.record({ cpus, kind: fc.constant('random' as const), seed: fc.nat() });
   // sparse random switches: after one, the chosen thread runs on for a while (one point in 8 or 32 switches)
   const sparse: fc.Arbitrary<Schedule> = fc.record({ cpus, kind: fc.constant('random' as const), seed: fc.nat(), every: fc.constantFrom(8, 32) });
-  return fc.oneof({ weight: 1, arbitrary: fc.constant(undefined) }, { weight: 5, arbitrary: pct }, { weight: 1, arbitrary: random }, { weight: 2, arbitrary: sparse });
+  return fc.oneof({ weight: 1, arbitrary: fc.constant(undefined) }, { weight: 4, arbitrary: pct }, { weight: 2, arbitrary: random }, { weight: 2, arbitrary: sparse });
 }
 
 export type FaultMode = 'none' | 'boot' | 'all';
