@@ -3,6 +3,9 @@
  * neither I/O, pending requests, cancellation when the client's thread exits, cancel-safe queues, the deferred
  * unload, and what the client reads back (device-events-delivered), on x86 and x64.
  */
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { loadWasmDriver } from '../../src/driver/wasm/loader.js';
 import type { DriverModule } from '../../src/driver/index.js';
@@ -224,8 +227,14 @@ describe('device-events-delivered', () => {
   test('the CLI kills the IRP mutants and passes the correct driver', async () => {
     const ok = await runCli(['fuzz', '--driver', 'examples/drivers/proctable.c', '--runs', '300', '--no-reports', '--build', 'win10-x64']);
     expect(ok.code).toBe(0);
-    const bad = await runCli(['fuzz', '--driver', 'examples/drivers/proctable-no-cancel.c', '--runs', '1000', '--no-reports', '--build', 'win10-x64']);
+    const dir = mkdtempSync(join(tmpdir(), 'psh-client-'));
+    const bad = await runCli(['fuzz', '--driver', 'examples/drivers/proctable-no-cancel.c', '--runs', '1000', '--reports', dir, '--build', 'win10-x64', '--max-findings', '1']);
     expect(bad.code).toBe(1);
     expect(bad.out).toMatch(/irp-completion|no-deadlock/);
+    // the report, client operations and all, passes the schema and replays
+    const report = readdirSync(dir).find((f) => f.endsWith('.json')) as string;
+    const replay = await runCli(['replay', join(dir, report)]);
+    expect(replay.code).toBe(1);
+    expect(replay.out).toMatch(/still violated/);
   });
 });
