@@ -1,3 +1,4 @@
+import { statusFromRecord } from '../model/status.js';
 import type { Invariant, Violation } from './types.js';
 
 const POISON = '0xDFDFDFDF';
@@ -28,8 +29,10 @@ export const irpCompletion: Invariant = {
           evidence: { ...where, event: `${irp.major} cancelled at op ${irp.cancelledAtOp}` },
         });
       }
+      // the copy back happens for a status that is not an error (success, information, warning)
+      const completed = irp.completionStatus === undefined ? undefined : statusFromRecord(irp.completionStatus);
       if (irp.buffers?.method === 'METHOD_BUFFERED' && irp.information !== undefined && irp.information > irp.buffers.outputLength
-        && irp.completionStatus !== undefined && !irp.completionStatus.startsWith('0xC') && !/^STATUS_(?!BUFFER_OVERFLOW|SUCCESS|PENDING)/.test(irp.completionStatus)) {
+        && completed !== undefined && completed < 0xc0000000) {
         out.push({
           invariant: this.id,
           message: `${irp.major}: completed with IoStatus.Information ${irp.information}, more than the caller's ${irp.buffers.outputLength}-byte output buffer: the I/O manager copies that many bytes of pool out to the caller`,

@@ -178,7 +178,7 @@ export interface KThread {
 
 /** A file object a client opened on the driver's device (CreateFile through its symbolic link). */
 export interface KFileObject {
-  /** Its number in the run (reports name it F<serial>). */
+  /** Its number among the file objects of the run (IrpRecord.file). */
   readonly serial: number;
   readonly va: number;
   readonly process: KProcess;
