@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { RE2JS } from 're2js';
-import { hexNorm, type DeviceDeclaration, type DeviceEventsDeclaration, type LoggedEvent, type LoggedKind, type PerPointerSize } from './types.js';
+import { FIELD_SIZE, hexNorm, perSize, type DeviceDeclaration, type LoggedEvent, type LoggedKind } from './types.js';
 
 export const LOG_SPEC_FORMAT = 'psharness-log/1';
 const KINDS: readonly LoggedKind[] = ['process-create', 'process-exit', 'thread-create', 'thread-exit', 'image-load'];
@@ -192,15 +192,6 @@ export function loadLogSpec(path: string): LogSpec {
     throw new LogSpecError(`${path} is not JSON`);
   }
   return validateLogSpec(data, path);
-}
-
-/** sizeof each field type, by pointer size. */
-export const FIELD_SIZE: Readonly<Record<DeviceEventsDeclaration['fields'][number]['type'], (ps: 4 | 8) => number>> = {
-  UCHAR: () => 1, USHORT: () => 2, ULONG: () => 4, ULONG64: () => 8, ULONG_PTR: (ps) => ps,
-};
-
-export function perSize(v: PerPointerSize, ps: 4 | 8): number {
-  return typeof v === 'number' ? v : ps === 4 ? v.x86 : v.x64;
 }
 
 interface Compiled {

@@ -71,6 +71,15 @@ export interface DeviceEventsDeclaration {
   readonly excludeClients?: boolean;
 }
 
+/** sizeof each event-record field type, by pointer size. */
+export const FIELD_SIZE: Readonly<Record<DeviceEventsDeclaration['fields'][number]['type'], (ps: 4 | 8) => number>> = {
+  UCHAR: () => 1, USHORT: () => 2, ULONG: () => 4, ULONG64: () => 8, ULONG_PTR: (ps) => ps,
+};
+
+export function perSize(v: PerPointerSize, ps: 4 | 8): number {
+  return typeof v === 'number' ? v : ps === 4 ? v.x86 : v.x64;
+}
+
 export interface DeviceDeclaration {
   readonly name?: string;
   /** The symbolic link clients open, pointing at the device. */

@@ -1,4 +1,4 @@
-import type { DeviceEventsDeclaration, LoggedKind } from '../driver/types.js';
+import { FIELD_SIZE, perSize, type DeviceEventsDeclaration, type LoggedKind } from '../driver/types.js';
 import { getBuild } from '../model/builds.js';
 import type { KernelEventRecord, PhaseRecord, RunRecord } from '../model/record.js';
 import type { Invariant, Violation } from './types.js';
@@ -27,16 +27,9 @@ interface Session {
   cleanedUp: number;
 }
 
-const FIELD_BYTES = { UCHAR: 1, USHORT: 2, ULONG: 4, ULONG64: 8 } as const;
-
-function per(v: number | { readonly x86: number; readonly x64: number }, ps: 4 | 8): number {
-  return typeof v === 'number' ? v : ps === 4 ? v.x86 : v.x64;
-}
-
 function readField(bytes: Uint8Array, at: number, type: DeviceEventsDeclaration['fields'][number]['type'], ps: 4 | 8): number {
-  const n = type === 'ULONG_PTR' ? ps : FIELD_BYTES[type];
   let v = 0;
-  for (let i = n - 1; i >= 0; i--) v = v * 256 + bytes[at + i];
+  for (let i = FIELD_SIZE[type](ps) - 1; i >= 0; i--) v = v * 256 + bytes[at + i];
   return v;
 }
 
@@ -49,7 +42,7 @@ function hexToBytes(hex: string): Uint8Array {
 /** The records the client got back, in the order the requests that returned them completed. */
 export function deliveredEvents(record: RunRecord, spec: DeviceEventsDeclaration): { events: DeliveredEvent[]; unknownKinds: { kind: number; phase: PhaseRecord }[] } {
   const ps = getBuild(record.build).pointerSize;
-  const size = per(spec.size, ps);
+  const size = perSize(spec.size, ps);
   const code = spec.ioctl === undefined ? undefined : `0x${Number.parseInt(spec.ioctl, 16).toString(16).toUpperCase()}`;
   const returning = record.phases
     .filter((ph) => ph.phase === 'Dispatch' && ph.irp?.output !== undefined && ph.irp.completionOrder !== undefined
@@ -61,7 +54,7 @@ export function deliveredEvents(record: RunRecord, spec: DeviceEventsDeclaration
     const bytes = hexToBytes(ph.irp?.output ?? '');
     for (let at = 0; at + size <= bytes.length; at += size) {
       const f: Record<string, number> = {};
-      for (const d of spec.fields) f[d.name] = readField(bytes, at + per(d.offset, ps), d.type, ps);
+      for (const d of spec.fields) f[d.name] = readField(bytes, at + perSize(d.offset, ps), d.type, ps);
       const kind = spec.kinds[String(f.kind)];
       if (kind === undefined) {
         unknownKinds.push({ kind: f.kind, phase: ph });
@@ -131,9 +124,7 @@ export const deviceEventsDelivered: Invariant = {
     const excluded = (e: KernelEventRecord, i: number): boolean => spec.excludeClients === true && sessions.some((s) => s.pid === e.pid && i >= s.openSent && i < s.cleanedUp);
     const expectedAt = (e: KernelEventRecord, i: number): boolean => kinds.has(e.kind) && e.whileLoaded && e.load !== undefined
       && sessions.some((s) => s.load === e.load && i >= s.opened && i < s.cleanupSent) && !excluded(e, i);
-    const kernel = record.events.map((e, i) => ({ e, i })).filter(({ e }) => kinds.has(e.kind));
-    const indexOf = new Map(record.events.map((e, i) => [e, i]));
-    const expected = (e: KernelEventRecord): boolean => expectedAt(e, indexOf.get(e) ?? -1);
+    const kernel = record.events.map((e, i) => ({ e, i, expected: expectedAt(e, i) })).filter(({ e }) => kinds.has(e.kind));
     let dropped = 0;
     for (const d of delivered) if (d.dropped !== undefined) dropped = Math.max(dropped, d.dropped);
     const sameLoad = (d: DeliveredEvent, e: KernelEventRecord): boolean => d.phase.irp?.load === undefined || e.load === undefined || e.load === d.phase.irp.load;
@@ -172,7 +163,7 @@ export const deviceEventsDelivered: Invariant = {
       for (const d of delivered) {
         const last = lastByPid.get(d.pid) ?? -1;
         const fits = (j: number): boolean => j > last && sameEvent(kernel[j].e, d) && sameLoad(d, kernel[j].e) && kernel[j].e.op <= (d.phase.irp?.completedAtOp ?? d.phase.op);
-        let at = prefer ? kernel.findIndex((k, j) => fits(j) && expected(k.e)) : -1;
+        let at = prefer ? kernel.findIndex((k, j) => fits(j) && k.expected) : -1;
         if (at < 0) at = kernel.findIndex((_, j) => fits(j));
         if (at < 0) {
           const earlier = kernel.findIndex(({ e }, j) => j <= last && sameEvent(e, d) && sameLoad(d, e));
@@ -204,8 +195,8 @@ export const deviceEventsDelivered: Invariant = {
     let missing = 0;
     let firstMissing: KernelEventRecord | undefined;
     if (plain === preferred) {
-      kernel.forEach(({ e }, j) => {
-        if (matched.has(j) || !expected(e)) return;
+      kernel.forEach(({ e, expected }, j) => {
+        if (matched.has(j) || !expected) return;
         const later = kernel.some(({ e: f }, k) => k > j && matched.has(k) && f.kind === e.kind && f.pid === e.pid && f.load === e.load);
         if (!later) return;
         missing++;

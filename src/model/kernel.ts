@@ -64,6 +64,7 @@ import {
   type CallbackTruth,
   type DdiCallRecord,
   type EndState,
+  type IrpRecord,
   type KernelEventRecord,
   type NotificationKind,
   type OpRecord,
@@ -977,11 +978,16 @@ export class Kernel {
   /** An exclusive device is open already: the I/O manager refuses the open, the driver never sees it. */
   private refuseOpen(majorName: string): void {
     // [DOC] IoCreateDevice, Exclusive; ReactOS io/iomgr/parse.c IopParseDevice → STATUS_ACCESS_DENIED
+    this.refuseRequest({ major: majorName, completions: 0 }, STATUS_ACCESS_DENIED, 'the exclusive device is open already: STATUS_ACCESS_DENIED');
+  }
+
+  /** A request the I/O manager fails before any IRP reaches the driver: recorded as a refused Dispatch phase. */
+  private refuseRequest(irp: IrpRecord, status: NTSTATUS, note: string): void {
     const refused = this.beginPhase('Dispatch');
-    refused.irp = { major: majorName, completions: 0 };
-    refused.status = statusName(STATUS_ACCESS_DENIED);
+    refused.irp = irp;
+    refused.status = statusName(status);
     refused.outcome = 'refused';
-    refused.note = 'the exclusive device is open already: STATUS_ACCESS_DENIED';
+    refused.note = note;
     this.frame = null;
   }
 
@@ -1202,12 +1208,8 @@ export class Kernel {
     if (method === 'METHOD_BUFFERED') {
       if (inputLength > HUGE_CLAIM || outputLength > HUGE_CLAIM) {
         // NtDeviceIoControlFile / NtReadFile probe the caller's buffers for the claimed lengths: the probe fails
-        const refused = this.beginPhase('Dispatch');
-        refused.irp = { major, completions: 0, ...(ioctl !== 0 ? { ioctl: `0x${ioctl.toString(16).toUpperCase()}` } : {}), buffers: { method, inputLength, outputLength } };
-        refused.status = statusName(STATUS_ACCESS_VIOLATION);
-        refused.outcome = 'refused';
-        refused.note = 'the caller\'s buffer is smaller than the length it claims: the I/O manager\'s probe fails (STATUS_ACCESS_VIOLATION)';
-        this.frame = null;
+        this.refuseRequest({ major, completions: 0, ...(ioctl !== 0 ? { ioctl: `0x${ioctl.toString(16).toUpperCase()}` } : {}), buffers: { method, inputLength, outputLength } },
+          STATUS_ACCESS_VIOLATION, 'the caller\'s buffer is smaller than the length it claims: the I/O manager\'s probe fails (STATUS_ACCESS_VIOLATION)');
         return undefined;
       }
       // one nonpaged system buffer of max(input, output), the input copied in ([DOC] Buffer Descriptions for I/O Control Codes)
