@@ -1229,7 +1229,8 @@ export class Kernel {
         userInput: neither ? userInput : 0, userOutput: neither || systemBuffer !== 0 ? userOutput : 0,
       },
     });
-    yield* this.ioWorkG();
+    // what the completion left to do (a listening client's next request) is the operation's, after it (opSteps):
+    // doing it here would nest one ioWorkG per request, and MAX_REISSUES would bound nothing
     return undefined;
   }
 

@@ -14,7 +14,7 @@ import type { DriverModule } from '../../src/driver/types.js';
 import { scenario, VOL } from '../helpers.js';
 
 const STATUS_CANCELLED = 0xc0000120;
-type Flaw = 'none' | 'no-mark' | 'keeps-cancel-routine' | 'holds-cancel-lock' | 'overlong';
+type Flaw = 'none' | 'no-mark' | 'keeps-cancel-routine' | 'holds-cancel-lock' | 'overlong' | 'always-ready';
 
 /** A driver that pends every DeviceIoControl with a cancel routine; the flaws are what drivers get wrong. */
 function pender(flaw: Flaw): DriverModule {
@@ -48,6 +48,13 @@ function pender(flaw: Flaw): DriverModule {
           }, false);
           const dispatch = (_dev: number, irp: number): number => {
             const major = d.READ_UCHAR(d.IoGetCurrentIrpStackLocation(irp) + d.IO_STACK_LOCATION.MajorFunction);
+            if (major === IRP_MJ_DEVICE_CONTROL && flaw === 'always-ready') {
+              // something to return at once, every time
+              d.WRITE_ULONG(irp + d.IRP.IoStatus, STATUS_SUCCESS);
+              d.WRITE_POINTER(irp + d.IRP.Information, 4);
+              d.IoCompleteRequest(irp, 0);
+              return STATUS_SUCCESS;
+            }
             if (major === IRP_MJ_DEVICE_CONTROL) {
               if (flaw !== 'no-mark') d.IoMarkIrpPending(irp);
               d.IoSetCancelRoutine(irp, Cancel);
@@ -103,5 +110,18 @@ describe('pending requests and cancellation, from a TypeScript driver', () => {
     const held = simulate(pender('holds-cancel-lock'), scenario('win10-x64', ops(exits)));
     expect(held.bugCheck).toMatchObject({ name: 'DRIVER_VERIFIER_DETECTED_VIOLATION', check: 'locks' });
     expect(held.bugCheck?.reason).toMatch(/returned holding spin lock/);
+  });
+
+  test('a driver that always has something at once: a listening client asks again at most 8 times per operation', () => {
+    const r = simulate(pender('always-ready'), scenario('win10-x64', [
+      { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\svc.exe` },
+      { op: 'OpenDevice', id: 'F1', process: 'P1', listen: { ioctl: 0x222000, outputLength: 8 } },
+      { op: 'CreateProcess', id: 'P2', thread: 'T2', parent: 'System', path: `${VOL}\\b.exe` },
+    ]));
+    const asked = (op: number) => r.phases.filter((p) => p.op === op && p.irp?.major === 'IRP_MJ_DEVICE_CONTROL').length;
+    // the request made with the open, and 8 more; then one more per later operation (the one left over)
+    expect(asked(1)).toBe(9);
+    expect(asked(2)).toBe(8);
+    expect(r.bugCheck).toBeNull();
   });
 });
