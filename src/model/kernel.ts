@@ -1173,7 +1173,6 @@ export class Kernel {
       file.state = 'closed';
       device.opens = Math.max(0, (device.opens ?? 0) - 1);
       if (file.pending === 0) this.mem.free(va);
-      yield* this.ioWorkG();
       return `IRP_MJ_CREATE returned ${statusName(status)}`;
     }
     if (listen !== undefined) yield* this.deviceRequestG(file, 'IRP_MJ_DEVICE_CONTROL', listen.ioctl, 0, listen.outputLength, 0);
