@@ -2074,6 +2074,15 @@ export class Kernel {
 
   // ------------------------------------------------------------------ end state
 
+  /**
+   * The record is taken: the kernel's memory goes back for the next boot (KernelMemory.recycle). The kernel must
+   * not be used afterwards. Code that is not instrumented (a WebAssembly driver with the verifier off) may have
+   * stored anywhere in it.
+   */
+  release(): void {
+    this.mem.recycle(this.wasmSpace !== undefined && !this.verifier.enabled);
+  }
+
   finish(): RunRecord {
     const mine = this.driverImage.name;
     if (this.sched !== null && this.sched.timelineDropped > 0 && this.record.concurrency !== undefined) this.record.concurrency.timelineDropped = this.sched.timelineDropped;

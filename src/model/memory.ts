@@ -27,6 +27,22 @@ const BIT47 = 0x8000_0000_0000;
 const MAX_PAGES = 16384;
 
 /**
+ * Memories of finished runs, by their size in WebAssembly pages, each already restored to a new memory's contents
+ * (all zero) and shadow (all Unmapped). A new WebAssembly.Memory costs an mmap of its guard region and, as
+ * external memory, drives full garbage collections: it was ~60% of an empty run (issue 11). A few per size are
+ * kept; a memory that grew during its run is not (its size is no longer the one a boot asks for).
+ */
+const RECYCLED = new Map<number, WebAssembly.Memory[]>();
+const RECYCLED_PER_SIZE = 4;
+let recycling = true;
+
+/** Whether finished runs' memories are reused (on by default; off to show a recycled boot equals a new one). */
+export function setMemoryRecycling(on: boolean): void {
+  recycling = on;
+  if (!on) RECYCLED.clear();
+}
+
+/**
  * Shadow byte values: what the driver may do with one byte of kernel memory. Bit 0: a store needs the kernel's
  * attention; bit 1: a load does; the kind is in bits 2-6; bit 7 marks pageable memory. The inline check of an
  * instrumented driver only tests bit 0 or bit 1 of the first and last byte of an access.
@@ -125,17 +141,41 @@ export class KernelMemory {
     this.pointerSize = pointerSize;
     let pages = Math.max(1, initialPages);
     while (pages * PAGE < this.top + PAGE) pages *= 2;
-    this.wasm = new WebAssembly.Memory({ initial: 2 * pages, maximum: MAX_PAGES });
+    const recycled = RECYCLED.get(2 * pages)?.pop();
+    this.wasm = recycled ?? new WebAssembly.Memory({ initial: 2 * pages, maximum: MAX_PAGES });
     this.covered = pages * PAGE;
+    this.initialCovered = this.covered;
     this.bytes = new Uint8Array(this.wasm.buffer);
     this.view = new DataView(this.wasm.buffer);
     this.shadow = this.bytes.subarray(this.covered, 2 * this.covered);
-    this.shadow.fill(Shadow.Unmapped);
+    if (recycled === undefined) this.shadow.fill(Shadow.Unmapped);
     // Below `top` (a WebAssembly driver's stack and data): the driver's own, until the loader marks it finer.
     this.shadow.fill(Shadow.Owned, GUARD, this.top);
     // The NULL page holds 0xFE bytes: a pointer loaded through NULL by uninstrumented WebAssembly code (which
     // cannot trap there) is then 0xFEFEFEFE, and the next dereference faults (research: wasm-feasibility §5).
     this.bytes.fill(0xfe, 0, GUARD);
+  }
+
+  private readonly initialCovered: number;
+
+  /**
+   * The run is over: its memory goes back for the next boot of the same size, restored to a new one's state. Only
+   * the bytes below the allocation high-water mark can differ from a new memory's, unless code that is not
+   * instrumented (a WebAssembly driver with the verifier off) ran: it may have stored anywhere, so all is cleared.
+   * Nothing may use this object afterwards: its views become empty (a DataView read then throws).
+   */
+  recycle(untrustedStores: boolean): void {
+    if (recycling && this.covered === this.initialCovered) {
+      const used = untrustedStores ? this.covered : this.top;
+      this.bytes.fill(0, 0, used);
+      this.shadow.fill(Shadow.Unmapped, 0, used);
+      let list = RECYCLED.get(2 * this.covered / PAGE);
+      if (list === undefined) RECYCLED.set(2 * this.covered / PAGE, (list = []));
+      if (list.length < RECYCLED_PER_SIZE) list.push(this.wasm);
+    }
+    this.bytes = new Uint8Array(0);
+    this.shadow = this.bytes;
+    this.view = new DataView(this.bytes.buffer);
   }
 
   /** Bytes of address space (the lower half of the WebAssembly memory). */

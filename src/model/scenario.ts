@@ -62,5 +62,7 @@ export function simulate(module: DriverImage, scenario: Scenario, interrupt?: ()
     if (isConcurrent(scenario.schedule)) executeOpsConcurrent(kernel, scenario.ops, scenario.schedule, interrupt);
     else executeOps(kernel, scenario.ops, interrupt);
   }
-  return kernel.finish();
+  const record = kernel.finish();
+  kernel.release();
+  return record;
 }

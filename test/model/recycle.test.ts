@@ -1,0 +1,94 @@
+/**
+ * Boot on a recycled memory (KernelMemory.recycle, issue 11): a run on a memory another run used must give the same
+ * RunRecord, byte for byte, as a run on a new WebAssembly.Memory — for TypeScript and C drivers, x86 and x64, one
+ * CPU and several, runs that bug-check, and code with the verifier off that may store anywhere.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { loadWasmDriver } from '../../src/driver/wasm/loader.js';
+import { MUTANTS, reference, wssprocmon, type DriverModule } from '../../src/driver/index.js';
+import { scenarioArbitrary } from '../../src/generators/index.js';
+import { weightsFor } from '../../src/harness/fuzz.js';
+import { recordHash } from '../../src/harness/report.js';
+import { KernelMemory, Shadow, setMemoryRecycling } from '../../src/model/memory.js';
+import { simulate, type Scenario } from '../../src/model/index.js';
+import { scenario } from '../helpers.js';
+
+const withWeights = (d: DriverModule): { weights?: NonNullable<ReturnType<typeof weightsFor>> } => {
+  const w = weightsFor(d);
+  return w === undefined ? {} : { weights: w };
+};
+
+interface Case { readonly driver: DriverModule; readonly scenarios: readonly Scenario[] }
+
+let cases: Case[] = [];
+let wild: DriverModule;
+beforeAll(async () => {
+  const psrefmon = await loadWasmDriver('examples/drivers/psrefmon.c');
+  const psrefmonOff = await loadWasmDriver('examples/drivers/psrefmon.c', { name: 'psrefmon.c (verifier off)', verifier: false });
+  const proctable = await loadWasmDriver('examples/drivers/proctable.c', { fibers: true });
+  wild = await loadWasmDriver('test/fixtures/recycle/wildstore.c', { verifier: false });
+  const sample = (options: Parameters<typeof scenarioArbitrary>[0], seed: number, n: number): Scenario[] =>
+    fc.sample(scenarioArbitrary(options), { seed, numRuns: n });
+  const mutant = MUTANTS.find((m) => m.id === 'double-deref');
+  if (mutant === undefined) throw new Error('mutant double-deref is gone');
+  cases = [
+    { driver: reference, scenarios: sample({ profile: 'adversarial' }, 1, 1200) },
+    { driver: wssprocmon, scenarios: sample({}, 2, 300) },
+    { driver: mutant.driver, scenarios: sample({}, 3, 200) },
+    { driver: psrefmon, scenarios: sample({ builds: ['win10-x86', 'win10-x64', 'win7-x64'], profile: 'adversarial' }, 4, 250) },
+    { driver: psrefmonOff, scenarios: sample({ builds: ['win10-x86', 'winxp-x86'] }, 5, 150) },
+    { driver: proctable, scenarios: sample({ builds: ['win10-x86', 'win10-x64'], cpus: 4, ...withWeights(proctable) }, 6, 150) },
+  ];
+}, 300_000);
+afterAll(() => setMemoryRecycling(true));
+
+/** Every case's scenarios, interleaved so that each run boots on a memory a different driver or build used last. */
+function hashes(): string[] {
+  const out: string[] = [];
+  const longest = Math.max(...cases.map((c) => c.scenarios.length));
+  for (let i = 0; i < longest; i++) {
+    for (const c of cases) if (i < c.scenarios.length) out.push(`${c.driver.name} ${i} ${recordHash(simulate(c.driver, c.scenarios[i]))}`);
+  }
+  return out;
+}
+
+describe('a recycled memory boots like a new one', () => {
+  test('the same RunRecord hashes over 2,250 scenarios with and without recycling', () => {
+    setMemoryRecycling(true);
+    const recycled = hashes();
+    setMemoryRecycling(false);
+    const fresh = hashes();
+    setMemoryRecycling(true);
+    expect(recycled.length).toBe(2250);
+    expect(recycled).toEqual(fresh);
+  }, 300_000);
+
+  test('a recycled memory holds the same bytes and shadow as a new one', () => {
+    setMemoryRecycling(true);
+    const used = new KernelMemory(0x8000_0000, 4, 4, 0x2000);
+    const blocks: number[] = [];
+    for (let i = 0; i < 300; i++) blocks.push(used.alloc(16 + (i % 7) * 40, 'Test', i % 3 === 0 ? 'kernel' : 'drv', { zeroed: i % 2 === 0, paged: i % 5 === 0 }));
+    for (const va of blocks.filter((_, i) => i % 4 === 0)) used.free(va);
+    used.mark(0x8000_3000, 0x100, Shadow.StackGuard);
+    const memory = used.wasm;
+    used.recycle(false);
+    const again = new KernelMemory(0x8000_0000, 4, 4, 0x2000);
+    expect(again.wasm).toBe(memory);
+    setMemoryRecycling(false);
+    const fresh = new KernelMemory(0x8000_0000, 4, 4, 0x2000);
+    setMemoryRecycling(true);
+    expect(fresh.wasm).not.toBe(memory);
+    expect(Buffer.compare(new Uint8Array(again.wasm.buffer), new Uint8Array(fresh.wasm.buffer))).toBe(0);
+    // and the finished run's object can no longer reach it
+    expect(() => used.u32(0x8000_2000)).toThrow(RangeError);
+  });
+
+  test('code with the verifier off may store anywhere: the whole memory is restored', () => {
+    setMemoryRecycling(true);
+    const s = scenario('win10-x86', []);
+    const lines = [0, 1, 2].map(() => simulate(wild, s).phases.find((p) => p.phase === 'DriverEntry')?.prints.map((p) => p.text).join(''));
+    // the driver's store reached the last byte of the address space; the next boot sees 0 again
+    expect(lines).toEqual(['wild byte 0\n', 'wild byte 0\n', 'wild byte 0\n']);
+  }, 60_000);
+});
