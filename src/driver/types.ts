@@ -98,7 +98,9 @@ export function hexNorm(digits: string): string {
 
 /** Joins the DbgPrint calls of a callback and splits them into lines. */
 export function linesOf(prints: readonly { readonly text: string }[]): string[] {
-  const all = prints.map((p) => p.text).join('');
+  if (prints.length === 0) return [];
+  let all = prints[0].text;
+  for (let i = 1; i < prints.length; i++) all += prints[i].text;
   const lines = all.split('\n');
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   return lines;

@@ -73,9 +73,11 @@ export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIG
     { weight: w.exitProcess, arbitrary: fc.record({ k: fc.constant('exit-process' as const), target: index, race }) },
     {
       weight: w.image,
-      arbitrary: fc.boolean().chain((system) => fc.record({
-        k: fc.constant('image' as const), target: index, system: fc.constant(system), path: system ? driverPath : dllPath, unavailable: rare,
-      })),
+      // a DLL or a driver: two records, not a `.chain` on a boolean (a chain costs generation time and shrinks worse)
+      arbitrary: fc.oneof(
+        fc.record({ k: fc.constant('image' as const), target: index, system: fc.constant(false), path: dllPath, unavailable: rare }),
+        fc.record({ k: fc.constant('image' as const), target: index, system: fc.constant(true), path: driverPath, unavailable: rare }),
+      ),
     },
     {
       weight: w.irp,

@@ -203,35 +203,47 @@ class Slots {
   }
 }
 
-function narrowAnsi(code: number): string {
-  // The debugger receives ANSI text: wide characters outside ASCII become '?' (RtlUnicodeToMultiByte default).
-  return code < 0x80 ? String.fromCharCode(code) : '?';
+/** The debugger receives ANSI text: wide characters outside ASCII become '?' (RtlUnicodeToMultiByte default). */
+function narrowAnsi(code: number): number {
+  return code < 0x80 ? code : 0x3f;
+}
+
+/** Wide characters as the output receives them: narrowed for ANSI output (DbgPrint, sprintf), kept for wide output. */
+type Widen = (code: number) => number;
+const keepChar: Widen = (code) => code;
+
+/**
+ * Characters are gathered as codes and turned into a string once: appending one character at a time built a
+ * rope of one-character strings per argument (the largest allocation of a callback, issue 11).
+ */
+const codes: number[] = [];
+function takeString(): string {
+  let s = '';
+  for (let i = 0; i < codes.length; i += 4096) s += String.fromCharCode.apply(null, codes.slice(i, i + 4096));
+  codes.length = 0;
+  return s;
 }
 
 function readAnsiZ(mem: KernelMemory, va: number, max: number): string {
-  let s = '';
+  codes.length = 0;
   for (let n = 0; n < max; n++) {
     mem.check(va + n, 1, false);
     const b = mem.u8(va + n);
     if (b === 0) break;
-    s += String.fromCharCode(b);
+    codes.push(b);
   }
-  return s;
+  return takeString();
 }
 
-/** Wide characters as the output receives them: narrowed for ANSI output (DbgPrint, sprintf), kept for wide output. */
-type Widen = (code: number) => string;
-const keepChar: Widen = (code) => String.fromCharCode(code);
-
 function readWideZ(mem: KernelMemory, va: number, max: number, narrowChar: Widen): string {
-  let s = '';
+  codes.length = 0;
   for (let n = 0; n < max; n++) {
     mem.check(va + 2 * n, 2, false);
     const c = mem.u16(va + 2 * n);
     if (c === 0) break;
-    s += narrowChar(c);
+    codes.push(narrowChar(c));
   }
-  return s;
+  return takeString();
 }
 
 function readCounted(mem: KernelMemory, va: number, wide: boolean, max: number, narrowChar: Widen): string {
@@ -240,21 +252,21 @@ function readCounted(mem: KernelMemory, va: number, wide: boolean, max: number, 
   const length = mem.u16(va);
   const buffer = mem.ptr(va + (mem.pointerSize === 8 ? 8 : 4));
   if (buffer === 0) return '(null)';
-  let s = '';
+  codes.length = 0;
   if (wide) {
     const n = Math.min(length >>> 1, max);
     for (let i = 0; i < n; i++) {
       mem.check(buffer + 2 * i, 2, false);
-      s += narrowChar(mem.u16(buffer + 2 * i));
+      codes.push(narrowChar(mem.u16(buffer + 2 * i)));
     }
   } else {
     const n = Math.min(length, max);
     for (let i = 0; i < n; i++) {
       mem.check(buffer + i, 1, false);
-      s += String.fromCharCode(mem.u8(buffer + i));
+      codes.push(mem.u8(buffer + i));
     }
   }
-  return s;
+  return takeString();
 }
 
 function pad(body: string, spec: Spec, width: number, numeric: boolean, precisionGiven: boolean): string {
@@ -353,7 +365,7 @@ export function formatPrintf(mem: KernelMemory, format: string, args: readonly D
       case 'C': {
         const raw = slots.u32();
         const wide = spec.size === 'w' || spec.size === 'l' || (spec.type === (wideFunction ? 'c' : 'C') && spec.size !== 'h');
-        body = wide ? narrowChar(raw & 0xffff) : String.fromCharCode(raw & 0xff);
+        body = String.fromCharCode(wide ? narrowChar(raw & 0xffff) : raw & 0xff);
         break;
       }
       case 's':
