@@ -198,8 +198,13 @@ class Slots {
     return hi * TWO32 + lo;
   }
 
-  pointerBits(): bigint {
-    return this.pointerSize === 8 ? this.u64() : BigInt(this.u32());
+  /** A pointer-sized argument in upper-case hex, padded to its width (%p), without a bigint. */
+  pointerHex(): string {
+    if (this.pointerSize === 4) return this.u32().toString(16).toUpperCase().padStart(8, '0');
+    const lo = this.lo[this.next] ?? 0;
+    const hi = this.hi[this.next] ?? 0;
+    this.next++;
+    return (hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0')).toUpperCase();
   }
 }
 
@@ -322,16 +327,22 @@ export function formatPrintf(mem: KernelMemory, format: string, args: readonly D
       case 'd':
       case 'i': {
         numeric = true;
-        let v: bigint;
-        if (wide64) v = BigInt.asIntN(64, slots.u64());
-        else {
+        // a 32-bit argument is exact as a number; bigint only for 64-bit ones (it allocates)
+        let negative: boolean;
+        let digits: string;
+        if (wide64) {
+          const v = BigInt.asIntN(64, slots.u64());
+          negative = v < 0n;
+          digits = (negative ? -v : v).toString();
+        } else {
           const raw = slots.u32();
-          v = BigInt(spec.size === 'h' ? (raw << 16) >> 16 : spec.size === 'hh' ? (raw << 24) >> 24 : raw | 0);
+          const v = spec.size === 'h' ? (raw << 16) >> 16 : spec.size === 'hh' ? (raw << 24) >> 24 : raw | 0;
+          negative = v < 0;
+          digits = Math.abs(v).toString();
         }
-        let digits = (v < 0n ? -v : v).toString();
         if (precision !== null) digits = digits.padStart(precision, '0');
-        if (precision === 0 && v === 0n) digits = '';
-        body = (v < 0n ? '-' : spec.flags.includes('+') ? '+' : spec.flags.includes(' ') ? ' ' : '') + digits;
+        if (precision === 0 && digits === '0') digits = '';
+        body = (negative ? '-' : spec.flags.includes('+') ? '+' : spec.flags.includes(' ') ? ' ' : '') + digits;
         break;
       }
       case 'u':
@@ -339,25 +350,25 @@ export function formatPrintf(mem: KernelMemory, format: string, args: readonly D
       case 'X':
       case 'o': {
         numeric = true;
-        let v: bigint;
-        if (wide64) v = slots.u64();
+        const radix = spec.type === 'u' ? 10 : spec.type === 'o' ? 8 : 16;
+        let digits: string;
+        if (wide64) digits = slots.u64().toString(radix);
         else {
           const raw = slots.u32();
-          v = BigInt(spec.size === 'h' ? raw & 0xffff : spec.size === 'hh' ? raw & 0xff : raw);
+          digits = (spec.size === 'h' ? raw & 0xffff : spec.size === 'hh' ? raw & 0xff : raw >>> 0).toString(radix);
         }
-        const radix = spec.type === 'u' ? 10 : spec.type === 'o' ? 8 : 16;
-        let digits = v.toString(radix);
+        const zero = digits === '0';
         if (spec.type === 'X') digits = digits.toUpperCase();
         if (precision !== null) digits = digits.padStart(precision, '0');
-        if (precision === 0 && v === 0n) digits = '';
+        if (precision === 0 && zero) digits = '';
         let prefix = '';
-        if (spec.flags.includes('#') && v !== 0n) prefix = spec.type === 'x' ? '0x' : spec.type === 'X' ? '0X' : spec.type === 'o' ? '0' : '';
+        if (spec.flags.includes('#') && !zero) prefix = spec.type === 'x' ? '0x' : spec.type === 'X' ? '0X' : spec.type === 'o' ? '0' : '';
         body = prefix + digits;
         break;
       }
       case 'p': {
         numeric = true;
-        body = slots.pointerBits().toString(16).toUpperCase().padStart(mem.pointerSize * 2, '0');
+        body = slots.pointerHex();
         if (spec.flags.includes('#')) body = '0x' + body;
         break;
       }

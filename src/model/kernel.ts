@@ -2011,7 +2011,7 @@ export class Kernel {
     const length = text.length * 2;
     const max = unterminated ? length + 8 : length + 2;
     const buf = this.mem.alloc(max + 2, 'Str ', owner, { type: 'string buffer', zeroed: true });
-    for (let i = 0; i < text.length; i++) this.mem.setU16(buf + 2 * i, text.charCodeAt(i));
+    this.mem.setWide(buf, text);
     if (unterminated) for (let i = 0; i < 4; i++) this.mem.setU16(buf + length + 2 * i, 0x7e); // stale '~' characters
     const us = this.mem.alloc(ps === 4 ? 8 : 16, 'Str ', owner, { type: 'UNICODE_STRING', zeroed: true });
     this.mem.setU16(us, length);

@@ -387,6 +387,16 @@ export class KernelMemory {
   setU16(va: number, v: number): void { this.view.setUint16(this.off(va), v, true); }
   setU32(va: number, v: number): void { this.view.setUint32(this.off(va), v >>> 0, true); }
   setBytes(va: number, data: ArrayLike<number>): void { this.bytes.set(data, this.off(va)); }
+  /** `text` as UTF-16LE code units at `va` (no terminator). */
+  setWide(va: number, text: string): void {
+    const b = this.bytes;
+    let o = this.off(va);
+    for (let i = 0; i < text.length; i++, o += 2) {
+      const c = text.charCodeAt(i);
+      b[o] = c & 0xff;
+      b[o + 1] = c >>> 8;
+    }
+  }
   fill(va: number, len: number, value: number): void {
     const off = this.off(va);
     this.bytes.fill(value, off, off + len);
@@ -430,6 +440,18 @@ export class KernelMemory {
 
   /** '0x' + the canonical value in upper-case hex, without leading zeros (the record's address format). */
   hex(value: number): string {
+    // the same addresses (a process's EPROCESS, its strings) are formatted for every callback: kept for the run
+    let text = this.hexText.get(value);
+    if (text === undefined) {
+      if (this.hexText.size >= 4096) this.hexText.clear();
+      this.hexText.set(value, (text = this.formatHex(value)));
+    }
+    return text;
+  }
+
+  private readonly hexText = new Map<number, string>();
+
+  private formatHex(value: number): string {
     if (this.pointerSize === 4) return '0x' + (value >>> 0).toString(16).toUpperCase();
     if (value >= BIT47 && value < 2 * BIT47) return '0xFFFF' + value.toString(16).toUpperCase().padStart(12, '0');
     if (value >= 0 && value < 2 ** 53) return '0x' + value.toString(16).toUpperCase();
