@@ -2,8 +2,11 @@
 // 20 seeds per mutant and seed bug. Writes reports/bench.json and reports/bench.md.
 // Run: npm run bench   (BENCH_SEEDS=5 BENCH_REPS=1 for a quick look)
 // Timing uses performance.now() here only; the deterministic layers never read a clock.
-import { cpus } from 'node:os';
-import { appendFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { appendFileSync, writeFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import {
   MUTANTS, INVARIANTS, getInvariant, reference, wssprocmon, fuzz, runAndCheck, scenarioArbitrary, simulate, observe, checkAll,
@@ -11,6 +14,7 @@ import {
 } from '../dist/index.js';
 import { applicableBuilds } from '../dist/harness/fuzz.js';
 import { guidedFuzz } from '../dist/harness/guided.js';
+import { runCampaign } from '../dist/harness/campaign.js';
 
 const SEEDS = Number(process.env.BENCH_SEEDS ?? 20);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -55,6 +59,13 @@ function pipeline(ops, mode) {
   for (let r = 0; r < REPS; r++) {
     const samples = fc.sample(arb, { seed: 100 + r, numRuns: runs });
     totalOps = samples.reduce((a, s) => a + s.ops.length, 0);
+    if (mode === 'simulate') {
+      // bare simulate: the scenarios drawn beforehand, no checking
+      const t0 = now();
+      for (const s of samples) simulate(reference, s);
+      rates.push(runs / ((now() - t0) / 1000));
+      continue;
+    }
     const t0 = now();
     // generation is part of both: sample again inside the timed region
     const timed = fc.sample(arb, { seed: 100 + r, numRuns: runs });
@@ -142,7 +153,7 @@ const verifierCost = [['psrefmon.c', 'win10-x86'], ['procwatch.c', 'win10-x86']]
 });
 log('pipeline…');
 const pipe = [];
-for (const ops of [10, 60, 100, 1000]) for (const mode of ['generate', 'baseline', 'harness']) pipe.push(pipeline(ops, mode));
+for (const ops of [10, 60, 100, 1000]) for (const mode of ['generate', 'baseline', 'simulate', 'harness']) pipe.push(pipeline(ops, mode));
 
 // ---------------------------------------------------------------- outside anchors, same process and run
 // fast-check's own model-based runner (fc.commands + fc.modelRun) with no-op commands, and a no-op fc.array loop:
@@ -193,6 +204,69 @@ function fixedCost(driver, build) {
   return { driver: driver.name, build, microsecondsPerEmptyRun: round(median(rates), 1) };
 }
 const fixed = [fixedCost(reference, 'win10-x64'), fixedCost(cRef, 'win10-x86'), fixedCost(cRef, 'win10-x64')];
+
+// ---------------------------------------------------------------- all cores: a campaign on 1 and on 2 worker threads
+// wall time and CPU time (process.cpuUsage counts every thread); the machine is shared, so runs per CPU-second is the
+// steadier figure, and the wall-clock speed-up is what a user sees
+log('workers…');
+async function campaignOn(workers) {
+  const rows = [];
+  for (let r = 0; r < REPS; r++) {
+    const cpu0 = process.cpuUsage();
+    const t0 = now();
+    const res = await runCampaign({ driver: reference, spec: { name: 'reference', verifier: true }, seed: 40 + r, runs: 5000, profile: 'adversarial', workers });
+    const wall = (now() - t0) / 1000;
+    const c = process.cpuUsage(cpu0);
+    rows.push({ runs: res.runs, wall, cpu: (c.user + c.system) / 1e6 });
+  }
+  return {
+    workers, runs: rows[0].runs,
+    wallSeconds: round(median(rows.map((x) => x.wall)), 2), cpuSeconds: round(median(rows.map((x) => x.cpu)), 2),
+    runsPerSecond: round(median(rows.map((x) => x.runs / x.wall)), 1), runsPerCpuSecond: round(median(rows.map((x) => x.runs / x.cpu)), 1),
+  };
+}
+const onOne = await campaignOn(1);
+const onTwo = await campaignOn(2);
+const workerScaling = { one: onOne, two: onTwo, wallSpeedup: round(onTwo.runsPerSecond / onOne.runsPerSecond, 2), cpuEfficiency: round(onTwo.runsPerCpuSecond / onOne.runsPerCpuSecond, 2) };
+
+// ---------------------------------------------------------------- compiling a C driver: cold (empty cache) and cached
+log('compile…');
+function compileTimes(file) {
+  const script = `const m = await import(${JSON.stringify(pathToFileURL('dist/index.js').href)}); const t0 = performance.now(); await m.loadWasmDriver(${JSON.stringify(file)}); console.log(performance.now() - t0);`;
+  const cold = [];
+  const cached = [];
+  for (let r = 0; r < REPS; r++) {
+    const dir = mkdtempSync(join(tmpdir(), 'psh-bench-cache-'));
+    const load = () => {
+      const p = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, PSHARNESS_CACHE: dir }, encoding: 'utf8' });
+      if (p.status !== 0) throw new Error(`loading ${file} failed: ${p.stderr}`);
+      return Number(p.stdout.trim());
+    };
+    cold.push(load());
+    cached.push(load());
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { file, coldMs: round(median(cold)), cachedMs: round(median(cached)) };
+}
+const compile = compileTimes('examples/drivers/psrefmon.c');
+
+// ---------------------------------------------------------------- the C reference against the TypeScript one, full pipeline
+// the same 60-operation scenarios (x86 and x64 Windows 10), each generated, run and checked against every invariant
+function pipelineOf(driver) {
+  const arb = scenarioArbitrary({ minOps: 60, maxOps: 60, builds: ['win10-x86', 'win10-x64'], profile: 'adversarial' });
+  const rates = [];
+  for (let r = 0; r < REPS; r++) {
+    let ops = 0;
+    const t0 = now();
+    for (const s of fc.sample(arb, { seed: 300 + r, numRuns: 300 })) {
+      ops += s.ops.length;
+      checkAll(observe(simulate(driver, s), driver), INVARIANTS);
+    }
+    rates.push(ops / ((now() - t0) / 1000));
+  }
+  return round(median(rates));
+}
+const cPipeline = { c: pipelineOf(cRef), ts: pipelineOf(reference) };
 log('power…');
 const targets = [
   ...SEED_BUGS.map((b) => ({ ...b, driver: wssprocmon })),
@@ -284,7 +358,9 @@ const result = {
     shareAtMinimum: round(pow.reduce((a, p) => a + p.atMinimum, 0) / pow.reduce((a, p) => a + p.killedSeeds, 0), 3),
     trialsOverMinimumByMoreThan2: pow.reduce((a, p) => a + p.overByMoreThan2, 0),
     harnessToBaselineOpsRatio100: round(ratio100, 3),
-    anchors, fixedCost: fixed,
+    anchors, fixedCost: fixed, workers: workerScaling, compile,
+    simulateOpsPerSecond60: pipe.find((p) => p.ops === 60 && p.mode === 'simulate').opsPerSecond,
+    cToTypeScript: { ...cPipeline, ratio: round(cPipeline.c / cPipeline.ts, 3) },
     guidedVsRandom: { targets: guidedRows.length, seeds: GSEEDS, guidedFewerRuns: guidedWins, randomFewerRuns: randomWins,
       medianRandom: median(guidedRows.map((r) => r.random)), medianGuided: median(guidedRows.map((r) => r.guided)) },
     verifierOnToOff: verifierCost,
@@ -309,14 +385,26 @@ md.push(`- Shrunk length equal to the documented minimum in **${(result.summary.
 md.push(`- Harness throughput on 100-operation scenarios: **${result.summary.harnessToBaselineOpsRatio100}×** our own no-op-driver baseline's operations per second (an inside figure: it hides the kernel's cost).`);
 md.push(`- Against the outside anchors (same process and run): ${anchors.map((a) => `at ${a.ops} ops the harness (reference driver, every invariant) runs **${a.ratioToCommands}×** fast-check's no-op \`fc.commands\` runner (${a.harnessOpsPerSecond.toLocaleString('en-US')} vs ${a.fcCommandsPerSecond.toLocaleString('en-US')} ops/s) and ${a.ratioToArray}× a no-op \`fc.array\` loop`).join('; ')}.`);
 md.push(`- Fixed cost of one run (boot, DriverEntry, empty scenario, every invariant): ${fixed.map((f) => `${f.driver} on ${f.build} **${f.microsecondsPerEmptyRun} µs**`).join(', ')}.`);
+md.push(`- All cores: a passing campaign (reference, adversarial, 5,000 runs) on 2 worker threads against 1: **${workerScaling.wallSpeedup}×** the runs per wall-clock second (${workerScaling.two.runsPerSecond} vs ${workerScaling.one.runsPerSecond}), ${workerScaling.cpuEfficiency}× the runs per CPU-second (${workerScaling.two.runsPerCpuSecond} vs ${workerScaling.one.runsPerCpuSecond}; the machine is shared with other jobs, so the wall-clock figure varies most).`);
+md.push(`- Compiling ${compile.file} (x86 and x64, instrumented; in a new process): cold, empty cache **${(compile.coldMs / 1000).toFixed(2)} s**; cached **${(compile.cachedMs / 1000).toFixed(2)} s**.`);
+md.push(`- The C reference (psrefmon.c, verifier on) against the TypeScript one, operations/s of the whole pipeline (generate, run, check; 60-operation adversarial scenarios on win10 x86 and x64): **${cPipeline.c === 0 ? 0 : round(cPipeline.c / cPipeline.ts, 3)}×** (${cPipeline.c.toLocaleString('en-US')} vs ${cPipeline.ts.toLocaleString('en-US')}).`);
 md.push(`- C drivers with the verifier on (every load and store checked) against off, events/s: ${verifierCost.map((v) => `${v.driver} **${v.ratio}×** (${v.on.toLocaleString('en-US')} vs ${v.off.toLocaleString('en-US')})`).join(', ')}. \`vf:\` rows in the power table are the verifier's C mutants (\`examples/drivers/vfmon.c\`, x86 builds).`);
 md.push(`- x64 C drivers (wasm64, every address translated to the kernel's canonical ones) against their x86 build, events/s on Windows 10: ${x64Cost.map((v) => `${v.driver} **${v.ratio}×** (${v.x64.toLocaleString('en-US')} x64 vs ${v.x86.toLocaleString('en-US')} x86)`).join(', ')}.`, '');
+md.push('## Targets (issue 11: speed and scale)', '');
+md.push('| target | measured | met |', '|---|---|---|');
+const target = (what, measured, met) => md.push(`| ${what} | ${measured} | ${met ? 'yes' : '**no**'} |`);
+for (const a of anchors) target(`harness ops/s ≥ 1/4 of fast-check's no-op \`fc.commands\` runner at ${a.ops} ops`, `${a.ratioToCommands}×`, a.ratioToCommands >= 0.25);
+target('fixed cost of an empty run (TypeScript reference) ≤ 20 µs', `${fixed[0].microsecondsPerEmptyRun} µs`, fixed[0].microsecondsPerEmptyRun <= 20);
+target('C driver (psrefmon.c) ops/s ≥ 1/2 of the TypeScript reference\'s', `${round(cPipeline.c / cPipeline.ts, 3)}×`, cPipeline.c / cPipeline.ts >= 0.5);
+target('cold C compile ≤ 5 s', `${(compile.coldMs / 1000).toFixed(2)} s`, compile.coldMs <= 5000);
+target('cached C load ≤ 0.5 s', `${(compile.cachedMs / 1000).toFixed(2)} s`, compile.cachedMs <= 500);
+md.push('', 'RSS over a 1,000,000-run campaign: `npm run bench:rss` (reports/rss.md).', '');
 md.push('## Raw speed (a 10,000-operation scenario: 2,500 × create process, create thread, load DLL, exit)', '');
 md.push('Every callback formats its DbgPrint lines. `.c` rows are the C drivers in `examples/drivers/` compiled to WebAssembly.', '');
 md.push('| driver | build | callbacks | events/s |', '|---|---|---|---|');
 for (const s of speed) md.push(`| ${s.driver} | ${s.build} | ${s.callbacks} | ${s.eventsPerSecond.toLocaleString('en-US')} |`);
 md.push('', '## Full pipeline vs baseline', '');
-md.push('`generate`: fast-check generation only. `baseline`: the same generator and the kernel with a driver that does nothing, no checking. `harness`: generate, run the reference driver, check every invariant.', '');
+md.push('`generate`: fast-check generation only. `baseline`: the same generator and the kernel with a driver that does nothing, no checking. `simulate`: bare `simulate` of the reference driver on scenarios drawn beforehand (no generation, no checking). `harness`: generate, run the reference driver, check every invariant.', '');
 md.push('| ops per scenario | mode | mean ops | runs/s | ops/s |', '|---|---|---|---|---|');
 for (const p of pipe) md.push(`| ${p.ops} | ${p.mode} | ${p.meanOps} | ${p.runsPerSecond.toLocaleString('en-US')} | ${p.opsPerSecond.toLocaleString('en-US')} |`);
 md.push('', '## Several CPUs (`--cpus 4`, docs/concurrency.md)', '');

@@ -268,7 +268,11 @@ export interface ThreadState {
 
 export class KernelHalted extends Error {
   constructor() {
+    // thrown once per halted run to unwind it (shrinking replays many): its stack would never be read
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super('the kernel has bug-checked');
+    Error.stackTraceLimit = limit;
     this.name = 'KernelHalted';
   }
 }
