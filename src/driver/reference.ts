@@ -321,19 +321,22 @@ export function parseReference(lines: readonly string[]): LoggedEvent[] {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
     let m: RegExpExecArray | null;
-    if ((m = RE_PCREATE.exec(line)) !== null) {
+    // each line's first letter rules out the other kinds' patterns (this runs on every line of every run)
+    const c = line.charCodeAt(0);
+    if (c !== 0x50 /* P */ && c !== 0x54 /* T */ && c !== 0x49 /* I */) continue;
+    if (c === 0x50 && (m = RE_PCREATE.exec(line)) !== null) {
       const unknown = m[4] === '?';
       out.push({
         kind: 'process-create', pid: Number(m[1]), ppid: Number(m[2]), line,
         ...(unknown ? {} : { name: m[3], address: hexNorm(m[4]) }),
       });
-    } else if ((m = RE_PEXIT.exec(line)) !== null) {
+    } else if (c === 0x50 && (m = RE_PEXIT.exec(line)) !== null) {
       out.push({ kind: 'process-exit', pid: Number(m[1]), ...(m[2] === '0' ? {} : { ppid: Number(m[2]) }), line });
-    } else if ((m = RE_TCREATE.exec(line)) !== null) {
+    } else if (c === 0x54 && (m = RE_TCREATE.exec(line)) !== null) {
       out.push({ kind: 'thread-create', pid: Number(m[1]), tid: Number(m[2]), line, ...(m[3] === '?' ? {} : { name: m[3] }) });
-    } else if ((m = RE_TEXIT.exec(line)) !== null) {
+    } else if (c === 0x54 && (m = RE_TEXIT.exec(line)) !== null) {
       out.push({ kind: 'thread-exit', pid: Number(m[1]), tid: Number(m[2]), line });
-    } else if ((m = RE_IMAGE.exec(line)) !== null) {
+    } else if (c === 0x49 && (m = RE_IMAGE.exec(line)) !== null) {
       let path = m[4];
       let text = line;
       while (i + 1 < lines.length) {

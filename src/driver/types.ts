@@ -92,8 +92,11 @@ export interface DeviceDeclaration {
   readonly events?: DeviceEventsDeclaration;
 }
 
+/** Hex digits as the record writes addresses: '0x', upper case, no leading zeros (one '0' for zero). */
 export function hexNorm(digits: string): string {
-  return '0x' + BigInt('0x' + digits).toString(16).toUpperCase();
+  let i = 0;
+  while (i < digits.length - 1 && digits.charCodeAt(i) === 0x30) i++;
+  return '0x' + (i === 0 ? digits : digits.slice(i)).toUpperCase();
 }
 
 /** Joins the DbgPrint calls of a callback and splits them into lines. */

@@ -14,6 +14,22 @@ const WHAT: Readonly<Record<NotificationKind, string>> = {
  * driver that registers nothing and logs nothing fails here ([DOC] PsSetCreateProcessNotifyRoutine: the routine is
  * called for every process created or deleted; likewise thread and image notifications).
  */
+const KIND_INDEX: Readonly<Record<NotificationKind, number>> = { 'process-create': 0, 'process-exit': 1, 'thread-create': 2, 'thread-exit': 3, 'image-load': 4 };
+const ID_LIMIT = 0x100_0000;
+
+/**
+ * What a logged event must match: kind, PID, and for threads the TID. A number when the IDs fit in 24 bits (no
+ * string built per event: this runs for every event of every run), a string for anything else a driver logged.
+ */
+function key(kind: NotificationKind, pid: number | undefined, tid: number | undefined): number | string {
+  const thread = kind === 'thread-create' || kind === 'thread-exit';
+  const t = thread ? tid : 0;
+  if (pid !== undefined && t !== undefined && Number.isInteger(pid) && Number.isInteger(t) && pid >= 0 && t >= 0 && pid < ID_LIMIT && t < ID_LIMIT) {
+    return (KIND_INDEX[kind] * ID_LIMIT + pid) * ID_LIMIT + t;
+  }
+  return `${kind}:${pid ?? '?'}:${thread ? (tid ?? '?') : ''}`;
+}
+
 export const eventsComplete: Invariant = {
   id: 'events-complete',
   needsOutput: true,
@@ -29,10 +45,13 @@ export const eventsComplete: Invariant = {
       const lines = linesOf(ph.prints);
       without.set(ph.seq, new Set(declared.notMonitoring.filter((n) => lines.some((l) => n.pattern.test(l))).map((n) => n.kind)));
     }
-    const key = (kind: NotificationKind, pid: number | undefined, tid: number | undefined): string =>
-      `${kind}:${pid ?? '?'}:${kind.startsWith('thread') ? (tid ?? '?') : ''}`;
-    const pool = new Map<string, number>();
-    for (const events of logged) for (const e of events) pool.set(key(e.kind, e.pid, e.tid), (pool.get(key(e.kind, e.pid, e.tid)) ?? 0) + 1);
+    const pool = new Map<number | string, number>();
+    for (const events of logged) {
+      for (const e of events) {
+        const k = key(e.kind, e.pid, e.tid);
+        pool.set(k, (pool.get(k) ?? 0) + 1);
+      }
+    }
     // a run that halted (bug check, verifier stop) lost what it was doing: no-bugcheck reports that, not this
     const halt = record.bugCheck?.op ?? record.verifierStop?.op ?? Number.POSITIVE_INFINITY;
     const missing: string[] = [];

@@ -16,13 +16,13 @@ export const eventsLoggedOnce: Invariant = {
       // several CPUs: a call that overlapped the driver's own load or unload may find it not ready, or going
       if (cb.outcome !== 'returned' || cb.lifecycle === true) return;
       const kind = expectedKind(cb);
-      const events = logged[i].filter((e) => e.kind === kind);
-      const event = describeCallback(cb);
+      const all = logged[i];
+      const events = all.length === 1 && all[0].kind === kind ? all : all.filter((e) => e.kind === kind);
       if (events.length !== 1) {
         out.push({
           invariant: this.id,
           message: events.length === 0 ? `${kind} not logged` : `${kind} logged ${events.length} times`,
-          evidence: { op: cb.op, seq: cb.seq, event, line: events.map((e) => e.line).join('\n') || undefined },
+          evidence: { op: cb.op, seq: cb.seq, event: describeCallback(cb), line: events.map((e) => e.line).join('\n') || undefined },
         });
         return;
       }
@@ -35,7 +35,7 @@ export const eventsLoggedOnce: Invariant = {
       if (e.base !== undefined && t.imageBase !== undefined && e.base !== t.imageBase) wrong.push(`base ${e.base} (expected ${t.imageBase})`);
       if (e.size !== undefined && t.imageSize !== undefined && e.size !== t.imageSize) wrong.push(`size ${e.size} (expected ${t.imageSize})`);
       if (wrong.length > 0) {
-        out.push({ invariant: this.id, message: `${kind} logged with wrong ${wrong.join(', ')}`, evidence: { op: cb.op, seq: cb.seq, event, line: e.line } });
+        out.push({ invariant: this.id, message: `${kind} logged with wrong ${wrong.join(', ')}`, evidence: { op: cb.op, seq: cb.seq, event: describeCallback(cb), line: e.line } });
       }
     });
     return out;
