@@ -223,8 +223,12 @@ const keepChar: Widen = (code) => code;
  */
 const codes: number[] = [];
 function takeString(): string {
-  let s = '';
-  for (let i = 0; i < codes.length; i += 4096) s += String.fromCharCode.apply(null, codes.slice(i, i + 4096));
+  let s: string;
+  if (codes.length <= 4096) s = String.fromCharCode.apply(null, codes);
+  else {
+    s = '';
+    for (let i = 0; i < codes.length; i += 4096) s += String.fromCharCode.apply(null, codes.slice(i, i + 4096));
+  }
   codes.length = 0;
   return s;
 }
