@@ -7,7 +7,7 @@
  * directory), else $XDG_CACHE_HOME/psharness (~/.cache/psharness).
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,12 @@ export function cacheDir(): string {
 
 function sha(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Whether an entry for `name` is present (not checked: a hint, e.g. that no build will be needed). */
+export function cacheHas(name: string): boolean {
+  const dir = cacheDir();
+  return existsSync(join(dir, name)) && existsSync(join(dir, `${name}.sha256`));
 }
 
 /** The cached bytes for `name`, if present and intact. */

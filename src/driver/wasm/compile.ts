@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cacheGet, cachePut } from './cache.js';
+import { cacheGet, cacheHas, cachePut } from './cache.js';
 
 /**
  * Flags from the feasibility study: freestanding wasm32, 16-bit WCHAR, NULL dereferences trap. Also: no bulk
@@ -118,8 +118,9 @@ export interface CompiledDriver {
   readonly cached: boolean;
 }
 
-/** Compiles `source` (a .c file; its directory's .c/.h files come along for #include "..."). */
-export async function compileDriver(source: string, defines: Readonly<Record<string, string>> = {}, extraFlags: readonly string[] = [], target: DriverTarget = 'x86'): Promise<CompiledDriver> {
+function compileInputs(source: string, defines: Readonly<Record<string, string>>, extraFlags: readonly string[], target: DriverTarget): {
+  extra: string[]; main: string; sources: Record<string, string>; headers: Record<string, string>; key: string;
+} {
   const extra = [...Object.entries(defines).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `-D${k}=${v}`), ...extraFlags];
   const dir = dirname(resolve(source));
   const main = basename(source);
@@ -128,6 +129,17 @@ export async function compileDriver(source: string, defines: Readonly<Record<str
   const key = createHash('sha256')
     .update(JSON.stringify({ sources, headers, flags: [...clangFlags(target), ...extra], clang: toolVersion('@yowasp/clang') }))
     .digest('hex');
+  return { extra, main, sources, headers, key };
+}
+
+/** Whether compiling `source` for `target` would be a cache hit (the loader then needs no instrumentation worker). */
+export function isCompiled(source: string, defines: Readonly<Record<string, string>> = {}, extraFlags: readonly string[] = [], target: DriverTarget = 'x86'): boolean {
+  return cacheHas(`${compileInputs(source, defines, extraFlags, target).key}.wasm`);
+}
+
+/** Compiles `source` (a .c file; its directory's .c/.h files come along for #include "..."). */
+export async function compileDriver(source: string, defines: Readonly<Record<string, string>> = {}, extraFlags: readonly string[] = [], target: DriverTarget = 'x86'): Promise<CompiledDriver> {
+  const { extra, main, sources, headers, key } = compileInputs(source, defines, extraFlags, target);
   const hit = cacheGet(`${key}.wasm`);
   if (hit !== undefined) return { wasm: hit, diagnostics: '', cached: true };
   const { commands } = await loadClang();

@@ -14,6 +14,9 @@
  * pool tracking). `inlining-optimizing` then folds the checks into the driver's functions.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { X64_KERNEL_VA_BASE } from '../../model/builds.js';
 import { cacheGet, cachePut } from './cache.js';
 import { toolVersion } from './compile.js';
@@ -69,6 +72,60 @@ let binaryenPromise: Promise<Binaryen> | null = null;
 async function loadBinaryen(): Promise<Binaryen> {
   binaryenPromise ??= import('binaryen').then((m) => (m as { default: Binaryen }).default);
   return binaryenPromise;
+}
+
+/** Starts loading binaryen (~0.4 s, on this thread). */
+export async function preloadBinaryen(): Promise<void> {
+  await loadBinaryen();
+}
+
+/**
+ * A worker thread that instruments modules while this thread goes on (compiling the next target). Modules are
+ * instrumented in the order sent; the bytes are those `instrumentDriver` gives here (same passes, same cache).
+ */
+export class InstrumentWorker {
+  private readonly worker: Worker;
+  private next = 0;
+  private readonly waiting = new Map<number, { resolve: (r: InstrumentedModule) => void; reject: (e: Error) => void }>();
+
+  private constructor(script: string) {
+    this.worker = new Worker(script);
+    this.worker.on('message', (m: { id: number; wasm?: Uint8Array; cached?: boolean; warning?: string; error?: string }) => {
+      const w = this.waiting.get(m.id);
+      if (w === undefined) return;
+      this.waiting.delete(m.id);
+      if (m.error !== undefined || m.wasm === undefined) w.reject(new Error(m.error ?? 'the instrumentation worker sent no module'));
+      else w.resolve({ wasm: m.wasm, cached: m.cached === true, ...(m.warning !== undefined ? { warning: m.warning } : {}) });
+    });
+    this.worker.on('error', (e) => this.failAll(e));
+    this.worker.on('exit', () => this.failAll(new Error('the instrumentation worker exited')));
+  }
+
+  /** A worker, or null where its script is not built (running from sources without dist/): instrument inline then. */
+  static start(): InstrumentWorker | null {
+    const here = fileURLToPath(new URL('.', import.meta.url));
+    for (const p of [`${here}instrument-worker.js`, `${here}../../../dist/driver/wasm/instrument-worker.js`]) {
+      if (existsSync(p)) return new InstrumentWorker(p);
+    }
+    return null;
+  }
+
+  instrument(wasm: Uint8Array, options: InstrumentOptions): Promise<InstrumentedModule> {
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ id, wasm, options });
+    });
+  }
+
+  close(): void {
+    void this.worker.terminate();
+  }
+
+  private failAll(e: Error): void {
+    for (const w of this.waiting.values()) w.reject(e);
+    this.waiting.clear();
+  }
 }
 
 export interface InstrumentedModule {
