@@ -23,6 +23,18 @@ const round = (x, d = 0) => Number(x.toFixed(d));
 const now = () => performance.now();
 const log = (...a) => console.error(...a);
 
+// a script in a new process, from a file (worker threads inherit the parent's flags, and --input-type breaks them)
+function runScript(code, env = process.env) {
+  const dir = mkdtempSync(join(tmpdir(), 'psh-bench-'));
+  const file = join(dir, 'script.mjs');
+  writeFileSync(file, code);
+  try {
+    return spawnSync(process.execPath, [file], { encoding: 'utf8', env });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // ---------------------------------------------------------------- raw speed: events through a driver
 function lifecycleOps(n) {
   const ops = [];
@@ -209,7 +221,7 @@ function fixedCost(driverName, build) {
     console.log(rates[1]);`;
   const per = [];
   for (let p = 0; p < 5; p++) {
-    const c = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    const c = runScript(script);
     if (c.status !== 0) throw new Error(`fixed cost of ${driverName}: ${c.stderr}`);
     per.push(Number(c.stdout.trim()));
   }
@@ -231,7 +243,7 @@ function campaignOn(workers) {
       const res = await runCampaign({ driver: reference, spec: { name: 'reference', verifier: true }, seed: ${40 + r}, runs: 20000, profile: 'adversarial', workers: ${workers} });
       const c = process.cpuUsage(cpu0);
       console.log(JSON.stringify({ runs: res.runs, wall: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6 }));`;
-    const p = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    const p = runScript(script);
     if (p.status !== 0) throw new Error(`the campaign on ${workers} workers failed: ${p.stderr}`);
     rows.push(JSON.parse(p.stdout.trim().split('\n').pop()));
   }
@@ -254,7 +266,7 @@ function compileTimes(file) {
   for (let r = 0; r < REPS; r++) {
     const dir = mkdtempSync(join(tmpdir(), 'psh-bench-cache-'));
     const load = () => {
-      const p = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, PSHARNESS_CACHE: dir }, encoding: 'utf8' });
+      const p = runScript(script, { ...process.env, PSHARNESS_CACHE: dir });
       if (p.status !== 0) throw new Error(`loading ${file} failed: ${p.stderr}`);
       return Number(p.stdout.trim());
     };

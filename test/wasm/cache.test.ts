@@ -2,9 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { cacheDir, cacheGet } from '../../src/driver/wasm/cache.js';
 import { compileDriver } from '../../src/driver/wasm/compile.js';
+import { InstrumentWorker } from '../../src/driver/wasm/instrument.js';
 import { loadWasmDriver } from '../../src/driver/wasm/loader.js';
 import { simulate } from '../../src/model/index.js';
 import { scenario, VOL } from '../helpers.js';
@@ -45,6 +46,25 @@ describe('the build cache heals', () => {
     const again = await loadWasmDriver('examples/drivers/wssprocmon.c');
     expect(lines(again)).toEqual(seedLines);
   }, 60_000);
+
+  test('a cold load instruments one target on a worker while the next compiles: the same images as inline', async () => {
+    const entries = (dir: string): Map<string, string> =>
+      new Map(readdirSync(dir).filter((f) => f.endsWith('.instrumented.wasm')).map((f) => [f, readFileSync(join(dir, f)).toString('hex')]));
+    const sent = vi.spyOn(InstrumentWorker.prototype, 'instrument');
+    const both = privateCache();
+    const d = await loadWasmDriver('examples/drivers/psrefmon.c'); // x86 and x64, cold: the worker instruments
+    const viaWorker = entries(both);
+    expect(sent).toHaveBeenCalledTimes(2);
+    const one = privateCache();
+    await loadWasmDriver('examples/drivers/psrefmon.c', { targets: ['x86'] }); // one target: instrumented inline
+    await loadWasmDriver('examples/drivers/psrefmon.c', { targets: ['x64'] });
+    const inline = entries(one);
+    expect(sent).toHaveBeenCalledTimes(2);
+    sent.mockRestore();
+    expect(viaWorker.size).toBe(2);
+    expect(viaWorker).toEqual(inline);
+    expect(lines(d).length).toBeGreaterThan(0);
+  }, 120_000);
 
   test('a cache that cannot be written (PSHARNESS_CACHE names a file) is a warning, and the driver runs', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'psh-cf-')), 'not-a-dir');
