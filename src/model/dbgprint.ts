@@ -127,6 +127,7 @@ function parse(fmt: string): Piece[] {
     out.push({ literal: fmt.slice(start, i), flags, width, precision, size, type });
   }
   if (lit !== '') out.push(lit);
+  if (cache.size >= 4096) cache.clear(); // a driver that prints its data as the format: bounded, not a leak
   cache.set(fmt, out);
   return out;
 }
