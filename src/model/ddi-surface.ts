@@ -223,7 +223,7 @@ export function makeDdi(k: Kernel): Ddi {
     if (v.enabled && v.irql > PASSIVE_LEVEL && UNICODE_FORMAT.test(format)) {
       v.violation(0xe5, 0, `${routine} with a Unicode conversion (${UNICODE_FORMAT.exec(format)?.[0] ?? ''}) at ${irqlName(v.irql)}: allowed at PASSIVE_LEVEL only`);
     }
-    args.forEach((a, i) => v.checkValue(routine, `argument ${i + 2}`, a));
+    for (let i = 0; i < args.length; i++) v.checkValue(routine, i + 2, args[i]);
     const r = v.onBehalfOfDriver(() => formatDbgPrint(mem, format, args));
     const f = k.frame;
     if (f !== null) f.prints.push({ text: r.text, fullLength: r.fullLength });

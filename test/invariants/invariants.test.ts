@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { MUTANTS, reference, wssprocmon, type DriverModule } from '../../src/driver/index.js';
 import { runAndCheck } from '../../src/harness/check.js';
 import { getInvariant, INVARIANTS } from '../../src/invariants/index.js';
-import type { Ddi, Scenario } from '../../src/model/index.js';
+import { simulate, type Ddi, type Scenario } from '../../src/model/index.js';
 import { scenario, VOL } from '../helpers.js';
 import { parserFromSpec, validateLogSpec } from '../../src/driver/log-spec.js';
 
@@ -134,6 +134,11 @@ describe('invariant details', () => {
     const r = runAndCheck(reference, base([{ op: 'UnloadDriver' }], { build: 'win2000-x86' }), [getInvariant('driver-unloadable')]);
     expect(r.record.phases.find((p) => p.phase === 'Unload')?.status).toBe('STATUS_INVALID_DEVICE_REQUEST');
     expect(r.violations).toEqual([]);
+  });
+
+  test('a value read from uninitialised pool and handed to DbgPrint is named by its argument', () => {
+    const stop = simulate(logsUninitialised, base(createP1)).verifierStop;
+    expect(stop?.reason).toMatch(/^DbgPrint argument 2 is 0x[0-9A-F]+, read from uninitialised pool/);
   });
 
   test('a routine left behind by unload bug-checks 0xCE on the next event', () => {

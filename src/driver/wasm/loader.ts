@@ -885,7 +885,7 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
         if (!x64) {
           return (checked
             ? (...a: (number | bigint)[]) => {
-              for (let k = 0; k < a.length; k++) ddi.VERIFY_VALUE(name, `argument ${k + 1}`, a[k]);
+              for (let k = 0; k < a.length; k++) ddi.VERIFY_VALUE(name, k + 1, a[k]);
               return f(...a);
             }
             : f) as WebAssembly.ImportValue;
@@ -894,7 +894,7 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
           for (let k = 0; k < a.length; k++) {
             const v = a[k];
             if (typeof v === 'bigint') a[k] = fromX64(v);
-            if (checked) ddi.VERIFY_VALUE(name, `argument ${k + 1}`, a[k]);
+            if (checked) ddi.VERIFY_VALUE(name, k + 1, a[k]);
           }
           const r = f(...a);
           // a LONGLONG comes back as a bigint already; pointers and handles as VAs to sign-extend
