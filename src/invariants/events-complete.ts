@@ -7,13 +7,6 @@ const WHAT: Readonly<Record<NotificationKind, string>> = {
   'thread-exit': 'thread exit', 'image-load': 'image loads',
 };
 
-/**
- * A monitor logs every notification of the kinds it is loaded to see, not only those its routines happened to
- * receive: between a successful DriverEntry and unload, each process, thread and image event the kernel raised
- * must appear in the log — unless DriverEntry said it goes on without that kind (a registration that failed). A
- * driver that registers nothing and logs nothing fails here ([DOC] PsSetCreateProcessNotifyRoutine: the routine is
- * called for every process created or deleted; likewise thread and image notifications).
- */
 const KIND_INDEX: Readonly<Record<NotificationKind, number>> = { 'process-create': 0, 'process-exit': 1, 'thread-create': 2, 'thread-exit': 3, 'image-load': 4 };
 const ID_LIMIT = 0x100_0000;
 
@@ -30,6 +23,13 @@ function key(kind: NotificationKind, pid: number | undefined, tid: number | unde
   return `${kind}:${pid ?? '?'}:${thread ? (tid ?? '?') : ''}`;
 }
 
+/**
+ * A monitor logs every notification of the kinds it is loaded to see, not only those its routines happened to
+ * receive: between a successful DriverEntry and unload, each process, thread and image event the kernel raised
+ * must appear in the log — unless DriverEntry said it goes on without that kind (a registration that failed). A
+ * driver that registers nothing and logs nothing fails here ([DOC] PsSetCreateProcessNotifyRoutine: the routine is
+ * called for every process created or deleted; likewise thread and image notifications).
+ */
 export const eventsComplete: Invariant = {
   id: 'events-complete',
   needsOutput: true,

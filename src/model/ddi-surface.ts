@@ -692,7 +692,7 @@ export function makeDdi(k: Kernel): Ddi {
       }
     },
     MEMORY_OFFSET: (p) => mem.offsetOf(p, 1),
-    VERIFY_VALUE: (routine, argument, value) => v.checkValue(routine, argument, value),
+    VERIFY_VALUE: (routine, position, value) => v.checkValue(routine, position, value),
     WORK_EXCEEDED: () => v.workExceeded(),
     WORK_BUDGET,
     CPU: () => (k.fibers ? k.sched?.running?.cpu ?? -1 : -1),

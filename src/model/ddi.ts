@@ -242,7 +242,7 @@ export interface Ddi extends RtlRoutines, ProcessInfoRoutines, KeExRoutines, ObC
   /** Where a VA lies in `memory` (-1 when unmapped): x64 WebAssembly drivers see the kernel at canonical addresses. */
   MEMORY_OFFSET(Address: PVOID): number;
   /** A value the driver hands to the kernel: stops the run if it was just read from uninitialised pool. */
-  VERIFY_VALUE(Routine: string, Argument: string | number, Value: number | bigint): void;
+  VERIFY_VALUE(Routine: string, Position: number, Value: number | bigint): void;
   /** The driver's own work counter ran out (the watchdog pass): 0x133 at DISPATCH_LEVEL, a hang below. */
   WORK_EXCEEDED(): never;
   /** Units of work (loop iterations and calls) a routine may spend before the watchdog fires. */

@@ -205,15 +205,15 @@ export class Verifier {
   /**
    * A value the driver passes to a DDI (or prints): if it is exactly what it just read from pool it never wrote,
    * the verifier stops. Values are compared at full width, so arithmetic on them is not followed (docs/verifier.md).
+   * `position`: the argument's, 1-based (put into words only for a report).
    */
-  /** `argument`: its name, or its 1-based position (named only if there is something to report). */
-  checkValue(ddi: string, argument: string | number, value: number | bigint): void {
+  checkValue(ddi: string, position: number, value: number | bigint): void {
     if (!this.enabled || this.uninitialised.size === 0) return;
     const key = (typeof value === 'bigint' ? value : BigInt(value >= 0 && value < 2 ** 32 ? value >>> 0 : Math.trunc(value))).toString();
     const from = this.uninitialised.get(key);
     if (from === undefined) return;
     throw new VerifierStop(CHECKS.uninitialised,
-      `${ddi} ${typeof argument === 'number' ? `argument ${argument}` : argument} is 0x${BigInt(key).toString(16).toUpperCase()}, read from uninitialised pool (${from}): the allocation was never written there`);
+      `${ddi} argument ${position} is 0x${BigInt(key).toString(16).toUpperCase()}, read from uninitialised pool (${from}): the allocation was never written there`);
   }
 
   /** Naming what lies at `va`: the structure and field, for reports. */

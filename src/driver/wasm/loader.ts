@@ -317,13 +317,13 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
     // a cold build: a worker instruments one target while clang compiles the next (~0.7 s of the ~5 s)
     const flagsFor = (target: DriverTarget): readonly string[] => (options.coverage === true && target === 'x86' ? COVERAGE_FLAGS : []);
     const helper: InstrumentWorker | null = targets.length > 1 && !targets.every((t) => isCompiled(path, options.defines, flagsFor(t), t)) ? InstrumentWorker.start() : null;
+    const instrument: Instrument = helper === null ? instrumentDriver : (w, o) => helper.instrument(w, o);
     const built: { target: DriverTarget; compiled: Uint8Array<ArrayBuffer>; image: Promise<PreparedImage> }[] = [];
     try {
       for (const target of targets) {
         const c = await compileDriver(path, options.defines, flagsFor(target), target);
         const compiled = new Uint8Array(c.wasm);
         if (c.diagnostics !== '' && !diagnostics.includes(c.diagnostics)) diagnostics = [diagnostics, c.diagnostics].filter((x) => x !== '').join('\n');
-        const instrument: Instrument | undefined = helper === null ? undefined : (w, o) => (helper as InstrumentWorker).instrument(w, o);
         const image = prepareImage(path, compiled, target, verifier, options.fibers === true && options.coverage !== true, instrument);
         image.catch(() => {}); // awaited below, in order: a failure is reported there, not as an unhandled rejection
         built.push({ target, compiled, image });
