@@ -144,6 +144,19 @@ describe('race detector', () => {
     expect(d.races).toEqual([]);
   });
 
+  test('a freed block larger than the history forgets only what lies in it', () => {
+    const d = two();
+    d.access(1, 0x1000, at(0, 'A', 'write'));
+    d.access(1, 0x1ffc, at(0, 'A', 'write'));
+    d.access(1, 0x2000, at(0, 'A', 'write', { size: 1 })); // the first byte past the block
+    d.forget(0x1000, 0x1000); // 4,096 bytes, 9 cells: the cells are walked, not the bytes
+    d.access(2, 0x1000, at(1, 'B', 'write'));
+    d.access(2, 0x1ffc, at(1, 'B', 'write'));
+    expect(d.races).toEqual([]);
+    d.access(2, 0x2000, at(1, 'B', 'write', { size: 1 }));
+    expect(d.races.map((r) => r.address)).toEqual(['0x2000']);
+  });
+
   test('lock order: A then B in one place and B then A in another is an inversion, even without a deadlock', () => {
     const d = new RaceDetector(hex, what);
     d.begin(1);

@@ -220,7 +220,11 @@ export class RaceDetector {
 
   /** Memory freed: its history goes with it (a later allocation there is new memory). */
   forget(va: number, size: number): void {
-    for (let i = 0; i < size; i++) this.cells.delete(va + i);
+    const cells = this.cells;
+    // a freed EPROCESS is kilobytes, the cells few: walk whichever is smaller (deleting while iterating a Map is safe)
+    if (cells.size < size) {
+      for (const a of cells.keys()) if (a >= va && a < va + size) cells.delete(a);
+    } else for (let i = 0; i < size; i++) cells.delete(va + i);
   }
 
   private report(va: number, first: AccessRecord, second: AccessRecord): void {
