@@ -1795,7 +1795,10 @@ export class Kernel {
     }
     for (const b of this.mem.liveBlocks()) if (b.owner === this.driverImage.name) this.mem.share(b.va, b.size);
     this.verifier.onShared = (va, len, write) => this.sharedAccess(va, len, write);
-    this.mem.onFree = (va, size) => races.forget(va, size);
+    // the kernel's own blocks are never shared (only the driver's pool and image data are), so hold no history
+    this.mem.onFree = (va, size, owner) => {
+      if (owner !== 'kernel') races.forget(va, size);
+    };
     sched.onWake = (t, w) => {
       if (w.sync !== undefined) races.acquire(t.op + 1, w.sync);
     };

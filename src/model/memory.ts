@@ -222,7 +222,7 @@ export class KernelMemory {
     const b = this.blocks.get(va);
     if (b === undefined) return false;
     this.blocks.delete(va);
-    this.onFree?.(b.va, b.size);
+    this.onFree?.(b.va, b.size, b.owner);
     if (b.owner !== 'kernel') this.held.set(b.owner, (this.held.get(b.owner) ?? 0) - b.size);
     this.bytes.fill(0xdf, b.slot, b.slot + b.slotSize);
     this.shadow.fill(Shadow.Freed, b.slot, b.slot + b.slotSize);
@@ -323,7 +323,7 @@ export class KernelMemory {
   }
 
   /** Several CPUs: told of every block freed (the race detector forgets its history). */
-  onFree: ((va: number, size: number) => void) | null = null;
+  onFree: ((va: number, size: number, owner: string) => void) | null = null;
 
   /** What the driver's initialised pool becomes: Owned, or Shared when several CPUs run (every access tracked). */
   ownedKind: number = Shadow.Owned;
