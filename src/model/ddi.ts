@@ -267,6 +267,8 @@ export interface DriverInstance {
   DriverEntry(ddi: Ddi, DriverObject: DRIVER_OBJECT, RegistryPath: PUNICODE_STRING): NTSTATUS;
   /** A routine of the image by the address the driver stored (a compiled driver's Irp->CancelRoutine); null if none. */
   routineAt?(pointer: number): PDRIVER_CANCEL | null;
+  /** The run is over (its record taken): what the instance holds may serve the image's next instances. */
+  release?(): void;
 }
 
 /** A driver image as the loader sees it. */

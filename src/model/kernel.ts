@@ -926,6 +926,7 @@ export class Kernel {
     };
     this.driverObject = driverObject;
     this.instance = this.fibersWanted && this.driverImage.instantiateFibers !== undefined ? this.driverImage.instantiateFibers() : this.driverImage.instantiate();
+    this.instances.push(this.instance);
     this.imageState = 'loaded';
     const registryPath = this.allocUnicodeString(`\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\Services\\${name}`, 'kernel');
     const entry = this.beginPhase('DriverEntry');
@@ -2088,7 +2089,12 @@ export class Kernel {
    */
   release(): void {
     this.mem.recycle(this.wasmSpace !== undefined && !this.verifier.enabled);
+    for (const i of this.instances) i.release?.();
+    this.instances.length = 0;
   }
+
+  /** Every instance of the driver this run made (one per load). */
+  private readonly instances: DriverInstance[] = [];
 
   finish(): RunRecord {
     const mine = this.driverImage.name;

@@ -1,11 +1,12 @@
 /**
- * Boot on a recycled memory (KernelMemory.recycle, issue 11): a run on a memory another run used must give the same
- * RunRecord, byte for byte, as a run on a new WebAssembly.Memory — for TypeScript and C drivers, x86 and x64, one
+ * Boot on a recycled memory (KernelMemory.recycle, issue 11) and a C driver's instance on a reused import layer
+ * (loader.ts): a run on a memory and imports another run used must give the same RunRecord, byte for byte, as a run
+ * on a new WebAssembly.Memory with imports built anew — for TypeScript and C drivers, x86 and x64, one
  * CPU and several, runs that bug-check, and code with the verifier off that may store anywhere.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { loadWasmDriver } from '../../src/driver/wasm/loader.js';
+import { loadWasmDriver, setImportLayerReuse } from '../../src/driver/wasm/loader.js';
 import { MUTANTS, reference, wssprocmon, type DriverModule } from '../../src/driver/index.js';
 import { scenarioArbitrary } from '../../src/generators/index.js';
 import { weightsFor } from '../../src/harness/fuzz.js';
@@ -41,7 +42,16 @@ beforeAll(async () => {
     { driver: proctable, scenarios: sample({ builds: ['win10-x86', 'win10-x64'], cpus: 4, ...withWeights(proctable) }, 6, 150) },
   ];
 }, 300_000);
-afterAll(() => setMemoryRecycling(true));
+afterAll(() => {
+  setMemoryRecycling(true);
+  setImportLayerReuse(true);
+});
+
+/** Runs boot on recycled memories and C drivers' instances on reused import layers, or everything is new. */
+function reuse(on: boolean): void {
+  setMemoryRecycling(on);
+  setImportLayerReuse(on);
+}
 
 /** Every case's scenarios, interleaved so that each run boots on a memory a different driver or build used last. */
 function hashes(): string[] {
@@ -54,12 +64,12 @@ function hashes(): string[] {
 }
 
 describe('a recycled memory boots like a new one', () => {
-  test('the same RunRecord hashes over 2,250 scenarios with and without recycling', () => {
-    setMemoryRecycling(true);
+  test('the same RunRecord hashes over 2,250 scenarios with and without recycling (memories and import layers)', () => {
+    reuse(true);
     const recycled = hashes();
-    setMemoryRecycling(false);
+    reuse(false);
     const fresh = hashes();
-    setMemoryRecycling(true);
+    reuse(true);
     expect(recycled.length).toBe(2250);
     expect(recycled).toEqual(fresh);
   }, 300_000);

@@ -367,8 +367,8 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
     addressSpace: img.addressSpace,
     verifier,
     ...(spec?.integrityCheck === false ? { integrityCheck: false } : {}),
-    instantiate: () => instantiate(img, verifier, img.target === 'x86' ? coverage : undefined),
-    ...(img.fibers !== undefined ? { instantiateFibers: () => instantiate(img, verifier, undefined, true) } : {}),
+    instantiate: instances(img, verifier, img.target === 'x86' ? coverage : undefined),
+    ...(img.fibers !== undefined ? { instantiateFibers: instances(img, verifier, undefined, true) } : {}),
   });
   const [primary, second] = images;
   const targets = images.map((i) => i.target).join(' and ');
@@ -428,7 +428,53 @@ interface Fiber {
   resume: { readonly value: unknown } | undefined;
 }
 
-function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageCollector, withFibers = false): DriverInstance {
+/** How many idle import layers an image keeps for its next instances (runs on one thread use one at a time). */
+const IDLE_LAYERS = 4;
+let layerReuse = true;
+
+/** @internal for tests: off, every instance builds its imports anew (what a reused layer must be identical to). */
+export function setImportLayerReuse(on: boolean): void {
+  layerReuse = on;
+}
+
+/**
+ * The imports an instance of the image runs with (some 200 functions) and their per-run state. Built once and
+ * reused by the image's next instances once a run is over (DriverInstance.release), as AFL's persistent mode
+ * reuses a process: a new run rebinds them to its kernel and gets a new WebAssembly.Instance.
+ */
+interface ImportLayer {
+  enter(ddi: Ddi, DriverObject: DRIVER_OBJECT, RegistryPath: PVOID): number;
+  /** DriverEntry switched out on its CPU (fibers): the kernel calls DriverEntry again to resume it. */
+  readonly pending: (() => number) | null;
+  /** A routine of the image by the function pointer the driver stored. */
+  routineAt(pointer: number): PDRIVER_CANCEL | null;
+  /** The run is over: forget its kernel. */
+  clear(): void;
+}
+
+/** The image's instances, one per driver load, each on an import layer (reused: IDLE_LAYERS). */
+function instances(img: PreparedImage, verifier: boolean, coverage?: CoverageCollector, withFibers = false): () => DriverInstance {
+  const idle: ImportLayer[] = [];
+  return () => {
+    let layer: ImportLayer | null = null;
+    return {
+      routineAt: (pointer) => layer?.routineAt(pointer) ?? null,
+      DriverEntry(ddi: Ddi, DriverObject: DRIVER_OBJECT, RegistryPath: PVOID): number {
+        if (layer?.pending != null) return layer.pending();
+        layer ??= (layerReuse ? idle.pop() : undefined) ?? importLayer(img, verifier, coverage, withFibers);
+        return layer.enter(ddi, DriverObject, RegistryPath);
+      },
+      release() {
+        if (layer === null) return;
+        layer.clear();
+        if (layerReuse && idle.length < IDLE_LAYERS) idle.push(layer);
+        layer = null;
+      },
+    };
+  };
+}
+
+function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageCollector, withFibers = false): ImportLayer {
   const { target } = img;
   const module = withFibers && img.fibers !== undefined ? img.fibers : img.module;
   const names = withFibers && img.fibersNames !== undefined ? img.fibersNames : img.names;
@@ -437,533 +483,562 @@ function instantiate(img: PreparedImage, verifier: boolean, coverage?: CoverageC
   const ps = x64 ? 8 : 4;
   /** A value passed to the driver as a pointer-sized parameter. */
   const P = (v: number): number | bigint => (x64 ? toX64(v) : v);
-  /** DriverEntry switched out on its CPU (fibers): the kernel calls DriverEntry again to resume it. */
+  // the run's kernel (set at each DriverEntry)
+  let ddi = null as unknown as Ddi;
+  let DriverObject = null as unknown as DRIVER_OBJECT;
   let pendingEntry: (() => number) | null = null;
-  /** A routine of the image by the function pointer the driver stored (set once DriverEntry has instantiated it). */
-  let routineAt: ((pointer: number) => PDRIVER_CANCEL | null) | null = null;
-  return {
-    routineAt: (pointer) => routineAt?.(pointer) ?? null,
-    DriverEntry(ddi: Ddi, DriverObject: DRIVER_OBJECT, RegistryPath: PVOID): number {
-      if (pendingEntry !== null) return pendingEntry();
-      let table: WebAssembly.Table | null = null;
-      /** The fibers build's asyncify exports (null: the plain build), the stack pointer, and each CPU's fiber. */
-      let A: Asyncify | null = null;
-      let sp: WebAssembly.Global | null = null;
-      let spInitial: number | bigint = 0;
-      const fibers = new Map<number, Fiber>();
-      /** Driver calls on the JS stack: only the outermost can be switched out (a nested one runs to its end). */
-      let depth = 0;
-      let justSuspended = false;
-      /** The fiber of the outermost driver call now running on a CPU (null: none, or a sequential run). */
-      let running: Fiber | null = null;
-      let instanceExports: WebAssembly.Exports | null = null;
-      let budget: WebAssembly.Global | undefined;
-      const wrappers = new Map<string, unknown>();
-      const dynamic = new Map<string, number>();
-      let dynamicInstance: WebAssembly.Instance | null = null;
-      const fnName = (idx: number): string => {
-        for (const [r, at] of dynamic) if (at === idx) return r;
-        const f = table?.get(idx) as { name?: string } | null;
-        const n = f?.name === undefined ? undefined : names.get(Number(f.name));
-        return n ?? `fn#${idx}`;
-      };
-      const fiberFor = (cpu: number): Fiber => {
-        let fb = fibers.get(cpu);
-        if (fb === undefined) {
-          const st = ddi.FIBER_BUFFER(cpu);
-          // each CPU runs on its slice of the image's stack (above the guard page): an x64 image's stack pointer is a
-          // 32-bit offset once lowered, so its stacks must lie in the image
-          const at = cpuStackSlice(Number(spInitial), STACK_GUARD[1], cpu).top;
-          const top = typeof spInitial === 'bigint' ? BigInt(at) : at;
-          fb = { buffer: ddi.MEMORY_OFFSET(st.buffer), size: st.size, top, suspended: false, sp: top, budget: 0, resume: undefined };
-          fibers.set(cpu, fb);
-        }
-        return fb;
-      };
-      /**
-       * Runs driver code from the kernel. With fibers on several CPUs, the outermost call may unwind at a
-       * scheduling point (asyncify): the kernel sees the thread suspended and calls again later, which rewinds it.
-       */
-      const invoke = (fn: string, f: () => number | bigint): number | bigint => {
-        const cpu = A !== null && depth === 0 ? ddi.CPU() : -1;
-        if (cpu < 0) {
-          if (budget !== undefined) budget.value = ddi.WORK_BUDGET;
-          depth++;
-          try {
-            return f();
-          } catch (e) {
-            throw trapToBugCheck(e, fn);
-          } finally {
-            depth--;
-          }
-        }
-        const a = A as Asyncify;
-        const stack = sp as WebAssembly.Global;
-        const fb = fiberFor(cpu);
-        if (fb.suspended) {
-          stack.value = fb.sp;
-          if (budget !== undefined) budget.value = fb.budget;
-          a.asyncify_start_rewind(fb.buffer);
-        } else {
-          stack.value = fb.top;
-          if (budget !== undefined) budget.value = ddi.WORK_BUDGET;
-        }
-        depth = 1;
-        running = fb;
-        let r: number | bigint;
-        try {
-          r = f();
-        } catch (e) {
-          fb.suspended = false;
-          throw trapToBugCheck(e, fn);
-        } finally {
-          depth = 0;
-          running = null;
-        }
-        if (a.asyncify_get_state() === 1) {
-          try {
-            a.asyncify_stop_unwind();
-          } catch (e) {
-            // asyncify's check that the saved frames fit the CPU's buffer: calls nested that deep would have
-            // overflowed a kernel stack (12–24 KB) as well
-            if (!(e instanceof WebAssembly.RuntimeError)) throw e;
-            fb.suspended = false;
-            const b = new BugCheck(BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, [8, 0, 0, 0],
-              `kernel stack overflow: the driver's calls in ${fn} nested too deep to be switched out (more than ${fb.size} bytes of frames)`, 'stack-overflow');
-            b.function = fn;
-            throw b;
-          }
-          fb.suspended = true;
-          fb.sp = stack.value as number | bigint;
-          fb.budget = budget === undefined ? 0 : (budget.value as number);
-          justSuspended = true;
-          ddi.SUSPENDED();
-          return 0;
-        }
-        fb.suspended = false;
-        return r;
-      };
-      /** Switches the running thread out of the driver's code (its frames saved in its CPU's buffer). */
-      const unwind = (fb: Fiber, result: string | undefined): number | bigint | undefined => {
-        const view = new DataView(ddi.memory.buffer);
-        view.setUint32(fb.buffer, fb.buffer + 8, true);
-        view.setUint32(fb.buffer + 4, fb.buffer + fb.size, true);
-        (A as Asyncify).asyncify_start_unwind(fb.buffer);
-        return result === 'i64' ? 0n : result === undefined ? undefined : 0;
-      };
-      /** An import of the fibers build: a scheduling point before the call, and a wait that switches the thread out. */
-      const fiberImport = (name: string, f: Impl, result: string | undefined): Impl => (...args) => {
-        const fb = running;
-        if (A === null || fb === null || depth !== 1) return f(...args);
-        let mayPreempt = true;
-        if (A.asyncify_get_state() === 2) {
-          // resumed: the call it stopped at is made now (or returns what it had done before its wait)
-          A.asyncify_stop_rewind();
-          const r = fb.resume;
-          fb.resume = undefined;
-          if (r !== undefined) return result === 'i64' ? toX64(Number(r.value)) : (r.value as number | undefined);
-          mayPreempt = false;
-        }
-        if (mayPreempt && (name === 'access' ? ddi.SCHEDULING_POINT(() => accessLabel(args), true) : ddi.SCHEDULING_POINT(name))) return unwind(fb, result);
-        try {
-          return f(...args);
-        } catch (e) {
-          if (!(e instanceof WouldBlock)) throw e;
-          fb.resume = e.result;
-          return unwind(fb, result);
-        }
-      };
-      const accessLabel = (args: (number | bigint)[]): string =>
-        `${n(args[2]) !== 0 ? 'write' : 'read'} of ${n(args[1])} bytes at 0x${(typeof args[0] === 'bigint' ? BigInt.asUintN(64, args[0]) : BigInt(n(args[0]) >>> 0)).toString(16).toUpperCase()}`;
-      const call = (idx: number, ...args: (number | bigint)[]): number => {
-        const f = table?.get(idx) as ((...a: (number | bigint)[]) => number) | null;
-        if (f === null || f === undefined) {
-          throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0xc0000005, 0, 0, 0], `call through the NULL function pointer (table index ${idx})`);
-        }
-        return invoke(fnName(idx), () => f(...args)) as number;
-      };
-      /** One JS function per (kind, table index): registration and removal must see the same routine. */
-      const routine = <F>(kind: string, idx: number, make: () => F): F => {
-        const key = `${kind}:${idx}`;
-        let w = wrappers.get(key) as F | undefined;
-        if (w === undefined) {
-          w = make();
-          Object.defineProperty(w, 'name', { value: fnName(idx) });
-          wrappers.set(key, w);
-        }
-        return w;
-      };
-      // the routines' WDK prototypes: HANDLE and pointers are pointer-sized, BOOLEAN a 32-bit value
-      const processRoutine = (i: number) => routine('process', i, () => (ppid: number, pid: number, create: boolean) => { call(i, P(ppid), P(pid), create ? 1 : 0); });
-      const processExRoutine = (i: number) => routine('processEx', i, () => (p: number, pid: number, info: number) => { call(i, P(p), P(pid), P(info)); });
-      const threadRoutine = (i: number) => routine('thread', i, () => (pid: number, tid: number, create: boolean) => { call(i, P(pid), P(tid), create ? 1 : 0); });
-      const imageRoutine = (i: number) => routine('image', i, () => (us: number, pid: number, info: number) => { call(i, P(us), P(pid), P(info)); });
-      // a function pointer is a table index; one past the table is no routine of this image
-      routineAt = (i) => (table !== null && i > 0 && i < table.length ? routine('cancel', i, () => (dev: number, irp: number) => { call(i, P(dev), P(irp)); }) : null);
-      const BUFFER = ddi.UNICODE_STRING.Buffer;
-      const readUnicode = (us: number): string => {
-        const len = ddi.READ_USHORT(us) >>> 1;
-        const buf = ddi.READ_POINTER(us + BUFFER);
-        let s = '';
-        for (let k = 0; k < len; k++) s += String.fromCharCode(ddi.READ_USHORT(buf + 2 * k));
-        return s;
-      };
-      /** A NUL-terminated string the driver passes (DbgPrint's format): all of it, checked as one read. */
-      const readCString = (p: number): string => {
-        const at = ddi.MEMORY_OFFSET(p);
-        if (at < 0) {
-          ddi.VERIFY_ACCESS(p, 1, false);
-          return '';
-        }
-        // the address space is the memory's lower half (the upper half is its shadow)
-        const mem = new Uint8Array(ddi.memory.buffer, 0, ddi.memory.buffer.byteLength / 2);
-        const end = mem.indexOf(0, at);
-        // no NUL before the end of the address space: the read runs off it, as the kernel's would
-        ddi.VERIFY_ACCESS(p, (end < 0 ? mem.length : end) - at + 1, false);
-        return new TextDecoder('latin1').decode(mem.subarray(at, end));
-      };
-      /** A NUL-terminated wide string (a wide printf format). */
-      const readWString = (p: number): string => {
-        let t = '';
-        for (let k = 0; ; k++) {
-          const ch = ddi.READ_USHORT(p + 2 * k);
-          if (ch === 0) return t;
-          t += String.fromCharCode(ch);
-        }
-      };
-      const read64 = (at: number): bigint => (BigInt(ddi.READ_ULONG(at + 4)) << 32n) | BigInt(ddi.READ_ULONG(at));
-      /** Arguments packed by type, each at its own alignment: how clang passes varargs (and builds a va_list). */
-      const naturalVarargs = (format: string, va: number): DbgArg[] => {
-        const args: DbgArg[] = [];
-        let at = va;
-        for (const size of varargSlotSizes(format, ps)) {
-          at = (at + size - 1) & ~(size - 1);
-          args.push(size === 8 ? read64(at) : ddi.READ_ULONG(at));
-          at += size;
-        }
-        return args;
-      };
-      /** DbgPrint-style varargs: x64's shim macros widen each argument to an 8-byte slot, as the x64 convention does. */
-      const varargs = (format: string, va: number): DbgArg[] =>
-        (x64 ? varargSlotSizes(format).map((_, k) => read64(va + 8 * k)) : naturalVarargs(format, va));
-      const out = (p: number, v: number): void => ddi.WRITE_POINTER(p, v);
-      const n = (x: number | bigint): number => Number(x);
-      const impl: Record<string, Impl> = {
-        PsSetCreateProcessNotifyRoutine: (r, remove) => ddi.PsSetCreateProcessNotifyRoutine(processRoutine(n(r)), n(remove) !== 0),
-        PsSetCreateProcessNotifyRoutineEx: (r, remove) => ddi.PsSetCreateProcessNotifyRoutineEx(processExRoutine(n(r)), n(remove) !== 0),
-        PsSetCreateProcessNotifyRoutineEx2: (t, r, remove) => ddi.PsSetCreateProcessNotifyRoutineEx2(n(t), processExRoutine(n(r)), n(remove) !== 0),
-        PsSetCreateThreadNotifyRoutine: (r) => ddi.PsSetCreateThreadNotifyRoutine(threadRoutine(n(r))),
-        PsSetCreateThreadNotifyRoutineEx: (t, r) => ddi.PsSetCreateThreadNotifyRoutineEx(n(t), threadRoutine(n(r))),
-        PsRemoveCreateThreadNotifyRoutine: (r) => ddi.PsRemoveCreateThreadNotifyRoutine(threadRoutine(n(r))),
-        PsSetLoadImageNotifyRoutine: (r) => ddi.PsSetLoadImageNotifyRoutine(imageRoutine(n(r))),
-        PsSetLoadImageNotifyRoutineEx: (r, f) => ddi.PsSetLoadImageNotifyRoutineEx(imageRoutine(n(r)), n(f)),
-        PsRemoveLoadImageNotifyRoutine: (r) => ddi.PsRemoveLoadImageNotifyRoutine(imageRoutine(n(r))),
-        PsLookupProcessByProcessId: (pid, p) => {
-          const o = { value: ddi.READ_POINTER(n(p)) };
-          const st = ddi.PsLookupProcessByProcessId(n(pid), o);
-          out(n(p), o.value);
-          return st;
-        },
-        PsLookupThreadByThreadId: (tid, p) => {
-          const o = { value: ddi.READ_POINTER(n(p)) };
-          const st = ddi.PsLookupThreadByThreadId(n(tid), o);
-          out(n(p), o.value);
-          return st;
-        },
-        PsGetCurrentProcessId: () => ddi.PsGetCurrentProcessId(),
-        PsGetCurrentThreadId: () => ddi.PsGetCurrentThreadId(),
-        PsGetCurrentProcess: () => ddi.PsGetCurrentProcess(),
-        IoGetCurrentProcess: () => ddi.PsGetCurrentProcess(),
-        KeGetCurrentThread: () => ddi.PsGetCurrentThread(),
-        PsGetProcessId: (p) => ddi.PsGetProcessId(n(p)),
-        PsGetProcessImageFileName: (p) => ddi.PsGetProcessImageFileName(n(p)),
-        ObfReferenceObject: (p) => ddi.ObReferenceObject(n(p)),
-        ObReferenceObject: (p) => ddi.ObReferenceObject(n(p)),
-        ObfDereferenceObject: (p) => ddi.ObDereferenceObject(n(p)),
-        ObDereferenceObject: (p) => ddi.ObDereferenceObject(n(p)),
-        IoCreateDevice: (dobj, ext, name, type, chars, excl, p) => {
-          if (n(dobj) !== DriverObject.address) throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0xc0000005, 0, 0, 0], 'IoCreateDevice: not the driver\'s DRIVER_OBJECT');
-          const o = { value: 0 };
-          const st = ddi.IoCreateDevice(DriverObject, n(ext), n(name) === 0 ? null : readUnicode(n(name)), n(type), n(chars), n(excl) !== 0, o);
-          out(n(p), o.value);
-          return st;
-        },
-        IoDeleteDevice: (d) => ddi.IoDeleteDevice(n(d)),
-        IoCreateSymbolicLink: (l, d) => ddi.IoCreateSymbolicLink(readUnicode(n(l)), readUnicode(n(d))),
-        IoDeleteSymbolicLink: (l) => ddi.IoDeleteSymbolicLink(readUnicode(n(l))),
-        IofCompleteRequest: (irp, boost) => ddi.IoCompleteRequest(n(irp), n(boost)),
-        IoAcquireCancelSpinLock: (p) => { ddi.WRITE_UCHAR(n(p), ddi.IoAcquireCancelSpinLock()); },
-        IoReleaseCancelSpinLock: (irql) => ddi.IoReleaseCancelSpinLock(n(irql)),
-        IoCompleteRequest: (irp, boost) => ddi.IoCompleteRequest(n(irp), n(boost)),
-        ExAllocatePoolWithTag: (_t, size, tag) => ddi.ExAllocatePoolWithTag(n(_t), n(size), tagString(n(tag))),
-        ExAllocatePoolWithQuotaTag: (_t, size, tag) => ddi.ExAllocatePoolWithQuotaTag(n(_t), n(size), tagString(n(tag))),
-        ExInitializeNPagedLookasideList: (list, allocate, free, flags, size, tag, depth) => {
-          // the list's own routines, called through the driver's table: PVOID (*)(POOL_TYPE, SIZE_T, ULONG), VOID (*)(PVOID)
-          const a = n(allocate);
-          const f = n(free);
-          ddi.ExInitializeNPagedLookasideList(n(list),
-            a === 0 ? null : (type, bytes, t) => {
-              const r = call(a, type, P(bytes), t) as number | bigint;
-              return typeof r === 'bigint' ? fromX64(r) : r >>> 0;
-            },
-            f === 0 ? null : (entry) => { call(f, P(entry)); },
-            n(flags), n(size), tagString(n(tag)), n(depth));
-        },
-        // OB_CALLBACK_REGISTRATION: Version, OperationRegistrationCount, Altitude, RegistrationContext, OperationRegistration
-        // (x86 0/2/4/0xC/0x10, x64 0/2/8/0x18/0x20); OB_OPERATION_REGISTRATION: ObjectType (POBJECT_TYPE *), Operations,
-        // PreOperation, PostOperation, each pointer-sized
-        ObRegisterCallbacks: (reg, handle) => {
-          const r = n(reg);
-          const count = ddi.READ_USHORT(r + 2);
-          const first = ddi.READ_POINTER(r + (x64 ? 0x20 : 0x10));
-          const operations = [];
-          for (let k = 0; k < Math.min(count, 16); k++) {
-            const o = first + 4 * ps * k;
-            const typeVariable = ddi.READ_POINTER(o);
-            const pre = ddi.READ_POINTER(o + 2 * ps);
-            const post = ddi.READ_POINTER(o + 3 * ps);
-            operations.push({
-              ObjectType: typeVariable === 0 ? 0 : ddi.READ_POINTER(typeVariable),
-              Operations: ddi.READ_ULONG(o + ps),
-              PreOperation: pre === 0 ? null : routine('obPre', pre, () => (c: number, info: number) => call(pre, P(c), P(info))),
-              PostOperation: post === 0 ? null : routine('obPost', post, () => (c: number, info: number) => { call(post, P(c), P(info)); }),
-            });
-          }
-          const o = { value: 0 };
-          const st = ddi.ObRegisterCallbacks({
-            Version: ddi.READ_USHORT(r), Altitude: readUnicode(r + (x64 ? 8 : 4)), RegistrationContext: ddi.READ_POINTER(r + (x64 ? 0x18 : 0xc)),
-            OperationRegistration: operations,
-          }, o);
-          if (st === 0) out(n(handle), o.value);
-          return st;
-        },
-        ObUnRegisterCallbacks: (h) => ddi.ObUnRegisterCallbacks(n(h)),
-        ObGetFilterVersion: () => ddi.ObGetFilterVersion(),
-        // LARGE_INTEGER returned by value: through a hidden result pointer (the wasm C ABI for unions), or as i64
-        KeQueryPerformanceCounter: (...a) => {
-          if (a.length === 2) {
-            const v = ddi.KeQueryPerformanceCounter(n(a[1]));
-            ddi.WRITE_ULONG(n(a[0]), Number(v & 0xffff_ffffn));
-            ddi.WRITE_ULONG(n(a[0]) + 4, Number((v >> 32n) & 0xffff_ffffn));
-            return undefined;
-          }
-          return ddi.KeQueryPerformanceCounter(n(a[0]));
-        },
-        ExAllocatePool2: (flags, size, tag) => ddi.ExAllocatePool2(BigInt(flags), n(size), tagString(n(tag))),
-        // ExFreePool(p) is ExFreePoolWithTag(p, 0) in wdm.h: tag 0 checks no tag
-        ExFreePoolWithTag: (p, tag) => ddi.ExFreePoolWithTag(n(p), n(tag) === 0 ? '' : tagString(n(tag))),
-        ExFreePool: (p) => ddi.ExFreePoolWithTag(n(p), ''),
-        KeInitializeSpinLock: (p) => ddi.KeInitializeSpinLock(n(p)),
-        KeAcquireSpinLock: (p) => ddi.KeAcquireSpinLock(n(p)),
-        KeReleaseSpinLock: (p, irql) => ddi.KeReleaseSpinLock(n(p), n(irql)),
-        ExInitializeFastMutex: (p) => ddi.ExInitializeFastMutex(n(p)),
-        ExAcquireFastMutex: (p) => ddi.ExAcquireFastMutex(n(p)),
-        ExReleaseFastMutex: (p) => ddi.ExReleaseFastMutex(n(p)),
-        KeGetCurrentIrql: () => ddi.KeGetCurrentIrql(),
-        KeBugCheckEx: (c, a, b, d, e) => ddi.KeBugCheckEx(n(c), n(a), n(b), n(d), n(e)),
-        RtlInitUnicodeString: (dst, src) => {
-          let len = 0;
-          if (n(src) !== 0) while (ddi.READ_USHORT(n(src) + 2 * len) !== 0) len++;
-          ddi.WRITE_USHORT(n(dst), 2 * len);
-          ddi.WRITE_USHORT(n(dst) + 2, n(src) === 0 ? 0 : 2 * len + 2);
-          ddi.WRITE_POINTER(n(dst) + BUFFER, n(src));
-        },
-        RtlCopyUnicodeString: (dst, src) => {
-          if (n(src) === 0) {
-            ddi.WRITE_USHORT(n(dst), 0);
-            return;
-          }
-          const max = ddi.READ_USHORT(n(dst) + 2);
-          const bytes = Math.min(ddi.READ_USHORT(n(src)), max);
-          ddi.RtlCopyMemory(ddi.READ_POINTER(n(dst) + BUFFER), ddi.READ_POINTER(n(src) + BUFFER), bytes);
-          ddi.WRITE_USHORT(n(dst), bytes);
-        },
-        RtlCompareUnicodeString: (a, b, ci) => {
-          let x = readUnicode(n(a));
-          let y = readUnicode(n(b));
-          if (n(ci) !== 0) {
-            x = x.toUpperCase();
-            y = y.toUpperCase();
-          }
-          for (let k = 0; k < Math.min(x.length, y.length); k++) if (x.charCodeAt(k) !== y.charCodeAt(k)) return x.charCodeAt(k) - y.charCodeAt(k);
-          return x.length - y.length;
-        },
-        RtlEqualUnicodeString: (a, b, ci) => {
-          const x = readUnicode(n(a));
-          const y = readUnicode(n(b));
-          return (n(ci) !== 0 ? x.toUpperCase() === y.toUpperCase() : x === y) ? 1 : 0;
-        },
-        RtlGetVersion: (p) => {
-          const v = ddi.RtlGetVersion();
-          ddi.WRITE_ULONG(n(p) + 4, v.dwMajorVersion);
-          ddi.WRITE_ULONG(n(p) + 8, v.dwMinorVersion);
-          ddi.WRITE_ULONG(n(p) + 12, v.dwBuildNumber);
-          ddi.WRITE_ULONG(n(p) + 16, 2); // VER_PLATFORM_WIN32_NT
-          return 0;
-        },
-        MmGetSystemRoutineAddress: (p) => {
-          const name = readUnicode(n(p));
-          if (ddi.MmGetSystemRoutineAddress(name) === 0) return 0;
-          if (!DYNAMIC_ROUTINES.has(name) || table === null) return 0xfee10000; // exported, but not callable from here
-          let at = dynamic.get(name);
-          const own = instanceExports?.[`${DYNAMIC_EXPORT_PREFIX}${name}`];
-          if (at === undefined && own !== undefined) {
-            // the fibers build's own function for it: a wait inside it can switch the thread out
-            at = table.grow(1);
-            table.set(at, own);
-            dynamic.set(name, at);
-          }
-          if (at === undefined) {
-            dynamicInstance ??= new WebAssembly.Instance(trampolines(target), {
-              k: Object.fromEntries([...DYNAMIC_ROUTINES].map(([r, sig]) => [r, bind(r, impl[r], sig.endsWith('p'))])),
-            });
-            at = table.grow(1);
-            table.set(at, dynamicInstance.exports[name]);
-            dynamic.set(name, at);
-          }
-          return at;
-        },
-        DbgPrint: (fmt, va) => {
-          const f = readCString(n(fmt));
-          return ddi.DbgPrint(f, ...varargs(f, n(va)));
-        },
-        DbgPrintEx: (c, l, fmt, va) => {
-          const f = readCString(n(fmt));
-          return ddi.DbgPrintEx(n(c) >>> 0, n(l) >>> 0, f, ...varargs(f, n(va)));
-        },
-        // the driver's own va_list: packed by type by its variadic caller (not widened by the shim's macro)
-        vDbgPrintEx: (c, l, fmt, ap) => {
-          const f = readCString(n(fmt));
-          return ddi.DbgPrintEx(n(c) >>> 0, n(l) >>> 0, f, ...naturalVarargs(f, n(ap)));
-        },
-        ...Object.fromEntries(PLAIN_DDIS.map((name) => [name, (...a: (number | bigint)[]) => {
-          const r = (ddi as unknown as Record<string, (...x: number[]) => number | boolean | void>)[name](...a.map(n));
-          return typeof r === 'boolean' ? (r ? 1 : 0) : r;
-        }])),
-        ...Object.fromEntries([...PRINTF_ROUTINES].map(([name, { formatArg, wide }]) => [name, (...a: (number | bigint)[]) => {
-          const fixed = a.slice(0, -1).map(n);
-          const fmt = wide ? readWString(fixed[formatArg]) : readCString(fixed[formatArg]);
-          const r = (ddi as unknown as Record<string, (...x: DbgArg[]) => number>)[name](...fixed, ...varargs(fmt, n(a[a.length - 1])));
-          return r;
-        }])),
-        memcpy: (d, s, len) => {
-          ddi.RtlCopyMemory(n(d), n(s), n(len));
-          return d;
-        },
-        memmove: (d, s, len) => {
-          ddi.RtlCopyMemory(n(d), n(s), n(len));
-          return d;
-        },
-        memset: (d, c, len) => {
-          for (let k = 0; k < n(len); k++) ddi.WRITE_UCHAR(n(d) + k, n(c) & 0xff);
-          return d;
-        },
-        // edge coverage (clang trace-pc-guard): count by guard address; the guards need no initialisation here
-        __sanitizer_cov_trace_pc_guard: (g) => {
-          if (coverage !== undefined) coverage.hits.set(n(g), (coverage.hits.get(n(g)) ?? 0) + 1);
-        },
-        __sanitizer_cov_trace_pc_guard_init: () => {},
-        KfRaiseIrql: (irql) => ddi.KeRaiseIrql(n(irql)),
-        KfLowerIrql: (irql) => ddi.KeLowerIrql(n(irql)),
-        memcmp: (a, b, len) => {
-          for (let k = 0; k < n(len); k++) {
-            const x = ddi.READ_UCHAR(n(a) + k);
-            const y = ddi.READ_UCHAR(n(b) + k);
-            if (x !== y) return x - y;
-          }
-          return 0;
-        },
-      };
-      const importObject: Record<string, Record<string, WebAssembly.ImportValue>> = {};
-      /**
-       * A kernel routine as the driver calls it: an x64 driver's 64-bit arguments become the kernel's VA form and
-       * a 64-bit result goes back sign-extended; the verifier sees every value the driver hands to the kernel
-       * (uninitialised pool reads).
-       */
-      function bind(name: string, f: Impl, wideResult: boolean): WebAssembly.ImportValue {
-        const checked = verifier && name !== 'DbgPrint' && name !== 'DbgPrintEx' && name !== 'vDbgPrintEx' && !PRINTF_ROUTINES.has(name);
-        if (!x64) {
-          return (checked
-            ? (...a: (number | bigint)[]) => {
-              for (let k = 0; k < a.length; k++) ddi.VERIFY_VALUE(name, k + 1, a[k]);
-              return f(...a);
-            }
-            : f) as WebAssembly.ImportValue;
-        }
-        return ((...a: (number | bigint)[]) => {
-          for (let k = 0; k < a.length; k++) {
-            const v = a[k];
-            if (typeof v === 'bigint') a[k] = fromX64(v);
-            if (checked) ddi.VERIFY_VALUE(name, k + 1, a[k]);
-          }
-          const r = f(...a);
-          // a LONGLONG comes back as a bigint already; pointers and handles as VAs to sign-extend
-          return typeof r === 'bigint' ? r : wideResult ? toX64(Number(r ?? 0)) : r;
-        }) as WebAssembly.ImportValue;
-      }
-      const psharness: Record<string, Impl> = {
-        // the slow path of the inline shadow check (instrument.ts); an x64 driver passes the address it used
-        access: (ea, len, store) => ddi.VERIFY_ACCESS(typeof ea === 'bigint' ? fromX64(ea) : n(ea) >>> 0, n(len), n(store) !== 0),
-        budget_exceeded: () => ddi.WORK_EXCEEDED(),
-        // the shim's Interlocked functions mark their load and store atomic (several CPUs: no switch inside)
-        atomic_begin: (p) => ddi.ATOMIC_BEGIN(typeof p === 'bigint' ? fromX64(p) : n(p) >>> 0),
-        atomic_end: () => ddi.ATOMIC_END(),
-        memory_grow: () => {
-          throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0xc0000005, 0, 0, 0], 'the driver executed memory.grow on the kernel\'s memory');
-        },
-      };
-      for (const i of imports) {
-        importObject[i.module] ??= {};
-        const result = i.signature?.results[0];
-        const fiber = (name: string, f: WebAssembly.ImportValue): WebAssembly.ImportValue =>
-          (withFibers && !NOT_SCHEDULING_POINTS.has(name) ? fiberImport(name, f as Impl, result) : f) as WebAssembly.ImportValue;
-        if (i.kind === 'memory') importObject[i.module][i.name] = ddi.memory;
-        else if (i.kind === 'function' && i.module === 'psharness' && i.name.startsWith(DYNAMIC_IMPORT_PREFIX)) {
-          const routineName = i.name.slice(DYNAMIC_IMPORT_PREFIX.length);
-          importObject[i.module][i.name] = fiber(routineName, bind(routineName, impl[routineName], DYNAMIC_ROUTINES.get(routineName)?.endsWith('p') === true && x64));
-        } else if (i.kind === 'function' && i.module === 'psharness') importObject[i.module][i.name] = fiber(i.name, psharness[i.name] as WebAssembly.ImportValue);
-        else if (i.kind === 'function') importObject[i.module][i.name] = fiber(i.name, bind(i.name, impl[i.name], result === 'i64'));
-      }
-      let instance: WebAssembly.Instance;
-      try {
-        instance = new WebAssembly.Instance(module, importObject);
-      } catch (e) {
-        throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0, 0, 0, 0], `the driver image does not load: ${(e as Error).message}`);
-      }
-      table = instance.exports.__indirect_function_table as WebAssembly.Table;
-      instanceExports = instance.exports;
-      if (withFibers && typeof instance.exports.asyncify_start_unwind === 'function') {
-        A = instance.exports as unknown as Asyncify;
-        sp = instance.exports.__stack_pointer as WebAssembly.Global;
-        spInitial = sp.value as number | bigint;
-      }
-      budget = instance.exports[BUDGET_GLOBAL] as WebAssembly.Global | undefined;
+  let table: WebAssembly.Table | null = null;
+  /** The fibers build's asyncify exports (null: the plain build), the stack pointer, and each CPU's fiber. */
+  let A: Asyncify | null = null;
+  let sp: WebAssembly.Global | null = null;
+  let spInitial: number | bigint = 0;
+  const fibers = new Map<number, Fiber>();
+  /** Driver calls on the JS stack: only the outermost can be switched out (a nested one runs to its end). */
+  let depth = 0;
+  let justSuspended = false;
+  /** The fiber of the outermost driver call now running on a CPU (null: none, or a sequential run). */
+  let running: Fiber | null = null;
+  let instanceExports: WebAssembly.Exports | null = null;
+  let budget: WebAssembly.Global | undefined;
+  const wrappers = new Map<string, unknown>();
+  const dynamic = new Map<string, number>();
+  let dynamicInstance: WebAssembly.Instance | null = null;
+  const fnName = (idx: number): string => {
+    for (const [r, at] of dynamic) if (at === idx) return r;
+    const f = table?.get(idx) as { name?: string } | null;
+    const n = f?.name === undefined ? undefined : names.get(Number(f.name));
+    return n ?? `fn#${idx}`;
+  };
+  const fiberFor = (cpu: number): Fiber => {
+    let fb = fibers.get(cpu);
+    if (fb === undefined) {
+      const st = ddi.FIBER_BUFFER(cpu);
+      // each CPU runs on its slice of the image's stack (above the guard page): an x64 image's stack pointer is a
+      // 32-bit offset once lowered, so its stacks must lie in the image
+      const at = cpuStackSlice(Number(spInitial), STACK_GUARD[1], cpu).top;
+      const top = typeof spInitial === 'bigint' ? BigInt(at) : at;
+      fb = { buffer: ddi.MEMORY_OFFSET(st.buffer), size: st.size, top, suspended: false, sp: top, budget: 0, resume: undefined };
+      fibers.set(cpu, fb);
+    }
+    return fb;
+  };
+  /**
+   * Runs driver code from the kernel. With fibers on several CPUs, the outermost call may unwind at a
+   * scheduling point (asyncify): the kernel sees the thread suspended and calls again later, which rewinds it.
+   */
+  const invoke = (fn: string, f: () => number | bigint): number | bigint => {
+    const cpu = A !== null && depth === 0 ? ddi.CPU() : -1;
+    if (cpu < 0) {
       if (budget !== undefined) budget.value = ddi.WORK_BUDGET;
-      const entry = instance.exports.DriverEntry as (d: number | bigint, r: number | bigint) => number;
-      // DriverObject->MajorFunction[] (x86 offset 0x38, x64 0x70) as the I/O manager filled it, to see what the driver changes
-      const MAJOR = x64 ? 0x70 : 0x38;
-      const before = DriverObject.MajorFunction.map((_, i) => ddi.READ_POINTER(DriverObject.address + MAJOR + ps * i));
-      const finishEntry = (): number => {
-        justSuspended = false;
-        const status = Number(invoke('DriverEntry', () => entry(P(DriverObject.address), P(RegistryPath))));
-        if (justSuspended) {
-          pendingEntry = finishEntry;
-          return 0;
-        }
-        pendingEntry = null;
-        return afterEntry(status);
-      };
-      return finishEntry();
-      function afterEntry(status: number): number {
-      // DriverObject->DriverUnload, as the driver left it (x86 offset 0x34, x64 0x68)
-      const unload = ddi.READ_POINTER(DriverObject.address + (x64 ? 0x68 : 0x34));
-      if (unload !== 0) DriverObject.DriverUnload = routine('unload', unload, () => (d: DRIVER_OBJECT) => { call(unload, P(d.address)); });
-      before.forEach((was, i) => {
-        const now = ddi.READ_POINTER(DriverObject.address + MAJOR + ps * i);
-        if (now !== was) DriverObject.MajorFunction[i] = routine('dispatch', now, () => (dev: number, irp: number) => call(now, P(dev), P(irp)));
-      });
-      return status >>> 0;
+      depth++;
+      try {
+        return f();
+      } catch (e) {
+        throw trapToBugCheck(e, fn);
+      } finally {
+        depth--;
       }
+    }
+    const a = A as Asyncify;
+    const stack = sp as WebAssembly.Global;
+    const fb = fiberFor(cpu);
+    if (fb.suspended) {
+      stack.value = fb.sp;
+      if (budget !== undefined) budget.value = fb.budget;
+      a.asyncify_start_rewind(fb.buffer);
+    } else {
+      stack.value = fb.top;
+      if (budget !== undefined) budget.value = ddi.WORK_BUDGET;
+    }
+    depth = 1;
+    running = fb;
+    let r: number | bigint;
+    try {
+      r = f();
+    } catch (e) {
+      fb.suspended = false;
+      throw trapToBugCheck(e, fn);
+    } finally {
+      depth = 0;
+      running = null;
+    }
+    if (a.asyncify_get_state() === 1) {
+      try {
+        a.asyncify_stop_unwind();
+      } catch (e) {
+        // asyncify's check that the saved frames fit the CPU's buffer: calls nested that deep would have
+        // overflowed a kernel stack (12–24 KB) as well
+        if (!(e instanceof WebAssembly.RuntimeError)) throw e;
+        fb.suspended = false;
+        const b = new BugCheck(BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, [8, 0, 0, 0],
+          `kernel stack overflow: the driver's calls in ${fn} nested too deep to be switched out (more than ${fb.size} bytes of frames)`, 'stack-overflow');
+        b.function = fn;
+        throw b;
+      }
+      fb.suspended = true;
+      fb.sp = stack.value as number | bigint;
+      fb.budget = budget === undefined ? 0 : (budget.value as number);
+      justSuspended = true;
+      ddi.SUSPENDED();
+      return 0;
+    }
+    fb.suspended = false;
+    return r;
+  };
+  /** Switches the running thread out of the driver's code (its frames saved in its CPU's buffer). */
+  const unwind = (fb: Fiber, result: string | undefined): number | bigint | undefined => {
+    const view = new DataView(ddi.memory.buffer);
+    view.setUint32(fb.buffer, fb.buffer + 8, true);
+    view.setUint32(fb.buffer + 4, fb.buffer + fb.size, true);
+    (A as Asyncify).asyncify_start_unwind(fb.buffer);
+    return result === 'i64' ? 0n : result === undefined ? undefined : 0;
+  };
+  /** An import of the fibers build: a scheduling point before the call, and a wait that switches the thread out. */
+  const fiberImport = (name: string, f: Impl, result: string | undefined): Impl => (...args) => {
+    const fb = running;
+    if (A === null || fb === null || depth !== 1) return f(...args);
+    let mayPreempt = true;
+    if (A.asyncify_get_state() === 2) {
+      // resumed: the call it stopped at is made now (or returns what it had done before its wait)
+      A.asyncify_stop_rewind();
+      const r = fb.resume;
+      fb.resume = undefined;
+      if (r !== undefined) return result === 'i64' ? toX64(Number(r.value)) : (r.value as number | undefined);
+      mayPreempt = false;
+    }
+    if (mayPreempt && (name === 'access' ? ddi.SCHEDULING_POINT(() => accessLabel(args), true) : ddi.SCHEDULING_POINT(name))) return unwind(fb, result);
+    try {
+      return f(...args);
+    } catch (e) {
+      if (!(e instanceof WouldBlock)) throw e;
+      fb.resume = e.result;
+      return unwind(fb, result);
+    }
+  };
+  const accessLabel = (args: (number | bigint)[]): string =>
+    `${n(args[2]) !== 0 ? 'write' : 'read'} of ${n(args[1])} bytes at 0x${(typeof args[0] === 'bigint' ? BigInt.asUintN(64, args[0]) : BigInt(n(args[0]) >>> 0)).toString(16).toUpperCase()}`;
+  const call = (idx: number, ...args: (number | bigint)[]): number => {
+    const f = table?.get(idx) as ((...a: (number | bigint)[]) => number) | null;
+    if (f === null || f === undefined) {
+      throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0xc0000005, 0, 0, 0], `call through the NULL function pointer (table index ${idx})`);
+    }
+    return invoke(fnName(idx), () => f(...args)) as number;
+  };
+  /** One JS function per (kind, table index): registration and removal must see the same routine. */
+  const routine = <F>(kind: string, idx: number, make: () => F): F => {
+    const key = `${kind}:${idx}`;
+    let w = wrappers.get(key) as F | undefined;
+    if (w === undefined) {
+      w = make();
+      Object.defineProperty(w, 'name', { value: fnName(idx) });
+      wrappers.set(key, w);
+    }
+    return w;
+  };
+  // the routines' WDK prototypes: HANDLE and pointers are pointer-sized, BOOLEAN a 32-bit value
+  const processRoutine = (i: number) => routine('process', i, () => (ppid: number, pid: number, create: boolean) => { call(i, P(ppid), P(pid), create ? 1 : 0); });
+  const processExRoutine = (i: number) => routine('processEx', i, () => (p: number, pid: number, info: number) => { call(i, P(p), P(pid), P(info)); });
+  const threadRoutine = (i: number) => routine('thread', i, () => (pid: number, tid: number, create: boolean) => { call(i, P(pid), P(tid), create ? 1 : 0); });
+  const imageRoutine = (i: number) => routine('image', i, () => (us: number, pid: number, info: number) => { call(i, P(us), P(pid), P(info)); });
+  // a function pointer is a table index; one past the table is no routine of this image
+  const routineAt = (i: number): PDRIVER_CANCEL | null => (table !== null && i > 0 && i < table.length ? routine('cancel', i, () => (dev: number, irp: number) => { call(i, P(dev), P(irp)); }) : null);
+  /** UNICODE_STRING.Buffer's offset in the run's build. */
+  let BUFFER = 0;
+  const readUnicode = (us: number): string => {
+    const len = ddi.READ_USHORT(us) >>> 1;
+    const buf = ddi.READ_POINTER(us + BUFFER);
+    let s = '';
+    for (let k = 0; k < len; k++) s += String.fromCharCode(ddi.READ_USHORT(buf + 2 * k));
+    return s;
+  };
+  /** A NUL-terminated string the driver passes (DbgPrint's format): all of it, checked as one read. */
+  const readCString = (p: number): string => {
+    const at = ddi.MEMORY_OFFSET(p);
+    if (at < 0) {
+      ddi.VERIFY_ACCESS(p, 1, false);
+      return '';
+    }
+    // the address space is the memory's lower half (the upper half is its shadow)
+    const mem = new Uint8Array(ddi.memory.buffer, 0, ddi.memory.buffer.byteLength / 2);
+    const end = mem.indexOf(0, at);
+    // no NUL before the end of the address space: the read runs off it, as the kernel's would
+    ddi.VERIFY_ACCESS(p, (end < 0 ? mem.length : end) - at + 1, false);
+    return new TextDecoder('latin1').decode(mem.subarray(at, end));
+  };
+  /** A NUL-terminated wide string (a wide printf format). */
+  const readWString = (p: number): string => {
+    let t = '';
+    for (let k = 0; ; k++) {
+      const ch = ddi.READ_USHORT(p + 2 * k);
+      if (ch === 0) return t;
+      t += String.fromCharCode(ch);
+    }
+  };
+  const read64 = (at: number): bigint => (BigInt(ddi.READ_ULONG(at + 4)) << 32n) | BigInt(ddi.READ_ULONG(at));
+  /** Arguments packed by type, each at its own alignment: how clang passes varargs (and builds a va_list). */
+  const naturalVarargs = (format: string, va: number): DbgArg[] => {
+    const args: DbgArg[] = [];
+    let at = va;
+    for (const size of varargSlotSizes(format, ps)) {
+      at = (at + size - 1) & ~(size - 1);
+      args.push(size === 8 ? read64(at) : ddi.READ_ULONG(at));
+      at += size;
+    }
+    return args;
+  };
+  /** DbgPrint-style varargs: x64's shim macros widen each argument to an 8-byte slot, as the x64 convention does. */
+  const varargs = (format: string, va: number): DbgArg[] =>
+    (x64 ? varargSlotSizes(format).map((_, k) => read64(va + 8 * k)) : naturalVarargs(format, va));
+  const out = (p: number, v: number): void => ddi.WRITE_POINTER(p, v);
+  const n = (x: number | bigint): number => Number(x);
+  const impl: Record<string, Impl> = {
+    PsSetCreateProcessNotifyRoutine: (r, remove) => ddi.PsSetCreateProcessNotifyRoutine(processRoutine(n(r)), n(remove) !== 0),
+    PsSetCreateProcessNotifyRoutineEx: (r, remove) => ddi.PsSetCreateProcessNotifyRoutineEx(processExRoutine(n(r)), n(remove) !== 0),
+    PsSetCreateProcessNotifyRoutineEx2: (t, r, remove) => ddi.PsSetCreateProcessNotifyRoutineEx2(n(t), processExRoutine(n(r)), n(remove) !== 0),
+    PsSetCreateThreadNotifyRoutine: (r) => ddi.PsSetCreateThreadNotifyRoutine(threadRoutine(n(r))),
+    PsSetCreateThreadNotifyRoutineEx: (t, r) => ddi.PsSetCreateThreadNotifyRoutineEx(n(t), threadRoutine(n(r))),
+    PsRemoveCreateThreadNotifyRoutine: (r) => ddi.PsRemoveCreateThreadNotifyRoutine(threadRoutine(n(r))),
+    PsSetLoadImageNotifyRoutine: (r) => ddi.PsSetLoadImageNotifyRoutine(imageRoutine(n(r))),
+    PsSetLoadImageNotifyRoutineEx: (r, f) => ddi.PsSetLoadImageNotifyRoutineEx(imageRoutine(n(r)), n(f)),
+    PsRemoveLoadImageNotifyRoutine: (r) => ddi.PsRemoveLoadImageNotifyRoutine(imageRoutine(n(r))),
+    PsLookupProcessByProcessId: (pid, p) => {
+      const o = { value: ddi.READ_POINTER(n(p)) };
+      const st = ddi.PsLookupProcessByProcessId(n(pid), o);
+      out(n(p), o.value);
+      return st;
+    },
+    PsLookupThreadByThreadId: (tid, p) => {
+      const o = { value: ddi.READ_POINTER(n(p)) };
+      const st = ddi.PsLookupThreadByThreadId(n(tid), o);
+      out(n(p), o.value);
+      return st;
+    },
+    PsGetCurrentProcessId: () => ddi.PsGetCurrentProcessId(),
+    PsGetCurrentThreadId: () => ddi.PsGetCurrentThreadId(),
+    PsGetCurrentProcess: () => ddi.PsGetCurrentProcess(),
+    IoGetCurrentProcess: () => ddi.PsGetCurrentProcess(),
+    KeGetCurrentThread: () => ddi.PsGetCurrentThread(),
+    PsGetProcessId: (p) => ddi.PsGetProcessId(n(p)),
+    PsGetProcessImageFileName: (p) => ddi.PsGetProcessImageFileName(n(p)),
+    ObfReferenceObject: (p) => ddi.ObReferenceObject(n(p)),
+    ObReferenceObject: (p) => ddi.ObReferenceObject(n(p)),
+    ObfDereferenceObject: (p) => ddi.ObDereferenceObject(n(p)),
+    ObDereferenceObject: (p) => ddi.ObDereferenceObject(n(p)),
+    IoCreateDevice: (dobj, ext, name, type, chars, excl, p) => {
+      if (n(dobj) !== DriverObject.address) throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0xc0000005, 0, 0, 0], 'IoCreateDevice: not the driver\'s DRIVER_OBJECT');
+      const o = { value: 0 };
+      const st = ddi.IoCreateDevice(DriverObject, n(ext), n(name) === 0 ? null : readUnicode(n(name)), n(type), n(chars), n(excl) !== 0, o);
+      out(n(p), o.value);
+      return st;
+    },
+    IoDeleteDevice: (d) => ddi.IoDeleteDevice(n(d)),
+    IoCreateSymbolicLink: (l, d) => ddi.IoCreateSymbolicLink(readUnicode(n(l)), readUnicode(n(d))),
+    IoDeleteSymbolicLink: (l) => ddi.IoDeleteSymbolicLink(readUnicode(n(l))),
+    IofCompleteRequest: (irp, boost) => ddi.IoCompleteRequest(n(irp), n(boost)),
+    IoAcquireCancelSpinLock: (p) => { ddi.WRITE_UCHAR(n(p), ddi.IoAcquireCancelSpinLock()); },
+    IoReleaseCancelSpinLock: (irql) => ddi.IoReleaseCancelSpinLock(n(irql)),
+    IoCompleteRequest: (irp, boost) => ddi.IoCompleteRequest(n(irp), n(boost)),
+    ExAllocatePoolWithTag: (_t, size, tag) => ddi.ExAllocatePoolWithTag(n(_t), n(size), tagString(n(tag))),
+    ExAllocatePoolWithQuotaTag: (_t, size, tag) => ddi.ExAllocatePoolWithQuotaTag(n(_t), n(size), tagString(n(tag))),
+    ExInitializeNPagedLookasideList: (list, allocate, free, flags, size, tag, depth) => {
+      // the list's own routines, called through the driver's table: PVOID (*)(POOL_TYPE, SIZE_T, ULONG), VOID (*)(PVOID)
+      const a = n(allocate);
+      const f = n(free);
+      ddi.ExInitializeNPagedLookasideList(n(list),
+        a === 0 ? null : (type, bytes, t) => {
+          const r = call(a, type, P(bytes), t) as number | bigint;
+          return typeof r === 'bigint' ? fromX64(r) : r >>> 0;
+        },
+        f === 0 ? null : (entry) => { call(f, P(entry)); },
+        n(flags), n(size), tagString(n(tag)), n(depth));
+    },
+    // OB_CALLBACK_REGISTRATION: Version, OperationRegistrationCount, Altitude, RegistrationContext, OperationRegistration
+    // (x86 0/2/4/0xC/0x10, x64 0/2/8/0x18/0x20); OB_OPERATION_REGISTRATION: ObjectType (POBJECT_TYPE *), Operations,
+    // PreOperation, PostOperation, each pointer-sized
+    ObRegisterCallbacks: (reg, handle) => {
+      const r = n(reg);
+      const count = ddi.READ_USHORT(r + 2);
+      const first = ddi.READ_POINTER(r + (x64 ? 0x20 : 0x10));
+      const operations = [];
+      for (let k = 0; k < Math.min(count, 16); k++) {
+        const o = first + 4 * ps * k;
+        const typeVariable = ddi.READ_POINTER(o);
+        const pre = ddi.READ_POINTER(o + 2 * ps);
+        const post = ddi.READ_POINTER(o + 3 * ps);
+        operations.push({
+          ObjectType: typeVariable === 0 ? 0 : ddi.READ_POINTER(typeVariable),
+          Operations: ddi.READ_ULONG(o + ps),
+          PreOperation: pre === 0 ? null : routine('obPre', pre, () => (c: number, info: number) => call(pre, P(c), P(info))),
+          PostOperation: post === 0 ? null : routine('obPost', post, () => (c: number, info: number) => { call(post, P(c), P(info)); }),
+        });
+      }
+      const o = { value: 0 };
+      const st = ddi.ObRegisterCallbacks({
+        Version: ddi.READ_USHORT(r), Altitude: readUnicode(r + (x64 ? 8 : 4)), RegistrationContext: ddi.READ_POINTER(r + (x64 ? 0x18 : 0xc)),
+        OperationRegistration: operations,
+      }, o);
+      if (st === 0) out(n(handle), o.value);
+      return st;
+    },
+    ObUnRegisterCallbacks: (h) => ddi.ObUnRegisterCallbacks(n(h)),
+    ObGetFilterVersion: () => ddi.ObGetFilterVersion(),
+    // LARGE_INTEGER returned by value: through a hidden result pointer (the wasm C ABI for unions), or as i64
+    KeQueryPerformanceCounter: (...a) => {
+      if (a.length === 2) {
+        const v = ddi.KeQueryPerformanceCounter(n(a[1]));
+        ddi.WRITE_ULONG(n(a[0]), Number(v & 0xffff_ffffn));
+        ddi.WRITE_ULONG(n(a[0]) + 4, Number((v >> 32n) & 0xffff_ffffn));
+        return undefined;
+      }
+      return ddi.KeQueryPerformanceCounter(n(a[0]));
+    },
+    ExAllocatePool2: (flags, size, tag) => ddi.ExAllocatePool2(BigInt(flags), n(size), tagString(n(tag))),
+    // ExFreePool(p) is ExFreePoolWithTag(p, 0) in wdm.h: tag 0 checks no tag
+    ExFreePoolWithTag: (p, tag) => ddi.ExFreePoolWithTag(n(p), n(tag) === 0 ? '' : tagString(n(tag))),
+    ExFreePool: (p) => ddi.ExFreePoolWithTag(n(p), ''),
+    KeInitializeSpinLock: (p) => ddi.KeInitializeSpinLock(n(p)),
+    KeAcquireSpinLock: (p) => ddi.KeAcquireSpinLock(n(p)),
+    KeReleaseSpinLock: (p, irql) => ddi.KeReleaseSpinLock(n(p), n(irql)),
+    ExInitializeFastMutex: (p) => ddi.ExInitializeFastMutex(n(p)),
+    ExAcquireFastMutex: (p) => ddi.ExAcquireFastMutex(n(p)),
+    ExReleaseFastMutex: (p) => ddi.ExReleaseFastMutex(n(p)),
+    KeGetCurrentIrql: () => ddi.KeGetCurrentIrql(),
+    KeBugCheckEx: (c, a, b, d, e) => ddi.KeBugCheckEx(n(c), n(a), n(b), n(d), n(e)),
+    RtlInitUnicodeString: (dst, src) => {
+      let len = 0;
+      if (n(src) !== 0) while (ddi.READ_USHORT(n(src) + 2 * len) !== 0) len++;
+      ddi.WRITE_USHORT(n(dst), 2 * len);
+      ddi.WRITE_USHORT(n(dst) + 2, n(src) === 0 ? 0 : 2 * len + 2);
+      ddi.WRITE_POINTER(n(dst) + BUFFER, n(src));
+    },
+    RtlCopyUnicodeString: (dst, src) => {
+      if (n(src) === 0) {
+        ddi.WRITE_USHORT(n(dst), 0);
+        return;
+      }
+      const max = ddi.READ_USHORT(n(dst) + 2);
+      const bytes = Math.min(ddi.READ_USHORT(n(src)), max);
+      ddi.RtlCopyMemory(ddi.READ_POINTER(n(dst) + BUFFER), ddi.READ_POINTER(n(src) + BUFFER), bytes);
+      ddi.WRITE_USHORT(n(dst), bytes);
+    },
+    RtlCompareUnicodeString: (a, b, ci) => {
+      let x = readUnicode(n(a));
+      let y = readUnicode(n(b));
+      if (n(ci) !== 0) {
+        x = x.toUpperCase();
+        y = y.toUpperCase();
+      }
+      for (let k = 0; k < Math.min(x.length, y.length); k++) if (x.charCodeAt(k) !== y.charCodeAt(k)) return x.charCodeAt(k) - y.charCodeAt(k);
+      return x.length - y.length;
+    },
+    RtlEqualUnicodeString: (a, b, ci) => {
+      const x = readUnicode(n(a));
+      const y = readUnicode(n(b));
+      return (n(ci) !== 0 ? x.toUpperCase() === y.toUpperCase() : x === y) ? 1 : 0;
+    },
+    RtlGetVersion: (p) => {
+      const v = ddi.RtlGetVersion();
+      ddi.WRITE_ULONG(n(p) + 4, v.dwMajorVersion);
+      ddi.WRITE_ULONG(n(p) + 8, v.dwMinorVersion);
+      ddi.WRITE_ULONG(n(p) + 12, v.dwBuildNumber);
+      ddi.WRITE_ULONG(n(p) + 16, 2); // VER_PLATFORM_WIN32_NT
+      return 0;
+    },
+    MmGetSystemRoutineAddress: (p) => {
+      const name = readUnicode(n(p));
+      if (ddi.MmGetSystemRoutineAddress(name) === 0) return 0;
+      if (!DYNAMIC_ROUTINES.has(name) || table === null) return 0xfee10000; // exported, but not callable from here
+      let at = dynamic.get(name);
+      const own = instanceExports?.[`${DYNAMIC_EXPORT_PREFIX}${name}`];
+      if (at === undefined && own !== undefined) {
+        // the fibers build's own function for it: a wait inside it can switch the thread out
+        at = table.grow(1);
+        table.set(at, own);
+        dynamic.set(name, at);
+      }
+      if (at === undefined) {
+        dynamicInstance ??= new WebAssembly.Instance(trampolines(target), {
+          k: Object.fromEntries([...DYNAMIC_ROUTINES].map(([r, sig]) => [r, bind(r, impl[r], sig.endsWith('p'))])),
+        });
+        at = table.grow(1);
+        table.set(at, dynamicInstance.exports[name]);
+        dynamic.set(name, at);
+      }
+      return at;
+    },
+    DbgPrint: (fmt, va) => {
+      const f = readCString(n(fmt));
+      return ddi.DbgPrint(f, ...varargs(f, n(va)));
+    },
+    DbgPrintEx: (c, l, fmt, va) => {
+      const f = readCString(n(fmt));
+      return ddi.DbgPrintEx(n(c) >>> 0, n(l) >>> 0, f, ...varargs(f, n(va)));
+    },
+    // the driver's own va_list: packed by type by its variadic caller (not widened by the shim's macro)
+    vDbgPrintEx: (c, l, fmt, ap) => {
+      const f = readCString(n(fmt));
+      return ddi.DbgPrintEx(n(c) >>> 0, n(l) >>> 0, f, ...naturalVarargs(f, n(ap)));
+    },
+    ...Object.fromEntries(PLAIN_DDIS.map((name) => [name, (...a: (number | bigint)[]) => {
+      const r = (ddi as unknown as Record<string, (...x: number[]) => number | boolean | void>)[name](...a.map(n));
+      return typeof r === 'boolean' ? (r ? 1 : 0) : r;
+    }])),
+    ...Object.fromEntries([...PRINTF_ROUTINES].map(([name, { formatArg, wide }]) => [name, (...a: (number | bigint)[]) => {
+      const fixed = a.slice(0, -1).map(n);
+      const fmt = wide ? readWString(fixed[formatArg]) : readCString(fixed[formatArg]);
+      const r = (ddi as unknown as Record<string, (...x: DbgArg[]) => number>)[name](...fixed, ...varargs(fmt, n(a[a.length - 1])));
+      return r;
+    }])),
+    memcpy: (d, s, len) => {
+      ddi.RtlCopyMemory(n(d), n(s), n(len));
+      return d;
+    },
+    memmove: (d, s, len) => {
+      ddi.RtlCopyMemory(n(d), n(s), n(len));
+      return d;
+    },
+    memset: (d, c, len) => {
+      for (let k = 0; k < n(len); k++) ddi.WRITE_UCHAR(n(d) + k, n(c) & 0xff);
+      return d;
+    },
+    // edge coverage (clang trace-pc-guard): count by guard address; the guards need no initialisation here
+    __sanitizer_cov_trace_pc_guard: (g) => {
+      if (coverage !== undefined) coverage.hits.set(n(g), (coverage.hits.get(n(g)) ?? 0) + 1);
+    },
+    __sanitizer_cov_trace_pc_guard_init: () => {},
+    KfRaiseIrql: (irql) => ddi.KeRaiseIrql(n(irql)),
+    KfLowerIrql: (irql) => ddi.KeLowerIrql(n(irql)),
+    memcmp: (a, b, len) => {
+      for (let k = 0; k < n(len); k++) {
+        const x = ddi.READ_UCHAR(n(a) + k);
+        const y = ddi.READ_UCHAR(n(b) + k);
+        if (x !== y) return x - y;
+      }
+      return 0;
+    },
+  };
+  const importObject: Record<string, Record<string, WebAssembly.ImportValue>> = {};
+  /** Where the kernel's memory goes in `importObject` (each run's own). */
+  const memoryImports: { readonly module: string; readonly name: string }[] = [];
+  /**
+   * A kernel routine as the driver calls it: an x64 driver's 64-bit arguments become the kernel's VA form and
+   * a 64-bit result goes back sign-extended; the verifier sees every value the driver hands to the kernel
+   * (uninitialised pool reads).
+   */
+  function bind(name: string, f: Impl, wideResult: boolean): WebAssembly.ImportValue {
+    const checked = verifier && name !== 'DbgPrint' && name !== 'DbgPrintEx' && name !== 'vDbgPrintEx' && !PRINTF_ROUTINES.has(name);
+    if (!x64) {
+      return (checked
+        ? (...a: (number | bigint)[]) => {
+          for (let k = 0; k < a.length; k++) ddi.VERIFY_VALUE(name, k + 1, a[k]);
+          return f(...a);
+        }
+        : f) as WebAssembly.ImportValue;
+    }
+    return ((...a: (number | bigint)[]) => {
+      for (let k = 0; k < a.length; k++) {
+        const v = a[k];
+        if (typeof v === 'bigint') a[k] = fromX64(v);
+        if (checked) ddi.VERIFY_VALUE(name, k + 1, a[k]);
+      }
+      const r = f(...a);
+      // a LONGLONG comes back as a bigint already; pointers and handles as VAs to sign-extend
+      return typeof r === 'bigint' ? r : wideResult ? toX64(Number(r ?? 0)) : r;
+    }) as WebAssembly.ImportValue;
+  }
+  const psharness: Record<string, Impl> = {
+    // the slow path of the inline shadow check (instrument.ts); an x64 driver passes the address it used
+    access: (ea, len, store) => ddi.VERIFY_ACCESS(typeof ea === 'bigint' ? fromX64(ea) : n(ea) >>> 0, n(len), n(store) !== 0),
+    budget_exceeded: () => ddi.WORK_EXCEEDED(),
+    // the shim's Interlocked functions mark their load and store atomic (several CPUs: no switch inside)
+    atomic_begin: (p) => ddi.ATOMIC_BEGIN(typeof p === 'bigint' ? fromX64(p) : n(p) >>> 0),
+    atomic_end: () => ddi.ATOMIC_END(),
+    memory_grow: () => {
+      throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0xc0000005, 0, 0, 0], 'the driver executed memory.grow on the kernel\'s memory');
+    },
+  };
+  for (const i of imports) {
+    importObject[i.module] ??= {};
+    const result = i.signature?.results[0];
+    const fiber = (name: string, f: WebAssembly.ImportValue): WebAssembly.ImportValue =>
+      (withFibers && !NOT_SCHEDULING_POINTS.has(name) ? fiberImport(name, f as Impl, result) : f) as WebAssembly.ImportValue;
+    if (i.kind === 'memory') memoryImports.push(i);
+    else if (i.kind === 'function' && i.module === 'psharness' && i.name.startsWith(DYNAMIC_IMPORT_PREFIX)) {
+      const routineName = i.name.slice(DYNAMIC_IMPORT_PREFIX.length);
+      importObject[i.module][i.name] = fiber(routineName, bind(routineName, impl[routineName], DYNAMIC_ROUTINES.get(routineName)?.endsWith('p') === true && x64));
+    } else if (i.kind === 'function' && i.module === 'psharness') importObject[i.module][i.name] = fiber(i.name, psharness[i.name] as WebAssembly.ImportValue);
+    else if (i.kind === 'function') importObject[i.module][i.name] = fiber(i.name, bind(i.name, impl[i.name], result === 'i64'));
+  }
+  function enter(runDdi: Ddi, runDriverObject: DRIVER_OBJECT, RegistryPath: PVOID): number {
+    ddi = runDdi;
+    DriverObject = runDriverObject;
+    BUFFER = ddi.UNICODE_STRING.Buffer;
+    for (const i of memoryImports) importObject[i.module][i.name] = ddi.memory;
+    // the previous run's instance state (the layer's functions stay)
+    table = null;
+    A = null;
+    sp = null;
+    spInitial = 0;
+    fibers.clear();
+    depth = 0;
+    justSuspended = false;
+    running = null;
+    instanceExports = null;
+    budget = undefined;
+    wrappers.clear();
+    dynamic.clear();
+    pendingEntry = null;
+    let instance: WebAssembly.Instance;
+    try {
+      instance = new WebAssembly.Instance(module, importObject);
+    } catch (e) {
+      throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0, 0, 0, 0], `the driver image does not load: ${(e as Error).message}`);
+    }
+    table = instance.exports.__indirect_function_table as WebAssembly.Table;
+    instanceExports = instance.exports;
+    if (withFibers && typeof instance.exports.asyncify_start_unwind === 'function') {
+      A = instance.exports as unknown as Asyncify;
+      sp = instance.exports.__stack_pointer as WebAssembly.Global;
+      spInitial = sp.value as number | bigint;
+    }
+    budget = instance.exports[BUDGET_GLOBAL] as WebAssembly.Global | undefined;
+    if (budget !== undefined) budget.value = ddi.WORK_BUDGET;
+    const entry = instance.exports.DriverEntry as (d: number | bigint, r: number | bigint) => number;
+    // DriverObject->MajorFunction[] (x86 offset 0x38, x64 0x70) as the I/O manager filled it, to see what the driver changes
+    const MAJOR = x64 ? 0x70 : 0x38;
+    const before = DriverObject.MajorFunction.map((_, i) => ddi.READ_POINTER(DriverObject.address + MAJOR + ps * i));
+    const finishEntry = (): number => {
+      justSuspended = false;
+      const status = Number(invoke('DriverEntry', () => entry(P(DriverObject.address), P(RegistryPath))));
+      if (justSuspended) {
+        pendingEntry = finishEntry;
+        return 0;
+      }
+      pendingEntry = null;
+      return afterEntry(status);
+    };
+    return finishEntry();
+    function afterEntry(status: number): number {
+    // DriverObject->DriverUnload, as the driver left it (x86 offset 0x34, x64 0x68)
+    const unload = ddi.READ_POINTER(DriverObject.address + (x64 ? 0x68 : 0x34));
+    if (unload !== 0) DriverObject.DriverUnload = routine('unload', unload, () => (d: DRIVER_OBJECT) => { call(unload, P(d.address)); });
+    before.forEach((was, i) => {
+      const now = ddi.READ_POINTER(DriverObject.address + MAJOR + ps * i);
+      if (now !== was) DriverObject.MajorFunction[i] = routine('dispatch', now, () => (dev: number, irp: number) => call(now, P(dev), P(irp)));
+    });
+    return status >>> 0;
+    }
+  }
+  return {
+    enter,
+    get pending() {
+      return pendingEntry;
+    },
+    routineAt,
+    clear() {
+      ddi = null as unknown as Ddi;
+      DriverObject = null as unknown as DRIVER_OBJECT;
+      pendingEntry = null;
     },
   };
 }
