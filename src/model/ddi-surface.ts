@@ -61,12 +61,13 @@ const UNICODE_FORMAT = /%[-+ #0]*(?:\*|\d+)?(?:\.(?:\*|\d+))?(?:wZ|ws|S|ls|C|lc|
  * Every call counts against the routine's budget (the watchdog), and every routine with a documented IRQL limit
  * checks it first (DDI compliance checking). Wraps the functions of `table` in place.
  */
-function wrapDdis(table: Record<string, unknown>, v: Verifier): Record<string, unknown> {
+function wrapDdis(table: Record<string, unknown>, verifier: () => Verifier): Record<string, unknown> {
   for (const name of Object.keys(table)) {
     const f = table[name];
     if (typeof f !== 'function' || UNCOUNTED.has(name)) continue;
     const limited = DDI_IRQL[name] !== undefined;
     table[name] = (...args: unknown[]): unknown => {
+      const v = verifier();
       v.countDdiCall();
       if (limited) v.checkIrql(name);
       return (f as (...a: unknown[]) => unknown)(...args);
@@ -115,11 +116,48 @@ const LAZY_PROTO: object = (() => {
   return proto;
 })();
 
-export function makeDdi(k: Kernel): Ddi {
-  const mem = k.mem;
-  const v = k.verifier;
-  const ps = k.build.pointerSize;
-  const driverName = k.driverName;
+const UNICODE_STRING_32 = { Length: 0, MaximumLength: 2, Buffer: 4, size: 8 } as const;
+const UNICODE_STRING_64 = { Length: 0, MaximumLength: 2, Buffer: 8, size: 16 } as const;
+
+/** A DDI surface and the kernel it is bound to (a run's; none while idle). */
+export interface DdiSurface {
+  readonly ddi: Ddi;
+  bind(k: Kernel | null): void;
+}
+
+/** How many surfaces whose run is over wait for the next kernels (runs on one thread use one or two at a time). */
+const IDLE_SURFACES = 4;
+const idle: DdiSurface[] = [];
+let surfaceReuse = true;
+
+/** @internal for tests: off, every load builds its surface anew (what a reused one must be identical to). */
+export function setDdiSurfaceReuse(on: boolean): void {
+  surfaceReuse = on;
+}
+
+/**
+ * The DDI surface for a driver load on `k`: one whose run is over, rebound to `k`, or a new one. Its ~200 closures
+ * were most of what a boot allocated.
+ */
+export function takeDdiSurface(k: Kernel): DdiSurface {
+  const s = (surfaceReuse ? idle.pop() : undefined) ?? newSurface();
+  s.bind(k);
+  return s;
+}
+
+/** The run is over (its record taken): the surface forgets its kernel and serves a later one. */
+export function releaseDdiSurface(s: DdiSurface): void {
+  s.bind(null);
+  if (surfaceReuse && idle.length < IDLE_SURFACES) idle.push(s);
+}
+
+function newSurface(): DdiSurface {
+  // the kernel the surface is bound to, and what its routines use of it (set by bind)
+  let k = null as unknown as Kernel;
+  let mem = null as unknown as Kernel['mem'];
+  let v = null as unknown as Verifier;
+  let ps: 4 | 8 = 4;
+  let driverName = '';
   const register = <F>(table: NotifyTable<F>, name: string, routine: F, full: NTSTATUS): NTSTATUS => {
     const f = k.fault(name);
     if (f !== undefined) {
@@ -269,18 +307,19 @@ export function makeDdi(k: Kernel): Ddi {
     [BUILD_GROUP]: (group: LazyGroup): Record<string, unknown> => {
       let g = built.get(group);
       if (g === undefined) {
-        g = wrapDdis(factories[group]() as Record<string, unknown>, v);
+        g = wrapDdis(factories[group]() as Record<string, unknown>, () => v);
         built.set(group, g);
       }
       return g;
     },
+    // the run's (set by bind)
     pointerSize: ps,
-    memory: mem.wasm,
-    IMAGE_INFO: k.imageInfo,
-    PS_CREATE_NOTIFY_INFO: k.createInfo,
-    IRP: k.irpLayout,
-    IO_STACK_LOCATION: k.stackLayout,
-    UNICODE_STRING: ps === 4 ? { Length: 0, MaximumLength: 2, Buffer: 4, size: 8 } : { Length: 0, MaximumLength: 2, Buffer: 8, size: 16 },
+    memory: null as unknown as WebAssembly.Memory,
+    IMAGE_INFO: null as unknown as Ddi['IMAGE_INFO'],
+    PS_CREATE_NOTIFY_INFO: null as unknown as Ddi['PS_CREATE_NOTIFY_INFO'],
+    IRP: null as unknown as Ddi['IRP'],
+    IO_STACK_LOCATION: null as unknown as Ddi['IO_STACK_LOCATION'],
+    UNICODE_STRING: UNICODE_STRING_32,
     READ_UCHAR: (p) => { mem.check(p, 1, false); return mem.u8(p); },
     READ_USHORT: (p) => { mem.check(p, 2, false); return mem.u16(p); },
     READ_ULONG: (p) => { mem.check(p, 4, false); return mem.u32(p); },
@@ -705,7 +744,36 @@ export function makeDdi(k: Kernel): Ddi {
     ATOMIC_BEGIN: (p) => k.atomicBegin(p),
     ATOMIC_END: () => k.atomicEnd(),
   };
-  wrapDdis(core as unknown as Record<string, unknown>, v);
+  wrapDdis(core as unknown as Record<string, unknown>, () => v);
   const ddi = core as unknown as Ddi;
-  return ddi;
+  const fields = core as unknown as Record<string | symbol, unknown>;
+  const bind = (kernel: Kernel | null): void => {
+    if (kernel === null) {
+      k = null as unknown as Kernel;
+      mem = null as unknown as Kernel['mem'];
+      v = null as unknown as Verifier;
+      fields.memory = null;
+      return;
+    }
+    k = kernel;
+    mem = k.mem;
+    v = k.verifier;
+    ps = k.build.pointerSize;
+    driverName = k.driverName;
+    fields.pointerSize = ps;
+    fields.memory = mem.wasm;
+    fields.IMAGE_INFO = k.imageInfo;
+    fields.PS_CREATE_NOTIFY_INFO = k.createInfo;
+    fields.IRP = k.irpLayout;
+    fields.IO_STACK_LOCATION = k.stackLayout;
+    fields.UNICODE_STRING = ps === 4 ? UNICODE_STRING_32 : UNICODE_STRING_64;
+    // a group built for an earlier kernel holds what it was built with: built again for this one
+    for (const group of built.keys()) {
+      const g = wrapDdis(factories[group]() as Record<string, unknown>, () => v);
+      built.set(group, g);
+      // defined, not assigned: a routine never called still has only the prototype's getter (no setter)
+      for (const name of Object.keys(g)) Object.defineProperty(core, name, { value: g[name], writable: true, configurable: true, enumerable: true });
+    }
+  };
+  return { ddi, bind };
 }

@@ -41,7 +41,7 @@ import {
   type PLOAD_IMAGE_NOTIFY_ROUTINE,
   type WasmAddressSpace,
 } from './ddi.js';
-import { makeDdi } from './ddi-surface.js';
+import { releaseDdiSurface, takeDdiSurface, type DdiSurface } from './ddi-surface.js';
 import { TEST_MACHINE_FILTER, type DebugPrintFilter } from './dbgprint.js';
 import { KernelMemory, PoolExhausted, Shadow } from './memory.js';
 import { CHECKS, Verifier, type VerifierThreadState } from './verifier.js';
@@ -932,7 +932,9 @@ export class Kernel {
     const entry = this.beginPhase('DriverEntry');
     this.entrySeq = entry.seq;
     const instance = this.instance;
-    const ddi = makeDdi(this);
+    const surface = takeDdiSurface(this);
+    this.surfaces.push(surface);
+    const ddi = surface.ddi;
     let status: NTSTATUS = STATUS_SUCCESS;
     yield* this.inContext(this.systemThread(), () => this.runDriverCode(entry, null, () => {
       status = instance.DriverEntry(ddi, driverObject, registryPath) >>> 0;
@@ -2091,7 +2093,12 @@ export class Kernel {
     this.mem.recycle(this.wasmSpace !== undefined && !this.verifier.enabled);
     for (const i of this.instances) i.release?.();
     this.instances.length = 0;
+    for (const s of this.surfaces) releaseDdiSurface(s);
+    this.surfaces.length = 0;
   }
+
+  /** The DDI surface of each load in this run. */
+  private readonly surfaces: DdiSurface[] = [];
 
   /** Every instance of the driver this run made (one per load). */
   private readonly instances: DriverInstance[] = [];

@@ -1,7 +1,7 @@
 /**
- * Boot on a recycled memory (KernelMemory.recycle, issue 11) and a C driver's instance on a reused import layer
- * (loader.ts): a run on a memory and imports another run used must give the same RunRecord, byte for byte, as a run
- * on a new WebAssembly.Memory with imports built anew — for TypeScript and C drivers, x86 and x64, one
+ * Boot on a recycled memory (KernelMemory.recycle, issue 11), with a reused DDI surface (takeDdiSurface) and a C
+ * driver's instance on a reused import layer (loader.ts): a run on what another run used must give the same
+ * RunRecord, byte for byte, as a run on a new WebAssembly.Memory with a surface and imports built anew — for TypeScript and C drivers, x86 and x64, one
  * CPU and several, runs that bug-check, and code with the verifier off that may store anywhere.
  */
 import fc from 'fast-check';
@@ -11,6 +11,7 @@ import { MUTANTS, reference, wssprocmon, type DriverModule } from '../../src/dri
 import { scenarioArbitrary } from '../../src/generators/index.js';
 import { weightsFor } from '../../src/harness/fuzz.js';
 import { recordHash } from '../../src/harness/report.js';
+import { setDdiSurfaceReuse } from '../../src/model/ddi-surface.js';
 import { KernelMemory, Shadow, setMemoryRecycling } from '../../src/model/memory.js';
 import { simulate, type Scenario } from '../../src/model/index.js';
 import { scenario } from '../helpers.js';
@@ -29,6 +30,9 @@ beforeAll(async () => {
   const psrefmonOff = await loadWasmDriver('examples/drivers/psrefmon.c', { name: 'psrefmon.c (verifier off)', verifier: false });
   const proctable = await loadWasmDriver('examples/drivers/proctable.c', { fibers: true });
   wild = await loadWasmDriver('test/fixtures/recycle/wildstore.c', { verifier: false });
+  // the DDI groups a surface builds on first use (rtl, processInfo, keEx): built again when it is rebound
+  const obguard = await loadWasmDriver('examples/drivers/obguard.c');
+  const timeline = await loadWasmDriver('examples/drivers/timeline.c');
   const sample = (options: Parameters<typeof scenarioArbitrary>[0], seed: number, n: number): Scenario[] =>
     fc.sample(scenarioArbitrary(options), { seed, numRuns: n });
   const mutant = MUTANTS.find((m) => m.id === 'double-deref');
@@ -40,16 +44,16 @@ beforeAll(async () => {
     { driver: psrefmon, scenarios: sample({ builds: ['win10-x86', 'win10-x64', 'win7-x64'], profile: 'adversarial' }, 4, 250) },
     { driver: psrefmonOff, scenarios: sample({ builds: ['win10-x86', 'winxp-x86'] }, 5, 150) },
     { driver: proctable, scenarios: sample({ builds: ['win10-x86', 'win10-x64'], cpus: 4, ...withWeights(proctable) }, 6, 150) },
+    { driver: obguard, scenarios: sample({ builds: ['win10-x86', 'win10-x64'], ...withWeights(obguard) }, 7, 150) },
+    { driver: timeline, scenarios: sample({ builds: ['win10-x86', 'win10-x64', 'win7-x64'], profile: 'adversarial', ...withWeights(timeline) }, 8, 150) },
   ];
 }, 300_000);
-afterAll(() => {
-  setMemoryRecycling(true);
-  setImportLayerReuse(true);
-});
+afterAll(() => reuse(true));
 
-/** Runs boot on recycled memories and C drivers' instances on reused import layers, or everything is new. */
+/** Runs boot on recycled memories, with reused DDI surfaces and C drivers' import layers, or everything is new. */
 function reuse(on: boolean): void {
   setMemoryRecycling(on);
+  setDdiSurfaceReuse(on);
   setImportLayerReuse(on);
 }
 
@@ -64,13 +68,13 @@ function hashes(): string[] {
 }
 
 describe('a recycled memory boots like a new one', () => {
-  test('the same RunRecord hashes over 2,250 scenarios with and without recycling (memories and import layers)', () => {
+  test('the same RunRecord hashes over 2,550 scenarios with and without recycling (memories, DDI surfaces, import layers)', () => {
     reuse(true);
     const recycled = hashes();
     reuse(false);
     const fresh = hashes();
     reuse(true);
-    expect(recycled.length).toBe(2250);
+    expect(recycled.length).toBe(2550);
     expect(recycled).toEqual(fresh);
   }, 300_000);
 
