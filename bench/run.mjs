@@ -295,6 +295,22 @@ function pipelineOf(driver) {
   return round(median(rates));
 }
 const cPipeline = { c: pipelineOf(cRef), ts: pipelineOf(reference) };
+
+// ---------------------------------------------------------------- what `psharness fuzz --driver X` does by default
+// every build, scenarios of up to 60 operations on 1 to 4 CPUs (DEFAULT_CPUS), every invariant: runs per second of
+// the campaign a user starts, several-CPU runs (the race detector, the scheduler) included — the figures above are
+// one CPU only
+function defaultCampaign(driver) {
+  const rates = [];
+  for (let r = 0; r < REPS; r++) {
+    const t0 = now();
+    const f = fuzz({ driver, seed: 60 + r, runs: 2000, cpus: 4 });
+    if (f.failed) throw new Error(`${driver.name} failed its default campaign: ${f.findings[0].violations[0].message}`);
+    rates.push(f.runs / ((now() - t0) / 1000));
+  }
+  return { driver: driver.name, runsPerSecond: round(median(rates), 1) };
+}
+const defaults = [defaultCampaign(reference), defaultCampaign(cRef)];
 log('power…');
 const targets = [
   ...SEED_BUGS.map((b) => ({ ...b, driver: wssprocmon })),
@@ -389,6 +405,7 @@ const result = {
     anchors, fixedCost: fixed, workers: workerScaling, compile,
     simulateOpsPerSecond60: pipe.find((p) => p.ops === 60 && p.mode === 'simulate').opsPerSecond,
     cToTypeScript: { ...cPipeline, ratio: round(cPipeline.c / cPipeline.ts, 3) },
+    defaultCampaign: defaults,
     guidedVsRandom: { targets: guidedRows.length, seeds: GSEEDS, guidedFewerRuns: guidedWins, randomFewerRuns: randomWins,
       medianRandom: median(guidedRows.map((r) => r.random)), medianGuided: median(guidedRows.map((r) => r.guided)) },
     verifierOnToOff: verifierCost,
@@ -414,6 +431,7 @@ md.push(`- Harness throughput on 100-operation scenarios: **${result.summary.har
 md.push(`- Against the outside anchors (same process and run): ${anchors.map((a) => `at ${a.ops} ops the harness (reference driver, every invariant) runs **${a.ratioToCommands}×** fast-check's no-op \`fc.commands\` runner (${a.harnessOpsPerSecond.toLocaleString('en-US')} vs ${a.fcCommandsPerSecond.toLocaleString('en-US')} ops/s) and ${a.ratioToArray}× a no-op \`fc.array\` loop`).join('; ')}.`);
 md.push(`- Fixed cost of one run (boot, DriverEntry, empty scenario, every invariant; median over 5 new processes, range in brackets): ${fixed.map((f) => `${f.driver} on ${f.build} **${f.microsecondsPerEmptyRun} µs** (${f.range[0]}–${f.range[1]})`).join(', ')}.`);
 md.push(`- All cores: a passing campaign (reference, adversarial, 20,000 runs, each in a new process) on 2 worker threads against 1: **${workerScaling.wallSpeedup}×** the runs per wall-clock second (${workerScaling.two.runsPerSecond} vs ${workerScaling.one.runsPerSecond}), ${workerScaling.cpuEfficiency}× the runs per CPU-second (${workerScaling.two.runsPerCpuSecond} vs ${workerScaling.one.runsPerCpuSecond}; the machine is shared with other jobs, so the wall-clock figure varies most).`);
+md.push(`- The default campaign (\`psharness fuzz --driver X\`: every build, up to 60 operations, 1 to 4 CPUs, every invariant; 2,000 runs in this process): ${defaults.map((d) => `${d.driver} **${d.runsPerSecond.toLocaleString('en-US')} runs/s**`).join(', ')}.`);
 md.push(`- Compiling ${compile.file} (x86 and x64, instrumented; in a new process): cold, empty cache **${(compile.coldMs / 1000).toFixed(2)} s**; cached **${(compile.cachedMs / 1000).toFixed(2)} s**.`);
 md.push(`- The C reference (psrefmon.c, verifier on) against the TypeScript one, operations/s of the whole pipeline (generate, run, check; 60-operation adversarial scenarios on win10 x86 and x64): **${cPipeline.c === 0 ? 0 : round(cPipeline.c / cPipeline.ts, 3)}×** (${cPipeline.c.toLocaleString('en-US')} vs ${cPipeline.ts.toLocaleString('en-US')}).`);
 md.push(`- C drivers with the verifier on (every load and store checked) against off, events/s: ${verifierCost.map((v) => `${v.driver} **${v.ratio}×** (${v.on.toLocaleString('en-US')} vs ${v.off.toLocaleString('en-US')})`).join(', ')}. \`vf:\` rows in the power table are the verifier's C mutants (\`examples/drivers/vfmon.c\`, x86 builds).`);
