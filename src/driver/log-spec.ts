@@ -202,10 +202,14 @@ interface Compiled {
   readonly hex: ReadonlySet<string>;
   /** The pattern, its next or its continuation captures imagePath. */
   readonly logsPath: boolean;
+  /** The named groups of `re` and of `next`, in order (a match's `groups` has each as a key): set at the first match. */
+  reNames?: readonly string[];
+  nextNames?: readonly string[];
 }
 
-function fields(groups: Record<string, string | undefined>, c: Compiled, into: Record<string, unknown>): void {
-  for (const [k, v] of Object.entries(groups)) {
+function fields(names: readonly string[], groups: Record<string, string | undefined>, c: Compiled, into: Record<string, unknown>): void {
+  for (const k of names) {
+    const v = groups[k];
     if (v === undefined) continue;
     if (k === 'base' || k === 'address') into[k] = /^[0-9a-fA-F]+$/.test(v) ? hexNorm(v) : v;
     else if (k === 'name') into.name = v;
@@ -228,11 +232,11 @@ export function parserFromSpec(spec: LogSpec): (lines: readonly string[]) => Log
         if (m === null) continue;
         const ev: Record<string, unknown> = { kind: c.p.kind };
         let text = lines[i];
-        fields(m.groups ?? {}, c, ev);
+        if (m.groups !== undefined) fields((c.reNames ??= Object.keys(m.groups)), m.groups, c, ev);
         if (c.next !== undefined) {
           const m2 = i + 1 < lines.length ? c.next.exec(lines[i + 1]) : null;
           if (m2 !== null) {
-            fields(m2.groups ?? {}, c, ev);
+            if (m2.groups !== undefined) fields((c.nextNames ??= Object.keys(m2.groups)), m2.groups, c, ev);
             text += '\n' + lines[++i];
           }
         }

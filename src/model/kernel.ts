@@ -1521,7 +1521,11 @@ export class Kernel {
   /** Records a notification the kernel raises, delivered or not (the completeness invariant's ground truth). */
   private raised(kind: NotificationKind, pid: number, tid?: number): KernelEventRecord {
     const loaded = this.imageState === 'loaded' && this.lifecycle === 0;
-    const e: KernelEventRecord = { op: this.opIndex, kind, pid, ...(tid !== undefined ? { tid } : {}), whileLoaded: loaded, ...(loaded ? { load: this.entrySeq } : {}) };
+    // built field by field in the record's key order (spreads of conditional literals allocated twice per event)
+    const e: { -readonly [K in keyof KernelEventRecord]: KernelEventRecord[K] } = tid !== undefined
+      ? { op: this.opIndex, kind, pid, tid, whileLoaded: loaded }
+      : { op: this.opIndex, kind, pid, whileLoaded: loaded };
+    if (loaded) e.load = this.entrySeq;
     this.record.events?.push(e);
     return e;
   }
