@@ -1698,7 +1698,9 @@ export class Kernel {
         this.syncAcquire(this.addressOf(s.routine));
       }
       try {
-        yield* this.runDriverCode(null, cb, () => call(s.routine));
+        // one CPU: nothing to switch to, so no generator per call
+        if (sched === null) this.runCallbackNow(cb, s.routine, call);
+        else yield* this.runDriverCode(null, cb, () => call(s.routine));
       } finally {
         this.frame = null;
         if (sched !== null) {
@@ -1707,6 +1709,20 @@ export class Kernel {
           if (this.lifecycleChanges !== epoch || this.lifecycle > 0) cb.lifecycle = true;
         }
       }
+    }
+  }
+
+  /** A notify routine on one CPU: runDriverCode without its scheduling points (it never yields there). */
+  private runCallbackNow<F>(cb: CallbackRecord, routine: F, call: (routine: F) => void): void {
+    const savedFrame = this.frame;
+    try {
+      const entered = this.verifier.enter(cb.routine);
+      call(routine);
+      this.verifier.leave(entered);
+    } catch (e) {
+      this.driverCodeFailed(e, null, null, cb, cb.routine);
+    } finally {
+      this.frame = savedFrame;
     }
   }
 
@@ -1735,37 +1751,42 @@ export class Kernel {
       if (task !== null) task.inDriver--;
       this.verifier.leave(routine);
     } catch (e) {
-      if (task !== null) task.inDriver = Math.max(0, task.inDriver - 1);
-      if (e instanceof KernelHalted) throw e;
-      if (e instanceof WouldBlock) {
-        // a wait the routine cannot be switched out of (a TypeScript driver, a nested call): nothing else can run
-        // until it returns, so the wait never ends
-        this.stop(new VerifierStop(CHECKS.deadlock, `${name} waits for ${e.wait.what}${this.holderText(e.wait)}, in code that cannot be switched out: a deadlock`), cb !== null ? 'callback' : (phase?.phase ?? 'kernel'), cb?.seq ?? phase?.seq ?? null);
-      }
-      if (e instanceof PoolExhausted) {
-        this.exhausted(e);
-        throw new KernelHalted();
-      }
-      const where = cb !== null ? 'callback' : (phase?.phase ?? 'kernel');
-      const seq = cb?.seq ?? phase?.seq ?? null;
-      if (e instanceof VerifierStop) {
-        if (cb !== null) cb.outcome = 'bugcheck';
-        if (phase !== null) phase.outcome = 'bugcheck';
-        this.stop(e, where, seq);
-      }
-      if (e instanceof BugCheck) {
-        if (cb !== null) cb.outcome = 'bugcheck';
-        if (phase !== null) phase.outcome = 'bugcheck';
-        this.crash(e, where, seq);
-      }
-      const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-      if (cb !== null) cb.outcome = 'exception';
-      if (phase !== null) phase.outcome = 'exception';
-      this.crash(new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0xc0000005, 0, 0, 0],
-        `unhandled exception in driver code: ${message}`), where, seq, message);
+      this.driverCodeFailed(e, task, phase, cb, name);
     } finally {
       this.frame = savedFrame;
     }
+  }
+
+  /** What ends driver code that threw: a bug check, a verifier stop, a deadlock, or the run's end. */
+  private driverCodeFailed(e: unknown, task: Task | null, phase: PhaseRecord | null, cb: CallbackRecord | null, name: string): never {
+    if (task !== null) task.inDriver = Math.max(0, task.inDriver - 1);
+    if (e instanceof KernelHalted) throw e;
+    if (e instanceof WouldBlock) {
+      // a wait the routine cannot be switched out of (a TypeScript driver, a nested call): nothing else can run
+      // until it returns, so the wait never ends
+      this.stop(new VerifierStop(CHECKS.deadlock, `${name} waits for ${e.wait.what}${this.holderText(e.wait)}, in code that cannot be switched out: a deadlock`), cb !== null ? 'callback' : (phase?.phase ?? 'kernel'), cb?.seq ?? phase?.seq ?? null);
+    }
+    if (e instanceof PoolExhausted) {
+      this.exhausted(e);
+      throw new KernelHalted();
+    }
+    const where = cb !== null ? 'callback' : (phase?.phase ?? 'kernel');
+    const seq = cb?.seq ?? phase?.seq ?? null;
+    if (e instanceof VerifierStop) {
+      if (cb !== null) cb.outcome = 'bugcheck';
+      if (phase !== null) phase.outcome = 'bugcheck';
+      this.stop(e, where, seq);
+    }
+    if (e instanceof BugCheck) {
+      if (cb !== null) cb.outcome = 'bugcheck';
+      if (phase !== null) phase.outcome = 'bugcheck';
+      this.crash(e, where, seq);
+    }
+    const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    if (cb !== null) cb.outcome = 'exception';
+    if (phase !== null) phase.outcome = 'exception';
+    this.crash(new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0xc0000005, 0, 0, 0],
+      `unhandled exception in driver code: ${message}`), where, seq, message);
   }
 
   // ------------------------------------------------------------------ several CPUs (docs/concurrency.md)
