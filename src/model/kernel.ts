@@ -253,6 +253,16 @@ export function drive<T>(g: Generator<void, T, void>): T {
 }
 
 const NO_LOCKS: readonly number[] = [];
+const hex32 = (v: number): string => `0x${(v >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;
+
+/** What every object callback of one handle open shares. */
+interface ObjectCallbackCall {
+  readonly options: { readonly duplicate: boolean; readonly kernelHandle: boolean };
+  readonly type: 'process' | 'thread';
+  readonly id: number;
+  readonly requester: KProcess;
+  readonly thread: KThread;
+}
 
 /** The buffer of one CPU's suspended driver frames (the driver's stacks are slices of its image's stack). */
 const FIBER_BUFFER_BYTES = 0x4000;
@@ -530,43 +540,13 @@ export class Kernel {
       this.mem.setPtr(params + 8, requester.eprocess);
       this.mem.setPtr(params + 8 + ps, requester.eprocess);
     }
-    const hex32 = (v: number): string => `0x${(v >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;
     const thread = requester === this.system ? this.systemThread() : this.creatorThread(requester);
-    const k = this;
-    const run = function* (callback: 'pre' | 'post', r: ObRegistration, routineFn: unknown, fn: () => void, desired: number): Generator<void, PhaseRecord | null, void> {
-      // several CPUs: a scheduling point before the kernel takes the registration (it may be gone after it)
-      if (k.sched !== null && k.sched.point(`${k.routineName(routineFn)} starts`)) yield;
-      if (!k.obRegistrations.includes(r)) return null;
-      const phase = k.beginPhase('ObjectCallback');
-      const routine = k.routineName(routineFn);
-      phase.handle = {
-        callback, routine, altitude: r.altitude, operation: options.duplicate ? 'duplicate' : 'create', objectType: type, target: id,
-        requester: requester.pid, kernelHandle: options.kernelHandle, desiredAccess: hex32(desired),
-      };
-      if (k.imageState === 'unloaded' || k.imageState === 'failed-load') {
-        // the routine's code is gone ([DOC] bug-check-0xce)
-        phase.outcome = 'bugcheck';
-        k.crash(new BugCheck(BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS, [0, 0, 0, 0],
-          `object ${callback}-operation callback ${routine} (altitude ${r.altitude}) called after ${k.driverImage.name}.sys was unloaded`), 'ObjectCallback', phase.seq);
-      }
-      // CHOICE: ObUnRegisterCallbacks waits for callbacks in progress, as the notify-routine removals do (the WDK only
-      // says it must be called before unloading, which is safe only if so)
-      k.inflight.set(r, (k.inflight.get(r) ?? 0) + 1);
-      if (k.sched !== null) k.syncAcquire(r.handle);
-      try {
-        yield* k.inContext(thread, () => k.runDriverCode(phase, null, fn, false));
-      } finally {
-        k.inflight.set(r, (k.inflight.get(r) ?? 1) - 1);
-        if (k.sched !== null) k.syncRelease(r.handle);
-      }
-      k.frame = null;
-      return phase;
-    };
+    const call: ObjectCallbackCall = { options, type, id, requester, thread };
     let desired = access >>> 0;
     for (const { r, o } of matching) {
       if (o.pre === null) continue;
       const pre = o.pre;
-      const phase = yield* run('pre', r, pre, () => { pre(r.context, info); }, desired);
+      const phase = yield* this.objectCallback(call, 'pre', r, pre, () => { pre(r.context, info); }, desired);
       desired = this.mem.u32(params) >>> 0;
       if (phase?.handle !== undefined) phase.handle.desiredAccessAfter = hex32(desired);
     }
@@ -578,12 +558,47 @@ export class Kernel {
     for (const { r, o } of matching) {
       if (o.post === null) continue;
       const post = o.post;
-      yield* run('post', r, post, () => { post(r.context, info); }, granted);
+      yield* this.objectCallback(call, 'post', r, post, () => { post(r.context, info); }, granted);
     }
     this.mem.free(params);
     this.mem.free(info);
     if (target.kind === 'process') this.dereferenceProcess(target.p);
     else this.dereferenceThread(target.t);
+  }
+
+  /**
+   * One object callback of an open: a method, not a closure (a generator function made per call gets a map of its
+   * own, allocated old, which keeps the run's young objects alive through every scavenge until a full GC).
+   */
+  private *objectCallback(call: ObjectCallbackCall, callback: 'pre' | 'post', r: ObRegistration, routineFn: unknown, fn: () => void, desired: number): Generator<void, PhaseRecord | null, void> {
+    const { options, type, id, requester, thread } = call;
+    // several CPUs: a scheduling point before the kernel takes the registration (it may be gone after it)
+    if (this.sched !== null && this.sched.point(`${this.routineName(routineFn)} starts`)) yield;
+    if (!this.obRegistrations.includes(r)) return null;
+    const phase = this.beginPhase('ObjectCallback');
+    const routine = this.routineName(routineFn);
+    phase.handle = {
+      callback, routine, altitude: r.altitude, operation: options.duplicate ? 'duplicate' : 'create', objectType: type, target: id,
+      requester: requester.pid, kernelHandle: options.kernelHandle, desiredAccess: hex32(desired),
+    };
+    if (this.imageState === 'unloaded' || this.imageState === 'failed-load') {
+      // the routine's code is gone ([DOC] bug-check-0xce)
+      phase.outcome = 'bugcheck';
+      this.crash(new BugCheck(BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS, [0, 0, 0, 0],
+        `object ${callback}-operation callback ${routine} (altitude ${r.altitude}) called after ${this.driverImage.name}.sys was unloaded`), 'ObjectCallback', phase.seq);
+    }
+    // CHOICE: ObUnRegisterCallbacks waits for callbacks in progress, as the notify-routine removals do (the WDK only
+    // says it must be called before unloading, which is safe only if so)
+    this.inflight.set(r, (this.inflight.get(r) ?? 0) + 1);
+    if (this.sched !== null) this.syncAcquire(r.handle);
+    try {
+      yield* this.inContext(thread, () => this.runDriverCode(phase, null, fn, false));
+    } finally {
+      this.inflight.set(r, (this.inflight.get(r) ?? 1) - 1);
+      if (this.sched !== null) this.syncRelease(r.handle);
+    }
+    this.frame = null;
+    return phase;
   }
 
   /** @internal the system time now (FILETIME: 100 ns units since 1601); every query moves the clock 1 µs. */
@@ -803,32 +818,41 @@ export class Kernel {
     this.assertRunning();
     if (t.state !== 'active') return;
     const p = t.process;
-    let processExited = false;
-    const k = this;
-    const body = function* (): Generator<void, void, void> {
-      const saved = k.current;
-      try {
-        k.current = t;
-        yield* k.notifyThread(t, false, race);
-        t.state = 'exited';
-        p.activeThreads--;
-        const last = p.activeThreads === 0;
-        if (last) {
-          yield* k.notifyProcess(p, false, race);
-          p.state = 'exited';
-          processExited = true;
-        }
-        // PspExitThread: the exit notifications, then IoCancelThreadIo, then (last thread) ObKillProcess closes the
-        // handle table ([WRK] ps/psdelete.c; our reading of its order)
-        if (k.openIrps.size > 0) yield* k.cancelThreadIo(t);
-        if (last && k.fileSerial > 0) yield* k.closeProcessHandles(p, t);
-      } finally {
-        k.current = saved;
-      }
-    };
-    yield* (race === undefined || !this.profile.exitLookupRaces ? body() : this.withRace(p, race, body));
+    const processExited = race === undefined || !this.profile.exitLookupRaces
+      ? yield* this.exitThreadNotified(t, race)
+      : yield* this.withRace(p, race, () => this.exitThreadNotified(t, race));
     if (processExited) this.dereferenceProcess(p); // the kernel's own reference: handles are closed at exit
     this.dereferenceThread(t);
+  }
+
+  /**
+   * PspExitThread's notifications and I/O cleanup, in the exiting thread's context; whether the process exited
+   * with it. A method, not a closure: a generator function made per call gets a map of its own, allocated old,
+   * which keeps the run's young objects alive through every scavenge until a full GC.
+   */
+  private *exitThreadNotified(t: KThread, race: 'gone' | 'reused' | undefined): Generator<void, boolean, void> {
+    const p = t.process;
+    let processExited = false;
+    const saved = this.current;
+    try {
+      this.current = t;
+      yield* this.notifyThread(t, false, race);
+      t.state = 'exited';
+      p.activeThreads--;
+      const last = p.activeThreads === 0;
+      if (last) {
+        yield* this.notifyProcess(p, false, race);
+        p.state = 'exited';
+        processExited = true;
+      }
+      // PspExitThread: the exit notifications, then IoCancelThreadIo, then (last thread) ObKillProcess closes the
+      // handle table ([WRK] ps/psdelete.c; our reading of its order)
+      if (this.openIrps.size > 0) yield* this.cancelThreadIo(t);
+      if (last && this.fileSerial > 0) yield* this.closeProcessHandles(p, t);
+    } finally {
+      this.current = saved;
+    }
+    return processExited;
   }
 
   /** NtTerminateProcess: every thread exits (creation order); the last one sends the process notify. */
@@ -1485,11 +1509,8 @@ export class Kernel {
   }
 
   /** Adversarial profile: the PID is gone from, or reused in, the CID table while the exit notifies run. */
-  private *withRace(p: KProcess, race: 'gone' | 'reused' | undefined, body: () => Generator<void, void, void>): Generator<void, void, void> {
-    if (race === undefined || !this.profile.exitLookupRaces) {
-      yield* body();
-      return;
-    }
+  private *withRace<T>(p: KProcess, race: 'gone' | 'reused' | undefined, body: () => Generator<void, T, void>): Generator<void, T, void> {
+    if (race === undefined || !this.profile.exitLookupRaces) return yield* body();
     const saved = this.cids.lookup(p.pid);
     let interloper: KProcess | null = null;
     if (race === 'gone') this.cids.destroyEntryOnly(p.pid);
@@ -1498,7 +1519,7 @@ export class Kernel {
       this.cids.replace(p.pid, { kind: 'process', p: interloper });
     }
     try {
-      yield* body();
+      return yield* body();
     } finally {
       if (saved !== undefined) this.cids.replace(p.pid, saved);
       if (interloper !== null) {

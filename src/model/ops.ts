@@ -289,6 +289,17 @@ function interrupted(frame: ThreadState['frame']): void {
 }
 
 /**
+ * One operation as a thread of execution. A function of its own, not a generator expression in the loop: a generator
+ * function made per operation gets a map of its own, allocated old, which keeps the run's young objects alive
+ * through every scavenge until a full GC.
+ */
+function* opTask(kernel: Kernel, i: number, op: Op, labels: Labels): Generator<void, void, void> {
+  kernel.beginOp(i, op);
+  const skipped = yield* opSteps(kernel, op, labels);
+  kernel.endOp(skipped === undefined ? 'done' : 'skipped', skipped);
+}
+
+/**
  * Applies ops on several CPUs (docs/concurrency.md): operations start in order, at most `schedule.cpus` in flight,
  * each one's kernel work and driver routines a thread of execution the scheduler switches between at their
  * scheduling points. Returns the index of the op that halted, or -1.
@@ -322,11 +333,7 @@ export function executeOpsConcurrent(kernel: Kernel, ops: readonly Op[], schedul
       if (interrupt !== undefined && interrupt()) throw new RunInterrupted();
       const i = next++;
       const op = ops[i];
-      task = sched.start(i, (function* () {
-        kernel.beginOp(i, op);
-        const skipped = yield* opSteps(kernel, op, labels);
-        kernel.endOp(skipped === undefined ? 'done' : 'skipped', skipped);
-      })());
+      task = sched.start(i, opTask(kernel, i, op, labels));
       kernel.threadBegins(task);
       offer();
     } else task = choice as Task;
