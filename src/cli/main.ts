@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { builtinDrivers, UnknownDriverError, type DriverModule } from '../driver/index.js';
 import { junitXml, writeAtomic } from '../harness/junit.js';
 import { runCampaign } from '../harness/campaign.js';
+import { tuneHeapForCampaigns } from '../harness/heap.js';
 import { coverageLine, lcovFromEdges, lcovFromV8, type V8ScriptCoverage } from '../harness/lcov.js';
 import { checkExhaustive } from '../harness/exhaustive.js';
 import { guidedFuzz } from '../harness/guided.js';
@@ -576,6 +577,7 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
 }
 
 export async function main(argv: string[], io: Io): Promise<number> {
+  tuneHeapForCampaigns();
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
