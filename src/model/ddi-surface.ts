@@ -133,6 +133,7 @@ let surfaceReuse = true;
 /** @internal for tests: off, every load builds its surface anew (what a reused one must be identical to). */
 export function setDdiSurfaceReuse(on: boolean): void {
   surfaceReuse = on;
+  if (!on) idle.length = 0;
 }
 
 /**
@@ -148,7 +149,8 @@ export function takeDdiSurface(k: Kernel): DdiSurface {
 /** The run is over (its record taken): the surface forgets its kernel and serves a later one. */
 export function releaseDdiSurface(s: DdiSurface): void {
   s.bind(null);
-  if (surfaceReuse && idle.length < IDLE_SURFACES) idle.push(s);
+  // once: a surface idle twice would serve two kernels
+  if (surfaceReuse && idle.length < IDLE_SURFACES && !idle.includes(s)) idle.push(s);
 }
 
 function newSurface(): DdiSurface {

@@ -157,6 +157,7 @@ export class KernelMemory {
   }
 
   private readonly initialCovered: number;
+  private recycled = false;
 
   /**
    * The run is over: its memory goes back for the next boot of the same size, restored to a new one's state. Only
@@ -165,6 +166,8 @@ export class KernelMemory {
    * Nothing may use this object afterwards: its views become empty (a DataView read then throws).
    */
   recycle(untrustedStores: boolean): void {
+    if (this.recycled) return; // twice would hand one memory to two kernels
+    this.recycled = true;
     if (recycling && this.covered === this.initialCovered) {
       const used = untrustedStores ? this.covered : this.top;
       this.bytes.fill(0, 0, used);

@@ -11,7 +11,9 @@ import { MUTANTS, reference, wssprocmon, type DriverModule } from '../../src/dri
 import { scenarioArbitrary } from '../../src/generators/index.js';
 import { weightsFor } from '../../src/harness/fuzz.js';
 import { recordHash } from '../../src/harness/report.js';
-import { setDdiSurfaceReuse } from '../../src/model/ddi-surface.js';
+import { releaseDdiSurface, setDdiSurfaceReuse, takeDdiSurface } from '../../src/model/ddi-surface.js';
+import { getBuild } from '../../src/model/builds.js';
+import { Kernel, PROFILES } from '../../src/model/kernel.js';
 import { KernelMemory, Shadow, setMemoryRecycling } from '../../src/model/memory.js';
 import { simulate, type Scenario } from '../../src/model/index.js';
 import { scenario } from '../helpers.js';
@@ -96,6 +98,24 @@ describe('a recycled memory boots like a new one', () => {
     expect(Buffer.compare(new Uint8Array(again.wasm.buffer), new Uint8Array(fresh.wasm.buffer))).toBe(0);
     // and the finished run's object can no longer reach it
     expect(() => used.u32(0x8000_2000)).toThrow(RangeError);
+  });
+
+  test('what a run releases twice serves one later run, not two', () => {
+    reuse(false); // nothing pooled
+    reuse(true);
+    const used = new KernelMemory(0x8000_0000, 4, 4, 0x2000);
+    used.recycle(false);
+    used.recycle(false);
+    const a = new KernelMemory(0x8000_0000, 4, 4, 0x2000);
+    const b = new KernelMemory(0x8000_0000, 4, 4, 0x2000);
+    expect(a.wasm).toBe(used.wasm);
+    expect(b.wasm).not.toBe(a.wasm);
+    const kernel = new Kernel({ build: getBuild('win10-x64'), profile: PROFILES.documented, reusePolicy: 'nt52', driver: reference, faults: [], crowding: { process: 0, thread: 0, image: 0 } });
+    const surface = takeDdiSurface(kernel);
+    releaseDdiSurface(surface);
+    releaseDdiSurface(surface);
+    expect(takeDdiSurface(kernel)).toBe(surface);
+    expect(takeDdiSurface(kernel)).not.toBe(surface);
   });
 
   test('code with the verifier off may store anywhere: the whole memory is restored', () => {
