@@ -566,10 +566,7 @@ export class Kernel {
     else this.dereferenceThread(target.t);
   }
 
-  /**
-   * One object callback of an open: a method, not a closure (a generator function made per call gets a map of its
-   * own, allocated old, which keeps the run's young objects alive through every scavenge until a full GC).
-   */
+  /** One object callback of an open (a method, not a closure made per open: test/model/heap.test.ts says why). */
   private *objectCallback(call: ObjectCallbackCall, callback: 'pre' | 'post', r: ObRegistration, routineFn: unknown, fn: () => void, desired: number): Generator<void, PhaseRecord | null, void> {
     const { options, type, id, requester, thread } = call;
     // several CPUs: a scheduling point before the kernel takes the registration (it may be gone after it)
@@ -827,8 +824,7 @@ export class Kernel {
 
   /**
    * PspExitThread's notifications and I/O cleanup, in the exiting thread's context; whether the process exited
-   * with it. A method, not a closure: a generator function made per call gets a map of its own, allocated old,
-   * which keeps the run's young objects alive through every scavenge until a full GC.
+   * with it (a method, not a closure made per exit: test/model/heap.test.ts says why).
    */
   private *exitThreadNotified(t: KThread, race: 'gone' | 'reused' | undefined): Generator<void, boolean, void> {
     const p = t.process;
@@ -1509,8 +1505,7 @@ export class Kernel {
   }
 
   /** Adversarial profile: the PID is gone from, or reused in, the CID table while the exit notifies run. */
-  private *withRace<T>(p: KProcess, race: 'gone' | 'reused' | undefined, body: () => Generator<void, T, void>): Generator<void, T, void> {
-    if (race === undefined || !this.profile.exitLookupRaces) return yield* body();
+  private *withRace<T>(p: KProcess, race: 'gone' | 'reused', body: () => Generator<void, T, void>): Generator<void, T, void> {
     const saved = this.cids.lookup(p.pid);
     let interloper: KProcess | null = null;
     if (race === 'gone') this.cids.destroyEntryOnly(p.pid);

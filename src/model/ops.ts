@@ -288,11 +288,7 @@ function interrupted(frame: ThreadState['frame']): void {
   if (frame?.phase != null && frame.phase.outcome === 'returned') frame.phase.outcome = 'interrupted';
 }
 
-/**
- * One operation as a thread of execution. A function of its own, not a generator expression in the loop: a generator
- * function made per operation gets a map of its own, allocated old, which keeps the run's young objects alive
- * through every scavenge until a full GC.
- */
+/** One operation as a thread of execution (module level, not made per operation: test/model/heap.test.ts says why). */
 function* opTask(kernel: Kernel, i: number, op: Op, labels: Labels): Generator<void, void, void> {
   kernel.beginOp(i, op);
   const skipped = yield* opSteps(kernel, op, labels);
