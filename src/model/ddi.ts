@@ -134,7 +134,10 @@ export type { RtlRoutines } from './rtl.js';
 export interface Ddi extends RtlRoutines, ProcessInfoRoutines, KeExRoutines, ObCallbackRoutines {
   /** sizeof(PVOID) of the build the driver was compiled for. */
   readonly pointerSize: 4 | 8;
-  /** The kernel's address space, for a driver compiled to WebAssembly that shares it as its linear memory. */
+  /**
+   * The kernel's address space, for a driver compiled to WebAssembly that shares it as its linear memory. Under a
+   * TypeScript driver it may be larger than twice the address space (a reused memory that grew in an earlier run).
+   */
   readonly memory: WebAssembly.Memory;
   readonly IMAGE_INFO: ImageInfoLayout;
   readonly PS_CREATE_NOTIFY_INFO: PsCreateNotifyInfoLayout;

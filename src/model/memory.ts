@@ -27,19 +27,31 @@ const BIT47 = 0x8000_0000_0000;
 const MAX_PAGES = 16384;
 
 /**
- * Memories of finished runs, by their size in WebAssembly pages, each already restored to a new memory's contents
- * (all zero) and shadow (all Unmapped). A new WebAssembly.Memory costs an mmap of its guard region and, as
- * external memory, drives full garbage collections: it was ~60% of an empty run (issue 11). A few per size are
- * kept; a memory that grew during its run is not (its size is no longer the one a boot asks for).
+ * Memories of finished runs, by the size in WebAssembly pages a boot asks for, each already restored to a new
+ * memory's contents (all zero) and shadow (all Unmapped) at that size. A new WebAssembly.Memory costs an mmap of its
+ * guard region and, as external memory, drives full garbage collections: it was ~60% of an empty run (issue 11). A
+ * few per size are kept. A memory that grew during its run is kept only if no WebAssembly code sees it (`elastic`):
+ * its address space is then smaller than the memory, and a later run grows into the rest without a new one.
  */
 const RECYCLED = new Map<number, WebAssembly.Memory[]>();
+/** Memories no WebAssembly code sees (TypeScript drivers' kernels), by the same size; some larger than it. */
+const RECYCLED_ELASTIC = new Map<number, WebAssembly.Memory[]>();
 const RECYCLED_PER_SIZE = 4;
 let recycling = true;
+
+function pool(into: Map<number, WebAssembly.Memory[]>, pages: number, memory: WebAssembly.Memory): void {
+  let list = into.get(pages);
+  if (list === undefined) into.set(pages, (list = []));
+  if (list.length < RECYCLED_PER_SIZE) list.push(memory);
+}
 
 /** Whether finished runs' memories are reused (on by default; off to show a recycled boot equals a new one). */
 export function setMemoryRecycling(on: boolean): void {
   recycling = on;
-  if (!on) RECYCLED.clear();
+  if (!on) {
+    RECYCLED.clear();
+    RECYCLED_ELASTIC.clear();
+  }
 }
 
 /**
@@ -133,15 +145,20 @@ export class KernelMemory {
   /** Bytes of pool each driver holds now (for its quota). */
   private readonly held = new Map<string, number>();
 
-  /** `reservedLow`: bytes at the bottom that belong to a WebAssembly driver image (stack, data), not to pool. */
-  constructor(base: number, pointerSize: PointerSize, initialPages = 16, reservedLow = 0, imageEnd = 0) {
+  /**
+   * `reservedLow`: bytes at the bottom that belong to a WebAssembly driver image (stack, data), not to pool.
+   * `elastic`: no WebAssembly code sees this memory (a TypeScript driver's kernel), so the WebAssembly.Memory may be
+   * larger than twice the address space (an instrumented driver finds the shadow at half the memory's size).
+   */
+  constructor(base: number, pointerSize: PointerSize, initialPages = 16, reservedLow = 0, imageEnd = 0, elastic = false) {
     this.base = base;
     this.imageEnd = imageEnd;
+    this.elastic = elastic;
     this.top = Math.max(GUARD, (reservedLow + 15) & ~15);
     this.pointerSize = pointerSize;
     let pages = Math.max(1, initialPages);
     while (pages * PAGE < this.top + PAGE) pages *= 2;
-    const recycled = RECYCLED.get(2 * pages)?.pop();
+    const recycled = (elastic ? RECYCLED_ELASTIC : RECYCLED).get(2 * pages)?.pop();
     this.wasm = recycled ?? new WebAssembly.Memory({ initial: 2 * pages, maximum: MAX_PAGES });
     this.covered = pages * PAGE;
     this.initialCovered = this.covered;
@@ -157,6 +174,7 @@ export class KernelMemory {
   }
 
   private readonly initialCovered: number;
+  private readonly elastic: boolean;
   private recycled = false;
 
   /**
@@ -168,13 +186,18 @@ export class KernelMemory {
   recycle(untrustedStores: boolean): void {
     if (this.recycled) return; // twice would hand one memory to two kernels
     this.recycled = true;
-    if (recycling && this.covered === this.initialCovered) {
+    const initial = this.initialCovered;
+    const pages = 2 * initial / PAGE;
+    if (recycling && this.covered === initial) {
       const used = untrustedStores ? this.covered : this.top;
       this.bytes.fill(0, 0, used);
       this.shadow.fill(Shadow.Unmapped, 0, used);
-      let list = RECYCLED.get(2 * this.covered / PAGE);
-      if (list === undefined) RECYCLED.set(2 * this.covered / PAGE, (list = []));
-      if (list.length < RECYCLED_PER_SIZE) list.push(this.wasm);
+      pool(this.elastic ? RECYCLED_ELASTIC : RECYCLED, pages, this.wasm);
+    } else if (recycling && this.elastic) {
+      // it grew: all of the first address space was used, and the first shadow is address space now
+      this.bytes.fill(0, 0, initial);
+      this.bytes.fill(Shadow.Unmapped, initial, 2 * initial);
+      pool(RECYCLED_ELASTIC, pages, this.wasm);
     }
     this.bytes = new Uint8Array(0);
     this.shadow = this.bytes;
@@ -265,13 +288,16 @@ export class KernelMemory {
   private grow(): void {
     const old = this.covered;
     if (4 * old / PAGE > MAX_PAGES) throw new PoolExhausted(old);
-    try {
-      this.wasm.grow((2 * old) / PAGE); // doubling: growing by small steps costs a third of the throughput (research §4)
-    } catch {
-      throw new PoolExhausted(old); // the host refused the memory: the machine is out of it, the driver is not at fault
+    const missing = 4 * old - this.bytes.length; // an elastic memory may already hold it (a recycled one that grew)
+    if (missing > 0) {
+      try {
+        this.wasm.grow(missing / PAGE); // doubling: growing by small steps costs a third of the throughput (research §4)
+      } catch {
+        throw new PoolExhausted(old); // the host refused the memory: the machine is out of it, the driver is not at fault
+      }
+      this.bytes = new Uint8Array(this.wasm.buffer);
+      this.view = new DataView(this.wasm.buffer);
     }
-    this.bytes = new Uint8Array(this.wasm.buffer);
-    this.view = new DataView(this.wasm.buffer);
     this.covered = 2 * old;
     const shadow = this.bytes.subarray(this.covered, 2 * this.covered);
     shadow.set(this.bytes.subarray(old, 2 * old), 0);

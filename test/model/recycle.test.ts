@@ -40,7 +40,9 @@ beforeAll(async () => {
   const mutant = MUTANTS.find((m) => m.id === 'double-deref');
   if (mutant === undefined) throw new Error('mutant double-deref is gone');
   cases = [
-    { driver: reference, scenarios: sample({ profile: 'adversarial' }, 1, 1200) },
+    { driver: reference, scenarios: sample({ profile: 'adversarial' }, 1, 1100) },
+    // long runs: their memories grow, and are reused grown (a TypeScript driver's)
+    { driver: reference, scenarios: sample({ minOps: 150, maxOps: 250, cpus: 2 }, 9, 100) },
     { driver: wssprocmon, scenarios: sample({}, 2, 300) },
     { driver: mutant.driver, scenarios: sample({}, 3, 200) },
     { driver: psrefmon, scenarios: sample({ builds: ['win10-x86', 'win10-x64', 'win7-x64'], profile: 'adversarial' }, 4, 250) },
@@ -98,6 +100,37 @@ describe('a recycled memory boots like a new one', () => {
     expect(Buffer.compare(new Uint8Array(again.wasm.buffer), new Uint8Array(fresh.wasm.buffer))).toBe(0);
     // and the finished run's object can no longer reach it
     expect(() => used.u32(0x8000_2000)).toThrow(RangeError);
+  });
+
+  test('a memory that grew under a TypeScript driver is reused: the next run sees a new memory, and grows into the rest', () => {
+    setMemoryRecycling(true);
+    const base = 0xffff_8000_0000_0000 % 2 ** 48;
+    const fill = (m: KernelMemory, n: number): void => {
+      for (let i = 0; i < n; i++) m.alloc(200 + (i % 5) * 300, 'Test', i % 2 === 0 ? 'kernel' : 'drv', { zeroed: i % 3 === 0 });
+    };
+    const visible = (m: KernelMemory): Uint8Array => new Uint8Array(m.wasm.buffer, 0, 2 * m.size);
+    const used = new KernelMemory(base, 8, 2, 0, 0, true);
+    fill(used, 600); // 128 KB of address space grows twice, to 512 KB
+    expect(used.size).toBe(4 * 2 * 0x10000);
+    const memory = used.wasm;
+    used.recycle(false);
+    const again = new KernelMemory(base, 8, 2, 0, 0, true);
+    expect(again.wasm).toBe(memory);
+    expect(again.wasm.buffer.byteLength).toBeGreaterThan(2 * again.size);
+    setMemoryRecycling(false);
+    const fresh = new KernelMemory(base, 8, 2, 0, 0, true);
+    setMemoryRecycling(true);
+    expect(Buffer.compare(visible(again), visible(fresh))).toBe(0);
+    fill(again, 400);
+    fill(fresh, 400);
+    expect(again.size).toBe(fresh.size);
+    expect(again.wasm.buffer.byteLength).toBe(memory.buffer.byteLength); // grown in place, no WebAssembly grow
+    expect(Buffer.compare(visible(again), visible(fresh))).toBe(0);
+    // a memory a WebAssembly driver shares is not reused once it grew: the driver finds the shadow at half its size
+    const shared = new KernelMemory(0x8000_0000, 4, 2);
+    fill(shared, 600);
+    shared.recycle(false);
+    expect(new KernelMemory(0x8000_0000, 4, 2).wasm).not.toBe(shared.wasm);
   });
 
   test('what a run releases twice serves one later run, not two', () => {
