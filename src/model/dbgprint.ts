@@ -214,69 +214,36 @@ function narrowAnsi(code: number): number {
   return code < 0x80 ? code : 0x3f;
 }
 
-/** Wide characters as the output receives them: narrowed for ANSI output (DbgPrint, sprintf), kept for wide output. */
-type Widen = (code: number) => number;
-const keepChar: Widen = (code) => code;
-
 /**
- * Characters are gathered as codes and turned into a string once: appending one character at a time built a
- * rope of one-character strings per argument (the largest allocation of a callback, issue 11).
+ * A string argument as the output receives it: the characters a driver's read covered (`KernelMemory.readUnits`),
+ * narrowed for ANSI output. Made in one call from the array: appending one character at a time built a rope of
+ * one-character strings per argument (the largest allocation of a callback, issue 11).
  */
-const codes: number[] = [];
-function takeString(): string {
-  let s: string;
-  if (codes.length <= 4096) s = String.fromCharCode.apply(null, codes);
-  else {
-    s = '';
-    for (let i = 0; i < codes.length; i += 4096) s += String.fromCharCode.apply(null, codes.slice(i, i + 4096));
-  }
-  codes.length = 0;
+function text(units: Uint16Array, narrow: boolean): string {
+  if (narrow) for (let i = 0; i < units.length; i++) if (units[i] >= 0x80) units[i] = 0x3f; // narrowAnsi
+  // fromCharCode.apply takes a typed array as its arguments (in chunks: an engine bounds the argument count)
+  if (units.length <= 4096) return String.fromCharCode.apply(null, units as unknown as number[]);
+  let s = '';
+  for (let i = 0; i < units.length; i += 4096) s += String.fromCharCode.apply(null, units.subarray(i, i + 4096) as unknown as number[]);
   return s;
 }
 
 function readAnsiZ(mem: KernelMemory, va: number, max: number): string {
-  codes.length = 0;
-  for (let n = 0; n < max; n++) {
-    mem.check(va + n, 1, false);
-    const b = mem.u8(va + n);
-    if (b === 0) break;
-    codes.push(b);
-  }
-  return takeString();
+  return text(mem.readUnits(va, max, 1, true), false);
 }
 
-function readWideZ(mem: KernelMemory, va: number, max: number, narrowChar: Widen): string {
-  codes.length = 0;
-  for (let n = 0; n < max; n++) {
-    mem.check(va + 2 * n, 2, false);
-    const c = mem.u16(va + 2 * n);
-    if (c === 0) break;
-    codes.push(narrowChar(c));
-  }
-  return takeString();
+function readWideZ(mem: KernelMemory, va: number, max: number, narrow: boolean): string {
+  return text(mem.readUnits(va, max, 2, true), narrow);
 }
 
-function readCounted(mem: KernelMemory, va: number, wide: boolean, max: number, narrowChar: Widen): string {
+function readCounted(mem: KernelMemory, va: number, wide: boolean, max: number, narrow: boolean): string {
   // ANSI_STRING / UNICODE_STRING: USHORT Length (bytes), USHORT MaximumLength, PCHAR/PWCH Buffer (aligned).
   mem.check(va, mem.pointerSize === 8 ? 16 : 8, false);
   const length = mem.u16(va);
   const buffer = mem.ptr(va + (mem.pointerSize === 8 ? 8 : 4));
   if (buffer === 0) return '(null)';
-  codes.length = 0;
-  if (wide) {
-    const n = Math.min(length >>> 1, max);
-    for (let i = 0; i < n; i++) {
-      mem.check(buffer + 2 * i, 2, false);
-      codes.push(narrowChar(mem.u16(buffer + 2 * i)));
-    }
-  } else {
-    const n = Math.min(length, max);
-    for (let i = 0; i < n; i++) {
-      mem.check(buffer + i, 1, false);
-      codes.push(mem.u8(buffer + i));
-    }
-  }
-  return takeString();
+  if (wide) return text(mem.readUnits(buffer, Math.min(length >>> 1, max), 2, false), narrow);
+  return text(mem.readUnits(buffer, Math.min(length, max), 1, false), false);
 }
 
 function pad(body: string, spec: Spec, width: number, numeric: boolean, precisionGiven: boolean): string {
@@ -308,7 +275,7 @@ export function formatDbgPrint(mem: KernelMemory, format: string, args: readonly
  */
 export function formatPrintf(mem: KernelMemory, format: string, args: readonly DbgArg[], wideFunction: boolean): string {
   const slots = new Slots(mem.pointerSize, args);
-  const narrowChar: Widen = wideFunction ? keepChar : narrowAnsi;
+  const narrow = !wideFunction; // ANSI output: wide characters outside ASCII become '?'
   let out = '';
   const LIMIT = 4096; // longest read of one string argument
   for (const piece of parse(format)) {
@@ -381,7 +348,7 @@ export function formatPrintf(mem: KernelMemory, format: string, args: readonly D
       case 'C': {
         const raw = slots.u32();
         const wide = spec.size === 'w' || spec.size === 'l' || (spec.type === (wideFunction ? 'c' : 'C') && spec.size !== 'h');
-        body = String.fromCharCode(wide ? narrowChar(raw & 0xffff) : raw & 0xff);
+        body = String.fromCharCode(wide ? (narrow ? narrowAnsi(raw & 0xffff) : raw & 0xffff) : raw & 0xff);
         break;
       }
       case 's':
@@ -390,13 +357,13 @@ export function formatPrintf(mem: KernelMemory, format: string, args: readonly D
         const wide = spec.size === 'w' || spec.size === 'l' || (spec.type === (wideFunction ? 's' : 'S') && spec.size !== 'h');
         const max = precision !== null && precision >= 0 ? precision : LIMIT;
         if (p === 0) body = '(null)';
-        else body = wide ? readWideZ(mem, p, max, narrowChar) : readAnsiZ(mem, p, max);
+        else body = wide ? readWideZ(mem, p, max, narrow) : readAnsiZ(mem, p, max);
         break;
       }
       case 'Z': {
         const p = slots.pointer();
         const max = precision !== null && precision >= 0 ? precision : LIMIT;
-        body = p === 0 ? '(null)' : readCounted(mem, p, spec.size === 'w', max, narrowChar);
+        body = p === 0 ? '(null)' : readCounted(mem, p, spec.size === 'w', max, narrow);
         break;
       }
       case 'n':

@@ -39,6 +39,9 @@ const RECYCLED_ELASTIC = new Map<number, WebAssembly.Memory[]>();
 const RECYCLED_PER_SIZE = 4;
 let recycling = true;
 
+/** The characters `readUnits` returns (grown on demand). */
+let UNITS = new Uint16Array(4096);
+
 function pool(into: Map<number, WebAssembly.Memory[]>, pages: number, memory: WebAssembly.Memory): void {
   let list = into.get(pages);
   if (list === undefined) into.set(pages, (list = []));
@@ -406,6 +409,34 @@ export class KernelMemory {
       }
     }
     return off;
+  }
+
+  /**
+   * A driver's read of a string: up to `max` characters of `unit` bytes from `va`, stopping before a NUL when
+   * `nulTerminated`. Each character is checked as a load of its own, in order, exactly as `check` would (a fault
+   * ends the read where the CPU's would); the characters come back in a scratch array that the next call reuses.
+   */
+  readUnits(va: number, max: number, unit: 1 | 2, nulTerminated: boolean): Uint16Array {
+    if (UNITS.length < max) UNITS = new Uint16Array(Math.max(max, 2 * UNITS.length));
+    const out = UNITS;
+    const s = this.shadow;
+    const b = this.bytes;
+    const plain = this.imageEnd === 0;
+    let n = 0;
+    for (; n < max; n++) {
+      const at = va + unit * n;
+      const o = plain ? at - this.base : this.offsetOf(at, unit);
+      let c: number;
+      if (o >= 0 && o + unit <= this.covered && ((unit === 1 ? s[o] : s[o] | s[o + 1]) & Shadow.LoadBit) === 0) {
+        c = unit === 1 ? b[o] : b[o] | (b[o + 1] << 8); // the fast path of `check` then `u8`/`u16`
+      } else {
+        this.check(at, unit, false);
+        c = unit === 1 ? this.u8(at) : this.u16(at);
+      }
+      if (c === 0 && nulTerminated) break;
+      out[n] = c;
+    }
+    return out.subarray(0, n);
   }
 
   // Kernel-internal accessors (trusted, unchecked but for the mapping).
