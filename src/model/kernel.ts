@@ -1547,10 +1547,6 @@ export class Kernel {
   }
 
   /** Several CPUs: an event the driver's load or unload overlapped while it was delivered is no one's to miss. */
-  private delivered(e: KernelEventRecord, delivery: Generator<void, void, void>): Generator<void, void, void> {
-    return this.sched === null ? delivery : this.deliveredConcurrently(e, delivery);
-  }
-
   private *deliveredConcurrently(e: KernelEventRecord, delivery: Generator<void, void, void>): Generator<void, void, void> {
     const epoch = this.lifecycleChanges;
     yield* delivery;
@@ -1589,10 +1585,11 @@ export class Kernel {
       return { Process: this.hex(p.eprocess), ProcessId: p.pid, CreateInfo: info === 0 ? null : this.hex(info) };
     };
     try {
-      yield* this.delivered(event, this.deliver(this.processTable, 'process', create, truth, args, (r) => {
+      const delivery = this.deliver(this.processTable, 'process', create, truth, args, (r) => {
         if (this.exProcessRoutines.has(r)) (r as PCREATE_PROCESS_NOTIFY_ROUTINE_EX)(p.eprocess, p.pid, info);
         else (r as PCREATE_PROCESS_NOTIFY_ROUTINE)(p.ppid, p.pid, create);
-      }, (r) => (this.exProcessRoutines.has(r) ? exArgs() : args)));
+      }, (r) => (this.exProcessRoutines.has(r) ? exArgs() : args));
+      if (delivery !== null) yield* this.deliveredConcurrently(event, delivery);
     } finally {
       if (info !== 0 && !this.crashed) this.freeCreateInfo(info);
     }
@@ -1634,10 +1631,11 @@ export class Kernel {
       previousOwners: this.previousOwners(p.pid), race: race !== undefined && this.profile.exitLookupRaces ? race : undefined,
     };
     const args = { ProcessId: p.pid, ThreadId: t.tid, Create: create };
-    yield* this.delivered(event, this.deliver(this.threadTable, 'thread', create, truth, args, (r) => {
+    const delivery = this.deliver(this.threadTable, 'thread', create, truth, args, (r) => {
       if (create && this.newThreadContextRoutines.has(r)) this.withContext(t, () => r(p.pid, t.tid, create));
       else r(p.pid, t.tid, create);
-    }));
+    });
+    if (delivery !== null) yield* this.deliveredConcurrently(event, delivery);
   }
 
   private *notifyImage(p: KProcess | null, path: string | null, base: number, size: number): Generator<void, void, void> {
@@ -1660,7 +1658,8 @@ export class Kernel {
     };
     const args = { FullImageName: us === 0 ? null : this.hex(us), ProcessId: pid, ImageInfo: this.hex(ii) };
     try {
-      yield* this.delivered(event, this.deliver(table, 'image', true, truth, args, (r) => r(us, pid, ii)));
+      const delivery = this.deliver(table, 'image', true, truth, args, (r) => r(us, pid, ii));
+      if (delivery !== null) yield* this.deliveredConcurrently(event, delivery);
     } finally {
       if (!this.crashed) {
         if (us !== 0) {
@@ -1672,7 +1671,37 @@ export class Kernel {
     }
   }
 
-  private *deliver<F>(
+  /**
+   * Calls the driver under test's routines in `table` for one notification. On one CPU nothing can switch, so they
+   * are called now, without a generator (null comes back); on several, the generator that calls them is returned.
+   */
+  private deliver<F>(
+    table: NotifyTable<F>,
+    kind: NotifyKind,
+    create: boolean,
+    truth: CallbackTruth,
+    args: Record<string, string | number | boolean | null>,
+    call: (routine: F) => void,
+    argsFor?: (routine: F) => Record<string, string | number | boolean | null>,
+  ): Generator<void, void, void> | null {
+    if (this.sched !== null) return this.deliverConcurrently(table, kind, create, truth, args, call, argsFor);
+    const mine = this.driverImage.name;
+    const slots = table.slots;
+    for (let slot = 0; slot < slots.length; slot++) {
+      const s = slots[slot];
+      if (s === null || s.owner !== mine) continue; // other drivers' routines do nothing observable
+      const cb = this.callbackRecord(s, slot, kind, create, truth, args, argsFor);
+      this.frame = { ddi: cb.ddi, prints: cb.prints, cb };
+      try {
+        this.runCallbackNow(cb, s.routine, call);
+      } finally {
+        this.frame = null;
+      }
+    }
+    return null;
+  }
+
+  private *deliverConcurrently<F>(
     table: NotifyTable<F>,
     kind: NotifyKind,
     create: boolean,
@@ -1683,49 +1712,57 @@ export class Kernel {
   ): Generator<void, void, void> {
     const mine = this.driverImage.name;
     const slots = table.slots;
+    const sched = this.sched as Scheduler;
     for (let slot = 0; slot < slots.length; slot++) {
       if (slots[slot] === null || slots[slot]?.owner !== mine) continue; // other drivers' routines do nothing observable
-      // several CPUs: a scheduling point before the kernel takes the routine (the slot may be emptied meanwhile)
-      if (this.sched !== null && this.sched.point(`${slots[slot]?.name ?? ''} starts`)) yield;
+      // a scheduling point before the kernel takes the routine (the slot may be emptied meanwhile)
+      if (sched.point(`${slots[slot]?.name ?? ''} starts`)) yield;
       const s = slots[slot];
       if (s === null || s.owner !== mine) continue;
-      const cb: CallbackRecord = {
-        seq: ++this.seq, op: this.opIndex, kind, create, routine: s.name, slot, args: argsFor === undefined ? args : argsFor(s.routine),
-        context: { pid: this.current.process.pid, tid: this.current.tid }, truth,
-        ddi: [], prints: [], refsTaken: 0, refsDropped: 0, outcome: 'returned',
-      };
-      this.record.callbacks.push(cb);
-      if (this.imageState === 'unloaded' || this.imageState === 'failed-load') {
-        // The routine's code is gone: the CPU faults in freed driver space ([DOC] bug-check-0xce).
-        const addr = this.routineAddress.get(s.routine) ?? 0;
-        cb.outcome = 'bugcheck';
-        this.crash(new BugCheck(BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS,
-          [this.mem.canonical(addr), 0, this.mem.canonical(addr), 0],
-          `${kind} notify routine ${s.name} (slot ${slot}) called after ${mine}.sys was unloaded`), 'callback', cb.seq);
-      }
+      const cb = this.callbackRecord(s, slot, kind, create, truth, args, argsFor);
       this.frame = { ddi: cb.ddi, prints: cb.prints, cb };
       const epoch = this.lifecycleChanges;
       // the notify routine's callback block is referenced while it runs: its removal waits for this call to end
       // ([WRK] ps/psnotify.c: ExReferenceCallBackBlock / ExWaitForCallBacks → the block's rundown protection)
-      const sched = this.sched;
-      if (sched !== null) {
-        this.inflight.set(s.routine, (this.inflight.get(s.routine) ?? 0) + 1);
-        cb.cpu = sched.running?.cpu;
-        this.syncAcquire(this.addressOf(s.routine));
-      }
+      this.inflight.set(s.routine, (this.inflight.get(s.routine) ?? 0) + 1);
+      cb.cpu = sched.running?.cpu;
+      this.syncAcquire(this.addressOf(s.routine));
       try {
-        // one CPU: nothing to switch to, so no generator per call
-        if (sched === null) this.runCallbackNow(cb, s.routine, call);
-        else yield* this.runDriverCode(null, cb, () => call(s.routine));
+        yield* this.runDriverCode(null, cb, () => call(s.routine));
       } finally {
         this.frame = null;
-        if (sched !== null) {
-          this.inflight.set(s.routine, (this.inflight.get(s.routine) ?? 1) - 1);
-          this.syncRelease(this.addressOf(s.routine));
-          if (this.lifecycleChanges !== epoch || this.lifecycle > 0) cb.lifecycle = true;
-        }
+        this.inflight.set(s.routine, (this.inflight.get(s.routine) ?? 1) - 1);
+        this.syncRelease(this.addressOf(s.routine));
+        if (this.lifecycleChanges !== epoch || this.lifecycle > 0) cb.lifecycle = true;
       }
     }
+  }
+
+  /** The record of one call of a notify routine; after the driver's unload, the fault of calling it. */
+  private callbackRecord<F>(
+    s: { readonly routine: F; readonly name: string },
+    slot: number,
+    kind: NotifyKind,
+    create: boolean,
+    truth: CallbackTruth,
+    args: Record<string, string | number | boolean | null>,
+    argsFor: ((routine: F) => Record<string, string | number | boolean | null>) | undefined,
+  ): CallbackRecord {
+    const cb: CallbackRecord = {
+      seq: ++this.seq, op: this.opIndex, kind, create, routine: s.name, slot, args: argsFor === undefined ? args : argsFor(s.routine),
+      context: { pid: this.current.process.pid, tid: this.current.tid }, truth,
+      ddi: [], prints: [], refsTaken: 0, refsDropped: 0, outcome: 'returned',
+    };
+    this.record.callbacks.push(cb);
+    if (this.imageState === 'unloaded' || this.imageState === 'failed-load') {
+      // The routine's code is gone: the CPU faults in freed driver space ([DOC] bug-check-0xce).
+      const addr = this.routineAddress.get(s.routine) ?? 0;
+      cb.outcome = 'bugcheck';
+      this.crash(new BugCheck(BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS,
+        [this.mem.canonical(addr), 0, this.mem.canonical(addr), 0],
+        `${kind} notify routine ${s.name} (slot ${slot}) called after ${this.driverImage.name}.sys was unloaded`), 'callback', cb.seq);
+    }
+    return cb;
   }
 
   /** A notify routine on one CPU: runDriverCode without its scheduling points (it never yields there). */
