@@ -252,6 +252,16 @@ export function drive<T>(g: Generator<void, T, void>): T {
   }
 }
 
+/**
+ * What a notification delivered on one CPU leaves to run: nothing. `yield* (n ?? NOTHING)` steps over it without a
+ * generator made per call (one CPU never switches, so the routines were called already).
+ */
+const DONE: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });
+const NOTHING: Iterator<void, void, void> & Iterable<void> = {
+  next: () => DONE,
+  [Symbol.iterator]: () => NOTHING,
+};
+
 const NO_LOCKS: readonly number[] = [];
 const hex32 = (v: number): string => `0x${(v >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;
 
@@ -766,15 +776,15 @@ export class Kernel {
     try {
       this.current = creator;
       if (this.profile.initialThreadNotify === 'process-first') {
-        yield* this.notifyProcess(proc, true, undefined, creator);
-        yield* this.notifyThread(thread, true);
+        yield* this.notifyProcess(proc, true, undefined, creator) ?? NOTHING;
+        yield* this.notifyThread(thread, true) ?? NOTHING;
       } else {
-        yield* this.notifyThread(thread, true);
-        yield* this.notifyProcess(proc, true, undefined, creator);
+        yield* this.notifyThread(thread, true) ?? NOTHING;
+        yield* this.notifyProcess(proc, true, undefined, creator) ?? NOTHING;
       }
       this.current = thread;
-      yield* this.notifyImage(proc, imagePath, this.build.userImageBase, imageSize(name));
-      yield* this.notifyImage(proc, '\\SystemRoot\\System32\\ntdll.dll', ntdllBase(this.build), 0x1a0000);
+      yield* this.notifyImage(proc, imagePath, this.build.userImageBase, imageSize(name)) ?? NOTHING;
+      yield* this.notifyImage(proc, '\\SystemRoot\\System32\\ntdll.dll', ntdllBase(this.build), 0x1a0000) ?? NOTHING;
     } finally {
       this.current = saved;
     }
@@ -794,7 +804,7 @@ export class Kernel {
     const saved = this.current;
     try {
       this.current = creator;
-      yield* this.notifyThread(t, true);
+      yield* this.notifyThread(t, true) ?? NOTHING;
     } finally {
       this.current = saved;
     }
@@ -832,12 +842,12 @@ export class Kernel {
     const saved = this.current;
     try {
       this.current = t;
-      yield* this.notifyThread(t, false, race);
+      yield* this.notifyThread(t, false, race) ?? NOTHING;
       t.state = 'exited';
       p.activeThreads--;
       const last = p.activeThreads === 0;
       if (last) {
-        yield* this.notifyProcess(p, false, race);
+        yield* this.notifyProcess(p, false, race) ?? NOTHING;
         p.state = 'exited';
         processExited = true;
       }
@@ -877,14 +887,14 @@ export class Kernel {
     this.assertRunning();
     if (process === null) {
       const base = this.build.systemImageBase + 0x100000 * ++this.systemImages;
-      yield* this.inContext(this.systemThread(), () => this.notifyImage(null, path, base, imageSize(name)));
+      yield* this.inContext(this.systemThread(), () => this.notifyImage(null, path, base, imageSize(name)) ?? NOTHING);
       return;
     }
     const base = dllBase(this.build, ++process.userImages);
     const saved = this.current;
     try {
       this.current = this.creatorThread(process);
-      yield* this.notifyImage(process, path, base, imageSize(name));
+      yield* this.notifyImage(process, path, base, imageSize(name)) ?? NOTHING;
     } finally {
       this.current = saved;
     }
@@ -931,7 +941,7 @@ export class Kernel {
     this.frame = null;
     this.loads++;
     this.imageBase = this.build.systemImageBase + 0x100000 * ++this.systemImages;
-    yield* this.inContext(this.systemThread(), () => this.notifyImage(null, `\\SystemRoot\\System32\\drivers\\${name}.sys`, this.imageBase, 0x3000));
+    yield* this.inContext(this.systemThread(), () => this.notifyImage(null, `\\SystemRoot\\System32\\drivers\\${name}.sys`, this.imageBase, 0x3000) ?? NOTHING);
     const ps = this.build.pointerSize;
     const doVa = this.mem.alloc(DRIVER_OBJECT_SIZE[ps], 'Driv', 'kernel', { type: 'DRIVER_OBJECT', driverWritable: true });
     // Type, Size, and MajorFunction[] pre-filled with IopInvalidDeviceRequest ([WRK] io/iomgr/internal.c)
@@ -1494,7 +1504,7 @@ export class Kernel {
   }
 
   /** Runs `body` in thread `t`'s context (the current thread is part of each thread of execution's saved state). */
-  private *inContext<T>(t: KThread, body: () => Generator<void, T, void>): Generator<void, T, void> {
+  private *inContext<T>(t: KThread, body: () => Iterator<void, T, void> & Iterable<void>): Generator<void, T, void> {
     const saved = this.current;
     this.current = t;
     try {
@@ -1547,12 +1557,16 @@ export class Kernel {
   }
 
   /** Several CPUs: an event the driver's load or unload overlapped while it was delivered is no one's to miss. */
-  private *deliveredConcurrently(e: KernelEventRecord, delivery: Generator<void, void, void>): Generator<void, void, void> {
-    const epoch = this.lifecycleChanges;
-    yield* delivery;
-    if (e.whileLoaded && (this.lifecycleChanges !== epoch || this.lifecycle > 0)) {
-      e.whileLoaded = false;
-      delete e.load;
+  private *deliveredConcurrently(e: KernelEventRecord, delivery: Generator<void, void, void>, after?: () => void): Generator<void, void, void> {
+    try {
+      const epoch = this.lifecycleChanges;
+      yield* delivery;
+      if (e.whileLoaded && (this.lifecycleChanges !== epoch || this.lifecycle > 0)) {
+        e.whileLoaded = false;
+        delete e.load;
+      }
+    } finally {
+      after?.();
     }
   }
 
@@ -1572,7 +1586,11 @@ export class Kernel {
     }
   }
 
-  private *notifyProcess(p: KProcess, create: boolean, race?: 'gone' | 'reused', creatorOf?: KThread): Generator<void, void, void> {
+  /**
+   * The process notify routines for one process creation or exit. One CPU: called now (null comes back); several:
+   * the generator that calls them (so are notifyThread and notifyImage).
+   */
+  private notifyProcess(p: KProcess, create: boolean, race?: 'gone' | 'reused', creatorOf?: KThread): Generator<void, void, void> | null {
     const event = this.raised(create ? 'process-create' : 'process-exit', p.pid);
     const truth: CallbackTruth = {
       pid: p.pid, ppid: p.ppid, name: p.name, eprocess: this.hex(p.eprocess),
@@ -1584,15 +1602,19 @@ export class Kernel {
       if (create && info === 0) info = this.allocCreateInfo(p, creatorOf);
       return { Process: this.hex(p.eprocess), ProcessId: p.pid, CreateInfo: info === 0 ? null : this.hex(info) };
     };
+    const freeInfo = (): void => {
+      if (info !== 0 && !this.crashed) this.freeCreateInfo(info);
+    };
+    let delivery: Generator<void, void, void> | null = null;
     try {
-      const delivery = this.deliver(this.processTable, 'process', create, truth, args, (r) => {
+      delivery = this.deliver(this.processTable, 'process', create, truth, args, (r) => {
         if (this.exProcessRoutines.has(r)) (r as PCREATE_PROCESS_NOTIFY_ROUTINE_EX)(p.eprocess, p.pid, info);
         else (r as PCREATE_PROCESS_NOTIFY_ROUTINE)(p.ppid, p.pid, create);
       }, (r) => (this.exProcessRoutines.has(r) ? exArgs() : args));
-      if (delivery !== null) yield* this.deliveredConcurrently(event, delivery);
     } finally {
-      if (info !== 0 && !this.crashed) this.freeCreateInfo(info);
+      if (delivery === null) freeInfo(); // delivered (or the run ended in it)
     }
+    return delivery === null ? null : this.deliveredConcurrently(event, delivery, freeInfo);
   }
 
   /** PS_CREATE_NOTIFY_INFO for the Ex callbacks: parent, creating thread, image name; freed after delivery. */
@@ -1623,7 +1645,7 @@ export class Kernel {
     this.mem.free(va);
   }
 
-  private *notifyThread(t: KThread, create: boolean, race?: 'gone' | 'reused'): Generator<void, void, void> {
+  private notifyThread(t: KThread, create: boolean, race?: 'gone' | 'reused'): Generator<void, void, void> | null {
     const event = this.raised(create ? 'thread-create' : 'thread-exit', t.process.pid, t.tid);
     const p = t.process;
     const truth: CallbackTruth = {
@@ -1635,15 +1657,15 @@ export class Kernel {
       if (create && this.newThreadContextRoutines.has(r)) this.withContext(t, () => r(p.pid, t.tid, create));
       else r(p.pid, t.tid, create);
     });
-    if (delivery !== null) yield* this.deliveredConcurrently(event, delivery);
+    return delivery === null ? null : this.deliveredConcurrently(event, delivery);
   }
 
-  private *notifyImage(p: KProcess | null, path: string | null, base: number, size: number): Generator<void, void, void> {
+  private notifyImage(p: KProcess | null, path: string | null, base: number, size: number): Generator<void, void, void> | null {
     const event = this.raised('image-load', p === null ? 0 : p.pid);
     const pid = p === null ? 0 : p.pid;
     const table = this.imageTable;
     if (!table.slots.some((s) => s !== null && s.owner === this.driverImage.name)) {
-      return; // nothing of the driver under test to call; other drivers' routines are no-ops
+      return null; // nothing of the driver under test to call; other drivers' routines are no-ops
     }
     // FullImageName (not NUL-terminated: MaximumLength covers stale characters after Length) and IMAGE_INFO,
     // freed when the notification is over.
@@ -1657,18 +1679,21 @@ export class Kernel {
       pid, name: p?.name, imagePath: path, imageBase: this.hex(base), imageSize: size, systemImage: p === null,
     };
     const args = { FullImageName: us === 0 ? null : this.hex(us), ProcessId: pid, ImageInfo: this.hex(ii) };
-    try {
-      const delivery = this.deliver(table, 'image', true, truth, args, (r) => r(us, pid, ii));
-      if (delivery !== null) yield* this.deliveredConcurrently(event, delivery);
-    } finally {
-      if (!this.crashed) {
-        if (us !== 0) {
-          this.mem.free(this.mem.ptr(us + (this.build.pointerSize === 8 ? 8 : 4)));
-          this.mem.free(us);
-        }
-        this.mem.free(ii);
+    const freeInfo = (): void => {
+      if (this.crashed) return;
+      if (us !== 0) {
+        this.mem.free(this.mem.ptr(us + (this.build.pointerSize === 8 ? 8 : 4)));
+        this.mem.free(us);
       }
+      this.mem.free(ii);
+    };
+    let delivery: Generator<void, void, void> | null = null;
+    try {
+      delivery = this.deliver(table, 'image', true, truth, args, (r) => r(us, pid, ii));
+    } finally {
+      if (delivery === null) freeInfo();
     }
+    return delivery === null ? null : this.deliveredConcurrently(event, delivery, freeInfo);
   }
 
   /**
