@@ -102,6 +102,15 @@ export function hexNorm(digits: string): string {
 /** Joins the DbgPrint calls of a callback and splits them into lines. */
 export function linesOf(prints: readonly { readonly text: string }[]): string[] {
   if (prints.length === 0) return [];
+  // the common case, each print one whole line: no joined string to split
+  const whole: string[] = [];
+  for (const p of prints) {
+    const t = p.text;
+    const nl = t.indexOf('\n');
+    if (nl < 0 || nl !== t.length - 1) break;
+    whole.push(t.slice(0, -1));
+  }
+  if (whole.length === prints.length) return whole;
   let all = prints[0].text;
   for (let i = 1; i < prints.length; i++) all += prints[i].text;
   const lines = all.split('\n');
