@@ -132,13 +132,22 @@ function parse(fmt: string): Piece[] {
   return out;
 }
 
-/** One varargs slot: low and high 32 bits (high is 0 on x86). */
+/**
+ * The varargs slots of one call: low and high 32 bits each (high is 0 on x86). One instance serves every call
+ * (formatting calls no driver code, so it never nests): `count` bounds what this call passed, and a slot past it
+ * reads 0, as stack garbage would.
+ */
 class Slots {
   private readonly lo: number[] = [];
   private readonly hi: number[] = [];
+  private count = 0;
   private next = 0;
+  pointerSize: 4 | 8 = 4;
 
-  constructor(readonly pointerSize: 4 | 8, args: readonly DbgArg[]) {
+  reset(pointerSize: 4 | 8, args: readonly DbgArg[]): this {
+    this.pointerSize = pointerSize;
+    this.count = 0;
+    this.next = 0;
     for (const a of args) {
       if (typeof a === 'bigint') {
         const u = BigInt.asUintN(64, a);
@@ -159,16 +168,26 @@ class Slots {
         this.push(lo, hi);
       }
     }
+    return this;
   }
 
   private push(lo: number, hi: number): void {
-    this.lo.push(lo);
-    this.hi.push(hi);
+    this.lo[this.count] = lo;
+    this.hi[this.count] = hi;
+    this.count++;
+  }
+
+  private loAt(i: number): number {
+    return i < this.count ? this.lo[i] : 0;
+  }
+
+  private hiAt(i: number): number {
+    return i < this.count ? this.hi[i] : 0;
   }
 
   /** A 32-bit argument (int, char, or the low half of a wider slot). Missing arguments read as 0 (stack garbage). */
   u32(): number {
-    const v = this.lo[this.next] ?? 0;
+    const v = this.loAt(this.next);
     this.next++;
     return v;
   }
@@ -178,12 +197,12 @@ class Slots {
     let lo: number;
     let hi: number;
     if (this.pointerSize === 8) {
-      lo = this.lo[this.next] ?? 0;
-      hi = this.hi[this.next] ?? 0;
+      lo = this.loAt(this.next);
+      hi = this.hiAt(this.next);
       this.next++;
     } else {
-      lo = this.lo[this.next] ?? 0;
-      hi = this.lo[this.next + 1] ?? 0;
+      lo = this.loAt(this.next);
+      hi = this.loAt(this.next + 1);
       this.next += 2;
     }
     return (BigInt(hi) << 32n) | BigInt(lo);
@@ -192,8 +211,8 @@ class Slots {
   /** A pointer-sized argument, as the 48-bit VA form the memory model uses. */
   pointer(): number {
     if (this.pointerSize === 4) return this.u32();
-    const lo = this.lo[this.next] ?? 0;
-    const hi = this.hi[this.next] ?? 0;
+    const lo = this.loAt(this.next);
+    const hi = this.hiAt(this.next);
     this.next++;
     if (hi >= 0xffff8000) return (hi & 0xffff) * TWO32 + lo;
     return hi * TWO32 + lo;
@@ -202,12 +221,14 @@ class Slots {
   /** A pointer-sized argument in upper-case hex, padded to its width (%p), without a bigint. */
   pointerHex(): string {
     if (this.pointerSize === 4) return this.u32().toString(16).toUpperCase().padStart(8, '0');
-    const lo = this.lo[this.next] ?? 0;
-    const hi = this.hi[this.next] ?? 0;
+    const lo = this.loAt(this.next);
+    const hi = this.hiAt(this.next);
     this.next++;
     return (hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0')).toUpperCase();
   }
 }
+
+const SLOTS = new Slots();
 
 /** The debugger receives ANSI text: wide characters outside ASCII become '?' (RtlUnicodeToMultiByte default). */
 function narrowAnsi(code: number): number {
@@ -274,7 +295,7 @@ export function formatDbgPrint(mem: KernelMemory, format: string, args: readonly
  * narrow ones, and wide characters reach the output unchanged (Microsoft CRT format specification).
  */
 export function formatPrintf(mem: KernelMemory, format: string, args: readonly DbgArg[], wideFunction: boolean): string {
-  const slots = new Slots(mem.pointerSize, args);
+  const slots = SLOTS.reset(mem.pointerSize, args);
   const narrow = !wideFunction; // ANSI output: wide characters outside ASCII become '?'
   let out = '';
   const LIMIT = 4096; // longest read of one string argument

@@ -79,6 +79,9 @@ export interface VerifierHost {
   hex(va: number): string;
 }
 
+/** The locks a routine returned holding, when it held none (the common case: no array per return). */
+const NONE_HELD: readonly (readonly [number, HeldLock])[] = [];
+
 export class Verifier {
   /** The current CPU's IRQL. */
   irql = PASSIVE_LEVEL;
@@ -335,7 +338,7 @@ export class Verifier {
   /** A driver routine returned: it must leave the IRQL as it found it, and hold no spin lock it took. */
   leave(frame: RoutineFrame): void {
     this.depth = frame.depth - 1;
-    const mine = [...this.held].filter(([, h]) => h.depth >= frame.depth);
+    const mine = this.held.size === 0 ? NONE_HELD : [...this.held].filter(([, h]) => h.depth >= frame.depth);
     for (const [va] of mine) if (!this.enabled) this.held.delete(va);
     if (!this.enabled) {
       this.irql = frame.irql;
