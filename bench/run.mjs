@@ -13,6 +13,7 @@ import {
   loadWasmDriver, VERIFIER_MUTANTS, loadVerifierMutant, BUILDS,
 } from '../dist/index.js';
 import { applicableBuilds } from '../dist/harness/fuzz.js';
+import { rawOpArbitrary } from '../dist/generators/ops.js';
 import { tuneHeapForCampaigns } from '../dist/harness/heap.js';
 
 // the collector setting the CLI runs with (src/harness/heap.ts): the figures are what `psharness` gets. The fixed
@@ -192,6 +193,23 @@ function anchorCommands(n) {
   }
   return round(median(rates));
 }
+// the same runner drawing the operations the harness draws (rawOpArbitrary, no kernel, nothing run): what fast-check
+// itself costs for commands with arguments like ours, for reading the no-op anchor's ratio (not a target)
+class OpCommand { constructor(op) { this.op = op; } check() { return true; } run() { executedCommands += this.op.k.length > 0 ? 1 : 0; } toString() { return this.op.k; } }
+function anchorOurOps(n) {
+  const rates = [];
+  const command = rawOpArbitrary(false).map((op) => new OpCommand(op));
+  for (let r = -1; r < REPS; r++) {
+    executedCommands = 0;
+    const runs = Math.max(20, Math.round(100000 / n));
+    const t0 = now();
+    fc.assert(fc.property(fc.commands([command], { maxCommands: n, size: 'max' }), (cmds) => {
+      fc.modelRun(() => ({ model: {}, real: {} }), cmds);
+    }), { numRuns: runs, seed: 100 + r });
+    if (r >= 0) rates.push(executedCommands / ((now() - t0) / 1000));
+  }
+  return round(median(rates));
+}
 function anchorArray(n) {
   const rates = [];
   for (let r = -1; r < REPS; r++) {
@@ -207,7 +225,12 @@ const anchors = [60, 100].map((n) => {
   const harness = pipe.find((p) => p.ops === n && p.mode === 'harness').opsPerSecond;
   const commands = anchorCommands(n);
   const array = anchorArray(n);
-  return { ops: n, harnessOpsPerSecond: harness, fcCommandsPerSecond: commands, fcArrayElementsPerSecond: array, ratioToCommands: round(harness / commands, 4), ratioToArray: round(harness / array, 4) };
+  const ourOps = anchorOurOps(n);
+  return {
+    ops: n, harnessOpsPerSecond: harness, fcCommandsPerSecond: commands, fcArrayElementsPerSecond: array, fcCommandsOurOpsPerSecond: ourOps,
+    ratioToCommands: round(harness / commands, 4), ratioToArray: round(harness / array, 4), ratioToCommandsOurOps: round(harness / ourOps, 4),
+    ourOpsToCommands: round(ourOps / commands, 4),
+  };
 });
 // the fixed cost of one run: boot, DriverEntry, an empty scenario, the invariants. Each measured in 5 new processes
 // (median of 3 × 2,000 runs after 2,000 to warm up): a process's collector settles into a mode early (with V8's
@@ -439,6 +462,7 @@ md.push(`- Worst median time to first failure over all mutants and seed bugs: **
 md.push(`- Shrunk length equal to the documented minimum in **${(result.summary.shareAtMinimum * 100).toFixed(1)}%** of killing trials; trials more than 2 operations over: **${result.summary.trialsOverMinimumByMoreThan2}**.`);
 md.push(`- Harness throughput on 100-operation scenarios: **${result.summary.harnessToBaselineOpsRatio100}×** our own no-op-driver baseline's operations per second (an inside figure: it hides the kernel's cost).`);
 md.push(`- Against the outside anchors (same process and run): ${anchors.map((a) => `at ${a.ops} ops the harness (reference driver, every invariant) runs **${a.ratioToCommands}×** fast-check's no-op \`fc.commands\` runner (${a.harnessOpsPerSecond.toLocaleString('en-US')} vs ${a.fcCommandsPerSecond.toLocaleString('en-US')} ops/s) and ${a.ratioToArray}× a no-op \`fc.array\` loop`).join('; ')}.`);
+md.push(`- For reading those ratios: the same \`fc.commands\` runner drawing the operations the harness draws (\`rawOpArbitrary\`, each command a no-op) runs ${anchors.map((a) => `${a.fcCommandsOurOpsPerSecond.toLocaleString('en-US')} ops/s at ${a.ops} ops (${a.ourOpsToCommands}× the no-op runner; the harness is ${a.ratioToCommandsOurOps}× it)`).join(', ')}: drawing the operations alone, with no kernel, costs that much of the 1/4 target.`);
 md.push(`- Fixed cost of one run (boot, DriverEntry, empty scenario, every invariant; median over 5 new processes, range in brackets): ${fixed.map((f) => `${f.driver} on ${f.build} **${f.microsecondsPerEmptyRun} µs** (${f.range[0]}–${f.range[1]})`).join(', ')}. In a process that has not called \`tuneHeapForCampaigns\` (the CLI does; src/harness/heap.ts): ${fixedUntuned.driver} ${fixedUntuned.microsecondsPerEmptyRun} µs (${fixedUntuned.range[0]}–${fixedUntuned.range[1]}).`);
 md.push(`- All cores: a passing campaign (reference, adversarial, 20,000 runs, each in a new process) on 2 worker threads against 1: **${workerScaling.wallSpeedup}×** the runs per wall-clock second (${workerScaling.two.runsPerSecond} vs ${workerScaling.one.runsPerSecond}), ${workerScaling.cpuEfficiency}× the runs per CPU-second (${workerScaling.two.runsPerCpuSecond} vs ${workerScaling.one.runsPerCpuSecond}; the machine is shared with other jobs, so the wall-clock figure varies most).`);
 md.push(`- The default campaign (\`psharness fuzz --driver X\`: every build, up to 60 operations, 1 to 4 CPUs, every invariant; 2,000 runs in this process): ${defaults.map((d) => `${d.driver} **${d.runsPerSecond.toLocaleString('en-US')} runs/s**`).join(', ')}.`);

@@ -10,6 +10,7 @@
  *
  * Any single call transmits at most 512 bytes; the rest is lost ([DOC] nf-wdm-dbgprint.md).
  */
+import { hex8, hexDigits32 } from './hex.js';
 import type { KernelMemory } from './memory.js';
 
 export type DbgArg = number | bigint;
@@ -220,11 +221,11 @@ class Slots {
 
   /** A pointer-sized argument in upper-case hex, padded to its width (%p), without a bigint. */
   pointerHex(): string {
-    if (this.pointerSize === 4) return this.u32().toString(16).toUpperCase().padStart(8, '0');
+    if (this.pointerSize === 4) return hex8(this.u32());
     const lo = this.loAt(this.next);
     const hi = this.hiAt(this.next);
     this.next++;
-    return (hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0')).toUpperCase();
+    return hex8(hi) + hex8(lo);
   }
 }
 
@@ -348,10 +349,11 @@ export function formatPrintf(mem: KernelMemory, format: string, args: readonly D
         if (wide64) digits = slots.u64().toString(radix);
         else {
           const raw = slots.u32();
-          digits = (spec.size === 'h' ? raw & 0xffff : spec.size === 'hh' ? raw & 0xff : raw >>> 0).toString(radix);
+          const v = spec.size === 'h' ? raw & 0xffff : spec.size === 'hh' ? raw & 0xff : raw >>> 0;
+          digits = radix === 16 ? hexDigits32(v, spec.type === 'x') : v.toString(radix);
         }
         const zero = digits === '0';
-        if (spec.type === 'X') digits = digits.toUpperCase();
+        if (spec.type === 'X' && wide64) digits = digits.toUpperCase(); // 32-bit digits come in their case
         if (precision !== null) digits = digits.padStart(precision, '0');
         if (precision === 0 && zero) digits = '';
         let prefix = '';

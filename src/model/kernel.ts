@@ -4,6 +4,7 @@
  * the fault plan, and the recorder of ground truth. Pure and deterministic: the same calls give the same bytes.
  * Each behaviour's source is in docs/kernel-semantics.md.
  */
+import { hex8 } from './hex.js';
 import {
   BugCheck,
   faultingFunction,
@@ -263,7 +264,7 @@ const NOTHING: Iterator<void, void, void> & Iterable<void> = {
 };
 
 const NO_LOCKS: readonly number[] = [];
-const hex32 = (v: number): string => `0x${(v >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;
+const hex32 = (v: number): string => '0x' + hex8(v);
 
 /** What every object callback of one handle open shares. */
 interface ObjectCallbackCall {

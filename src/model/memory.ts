@@ -16,6 +16,7 @@
  */
 import { BugCheck, BUGCHECK_DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA } from './bugcheck.js';
 import type { PointerSize } from './builds.js';
+import { hex12, hexDigits32, hexUpper } from './hex.js';
 
 const PAGE = 0x10000; // WebAssembly page
 const GUARD = 0x1000;
@@ -512,9 +513,13 @@ export class KernelMemory {
   private readonly hexText = new Map<number, string>();
 
   private formatHex(value: number): string {
-    if (this.pointerSize === 4) return '0x' + (value >>> 0).toString(16).toUpperCase();
-    if (value >= BIT47 && value < 2 * BIT47) return '0xFFFF' + value.toString(16).toUpperCase().padStart(12, '0');
-    if (value >= 0 && value < 2 ** 53) return '0x' + value.toString(16).toUpperCase();
+    if (this.pointerSize === 4) return '0x' + hexDigits32(value);
+    const integer = Number.isInteger(value); // a VA always is; anything else is printed as toString(16) prints it
+    if (value >= BIT47 && value < 2 * BIT47) {
+      const hi = Math.floor(value / TWO32);
+      return '0xFFFF' + (integer ? hex12(hi, value - hi * TWO32) : value.toString(16).toUpperCase().padStart(12, '0'));
+    }
+    if (value >= 0 && value < 2 ** 53) return '0x' + (integer ? hexUpper(value) : value.toString(16).toUpperCase());
     return '0x' + this.canonical(value).toString(16).toUpperCase();
   }
 }
