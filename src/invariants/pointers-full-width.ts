@@ -1,3 +1,5 @@
+import type { LoggedEvent } from '../driver/types.js';
+import type { CallbackRecord } from '../model/record.js';
 import { describeCallback, type Invariant, type Violation } from './types.js';
 
 /**
@@ -15,21 +17,21 @@ export const pointersFullWidth: Invariant = {
     record.callbacks.forEach((cb, i) => {
       if (cb.outcome !== 'returned') return;
       for (const e of logged[i]) {
-        const pairs: [string, string | undefined, string | undefined][] = [
-          ['EPROCESS address', e.address, cb.truth.eprocess],
-          ['image base', e.base, cb.truth.imageBase],
-        ];
-        for (const [what, got, want] of pairs) {
-          if (got === undefined || want === undefined || got === want) continue;
-          const low = '0x' + (BigInt(want) & 0xffffffffn).toString(16).toUpperCase();
-          out.push({
-            invariant: this.id,
-            message: got === low ? `${what} truncated to its low 32 bits (${got} for ${want})` : `${what} logged as ${got}, expected ${want}`,
-            evidence: { op: cb.op, seq: cb.seq, event: describeCallback(cb), line: e.line, expected: want, actual: got },
-          });
-        }
+        compare(out, this.id, cb, e, 'EPROCESS address', e.address, cb.truth.eprocess);
+        compare(out, this.id, cb, e, 'image base', e.base, cb.truth.imageBase);
       }
     });
     return out;
   },
 };
+
+/** One logged pointer against the one the kernel passed (no tuple per event: this runs on every event of every run). */
+function compare(out: Violation[], invariant: string, cb: CallbackRecord, e: LoggedEvent, what: string, got: string | undefined, want: string | undefined): void {
+  if (got === undefined || want === undefined || got === want) return;
+  const low = '0x' + (BigInt(want) & 0xffffffffn).toString(16).toUpperCase();
+  out.push({
+    invariant,
+    message: got === low ? `${what} truncated to its low 32 bits (${got} for ${want})` : `${what} logged as ${got}, expected ${want}`,
+    evidence: { op: cb.op, seq: cb.seq, event: describeCallback(cb), line: e.line, expected: want, actual: got },
+  });
+}
