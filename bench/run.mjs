@@ -242,21 +242,37 @@ function fixedCost(driverName, build, tuned = true) {
     ${tuned ? 'm.tuneHeapForCampaigns();' : ''}
     const d = ${load};
     const s = { build: ${JSON.stringify(build)}, profile: 'documented', reusePolicy: 'nt52', crowding: { process: 0, thread: 0, image: 0 }, faults: [], ops: [] };
-    const rates = [];
+    const wall = [];
+    const cpu = [];
     for (let r = 0; r < 4; r++) {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       for (let i = 0; i < 2000; i++) m.checkAll(m.observe(m.simulate(d, s), d), m.INVARIANTS);
-      if (r > 0) rates.push((performance.now() - t0) * 1000 / 2000);
+      const c = process.cpuUsage(c0);
+      if (r > 0) {
+        wall.push((performance.now() - t0) * 1000 / 2000);
+        cpu.push((c.user + c.system) / 2000);
+      }
     }
-    rates.sort((a, b) => a - b);
-    console.log(rates[1]);`;
+    wall.sort((a, b) => a - b);
+    cpu.sort((a, b) => a - b);
+    console.log(JSON.stringify({ wall: wall[1], cpu: cpu[1] }));`;
   const per = [];
+  const perCpu = [];
   for (let p = 0; p < 5; p++) {
     const c = runScript(script);
     if (c.status !== 0) throw new Error(`fixed cost of ${driverName}: ${c.stderr}`);
-    per.push(Number(c.stdout.trim()));
+    const { wall, cpu } = JSON.parse(c.stdout.trim());
+    per.push(wall);
+    perCpu.push(cpu);
   }
-  return { driver: driverName === 'reference' ? 'psrefmon' : driverName.replace(/^.*\//, ''), build, tuned, microsecondsPerEmptyRun: round(median(per), 1), range: [round(Math.min(...per), 1), round(Math.max(...per), 1)] };
+  return {
+    driver: driverName === 'reference' ? 'psrefmon' : driverName.replace(/^.*\//, ''), build, tuned,
+    microsecondsPerEmptyRun: round(median(per), 1), range: [round(Math.min(...per), 1), round(Math.max(...per), 1)],
+    // CPU time of the whole process (every thread, the collector's included) per run: what a run costs, without the
+    // time other jobs on this shared machine held the core
+    cpuMicrosecondsPerEmptyRun: round(median(perCpu), 1), cpuRange: [round(Math.min(...perCpu), 1), round(Math.max(...perCpu), 1)],
+  };
 }
 const fixed = [fixedCost('reference', 'win10-x64'), fixedCost('examples/drivers/psrefmon.c', 'win10-x86'), fixedCost('examples/drivers/psrefmon.c', 'win10-x64')];
 const fixedUntuned = fixedCost('reference', 'win10-x64', false);
@@ -463,7 +479,7 @@ md.push(`- Shrunk length equal to the documented minimum in **${(result.summary.
 md.push(`- Harness throughput on 100-operation scenarios: **${result.summary.harnessToBaselineOpsRatio100}×** our own no-op-driver baseline's operations per second (an inside figure: it hides the kernel's cost).`);
 md.push(`- Against the outside anchors (same process and run): ${anchors.map((a) => `at ${a.ops} ops the harness (reference driver, every invariant) runs **${a.ratioToCommands}×** fast-check's no-op \`fc.commands\` runner (${a.harnessOpsPerSecond.toLocaleString('en-US')} vs ${a.fcCommandsPerSecond.toLocaleString('en-US')} ops/s) and ${a.ratioToArray}× a no-op \`fc.array\` loop`).join('; ')}.`);
 md.push(`- For reading those ratios: the same \`fc.commands\` runner drawing the operations the harness draws (\`rawOpArbitrary\`, each command a no-op) runs ${anchors.map((a) => `${a.fcCommandsOurOpsPerSecond.toLocaleString('en-US')} ops/s at ${a.ops} ops (${a.ourOpsToCommands}× the no-op runner; the harness is ${a.ratioToCommandsOurOps}× it)`).join(', ')}: drawing the operations alone, with no kernel, costs that much of the 1/4 target.`);
-md.push(`- Fixed cost of one run (boot, DriverEntry, empty scenario, every invariant; median over 5 new processes, range in brackets): ${fixed.map((f) => `${f.driver} on ${f.build} **${f.microsecondsPerEmptyRun} µs** (${f.range[0]}–${f.range[1]})`).join(', ')}. In a process that has not called \`tuneHeapForCampaigns\` (the CLI does; src/harness/heap.ts): ${fixedUntuned.driver} ${fixedUntuned.microsecondsPerEmptyRun} µs (${fixedUntuned.range[0]}–${fixedUntuned.range[1]}).`);
+md.push(`- Fixed cost of one run (boot, DriverEntry, empty scenario, every invariant; median over 5 new processes, range in brackets; wall clock, then the process's CPU time, every thread included): ${fixed.map((f) => `${f.driver} on ${f.build} **${f.microsecondsPerEmptyRun} µs** (${f.range[0]}–${f.range[1]}), CPU ${f.cpuMicrosecondsPerEmptyRun} µs (${f.cpuRange[0]}–${f.cpuRange[1]})`).join(', ')}. In a process that has not called \`tuneHeapForCampaigns\` (the CLI does; src/harness/heap.ts): ${fixedUntuned.driver} ${fixedUntuned.microsecondsPerEmptyRun} µs (${fixedUntuned.range[0]}–${fixedUntuned.range[1]}), CPU ${fixedUntuned.cpuMicrosecondsPerEmptyRun} µs.`);
 md.push(`- All cores: a passing campaign (reference, adversarial, 20,000 runs, each in a new process) on 2 worker threads against 1: **${workerScaling.wallSpeedup}×** the runs per wall-clock second (${workerScaling.two.runsPerSecond} vs ${workerScaling.one.runsPerSecond}), ${workerScaling.cpuEfficiency}× the runs per CPU-second (${workerScaling.two.runsPerCpuSecond} vs ${workerScaling.one.runsPerCpuSecond}; the machine is shared with other jobs, so the wall-clock figure varies most).`);
 md.push(`- The default campaign (\`psharness fuzz --driver X\`: every build, up to 60 operations, 1 to 4 CPUs, every invariant; 2,000 runs in this process): ${defaults.map((d) => `${d.driver} **${d.runsPerSecond.toLocaleString('en-US')} runs/s**`).join(', ')}.`);
 md.push(`- Compiling ${compile.file} (x86 and x64, instrumented; in a new process): cold, empty cache **${(compile.coldMs / 1000).toFixed(2)} s**; cached **${(compile.cachedMs / 1000).toFixed(2)} s**.`);
@@ -474,7 +490,10 @@ md.push('## Targets (issue 11: speed and scale)', '');
 md.push('| target | measured | met |', '|---|---|---|');
 const target = (what, measured, met) => md.push(`| ${what} | ${measured} | ${met ? 'yes' : '**no**'} |`);
 for (const a of anchors) target(`harness ops/s ≥ 1/4 of fast-check's no-op \`fc.commands\` runner at ${a.ops} ops`, `${a.ratioToCommands}×`, a.ratioToCommands >= 0.25);
-target('fixed cost of an empty run (TypeScript reference) ≤ 20 µs', `${fixed[0].microsecondsPerEmptyRun} µs`, fixed[0].microsecondsPerEmptyRun <= 20);
+// both figures must hold: the wall clock is what a user waits, but on this shared machine it also counts time other
+// jobs held the core, which the CPU time does not
+target('fixed cost of an empty run (TypeScript reference) ≤ 20 µs (wall clock; CPU time)', `${fixed[0].microsecondsPerEmptyRun} µs; ${fixed[0].cpuMicrosecondsPerEmptyRun} µs`,
+  fixed[0].microsecondsPerEmptyRun <= 20 && fixed[0].cpuMicrosecondsPerEmptyRun <= 20);
 target('C driver (psrefmon.c) ops/s ≥ 1/2 of the TypeScript reference\'s', `${round(cPipeline.c / cPipeline.ts, 3)}×`, cPipeline.c / cPipeline.ts >= 0.5);
 target('cold C compile ≤ 5 s', `${(compile.coldMs / 1000).toFixed(2)} s`, compile.coldMs <= 5000);
 target('cached C load ≤ 0.5 s', `${(compile.cachedMs / 1000).toFixed(2)} s`, compile.cachedMs <= 500);

@@ -45,6 +45,10 @@ import {
   statusName,
   type NTSTATUS,
 } from './status.js';
+import { hexUpper } from './hex.js';
+
+/** The routines MmGetSystemRoutineAddress can find (looked up on every call: a set, not the list). */
+const DDI_NAME_SET: ReadonlySet<string> = new Set(DDI_NAMES);
 
 const DEVICE_OBJECT_SIZE = { 4: 0xb8, 8: 0x150 } as const;
 const POOL_FLAG_UNINITIALIZED = 0x2n;
@@ -345,9 +349,9 @@ function newSurface(): DdiSurface {
     uninitialized: () => ({ value: k.uninitializedPointer }),
     RtlGetVersion: () => ({ dwMajorVersion: k.build.major, dwMinorVersion: k.build.minor, dwBuildNumber: k.build.buildNumber }),
     MmGetSystemRoutineAddress: (name) => {
-      const address = DDI_NAMES.includes(name) && isExported(k.build, name) ? k.build.systemImageBase + (fnv1a(name) & 0xffff0) : 0;
+      const address = DDI_NAME_SET.has(name) && isExported(k.build, name) ? k.build.systemImageBase + (fnv1a(name) & 0xffff0) : 0;
       // recorded: a missing export is a reason a DriverEntry may fail (entry-failure-justified)
-      k.log('MmGetSystemRoutineAddress', [name], undefined, address === 0 ? 'NULL' : `0x${address.toString(16).toUpperCase()}`);
+      k.log('MmGetSystemRoutineAddress', [name], undefined, address === 0 ? 'NULL' : '0x' + hexUpper(address));
       return address;
     },
     PsSetCreateProcessNotifyRoutine: (routine, removeIt) => {

@@ -253,6 +253,16 @@ export function drive<T>(g: Generator<void, T, void>): T {
   }
 }
 
+/** The imports of a driver image that a build does not export, per image and build (every boot asks). */
+const MISSING_IMPORTS = new WeakMap<DriverImage, Map<string, readonly string[]>>();
+function missingImports(image: DriverImage, build: OsBuild): readonly string[] {
+  let byBuild = MISSING_IMPORTS.get(image);
+  if (byBuild === undefined) MISSING_IMPORTS.set(image, (byBuild = new Map()));
+  let missing = byBuild.get(build.id);
+  if (missing === undefined) byBuild.set(build.id, (missing = image.imports.filter((d) => !isExported(build, d))));
+  return missing;
+}
+
 /**
  * What a notification delivered on one CPU leaves to run: nothing. `yield* (n ?? NOTHING)` steps over it without a
  * generator made per call (one CPU never switches, so the routines were called already).
@@ -930,7 +940,7 @@ export class Kernel {
     if (this.imageState === 'loaded' || this.imageState === 'pinned') return STATUS_INVALID_DEVICE_REQUEST;
     const name = this.driverImage.name;
     const phase = this.beginPhase('Load');
-    const missing = this.driverImage.imports.filter((d) => !isExported(this.build, d));
+    const missing = missingImports(this.driverImage, this.build);
     if (missing.length > 0) {
       phase.status = statusName(STATUS_DRIVER_ENTRYPOINT_NOT_FOUND);
       phase.outcome = 'refused';
