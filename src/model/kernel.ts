@@ -419,7 +419,7 @@ export class Kernel {
       profile: this.profile.id,
       reusePolicy: options.reusePolicy,
       driver: this.driverImage.name,
-      uninitializedPointer: '0x' + this.mem.canonical(this.uninitializedPointer).toString(16).toUpperCase(),
+      uninitializedPointer: this.mem.hex(this.uninitializedPointer),
       ops: [],
       phases: [],
       callbacks: [],
