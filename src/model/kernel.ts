@@ -56,7 +56,7 @@ import {
 } from './io/layouts.js';
 import type { DeviceEntry } from './namespace.js';
 import { ObjectNamespace } from './namespace.js';
-import { NotifyTable, type NotifyKind } from './notify-tables.js';
+import { NotifyTable, type NotifyKind, type NotifySlot } from './notify-tables.js';
 import { OB_OPERATION_HANDLE_CREATE, OB_OPERATION_HANDLE_DUPLICATE, obInformationLayout, type ObRegistration } from './ob-callbacks.js';
 import { fnv1a, mulberry32 } from './prng.js';
 import {
@@ -1752,7 +1752,7 @@ export class Kernel {
     for (let slot = 0; slot < slots.length; slot++) {
       if (slots[slot] === null || slots[slot]?.owner !== mine) continue; // other drivers' routines do nothing observable
       // a scheduling point before the kernel takes the routine (the slot may be emptied meanwhile)
-      if (sched.point(`${slots[slot]?.name ?? ''} starts`)) yield;
+      if (sched.point((slots[slot] as NotifySlot<F>).starts)) yield;
       const s = slots[slot];
       if (s === null || s.owner !== mine) continue;
       const cb = this.callbackRecord(s, slot, kind, create, truth, args, argsFor);

@@ -11,6 +11,8 @@ export interface NotifySlot<F> {
   readonly owner: string;
   /** Readable routine name for reports (the function's name). */
   readonly name: string;
+  /** Several CPUs: the scheduling point before a call of it, as the timeline names it (made once, not per call). */
+  readonly starts: string;
 }
 
 export class NotifyTable<F> {
@@ -24,7 +26,7 @@ export class NotifyTable<F> {
   register(routine: F, owner: string, name: string): number {
     const i = this.slots.indexOf(null);
     if (i < 0) return -1;
-    this.slots[i] = { routine, owner, name };
+    this.slots[i] = { routine, owner, name, starts: `${name} starts` };
     return i;
   }
 

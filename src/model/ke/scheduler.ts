@@ -123,7 +123,7 @@ export class Scheduler {
     if (access && (this.random === null || this.every > 1)) return false;
     // nothing else could run here (no other thread runnable, no operation startable): a switch is impossible, so the
     // point is no step either, and preemption steps land only where they can change the interleaving
-    if (this.startableOp < 0 && this.tasks.every((t) => t === me || (t.blocked !== null && !t.blocked.ready()))) return false;
+    if (this.startableOp < 0 && !this.anotherCanRun(me)) return false;
     this.step++;
     if (this.random !== null && this.every > 1 && this.random() % this.every !== 0) return false;
     if (this.preemptions.has(this.step)) me.priority = this.low--;
@@ -133,6 +133,12 @@ export class Scheduler {
     this.pending = next;
     if (next !== 'start') this.log(next, 'run', typeof at === 'string' ? at : at());
     return true;
+  }
+
+  /** Whether a thread other than `me` is runnable (a plain loop: this runs at every scheduling point). */
+  private anotherCanRun(me: Task): boolean {
+    for (const t of this.tasks) if (t !== me && (t.blocked === null || t.blocked.ready())) return true;
+    return false;
   }
 
   /** The running thread must wait (it is switched out at once). */
