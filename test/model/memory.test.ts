@@ -3,6 +3,7 @@
  * as a load of its own, in order, as `check` does — its fast path must not skip a fault or move it.
  */
 import { describe, expect, test } from 'vitest';
+import { formatPrintf } from '../../src/model/dbgprint.js';
 import { KernelMemory, REDZONE } from '../../src/model/memory.js';
 
 const BASE = 0x8000_0000;
@@ -88,5 +89,18 @@ describe('KernelMemory.readUnits', () => {
     const units = mem.readUnits(va, 6000, 2, false);
     expect(units.length).toBe(6000);
     expect(units.every((c) => c === 0x2020)).toBe(true);
+  });
+
+  test('what DbgPrint makes of it: ANSI output narrows non-ASCII characters, wide output keeps them, long strings whole', () => {
+    const mem = new KernelMemory(BASE, 4, 2);
+    const va = mem.alloc(64, 'Test', 'kernel');
+    mem.setWide(va, 'caf\u00e9 \u{1F600}\0');
+    expect(formatPrintf(mem, '[%ws]', [va], false)).toBe('[caf? ??]');
+    expect(formatPrintf(mem, '[%s]', [va], true)).toBe('[caf\u00e9 \u{1F600}]');
+    const long = mem.alloc(2 * 9000, 'Test', 'kernel');
+    mem.setWide(long, 'ab'.repeat(4500));
+    const out = formatPrintf(mem, '%.9000ws', [long], false);
+    expect(out.length).toBe(9000);
+    expect(out).toBe('ab'.repeat(4500));
   });
 });
