@@ -253,6 +253,18 @@ export function drive<T>(g: Generator<void, T, void>): T {
   }
 }
 
+/** One notification to deliver: the table whose routines are called, what they are told, and how each is called. */
+interface Notification<F> {
+  readonly table: NotifyTable<F>;
+  readonly kind: NotifyKind;
+  readonly create: boolean;
+  readonly truth: CallbackTruth;
+  /** The arguments as the record shows them; `argsFor` when they differ by routine (the Ex process routines). */
+  readonly args: Record<string, string | number | boolean | null>;
+  readonly argsFor?: (routine: F) => Record<string, string | number | boolean | null>;
+  readonly call: (routine: F) => void;
+}
+
 /** The imports of a driver image that a build does not export, per image and build (every boot asks). */
 const MISSING_IMPORTS = new WeakMap<DriverImage, Map<string, readonly string[]>>();
 function missingImports(image: DriverImage, build: OsBuild): readonly string[] {
@@ -1618,10 +1630,14 @@ export class Kernel {
     };
     let delivery: Generator<void, void, void> | null = null;
     try {
-      delivery = this.deliver(this.processTable, 'process', create, truth, args, (r) => {
-        if (this.exProcessRoutines.has(r)) (r as PCREATE_PROCESS_NOTIFY_ROUTINE_EX)(p.eprocess, p.pid, info);
-        else (r as PCREATE_PROCESS_NOTIFY_ROUTINE)(p.ppid, p.pid, create);
-      }, (r) => (this.exProcessRoutines.has(r) ? exArgs() : args));
+      delivery = this.deliver({
+        table: this.processTable, kind: 'process', create, truth, args,
+        call: (r) => {
+          if (this.exProcessRoutines.has(r)) (r as PCREATE_PROCESS_NOTIFY_ROUTINE_EX)(p.eprocess, p.pid, info);
+          else (r as PCREATE_PROCESS_NOTIFY_ROUTINE)(p.ppid, p.pid, create);
+        },
+        argsFor: (r) => (this.exProcessRoutines.has(r) ? exArgs() : args),
+      });
     } finally {
       if (delivery === null) freeInfo(); // delivered (or the run ended in it)
     }
@@ -1664,9 +1680,12 @@ export class Kernel {
       previousOwners: this.previousOwners(p.pid), race: race !== undefined && this.profile.exitLookupRaces ? race : undefined,
     };
     const args = { ProcessId: p.pid, ThreadId: t.tid, Create: create };
-    const delivery = this.deliver(this.threadTable, 'thread', create, truth, args, (r) => {
-      if (create && this.newThreadContextRoutines.has(r)) this.withContext(t, () => r(p.pid, t.tid, create));
-      else r(p.pid, t.tid, create);
+    const delivery = this.deliver({
+      table: this.threadTable, kind: 'thread', create, truth, args,
+      call: (r) => {
+        if (create && this.newThreadContextRoutines.has(r)) this.withContext(t, () => r(p.pid, t.tid, create));
+        else r(p.pid, t.tid, create);
+      },
     });
     return delivery === null ? null : this.deliveredConcurrently(event, delivery);
   }
@@ -1700,7 +1719,7 @@ export class Kernel {
     };
     let delivery: Generator<void, void, void> | null = null;
     try {
-      delivery = this.deliver(table, 'image', true, truth, args, (r) => r(us, pid, ii));
+      delivery = this.deliver({ table, kind: 'image', create: true, truth, args, call: (r) => r(us, pid, ii) });
     } finally {
       if (delivery === null) freeInfo();
     }
@@ -1708,28 +1727,20 @@ export class Kernel {
   }
 
   /**
-   * Calls the driver under test's routines in `table` for one notification. On one CPU nothing can switch, so they
-   * are called now, without a generator (null comes back); on several, the generator that calls them is returned.
+   * Calls the driver under test's routines in the notification's table. On one CPU nothing can switch, so they are
+   * called now, without a generator (null comes back); on several, the generator that calls them is returned.
    */
-  private deliver<F>(
-    table: NotifyTable<F>,
-    kind: NotifyKind,
-    create: boolean,
-    truth: CallbackTruth,
-    args: Record<string, string | number | boolean | null>,
-    call: (routine: F) => void,
-    argsFor?: (routine: F) => Record<string, string | number | boolean | null>,
-  ): Generator<void, void, void> | null {
-    if (this.sched !== null) return this.deliverConcurrently(table, kind, create, truth, args, call, argsFor);
+  private deliver<F>(n: Notification<F>): Generator<void, void, void> | null {
+    if (this.sched !== null) return this.deliverConcurrently(n);
     const mine = this.driverImage.name;
-    const slots = table.slots;
+    const slots = n.table.slots;
     for (let slot = 0; slot < slots.length; slot++) {
       const s = slots[slot];
       if (s === null || s.owner !== mine) continue; // other drivers' routines do nothing observable
-      const cb = this.callbackRecord(s, slot, kind, create, truth, args, argsFor);
+      const cb = this.callbackRecord(n, s, slot);
       this.frame = { ddi: cb.ddi, prints: cb.prints, cb };
       try {
-        this.runCallbackNow(cb, s.routine, call);
+        this.runCallbackNow(cb, s.routine, n.call);
       } finally {
         this.frame = null;
       }
@@ -1737,17 +1748,9 @@ export class Kernel {
     return null;
   }
 
-  private *deliverConcurrently<F>(
-    table: NotifyTable<F>,
-    kind: NotifyKind,
-    create: boolean,
-    truth: CallbackTruth,
-    args: Record<string, string | number | boolean | null>,
-    call: (routine: F) => void,
-    argsFor?: (routine: F) => Record<string, string | number | boolean | null>,
-  ): Generator<void, void, void> {
+  private *deliverConcurrently<F>(n: Notification<F>): Generator<void, void, void> {
     const mine = this.driverImage.name;
-    const slots = table.slots;
+    const slots = n.table.slots;
     const sched = this.sched as Scheduler;
     for (let slot = 0; slot < slots.length; slot++) {
       if (slots[slot] === null || slots[slot]?.owner !== mine) continue; // other drivers' routines do nothing observable
@@ -1755,7 +1758,7 @@ export class Kernel {
       if (sched.point((slots[slot] as NotifySlot<F>).starts)) yield;
       const s = slots[slot];
       if (s === null || s.owner !== mine) continue;
-      const cb = this.callbackRecord(s, slot, kind, create, truth, args, argsFor);
+      const cb = this.callbackRecord(n, s, slot);
       this.frame = { ddi: cb.ddi, prints: cb.prints, cb };
       const epoch = this.lifecycleChanges;
       // the notify routine's callback block is referenced while it runs: its removal waits for this call to end
@@ -1764,7 +1767,7 @@ export class Kernel {
       cb.cpu = sched.running?.cpu;
       this.syncAcquire(this.addressOf(s.routine));
       try {
-        yield* this.runDriverCode(null, cb, () => call(s.routine));
+        yield* this.runDriverCode(null, cb, () => n.call(s.routine));
       } finally {
         this.frame = null;
         this.inflight.set(s.routine, (this.inflight.get(s.routine) ?? 1) - 1);
@@ -1775,18 +1778,11 @@ export class Kernel {
   }
 
   /** The record of one call of a notify routine; after the driver's unload, the fault of calling it. */
-  private callbackRecord<F>(
-    s: { readonly routine: F; readonly name: string },
-    slot: number,
-    kind: NotifyKind,
-    create: boolean,
-    truth: CallbackTruth,
-    args: Record<string, string | number | boolean | null>,
-    argsFor: ((routine: F) => Record<string, string | number | boolean | null>) | undefined,
-  ): CallbackRecord {
+  private callbackRecord<F>(n: Notification<F>, s: NotifySlot<F>, slot: number): CallbackRecord {
     const cb: CallbackRecord = {
-      seq: ++this.seq, op: this.opIndex, kind, create, routine: s.name, slot, args: argsFor === undefined ? args : argsFor(s.routine),
-      context: { pid: this.current.process.pid, tid: this.current.tid }, truth,
+      seq: ++this.seq, op: this.opIndex, kind: n.kind, create: n.create, routine: s.name, slot,
+      args: n.argsFor === undefined ? n.args : n.argsFor(s.routine),
+      context: { pid: this.current.process.pid, tid: this.current.tid }, truth: n.truth,
       ddi: [], prints: [], refsTaken: 0, refsDropped: 0, outcome: 'returned',
     };
     this.record.callbacks.push(cb);
@@ -1796,7 +1792,7 @@ export class Kernel {
       cb.outcome = 'bugcheck';
       this.crash(new BugCheck(BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS,
         [this.mem.canonical(addr), 0, this.mem.canonical(addr), 0],
-        `${kind} notify routine ${s.name} (slot ${slot}) called after ${this.driverImage.name}.sys was unloaded`), 'callback', cb.seq);
+        `${n.kind} notify routine ${s.name} (slot ${slot}) called after ${this.driverImage.name}.sys was unloaded`), 'callback', cb.seq);
     }
     return cb;
   }
