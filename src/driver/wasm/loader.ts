@@ -55,6 +55,8 @@ function section(id: number, body: number[]): number[] {
 }
 
 const trampolineModules = new Map<DriverTarget, WebAssembly.Module>();
+/** DbgPrint's narrow formats as bytes become text (one decoder: making one costs more than a short decode). */
+const LATIN1 = new TextDecoder('latin1');
 
 /** The WebAssembly value type of a signature letter: 0x7f i32, 0x7e i64. */
 function valueType(letter: string, target: DriverTarget): number {
@@ -663,7 +665,7 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
     const end = mem.indexOf(0, at);
     // no NUL before the end of the address space: the read runs off it, as the kernel's would
     ddi.VERIFY_ACCESS(p, (end < 0 ? mem.length : end) - at + 1, false);
-    return new TextDecoder('latin1').decode(mem.subarray(at, end));
+    return LATIN1.decode(mem.subarray(at, end));
   };
   /** A NUL-terminated wide string (a wide printf format). */
   const readWString = (p: number): string => {
