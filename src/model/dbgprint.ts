@@ -408,7 +408,21 @@ export function formatPrintf(mem: KernelMemory, format: string, args: readonly D
  * `%I` integers. A WebAssembly driver's DbgPrint passes a pointer to these (each aligned to its size), which the
  * loader reads with this; the x64 shim widens DbgPrint's arguments to 8-byte slots instead (one per entry).
  */
-export function varargSlotSizes(format: string, pointerSize: 4 | 8 = 4): (4 | 8)[] {
+export function varargSlotSizes(format: string, pointerSize: 4 | 8 = 4): readonly (4 | 8)[] {
+  // a driver prints the same few formats again and again: worked out once per format (bounded like parse's cache)
+  const cache = pointerSize === 4 ? SLOT_SIZES_32 : SLOT_SIZES_64;
+  let sizes = cache.get(format);
+  if (sizes === undefined) {
+    if (cache.size >= 4096) cache.clear();
+    cache.set(format, (sizes = slotSizesOf(format, pointerSize)));
+  }
+  return sizes;
+}
+
+const SLOT_SIZES_32 = new Map<string, readonly (4 | 8)[]>();
+const SLOT_SIZES_64 = new Map<string, readonly (4 | 8)[]>();
+
+function slotSizesOf(format: string, pointerSize: 4 | 8): readonly (4 | 8)[] {
   const out: (4 | 8)[] = [];
   for (const piece of parse(format)) {
     if (typeof piece === 'string') continue;

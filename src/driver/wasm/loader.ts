@@ -653,6 +653,13 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
     for (let k = 0; k < len; k++) s += String.fromCharCode(ddi.READ_USHORT(buf + 2 * k));
     return s;
   };
+  /** The memory's lower half as bytes: a view kept until the memory grows (its buffer is then a new one). */
+  let spaceView: Uint8Array = new Uint8Array(0);
+  const addressSpace = (): Uint8Array => {
+    const buffer = ddi.memory.buffer;
+    if (spaceView.buffer !== buffer) spaceView = new Uint8Array(buffer, 0, buffer.byteLength / 2);
+    return spaceView;
+  };
   /** A NUL-terminated string the driver passes (DbgPrint's format): all of it, checked as one read. */
   const readCString = (p: number): string => {
     const at = ddi.MEMORY_OFFSET(p);
@@ -661,7 +668,7 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
       return '';
     }
     // the address space is the memory's lower half (the upper half is its shadow)
-    const mem = new Uint8Array(ddi.memory.buffer, 0, ddi.memory.buffer.byteLength / 2);
+    const mem = addressSpace();
     const end = mem.indexOf(0, at);
     // no NUL before the end of the address space: the read runs off it, as the kernel's would
     ddi.VERIFY_ACCESS(p, (end < 0 ? mem.length : end) - at + 1, false);
@@ -1041,6 +1048,7 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
       ddi = null as unknown as Ddi;
       DriverObject = null as unknown as DRIVER_OBJECT;
       pendingEntry = null;
+      spaceView = new Uint8Array(0); // an idle layer keeps no run's memory alive
     },
   };
 }
