@@ -1767,7 +1767,9 @@ export class Kernel {
       cb.cpu = sched.running?.cpu;
       this.syncAcquire(this.addressOf(s.routine));
       try {
-        yield* this.runDriverCode(null, cb, () => n.call(s.routine));
+        // only a driver with fibers can be switched out inside its routine; any other runs it to the end now
+        if (this.fibers) yield* this.runDriverCode(null, cb, () => n.call(s.routine));
+        else this.runCallbackNow(cb, s.routine, n.call, sched.running);
       } finally {
         this.frame = null;
         this.inflight.set(s.routine, (this.inflight.get(s.routine) ?? 1) - 1);
@@ -1797,15 +1799,23 @@ export class Kernel {
     return cb;
   }
 
-  /** A notify routine on one CPU: runDriverCode without its scheduling points (it never yields there). */
-  private runCallbackNow<F>(cb: CallbackRecord, routine: F, call: (routine: F) => void): void {
+  /**
+   * A notify routine that cannot be switched out (one CPU, or a driver without fibers on its thread of execution
+   * `task`): runDriverCode without its scheduling points, which never yields for it.
+   */
+  private runCallbackNow<F>(cb: CallbackRecord, routine: F, call: (routine: F) => void, task: Task | null = null): void {
     const savedFrame = this.frame;
     try {
       const entered = this.verifier.enter(cb.routine);
+      if (task !== null) {
+        task.inDriver++;
+        task.routine = cb.routine;
+      }
       call(routine);
+      if (task !== null) task.inDriver--;
       this.verifier.leave(entered);
     } catch (e) {
-      this.driverCodeFailed(e, null, null, cb, cb.routine);
+      this.driverCodeFailed(e, task, null, cb, cb.routine);
     } finally {
       this.frame = savedFrame;
     }
