@@ -263,6 +263,10 @@ interface Notification<F> {
   readonly args: Record<string, string | number | boolean | null>;
   readonly argsFor?: (routine: F) => Record<string, string | number | boolean | null>;
   readonly call: (routine: F) => void;
+  /** The kernel event it delivers (several CPUs: no one's to miss if a load or unload overlapped it). */
+  readonly event: { whileLoaded: boolean; load?: number };
+  /** Runs when the delivery is over, however it ended (frees what the routines were passed). */
+  readonly after?: () => void;
 }
 
 /** The imports of a driver image that a build does not export, per image and build (every boot asks). */
@@ -1579,20 +1583,6 @@ export class Kernel {
     return e;
   }
 
-  /** Several CPUs: an event the driver's load or unload overlapped while it was delivered is no one's to miss. */
-  private *deliveredConcurrently(e: KernelEventRecord, delivery: Generator<void, void, void>, after?: () => void): Generator<void, void, void> {
-    try {
-      const epoch = this.lifecycleChanges;
-      yield* delivery;
-      if (e.whileLoaded && (this.lifecycleChanges !== epoch || this.lifecycle > 0)) {
-        e.whileLoaded = false;
-        delete e.load;
-      }
-    } finally {
-      after?.();
-    }
-  }
-
   /** Driver loads and unloads in flight (several CPUs), and how often one started or ended. */
   private lifecycle = 0;
   private lifecycleChanges = 0;
@@ -1628,20 +1618,15 @@ export class Kernel {
     const freeInfo = (): void => {
       if (info !== 0 && !this.crashed) this.freeCreateInfo(info);
     };
-    let delivery: Generator<void, void, void> | null = null;
-    try {
-      delivery = this.deliver({
-        table: this.processTable, kind: 'process', create, truth, args,
-        call: (r) => {
-          if (this.exProcessRoutines.has(r)) (r as PCREATE_PROCESS_NOTIFY_ROUTINE_EX)(p.eprocess, p.pid, info);
-          else (r as PCREATE_PROCESS_NOTIFY_ROUTINE)(p.ppid, p.pid, create);
-        },
-        argsFor: (r) => (this.exProcessRoutines.has(r) ? exArgs() : args),
-      });
-    } finally {
-      if (delivery === null) freeInfo(); // delivered (or the run ended in it)
-    }
-    return delivery === null ? null : this.deliveredConcurrently(event, delivery, freeInfo);
+    return this.deliver({
+      table: this.processTable, kind: 'process', create, event, truth, args,
+      call: (r) => {
+        if (this.exProcessRoutines.has(r)) (r as PCREATE_PROCESS_NOTIFY_ROUTINE_EX)(p.eprocess, p.pid, info);
+        else (r as PCREATE_PROCESS_NOTIFY_ROUTINE)(p.ppid, p.pid, create);
+      },
+      argsFor: (r) => (this.exProcessRoutines.has(r) ? exArgs() : args),
+      after: freeInfo,
+    });
   }
 
   /** PS_CREATE_NOTIFY_INFO for the Ex callbacks: parent, creating thread, image name; freed after delivery. */
@@ -1680,14 +1665,13 @@ export class Kernel {
       previousOwners: this.previousOwners(p.pid), race: race !== undefined && this.profile.exitLookupRaces ? race : undefined,
     };
     const args = { ProcessId: p.pid, ThreadId: t.tid, Create: create };
-    const delivery = this.deliver({
-      table: this.threadTable, kind: 'thread', create, truth, args,
+    return this.deliver({
+      table: this.threadTable, kind: 'thread', create, event, truth, args,
       call: (r) => {
         if (create && this.newThreadContextRoutines.has(r)) this.withContext(t, () => r(p.pid, t.tid, create));
         else r(p.pid, t.tid, create);
       },
     });
-    return delivery === null ? null : this.deliveredConcurrently(event, delivery);
   }
 
   private notifyImage(p: KProcess | null, path: string | null, base: number, size: number): Generator<void, void, void> | null {
@@ -1717,13 +1701,7 @@ export class Kernel {
       }
       this.mem.free(ii);
     };
-    let delivery: Generator<void, void, void> | null = null;
-    try {
-      delivery = this.deliver({ table, kind: 'image', create: true, truth, args, call: (r) => r(us, pid, ii) });
-    } finally {
-      if (delivery === null) freeInfo();
-    }
-    return delivery === null ? null : this.deliveredConcurrently(event, delivery, freeInfo);
+    return this.deliver({ table, kind: 'image', create: true, event, truth, args, call: (r) => r(us, pid, ii), after: freeInfo });
   }
 
   /**
@@ -1734,16 +1712,20 @@ export class Kernel {
     if (this.sched !== null) return this.deliverConcurrently(n);
     const mine = this.driverImage.name;
     const slots = n.table.slots;
-    for (let slot = 0; slot < slots.length; slot++) {
-      const s = slots[slot];
-      if (s === null || s.owner !== mine) continue; // other drivers' routines do nothing observable
-      const cb = this.callbackRecord(n, s, slot);
-      this.frame = { ddi: cb.ddi, prints: cb.prints, cb };
-      try {
-        this.runCallbackNow(cb, s.routine, n.call);
-      } finally {
-        this.frame = null;
+    try {
+      for (let slot = 0; slot < slots.length; slot++) {
+        const s = slots[slot];
+        if (s === null || s.owner !== mine) continue; // other drivers' routines do nothing observable
+        const cb = this.callbackRecord(n, s, slot);
+        this.frame = { ddi: cb.ddi, prints: cb.prints, cb };
+        try {
+          this.runCallbackNow(cb, s.routine, n.call);
+        } finally {
+          this.frame = null;
+        }
       }
+    } finally {
+      n.after?.();
     }
     return null;
   }
@@ -1752,30 +1734,40 @@ export class Kernel {
     const mine = this.driverImage.name;
     const slots = n.table.slots;
     const sched = this.sched as Scheduler;
-    for (let slot = 0; slot < slots.length; slot++) {
-      if (slots[slot] === null || slots[slot]?.owner !== mine) continue; // other drivers' routines do nothing observable
-      // a scheduling point before the kernel takes the routine (the slot may be emptied meanwhile)
-      if (sched.point((slots[slot] as NotifySlot<F>).starts)) yield;
-      const s = slots[slot];
-      if (s === null || s.owner !== mine) continue;
-      const cb = this.callbackRecord(n, s, slot);
-      this.frame = { ddi: cb.ddi, prints: cb.prints, cb };
-      const epoch = this.lifecycleChanges;
-      // the notify routine's callback block is referenced while it runs: its removal waits for this call to end
-      // ([WRK] ps/psnotify.c: ExReferenceCallBackBlock / ExWaitForCallBacks → the block's rundown protection)
-      this.inflight.set(s.routine, (this.inflight.get(s.routine) ?? 0) + 1);
-      cb.cpu = sched.running?.cpu;
-      this.syncAcquire(this.addressOf(s.routine));
-      try {
-        // only a driver with fibers can be switched out inside its routine; any other runs it to the end now
-        if (this.fibers) yield* this.runDriverCode(null, cb, () => n.call(s.routine));
-        else this.runCallbackNow(cb, s.routine, n.call, sched.running);
-      } finally {
-        this.frame = null;
-        this.inflight.set(s.routine, (this.inflight.get(s.routine) ?? 1) - 1);
-        this.syncRelease(this.addressOf(s.routine));
-        if (this.lifecycleChanges !== epoch || this.lifecycle > 0) cb.lifecycle = true;
+    try {
+      const delivery = this.lifecycleChanges;
+      for (let slot = 0; slot < slots.length; slot++) {
+        if (slots[slot] === null || slots[slot]?.owner !== mine) continue; // other drivers' routines do nothing observable
+        // a scheduling point before the kernel takes the routine (the slot may be emptied meanwhile)
+        if (sched.point((slots[slot] as NotifySlot<F>).starts)) yield;
+        const s = slots[slot];
+        if (s === null || s.owner !== mine) continue;
+        const cb = this.callbackRecord(n, s, slot);
+        this.frame = { ddi: cb.ddi, prints: cb.prints, cb };
+        const epoch = this.lifecycleChanges;
+        // the notify routine's callback block is referenced while it runs: its removal waits for this call to end
+        // ([WRK] ps/psnotify.c: ExReferenceCallBackBlock / ExWaitForCallBacks → the block's rundown protection)
+        this.inflight.set(s.routine, (this.inflight.get(s.routine) ?? 0) + 1);
+        cb.cpu = sched.running?.cpu;
+        this.syncAcquire(this.addressOf(s.routine));
+        try {
+          // only a driver with fibers can be switched out inside its routine; any other runs it to the end now
+          if (this.fibers) yield* this.runDriverCode(null, cb, () => n.call(s.routine));
+          else this.runCallbackNow(cb, s.routine, n.call, sched.running);
+        } finally {
+          this.frame = null;
+          this.inflight.set(s.routine, (this.inflight.get(s.routine) ?? 1) - 1);
+          this.syncRelease(this.addressOf(s.routine));
+          if (this.lifecycleChanges !== epoch || this.lifecycle > 0) cb.lifecycle = true;
+        }
       }
+      // an event the driver's load or unload overlapped while it was delivered is no one's to miss
+      if (n.event.whileLoaded && (this.lifecycleChanges !== delivery || this.lifecycle > 0)) {
+        n.event.whileLoaded = false;
+        delete n.event.load;
+      }
+    } finally {
+      n.after?.();
     }
   }
 
