@@ -418,8 +418,7 @@ export class KernelMemory {
    * ends the read where the CPU's would); the characters come back in a scratch array that the next call reuses.
    */
   readUnits(va: number, max: number, unit: 1 | 2, nulTerminated: boolean): Uint16Array {
-    if (UNITS.length < max) UNITS = new Uint16Array(Math.max(max, 2 * UNITS.length));
-    const out = UNITS;
+    let out = UNITS;
     const s = this.shadow;
     const b = this.bytes;
     const plain = this.imageEnd === 0;
@@ -435,6 +434,12 @@ export class KernelMemory {
         c = unit === 1 ? this.u8(at) : this.u16(at);
       }
       if (c === 0 && nulTerminated) break;
+      // grown as characters are read, not to `max`: a driver's precision can be 2^31 (hostile input)
+      if (n === out.length) {
+        const bigger = new Uint16Array(2 * out.length);
+        bigger.set(out);
+        UNITS = out = bigger;
+      }
       out[n] = c;
     }
     return out.subarray(0, n);

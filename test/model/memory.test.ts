@@ -82,6 +82,14 @@ describe('KernelMemory.readUnits', () => {
     expect(() => mem.readUnits(0x3ffe, 2, 2, false)).toThrow('fault at 4000');
   });
 
+  test('a huge limit costs only what is read: %.99999999999s of a short string (hostile input)', () => {
+    const mem = new KernelMemory(BASE, 4, 2);
+    const va = mem.alloc(16, 'Test', 'kernel');
+    mem.setBytes(va, [0x68, 0x69, 0]);
+    expect(formatPrintf(mem, '[%.99999999999s]', [va], false)).toBe('[hi]');
+    expect(mem.readUnits(va, 2 ** 40, 1, true).length).toBe(2);
+  });
+
   test('a read longer than the scratch array grows it', () => {
     const mem = new KernelMemory(BASE, 4, 2);
     const va = mem.alloc(2 * 6000, 'Test', 'kernel');
