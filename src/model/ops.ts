@@ -200,9 +200,7 @@ export function executeOps(kernel: Kernel, ops: readonly Op[], interrupt?: () =>
     if (interrupt !== undefined && interrupt()) throw new RunInterrupted();
     kernel.beginOp(i, op);
     try {
-      // opSteps without its own generator: nothing switches on one CPU
-      const skipped = drive(opBody(kernel, op, labels));
-      if (kernel.ioPending) drive(kernel.ioWorkG());
+      const skipped = drive(opSteps(kernel, op, labels));
       kernel.endOp(skipped === undefined ? 'done' : 'skipped', skipped);
     } catch (e) {
       if (e instanceof KernelHalted) return i;
