@@ -179,26 +179,9 @@ let executedCommands = 0; // counted where they run: fc.commands draws up to max
 class NoopCommand { check() { return true; } run() { executedCommands++; } toString() { return 'noop'; } }
 // each anchor is warmed up once before it is timed (the first, cold repetition ran at a quarter of the speed of the
 // later ones, which flattered whichever ratio was measured first), and a repetition executes ~100,000 elements
-function anchorCommands(n) {
+// `command`: the arbitrary of the one kind of command drawn (each executed command counts itself)
+function anchorCommands(n, command = fc.constant(new NoopCommand())) {
   const rates = [];
-  for (let r = -1; r < REPS; r++) {
-    executedCommands = 0;
-    const runs = Math.max(20, Math.round(100000 / n));
-    const t0 = now();
-    fc.assert(fc.property(fc.commands([fc.constant(new NoopCommand())], { maxCommands: n, size: 'max' }), (cmds) => {
-      fc.modelRun(() => ({ model: {}, real: {} }), cmds);
-    }), { numRuns: runs, seed: 100 + r });
-    const executed = executedCommands;
-    if (r >= 0) rates.push(executed / ((now() - t0) / 1000));
-  }
-  return round(median(rates));
-}
-// the same runner drawing the operations the harness draws (rawOpArbitrary, no kernel, nothing run): what fast-check
-// itself costs for commands with arguments like ours, for reading the no-op anchor's ratio (not a target)
-class OpCommand { constructor(op) { this.op = op; } check() { return true; } run() { executedCommands += this.op.k.length > 0 ? 1 : 0; } toString() { return this.op.k; } }
-function anchorOurOps(n) {
-  const rates = [];
-  const command = rawOpArbitrary(false).map((op) => new OpCommand(op));
   for (let r = -1; r < REPS; r++) {
     executedCommands = 0;
     const runs = Math.max(20, Math.round(100000 / n));
@@ -210,6 +193,10 @@ function anchorOurOps(n) {
   }
   return round(median(rates));
 }
+// the same runner drawing the operations the harness draws (rawOpArbitrary, no kernel, nothing run): what fast-check
+// itself costs for commands with arguments like ours, for reading the no-op anchor's ratio (not a target)
+class OpCommand { constructor(op) { this.op = op; } check() { return true; } run() { executedCommands += this.op.k.length > 0 ? 1 : 0; } toString() { return this.op.k; } }
+const anchorOurOps = (n) => anchorCommands(n, rawOpArbitrary(false).map((op) => new OpCommand(op)));
 function anchorArray(n) {
   const rates = [];
   for (let r = -1; r < REPS; r++) {
