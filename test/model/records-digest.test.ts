@@ -1,0 +1,189 @@
+/**
+ * Nothing observable changes when the kernel's code moves: the RunRecords, the observations (what each driver
+ * logged) and the violations of 1,700+ scenarios hash to digests recorded before the kernel was split by executive
+ * component (issue 25). TypeScript and C drivers, x86 and x64 builds, one CPU and four, the client's IRPs, object
+ * callbacks, the Rtl/Ps/Ke/Ex routine groups, runs that bug-check or stop the verifier.
+ *
+ * Each case hashes its scenarios apart from its results: when a digest changes, the failure says whether the
+ * generator drew other scenarios (`scenarios`) or the same scenarios gave other results (`results`). A change that
+ * means to alter what a run records updates the digests here, and says so in its commit.
+ */
+import { createHash } from 'node:crypto';
+import fc from 'fast-check';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { MUTANTS, reference, VERIFIER_MUTANTS, loadVerifierMutant, wssprocmon, type DriverModule } from '../../src/driver/index.js';
+import { loadWasmDriver } from '../../src/driver/wasm/loader.js';
+import { scenarioArbitrary } from '../../src/generators/index.js';
+import { runAndCheck } from '../../src/harness/check.js';
+import { applicableInvariants, weightsFor } from '../../src/harness/fuzz.js';
+import { INVARIANTS } from '../../src/invariants/index.js';
+import type { Scenario } from '../../src/model/index.js';
+import { scenario, VOL } from '../helpers.js';
+
+interface Case {
+  readonly id: string;
+  readonly driver: () => DriverModule;
+  readonly scenarios: () => Scenario[];
+}
+
+const c = new Map<string, DriverModule>();
+const loaded = (name: string) => (): DriverModule => c.get(name) as DriverModule;
+
+beforeAll(async () => {
+  c.set('psrefmon', await loadWasmDriver('examples/drivers/psrefmon.c'));
+  c.set('proctable', await loadWasmDriver('examples/drivers/proctable.c', { fibers: true }));
+  c.set('proctable-nolock', await loadWasmDriver('examples/drivers/proctable-nolock.c', { fibers: true }));
+  c.set('obguard', await loadWasmDriver('examples/drivers/obguard.c'));
+  c.set('timeline', await loadWasmDriver('examples/drivers/timeline.c'));
+  c.set('procwatch', await loadWasmDriver('examples/drivers/procwatch.c'));
+  c.set('vfmon', await loadWasmDriver('examples/drivers/vfmon.c'));
+  c.set('imagegate', await loadWasmDriver('examples/drivers/imagegate.c'));
+  c.set('wssprocmon.c', await loadWasmDriver('examples/drivers/wssprocmon.c'));
+  c.set('csqqueue', await loadWasmDriver('test/fixtures/io/csqqueue.c', { fibers: true }));
+  for (const f of ['rtl', 'procinfo', 'sync']) c.set(f, await loadWasmDriver(`test/fixtures/ddi/${f}.c`));
+  for (const m of VF_MUTANTS) c.set(`vfmon-${m.id}`, await loadVerifierMutant(m.schema));
+}, 600_000);
+
+/** Verifier mutants of each kind of check: pool tracking, special pool, uninitialised use, IRQL, kernel memory, locks. */
+const VF_MUTANTS = VERIFIER_MUTANTS.filter((m) => [3, 5, 7, 8, 12, 10].includes(m.schema));
+
+const sample = (options: Parameters<typeof scenarioArbitrary>[0], seed: number, n: number): Scenario[] =>
+  fc.sample(scenarioArbitrary(options), { seed, numRuns: n });
+const weighted = (name: string): { weights?: NonNullable<ReturnType<typeof weightsFor>> } => {
+  const w = weightsFor(c.get(name) as DriverModule);
+  return w === undefined ? {} : { weights: w };
+};
+const X86_X64 = ['win10-x86', 'win10-x64', 'win7-x64', 'winxp-x86'];
+/** Scripted runs of the DDI fixtures (their DriverEntry calls most of a group), then a process's life. */
+const scripted = (): Scenario[] => ['win10-x86', 'win10-x64', 'win7-x86', 'win11-x64'].map((b) => scenario(b, [
+  { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` },
+  { op: 'CreateThread', id: 'T2', process: 'P1' },
+  { op: 'LoadImage', process: 'P1', path: `${VOL}\\System32\\kernel32.dll` },
+  { op: 'ExitProcess', process: 'P1' },
+  { op: 'UnloadDriver' },
+]));
+
+const CASES: readonly Case[] = [
+  { id: 'reference, adversarial, every build', driver: () => reference, scenarios: () => sample({ profile: 'adversarial' }, 101, 400) },
+  { id: 'reference, 4 CPUs', driver: () => reference, scenarios: () => sample({ cpus: 4 }, 102, 120) },
+  { id: 'wssprocmon (TypeScript seed)', driver: () => wssprocmon, scenarios: () => sample({}, 103, 150) },
+  ...MUTANTS.map((m, i): Case => ({ id: `mutant ${m.id}`, driver: () => m.driver, scenarios: () => sample({ profile: 'adversarial' }, 200 + i, 12) })),
+  { id: 'psrefmon.c, x86 and x64', driver: loaded('psrefmon'), scenarios: () => sample({ builds: X86_X64, profile: 'adversarial' }, 104, 150) },
+  { id: 'psrefmon.c, 4 CPUs', driver: loaded('psrefmon'), scenarios: () => sample({ builds: X86_X64, cpus: 4 }, 105, 60) },
+  { id: 'wssprocmon.c (C seed)', driver: loaded('wssprocmon.c'), scenarios: () => sample({ builds: X86_X64 }, 106, 100) },
+  { id: 'proctable.c with its client, 4 CPUs', driver: loaded('proctable'), scenarios: () => sample({ builds: X86_X64, cpus: 4, ...weighted('proctable') }, 107, 120) },
+  { id: 'proctable.c with its client, 1 CPU', driver: loaded('proctable'), scenarios: () => sample({ builds: X86_X64, profile: 'adversarial', ...weighted('proctable') }, 108, 60) },
+  { id: 'proctable-nolock.c, 4 CPUs (races)', driver: loaded('proctable-nolock'), scenarios: () => sample({ builds: X86_X64, cpus: 4, ...weighted('proctable-nolock') }, 109, 60) },
+  { id: 'obguard.c (object callbacks)', driver: loaded('obguard'), scenarios: () => sample({ builds: X86_X64, ...weighted('obguard') }, 110, 100) },
+  { id: 'obguard.c, 4 CPUs', driver: loaded('obguard'), scenarios: () => sample({ builds: X86_X64, cpus: 4, ...weighted('obguard') }, 111, 40) },
+  { id: 'timeline.c', driver: loaded('timeline'), scenarios: () => sample({ builds: X86_X64, profile: 'adversarial', ...weighted('timeline') }, 112, 100) },
+  { id: 'procwatch.c', driver: loaded('procwatch'), scenarios: () => sample({ builds: X86_X64, profile: 'adversarial', ...weighted('procwatch') }, 113, 80) },
+  { id: 'vfmon.c', driver: loaded('vfmon'), scenarios: () => sample({ builds: ['win10-x86', 'winxp-x86', 'win7-x86'], profile: 'adversarial', ...weighted('vfmon') }, 114, 80) },
+  { id: 'imagegate.c', driver: loaded('imagegate'), scenarios: () => sample({ builds: X86_X64, ...weighted('imagegate') }, 115, 60) },
+  { id: 'csqqueue.c, 1 and 4 CPUs', driver: loaded('csqqueue'), scenarios: () => [...sample({ builds: X86_X64, ...weighted('csqqueue') }, 116, 30), ...sample({ builds: X86_X64, cpus: 4, ...weighted('csqqueue') }, 117, 30)] },
+  ...VF_MUTANTS.map((m, i): Case => ({
+    id: `verifier mutant ${m.id}`, driver: loaded(`vfmon-${m.id}`), scenarios: () => [m.minimal, ...sample({ builds: ['winxp-x86', 'win10-x86', 'win10-x64'] }, 130 + i, 11)],
+  })),
+  ...['rtl', 'procinfo', 'sync'].map((f, i): Case => ({ id: `ddi fixture ${f}.c`, driver: loaded(f), scenarios: () => [...scripted(), ...sample({ builds: X86_X64 }, 120 + i, 16)] })),
+];
+
+/** The digests before the split (`scenarios` and `results`, 16 hex digits of a SHA-256 each). */
+const EXPECTED: Readonly<Record<string, readonly [string, string]>> = {
+  "reference, adversarial, every build": ["5a4f0894aa42cd7f", "59d647b3c675c769"],
+  "reference, 4 CPUs": ["bca9bb91ff83740a", "b235006d1a3a6627"],
+  "wssprocmon (TypeScript seed)": ["e7ddd05361a71622", "568911b4f46a97c7"],
+  "mutant no-deref-process-create": ["a853790ef823117c", "deb205956976248f"],
+  "mutant no-deref-thread-create": ["be7d89765f311db9", "ca11a478ee8e1fd1"],
+  "mutant double-deref": ["8155db215b35371d", "923cb4860650da24"],
+  "mutant deref-after-failed-lookup": ["4eb1486eb211a9dd", "ed808d16344f0751"],
+  "mutant unset-pointer-after-failed-lookup": ["f63bd79bdb57af05", "bbf925eda87c736e"],
+  "mutant offset-xp": ["4388dfd0c639ac14", "b5746c2cd448d749"],
+  "mutant offset-win7": ["76e6fbc65d48c7c6", "4753857ab95e774c"],
+  "mutant name-buffer-off-by-one": ["edbf0d898b4561b9", "96cff12aa0a25c67"],
+  "mutant path-as-narrow": ["b9836a1f7ab99f01", "0543b59e0653e688"],
+  "mutant path-ws-ignores-length": ["e4bf71e1b0081c98", "cc29b99a67ec2ddd"],
+  "mutant path-wz-on-buffer": ["93145d3bc195aeae", "1645ba0f8be0a633"],
+  "mutant path-length-as-chars": ["8db6c810c4b79ff8", "e0c541a302a6ea26"],
+  "mutant no-rollback-link": ["1a759ee791b4a364", "af3641996d7ac85e"],
+  "mutant no-rollback-process": ["510f818501c182f6", "7a39c9c8e77a04d3"],
+  "mutant no-rollback-thread": ["75cd1292acacc03b", "d2a4a8f0165fc614"],
+  "mutant no-rollback-image": ["a9e64155375dd4d5", "450bd6d3a9b2ed23"],
+  "mutant rollback-undoes-failed-step": ["8a8f904e4095cfb3", "c319ec8b8648fc38"],
+  "mutant rollback-wrong-order": ["f85506beb266b083", "ae8e3e62ad17b182"],
+  "mutant unload-forgets-image": ["442ecaa345181ad8", "c5ae031a1f116680"],
+  "mutant unload-forgets-thread": ["2c22b45d22c66f12", "b8746bc68cec26be"],
+  "mutant unload-wrong-order": ["7b959c74cc4f188f", "bff7912954e65aee"],
+  "mutant unload-leaks-link": ["d6e0d0c6ff7a8f60", "f5f799230d697f82"],
+  "mutant no-unload-routine": ["b7f5d5197ed6ea53", "ce587839b53997cb"],
+  "mutant stale-name-cache": ["e21ad4f01558250a", "4c9212bc480e15f7"],
+  "mutant exit-only-if-lookup": ["a9ac452bd96f2c30", "6c68faeddfc20e8a"],
+  "mutant skip-system-images": ["a8c6f29d96d6d002", "91aa2c9d97f62b63"],
+  "mutant parent-is-creator": ["9b13c885db635366", "6daae7f2bea18aa3"],
+  "mutant thread-exit-as-process-exit": ["15b51b2ad9343b74", "9c040edd5605e6fa"],
+  "mutant long-path-one-call": ["5cb965fb2bf0b221", "703e134204f009e0"],
+  "mutant pointer-as-ulong": ["aa038dcad40182e4", "36ad6256c9a93fef"],
+  "mutant pool-leak-on-unload": ["2e4f4fd8a44f9c59", "88044192d188edc6"],
+  "mutant irp-read-after-complete": ["3fd2f992b7b910a1", "b284f673db6be253"],
+  "mutant irp-not-completed": ["a96a9a89bf8689f9", "b150205e864b6ec8"],
+  "psrefmon.c, x86 and x64": ["ddddfcb7620ef38c", "20215c1b49d3a477"],
+  "psrefmon.c, 4 CPUs": ["82ab79ef5d20884c", "b802daaf14332ca1"],
+  "wssprocmon.c (C seed)": ["84fdf35479d35e8a", "9be917568ee62dc3"],
+  "proctable.c with its client, 4 CPUs": ["3b7d3e2ec06245e8", "bb704700f048574c"],
+  "proctable.c with its client, 1 CPU": ["a36633e4482c1420", "482b70a9d5556a14"],
+  "proctable-nolock.c, 4 CPUs (races)": ["dc6d75307864ddca", "d75d51333bc31b9d"],
+  "obguard.c (object callbacks)": ["e68f9784b7d0b91a", "a06597c436526c9d"],
+  "obguard.c, 4 CPUs": ["aba65075b8e829f8", "f416fefcfcc591a0"],
+  "timeline.c": ["dcc4af7d913c3d88", "0019bb60c7e4cf0a"],
+  "procwatch.c": ["d4f933ae7b99fb2d", "ae09a8c903ecc81a"],
+  "vfmon.c": ["c1cd19ce38579e0f", "cc823197622f6be5"],
+  "imagegate.c": ["6b73706343175d6f", "189b06917b4eae3b"],
+  "csqqueue.c, 1 and 4 CPUs": ["58c193cb2d7fb2a5", "5087ef3efc3dfdca"],
+  "verifier mutant free-wrong-tag": ["1843dc9608d2116d", "ef4d1d6b8f5aab12"],
+  "verifier mutant name-terminator-past-end": ["45eda08c397277e6", "6dea7fddc4a52ab9"],
+  "verifier mutant log-uninitialised-field": ["82de23c9928a2cee", "8c56fce4f4029ddc"],
+  "verifier mutant wz-under-spin-lock": ["839243d122dde14e", "0898a2dc3adf235b"],
+  "verifier mutant return-holding-fast-mutex": ["cc11468c192649b4", "8f925ec988e731ac"],
+  "verifier mutant write-into-eprocess": ["0a864e910d7a82e5", "447e5867ae4c68bc"],
+  "ddi fixture rtl.c": ["3108578b5a1a097d", "9aa9106b657a233b"],
+  "ddi fixture procinfo.c": ["f05cdc4a2ec1323b", "29988baa9c33752c"],
+  "ddi fixture sync.c": ["47998ca692368fed", "e48b01d4c673f879"],
+};
+
+/** JSON with bigints as text (a logged field or an argument may hold one). */
+const json = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x));
+
+function digests(k: Case): readonly [string, string, number] {
+  const driver = k.driver();
+  const invariants = applicableInvariants(driver, INVARIANTS);
+  const scenarios = k.scenarios();
+  const sHash = createHash('sha256');
+  const rHash = createHash('sha256');
+  for (const s of scenarios) {
+    sHash.update(json(s)).update('\n');
+    const run = runAndCheck(driver, s, invariants);
+    rHash.update(json(run.record)).update('\n');
+    rHash.update(json({ logged: run.observation.logged, declared: run.observation.declared, device: run.observation.device })).update('\n');
+    rHash.update(json(run.violations)).update('\n');
+  }
+  return [sHash.digest('hex').slice(0, 16), rHash.digest('hex').slice(0, 16), scenarios.length];
+}
+
+describe('records, observations and violations are what they were before the kernel split', () => {
+  test('the cases cover at least 1,600 scenarios', () => {
+    const n = CASES.reduce((sum, k) => sum + k.scenarios().length, 0);
+    expect(n).toBeGreaterThanOrEqual(1600);
+  });
+  test.each(CASES.map((k) => [k.id, k] as const))('%s', (_id, k) => {
+    const [scenarios, results] = digests(k);
+    const expected = EXPECTED[k.id];
+    if (process.env.PSHARNESS_PRINT_DIGESTS === '1') console.log(`  ${JSON.stringify(k.id)}: [${JSON.stringify(scenarios)}, ${JSON.stringify(results)}],`);
+    expect({ scenarios, results }).toEqual({ scenarios: expected?.[0], results: expected?.[1] });
+  });
+  test('a digest is a function of the run (the same case twice gives the same digest; a changed record another)', () => {
+    const k = CASES[0];
+    const once = { ...k, scenarios: () => k.scenarios().slice(0, 40) };
+    expect(digests(once)).toEqual(digests(once));
+    const other = { ...once, scenarios: () => once.scenarios().map((s) => ({ ...s, reusePolicy: s.reusePolicy === 'fifo' ? 'lifo' as const : 'fifo' as const })) };
+    expect(digests(other)[1]).not.toEqual(digests(once)[1]);
+  });
+});
