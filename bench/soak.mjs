@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mulberry32 } from '../dist/model/prng.js';
+import { mulberry32 } from '../dist/model/rtl/prng.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const SEED = Number(process.env.SOAK_SEED ?? 1);

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { BUILDS, getBuild } from '../model/builds.js';
-import { CID_REUSE_POLICIES, type CidReusePolicy } from '../model/cid-table.js';
+import { CID_REUSE_POLICIES, type CidReusePolicy } from '../model/ps/cid-table.js';
 import { FAULTABLE_DDIS } from '../model/ddi.js';
 import type { Crowding, FaultSpec } from '../model/kernel.js';
 import type { Scenario } from '../model/scenario.js';

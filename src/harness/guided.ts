@@ -10,7 +10,7 @@ import type { DriverModule } from '../driver/types.js';
 import { faultArbitrary, scenarioArbitrary } from '../generators/scenario.js';
 import { signatureOf, type Invariant } from '../invariants/index.js';
 import type { Op } from '../model/ops.js';
-import { mulberry32 } from '../model/prng.js';
+import { mulberry32 } from '../model/rtl/prng.js';
 import type { RunRecord } from '../model/record.js';
 import type { Scenario } from '../model/scenario.js';
 import { runAndCheck } from './check.js';

@@ -1,4 +1,4 @@
-import { normalizeObjectName } from '../model/namespace.js';
+import { normalizeObjectName } from '../model/ob/namespace.js';
 import type { Invariant, Violation } from './types.js';
 
 /**

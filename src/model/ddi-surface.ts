@@ -8,10 +8,10 @@ import {
   BUGCHECK_BAD_POOL_CALLER,
   BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION,
   BUGCHECK_REFERENCE_BY_POINTER,
-} from './bugcheck.js';
+} from './ke/bugcheck.js';
 import { isExported } from './builds.js';
-import type { DbgArg } from './dbgprint.js';
-import { debugPrintSends, DPFLTR_DEFAULT_ID, DPFLTR_INFO_LEVEL, formatDbgPrint } from './dbgprint.js';
+import type { DbgArg } from './dbg/dbgprint.js';
+import { debugPrintSends, DPFLTR_DEFAULT_ID, DPFLTR_INFO_LEVEL, formatDbgPrint } from './dbg/dbgprint.js';
 import {
   DDI_NAMES,
   PsCreateProcessNotifySubsystems,
@@ -22,16 +22,16 @@ import {
   type PCREATE_PROCESS_NOTIFY_ROUTINE_EX,
 } from './ddi.js';
 import { SL_PENDING_RETURNED } from './io/layouts.js';
-import { APC_LEVEL, DDI_IRQL, DISPATCH_LEVEL, irqlName, PASSIVE_LEVEL } from './irql.js';
+import { APC_LEVEL, DDI_IRQL, DISPATCH_LEVEL, irqlName, PASSIVE_LEVEL } from './ke/irql.js';
 import { keExRoutines, type KeExRoutines } from './ke-ex.js';
-import { poolTagValue } from './memory.js';
+import { poolTagValue } from './mm/memory.js';
 import { OB_FLT_REGISTRATION_VERSION, OB_OPERATION_HANDLE_CREATE, OB_OPERATION_HANDLE_DUPLICATE, type ObRegistration } from './ob-callbacks.js';
 import { processInfoRoutines, type ProcessInfoRoutines } from './process-info.js';
 import { rtlRoutines, type RtlRoutines } from './rtl.js';
-import { CHECKS, WORK_BUDGET, type Verifier } from './verifier.js';
+import { CHECKS, WORK_BUDGET, type Verifier } from './vf/verifier.js';
 import type { CidObject, Kernel, KProcess, KThread } from './kernel.js';
-import type { NotifyTable } from './notify-tables.js';
-import { fnv1a } from './prng.js';
+import type { NotifyTable } from './ps/notify-tables.js';
+import { fnv1a } from './rtl/prng.js';
 import {
   STATUS_FLT_INSTANCE_ALTITUDE_COLLISION,
   STATUS_ACCESS_DENIED,
@@ -45,7 +45,7 @@ import {
   statusName,
   type NTSTATUS,
 } from './status.js';
-import { hexUpper } from './hex.js';
+import { hexUpper } from './rtl/hex.js';
 
 /** The routines MmGetSystemRoutineAddress can find (looked up on every call: a set, not the list). */
 const DDI_NAME_SET: ReadonlySet<string> = new Set(DDI_NAMES);

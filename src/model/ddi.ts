@@ -2,7 +2,7 @@
  * The DDI surface a driver sees: WDK names and signatures, pointers as addresses (VAs) into kernel memory.
  * A driver gets exactly this object and nothing of the kernel's internals.
  */
-import type { DbgArg } from './dbgprint.js';
+import type { DbgArg } from './dbg/dbgprint.js';
 import type { NTSTATUS } from './status.js';
 
 export type HANDLE = number;

@@ -8,8 +8,8 @@
  * it waits on, instead of blocking. State lives where Windows keeps it where drivers can see it (an event's
  * SignalState, a rundown reference's count), so a driver that corrupts it is seen to.
  */
-import { BugCheck, BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, VerifierStop } from './bugcheck.js';
-import { poolTagValue, type KernelMemory } from './memory.js';
+import { BugCheck, BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, VerifierStop } from './ke/bugcheck.js';
+import { poolTagValue, type KernelMemory } from './mm/memory.js';
 import type { Wait } from './ke/scheduler.js';
 import {
   STATUS_ACCESS_VIOLATION, STATUS_DATATYPE_MISALIGNMENT, STATUS_INSUFFICIENT_RESOURCES, STATUS_SUCCESS, STATUS_TIMEOUT, statusName, type NTSTATUS,

@@ -4,7 +4,7 @@
  * the fault plan, and the recorder of ground truth. Pure and deterministic: the same calls give the same bytes.
  * Each behaviour's source is in docs/kernel-semantics.md.
  */
-import { hex8 } from './hex.js';
+import { hex8 } from './rtl/hex.js';
 import {
   BugCheck,
   faultingFunction,
@@ -15,9 +15,9 @@ import {
   BUGCHECK_MULTIPLE_IRP_COMPLETE_REQUESTS,
   BUGCHECK_REFERENCE_BY_POINTER,
   bugCheckName,
-} from './bugcheck.js';
+} from './ke/bugcheck.js';
 import { imageFileNameChars, isExported, type OsBuild } from './builds.js';
-import { CidTable, type CidReusePolicy } from './cid-table.js';
+import { CidTable, type CidReusePolicy } from './ps/cid-table.js';
 import {
   FAULT_ALIASES,
   IRP_MJ_CLEANUP,
@@ -43,10 +43,10 @@ import {
   type WasmAddressSpace,
 } from './ddi.js';
 import { releaseDdiSurface, takeDdiSurface, type DdiSurface } from './ddi-surface.js';
-import { TEST_MACHINE_FILTER, type DebugPrintFilter } from './dbgprint.js';
-import { KernelMemory, PoolExhausted, Shadow } from './memory.js';
-import { CHECKS, Verifier, type VerifierThreadState } from './verifier.js';
-import { DISPATCH_LEVEL, PASSIVE_LEVEL } from './irql.js';
+import { TEST_MACHINE_FILTER, type DebugPrintFilter } from './dbg/dbgprint.js';
+import { KernelMemory, PoolExhausted, Shadow } from './mm/memory.js';
+import { CHECKS, Verifier, type VerifierThreadState } from './vf/verifier.js';
+import { DISPATCH_LEVEL, PASSIVE_LEVEL } from './ke/irql.js';
 import { Scheduler, WouldBlock, type Task, type Wait } from './ke/scheduler.js';
 import { RaceDetector } from './ke/race-detector.js';
 import { cpuStackSlice, MAX_CPUS, SLICE_GUARD_BYTES, type Schedule } from './ke/schedule.js';
@@ -54,11 +54,11 @@ import {
   DEVICE_OBJECT_FLAGS, DO_BUFFERED_IO, DO_DIRECT_IO, fileObjectLayout, ioctlMethod, ioStackLocationLayout, IRP_BUFFERED_IO, IRP_INPUT_OPERATION, irpLayout,
   SL_PENDING_RETURNED, type TransferMethod,
 } from './io/layouts.js';
-import type { DeviceEntry } from './namespace.js';
-import { ObjectNamespace } from './namespace.js';
-import { NotifyTable, type NotifyKind, type NotifySlot } from './notify-tables.js';
+import type { DeviceEntry } from './ob/namespace.js';
+import { ObjectNamespace } from './ob/namespace.js';
+import { NotifyTable, type NotifyKind, type NotifySlot } from './ps/notify-tables.js';
 import { OB_OPERATION_HANDLE_CREATE, OB_OPERATION_HANDLE_DUPLICATE, obInformationLayout, type ObRegistration } from './ob-callbacks.js';
-import { fnv1a, mulberry32 } from './prng.js';
+import { fnv1a, mulberry32 } from './rtl/prng.js';
 import {
   RUN_RECORD_FORMAT,
   type CallbackRecord,

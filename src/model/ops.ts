@@ -7,7 +7,7 @@ import { IRP_MAJOR } from './ddi.js';
 import { drive, Kernel, KernelHalted, type KFileObject, type KProcess, type KThread, type ThreadState } from './kernel.js';
 import type { Schedule } from './ke/schedule.js';
 import type { Task } from './ke/scheduler.js';
-import { PoolExhausted } from './memory.js';
+import { PoolExhausted } from './mm/memory.js';
 
 export type ExitRace = 'gone' | 'reused';
 

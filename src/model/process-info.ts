@@ -6,9 +6,9 @@
  * them ([GC] names lists). Kernel handles take a reference on their object: a handle never closed is a reference
  * never released, which `references-released` reports.
  */
-import { BugCheck } from './bugcheck.js';
+import { BugCheck } from './ke/bugcheck.js';
 import type { CidObject, KProcess, KThread } from './kernel.js';
-import type { KernelMemory } from './memory.js';
+import type { KernelMemory } from './mm/memory.js';
 import {
   STATUS_INFO_LENGTH_MISMATCH,
   STATUS_INSUFFICIENT_RESOURCES,

@@ -2,7 +2,7 @@
  * The RunRecord: ground truth of one run, plain data (JSON-serialisable), read by the invariants.
  * Numbers that may be 64-bit addresses are hex strings of their canonical value.
  */
-import type { NotifyKind } from './notify-tables.js';
+import type { NotifyKind } from './ps/notify-tables.js';
 import type { LockOrderRecord, RaceRecord } from './ke/race-detector.js';
 import type { Schedule } from './ke/schedule.js';
 import type { TimelineEntry } from './ke/scheduler.js';

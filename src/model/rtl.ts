@@ -5,9 +5,9 @@
  * reported as the driver's. Strings the routines allocate are paged pool owned by the driver (its leak if never
  * freed) with the tag 'RtlS' (CHOICE: the tag is not documented).
  */
-import type { DbgArg } from './dbgprint.js';
-import { formatPrintf } from './dbgprint.js';
-import type { KernelMemory } from './memory.js';
+import type { DbgArg } from './dbg/dbgprint.js';
+import { formatPrintf } from './dbg/dbgprint.js';
+import type { KernelMemory } from './mm/memory.js';
 import {
   STATUS_BUFFER_OVERFLOW,
   STATUS_BUFFER_TOO_SMALL,

@@ -2,7 +2,7 @@
  * A scenario: everything one run depends on, as plain data. The same scenario always gives the same RunRecord.
  */
 import { getBuild } from './builds.js';
-import type { CidReusePolicy } from './cid-table.js';
+import type { CidReusePolicy } from './ps/cid-table.js';
 import { imageFor, type DriverImage } from './ddi.js';
 import { Kernel, KernelHalted, PROFILES, type Crowding, type FaultSpec } from './kernel.js';
 import { executeOps, executeOpsConcurrent, type Op } from './ops.js';

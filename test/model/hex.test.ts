@@ -1,7 +1,7 @@
 /** src/model/hex.ts: the table-driven hex text equals Number.prototype.toString(16)'s, for every width it serves. */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { hex12, hex8, hexDigits32, hexUpper } from '../../src/model/hex.js';
+import { hex12, hex8, hexDigits32, hexUpper } from '../../src/model/rtl/hex.js';
 
 const u32 = fc.oneof(fc.constantFrom(0, 1, 0xf, 0x10, 0xff, 0x100, 0x7fffffff, 0x80000000, 0xffffffff), fc.nat({ max: 0xffffffff }));
 

@@ -3,8 +3,8 @@
  * as a load of its own, in order, as `check` does — its fast path must not skip a fault or move it.
  */
 import { describe, expect, test } from 'vitest';
-import { formatPrintf } from '../../src/model/dbgprint.js';
-import { KernelMemory, REDZONE } from '../../src/model/memory.js';
+import { formatPrintf } from '../../src/model/dbg/dbgprint.js';
+import { KernelMemory, REDZONE } from '../../src/model/mm/memory.js';
 
 const BASE = 0x8000_0000;
 

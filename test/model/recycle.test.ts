@@ -14,7 +14,7 @@ import { recordHash } from '../../src/harness/report.js';
 import { releaseDdiSurface, setDdiSurfaceReuse, takeDdiSurface } from '../../src/model/ddi-surface.js';
 import { getBuild } from '../../src/model/builds.js';
 import { Kernel, PROFILES } from '../../src/model/kernel.js';
-import { KernelMemory, Shadow, setMemoryRecycling } from '../../src/model/memory.js';
+import { KernelMemory, Shadow, setMemoryRecycling } from '../../src/model/mm/memory.js';
 import { simulate, type Scenario } from '../../src/model/index.js';
 import { scenario } from '../helpers.js';
 

@@ -8,8 +8,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import {
   BugCheck, BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, faultingFunction,
-} from '../../model/bugcheck.js';
-import { varargSlotSizes, type DbgArg } from '../../model/dbgprint.js';
+} from '../../model/ke/bugcheck.js';
+import { varargSlotSizes, type DbgArg } from '../../model/dbg/dbgprint.js';
 import { WouldBlock } from '../../model/ke/scheduler.js';
 import { DYNAMIC_ROUTINES, DYNAMIC_EXPORT_PREFIX, DYNAMIC_IMPORT_PREFIX } from './dynamic-routines.js';
 import { cpuStackSlice } from '../../model/ke/schedule.js';

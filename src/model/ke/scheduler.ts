@@ -8,7 +8,7 @@
  * an event not signalled, the rundown of a notify routine still running) is blocked until its wait can end; when
  * no thread can run and some are blocked, that is a deadlock.
  */
-import { mulberry32 } from '../prng.js';
+import { mulberry32 } from '../rtl/prng.js';
 import type { Schedule } from './schedule.js';
 
 /** What a blocked thread of execution waits for. */

@@ -14,9 +14,9 @@
  * offsets fault). A driver's pool block sits between guard bytes (16 before, the rest of its 16-byte slot plus
  * 16 after) and starts uninitialised; freed blocks are poisoned and quarantined — see docs/verifier.md.
  */
-import { BugCheck, BUGCHECK_DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA } from './bugcheck.js';
-import type { PointerSize } from './builds.js';
-import { hex12, hexDigits32, hexUpper } from './hex.js';
+import { BugCheck, BUGCHECK_DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA } from '../ke/bugcheck.js';
+import type { PointerSize } from '../builds.js';
+import { hex12, hexDigits32, hexUpper } from '../rtl/hex.js';
 
 const PAGE = 0x10000; // WebAssembly page
 const GUARD = 0x1000;

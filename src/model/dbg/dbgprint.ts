@@ -10,8 +10,8 @@
  *
  * Any single call transmits at most 512 bytes; the rest is lost ([DOC] nf-wdm-dbgprint.md).
  */
-import { hex8, hexDigits32 } from './hex.js';
-import type { KernelMemory } from './memory.js';
+import { hex8, hexDigits32 } from '../rtl/hex.js';
+import type { KernelMemory } from '../mm/memory.js';
 
 export type DbgArg = number | bigint;
 export const DBGPRINT_MAX_BYTES = 512;

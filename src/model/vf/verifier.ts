@@ -17,10 +17,10 @@ import {
   BUGCHECK_PAGE_FAULT_IN_FREED_SPECIAL_POOL,
   BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP,
   VerifierStop,
-} from './bugcheck.js';
-import type { EprocessLayout } from './builds.js';
-import { type IrqlRule, APC_LEVEL, DDI_IRQL, DISPATCH_LEVEL, HIGH_LEVEL, irqlName, PASSIVE_LEVEL } from './irql.js';
-import { KernelMemory, Shadow } from './memory.js';
+} from '../ke/bugcheck.js';
+import type { EprocessLayout } from '../builds.js';
+import { type IrqlRule, APC_LEVEL, DDI_IRQL, DISPATCH_LEVEL, HIGH_LEVEL, irqlName, PASSIVE_LEVEL } from '../ke/irql.js';
+import { KernelMemory, Shadow } from '../mm/memory.js';
 
 /** The verifier's checks, as reports name them. */
 export const CHECKS = {
