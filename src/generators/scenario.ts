@@ -5,8 +5,9 @@
 import fc from 'fast-check';
 import { BUILDS, getBuild } from '../model/builds.js';
 import { CID_REUSE_POLICIES, type CidReusePolicy } from '../model/ps/cid-table.js';
-import { FAULTABLE_DDIS } from '../model/ddi.js';
-import type { Crowding, FaultSpec } from '../model/kernel.js';
+import { FAULTABLE_DDIS } from '../model/vf/fault-plan.js';
+import type { Crowding } from '../model/ps/notify.js';
+import type { FaultSpec } from '../model/vf/fault-plan.js';
 import type { Scenario } from '../model/scenario.js';
 import type { Schedule } from '../model/ke/schedule.js';
 import {

@@ -45,53 +45,11 @@ export type PDRIVER_DISPATCH = (DeviceObject: PDEVICE_OBJECT, Irp: PVOID) => NTS
 /** A cancel routine: called at DISPATCH_LEVEL holding the cancel spin lock, which it must release. */
 export type PDRIVER_CANCEL = (DeviceObject: PDEVICE_OBJECT, Irp: PVOID) => void;
 
-export const IRP_MJ_CREATE = 0x00;
-export const IRP_MJ_CLOSE = 0x02;
-export const IRP_MJ_READ = 0x03;
-export const IRP_MJ_DEVICE_CONTROL = 0x0e;
-export const IRP_MJ_CLEANUP = 0x12;
-export const IRP_MJ_WRITE = 0x04;
-export const IRP_MJ_MAXIMUM_FUNCTION = 0x1b;
-/** The requests scenarios send to a driver's device, by WDK name. */
-export const IRP_MAJOR: Readonly<Record<string, number>> = {
-  IRP_MJ_CREATE, IRP_MJ_CLOSE, IRP_MJ_READ, IRP_MJ_DEVICE_CONTROL, IRP_MJ_CLEANUP,
-};
-
-/** IRP field offsets for the build's pointer size (x86 size 0x70, x64 0xD0; wdm.h; src/model/io/layouts.ts). */
-export interface IrpLayout {
-  readonly Flags: number;
-  /** AssociatedIrp.SystemBuffer */
-  readonly SystemBuffer: number;
-  readonly IoStatus: number;
-  readonly Information: number;
-  readonly RequestorMode: number;
-  readonly Cancel: number;
-  readonly CancelIrql: number;
-  readonly CancelRoutine: number;
-  readonly UserBuffer: number;
-  /** Tail.Overlay.DriverContext[4] */
-  readonly DriverContext: number;
-  readonly Thread: number;
-  /** Tail.Overlay.ListEntry: the driver's to queue the IRP with while it owns it. */
-  readonly ListEntry: number;
-  readonly CurrentStackLocation: number;
-  readonly OriginalFileObject: number;
-  readonly size: number;
-}
-
-/** IO_STACK_LOCATION field offsets (x86 size 0x24, x64 0x48; wdm.h). Parameters.Read.Length is OutputBufferLength's. */
-export interface IoStackLocationLayout {
-  readonly MajorFunction: number;
-  readonly Control: number;
-  readonly OutputBufferLength: number;
-  readonly InputBufferLength: number;
-  readonly IoControlCode: number;
-  readonly Type3InputBuffer: number;
-  readonly DeviceObject: number;
-  readonly FileObject: number;
-  readonly size: number;
-}
-export const FILE_DEVICE_UNKNOWN = 0x22;
+export {
+  FILE_DEVICE_UNKNOWN, IRP_MAJOR, IRP_MJ_CLEANUP, IRP_MJ_CLOSE, IRP_MJ_CREATE, IRP_MJ_DEVICE_CONTROL, IRP_MJ_MAXIMUM_FUNCTION, IRP_MJ_READ,
+  IRP_MJ_WRITE, type IoStackLocationLayout, type IrpLayout,
+} from './io/layouts.js';
+import type { IoStackLocationLayout, IrpLayout } from './io/layouts.js';
 
 /** The parts of DRIVER_OBJECT a driver writes: its unload routine and dispatch table. */
 export interface DRIVER_OBJECT {
@@ -124,7 +82,7 @@ export interface RTL_OSVERSIONINFOW {
 }
 
 import type { KeExRoutines } from './ke-ex.js';
-import type { ObCallbackRoutines } from './ob-callbacks.js';
+import type { ObCallbackRoutines } from './ob/callback-types.js';
 import type { ProcessInfoRoutines } from './process-info.js';
 import type { RtlRoutines } from './rtl.js';
 
@@ -340,19 +298,3 @@ export const DDI_NAMES: readonly string[] = [
   'KeReleaseSpinLock', 'ExInitializeFastMutex', 'ExAcquireFastMutex', 'ExReleaseFastMutex', 'KeGetCurrentIrql',
   'KfRaiseIrql', 'KfLowerIrql', 'KeBugCheckEx', 'DbgPrint',
 ];
-
-/** DDIs a fault plan can make fail (they return NTSTATUS, or NULL for pool). */
-export const FAULTABLE_DDIS: readonly string[] = [
-  'IoCreateDevice', 'IoCreateSymbolicLink',
-  'PsSetCreateProcessNotifyRoutine', 'PsSetCreateThreadNotifyRoutine', 'PsSetLoadImageNotifyRoutine',
-  'PsLookupProcessByProcessId', 'ExAllocatePoolWithTag',
-];
-
-/** The Ex registrations a fault plan also reaches (they share the base routine's fault counter). */
-export const FAULT_ALIASES: Readonly<Record<string, string>> = {
-  PsSetCreateProcessNotifyRoutineEx: 'PsSetCreateProcessNotifyRoutine',
-  PsSetCreateProcessNotifyRoutineEx2: 'PsSetCreateProcessNotifyRoutine',
-  PsSetCreateThreadNotifyRoutineEx: 'PsSetCreateThreadNotifyRoutine',
-  PsSetLoadImageNotifyRoutineEx: 'PsSetLoadImageNotifyRoutine',
-  ExAllocatePool2: 'ExAllocatePoolWithTag',
-};

@@ -4,7 +4,11 @@
  * recorded no-op, so any subsequence of a legal scenario is legal — which is what shrinking needs.
  */
 import { IRP_MAJOR } from './ddi.js';
-import { drive, Kernel, KernelHalted, type KFileObject, type KProcess, type KThread, type ThreadState } from './kernel.js';
+import type { KFileObject } from './io/files.js';
+import { KernelHalted } from './ke/bugcheck.js';
+import { drive, type ThreadState } from './ke/core.js';
+import type { Kernel } from './kernel.js';
+import type { KProcess, KThread } from './ps/objects.js';
 import type { Schedule } from './ke/schedule.js';
 import type { Task } from './ke/scheduler.js';
 import { PoolExhausted } from './mm/memory.js';
@@ -101,7 +105,7 @@ function* opSteps(kernel: Kernel, op: Op, labels: Labels): Generator<void, strin
   const skipped = yield* opBody(kernel, op, labels);
   // a routine completed a client's request: what the I/O manager does after (a listening client's next request, a
   // close that waited for it)
-  if (kernel.ioPending) yield* kernel.ioWorkG();
+  if (kernel.io.client.ioPending) yield* kernel.io.client.ioWorkG();
   return skipped;
 }
 
@@ -110,7 +114,7 @@ function* opBody(kernel: Kernel, op: Op, labels: Labels): Generator<void, string
     case 'CreateProcess': {
       const parent = labels.live(op.parent) ?? kernel.system;
       const creator = op.creator === undefined ? undefined : labels.live(op.creator);
-      const { process, thread } = yield* kernel.createProcessG(parent, op.pathUnavailable === true ? null : op.path, baseName(op.path), creator);
+      const { process, thread } = yield* kernel.ps.lifecycle.createProcessG(parent, op.pathUnavailable === true ? null : op.path, baseName(op.path), creator);
       labels.processes.set(op.id, process);
       labels.threads.set(op.thread, thread);
       return undefined;
@@ -118,29 +122,29 @@ function* opBody(kernel: Kernel, op: Op, labels: Labels): Generator<void, string
     case 'CreateThread': {
       const p = labels.live(op.process);
       if (p === undefined) return `${op.process} is not running`;
-      labels.threads.set(op.id, yield* kernel.createThreadG(p));
+      labels.threads.set(op.id, yield* kernel.ps.lifecycle.createThreadG(p));
       return undefined;
     }
     case 'ExitThread': {
       const t = labels.threads.get(op.thread);
       if (t === undefined || t.state !== 'active') return `${op.thread} is not running`;
-      yield* kernel.exitThreadG(t, op.race);
+      yield* kernel.ps.lifecycle.exitThreadG(t, op.race);
       return undefined;
     }
     case 'ExitProcess': {
       const p = labels.live(op.process);
       if (p === undefined || p === kernel.system) return `${op.process} is not running`;
-      yield* kernel.exitProcessG(p, op.race);
+      yield* kernel.ps.lifecycle.exitProcessG(p, op.race);
       return undefined;
     }
     case 'LoadImage': {
       if (op.process === SYSTEM_LABEL) {
-        yield* kernel.loadImageG(null, op.pathUnavailable === true ? null : op.path, baseName(op.path));
+        yield* kernel.ps.lifecycle.loadImageG(null, op.pathUnavailable === true ? null : op.path, baseName(op.path));
         return undefined;
       }
       const p = labels.live(op.process);
       if (p === undefined) return `${op.process} is not running`;
-      yield* kernel.loadImageG(p, op.pathUnavailable === true ? null : op.path, baseName(op.path));
+      yield* kernel.ps.lifecycle.loadImageG(p, op.pathUnavailable === true ? null : op.path, baseName(op.path));
       return undefined;
     }
     case 'OpenHandle': {
@@ -150,19 +154,19 @@ function* opBody(kernel: Kernel, op: Op, labels: Labels): Generator<void, string
       const target = process !== undefined ? { kind: 'process' as const, p: process }
         : thread !== undefined && thread.state === 'active' ? { kind: 'thread' as const, t: thread } : undefined;
       if (requester === undefined || target === undefined) return `${requester === undefined ? op.requester : op.target} is not running`;
-      yield* kernel.openHandleG(requester, target, op.access, { duplicate: op.duplicate === true, kernelHandle: op.kernelHandle === true });
+      yield* kernel.ob.callbacks.openHandleG(requester, target, op.access, { duplicate: op.duplicate === true, kernelHandle: op.kernelHandle === true });
       return undefined;
     }
     case 'DeviceRequest': {
       const major = IRP_MAJOR[op.major];
       if (major === undefined) throw new Error(`unknown IRP major function ${op.major}`);
-      if (!(yield* kernel.sendIrpG(major, op.major, op.ioctl ?? 0))) return 'the driver has no device';
+      if (!(yield* kernel.io.irps.sendIrpG(major, op.major, op.ioctl ?? 0))) return 'the driver has no device';
       return undefined;
     }
     case 'OpenDevice': {
       const p = labels.live(op.process);
       if (p === undefined || p === kernel.system) return `${op.process} is not running`;
-      const file = yield* kernel.openDeviceG(p, op.listen);
+      const file = yield* kernel.io.client.openDeviceG(p, op.listen);
       if (typeof file === 'string') return file;
       labels.files.set(op.id, file);
       return undefined;
@@ -172,22 +176,22 @@ function* opBody(kernel: Kernel, op: Op, labels: Labels): Generator<void, string
       const file = labels.files.get(op.file);
       if (file === undefined) return `${op.file} was never opened`;
       return op.op === 'ReadFile'
-        ? yield* kernel.deviceRequestG(file, 'IRP_MJ_READ', 0, 0, op.length, 0)
-        : yield* kernel.deviceRequestG(file, 'IRP_MJ_DEVICE_CONTROL', op.ioctl, op.inputLength, op.outputLength, op.fill);
+        ? yield* kernel.io.client.deviceRequestG(file, 'IRP_MJ_READ', 0, 0, op.length, 0)
+        : yield* kernel.io.client.deviceRequestG(file, 'IRP_MJ_DEVICE_CONTROL', op.ioctl, op.inputLength, op.outputLength, op.fill);
     }
     case 'CloseHandle': {
       const file = labels.files.get(op.file);
       if (file === undefined) return `${op.file} was never opened`;
-      return yield* kernel.closeHandleG(file);
+      return yield* kernel.io.client.closeHandleG(file);
     }
     case 'LoadDriver':
       if (kernel.driverState === 'loaded' || kernel.driverState === 'pinned') return 'driver already loaded';
-      yield* kernel.loadDriverG();
+      yield* kernel.io.loader.loadDriverG();
       return undefined;
     case 'UnloadDriver':
       if (kernel.driverState !== 'loaded') return 'driver not loaded';
-      if (kernel.unloadPending) return 'an unload is already pending';
-      yield* kernel.unloadDriverG();
+      if (kernel.io.loader.unloadPending) return 'an unload is already pending';
+      yield* kernel.io.loader.unloadDriverG();
       return undefined;
   }
 }
@@ -205,7 +209,7 @@ export function executeOps(kernel: Kernel, ops: readonly Op[], interrupt?: () =>
     } catch (e) {
       if (e instanceof KernelHalted) return i;
       if (e instanceof PoolExhausted) {
-        kernel.exhausted(e);
+        kernel.ke.exhausted(e);
         return i;
       }
       throw e;
@@ -316,7 +320,7 @@ export function executeOpsConcurrent(kernel: Kernel, ops: readonly Op[], schedul
     if (choice === null) {
       if (sched.tasks.length === 0) return -1;
       try {
-        kernel.deadlock();
+        kernel.ke.deadlock();
       } catch (e) {
         if (!(e instanceof KernelHalted)) throw e;
         // every routine that was waiting never returns
@@ -330,27 +334,27 @@ export function executeOpsConcurrent(kernel: Kernel, ops: readonly Op[], schedul
       const i = next++;
       const op = ops[i];
       task = sched.start(i, opTask(kernel, i, op, labels));
-      kernel.threadBegins(task);
+      kernel.ke.threadBegins(task, kernel.ps.processes.systemThread());
       offer();
     } else task = choice as Task;
-    kernel.restoreThread(task.saved as ThreadState);
+    kernel.ke.restoreThread(task.saved as ThreadState);
     sched.running = task;
     let done: boolean | undefined;
     try {
       done = task.run.next().done;
     } catch (e) {
-      if (e instanceof PoolExhausted) kernel.exhausted(e);
+      if (e instanceof PoolExhausted) kernel.ke.exhausted(e);
       else if (!(e instanceof KernelHalted)) throw e;
       // the routines other CPUs were running never returned
       for (const t of sched.tasks) if (t !== task) interrupted((t.saved as ThreadState).frame);
       return task.op;
     } finally {
-      task.saved = kernel.saveThread();
+      task.saved = kernel.ke.saveThread();
       sched.running = null;
     }
     if (done === true) {
       sched.end(task);
-      kernel.threadEnds(task);
+      kernel.ke.threadEnds(task);
     }
   }
 }

@@ -7,7 +7,7 @@
  * never released, which `references-released` reports.
  */
 import { BugCheck } from './ke/bugcheck.js';
-import type { CidObject, KProcess, KThread } from './kernel.js';
+import type { CidObject, KProcess, KThread } from './ps/objects.js';
 import type { KernelMemory } from './mm/memory.js';
 import {
   STATUS_INFO_LENGTH_MISMATCH,

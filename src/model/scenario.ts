@@ -4,7 +4,11 @@
 import { getBuild } from './builds.js';
 import type { CidReusePolicy } from './ps/cid-table.js';
 import { imageFor, type DriverImage } from './ddi.js';
-import { Kernel, KernelHalted, PROFILES, type Crowding, type FaultSpec } from './kernel.js';
+import { KernelHalted } from './ke/bugcheck.js';
+import { Kernel } from './kernel.js';
+import { PROFILES } from './profile.js';
+import type { Crowding } from './ps/notify.js';
+import type { FaultSpec } from './vf/fault-plan.js';
 import { executeOps, executeOpsConcurrent, type Op } from './ops.js';
 import { isConcurrent, type Schedule } from './ke/schedule.js';
 import type { RunRecord } from './record.js';
@@ -50,7 +54,7 @@ export function simulate(module: DriverImage, scenario: Scenario, interrupt?: ()
     integrityCheck: driver.integrityCheck !== false && scenario.integrityCheck !== false,
     fibers: isConcurrent(scenario.schedule),
   });
-  if (scenario.firstClientId !== undefined) kernel.advanceClientIds(scenario.firstClientId);
+  if (scenario.firstClientId !== undefined) kernel.ps.processes.advanceClientIds(scenario.firstClientId);
   kernel.beginOp(-1, { op: 'LoadDriver', boot: true });
   try {
     kernel.loadDriver();

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { reference, wssprocmon } from '../../src/driver/index.js';
 import {
-  BUILDS, CidTable, formatDbgPrint, getBuild, isExported, OUT_OF_BOX_FILTER, selectBuilds, Kernel, KernelMemory, NotifyTable, PROFILES, simulate, statusName,
+  BUILDS, CidTable, drive, formatDbgPrint, getBuild, isExported, OUT_OF_BOX_FILTER, selectBuilds, Kernel, KernelMemory, NotifyTable, PROFILES, simulate, statusName,
   STATUS_INVALID_CID, STATUS_INVALID_PARAMETER, type DriverImage, type Scenario, UnknownBuildError, NT_SUCCESS,
 } from '../../src/model/index.js';
 import { scenario, VOL } from '../helpers.js';
@@ -242,7 +242,7 @@ describe('memory and bug checks', () => {
     });
     k.loadDriver();
     expect(k.driverState).toBe('pinned');
-    k.loadImage(null, '\\SystemRoot\\x.sys', 'x.sys');
+    drive(k.ps.lifecycle.loadImageG(null, '\\SystemRoot\\x.sys', 'x.sys'));
     expect(k.halted).toBe(false);
     expect(k.finish().callbacks[0].prints[0].text).toMatch(/^FullImageName: \\,Process ID: 0/);
   });

@@ -2,7 +2,54 @@
  * The I/O manager's structures as a driver sees them, per pointer size (wdm.h; the shim's _Static_asserts check the
  * same offsets against what clang lays out), and the parts of an I/O control code (CTL_CODE).
  */
-import type { IoStackLocationLayout, IrpLayout } from '../ddi.js';
+export const IRP_MJ_CREATE = 0x00;
+export const IRP_MJ_CLOSE = 0x02;
+export const IRP_MJ_READ = 0x03;
+export const IRP_MJ_DEVICE_CONTROL = 0x0e;
+export const IRP_MJ_CLEANUP = 0x12;
+export const IRP_MJ_WRITE = 0x04;
+export const IRP_MJ_MAXIMUM_FUNCTION = 0x1b;
+/** The requests scenarios send to a driver's device, by WDK name. */
+export const IRP_MAJOR: Readonly<Record<string, number>> = {
+  IRP_MJ_CREATE, IRP_MJ_CLOSE, IRP_MJ_READ, IRP_MJ_DEVICE_CONTROL, IRP_MJ_CLEANUP,
+};
+
+/** IRP field offsets for the build's pointer size (x86 size 0x70, x64 0xD0; wdm.h). */
+export interface IrpLayout {
+  readonly Flags: number;
+  /** AssociatedIrp.SystemBuffer */
+  readonly SystemBuffer: number;
+  readonly IoStatus: number;
+  readonly Information: number;
+  readonly RequestorMode: number;
+  readonly Cancel: number;
+  readonly CancelIrql: number;
+  readonly CancelRoutine: number;
+  readonly UserBuffer: number;
+  /** Tail.Overlay.DriverContext[4] */
+  readonly DriverContext: number;
+  readonly Thread: number;
+  /** Tail.Overlay.ListEntry: the driver's to queue the IRP with while it owns it. */
+  readonly ListEntry: number;
+  readonly CurrentStackLocation: number;
+  readonly OriginalFileObject: number;
+  readonly size: number;
+}
+
+/** IO_STACK_LOCATION field offsets (x86 size 0x24, x64 0x48; wdm.h). Parameters.Read.Length is OutputBufferLength's. */
+export interface IoStackLocationLayout {
+  readonly MajorFunction: number;
+  readonly Control: number;
+  readonly OutputBufferLength: number;
+  readonly InputBufferLength: number;
+  readonly IoControlCode: number;
+  readonly Type3InputBuffer: number;
+  readonly DeviceObject: number;
+  readonly FileObject: number;
+  readonly size: number;
+}
+export const FILE_DEVICE_UNKNOWN = 0x22;
+
 
 export function irpLayout(ps: 4 | 8): IrpLayout {
   return ps === 4

@@ -98,3 +98,15 @@ export function faultingFunction(stack: string | undefined): string | undefined 
   }
   return undefined;
 }
+
+/** Thrown after a bug check to unwind the operation in progress; the machine is dead. */
+export class KernelHalted extends Error {
+  constructor() {
+    // thrown once per halted run to unwind it (shrinking replays many): its stack would never be read
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    super('the kernel has bug-checked');
+    Error.stackTraceLimit = limit;
+    this.name = 'KernelHalted';
+  }
+}

@@ -4,7 +4,7 @@
  * wdm/nf-wdm-obregistercallbacks.md, OB_CALLBACK_REGISTRATION, OB_OPERATION_REGISTRATION,
  * OB_PRE_OPERATION_INFORMATION, OB_POST_OPERATION_INFORMATION).
  */
-import type { NTSTATUS } from './status.js';
+import type { NTSTATUS } from '../status.js';
 
 /** OB_FLT_REGISTRATION_VERSION (ObGetFilterVersion). */
 export const OB_FLT_REGISTRATION_VERSION = 0x0100;
