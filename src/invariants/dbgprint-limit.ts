@@ -1,4 +1,4 @@
-import { DBGPRINT_MAX_BYTES } from '../model/dbg/dbgprint.js';
+import { DBGPRINT_MAX_BYTES } from '../model/dbg/debugger.js';
 import type { Invariant, Violation } from './types.js';
 
 /** No DbgPrint call exceeds what one call transmits (512 bytes; the rest is lost) ([DOC] wdm/nf-wdm-dbgprint.md). */

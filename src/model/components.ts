@@ -3,7 +3,7 @@
  * prefix of the routines that act on it (docs/architecture.md). `Kernel` (kernel.ts) composes them at boot; a DDI
  * routine reaches them through the binding of the surface it belongs to.
  */
-import type { DebugPrintFilter } from './dbg/dbgprint.js';
+import type { DebugPrintFilter } from './dbg/debugger.js';
 import type { Ddi } from './ddi.js';
 import type { ExSync } from './ex/sync.js';
 import type { DeviceClient } from './io/client.js';

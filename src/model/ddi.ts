@@ -2,7 +2,7 @@
  * The DDI surface a driver sees: WDK names and signatures, pointers as addresses (VAs) into kernel memory.
  * A driver gets exactly this object and nothing of the kernel's internals.
  */
-import type { DbgArg } from './dbg/dbgprint.js';
+import type { DbgArg } from './rtl/printf.js';
 import type { NTSTATUS } from './status.js';
 
 export type HANDLE = number;
@@ -81,13 +81,115 @@ export interface RTL_OSVERSIONINFOW {
   readonly dwBuildNumber: number;
 }
 
-import type { KeExRoutines } from './ke-ex.js';
 import type { ObCallbackRoutines } from './ob/callback-types.js';
-import type { ProcessInfoRoutines } from './process-info.js';
-import type { RtlRoutines } from './rtl.js';
 
-/** The run-time library's string routines and the kernel CRT's printf family (src/model/rtl.ts). */
-export type { RtlRoutines } from './rtl.js';
+/** Time, events and waits (ke/dispatcher-ddis.ts); ERESOURCEs, push locks, rundown, lookaside lists, raising (ex/). */
+/** A lookaside list's own allocate and free routines (NULL: pool). */
+export type LookasideAllocate = ((PoolType: number, NumberOfBytes: number, Tag: number) => number) | null;
+export type LookasideFree = ((Buffer: number) => void) | null;
+
+export interface KeExRoutines {
+  KeQuerySystemTime(CurrentTime: number): void;
+  KeQuerySystemTimePrecise(CurrentTime: number): void;
+  /** Returns the counter; writes the frequency when PerformanceFrequency is not NULL. */
+  KeQueryPerformanceCounter(PerformanceFrequency: number): bigint;
+  KeQueryTickCount(CurrentCount: number): void;
+  KeQueryTimeIncrement(): number;
+  KeInitializeEvent(Event: number, Type: number, State: boolean): void;
+  KeSetEvent(Event: number, Increment: number, Wait: boolean): number;
+  KeResetEvent(Event: number): number;
+  KeClearEvent(Event: number): void;
+  KeReadStateEvent(Event: number): number;
+  /** Timeout: a pointer to a LARGE_INTEGER (relative if negative), or 0 for none. */
+  KeWaitForSingleObject(Object: number, WaitReason: number, WaitMode: number, Alertable: boolean, Timeout: number): NTSTATUS;
+  KeDelayExecutionThread(WaitMode: number, Alertable: boolean, Interval: number): NTSTATUS;
+  KeEnterCriticalRegion(): void;
+  KeLeaveCriticalRegion(): void;
+  ExAllocatePoolWithQuotaTag(PoolType: number, NumberOfBytes: number, Tag: string): number;
+  ExInitializeResourceLite(Resource: number): NTSTATUS;
+  ExAcquireResourceExclusiveLite(Resource: number, Wait: boolean): boolean;
+  ExAcquireResourceSharedLite(Resource: number, Wait: boolean): boolean;
+  ExReleaseResourceLite(Resource: number): void;
+  ExDeleteResourceLite(Resource: number): NTSTATUS;
+  ExInitializeNPagedLookasideList(Lookaside: number, Allocate: LookasideAllocate, Free: LookasideFree, Flags: number, Size: number, Tag: string, Depth: number): void;
+  ExAllocateFromNPagedLookasideList(Lookaside: number): number;
+  ExFreeToNPagedLookasideList(Lookaside: number, Entry: number): void;
+  ExDeleteNPagedLookasideList(Lookaside: number): void;
+  ExInitializePushLock(PushLock: number): void;
+  ExAcquirePushLockExclusiveEx(PushLock: number, Flags: number): void;
+  ExAcquirePushLockSharedEx(PushLock: number, Flags: number): void;
+  ExReleasePushLockExclusiveEx(PushLock: number, Flags: number): void;
+  ExReleasePushLockSharedEx(PushLock: number, Flags: number): void;
+  ExInitializeRundownProtection(RunRef: number): void;
+  ExReInitializeRundownProtection(RunRef: number): void;
+  ExAcquireRundownProtection(RunRef: number): boolean;
+  ExReleaseRundownProtection(RunRef: number): void;
+  ExWaitForRundownProtectionRelease(RunRef: number): void;
+  ExRundownCompleted(RunRef: number): void;
+  /** Raises an exception: with no SEH modelled, nothing catches it (0x1E). */
+  ExRaiseStatus(Status: number): never;
+  /** A user-mode buffer's range and alignment; anything else raises (STATUS_ACCESS_VIOLATION / _DATATYPE_MISALIGNMENT). */
+  ProbeForRead(Address: number, Length: number, Alignment: number): void;
+  ProbeForWrite(Address: number, Length: number, Alignment: number): void;
+}
+
+/** The Ps queries, kernel handles and references by pointer, SeLocateProcessImageName (ps/query-ddis.ts, ob/handle-ddis.ts, se/). */
+export interface ProcessInfoRoutines {
+  PsGetCurrentThread(): number;
+  PsGetThreadId(Thread: number): number;
+  PsGetThreadProcessId(Thread: number): number;
+  PsIsSystemThread(Thread: number): boolean;
+  /** LONGLONG: the process's creation time. */
+  PsGetProcessCreateTimeQuadPart(Process: number): bigint;
+  PsGetProcessInheritedFromUniqueProcessId(Process: number): number;
+  PsGetCurrentProcessSessionId(): number;
+  PsGetProcessSessionId(Process: number): number;
+  PsGetProcessPeb(Process: number): number;
+  PsIsProtectedProcess(Process: number): boolean;
+  /** Cid: a CLIENT_ID in memory; Process may be 0 (not wanted). */
+  PsLookupProcessThreadByCid(Cid: number, Process: number, Thread: number): NTSTATUS;
+  /** Writes a pointer to a pool UNICODE_STRING (header and characters in one block the caller frees). */
+  SeLocateProcessImageName(Process: number, pImageFileName: number): NTSTATUS;
+  ZwQueryInformationProcess(ProcessHandle: number, InfoClass: number, Information: number, Length: number, ReturnLength: number): NTSTATUS;
+  ObOpenObjectByPointer(Object: number, HandleAttributes: number, AccessState: number, DesiredAccess: number, ObjectType: number, AccessMode: number, Handle: number): NTSTATUS;
+  ZwClose(Handle: number): NTSTATUS;
+  ObReferenceObjectByPointer(Object: number, DesiredAccess: number, ObjectType: number, AccessMode: number): NTSTATUS;
+  /** The address of the exported variable PsProcessType (0) or PsThreadType (1): POBJECT_TYPE *. */
+  PSH_OBJECT_TYPE_VARIABLE(Index: number): number;
+}
+
+/** The run-time library's string routines and the kernel CRT's printf family (rtl/string-ddis.ts). */
+export interface RtlRoutines {
+  RtlInitAnsiString(Destination: number, Source: number): void;
+  RtlInitString(Destination: number, Source: number): void;
+  RtlAnsiStringToUnicodeString(Destination: number, Source: number, Allocate: boolean): NTSTATUS;
+  RtlUnicodeStringToAnsiString(Destination: number, Source: number, Allocate: boolean): NTSTATUS;
+  RtlFreeAnsiString(String: number): void;
+  RtlFreeUnicodeString(String: number): void;
+  RtlAppendUnicodeToString(Destination: number, Source: number): NTSTATUS;
+  RtlAppendUnicodeStringToString(Destination: number, Source: number): NTSTATUS;
+  RtlPrefixUnicodeString(String1: number, String2: number, CaseInSensitive: boolean): boolean;
+  RtlUpcaseUnicodeString(Destination: number, Source: number, Allocate: boolean): NTSTATUS;
+  RtlIntegerToUnicodeString(Value: number, Base: number, String: number): NTSTATUS;
+  RtlUnicodeStringToInteger(String: number, Base: number, Value: number): NTSTATUS;
+  RtlCompareMemory(Source1: number, Source2: number, Length: number): number;
+  /** `sprintf`: unbounded; returns the characters written (the NUL not counted). */
+  sprintf(Buffer: number, Format: number, ...args: DbgArg[]): number;
+  /** `_snprintf`: at most Count characters; -1 when the output did not fit (then no NUL is written). */
+  _snprintf(Buffer: number, Count: number, Format: number, ...args: DbgArg[]): number;
+  /** ntoskrnl's `swprintf` (no count: the pre-C99 Microsoft signature). */
+  swprintf(Buffer: number, Format: number, ...args: DbgArg[]): number;
+  _snwprintf(Buffer: number, Count: number, Format: number, ...args: DbgArg[]): number;
+  /** ntstrsafe: always NUL-terminated; STATUS_BUFFER_OVERFLOW when truncated. Cb: sizes in bytes; Cch: in characters. */
+  RtlStringCbPrintfA(Dest: number, cbDest: number, Format: number, ...args: DbgArg[]): NTSTATUS;
+  RtlStringCchPrintfA(Dest: number, cchDest: number, Format: number, ...args: DbgArg[]): NTSTATUS;
+  RtlStringCbPrintfW(Dest: number, cbDest: number, Format: number, ...args: DbgArg[]): NTSTATUS;
+  RtlStringCchPrintfW(Dest: number, cchDest: number, Format: number, ...args: DbgArg[]): NTSTATUS;
+  RtlStringCbCopyNA(Dest: number, cbDest: number, Src: number, cbToCopy: number): NTSTATUS;
+  RtlStringCchCopyNA(Dest: number, cchDest: number, Src: number, cchToCopy: number): NTSTATUS;
+  RtlStringCbCopyNW(Dest: number, cbDest: number, Src: number, cbToCopy: number): NTSTATUS;
+  RtlStringCchCopyNW(Dest: number, cchDest: number, Src: number, cchToCopy: number): NTSTATUS;
+}
 
 export interface Ddi extends RtlRoutines, ProcessInfoRoutines, KeExRoutines, ObCallbackRoutines {
   /** sizeof(PVOID) of the build the driver was compiled for. */

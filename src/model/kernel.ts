@@ -6,7 +6,7 @@
  * `vf/` the verifier. Pure and deterministic: the same calls give the same bytes. Sources: docs/kernel-semantics.md.
  */
 import type { DbgComponent, ExComponent, IoComponent, KernelComponents, ObComponent, PsComponent } from './components.js';
-import { TEST_MACHINE_FILTER, type DebugPrintFilter } from './dbg/dbgprint.js';
+import { TEST_MACHINE_FILTER, type DebugPrintFilter } from './dbg/debugger.js';
 import type { Ddi, DriverImage, WasmAddressSpace } from './ddi.js';
 import { releaseDdiSurface, takeDdiSurface, type DdiSurface } from './ddi-surface.js';
 import { ExSync } from './ex/sync.js';

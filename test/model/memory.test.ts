@@ -3,7 +3,7 @@
  * as a load of its own, in order, as `check` does — its fast path must not skip a fault or move it.
  */
 import { describe, expect, test } from 'vitest';
-import { formatPrintf } from '../../src/model/dbg/dbgprint.js';
+import { formatPrintf } from '../../src/model/rtl/printf.js';
 import { KernelMemory, REDZONE } from '../../src/model/mm/memory.js';
 
 const BASE = 0x8000_0000;

@@ -9,11 +9,11 @@ import { basename, dirname, extname, join } from 'node:path';
 import {
   BugCheck, BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, faultingFunction,
 } from '../../model/ke/bugcheck.js';
-import { varargSlotSizes, type DbgArg } from '../../model/dbg/dbgprint.js';
+import { varargSlotSizes, type DbgArg } from '../../model/rtl/printf.js';
 import { WouldBlock } from '../../model/ke/scheduler.js';
 import { DYNAMIC_ROUTINES, DYNAMIC_EXPORT_PREFIX, DYNAMIC_IMPORT_PREFIX } from './dynamic-routines.js';
 import { cpuStackSlice } from '../../model/ke/schedule.js';
-import { PRINTF_ROUTINES } from '../../model/rtl.js';
+import { PRINTF_ROUTINES } from '../../model/rtl/string-ddis.js';
 import type { Ddi, DRIVER_OBJECT, DriverImage, DriverInstance, PDRIVER_CANCEL, PVOID, WasmAddressSpace } from '../../model/ddi.js';
 import { loadLogSpec, parserFromSpec } from '../log-spec.js';
 import type { DriverModule } from '../types.js';

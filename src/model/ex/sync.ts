@@ -4,7 +4,7 @@
  * CHOICE: the state is per load of the driver — each load's image has new globals, and what an earlier load
  * initialised is not the new one's (an ERESOURCE used without ExInitializeResourceLite in the new load faults).
  */
-import type { LookasideAllocate, LookasideFree } from '../ke-ex.js';
+import type { LookasideAllocate, LookasideFree } from '../ddi.js';
 
 export interface Resource { exclusive: number; owner: number; shared: Map<number, number> }
 export interface Lookaside { readonly size: number; readonly tag: string; readonly poolType: number; readonly allocate: LookasideAllocate; readonly free: LookasideFree }

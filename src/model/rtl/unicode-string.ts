@@ -21,3 +21,14 @@ export function freeUnicodeString(mem: KernelMemory, us: number): void {
   mem.free(mem.ptr(us + mem.pointerSize));
   mem.free(us);
 }
+
+/** A UNICODE_STRING at `at` whose characters (and a NUL) follow it: SeLocateProcessImageName's and ProcessImageFileName's form. */
+export function writeStringWithText(mem: KernelMemory, at: number, text: string): void {
+  const ps = mem.pointerSize;
+  const header = ps === 4 ? 8 : 16;
+  mem.setU16(at, 2 * text.length);
+  mem.setU16(at + 2, 2 * text.length + 2);
+  mem.setPtr(at + (ps === 4 ? 4 : 8), at + header);
+  for (let i = 0; i < text.length; i++) mem.setU16(at + header + 2 * i, text.charCodeAt(i));
+  mem.setU16(at + header + 2 * text.length, 0);
+}

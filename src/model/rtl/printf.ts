@@ -1,5 +1,6 @@
 /**
- * DbgPrint's formatting, with the kernel's printf semantics, reading string arguments from kernel memory
+ * The kernel CRT's printf formatting (DbgPrint, _snprintf, RtlStringCbPrintfA...), reading string arguments from
+ * kernel memory, reading string arguments from kernel memory
  * ([DOC] wdm/nf-wdm-dbgprint.md; Microsoft CRT format specification for %s %S %ws %Z %wZ %p and size prefixes).
  *
  * Arguments arrive as varargs slots, as the caller's compiler would lay them out: 4-byte slots on x86
@@ -7,54 +8,12 @@
  * (pointers are VAs, sign-extended on x64) and a `bigint` for an explicit 64-bit integer. So `%d` or `%x` given
  * a 64-bit pointer prints its low 32 bits (truncation), and `%s` given a UTF-16 buffer stops at the first 0x00
  * byte (one character for ASCII text), exactly as on a real kernel.
- *
- * Any single call transmits at most 512 bytes; the rest is lost ([DOC] nf-wdm-dbgprint.md).
  */
-import { hex8, hexDigits32 } from '../rtl/hex.js';
+import { hex8, hexDigits32 } from './hex.js';
 import type { KernelMemory } from '../mm/memory.js';
 
 export type DbgArg = number | bigint;
-export const DBGPRINT_MAX_BYTES = 512;
 
-/** dpfilter.h: the component DbgPrint is on Vista+, and the levels ([DOC] reading-and-filtering-debugging-messages). */
-export const DPFLTR_DEFAULT_ID = 101;
-export const DPFLTR_INFO_LEVEL = 3;
-
-/**
- * The kernel debugger's print filter: a message goes out when its importance ANDed with its component's mask or
- * with the system-wide WIN2000 mask is non-zero. Importance: `1 << Level` for Level 0-31, Level itself above
- * ([DOC] devtest/reading-and-filtering-debugging-messages).
- */
-export interface DebugPrintFilter {
-  /** Kd_WIN2000_Mask: applies to every component. */
-  readonly win2000: number;
-  /** Kd_<component>_Mask by DPFLTR_TYPE value; a component not listed has `others`. */
-  readonly components: ReadonlyMap<number, number>;
-  readonly others: number;
-}
-
-/**
- * CHOICE (the default): a driver developer's test machine, "Debug Print Filter" set to 0xFFFFFFFF for every
- * component — every message reaches the debugger, as the harness needs to read the driver's output.
- */
-export const TEST_MACHINE_FILTER: DebugPrintFilter = { win2000: 0xffffffff, components: new Map(), others: 0xffffffff };
-/** Windows out of the box: WIN2000 mask 0x1 (errors only), every component mask 0 ([DOC] same page). */
-export const OUT_OF_BOX_FILTER: DebugPrintFilter = { win2000: 0x1, components: new Map(), others: 0 };
-
-/** Whether DbgPrintEx(ComponentId, Level, ...) reaches the debugger under `filter`. */
-export function debugPrintSends(filter: DebugPrintFilter, componentId: number, level: number): boolean {
-  const l = level >>> 0;
-  const importance = l <= 31 ? (1 << l) >>> 0 : l;
-  const mask = filter.components.get(componentId >>> 0) ?? filter.others;
-  return ((importance & mask) >>> 0) !== 0 || ((importance & filter.win2000) >>> 0) !== 0;
-}
-
-export interface FormatResult {
-  /** What the debugger receives (at most DBGPRINT_MAX_BYTES characters). */
-  readonly text: string;
-  /** Length the formatted message would have had without the limit. */
-  readonly fullLength: number;
-}
 
 interface Spec {
   readonly literal: string;
@@ -280,15 +239,6 @@ function pad(body: string, spec: Spec, width: number, numeric: boolean, precisio
   return ' '.repeat(width - body.length) + body;
 }
 
-/**
- * Formats one DbgPrint call. Reading a bad string pointer faults like the kernel would (BugCheck from memory);
- * a NULL string pointer prints "(null)" as the Microsoft CRT does.
- */
-export function formatDbgPrint(mem: KernelMemory, format: string, args: readonly DbgArg[]): FormatResult {
-  const out = formatPrintf(mem, format, args, false);
-  if (out.length > DBGPRINT_MAX_BYTES) return { text: out.slice(0, DBGPRINT_MAX_BYTES), fullLength: out.length };
-  return { text: out, fullLength: out.length };
-}
 
 /**
  * The kernel CRT's printf formatting (DbgPrint, _snprintf, RtlStringCbPrintfA...), all of it. `wideFunction`: the

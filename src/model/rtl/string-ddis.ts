@@ -5,9 +5,10 @@
  * reported as the driver's. Strings the routines allocate are paged pool owned by the driver (its leak if never
  * freed) with the tag 'RtlS' (CHOICE: the tag is not documented).
  */
-import type { DbgArg } from './dbg/dbgprint.js';
-import { formatPrintf } from './dbg/dbgprint.js';
-import type { KernelMemory } from './mm/memory.js';
+import type { DdiBinding } from '../components.js';
+import type { Ddi, RtlRoutines } from '../ddi.js';
+import { allocatePaged } from '../ex/pool-ddis.js';
+import { formatPrintf, type DbgArg } from './printf.js';
 import {
   STATUS_BUFFER_OVERFLOW,
   STATUS_BUFFER_TOO_SMALL,
@@ -16,58 +17,17 @@ import {
   STATUS_NO_MEMORY,
   STATUS_SUCCESS,
   type NTSTATUS,
-} from './status.js';
+} from '../status.js';
 
 export const RTL_STRING_TAG = 'RtlS';
 /** NTSTRSAFE_MAX_CCH ([DOC] ntstrsafe.h): larger counts are STATUS_INVALID_PARAMETER. */
 export const NTSTRSAFE_MAX_CCH = 2147483647;
 const MAXUSHORT = 0xffff;
 
-/** What the routines need from the kernel: its memory, the pool on the driver's behalf, and the call record. */
-export interface RtlContext {
-  readonly mem: KernelMemory;
-  /** Paged pool for the driver (0 when its quota or the machine is exhausted). */
-  allocate(bytes: number, tag: string): number;
-  /** Frees a block the routines allocated (a bad pointer bug-checks as ExFreePool would). */
-  free(va: number): void;
-  log(name: string, args: string[], status?: NTSTATUS, result?: string): void;
-  hex(va: number): string;
-}
 
 /** A counted string (UNICODE_STRING, ANSI_STRING): Length, MaximumLength (bytes), Buffer. */
 interface Counted { readonly length: number; readonly maximum: number; readonly buffer: number }
 
-export interface RtlRoutines {
-  RtlInitAnsiString(Destination: number, Source: number): void;
-  RtlInitString(Destination: number, Source: number): void;
-  RtlAnsiStringToUnicodeString(Destination: number, Source: number, Allocate: boolean): NTSTATUS;
-  RtlUnicodeStringToAnsiString(Destination: number, Source: number, Allocate: boolean): NTSTATUS;
-  RtlFreeAnsiString(String: number): void;
-  RtlFreeUnicodeString(String: number): void;
-  RtlAppendUnicodeToString(Destination: number, Source: number): NTSTATUS;
-  RtlAppendUnicodeStringToString(Destination: number, Source: number): NTSTATUS;
-  RtlPrefixUnicodeString(String1: number, String2: number, CaseInSensitive: boolean): boolean;
-  RtlUpcaseUnicodeString(Destination: number, Source: number, Allocate: boolean): NTSTATUS;
-  RtlIntegerToUnicodeString(Value: number, Base: number, String: number): NTSTATUS;
-  RtlUnicodeStringToInteger(String: number, Base: number, Value: number): NTSTATUS;
-  RtlCompareMemory(Source1: number, Source2: number, Length: number): number;
-  /** `sprintf`: unbounded; returns the characters written (the NUL not counted). */
-  sprintf(Buffer: number, Format: number, ...args: DbgArg[]): number;
-  /** `_snprintf`: at most Count characters; -1 when the output did not fit (then no NUL is written). */
-  _snprintf(Buffer: number, Count: number, Format: number, ...args: DbgArg[]): number;
-  /** ntoskrnl's `swprintf` (no count: the pre-C99 Microsoft signature). */
-  swprintf(Buffer: number, Format: number, ...args: DbgArg[]): number;
-  _snwprintf(Buffer: number, Count: number, Format: number, ...args: DbgArg[]): number;
-  /** ntstrsafe: always NUL-terminated; STATUS_BUFFER_OVERFLOW when truncated. Cb: sizes in bytes; Cch: in characters. */
-  RtlStringCbPrintfA(Dest: number, cbDest: number, Format: number, ...args: DbgArg[]): NTSTATUS;
-  RtlStringCchPrintfA(Dest: number, cchDest: number, Format: number, ...args: DbgArg[]): NTSTATUS;
-  RtlStringCbPrintfW(Dest: number, cbDest: number, Format: number, ...args: DbgArg[]): NTSTATUS;
-  RtlStringCchPrintfW(Dest: number, cchDest: number, Format: number, ...args: DbgArg[]): NTSTATUS;
-  RtlStringCbCopyNA(Dest: number, cbDest: number, Src: number, cbToCopy: number): NTSTATUS;
-  RtlStringCchCopyNA(Dest: number, cchDest: number, Src: number, cchToCopy: number): NTSTATUS;
-  RtlStringCbCopyNW(Dest: number, cbDest: number, Src: number, cbToCopy: number): NTSTATUS;
-  RtlStringCchCopyNW(Dest: number, cchDest: number, Src: number, cchToCopy: number): NTSTATUS;
-}
 
 /** The printf-family routines: their varargs are read like DbgPrint's (the loader packs them the same way). */
 export const PRINTF_ROUTINES: ReadonlyMap<string, { readonly formatArg: number; readonly wide: boolean }> = new Map([
@@ -77,24 +37,25 @@ export const PRINTF_ROUTINES: ReadonlyMap<string, { readonly formatArg: number; 
   ['RtlStringCbPrintfW', { formatArg: 2, wide: true }], ['RtlStringCchPrintfW', { formatArg: 2, wide: true }],
 ]);
 
-export function rtlRoutines(c: RtlContext): RtlRoutines {
-  const { mem } = c;
-  const ps = mem.pointerSize;
-  const BUFFER = ps === 8 ? 8 : 4;
+export type RtlStringDdis = Pick<Ddi, keyof RtlRoutines>;
+
+export function rtlStringDdis(bind: DdiBinding): RtlStringDdis {
+  /** UNICODE_STRING.Buffer's offset (and ANSI_STRING's). */
+  const bufferAt = (): number => (bind.ps === 8 ? 8 : 4);
   const read = (s: number): Counted => {
-    mem.check(s, BUFFER + ps, false);
-    return { length: mem.u16(s), maximum: mem.u16(s + 2), buffer: mem.ptr(s + BUFFER) };
+    bind.mem.check(s, bufferAt() + bind.ps, false);
+    return { length: bind.mem.u16(s), maximum: bind.mem.u16(s + 2), buffer: bind.mem.ptr(s + bufferAt()) };
   };
   const write = (s: number, v: Counted): void => {
-    mem.check(s, BUFFER + ps, true);
-    mem.setU16(s, v.length);
-    mem.setU16(s + 2, v.maximum);
-    mem.setPtr(s + BUFFER, v.buffer);
+    bind.mem.check(s, bufferAt() + bind.ps, true);
+    bind.mem.setU16(s, v.length);
+    bind.mem.setU16(s + 2, v.maximum);
+    bind.mem.setPtr(s + bufferAt(), v.buffer);
   };
-  const u8 = (va: number): number => { mem.check(va, 1, false); return mem.u8(va); };
-  const u16 = (va: number): number => { mem.check(va, 2, false); return mem.u16(va); };
-  const put8 = (va: number, b: number): void => { mem.check(va, 1, true); mem.setU8(va, b); };
-  const put16 = (va: number, w: number): void => { mem.check(va, 2, true); mem.setU16(va, w); };
+  const u8 = (va: number): number => { bind.mem.check(va, 1, false); return bind.mem.u8(va); };
+  const u16 = (va: number): number => { bind.mem.check(va, 2, false); return bind.mem.u16(va); };
+  const put8 = (va: number, b: number): void => { bind.mem.check(va, 1, true); bind.mem.setU8(va, b); };
+  const put16 = (va: number, w: number): void => { bind.mem.check(va, 2, true); bind.mem.setU16(va, w); };
   const wideText = (s: Counted): string => {
     let t = '';
     for (let i = 0; i < s.length >>> 1; i++) t += String.fromCharCode(u16(s.buffer + 2 * i));
@@ -129,10 +90,10 @@ export function rtlRoutines(c: RtlContext): RtlRoutines {
   const initAnsi = (name: string) => (dest: number, src: number): void => {
     const n = src === 0 ? 0 : zLength(src, false);
     write(dest, { length: Math.min(n, MAXUSHORT - 1), maximum: src === 0 ? 0 : Math.min(n + 1, MAXUSHORT), buffer: src });
-    c.log(name, [c.hex(dest), c.hex(src)]);
+    bind.k.rec.log(name, [bind.k.ke.hex(dest), bind.k.ke.hex(src)]);
   };
   /** A formatted string of the printf family: the format read as the routine reads it, the arguments as DbgPrint's. */
-  const format = (fmt: number, wide: boolean, args: DbgArg[]): string => formatPrintf(mem, cString(fmt, wide), args, wide);
+  const format = (fmt: number, wide: boolean, args: DbgArg[]): string => formatPrintf(bind.mem, cString(fmt, wide), args, wide);
   const countedPrintf = (name: string, wide: boolean) => (buffer: number, count: number, fmt: number, ...args: DbgArg[]): number => {
     const text = format(fmt, wide, args);
     const n = Math.min(text.length, count);
@@ -143,27 +104,27 @@ export function rtlRoutines(c: RtlContext): RtlRoutines {
       else put8(buffer + n, 0);
     }
     const r = text.length <= count ? text.length : -1;
-    c.log(name, [c.hex(buffer), String(count)], undefined, String(r));
+    bind.k.rec.log(name, [bind.k.ke.hex(buffer), String(count)], undefined, String(r));
     return r;
   };
   const unboundedPrintf = (name: string, wide: boolean) => (buffer: number, fmt: number, ...args: DbgArg[]): number => {
     const text = format(fmt, wide, args);
     store(buffer, text + '\0', wide, text.length + 1);
-    c.log(name, [c.hex(buffer)], undefined, String(text.length));
+    bind.k.rec.log(name, [bind.k.ke.hex(buffer)], undefined, String(text.length));
     return text.length;
   };
   /** ntstrsafe's printf: `chars` is the destination's size in characters. */
   const safePrintf = (name: string, wide: boolean, inBytes: boolean) => (dest: number, size: number, fmt: number, ...args: DbgArg[]): NTSTATUS => {
     const chars = inBytes ? Math.floor(size / (wide ? 2 : 1)) : size;
     if (chars === 0 || chars > NTSTRSAFE_MAX_CCH) {
-      c.log(name, [c.hex(dest), String(size)], STATUS_INVALID_PARAMETER);
+      bind.k.rec.log(name, [bind.k.ke.hex(dest), String(size)], STATUS_INVALID_PARAMETER);
       return STATUS_INVALID_PARAMETER;
     }
     const text = format(fmt, wide, args);
     const n = Math.min(text.length, chars - 1);
     store(dest, text.slice(0, n) + '\0', wide, n + 1);
     const status = text.length > chars - 1 ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS;
-    c.log(name, [c.hex(dest), String(size)], status);
+    bind.k.rec.log(name, [bind.k.ke.hex(dest), String(size)], status);
     return status;
   };
   /** ntstrsafe's CopyN: at most `limit` characters of Src (fewer at its NUL), always NUL-terminated. */
@@ -172,7 +133,7 @@ export function rtlRoutines(c: RtlContext): RtlRoutines {
     const chars = inBytes ? Math.floor(size / unit) : size;
     const limit = inBytes ? Math.floor(count / unit) : count;
     if (chars === 0 || chars > NTSTRSAFE_MAX_CCH || limit > NTSTRSAFE_MAX_CCH) {
-      c.log(name, [c.hex(dest), String(size)], STATUS_INVALID_PARAMETER);
+      bind.k.rec.log(name, [bind.k.ke.hex(dest), String(size)], STATUS_INVALID_PARAMETER);
       return STATUS_INVALID_PARAMETER;
     }
     let i = 0;
@@ -187,13 +148,13 @@ export function rtlRoutines(c: RtlContext): RtlRoutines {
     if (wide) put16(dest + 2 * i, 0);
     else put8(dest + i, 0);
     const status = truncated ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS;
-    c.log(name, [c.hex(dest), String(size), c.hex(src), String(count)], status);
+    bind.k.rec.log(name, [bind.k.ke.hex(dest), String(size), bind.k.ke.hex(src), String(count)], status);
     return status;
   };
   const freeString = (name: string) => (s: number): void => {
     const v = read(s);
-    c.log(name, [c.hex(s)], undefined, c.hex(v.buffer));
-    if (v.buffer !== 0) c.free(v.buffer);
+    bind.k.rec.log(name, [bind.k.ke.hex(s)], undefined, bind.k.ke.hex(v.buffer));
+    if (v.buffer !== 0) bind.ddi.ExFreePoolWithTag(v.buffer, '');
     write(s, { length: 0, maximum: 0, buffer: 0 });
   };
   const upcase = (ch: number): number => {
@@ -208,21 +169,21 @@ export function rtlRoutines(c: RtlContext): RtlRoutines {
       const text = ansiText(s);
       const bytes = 2 * text.length;
       if (bytes + 2 > MAXUSHORT) {
-        c.log('RtlAnsiStringToUnicodeString', [c.hex(dest), c.hex(src)], STATUS_INVALID_PARAMETER_2);
+        bind.k.rec.log('RtlAnsiStringToUnicodeString', [bind.k.ke.hex(dest), bind.k.ke.hex(src)], STATUS_INVALID_PARAMETER_2);
         return STATUS_INVALID_PARAMETER_2;
       }
       let d: Counted;
       if (allocate) {
-        const buffer = c.allocate(bytes + 2, RTL_STRING_TAG);
+        const buffer = allocatePaged(bind, bytes + 2, RTL_STRING_TAG);
         if (buffer === 0) {
-          c.log('RtlAnsiStringToUnicodeString', [c.hex(dest), c.hex(src), 'TRUE'], STATUS_NO_MEMORY);
+          bind.k.rec.log('RtlAnsiStringToUnicodeString', [bind.k.ke.hex(dest), bind.k.ke.hex(src), 'TRUE'], STATUS_NO_MEMORY);
           return STATUS_NO_MEMORY;
         }
         d = { length: bytes, maximum: bytes + 2, buffer };
       } else {
         const cur = read(dest);
         if (cur.maximum < bytes) {
-          c.log('RtlAnsiStringToUnicodeString', [c.hex(dest), c.hex(src), 'FALSE'], STATUS_BUFFER_OVERFLOW);
+          bind.k.rec.log('RtlAnsiStringToUnicodeString', [bind.k.ke.hex(dest), bind.k.ke.hex(src), 'FALSE'], STATUS_BUFFER_OVERFLOW);
           return STATUS_BUFFER_OVERFLOW;
         }
         d = { length: bytes, maximum: cur.maximum, buffer: cur.buffer };
@@ -230,7 +191,7 @@ export function rtlRoutines(c: RtlContext): RtlRoutines {
       store(d.buffer, text, true, text.length);
       if (d.maximum >= bytes + 2) put16(d.buffer + bytes, 0);
       write(dest, d);
-      c.log('RtlAnsiStringToUnicodeString', [c.hex(dest), c.hex(src), allocate ? 'TRUE' : 'FALSE'], STATUS_SUCCESS);
+      bind.k.rec.log('RtlAnsiStringToUnicodeString', [bind.k.ke.hex(dest), bind.k.ke.hex(src), allocate ? 'TRUE' : 'FALSE'], STATUS_SUCCESS);
       return STATUS_SUCCESS;
     },
     RtlUnicodeStringToAnsiString: (dest, src, allocate) => {
@@ -239,9 +200,9 @@ export function rtlRoutines(c: RtlContext): RtlRoutines {
       let status: NTSTATUS = STATUS_SUCCESS;
       let n = text.length;
       if (allocate) {
-        const buffer = c.allocate(n + 1, RTL_STRING_TAG);
+        const buffer = allocatePaged(bind, n + 1, RTL_STRING_TAG);
         if (buffer === 0) {
-          c.log('RtlUnicodeStringToAnsiString', [c.hex(dest), c.hex(src), 'TRUE'], STATUS_NO_MEMORY);
+          bind.k.rec.log('RtlUnicodeStringToAnsiString', [bind.k.ke.hex(dest), bind.k.ke.hex(src), 'TRUE'], STATUS_NO_MEMORY);
           return STATUS_NO_MEMORY;
         }
         d = { length: n, maximum: n + 1, buffer };
@@ -256,7 +217,7 @@ export function rtlRoutines(c: RtlContext): RtlRoutines {
       }
       if (d.maximum > 0) store(d.buffer, text.slice(0, n) + '\0', false, n + 1);
       write(dest, d);
-      c.log('RtlUnicodeStringToAnsiString', [c.hex(dest), c.hex(src), allocate ? 'TRUE' : 'FALSE'], status);
+      bind.k.rec.log('RtlUnicodeStringToAnsiString', [bind.k.ke.hex(dest), bind.k.ke.hex(src), allocate ? 'TRUE' : 'FALSE'], status);
       return status;
     },
     RtlFreeAnsiString: freeString('RtlFreeAnsiString'),
@@ -265,21 +226,21 @@ export function rtlRoutines(c: RtlContext): RtlRoutines {
       const d = read(dest);
       const n = src === 0 ? 0 : zLength(src, true);
       if (d.length + 2 * n > d.maximum) {
-        c.log('RtlAppendUnicodeToString', [c.hex(dest), c.hex(src)], STATUS_BUFFER_TOO_SMALL);
+        bind.k.rec.log('RtlAppendUnicodeToString', [bind.k.ke.hex(dest), bind.k.ke.hex(src)], STATUS_BUFFER_TOO_SMALL);
         return STATUS_BUFFER_TOO_SMALL;
       }
       for (let i = 0; i < n; i++) put16(d.buffer + d.length + 2 * i, u16(src + 2 * i));
       const length = d.length + 2 * n;
       if (length + 2 <= d.maximum) put16(d.buffer + length, 0);
       write(dest, { ...d, length });
-      c.log('RtlAppendUnicodeToString', [c.hex(dest), c.hex(src)], STATUS_SUCCESS);
+      bind.k.rec.log('RtlAppendUnicodeToString', [bind.k.ke.hex(dest), bind.k.ke.hex(src)], STATUS_SUCCESS);
       return STATUS_SUCCESS;
     },
     RtlAppendUnicodeStringToString: (dest, src) => {
       const d = read(dest);
       const s = read(src);
       if (d.length + s.length > d.maximum) {
-        c.log('RtlAppendUnicodeStringToString', [c.hex(dest), c.hex(src)], STATUS_BUFFER_TOO_SMALL);
+        bind.k.rec.log('RtlAppendUnicodeStringToString', [bind.k.ke.hex(dest), bind.k.ke.hex(src)], STATUS_BUFFER_TOO_SMALL);
         return STATUS_BUFFER_TOO_SMALL;
       }
       const text = wideText(s);
@@ -287,7 +248,7 @@ export function rtlRoutines(c: RtlContext): RtlRoutines {
       const length = d.length + s.length;
       if (length + 2 <= d.maximum) put16(d.buffer + length, 0);
       write(dest, { ...d, length });
-      c.log('RtlAppendUnicodeStringToString', [c.hex(dest), c.hex(src)], STATUS_SUCCESS);
+      bind.k.rec.log('RtlAppendUnicodeStringToString', [bind.k.ke.hex(dest), bind.k.ke.hex(src)], STATUS_SUCCESS);
       return STATUS_SUCCESS;
     },
     RtlPrefixUnicodeString: (a, b, ci) => {
@@ -304,41 +265,41 @@ export function rtlRoutines(c: RtlContext): RtlRoutines {
       const text = wideText(s);
       let d: Counted;
       if (allocate) {
-        const buffer = c.allocate(Math.max(s.length, 2), RTL_STRING_TAG);
+        const buffer = allocatePaged(bind, Math.max(s.length, 2), RTL_STRING_TAG);
         if (buffer === 0) {
-          c.log('RtlUpcaseUnicodeString', [c.hex(dest), c.hex(src), 'TRUE'], STATUS_NO_MEMORY);
+          bind.k.rec.log('RtlUpcaseUnicodeString', [bind.k.ke.hex(dest), bind.k.ke.hex(src), 'TRUE'], STATUS_NO_MEMORY);
           return STATUS_NO_MEMORY;
         }
         d = { length: s.length, maximum: s.length, buffer };
       } else {
         const cur = read(dest);
         if (cur.maximum < s.length) {
-          c.log('RtlUpcaseUnicodeString', [c.hex(dest), c.hex(src), 'FALSE'], STATUS_BUFFER_OVERFLOW);
+          bind.k.rec.log('RtlUpcaseUnicodeString', [bind.k.ke.hex(dest), bind.k.ke.hex(src), 'FALSE'], STATUS_BUFFER_OVERFLOW);
           return STATUS_BUFFER_OVERFLOW;
         }
         d = { length: s.length, maximum: cur.maximum, buffer: cur.buffer };
       }
       for (let i = 0; i < text.length; i++) put16(d.buffer + 2 * i, upcase(text.charCodeAt(i)));
       write(dest, d);
-      c.log('RtlUpcaseUnicodeString', [c.hex(dest), c.hex(src), allocate ? 'TRUE' : 'FALSE'], STATUS_SUCCESS);
+      bind.k.rec.log('RtlUpcaseUnicodeString', [bind.k.ke.hex(dest), bind.k.ke.hex(src), allocate ? 'TRUE' : 'FALSE'], STATUS_SUCCESS);
       return STATUS_SUCCESS;
     },
     RtlIntegerToUnicodeString: (value, base, s) => {
       const b = base === 0 ? 10 : base;
       if (![2, 8, 10, 16].includes(b)) {
-        c.log('RtlIntegerToUnicodeString', [String(value >>> 0), String(base)], STATUS_INVALID_PARAMETER);
+        bind.k.rec.log('RtlIntegerToUnicodeString', [String(value >>> 0), String(base)], STATUS_INVALID_PARAMETER);
         return STATUS_INVALID_PARAMETER;
       }
       const text = (value >>> 0).toString(b).toUpperCase();
       const d = read(s);
       if (d.maximum < 2 * text.length) {
-        c.log('RtlIntegerToUnicodeString', [String(value >>> 0), String(base)], STATUS_BUFFER_OVERFLOW);
+        bind.k.rec.log('RtlIntegerToUnicodeString', [String(value >>> 0), String(base)], STATUS_BUFFER_OVERFLOW);
         return STATUS_BUFFER_OVERFLOW;
       }
       store(d.buffer, text, true, text.length);
       if (d.maximum >= 2 * text.length + 2) put16(d.buffer + 2 * text.length, 0);
       write(s, { ...d, length: 2 * text.length });
-      c.log('RtlIntegerToUnicodeString', [String(value >>> 0), String(base)], STATUS_SUCCESS);
+      bind.k.rec.log('RtlIntegerToUnicodeString', [String(value >>> 0), String(base)], STATUS_SUCCESS);
       return STATUS_SUCCESS;
     },
     RtlUnicodeStringToInteger: (s, base, out) => {
@@ -353,7 +314,7 @@ export function rtlRoutines(c: RtlContext): RtlRoutines {
         const prefix = text.slice(i, i + 2).toLowerCase();
         if (prefix === '0x') { b = 16; i += 2; } else if (prefix === '0o') { b = 8; i += 2; } else if (prefix === '0b') { b = 2; i += 2; }
       } else if (![2, 8, 10, 16].includes(b)) {
-        c.log('RtlUnicodeStringToInteger', [c.hex(s), String(base)], STATUS_INVALID_PARAMETER);
+        bind.k.rec.log('RtlUnicodeStringToInteger', [bind.k.ke.hex(s), String(base)], STATUS_INVALID_PARAMETER);
         return STATUS_INVALID_PARAMETER;
       }
       let v = 0;
@@ -363,9 +324,9 @@ export function rtlRoutines(c: RtlContext): RtlRoutines {
         v = (Math.imul(v, b) + digit) >>> 0;
       }
       if (negative) v = (-v) >>> 0;
-      mem.check(out, 4, true);
-      mem.setU32(out, v);
-      c.log('RtlUnicodeStringToInteger', [c.hex(s), String(base)], STATUS_SUCCESS, String(v | 0));
+      bind.mem.check(out, 4, true);
+      bind.mem.setU32(out, v);
+      bind.k.rec.log('RtlUnicodeStringToInteger', [bind.k.ke.hex(s), String(base)], STATUS_SUCCESS, String(v | 0));
       return STATUS_SUCCESS;
     },
     RtlCompareMemory: (a, b, n) => {

@@ -1,0 +1,32 @@
+/**
+ * The verifier's hooks in a driver compiled to WebAssembly (docs/verifier.md): an access the inline shadow check
+ * flagged (VERIFY_ACCESS: on several CPUs also the race detector's input), a value handed to the kernel that was read
+ * from uninitialised pool (VERIFY_VALUE), the work budget spent (WORK_EXCEEDED). Not calls of the driver: neither
+ * counted nor IRQL-checked.
+ */
+import type { DdiBinding } from '../components.js';
+import type { Ddi } from '../ddi.js';
+import { WORK_BUDGET } from './verifier.js';
+
+export type VfHookDdis = Pick<Ddi, 'VERIFY_ACCESS' | 'VERIFY_VALUE' | 'WORK_EXCEEDED' | 'WORK_BUDGET'>;
+
+export function vfHookDdis(b: DdiBinding): VfHookDdis {
+  return {
+    VERIFY_ACCESS: (p, n, write) => {
+      if (b.k.ke.cpus.sched === null) {
+        b.mem.check(p, n, write);
+        return;
+      }
+      // the driver's own access: the race detector's input (the kernel's accesses for a DDI are not the driver's)
+      b.k.ke.cpus.driverAccess = true;
+      try {
+        b.mem.check(p, n, write);
+      } finally {
+        b.k.ke.cpus.driverAccess = false;
+      }
+    },
+    VERIFY_VALUE: (routine, position, value) => b.v.checkValue(routine, position, value),
+    WORK_EXCEEDED: () => b.v.workExceeded(),
+    WORK_BUDGET,
+  };
+}
