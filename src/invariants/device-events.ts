@@ -1,4 +1,4 @@
-import { FIELD_SIZE, perSize, type DeviceEventsDeclaration, type LoggedKind } from '../driver/types.js';
+import { FIELD_SIZE, perSize, type DeviceEventsDeclaration, type LoggedKind } from '../model/driver-output.js';
 import { getBuild } from '../model/builds.js';
 import type { KernelEventRecord, PhaseRecord, RunRecord } from '../model/record.js';
 import type { Invariant, Violation } from './types.js';

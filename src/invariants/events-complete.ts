@@ -1,5 +1,5 @@
 import type { NotificationKind } from '../model/record.js';
-import { linesOf } from '../driver/types.js';
+import { linesOf } from '../model/driver-output.js';
 import type { Invariant, Violation } from './types.js';
 
 const WHAT: Readonly<Record<NotificationKind, string>> = {

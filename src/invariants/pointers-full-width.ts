@@ -1,4 +1,4 @@
-import type { LoggedEvent } from '../driver/types.js';
+import type { LoggedEvent } from '../model/driver-output.js';
 import type { CallbackRecord } from '../model/record.js';
 import { describeCallback, type Invariant, type Violation } from './types.js';
 

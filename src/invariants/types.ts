@@ -2,8 +2,8 @@
  * An invariant: a pure function from an observed run to violations, with a stable id, a one-line statement and
  * the documented rule it comes from. Evidence points at the kernel event and the output line.
  */
-import type { DeviceDeclaration, DriverModule, LoggedEvent, LoggedKind } from '../driver/types.js';
-import { linesOf } from '../driver/types.js';
+import type { DeviceDeclaration, DriverDeclarations, LoggedEvent, LoggedKind } from '../model/driver-output.js';
+import { linesOf } from '../model/driver-output.js';
 import type { CallbackRecord, DdiCallRecord, RunRecord } from '../model/record.js';
 
 export interface Evidence {
@@ -30,9 +30,9 @@ export interface Observation {
   readonly record: RunRecord;
   /** logged[i] = events the driver logged during record.callbacks[i]. */
   readonly logged: readonly LoggedEvent[][];
-  /** What the driver declares it monitors (DriverModule.monitors), when it does. */
-  readonly declared?: Pick<Required<DriverModule>, 'monitors' | 'notMonitoring'>;
-  /** The device the driver declares (DriverModule.device), when it does. */
+  /** What the driver declares it monitors (DriverDeclarations.monitors), when it does. */
+  readonly declared?: Pick<Required<DriverDeclarations>, 'monitors' | 'notMonitoring'>;
+  /** The device the driver declares (DriverDeclarations.device), when it does. */
   readonly device?: DeviceDeclaration;
 }
 
@@ -68,7 +68,7 @@ export function signatureOf(v: Violation, record: RunRecord): string {
   return `${v.invariant}|${b !== null ? `0x${b.code.toString(16).toUpperCase()}` : '-'}|${fn}|${skeleton}`;
 }
 
-export function observe(record: RunRecord, driver: Pick<DriverModule, 'parse' | 'monitors' | 'notMonitoring' | 'device'>): Observation {
+export function observe(record: RunRecord, driver: Pick<DriverDeclarations, 'parse' | 'monitors' | 'notMonitoring' | 'device'>): Observation {
   return {
     record, logged: record.callbacks.map((c) => driver.parse(linesOf(c.prints))),
     ...(driver.monitors !== undefined ? { declared: { monitors: driver.monitors, notMonitoring: driver.notMonitoring ?? [] } } : {}),

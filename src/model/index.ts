@@ -22,3 +22,4 @@ export * from './ob/callback-types.js';
 export * from './ke/schedule.js';
 export * from './ke/scheduler.js';
 export * from './ke/race-detector.js';
+export * from './driver-output.js';
