@@ -2,7 +2,7 @@
  * psharness WDK shim: dpfilter.h, the component IDs and levels of DbgPrintEx / vDbgPrintEx / KdPrintEx.
  * The DPFLTR_TYPE values are those of the kernel's symbol files (Windows 7 and later keep every value; later
  * WDKs append components after DPFLTR_DRIVEEXTENDER_ID, so DPFLTR_ENDOFTABLE_ID is the only value that moves).
- * Filtering: [DOC] devtest/reading-and-filtering-debugging-messages; psharness models it (src/model/dbgprint.ts).
+ * Filtering: [DOC] devtest/reading-and-filtering-debugging-messages; psharness models it (src/model/dbg/debugger.ts).
  */
 #ifndef PSHARNESS_DPFILTER_H
 #define PSHARNESS_DPFILTER_H

@@ -53,7 +53,7 @@ NTSTRSAFEAPI RtlStringCchCatW(PWSTR pszDest, SIZE_T cchDest, PCWSTR pszSrc) {
 }
 NTSTRSAFEAPI RtlStringCbCatA(PSTR pszDest, SIZE_T cbDest, PCSTR pszSrc) { return RtlStringCchCatA(pszDest, cbDest, pszSrc); }
 NTSTRSAFEAPI RtlStringCbCatW(PWSTR pszDest, SIZE_T cbDest, PCWSTR pszSrc) { return RtlStringCchCatW(pszDest, cbDest / sizeof(WCHAR), pszSrc); }
-/* The printf and CopyN variants: the kernel implements them (src/model/rtl.ts), always NUL-terminating,
+/* The printf and CopyN variants: the kernel implements them (src/model/rtl/string-ddis.ts), always NUL-terminating,
    STATUS_BUFFER_OVERFLOW when truncated, STATUS_INVALID_PARAMETER for a zero or oversized destination. */
 NTSTATUS RtlStringCbPrintfA(PSTR pszDest, SIZE_T cbDest, PCSTR pszFormat, ...) KIMPORT(RtlStringCbPrintfA);
 NTSTATUS RtlStringCchPrintfA(PSTR pszDest, SIZE_T cchDest, PCSTR pszFormat, ...) KIMPORT(RtlStringCchPrintfA);

@@ -1,5 +1,5 @@
 /* psharness WDK shim: the printf family ntoskrnl exports (the Microsoft CRT's kernel subset). The kernel formats
- * them as DbgPrint does (src/model/rtl.ts); on x64 each argument is widened to its 8-byte slot, as for DbgPrint. */
+ * them as DbgPrint does (src/model/rtl/string-ddis.ts); on x64 each argument is widened to its 8-byte slot, as for DbgPrint. */
 #ifndef PSHARNESS_STDIO_H
 #define PSHARNESS_STDIO_H
 #include "ntddk.h"

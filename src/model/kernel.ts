@@ -11,7 +11,7 @@ import type { Ddi, DriverImage, WasmAddressSpace } from './ddi.js';
 import { releaseDdiSurface, takeDdiSurface, type DdiSurface } from './ddi-surface.js';
 import { ExSync } from './ex/sync.js';
 import { DeviceClient } from './io/client.js';
-import { DriverLoader } from './io/driver-loader.js';
+import { DriverLoader, type DdiSource } from './io/driver-loader.js';
 import { FileObjects } from './io/files.js';
 import { Irps } from './io/irps.js';
 import type { OsBuild } from './builds.js';
@@ -61,7 +61,7 @@ export interface KernelOptions {
   readonly fibers?: boolean;
 }
 
-export class Kernel implements KernelComponents {
+export class Kernel implements KernelComponents, DdiSource {
   readonly build: OsBuild;
   readonly mem: KernelMemory;
   readonly verifier: Verifier;
@@ -74,8 +74,8 @@ export class Kernel implements KernelComponents {
   readonly ex: ExComponent;
   readonly dbg: DbgComponent;
   readonly integrityCheck: boolean;
-  /** The DDI surface of each load in this run. */
-  private readonly surfaces: DdiSurface[] = [];
+  /** The DDI surface of this run's loads (one serves them all: its routines keep no state of their own). */
+  private surface: DdiSurface | null = null;
 
   /** Boots: the address space and the verifier, the System process and thread, other drivers' notify routines. */
   constructor(options: KernelOptions) {
@@ -94,7 +94,7 @@ export class Kernel implements KernelComponents {
       const [a, b] = options.wasm.readOnly;
       mem.mark(a, b - a, Shadow.ImageReadOnly);
     }
-    this.verifier = new Verifier({ mem, eprocess: build.eprocess, pointerSize: ps, hex: (va) => mem.hex(va) }, options.verifier ?? true);
+    this.verifier = new Verifier({ mem, eprocess: build.eprocess, pointerSize: ps }, options.verifier ?? true);
     const uninitializedPointer = ps === 4 ? 0xcccccccc : 0xcccc_cccc_cccc;
     this.rec = new Recorder({
       build: build.id, profile: options.profile.id, reusePolicy: options.reusePolicy, driver: options.driver.name, uninitializedPointer: mem.hex(uninitializedPointer),
@@ -116,7 +116,7 @@ export class Kernel implements KernelComponents {
     const callbacks = new ObCallbacks(ke, objects, processes);
     this.ob = { objects, handles: new KernelHandles(), callbacks, namespace };
     const files = new FileObjects();
-    const loader = new DriverLoader(ke, processes, notify, callbacks, namespace, files, () => this.takeDdi());
+    const loader = new DriverLoader(ke, processes, notify, callbacks, namespace, files, this);
     const irps = new Irps(ke, loader, files, processes, namespace);
     const client = new DeviceClient(ke, irps, files, loader, processes, namespace);
     this.io = { loader, irps, files, client };
@@ -155,12 +155,11 @@ export class Kernel implements KernelComponents {
     return this.ke.cpus.begin(schedule);
   }
 
-  /** The DDI surface for a load of the driver: a new load's executive state starts empty (ex/sync.ts). */
-  private takeDdi(): Ddi {
-    const surface = takeDdiSurface(this);
-    this.surfaces.push(surface);
+  /** @internal the DDI surface for a load of the driver: a new load's executive state starts empty (ex/sync.ts). */
+  takeDdi(): Ddi {
+    this.surface ??= takeDdiSurface(this);
     this.ex.sync.newLoad();
-    return surface.ddi;
+    return this.surface.ddi;
   }
 
   /** The end state: what of the driver is still in the kernel, every process and thread, the driver's pool. */
@@ -198,7 +197,7 @@ export class Kernel implements KernelComponents {
     this.mem.recycle(this.loaded.wasm !== undefined && !this.verifier.enabled);
     for (const i of this.loaded.instances) i.release?.();
     this.loaded.instances.length = 0;
-    for (const s of this.surfaces) releaseDdiSurface(s);
-    this.surfaces.length = 0;
+    if (this.surface !== null) releaseDdiSurface(this.surface);
+    this.surface = null;
   }
 }

@@ -5,7 +5,7 @@
  * `memory` (the verifier's memory checks): binaryen's `instrument-memory` pass routes every load and store
  * through `load_ptr(id, bytes, offset, ptr)` / `store_ptr(...)`; we define those inside the module instead of
  * importing them, as an inline shadow check (AddressSanitizer's design): the kernel's address space is the lower
- * half of the memory and its shadow the upper half (src/model/memory.ts), so the check is
+ * half of the memory and its shadow the upper half (src/model/mm/memory.ts), so the check is
  *
  *     ea = ptr + offset; half = memory.size << 15
  *     if (ea + bytes > half || ((shadow[ea] | shadow[ea + bytes - 1]) & (store ? 1 : 0b10))) psharness.access(...)

@@ -29,6 +29,11 @@ const DRIVER_OBJECT_SIZE = { 4: 0xa8, 8: 0x150 } as const;
 /** IopInvalidDeviceRequest: what the I/O manager puts in every MajorFunction slot before DriverEntry. */
 export const IopInvalidDeviceRequest: PDRIVER_DISPATCH = () => STATUS_INVALID_DEVICE_REQUEST;
 
+/** Where a load gets its DDI surface (the kernel: see ob/objects.ts DeleteProcedures for why not a closure). */
+export interface DdiSource {
+  takeDdi(): Ddi;
+}
+
 /** The DRIVER_OBJECT of the current load. */
 export type DriverObjectState = DRIVER_OBJECT & { DeviceObject: number };
 
@@ -47,7 +52,7 @@ export class DriverLoader {
     private readonly namespace: ObjectNamespace,
     private readonly files: FileObjects,
     /** The DDI surface for a load (its routines bound to this kernel). */
-    private readonly takeDdi: () => Ddi,
+    private readonly surfaces: DdiSource,
   ) {}
 
   /** An unload the I/O manager has started: deferred until the last file closes, or DriverUnload running now. */
@@ -112,7 +117,7 @@ export class DriverLoader {
     const registryPath = allocUnicodeString(mem, `\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\Services\\${name}`, 'kernel');
     const entry = rec.beginPhase('DriverEntry');
     loaded.entrySeq = entry.seq;
-    const ddi = this.takeDdi();
+    const ddi = this.surfaces.takeDdi();
     let status: NTSTATUS = STATUS_SUCCESS;
     yield* ke.inContext(processes.systemThread(), () => ke.runDriverCode(entry, null, () => {
       status = instance.DriverEntry(ddi, driverObject, registryPath) >>> 0;

@@ -57,11 +57,8 @@ export class Cpus {
       }
     }
     for (const b of this.mem.liveBlocks()) if (b.owner === this.loaded.name) this.mem.share(b.va, b.size);
-    this.verifier.onShared = (va, len, write) => this.sharedAccess(va, len, write);
-    // the kernel's own blocks are never shared (only the driver's pool and image data are), so hold no history
-    this.mem.onFree = (va, size, owner) => {
-      if (owner !== 'kernel') races.forget(va, size);
-    };
+    this.verifier.sharedObserver = this;
+    this.mem.freeObserver = this;
     sched.onWake = (t, w) => {
       if (w.sync !== undefined) races.acquire(t.op + 1, w.sync);
     };
@@ -83,7 +80,13 @@ export class Cpus {
     return this.sched !== null && this.loaded.image.instantiateFibers !== undefined;
   }
 
-  private sharedAccess(va: number, len: number, write: boolean): void {
+  /** @internal a freed block's history is forgotten; the kernel's own blocks are never shared, so hold none */
+  blockFreed(va: number, size: number, owner: string): void {
+    if (owner !== 'kernel') this.races?.forget(va, size);
+  }
+
+  /** @internal the verifier saw the driver's own code touch shared memory */
+  sharedAccess(va: number, len: number, write: boolean): void {
     if (!this.driverAccess) return;
     const t = this.sched?.running;
     const races = this.races;

@@ -252,7 +252,7 @@ export class KernelMemory {
     const b = this.blocks.get(va);
     if (b === undefined) return false;
     this.blocks.delete(va);
-    this.onFree?.(b.va, b.size, b.owner);
+    this.freeObserver?.blockFreed(b.va, b.size, b.owner);
     if (b.owner !== 'kernel') this.held.set(b.owner, (this.held.get(b.owner) ?? 0) - b.size);
     this.bytes.fill(0xdf, b.slot, b.slot + b.slotSize);
     this.shadow.fill(Shadow.Freed, b.slot, b.slot + b.slotSize);
@@ -355,8 +355,11 @@ export class KernelMemory {
     for (let i = off; i < off + len; i++) if ((s[i] & Shadow.KindMask) === 0) s[i] = s[i] & 0x80 ? Shadow.Paged | Shadow.Shared : Shadow.Shared;
   }
 
-  /** Several CPUs: told of every block freed (the race detector forgets its history). */
-  onFree: ((va: number, size: number, owner: string) => void) | null = null;
+  /**
+   * Several CPUs: told of every block freed (the race detector forgets its history). An object with a method, not a
+   * closure of the run's: see ob/objects.ts DeleteProcedures.
+   */
+  freeObserver: { blockFreed(va: number, size: number, owner: string): void } | null = null;
 
   /** What the driver's initialised pool becomes: Owned, or Shared when several CPUs run (every access tracked). */
   ownedKind: number = Shadow.Owned;

@@ -6,7 +6,7 @@
 import { imageFileNameChars } from '../builds.js';
 import { BOOT_FILETIME, type KernelCore } from '../ke/core.js';
 import { KernelMemory } from '../mm/memory.js';
-import type { ObjectManager } from '../ob/objects.js';
+import type { DeleteProcedures, ObjectManager } from '../ob/objects.js';
 import { fnv1a, mulberry32 } from '../rtl/prng.js';
 import { CidTable, type CidReusePolicy } from './cid-table.js';
 import type { CidObject, KProcess, KThread } from './objects.js';
@@ -15,7 +15,7 @@ const ETHREAD_SIZE = { 4: 0x258, 8: 0x4c0 } as const;
 /** Filler templates (pure functions of their key, so sharing them across kernels keeps runs deterministic). */
 const TEMPLATES = new Map<string, Uint8Array>();
 
-export class Processes {
+export class Processes implements DeleteProcedures {
   readonly cids: CidTable<CidObject>;
   readonly system: KProcess;
   readonly processes: KProcess[] = [];
@@ -26,7 +26,7 @@ export class Processes {
 
   constructor(private readonly ke: KernelCore, private readonly ob: ObjectManager, reusePolicy: CidReusePolicy) {
     this.cids = new CidTable<CidObject>(reusePolicy, 4);
-    ob.deleteProcedures = { process: (p) => this.deleteProcess(p), thread: (t) => this.deleteThread(t) };
+    ob.deleteProcedures = this;
     // The System process and one system thread exist before anything else ([WRK] ps/psinit.c).
     this.system = this.newProcess(ke.build.systemPid, 0, 'System', null);
     ke.current = this.newThread(this.system);
@@ -132,8 +132,8 @@ export class Processes {
     return t;
   }
 
-  /** PspProcessDelete: the last reference went. */
-  private deleteProcess(p: KProcess): void {
+  /** @internal PspProcessDelete: the last reference went. */
+  deleteProcess(p: KProcess): void {
     p.state = 'deleted';
     this.cids.destroy(p.pid);
     // distinct earlier owners' names; a new array when it changes, so records keep their snapshot without copies
@@ -143,8 +143,8 @@ export class Processes {
     this.ke.mem.free(p.eprocess);
   }
 
-  /** PspThreadDelete: the last reference went; the thread's reference on its process goes with it. */
-  private deleteThread(t: KThread): void {
+  /** @internal PspThreadDelete: the last reference went; the thread's reference on its process goes with it. */
+  deleteThread(t: KThread): void {
     t.state = 'deleted';
     this.cids.destroy(t.tid);
     this.ob.remove(t.ethread);

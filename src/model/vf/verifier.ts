@@ -1,5 +1,5 @@
 /**
- * psharness's Driver Verifier: what the driver may touch (the memory map in memory.ts's shadow), the IRQL it runs
+ * psharness's Driver Verifier: what the driver may touch (the memory map in mm/memory.ts's shadow), the IRQL it runs
  * at, the locks it holds, and the values it reads from pool it never wrote. Each check is named; each names the
  * bug check Windows raises for it (or, where Windows would corrupt silently, stops the run as a verifier finding).
  * The catalogue with sources: docs/verifier.md.
@@ -76,7 +76,6 @@ export interface VerifierHost {
   readonly mem: KernelMemory;
   readonly eprocess: EprocessLayout;
   readonly pointerSize: number;
-  hex(va: number): string;
 }
 
 /** The locks a routine returned holding, when it held none (the common case: no array per return). */
@@ -89,8 +88,8 @@ export class Verifier {
   private depth = 0;
   /** Values read from uninitialised pool in the routine now running (key: value as decimal), with where from. */
   private uninitialised = new Map<string, string>();
-  /** Several CPUs: a driver access to memory shared between them (the race detector's input). */
-  onShared: ((va: number, len: number, write: boolean) => void) | null = null;
+  /** Several CPUs: told of a driver access to memory shared between them (the race detector's input). */
+  sharedObserver: { sharedAccess(va: number, len: number, write: boolean): void } | null = null;
 
   saveThread(): VerifierThreadState {
     return {
@@ -128,7 +127,7 @@ export class Verifier {
       throw this.bugCheck(BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, [mem.canonical(Math.max(0, va)), rw, 0, 0],
         `${write ? 'write to' : 'read from'} unmapped address ${mem.format(Math.max(0, va))}`, CHECKS.memoryMap);
     }
-    if (this.onShared !== null) {
+    if (this.sharedObserver !== null) {
       // several CPUs: the driver's shared data and pool (the hot path of a C driver's fibers build)
       let shared = 0;
       for (let i = 0; i < len; i++) {
@@ -136,7 +135,7 @@ export class Verifier {
         if (s === Shadow.Shared) shared++;
         else if ((s & KIND) === (Shadow.Shared & KIND) || (s & KIND) === (Shadow.Uninitialised & KIND)) shared = -len;
       }
-      if (shared !== 0) this.onShared(va, len, write);
+      if (shared !== 0) this.sharedObserver.sharedAccess(va, len, write);
       if (shared === len) return; // all of it plain shared memory, not pageable: nothing else to check
     }
     let worst = 0;
@@ -354,13 +353,13 @@ export class Verifier {
     const spin = mine.find(([, h]) => h.kind === 'spin lock');
     if (spin !== undefined) {
       throw this.named(frame.name, BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x00040009, 0, 0, 0],
-        `SpinLock: ${frame.name} returned holding spin lock ${this.host.hex(spin[0])}`, CHECKS.locks);
+        `SpinLock: ${frame.name} returned holding spin lock ${this.host.mem.hex(spin[0])}`, CHECKS.locks);
     }
     if (this.irql !== frame.irql) {
       const mutex = mine.find(([, h]) => h.kind === 'fast mutex');
       throw this.named(frame.name, BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, [0x0002001d, 0, 0, 0],
         `IrqlReturn: ${frame.name} was called at ${irqlName(frame.irql)} and returned at ${irqlName(this.irql)}` +
-        (mutex !== undefined ? ` holding fast mutex ${this.host.hex(mutex[0])}` : ''), CHECKS.locks);
+        (mutex !== undefined ? ` holding fast mutex ${this.host.mem.hex(mutex[0])}` : ''), CHECKS.locks);
     }
   }
 
