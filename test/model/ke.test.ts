@@ -84,7 +84,7 @@ describe('race detector', () => {
   const what = (): string => 'data';
   /** A detector with threads 1 and 2 running, neither ordered with the other. */
   const two = (): RaceDetector => {
-    const d = new RaceDetector(hex, what);
+    const d = new RaceDetector({ hexOf: hex, describe: what });
     d.begin(1);
     d.begin(2);
     return d;
@@ -114,7 +114,7 @@ describe('race detector', () => {
     expect(d.races).toEqual([]);
     d.access(2, 0x10, at(1, 'B', 'write'));
     expect(d.races).toHaveLength(1);
-    const e = new RaceDetector(hex, what);
+    const e = new RaceDetector({ hexOf: hex, describe: what });
     e.begin(1);
     e.access(1, 0x10, at(0, 'A', 'write'));
     e.end(1);
@@ -158,7 +158,7 @@ describe('race detector', () => {
   });
 
   test('lock order: A then B in one place and B then A in another is an inversion, even without a deadlock', () => {
-    const d = new RaceDetector(hex, what);
+    const d = new RaceDetector({ hexOf: hex, describe: what });
     d.begin(1);
     d.lockAcquired(1, 0xa, 'First', 0);
     d.lockAcquired(1, 0xb, 'First', 0);

@@ -11,7 +11,7 @@ import type { Recorder } from '../recorder.js';
 import type { Verifier } from '../vf/verifier.js';
 import { RaceDetector } from './race-detector.js';
 import { cpuStackSlice, MAX_CPUS, SLICE_GUARD_BYTES, type Schedule } from './schedule.js';
-import { Scheduler, WouldBlock, type Wait } from './scheduler.js';
+import { Scheduler, WouldBlock, type Task, type Wait } from './scheduler.js';
 
 const NO_LOCKS: readonly number[] = [];
 /** The buffer of one CPU's suspended driver frames (the driver's stacks are slices of its image's stack). */
@@ -41,7 +41,7 @@ export class Cpus {
    */
   begin(schedule: Schedule): Scheduler {
     const sched = new Scheduler(schedule);
-    const races = new RaceDetector((va) => this.mem.hex(va), (va) => this.describeDriverMemory(va));
+    const races = new RaceDetector(this);
     this.sched = sched;
     this.races = races;
     this.mem.ownedKind = Shadow.Shared;
@@ -59,15 +59,23 @@ export class Cpus {
     for (const b of this.mem.liveBlocks()) if (b.owner === this.loaded.name) this.mem.share(b.va, b.size);
     this.verifier.sharedObserver = this;
     this.mem.freeObserver = this;
-    sched.onWake = (t, w) => {
-      if (w.sync !== undefined) races.acquire(t.op + 1, w.sync);
-    };
+    sched.wakeObserver = this;
     this.rec.record.concurrency = { schedule, timeline: sched.timeline, races: races.races, lockOrder: races.inversions };
     return sched;
   }
 
-  /** What lies at `va`, for a race report: the image's data (by offset), or what the verifier knows. */
-  private describeDriverMemory(va: number): string {
+  /** @internal a waiter woke: ordered after what it waited on */
+  woke(t: Task, w: Wait): void {
+    if (w.sync !== undefined) this.races?.acquire(t.op + 1, w.sync);
+  }
+
+  /** @internal an address as the race reports write it */
+  hexOf(va: number): string {
+    return this.mem.hex(va);
+  }
+
+  /** @internal what lies at `va`, for a race report: the image's data (by offset), or what the verifier knows. */
+  describe(va: number): string {
     const space = this.loaded.wasm;
     if (space?.dataStart !== undefined && va >= space.dataStart && va < space.reservedLow) {
       return `${this.loaded.name}.sys data +0x${(va - space.dataStart).toString(16).toUpperCase()}`;

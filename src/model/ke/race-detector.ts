@@ -69,7 +69,16 @@ export class RaceDetector {
   /** Locks each thread holds, in acquisition order. */
   readonly held = new Map<number, number[]>();
 
-  constructor(private readonly hex: (va: number) => string, private readonly describe: (va: number) => string) {}
+  /** `names` tells addresses as text and what lies there (an object, not closures of the run: see ob/objects.ts DeleteProcedures). */
+  constructor(private readonly names: { hexOf(va: number): string; describe(va: number): string }) {}
+
+  private hex(va: number): string {
+    return this.names.hexOf(va);
+  }
+
+  private describe(va: number): string {
+    return this.names.describe(va);
+  }
 
   private clock(thread: number): number[] {
     let c = this.clocks[thread];

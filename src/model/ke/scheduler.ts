@@ -158,14 +158,14 @@ export class Scheduler {
   }
 
   /** Called when a wait ends, with the thread and what it waited on (the kernel orders it after the releaser). */
-  onWake: ((t: Task, w: Wait) => void) | null = null;
+  wakeObserver: { woke(t: Task, w: Wait): void } | null = null;
 
   private runnable(t: Task): boolean {
     const w = t.blocked;
     if (w === null) return true;
     if (!w.ready()) return false;
     t.blocked = null;
-    this.onWake?.(t, w);
+    this.wakeObserver?.woke(t, w);
     return true;
   }
 
