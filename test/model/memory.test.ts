@@ -3,7 +3,9 @@
  * as a load of its own, in order, as `check` does — its fast path must not skip a fault or move it.
  */
 import { describe, expect, test } from 'vitest';
-import { formatPrintf } from '../../src/model/rtl/printf.js';
+import fc from 'fast-check';
+import { formatDbgPrint } from '../../src/model/dbg/debugger.js';
+import { formatBounded, formatPrintf } from '../../src/model/rtl/printf.js';
 import { KernelMemory, REDZONE } from '../../src/model/mm/memory.js';
 
 const BASE = 0x8000_0000;
@@ -110,5 +112,40 @@ describe('KernelMemory.readUnits', () => {
     const out = formatPrintf(mem, '%.9000ws', [long], false);
     expect(out.length).toBe(9000);
     expect(out).toBe('ab'.repeat(4500));
+  });
+});
+
+describe('printf keeps only what it is asked to keep', () => {
+  const conversions = ['d', 'i', 'u', 'x', 'X', 'o', 'p', 'c', 's', 'I64d', 'llx', 'hd', 'hhu', 'q'];
+  const spec = fc.record({
+    flags: fc.subarray(['-', '+', ' ', '#', '0']).map((f) => f.join('')),
+    width: fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined }),
+    precision: fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined }),
+    type: fc.constantFrom(...conversions),
+  }).map((s) => `%${s.flags}${s.width ?? ''}${s.precision === undefined ? '' : `.${s.precision}`}${s.type}`);
+
+  test('the kept text is the start of the whole output and the length is the whole output\'s, at any limit', () => {
+    const mem = new KernelMemory(0x80000000, 4, 1);
+    const str = mem.alloc(16, 'test', 'driver');
+    mem.setBytes(str, new TextEncoder().encode('hello\0'));
+    fc.assert(fc.property(fc.array(fc.oneof(spec, fc.constantFrom('ab', ' ', '|')), { maxLength: 6 }), fc.integer({ min: 0, max: 80 }), (pieces, limit) => {
+      const format = pieces.join('');
+      const args = pieces.map(() => str);
+      const whole = formatPrintf(mem, format, args, false);
+      const kept = formatBounded(mem, format, args, false, limit);
+      expect(kept.text).toBe(whole.slice(0, limit));
+      expect(kept.length).toBe(whole.length);
+    }));
+  });
+
+  test('a width or precision of 2^28 or 2^31 costs what is kept, not what it would print', () => {
+    const mem = new KernelMemory(0x80000000, 4, 1);
+    const started = performance.now();
+    const r = formatBounded(mem, 'pid=%268435456d|%.*d|%-2147483647s|%0268435456u', [4, 0x7fffffff, 1, 0, 7], false, 512);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(r.text).toHaveLength(512);
+    expect(r.text.startsWith('pid=' + ' '.repeat(500))).toBe(true);
+    expect(r.length).toBe(4 + 268435456 + 1 + 2147483647 + 1 + 2147483647 + 1 + 268435456);
+    expect(formatDbgPrint(mem, '%268435456d\n', [4]).fullLength).toBe(268435457);
   });
 });

@@ -4,7 +4,7 @@
  * devtest/reading-and-filtering-debugging-messages).
  */
 import type { KernelMemory } from '../mm/memory.js';
-import { formatPrintf, type DbgArg } from '../rtl/printf.js';
+import { formatBounded, type DbgArg } from '../rtl/printf.js';
 
 export const DBGPRINT_MAX_BYTES = 512;
 
@@ -53,7 +53,7 @@ export interface FormatResult {
  * a NULL string pointer prints "(null)" as the Microsoft CRT does.
  */
 export function formatDbgPrint(mem: KernelMemory, format: string, args: readonly DbgArg[]): FormatResult {
-  const out = formatPrintf(mem, format, args, false);
-  if (out.length > DBGPRINT_MAX_BYTES) return { text: out.slice(0, DBGPRINT_MAX_BYTES), fullLength: out.length };
-  return { text: out, fullLength: out.length };
+  // only what the debugger receives is made: a width or precision the driver chose costs nothing past it
+  const out = formatBounded(mem, format, args, false, DBGPRINT_MAX_BYTES);
+  return { text: out.text, fullLength: out.length };
 }

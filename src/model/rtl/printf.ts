@@ -1,6 +1,6 @@
 /**
  * The kernel CRT's printf formatting (DbgPrint, _snprintf, RtlStringCbPrintfA...), reading string arguments from
- * kernel memory, reading string arguments from kernel memory
+ * kernel memory
  * ([DOC] wdm/nf-wdm-dbgprint.md; Microsoft CRT format specification for %s %S %ws %Z %wZ %p and size prefixes).
  *
  * Arguments arrive as varargs slots, as the caller's compiler would lay them out: 4-byte slots on x86
@@ -227,18 +227,54 @@ function readCounted(mem: KernelMemory, va: number, wide: boolean, max: number, 
   return text(mem.readUnits(buffer, Math.min(length, max), 1, false), false);
 }
 
-function pad(body: string, spec: Spec, width: number, numeric: boolean, precisionGiven: boolean): string {
-  if (body.length >= width) return body;
-  if (spec.flags.includes('-')) return body + ' '.repeat(width - body.length);
-  if (numeric && spec.flags.includes('0') && !precisionGiven) {
-    const sign = body[0] === '-' || body[0] === '+' || body[0] === ' ' ? body[0] : '';
-    const prefix = body.startsWith(sign + '0x') || body.startsWith(sign + '0X') ? body.slice(sign.length, sign.length + 2) : '';
-    const digits = body.slice(sign.length + prefix.length);
-    return sign + prefix + '0'.repeat(width - body.length) + digits;
+/**
+ * The formatted output as it is kept: at most `limit` characters of it, and its full length. A width or precision a
+ * driver chose (`%268435456d`) adds to the length without being built: the work is bounded by what is kept.
+ */
+class Output {
+  text = '';
+  length = 0;
+  constructor(private readonly limit: number) {}
+
+  add(s: string): void {
+    this.length += s.length;
+    const room = this.limit - this.text.length;
+    if (room > 0) this.text += s.length <= room ? s : s.slice(0, room);
   }
-  return ' '.repeat(width - body.length) + body;
+
+  repeat(ch: string, n: number): void {
+    if (n <= 0) return;
+    this.length += n;
+    const room = this.limit - this.text.length;
+    if (room > 0) this.text += ch.repeat(Math.min(n, room));
+  }
 }
 
+/**
+ * One conversion's output: `lead` (sign and radix prefix), `zeros` the precision asks for, then `digits` (or the
+ * text of a non-numeric conversion), padded to `width` with spaces or, for a number with the '0' flag and no
+ * precision, zeros after the lead.
+ */
+function emit(out: Output, spec: Spec, width: number, numeric: boolean, precisionGiven: boolean, lead: string, zeros: number, digits: string): void {
+  const size = lead.length + zeros + digits.length;
+  const fill = width - size;
+  if (fill > 0 && !spec.flags.includes('-')) {
+    if (numeric && spec.flags.includes('0') && !precisionGiven) {
+      out.add(lead);
+      out.repeat('0', fill + zeros);
+      out.add(digits);
+      return;
+    }
+    out.repeat(' ', fill);
+  }
+  out.add(lead);
+  out.repeat('0', zeros);
+  out.add(digits);
+  if (fill > 0 && spec.flags.includes('-')) out.repeat(' ', fill);
+}
+
+/** Characters a formatted string keeps at most where the caller gives no bound (sprintf into a buffer of its own). */
+export const PRINTF_UNBOUNDED_LIMIT = 1 << 22;
 
 /**
  * The kernel CRT's printf formatting (DbgPrint, _snprintf, RtlStringCbPrintfA...), all of it. `wideFunction`: the
@@ -246,13 +282,18 @@ function pad(body: string, spec: Spec, width: number, numeric: boolean, precisio
  * narrow ones, and wide characters reach the output unchanged (Microsoft CRT format specification).
  */
 export function formatPrintf(mem: KernelMemory, format: string, args: readonly DbgArg[], wideFunction: boolean): string {
+  return formatBounded(mem, format, args, wideFunction, PRINTF_UNBOUNDED_LIMIT).text;
+}
+
+/** formatPrintf keeping at most `limit` characters, with the length the whole output would have. */
+export function formatBounded(mem: KernelMemory, format: string, args: readonly DbgArg[], wideFunction: boolean, limit: number): { readonly text: string; readonly length: number } {
   const slots = SLOTS.reset(mem.pointerSize, args);
   const narrow = !wideFunction; // ANSI output: wide characters outside ASCII become '?'
-  let out = '';
+  const out = new Output(limit);
   const LIMIT = 4096; // longest read of one string argument
   for (const piece of parse(format)) {
     if (typeof piece === 'string') {
-      out += piece;
+      out.add(piece);
       continue;
     }
     const spec = piece;
@@ -265,6 +306,8 @@ export function formatPrintf(mem: KernelMemory, format: string, args: readonly D
     if (spec.precision === '*') precision = slots.u32() | 0;
     else precision = spec.precision;
     const wide64 = spec.size === 'll' || spec.size === 'I64' || (spec.size === 'I' && mem.pointerSize === 8);
+    let lead = '';
+    let zeros = 0;
     let body: string;
     let numeric = false;
     switch (spec.type) {
@@ -284,9 +327,10 @@ export function formatPrintf(mem: KernelMemory, format: string, args: readonly D
           negative = v < 0;
           digits = Math.abs(v).toString();
         }
-        if (precision !== null) digits = digits.padStart(precision, '0');
+        if (precision !== null) zeros = Math.max(0, precision - digits.length);
         if (precision === 0 && digits === '0') digits = '';
-        body = (negative ? '-' : spec.flags.includes('+') ? '+' : spec.flags.includes(' ') ? ' ' : '') + digits;
+        lead = negative ? '-' : spec.flags.includes('+') ? '+' : spec.flags.includes(' ') ? ' ' : '';
+        body = digits;
         break;
       }
       case 'u':
@@ -304,17 +348,20 @@ export function formatPrintf(mem: KernelMemory, format: string, args: readonly D
         }
         const zero = digits === '0';
         if (spec.type === 'X' && wide64) digits = digits.toUpperCase(); // 32-bit digits come in their case
-        if (precision !== null) digits = digits.padStart(precision, '0');
+        if (precision !== null) zeros = Math.max(0, precision - digits.length);
         if (precision === 0 && zero) digits = '';
-        let prefix = '';
-        if (spec.flags.includes('#') && !zero) prefix = spec.type === 'x' ? '0x' : spec.type === 'X' ? '0X' : spec.type === 'o' ? '0' : '';
-        body = prefix + digits;
+        if (spec.flags.includes('#') && !zero) {
+          // the octal prefix '0' is one more leading zero (the zero fill goes before it: the same characters)
+          if (spec.type === 'o') zeros++;
+          else if (spec.type !== 'u') lead = spec.type === 'x' ? '0x' : '0X';
+        }
+        body = digits;
         break;
       }
       case 'p': {
         numeric = true;
         body = slots.pointerHex();
-        if (spec.flags.includes('#')) body = '0x' + body;
+        if (spec.flags.includes('#')) lead = '0x';
         break;
       }
       case 'c':
@@ -347,9 +394,9 @@ export function formatPrintf(mem: KernelMemory, format: string, args: readonly D
         // Unknown conversion (and floating point, which DbgPrint does not support): printed literally.
         body = spec.literal;
     }
-    out += pad(body, spec, width, numeric, precision !== null);
+    emit(out, spec, width, numeric, precision !== null, lead, zeros, body);
   }
-  return out;
+  return { text: out.text, length: out.length };
 }
 
 /**
