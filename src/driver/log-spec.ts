@@ -53,16 +53,54 @@ export class LogSpecError extends Error {
   }
 }
 
-// Matching runs on V8's backtracking engine, which falls back to its linear-time engine when a pattern backtracks
-// excessively (`(a+)+$` on a long line): set once, before any spec pattern is compiled. The fallback exists only for
-// patterns without backreferences and lookarounds, so a spec pattern must also parse as RE2 (re2js): together, no
-// pattern can take more than linear time on a line. docs/writing-drivers.md, "log specs".
+// Matching never takes more than linear time on a line, whatever the pattern (docs/writing-drivers.md, "log specs"):
+// a pattern V8's linear-time engine accepts runs on V8's fast backtracking engine with the fallback to the linear one
+// when it backtracks excessively (`(a+)+$` on a long line); one that engine refuses — counted repetition of a group
+// that can match much (`(.*a){20}`, `(a{1,20}){1,20}`), which V8 would otherwise backtrack through for minutes —
+// runs on RE2 (re2js), slower but linear. Either way the pattern must parse as RE2: no backreferences or lookarounds.
+v8.setFlagsFromString('--enable-experimental-regexp-engine');
 v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
 
-function regex(where: string, src: string): RegExp {
-  let re: RegExp;
+/** A compiled line pattern: what the parser and the invariants ask of it. */
+export interface LinePattern {
+  exec(line: string): { readonly groups?: Record<string, string | undefined> } | null;
+  test(line: string): boolean;
+}
+
+/** A pattern on RE2 (re2js): its named groups in the order they appear, as a JavaScript match lists them. */
+class Re2LinePattern implements LinePattern {
+  private readonly re: ReturnType<typeof RE2JS.compile>;
+  private readonly names: readonly string[];
+  constructor(src: string) {
+    this.re = RE2JS.compile(src, RE2JS.DOTALL);
+    this.names = Object.entries(this.re.namedGroups()).sort((a, b) => a[1] - b[1]).map(([n]) => n);
+  }
+  exec(line: string): { readonly groups?: Record<string, string | undefined> } | null {
+    const m = this.re.matcher(line);
+    if (!m.find()) return null;
+    if (this.names.length === 0) return {};
+    const groups: Record<string, string | undefined> = {};
+    for (const n of this.names) groups[n] = m.group(n) ?? undefined;
+    return { groups };
+  }
+  test(line: string): boolean {
+    return this.re.matcher(line).find();
+  }
+}
+
+/** Compiles a spec pattern for matching in linear time (the engine as above); `src` has passed regex(). */
+export function linePattern(src: string, flags = 's'): LinePattern {
   try {
-    re = new RegExp(src, 's');
+    new RegExp(src, `${flags}l`); // only asks whether V8's linear engine takes it
+  } catch {
+    return new Re2LinePattern(src);
+  }
+  return new RegExp(src, flags);
+}
+
+function regex(where: string, src: string): void {
+  try {
+    new RegExp(src, 's'); // the syntax check
   } catch (e) {
     throw new LogSpecError(`${where} is not a valid regular expression: ${(e as Error).message}`);
   }
@@ -74,7 +112,6 @@ function regex(where: string, src: string): RegExp {
   for (const g of src.matchAll(/\(\?P?<([A-Za-z]+)>/g)) {
     if (!FIELDS.has(g[1])) throw new LogSpecError(`${where}: unknown field '${g[1]}' (known: ${[...FIELDS].join(', ')})`);
   }
-  return re;
 }
 
 const HEX32 = { type: 'string', pattern: '^0x[0-9A-Fa-f]{1,8}$' } as const;
@@ -196,9 +233,9 @@ export function loadLogSpec(path: string): LogSpec {
 
 interface Compiled {
   readonly p: LogPattern;
-  readonly re: RegExp;
-  readonly next?: RegExp;
-  readonly cont?: RegExp;
+  readonly re: LinePattern;
+  readonly next?: LinePattern;
+  readonly cont?: LinePattern;
   readonly hex: ReadonlySet<string>;
   /** The pattern, its next or its continuation captures imagePath. */
   readonly logsPath: boolean;
@@ -220,8 +257,8 @@ function fields(names: readonly string[], groups: Record<string, string | undefi
 
 export function parserFromSpec(spec: LogSpec): (lines: readonly string[]) => LoggedEvent[] {
   const compiled: Compiled[] = spec.events.map((p) => ({
-    p, re: new RegExp(p.pattern, 's'), next: p.next === undefined ? undefined : new RegExp(p.next, 's'),
-    cont: p.continue === undefined ? undefined : new RegExp(p.continue, 's'), hex: new Set(p.hex ?? []),
+    p, re: linePattern(p.pattern), next: p.next === undefined ? undefined : linePattern(p.next),
+    cont: p.continue === undefined ? undefined : linePattern(p.continue), hex: new Set(p.hex ?? []),
     logsPath: [p.pattern, p.next ?? '', p.continue ?? ''].some((x) => x.includes('(?<imagePath>')),
   }));
   return (lines) => {

@@ -40,7 +40,7 @@ export interface DriverDeclarations {
    * The lines a DriverEntry prints when it goes on without one kind of notification (a registration that failed
    * and that it chose to live without): that kind is then not expected for that load.
    */
-  readonly notMonitoring?: readonly { readonly kind: LoggedKind; readonly pattern: RegExp }[];
+  readonly notMonitoring?: readonly { readonly kind: LoggedKind; readonly pattern: { test(line: string): boolean } }[];
   /** The device a successful DriverEntry leaves for its clients (`device-interface` checks it is there). */
   readonly device?: DeviceDeclaration;
 }

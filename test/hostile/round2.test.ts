@@ -22,6 +22,11 @@ const CASES: readonly Case[] = [
     argv: ['fuzz', '--driver', 'test/fixtures/hostile/width-bomb.c', '--build', 'winxp-x86', '--runs', '20', '--no-reports'],
     exit: 1, withinMs: 20_000, out: /dbgprint-limit/,
   },
+  {
+    name: 'log-spec patterns V8 backtracks through for minutes ((.*a){20}$, (a{1,20}){1,20}$): matched in linear time',
+    argv: ['fuzz', '--driver', 'test/fixtures/hostile/regex-bomb.c', '--build', 'winxp-x86', '--runs', '20', '--no-reports'],
+    exit: 0, withinMs: 20_000, out: /passed/,
+  },
 ];
 
 describe('hostile inputs end as they must, in time', () => {

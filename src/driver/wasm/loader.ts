@@ -15,7 +15,7 @@ import { DYNAMIC_ROUTINES, DYNAMIC_EXPORT_PREFIX, DYNAMIC_IMPORT_PREFIX } from '
 import { cpuStackSlice } from '../../model/ke/schedule.js';
 import { PRINTF_ROUTINES } from '../../model/rtl/string-ddis.js';
 import type { Ddi, DRIVER_OBJECT, DriverImage, DriverInstance, PDRIVER_CANCEL, PVOID, WasmAddressSpace } from '../../model/ddi.js';
-import { loadLogSpec, parserFromSpec } from '../log-spec.js';
+import { linePattern, loadLogSpec, parserFromSpec } from '../log-spec.js';
 import type { DriverModule } from '../types.js';
 import { compileDriver, isCompiled, STACK_TOP, type DriverTarget } from './compile.js';
 import { BUDGET_GLOBAL, instrumentDriver, InstrumentWorker, LAYOUT_SECTION, type ImageLayout, type InstrumentedModule, type InstrumentOptions } from './instrument.js';
@@ -382,7 +382,7 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
     parse: spec === null ? () => [] : parserFromSpec(spec),
     ...(spec?.monitors !== undefined ? { monitors: spec.monitors } : {}),
     ...(spec?.device !== undefined ? { device: spec.device } : {}),
-    ...(spec?.notMonitoring !== undefined ? { notMonitoring: spec.notMonitoring.map((n) => ({ kind: n.kind, pattern: new RegExp(n.pattern) })) } : {}),
+    ...(spec?.notMonitoring !== undefined ? { notMonitoring: spec.notMonitoring.map((n) => ({ kind: n.kind, pattern: linePattern(n.pattern, '') })) } : {}),
     diagnostics,
     ...(coverage !== undefined ? { coverage } : {}),
   };
