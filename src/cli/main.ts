@@ -4,7 +4,8 @@
  */
 import { randomInt } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { InputFileError, INPUT_LIMITS, parseInputJson, readInputText } from '../driver/input-files.js';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { builtinDrivers, UnknownDriverError, type DriverModule } from '../driver/index.js';
@@ -30,7 +31,7 @@ import type { Scenario } from '../model/scenario.js';
 import {
   buildReport, cleanStaleTemps, ensureDir, fileSha256, renderMarkdown, renderRun, ReportError, resolveDriverReference, writeReport,
 } from '../harness/report.js';
-import { getInvariant, INVARIANTS, signatureOf, UnknownInvariantError, type Invariant } from '../invariants/index.js';
+import { getInvariant, INVARIANTS, signatureOf, UnknownInvariantError, type Invariant, type Violation } from '../invariants/index.js';
 import { BUILDS, selectBuilds, UnknownBuildError } from '../model/builds.js';
 import { VERSION } from '../version.js';
 
@@ -322,9 +323,11 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     for (const { file, report } of saved) {
       const cannot = applicableBuilds(driver, [report.scenario.build]).skipped[0];
       if (cannot !== undefined) throw new ReportError(`${file}: ${values.driver} cannot run on ${cannot.build}: ${cannot.why}`);
-      const r = replayReport(report, driver);
-      if (r.violations.length > 0) regressionsFailing++;
-      io.out(`${r.violations.length > 0 ? '✗' : '✓'} regression ${file}: ${report.invariant.id} ${r.violations.length > 0 ? `still fails: ${r.violations[0].message}` : 'now holds'}`);
+      const r = replayReport(report, driver, invariants);
+      const failing = r.violations.length > 0 || r.others.length > 0;
+      if (failing) regressionsFailing++;
+      const now = r.violations.length > 0 ? `still fails: ${r.violations[0].message}` : r.others.length > 0 ? `now holds, but ${r.others[0].invariant} fails: ${r.others[0].message}` : 'now holds';
+      io.out(`${failing ? '✗' : '✓'} regression ${file}: ${report.invariant.id} ${now}`);
     }
     io.out(`psharness fuzz: replayed ${saved.length} saved counterexample(s) from ${values.regressions}, ${regressionsFailing} still failing`);
   }
@@ -473,9 +476,12 @@ function savedReports(dir: string): { file: string; report: ReturnType<typeof lo
   for (const n of names) {
     const file = join(dir, n);
     let format: unknown;
+    // a regular file of bounded size, or the run stops naming it (a FIFO here would block for ever)
+    const text = readInputText(file, 'saved report', INPUT_LIMITS.report);
     try {
-      format = (JSON.parse(readFileSync(file, 'utf8')) as { format?: unknown }).format;
-    } catch {
+      format = (parseInputJson(text, file, 'saved report') as { format?: unknown } | null)?.format;
+    } catch (e) {
+      if (e instanceof InputFileError && !/is not JSON$/.test(e.message)) throw e;
       continue;
     }
     if (typeof format !== 'string' || !format.startsWith('psharness-report/')) continue;
@@ -512,9 +518,9 @@ async function cmdTrace(rawArgs: string[], io: Io): Promise<number> {
   } else if (values.scenario !== undefined) {
     let data: unknown;
     try {
-      data = JSON.parse(readFileSync(values.scenario, 'utf8'));
+      data = parseInputJson(readInputText(values.scenario, 'scenario', INPUT_LIMITS.scenario), values.scenario, 'scenario');
     } catch (e) {
-      throw new ReportError(`${values.scenario}: ${e instanceof SyntaxError ? 'not JSON' : errorText(e)}`);
+      throw new ReportError(/is not JSON$/.test((e as Error).message) ? `${values.scenario}: not JSON` : (e as Error).message);
     }
     scenario = validateScenario(data, values.scenario);
   } else {
@@ -554,8 +560,11 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
   const report = loadReport(positionals[0]);
   let driver: DriverModule;
   const driverFile = resolveDriverReference(report.driver, positionals[0]);
-  if (report.driverSha256 !== undefined && fileSha256(driverFile) !== undefined && fileSha256(driverFile) !== report.driverSha256) {
-    io.err(`psharness: ${driverFile} changed since the report was written (sha256 differs): replaying the current source`);
+  if (/\.(c|wasm)$/.test(driverFile)) {
+    const now = fileSha256(driverFile);
+    // (a file that cannot be read gets its one-line error from the load instead)
+    if (now !== undefined && report.driverSha256 === undefined) io.err(`psharness: ${positionals[0]} carries no sha256 of ${driverFile}: compiling the file as it is now, unverified`);
+    else if (now !== undefined && now !== report.driverSha256) io.err(`psharness: ${driverFile} changed since the report was written (sha256 differs): replaying the current source`);
   }
   try {
     driver = await resolveDriver(driverFile, io, report.fuzz?.verifier !== false, false, isConcurrent(report.scenario.schedule));
@@ -565,14 +574,23 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
   }
   const skipped = applicableBuilds(driver, [report.scenario.build]).skipped[0];
   if (skipped !== undefined) throw new ReportError(`${positionals[0]}: ${report.driver} cannot run on ${skipped.build}: ${skipped.why}`);
-  const r = replayReport(report, driver);
-  for (const v of r.violations) io.out(`✗ ${v.invariant}: ${v.message} (op ${v.evidence.op}${v.evidence.seq !== undefined ? `, event #${v.evidence.seq}` : ''})`);
+  // every invariant the driver can be held to, not only the reported one: a "fix" that crashes is no fix
+  const r = replayReport(report, driver, applicableInvariants(driver));
+  const line = (v: Violation): string => `✗ ${v.invariant}: ${v.message} (op ${v.evidence.op}${v.evidence.seq !== undefined ? `, event #${v.evidence.seq}` : ''})`;
+  for (const v of r.violations) io.out(line(v));
+  for (const v of r.others) io.out(`${line(v)} — new: not in the report`);
   io.out(`record ${r.identicalRecord ? 'identical' : 'DIFFERS'} (sha256 ${r.recordSha256.slice(0, 16)}…); violations ${r.sameViolations ? 'identical to the report' : 'DIFFER from the report'}`);
+  const others = [...new Set(r.others.map((v) => v.invariant))];
+  const also = others.length === 0 ? '' : `; ${others.length} other invariant(s) now violated: ${others.join(', ')}`;
   if (r.violations.length > 0) {
-    io.out(`psharness replay: ${report.invariant.id} still violated by ${report.driver} (${report.scenario.ops.length} ops)`);
+    io.out(`psharness replay: ${report.invariant.id} still violated by ${report.driver} (${report.scenario.ops.length} ops)${also}`);
     return EXIT_VIOLATION;
   }
-  io.out(`psharness replay: ${report.invariant.id} now holds for ${report.driver}`);
+  if (others.length > 0) {
+    io.out(`psharness replay: ${report.invariant.id} now holds for ${report.driver}, but the scenario now violates ${others.join(', ')}: not fixed`);
+    return EXIT_VIOLATION;
+  }
+  io.out(`psharness replay: ${report.invariant.id} now holds for ${report.driver}, and every other invariant holds on its scenario`);
   return EXIT_OK;
 }
 
@@ -604,7 +622,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return EXIT_USAGE;
     }
     const usage = e instanceof UsageError || e instanceof ReportError || e instanceof UnknownDriverError
-      || e instanceof WasmDriverError || e instanceof LogSpecError
+      || e instanceof WasmDriverError || e instanceof LogSpecError || e instanceof InputFileError
       || e instanceof UnknownBuildError || e instanceof UnknownInvariantError
       || (e instanceof TypeError && (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS') === true);
     if (usage) {

@@ -11,7 +11,7 @@
  * (the "null" string, default "(null)", means no path). "next" is a second line the event needs; "continue" is a
  * pattern whose lines are appended to imagePath (paths split over several DbgPrint calls).
  */
-import { readFileSync } from 'node:fs';
+import { INPUT_LIMITS, parseInputJson, readInputText } from './input-files.js';
 import v8 from 'node:v8';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { RE2JS } from 're2js';
@@ -218,16 +218,11 @@ export function validateLogSpec(data: unknown, where: string): LogSpec {
 export function loadLogSpec(path: string): LogSpec {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new LogSpecError(`cannot read ${path}`);
+    text = readInputText(path, 'log spec', INPUT_LIMITS.logSpec);
+  } catch (e) {
+    throw new LogSpecError((e as Error).message);
   }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    throw new LogSpecError(`${path} is not JSON`);
-  }
+  const data = parseInputJson(text, path, 'log spec', (line) => new LogSpecError(line));
   return validateLogSpec(data, path);
 }
 

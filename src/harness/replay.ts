@@ -1,9 +1,9 @@
 /**
  * Reading a report back (with validation that names what is wrong) and replaying its concrete scenario.
  */
-import { readFileSync } from 'node:fs';
+import { INPUT_LIMITS, parseInputJson, readInputText } from '../driver/input-files.js';
 import type { DriverModule } from '../driver/types.js';
-import { getInvariant, UnknownInvariantError, type Violation } from '../invariants/index.js';
+import { getInvariant, UnknownInvariantError, type Invariant, type Violation } from '../invariants/index.js';
 import type { Op } from '../model/ops.js';
 import type { RunRecord } from '../model/record.js';
 import type { Scenario } from '../model/scenario.js';
@@ -30,16 +30,11 @@ export function validateScenario(x: Json, where = 'scenario'): Scenario {
 export function loadReport(path: string): Report {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readInputText(path, 'report', INPUT_LIMITS.report);
   } catch (e) {
-    throw new ReportError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new ReportError((e as Error).message);
   }
-  let data: Json;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    throw new ReportError(`${path} is not JSON`);
-  }
+  const data = parseInputJson(text, path, 'report', (line) => new ReportError(line));
   need(isObject(data), `${path} is not a psharness report`);
   const r = data as Record<string, Json>;
   if (r.format !== REPORT_FORMAT) {
@@ -57,7 +52,10 @@ export function loadReport(path: string): Report {
 }
 
 export interface ReplayResult {
+  /** The reported invariant's violations now. */
   readonly violations: Violation[];
+  /** Every other invariant's violations on the same scenario (a fix that broke something else shows here). */
+  readonly others: Violation[];
   readonly record: RunRecord;
   readonly recordSha256: string;
   /** The record's bytes are the ones the report was written from. */
@@ -66,16 +64,21 @@ export interface ReplayResult {
   readonly sameViolations: boolean;
 }
 
-export function replayReport(report: Report, driver: DriverModule): ReplayResult {
+/**
+ * Replays a report's scenario and checks it against the reported invariant and every one of `also` (the driver's
+ * applicable invariants, by default none): a driver "fixed" so that it now crashes is not fixed.
+ */
+export function replayReport(report: Report, driver: DriverModule, also: readonly Invariant[] = []): ReplayResult {
   const invariant = getInvariant(report.invariant.id);
-  const run = runAndCheck(driver, report.scenario as Scenario, [invariant]);
+  const run = runAndCheck(driver, report.scenario as Scenario, [invariant, ...also.filter((i) => i.id !== invariant.id)]);
   const hash = recordHash(run.record);
   return {
-    violations: run.violations,
+    violations: run.violations.filter((v) => v.invariant === invariant.id),
+    others: run.violations.filter((v) => v.invariant !== invariant.id),
     record: run.record,
     recordSha256: hash,
     identicalRecord: hash === report.recordSha256,
-    sameViolations: JSON.stringify(run.violations) === JSON.stringify(report.violations),
+    sameViolations: JSON.stringify(run.violations.filter((v) => v.invariant === invariant.id)) === JSON.stringify(report.violations),
   };
 }
 

@@ -4,6 +4,7 @@
  * Writing never overwrites: a temp file is hard-linked into place, which fails if the name exists.
  */
 import { createHash } from 'node:crypto';
+import { INPUT_LIMITS, readInputFile } from '../driver/input-files.js';
 import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, parse, relative, resolve, sep } from 'node:path';
 import { linesOf } from '../driver/types.js';
@@ -392,7 +393,7 @@ export function resolveDriverReference(driver: string, reportFile: string): stri
 
 export function fileSha256(path: string): string | undefined {
   try {
-    return createHash('sha256').update(readFileSync(path)).digest('hex');
+    return createHash('sha256').update(readInputFile(path, 'driver', INPUT_LIMITS.wasm)).digest('hex');
   } catch {
     return undefined;
   }

@@ -3,43 +3,161 @@
  * where it is right, exit 2 with one line naming the file and field where the input is bad — within its time bound
  * on a 2-core machine. Never exit 3, a heap exhaustion or a hang.
  */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { runCli } from '../helpers.js';
 
 interface Case {
   readonly name: string;
-  readonly argv: readonly string[];
+  /** The command line (set up in a temp directory when it needs files). */
+  readonly argv: () => Promise<readonly string[]> | readonly string[];
   readonly exit: 0 | 1 | 2;
   /** Wall-clock bound for the whole command (compile included when the cache is warm). */
   readonly withinMs: number;
   readonly out?: RegExp;
+  /** The one line on stderr (exit 2). */
   readonly err?: RegExp;
 }
+
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'psh-h2-'));
+const fifo = (path: string): string => {
+  execFileSync('mkfifo', [path]);
+  return path;
+};
+const SEED_REPORT = async (): Promise<string> => {
+  const d = tmp();
+  const r = await runCli(['fuzz', '--driver', 'seed', '--runs', '30', '--reports', d, '--invariant', 'references-balanced']);
+  expect(r.code).toBe(1);
+  return join(d, readdirSync(d).find((f) => f.endsWith('.json')) as string);
+};
+/** A report of exit-dropper.c (it drops process exits), written beside a copy of the driver. */
+const DROPPER_REPORT = async (): Promise<{ dir: string; report: string }> => {
+  const dir = tmp();
+  for (const f of ['exit-dropper.c', 'exit-dropper.psharness.json']) copyFileSync(`test/fixtures/hostile/${f}`, join(dir, f));
+  const r = await runCli(['fuzz', '--driver', join(dir, 'exit-dropper.c'), '--build', 'winxp-x86', '--runs', '50', '--reports', join(dir, 'reports'), '--max-findings', '1']);
+  expect(r.code).toBe(1);
+  return { dir, report: join(dir, 'reports', readdirSync(join(dir, 'reports')).find((f) => f.endsWith('.json')) as string) };
+};
 
 const CASES: readonly Case[] = [
   {
     name: 'a printf width of 2^28 and a precision of 2^31: formatted into what is kept, the DbgPrint cut reported',
-    argv: ['fuzz', '--driver', 'test/fixtures/hostile/width-bomb.c', '--build', 'winxp-x86', '--runs', '20', '--no-reports'],
+    argv: () => ['fuzz', '--driver', 'test/fixtures/hostile/width-bomb.c', '--build', 'winxp-x86', '--runs', '20', '--no-reports'],
     exit: 1, withinMs: 20_000, out: /dbgprint-limit/,
   },
   {
     name: 'log-spec patterns V8 backtracks through for minutes ((.*a){20}$, (a{1,20}){1,20}$): matched in linear time',
-    argv: ['fuzz', '--driver', 'test/fixtures/hostile/regex-bomb.c', '--build', 'winxp-x86', '--runs', '20', '--no-reports'],
+    argv: () => ['fuzz', '--driver', 'test/fixtures/hostile/regex-bomb.c', '--build', 'winxp-x86', '--runs', '20', '--no-reports'],
     exit: 0, withinMs: 20_000, out: /passed/,
+  },
+  {
+    name: 'replay of a report whose driver is a FIFO: refused without blocking on it',
+    argv: async () => {
+      const report = await SEED_REPORT();
+      const data = JSON.parse(readFileSync(report, 'utf8')) as Record<string, unknown>;
+      const dir = tmp();
+      fifo(join(dir, 'driver.c'));
+      data.driver = join(dir, 'driver.c');
+      delete data.driverSha256;
+      writeFileSync(join(dir, 'r.json'), JSON.stringify(data));
+      return ['replay', join(dir, 'r.json')];
+    },
+    exit: 2, withinMs: 20_000, err: /driver .*driver\.c is a FIFO, not a regular file/,
+  },
+  {
+    name: 'replay of a report whose driver is a symbolic link to /dev/zero: refused (a character device)',
+    argv: async () => {
+      const report = await SEED_REPORT();
+      const data = JSON.parse(readFileSync(report, 'utf8')) as Record<string, unknown>;
+      const dir = tmp();
+      symlinkSync('/dev/zero', join(dir, 'zero.c'));
+      data.driver = join(dir, 'zero.c');
+      writeFileSync(join(dir, 'r.json'), JSON.stringify(data));
+      return ['replay', join(dir, 'r.json')];
+    },
+    exit: 2, withinMs: 20_000, err: /zero\.c is a character device, not a regular file/,
+  },
+  {
+    name: 'a report that is a FIFO: refused, not read',
+    argv: () => ['replay', fifo(join(tmp(), 'r.json'))],
+    exit: 2, withinMs: 10_000, err: /report .*r\.json is a FIFO, not a regular file/,
+  },
+  {
+    name: '--regressions DIR holding a FIFO: the run stops naming it',
+    argv: () => {
+      const dir = tmp();
+      fifo(join(dir, 'saved.json'));
+      return ['fuzz', '--driver', 'seed', '--runs', '5', '--no-reports', '--regressions', dir];
+    },
+    exit: 2, withinMs: 10_000, err: /saved report .*saved\.json is a FIFO/,
+  },
+  {
+    name: 'a log spec that is a FIFO: refused at load',
+    argv: () => {
+      const dir = tmp();
+      copyFileSync('test/fixtures/hostile/exit-dropper.c', join(dir, 'd.c'));
+      fifo(join(dir, 'd.psharness.json'));
+      return ['fuzz', '--driver', join(dir, 'd.c'), '--runs', '5', '--no-reports', '--build', 'winxp-x86'];
+    },
+    exit: 2, withinMs: 20_000, err: /log spec .*d\.psharness\.json is a FIFO/,
+  },
+  {
+    name: 'a report nested 200,000 deep: refused before anything walks it',
+    argv: () => {
+      const f = join(tmp(), 'deep.json');
+      writeFileSync(f, `{"format":"psharness-report/1","evidence":${'['.repeat(200_000)}${']'.repeat(200_000)}}`);
+      return ['replay', f];
+    },
+    exit: 2, withinMs: 10_000, err: /nests 200001 levels deep: more than the 200/,
+  },
+  {
+    name: 'a report without the driver\'s sha256 says so before compiling the path it names',
+    argv: async () => {
+      const { report } = await DROPPER_REPORT();
+      const data = JSON.parse(readFileSync(report, 'utf8')) as Record<string, unknown>;
+      delete data.driverSha256;
+      writeFileSync(report, JSON.stringify(data));
+      return ['replay', report];
+    },
+    exit: 1, withinMs: 30_000, err: /carries no sha256 of .*exit-dropper\.c: compiling the file as it is now, unverified/,
+  },
+  {
+    name: 'replay does not call fixed a driver "fixed" into a crash: every invariant is checked, the new one named',
+    argv: async () => {
+      const { dir, report } = await DROPPER_REPORT();
+      const src = join(dir, 'exit-dropper.c');
+      writeFileSync(src, readFileSync(src, 'utf8').replace('/* EXIT */', 'else { DbgPrint("PROC EXIT pid=%u\\n", (ULONG)(ULONG_PTR)ProcessId); *(volatile int *)0 = 1; }'));
+      return ['replay', report];
+    },
+    exit: 1, withinMs: 30_000, out: /now holds for .*, but the scenario now violates no-bugcheck: not fixed/,
   },
 ];
 
 describe('hostile inputs end as they must, in time', () => {
   test.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const argv = await c.argv();
     const started = performance.now();
-    const r = await runCli([...c.argv], () => performance.now());
+    const r = await runCli([...argv], () => performance.now());
     const took = performance.now() - started;
-    expect({ code: r.code, err: r.err.split('\n')[0] }).toMatchObject({ code: c.exit });
+    expect({ code: r.code, err: r.err.split('\n').filter((l) => l !== '').slice(-1)[0] ?? '' }).toMatchObject({ code: c.exit });
     if (c.out !== undefined) expect(r.out).toMatch(c.out);
-    if (c.err !== undefined) {
-      expect(r.err).toMatch(c.err);
-      expect(r.err.trim().split('\n')).toHaveLength(1);
-    }
+    if (c.err !== undefined) expect(r.err).toMatch(c.err);
+    if (c.exit === 2) expect(r.err.trim().split('\n')).toHaveLength(1);
     expect(took).toBeLessThan(c.withinMs);
+  }, 120_000);
+});
+
+describe('the fixed driver the replay case is compared with', () => {
+  test('replaying the report against the unchanged driver still fails; against a true fix, exit 0', async () => {
+    const { dir, report } = await DROPPER_REPORT();
+    expect((await runCli(['replay', report])).code).toBe(1);
+    const src = join(dir, 'exit-dropper.c');
+    writeFileSync(src, readFileSync(src, 'utf8').replace('/* EXIT */', 'else DbgPrint("PROC EXIT pid=%u\\n", (ULONG)(ULONG_PTR)ProcessId);'));
+    const fixed = await runCli(['replay', report]);
+    expect(fixed.out).toMatch(/now holds .*every other invariant holds/);
+    expect(fixed.code).toBe(0);
   }, 120_000);
 });

@@ -4,7 +4,8 @@
  * the flags and the compiler version, under node_modules/.cache/psharness (or $PSHARNESS_CACHE).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { INPUT_LIMITS, readInputText } from '../input-files.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheGet, cacheHas, cachePut } from './cache.js';
@@ -62,7 +63,7 @@ function readTree(dir: string, filter: (name: string) => boolean): Record<string
 
 function isRegularFile(path: string): boolean {
   try {
-    return lstatSync(path).isFile();
+    return statSync(path).isFile(); // a symbolic link to a file is the file (as for the compiler)
   } catch {
     return false;
   }
@@ -80,7 +81,7 @@ function driverSources(dir: string, main: string): Record<string, string> {
     if (name in out || Object.keys(out).length > 256) continue;
     const path = join(dir, name);
     if (!isRegularFile(path)) continue; // clang names what is missing
-    const text = readFileSync(path, 'utf8');
+    const text = readInputText(path, 'source file', INPUT_LIMITS.source);
     out[name] = text;
     for (const m of text.matchAll(/^\s*#\s*include\s*"([^"/\\]+)"/gm)) queue.push(m[1]);
   }

@@ -4,7 +4,8 @@
  * indices into its exported table; DbgPrint's varargs arrive as a pointer to packed slots. A trap becomes a bug
  * check naming the function it happened in, never a crash of the harness.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { INPUT_LIMITS, readInputFile } from '../input-files.js';
 import { basename, dirname, extname, join } from 'node:path';
 import {
   BugCheck, BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, faultingFunction,
@@ -309,6 +310,8 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
 export async function loadWasmDriver(path: string, options: WasmDriverOptions = {}): Promise<DriverModule & { readonly diagnostics: string }> {
   if (!existsSync(path)) throw new WasmDriverError(`no such driver file: ${path}`);
   const ext = extname(path);
+  // a regular file of bounded size, read without blocking (a device or FIFO named as the driver is refused)
+  const given = readInputFile(path, 'driver', ext === '.wasm' ? INPUT_LIMITS.wasm : INPUT_LIMITS.source);
   const verifier = options.verifier !== false;
   const images: PreparedImage[] = [];
   let diagnostics = '';
@@ -343,7 +346,7 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
       helper?.close();
     }
   } else if (ext === '.wasm') {
-    const compiled = new Uint8Array(readFileSync(path));
+    const compiled = new Uint8Array(given);
     let target: DriverTarget = 'x86';
     try {
       if (inspectModule(compiled).imports.some((i) => i.memory?.memory64 === true)) target = 'x64';
