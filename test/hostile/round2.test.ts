@@ -80,6 +80,11 @@ const CASES: readonly Case[] = [
     },
     exit: 2, withinMs: 20_000, err: /zero\.c is a character device, not a regular file/,
   },
+  ...(['off', 'on'] as const).map((v): Case => ({
+    name: `a driver that grows its own memory (the kernel's address space), verifier ${v}: refused at load`,
+    argv: () => ['fuzz', '--driver', 'test/fixtures/hostile/grows-memory.c', '--build', 'winxp-x86', '--runs', '20', '--no-reports', '--verifier', v],
+    exit: 2, withinMs: 60_000, err: /grows-memory\.c: .*memory\.grow \(in OnProcess\)/,
+  })),
   {
     name: 'a report that is a FIFO: refused, not read',
     argv: () => ['replay', fifo(join(tmp(), 'r.json'))],

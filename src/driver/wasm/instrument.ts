@@ -138,7 +138,7 @@ export interface InstrumentedModule {
 /** Instruments `wasm` (cached by content hash). With every pass off, returns it unchanged. */
 export async function instrumentDriver(wasm: Uint8Array, options: InstrumentOptions): Promise<InstrumentedModule> {
   if (!options.memory && options.budget !== true && options.x64 === undefined) return { wasm, cached: true };
-  const key = createHash('sha256').update(wasm).update(JSON.stringify({ options, kva: X64_KERNEL_VA_BASE, binaryen: toolVersion('binaryen'), v: 4 })).digest('hex');
+  const key = createHash('sha256').update(wasm).update(JSON.stringify({ options, kva: X64_KERNEL_VA_BASE, binaryen: toolVersion('binaryen'), v: 5 })).digest('hex');
   const hit = cacheGet(`${key}.instrumented.wasm`);
   if (hit !== undefined) return { wasm: hit, cached: true };
   const out = await runPasses(wasm, options);
@@ -343,9 +343,13 @@ function countWork(b: Binaryen, m: Binaryen): void {
   ], none);
   const fields = childFields(b);
   const skip = new Set(CHECK_FUNCTIONS);
+  let function_ = '';
   const visit = (e: number): void => {
     if (e === 0) return;
     const id = b.getExpressionId(e);
+    // the driver's memory is the kernel's address space, which no driver grows: grown under the kernel it would
+    // detach every view of it (a module built by hand, or __builtin_wasm_memory_grow). Refused at load, verifier on or off.
+    if (id === b.MemoryGrowId) throw new Error(`the module executes memory.grow (in ${function_}): a driver's memory is the kernel's address space, which a driver never grows; allocate pool (ExAllocatePool2)`);
     const names = fields.get(id);
     if (names === undefined) throw new Error(`the watchdog pass meets an expression kind it does not know (id ${id})`);
     if (names.length === 0) return;
@@ -364,6 +368,7 @@ function countWork(b: Binaryen, m: Binaryen): void {
     const f = m.getFunctionByIndex(i);
     const fi = b.getFunctionInfo(f);
     if ((fi.module ?? '') !== '' || skip.has(fi.name)) continue; // imports and the verifier's own checks
+    function_ = fi.name;
     visit(fi.body);
     b.Function.setBody(f, m.block(null, [tick(), fi.body], fi.results));
   }
