@@ -86,6 +86,11 @@ const CASES: readonly Case[] = [
     exit: 2, withinMs: 60_000, err: /grows-memory\.c: .*memory\.grow \(in OnProcess\)/,
   })),
   {
+    name: 'correct code that takes 4 KB blocks until the pool says NULL (64 MB), on up to 4 CPUs: 20 runs at what DDI calls cost',
+    argv: () => ['fuzz', '--driver', 'test/fixtures/hostile/pool-until-null.c', '--build', 'winxp-x86', '--runs', '20', '--no-reports'],
+    exit: 0, withinMs: 40_000, out: /passed/,
+  },
+  {
     name: 'a report that is a FIFO: refused, not read',
     argv: () => ['replay', fifo(join(tmp(), 'r.json'))],
     exit: 2, withinMs: 10_000, err: /report .*r\.json is a FIFO, not a regular file/,

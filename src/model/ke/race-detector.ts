@@ -52,6 +52,8 @@ interface Cell {
 
 const MAX_RACES = 8;
 
+const PAGE = 4096;
+
 export class RaceDetector {
   /** Vector clock of each thread of execution (index: operation + 1; 0 is boot). */
   private readonly clocks: number[][] = [];
@@ -60,6 +62,8 @@ export class RaceDetector {
   /** Join of the clocks of every operation that has ended: what a new one is ordered after. */
   private ended: number[] = [];
   private readonly cells = new Map<number, Cell>();
+  /** Cells per 4 KB page: a freed block forgets only the pages that hold some (a 4 KB block freed was 4,096 deletes). */
+  private readonly cellsInPage = new Map<number, number>();
   readonly races: RaceRecord[] = [];
   private readonly seen = new Set<string>();
   /** Lock-order graph: lock → locks taken while holding it, with where first seen. */
@@ -196,6 +200,8 @@ export class RaceDetector {
       if (cell === undefined) {
         cell = { w: null, wClock: 0, wThread: -1, reads: [] };
         this.cells.set(a, cell);
+        const page = Math.floor(a / PAGE);
+        this.cellsInPage.set(page, (this.cellsInPage.get(page) ?? 0) + 1);
       } else if (cell.wThread === thread && cell.reads.length === 0) {
         // the thread's own last write, nothing read since (a loop's hot path): a write replaces it; a read of it
         // adds nothing a later write of another CPU would not already race with
@@ -230,10 +236,15 @@ export class RaceDetector {
   /** Memory freed: its history goes with it (a later allocation there is new memory). */
   forget(va: number, size: number): void {
     const cells = this.cells;
-    // a freed EPROCESS is kilobytes, the cells few: walk whichever is smaller (deleting while iterating a Map is safe)
-    if (cells.size < size) {
-      for (const a of cells.keys()) if (a >= va && a < va + size) cells.delete(a);
-    } else for (let i = 0; i < size; i++) cells.delete(va + i);
+    const end = va + size;
+    // only the pages that hold cells are walked: a block the driver's code never touched costs a lookup a page
+    for (let page = Math.floor(va / PAGE); page * PAGE < end; page++) {
+      let n = this.cellsInPage.get(page);
+      if (n === undefined) continue;
+      for (let a = Math.max(va, page * PAGE); a < Math.min(end, (page + 1) * PAGE) && n > 0; a++) if (cells.delete(a)) n--;
+      if (n === 0) this.cellsInPage.delete(page);
+      else this.cellsInPage.set(page, n);
+    }
   }
 
   private report(va: number, first: AccessRecord, second: AccessRecord): void {
