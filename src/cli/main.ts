@@ -537,7 +537,8 @@ async function cmdTrace(rawArgs: string[], io: Io): Promise<number> {
     const { builds } = applicableBuilds(driver, requested);
     if (builds.length === 0) throw new UsageError(`${driverName} runs on none of the builds requested`);
     const maxOps = values['max-ops'] === undefined ? 60 : positiveInt(values['max-ops'], '--max-ops', MAX_OPS);
-    scenario = fc.sample(scenarioArbitrary({ builds, profile, maxOps, cpus }), { seed: Number(values.seed), numRuns: run })[run - 1];
+    // the run-th scenario reached directly, as fast-check replays a path: the runs before it are skipped, not drawn
+    scenario = fc.sample(scenarioArbitrary({ builds, profile, maxOps, cpus }), { seed: Number(values.seed), path: String(run - 1), numRuns: 1 })[0];
   }
   if (driverName === undefined) throw new UsageError('trace needs --driver <name> (see `psharness list`)');
   driver ??= await resolveDriver(driverName, io, verifier, false, isConcurrent(scenario.schedule));

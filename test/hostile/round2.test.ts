@@ -91,6 +91,11 @@ const CASES: readonly Case[] = [
     exit: 0, withinMs: 40_000, out: /passed/,
   },
   {
+    name: 'trace of run 1,000,000 with 10,000-operation scenarios: reached directly, not by drawing the runs before it',
+    argv: () => ['trace', '--driver', 'reference', '--seed', '1', '--run', '1000000', '--max-ops', '10000'],
+    exit: 0, withinMs: 20_000, out: /hold/,
+  },
+  {
     name: 'a report that is a FIFO: refused, not read',
     argv: () => ['replay', fifo(join(tmp(), 'r.json'))],
     exit: 2, withinMs: 10_000, err: /report .*r\.json is a FIFO, not a regular file/,
