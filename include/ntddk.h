@@ -934,6 +934,13 @@ NTSYSAPI ULONG vDbgPrintEx(ULONG ComponentId, ULONG Level, PCCH Format, va_list 
 #endif
 #include "dpfilter.h"
 #define KdPrint(_x_) DbgPrint _x_
+
+/* /GS (on by default in the WDK): psharness compiles with -fstack-protector-strong, which checks this cookie after each
+   local buffer on return and calls __stack_chk_fail when it changed (bug check 0xF7 DRIVER_OVERRAN_STACK_BUFFER). The
+   value is MSVC's default __security_cookie before __security_init_cookie randomises it: fixed, so runs replay. */
+#ifndef PSH_NO_GS_COOKIE
+__attribute__((weak)) const __UINTPTR_TYPE__ __stack_chk_guard = PSH_X64(0x00002B992DDFA232ULL, 0xBB40E64EUL);
+#endif
 #define KdPrintEx(_x_) DbgPrintEx _x_
 
 #include "string.h"

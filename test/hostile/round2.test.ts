@@ -95,6 +95,18 @@ const CASES: readonly Case[] = [
     argv: () => ['trace', '--driver', 'reference', '--seed', '1', '--run', '1000000', '--max-ops', '10000'],
     exit: 0, withinMs: 20_000, out: /hold/,
   },
+  ...(['win10-x86', 'win10-x64'] as const).flatMap((build): Case[] => [
+    {
+      name: `a local buffer overrun one call deeper (through a function pointer), ${build}: /GS, bug check 0xF7 naming the function`,
+      argv: () => ['fuzz', '--driver', 'test/fixtures/hostile/gs-overrun.c', '--build', build, '--runs', '50', '--no-reports'],
+      exit: 1, withinMs: 60_000, out: /STOP 0x000000F7 DRIVER_OVERRAN_STACK_BUFFER.*\(in CopyName\)/,
+    },
+    {
+      name: `a local buffer of the outermost frame overrun, ${build}: 0xF7 on return, not a store into the image's data`,
+      argv: () => ['fuzz', '--driver', 'test/fixtures/hostile/gs-outermost.c', '--build', build, '--runs', '50', '--no-reports'],
+      exit: 1, withinMs: 60_000, out: /STOP 0x000000F7 DRIVER_OVERRAN_STACK_BUFFER.*\(in OnProcess\)/,
+    },
+  ]),
   {
     name: 'a report that is a FIFO: refused, not read',
     argv: () => ['replay', fifo(join(tmp(), 'r.json'))],

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { INPUT_LIMITS, readInputFile } from '../input-files.js';
 import { basename, dirname, extname, join } from 'node:path';
 import {
-  BugCheck, BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, faultingFunction,
+  BugCheck, BUGCHECK_DRIVER_OVERRAN_STACK_BUFFER, BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, faultingFunction,
 } from '../../model/ke/bugcheck.js';
 import { varargSlotSizes, type DbgArg } from '../../model/rtl/printf.js';
 import { WouldBlock } from '../../model/ke/scheduler.js';
@@ -120,7 +120,7 @@ export const WASM_DDI_NAMES: readonly string[] = [
   'ExAllocatePoolWithTag', 'ExAllocatePool2', 'ExFreePoolWithTag', 'ExFreePool',
   'KeInitializeSpinLock', 'KeAcquireSpinLock', 'KeReleaseSpinLock', 'ExInitializeFastMutex', 'ExAcquireFastMutex',
   'ExReleaseFastMutex', 'KeGetCurrentIrql', 'KfRaiseIrql', 'KfLowerIrql', 'KeBugCheckEx',
-  '__sanitizer_cov_trace_pc_guard', '__sanitizer_cov_trace_pc_guard_init',
+  '__sanitizer_cov_trace_pc_guard', '__sanitizer_cov_trace_pc_guard_init', '__stack_chk_fail',
   'RtlInitUnicodeString', 'RtlCopyUnicodeString', 'RtlCompareUnicodeString', 'RtlEqualUnicodeString', 'RtlGetVersion',
   'MmGetSystemRoutineAddress', 'DbgPrint', 'DbgPrintEx', 'vDbgPrintEx', 'memcpy', 'memmove', 'memset', 'memcmp',
   'KeQueryPerformanceCounter', 'ExAllocatePoolWithQuotaTag', 'ExInitializeNPagedLookasideList',
@@ -185,6 +185,13 @@ export interface WasmDriverOptions {
 /** Coverage builds: clang's edge hooks, and DWARF to map them to source lines. */
 const COVERAGE_FLAGS: readonly string[] = ['-g', '-fsanitize-coverage=trace-pc-guard'];
 const COVERAGE_HOOK = '__sanitizer_cov_trace_pc_guard';
+
+/** Bytes above the driver's outermost frame that stand for the kernel's frames (an overrun writes into them). */
+const CALLER_FRAMES = 256;
+
+/** The /GS cookie the shim's __stack_chk_guard holds (ntddk.h: MSVC's default __security_cookie, x86 and x64). */
+const GS_COOKIE_X86 = 0xbb40e64e;
+const GS_COOKIE_X64 = 0x00002b992ddfa232n;
 
 /** The guard page below the stack: the stack is [0, STACK_TOP) and the NULL page is its first 4 KB. */
 const STACK_GUARD: readonly [number, number] = [0x1000, 0x2000];
@@ -816,6 +823,13 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
     ExReleaseFastMutex: (p) => ddi.ExReleaseFastMutex(n(p)),
     KeGetCurrentIrql: () => ddi.KeGetCurrentIrql(),
     KeBugCheckEx: (c, a, b, d, e) => ddi.KeBugCheckEx(n(c), n(a), n(b), n(d), n(e)),
+    // /GS: a function's security cookie changed before it returned ([DOC] bug-check-0xf7: P1 the cookie found, which
+    // the check does not pass on here (0), P2 the expected cookie, P3 its complement)
+    __stack_chk_fail: () => {
+      const cookie = x64 ? GS_COOKIE_X64 : BigInt(GS_COOKIE_X86);
+      throw new BugCheck(BUGCHECK_DRIVER_OVERRAN_STACK_BUFFER, [0, cookie, BigInt.asUintN(x64 ? 64 : 32, ~cookie), 0],
+        'a local buffer was overrun: the /GS security cookie after it changed before its function returned');
+    },
     RtlInitUnicodeString: (dst, src) => {
       let len = 0;
       if (n(src) !== 0) while (ddi.READ_USHORT(n(src) + 2 * len) !== 0) len++;
@@ -1008,6 +1022,13 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
     }
     table = instance.exports.__indirect_function_table as WebAssembly.Table;
     instanceExports = instance.exports;
+    // the driver's outermost frame sits below CALLER_FRAMES bytes that stand for the kernel's frames above it: an
+    // overrun of a local there is the /GS cookie's to catch on return (0xF7), as on Windows, not a store into the
+    // image's data above the stack
+    const stackPointer = instance.exports.__stack_pointer as WebAssembly.Global | undefined;
+    if (stackPointer !== undefined && Number(stackPointer.value) === STACK_TOP) {
+      stackPointer.value = typeof stackPointer.value === 'bigint' ? BigInt(STACK_TOP - CALLER_FRAMES) : STACK_TOP - CALLER_FRAMES;
+    }
     if (withFibers && typeof instance.exports.asyncify_start_unwind === 'function') {
       A = instance.exports as unknown as Asyncify;
       sp = instance.exports.__stack_pointer as WebAssembly.Global;
