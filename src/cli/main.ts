@@ -349,7 +349,8 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     const shown = f.violations.find((v) => signatureOf(v, f.record) === f.signature) ?? f.violations[0];
     io.out(`✗ ${f.invariant.id}: ${shown?.message ?? ''}`);
     if (values['no-reports'] === true) {
-      io.out(renderMarkdown(report, f.record));
+      // no file to replay: say how to get one rather than name a path that was never written
+      io.out(renderMarkdown({ ...report, replay: 'none written (--no-reports): run without it for a replayable report' }, f.record));
       return;
     }
     let where = '';

@@ -105,7 +105,7 @@ export interface KeExRoutines {
   KeDelayExecutionThread(WaitMode: number, Alertable: boolean, Interval: number): NTSTATUS;
   KeEnterCriticalRegion(): void;
   KeLeaveCriticalRegion(): void;
-  ExAllocatePoolWithQuotaTag(PoolType: number, NumberOfBytes: number, Tag: string): number;
+  ExAllocatePoolWithQuotaTag(PoolType: number, NumberOfBytes: number | bigint, Tag: string): number;
   ExInitializeResourceLite(Resource: number): NTSTATUS;
   ExAcquireResourceExclusiveLite(Resource: number, Wait: boolean): boolean;
   ExAcquireResourceSharedLite(Resource: number, Wait: boolean): boolean;
@@ -270,10 +270,10 @@ export interface Ddi extends RtlRoutines, ProcessInfoRoutines, KeExRoutines, ObC
   IoGetCurrentIrpStackLocation(Irp: PVOID): PVOID;
 
   // ---- pool
-  ExAllocatePoolWithTag(PoolType: number, NumberOfBytes: number, Tag: string): PVOID;
+  ExAllocatePoolWithTag(PoolType: number, NumberOfBytes: number | bigint, Tag: string): PVOID;
   ExFreePoolWithTag(P: PVOID, Tag: string): void;
   /** Windows 10 2004+: zeroed unless POOL_FLAG_UNINITIALIZED; NULL on failure. */
-  ExAllocatePool2(Flags: bigint, NumberOfBytes: number, Tag: string): PVOID;
+  ExAllocatePool2(Flags: bigint, NumberOfBytes: number | bigint, Tag: string): PVOID;
 
   // ---- synchronisation (one CPU: acquiring a lock already held is a deadlock)
   KeInitializeSpinLock(SpinLock: PVOID): void;

@@ -107,6 +107,38 @@ const CASES: readonly Case[] = [
       exit: 1, withinMs: 60_000, out: /STOP 0x000000F7 DRIVER_OVERRAN_STACK_BUFFER.*\(in OnProcess\)/,
     },
   ]),
+  ...(['win10-x86', 'win10-x64'] as const).flatMap((build): Case[] => [
+    {
+      name: `__builtin_trap(), ${build}: an illegal instruction (0x1E, STATUS_ILLEGAL_INSTRUCTION), not a NULL dereference`,
+      argv: () => ['fuzz', '--driver', 'test/fixtures/hostile/builtin-trap.c', '--build', build, '--runs', '50', '--no-reports'],
+      exit: 1, withinMs: 60_000, out: /STOP 0x0000001E KMODE_EXCEPTION_NOT_HANDLED \(0xC000001D, .*illegal instruction in OnProcess/,
+    },
+    {
+      name: `a 1 MB local, ${build}: past the kernel stack, 0x7F naming the function, not a page fault`,
+      argv: () => ['fuzz', '--driver', 'test/fixtures/hostile/local-1mb.c', '--build', build, '--runs', '50', '--no-reports'],
+      exit: 1, withinMs: 60_000, out: /STOP 0x0000007F UNEXPECTED_KERNEL_MODE_TRAP \(0x8, .*kernel stack overflow: \w+'s frame takes the stack to 1,048,\d{3} bytes, past the (12|24) KB kernel stack/,
+    },
+  ]),
+  {
+    name: 'a 16 KB local on x86: past its 12 KB kernel stack, 0x7F',
+    argv: () => ['fuzz', '--driver', 'test/fixtures/hostile/local-16kb.c', '--build', 'win10-x86', '--runs', '50', '--no-reports'],
+    exit: 1, withinMs: 60_000, out: /STOP 0x0000007F .*past the 12 KB kernel stack of x86/,
+  },
+  {
+    name: 'the same 16 KB local on x64, on 1 CPU and on 4: within its 24 KB kernel stack, no finding',
+    argv: () => ['fuzz', '--driver', 'test/fixtures/hostile/local-16kb.c', '--build', 'win10-x64', '--runs', '50', '--no-reports', '--cpus', '4'],
+    exit: 0, withinMs: 60_000, out: /passed/,
+  },
+  {
+    name: 'a NULL write: 0x50 with the source line clang\'s check saw',
+    argv: () => ['fuzz', '--driver', 'test/fixtures/hostile/null-write.c', '--build', 'win10-x64', '--runs', '50', '--no-reports'],
+    exit: 1, withinMs: 60_000, out: /STOP 0x00000050 PAGE_FAULT_IN_NONPAGED_AREA \(0x0, 0x1, .*NULL pointer dereference in OnProcess: a write through NULL at null-write\.c:12:\d+/,
+  },
+  {
+    name: 'sizes a driver passes are SIZE_T: (SIZE_T)-1 printed whole, and a copy of that many bytes faults',
+    argv: () => ['fuzz', '--driver', 'test/fixtures/hostile/size-underflow.c', '--build', 'win10-x86', '--runs', '20', '--no-reports'],
+    exit: 1, withinMs: 60_000, out: /ExAllocatePoolWithTag\(4294967295, Bibg\) = NULL \(more than the pool holds\)[^]*STOP 0x00000050 [^]*read from unmapped address/,
+  },
   {
     name: 'a report that is a FIFO: refused, not read',
     argv: () => ['replay', fifo(join(tmp(), 'r.json'))],

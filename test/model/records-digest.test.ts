@@ -130,47 +130,65 @@ const EXPECTED: Readonly<Record<string, readonly [string, string]>> = {
   "mutant pool-leak-on-unload": ["2e4f4fd8a44f9c59", "88044192d188edc6"],
   "mutant irp-read-after-complete": ["3fd2f992b7b910a1", "b284f673db6be253"],
   "mutant irp-not-completed": ["a96a9a89bf8689f9", "b150205e864b6ec8"],
-  "psrefmon.c, x86 and x64": ["ddddfcb7620ef38c", "e24282f997fa6b0c"],
-  "psrefmon.c, 4 CPUs": ["82ab79ef5d20884c", "2944de7d9e48e958"],
-  "wssprocmon.c (C seed)": ["84fdf35479d35e8a", "6ece32d0a42bcb97"],
-  "proctable.c with its client, 4 CPUs": ["3b7d3e2ec06245e8", "152880ef85d86050"],
-  "proctable.c with its client, 1 CPU": ["a36633e4482c1420", "5ac7c2db7bdfcabc"],
-  "proctable-nolock.c, 4 CPUs (races)": ["dc6d75307864ddca", "c84b52d516c1e412"],
-  "obguard.c (object callbacks)": ["e68f9784b7d0b91a", "3e0935a694ca7f6a"],
-  "obguard.c, 4 CPUs": ["aba65075b8e829f8", "3b9c834e300eebdf"],
-  "timeline.c": ["dcc4af7d913c3d88", "0019bb60c7e4cf0a"],
-  "procwatch.c": ["d4f933ae7b99fb2d", "ae09a8c903ecc81a"],
-  "vfmon.c": ["c1cd19ce38579e0f", "cc823197622f6be5"],
-  "imagegate.c": ["6b73706343175d6f", "36c862cb7721e8f7"],
-  "csqqueue.c, 1 and 4 CPUs": ["58c193cb2d7fb2a5", "7f902638165227a5"],
-  "verifier mutant free-wrong-tag": ["1843dc9608d2116d", "ef4d1d6b8f5aab12"],
-  "verifier mutant name-terminator-past-end": ["45eda08c397277e6", "6dea7fddc4a52ab9"],
-  "verifier mutant log-uninitialised-field": ["82de23c9928a2cee", "8c56fce4f4029ddc"],
-  "verifier mutant wz-under-spin-lock": ["839243d122dde14e", "6c9ac8f157f2b379"],
-  "verifier mutant return-holding-fast-mutex": ["cc11468c192649b4", "b218d4fadd07ae43"],
-  "verifier mutant write-into-eprocess": ["0a864e910d7a82e5", "447e5867ae4c68bc"],
-  "ddi fixture rtl.c": ["3108578b5a1a097d", "36a419734980be30"],
-  "ddi fixture procinfo.c": ["f05cdc4a2ec1323b", "8a351e08b9a0c475"],
-  "ddi fixture sync.c": ["47998ca692368fed", "9671eb267bdc50ce"],
+  "psrefmon.c, x86 and x64": ["ddddfcb7620ef38c", "51375bb72f984117"],
+  "psrefmon.c, 4 CPUs": ["82ab79ef5d20884c", "1aef8105339019a2"],
+  "wssprocmon.c (C seed)": ["84fdf35479d35e8a", "c84dd7e9d10a93b1"],
+  "proctable.c with its client, 4 CPUs": ["3b7d3e2ec06245e8", "5472dcfe00c895f4"],
+  "proctable.c with its client, 1 CPU": ["a36633e4482c1420", "5df07061c28280ad"],
+  "proctable-nolock.c, 4 CPUs (races)": ["dc6d75307864ddca", "b1d5e1a1d32830b3"],
+  "obguard.c (object callbacks)": ["e68f9784b7d0b91a", "4926bf854c37afe9"],
+  "obguard.c, 4 CPUs": ["aba65075b8e829f8", "b5f446ea34c3627f"],
+  "timeline.c": ["dcc4af7d913c3d88", "fc5097773d216662"],
+  "procwatch.c": ["d4f933ae7b99fb2d", "1c67ac342b398cdd"],
+  "vfmon.c": ["c1cd19ce38579e0f", "5d4139da4055cd72"],
+  "imagegate.c": ["6b73706343175d6f", "40ef68525be82da1"],
+  "csqqueue.c, 1 and 4 CPUs": ["58c193cb2d7fb2a5", "7659997996034521"],
+  "verifier mutant free-wrong-tag": ["1843dc9608d2116d", "34ddc091c27b0db3"],
+  "verifier mutant name-terminator-past-end": ["45eda08c397277e6", "7ca1648b9eeb56e6"],
+  "verifier mutant log-uninitialised-field": ["82de23c9928a2cee", "45c80874f55ab5b0"],
+  "verifier mutant wz-under-spin-lock": ["839243d122dde14e", "280aab623406597b"],
+  "verifier mutant return-holding-fast-mutex": ["cc11468c192649b4", "733facda4ae675cf"],
+  "verifier mutant write-into-eprocess": ["0a864e910d7a82e5", "49e83a58d73f41bd"],
+  "ddi fixture rtl.c": ["3108578b5a1a097d", "5089db2db594bc07"],
+  "ddi fixture procinfo.c": ["f05cdc4a2ec1323b", "eccb4e863d342d15"],
+  "ddi fixture sync.c": ["47998ca692368fed", "5d93afe7d4174e57"],
 };
 
 /** JSON with bigints as text (a logged field or an argument may hold one). */
 const json = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x));
 
-function digests(k: Case): readonly [string, string, number] {
+/**
+ * What a run concluded, without the addresses and texts a build change moves: the bug check's code, check and op,
+ * the violated invariants, the logged events (their addresses masked). Printed beside the digests (PSHARNESS_PRINT_DIGESTS=1) so a change of
+ * the C drivers' code generation can show every verdict unchanged while the results digest moves.
+ */
+function verdict(run: ReturnType<typeof runAndCheck>): unknown {
+  const b = run.record.bugCheck;
+  return {
+    bugCheck: b === undefined || b === null ? null : [b.code, b.check ?? null, b.op, b.function ?? null],
+    stop: run.record.verifierStop === undefined || run.record.verifierStop === null ? null : [run.record.verifierStop.check, run.record.verifierStop.op],
+    violated: run.violations.map((v) => v.invariant),
+    // an EPROCESS a driver logs sits where the pool put it, which moves with the size of the driver's image
+    logged: json(run.observation.logged).replace(/"address":"0x[0-9A-F]+"|\b[0-9A-Fa-f]{5,16}\b/g, '*'),
+  };
+}
+
+function digests(k: Case): readonly [string, string, number, string] {
   const driver = k.driver();
   const invariants = applicableInvariants(driver, INVARIANTS);
   const scenarios = k.scenarios();
   const sHash = createHash('sha256');
   const rHash = createHash('sha256');
+  const vHash = createHash('sha256');
   for (const s of scenarios) {
     sHash.update(json(s)).update('\n');
     const run = runAndCheck(driver, s, invariants);
     rHash.update(json(run.record)).update('\n');
     rHash.update(json({ logged: run.observation.logged, declared: run.observation.declared, device: run.observation.device })).update('\n');
     rHash.update(json(run.violations)).update('\n');
+    vHash.update(json(verdict(run))).update('\n');
   }
-  return [sHash.digest('hex').slice(0, 16), rHash.digest('hex').slice(0, 16), scenarios.length];
+  return [sHash.digest('hex').slice(0, 16), rHash.digest('hex').slice(0, 16), scenarios.length, vHash.digest('hex').slice(0, 16)];
 }
 
 describe('records, observations and violations are what they were before the kernel split', () => {
@@ -179,9 +197,9 @@ describe('records, observations and violations are what they were before the ker
     expect(n).toBeGreaterThanOrEqual(1600);
   });
   test.each(CASES.map((k) => [k.id, k] as const))('%s', (_id, k) => {
-    const [scenarios, results] = digests(k);
+    const [scenarios, results, , verdicts] = digests(k);
     const expected = EXPECTED[k.id];
-    if (process.env.PSHARNESS_PRINT_DIGESTS === '1') console.log(`  ${JSON.stringify(k.id)}: [${JSON.stringify(scenarios)}, ${JSON.stringify(results)}],`);
+    if (process.env.PSHARNESS_PRINT_DIGESTS === '1') console.log(`  ${JSON.stringify(k.id)}: [${JSON.stringify(scenarios)}, ${JSON.stringify(results)}], // verdicts ${verdicts}`);
     expect({ scenarios, results }).toEqual({ scenarios: expected?.[0], results: expected?.[1] });
   });
   test('a digest is a function of the run (the same case twice gives the same digest; a changed record another)', () => {

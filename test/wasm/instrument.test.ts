@@ -2,8 +2,8 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { compileDriver } from '../../src/driver/wasm/compile.js';
-import { instrumentDriver, LAYOUT_SECTION, type ImageLayout } from '../../src/driver/wasm/instrument.js';
+import { compileDriver, STACK_TOP } from '../../src/driver/wasm/compile.js';
+import { instrumentDriver, LAYOUT_SECTION, STACK_LIMIT_GLOBAL, type ImageLayout } from '../../src/driver/wasm/instrument.js';
 import { loadWasmDriver } from '../../src/driver/wasm/loader.js';
 
 // A private cache: the instrumentation really runs here (the shared cache may already hold the result).
@@ -30,7 +30,7 @@ describe('the instrumentation stage of the C-driver pipeline', () => {
     expect(imports.filter((i) => /load_ptr|store_ptr|load_val|store_val/.test(i))).toEqual([]);
     const layout = JSON.parse(new TextDecoder().decode(WebAssembly.Module.customSections(module, LAYOUT_SECTION)[0])) as ImageLayout;
     expect(layout.instrumented).toEqual(['memory']);
-    expect(layout.rodata?.[0]).toBe(0x12000); // .rodata right after the stack
+    expect(layout.rodata?.[0]).toBe(STACK_TOP); // .rodata right after the stack
     // the name section survives: reports can name the faulting function
     expect(WebAssembly.Module.customSections(module, 'name').length).toBe(1);
     expect(readdirSync(cache).some((f) => f.endsWith('.instrumented.wasm'))).toBe(true);
@@ -38,6 +38,34 @@ describe('the instrumentation stage of the C-driver pipeline', () => {
     expect(again.cached).toBe(true);
     expect(Buffer.from(again.wasm).equals(Buffer.from(first.wasm))).toBe(true);
   }, 60_000);
+
+  test('the budget pass bounds the stack: each store to __stack_pointer is tested against the kernel stack\'s limit', async () => {
+    for (const [x64, limit] of [[false, STACK_TOP - 12 * 1024], [true, STACK_TOP - 24 * 1024]] as const) {
+      const source = x64 ? (await compileDriver('examples/drivers/procwatch.c', {}, [], 'x64')).wasm : wasm;
+      const out = await instrumentDriver(source, { memory: true, budget: true, ...(x64 ? { x64: { imageEnd: STACK_TOP + 0x10000 } } : {}) });
+      const module = new WebAssembly.Module(new Uint8Array(out.wasm));
+      expect(WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}`)).toContain('psharness.stack_overflow');
+      const memory = new WebAssembly.Memory({ initial: 8 });
+      const imports: WebAssembly.Imports = {};
+      for (const i of WebAssembly.Module.imports(module)) {
+        imports[i.module] ??= {};
+        imports[i.module][i.name] = i.kind === 'memory' ? memory : i.kind === 'function' ? () => 0 : 0;
+      }
+      const instance = new WebAssembly.Instance(module, imports);
+      expect((instance.exports[STACK_LIMIT_GLOBAL] as WebAssembly.Global).value).toBe(limit);
+    }
+    // a module not linked with the psharness stack layout has no such test: its stack is not known
+    const b = (await import('binaryen')).default;
+    const m = new b.Module();
+    m.setFeatures(b.Features.MutableGlobals);
+    m.addGlobal('__stack_pointer', b.i32, true, m.i32.const(0x10000));
+    m.addGlobalExport('__stack_pointer', '__stack_pointer');
+    m.addFunction('f', b.none, b.none, [], m.global.set('__stack_pointer', m.i32.sub(m.global.get('__stack_pointer', b.i32), m.i32.const(16))));
+    const bare = m.emitBinary() as Uint8Array;
+    m.dispose();
+    const none = await instrumentDriver(bare, { memory: false, budget: true });
+    expect(WebAssembly.Module.imports(new WebAssembly.Module(new Uint8Array(none.wasm))).map((i) => i.name)).not.toContain('stack_overflow');
+  }, 120_000);
 
   test('with every pass off the module is unchanged', async () => {
     const off = await instrumentDriver(wasm, { memory: false });

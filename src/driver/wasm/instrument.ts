@@ -18,8 +18,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { X64_KERNEL_VA_BASE } from '../../model/builds.js';
+import { KERNEL_STACK_SIZE } from '../../model/ke/kernel-stack.js';
 import { cacheGet, cachePut } from './cache.js';
-import { toolVersion } from './compile.js';
+import { STACK_TOP, toolVersion } from './compile.js';
 import { DYNAMIC_EXPORT_PREFIX, DYNAMIC_IMPORT_PREFIX, DYNAMIC_ROUTINES } from './dynamic-routines.js';
 
 export interface InstrumentOptions {
@@ -47,6 +48,12 @@ export const X64_KERNEL_VA_CANONICAL = BigInt(X64_KERNEL_VA_BASE) | 0xffff_0000_
 
 /** The exported global the loader fills with a routine's budget before calling it. */
 export const BUDGET_GLOBAL = 'psh_budget';
+
+/**
+ * The exported global holding the lowest stack pointer the running thread's kernel stack allows (the loader sets it
+ * for each CPU's slice); a function whose frame takes the stack pointer below it calls `psharness.stack_overflow`.
+ */
+export const STACK_LIMIT_GLOBAL = 'psh_stack_limit';
 
 /** The custom section the instrumented module carries: where the image's sections lie. */
 export const LAYOUT_SECTION = 'psharness.layout';
@@ -138,7 +145,7 @@ export interface InstrumentedModule {
 /** Instruments `wasm` (cached by content hash). With every pass off, returns it unchanged. */
 export async function instrumentDriver(wasm: Uint8Array, options: InstrumentOptions): Promise<InstrumentedModule> {
   if (!options.memory && options.budget !== true && options.x64 === undefined) return { wasm, cached: true };
-  const key = createHash('sha256').update(wasm).update(JSON.stringify({ options, kva: X64_KERNEL_VA_BASE, binaryen: toolVersion('binaryen'), v: 5 })).digest('hex');
+  const key = createHash('sha256').update(wasm).update(JSON.stringify({ options, kva: X64_KERNEL_VA_BASE, binaryen: toolVersion('binaryen'), v: 7 })).digest('hex');
   const hit = cacheGet(`${key}.instrumented.wasm`);
   if (hit !== undefined) return { wasm: hit, cached: true };
   const out = await runPasses(wasm, options);
@@ -157,7 +164,8 @@ async function runPasses(wasm: Uint8Array, options: InstrumentOptions): Promise<
   const m = b.readBinary(wasm);
   try {
     // Features as the module declares them: Features.All would emit encodings Node 20 rejects (research addendum).
-    m.setFeatures(m.getFeatures() & ~(b.Features.CompactImports ?? 0));
+    // Mutable globals too (the budget and stack-limit exports; clang's modules declare it, a hand-built one may not)
+    m.setFeatures((m.getFeatures() | b.Features.MutableGlobals) & ~(b.Features.CompactImports ?? 0));
     let rodata: [number, number] | null = null;
     for (let i = 0; i < m.getNumDataSegments(); i++) {
       const s = m.getDataSegmentInfo(m.getDataSegmentByIndex(i));
@@ -174,7 +182,7 @@ async function runPasses(wasm: Uint8Array, options: InstrumentOptions): Promise<
       passes.push('memory');
     }
     if (options.budget === true) {
-      countWork(b, m);
+      countWork(b, m, stackCheck(b, m, options));
       passes.push('budget');
     }
     if (options.x64 !== undefined) {
@@ -326,13 +334,55 @@ function childFields(b: Binaryen): Map<number, readonly string[]> {
   ]);
 }
 
+/** Where the stack-pointer check goes: the module's stack pointer, when the image has the psharness stack layout. */
+interface StackCheck {
+  readonly global: string;
+  readonly type: number;
+}
+
+/**
+ * The kernel stack's bound (docs/verifier.md, `stack-overflow`): every store to `__stack_pointer` — a function's
+ * prologue taking its frame, or its epilogue giving it back — is followed by a test that the pointer lies within
+ * [psh_stack_limit, STACK_TOP]; a frame past the limit (or one so large the pointer wraps) calls the kernel. Only for
+ * a module linked with the psharness layout (its stack pointer starts at STACK_TOP): of another, the stack is unknown.
+ */
+function stackCheck(b: Binaryen, m: Binaryen, options: InstrumentOptions): StackCheck | null {
+  let internal: string | null = null;
+  for (let i = 0; i < m.getNumExports(); i++) {
+    const e = b.getExportInfo(m.getExportByIndex(i)) as { kind: number; name: string; value: string };
+    if (e.kind === b.ExternalGlobal && e.name === '__stack_pointer') internal = e.value;
+  }
+  if (internal === null) return null;
+  const g = b.getGlobalInfo(m.getGlobal(internal)) as { type: number; init: number; module: string | null };
+  if ((g.module ?? '') !== '' || b.getExpressionId(g.init) !== b.ConstId) return null;
+  // an i64 constant comes as a bigint
+  const init = (b.getExpressionInfo(g.init) as { value: number | bigint }).value;
+  if (BigInt(init) !== BigInt(STACK_TOP)) return null;
+  const limit = STACK_TOP - KERNEL_STACK_SIZE[options.x64 !== undefined ? 'x64' : 'x86'];
+  m.addGlobal(STACK_LIMIT_GLOBAL, b.i32, true, m.i32.const(limit));
+  m.addGlobalExport(STACK_LIMIT_GLOBAL, STACK_LIMIT_GLOBAL);
+  m.addFunctionImport('psharness_stack_overflow', 'psharness', 'stack_overflow', g.type, b.none);
+  return { global: internal, type: g.type };
+}
+
+/** `global.set __stack_pointer` followed by the test of the new value against the kernel stack's bounds. */
+function checkedStackStore(b: Binaryen, m: Binaryen, set: number, c: StackCheck): number {
+  const wide = c.type === b.i64;
+  const sp = () => m.global.get(c.global, c.type);
+  const limit = () => m.global.get(STACK_LIMIT_GLOBAL, b.i32);
+  const outside = wide
+    ? m.i32.or(m.i64.lt_u(sp(), m.i64.extend_u(limit())), m.i64.gt_u(sp(), m.i64.const(BigInt(STACK_TOP))))
+    : m.i32.or(m.i32.lt_u(sp(), limit()), m.i32.gt_u(sp(), m.i32.const(STACK_TOP)));
+  return m.block(null, [set, m.if(outside, m.call('psharness_stack_overflow', [sp()], b.none))], b.none);
+}
+
 /**
  * The watchdog pass: a global budget, decremented at the top of every loop body and at every function entry;
  * below zero the driver calls `psharness.budget_exceeded` (the kernel decides: 0x133 at DISPATCH_LEVEL, a hang
  * below). The loader refills the budget before each routine it calls, so the count is the routine's own work,
  * the same on every run.
  */
-function countWork(b: Binaryen, m: Binaryen): void {
+function countWork(b: Binaryen, m: Binaryen, stack: StackCheck | null): void {
   const { i32, none } = b;
   m.addGlobal(BUDGET_GLOBAL, i32, true, m.i32.const(0));
   m.addGlobalExport(BUDGET_GLOBAL, BUDGET_GLOBAL);
@@ -364,12 +414,39 @@ function countWork(b: Binaryen, m: Binaryen): void {
       b.Loop.setBody(e, m.block(null, [tick(), body], b.getExpressionType(body)));
     }
   };
+  /** The stores to the stack pointer, each replaced by its checked form once the walk is done. */
+  const stackStores = (e: number, parent: { set: (c: number) => void } | null, out: [number, (c: number) => void][]): void => {
+    if (e === 0 || stack === null) return;
+    const id = b.getExpressionId(e);
+    if (id === b.GlobalSetId && (b.getExpressionInfo(e) as { name: string }).name === stack.global && parent !== null) {
+      out.push([e, parent.set]);
+      return;
+    }
+    const names = fields.get(id) ?? [];
+    if (names.length === 0) return;
+    const info = b.getExpressionInfo(e) as Record<string, unknown>;
+    for (const f of names) {
+      const v = info[f];
+      if (Array.isArray(v)) (v as number[]).forEach((c, k) => stackStores(c, { set: (n) => setChild(e, id, f, k, n) }, out));
+      else if (typeof v === 'number') stackStores(v, { set: (n) => setChild(e, id, f, -1, n) }, out);
+    }
+  };
+  const setChild = (e: number, id: number, field: string, index: number, n: number): void => {
+    if (id === b.BlockId && field === 'children') b.Block.setChildAt(e, index, n);
+    else if (id === b.IfId) (field === 'ifTrue' ? b.If.setIfTrue : field === 'ifFalse' ? b.If.setIfFalse : b.If.setCondition)(e, n);
+    else if (id === b.LoopId) b.Loop.setBody(e, n);
+    else throw new Error(`a store to the stack pointer under an expression of kind ${id}`);
+  };
   for (let i = 0; i < m.getNumFunctions(); i++) {
     const f = m.getFunctionByIndex(i);
     const fi = b.getFunctionInfo(f);
     if ((fi.module ?? '') !== '' || skip.has(fi.name)) continue; // imports and the verifier's own checks
     function_ = fi.name;
     visit(fi.body);
-    b.Function.setBody(f, m.block(null, [tick(), fi.body], fi.results));
+    const stores: [number, (c: number) => void][] = [];
+    let body = fi.body as number;
+    stackStores(body, { set: (n) => { body = n; } }, stores);
+    for (const [e, set] of stores) set(checkedStackStore(b, m, e, stack as StackCheck));
+    b.Function.setBody(f, m.block(null, [tick(), body], fi.results));
   }
 }

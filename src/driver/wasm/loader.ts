@@ -11,6 +11,8 @@ import {
   BugCheck, BUGCHECK_DRIVER_OVERRAN_STACK_BUFFER, BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, faultingFunction,
 } from '../../model/ke/bugcheck.js';
 import { varargSlotSizes, type DbgArg } from '../../model/rtl/printf.js';
+import { STATUS_ILLEGAL_INSTRUCTION } from '../../model/status.js';
+import { KERNEL_STACK_SIZE } from '../../model/ke/kernel-stack.js';
 import { WouldBlock } from '../../model/ke/scheduler.js';
 import { DYNAMIC_ROUTINES, DYNAMIC_EXPORT_PREFIX, DYNAMIC_IMPORT_PREFIX } from './dynamic-routines.js';
 import { cpuStackSlice } from '../../model/ke/schedule.js';
@@ -19,7 +21,7 @@ import type { Ddi, DRIVER_OBJECT, DriverImage, DriverInstance, PDRIVER_CANCEL, P
 import { linePattern, loadLogSpec, parserFromSpec } from '../log-spec.js';
 import type { DriverModule } from '../types.js';
 import { compileDriver, isCompiled, STACK_TOP, type DriverTarget } from './compile.js';
-import { BUDGET_GLOBAL, instrumentDriver, InstrumentWorker, LAYOUT_SECTION, type ImageLayout, type InstrumentedModule, type InstrumentOptions } from './instrument.js';
+import { BUDGET_GLOBAL, STACK_LIMIT_GLOBAL, instrumentDriver, InstrumentWorker, LAYOUT_SECTION, type ImageLayout, type InstrumentedModule, type InstrumentOptions } from './instrument.js';
 import { coveragePoints, type CoverageCollector } from './coverage.js';
 import { functionNames, inspectModule, type ImportInfo, type ModuleInfo } from './module-info.js';
 
@@ -121,7 +123,7 @@ export const WASM_DDI_NAMES: readonly string[] = [
   'KeInitializeSpinLock', 'KeAcquireSpinLock', 'KeReleaseSpinLock', 'ExInitializeFastMutex', 'ExAcquireFastMutex',
   'ExReleaseFastMutex', 'KeGetCurrentIrql', 'KfRaiseIrql', 'KfLowerIrql', 'KeBugCheckEx',
   '__sanitizer_cov_trace_pc_guard', '__sanitizer_cov_trace_pc_guard_init', '__stack_chk_fail',
-  'RtlInitUnicodeString', 'RtlCopyUnicodeString', 'RtlCompareUnicodeString', 'RtlEqualUnicodeString', 'RtlGetVersion',
+  '__ubsan_handle_type_mismatch_v1_abort', 'RtlInitUnicodeString', 'RtlCopyUnicodeString', 'RtlCompareUnicodeString', 'RtlEqualUnicodeString', 'RtlGetVersion',
   'MmGetSystemRoutineAddress', 'DbgPrint', 'DbgPrintEx', 'vDbgPrintEx', 'memcpy', 'memmove', 'memset', 'memcmp',
   'KeQueryPerformanceCounter', 'ExAllocatePoolWithQuotaTag', 'ExInitializeNPagedLookasideList',
   'ObRegisterCallbacks', 'ObUnRegisterCallbacks', 'ObGetFilterVersion',
@@ -153,8 +155,10 @@ function trapToBugCheck(e: unknown, fn: string): unknown {
 
 function trapBugCheck(e: WebAssembly.RuntimeError, fn: string): BugCheck {
   if (e.message.includes('unreachable')) {
-    // -fsanitize=null -fsanitize-trap=null: a NULL pointer dereference traps at the access
-    return new BugCheck(BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, [0, 0, 0, 0], `NULL pointer dereference in ${fn} (WebAssembly trap: ${e.message})`);
+    // the NULL checks call __ubsan_handle_type_mismatch_v1_abort, so a trap is the driver's own: __builtin_trap()
+    // (MSVC's __fastfail lowers to int 29h, but ud2 is what a trap is on x86/x64) or __builtin_unreachable()
+    // reached. An invalid opcode in kernel mode is an unhandled STATUS_ILLEGAL_INSTRUCTION ([DOC] bug-check-0x1e)
+    return new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [STATUS_ILLEGAL_INSTRUCTION, 0, 0, 0], `illegal instruction in ${fn}: __builtin_trap() or a __builtin_unreachable() reached (WebAssembly trap: ${e.message})`);
   }
   if (e.message.includes('out of bounds') && e.message.includes('memory')) {
     return new BugCheck(BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, [0, 0, 0, 0], `access outside kernel memory in ${fn} (WebAssembly trap: ${e.message})`);
@@ -400,6 +404,12 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
 
 
 /** An x64 driver's 64-bit value as the kernel's VA form: canonical kernel addresses to 48 bits, the rest as is. */
+/** The SIZE_T argument of a DDI that takes it whole: not an address, so not read as a 48-bit VA (0-based index). */
+const SIZE_T_ARGS: ReadonlyMap<string, number> = new Map([
+  ['ExAllocatePoolWithTag', 1], ['ExAllocatePoolWithQuotaTag', 1], ['ExAllocatePool2', 1],
+  ['memcpy', 2], ['memmove', 2], ['memset', 2], ['memcmp', 2],
+]);
+
 function fromX64(v: bigint): number {
   const u = BigInt.asUintN(64, v);
   if (u >= 0xffff_8000_0000_0000n) return Number(u & 0xffff_ffff_ffffn);
@@ -512,6 +522,12 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
   let running: Fiber | null = null;
   let instanceExports: WebAssembly.Exports | null = null;
   let budget: WebAssembly.Global | undefined;
+  /** psh_stack_limit: the lowest stack pointer the running CPU's kernel stack allows. */
+  let stackLimit: WebAssembly.Global | undefined;
+  /** The kernel stack of the thread on a CPU whose slice starts at `top` (the driver's first frame below CALLER_FRAMES). */
+  const stackLimitFor = (top: number | bigint): number => Number(top) + CALLER_FRAMES - KERNEL_STACK_SIZE[x64 ? 'x64' : 'x86'];
+  /** The top of the running CPU's slice (one CPU: the whole stack). */
+  const fiberTop = (): number => (running !== null ? Number(running.top) : STACK_TOP - CALLER_FRAMES);
   const wrappers = new Map<string, unknown>();
   const dynamic = new Map<string, number>();
   let dynamicInstance: WebAssembly.Instance | null = null;
@@ -554,6 +570,7 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
     const a = A as Asyncify;
     const stack = sp as WebAssembly.Global;
     const fb = fiberFor(cpu);
+    if (stackLimit !== undefined) stackLimit.value = stackLimitFor(fb.top);
     if (fb.suspended) {
       stack.value = fb.sp;
       if (budget !== undefined) budget.value = fb.budget;
@@ -710,6 +727,8 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
     (x64 ? varargSlotSizes(format).map((_, k) => read64(va + 8 * k)) : naturalVarargs(format, va));
   const out = (p: number, v: number): void => ddi.WRITE_POINTER(p, v);
   const n = (x: number | bigint): number => Number(x);
+  /** A SIZE_T argument: unsigned, all 32 or 64 bits of it (bind leaves these raw: SIZE_T_ARGS). */
+  const sizeT = (x: number | bigint): number | bigint => (typeof x === 'bigint' ? BigInt.asUintN(64, x) : x >>> 0);
   const impl: Record<string, Impl> = {
     PsSetCreateProcessNotifyRoutine: (r, remove) => ddi.PsSetCreateProcessNotifyRoutine(processRoutine(n(r)), n(remove) !== 0),
     PsSetCreateProcessNotifyRoutineEx: (r, remove) => ddi.PsSetCreateProcessNotifyRoutineEx(processExRoutine(n(r)), n(remove) !== 0),
@@ -757,8 +776,8 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
     IoAcquireCancelSpinLock: (p) => { ddi.WRITE_UCHAR(n(p), ddi.IoAcquireCancelSpinLock()); },
     IoReleaseCancelSpinLock: (irql) => ddi.IoReleaseCancelSpinLock(n(irql)),
     IoCompleteRequest: (irp, boost) => ddi.IoCompleteRequest(n(irp), n(boost)),
-    ExAllocatePoolWithTag: (_t, size, tag) => ddi.ExAllocatePoolWithTag(n(_t), n(size), tagString(n(tag))),
-    ExAllocatePoolWithQuotaTag: (_t, size, tag) => ddi.ExAllocatePoolWithQuotaTag(n(_t), n(size), tagString(n(tag))),
+    ExAllocatePoolWithTag: (_t, size, tag) => ddi.ExAllocatePoolWithTag(n(_t), sizeT(size), tagString(n(tag))),
+    ExAllocatePoolWithQuotaTag: (_t, size, tag) => ddi.ExAllocatePoolWithQuotaTag(n(_t), sizeT(size), tagString(n(tag))),
     ExInitializeNPagedLookasideList: (list, allocate, free, flags, size, tag, depth) => {
       // the list's own routines, called through the driver's table: PVOID (*)(POOL_TYPE, SIZE_T, ULONG), VOID (*)(PVOID)
       const a = n(allocate);
@@ -811,7 +830,7 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
       }
       return ddi.KeQueryPerformanceCounter(n(a[0]));
     },
-    ExAllocatePool2: (flags, size, tag) => ddi.ExAllocatePool2(BigInt(flags), n(size), tagString(n(tag))),
+    ExAllocatePool2: (flags, size, tag) => ddi.ExAllocatePool2(BigInt(flags), sizeT(size), tagString(n(tag))),
     // ExFreePool(p) is ExFreePoolWithTag(p, 0) in wdm.h: tag 0 checks no tag
     ExFreePoolWithTag: (p, tag) => ddi.ExFreePoolWithTag(n(p), n(tag) === 0 ? '' : tagString(n(tag))),
     ExFreePool: (p) => ddi.ExFreePoolWithTag(n(p), ''),
@@ -829,6 +848,20 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
       const cookie = x64 ? GS_COOKIE_X64 : BigInt(GS_COOKIE_X86);
       throw new BugCheck(BUGCHECK_DRIVER_OVERRAN_STACK_BUFFER, [0, cookie, BigInt.asUintN(x64 ? 64 : 32, ~cookie), 0],
         'a local buffer was overrun: the /GS security cookie after it changed before its function returned');
+    },
+    // -fsanitize=null -fno-sanitize-recover=null: the check before a dereference found NULL. Its data is clang's
+    // TypeMismatchData: { { const char *Filename; u32 Line, Column }, TypeDescriptor *, u8 LogAlignment,
+    // u8 TypeCheckKind } (compiler-rt ubsan_handlers.h); kind 0 a load, 1 a store, the others a member access or call
+    __ubsan_handle_type_mismatch_v1_abort: (data, ptr) => {
+      const d = n(data);
+      const file = readCString(ddi.READ_POINTER(d)).slice(0, 200);
+      const line = ddi.READ_ULONG(d + (x64 ? 8 : 4));
+      const column = ddi.READ_ULONG(d + (x64 ? 12 : 8));
+      const kind = ddi.READ_UCHAR(d + (x64 ? 25 : 17));
+      const what = kind === 0 ? 'a read through' : kind === 1 ? 'a write through' : 'a member access through';
+      const at = file === '' ? '' : ` at ${file.replace(/^drv\//, '')}:${line}:${column}`;
+      const fn = faultingFunction(new Error().stack);
+      throw new BugCheck(BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, [n(ptr), kind === 1 ? 1 : 0, 0, 0], `NULL pointer dereference${fn === undefined ? '' : ` in ${fn}`}: ${what} NULL${at}`);
     },
     RtlInitUnicodeString: (dst, src) => {
       let len = 0;
@@ -915,16 +948,19 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
       const r = (ddi as unknown as Record<string, (...x: DbgArg[]) => number>)[name](...fixed, ...varargs(fmt, n(a[a.length - 1])));
       return r;
     }])),
+    // a length is a SIZE_T: (SIZE_T)-1 from an underflowed subtraction is 4 GB (x86) or 16 EB (x64) to copy, which
+    // faults at the first byte past the buffer's mapping, as on Windows; not -1, a copy of nothing
     memcpy: (d, s, len) => {
-      ddi.RtlCopyMemory(n(d), n(s), n(len));
+      ddi.RtlCopyMemory(n(d), n(s), Number(sizeT(len)));
       return d;
     },
     memmove: (d, s, len) => {
-      ddi.RtlCopyMemory(n(d), n(s), n(len));
+      ddi.RtlCopyMemory(n(d), n(s), Number(sizeT(len)));
       return d;
     },
     memset: (d, c, len) => {
-      for (let k = 0; k < n(len); k++) ddi.WRITE_UCHAR(n(d) + k, n(c) & 0xff);
+      const count = Number(sizeT(len));
+      for (let k = 0; k < count; k++) ddi.WRITE_UCHAR(n(d) + k, n(c) & 0xff);
       return d;
     },
     // edge coverage (clang trace-pc-guard): count by guard address; the guards need no initialisation here
@@ -935,7 +971,8 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
     KfRaiseIrql: (irql) => ddi.KeRaiseIrql(n(irql)),
     KfLowerIrql: (irql) => ddi.KeLowerIrql(n(irql)),
     memcmp: (a, b, len) => {
-      for (let k = 0; k < n(len); k++) {
+      const count = Number(sizeT(len));
+      for (let k = 0; k < count; k++) {
         const x = ddi.READ_UCHAR(n(a) + k);
         const y = ddi.READ_UCHAR(n(b) + k);
         if (x !== y) return x - y;
@@ -961,10 +998,11 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
         }
         : f) as WebAssembly.ImportValue;
     }
+    const raw = SIZE_T_ARGS.get(name);
     return ((...a: (number | bigint)[]) => {
       for (let k = 0; k < a.length; k++) {
         const v = a[k];
-        if (typeof v === 'bigint') a[k] = fromX64(v);
+        if (typeof v === 'bigint' && raw !== k) a[k] = fromX64(v);
         if (checked) ddi.VERIFY_VALUE(name, k + 1, a[k]);
       }
       const r = f(...a);
@@ -976,6 +1014,17 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
     // the slow path of the inline shadow check (instrument.ts); an x64 driver passes the address it used
     access: (ea, len, store) => ddi.VERIFY_ACCESS(typeof ea === 'bigint' ? fromX64(ea) : n(ea) >>> 0, n(len), n(store) !== 0),
     budget_exceeded: () => ddi.WORK_EXCEEDED(),
+    // a frame took the stack pointer past the thread's kernel stack (the instrumentation's test of every store to
+    // __stack_pointer): on Windows the frame's first access below the stack is in its guard page, a double fault
+    stack_overflow: (sp) => {
+      const at = typeof sp === 'bigint' ? Number(BigInt.asIntN(64, sp)) : n(sp) | 0;
+      const fn = faultingFunction(new Error().stack) ?? '?';
+      const used = fiberTop() + CALLER_FRAMES - at;
+      const b = new BugCheck(BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, [8, 0, 0, 0],
+        `kernel stack overflow: ${fn}'s frame takes the stack to ${used.toLocaleString('en-US')} bytes, past the ${KERNEL_STACK_SIZE[x64 ? 'x64' : 'x86'] / 1024} KB kernel stack of ${x64 ? 'x64' : 'x86'} (a local that belongs in pool)`, 'stack-overflow');
+      b.function = fn;
+      throw b;
+    },
     // the shim's Interlocked functions mark their load and store atomic (several CPUs: no switch inside)
     atomic_begin: (p) => ddi.ATOMIC_BEGIN(typeof p === 'bigint' ? fromX64(p) : n(p) >>> 0),
     atomic_end: () => ddi.ATOMIC_END(),
@@ -1011,6 +1060,7 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
     running = null;
     instanceExports = null;
     budget = undefined;
+    stackLimit = undefined;
     wrappers.clear();
     dynamic.clear();
     pendingEntry = null;
@@ -1036,6 +1086,7 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
     }
     budget = instance.exports[BUDGET_GLOBAL] as WebAssembly.Global | undefined;
     if (budget !== undefined) budget.value = ddi.WORK_BUDGET;
+    stackLimit = instance.exports[STACK_LIMIT_GLOBAL] as WebAssembly.Global | undefined;
     const entry = instance.exports.DriverEntry as (d: number | bigint, r: number | bigint) => number;
     // DriverObject->MajorFunction[] (x86 offset 0x38, x64 0x70) as the I/O manager filled it, to see what the driver changes
     const MAJOR = x64 ? 0x70 : 0x38;

@@ -19,7 +19,7 @@ export interface ShimRoutine {
 }
 
 /** Names the loader serves that are psharness's own plumbing, not WDK routines. */
-const INTERNAL = new Set(['PSH_OBJECT_TYPE_VARIABLE', '__sanitizer_cov_trace_pc_guard', '__sanitizer_cov_trace_pc_guard_init', 'memcpy', 'memmove', 'memset', 'memcmp']);
+const INTERNAL = new Set(['PSH_OBJECT_TYPE_VARIABLE', '__sanitizer_cov_trace_pc_guard', '__sanitizer_cov_trace_pc_guard_init', '__ubsan_handle_type_mismatch_v1_abort', 'memcpy', 'memmove', 'memset', 'memcmp']);
 
 export function shimCatalogue(): ShimRoutine[] {
   const dir = includeDir();

@@ -17,6 +17,20 @@ const BAD_POOL_DOUBLE_FREE = 0x07;
 const BAD_POOL_WRONG_TAG = 0x0a;
 const BAD_POOL_INVALID_ADDRESS = 0x46;
 
+/**
+ * A SIZE_T the driver asked for: exact (an x64 driver's (SIZE_T)-1 is 2^64 - 1, an x86 one's 2^32 - 1, not -1), and
+ * why NULL comes back when it does: no pool holds more than the machine's memory, whatever the quota.
+ */
+function request(n: number | bigint): { readonly bytes: number; readonly text: string } {
+  const exact = typeof n === 'bigint' ? BigInt.asUintN(64, n) : BigInt(Math.max(0, Math.floor(n)));
+  return { bytes: exact > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(exact), text: exact.toString() };
+}
+
+function nullReason(b: DdiBinding, bytes: number): string {
+  if (bytes === 0) return 'NULL';
+  return bytes > b.mem.capacity ? 'NULL (more than the pool holds)' : 'NULL (pool quota)';
+}
+
 /** Past the driver's quota (or what the machine has left) an allocation returns NULL, as documented. */
 export function overQuota(b: DdiBinding, n: number): boolean {
   return b.mem.heldBy(b.driverName) + n > b.k.ex.poolQuota || b.mem.wouldExhaust(n);
@@ -31,17 +45,18 @@ export type ExPoolDdis = Pick<Ddi, 'ExAllocatePoolWithTag' | 'ExFreePoolWithTag'
 
 export function exPoolDdis(b: DdiBinding): ExPoolDdis {
   return {
-    ExAllocatePoolWithTag: (type, n, tag) => {
+    ExAllocatePoolWithTag: (type, size, tag) => {
+      const { bytes: n, text } = request(size);
       const paged = (type & 1) === 1; // PagedPool and its variants are odd POOL_TYPE values (wdm.h)
       if (b.v.enabled && paged && b.v.irql > APC_LEVEL) b.v.violation(0x01, type, `ExAllocatePoolWithTag: paged pool at ${irqlName(b.v.irql)}`, n);
       const f = b.k.ke.faults.fault('ExAllocatePoolWithTag');
       if (f !== undefined || n <= 0 || overQuota(b, n)) {
-        b.k.rec.log('ExAllocatePoolWithTag', [String(n), tag], undefined, f === undefined && n > 0 ? 'NULL (pool quota)' : 'NULL', f !== undefined);
+        b.k.rec.log('ExAllocatePoolWithTag', [text, tag], undefined, f === undefined ? nullReason(b, n) : 'NULL', f !== undefined);
         return 0;
       }
       const va = b.mem.alloc(n, tag, b.driverName, { paged });
       b.mem.fill(va, n, 0xcd); // pool is not zeroed: fill like Verifier's special pool does
-      b.k.rec.log('ExAllocatePoolWithTag', [String(n), tag], undefined, b.k.ke.hex(va));
+      b.k.rec.log('ExAllocatePoolWithTag', [text, tag], undefined, b.k.ke.hex(va));
       return va;
     },
     ExFreePoolWithTag: (p, tag) => {
@@ -67,11 +82,12 @@ export function exPoolDdis(b: DdiBinding): ExPoolDdis {
       b.mem.free(p);
       b.k.rec.log('ExFreePoolWithTag', [b.k.ke.hex(p), tag]);
     },
-    ExAllocatePool2: (flags, n, tag) => {
+    ExAllocatePool2: (flags, size, tag) => {
       requireExport(b.k.ke.build, 'ExAllocatePool2');
+      const { bytes: n, text } = request(size);
       const f = b.k.ke.faults.fault('ExAllocatePool2');
       if (f !== undefined || n <= 0 || overQuota(b, n)) {
-        b.k.rec.log('ExAllocatePool2', [`0x${flags.toString(16)}`, String(n), tag], undefined, f === undefined && n > 0 ? 'NULL (pool quota)' : 'NULL', f !== undefined);
+        b.k.rec.log('ExAllocatePool2', [`0x${flags.toString(16)}`, text, tag], undefined, f === undefined ? nullReason(b, n) : 'NULL', f !== undefined);
         return 0;
       }
       const paged = (flags & POOL_FLAG_PAGED) !== 0n;
@@ -79,7 +95,7 @@ export function exPoolDdis(b: DdiBinding): ExPoolDdis {
       const uninitialized = (flags & POOL_FLAG_UNINITIALIZED) !== 0n;
       const va = b.mem.alloc(n, tag, b.driverName, { zeroed: !uninitialized, paged });
       if (uninitialized) b.mem.fill(va, n, 0xcd); // zeroed unless asked not to ([DOC] ExAllocatePool2)
-      b.k.rec.log('ExAllocatePool2', [`0x${flags.toString(16)}`, String(n), tag], undefined, b.k.ke.hex(va));
+      b.k.rec.log('ExAllocatePool2', [`0x${flags.toString(16)}`, text, tag], undefined, b.k.ke.hex(va));
       return va;
     },
   };

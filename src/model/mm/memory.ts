@@ -268,6 +268,11 @@ export class KernelMemory {
     return this.held.get(owner) ?? 0;
   }
 
+  /** The kernel's address space in bytes: no allocation larger than it can succeed. */
+  get capacity(): number {
+    return MAX_PAGES * PAGE / 2;
+  }
+
   /** Whether an allocation of `size` bytes would leave the kernel's address space (it cannot grow further). */
   wouldExhaust(size: number): boolean {
     return this.top + size + 2 * REDZONE > MAX_PAGES * PAGE / 2;
@@ -329,6 +334,22 @@ export class KernelMemory {
     return off;
   }
 
+  /**
+   * The first byte of [va, va+len) the CPU would fault on: outside the address space or unmapped. An access running
+   * off the end (a length from an underflowed subtraction) faults there, not at its start. `va + len` when none does.
+   */
+  firstUnmapped(va: number, len: number): number {
+    const start = this.offsetOf(va, 1);
+    if (start < 0) return va;
+    // an x64 image address range ends at the image's end; the kernel's at the end of the address space
+    const limit = va < this.imageEnd ? this.imageEnd : this.covered;
+    const end = Math.min(limit, start + len);
+    const s = this.shadow;
+    const unmapped = Shadow.Unmapped & Shadow.KindMask;
+    for (let o = start; o < end; o++) if ((s[o] & Shadow.KindMask) === unmapped) return va + (o - start);
+    return va + (end - start);
+  }
+
   /** The shadow byte of one address (Shadow.Unmapped outside the address space). */
   shadowAt(va: number): number {
     const off = this.offsetOf(va, 1);
@@ -383,7 +404,8 @@ export class KernelMemory {
     const what = write ? 'write to' : 'read from';
     const off = this.offsetOf(va, len);
     if (off < 0 || !Number.isFinite(va)) {
-      throw new BugCheck(BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, [this.canonical(Math.max(0, va)), write ? 1 : 0, 0, 0], `${what} unmapped address ${this.format(Math.max(0, va))}`);
+      const at = Number.isFinite(va) ? this.firstUnmapped(Math.max(0, va), len) : 0;
+      throw new BugCheck(BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, [this.canonical(at), write ? 1 : 0, 0, 0], `${what} unmapped address ${this.format(at)}`);
     }
     for (let i = 0; i < len; i++) {
       const kind = this.shadow[off + i] & Shadow.KindMask;

@@ -124,8 +124,9 @@ export class Verifier {
     const mem = this.host.mem;
     const rw = write ? 1 : 0;
     if (mem.offsetOf(va, len) < 0 || !Number.isFinite(va)) {
-      throw this.bugCheck(BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, [mem.canonical(Math.max(0, va)), rw, 0, 0],
-        `${write ? 'write to' : 'read from'} unmapped address ${mem.format(Math.max(0, va))}`, CHECKS.memoryMap);
+      const at = Number.isFinite(va) ? mem.firstUnmapped(Math.max(0, va), len) : 0;
+      throw this.bugCheck(BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, [mem.canonical(at), rw, 0, 0],
+        `${write ? 'write to' : 'read from'} unmapped address ${mem.format(at)}`, CHECKS.memoryMap);
     }
     if (this.sharedObserver !== null) {
       // several CPUs: the driver's shared data and pool (the hot path of a C driver's fibers build)
