@@ -140,6 +140,11 @@ const CASES: readonly Case[] = [
     exit: 1, withinMs: 60_000, out: /ExAllocatePoolWithTag\(4294967295, Bibg\) = NULL \(more than the pool holds\)[^]*STOP 0x00000050 [^]*read from unmapped address/,
   },
   {
+    name: 'a driver with 100 MB of zero-initialised data: built without writing the zeros out, and run',
+    argv: () => ['fuzz', '--driver', 'test/fixtures/hostile/bss-100mb.c', '--build', 'win10-x86', '--runs', '5', '--no-reports'],
+    exit: 0, withinMs: 60_000, out: /passed/,
+  },
+  {
     name: 'a report that is a FIFO: refused, not read',
     argv: () => ['replay', fifo(join(tmp(), 'r.json'))],
     exit: 2, withinMs: 10_000, err: /report .*r\.json is a FIFO, not a regular file/,

@@ -98,8 +98,10 @@ export function toolVersion(name: string): string {
 
 export { cacheDir } from './cache.js';
 
+type ToolCommand = (args: string[], files: Record<string, unknown>, options: Record<string, unknown>) => Promise<Record<string, unknown>> | Record<string, unknown> | undefined;
+
 interface ClangModule {
-  commands: { clang: (args: string[], files: Record<string, unknown>, options: Record<string, unknown>) => Promise<Record<string, unknown>> | Record<string, unknown> | undefined };
+  commands: { clang: ToolCommand; 'wasm-ld': ToolCommand };
   runLLVM: (args: null, files: Record<string, unknown>, options: Record<string, unknown>) => unknown;
 }
 
@@ -130,7 +132,7 @@ function compileInputs(source: string, defines: Readonly<Record<string, string>>
   const sources = driverSources(dir, main);
   const headers = readTree(includeDir(), (f) => f.endsWith('.h'));
   const key = createHash('sha256')
-    .update(JSON.stringify({ sources, headers, flags: [...clangFlags(target), ...extra], clang: toolVersion('@yowasp/clang') }))
+    .update(JSON.stringify({ sources, headers, flags: [...clangFlags(target), ...extra], clang: toolVersion('@yowasp/clang'), pipeline: PIPELINE }))
     .digest('hex');
   return { extra, main, sources, headers, key };
 }
@@ -138,6 +140,27 @@ function compileInputs(source: string, defines: Readonly<Record<string, string>>
 /** Whether compiling `source` for `target` would be a cache hit (the loader then needs no instrumentation worker). */
 export function isCompiled(source: string, defines: Readonly<Record<string, string>> = {}, extraFlags: readonly string[] = [], target: DriverTarget = 'x86'): boolean {
   return cacheHas(`${compileInputs(source, defines, extraFlags, target).key}.wasm`);
+}
+
+/**
+ * How a driver is built (part of the cache key): compiled to an object on stdout, then linked by wasm-ld. Not in one
+ * clang call: the toolchain's in-memory file system copies a file whole on every write, and a WebAssembly object
+ * holds its zero-initialised data as bytes, so a 100 MB `.bss` took minutes to write; stdout arrives in chunks. The
+ * link enables bulk memory for one function only: wasm-ld then zeroes `.bss` with a `memory.fill` at instantiation
+ * (`__wasm_init_memory`, the start function) rather than writing it out — the memory is the kernel's, imported, so
+ * not known to be zero. The driver's own code is still compiled without bulk memory (block copies stay checked calls).
+ */
+const PIPELINE = 2;
+
+/** CLANG_FLAGS split into what the compiler takes and what the linker does (`-Wl,a,b` is `a b`). */
+function splitFlags(flags: readonly string[]): { readonly compile: string[]; readonly link: string[] } {
+  const compile: string[] = [];
+  const link: string[] = [];
+  for (const f of flags) {
+    if (f.startsWith('-Wl,')) link.push(...f.slice(4).split(','));
+    else if (f !== '-nostdlib') compile.push(f);
+  }
+  return { compile, link };
 }
 
 /** Compiles `source` (a .c file; its directory's .c/.h files come along for #include "..."). */
@@ -149,12 +172,23 @@ export async function compileDriver(source: string, defines: Readonly<Record<str
   let diagnostics = '';
   const decoder = new TextDecoder();
   const options = { stderr: (b: Uint8Array | null) => { if (b !== null) diagnostics += decoder.decode(b); }, fetchProgress: () => {} };
-  let tree: Record<string, unknown> | undefined;
+  const { compile, link } = splitFlags(clangFlags(target));
+  const chunks: Uint8Array[] = [];
   try {
-    tree = (await commands.clang([...clangFlags(target), ...extra, '-Iinclude', `drv/${main}`, '-o', 'driver.wasm'], { include: headers, drv: sources }, options)) ?? undefined;
+    await commands.clang([...compile, ...extra, '-Iinclude', '-c', `drv/${main}`, '-o', '-'], { include: headers, drv: sources },
+      { ...options, stdout: (b: Uint8Array | null) => { if (b !== null) chunks.push(b.slice()); } });
   } catch (e) {
     const code = (e as { code?: number }).code;
     throw new CompileError(diagnostics.trim(), `${source} does not compile${code !== undefined ? ` (clang exit ${code})` : ''}`);
+  }
+  const object = Buffer.concat(chunks);
+  let tree: Record<string, unknown> | undefined;
+  try {
+    tree = (await commands['wasm-ld'](['-m', target === 'x86' ? 'wasm32' : 'wasm64', ...link, '--extra-features=bulk-memory', 'driver.o', '-o', 'driver.wasm'],
+      { 'driver.o': new Uint8Array(object.buffer, object.byteOffset, object.byteLength) }, options)) ?? undefined;
+  } catch (e) {
+    const code = (e as { code?: number }).code;
+    throw new CompileError(diagnostics.trim(), `${source} does not link${code !== undefined ? ` (wasm-ld exit ${code})` : ''}`);
   }
   const wasm = tree?.['driver.wasm'];
   if (!(wasm instanceof Uint8Array)) throw new CompileError(diagnostics.trim(), `${source}: the compiler produced no module`);

@@ -440,7 +440,9 @@ function countWork(b: Binaryen, m: Binaryen, stack: StackCheck | null): void {
   for (let i = 0; i < m.getNumFunctions(); i++) {
     const f = m.getFunctionByIndex(i);
     const fi = b.getFunctionInfo(f);
-    if ((fi.module ?? '') !== '' || skip.has(fi.name)) continue; // imports and the verifier's own checks
+    // imports, the verifier's own checks, and wasm-ld's zeroing of .bss (the start function: it runs at instantiation,
+    // before any budget is set, and is the loader's work, not the driver's)
+    if ((fi.module ?? '') !== '' || skip.has(fi.name) || fi.name === '__wasm_init_memory') continue;
     function_ = fi.name;
     visit(fi.body);
     const stores: [number, (c: number) => void][] = [];

@@ -205,7 +205,8 @@ const MAX_DRIVER_PAGES = 8192;
 
 /** A module that cannot be bound as a driver image: the reason, before anything of it runs. */
 function refuseForeign(path: string, info: ModuleInfo, target: DriverTarget): void {
-  if (info.hasStart) throw new WasmDriverError(`${path} has a start function: a driver image runs nothing before DriverEntry (link with --no-entry)`);
+  // wasm-ld's clearing of .bss in the kernel's memory is the image loader's work, not the driver's: allowed
+  if (info.hasStart && info.startZeroes === null) throw new WasmDriverError(`${path} has a start function: a driver image runs nothing before DriverEntry (link with --no-entry)`);
   for (const i of info.imports) {
     const what = `${i.module}.${i.name}`;
     if (i.kind === 'global' || i.kind === 'table' || i.kind === 'tag') {

@@ -18,6 +18,11 @@ export interface ModuleInfo {
   /** Exported globals with a constant initial value (i32.const / i64.const): __heap_base, __stack_pointer. */
   readonly globals: ReadonlyMap<string, number>;
   readonly hasStart: boolean;
+  /**
+   * The start function, when it only zeroes memory (`memory.fill` of constant ranges with 0): what wasm-ld makes
+   * (`__wasm_init_memory`) to clear `.bss` in a memory it imports. The ranges it clears; null for any other start.
+   */
+  readonly startZeroes: readonly (readonly [number, number])[] | null;
 }
 
 const KINDS = ['function', 'table', 'memory', 'global', 'tag'] as const;
@@ -81,6 +86,24 @@ export function functionNames(nameSection: Uint8Array): Map<number, string> {
   return names;
 }
 
+/** A function body that is only `memory.fill(const, 0, const)` instructions: the ranges; else null. */
+function zeroFills(r: Reader, end: number): [number, number][] | null {
+  const b = r.bytes;
+  if (r.leb() !== 0) return null; // no locals
+  const out: [number, number][] = [];
+  while (r.i < end && b[r.i] !== 0x0b) {
+    const constant = (): number | null => (b[r.i] === 0x41 || b[r.i] === 0x42 ? (r.i++, r.sleb()) : null);
+    const at = constant();
+    const value = b[r.i] === 0x41 ? (r.i++, r.sleb()) : null;
+    const length = constant();
+    // memory.fill is 0xFC 11 followed by the memory index 0
+    if (at === null || value !== 0 || length === null || b[r.i] !== 0xfc || b[r.i + 1] !== 0x0b || b[r.i + 2] !== 0) return null;
+    r.i += 3;
+    out.push([at, length]);
+  }
+  return r.i === end - 1 && b[r.i] === 0x0b ? out : null;
+}
+
 export function inspectModule(bytes: Uint8Array): ModuleInfo {
   const r = new Reader(bytes, 8); // after magic and version (the module already validated)
   const leb = (): number => r.leb();
@@ -100,6 +123,8 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
     return out;
   };
   let hasStart = false;
+  let start = -1;
+  let startZeroes: [number, number][] | null = null;
   const globalInits: (number | undefined)[] = [];
   const exportedGlobals = new Map<string, number>();
   while (r.i < bytes.length) {
@@ -159,8 +184,20 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
         const value = kind === 3 ? globalInits[index - importedGlobals] : undefined;
         if (value !== undefined) exportedGlobals.set(name, value);
       }
-    } else if (id === 8) hasStart = true;
+    } else if (id === 8) {
+      hasStart = true;
+      start = leb();
+    } else if (id === 10 && start >= 0) {
+      const index = start - imports.filter((i) => i.kind === 'function').length;
+      const n = leb();
+      for (let k = 0; k < n && k <= index; k++) {
+        const bodySize = leb();
+        const bodyEnd = r.i + bodySize;
+        if (k === index) startZeroes = zeroFills(r, bodyEnd);
+        r.i = bodyEnd;
+      }
+    }
     r.i = end;
   }
-  return { imports, globals: exportedGlobals, hasStart };
+  return { imports, globals: exportedGlobals, hasStart, startZeroes };
 }
