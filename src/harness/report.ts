@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { INPUT_LIMITS, readInputFile } from '../driver/input-files.js';
-import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, parse, relative, resolve, sep } from 'node:path';
 import { linesOf } from '../driver/types.js';
 import type { Invariant, Violation } from '../invariants/index.js';
@@ -334,15 +334,16 @@ function linkNew(dir: string, name: string, content: string): 'written' | 'same'
   const target = join(dir, name);
   if (existsSync(target)) return readFileSync(target, 'utf8') === content ? 'same' : 'taken';
   const tmp = join(dir, `.${name}.${process.pid}.tmp`);
-  writeFileSync(tmp, content);
   try {
+    // inside the try: a write that fails part-way (a full disk) leaves no temp file behind
+    writeFileSync(tmp, content);
     linkSync(tmp, target);
     return 'written';
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     return readFileSync(target, 'utf8') === content ? 'same' : 'taken';
   } finally {
-    unlinkSync(tmp);
+    rmSync(tmp, { force: true });
   }
 }
 

@@ -3,8 +3,8 @@
  * where it is right, exit 2 with one line naming the file and field where the input is bad — within its time bound
  * on a 2-core machine. Never exit 3, a heap exhaustion or a hang.
  */
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -20,6 +20,10 @@ interface Case {
   readonly out?: RegExp;
   /** The one line on stderr (exit 2). */
   readonly err?: RegExp;
+  /** What must not appear on stdout or stderr. */
+  readonly never?: RegExp;
+  /** Exit 2 after the compiler's diagnostics (more than one line on stderr). */
+  readonly diagnostics?: true;
 }
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'psh-h2-'));
@@ -145,6 +149,20 @@ const CASES: readonly Case[] = [
     exit: 0, withinMs: 60_000, out: /passed/,
   },
   {
+    name: 'a symbolic link to a .c file: built as the file it names, without the compiler\'s banner',
+    argv: () => {
+      const dir = tmp();
+      symlinkSync(join(process.cwd(), 'test/fixtures/hostile/builtin-trap.c'), join(dir, 'link.c'));
+      return ['fuzz', '--driver', join(dir, 'link.c'), '--build', 'win10-x86', '--runs', '20', '--no-reports'];
+    },
+    exit: 1, withinMs: 60_000, out: /illegal instruction in OnProcess/, never: /clang version|InstalledDir/,
+  },
+  {
+    name: 'DbgPrint with 33 arguments: the build fails saying the x64 shim takes 32',
+    argv: () => ['fuzz', '--driver', 'test/fixtures/hostile/dbgprint-33-args.c', '--runs', '5', '--no-reports'],
+    exit: 2, withinMs: 60_000, diagnostics: true, err: /does not compile \(clang exit 1\): DbgPrint, DbgPrintEx and the printf routines take at most 32 arguments/,
+  },
+  {
     name: 'a report that is a FIFO: refused, not read',
     argv: () => ['replay', fifo(join(tmp(), 'r.json'))],
     exit: 2, withinMs: 10_000, err: /report .*r\.json is a FIFO, not a regular file/,
@@ -209,9 +227,21 @@ describe('hostile inputs end as they must, in time', () => {
     expect({ code: r.code, err: r.err.split('\n').filter((l) => l !== '').slice(-1)[0] ?? '' }).toMatchObject({ code: c.exit });
     if (c.out !== undefined) expect(r.out).toMatch(c.out);
     if (c.err !== undefined) expect(r.err).toMatch(c.err);
-    if (c.exit === 2) expect(r.err.trim().split('\n')).toHaveLength(1);
+    if (c.never !== undefined) expect(r.out + r.err).not.toMatch(c.never);
+    if (c.exit === 2 && c.diagnostics !== true) expect(r.err.trim().split('\n')).toHaveLength(1);
     expect(took).toBeLessThan(c.withinMs);
   }, 120_000);
+});
+
+describe('an installation whose dist/ was never built (npm ci --ignore-scripts)', () => {
+  test('psharness says how to build it: exit 2, one line', () => {
+    const dir = tmp();
+    mkdirSync(join(dir, 'bin'));
+    copyFileSync('bin/psharness.js', join(dir, 'bin', 'psharness.js'));
+    const r = spawnSync(process.execPath, [join(dir, 'bin', 'psharness.js'), 'list'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual(['psharness: dist/ is not built (installed with --ignore-scripts?): run `npm run build` in the psharness directory']);
+  });
 });
 
 describe('the fixed driver the replay case is compared with', () => {

@@ -152,6 +152,17 @@ export function isCompiled(source: string, defines: Readonly<Record<string, stri
  */
 const PIPELINE = 2;
 
+/**
+ * What a compile error from the shim's own macros means, in the driver author's words: the x64 DbgPrint macros
+ * widen each argument to its 8-byte slot (include/ntddk.h) and count up to 32 of them; past that the expansion names
+ * a macro that does not exist (`__PSH_S33`). Windows' DbgPrint has no such limit: the shim's, said here.
+ */
+function shimLimitHint(diagnostics: string): string {
+  return /__PSH_S(?:\d{2,}|[^\w])/.test(diagnostics)
+    ? ': DbgPrint, DbgPrintEx and the printf routines take at most 32 arguments after the format in psharness\'s x64 shim (each is widened to its 8-byte slot); split the call'
+    : '';
+}
+
 /** CLANG_FLAGS split into what the compiler takes and what the linker does (`-Wl,a,b` is `a b`). */
 function splitFlags(flags: readonly string[]): { readonly compile: string[]; readonly link: string[] } {
   const compile: string[] = [];
@@ -179,7 +190,7 @@ export async function compileDriver(source: string, defines: Readonly<Record<str
       { ...options, stdout: (b: Uint8Array | null) => { if (b !== null) chunks.push(b.slice()); } });
   } catch (e) {
     const code = (e as { code?: number }).code;
-    throw new CompileError(diagnostics.trim(), `${source} does not compile${code !== undefined ? ` (clang exit ${code})` : ''}`);
+    throw new CompileError(diagnostics.trim(), `${source} does not compile${code !== undefined ? ` (clang exit ${code})` : ''}${shimLimitHint(diagnostics)}`);
   }
   const object = Buffer.concat(chunks);
   let tree: Record<string, unknown> | undefined;
