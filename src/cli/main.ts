@@ -38,6 +38,8 @@ import { VERSION } from '../version.js';
 export const EXIT_OK = 0;
 export const EXIT_VIOLATION = 1;
 export const EXIT_USAGE = 2;
+/** Stopped by Ctrl-C (SIGINT): 128 + 2, as a shell reports it; what was found so far is printed and written. */
+export const EXIT_INTERRUPTED = 130;
 export const EXIT_INTERNAL = 3;
 
 class UsageError extends Error {}
@@ -48,6 +50,8 @@ export interface Io {
   /** Progress line on a terminal (\r-updated); absent when output is not a TTY. */
   progress?: (line: string) => void;
   now(): number;
+  /** Calls `handler` on the first Ctrl-C (a second one ends the process as usual); returns the unsubscribe. */
+  onInterrupt?: (handler: () => void) => () => void;
 }
 
 const USAGE = `psharness ${VERSION} — property-based testing of NT kernel-driver notify callbacks
@@ -400,22 +404,34 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     io.progress?.('');
     emit(f);
   };
-  // a fast-check path replays one round: in this thread; otherwise the chunked campaign, on `workers` threads
-  const result: FuzzResult = values.guided === true ? guidedFuzz({
-    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, faults: faultMode, crowding, maxFindings,
-    ...(weights !== undefined ? { weights } : {}), ...(onRun !== undefined ? { onRun } : {}), onFinding,
-  }) : values.path !== undefined ? fuzz({
-    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, path: values.path, faults: faultMode, crowding, maxFindings, cpus,
-    ...(known !== undefined ? { knownSignatures: known } : {}),
-    ...(weights !== undefined ? { weights } : {}),
-    ...(onRun !== undefined ? { onRun } : {}), onFinding,
-  }) : await runCampaign({
-    ...(values.stats === true ? { statistics } : {}),
-    driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, workers: values.coverage !== undefined ? 1 : workers, shard,
-    faults: faultMode, crowding, maxFindings, cpus,
-    ...(weights !== undefined ? { weights } : {}),
-    spec: { name: values.driver, verifier, fibers: cpus > 1 }, ...(onRun !== undefined ? { onRun } : {}), onFinding,
+  // Ctrl-C: the campaign stops at its next chunk; what it found so far is printed and written, exit 130
+  const interrupt = new AbortController();
+  const stopListening = io.onInterrupt?.(() => {
+    io.progress?.('');
+    io.err('psharness: interrupted: stopping the campaign, writing what was found so far (Ctrl-C again to quit at once)');
+    interrupt.abort();
   });
+  // a fast-check path replays one round: in this thread; otherwise the chunked campaign, on `workers` threads
+  let result: FuzzResult;
+  try {
+    result = values.guided === true ? guidedFuzz({
+      driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, faults: faultMode, crowding, maxFindings,
+      ...(weights !== undefined ? { weights } : {}), ...(onRun !== undefined ? { onRun } : {}), onFinding,
+    }) : values.path !== undefined ? fuzz({
+      driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, path: values.path, faults: faultMode, crowding, maxFindings, cpus,
+      ...(known !== undefined ? { knownSignatures: known } : {}),
+      ...(weights !== undefined ? { weights } : {}),
+      ...(onRun !== undefined ? { onRun } : {}), onFinding,
+    }) : await runCampaign({
+      ...(values.stats === true ? { statistics } : {}), signal: interrupt.signal,
+      driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, workers: values.coverage !== undefined ? 1 : workers, shard,
+      faults: faultMode, crowding, maxFindings, cpus,
+      ...(weights !== undefined ? { weights } : {}),
+      spec: { name: values.driver, verifier, fibers: cpus > 1 }, ...(onRun !== undefined ? { onRun } : {}), onFinding,
+    });
+  } finally {
+    stopListening?.();
+  }
   io.progress?.('');
   if (values.coverage !== undefined) {
     const cov = driver.coverage !== undefined
@@ -448,6 +464,10 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     return EXIT_USAGE;
   }
   const what = `driver=${values.driver} seed=${seed} builds=${buildArg} profile=${profile} invariants=${invariants.length}`;
+  if (interrupt.signal.aborted) {
+    io.out(`psharness fuzz: INTERRUPTED ${what}: ${result.failed ? tally(result.findings) : 'no violation'} in the ${result.runs} run(s) completed (${seconds}s)`);
+    return EXIT_INTERRUPTED;
+  }
   if (result.failed) {
     io.out(`psharness fuzz: FAILED ${what}: ${tally(result.findings)} after ${result.runs} run(s) (${seconds}s)`);
     return EXIT_VIOLATION;
@@ -643,6 +663,10 @@ export function processIo(): Io {
     err: (l) => process.stderr.write(l + '\n'),
     progress: tty ? (l) => process.stderr.write(`\r\x1b[K${l}`) : undefined,
     now: () => performance.now(),
+    onInterrupt: (handler) => {
+      process.once('SIGINT', handler);
+      return () => process.removeListener('SIGINT', handler);
+    },
   };
 }
 

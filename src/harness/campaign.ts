@@ -45,6 +45,11 @@ export interface CampaignOptions extends Omit<FuzzOptions, 'onFinding' | 'onRun'
   readonly onFinding?: (finding: Finding) => void;
   /** Collect label statistics over the merged chunks (into `statistics`). */
   readonly statistics?: { scenarios: number; readonly labels: Map<string, number> };
+  /**
+   * Stops the campaign (Ctrl-C): no chunk starts after it; the result holds the chunks merged so far (in this thread,
+   * the chunk running finishes first; on workers, chunks in flight are dropped), `interrupted` set.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** What a chunk sends back (a finding's invariant by id: workers cannot send functions). */
@@ -162,9 +167,17 @@ export async function runCampaign(o: CampaignOptions): Promise<FuzzResult> {
   });
 
   const workers = Math.max(1, Math.min(o.workers ?? 1, mine.length));
+  const stopped = (): boolean => {
+    if (o.signal?.aborted !== true) return false;
+    interrupted = true;
+    done = true;
+    return true;
+  };
   if (workers === 1 || o.spec === undefined) {
     for (const k of mine) {
-      if (done) break;
+      // between chunks the event loop turns, so a Ctrl-C is seen
+      if (o.signal !== undefined) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (done || stopped()) break;
       results.set(k, runChunk(o.driver, task(k), o.onRun === undefined ? undefined : (n) => { progress.set(k, n); report(); }));
       merge();
     }
@@ -178,8 +191,12 @@ export async function runCampaign(o: CampaignOptions): Promise<FuzzResult> {
         if (err !== undefined) rejectAll(err);
         else resolveAll();
       };
+      o.signal?.addEventListener('abort', () => {
+        stopped();
+        finish();
+      }, { once: true });
       const feed = (w: Worker): void => {
-        if (done || next >= mine.length) {
+        if (done || stopped() || next >= mine.length) {
           if (busy === 0) finish();
           return;
         }

@@ -14,7 +14,7 @@ export function junitXml(driver: string, invariants: readonly Invariant[], resul
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuite name="psharness ${esc(driver)}" tests="${invariants.length}" failures="${failures}" errors="0" skipped="0">`,
-    `  <properties><property name="seed" value="${result.seed}"/><property name="runs" value="${result.runs}"/></properties>`,
+    `  <properties><property name="seed" value="${result.seed}"/><property name="runs" value="${result.runs}"/>${result.interrupted ? '<property name="interrupted" value="true"/>' : ''}</properties>`,
   ];
   for (const inv of invariants) {
     const fs = result.findings.filter((x) => x.invariant.id === inv.id);

@@ -176,7 +176,7 @@ export function renderRun(out: string[], record: RunRecord, flagged: ReadonlySet
   out.push('', '## Timeline', '');
   for (const opr of record.ops) {
     const label = opr.index < 0 ? 'boot' : `op ${opr.index}`;
-    out.push(`### ${label}: ${describeOp(opr.op as Op)}${opr.outcome === 'skipped' ? ` (skipped: ${opr.note ?? ''})` : opr.outcome === 'halted' ? ' (the machine stopped here)' : ''}`, '');
+    out.push(`### ${label}: ${describeOp(opr.op as Op)}${opr.outcome === 'skipped' ? ` (skipped: ${opr.note ?? ''})` : opr.outcome === 'halted' ? ' (the machine stopped here)' : opr.outcome === 'unfinished' ? ' (in flight on another CPU when the machine stopped)' : ''}`, '');
     for (const ph of record.phases.filter((p) => p.op === opr.index)) {
       const h = ph.handle;
       const irp = ph.irp !== undefined ? ` ${irpText(ph.irp)}, returned`

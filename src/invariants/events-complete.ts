@@ -52,12 +52,14 @@ export const eventsComplete: Invariant = {
         pool.set(k, (pool.get(k) ?? 0) + 1);
       }
     }
-    // a run that halted (bug check, verifier stop) lost what it was doing: no-bugcheck reports that, not this
+    // a run that halted (bug check, verifier stop) lost what it was doing: no-bugcheck reports that, not this. On
+    // several CPUs that includes the operations still in flight on the other CPUs, whatever their index
     const halt = record.bugCheck?.op ?? record.verifierStop?.op ?? Number.POSITIVE_INFINITY;
+    const unfinished = new Set(record.ops.filter((o) => o.outcome === 'unfinished' || o.outcome === 'halted').map((o) => o.index));
     const missing: string[] = [];
     let first: { op: number; event: string } | null = null;
     for (const e of record.events) {
-      if (!e.whileLoaded || e.op >= halt || !monitors.has(e.kind) || without.get(e.load ?? -1)?.has(e.kind) === true) continue;
+      if (!e.whileLoaded || e.op >= halt || unfinished.has(e.op) || !monitors.has(e.kind) || without.get(e.load ?? -1)?.has(e.kind) === true) continue;
       const k = key(e.kind, e.pid, e.tid);
       const n = pool.get(k) ?? 0;
       if (n > 0) {

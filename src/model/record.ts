@@ -181,7 +181,11 @@ export interface KernelEventRecord {
 export interface OpRecord {
   readonly index: number;
   readonly op: unknown;
-  outcome: 'done' | 'skipped' | 'halted';
+  /**
+   * 'unfinished': still in flight when the machine stopped (several CPUs: an operation whose thread had not run to
+   * its end when another CPU's bug check or verifier stop halted the run).
+   */
+  outcome: 'done' | 'skipped' | 'halted' | 'unfinished';
   note?: string;
 }
 

@@ -61,7 +61,7 @@ export class Recorder {
   /** Marks the start of scenario operation `index` (for the record's timeline). */
   beginOp(index: number, op: unknown): void {
     this.opIndex = index;
-    this.opRecord = { index, op, outcome: 'done' };
+    this.opRecord = { index, op, outcome: 'unfinished' };
     this.record.ops.push(this.opRecord);
   }
 

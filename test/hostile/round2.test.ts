@@ -3,7 +3,7 @@
  * where it is right, exit 2 with one line naming the file and field where the input is bad — within its time bound
  * on a 2-core machine. Never exit 3, a heap exhaustion or a hang.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -162,6 +162,11 @@ const CASES: readonly Case[] = [
     argv: () => ['fuzz', '--driver', 'test/fixtures/hostile/dbgprint-33-args.c', '--runs', '5', '--no-reports'],
     exit: 2, withinMs: 60_000, diagnostics: true, err: /does not compile \(clang exit 1\): DbgPrint, DbgPrintEx and the printf routines take at most 32 arguments/,
   },
+  ...([1, 4] as const).map((cpus): Case => ({
+    name: `a cancel routine that spins on a shared flag, ${cpus} CPU(s): the watchdog's budget holds (one finding, no cascade from the operations left in flight)`,
+    argv: () => ['fuzz', '--driver', 'test/fixtures/hostile/cancel-loops.c', '--cpus', String(cpus), '--runs', '200', '--no-reports'],
+    exit: 1, withinMs: 30_000, out: /routine-returns: Cancel did not return [^]*: 1 distinct finding\(s\) in 1 invariant/,
+  })),
   {
     name: 'a report that is a FIFO: refused, not read',
     argv: () => ['replay', fifo(join(tmp(), 'r.json'))],
@@ -230,6 +235,35 @@ describe('hostile inputs end as they must, in time', () => {
     if (c.never !== undefined) expect(r.out + r.err).not.toMatch(c.never);
     if (c.exit === 2 && c.diagnostics !== true) expect(r.err.trim().split('\n')).toHaveLength(1);
     expect(took).toBeLessThan(c.withinMs);
+  }, 120_000);
+});
+
+describe('Ctrl-C mid-campaign', () => {
+  test.each([1, 2])('on %i worker(s): what was found so far is printed and written (report, JUnit), exit 130, within seconds', async (workers) => {
+    const dir = tmp();
+    for (const f of ['exit-dropper.c', 'exit-dropper.psharness.json']) copyFileSync(`test/fixtures/hostile/${f}`, join(dir, f));
+    const child = spawn(process.execPath, ['bin/psharness.js', 'fuzz', '--driver', join(dir, 'exit-dropper.c'), '--build', 'winxp-x86', '--runs', '10000000',
+      '--workers', String(workers), '--reports', join(dir, 'reports'), '--junit', join(dir, 'junit.xml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // the campaign is running once its first finding is printed
+    for (let i = 0; i < 600 && !out.includes('✗ events-complete'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(out).toContain('✗ events-complete');
+    const sent = performance.now();
+    child.kill('SIGINT');
+    const code = await exited;
+    expect(performance.now() - sent).toBeLessThan(10_000);
+    expect(code).toBe(130);
+    expect(err).toMatch(/psharness: interrupted: stopping the campaign, writing what was found so far/);
+    const found = /psharness fuzz: INTERRUPTED .*: (\d+) distinct finding\(s\) in \d+ invariant\(s\) in the \d+ run\(s\) completed/.exec(out);
+    expect(found).not.toBeNull();
+    expect(readdirSync(join(dir, 'reports')).filter((f) => f.endsWith('.json'))).toHaveLength(Number(found?.[1]));
+    const junit = readFileSync(join(dir, 'junit.xml'), 'utf8');
+    expect(junit).toMatch(/<property name="interrupted" value="true"\/>/);
+    expect(junit).toMatch(/<failure message="process-exit pid \d+ was never logged/);
   }, 120_000);
 });
 

@@ -150,6 +150,24 @@ describe('invariant details', () => {
   });
 });
 
+describe('events-complete after a halt on several CPUs', () => {
+  test('an operation still in flight on another CPU when the machine stopped is not blamed for the events it never delivered', () => {
+    const run = runAndCheck(reference, base([...createP1, { op: 'CreateProcess', id: 'P2', thread: 'T2', parent: 'System', path: `${VOL}\\b.exe` }]));
+    expect(run.violations).toEqual([]);
+    const invariant = getInvariant('events-complete');
+    // the machine stopped in op 1 while op 0's events were never logged: op 0 finished (a miss) or was in flight
+    const pid = run.record.events?.find((e) => e.op === 0)?.pid;
+    const logged = run.observation.logged.map((events) => events.filter((e) => e.pid !== pid));
+    const halted = (op0: 'done' | 'unfinished') => ({
+      ...run.observation, logged,
+      record: { ...run.record, verifierStop: { check: 'watchdog', reason: 'a hang', during: 'callback', seq: null, op: 1 },
+        ops: run.record.ops.map((o) => ({ ...o, outcome: o.index === 0 ? op0 : o.index === 1 ? 'halted' as const : o.outcome })) },
+    });
+    expect(invariant.check(halted('done')).map((v) => v.message)).toEqual([expect.stringMatching(/^process-create pid \d+ was never logged/)]);
+    expect(invariant.check(halted('unfinished'))).toEqual([]);
+  });
+});
+
 describe('exclusive devices', () => {
   test('a second open of an exclusive device is refused by the I/O manager (STATUS_ACCESS_DENIED); the driver never sees it', () => {
     const r = runAndCheck(reference, base([{ op: 'DeviceRequest', major: 'IRP_MJ_CREATE' }, { op: 'DeviceRequest', major: 'IRP_MJ_CREATE' },

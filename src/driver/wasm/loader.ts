@@ -190,6 +190,9 @@ export interface WasmDriverOptions {
 const COVERAGE_FLAGS: readonly string[] = ['-g', '-fsanitize-coverage=trace-pc-guard'];
 const COVERAGE_HOOK = '__sanitizer_cov_trace_pc_guard';
 
+/** Units of the watchdog's work budget an access that calls the kernel costs (a loop iteration costs 1). */
+const SLOW_PATH_WORK = 10;
+
 /** Bytes above the driver's outermost frame that stand for the kernel's frames (an overrun writes into them). */
 const CALLER_FRAMES = 256;
 
@@ -1013,7 +1016,17 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
   }
   const psharness: Record<string, Impl> = {
     // the slow path of the inline shadow check (instrument.ts); an x64 driver passes the address it used
-    access: (ea, len, store) => ddi.VERIFY_ACCESS(typeof ea === 'bigint' ? fromX64(ea) : n(ea) >>> 0, n(len), n(store) !== 0),
+    access: (ea, len, store) => {
+      // a call into the kernel is work too: on several CPUs every access to shared memory comes here (the race
+      // detector, a scheduling point), so a routine spinning on a shared flag would spend minutes of the budget's
+      // 1,000,000 units; charged SLOW_PATH_WORK each, it is stopped after 100,000 such accesses on every CPU count
+      if (budget !== undefined) {
+        const left = (budget.value as number) - SLOW_PATH_WORK;
+        budget.value = left;
+        if (left < 0) ddi.WORK_EXCEEDED();
+      }
+      ddi.VERIFY_ACCESS(typeof ea === 'bigint' ? fromX64(ea) : n(ea) >>> 0, n(len), n(store) !== 0);
+    },
     budget_exceeded: () => ddi.WORK_EXCEEDED(),
     // a frame took the stack pointer past the thread's kernel stack (the instrumentation's test of every store to
     // __stack_pointer): on Windows the frame's first access below the stack is in its guard page, a double fault

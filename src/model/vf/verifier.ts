@@ -327,7 +327,7 @@ export class Verifier {
    * stops it — the process or system thread that called it hangs — so the run stops as a verifier finding.
    * Deterministic: the budget counts the driver's own work, not time.
    */
-  workExceeded(what = `${WORK_BUDGET.toLocaleString('en-US')} units of work (loop iterations and calls)`): never {
+  workExceeded(what = `${WORK_BUDGET.toLocaleString('en-US')} units of work (loop iterations and calls; an access the kernel checks costs 10)`): never {
     if (this.irql >= DISPATCH_LEVEL) {
       throw this.named(this.routine, BUGCHECK_DPC_WATCHDOG_VIOLATION, [0, 0, 0, 0],
         `${this.routine} ran past ${what} at ${irqlName(this.irql)}: the DPC watchdog`, CHECKS.watchdog);
