@@ -6,7 +6,7 @@ import { randomInt } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { readdirSync } from 'node:fs';
 import { InputFileError, INPUT_LIMITS, parseInputJson, readInputText } from '../driver/input-files.js';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { builtinDrivers, UnknownDriverError, type DriverModule } from '../driver/index.js';
 import { junitXml, writeAtomic } from '../harness/junit.js';
@@ -74,9 +74,24 @@ exit codes: 0 all invariants hold, 1 violation, 2 bad usage or input, 3 internal
 /** A built-in driver by name, or a C (.c) or WebAssembly (.wasm) driver by path. */
 export async function resolveDriver(name: string, io?: Io, verifier = true, coverage = false, fibers = false): Promise<DriverModule> {
   if (name.endsWith('.c') || name.endsWith('.wasm')) {
-    const d = await loadWasmDriver(name, { verifier, coverage, fibers });
-    if (d.diagnostics !== '' && io !== undefined) io.err(d.diagnostics);
-    return d;
+    // a cold build of a large driver takes minutes: on a terminal, say which step it is at and for how long
+    const progress = io?.progress;
+    let step = '';
+    let since = io?.now() ?? 0;
+    const show = (): void => progress?.(`building ${basename(name)}: ${step}… ${Math.round(((io?.now() ?? 0) - since) / 1000)} s`);
+    const ticker = progress === undefined ? undefined : setInterval(show, 1000);
+    ticker?.unref();
+    try {
+      const d = await loadWasmDriver(name, {
+        verifier, coverage, fibers,
+        ...(progress !== undefined ? { onProgress: (s: string) => { step = s; since = io?.now() ?? 0; show(); } } : {}),
+      });
+      if (d.diagnostics !== '' && io !== undefined) io.err(d.diagnostics);
+      return d;
+    } finally {
+      if (ticker !== undefined) clearInterval(ticker);
+      if (step !== '') progress?.('');
+    }
   }
   const d = builtinDrivers().get(name);
   if (d === undefined) throw new UnknownDriverError(name, [...builtinDrivers().keys(), 'path/to/driver.c', 'path/to/driver.wasm']);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { runCli } from '../helpers.js';
+import { resolveDriver } from '../../src/cli/main.js';
 
 interface Case {
   readonly name: string;
@@ -235,6 +236,30 @@ describe('hostile inputs end as they must, in time', () => {
     if (c.never !== undefined) expect(r.out + r.err).not.toMatch(c.never);
     if (c.exit === 2 && c.diagnostics !== true) expect(r.err.trim().split('\n')).toHaveLength(1);
     expect(took).toBeLessThan(c.withinMs);
+  }, 120_000);
+});
+
+describe('a cold build shows a sign of life on a terminal', () => {
+  test('each step is shown as it starts (compiling, instrumenting, per target), and the line is cleared after', async () => {
+    const saved = process.env.PSHARNESS_CACHE;
+    process.env.PSHARNESS_CACHE = tmp(); // cold
+    try {
+      const shown: string[] = [];
+      const io = { out: () => {}, err: () => {}, progress: (l: string) => shown.push(l), now: () => performance.now() };
+      await resolveDriver('test/fixtures/hostile/builtin-trap.c', io);
+      const steps = [...new Set(shown.map((l) => l.replace(/… \d+ s$/, '')))];
+      expect(steps).toEqual([
+        'building builtin-trap.c: compiling for x86', 'building builtin-trap.c: instrumenting for x86 (beside the next compile)',
+        'building builtin-trap.c: compiling for x64', 'building builtin-trap.c: instrumenting for x64', '',
+      ]);
+      // warm: nothing to show
+      shown.length = 0;
+      await resolveDriver('test/fixtures/hostile/builtin-trap.c', io);
+      expect(shown).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.PSHARNESS_CACHE;
+      else process.env.PSHARNESS_CACHE = saved;
+    }
   }, 120_000);
 });
 

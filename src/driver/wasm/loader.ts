@@ -184,6 +184,8 @@ export interface WasmDriverOptions {
    * inside the driver's code — at every DDI call and every access to shared memory (docs/concurrency.md).
    */
   readonly fibers?: boolean;
+  /** Told each step of a cold build as it starts ("compiling for x64"): a sign of life for a driver that builds for minutes. */
+  readonly onProgress?: (step: string) => void;
 }
 
 /** Coverage builds: clang's edge hooks, and DWARF to map them to source lines. */
@@ -341,7 +343,9 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
     const built: { target: DriverTarget; compiled: Uint8Array<ArrayBuffer>; image: Promise<PreparedImage> }[] = [];
     try {
       for (const target of targets) {
+        if (!isCompiled(path, options.defines, flagsFor(target), target)) options.onProgress?.(`compiling for ${target}`);
         const c = await compileDriver(path, options.defines, flagsFor(target), target);
+        if (!c.cached) options.onProgress?.(`instrumenting for ${target}${target !== targets[targets.length - 1] ? ' (beside the next compile)' : ''}`);
         const compiled = new Uint8Array(c.wasm);
         if (c.diagnostics !== '' && !diagnostics.includes(c.diagnostics)) diagnostics = [diagnostics, c.diagnostics].filter((x) => x !== '').join('\n');
         const image = prepareImage(path, compiled, target, verifier, options.fibers === true && options.coverage !== true, instrument);
