@@ -102,9 +102,14 @@ const CASES: readonly Case[] = [
   },
   ...(['win10-x86', 'win10-x64'] as const).flatMap((build): Case[] => [
     {
-      name: `a local buffer overrun one call deeper (through a function pointer), ${build}: /GS, bug check 0xF7 naming the function`,
+      name: `24 characters into a 16-byte local one call deeper (through a function pointer), ${build}: /GS, bug check 0xF7 naming the function and the local`,
       argv: () => ['fuzz', '--driver', 'test/fixtures/hostile/gs-overrun.c', '--build', build, '--runs', '50', '--no-reports'],
-      exit: 1, withinMs: 60_000, out: /STOP 0x000000F7 DRIVER_OVERRAN_STACK_BUFFER.*\(in CopyName\)/,
+      exit: 1, withinMs: 60_000, out: /STOP 0x000000F7 DRIVER_OVERRAN_STACK_BUFFER.*the \/GS security cookie after 'local' of CopyName changed.*\(in CopyName\)/,
+    },
+    {
+      name: `16 characters into the same 16-byte local, ${build}: it fits, no finding`,
+      argv: () => ['fuzz', '--driver', 'test/fixtures/hostile/gs-fits.c', '--build', build, '--runs', '50', '--no-reports'],
+      exit: 0, withinMs: 60_000, out: /passed/,
     },
     {
       name: `a local buffer of the outermost frame overrun, ${build}: 0xF7 on return, not a store into the image's data`,

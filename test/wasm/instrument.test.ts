@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { compileDriver, STACK_TOP } from '../../src/driver/wasm/compile.js';
 import { instrumentDriver, LAYOUT_SECTION, STACK_LIMIT_GLOBAL, type ImageLayout } from '../../src/driver/wasm/instrument.js';
 import { loadWasmDriver } from '../../src/driver/wasm/loader.js';
+import { frameLayouts } from '../../src/driver/wasm/frames.js';
+import { customSections, withoutDebugSections } from '../../src/driver/wasm/module-info.js';
 
 // A private cache: the instrumentation really runs here (the shared cache may already hold the result).
 const saved = process.env.PSHARNESS_CACHE;
@@ -65,6 +67,20 @@ describe('the instrumentation stage of the C-driver pipeline', () => {
     m.dispose();
     const none = await instrumentDriver(bare, { memory: false, budget: true });
     expect(WebAssembly.Module.imports(new WebAssembly.Module(new Uint8Array(none.wasm))).map((i) => i.name)).not.toContain('stack_overflow');
+  }, 120_000);
+
+  test('DWARF gives each frame\'s buffers (frames.ts); none, or DWARF it cannot read, gives no layout and no error', async () => {
+    for (const target of ['x86', 'x64'] as const) {
+      const built = (await compileDriver('test/fixtures/hostile/gs-overrun.c', {}, [], target)).wasm;
+      const layouts = frameLayouts(customSections(built));
+      expect(layouts.get('CopyName')?.arrays).toEqual([{ name: 'local', offset: 16, size: 16 }]);
+      expect(layouts.get('OnProcess')?.arrays).toEqual([]);
+      // the instrumentation reads the module without its DWARF
+      expect([...customSections(withoutDebugSections(built)).keys()].filter((n) => n.startsWith('.debug_'))).toEqual([]);
+    }
+    expect(frameLayouts(new Map()).size).toBe(0);
+    const garbage = new Uint8Array(64).fill(0xff);
+    expect(frameLayouts(new Map([['.debug_info', garbage], ['.debug_abbrev', garbage]])).size).toBe(0);
   }, 120_000);
 
   test('with every pass off the module is unchanged', async () => {

@@ -16,13 +16,14 @@ import { cacheGet, cacheHas, cachePut } from './cache.js';
  * reads before writing hold a fixed garbage pattern as a real stack would (so an unset pointer faults, the same
  * way every run), the stack is [0, 0x1A000): the NULL page, a guard page, then 96 KB, 24 KB for each of 4 CPUs (docs/verifier.md); and the
  * WDK's default /GS: a security cookie after each local buffer, checked on return (-fstack-protector-strong; the
- * cookie is the shim's __stack_chk_guard, an overrun bug check 0xF7).
+ * cookie is the shim's __stack_chk_guard, an overrun bug check 0xF7); DWARF 4 for the frame layouts the /GS padding check
+ * reads (frames.ts) and the source lines of coverage (dwarf.ts): it changes no code.
  */
 export const STACK_TOP = 0x1a000;
 export const CLANG_FLAGS: readonly string[] = [
   '--target=wasm32', '-O2', '-ffreestanding', '-nostdlib', '-fshort-wchar',
   '-fsanitize=null', '-fno-sanitize-recover=null', '-fno-ms-extensions', '-mno-bulk-memory', '-mno-bulk-memory-opt', '-ftrivial-auto-var-init=pattern',
-  '-fstack-protector-strong', '-Wno-multichar', '-Wno-unused-parameter',
+  '-fstack-protector-strong', '-g', '-gdwarf-4', '-Wno-multichar', '-Wno-unused-parameter',
   '-Wl,--no-entry', '-Wl,--export=DriverEntry', '-Wl,--import-memory', '-Wl,--export-table', '-Wl,--growable-table',
   '-Wl,--export=__heap_base', '-Wl,--export=__stack_pointer', '-Wl,--stack-first', `-Wl,-z,stack-size=${STACK_TOP}`,
   '-Wl,--allow-undefined',

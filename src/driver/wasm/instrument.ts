@@ -22,6 +22,8 @@ import { KERNEL_STACK_SIZE } from '../../model/ke/kernel-stack.js';
 import { cacheGet, cachePut } from './cache.js';
 import { STACK_TOP, toolVersion } from './compile.js';
 import { DYNAMIC_EXPORT_PREFIX, DYNAMIC_IMPORT_PREFIX, DYNAMIC_ROUTINES } from './dynamic-routines.js';
+import { frameLayouts, type FrameLayout } from './frames.js';
+import { customSections, withoutDebugSections } from './module-info.js';
 
 export interface InstrumentOptions {
   /** Check every load and store against the kernel's memory map (the verifier). */
@@ -62,6 +64,8 @@ export interface ImageLayout {
   /** [start, end) of .rodata, when the module has one. */
   readonly rodata: readonly [number, number] | null;
   readonly instrumented: readonly string[];
+  /** The local buffer each /GS-guarded function keeps right below its cookie, by function (DWARF; absent without it). */
+  readonly gsBuffers?: Readonly<Record<string, string>>;
 }
 
 /** Names of the functions the pass adds: skipped when naming the driver function that faulted. */
@@ -145,7 +149,7 @@ export interface InstrumentedModule {
 /** Instruments `wasm` (cached by content hash). With every pass off, returns it unchanged. */
 export async function instrumentDriver(wasm: Uint8Array, options: InstrumentOptions): Promise<InstrumentedModule> {
   if (!options.memory && options.budget !== true && options.x64 === undefined) return { wasm, cached: true };
-  const key = createHash('sha256').update(wasm).update(JSON.stringify({ options, kva: X64_KERNEL_VA_BASE, binaryen: toolVersion('binaryen'), v: 7 })).digest('hex');
+  const key = createHash('sha256').update(wasm).update(JSON.stringify({ options, kva: X64_KERNEL_VA_BASE, binaryen: toolVersion('binaryen'), v: 9 })).digest('hex');
   const hit = cacheGet(`${key}.instrumented.wasm`);
   if (hit !== undefined) return { wasm: hit, cached: true };
   const out = await runPasses(wasm, options);
@@ -161,7 +165,10 @@ async function runPasses(wasm: Uint8Array, options: InstrumentOptions): Promise<
   // the checks are ~40 instructions (~80 with the x64 translation): inline them everywhere
   b.setAlwaysInlineMaxSize(options.x64 !== undefined ? 128 : 64);
   b.setFlexibleInlineMaxSize(options.x64 !== undefined ? 128 : 64);
-  const m = b.readBinary(wasm);
+  // the frames DWARF describes (a C driver is built with -g): where /GS padding lies. binaryen reads the module
+  // without its DWARF, which it would otherwise parse and carry through every pass
+  const layouts = frameLayouts(customSections(wasm));
+  const m = b.readBinary(withoutDebugSections(wasm));
   try {
     // Features as the module declares them: Features.All would emit encodings Node 20 rejects (research addendum).
     // Mutable globals too (the budget and stack-limit exports; clang's modules declare it, a hand-built one may not)
@@ -172,6 +179,7 @@ async function runPasses(wasm: Uint8Array, options: InstrumentOptions): Promise<
       if (s.name === '.rodata' && !s.passive && typeof s.offset === 'number') rodata = [s.offset, s.offset + s.data.byteLength];
     }
     const passes: string[] = [];
+    const gsBuffers = layouts.size > 0 ? gsPadding(b, m, layouts, options.x64 !== undefined) : {};
     if (options.x64 !== undefined) {
       m.runPasses(['instrument-memory']);
       defineChecks64(b, m, options.x64.imageEnd);
@@ -199,7 +207,7 @@ async function runPasses(wasm: Uint8Array, options: InstrumentOptions): Promise<
       m.runPasses(['asyncify']);
       passes.push('fibers');
     }
-    const layout: ImageLayout = { rodata, instrumented: passes };
+    const layout: ImageLayout = { rodata, instrumented: passes, gsBuffers };
     m.addCustomSection(LAYOUT_SECTION, new TextEncoder().encode(JSON.stringify(layout)));
     if (!m.validate()) throw new Error('binaryen produced an invalid module');
     return m.emitBinary() as Uint8Array;
@@ -318,6 +326,110 @@ function defineChecks64(b: Binaryen, m: Binaryen, imageEnd: number): void {
   check('load_ptr', 2);
   check('store_ptr', 1);
   defineValueHooks(b, m, i64);
+}
+
+/** The bytes /GS padding holds (MSVC's default cookie, little-endian, repeated): what an overrun must change. */
+const GS_PADDING_BYTES = [0x4e, 0xe6, 0x40, 0xbb];
+
+/**
+ * /GS as MSVC lays it out: the security cookie right after the frame's last buffer. clang for WebAssembly aligns a
+ * 16-byte array to 16 and puts its cookie at the top of the frame, up to 12 bytes (x86; 8 on x64) above the array's
+ * end, where an overrun changes nothing clang checks: 24 characters into a 16-byte local passed. For each function
+ * with a cookie (its prologue stores __stack_chk_guard at frame+G), the bytes between the end of the highest buffer
+ * (DWARF: `frames.ts`) and G are filled with GS_PADDING_BYTES after that store; where the epilogue reads the cookie
+ * back, it reads 0 instead when any of them changed, so clang's own check calls __stack_chk_fail: bug check 0xF7 on
+ * return, as on Windows. Returns each guarded function's buffer below its cookie, by function name (for the report).
+ */
+function gsPadding(b: Binaryen, m: Binaryen, layouts: ReadonlyMap<string, FrameLayout>, wide: boolean): Record<string, string> {
+  const { i32 } = b;
+  const fields = childFields(b);
+  const buffers: Record<string, string> = {};
+  for (let i = 0; i < m.getNumFunctions(); i++) {
+    const f = m.getFunctionByIndex(i);
+    const fi = b.getFunctionInfo(f);
+    const layout = layouts.get(fi.name);
+    if ((fi.module ?? '') !== '' || layout === undefined || layout.arrays.length === 0) continue;
+    const frame = layout.frameLocal;
+    const frameType = wide ? b.i64 : i32;
+    const isFrame = (e: number): boolean => e !== 0 && b.getExpressionId(e) === b.LocalGetId && (b.getExpressionInfo(e) as { index: number }).index === frame;
+    // every expression with the setter that replaces it in its parent
+    const all: { e: number; id: number; set: (n: number) => void }[] = [];
+    const walk = (e: number, set: (n: number) => void): void => {
+      if (e === 0) return;
+      const id = b.getExpressionId(e);
+      all.push({ e, id, set });
+      const names = fields.get(id) ?? [];
+      if (names.length === 0) return;
+      const info = b.getExpressionInfo(e) as Record<string, unknown>;
+      for (const name of names) {
+        const v = info[name];
+        if (Array.isArray(v)) (v as number[]).forEach((c, k) => walk(c, (n) => setChild(b, e, id, name, k, n)));
+        else if (typeof v === 'number') walk(v, (n) => setChild(b, e, id, name, -1, n));
+      }
+    };
+    let body = fi.body as number;
+    walk(body, (n) => { body = n; });
+    // the prologue's store of the cookie: frame+G <- load(__stack_chk_guard), a constant address
+    const store = all.find(({ e, id }) => {
+      if (id !== b.StoreId) return false;
+      const st = b.getExpressionInfo(e) as { ptr: number; value: number };
+      if (!isFrame(st.ptr) || b.getExpressionId(st.value) !== b.LoadId) return false;
+      return b.getExpressionId((b.getExpressionInfo(st.value) as { ptr: number }).ptr) === b.ConstId;
+    });
+    if (store === undefined) continue;
+    const cookie = b.getExpressionInfo(store.e) as { offset: number; bytes: number };
+    const below = layout.arrays.filter((a) => a.offset + a.size <= cookie.offset);
+    if (below.length === 0) continue;
+    const end = Math.max(...below.map((a) => a.offset + a.size));
+    const top = below.find((a) => a.offset + a.size === end);
+    if (top !== undefined) buffers[fi.name] = top.name;
+    const pad = cookie.offset - end;
+    if (pad <= 0 || pad >= 16) continue;
+    const reads = all.filter(({ e, id }) => {
+      if (id !== b.LoadId || e === (b.getExpressionInfo(store.e) as { value: number }).value) return false;
+      const ld = b.getExpressionInfo(e) as { ptr: number; offset: number; bytes: number };
+      return isFrame(ld.ptr) && ld.offset === cookie.offset && ld.bytes === cookie.bytes;
+    });
+    if (reads.length === 0) continue;
+    const at = (k: number): number => end + k;
+    const fill = Array.from({ length: pad }, (_, k) => m.i32.store8(at(k), 1, m.local.get(frame, frameType), m.i32.const(GS_PADDING_BYTES[k % 4])));
+    store.set(m.block(null, [store.e, ...fill], b.none));
+    for (const r of reads) {
+      const type = b.getExpressionType(r.e);
+      let intact = m.i32.const(1);
+      for (let k = 0; k < pad; k++) {
+        intact = m.i32.and(intact, m.i32.eq(m.i32.load8_u(at(k), 1, m.local.get(frame, frameType)), m.i32.const(GS_PADDING_BYTES[k % 4])));
+      }
+      r.set(m.if(intact, r.e, type === b.i64 ? m.i64.const(0n) : m.i32.const(0)));
+    }
+    b.Function.setBody(f, body);
+  }
+  return buffers;
+}
+
+/** Replaces the child `field` (`index` in a list) of expression `e` (kind `id`) with `n`. */
+function setChild(b: Binaryen, e: number, id: number, field: string, index: number, n: number): void {
+  const setters: Record<number, Record<string, (e: number, n: number) => void>> = {
+    [b.BlockId]: { children: (x, v) => b.Block.setChildAt(x, index, v) },
+    [b.IfId]: { condition: b.If.setCondition, ifTrue: b.If.setIfTrue, ifFalse: b.If.setIfFalse },
+    [b.LoopId]: { body: b.Loop.setBody },
+    [b.BreakId]: { condition: b.Break.setCondition, value: b.Break.setValue },
+    [b.SwitchId]: { condition: b.Switch.setCondition, value: b.Switch.setValue },
+    [b.CallId]: { operands: (x, v) => b.Call.setOperandAt(x, index, v) },
+    [b.CallIndirectId]: { target: b.CallIndirect.setTarget, operands: (x, v) => b.CallIndirect.setOperandAt(x, index, v) },
+    [b.LocalSetId]: { value: b.LocalSet.setValue },
+    [b.GlobalSetId]: { value: b.GlobalSet.setValue },
+    [b.LoadId]: { ptr: b.Load.setPtr },
+    [b.StoreId]: { ptr: b.Store.setPtr, value: b.Store.setValue },
+    [b.UnaryId]: { value: b.Unary.setValue },
+    [b.BinaryId]: { left: b.Binary.setLeft, right: b.Binary.setRight },
+    [b.SelectId]: { ifTrue: b.Select.setIfTrue, ifFalse: b.Select.setIfFalse, condition: b.Select.setCondition },
+    [b.DropId]: { value: b.Drop.setValue },
+    [b.ReturnId]: { value: b.Return.setValue },
+  };
+  const set = setters[id]?.[field];
+  if (set === undefined) throw new Error(`cannot replace the ${field} of an expression of kind ${id}`);
+  set(e, n);
 }
 
 /** Child expressions of each expression kind the C pipeline produces (binaryen's getExpressionInfo field names). */

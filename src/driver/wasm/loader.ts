@@ -242,6 +242,8 @@ interface PreparedImage {
   readonly addressSpace: WasmAddressSpace;
   readonly bytes: number;
   readonly warning?: string;
+  /** The buffer below each /GS cookie, by function (the instrumentation's layout section). */
+  readonly gsBuffers?: Readonly<Record<string, string>>;
 }
 
 type Instrument = (wasm: Uint8Array, options: InstrumentOptions) => Promise<InstrumentedModule>;
@@ -307,7 +309,7 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
     }
   }
   return {
-    target, module, imports, names, bytes: bytes.length,
+    target, module, imports, names, bytes: bytes.length, ...(layout?.gsBuffers !== undefined ? { gsBuffers: layout.gsBuffers } : {}),
     ...(fibersModule !== undefined ? { fibers: fibersModule, fibersImports, fibersNames } : {}),
     ...(warning !== undefined ? { warning } : {}),
     addressSpace: {
@@ -511,6 +513,7 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
   const imports = withFibers && img.fibersImports !== undefined ? img.fibersImports : img.imports;
   const x64 = target === 'x64';
   const ps = x64 ? 8 : 4;
+  const gsBuffers = img.gsBuffers;
   /** A value passed to the driver as a pointer-sized parameter. */
   const P = (v: number): number | bigint => (x64 ? toX64(v) : v);
   // the run's kernel (set at each DriverEntry)
@@ -854,8 +857,10 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
     // the check does not pass on here (0), P2 the expected cookie, P3 its complement)
     __stack_chk_fail: () => {
       const cookie = x64 ? GS_COOKIE_X64 : BigInt(GS_COOKIE_X86);
+      const fn = faultingFunction(new Error().stack);
+      const buffer = fn === undefined ? undefined : gsBuffers?.[fn];
       throw new BugCheck(BUGCHECK_DRIVER_OVERRAN_STACK_BUFFER, [0, cookie, BigInt.asUintN(x64 ? 64 : 32, ~cookie), 0],
-        'a local buffer was overrun: the /GS security cookie after it changed before its function returned');
+        `a local buffer was overrun: the /GS security cookie after ${buffer !== undefined ? `'${buffer}' of ${fn}` : 'it'} changed before its function returned`);
     },
     // -fsanitize=null -fno-sanitize-recover=null: the check before a dereference found NULL. Its data is clang's
     // TypeMismatchData: { { const char *Filename; u32 Line, Column }, TypeDescriptor *, u8 LogAlignment,

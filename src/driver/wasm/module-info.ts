@@ -201,3 +201,44 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
   }
   return { imports, globals: exportedGlobals, hasStart, startZeroes };
 }
+
+/** The module's custom sections by name (the first of each name), read from its bytes (a wasm64 module too). */
+export function customSections(bytes: Uint8Array): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  const r = new Reader(bytes, 8);
+  while (r.i < bytes.length) {
+    const id = bytes[r.i++];
+    const size = r.leb();
+    const end = r.i + size;
+    if (id === 0) {
+      const name = r.str();
+      if (!out.has(name)) out.set(name, bytes.subarray(r.i, end));
+    }
+    r.i = end;
+  }
+  return out;
+}
+
+/** The module without its DWARF (`.debug_*` custom sections): what the instrumentation reads. */
+export function withoutDebugSections(bytes: Uint8Array): Uint8Array {
+  const keep: Uint8Array[] = [bytes.subarray(0, 8)];
+  const r = new Reader(bytes, 8);
+  let dropped = false;
+  while (r.i < bytes.length) {
+    const start = r.i;
+    const id = bytes[r.i++];
+    const size = r.leb();
+    const end = r.i + size;
+    if (id === 0 && r.str().startsWith('.debug_')) dropped = true;
+    else keep.push(bytes.subarray(start, end));
+    r.i = end;
+  }
+  if (!dropped) return bytes;
+  const out = new Uint8Array(keep.reduce((n, k) => n + k.length, 0));
+  let at = 0;
+  for (const k of keep) {
+    out.set(k, at);
+    at += k.length;
+  }
+  return out;
+}
