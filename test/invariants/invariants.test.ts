@@ -168,6 +168,19 @@ describe('events-complete after a halt on several CPUs', () => {
   });
 });
 
+describe('a declared scope', () => {
+  test('a driver that monitors process creation only is not asked to log exits (events-logged-once reads "monitors")', () => {
+    const createsOnly = (monitors: DriverModule['monitors']): DriverModule => ({
+      ...reference, name: 'creates-only', ...(monitors !== undefined ? { monitors } : {}),
+      parse: (lines) => reference.parse(lines).filter((e) => e.kind === 'process-create'),
+    });
+    const s = base([...createP1, { op: 'ExitProcess', process: 'P1' }]);
+    const check = (d: DriverModule) => runAndCheck(d, s, [getInvariant('events-logged-once')]).violations.map((v) => v.message);
+    expect(check(createsOnly(['process-create']))).toEqual([]);
+    expect(check(createsOnly(reference.monitors))).toContain('process-exit not logged');
+  });
+});
+
 describe('exclusive devices', () => {
   test('a second open of an exclusive device is refused by the I/O manager (STATUS_ACCESS_DENIED); the driver never sees it', () => {
     const r = runAndCheck(reference, base([{ op: 'DeviceRequest', major: 'IRP_MJ_CREATE' }, { op: 'DeviceRequest', major: 'IRP_MJ_CREATE' },

@@ -83,6 +83,23 @@ describe('the instrumentation stage of the C-driver pipeline', () => {
     expect(frameLayouts(new Map([['.debug_info', garbage], ['.debug_abbrev', garbage]])).size).toBe(0);
   }, 120_000);
 
+  test('/GS padding is filled in the frames DWARF describes, on x86 and x64, with every pass the loader runs', async () => {
+    for (const target of ['x86', 'x64'] as const) {
+      const built = (await compileDriver('test/fixtures/hostile/gs-overrun.c', {}, [], target)).wasm;
+      const out = await instrumentDriver(built, {
+        memory: true, budget: true, fibers: true, ...(target === 'x64' ? { x64: { imageEnd: STACK_TOP + 0x10000 } } : {}),
+      });
+      expect(out.cached).toBe(false); // the private cache: the passes ran here
+      const module = new WebAssembly.Module(new Uint8Array(out.wasm));
+      const layout = JSON.parse(new TextDecoder().decode(WebAssembly.Module.customSections(module, LAYOUT_SECTION)[0])) as ImageLayout;
+      // the function whose cookie now guards its buffer, and the buffer reports name
+      expect(layout.gsBuffers).toEqual({ CopyName: 'local' });
+      expect(layout.instrumented).toEqual(target === 'x64' ? ['memory', 'x64', 'budget', 'fibers'] : ['memory', 'budget', 'fibers']);
+      // the DWARF is not carried into the instrumented image
+      expect(WebAssembly.Module.customSections(module, '.debug_info').length).toBe(0);
+    }
+  }, 120_000);
+
   test('with every pass off the module is unchanged', async () => {
     const off = await instrumentDriver(wasm, { memory: false });
     expect(off.wasm).toBe(wasm);
