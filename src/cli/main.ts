@@ -99,9 +99,14 @@ export async function resolveDriver(name: string, io?: Io, verifier = true, cove
 }
 
 /** "12 distinct finding(s) in 9 invariant(s)": the summary groups findings by invariant. */
-function tally(findings: readonly Finding[]): string {
-  const byInvariant = new Set(findings.map((f) => f.invariant.id));
-  return `${findings.length} distinct finding(s) in ${byInvariant.size} invariant(s)`;
+/** The findings counted per invariant, every violated invariant named (those at the --max-findings cap marked). */
+function tally(findings: readonly Finding[], cap?: number): string {
+  const byInvariant = new Map<string, number>();
+  for (const f of findings) byInvariant.set(f.invariant.id, (byInvariant.get(f.invariant.id) ?? 0) + 1);
+  const full = (n: number): boolean => cap !== undefined && n >= cap;
+  const each = [...byInvariant].map(([id, n]) => `${id} ${n}${full(n) ? '*' : ''}`);
+  const note = [...byInvariant.values()].some(full) ? ` (* = the --max-findings cap of ${cap}: there may be more)` : '';
+  return `${findings.length} distinct finding(s) in ${byInvariant.size} invariant(s): ${each.join(', ')}${note}`;
 }
 
 /** `--weights image=3,exit=0`: the relative weight of each kind of operation (0 switches it off). */
@@ -473,18 +478,18 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     }
   }
   if (writeErrors.length > 0) {
-    const what = `driver=${values.driver}: ${tally(result.findings)} after ${result.runs} run(s)`;
+    const what = `driver=${values.driver}: ${tally(result.findings, maxFindings)} after ${result.runs} run(s)`;
     io.out(`psharness fuzz: ${result.failed ? 'FAILED' : 'finished'} ${what}`);
     io.err(`psharness: ${writeErrors.join('; ')}`);
     return EXIT_USAGE;
   }
   const what = `driver=${values.driver} seed=${seed} builds=${buildArg} profile=${profile} invariants=${invariants.length}`;
   if (interrupt.signal.aborted) {
-    io.out(`psharness fuzz: INTERRUPTED ${what}: ${result.failed ? tally(result.findings) : 'no violation'} in the ${result.runs} run(s) completed (${seconds}s)`);
+    io.out(`psharness fuzz: INTERRUPTED ${what}: ${result.failed ? tally(result.findings, maxFindings) : 'no violation'} in the ${result.runs} run(s) completed (${seconds}s)`);
     return EXIT_INTERRUPTED;
   }
   if (result.failed) {
-    io.out(`psharness fuzz: FAILED ${what}: ${tally(result.findings)} after ${result.runs} run(s) (${seconds}s)`);
+    io.out(`psharness fuzz: FAILED ${what}: ${tally(result.findings, maxFindings)} after ${result.runs} run(s) (${seconds}s)`);
     return EXIT_VIOLATION;
   }
   if (regressionsFailing > 0) {

@@ -18,7 +18,7 @@ import type { OpWeights } from '../generators/ops.js';
 import type { FaultMode } from '../generators/scenario.js';
 import { scenarioLabels } from '../generators/labels.js';
 import type { Scenario } from '../model/scenario.js';
-import { applicableInvariants, fuzz, type Finding, type FuzzOptions, type FuzzResult } from './fuzz.js';
+import { applicableInvariants, FindingCap, fuzz, type Finding, type FuzzOptions, type FuzzResult } from './fuzz.js';
 
 export const CHUNK_RUNS = 250;
 
@@ -124,6 +124,7 @@ export async function runCampaign(o: CampaignOptions): Promise<FuzzResult> {
   const deadline = o.timeLimitMs === undefined ? undefined : performance.timeOrigin + performance.now() + o.timeLimitMs;
   const found = new Map<string, Finding>(); // by signature
   const maxFindings = o.maxFindings ?? 20;
+  const cap = new FindingCap(maxFindings, ids);
   const order: Finding[] = [];
   const results = new Map<number, ChunkResult>();
   let merged = 0; // index into `mine` of the next chunk to merge
@@ -142,7 +143,7 @@ export async function runCampaign(o: CampaignOptions): Promise<FuzzResult> {
       progress.delete(r.k);
       mergedRuns += r.runs;
       for (const f of r.findings) {
-        if (found.has(f.signature) || f.shrinkAttempts < 0 || found.size >= maxFindings) continue;
+        if (found.has(f.signature) || f.shrinkAttempts < 0 || !cap.take(f.invariant)) continue;
         const finding: Finding = { ...f, invariant: getInvariant(f.invariant) };
         found.set(f.signature, finding);
         order.push(finding);
@@ -154,7 +155,7 @@ export async function runCampaign(o: CampaignOptions): Promise<FuzzResult> {
       }
       merged++;
       if (r.interrupted) interrupted = true;
-      if (found.size >= maxFindings || interrupted) done = true;
+      if (cap.allFull() || interrupted) done = true;
     }
   };
   const task = (k: number): ChunkTask => ({

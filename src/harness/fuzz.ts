@@ -50,7 +50,7 @@ export interface FuzzOptions {
   readonly continueAfterFailure?: boolean;
   /** Signatures whose findings need no shrinking (an earlier chunk of a campaign has them): reported unshrunk. */
   readonly skipShrink?: ReadonlySet<string>;
-  /** Stop after this many distinct findings (signatures); default 20. */
+  /** At most this many distinct findings (signatures) per invariant; default 20. No invariant is hidden by another's. */
   readonly maxFindings?: number;
   /** Signatures already known (not new) when the search starts: a `--path` replay of a later round needs them. */
   readonly knownSignatures?: readonly string[];
@@ -91,7 +91,44 @@ export interface FuzzResult {
   readonly findings: Finding[];
 }
 
-function fuzzRound(o: FuzzOptions & { readonly seen?: ReadonlySet<string> }): FuzzResult {
+/**
+ * `--max-findings` per invariant: an invariant that has its share stops failing the search, the others go on; so
+ * one prolific invariant never hides another.
+ */
+export class FindingCap {
+  private readonly counts = new Map<string, number>();
+
+  constructor(readonly max: number, private readonly ids: readonly string[]) {}
+
+  full(invariant: string): boolean {
+    return (this.counts.get(invariant) ?? 0) >= this.max;
+  }
+
+  /** Counts a finding of `invariant`; false when its share is already taken. */
+  take(invariant: string): boolean {
+    if (this.full(invariant)) return false;
+    this.counts.set(invariant, (this.counts.get(invariant) ?? 0) + 1);
+    return true;
+  }
+
+  /** The invariants whose share is taken. */
+  capped(): Set<string> {
+    return new Set(this.ids.filter((id) => this.full(id)));
+  }
+
+  allFull(): boolean {
+    return this.ids.every((id) => this.full(id));
+  }
+}
+
+type RoundOptions = FuzzOptions & { readonly seen?: ReadonlySet<string>; readonly capped?: ReadonlySet<string> };
+
+/** A violation the round has not seen, of an invariant whose share of findings is not taken. */
+function isNew(o: RoundOptions, v: Violation, record: RunRecord): boolean {
+  return !(o.capped?.has(v.invariant) ?? false) && !(o.seen?.has(signatureOf(v, record)) ?? false);
+}
+
+function fuzzRound(o: RoundOptions): FuzzResult {
   const invariants = o.invariants ?? INVARIANTS;
   const builds = o.builds ?? applicableBuilds(o.driver, BUILDS.map((b) => b.id)).builds;
   const profile = o.profile ?? 'documented';
@@ -108,7 +145,7 @@ function fuzzRound(o: FuzzOptions & { readonly seen?: ReadonlySet<string> }): Fu
     try {
       const run = runAndCheck(o.driver, s, invariants, interrupt);
       // a run fails when it shows a bug not seen yet in this search (a signature), not merely a known one again
-      const ok = !run.violations.some((v) => !(o.seen?.has(signatureOf(v, run.record)) ?? false));
+      const ok = !run.violations.some((v) => isNew(o, v, run.record));
       executed++;
       o.onRun?.(executed);
       return ok;
@@ -120,7 +157,7 @@ function fuzzRound(o: FuzzOptions & { readonly seen?: ReadonlySet<string> }): Fu
   });
   for (const ex of o.examples ?? []) {
     const r = runAndCheck(o.driver, ex, invariants);
-    if (r.violations.some((v) => !(o.seen?.has(signatureOf(v, r.record)) ?? false))) {
+    if (r.violations.some((v) => isNew(o, v, r.record))) {
       return finish(o, invariants, ex, { seed: o.seed, runs: 0, path: null, shrinks: 0, interrupted: false });
     }
   }
@@ -192,7 +229,7 @@ export function applicableInvariants(driver: DriverModule, requested: readonly I
 export function fuzz(o: FuzzOptions): FuzzResult {
   const all = o.invariants ?? applicableInvariants(o.driver);
   const seen = new Set<string>(o.knownSignatures ?? []);
-  const maxFindings = o.maxFindings ?? 20;
+  const cap = new FindingCap(o.maxFindings ?? 20, all.map((i) => i.id));
   let budget = o.runs;
   let runs = 0;
   let round = 0;
@@ -201,19 +238,20 @@ export function fuzz(o: FuzzOptions): FuzzResult {
   let interrupted = false;
   const started = o.timeLimitMs !== undefined ? performance.now() : 0;
   const end = o.deadline ?? (o.timeLimitMs === undefined ? undefined : started + o.timeLimitMs);
-  while (findings.length < maxFindings && budget > 0) {
+  while (!cap.allFull() && budget > 0) {
     const timeLeft = end === undefined ? undefined : Math.max(1, end - performance.now());
     if (end !== undefined && performance.now() >= end) {
       interrupted = true;
       break;
     }
-    const r = fuzzRound({ ...o, seed: (o.seed + round) | 0, runs: budget, invariants: all, seen, timeLimitMs: timeLeft, deadline: end,
+    const r = fuzzRound({ ...o, seed: (o.seed + round) | 0, runs: budget, invariants: all, seen, capped: cap.capped(), timeLimitMs: timeLeft, deadline: end,
       examples: round === 0 ? o.examples : undefined, onRun: o.onRun === undefined ? undefined : (n) => o.onRun?.(runs + n) });
     runs += r.runs;
     interrupted = r.interrupted;
     if (!r.failed) break;
     first ??= r;
-    for (const f of r.findings.slice(0, maxFindings - findings.length)) {
+    for (const f of r.findings) {
+      if (!cap.take(f.invariant.id)) continue;
       findings.push(f);
       o.onFinding?.(f);
     }
@@ -229,7 +267,7 @@ export function fuzz(o: FuzzOptions): FuzzResult {
 }
 
 function finish(
-  o: FuzzOptions & { readonly seen?: ReadonlySet<string> },
+  o: RoundOptions,
   invariants: readonly Invariant[],
   counterexample: Scenario,
   meta: { seed: number; runs: number; path: string | null; shrinks: number; interrupted: boolean },
@@ -240,7 +278,7 @@ function finish(
   for (const inv of invariants) {
     for (const v of first.violations.filter((x) => x.invariant === inv.id)) {
       const sig = signatureOf(v, first.record);
-      if (!(o.seen?.has(sig) ?? false) && !fresh.has(sig)) fresh.set(sig, inv);
+      if (isNew(o, v, first.record) && !fresh.has(sig)) fresh.set(sig, inv);
     }
   }
   const findings = [...fresh].map(([signature, inv]) => ({

@@ -14,7 +14,7 @@ import { mulberry32 } from '../model/rtl/prng.js';
 import type { RunRecord } from '../model/record.js';
 import type { Scenario } from '../model/scenario.js';
 import { runAndCheck } from './check.js';
-import { applicableBuilds, shrinkFor, weightsWith, type Finding, type FuzzOptions, type FuzzResult } from './fuzz.js';
+import { applicableBuilds, FindingCap, shrinkFor, weightsWith, type Finding, type FuzzOptions, type FuzzResult } from './fuzz.js';
 import { BUILDS } from '../model/builds.js';
 
 const BATCH = 64;
@@ -82,12 +82,12 @@ export function guidedFuzz(o: FuzzOptions & { readonly invariants: readonly Inva
   const seenSigs = new Set<string>();
   const corpus: Scenario[] = [];
   const findings: Finding[] = [];
-  const maxFindings = o.maxFindings ?? 20;
+  const cap = new FindingCap(o.maxFindings ?? 20, o.invariants.map((i) => i.id));
   let runs = 0;
   let first: Finding | null = null;
   let interrupted = false;
   const deadline = o.timeLimitMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + o.timeLimitMs;
-  while (runs < o.runs && findings.length < maxFindings) {
+  while (runs < o.runs && !cap.allFull()) {
     if (performance.now() > deadline) {
       interrupted = true;
       break;
@@ -104,7 +104,8 @@ export function guidedFuzz(o: FuzzOptions & { readonly invariants: readonly Inva
     }
     for (const v of r.violations) {
       const sig = signatureOf(v, r.record);
-      if (seenSigs.has(sig) || findings.length >= maxFindings) continue;
+      if (seenSigs.has(sig) || cap.full(v.invariant)) continue;
+      cap.take(v.invariant);
       seenSigs.add(sig);
       const inv = o.invariants.find((i) => i.id === v.invariant) as Invariant;
       const f: Finding = { ...shrinkFor(o.driver, inv, s, sig), signature: sig, seed: o.seed, path: null, runsToFailure: runs, roundInvariants: o.invariants.map((i) => i.id), roundSeen: [] };

@@ -68,8 +68,28 @@ describe('distinct findings: one per signature, and the fast-check round of each
     expect(new Set(sigs).size).toBe(sigs.length);
     expect(sigs.length).toBeGreaterThan(new Set(r.findings.map((f) => f.invariant.id)).size);
     const capped = await runCampaign({ driver: wssprocmon, seed: 1, runs: 1000, maxFindings: 3 });
-    expect(capped.findings.length).toBe(3);
+    const per = (fs: readonly { invariant: { id: string } }[]): Map<string, number> => {
+      const m = new Map<string, number>();
+      for (const f of fs) m.set(f.invariant.id, (m.get(f.invariant.id) ?? 0) + 1);
+      return m;
+    };
+    // the cap is per invariant: a prolific invariant stops at 3, and none is hidden by another's findings
+    expect(Math.max(...per(capped.findings).values())).toBe(3);
+    expect([...per(capped.findings).keys()].sort()).toEqual([...per(r.findings).keys()].sort());
+    const one = await runCampaign({ driver: wssprocmon, seed: 1, runs: 1000, maxFindings: 1 });
+    expect([...per(one.findings).values()].every((n) => n === 1)).toBe(true);
+    expect([...per(one.findings).keys()].sort()).toEqual([...per(r.findings).keys()].sort());
   });
+
+  test('the summary names every violated invariant with its count, and marks those at the cap', async () => {
+    const r = await run(['fuzz', '--driver', 'seed', '--no-reports', '--max-findings', '1', '--workers', '1']);
+    expect(r.code).toBe(1);
+    const summary = r.out.find((l) => l.startsWith('psharness fuzz: FAILED')) ?? '';
+    const named = [...summary.matchAll(/([a-z-]+) 1\*/g)].map((m) => m[1]);
+    expect(named.length).toBeGreaterThan(2);
+    expect(summary).toContain('(* = the --max-findings cap of 1: there may be more)');
+    expect(summary).toMatch(new RegExp(`${named.length} distinct finding\\(s\\) in ${named.length} invariant\\(s\\)`));
+  }, 60_000);
 
   test('--from-report replays the fast-check round that found a report: the same shrunk scenario', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'psh-fr-'));
