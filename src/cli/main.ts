@@ -31,7 +31,7 @@ import type { Scenario } from '../model/scenario.js';
 import {
   buildReport, cleanStaleTemps, ensureDir, fileSha256, renderMarkdown, renderRun, ReportError, resolveDriverReference, writeReport,
 } from '../harness/report.js';
-import { getInvariant, INVARIANTS, signatureOf, UnknownInvariantError, type Invariant, type Violation } from '../invariants/index.js';
+import { getInvariant, INVARIANTS, reachabilityOf, signatureOf, UnknownInvariantError, type Invariant, type Violation } from '../invariants/index.js';
 import { BUILDS, selectBuilds, UnknownBuildError } from '../model/builds.js';
 import { VERSION } from '../version.js';
 
@@ -99,6 +99,11 @@ export async function resolveDriver(name: string, io?: Io, verifier = true, cove
 }
 
 /** "12 distinct finding(s) in 9 invariant(s)": the summary groups findings by invariant. */
+/** Defensive-only findings beside a verdict: listed, never failing the default profile. */
+function warned(n: number): string {
+  return n === 0 ? '' : `; ${n} defensive-only warning(s) (failures Windows does not produce there; --profile adversarial fails on them)`;
+}
+
 /** The findings counted per invariant, every violated invariant named (those at the --max-findings cap marked). */
 function tally(findings: readonly Finding[], cap?: number): string {
   const byInvariant = new Map<string, number>();
@@ -359,6 +364,8 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   // Each finding is written the moment it is shrunk (a killed campaign keeps what it found); a location that
   // cannot be written is reported after every finding has been printed, with exit 2.
   const writeErrors: string[] = [];
+  // the default profile fails on what Windows can reach (with or without a shortage); adversarial on everything
+  const gates = (f: Finding): boolean => profile === 'adversarial' || reachabilityOf(f.record).reachability !== 'defensive';
   if (values['no-reports'] !== true) cleanStaleTemps(reportDir);
   const written = new Map<string, string>();
   const emit = (f: Finding): void => {
@@ -371,7 +378,8 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
       reportDir,
     });
     const shown = f.violations.find((v) => signatureOf(v, f.record) === f.signature) ?? f.violations[0];
-    io.out(`✗ ${f.invariant.id}: ${shown?.message ?? ''}`);
+    const reach = reachabilityOf(f.record).reachability;
+    io.out(gates(f) ? `✗ ${f.invariant.id}: ${shown?.message ?? ''}${reach === 'reachable' ? '' : ` [${reach}]`}` : `⚠ ${f.invariant.id} (defensive only: a warning): ${shown?.message ?? ''}`);
     if (values['no-reports'] === true) {
       // no file to replay: say how to get one rather than name a path that was never written
       io.out(renderMarkdown({ ...report, replay: 'none written (--no-reports): run without it for a replayable report' }, f.record));
@@ -399,15 +407,20 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     const r = checkExhaustive({ driver, k, builds, invariants, ...(timeLimitMs !== undefined ? { timeLimitMs } : {}), onFinding: (f) => emit({ ...f }) });
     const secs = ((io.now() - t0) / 1000).toFixed(2);
     const scope = `exhaustive K=${k}: ${r.checked} of ${r.total} scenarios on ${builds.length} build(s) (${secs}s)`;
-    if (r.findings.length > 0) {
-      io.out(`psharness fuzz: FAILED driver=${values.driver} ${scope}: ${tally(r.findings)}`);
+    const failing = r.findings.filter(gates);
+    if (failing.length > 0) {
+      io.out(`psharness fuzz: FAILED driver=${values.driver} ${scope}: ${tally(failing)}${warned(r.findings.length - failing.length)}`);
       return writeErrors.length > 0 ? EXIT_USAGE : EXIT_VIOLATION;
+    }
+    if (writeErrors.length > 0) {
+      io.err(`psharness: ${writeErrors.join('; ')}`);
+      return EXIT_USAGE;
     }
     if (r.checked < r.total) {
       io.err(`psharness: only ${r.checked} of the ${r.total} scenarios checked before --time-limit: nothing is shown up to K=${k}`);
       return EXIT_USAGE;
     }
-    io.out(`psharness fuzz: passed driver=${values.driver} ${scope}: no violation of ${invariants.length} invariants up to ${k} operations`);
+    io.out(`psharness fuzz: passed driver=${values.driver} ${scope}: no violation Windows can reach of ${invariants.length} invariants up to ${k} operations${warned(r.findings.length)}`);
     return EXIT_OK;
   }
   // coverage is counted in this thread: the campaign runs here (the same findings as on any number of workers)
@@ -472,7 +485,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   const seconds = ((io.now() - started) / 1000).toFixed(2);
   if (values.junit !== undefined) {
     try {
-      writeAtomic(values.junit, junitXml(values.driver, invariants, result, (id) => written.get(id)));
+      writeAtomic(values.junit, junitXml(values.driver, invariants, result, (id) => written.get(id), gates));
     } catch (e) {
       writeErrors.push(`cannot write --junit ${values.junit}: ${errorText(e)}`);
     }
@@ -488,8 +501,10 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     io.out(`psharness fuzz: INTERRUPTED ${what}: ${result.failed ? tally(result.findings, maxFindings) : 'no violation'} in the ${result.runs} run(s) completed (${seconds}s)`);
     return EXIT_INTERRUPTED;
   }
-  if (result.failed) {
-    io.out(`psharness fuzz: FAILED ${what}: ${tally(result.findings, maxFindings)} after ${result.runs} run(s) (${seconds}s)`);
+  const failing = result.findings.filter(gates);
+  const warnings = warned(result.findings.length - failing.length);
+  if (failing.length > 0) {
+    io.out(`psharness fuzz: FAILED ${what}: ${tally(failing, maxFindings)}${warnings} after ${result.runs} run(s) (${seconds}s)`);
     return EXIT_VIOLATION;
   }
   if (regressionsFailing > 0) {
@@ -501,7 +516,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     io.err(`psharness: only ${result.runs} run(s) completed${result.interrupted ? ' before --time-limit' : ''}, fewer than --min-runs ${minRuns}: nothing was shown to hold`);
     return EXIT_USAGE;
   }
-  io.out(`psharness fuzz: passed ${what}: ${result.runs} runs${result.interrupted ? ' (stopped by --time-limit)' : ''} (${seconds}s)`);
+  io.out(`psharness fuzz: passed ${what}: ${result.runs} runs${result.interrupted ? ' (stopped by --time-limit)' : ''}${warnings} (${seconds}s)`);
   return EXIT_OK;
 }
 

@@ -143,7 +143,7 @@ export async function runCampaign(o: CampaignOptions): Promise<FuzzResult> {
       progress.delete(r.k);
       mergedRuns += r.runs;
       for (const f of r.findings) {
-        if (found.has(f.signature) || f.shrinkAttempts < 0 || !cap.take(f.invariant)) continue;
+        if (found.has(f.signature) || f.shrinkAttempts < 0 || !cap.take(FindingCap.key(f.invariant, f.signature))) continue;
         const finding: Finding = { ...f, invariant: getInvariant(f.invariant) };
         found.set(f.signature, finding);
         order.push(finding);

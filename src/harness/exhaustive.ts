@@ -40,7 +40,7 @@ export function checkExhaustive(o: {
       remaining.delete(inv.id);
       const v = r.violations.find((x) => x.invariant === inv.id) as Violation;
       const signature = signatureOf(v, r.record);
-      const f: Finding = { ...shrinkFor(o.driver, inv, s, signature), signature, seed: 0, path: null, runsToFailure: checked, roundInvariants: live.map((i) => i.id), roundSeen: [] };
+      const f: Finding = { ...shrinkFor(o.driver, inv, s, signature), seed: 0, path: null, runsToFailure: checked, roundInvariants: live.map((i) => i.id), roundSeen: [] };
       findings.push(f);
       o.onFinding?.(f);
     }

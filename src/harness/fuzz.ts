@@ -100,20 +100,25 @@ export class FindingCap {
 
   constructor(readonly max: number, private readonly ids: readonly string[]) {}
 
-  full(invariant: string): boolean {
-    return (this.counts.get(invariant) ?? 0) >= this.max;
+  /** Defensive-only findings have their own share: they never use up the share of findings Windows can reach. */
+  static key(invariant: string, signature: string): string {
+    return signature.endsWith('|defensive') ? `${invariant}|defensive` : invariant;
   }
 
-  /** Counts a finding of `invariant`; false when its share is already taken. */
-  take(invariant: string): boolean {
-    if (this.full(invariant)) return false;
-    this.counts.set(invariant, (this.counts.get(invariant) ?? 0) + 1);
+  full(key: string): boolean {
+    return (this.counts.get(key) ?? 0) >= this.max;
+  }
+
+  /** Counts a finding under `key` (FindingCap.key); false when its share is already taken. */
+  take(key: string): boolean {
+    if (this.full(key)) return false;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
     return true;
   }
 
   /** The invariants whose share is taken. */
   capped(): Set<string> {
-    return new Set(this.ids.filter((id) => this.full(id)));
+    return new Set([...this.counts.keys()].filter((k) => this.full(k)));
   }
 
   allFull(): boolean {
@@ -125,7 +130,9 @@ type RoundOptions = FuzzOptions & { readonly seen?: ReadonlySet<string>; readonl
 
 /** A violation the round has not seen, of an invariant whose share of findings is not taken. */
 function isNew(o: RoundOptions, v: Violation, record: RunRecord): boolean {
-  return !(o.capped?.has(v.invariant) ?? false) && !(o.seen?.has(signatureOf(v, record)) ?? false);
+  const sig = signatureOf(v, record);
+  // a symptom already found where Windows reaches it is not new when reached again through a defensive failure
+  return !(o.capped?.has(FindingCap.key(v.invariant, sig)) ?? false) && !(o.seen?.has(sig) ?? false) && !(o.seen?.has(baseSignature(sig)) ?? false);
 }
 
 function fuzzRound(o: RoundOptions): FuzzResult {
@@ -251,7 +258,7 @@ export function fuzz(o: FuzzOptions): FuzzResult {
     if (!r.failed) break;
     first ??= r;
     for (const f of r.findings) {
-      if (!cap.take(f.invariant.id)) continue;
+      if (!cap.take(FindingCap.key(f.invariant.id, f.signature))) continue;
       findings.push(f);
       o.onFinding?.(f);
     }
@@ -281,26 +288,43 @@ function finish(
       if (isNew(o, v, first.record) && !fresh.has(sig)) fresh.set(sig, inv);
     }
   }
-  const findings = [...fresh].map(([signature, inv]) => ({
-    ...(o.skipShrink?.has(signature) === true
-      ? { invariant: inv, scenario: counterexample, shrunkFrom: counterexample.ops.length, violations: first.violations.filter((v) => v.invariant === inv.id), record: first.record, shrinkAttempts: -1 }
-      : shrinkFor(o.driver, inv, counterexample, signature)),
-    signature, seed: meta.seed, path: meta.path, runsToFailure: meta.runs, roundInvariants: invariants.map((i) => i.id),
-    roundSeen: [...(o.seen ?? [])],
-  }));
+  const findings: Finding[] = [];
+  const taken = new Set<string>();
+  for (const [signature, inv] of fresh) {
+    const shrunk = o.skipShrink?.has(signature) === true
+      ? { invariant: inv, scenario: counterexample, shrunkFrom: counterexample.ops.length, violations: first.violations.filter((v) => v.invariant === inv.id), record: first.record, shrinkAttempts: -1, signature }
+      : shrinkFor(o.driver, inv, counterexample, signature);
+    // shrunk to the reachable form of a symptom this round (or an earlier one) already has: the same bug
+    if (shrunk.signature !== signature && ((o.seen?.has(shrunk.signature) ?? false) || taken.has(shrunk.signature) || fresh.has(shrunk.signature))) continue;
+    taken.add(shrunk.signature);
+    findings.push({ ...shrunk, seed: meta.seed, path: meta.path, runsToFailure: meta.runs, roundInvariants: invariants.map((i) => i.id), roundSeen: [...(o.seen ?? [])] });
+  }
   return {
     failed: true, interrupted: meta.interrupted, seed: meta.seed, runs: meta.runs, path: meta.path,
     fastCheckShrinks: meta.shrinks, counterexample, findings,
   };
 }
 
-/** Shrinks a failing scenario for one invariant (keeping one signature, when given: the same bug, not another). */
-export function shrinkFor(driver: DriverModule, invariant: Invariant, scenario: Scenario, signature?: string): Omit<Finding, 'seed' | 'path' | 'runsToFailure' | 'roundInvariants' | 'roundSeen' | 'signature'> {
-  const fails = (s: Scenario): boolean => {
-    const r = runAndCheck(driver, s, [invariant]);
-    return signature === undefined ? r.violations.length > 0 : r.violations.some((v) => signatureOf(v, r.record) === signature);
-  };
+/** A signature without its '|defensive' mark: the symptom, however it was reached. */
+export function baseSignature(signature: string): string {
+  return signature.endsWith('|defensive') ? signature.slice(0, -'|defensive'.length) : signature;
+}
+
+/**
+ * Shrinks a failing scenario for one invariant (keeping one signature, when given: the same bug, not another). The
+ * same symptom reached without the failure Windows does not produce counts as the same bug, so the shrinker drops
+ * such a failure whenever it can: the finding's signature is then the reachable one.
+ */
+export function shrinkFor(driver: DriverModule, invariant: Invariant, scenario: Scenario, signature?: string): Omit<Finding, 'seed' | 'path' | 'runsToFailure' | 'roundInvariants' | 'roundSeen'> {
+  const base = signature === undefined ? undefined : baseSignature(signature);
+  const match = (r: { violations: Violation[]; record: RunRecord }): Violation | undefined =>
+    base === undefined ? r.violations[0] : r.violations.find((v) => baseSignature(signatureOf(v, r.record)) === base);
+  const fails = (s: Scenario): boolean => match(runAndCheck(driver, s, [invariant])) !== undefined;
   const { scenario: shrunk, attempts } = shrinkScenario(scenario, fails);
   const final = runAndCheck(driver, shrunk, [invariant]);
-  return { invariant, scenario: shrunk, shrunkFrom: scenario.ops.length, violations: final.violations, record: final.record, shrinkAttempts: attempts };
+  const v = match(final);
+  return {
+    invariant, scenario: shrunk, shrunkFrom: scenario.ops.length, violations: final.violations, record: final.record, shrinkAttempts: attempts,
+    signature: v !== undefined ? signatureOf(v, final.record) : signature ?? '',
+  };
 }

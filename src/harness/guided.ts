@@ -104,11 +104,10 @@ export function guidedFuzz(o: FuzzOptions & { readonly invariants: readonly Inva
     }
     for (const v of r.violations) {
       const sig = signatureOf(v, r.record);
-      if (seenSigs.has(sig) || cap.full(v.invariant)) continue;
-      cap.take(v.invariant);
+      if (seenSigs.has(sig) || !cap.take(FindingCap.key(v.invariant, sig))) continue;
       seenSigs.add(sig);
       const inv = o.invariants.find((i) => i.id === v.invariant) as Invariant;
-      const f: Finding = { ...shrinkFor(o.driver, inv, s, sig), signature: sig, seed: o.seed, path: null, runsToFailure: runs, roundInvariants: o.invariants.map((i) => i.id), roundSeen: [] };
+      const f: Finding = { ...shrinkFor(o.driver, inv, s, sig), seed: o.seed, path: null, runsToFailure: runs, roundInvariants: o.invariants.map((i) => i.id), roundSeen: [] };
       findings.push(f);
       first ??= f;
       o.onFinding?.(f);

@@ -1,7 +1,9 @@
 /** JUnit XML for CI: one test case per invariant checked, failed when violated. */
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Invariant } from '../invariants/index.js';
-import type { FuzzResult } from './fuzz.js';
+import { reachabilityOf } from '../invariants/index.js';
+import type { Finding, FuzzResult } from './fuzz.js';
+import { reachabilityText } from './report.js';
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
@@ -9,21 +11,32 @@ function esc(s: string): string {
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-export function junitXml(driver: string, invariants: readonly Invariant[], result: FuzzResult, replayOf: (id: string) => string | undefined): string {
-  const failures = new Set(result.findings.map((f) => f.invariant.id)).size;
+/**
+ * `gates` says which findings fail the suite (the default profile: those Windows can reach); the others are listed
+ * in the test case's system-out as warnings.
+ */
+export function junitXml(driver: string, invariants: readonly Invariant[], result: FuzzResult, replayOf: (id: string) => string | undefined,
+  gates: (f: Finding) => boolean = () => true): string {
+  const failures = new Set(result.findings.filter(gates).map((f) => f.invariant.id)).size;
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuite name="psharness ${esc(driver)}" tests="${invariants.length}" failures="${failures}" errors="0" skipped="0">`,
     `  <properties><property name="seed" value="${result.seed}"/><property name="runs" value="${result.runs}"/>${result.interrupted ? '<property name="interrupted" value="true"/>' : ''}</properties>`,
   ];
   for (const inv of invariants) {
-    const fs = result.findings.filter((x) => x.invariant.id === inv.id);
+    const mine = result.findings.filter((x) => x.invariant.id === inv.id);
+    const fs = mine.filter(gates);
+    const warnings = mine.filter((f) => !gates(f));
     lines.push(`  <testcase classname="psharness.${esc(driver)}" name="${esc(inv.id)}">`);
     if (fs.length > 0) {
       // one failure per test case; every distinct finding of the invariant is listed in it
       const msg = `${fs[0].violations[0]?.message ?? 'violated'}${fs.length > 1 ? ` (and ${fs.length - 1} more distinct finding(s))` : ''}`;
-      const body = [`${inv.statement}`, ...fs.flatMap((f) => [...f.violations.map((v) => `- ${v.message}`), `  replay: ${replayOf(f.signature) ?? '(no report written)'}`])].join('\n');
+      const body = [`${inv.statement}`, ...fs.flatMap((f) => [...f.violations.map((v) => `- ${v.message}`), `  on Windows: ${reachabilityText(reachabilityOf(f.record).reachability)}`, `  replay: ${replayOf(f.signature) ?? '(no report written)'}`])].join('\n');
       lines.push(`    <failure message="${esc(msg)}" type="${esc(inv.id)}">${esc(body)}</failure>`);
+    }
+    if (warnings.length > 0) {
+      const body = warnings.flatMap((f) => [...f.violations.map((v) => `warning (${reachabilityText('defensive')}): ${v.message}`), `  replay: ${replayOf(f.signature) ?? '(no report written)'}`]).join('\n');
+      lines.push(`    <system-out>${esc(body)}</system-out>`);
     }
     lines.push('  </testcase>');
   }

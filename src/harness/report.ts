@@ -8,7 +8,7 @@ import { INPUT_LIMITS, readInputFile } from '../driver/input-files.js';
 import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, parse, relative, resolve, sep } from 'node:path';
 import { linesOf } from '../driver/types.js';
-import type { Invariant, Violation } from '../invariants/index.js';
+import { reachabilityOf, type Invariant, type Reachability, type Violation } from '../invariants/index.js';
 import { getBuild } from '../model/builds.js';
 import type { Op } from '../model/ops.js';
 import type { CallbackRecord, ConcurrencyRecord, PhaseRecord, RunRecord } from '../model/record.js';
@@ -56,6 +56,19 @@ export interface Report {
   readonly driverSha256?: string;
   /** The distinct bug (invariant | bug check | function | message skeleton) the campaign deduplicated by. */
   readonly signature?: string;
+  /** Whether Windows can reach it (invariants/reachability.ts), and what the counterexample needed that it may not. */
+  readonly reachability?: { readonly class: Reachability; readonly why: readonly string[] };
+}
+
+const REACHABILITY_TEXT: Readonly<Record<Reachability, string>> = {
+  reachable: 'reachable: the counterexample uses only documented behaviour of the build',
+  'low-resources': 'under low resources: it needs a failure Windows produces when memory or a fixed table runs out',
+  defensive: 'defensive only: it needs a failure Windows does not produce there (a warning in the default profile)',
+};
+
+/** The reachability class in words, for the report, the summary and JUnit. */
+export function reachabilityText(r: Reachability): string {
+  return REACHABILITY_TEXT[r];
 }
 
 export function sha256(text: string): string {
@@ -101,6 +114,7 @@ export function buildReport(args: {
     replay: `npx psharness replay ${join(args.reportDir, `${id}.json`)}`,
     ...(file !== undefined ? { driverSha256: file } : {}),
     ...(args.signature !== undefined ? { signature: args.signature } : {}),
+    reachability: (({ reachability, why }) => ({ class: reachability, why }))(reachabilityOf(args.record)),
   };
 }
 
@@ -254,6 +268,7 @@ export function renderMarkdown(report: Report, record: RunRecord): string {
   out.push(`| operations | ${s.ops.length} (shrunk from ${report.shrunkFrom}) |`);
   if (s.schedule !== undefined) out.push(`| CPUs | ${describeSchedule(s.schedule)} |`);
   if (report.fuzz !== null) out.push(`| found by | seed ${report.fuzz.seed}, run ${report.fuzz.runsToFailure}, path \`${report.fuzz.path ?? '-'}\` |`);
+  if (report.reachability !== undefined) out.push(`| on Windows | ${reachabilityText(report.reachability.class)}${report.reachability.why.map((w) => `; ${w}`).join('')} |`);
   out.push('', `Replay: \`${report.replay}\``, '');
   out.push('## Violations', '');
   for (const v of report.violations) {

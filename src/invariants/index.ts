@@ -20,6 +20,7 @@ import { kernelMemoryOwned, noDeadlock, routineReturns, uninitializedUse } from 
 import { lockOrderConsistent, noDataRace } from './concurrency.js';
 
 export * from './types.js';
+export { reachabilityOf, type Reachability, type ReachabilityClass } from './reachability.js';
 export { deliveredEvents, type DeliveredEvent } from './device-events.js';
 
 export const INVARIANTS: readonly Invariant[] = [

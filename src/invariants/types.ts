@@ -4,6 +4,7 @@
  */
 import type { DeviceDeclaration, DriverDeclarations, LoggedEvent, LoggedKind } from '../model/driver-output.js';
 import { linesOf } from '../model/driver-output.js';
+import { reachabilityOf } from './reachability.js';
 import type { CallbackRecord, DdiCallRecord, RunRecord } from '../model/record.js';
 
 export interface Evidence {
@@ -54,8 +55,9 @@ const HALTS = new Set(['no-bugcheck', 'kernel-memory-owned', 'uninitialized-use'
 /**
  * A finding's stable signature: the invariant; for the invariants about a halt, the bug check code and the
  * faulting function; and the message with what varies between scenarios taken out (numbers, addresses, quoted names,
- * parenthesised detail, status, IRP major and build names). Two findings with one signature are one bug; a campaign reports
- * every distinct signature once.
+ * parenthesised detail, status, IRP major and build names), and '|defensive' when the run needed a failure Windows
+ * does not produce (reachability.ts). Two findings with one signature are one bug; a campaign reports every distinct
+ * signature once.
  */
 export function signatureOf(v: Violation, record: RunRecord): string {
   const halt = HALTS.has(v.invariant);
@@ -65,7 +67,9 @@ export function signatureOf(v: Violation, record: RunRecord): string {
     .replace(/\s*\([^()]*\)/g, '').replace(/"[^"]*"/g, '"…"').replace(/\bIRP_MJ_[A-Z_]+/g, 'IRP_MJ_*')
     .replace(/\bSTATUS_[A-Z0-9_]+/g, 'STATUS_*').replace(/\bwin[0-9a-z]+-x(?:86|64)\b/g, 'win*')
     .replace(/0x[0-9A-Fa-f]+/g, '0x#').replace(/\d+/g, '#');
-  return `${v.invariant}|${b !== null ? `0x${b.code.toString(16).toUpperCase()}` : '-'}|${fn}|${skeleton}`;
+  const sig = `${v.invariant}|${b !== null ? `0x${b.code.toString(16).toUpperCase()}` : '-'}|${fn}|${skeleton}`;
+  // a symptom Windows cannot produce is its own finding: it must not hide the same symptom reached for real
+  return reachabilityOf(record).reachability === 'defensive' ? `${sig}|defensive` : sig;
 }
 
 export function observe(record: RunRecord, driver: Pick<DriverDeclarations, 'parse' | 'monitors' | 'notMonitoring' | 'device'>): Observation {

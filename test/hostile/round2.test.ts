@@ -288,7 +288,7 @@ describe('Ctrl-C mid-campaign', () => {
     expect(performance.now() - sent).toBeLessThan(10_000);
     expect(code).toBe(130);
     expect(err).toMatch(/psharness: interrupted: stopping the campaign, writing what was found so far/);
-    const found = /psharness fuzz: INTERRUPTED .*: (\d+) distinct finding\(s\) in \d+ invariant\(s\) in the \d+ run\(s\) completed/.exec(out);
+    const found = /psharness fuzz: INTERRUPTED .*: (\d+) distinct finding\(s\) in \d+ invariant\(s\)[^\n]* in the \d+ run\(s\) completed/.exec(out);
     expect(found).not.toBeNull();
     expect(readdirSync(join(dir, 'reports')).filter((f) => f.endsWith('.json'))).toHaveLength(Number(found?.[1]));
     const junit = readFileSync(join(dir, 'junit.xml'), 'utf8');
