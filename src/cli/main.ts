@@ -32,7 +32,7 @@ import {
   buildReport, cleanStaleTemps, ensureDir, fileSha256, renderMarkdown, renderRun, ReportError, resolveDriverReference, writeReport,
 } from '../harness/report.js';
 import { getInvariant, INVARIANTS, reachabilityOf, signatureOf, UnknownInvariantError, type Invariant, type Violation } from '../invariants/index.js';
-import { BUILDS, selectBuilds, UnknownBuildError } from '../model/builds.js';
+import { BUILDS, getBuild, selectBuilds, UnknownBuildError } from '../model/builds.js';
 import { VERSION } from '../version.js';
 
 export const EXIT_OK = 0;
@@ -335,6 +335,10 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     for (const x of skipped) byReason.set(x.why, [...(byReason.get(x.why) ?? []), x.build]);
     io.err(`psharness: skipping ${[...byReason].map(([why, bs]) => `${bs.join(', ')} (${why})`).join('; ')}`);
   }
+  if (oneCpu && values.cpus === undefined) {
+    // say what this mode does not run, so a pass is not read as the plain campaign's
+    io.err(`psharness: ${values.guided === true ? '--guided' : '--coverage'} runs on one CPU${driver.x64 === undefined && builds.every((b) => getBuild(b).pointerSize === 4) && skipped.length > 0 ? ' and x86 builds (a coverage build)' : ''}: data races and lock-order bugs need the plain campaign (--cpus 2 or more)`);
+  }
   const invariants: Invariant[] = values.invariant === undefined
     ? applicableInvariants(driver)
     : [...new Set(values.invariant.flatMap((s) => s.split(',')).map((id) => id.trim()))].map((id) => getInvariant(id));
@@ -496,7 +500,9 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     io.err(`psharness: ${writeErrors.join('; ')}`);
     return EXIT_USAGE;
   }
-  const what = `driver=${values.driver} seed=${seed} builds=${buildArg} profile=${profile} invariants=${invariants.length}`;
+  // what actually ran: the builds the driver ran on (a coverage build is x86 only) and the CPUs
+  const ran = skipped.length === 0 ? buildArg : `${buildArg} (${builds.length} ran: ${builds.length <= 4 ? builds.join(', ') : `${builds.length} ${[...new Set(builds.map((b) => (getBuild(b).pointerSize === 8 ? 'x64' : 'x86')))].join('+')} builds`})`;
+  const what = `driver=${values.driver} seed=${seed} builds=${ran} cpus=${cpus === 1 ? '1' : `1-${cpus}`} profile=${profile} invariants=${invariants.length}`;
   if (interrupt.signal.aborted) {
     io.out(`psharness fuzz: INTERRUPTED ${what}: ${result.failed ? tally(result.findings, maxFindings) : 'no violation'} in the ${result.runs} run(s) completed (${seconds}s)`);
     return EXIT_INTERRUPTED;

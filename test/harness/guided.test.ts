@@ -31,4 +31,13 @@ describe('coverage-guided search (--guided)', () => {
     const cli = await runCli(['fuzz', '--driver', 'examples/drivers/wssprocmon.c', '--guided', '--no-reports', '--runs', '300']);
     expect(cli.code).toBe(1);
   }, 60_000);
+
+  test('a racy driver guided passes on one CPU, and says so: the CPUs and builds that ran, and what it cannot see', async () => {
+    const guided = await runCli(['fuzz', '--driver', 'examples/drivers/proctable-nolock.c', '--guided', '--no-reports', '--runs', '200']);
+    expect(guided.err).toContain('--guided runs on one CPU and x86 builds (a coverage build): data races and lock-order bugs need the plain campaign');
+    expect(guided.out).toMatch(/builds=all \(\d+ ran: \d+ x86 builds\) cpus=1 /);
+    const plain = await runCli(['fuzz', '--driver', 'examples/drivers/proctable-nolock.c', '--no-reports', '--runs', '1000', '--max-findings', '1']);
+    expect(plain.code).toBe(1);
+    expect(plain.out).toMatch(/cpus=1-4 .*no-data-race/);
+  }, 120_000);
 });
