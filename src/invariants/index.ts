@@ -67,8 +67,34 @@ export function getInvariant(id: string): Invariant {
   return inv;
 }
 
+/** The invariants about the halt itself, and the races that may have caused it: judged whatever the halt. */
+const ABOUT_THE_HALT = new Set(['no-bugcheck', 'kernel-memory-owned', 'uninitialized-use', 'routine-returns', 'no-data-race', 'lock-order-consistent', 'no-deadlock', 'dbgprint-limit']);
+
+/**
+ * A halted machine is the end of judgement: after a bug check or a verifier stop, the other invariants judge only
+ * what completed before it. Their violations in the halting operation, in one still in flight on another CPU, or in
+ * a later one are the halt's consequences, not findings of their own, unless they are about a callback that
+ * returned before the halt.
+ */
+function beforeTheHalt(run: Observation): ((v: Violation) => boolean) | null {
+  const r = run.record;
+  const halt = r.bugCheck ?? r.verifierStop ?? null;
+  if (halt === null) return null;
+  const cut = new Set(r.ops.filter((o) => o.outcome === 'unfinished' || o.outcome === 'halted').map((o) => o.index));
+  const returned = new Set([...r.callbacks, ...r.phases].filter((c) => c.outcome === 'returned' && (halt.seq === null || c.seq < halt.seq)).map((c) => c.seq));
+  return (v) => {
+    // a diagnosis of the halt itself (the callback that stopped the machine) is the finding
+    if (ABOUT_THE_HALT.has(v.invariant) || (v.evidence.seq !== undefined && v.evidence.seq === halt.seq)) return true;
+    const op = v.evidence.op;
+    if (op < halt.op && !cut.has(op)) return true;
+    // the halting operation, one in flight on another CPU, or a later one: only a callback that returned before
+    return v.evidence.seq !== undefined && returned.has(v.evidence.seq);
+  };
+}
+
 export function checkAll(run: Observation, invariants: readonly Invariant[] = INVARIANTS): Violation[] {
   const out: Violation[] = [];
   for (const inv of invariants) for (const v of inv.check(run)) out.push(v);
-  return out;
+  const keep = out.length === 0 ? null : beforeTheHalt(run);
+  return keep === null ? out : out.filter(keep);
 }

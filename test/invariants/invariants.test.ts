@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { MUTANTS, reference, wssprocmon, type DriverModule } from '../../src/driver/index.js';
 import { runAndCheck } from '../../src/harness/check.js';
-import { getInvariant, INVARIANTS } from '../../src/invariants/index.js';
+import { checkAll, getInvariant, INVARIANTS } from '../../src/invariants/index.js';
 import { simulate, type Ddi, type Scenario } from '../../src/model/index.js';
 import { scenario, VOL } from '../helpers.js';
 import { parserFromSpec, validateLogSpec } from '../../src/driver/log-spec.js';
@@ -165,6 +165,26 @@ describe('events-complete after a halt on several CPUs', () => {
     });
     expect(invariant.check(halted('done')).map((v) => v.message)).toEqual([expect.stringMatching(/^process-create pid \d+ was never logged/)]);
     expect(invariant.check(halted('unfinished'))).toEqual([]);
+  });
+});
+
+describe('a halted machine is the end of judgement', () => {
+  test('after a bug check or verifier stop, only what completed before it is judged (besides the halt itself)', () => {
+    const two = base([...createP1, { op: 'CreateProcess', id: 'P2', thread: 'T2', parent: 'System', path: `${VOL}\\b.exe` }]);
+    const run = runAndCheck(wssprocmon, two, [getInvariant('process-name-correct')]);
+    expect(new Set(run.violations.map((v) => v.evidence.op))).toEqual(new Set([0, 1]));
+    // op 0 stops the machine (a hang at its end) before op 1, in flight on another CPU, delivers anything: what
+    // op 1 shows is not the driver's to answer for; op 0's own callbacks returned before the stop
+    const last = run.record.callbacks.filter((c) => c.op === 0).at(-1)?.seq as number;
+    const halted = (haltSeq: number) => ({
+      ...run.observation,
+      record: { ...run.record, verifierStop: { check: 'watchdog', reason: 'a hang', during: 'callback', seq: haltSeq, op: 0 },
+        ops: run.record.ops.map((o) => ({ ...o, outcome: o.index === 0 ? 'halted' as const : 'unfinished' as const })) },
+    });
+    const judged = (h: ReturnType<typeof halted>) => new Set(checkAll(h, [getInvariant('process-name-correct')]).map((v) => v.evidence.op));
+    expect(judged(halted(last))).toEqual(new Set([0]));
+    // had op 1's callbacks returned before the stop, they are judged
+    expect(judged(halted(Number.MAX_SAFE_INTEGER))).toEqual(new Set([0, 1]));
   });
 });
 
