@@ -375,6 +375,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   const emit = (f: Finding): void => {
     const report = buildReport({
       driver: values.driver as string, invariant: f.invariant, scenario: f.scenario, shrunkFrom: f.shrunkFrom, violations: f.violations, record: f.record, signature: f.signature,
+      ...(f.alsoBreaks !== undefined ? { alsoBreaks: f.alsoBreaks } : {}),
       fuzz: {
         seed: f.seed, path: f.path, runsToFailure: f.runsToFailure, profile, builds, invariants: f.roundInvariants, maxOps, ...(cpus > 1 ? { cpus } : {}),
         ...(verifier ? {} : { verifier: false as const }), ...(f.roundSeen.length > 0 ? { seen: f.roundSeen } : {}),
@@ -383,7 +384,8 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     });
     const shown = f.violations.find((v) => signatureOf(v, f.record) === f.signature) ?? f.violations[0];
     const reach = reachabilityOf(f.record).reachability;
-    io.out(gates(f) ? `✗ ${f.invariant.id}: ${shown?.message ?? ''}${reach === 'reachable' ? '' : ` [${reach}]`}` : `⚠ ${f.invariant.id} (defensive only: a warning): ${shown?.message ?? ''}`);
+    const also = f.alsoBreaks === undefined ? '' : ` (also breaks ${f.alsoBreaks.join(', ')})`;
+    io.out(gates(f) ? `✗ ${f.invariant.id}${also}: ${shown?.message ?? ''}${reach === 'reachable' ? '' : ` [${reach}]`}` : `⚠ ${f.invariant.id}${also} (defensive only: a warning): ${shown?.message ?? ''}`);
     if (values['no-reports'] === true) {
       // no file to replay: say how to get one rather than name a path that was never written
       io.out(renderMarkdown({ ...report, replay: 'none written (--no-reports): run without it for a replayable report' }, f.record));

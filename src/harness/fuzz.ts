@@ -77,6 +77,8 @@ export interface Finding {
   readonly roundInvariants: readonly string[];
   /** Signatures the round already knew (a fast-check replay of it needs them too). */
   readonly roundSeen: readonly string[];
+  /** Other invariants the same root cause (signature) breaks in the shrunk run: one finding lists them all. */
+  readonly alsoBreaks?: readonly string[];
 }
 
 export interface FuzzResult {
@@ -297,7 +299,9 @@ function finish(
     // shrunk to the reachable form of a symptom this round (or an earlier one) already has: the same bug
     if (shrunk.signature !== signature && ((o.seen?.has(shrunk.signature) ?? false) || taken.has(shrunk.signature) || fresh.has(shrunk.signature))) continue;
     taken.add(shrunk.signature);
-    findings.push({ ...shrunk, seed: meta.seed, path: meta.path, runsToFailure: meta.runs, roundInvariants: invariants.map((i) => i.id), roundSeen: [...(o.seen ?? [])] });
+    // the counterexample before shrinking may show more of what the root cause breaks (a zombie needs the exit)
+    const also = new Set([...(shrunk.alsoBreaks ?? []), ...first.violations.filter((v) => v.invariant !== inv.id && [signature, shrunk.signature].includes(signatureOf(v, first.record))).map((v) => v.invariant)]);
+    findings.push({ ...shrunk, ...(also.size > 0 ? { alsoBreaks: [...also] } : {}), seed: meta.seed, path: meta.path, runsToFailure: meta.runs, roundInvariants: invariants.map((i) => i.id), roundSeen: [...(o.seen ?? [])] });
   }
   return {
     failed: true, interrupted: meta.interrupted, seed: meta.seed, runs: meta.runs, path: meta.path,
@@ -323,8 +327,12 @@ export function shrinkFor(driver: DriverModule, invariant: Invariant, scenario: 
   const { scenario: shrunk, attempts } = shrinkScenario(scenario, fails);
   const final = runAndCheck(driver, shrunk, [invariant]);
   const v = match(final);
+  const sig = v !== undefined ? signatureOf(v, final.record) : signature ?? '';
+  // one root cause, one finding: the other invariants the same driver action breaks in this run are listed with it
+  const others = runAndCheck(driver, shrunk, applicableInvariants(driver).filter((i) => i.id !== invariant.id));
+  const alsoBreaks = [...new Set(others.violations.filter((x) => signatureOf(x, others.record) === sig).map((x) => x.invariant))];
   return {
     invariant, scenario: shrunk, shrunkFrom: scenario.ops.length, violations: final.violations, record: final.record, shrinkAttempts: attempts,
-    signature: v !== undefined ? signatureOf(v, final.record) : signature ?? '',
+    signature: sig, ...(alsoBreaks.length > 0 ? { alsoBreaks } : {}),
   };
 }

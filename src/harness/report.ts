@@ -56,6 +56,8 @@ export interface Report {
   readonly driverSha256?: string;
   /** The distinct bug (invariant | bug check | function | message skeleton) the campaign deduplicated by. */
   readonly signature?: string;
+  /** The other invariants the same root cause breaks (one finding, not one per invariant). */
+  readonly alsoBreaks?: readonly string[];
   /** Whether Windows can reach it (invariants/reachability.ts), and what the counterexample needed that it may not. */
   readonly reachability?: { readonly class: Reachability; readonly why: readonly string[] };
 }
@@ -95,6 +97,7 @@ export function buildReport(args: {
   fuzz: FuzzProvenance | null;
   reportDir: string;
   signature?: string;
+  alsoBreaks?: readonly string[];
 }): Report {
   const id = reportId(args.driver, args.invariant.id, args.scenario);
   const file = /\.(c|wasm)$/.test(args.driver) ? fileSha256(args.driver) : undefined;
@@ -114,6 +117,7 @@ export function buildReport(args: {
     replay: `npx psharness replay ${join(args.reportDir, `${id}.json`)}`,
     ...(file !== undefined ? { driverSha256: file } : {}),
     ...(args.signature !== undefined ? { signature: args.signature } : {}),
+    ...(args.alsoBreaks !== undefined && args.alsoBreaks.length > 0 ? { alsoBreaks: args.alsoBreaks } : {}),
     reachability: (({ reachability, why }) => ({ class: reachability, why }))(reachabilityOf(args.record)),
   };
 }
@@ -257,6 +261,7 @@ export function renderMarkdown(report: Report, record: RunRecord): string {
   out.push(`# ${report.driver}: ${report.invariant.id}`, '');
   out.push(`> ${report.invariant.statement}`, '');
   out.push(`Rule: ${report.invariant.source}`, '');
+  if (report.alsoBreaks !== undefined) out.push(`The same root cause also breaks: ${report.alsoBreaks.map((i) => `\`${i}\``).join(', ')}`, '');
   out.push('| | |', '|---|---|');
   out.push(`| build | ${build.title} (\`${build.id}\`) |`);
   out.push(`| profile | ${s.profile} |`);

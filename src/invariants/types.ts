@@ -59,7 +59,34 @@ const HALTS = new Set(['no-bugcheck', 'kernel-memory-owned', 'uninitialized-use'
  * does not produce (reachability.ts). Two findings with one signature are one bug; a campaign reports every distinct
  * signature once.
  */
+/**
+ * The driver action behind a reference finding: the routine that took a reference it did not drop. A leak in a
+ * callback (references-balanced) and the object it leaves alive at the end (references-released: a zombie, an
+ * active process, an unloaded driver's reference) are one bug, whichever invariant saw it first.
+ */
+function leakSite(v: Violation, record: RunRecord): string | undefined {
+  const leaked = (c: CallbackRecord): boolean => c.refsTaken > c.refsDropped;
+  if (v.invariant === 'references-balanced') {
+    const cb = record.callbacks.find((c) => c.seq === v.evidence.seq);
+    return cb !== undefined && leaked(cb) ? `${cb.kind} routine ${cb.routine}` : undefined;
+  }
+  if (v.invariant === 'references-released') {
+    const m = /^end state: (process|thread) (\d+)/.exec(v.evidence.event ?? '');
+    if (m === null) return undefined;
+    const id = Number(m[2]);
+    const on = record.callbacks.find((c) => leaked(c) && (m[1] === 'process' ? c.truth.pid === id : c.truth.tid === id));
+    const cb = on ?? record.callbacks.find(leaked);
+    return cb === undefined ? undefined : `${cb.kind} routine ${cb.routine}`;
+  }
+  return undefined;
+}
+
 export function signatureOf(v: Violation, record: RunRecord): string {
+  const site = leakSite(v, record);
+  if (site !== undefined) {
+    const sig = `references|-|-|a reference taken in ${site} is never dropped`;
+    return reachabilityOf(record).reachability === 'defensive' ? `${sig}|defensive` : sig;
+  }
   const halt = HALTS.has(v.invariant);
   const b = halt ? record.bugCheck : null;
   const fn = halt ? (b?.function ?? record.verifierStop?.function ?? '-') : '-';

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { MUTANTS, reference, wssprocmon, type DriverModule } from '../../src/driver/index.js';
 import { runAndCheck } from '../../src/harness/check.js';
-import { checkAll, getInvariant, INVARIANTS } from '../../src/invariants/index.js';
+import { checkAll, getInvariant, INVARIANTS, signatureOf } from '../../src/invariants/index.js';
+import { fuzz } from '../../src/harness/fuzz.js';
 import { simulate, type Ddi, type Scenario } from '../../src/model/index.js';
 import { scenario, VOL } from '../helpers.js';
 import { parserFromSpec, validateLogSpec } from '../../src/driver/log-spec.js';
@@ -185,6 +186,42 @@ describe('a halted machine is the end of judgement', () => {
     expect(judged(halted(last))).toEqual(new Set([0]));
     // had op 1's callbacks returned before the stop, they are judged
     expect(judged(halted(Number.MAX_SAFE_INTEGER))).toEqual(new Set([0, 1]));
+  });
+});
+
+describe('one root cause, one finding', () => {
+  /** Looks up the process it is told about and never drops the reference: in process notify, and also in thread notify. */
+  const leaker = (inThreads: boolean): DriverModule => ({
+    name: inThreads ? 'leaks-twice' : 'leaks-once', description: 'leaks', logsEvents: false, parse: () => [],
+    imports: ['PsSetCreateProcessNotifyRoutine', 'PsSetCreateThreadNotifyRoutine', 'PsLookupProcessByProcessId'],
+    instantiate: () => ({
+      DriverEntry(ddi) {
+        const p = { value: 0 };
+        const st = ddi.PsSetCreateProcessNotifyRoutine((_ppid: number, pid: number, create: boolean) => { if (create) ddi.PsLookupProcessByProcessId(pid, p); }, false);
+        if (st !== 0 || !inThreads) return st;
+        return ddi.PsSetCreateThreadNotifyRoutine((pid: number, _tid: number, create: boolean) => { if (!create) ddi.PsLookupProcessByProcessId(pid, p); });
+      },
+    }),
+  });
+
+  test('a leak in a callback and the zombie it leaves have one signature: the routine that took the reference', () => {
+    const run = runAndCheck(leaker(false), base([...createP1, { op: 'ExitProcess', process: 'P1' }]));
+    const refs = run.violations.filter((v) => v.invariant.startsWith('references-'));
+    expect(refs.map((v) => v.invariant).sort()).toEqual(['references-balanced', 'references-released']);
+    expect(new Set(refs.map((v) => signatureOf(v, run.record)))).toEqual(new Set([expect.stringMatching(/^references\|-\|-\|a reference taken in process routine \w+ is never dropped$/)]));
+  });
+
+  test('a driver with one leak gives one reference finding, listing what else it breaks; two leaks give two', () => {
+    // the counterexample (here given first) exits the process: the zombie is seen, and listed with the leak
+    const example = base([...createP1, { op: 'ExitProcess', process: 'P1' }]);
+    const refFindings = (d: DriverModule) => fuzz({ driver: d, seed: 1, runs: 300, builds: ['winxp-x86'], examples: [example] }).findings.filter((f) => f.invariant.id.startsWith('references-'));
+    const once = refFindings(leaker(false));
+    expect(once).toHaveLength(1);
+    expect(once[0].invariant.id).toBe('references-balanced');
+    expect(once[0].alsoBreaks).toContain('references-released');
+    const twice = refFindings(leaker(true));
+    expect(twice).toHaveLength(2);
+    expect(new Set(twice.map((f) => f.signature)).size).toBe(2);
   });
 });
 
