@@ -66,6 +66,14 @@ export const eventsComplete: Invariant = {
         pool.set(k, n - 1);
         continue;
       }
+      // a line that carries no PID (or TID) — the log spec's pattern does not capture it, e.g. a system image's
+      // load, PID 0 — matches any event of its kind
+      const thread = e.kind === 'thread-create' || e.kind === 'thread-exit';
+      const loose = [key(e.kind, undefined, undefined), ...(thread ? [key(e.kind, e.pid, undefined)] : [])].find((x) => (pool.get(x) ?? 0) > 0);
+      if (loose !== undefined) {
+        pool.set(loose, (pool.get(loose) ?? 0) - 1);
+        continue;
+      }
       const event = `${e.kind} pid ${e.pid}${e.tid !== undefined ? ` tid ${e.tid}` : ''}`;
       missing.push(event);
       first ??= { op: e.op, event };

@@ -225,6 +225,19 @@ describe('one root cause, one finding', () => {
   });
 });
 
+describe('events-complete reads what the log spec says a line carries', () => {
+  test('an image-load line without a PID (a system image, PID 0) matches its event', () => {
+    // a driver whose image-load lines carry the path only: its log spec captures no PID for them
+    const noPid: DriverModule = { ...reference, name: 'image-lines-without-pid', parse: (lines) => reference.parse(lines).map((e) => (e.kind === 'image-load' ? { ...e, pid: undefined } : e)) };
+    const s = base([...createP1, { op: 'LoadImage', process: 'System', path: '\\SystemRoot\\System32\\drivers\\x.sys' }, { op: 'LoadImage', process: 'P1', path: `${VOL}\\x.dll` }]);
+    expect(runAndCheck(noPid, s, [getInvariant('events-complete')]).violations).toEqual([]);
+    // and a load that was not logged at all is still missed: the count holds
+    let images = 0; // across the run's callbacks: the second image load is never logged
+    const dropsOne: DriverModule = { ...noPid, name: 'drops-one-image', parse: (lines) => noPid.parse(lines).filter((e) => e.kind !== 'image-load' || ++images !== 2) };
+    expect(runAndCheck(dropsOne, s, [getInvariant('events-complete')]).violations.map((v) => v.message)).toEqual([expect.stringMatching(/^image-load pid \d+ was never logged/)]);
+  });
+});
+
 describe('a declared scope', () => {
   test('a driver that monitors process creation only is not asked to log exits (events-logged-once reads "monitors")', () => {
     const createsOnly = (monitors: DriverModule['monitors']): DriverModule => ({
