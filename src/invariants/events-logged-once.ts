@@ -10,13 +10,13 @@ export const eventsLoggedOnce: Invariant = {
   needsOutput: true,
   statement: 'every notification the driver received is logged exactly once, with the right PID, parent PID, TID, base and size',
   source: 'WDK: PCREATE_PROCESS_NOTIFY_ROUTINE, PCREATE_THREAD_NOTIFY_ROUTINE, PLOAD_IMAGE_NOTIFY_ROUTINE parameters',
-  check({ record, logged, declared }) {
+  check({ record, logged, declared, cut }) {
     const out: Violation[] = [];
     // a driver (or its log spec) that says what it monitors is judged on those kinds only
     const scope = declared === undefined || declared.monitors.length === 0 ? null : new Set(declared.monitors);
     record.callbacks.forEach((cb, i) => {
       // several CPUs: a call that overlapped the driver's own load or unload may find it not ready, or going
-      if (cb.outcome !== 'returned' || cb.lifecycle === true) return;
+      if (cb.outcome !== 'returned' || cb.lifecycle === true || cut?.has(i) === true) return;
       const kind = expectedKind(cb);
       if (scope !== null && !scope.has(kind)) return;
       const all = logged[i];

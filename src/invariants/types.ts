@@ -35,6 +35,12 @@ export interface Observation {
   readonly declared?: Pick<Required<DriverDeclarations>, 'monitors' | 'notMonitoring'>;
   /** The device the driver declares (DriverDeclarations.device), when it does. */
   readonly device?: DeviceDeclaration;
+  /**
+   * Callbacks (indices into record.callbacks) whose output DbgPrint cut at 512 bytes: the cut is dbgprint-limit's
+   * one finding; their lines (the newline lost, the next print run into the line, as the debugger shows it) are
+   * not read as events, and no other invariant judges them.
+   */
+  readonly cut?: ReadonlySet<number>;
 }
 
 export interface Invariant {
@@ -100,8 +106,13 @@ export function signatureOf(v: Violation, record: RunRecord): string {
 }
 
 export function observe(record: RunRecord, driver: Pick<DriverDeclarations, 'parse' | 'monitors' | 'notMonitoring' | 'device'>): Observation {
+  let cut: Set<number> | undefined;
+  record.callbacks.forEach((c, i) => {
+    if (c.prints.some((p) => p.fullLength > p.text.length)) (cut ??= new Set()).add(i);
+  });
   return {
-    record, logged: record.callbacks.map((c) => driver.parse(linesOf(c.prints))),
+    record, logged: record.callbacks.map((c, i) => (cut?.has(i) === true ? [] : driver.parse(linesOf(c.prints)))),
+    ...(cut !== undefined ? { cut } : {}),
     ...(driver.monitors !== undefined ? { declared: { monitors: driver.monitors, notMonitoring: driver.notMonitoring ?? [] } } : {}),
     ...(driver.device !== undefined ? { device: driver.device } : {}),
   };

@@ -238,6 +238,16 @@ describe('events-complete reads what the log spec says a line carries', () => {
   });
 });
 
+describe('a cut line is one finding', () => {
+  test('a path printed past DbgPrint\'s 512 bytes is dbgprint-limit\'s finding alone: no image-path-full or events cascade', () => {
+    const m = MUTANTS.find((x) => x.id === 'long-path-one-call');
+    if (m === undefined) throw new Error('mutant long-path-one-call is gone');
+    const r = runAndCheck(m.driver, m.minimal, INVARIANTS);
+    expect(r.record.callbacks.some((c) => c.prints.some((p) => p.fullLength > p.text.length))).toBe(true);
+    expect([...new Set(r.violations.map((v) => v.invariant))]).toEqual(['dbgprint-limit']);
+  });
+});
+
 describe('a declared scope', () => {
   test('a driver that monitors process creation only is not asked to log exits (events-logged-once reads "monitors")', () => {
     const createsOnly = (monitors: DriverModule['monitors']): DriverModule => ({
