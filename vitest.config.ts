@@ -11,7 +11,7 @@ export default defineConfig({
       exclude: ['src/**/index.ts', 'src/harness/worker.ts'],
       reporter: ['text-summary', 'text'],
       // CI enforces these; raise them as the code matures.
-      thresholds: { lines: 95.6, statements: 93.7, functions: 93.85, branches: 85.9 },
+      thresholds: { lines: 95.7, statements: 93.9, functions: 94.1, branches: 86.1 },
     },
   },
 });
