@@ -248,6 +248,28 @@ describe('a cut line is one finding', () => {
   });
 });
 
+describe('diagnosis from evidence', () => {
+  test('an empty name from a wrong offset is process-name-correct\'s, even on a PID whose earlier owner\'s name was empty', () => {
+    const run = runAndCheck(reference, base(createP1));
+    const cb = run.record.callbacks.find((c) => c.kind === 'process' && c.create) as (typeof run.record.callbacks)[number];
+    const at = run.record.callbacks.indexOf(cb);
+    // the PID was held before by a process whose name was empty; the driver logs "" (it reads the wrong offset)
+    const observe = (previousOwners: string[], name: string) => ({
+      ...run.observation,
+      record: { ...run.record, callbacks: run.record.callbacks.map((c) => (c === cb ? { ...c, truth: { ...c.truth, previousOwners } } : c)) },
+      logged: run.observation.logged.map((events, i) => (i === at ? events.map((e) => ({ ...e, name })) : events)),
+    });
+    const judged = (o: ReturnType<typeof observe>) => checkAll(o, [getInvariant('pid-reuse-attribution'), getInvariant('process-name-correct')]).map((v) => v.invariant);
+    expect(judged(observe([''], ''))).toEqual(['process-name-correct']);
+    // a real stale attribution: a name the driver read right for its owner, logged for the process that holds the PID now
+    const stale = observe(['b.exe'], 'b.exe');
+    const withOwner = { ...stale, record: { ...stale.record, callbacks: [{ ...cb, seq: -1, truth: { ...cb.truth, name: 'b.exe', previousOwners: undefined } }, ...stale.record.callbacks] },
+      logged: [[{ ...run.observation.logged[at][0], name: 'b.exe' }], ...stale.logged] };
+    expect(judged(withOwner)).toEqual(['pid-reuse-attribution', 'process-name-correct']);
+    expect(checkAll(withOwner, [getInvariant('pid-reuse-attribution')])[0].message).toMatch(/the driver logged that name for the earlier owner/);
+  });
+});
+
 describe('a declared scope', () => {
   test('a driver that monitors process creation only is not asked to log exits (events-logged-once reads "monitors")', () => {
     const createsOnly = (monitors: DriverModule['monitors']): DriverModule => ({
