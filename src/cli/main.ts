@@ -98,13 +98,12 @@ export async function resolveDriver(name: string, io?: Io, verifier = true, cove
   return verifier ? d : { ...d, verifier: false };
 }
 
-/** "12 distinct finding(s) in 9 invariant(s)": the summary groups findings by invariant. */
 /** Defensive-only findings beside a verdict: listed, never failing the default profile. */
 function warned(n: number): string {
   return n === 0 ? '' : `; ${n} defensive-only warning(s) (failures Windows does not produce there; --profile adversarial fails on them)`;
 }
 
-/** The findings counted per invariant, every violated invariant named (those at the --max-findings cap marked). */
+/** "12 distinct finding(s) in 9 invariant(s): …": every violated invariant with its count, '*' at the --max-findings cap. */
 function tally(findings: readonly Finding[], cap?: number): string {
   const byInvariant = new Map<string, number>();
   for (const f of findings) byInvariant.set(f.invariant.id, (byInvariant.get(f.invariant.id) ?? 0) + 1);

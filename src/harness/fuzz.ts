@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import type { DriverModule } from '../driver/types.js';
-import { INVARIANTS, signatureOf, type Invariant, type Violation } from '../invariants/index.js';
+import { baseSignature, DEFENSIVE_MARK, INVARIANTS, signatureOf, type Invariant, type Violation } from '../invariants/index.js';
 import { BUILDS, getBuild, isExported } from '../model/builds.js';
 import { RunInterrupted } from '../model/ops.js';
 import type { RunRecord } from '../model/record.js';
@@ -104,7 +104,7 @@ export class FindingCap {
 
   /** Defensive-only findings have their own share: they never use up the share of findings Windows can reach. */
   static key(invariant: string, signature: string): string {
-    return signature.endsWith('|defensive') ? `${invariant}|defensive` : invariant;
+    return signature.endsWith(DEFENSIVE_MARK) ? `${invariant}${DEFENSIVE_MARK}` : invariant;
   }
 
   full(key: string): boolean {
@@ -132,9 +132,12 @@ type RoundOptions = FuzzOptions & { readonly seen?: ReadonlySet<string>; readonl
 
 /** A violation the round has not seen, of an invariant whose share of findings is not taken. */
 function isNew(o: RoundOptions, v: Violation, record: RunRecord): boolean {
-  const sig = signatureOf(v, record);
+  return isNewSignature(o, v.invariant, signatureOf(v, record));
+}
+
+function isNewSignature(o: RoundOptions, invariant: string, sig: string): boolean {
   // a symptom already found where Windows reaches it is not new when reached again through a defensive failure
-  return !(o.capped?.has(FindingCap.key(v.invariant, sig)) ?? false) && !(o.seen?.has(sig) ?? false) && !(o.seen?.has(baseSignature(sig)) ?? false);
+  return !(o.capped?.has(FindingCap.key(invariant, sig)) ?? false) && !(o.seen?.has(sig) ?? false) && !(o.seen?.has(baseSignature(sig)) ?? false);
 }
 
 function fuzzRound(o: RoundOptions): FuzzResult {
@@ -287,7 +290,7 @@ function finish(
   for (const inv of invariants) {
     for (const v of first.violations.filter((x) => x.invariant === inv.id)) {
       const sig = signatureOf(v, first.record);
-      if (isNew(o, v, first.record) && !fresh.has(sig)) fresh.set(sig, inv);
+      if (isNewSignature(o, inv.id, sig) && !fresh.has(sig)) fresh.set(sig, inv);
     }
   }
   const findings: Finding[] = [];
@@ -307,11 +310,6 @@ function finish(
     failed: true, interrupted: meta.interrupted, seed: meta.seed, runs: meta.runs, path: meta.path,
     fastCheckShrinks: meta.shrinks, counterexample, findings,
   };
-}
-
-/** A signature without its '|defensive' mark: the symptom, however it was reached. */
-export function baseSignature(signature: string): string {
-  return signature.endsWith('|defensive') ? signature.slice(0, -'|defensive'.length) : signature;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { NotificationKind } from '../model/record.js';
 import { linesOf } from '../model/driver-output.js';
-import { expectedKind, type Invariant, type Violation } from './types.js';
+import { cutShortOps, expectedKind, type Invariant, type Violation } from './types.js';
 
 const WHAT: Readonly<Record<NotificationKind, string>> = {
   'process-create': 'process creation', 'process-exit': 'process exit', 'thread-create': 'thread creation',
@@ -55,7 +55,7 @@ export const eventsComplete: Invariant = {
     // a run that halted (bug check, verifier stop) lost what it was doing: no-bugcheck reports that, not this. On
     // several CPUs that includes the operations still in flight on the other CPUs, whatever their index
     const halt = record.bugCheck?.op ?? record.verifierStop?.op ?? Number.POSITIVE_INFINITY;
-    const unfinished = new Set(record.ops.filter((o) => o.outcome === 'unfinished' || o.outcome === 'halted').map((o) => o.index));
+    const unfinished = cutShortOps(record);
     // an event whose callback's output was cut (dbgprint-limit's finding) is not asked for again
     const cutEvents = new Set<string>();
     for (const i of cut ?? []) cutEvents.add(`${record.callbacks[i].op}:${expectedKind(record.callbacks[i])}`);

@@ -15,7 +15,7 @@ import { pointersFullWidth } from './pointers-full-width.js';
 import { processNameCorrect } from './process-name-correct.js';
 import { threadCountCorrect } from './thread-count-correct.js';
 import { referencesBalanced, referencesReleased } from './references-balanced.js';
-import type { Invariant, Observation, Violation } from './types.js';
+import { cutShortOps, HALTS, type Invariant, type Observation, type Violation } from './types.js';
 import { kernelMemoryOwned, noDeadlock, routineReturns, uninitializedUse } from './verifier-stops.js';
 import { lockOrderConsistent, noDataRace } from './concurrency.js';
 
@@ -68,7 +68,7 @@ export function getInvariant(id: string): Invariant {
 }
 
 /** The invariants about the halt itself, and the races that may have caused it: judged whatever the halt. */
-const ABOUT_THE_HALT = new Set(['no-bugcheck', 'kernel-memory-owned', 'uninitialized-use', 'routine-returns', 'no-data-race', 'lock-order-consistent', 'no-deadlock', 'dbgprint-limit']);
+const ABOUT_THE_HALT: ReadonlySet<string> = new Set([...HALTS, 'no-data-race', 'lock-order-consistent', 'no-deadlock', 'dbgprint-limit']);
 
 /**
  * A halted machine is the end of judgement: after a bug check or a verifier stop, the other invariants judge only
@@ -80,7 +80,7 @@ function beforeTheHalt(run: Observation): ((v: Violation) => boolean) | null {
   const r = run.record;
   const halt = r.bugCheck ?? r.verifierStop ?? null;
   if (halt === null) return null;
-  const cut = new Set(r.ops.filter((o) => o.outcome === 'unfinished' || o.outcome === 'halted').map((o) => o.index));
+  const cut = cutShortOps(r);
   const returned = new Set([...r.callbacks, ...r.phases].filter((c) => c.outcome === 'returned' && (halt.seq === null || c.seq < halt.seq)).map((c) => c.seq));
   return (v) => {
     // a diagnosis of the halt itself (the callback that stopped the machine) is the finding

@@ -56,15 +56,13 @@ export interface Invariant {
 }
 
 /** Invariants about how the run stopped: their signature carries the bug check code and the faulting function. */
-const HALTS = new Set(['no-bugcheck', 'kernel-memory-owned', 'uninitialized-use', 'routine-returns']);
+export const HALTS: ReadonlySet<string> = new Set(['no-bugcheck', 'kernel-memory-owned', 'uninitialized-use', 'routine-returns']);
 
-/**
- * A finding's stable signature: the invariant; for the invariants about a halt, the bug check code and the
- * faulting function; and the message with what varies between scenarios taken out (numbers, addresses, quoted names,
- * parenthesised detail, status, IRP major and build names), and '|defensive' when the run needed a failure Windows
- * does not produce (reachability.ts). Two findings with one signature are one bug; a campaign reports every distinct
- * signature once.
- */
+/** The operations a halt cut short: the one that halted, and those still in flight on other CPUs. */
+export function cutShortOps(record: RunRecord): Set<number> {
+  return new Set(record.ops.filter((o) => o.outcome === 'unfinished' || o.outcome === 'halted').map((o) => o.index));
+}
+
 /**
  * The driver action behind a reference finding: the routine that took a reference it did not drop. A leak in a
  * callback (references-balanced) and the object it leaves alive at the end (references-released: a zombie, an
@@ -87,12 +85,30 @@ function leakSite(v: Violation, record: RunRecord): string | undefined {
   return undefined;
 }
 
+/**
+ * A finding's stable signature: the invariant; for the invariants about a halt, the bug check code and the
+ * faulting function; and the message with what varies between scenarios taken out (numbers, addresses, quoted names,
+ * parenthesised detail, status, IRP major and build names), and '|defensive' when the run needed a failure Windows
+ * does not produce (reachability.ts). Two findings with one signature are one bug; a campaign reports every distinct
+ * signature once.
+ */
 export function signatureOf(v: Violation, record: RunRecord): string {
+  // a symptom Windows cannot produce is its own finding: it must not hide the same symptom reached for real
+  const symptom = symptomOf(v, record);
+  return reachabilityOf(record).reachability === 'defensive' ? `${symptom}${DEFENSIVE_MARK}` : symptom;
+}
+
+/** The mark a defensive-only finding's signature ends with. */
+export const DEFENSIVE_MARK = '|defensive';
+
+/** A signature without its defensive mark: the symptom, however it was reached. */
+export function baseSignature(signature: string): string {
+  return signature.endsWith(DEFENSIVE_MARK) ? signature.slice(0, -DEFENSIVE_MARK.length) : signature;
+}
+
+function symptomOf(v: Violation, record: RunRecord): string {
   const site = leakSite(v, record);
-  if (site !== undefined) {
-    const sig = `references|-|-|a reference taken in ${site} is never dropped`;
-    return reachabilityOf(record).reachability === 'defensive' ? `${sig}|defensive` : sig;
-  }
+  if (site !== undefined) return `references|-|-|a reference taken in ${site} is never dropped`;
   const halt = HALTS.has(v.invariant);
   const b = halt ? record.bugCheck : null;
   const fn = halt ? (b?.function ?? record.verifierStop?.function ?? '-') : '-';
@@ -100,9 +116,7 @@ export function signatureOf(v: Violation, record: RunRecord): string {
     .replace(/\s*\([^()]*\)/g, '').replace(/"[^"]*"/g, '"…"').replace(/\bIRP_MJ_[A-Z_]+/g, 'IRP_MJ_*')
     .replace(/\bSTATUS_[A-Z0-9_]+/g, 'STATUS_*').replace(/\bwin[0-9a-z]+-x(?:86|64)\b/g, 'win*')
     .replace(/0x[0-9A-Fa-f]+/g, '0x#').replace(/\d+/g, '#');
-  const sig = `${v.invariant}|${b !== null ? `0x${b.code.toString(16).toUpperCase()}` : '-'}|${fn}|${skeleton}`;
-  // a symptom Windows cannot produce is its own finding: it must not hide the same symptom reached for real
-  return reachabilityOf(record).reachability === 'defensive' ? `${sig}|defensive` : sig;
+  return `${v.invariant}|${b !== null ? `0x${b.code.toString(16).toUpperCase()}` : '-'}|${fn}|${skeleton}`;
 }
 
 export function observe(record: RunRecord, driver: Pick<DriverDeclarations, 'parse' | 'monitors' | 'notMonitoring' | 'device'>): Observation {
