@@ -305,10 +305,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   }
   const timeLimitMs = values['time-limit'] === undefined ? undefined : positiveInt(values['time-limit'], '--time-limit') * 1000;
   // several CPUs: each scenario draws 1 to N and a schedule (docs/concurrency.md); 1 is every operation to its end
-  // a coverage build (--coverage, --guided) has no fibers: one CPU
-  const oneCpu = values.coverage !== undefined || values.guided === true;
-  const cpus = values.cpus === undefined ? (oneCpu ? 1 : DEFAULT_CPUS) : positiveInt(values.cpus, '--cpus', MAX_CPUS);
-  if (cpus > 1 && oneCpu) throw new UsageError('--coverage and --guided run on one CPU: --cpus 1');
+  const cpus = values.cpus === undefined ? DEFAULT_CPUS : positiveInt(values.cpus, '--cpus', MAX_CPUS);
   const profile = values.profile ?? 'documented';
   if (profile !== 'documented' && profile !== 'adversarial') throw new UsageError(`--profile must be 'documented' or 'adversarial', got '${profile}'`);
   if (values.path !== undefined && !/^\d+(:\d+)*$/.test(values.path)) throw new UsageError(`--path must look like 12:0:3, got '${values.path}'`);
@@ -333,10 +330,6 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     const byReason = new Map<string, string[]>();
     for (const x of skipped) byReason.set(x.why, [...(byReason.get(x.why) ?? []), x.build]);
     io.err(`psharness: skipping ${[...byReason].map(([why, bs]) => `${bs.join(', ')} (${why})`).join('; ')}`);
-  }
-  if (oneCpu && values.cpus === undefined) {
-    // say what this mode does not run, so a pass is not read as the plain campaign's
-    io.err(`psharness: ${values.guided === true ? '--guided' : '--coverage'} runs on one CPU${driver.x64 === undefined && builds.every((b) => getBuild(b).pointerSize === 4) && skipped.length > 0 ? ' and x86 builds (a coverage build)' : ''}: data races and lock-order bugs need the plain campaign (--cpus 2 or more)`);
   }
   const invariants: Invariant[] = values.invariant === undefined
     ? applicableInvariants(driver)
@@ -453,7 +446,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   let result: FuzzResult;
   try {
     result = values.guided === true ? guidedFuzz({
-      driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, faults: faultMode, crowding, maxFindings,
+      driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, faults: faultMode, crowding, maxFindings, cpus,
       ...(weights !== undefined ? { weights } : {}), ...(onRun !== undefined ? { onRun } : {}), onFinding,
     }) : values.path !== undefined ? fuzz({
       driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, path: values.path, faults: faultMode, crowding, maxFindings, cpus,
@@ -501,7 +494,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     io.err(`psharness: ${writeErrors.join('; ')}`);
     return EXIT_USAGE;
   }
-  // what actually ran: the builds the driver ran on (a coverage build is x86 only) and the CPUs
+  // what actually ran: the builds the driver ran on and the CPUs
   const ran = skipped.length === 0 ? buildArg : `${buildArg} (${builds.length} ran: ${builds.length <= 4 ? builds.join(', ') : `${builds.length} ${[...new Set(builds.map((b) => (getBuild(b).pointerSize === 8 ? 'x64' : 'x86')))].join('+')} builds`})`;
   const what = `driver=${values.driver} seed=${seed} builds=${ran} cpus=${cpus === 1 ? '1' : `1-${cpus}`} profile=${profile} invariants=${invariants.length}`;
   if (interrupt.signal.aborted) {

@@ -43,13 +43,27 @@ function render(files: ReadonlyMap<string, FileCoverage>): { text: string; summa
 /** lcov of a C driver's edges; `dir` is the driver's directory (the points name files relative to it). */
 export function lcovFromEdges(c: CoverageCollector, dir: string): { text: string; summaries: CoverageSummary[] } {
   const files = new Map<string, FileCoverage>();
+  // the x86 and x64 images of one source have the same edges, line by line in the same order: the k-th edge of a
+  // line in either image is one branch, its hits the two images' sum (an image with more edges there adds its own)
+  const branchAt = new Map<string, { line: number; hits: number }>();
+  const ordinal = new Map<string, number>();
   for (const p of c.points) {
     const file = resolve(dir, p.file);
     let f = files.get(file);
     if (f === undefined) files.set(file, (f = { lines: new Map(), branches: [] }));
     const hits = c.hits.get(p.guard) ?? 0;
     f.lines.set(p.line, (f.lines.get(p.line) ?? 0) + hits);
-    f.branches.push({ line: p.line, hits });
+    const at = `${file}\0${p.line}\0${p.target}`;
+    const k = ordinal.get(at) ?? 0;
+    ordinal.set(at, k + 1);
+    const id = `${file}\0${p.line}\0${k}`;
+    const b = branchAt.get(id);
+    if (b !== undefined) b.hits += hits;
+    else {
+      const nb = { line: p.line, hits };
+      branchAt.set(id, nb);
+      f.branches.push(nb);
+    }
   }
   return render(files);
 }

@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { lineRows } from '../../src/driver/wasm/dwarf.js';
-import { coverageLine, lcovFromV8 } from '../../src/harness/lcov.js';
+import { X64_KEY } from '../../src/driver/wasm/coverage.js';
+import { coverageLine, lcovFromEdges, lcovFromV8 } from '../../src/harness/lcov.js';
 import { runCli } from '../helpers.js';
 
 /** The records of an lcov file, checked for the shape genhtml reads. */
@@ -29,6 +30,22 @@ function parseLcov(text: string): { file: string; lf: number; lh: number; brf: n
 }
 
 describe('coverage of the driver under test (--coverage DIR writes lcov)', () => {
+  test('the x86 and x64 images\' hits of one edge are one branch: the k-th edge of a line in each image, summed', () => {
+    const points = [
+      { guard: 100, target: 'x86' as const, file: 'd.c', line: 5 }, { guard: 104, target: 'x86' as const, file: 'd.c', line: 5 },
+      { guard: 108, target: 'x86' as const, file: 'd.c', line: 9 },
+      { guard: X64_KEY + 200, target: 'x64' as const, file: 'd.c', line: 5 }, { guard: X64_KEY + 208, target: 'x64' as const, file: 'd.c', line: 5 },
+      { guard: X64_KEY + 216, target: 'x64' as const, file: 'd.c', line: 12 },
+    ];
+    // line 5's first edge ran on x86 twice, its second on x64 once; line 9 never; line 12 (an x64-only edge) once
+    const hits = new Map([[100, 2], [X64_KEY + 208, 1], [X64_KEY + 216, 1]]);
+    const { text, summaries } = lcovFromEdges({ points, hits }, '/drv');
+    const [rec] = parseLcov(text);
+    expect([...rec.da]).toEqual([[5, 3], [9, 0], [12, 1]]);
+    expect(text).toContain('BRDA:5,0,0,2\nBRDA:5,0,1,1\nBRDA:9,0,0,-\nBRDA:12,0,0,1\n');
+    expect(summaries[0]).toMatchObject({ lines: { hit: 2, total: 3 }, branches: { hit: 3, total: 4 } });
+  });
+
   test('a C driver: edges mapped to its source lines through DWARF, with the percentages printed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'psh-cov-'));
     const r = await runCli(['fuzz', '--driver', 'examples/drivers/psrefmon.c', '--runs', '300', '--coverage', dir]);

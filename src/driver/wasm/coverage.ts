@@ -2,16 +2,23 @@
  * Edge coverage of a C driver: clang's `-fsanitize-coverage=trace-pc-guard` puts a call to
  * `__sanitizer_cov_trace_pc_guard(&guard)` on every edge; the loader counts the calls by guard address. Which
  * source line each guard belongs to comes from the compiled module itself: the `i32.const <guard>; call <hook>`
- * pairs in its code section, looked up in its DWARF line table (-g). Only the driver's own files are kept.
+ * pairs in its code section (`i64.const` in the x64 image, a wasm64 module), looked up in its DWARF line table
+ * (-g). Only the driver's own files are kept. Both images of a driver count into one collector: the x64 image's
+ * guards are keyed apart (X64_KEY), and the lcov writer adds the two images' hits of the same edge.
  */
 import { lineRows, type LineRow } from './dwarf.js';
 
 export interface CoveragePoint {
+  /** The guard's key in `hits`: its address in the x86 image, or X64_KEY plus its address in the x64 image. */
   readonly guard: number;
+  readonly target: 'x86' | 'x64';
   /** The source file, relative to the driver's directory. */
   readonly file: string;
   readonly line: number;
 }
+
+/** Where the x64 image's guard keys start: above every wasm32 address, so the two images' guards never meet. */
+export const X64_KEY = 2 ** 32;
 
 /** Counts of a campaign's edge hits, filled by the loader, read by the lcov writer. */
 export interface CoverageCollector {
@@ -61,7 +68,7 @@ function customPayload(bytes: Uint8Array, s: { start: number; end: number }): Ui
 }
 
 /** The coverage points of a module compiled with -g -fsanitize-coverage=trace-pc-guard, mapped to `drv/` files. */
-export function coveragePoints(bytes: Uint8Array, hookImportIndex: number, guardRange: readonly [number, number]): CoveragePoint[] {
+export function coveragePoints(bytes: Uint8Array, hookImportIndex: number, guardRange: readonly [number, number], target: 'x86' | 'x64' = 'x86'): CoveragePoint[] {
   const secs = sections(bytes);
   const code = secs.find((s) => s.id === 10);
   const line = secs.find((s) => s.name === '.debug_line');
@@ -72,11 +79,13 @@ export function coveragePoints(bytes: Uint8Array, hookImportIndex: number, guard
   };
   const rows = lineRows(customPayload(bytes, line), payload('.debug_line_str'), payload('.debug_str'))
     .filter((r) => r.line > 0).sort((a, b) => a.address - b.address);
-  // `i32.const <guard>` (0x41 sleb) then `call <hook>` (0x10 uleb): guard addresses lie in the image's data
+  // `i32.const <guard>` (0x41 sleb; i64.const, 0x42, in a wasm64 module) then `call <hook>` (0x10 uleb): guard
+  // addresses lie in the image's data
+  const constOp = target === 'x64' ? 0x42 : 0x41;
   const out: CoveragePoint[] = [];
   const c = bytes.subarray(code.start, code.end);
   for (let i = 0; i < c.length; i++) {
-    if (c[i] !== 0x41) continue;
+    if (c[i] !== constOp) continue;
     let j = i + 1;
     let v = 0;
     let shift = 0;
@@ -85,7 +94,7 @@ export function coveragePoints(bytes: Uint8Array, hookImportIndex: number, guard
       x = c[j++];
       v += (x & 0x7f) * 2 ** shift;
       shift += 7;
-    } while ((x & 0x80) !== 0 && j < c.length && shift < 35);
+    } while ((x & 0x80) !== 0 && j < c.length && shift < 70);
     if ((x & 0x40) !== 0) v -= 2 ** shift;
     if (v < guardRange[0] || v >= guardRange[1] || c[j] !== 0x10) continue;
     let k = j + 1;
@@ -98,7 +107,7 @@ export function coveragePoints(bytes: Uint8Array, hookImportIndex: number, guard
     } while ((x & 0x80) !== 0 && k < c.length);
     if (idx !== hookImportIndex) continue;
     const row = rowAt(rows, j);
-    if (row !== undefined && row.file.startsWith('drv/')) out.push({ guard: v, file: row.file.slice(4), line: row.line });
+    if (row !== undefined && row.file.startsWith('drv/')) out.push({ guard: target === 'x64' ? X64_KEY + v : v, target, file: row.file.slice(4), line: row.line });
   }
   return out;
 }

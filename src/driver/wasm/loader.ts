@@ -22,7 +22,7 @@ import { linePattern, loadLogSpec, parserFromSpec } from '../log-spec.js';
 import type { DriverModule } from '../types.js';
 import { compileDriver, isCompiled, STACK_TOP, type DriverTarget } from './compile.js';
 import { BUDGET_GLOBAL, STACK_LIMIT_GLOBAL, instrumentDriver, InstrumentWorker, LAYOUT_SECTION, type ImageLayout, type InstrumentedModule, type InstrumentOptions } from './instrument.js';
-import { coveragePoints, type CoverageCollector } from './coverage.js';
+import { coveragePoints, X64_KEY, type CoverageCollector } from './coverage.js';
 import { functionNames, inspectModule, type ImportInfo, type ModuleInfo } from './module-info.js';
 
 export class WasmDriverError extends Error {
@@ -175,9 +175,9 @@ export interface WasmDriverOptions {
   readonly verifier?: boolean;
   /** Preprocessor definitions for a .c driver (e.g. a mutant schema's PSH_MUTANT). */
   readonly defines?: Readonly<Record<string, string>>;
-  /** Build with edge coverage (clang's trace-pc-guard and -g) and count the edges each run takes (x86 only). */
+  /** Build with edge coverage (clang's trace-pc-guard and -g) and count the edges each run takes (both images). */
   readonly coverage?: boolean;
-  /** The targets a .c driver is compiled for (default: x86 and x64; x86 alone for a coverage build). */
+  /** The targets a .c driver is compiled for (default: x86 and x64). */
   readonly targets?: readonly DriverTarget[];
   /**
    * Also build the image with fibers (binaryen's asyncify), so runs on several CPUs switch threads of execution
@@ -336,10 +336,9 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
   let diagnostics = '';
   let coverage: CoverageCollector | undefined;
   if (ext === '.c') {
-    // coverage maps wasm32 code offsets through DWARF: a coverage build is x86 only
-    const targets = options.targets ?? (options.coverage === true ? ['x86'] : ['x86', 'x64']);
+    const targets = options.targets ?? ['x86', 'x64'];
     // a cold build: a worker instruments one target while clang compiles the next (~0.7 s of the ~5 s)
-    const flagsFor = (target: DriverTarget): readonly string[] => (options.coverage === true && target === 'x86' ? COVERAGE_FLAGS : []);
+    const flagsFor = (_target: DriverTarget): readonly string[] => (options.coverage === true ? COVERAGE_FLAGS : []);
     const helper: InstrumentWorker | null = targets.length > 1 && !targets.every((t) => isCompiled(path, options.defines, flagsFor(t), t)) ? InstrumentWorker.start() : null;
     const instrument: Instrument = helper === null ? instrumentDriver : (w, o) => helper.instrument(w, o);
     const built: { target: DriverTarget; compiled: Uint8Array<ArrayBuffer>; image: Promise<PreparedImage> }[] = [];
@@ -350,16 +349,18 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
         if (!c.cached) options.onProgress?.(`instrumenting for ${target}${target !== targets[targets.length - 1] ? ' (beside the next compile)' : ''}`);
         const compiled = new Uint8Array(c.wasm);
         if (c.diagnostics !== '' && !diagnostics.includes(c.diagnostics)) diagnostics = [diagnostics, c.diagnostics].filter((x) => x !== '').join('\n');
-        const image = prepareImage(path, compiled, target, verifier, options.fibers === true && options.coverage !== true, instrument);
+        const image = prepareImage(path, compiled, target, verifier, options.fibers === true, instrument);
         image.catch(() => {}); // awaited below, in order: a failure is reported there, not as an unhandled rejection
         built.push({ target, compiled, image });
       }
       for (const { target, compiled, image: pending } of built) {
         const image = await pending;
         if (image.warning !== undefined) diagnostics = [diagnostics, image.warning].filter((x) => x !== '').join('\n');
-        if (options.coverage === true && target === 'x86') {
+        if (options.coverage === true) {
+          // the guards are read from the module clang built: the passes after it move code, never data
           const hook = inspectModule(compiled).imports.filter((i) => i.kind === 'function').findIndex((i) => i.name === COVERAGE_HOOK);
-          coverage = { points: coveragePoints(compiled, hook, [STACK_TOP, image.addressSpace.reservedLow]), hits: new Map() };
+          const points = coveragePoints(compiled, hook, [STACK_TOP, image.addressSpace.reservedLow], target);
+          coverage = { points: [...(coverage?.points ?? []), ...points], hits: coverage?.hits ?? new Map() };
         }
         images.push(image);
       }
@@ -374,12 +375,12 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
     } catch {
       // not a module: prepareImage says so
     }
-    const image = await prepareImage(path, compiled, target, verifier, options.fibers === true && options.coverage !== true);
+    const image = await prepareImage(path, compiled, target, verifier, options.fibers === true);
     if (image.warning !== undefined) diagnostics = image.warning;
     if (options.coverage === true) {
       const hook = inspectModule(compiled).imports.filter((i) => i.kind === 'function').findIndex((i) => i.name === COVERAGE_HOOK);
-      if (hook < 0 || target !== 'x86') throw new WasmDriverError(`${path}: no coverage hooks in the module (a prebuilt .wasm must be a wasm32 module linked with -fsanitize-coverage=trace-pc-guard -g)`);
-      coverage = { points: coveragePoints(compiled, hook, [STACK_TOP, image.addressSpace.reservedLow]), hits: new Map() };
+      if (hook < 0) throw new WasmDriverError(`${path}: no coverage hooks in the module (a prebuilt .wasm must be linked with -fsanitize-coverage=trace-pc-guard -g)`);
+      coverage = { points: coveragePoints(compiled, hook, [STACK_TOP, image.addressSpace.reservedLow], target), hits: new Map() };
     }
     images.push(image);
   } else throw new WasmDriverError(`${path}: a driver file must be .c or .wasm`);
@@ -393,8 +394,8 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
     addressSpace: img.addressSpace,
     verifier,
     ...(spec?.integrityCheck === false ? { integrityCheck: false } : {}),
-    instantiate: instances(img, verifier, img.target === 'x86' ? coverage : undefined),
-    ...(img.fibers !== undefined ? { instantiateFibers: instances(img, verifier, undefined, true) } : {}),
+    instantiate: instances(img, verifier, coverage),
+    ...(img.fibers !== undefined ? { instantiateFibers: instances(img, verifier, coverage, true) } : {}),
   });
   const [primary, second] = images;
   const targets = images.map((i) => i.target).join(' and ');
@@ -978,7 +979,9 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
     },
     // edge coverage (clang trace-pc-guard): count by guard address; the guards need no initialisation here
     __sanitizer_cov_trace_pc_guard: (g) => {
-      if (coverage !== undefined) coverage.hits.set(n(g), (coverage.hits.get(n(g)) ?? 0) + 1);
+      if (coverage === undefined) return;
+      const key = target === 'x64' ? X64_KEY + n(g) : n(g);
+      coverage.hits.set(key, (coverage.hits.get(key) ?? 0) + 1);
     },
     __sanitizer_cov_trace_pc_guard_init: () => {},
     KfRaiseIrql: (irql) => ddi.KeRaiseIrql(n(irql)),
