@@ -22,6 +22,7 @@ export const failedEntryClean: Invariant = {
     const out: Violation[] = [];
     for (const ph of record.phases) {
       if (ph.phase !== 'DriverEntry' || ph.residue === undefined) continue;
+      // one failure path that does not undo what came before is one bug, however much it leaves
       const left = leftovers(ph.residue);
       if (left.length > 0) {
         out.push({ invariant: this.id, message: `DriverEntry failed with ${ph.status} and left ${left.join(', ')}`, evidence: { op: ph.op, seq: ph.seq, event: `DriverEntry returned ${ph.status}`, actual: left } });
@@ -73,8 +74,8 @@ export const unloadClean: Invariant = {
     const out: Violation[] = [];
     for (const ph of record.phases) {
       if (ph.phase !== 'DriverUnload' || ph.residue === undefined) continue;
-      const left = leftovers(ph.residue);
-      if (left.length > 0) out.push({ invariant: this.id, message: `after DriverUnload: ${left.join(', ')}`, evidence: { op: ph.op, seq: ph.seq, event: 'DriverUnload returned', actual: left } });
+      // each thing left is its own omission in DriverUnload: one violation each (one root cause, one finding)
+      for (const left of leftovers(ph.residue)) out.push({ invariant: this.id, message: `after DriverUnload: ${left}`, evidence: { op: ph.op, seq: ph.seq, event: 'DriverUnload returned', actual: [left] } });
     }
     return out;
   },

@@ -5,7 +5,8 @@
 import type { DeviceDeclaration, DriverDeclarations, LoggedEvent, LoggedKind } from '../model/driver-output.js';
 import { linesOf } from '../model/driver-output.js';
 import { reachabilityOf } from './reachability.js';
-import type { CallbackRecord, DdiCallRecord, RunRecord } from '../model/record.js';
+import { BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS } from '../model/ke/bugcheck.js';
+import type { CallbackRecord, DdiCallRecord, PhaseRecord, RunRecord } from '../model/record.js';
 
 export interface Evidence {
   /** Scenario op index (-1 = the boot-time driver load). */
@@ -85,6 +86,49 @@ function leakSite(v: Violation, record: RunRecord): string | undefined {
   return undefined;
 }
 
+/** A registration as the residue names it, without its slot: `process notify OnProcess`, `object callbacks at altitude 321000`. */
+function registrationKey(r: string): string {
+  return r.replace(/\s*\(slot \d+\)$/, '');
+}
+
+/**
+ * The failure path of a failed DriverEntry: the call whose failure it returned on (the last that failed), or the
+ * status it chose itself. Each such path that does not undo what came before is one omission in the code.
+ */
+function failurePath(phase: PhaseRecord): string {
+  const failed = phase.ddi.filter((d) => (d.status !== undefined && d.status !== 'STATUS_SUCCESS') || d.result?.startsWith('NULL') === true).pop();
+  return failed === undefined ? `the failed DriverEntry (${phase.status ?? '?'})` : `the failed DriverEntry's path after ${failed.name} fails`;
+}
+
+/**
+ * The driver action behind a registration left in place (the whole signature). DriverUnload that does not remove a routine: the residue
+ * (unload-clean, one violation per routine) and the bug check 0xCE when the kernel later calls the routine in the
+ * freed image (no-bugcheck) are one bug. A failed DriverEntry's failure path that undoes nothing: its residue
+ * (failed-entry-clean, everything the path left) and a 0xCE through any routine it left are one bug.
+ */
+function unregisterSite(v: Violation, record: RunRecord): string | undefined {
+  const by = (phase: PhaseRecord, key: string): string => (phase.phase === 'DriverEntry' ? `rollback|-|-|${failurePath(phase)} does not undo what came before` : `unregister|-|-|${key} is left registered by DriverUnload`);
+  if (v.invariant === 'failed-entry-clean') {
+    const phase = record.phases.find((p) => p.seq === v.evidence.seq);
+    return phase === undefined ? undefined : by(phase, '');
+  }
+  if (v.invariant === 'unload-clean') {
+    const phase = record.phases.find((p) => p.seq === v.evidence.seq);
+    const [left]: unknown[] = Array.isArray(v.evidence.actual) ? v.evidence.actual : [];
+    if (phase?.residue === undefined || typeof left !== 'string' || !phase.residue.registrations.includes(left)) return undefined;
+    return by(phase, registrationKey(left));
+  }
+  const b = record.bugCheck;
+  if (v.invariant !== 'no-bugcheck' || b === null || b.code !== BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS || b.seq === null) return undefined;
+  const cb = b.during === 'callback' ? record.callbacks.find((c) => c.seq === b.seq) : undefined;
+  const altitude = b.during === 'ObjectCallback' ? record.phases.find((p) => p.seq === b.seq)?.handle?.altitude : undefined;
+  const key = cb !== undefined ? `${cb.kind} notify ${cb.routine}` : altitude !== undefined ? `object callbacks at altitude ${altitude}` : undefined;
+  if (key === undefined) return undefined;
+  // the last teardown before the call that left this registration in place
+  const left = record.phases.filter((p) => p.seq < (b.seq as number) && p.residue?.registrations.some((r) => registrationKey(r) === key) === true).pop();
+  return left === undefined ? undefined : by(left, key);
+}
+
 /**
  * A finding's stable signature: the invariant; for the invariants about a halt, the bug check code and the
  * faulting function; and the message with what varies between scenarios taken out (numbers, addresses, quoted names,
@@ -109,6 +153,8 @@ export function baseSignature(signature: string): string {
 function symptomOf(v: Violation, record: RunRecord): string {
   const site = leakSite(v, record);
   if (site !== undefined) return `references|-|-|a reference taken in ${site} is never dropped`;
+  const unregistered = unregisterSite(v, record);
+  if (unregistered !== undefined) return unregistered;
   const halt = HALTS.has(v.invariant);
   const b = halt ? record.bugCheck : null;
   const fn = halt ? (b?.function ?? record.verifierStop?.function ?? '-') : '-';

@@ -43,6 +43,8 @@ export class DriverLoader {
   /** NtUnloadDriver came while file objects were open on the driver's devices: DriverUnload runs when the last closes. */
   private unloadDeferred = false;
   private unloading = false;
+  /** What the driver owned before its current DriverEntry ran: left by an earlier load. */
+  private inherited: ReadonlySet<object> = new Set();
 
   constructor(
     private readonly ke: KernelCore,
@@ -115,6 +117,8 @@ export class DriverLoader {
     const instance = loaded.instantiate();
     loaded.state = 'loaded';
     const registryPath = allocUnicodeString(mem, `\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\Services\\${name}`, 'kernel');
+    // what an earlier load of this driver left behind is that load's residue, not this one's
+    this.inherited = new Set(this.owned());
     const entry = rec.beginPhase('DriverEntry');
     loaded.entrySeq = entry.seq;
     const ddi = this.surfaces.takeDdi();
@@ -193,21 +197,37 @@ export class DriverLoader {
     this.unloading = false;
   }
 
-  /** The driver's routines, devices and links that are still in the kernel. */
+  /** Every routine registration, device, link and pool block the driver owns now (by identity). */
+  private owned(): object[] {
+    const mine = this.ke.loaded.name;
+    const out: object[] = [];
+    for (const table of this.notify.tables) for (const s of table.slots) if (s !== null && s.owner === mine) out.push(s);
+    for (const r of this.obCallbacks.registrations) if (r.owner === mine) out.push(r);
+    for (const d of this.namespace.devices) if (d.owner === mine) out.push(d);
+    for (const l of this.namespace.links.values()) if (l.owner === mine) out.push(l);
+    for (const b of this.ke.mem.liveBlocks()) if (b.owner === mine) out.push(b);
+    return out;
+  }
+
+  /**
+   * The driver's routines, devices, links and pool that are still in the kernel, less what an earlier load of it
+   * left (`inherited`): a routine an earlier DriverUnload forgot is that unload's finding, not this load's again.
+   */
   private residue(): Residue {
     const mine = this.ke.loaded.name;
+    const ours = (x: { owner: string }): boolean => x.owner === mine && !this.inherited.has(x);
     const registrations: string[] = [];
     for (const table of this.notify.tables) {
       table.slots.forEach((s, slot) => {
-        if (s !== null && s.owner === mine) registrations.push(`${table.kind} notify ${s.name} (slot ${slot})`);
+        if (s !== null && ours(s)) registrations.push(`${table.kind} notify ${s.name} (slot ${slot})`);
       });
     }
-    for (const r of this.obCallbacks.registrations) if (r.owner === mine) registrations.push(`object callbacks at altitude ${r.altitude}`);
+    for (const r of this.obCallbacks.registrations) if (ours(r)) registrations.push(`object callbacks at altitude ${r.altitude}`);
     return {
       registrations,
-      devices: this.namespace.devices.filter((d) => d.owner === mine).map((d) => d.name ?? '(unnamed)'),
-      links: [...this.namespace.links.values()].filter((l) => l.owner === mine).map((l) => l.name),
-      pool: this.ke.mem.liveBlocks().filter((b) => b.owner === mine).map((b) => `${b.tag}:${b.size}`),
+      devices: this.namespace.devices.filter(ours).map((d) => d.name ?? '(unnamed)'),
+      links: [...this.namespace.links.values()].filter(ours).map((l) => l.name),
+      pool: this.ke.mem.liveBlocks().filter(ours).map((b) => `${b.tag}:${b.size}`),
     };
   }
 

@@ -1,0 +1,65 @@
+/**
+ * One root cause, one finding (issue 23): a routine DriverUnload does not remove is one bug, whether the residue
+ * at unload (unload-clean) or the bug check 0xCE when the kernel later calls it (no-bugcheck) shows it; two routines
+ * left are two bugs. What an earlier load left is not blamed on the next load.
+ */
+import { describe, expect, test } from 'vitest';
+import { loadWasmDriver } from '../../src/driver/wasm/loader.js';
+import { runAndCheck } from '../../src/harness/check.js';
+import { fuzz } from '../../src/harness/fuzz.js';
+import { getInvariant, signatureOf } from '../../src/invariants/index.js';
+import { STATUS_INSUFFICIENT_RESOURCES, type Scenario } from '../../src/model/index.js';
+import { scenario, VOL } from '../helpers.js';
+
+const forgetsOne = await loadWasmDriver('test/fixtures/lifecycle/forgets-one.c');
+const forgetsTwo = await loadWasmDriver('test/fixtures/lifecycle/forgets-two.c');
+const noRollback = await loadWasmDriver('test/fixtures/lifecycle/no-rollback.c');
+
+const unloadThenCreate: Scenario['ops'] = [{ op: 'UnloadDriver' }, { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` }];
+
+describe('a routine left registered is one finding', () => {
+  test('the residue at unload and the 0xCE it causes have one signature, naming the routine and who left it', () => {
+    for (const build of ['winxp-x86', 'win10-x64']) {
+      const r = runAndCheck(forgetsOne, scenario(build, unloadThenCreate));
+      expect(r.violations.map((v) => v.invariant).sort()).toEqual(['no-bugcheck', 'unload-clean']);
+      const sigs = new Set(r.violations.map((v) => signatureOf(v, r.record)));
+      expect([...sigs]).toEqual(['unregister|-|-|process notify OnProcess is left registered by DriverUnload']);
+    }
+  });
+
+  test('a campaign reports it once: the 0xCE alone signs as the residue does, and both together are one finding', () => {
+    const opts = { driver: forgetsOne, seed: 1, runs: 1000, builds: ['win10-x64', 'winxp-x86'], cpus: 1 };
+    const ce = fuzz({ ...opts, invariants: [getInvariant('no-bugcheck')] });
+    expect(ce.findings.map((f) => f.signature)).toEqual(['unregister|-|-|process notify OnProcess is left registered by DriverUnload']);
+    expect(ce.findings[0].violations[0].message).toMatch(/^STOP 0x000000CE .*OnProcess/);
+    const both = fuzz(opts);
+    expect(both.findings.map((f) => f.signature)).toEqual(['unregister|-|-|process notify OnProcess is left registered by DriverUnload']);
+  });
+
+  test('two routines left are two findings, not one and not one per symptom', () => {
+    const r = fuzz({ driver: forgetsTwo, seed: 1, runs: 1000, builds: ['win10-x64', 'winxp-x86'], cpus: 1 });
+    expect(r.findings.map((f) => f.signature).sort()).toEqual([
+      'unregister|-|-|image notify OnImage is left registered by DriverUnload',
+      'unregister|-|-|process notify OnProcess is left registered by DriverUnload',
+    ]);
+    const one = runAndCheck(forgetsTwo, scenario('win10-x64', [{ op: 'UnloadDriver' }]));
+    expect(one.violations.map((v) => v.message)).toEqual(['after DriverUnload: process notify OnProcess (slot 0)', 'after DriverUnload: image notify OnImage (slot 0)']);
+  });
+
+  test('what an earlier load left is not the next load\'s residue: a reload that fails is not blamed for it', () => {
+    // the stale OnProcess of the first load fills the last free slot: the reload's registration fails for real
+    const r = runAndCheck(forgetsOne, scenario('winxp-x86', [{ op: 'UnloadDriver' }, { op: 'LoadDriver' }, { op: 'UnloadDriver' }], { crowding: { process: 7, thread: 0, image: 0 } }));
+    const entries = r.record.phases.filter((p) => p.phase === 'DriverEntry');
+    expect(entries.map((p) => p.status)).toEqual(['STATUS_SUCCESS', 'STATUS_INVALID_PARAMETER']);
+    expect(r.violations.map((v) => `${v.invariant}: ${v.message}`)).toEqual(['unload-clean: after DriverUnload: process notify OnProcess (slot 7)']);
+  });
+
+  test('a failed DriverEntry\'s path that undoes nothing is one finding, with the 0xCE through what it left', () => {
+    const failImage = { faults: [{ ddi: 'PsSetLoadImageNotifyRoutine', nth: 1, status: STATUS_INSUFFICIENT_RESOURCES }] };
+    const r = runAndCheck(noRollback, scenario('win10-x64', [{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` }], failImage));
+    expect(r.violations.map((v) => v.invariant).sort()).toEqual(['failed-entry-clean', 'no-bugcheck']);
+    expect([...new Set(r.violations.map((v) => signatureOf(v, r.record)))]).toEqual(['rollback|-|-|the failed DriverEntry\'s path after PsSetLoadImageNotifyRoutine fails does not undo what came before']);
+    const f = fuzz({ driver: noRollback, seed: 1, runs: 2000, builds: ['win10-x64', 'winxp-x86'], cpus: 1 });
+    expect(f.findings.map((x) => x.signature)).toEqual(['rollback|-|-|the failed DriverEntry\'s path after PsSetLoadImageNotifyRoutine fails does not undo what came before']);
+  });
+});
