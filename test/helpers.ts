@@ -8,11 +8,11 @@ export function scenario(build: string, ops: Scenario['ops'], extra: Partial<Sce
 }
 
 /** Runs the CLI in this process: exit code, stdout (joined and as lines), stderr. */
-export async function runCli(argv: string[], now: () => number = () => 0): Promise<{ code: number; out: string; lines: string[]; err: string }> {
+export async function runCli(argv: string[], now: () => number = () => 0, env?: Readonly<Record<string, string>>): Promise<{ code: number; out: string; lines: string[]; err: string }> {
   const { main } = await import('../src/cli/main.js');
   const lines: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, { out: (l) => lines.push(l), err: (l) => err.push(l), now });
+  const code = await main(argv, { out: (l) => lines.push(l), err: (l) => err.push(l), now, ...(env !== undefined ? { env } : {}) });
   return { code, out: lines.join('\n'), lines, err: err.join('\n') };
 }
 

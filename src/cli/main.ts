@@ -6,10 +6,12 @@ import { randomInt } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { readdirSync } from 'node:fs';
 import { InputFileError, INPUT_LIMITS, parseInputJson, readInputText } from '../driver/input-files.js';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { builtinDrivers, UnknownDriverError, type DriverModule } from '../driver/index.js';
 import { junitXml, writeAtomic } from '../harness/junit.js';
+import { findingLocation, githubAnnotations, sarifLog } from '../harness/sarif.js';
+import { routineLines, type SourceLine } from '../driver/wasm/symbols.js';
 import { runCampaign } from '../harness/campaign.js';
 import { tuneHeapForCampaigns } from '../harness/heap.js';
 import { coverageLine, lcovFromEdges, lcovFromV8, type V8ScriptCoverage } from '../harness/lcov.js';
@@ -52,6 +54,8 @@ export interface Io {
   now(): number;
   /** Calls `handler` on the first Ctrl-C (a second one ends the process as usual); returns the unsubscribe. */
   onInterrupt?: (handler: () => void) => () => void;
+  /** The environment (GITHUB_ACTIONS turns on workflow annotations); none when absent. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 const USAGE = `psharness ${VERSION} — property-based testing of NT kernel-driver notify callbacks
@@ -59,7 +63,7 @@ const USAGE = `psharness ${VERSION} — property-based testing of NT kernel-driv
 usage:
   psharness fuzz --driver <name|driver.c|driver.wasm> [--seed N|random] [--runs N] [--time-limit S] [--build B|all]
                  [--profile documented|adversarial] [--invariant ID ...] [--max-ops N]
-                 [--reports DIR] [--junit FILE] [--no-reports] [--path P] [--regressions DIR] [--verifier on|off]
+                 [--reports DIR] [--junit FILE] [--sarif FILE] [--no-reports] [--path P] [--regressions DIR] [--verifier on|off]
                  [--min-runs N] [--workers N] [--shard i/n] [--faults none|boot|all] [--crowding on|off] [--cpus N]
                  [--weights kind=N,...] [--stats] [--exhaustive K] [--max-findings N]
                  [--from-report R] [--coverage DIR] [--guided]
@@ -229,7 +233,7 @@ function joinNegativeValues(args: readonly string[], valued: ReadonlySet<string>
 }
 
 async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
-  const args = joinNegativeValues(rawArgs, new Set(['--seed', '--runs', '--time-limit', '--max-ops', '--min-runs', '--path', '--workers', '--shard', '--faults', '--crowding', '--weights', '--exhaustive', '--max-findings', '--coverage', '--from-report', '--build', '--profile', '--invariant', '--reports', '--junit', '--regressions', '--verifier', '--driver', '--cpus']));
+  const args = joinNegativeValues(rawArgs, new Set(['--seed', '--runs', '--time-limit', '--max-ops', '--min-runs', '--path', '--workers', '--shard', '--faults', '--crowding', '--weights', '--exhaustive', '--max-findings', '--coverage', '--from-report', '--build', '--profile', '--invariant', '--reports', '--junit', '--sarif', '--regressions', '--verifier', '--driver', '--cpus']));
   const { values, positionals } = parseArgs({
     args,
     strict: true,
@@ -245,6 +249,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
       'max-ops': { type: 'string' },
       reports: { type: 'string' },
       junit: { type: 'string' },
+      sarif: { type: 'string' },
       'no-reports': { type: 'boolean' },
       path: { type: 'string' },
       regressions: { type: 'string' },
@@ -481,11 +486,39 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   }
   if (values.stats === true) for (const l of statisticsTable(statistics.labels, statistics.scenarios)) io.out(l);
   const seconds = ((io.now() - started) / 1000).toFixed(2);
+  // source locations for CI (SARIF, annotations, JUnit): a C driver's routines, from a -g build of it
+  const annotate = io.env?.GITHUB_ACTIONS === 'true';
+  const driverFile = /\.(c|wasm)$/.test(values.driver) ? resolve(values.driver) : null;
+  let lines: ReadonlyMap<string, SourceLine> | undefined;
+  if (values.driver.endsWith('.c') && result.findings.length > 0 && (values.sarif !== undefined || values.junit !== undefined || annotate)) {
+    try {
+      lines = await routineLines(values.driver);
+    } catch {
+      // the driver built a moment ago; a -g build that fails only loses the lines (the file is still named)
+    }
+  }
+  const cwd = process.cwd();
+  const asGiven = (file: string): string => {
+    const rel = relative(cwd, file);
+    return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? file : rel;
+  };
+  if (annotate) for (const l of githubAnnotations(result.findings, driverFile, lines, cwd, gates)) io.out(l);
   if (values.junit !== undefined) {
     try {
-      writeAtomic(values.junit, junitXml(values.driver, invariants, result, (id) => written.get(id), gates));
+      const locate = (f: Finding): { file: string; line?: number } | undefined => {
+        const [w] = findingLocation(f, driverFile, lines);
+        return w === undefined ? undefined : { file: asGiven(w.file), ...(w.line !== undefined ? { line: w.line } : {}) };
+      };
+      writeAtomic(values.junit, junitXml(values.driver, invariants, result, (id) => written.get(id), gates, { locate, seconds }));
     } catch (e) {
       writeErrors.push(`cannot write --junit ${values.junit}: ${errorText(e)}`);
+    }
+  }
+  if (values.sarif !== undefined) {
+    try {
+      writeAtomic(values.sarif, sarifLog({ invariants, result, driverFile, ...(lines !== undefined ? { lines } : {}), cwd, gates, replayOf: (id) => written.get(id) }));
+    } catch (e) {
+      writeErrors.push(`cannot write --sarif ${values.sarif}: ${errorText(e)}`);
     }
   }
   if (writeErrors.length > 0) {
@@ -698,6 +731,7 @@ export function processIo(): Io {
     err: (l) => process.stderr.write(l + '\n'),
     progress: tty ? (l) => process.stderr.write(`\r\x1b[K${l}`) : undefined,
     now: () => performance.now(),
+    env: process.env,
     onInterrupt: (handler) => {
       process.once('SIGINT', handler);
       return () => process.removeListener('SIGINT', handler);

@@ -26,7 +26,8 @@ export interface CoverageCollector {
   readonly hits: Map<number, number>;
 }
 
-function sections(bytes: Uint8Array): { id: number; name?: string; start: number; end: number }[] {
+/** The module's sections: id, custom name, payload range. */
+export function sections(bytes: Uint8Array): { id: number; name?: string; start: number; end: number }[] {
   const out: { id: number; name?: string; start: number; end: number }[] = [];
   let i = 8;
   const leb = (): number => {
@@ -54,7 +55,8 @@ function sections(bytes: Uint8Array): { id: number; name?: string; start: number
   return out;
 }
 
-function customPayload(bytes: Uint8Array, s: { start: number; end: number }): Uint8Array {
+/** A custom section's payload (after its name). */
+export function customPayload(bytes: Uint8Array, s: { start: number; end: number }): Uint8Array {
   let i = s.start;
   let n = 0;
   let shift = 0;
@@ -113,7 +115,7 @@ export function coveragePoints(bytes: Uint8Array, hookImportIndex: number, guard
 }
 
 /** The last row at or before `address` (binary search over rows sorted by address). */
-function rowAt(rows: readonly LineRow[], address: number): LineRow | undefined {
+export function rowAt(rows: readonly LineRow[], address: number): LineRow | undefined {
   let lo = 0;
   let hi = rows.length - 1;
   let best: LineRow | undefined;
