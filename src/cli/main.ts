@@ -10,6 +10,8 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import { parseArgs } from 'node:util';
 import { builtinDrivers, UnknownDriverError, type DriverModule } from '../driver/index.js';
 import { junitXml, writeAtomic } from '../harness/junit.js';
+import { commandHelp, COMMANDS, FUZZ_OPTIONS, REPLAY_OPTIONS, TRACE_OPTIONS, unknownOptionMessage, valueOptions } from './help.js';
+import { suggestion } from '../model/did-you-mean.js';
 import { findingLocation, githubAnnotations, sarifLog } from '../harness/sarif.js';
 import { routineLines, type SourceLine } from '../driver/wasm/symbols.js';
 import { runCampaign } from '../harness/campaign.js';
@@ -34,7 +36,7 @@ import {
   buildReport, cleanStaleTemps, ensureDir, fileSha256, renderMarkdown, renderRun, ReportError, resolveDriverReference, writeReport,
 } from '../harness/report.js';
 import { getInvariant, INVARIANTS, reachabilityOf, signatureOf, UnknownInvariantError, type Invariant, type Violation } from '../invariants/index.js';
-import { BUILDS, getBuild, selectBuilds, UnknownBuildError } from '../model/builds.js';
+import { BUILD_ALIASES, BUILDS, canonicalBuildId, getBuild, selectBuilds, UnknownBuildError } from '../model/builds.js';
 import { VERSION } from '../version.js';
 
 export const EXIT_OK = 0;
@@ -51,12 +53,17 @@ export interface Io {
   err(line: string): void;
   /** Progress line on a terminal (\r-updated); absent when output is not a TTY. */
   progress?: (line: string) => void;
+  /** Not on a terminal (a CI log): a plain line now and then, so a long campaign shows it is alive. */
+  heartbeat?: (line: string) => void;
   now(): number;
   /** Calls `handler` on the first Ctrl-C (a second one ends the process as usual); returns the unsubscribe. */
   onInterrupt?: (handler: () => void) => () => void;
   /** The environment (GITHUB_ACTIONS turns on workflow annotations); none when absent. */
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
+
+/** How often a campaign not on a terminal says it is alive (a CI log's line). */
+const HEARTBEAT_MS = 10_000;
 
 const USAGE = `psharness ${VERSION} — property-based testing of NT kernel-driver notify callbacks
 
@@ -71,7 +78,7 @@ usage:
   psharness trace --driver <name|file> (--report R | --seed S --run K | --scenario FILE) [--build B]
                  [--profile documented|adversarial] [--max-ops N] [--verifier on|off] [--cpus N]
   psharness list [--ddis]
-  psharness help
+  psharness help [command]          (or psharness <command> --help: every option described)
 
 exit codes: 0 all invariants hold, 1 violation, 2 bad usage or input, 3 internal error`;
 
@@ -203,7 +210,10 @@ function cmdList(args: readonly string[], io: Io): number {
       + `InheritedFromUniqueProcessId +${hex(e.InheritedFromUniqueProcessId)}, ImageFileName +${hex(e.ImageFileName)} (UCHAR[${e.ImageFileNameSize}]), size ${hex(e.size)}; `
       + `notify slots ${b.capacity.process}/${b.capacity.thread}/${b.capacity.image}; source: ${b.source}${b.notes.length > 0 ? `; ${b.notes.join('; ')}` : ''}`);
   }
-  io.out('  (--build takes ids, families such as win10, x86, x64, all, or globs such as \'win10-x64*\', comma-separated)');
+  const byBuild = new Map<string, string[]>();
+  for (const [alias, id] of BUILD_ALIASES) byBuild.set(id, [...(byBuild.get(id) ?? []), alias]);
+  io.out(`  releases by name: ${[...byBuild].map(([id, as]) => `${as.join(', ')} → ${id}`).join('; ')}`);
+  io.out('  (--build takes ids, release names, families such as win10, x86, x64, all, or globs such as \'win10-x64*\', comma-separated)');
   io.out('invariants:');
   for (const i of INVARIANTS) io.out(`  ${i.id.padEnd(22)} ${i.statement}`);
   return EXIT_OK;
@@ -233,42 +243,8 @@ function joinNegativeValues(args: readonly string[], valued: ReadonlySet<string>
 }
 
 async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
-  const args = joinNegativeValues(rawArgs, new Set(['--seed', '--runs', '--time-limit', '--max-ops', '--min-runs', '--path', '--workers', '--shard', '--faults', '--crowding', '--weights', '--exhaustive', '--max-findings', '--coverage', '--from-report', '--build', '--profile', '--invariant', '--reports', '--junit', '--sarif', '--regressions', '--verifier', '--driver', '--cpus']));
-  const { values, positionals } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: true,
-    options: {
-      driver: { type: 'string' },
-      seed: { type: 'string' },
-      runs: { type: 'string' },
-      'time-limit': { type: 'string' },
-      build: { type: 'string' },
-      profile: { type: 'string' },
-      invariant: { type: 'string', multiple: true },
-      'max-ops': { type: 'string' },
-      reports: { type: 'string' },
-      junit: { type: 'string' },
-      sarif: { type: 'string' },
-      'no-reports': { type: 'boolean' },
-      path: { type: 'string' },
-      regressions: { type: 'string' },
-      verifier: { type: 'string' },
-      'min-runs': { type: 'string' },
-      workers: { type: 'string' },
-      shard: { type: 'string' },
-      faults: { type: 'string' },
-      crowding: { type: 'string' },
-      weights: { type: 'string' },
-      stats: { type: 'boolean' },
-      exhaustive: { type: 'string' },
-      'max-findings': { type: 'string' },
-      'from-report': { type: 'string' },
-      coverage: { type: 'string' },
-      guided: { type: 'boolean' },
-      cpus: { type: 'string' },
-    },
-  });
+  const args = joinNegativeValues(rawArgs, valueOptions(FUZZ_OPTIONS));
+  const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: FUZZ_OPTIONS });
   let known: readonly string[] | undefined;
   if (values['from-report'] !== undefined) {
     // the fast-check round that found a report, exactly: its seed, path, invariants, builds, profile, size, known bugs
@@ -327,7 +303,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   const requested = selectBuilds(buildArg);
   const { builds, skipped } = applicableBuilds(driver, requested);
   // a build named by its id that the driver cannot run on is an error; a family, size or glob keeps those it can
-  const named = new Set(buildArg.split(',').map((t) => t.trim()));
+  const named = new Set(buildArg.split(',').map((t) => canonicalBuildId(t.trim())));
   const refused = skipped.find((x) => named.has(x.build));
   if (refused !== undefined) throw new UsageError(`${values.driver} cannot run on ${refused.build}: ${refused.why}`);
   if (builds.length === 0) throw new UsageError(`${values.driver} runs on none of the builds (${skipped.map((x) => `${x.build}: ${x.why}`).join('; ')})`);
@@ -374,7 +350,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
       driver: values.driver as string, invariant: f.invariant, scenario: f.scenario, shrunkFrom: f.shrunkFrom, violations: f.violations, record: f.record, signature: f.signature,
       ...(f.alsoBreaks !== undefined ? { alsoBreaks: f.alsoBreaks } : {}),
       fuzz: {
-        seed: f.seed, path: f.path, runsToFailure: f.runsToFailure, profile, builds, invariants: f.roundInvariants, maxOps, ...(cpus > 1 ? { cpus } : {}),
+        seed: f.seed, campaignSeed: seed, path: f.path, runsToFailure: f.runsToFailure, profile, builds, invariants: f.roundInvariants, maxOps, ...(cpus > 1 ? { cpus } : {}),
         ...(verifier ? {} : { verifier: false as const }), ...(f.roundSeen.length > 0 ? { seen: f.roundSeen } : {}),
       },
       reportDir,
@@ -385,13 +361,13 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     io.out(gates(f) ? `✗ ${f.invariant.id}${also}: ${shown?.message ?? ''}${reach === 'reachable' ? '' : ` [${reach}]`}` : `⚠ ${f.invariant.id}${also} (defensive only: a warning): ${shown?.message ?? ''}`);
     if (values['no-reports'] === true) {
       // no file to replay: say how to get one rather than name a path that was never written
-      io.out(renderMarkdown({ ...report, replay: 'none written (--no-reports): run without it for a replayable report' }, f.record));
+      io.out(renderMarkdown({ ...report, replay: 'none written (--no-reports): run without it for a replayable report' }, f.record, values.driver));
       return;
     }
     let where = '';
     if (writeErrors.length === 0) {
       try {
-        const paths = writeReport(reportDir, report, f.record);
+        const paths = writeReport(reportDir, report, f.record, values.driver);
         written.set(f.signature, `npx psharness replay ${paths.json}`);
         where = `; report ${paths.md}; replay: npx psharness replay ${paths.json}`;
       } catch (e) {
@@ -429,7 +405,16 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   // coverage is counted in this thread: the campaign runs here (the same findings as on any number of workers)
   const v8 = values.coverage !== undefined && driver.coverage === undefined ? await startV8Coverage() : undefined;
   const statistics = { scenarios: 0, labels: new Map<string, number>() };
-  const onRun = io.progress === undefined ? undefined : (n: number): void => {
+  let lastBeat = started;
+  const onRun = io.progress === undefined && io.heartbeat === undefined ? undefined : (n: number): void => {
+    if (io.progress === undefined) {
+      // a CI log: one plain line every HEARTBEAT_MS of the campaign, never a \r-updated one
+      const now = io.now();
+      if (now - lastBeat < HEARTBEAT_MS) return;
+      lastBeat = now;
+      io.heartbeat?.(`psharness: ${n}/${runs} runs, ${failures} distinct finding(s), ${Math.round((now - started) / 1000)} s`);
+      return;
+    }
     if (n - lastShown < 100) return;
     lastShown = n;
     const rate = n / Math.max(0.001, (io.now() - started) / 1000);
@@ -585,14 +570,8 @@ function savedReports(dir: string): { file: string; report: ReturnType<typeof lo
  * generators draw from seed S with these options — chunk 0's first round), or from a JSON file.
  */
 async function cmdTrace(rawArgs: string[], io: Io): Promise<number> {
-  const args = joinNegativeValues(rawArgs, new Set(['--seed', '--run', '--max-ops', '--driver', '--report', '--scenario', '--build', '--profile', '--verifier', '--cpus']));
-  const { values, positionals } = parseArgs({
-    args, strict: true, allowPositionals: true,
-    options: {
-      driver: { type: 'string' }, report: { type: 'string' }, seed: { type: 'string' }, run: { type: 'string' }, scenario: { type: 'string' },
-      build: { type: 'string' }, profile: { type: 'string' }, 'max-ops': { type: 'string' }, verifier: { type: 'string' }, cpus: { type: 'string' },
-    },
-  });
+  const args = joinNegativeValues(rawArgs, valueOptions(TRACE_OPTIONS));
+  const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: TRACE_OPTIONS });
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const sources = [values.report !== undefined, values.seed !== undefined || values.run !== undefined, values.scenario !== undefined].filter(Boolean).length;
   if (sources !== 1) throw new UsageError('trace needs exactly one of --report R, --seed S --run K, --scenario FILE');
@@ -645,7 +624,7 @@ async function cmdTrace(rawArgs: string[], io: Io): Promise<number> {
 }
 
 async function cmdReplay(args: string[], io: Io): Promise<number> {
-  const { positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: {} });
+  const { positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: REPLAY_OPTIONS });
   if (positionals.length !== 1) throw new UsageError('replay needs exactly one report file');
   const report = loadReport(positionals[0]);
   let driver: DriverModule;
@@ -688,6 +667,13 @@ export async function main(argv: string[], io: Io): Promise<number> {
   tuneHeapForCampaigns();
   const [cmd, ...rest] = argv;
   try {
+    // `psharness <command> --help` (before the command's own checks), and `psharness help <command>`
+    const helpFor = cmd === 'help' && rest.length > 0 ? rest[0] : cmd !== undefined && (rest.includes('--help') || rest.includes('-h')) ? cmd : undefined;
+    if (helpFor !== undefined) {
+      if (!(helpFor in COMMANDS)) throw new UsageError(`unknown command '${helpFor}'${suggestion(helpFor, Object.keys(COMMANDS))} (fuzz, replay, trace, list, help)`);
+      io.out(commandHelp(helpFor as keyof typeof COMMANDS));
+      return EXIT_OK;
+    }
     switch (cmd) {
       case 'fuzz': return await cmdFuzz(rest, io);
       case 'replay': return await cmdReplay(rest, io);
@@ -703,7 +689,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         io.out(VERSION);
         return EXIT_OK;
       default:
-        throw new UsageError(`unknown command '${cmd}' (fuzz, replay, trace, list, help)`);
+        throw new UsageError(`unknown command '${cmd}'${suggestion(cmd, [...Object.keys(COMMANDS), 'help'])} (fuzz, replay, trace, list, help)`);
     }
   } catch (e) {
     if (e instanceof CompileError) {
@@ -716,7 +702,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
       || e instanceof UnknownBuildError || e instanceof UnknownInvariantError
       || (e instanceof TypeError && (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS') === true);
     if (usage) {
-      io.err(`psharness: ${(e as Error).message.split('\n')[0]}`);
+      const message = (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? unknownOptionMessage(cmd ?? '', (e as Error).message) : (e as Error).message;
+      io.err(`psharness: ${message.split('\n')[0]}`);
       return EXIT_USAGE;
     }
     io.err(`psharness: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
@@ -730,6 +717,7 @@ export function processIo(): Io {
     out: (l) => process.stdout.write(l + '\n'),
     err: (l) => process.stderr.write(l + '\n'),
     progress: tty ? (l) => process.stderr.write(`\r\x1b[K${l}`) : undefined,
+    heartbeat: tty ? undefined : (l) => process.stderr.write(`${l}\n`),
     now: () => performance.now(),
     env: process.env,
     onInterrupt: (handler) => {

@@ -1,4 +1,5 @@
 /** The built-in drivers under test, by the names the CLI accepts. */
+import { suggestion } from '../model/did-you-mean.js';
 import { MUTANTS } from './mutants.js';
 import { reference } from './reference.js';
 import type { DriverModule } from './types.js';
@@ -22,7 +23,7 @@ export function builtinDrivers(): ReadonlyMap<string, DriverModule> {
 
 export class UnknownDriverError extends Error {
   constructor(name: string, known: readonly string[]) {
-    super(`unknown driver '${name}' (known: ${known.join(', ')})`);
+    super(`unknown driver '${name}'${suggestion(name, known)} (known: ${known.join(', ')})`);
     this.name = 'UnknownDriverError';
   }
 }

@@ -22,7 +22,10 @@ import { VERSION } from '../version.js';
 export const REPORT_FORMAT = 'psharness-report/1';
 
 export interface FuzzProvenance {
+  /** The fast-check round's seed (a campaign derives one per chunk and round from its own). */
   readonly seed: number;
+  /** The campaign's seed, as the user gave it (`--seed`). */
+  readonly campaignSeed?: number;
   readonly path: string | null;
   readonly runsToFailure: number;
   readonly profile: string;
@@ -253,12 +256,13 @@ function renderCpus(out: string[], c: ConcurrencyRecord): void {
   if (c.races.length + c.lockOrder.length > 0) out.push('');
 }
 
-export function renderMarkdown(report: Report, record: RunRecord): string {
+/** `shownDriver`: the driver as the user named it (a path relative to where they ran the command); default the report's. */
+export function renderMarkdown(report: Report, record: RunRecord, shownDriver = report.driver): string {
   const s = report.scenario;
   const build = getBuild(s.build);
   const flagged = new Set(report.violations.map((v) => v.evidence.seq).filter((x): x is number => x !== undefined));
   const out: string[] = [];
-  out.push(`# ${report.driver}: ${report.invariant.id}`, '');
+  out.push(`# ${shownDriver}: ${report.invariant.id}`, '');
   out.push(`> ${report.invariant.statement}`, '');
   out.push(`Rule: ${report.invariant.source}`, '');
   if (report.alsoBreaks !== undefined) out.push(`The same root cause also breaks: ${report.alsoBreaks.map((i) => `\`${i}\``).join(', ')}`, '');
@@ -272,7 +276,10 @@ export function renderMarkdown(report: Report, record: RunRecord): string {
   out.push(`| fault plan | ${s.faults.length === 0 ? 'none' : s.faults.map((f) => `${f.ddi} call #${f.nth} → ${statusName(f.status)}`).join('; ')} |`);
   out.push(`| operations | ${s.ops.length} (shrunk from ${report.shrunkFrom}) |`);
   if (s.schedule !== undefined) out.push(`| CPUs | ${describeSchedule(s.schedule)} |`);
-  if (report.fuzz !== null) out.push(`| found by | seed ${report.fuzz.seed}, run ${report.fuzz.runsToFailure}, path \`${report.fuzz.path ?? '-'}\` |`);
+  if (report.fuzz !== null) {
+    const f = report.fuzz;
+    out.push(`| found by | ${f.campaignSeed !== undefined ? `\`--seed ${f.campaignSeed}\`: ` : ''}run ${f.runsToFailure} of the fast-check round with seed ${f.seed}, path \`${f.path ?? '-'}\` |`);
+  }
   if (report.reachability !== undefined) out.push(`| on Windows | ${reachabilityText(report.reachability.class)}${report.reachability.why.map((w) => `; ${w}`).join('')} |`);
   out.push('', `Replay: \`${report.replay}\``, '');
   out.push('## Violations', '');
@@ -381,7 +388,7 @@ export function writeNew(dir: string, name: string, content: string): string {
  * Writes `<id>.json` and `<id>.md` without replacing anything; when the id is taken by a different report, the
  * first free `<id>-N` is used and the report carries that id and replay command. Returns the paths.
  */
-export function writeReport(dir: string, report: Report, record: RunRecord): { json: string; md: string; report: Report } {
+export function writeReport(dir: string, report: Report, record: RunRecord, shownDriver?: string): { json: string; md: string; report: Report } {
   ensureDir(dir);
   for (let n = 1; ; n++) {
     const id = n === 1 ? report.id : `${report.id}-${n}`;
@@ -389,7 +396,7 @@ export function writeReport(dir: string, report: Report, record: RunRecord): { j
     const jsonText = JSON.stringify(r, null, 2) + '\n';
     const json = linkNew(dir, `${id}.json`, jsonText);
     if (json === 'taken') continue;
-    const md = linkNew(dir, `${id}.md`, renderMarkdown(r, record));
+    const md = linkNew(dir, `${id}.md`, renderMarkdown(r, record, shownDriver));
     if (md === 'taken') continue; // a stray .md with that name: move on (the .json just written stays valid)
     return { json: join(dir, `${id}.json`), md: join(dir, `${id}.md`), report: r };
   }

@@ -1,4 +1,5 @@
 /** The invariant catalogue, by stable id. */
+import { suggestion } from '../model/did-you-mean.js';
 import { dbgPrintLimit } from './dbgprint-limit.js';
 import { deviceEventsDelivered } from './device-events.js';
 import { deviceInterface } from './device-interface.js';
@@ -56,7 +57,7 @@ export const INVARIANTS: readonly Invariant[] = [
 
 export class UnknownInvariantError extends Error {
   constructor(id: string) {
-    super(`unknown invariant '${id}' (known: ${INVARIANTS.map((i) => i.id).join(', ')})`);
+    super(`unknown invariant '${id}'${suggestion(id, INVARIANTS.map((i) => i.id))} (known: ${INVARIANTS.map((i) => i.id).join(', ')})`);
     this.name = 'UnknownInvariantError';
   }
 }

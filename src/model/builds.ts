@@ -2,6 +2,7 @@
  * OS build profiles: EPROCESS layouts, pointer size, notify-table capacities and the statuses that differ by
  * version. Every number is sourced in docs/kernel-semantics.md (§ builds); the short tags here say where from.
  */
+import { suggestion } from './did-you-mean.js';
 import {
   STATUS_INVALID_CID,
   STATUS_INVALID_PARAMETER,
@@ -172,15 +173,32 @@ export const BUILDS: readonly OsBuild[] = [
   vistaPlus(8, { id: 'win11-x64', title: 'Windows 11 24H2 (NT 10.0.26100) x64', version: [10, 0, 26100], layout: [0x1d0, 0x1d8, 0x2d0, 0x338, 0x840], source: 'ntdiff/headers Win11_2409_24H2/x64 _EPROCESS.h (symbol-derived)' }),
 ];
 
+/**
+ * Every release by its own name, in every family: the releases one build stands for (Windows 10 2004 to 22H2 share
+ * one EPROCESS layout and are `win10-x86`/`win10-x64`; Windows 11 23H2 is 22H2's kernel, 24H2 is `win11-x64`).
+ * An alias selects its build; scenarios and reports carry the build's own id.
+ */
+export const BUILD_ALIASES: ReadonlyMap<string, string> = new Map([
+  ...['2004', '20h2', '21h1', '21h2', '22h2'].flatMap((r) => [[`win10-x86-${r}`, 'win10-x86'], [`win10-x64-${r}`, 'win10-x64']] as const),
+  ['win11-x64-23h2', 'win11-x64-22h2'],
+  ['win11-x64-24h2', 'win11-x64'],
+]);
+
+/** A build id as given (any case, or an alias of a release) → the build's own id; unknown names unchanged. */
+export function canonicalBuildId(id: string): string {
+  const lower = id.toLowerCase();
+  return BUILD_ALIASES.get(lower) ?? (BUILDS.some((b) => b.id === lower) ? lower : id);
+}
+
 export class UnknownBuildError extends Error {
   constructor(id: string) {
-    super(`unknown OS build '${id}' (known: ${BUILDS.map((b) => b.id).join(', ')}; also all, x86, x64, a family such as win10, or a glob such as 'win10-x64*')`);
+    super(`unknown OS build '${id}'${suggestion(id, [...BUILDS.map((b) => b.id), ...BUILD_ALIASES.keys()])} (known: ${BUILDS.map((b) => b.id).join(', ')}; also all, x86, x64, a family such as win10, a release such as win10-x64-22h2, or a glob such as 'win10-x64*')`);
     this.name = 'UnknownBuildError';
   }
 }
 
 export function getBuild(id: string): OsBuild {
-  const b = BUILDS.find((x) => x.id === id);
+  const b = BUILDS.find((x) => x.id === id) ?? BUILDS.find((x) => x.id === canonicalBuildId(id));
   if (!b) throw new UnknownBuildError(id);
   return b;
 }
@@ -242,7 +260,7 @@ export function isExported(build: OsBuild, routine: string): boolean {
 export function selectBuilds(selection: string): string[] {
   const chosen = new Set<string>();
   for (const raw of selection.split(',')) {
-    const token = raw.trim();
+    const token = canonicalBuildId(raw.trim());
     let match: (b: OsBuild) => boolean;
     if (token === 'all') match = () => true;
     else if (token === 'x86' || token === 'x64') match = (b) => b.pointerSize === (token === 'x86' ? 4 : 8);

@@ -76,7 +76,7 @@ describe('psharness fuzz', () => {
     [['fuzz', '--driver', 'seed', '--build', 'win95'], /unknown OS build 'win95'/],
     [['fuzz', '--driver', 'seed', '--invariant', 'nope'], /unknown invariant 'nope'/],
     [['fuzz', '--driver', 'seed', '--runs', 'many'], /--runs must be a positive integer/],
-    [['fuzz', '--driver', 'seed', '--frobnicate'], /Unknown option '--frobnicate'/],
+    [['fuzz', '--driver', 'seed', '--frobnicate'], /unknown option '--frobnicate' for fuzz; see psharness fuzz --help/],
     [['fuzz', '--driver', 'seed', '--profile', 'hostile'], /--profile must be/],
     [['fuzz'], /fuzz needs --driver/],
     [['explode'], /unknown command 'explode'/],

@@ -4,9 +4,10 @@
  * indices into its exported table; DbgPrint's varargs arrive as a pointer to packed slots. A trap becomes a bug
  * check naming the function it happened in, never a crash of the harness.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, opendirSync } from 'node:fs';
 import { INPUT_LIMITS, readInputFile } from '../input-files.js';
 import { basename, dirname, extname, join } from 'node:path';
+import { didYouMean } from '../../model/did-you-mean.js';
 import {
   BugCheck, BUGCHECK_DRIVER_OVERRAN_STACK_BUFFER, BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, faultingFunction,
 } from '../../model/ke/bugcheck.js';
@@ -325,9 +326,28 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
   };
 }
 
+/** ` (did you mean 'dir/name.c'?)` for a driver file that is not there, from the first entries of its directory. */
+function nearbyDriver(path: string): string {
+  let names: string[];
+  try {
+    // a bounded look: the first 1000 entries (a huge directory costs no more)
+    const dir = opendirSync(dirname(path) === '' ? '.' : dirname(path));
+    names = [];
+    try {
+      for (let e = dir.readSync(); e !== null && names.length < 1000; e = dir.readSync()) if (/\.(c|wasm)$/.test(e.name)) names.push(e.name);
+    } finally {
+      dir.closeSync();
+    }
+  } catch {
+    return '';
+  }
+  const s = didYouMean(basename(path), names);
+  return s === undefined ? '' : ` (did you mean '${join(dirname(path), s)}'?)`;
+}
+
 /** Loads a driver from a .c file (compiled for x86 and x64, cached) or a prebuilt .wasm module (one target). */
 export async function loadWasmDriver(path: string, options: WasmDriverOptions = {}): Promise<DriverModule & { readonly diagnostics: string }> {
-  if (!existsSync(path)) throw new WasmDriverError(`no such driver file: ${path}`);
+  if (!existsSync(path)) throw new WasmDriverError(`no such driver file: ${path}${nearbyDriver(path)}`);
   const ext = extname(path);
   // a regular file of bounded size, read without blocking (a device or FIFO named as the driver is refused)
   const given = readInputFile(path, 'driver', ext === '.wasm' ? INPUT_LIMITS.wasm : INPUT_LIMITS.source);
