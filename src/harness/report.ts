@@ -10,6 +10,7 @@ import { dirname, isAbsolute, join, parse, relative, resolve, sep } from 'node:p
 import { linesOf } from '../driver/types.js';
 import { reachabilityOf, type Invariant, type Reachability, type Violation } from '../invariants/index.js';
 import { getBuild } from '../model/builds.js';
+import { BUGCHECK_DOCS, failureBucket, type SourceFrame } from '../model/ke/bugcheck.js';
 import type { Op } from '../model/ops.js';
 import type { CallbackRecord, ConcurrencyRecord, PhaseRecord, RunRecord } from '../model/record.js';
 import type { AccessRecord } from '../model/ke/race-detector.js';
@@ -219,6 +220,7 @@ export function renderRun(out: string[], record: RunRecord, flagged: ReadonlySet
   if (record.bugCheck !== null) {
     const b = record.bugCheck;
     out.push('## Bug check', '', `STOP 0x${b.code.toString(16).toUpperCase().padStart(8, '0')} ${b.name} (${b.parameters.join(', ')}) during ${b.during}: ${b.reason}`, '');
+    analysis(out, record.driver, b.name, b.code, b.parameters, b.function, b.stack, b.check);
   }
   const end = record.end;
   if (end !== null) {
@@ -232,8 +234,33 @@ export function renderRun(out: string[], record: RunRecord, flagged: ReadonlySet
   const stop = record.verifierStop;
   if (stop !== undefined && stop !== null) {
     out.push('## Verifier stop', '', `${stop.check}: ${stop.reason}${stop.function !== undefined ? ` (in ${stop.function})` : ''}, during ${stop.during}`, '');
+    analysis(out, record.driver, `VERIFIER ${stop.check}`, stop.check, null, stop.function, stop.stack, stop.check);
   }
   if (record.poolExhausted !== undefined) out.push('## Out of memory', '', record.poolExhausted, '');
+}
+
+/**
+ * The halt as WinDbg's `!analyze -v` lays it out: the bug check and what it means, its arguments explained (the
+ * WDK's page for the code), the faulting source line, the driver's stack, and the failure bucket.
+ */
+function analysis(out: string[], image: string, name: string, code: number | string, parameters: readonly string[] | null,
+  fn: string | undefined, stack: readonly SourceFrame[] | undefined, check: string | undefined): void {
+  const doc = typeof code === 'number' ? BUGCHECK_DOCS.get(code) : undefined;
+  const lines = [`${name}${typeof code === 'number' ? ` (${code.toString(16)})` : ''}`];
+  if (doc !== undefined) lines.push(doc.meaning);
+  if (parameters !== null) {
+    lines.push('Arguments:');
+    parameters.forEach((p, i) => lines.push(`Arg${i + 1}: ${p}${doc !== undefined ? `, ${doc.args[i]}` : ''}`));
+  }
+  if (check !== undefined) lines.push(`VERIFIER_CHECK: ${check} (docs/verifier.md)`);
+  const top = stack?.find((f) => f.line !== undefined);
+  if (top !== undefined) lines.push(`FAULTING_SOURCE_LINE: ${top.file}:${top.line}`);
+  if (stack !== undefined && stack.length > 0) {
+    lines.push('STACK_TEXT:');
+    for (const f of stack) lines.push(`  ${image}!${f.function}${f.line !== undefined ? ` [${f.file} @ ${f.line}]` : ''}`);
+  }
+  lines.push(`FAILURE_BUCKET_ID: ${failureBucket(code, image, fn ?? stack?.[0]?.function)}`);
+  out.push('```', ...lines.map(printable), '```', '');
 }
 
 /** The interleaving, one column per CPU: which operation ran where, switched at which scheduling point. */

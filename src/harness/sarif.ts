@@ -9,7 +9,7 @@
 import { relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { SourceLine } from '../driver/wasm/symbols.js';
-import { reachabilityOf, type Invariant } from '../invariants/index.js';
+import { HALTS, reachabilityOf, type Invariant } from '../invariants/index.js';
 import { VERSION } from '../version.js';
 import type { Finding, FuzzResult } from './fuzz.js';
 import { findingRoutines, shownViolation } from './locate.js';
@@ -40,7 +40,13 @@ export function findingLocation(f: Finding, driverFile: string | null, lines?: R
   if (driverFile === null) return [];
   const dir = driverFile.slice(0, driverFile.length - (driverFile.split(/[\\/]/).pop() ?? '').length);
   const out: { file: string; line?: number; routine?: string }[] = [];
+  // a halt: the faulting line itself, the innermost frame in the driver's own files (a shim header's is not theirs)
+  const v = shownViolation(f);
+  const stack = f.record.bugCheck?.stack ?? f.record.verifierStop?.stack;
+  const own = v !== undefined && HALTS.has(v.invariant) ? stack?.find((x) => x.file !== undefined && x.line !== undefined && !x.file.startsWith('include/')) : undefined;
+  if (own?.file !== undefined) out.push({ file: `${dir}${own.file}`, ...(own.line !== undefined ? { line: own.line } : {}), routine: own.function });
   for (const routine of findingRoutines(f)) {
+    if (out.some((w) => w.routine === routine)) continue;
     const at = lines?.get(routine);
     if (at !== undefined) out.push({ file: `${dir}${at.file}`, line: at.line, routine });
   }

@@ -1,3 +1,4 @@
+import { sourceSuffix } from '../model/ke/bugcheck.js';
 import type { Invariant } from './types.js';
 
 /** The run ends without a bug check and without a JavaScript exception out of driver code (reported as 0x1E). */
@@ -12,7 +13,7 @@ export const noBugCheck: Invariant = {
     return [{
       invariant: this.id,
       message: `STOP 0x${b.code.toString(16).toUpperCase().padStart(8, '0')} ${b.name} during ${b.during}: ${b.reason}` +
-        `${b.function !== undefined ? ` (in ${b.function})` : ''}${b.check !== undefined ? ` [verifier: ${b.check}]` : ''}`,
+        `${b.function !== undefined ? ` (in ${b.function}${sourceSuffix(b.stack)})` : ''}${b.check !== undefined ? ` [verifier: ${b.check}]` : ''}`,
       evidence: { op: b.op, ...(b.seq !== null ? { seq: b.seq } : {}), event: `bug check (${b.parameters.join(', ')})`, actual: b.exception },
     }];
   },

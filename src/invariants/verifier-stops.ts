@@ -1,4 +1,5 @@
 import type { RunRecord } from '../model/record.js';
+import { sourceSuffix } from '../model/ke/bugcheck.js';
 import type { Invariant, Violation } from './types.js';
 
 function stopOf(record: RunRecord, check: string, id: string): Violation[] {
@@ -6,7 +7,7 @@ function stopOf(record: RunRecord, check: string, id: string): Violation[] {
   if (s === undefined || s === null || s.check !== check) return [];
   return [{
     invariant: id,
-    message: `${s.reason}${s.function !== undefined ? ` (in ${s.function})` : ''}, during ${s.during}`,
+    message: `${s.reason}${s.function !== undefined ? ` (in ${s.function}${sourceSuffix(s.stack)})` : ''}, during ${s.during}`,
     evidence: { op: s.op, ...(s.seq !== null ? { seq: s.seq } : {}), event: `verifier: ${s.check}`, ...(s.address !== undefined ? { actual: s.address } : {}) },
   }];
 }

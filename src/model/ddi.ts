@@ -4,6 +4,7 @@
  */
 import type { DbgArg } from './rtl/printf.js';
 import type { NTSTATUS } from './status.js';
+import type { SourceFrame } from './ke/bugcheck.js';
 
 export type HANDLE = number;
 export type PVOID = number;
@@ -332,6 +333,8 @@ export interface DriverInstance {
   routineAt?(pointer: number): PDRIVER_CANCEL | null;
   /** The run is over (its record taken): what the instance holds may serve the image's next instances. */
   release?(): void;
+  /** The driver's frames on a JavaScript stack trace, by function, file and line (a compiled driver). */
+  symbolize?(stack: string | undefined): readonly SourceFrame[];
 }
 
 /** A driver image as the loader sees it. */

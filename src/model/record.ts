@@ -5,6 +5,7 @@
 import type { NotifyKind } from './ps/notify-tables.js';
 import type { LockOrderRecord, RaceRecord } from './ke/race-detector.js';
 import type { Schedule } from './ke/schedule.js';
+import type { SourceFrame } from './ke/bugcheck.js';
 import type { TimelineEntry } from './ke/scheduler.js';
 
 export const RUN_RECORD_FORMAT = 'psharness-run/1';
@@ -205,6 +206,8 @@ export interface BugCheckRecord {
   readonly check?: string;
   /** The driver function that faulted, when known. */
   readonly function?: string;
+  /** The driver's stack at the fault, innermost first, with source lines (a compiled driver). */
+  readonly stack?: readonly SourceFrame[];
 }
 
 /** A verifier finding Windows would not bug-check on at once (kernel memory written, uninitialised value used). */
@@ -213,6 +216,8 @@ export interface VerifierStopRecord {
   readonly reason: string;
   readonly address?: string;
   readonly function?: string;
+  /** The driver's stack at the stop, innermost first, with source lines (a compiled driver). */
+  readonly stack?: readonly SourceFrame[];
   readonly during: string;
   readonly seq: number | null;
   readonly op: number;

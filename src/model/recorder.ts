@@ -100,6 +100,7 @@ export class Recorder {
       code: b.code, name: bugCheckName(b.code), parameters: b.parameters, reason: b.reason, during, seq,
       op: this.opIndex, ...(exception !== undefined ? { exception } : {}),
       ...(b.check !== undefined ? { check: b.check } : {}), ...(fn !== undefined ? { function: fn } : {}),
+      ...(b.frames !== undefined && b.frames.length > 0 ? { stack: b.frames } : {}),
     };
     this.haltOp();
   }
@@ -112,6 +113,7 @@ export class Recorder {
     this.record.verifierStop = {
       check: v.check, reason: v.reason, ...(v.address !== undefined ? { address: v.address } : {}),
       ...(fn !== undefined ? { function: fn } : {}), during, seq, op: this.opIndex,
+      ...(v.frames !== undefined && v.frames.length > 0 ? { stack: v.frames } : {}),
     };
     this.haltOp();
   }

@@ -132,7 +132,7 @@ const EXPECTED: Readonly<Record<string, readonly [string, string]>> = {
   "mutant irp-not-completed": ["a96a9a89bf8689f9", "b150205e864b6ec8"],
   "psrefmon.c, x86 and x64": ["ddddfcb7620ef38c", "51375bb72f984117"],
   "psrefmon.c, 4 CPUs": ["82ab79ef5d20884c", "1aef8105339019a2"],
-  "wssprocmon.c (C seed)": ["84fdf35479d35e8a", "f0aeb3e4fcda13c0"], // issue 23: a reload is not blamed for what an earlier load left
+  "wssprocmon.c (C seed)": ["84fdf35479d35e8a", "e3641038b35cc667"], // issue 23: a reload not blamed for an earlier load's residue; issue 24: bug checks record the stack with source lines
   "proctable.c with its client, 4 CPUs": ["3b7d3e2ec06245e8", "5472dcfe00c895f4"],
   "proctable.c with its client, 1 CPU": ["a36633e4482c1420", "5df07061c28280ad"],
   "proctable-nolock.c, 4 CPUs (races)": ["dc6d75307864ddca", "b1d5e1a1d32830b3"],
@@ -143,15 +143,15 @@ const EXPECTED: Readonly<Record<string, readonly [string, string]>> = {
   "vfmon.c": ["c1cd19ce38579e0f", "5d4139da4055cd72"],
   "imagegate.c": ["6b73706343175d6f", "40ef68525be82da1"],
   "csqqueue.c, 1 and 4 CPUs": ["58c193cb2d7fb2a5", "7659997996034521"],
-  "verifier mutant free-wrong-tag": ["1843dc9608d2116d", "34ddc091c27b0db3"],
-  "verifier mutant name-terminator-past-end": ["45eda08c397277e6", "7ca1648b9eeb56e6"],
-  "verifier mutant log-uninitialised-field": ["82de23c9928a2cee", "45c80874f55ab5b0"],
-  "verifier mutant wz-under-spin-lock": ["839243d122dde14e", "280aab623406597b"],
+  "verifier mutant free-wrong-tag": ["1843dc9608d2116d", "d276334dc3baf359"], // issue 24: a bug check records the driver's stack with source lines, and its message the faulting line (verdicts unchanged)
+  "verifier mutant name-terminator-past-end": ["45eda08c397277e6", "9f1d23c37d2fa8ed"], // issue 24: a bug check records the driver's stack with source lines, and its message the faulting line (verdicts unchanged)
+  "verifier mutant log-uninitialised-field": ["82de23c9928a2cee", "da9b6c88c58ead65"], // issue 24: a bug check records the driver's stack with source lines, and its message the faulting line (verdicts unchanged)
+  "verifier mutant wz-under-spin-lock": ["839243d122dde14e", "f01fd8e7cd96f94a"], // issue 24: a bug check records the driver's stack with source lines, and its message the faulting line (verdicts unchanged)
   "verifier mutant return-holding-fast-mutex": ["cc11468c192649b4", "733facda4ae675cf"],
-  "verifier mutant write-into-eprocess": ["0a864e910d7a82e5", "49e83a58d73f41bd"],
+  "verifier mutant write-into-eprocess": ["0a864e910d7a82e5", "ede81461cd038686"], // issue 24: a bug check records the driver's stack with source lines, and its message the faulting line (verdicts unchanged)
   "ddi fixture rtl.c": ["3108578b5a1a097d", "5089db2db594bc07"],
-  "ddi fixture procinfo.c": ["f05cdc4a2ec1323b", "eccb4e863d342d15"],
-  "ddi fixture sync.c": ["47998ca692368fed", "5d93afe7d4174e57"],
+  "ddi fixture procinfo.c": ["f05cdc4a2ec1323b", "45d54bdbc1feb1d8"], // issue 24: a bug check records the driver's stack with source lines, and its message the faulting line (verdicts unchanged)
+  "ddi fixture sync.c": ["47998ca692368fed", "b4db3362bd5e1b59"], // issue 24: a bug check records the driver's stack with source lines, and its message the faulting line (verdicts unchanged)
 };
 
 /** JSON with bigints as text (a logged field or an argument may hold one). */

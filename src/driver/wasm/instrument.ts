@@ -24,6 +24,7 @@ import { STACK_TOP, toolVersion } from './compile.js';
 import { DYNAMIC_EXPORT_PREFIX, DYNAMIC_IMPORT_PREFIX, DYNAMIC_ROUTINES } from './dynamic-routines.js';
 import { frameLayouts, type FrameLayout } from './frames.js';
 import { customSections, withoutDebugSections } from './module-info.js';
+import { annotateMemoryChecks, annotateSourceLines, SOURCE_MAP_SECTION, withCustomSection } from './source-lines.js';
 
 export interface InstrumentOptions {
   /** Check every load and store against the kernel's memory map (the verifier). */
@@ -149,7 +150,7 @@ export interface InstrumentedModule {
 /** Instruments `wasm` (cached by content hash). With every pass off, returns it unchanged. */
 export async function instrumentDriver(wasm: Uint8Array, options: InstrumentOptions): Promise<InstrumentedModule> {
   if (!options.memory && options.budget !== true && options.x64 === undefined) return { wasm, cached: true };
-  const key = createHash('sha256').update(wasm).update(JSON.stringify({ options, kva: X64_KERNEL_VA_BASE, binaryen: toolVersion('binaryen'), v: 9 })).digest('hex');
+  const key = createHash('sha256').update(wasm).update(JSON.stringify({ options, kva: X64_KERNEL_VA_BASE, binaryen: toolVersion('binaryen'), v: 11 })).digest('hex');
   const hit = cacheGet(`${key}.instrumented.wasm`);
   if (hit !== undefined) return { wasm: hit, cached: true };
   const out = await runPasses(wasm, options);
@@ -173,6 +174,16 @@ async function runPasses(wasm: Uint8Array, options: InstrumentOptions): Promise<
     // Features as the module declares them: Features.All would emit encodings Node 20 rejects (research addendum).
     // Mutable globals too (the budget and stack-limit exports; clang's modules declare it, a hand-built one may not)
     m.setFeatures((m.getFeatures() | b.Features.MutableGlobals) & ~(b.Features.CompactImports ?? 0));
+    // source lines, carried through every pass as debug locations (source-lines.ts), before any pass moves code
+    const lines = annotateSourceLines(b, m, wasm);
+    // the driver's own functions stay as clang left them (the checks added below are inlined into them): a fault's
+    // stack shows the driver's frames, as its debug build would
+    b.setPassArgument('no-inline', '*');
+    try {
+      m.runPasses(['no-inline']);
+    } finally {
+      b.setPassArgument('no-inline', null);
+    }
     let rodata: [number, number] | null = null;
     for (let i = 0; i < m.getNumDataSegments(); i++) {
       const s = m.getDataSegmentInfo(m.getDataSegmentByIndex(i));
@@ -182,10 +193,12 @@ async function runPasses(wasm: Uint8Array, options: InstrumentOptions): Promise<
     const gsBuffers = layouts.size > 0 ? gsPadding(b, m, layouts, options.x64 !== undefined) : {};
     if (options.x64 !== undefined) {
       m.runPasses(['instrument-memory']);
+      annotateMemoryChecks(b, m, lines);
       defineChecks64(b, m, options.x64.imageEnd);
       passes.push('memory', 'x64');
     } else if (options.memory) {
       m.runPasses(['instrument-memory']);
+      annotateMemoryChecks(b, m, lines);
       defineChecks(b, m);
       passes.push('memory');
     }
@@ -210,7 +223,9 @@ async function runPasses(wasm: Uint8Array, options: InstrumentOptions): Promise<
     const layout: ImageLayout = { rodata, instrumented: passes, gsBuffers };
     m.addCustomSection(LAYOUT_SECTION, new TextEncoder().encode(JSON.stringify(layout)));
     if (!m.validate()) throw new Error('binaryen produced an invalid module');
-    return m.emitBinary() as Uint8Array;
+    if (lines.matched === 0) return m.emitBinary() as Uint8Array;
+    const { binary, sourceMap } = m.emitBinary(SOURCE_MAP_SECTION) as { binary: Uint8Array; sourceMap: string | null };
+    return sourceMap === null ? binary : withCustomSection(binary, SOURCE_MAP_SECTION, new TextEncoder().encode(sourceMap));
   } finally {
     m.dispose();
   }

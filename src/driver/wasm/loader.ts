@@ -8,6 +8,8 @@ import { existsSync, opendirSync } from 'node:fs';
 import { INPUT_LIMITS, readInputFile } from '../input-files.js';
 import { basename, dirname, extname, join } from 'node:path';
 import { didYouMean } from '../../model/did-you-mean.js';
+import type { SourceFrame } from '../../model/ke/bugcheck.js';
+import { symbolizer } from './source-lines.js';
 import {
   BugCheck, BUGCHECK_DRIVER_OVERRAN_STACK_BUFFER, BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, faultingFunction,
 } from '../../model/ke/bugcheck.js';
@@ -140,18 +142,23 @@ function tagString(tag: number): string {
   return s;
 }
 
-function trapToBugCheck(e: unknown, fn: string): unknown {
+function trapToBugCheck(e: unknown, fn: string, symbolize: (stack: string | undefined) => SourceFrame[]): unknown {
+  const named = (b: BugCheck): BugCheck => {
+    const frames = symbolize((e as Error).stack);
+    if (frames.length > 0) b.frames = frames;
+    return b;
+  };
   if (e instanceof RangeError && /call stack/i.test(e.message)) {
     // the driver's calls nested past the engine's stack (recursion without a frame on the linear stack): on
     // Windows the kernel stack overflows into its guard page, a double fault
     const b = new BugCheck(BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, [8, 0, 0, 0], `kernel stack overflow: the driver's calls nested too deep in ${faultingFunction(e.stack) ?? fn}`, 'stack-overflow');
     b.function = faultingFunction(e.stack) ?? fn;
-    return b;
+    return named(b);
   }
   if (!(e instanceof WebAssembly.RuntimeError)) return e;
   const b = trapBugCheck(e, faultingFunction(e.stack) ?? fn);
   b.function = faultingFunction(e.stack) ?? fn;
-  return b;
+  return named(b);
 }
 
 function trapBugCheck(e: WebAssembly.RuntimeError, fn: string): BugCheck {
@@ -234,6 +241,9 @@ function refuseForeign(path: string, info: ModuleInfo, target: DriverTarget): vo
 interface PreparedImage {
   readonly target: DriverTarget;
   readonly module: WebAssembly.Module;
+  /** Names the module's frames on a stack trace by file and line (its source map: source-lines.ts). */
+  readonly symbolize: (stack: string | undefined) => SourceFrame[];
+  readonly fibersSymbolize?: (stack: string | undefined) => SourceFrame[];
   /** The same image with fibers, when asked for, and its imports (the dynamic routines' are added). */
   readonly fibers?: WebAssembly.Module;
   readonly fibersImports?: readonly ImportInfo[];
@@ -297,6 +307,7 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
   let fibersModule: WebAssembly.Module | undefined;
   let fibersImports: readonly ImportInfo[] | undefined;
   let fibersNames: Map<number, string> | undefined;
+  let fibersSymbolize: ((stack: string | undefined) => SourceFrame[]) | undefined;
   if (fibers) {
     try {
       // fibers need the memory checks: the access hook is where a shared access becomes a scheduling point
@@ -305,13 +316,15 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
       fibersImports = inspectModule(new Uint8Array(inst.wasm)).imports;
       const section = WebAssembly.Module.customSections(fibersModule, 'name')[0];
       fibersNames = section === undefined ? new Map<number, string>() : functionNames(new Uint8Array(section));
+      fibersSymbolize = symbolizer(new Uint8Array(inst.wasm), fibersImports.filter((i) => i.kind === 'function').length);
     } catch (e) {
       throw new WasmDriverError(`${path}: cannot build the image with fibers: ${(e as Error).message}`);
     }
   }
   return {
     target, module, imports, names, bytes: bytes.length, ...(layout?.gsBuffers !== undefined ? { gsBuffers: layout.gsBuffers } : {}),
-    ...(fibersModule !== undefined ? { fibers: fibersModule, fibersImports, fibersNames } : {}),
+    symbolize: symbolizer(bytes, imports.filter((i) => i.kind === 'function').length),
+    ...(fibersModule !== undefined ? { fibers: fibersModule, fibersImports, fibersNames, fibersSymbolize } : {}),
     ...(warning !== undefined ? { warning } : {}),
     addressSpace: {
       reservedLow,
@@ -512,6 +525,7 @@ function instances(img: PreparedImage, verifier: boolean, coverage?: CoverageCol
     let layer: ImportLayer | null = null;
     return {
       routineAt: (pointer) => layer?.routineAt(pointer) ?? null,
+      symbolize: (stack) => ((withFibers ? img.fibersSymbolize : undefined) ?? img.symbolize)(stack),
       DriverEntry(ddi: Ddi, DriverObject: DRIVER_OBJECT, RegistryPath: PVOID): number {
         if (layer?.pending != null) return layer.pending();
         layer ??= (layerReuse ? idle.pop() : undefined) ?? importLayer(img, verifier, coverage, withFibers);
@@ -535,6 +549,7 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
   const x64 = target === 'x64';
   const ps = x64 ? 8 : 4;
   const gsBuffers = img.gsBuffers;
+  const symbolize = (withFibers ? img.fibersSymbolize : undefined) ?? img.symbolize;
   /** A value passed to the driver as a pointer-sized parameter. */
   const P = (v: number): number | bigint => (x64 ? toX64(v) : v);
   // the run's kernel (set at each DriverEntry)
@@ -594,7 +609,7 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
       try {
         return f();
       } catch (e) {
-        throw trapToBugCheck(e, fn);
+        throw trapToBugCheck(e, fn, symbolize);
       } finally {
         depth--;
       }
@@ -618,7 +633,7 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
       r = f();
     } catch (e) {
       fb.suspended = false;
-      throw trapToBugCheck(e, fn);
+      throw trapToBugCheck(e, fn, symbolize);
     } finally {
       depth = 0;
       running = null;

@@ -46,7 +46,17 @@ export function bugCheckName(code: number): string {
   return NAMES.get(code) ?? `BUGCHECK_${code.toString(16).toUpperCase()}`;
 }
 
+/** One frame of a driver's stack at a fault, innermost first (driver/wasm/source-lines.ts names them). */
+export interface SourceFrame {
+  readonly function: string;
+  /** The source file (relative to the driver's directory, or a shim header's path), when known. */
+  readonly file?: string;
+  readonly line?: number;
+}
+
 export class BugCheck extends Error {
+  /** The driver's stack at the fault, when the image can name it. */
+  frames?: readonly SourceFrame[];
   readonly code: number;
   /** The four bug-check parameters, as hex strings (they may be 64-bit). */
   readonly parameters: readonly string[];
@@ -76,6 +86,8 @@ export class BugCheck extends Error {
  */
 export class VerifierStop extends Error {
   function?: string;
+  /** The driver's stack at the stop, when the image can name it. */
+  frames?: readonly SourceFrame[];
   constructor(readonly check: string, readonly reason: string, readonly address?: string) {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 40;
@@ -112,4 +124,42 @@ export class KernelHalted extends Error {
     Error.stackTraceLimit = limit;
     this.name = 'KernelHalted';
   }
+}
+
+/**
+ * What each bug check this kernel raises means, and its four parameters, as the WDK's Bug Check Code Reference
+ * gives them (learn.microsoft.com/windows-hardware/drivers/debugger/bug-check-code-reference2, one page per code):
+ * what `!analyze -v` prints under the bug check's name.
+ */
+export const BUGCHECK_DOCS: ReadonlyMap<number, { readonly meaning: string; readonly args: readonly [string, string, string, string] }> = new Map([
+  [BUGCHECK_IRQL_NOT_LESS_OR_EQUAL, { meaning: 'Kernel-mode code accessed paged memory at DISPATCH_LEVEL or above, or an invalid address.', args: ['memory referenced', 'IRQL at the time of the reference', 'bit 0: 0 read, 1 write; bit 3: execute', 'address that referenced the memory'] }],
+  [BUGCHECK_REFERENCE_BY_POINTER, { meaning: 'An object\'s reference count went below zero: it was dereferenced more often than referenced.', args: ['object type of the object whose reference count is being lowered', 'object whose reference count is being lowered', 'reserved', 'reserved'] }],
+  [BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, { meaning: 'A kernel-mode program generated an exception the error handler did not catch.', args: ['exception code that was not handled', 'address where the exception occurred', 'parameter 0 of the exception', 'parameter 1 of the exception'] }],
+  [BUGCHECK_MULTIPLE_IRP_COMPLETE_REQUESTS, { meaning: 'A driver asked to complete an IRP that was already complete.', args: ['address of the IRP', 'reserved', 'reserved', 'reserved'] }],
+  [BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, { meaning: 'Invalid system memory was referenced.', args: ['memory address referenced', 'read or write: 0 read, 1 or 2 write, 10 execute', 'address that referenced the memory, if known', 'type of page fault'] }],
+  [BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, { meaning: 'The CPU generated a trap the kernel did not catch (8: a double fault, typically a kernel stack overflow).', args: ['trap number', 'reserved', 'reserved', 'reserved'] }],
+  [BUGCHECK_ATTEMPTED_WRITE_TO_READONLY_MEMORY, { meaning: 'A driver tried to write to read-only memory.', args: ['virtual address of the attempted write', 'PTE contents', 'reserved', 'reserved'] }],
+  [BUGCHECK_BAD_POOL_CALLER, { meaning: 'The current thread made a bad pool request (a bad free, a wrong tag, a double free, a wrong IRQL).', args: ['type of violation', 'depends on parameter 1', 'depends on parameter 1', 'depends on parameter 1'] }],
+  [BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, { meaning: 'Driver Verifier caught the driver breaking a rule (parameter 1 says which).', args: ['type of violation (the verifier\'s subcode)', 'depends on parameter 1', 'depends on parameter 1', 'depends on parameter 1'] }],
+  [BUGCHECK_DRIVER_VERIFIER_IOMANAGER_VIOLATION, { meaning: 'Driver Verifier\'s I/O checks caught the driver mishandling an IRP.', args: ['type of violation', 'depends on parameter 1', 'depends on parameter 1', 'depends on parameter 1'] }],
+  [BUGCHECK_PAGE_FAULT_IN_FREED_SPECIAL_POOL, { meaning: 'The system referenced memory that had been freed (special pool).', args: ['memory referenced', '0 read, 1 write', 'address that referenced the memory, if known', 'reserved'] }],
+  [BUGCHECK_PAGE_FAULT_BEYOND_END_OF_ALLOCATION, { meaning: 'The system accessed memory beyond the end of a pool allocation (special pool).', args: ['memory referenced', '0 read, 1 write', 'address that referenced the memory, if known', 'reserved'] }],
+  [BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS, { meaning: 'A driver unloaded without cancelling timers, DPCs, worker threads or callbacks, and the system then called into its freed image.', args: ['memory referenced', '0 read, 1 write', 'address that referenced the memory, if nonzero', 'reserved'] }],
+  [BUGCHECK_DRIVER_IRQL_NOT_LESS_OR_EQUAL, { meaning: 'A driver accessed paged memory at DISPATCH_LEVEL or above, or an invalid address.', args: ['memory referenced', 'IRQL at the time of the reference', '0 read, 1 write, 8 execute', 'address that referenced the memory'] }],
+  [BUGCHECK_DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL, { meaning: 'A driver referenced memory it had freed (special pool).', args: ['memory referenced', '0 read, 1 write', 'address that referenced the memory, if known', 'reserved'] }],
+  [BUGCHECK_DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION, { meaning: 'A driver accessed memory beyond the end of its pool allocation (special pool).', args: ['memory referenced', '0 read, 1 write', 'address that referenced the memory, if known', 'reserved'] }],
+  [BUGCHECK_DRIVER_OVERRAN_STACK_BUFFER, { meaning: 'A driver overran a stack-based buffer: its /GS security cookie changed.', args: ['actual security check cookie from the stack', 'expected security check cookie', 'bit-complement of the expected cookie', '0'] }],
+  [BUGCHECK_DPC_WATCHDOG_VIOLATION, { meaning: 'The DPC watchdog detected a DPC, ISR or code at DISPATCH_LEVEL running too long.', args: ['0: one DPC or ISR ran past its time; 1: the system spent too long at DISPATCH_LEVEL', 'time count (ticks)', 'time allotment (ticks)', 'reserved'] }],
+]);
+
+/** `at vfmon.c:43` for a fault whose innermost frame has a source line; empty otherwise. */
+export function sourceSuffix(frames: readonly SourceFrame[] | undefined): string {
+  const f = frames?.[0];
+  return f?.file !== undefined && f.line !== undefined ? ` at ${f.file}:${f.line}` : '';
+}
+
+/** The failure bucket `!analyze` files a bug check under: `0xD5_vfmon!OnProcess` (`_VRF` for a verifier's). */
+export function failureBucket(code: number | string, image: string, fn: string | undefined): string {
+  const head = typeof code === 'number' ? `0x${code.toString(16).toUpperCase()}` : `VRF_${code}`;
+  return `${head}_${image}!${fn ?? 'unknown'}`;
 }

@@ -97,12 +97,14 @@ export class KernelCore {
 
   /** The machine bug-checks: recorded (the first one only), and the run unwinds. */
   crash(b: BugCheck, during: string, seq: number | null, exception?: string): never {
+    b.frames ??= this.loaded.instance?.symbolize?.(b.stack);
     this.rec.bugCheck(b, during, seq, exception);
     throw new KernelHalted();
   }
 
   /** The verifier stopped the run (no bug check on Windows at this instant, but the driver broke a rule). */
   stop(v: VerifierStop, during: string, seq: number | null): never {
+    v.frames ??= this.loaded.instance?.symbolize?.(v.stack);
     this.rec.verifierStop(v, during, seq);
     throw new KernelHalted();
   }

@@ -1,0 +1,93 @@
+/**
+ * Source lines at a fault (issue 24): the driver's stack, each frame with its file and line, on x86 and x64, on one
+ * CPU and with fibers — through every instrumentation pass (driver/wasm/source-lines.ts) — and the report's
+ * `!analyze -v`-style section with the bug check's arguments explained and the failure bucket.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
+import { loadVerifierMutant, VERIFIER_MUTANTS } from '../../src/driver/index.js';
+import { loadWasmDriver } from '../../src/driver/wasm/loader.js';
+import { buildReport, renderMarkdown } from '../../src/harness/report.js';
+import { runAndCheck } from '../../src/harness/check.js';
+import { getInvariant } from '../../src/invariants/index.js';
+import type { Scenario } from '../../src/model/index.js';
+import { scenario, VOL } from '../helpers.js';
+
+/** The 1-based line of `file` that contains `text` (exactly one). */
+function lineOf(file: string, text: string): number {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const at = lines.flatMap((l, i) => (l.includes(text) ? [i + 1] : []));
+  expect(at, `${file}: ${text}`).toHaveLength(1);
+  return at[0];
+}
+
+const createP1: Scenario['ops'] = [{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` }];
+const deep = await loadWasmDriver('test/fixtures/stacks/deep-fault.c', { fibers: true });
+
+describe('the driver\'s stack at a fault, with source lines', () => {
+  test('three frames, each at its line: the faulting store, then each call — x86 and x64, one CPU and fibers', () => {
+    const F = 'test/fixtures/stacks/deep-fault.c';
+    const want = [
+      { function: 'StoreName', file: 'deep-fault.c', line: lineOf(F, '/* FAULT') },
+      { function: 'Remember', file: 'deep-fault.c', line: lineOf(F, '/* CALL StoreName') },
+      { function: 'OnProcess', file: 'deep-fault.c', line: lineOf(F, '/* CALL Remember') },
+    ];
+    for (const build of ['winxp-x86', 'win10-x64']) {
+      for (const extra of [{}, { schedule: { cpus: 2, kind: 'random' as const, seed: 1 } }]) {
+        const r = runAndCheck(deep, scenario(build, createP1, extra));
+        expect(r.record.bugCheck?.stack, `${build} ${JSON.stringify(extra)}`).toEqual(want);
+        // the finding's message names the line; its signature does not (it is the same bug on every build)
+        const v = r.violations.find((x) => x.invariant === 'no-bugcheck');
+        expect(v?.message).toContain(`(in StoreName at deep-fault.c:${want[0].line})`);
+      }
+    }
+  });
+
+  test('verifier mutants: the line of the offending statement on x86 and x64, a shim header\'s line for an inlined list routine', async () => {
+    const V = 'examples/drivers/vfmon.c';
+    const cases: [string, string, number][] = [
+      ['free-wrong-tag', 'OnProcess', lineOf(V, 'ExFreePoolWithTag(r, MUTANT(3) ? VF_NAME_TAG : VF_TAG);')],
+      ['name-terminator-past-end', 'OnProcess', lineOf(V, "buf[len] = '\\0';")],
+      ['double-free-on-unload', 'Unload', lineOf(V, 'if (MUTANT(4))') + 1],
+    ];
+    for (const [id, fn, line] of cases) {
+      const m = VERIFIER_MUTANTS.find((x) => x.id === id);
+      if (m === undefined) throw new Error(id);
+      const d = await loadVerifierMutant(m.schema);
+      for (const build of ['win10-x86', 'win10-x64']) {
+        const r = runAndCheck(d, { ...m.minimal, build });
+        expect(r.record.bugCheck?.stack?.[0], `${id} ${build}`).toEqual({ function: fn, file: 'vfmon.c', line });
+      }
+    }
+    const unlink = VERIFIER_MUTANTS.find((x) => x.id === 'free-before-unlink');
+    if (unlink === undefined) throw new Error('free-before-unlink');
+    const r = runAndCheck(await loadVerifierMutant(unlink.schema), unlink.minimal);
+    expect(r.record.bugCheck?.stack?.[0]).toMatchObject({ function: 'OnProcess', file: 'include/ntddk.h' });
+  }, 120_000);
+
+  test('the report: the arguments explained, the faulting line, the stack and the failure bucket, as !analyze -v', () => {
+    const r = runAndCheck(deep, scenario('win10-x64', createP1));
+    const report = buildReport({ driver: 'deep-fault.c', invariant: getInvariant('no-bugcheck'), scenario: scenario('win10-x64', createP1), shrunkFrom: 1, violations: r.violations, record: r.record, fuzz: null, reportDir: '.' });
+    const md = renderMarkdown(report, r.record);
+    const block = md.slice(md.indexOf('## Bug check'));
+    const fault = lineOf('test/fixtures/stacks/deep-fault.c', '/* FAULT');
+    expect(block).toContain('PAGE_FAULT_IN_NONPAGED_AREA (50)\nInvalid system memory was referenced.\nArguments:\nArg1: 0x');
+    expect(block).toMatch(/Arg1: 0x[0-9A-F]+, memory address referenced\n/);
+    expect(block).toContain(`FAULTING_SOURCE_LINE: deep-fault.c:${fault}\n`);
+    expect(block).toContain(`STACK_TEXT:\n  deep-fault!StoreName [deep-fault.c @ ${fault}]\n  deep-fault!Remember [deep-fault.c @ `);
+    expect(block).toContain('FAILURE_BUCKET_ID: 0x50_deep-fault!StoreName\n');
+    // the JSON report carries the same stack
+    expect(report.bugCheck?.stack?.map((f) => f.function)).toEqual(['StoreName', 'Remember', 'OnProcess']);
+  });
+
+  test('a TypeScript driver has no source stack: its bug check carries none, and its analysis no source line', async () => {
+    const { wssprocmon } = await import('../../src/driver/index.js');
+    const { fuzz } = await import('../../src/harness/fuzz.js');
+    const f = fuzz({ driver: wssprocmon, seed: 1, runs: 300, invariants: [getInvariant('no-bugcheck')], maxFindings: 1 }).findings[0];
+    expect(f.record.bugCheck).not.toBeNull();
+    expect(f.record.bugCheck?.stack).toBeUndefined();
+    const md = renderMarkdown(buildReport({ driver: 'seed', invariant: f.invariant, scenario: f.scenario, shrunkFrom: 1, violations: f.violations, record: f.record, fuzz: null, reportDir: '.' }), f.record);
+    expect(md).toContain('FAILURE_BUCKET_ID: 0x');
+    expect(md).not.toContain('FAULTING_SOURCE_LINE');
+  });
+});
