@@ -129,6 +129,31 @@ function unregisterSite(v: Violation, record: RunRecord): string | undefined {
   return left === undefined ? undefined : by(left, key);
 }
 
+/** A lock as the race detector names it, `0x1A480 (proctable!gTableLock)`: its variable, else its address. */
+function lockKey(text: string): string {
+  return /\(([^()]+![^()]+)\)/.exec(text)?.[1] ?? text;
+}
+
+/**
+ * The driver action behind a lock-order finding: two locks taken in both orders. The inversion seen in any pair of
+ * routines (lock-order-consistent) and the deadlock it causes when their timing meets (no-deadlock, a wait cycle
+ * through the same two locks) are one bug, named by the locks — their variables when the driver's debug
+ * information names them, so the signature is the same on every build.
+ */
+function lockOrderSite(v: Violation, record: RunRecord): string | undefined {
+  let locks: string[] = [];
+  if (v.invariant === 'lock-order-consistent') {
+    const l = record.concurrency?.lockOrder.find((x) => x.second.op === v.evidence.op);
+    if (l === undefined) return undefined;
+    locks = [...l.first.locks].map(lockKey);
+  } else if (v.invariant === 'no-deadlock') {
+    // the wait cycle's locks, by name: only a cycle through two named locks is an order inversion
+    locks = [...v.message.matchAll(/\(([^()\s]+![^()\s]+)\)/g)].map((m) => m[1]);
+  } else return undefined;
+  const pair = [...new Set(locks)].sort();
+  return pair.length === 2 ? `lock-order|-|-|${pair[0]} and ${pair[1]} are acquired in both orders` : undefined;
+}
+
 /**
  * A finding's stable signature: the invariant; for the invariants about a halt, the bug check code and the
  * faulting function; and the message with what varies between scenarios taken out (numbers, addresses, quoted names,
@@ -155,6 +180,8 @@ function symptomOf(v: Violation, record: RunRecord): string {
   if (site !== undefined) return `references|-|-|a reference taken in ${site} is never dropped`;
   const unregistered = unregisterSite(v, record);
   if (unregistered !== undefined) return unregistered;
+  const inversion = lockOrderSite(v, record);
+  if (inversion !== undefined) return inversion;
   const halt = HALTS.has(v.invariant);
   const b = halt ? record.bugCheck : null;
   const fn = halt ? (b?.function ?? record.verifierStop?.function ?? '-') : '-';

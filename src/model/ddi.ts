@@ -355,6 +355,8 @@ export interface DriverImage {
    * Such an image runs on the builds of its pointer size.
    */
   readonly addressSpace?: WasmAddressSpace;
+  /** The driver's variable at an address of its image (`gCount`, `gTable+0x10`), from its debug information. */
+  readonly symbolAt?: (address: number) => string | undefined;
   /** The same WebAssembly driver compiled for x64, when this image is its x86 build. */
   readonly x64?: DriverImage;
   /** Driver Verifier is enabled per driver (`verifier /driver x.sys`); here on unless this is false. */

@@ -104,7 +104,7 @@ const CASES: readonly Case[] = [
     {
       name: `24 characters into a 16-byte local one call deeper (through a function pointer), ${build}: /GS, bug check 0xF7 naming the function and the local`,
       argv: () => ['fuzz', '--driver', 'test/fixtures/hostile/gs-overrun.c', '--build', build, '--runs', '50', '--no-reports'],
-      exit: 1, withinMs: 60_000, out: /STOP 0x000000F7 DRIVER_OVERRAN_STACK_BUFFER.*the \/GS security cookie after 'local' of CopyName changed.*\(in CopyName\)/,
+      exit: 1, withinMs: 60_000, out: /STOP 0x000000F7 DRIVER_OVERRAN_STACK_BUFFER.*the \/GS security cookie after 'local' of CopyName changed.*\(in CopyName at gs-overrun\.c:13\)/, // the overrunning store's line
     },
     {
       name: `16 characters into the same 16-byte local, ${build}: it fits, no finding`,
@@ -114,7 +114,7 @@ const CASES: readonly Case[] = [
     {
       name: `a local buffer of the outermost frame overrun, ${build}: 0xF7 on return, not a store into the image's data`,
       argv: () => ['fuzz', '--driver', 'test/fixtures/hostile/gs-outermost.c', '--build', build, '--runs', '50', '--no-reports'],
-      exit: 1, withinMs: 60_000, out: /STOP 0x000000F7 DRIVER_OVERRAN_STACK_BUFFER.*\(in OnProcess\)/,
+      exit: 1, withinMs: 60_000, out: /STOP 0x000000F7 DRIVER_OVERRAN_STACK_BUFFER.*\(in OnProcess at gs-outermost\.c:\d+\)/,
     },
   ]),
   ...(['win10-x86', 'win10-x64'] as const).flatMap((build): Case[] => [

@@ -63,3 +63,31 @@ describe('a routine left registered is one finding', () => {
     expect(f.findings.map((x) => x.signature)).toEqual(['rollback|-|-|the failed DriverEntry\'s path after PsSetLoadImageNotifyRoutine fails does not undo what came before']);
   });
 });
+
+describe('concurrency findings by the variables and locks of the source', () => {
+  test('a race names the variable (DWARF), the same on x86 and x64: one signature for both builds', async () => {
+    const nolock = await loadWasmDriver('examples/drivers/proctable-nolock.c', { fibers: true });
+    const sigs = new Map<string, string>();
+    for (const build of ['win10-x86', 'win10-x64']) {
+      const r = fuzz({ driver: nolock, seed: 2, runs: 1000, cpus: 4, builds: [build], invariants: [getInvariant('no-data-race')] });
+      const global = r.findings.find((f) => /proctable-nolock!gBuckets/.test(f.violations[0].message));
+      expect(global, build).toBeDefined();
+      expect(global?.violations[0].message).toMatch(/^data race on proctable-nolock!gBuckets(\+0x[0-9A-F]+)? between OnProcess and OnThread/);
+      sigs.set(build, global?.signature ?? '');
+    }
+    expect(sigs.get('win10-x86')).toBe(sigs.get('win10-x64'));
+  }, 120_000);
+
+  test('a lock-order inversion is one finding whichever routines show it, and the deadlock it causes is the same finding', async () => {
+    const inverted = await loadWasmDriver('examples/drivers/proctable-lock-order.c', { fibers: true });
+    const opts = { driver: inverted, seed: 1, runs: 1000, cpus: 4, builds: ['win10-x64', 'win10-x86'] };
+    const want = 'lock-order|-|-|proctable-lock-order!gQueueLock and proctable-lock-order!gTableLock are acquired in both orders';
+    const both = fuzz({ ...opts, invariants: [getInvariant('lock-order-consistent'), getInvariant('no-deadlock')] });
+    expect(both.findings.map((f) => f.signature)).toEqual([want]);
+    const deadlock = fuzz({ ...opts, invariants: [getInvariant('no-deadlock')] });
+    expect(deadlock.findings.map((f) => f.signature)).toEqual([want]);
+    // the access records name the locks held
+    const order = fuzz({ ...opts, invariants: [getInvariant('lock-order-consistent')] });
+    expect(order.findings[0].violations[0].message).toMatch(/takes 0x[0-9A-F]+ \(proctable-lock-order!g(Table|Queue)Lock\) then/);
+  }, 120_000);
+});

@@ -30,7 +30,7 @@ interface Abbrev {
   readonly attrs: readonly (readonly [number, number])[];
 }
 
-interface Die {
+export interface Die {
   readonly offset: number;
   readonly tag: number;
   readonly attrs: Map<number, number | Uint8Array | string>;
@@ -128,7 +128,7 @@ function readForm(c: Cursor, form: number, unitStart: number, addressSize: numbe
 }
 
 /** Every DIE of `.debug_info`, as trees per unit, and an index by section offset. */
-function readDies(info: Uint8Array, abbrev: Uint8Array, str: Uint8Array | undefined): { units: Die[]; byOffset: Map<number, Die>; addressSize: number } {
+export function readDies(info: Uint8Array, abbrev: Uint8Array, str: Uint8Array | undefined): { units: Die[]; byOffset: Map<number, Die>; addressSize: number } {
   const units: Die[] = [];
   const byOffset = new Map<number, Die>();
   let addressSize = 4;

@@ -10,6 +10,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import { didYouMean } from '../../model/did-you-mean.js';
 import type { SourceFrame } from '../../model/ke/bugcheck.js';
 import { symbolizer } from './source-lines.js';
+import { dataSymbols, symbolAt, type DataSymbol } from './symbols.js';
 import {
   BugCheck, BUGCHECK_DRIVER_OVERRAN_STACK_BUFFER, BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, faultingFunction,
 } from '../../model/ke/bugcheck.js';
@@ -26,7 +27,7 @@ import type { DriverModule } from '../types.js';
 import { compileDriver, isCompiled, STACK_TOP, type DriverTarget } from './compile.js';
 import { BUDGET_GLOBAL, STACK_LIMIT_GLOBAL, instrumentDriver, InstrumentWorker, LAYOUT_SECTION, type ImageLayout, type InstrumentedModule, type InstrumentOptions } from './instrument.js';
 import { coveragePoints, X64_KEY, type CoverageCollector } from './coverage.js';
-import { functionNames, inspectModule, type ImportInfo, type ModuleInfo } from './module-info.js';
+import { customSections, functionNames, inspectModule, type ImportInfo, type ModuleInfo } from './module-info.js';
 
 export class WasmDriverError extends Error {
   constructor(message: string) {
@@ -240,6 +241,8 @@ function refuseForeign(path: string, info: ModuleInfo, target: DriverTarget): vo
 /** A compiled module made ready for one target: instrumented, validated, its image layout read. */
 interface PreparedImage {
   readonly target: DriverTarget;
+  /** The driver's variable at an image address (its DWARF's globals and statics). */
+  readonly symbolAt: (address: number) => string | undefined;
   readonly module: WebAssembly.Module;
   /** Names the module's frames on a stack trace by file and line (its source map: source-lines.ts). */
   readonly symbolize: (stack: string | undefined) => SourceFrame[];
@@ -324,6 +327,7 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
   return {
     target, module, imports, names, bytes: bytes.length, ...(layout?.gsBuffers !== undefined ? { gsBuffers: layout.gsBuffers } : {}),
     symbolize: symbolizer(bytes, imports.filter((i) => i.kind === 'function').length),
+    symbolAt: lazySymbols(compiled),
     ...(fibersModule !== undefined ? { fibers: fibersModule, fibersImports, fibersNames, fibersSymbolize } : {}),
     ...(warning !== undefined ? { warning } : {}),
     addressSpace: {
@@ -337,6 +341,12 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
       ...(sp === STACK_TOP ? { dataStart: STACK_TOP } : {}),
     },
   };
+}
+
+/** The variable at an image address, from the compiled module's DWARF, read the first time a report asks. */
+function lazySymbols(compiled: Uint8Array): (address: number) => string | undefined {
+  let symbols: DataSymbol[] | null = null;
+  return (address) => symbolAt((symbols ??= dataSymbols(customSections(compiled))), address);
 }
 
 /** ` (did you mean 'dir/name.c'?)` for a driver file that is not there, from the first entries of its directory. */
@@ -428,6 +438,7 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
     verifier,
     ...(spec?.integrityCheck === false ? { integrityCheck: false } : {}),
     instantiate: instances(img, verifier, coverage),
+    symbolAt: img.symbolAt,
     ...(img.fibers !== undefined ? { instantiateFibers: instances(img, verifier, coverage, true) } : {}),
   });
   const [primary, second] = images;

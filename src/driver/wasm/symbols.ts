@@ -8,6 +8,7 @@ import { lineRows } from './dwarf.js';
 import { customPayload, sections } from './coverage.js';
 import { compileDriver } from './compile.js';
 import { functionNames, inspectModule } from './module-info.js';
+import { readDies, type Die } from './frames.js';
 
 export interface SourceLine {
   /** The source file, relative to the driver's directory. */
@@ -63,4 +64,90 @@ export function functionLines(bytes: Uint8Array): Map<string, SourceLine> {
 export async function routineLines(path: string, defines?: Readonly<Record<string, string>>): Promise<Map<string, SourceLine>> {
   const c = await compileDriver(path, defines, ['-g'], 'x86');
   return functionLines(new Uint8Array(c.wasm));
+}
+
+/** A global or static variable of the driver: where it lies in the image, its size when DWARF gives one. */
+export interface DataSymbol {
+  readonly name: string;
+  readonly address: number;
+  readonly size?: number;
+}
+
+const DW_TAG_variable = 0x34;
+const DW_TAG_array_type = 0x01;
+const DW_TAG_subrange_type = 0x21;
+const DW_AT_name = 0x03;
+const DW_AT_location = 0x02;
+const DW_AT_type = 0x49;
+const DW_AT_byte_size = 0x0b;
+const DW_AT_count = 0x37;
+const DW_AT_upper_bound = 0x2f;
+const DW_OP_addr = 0x03;
+
+/** The driver's variables with a fixed address (`DW_OP_addr`), from `.debug_info`, sorted by address. */
+export function dataSymbols(debug: ReadonlyMap<string, Uint8Array>): DataSymbol[] {
+  const info = debug.get('.debug_info');
+  const abbrev = debug.get('.debug_abbrev');
+  if (info === undefined || abbrev === undefined) return [];
+  let dies: ReturnType<typeof readDies>;
+  try {
+    dies = readDies(info, abbrev, debug.get('.debug_str'));
+  } catch {
+    return [];
+  }
+  const sizeOf = (offset: unknown, depth = 0): number | undefined => {
+    const t = typeof offset === 'number' ? dies.byOffset.get(offset) : undefined;
+    if (t === undefined || depth > 16) return undefined;
+    const own = t.attrs.get(DW_AT_byte_size);
+    if (typeof own === 'number') return own;
+    if (t.tag === DW_TAG_array_type) {
+      const element = sizeOf(t.attrs.get(DW_AT_type), depth + 1);
+      let count = 1;
+      for (const r of t.children.filter((c) => c.tag === DW_TAG_subrange_type)) {
+        const n = r.attrs.get(DW_AT_count);
+        const ub = r.attrs.get(DW_AT_upper_bound);
+        if (typeof n === 'number') count *= n;
+        else if (typeof ub === 'number') count *= ub + 1;
+        else return undefined;
+      }
+      return element === undefined ? undefined : element * count;
+    }
+    return sizeOf(t.attrs.get(DW_AT_type), depth + 1); // typedef, const, volatile
+  };
+  const out: DataSymbol[] = [];
+  const visit = (d: Die): void => {
+    const loc = d.attrs.get(DW_AT_location);
+    const name = d.attrs.get(DW_AT_name);
+    if (d.tag === DW_TAG_variable && loc instanceof Uint8Array && loc[0] === DW_OP_addr && typeof name === 'string'
+      && loc.length === 1 + dies.addressSize) {
+      let address = 0;
+      for (let k = dies.addressSize - 1; k >= 0; k--) address = address * 256 + loc[1 + k];
+      const size = sizeOf(d.attrs.get(DW_AT_type));
+      out.push({ name, address, ...(size !== undefined ? { size } : {}) });
+    }
+    for (const c of d.children) visit(c);
+  };
+  for (const u of dies.units) visit(u);
+  return out.sort((a, b) => a.address - b.address);
+}
+
+/** `gCount`, or `gTable+0x10` inside one: the variable at `address` (within its size, else before the next). */
+export function symbolAt(symbols: readonly DataSymbol[], address: number): string | undefined {
+  let lo = 0;
+  let hi = symbols.length - 1;
+  let best = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (symbols[mid].address <= address) {
+      best = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  if (best < 0) return undefined;
+  const s = symbols[best];
+  // without a size, a variable reaches to the next one
+  const limit = s.size !== undefined ? s.address + s.size : (symbols[best + 1]?.address ?? s.address + 1);
+  if (address >= limit) return undefined;
+  const off = address - s.address;
+  return off === 0 ? s.name : `${s.name}+0x${off.toString(16).toUpperCase()}`;
 }

@@ -172,7 +172,11 @@ export class KernelCore {
   /** @internal no thread of execution can run and some wait: the wait chain, as a verifier stop */
   deadlock(): never {
     const s = this.cpus.sched as Scheduler;
-    const chain = s.tasks.map((t) => `operation ${t.op} (${t.routine || 'kernel'}) on CPU ${t.cpu} waits for ${t.blocked?.what ?? '?'}${t.blocked === null ? '' : this.cpus.holderText(t.blocked)}`);
+    const symbol = (lock: number | undefined): string => {
+      const name = lock === undefined ? undefined : this.cpus.symbolOf(lock);
+      return name === undefined ? '' : ` (${name})`;
+    };
+    const chain = s.tasks.map((t) => `operation ${t.op} (${t.routine || 'kernel'}) on CPU ${t.cpu} waits for ${t.blocked?.what ?? '?'}${symbol(t.blocked?.lock)}${t.blocked === null ? '' : this.cpus.holderText(t.blocked)}`);
     const first = s.tasks[0];
     if (first !== undefined) this.restoreThread(first.saved as ThreadState);
     return this.stop(new VerifierStop(CHECKS.deadlock, `deadlock: ${chain.join('; ')}`), first?.routine || 'kernel', null);

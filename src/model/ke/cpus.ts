@@ -74,11 +74,19 @@ export class Cpus {
     return this.mem.hex(va);
   }
 
-  /** @internal what lies at `va`, for a race report: the image's data (by offset), or what the verifier knows. */
+  /** @internal the driver's variable at `va` (`proctable!gTableLock`), when the image's debug information names it. */
+  symbolOf(va: number): string | undefined {
+    const space = this.loaded.wasm;
+    if (space?.dataStart === undefined || va < space.dataStart || va >= space.reservedLow) return undefined;
+    const symbol = this.loaded.image.symbolAt?.(va);
+    return symbol === undefined ? undefined : `${this.loaded.name}!${symbol}`;
+  }
+
+  /** @internal what lies at `va`, for a race report: the image's variable (by name, else offset), or what the verifier knows. */
   describe(va: number): string {
     const space = this.loaded.wasm;
     if (space?.dataStart !== undefined && va >= space.dataStart && va < space.reservedLow) {
-      return `${this.loaded.name}.sys data +0x${(va - space.dataStart).toString(16).toUpperCase()}`;
+      return this.symbolOf(va) ?? `${this.loaded.name}.sys data +0x${(va - space.dataStart).toString(16).toUpperCase()}`;
     }
     return this.verifier.describe(va);
   }

@@ -74,7 +74,7 @@ export class RaceDetector {
   readonly held = new Map<number, number[]>();
 
   /** `names` tells addresses as text and what lies there (an object, not closures of the run: see ob/objects.ts DeleteProcedures). */
-  constructor(private readonly names: { hexOf(va: number): string; describe(va: number): string }) {}
+  constructor(private readonly names: { hexOf(va: number): string; describe(va: number): string; symbolOf?(va: number): string | undefined }) {}
 
   private hex(va: number): string {
     return this.names.hexOf(va);
@@ -253,7 +253,12 @@ export class RaceDetector {
     const key = `${[first.routine, second.routine].sort().join('/')}@${this.describe(va)}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
-    const named = (a: AccessRecord): AccessRecord => ({ ...a, locks: a.locks.map((l) => (typeof l === 'number' ? this.hex(l) : l)) });
+    // a lock by its address, and by its variable's name when the driver's debug information gives one
+    const lock = (l: number): string => {
+      const symbol = this.names.symbolOf?.(l);
+      return symbol === undefined ? this.hex(l) : `${this.hex(l)} (${symbol})`;
+    };
+    const named = (a: AccessRecord): AccessRecord => ({ ...a, locks: a.locks.map((l) => (typeof l === 'number' ? lock(l) : l)) });
     this.races.push({ address: this.hex(va), what: this.describe(va), first: named(first), second: named(second) });
   }
 }
