@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // the browser tests need Chromium: npm run test:browser
+    exclude: ['test/browser/**', 'node_modules/**'],
     testTimeout: 60_000,
     coverage: {
       provider: 'v8',

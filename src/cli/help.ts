@@ -10,7 +10,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 export const FUZZ_OPTIONS = {
   driver: { type: 'string' }, seed: { type: 'string' }, runs: { type: 'string' }, 'time-limit': { type: 'string' },
   build: { type: 'string' }, profile: { type: 'string' }, invariant: { type: 'string', multiple: true },
-  'max-ops': { type: 'string' }, reports: { type: 'string' }, junit: { type: 'string' }, sarif: { type: 'string' },
+  'max-ops': { type: 'string' }, reports: { type: 'string' }, junit: { type: 'string' }, sarif: { type: 'string' }, html: { type: 'string' },
   'no-reports': { type: 'boolean' }, path: { type: 'string' }, regressions: { type: 'string' }, verifier: { type: 'string' },
   'min-runs': { type: 'string' }, workers: { type: 'string' }, shard: { type: 'string' }, faults: { type: 'string' },
   crowding: { type: 'string' }, weights: { type: 'string' }, stats: { type: 'boolean' }, exhaustive: { type: 'string' },
@@ -42,6 +42,7 @@ const FUZZ_HELP: Described<typeof FUZZ_OPTIONS> = {
   reports: ['DIR', 'where shrunk counterexamples are written, JSON and Markdown (default reports)'],
   junit: ['FILE', 'JUnit XML: one test case per invariant, with the file and line of its first finding'],
   sarif: ['FILE', 'SARIF 2.1.0 (GitHub code scanning): one result per finding at the driver routine it is about'],
+  html: ['DIR', 'DIR/index.html: one self-contained page, findings grouped and classed, a timeline of the CPUs for each'],
   'no-reports': ['', 'write no report files (each finding is printed in full instead)'],
   path: ['P', 'replay one fast-check path of this campaign (from a report: psharness fuzz --from-report R is easier)'],
   regressions: ['DIR', 'replay the saved reports in DIR for this driver first; one that still fails fails the run'],

@@ -13,6 +13,7 @@ import { junitXml, writeAtomic } from '../harness/junit.js';
 import { commandHelp, COMMANDS, FUZZ_OPTIONS, REPLAY_OPTIONS, TRACE_OPTIONS, unknownOptionMessage, valueOptions } from './help.js';
 import { suggestion } from '../model/did-you-mean.js';
 import { findingLocation, githubAnnotations, sarifLog } from '../harness/sarif.js';
+import { htmlReport } from '../harness/html.js';
 import { routineLines, type SourceLine } from '../driver/wasm/symbols.js';
 import { runCampaign } from '../harness/campaign.js';
 import { tuneHeapForCampaigns } from '../harness/heap.js';
@@ -70,7 +71,7 @@ const USAGE = `psharness ${VERSION} — property-based testing of NT kernel-driv
 usage:
   psharness fuzz --driver <name|driver.c|driver.wasm> [--seed N|random] [--runs N] [--time-limit S] [--build B|all]
                  [--profile documented|adversarial] [--invariant ID ...] [--max-ops N]
-                 [--reports DIR] [--junit FILE] [--sarif FILE] [--no-reports] [--path P] [--regressions DIR] [--verifier on|off]
+                 [--reports DIR] [--junit FILE] [--sarif FILE] [--html DIR] [--no-reports] [--path P] [--regressions DIR] [--verifier on|off]
                  [--min-runs N] [--workers N] [--shard i/n] [--faults none|boot|all] [--crowding on|off] [--cpus N]
                  [--weights kind=N,...] [--stats] [--exhaustive K] [--max-findings N]
                  [--from-report R] [--coverage DIR] [--guided]
@@ -497,6 +498,15 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
       writeAtomic(values.junit, junitXml(values.driver, invariants, result, (id) => written.get(id), gates, { locate, seconds }));
     } catch (e) {
       writeErrors.push(`cannot write --junit ${values.junit}: ${errorText(e)}`);
+    }
+  }
+  if (values.html !== undefined) {
+    try {
+      ensureDir(values.html);
+      const scope = `builds=${skipped.length === 0 ? buildArg : `${buildArg} (${builds.length} ran)`} cpus=${cpus === 1 ? '1' : `1-${cpus}`} profile=${profile}`;
+      writeAtomic(join(values.html, 'index.html'), htmlReport({ driver: values.driver, invariants, result, gates, replayOf: (id) => written.get(id), scope }));
+    } catch (e) {
+      writeErrors.push(`cannot write --html ${values.html}: ${errorText(e)}`);
     }
   }
   if (values.sarif !== undefined) {
