@@ -45,8 +45,14 @@ export function findingLocation(f: Finding, driverFile: string | null, lines?: R
   const stack = f.record.bugCheck?.stack ?? f.record.verifierStop?.stack;
   const own = v !== undefined && HALTS.has(v.invariant) ? stack?.find((x) => x.file !== undefined && x.line !== undefined && !x.file.startsWith('include/')) : undefined;
   if (own?.file !== undefined) out.push({ file: `${dir}${own.file}`, ...(own.line !== undefined ? { line: own.line } : {}), routine: own.function });
+  // a race: both accesses at their lines
+  const race = v?.invariant === 'no-data-race' ? f.record.concurrency?.races.find((x) => x.address === v.evidence.actual) : undefined;
+  for (const a of race === undefined ? [] : [race.first, race.second]) {
+    const m = a.line === undefined ? null : /^(.+):(\d+)$/.exec(a.line);
+    if (m !== null && !m[1].startsWith('include/')) out.push({ file: `${dir}${m[1]}`, line: Number(m[2]), routine: a.routine });
+  }
   for (const routine of findingRoutines(f)) {
-    if (out.some((w) => w.routine === routine)) continue;
+    if (out.some((w) => w.routine === routine && w.line !== undefined)) continue;
     const at = lines?.get(routine);
     if (at !== undefined) out.push({ file: `${dir}${at.file}`, line: at.line, routine });
   }

@@ -8,7 +8,7 @@ import type { Invariant } from './types.js';
 
 function access(a: AccessRecord): string {
   const locks = a.locks.length === 0 ? 'no lock held' : `holding ${a.locks.join(', ')}`;
-  return `${a.atomic === true ? 'an Interlocked ' : 'a '}${a.size}-byte ${a.access} in ${a.routine} (operation ${a.op}, CPU ${a.cpu}, ${locks})`;
+  return `${a.atomic === true ? 'an Interlocked ' : 'a '}${a.size}-byte ${a.access} in ${a.routine}${a.line !== undefined ? ` at ${a.line}` : ''} (operation ${a.op}, CPU ${a.cpu}, ${locks})`;
 }
 
 /**

@@ -302,7 +302,7 @@ export interface Ddi extends RtlRoutines, ProcessInfoRoutines, KeExRoutines, ObC
 
   // ---- the verifier's hooks for a driver compiled to WebAssembly (docs/verifier.md)
   /** A load or store of the driver's own code that the inline shadow check flagged. */
-  VERIFY_ACCESS(Address: PVOID, Length: number, Write: boolean): void;
+  VERIFY_ACCESS(Address: PVOID, Length: number, Write: boolean, Site?: number): void;
   /** Where a VA lies in `memory` (-1 when unmapped): x64 WebAssembly drivers see the kernel at canonical addresses. */
   MEMORY_OFFSET(Address: PVOID): number;
   /** A value the driver hands to the kernel: stops the run if it was just read from uninitialised pool. */
@@ -355,6 +355,8 @@ export interface DriverImage {
    * Such an image runs on the builds of its pointer size.
    */
   readonly addressSpace?: WasmAddressSpace;
+  /** The source line (`proctable.c:345`) of an access site its memory checks pass to VERIFY_ACCESS. */
+  readonly siteLine?: (site: number) => string | undefined;
   /** The driver's variable at an address of its image (`gCount`, `gTable+0x10`), from its debug information. */
   readonly symbolAt?: (address: number) => string | undefined;
   /** The same WebAssembly driver compiled for x64, when this image is its x86 build. */

@@ -90,4 +90,17 @@ describe('the driver\'s stack at a fault, with source lines', () => {
     expect(md).toContain('FAILURE_BUCKET_ID: 0x');
     expect(md).not.toContain('FAULTING_SOURCE_LINE');
   });
+
+  test('a race names both accesses\' source lines, each a line of the source that touches the raced variable', async () => {
+    const nolock = await loadWasmDriver('examples/drivers/proctable-nolock.c', { fibers: true });
+    const { fuzz } = await import('../../src/harness/fuzz.js');
+    const source = readFileSync('examples/drivers/proctable.c', 'utf8').split('\n');
+    for (const build of ['win10-x86', 'win10-x64']) {
+      const r = fuzz({ driver: nolock, seed: 2, runs: 1000, cpus: 4, builds: [build], invariants: [getInvariant('no-data-race')] });
+      const global = r.findings.map((f) => f.violations[0].message).find((m) => m.includes('!gBuckets'));
+      const lines = [...(global ?? '').matchAll(/ at proctable\.c:(\d+) \(/g)].map((m) => Number(m[1]));
+      expect(lines, build).toHaveLength(2);
+      for (const l of lines) expect(source[l - 1], `${build} proctable.c:${l}`).toContain('gBuckets');
+    }
+  }, 120_000);
 });

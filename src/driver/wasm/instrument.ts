@@ -24,7 +24,7 @@ import { STACK_TOP, toolVersion } from './compile.js';
 import { DYNAMIC_EXPORT_PREFIX, DYNAMIC_IMPORT_PREFIX, DYNAMIC_ROUTINES } from './dynamic-routines.js';
 import { frameLayouts, type FrameLayout } from './frames.js';
 import { customSections, withoutDebugSections } from './module-info.js';
-import { annotateMemoryChecks, annotateSourceLines, SOURCE_MAP_SECTION, withCustomSection } from './source-lines.js';
+import { annotateMemoryChecks, annotateSourceLines, sitesJson, SITES_SECTION, SOURCE_MAP_SECTION, withCustomSection } from './source-lines.js';
 
 export interface InstrumentOptions {
   /** Check every load and store against the kernel's memory map (the verifier). */
@@ -150,7 +150,7 @@ export interface InstrumentedModule {
 /** Instruments `wasm` (cached by content hash). With every pass off, returns it unchanged. */
 export async function instrumentDriver(wasm: Uint8Array, options: InstrumentOptions): Promise<InstrumentedModule> {
   if (!options.memory && options.budget !== true && options.x64 === undefined) return { wasm, cached: true };
-  const key = createHash('sha256').update(wasm).update(JSON.stringify({ options, kva: X64_KERNEL_VA_BASE, binaryen: toolVersion('binaryen'), v: 11 })).digest('hex');
+  const key = createHash('sha256').update(wasm).update(JSON.stringify({ options, kva: X64_KERNEL_VA_BASE, binaryen: toolVersion('binaryen'), v: 12 })).digest('hex');
   const hit = cacheGet(`${key}.instrumented.wasm`);
   if (hit !== undefined) return { wasm: hit, cached: true };
   const out = await runPasses(wasm, options);
@@ -225,7 +225,8 @@ async function runPasses(wasm: Uint8Array, options: InstrumentOptions): Promise<
     if (!m.validate()) throw new Error('binaryen produced an invalid module');
     if (lines.matched === 0) return m.emitBinary() as Uint8Array;
     const { binary, sourceMap } = m.emitBinary(SOURCE_MAP_SECTION) as { binary: Uint8Array; sourceMap: string | null };
-    return sourceMap === null ? binary : withCustomSection(binary, SOURCE_MAP_SECTION, new TextEncoder().encode(sourceMap));
+    const mapped = sourceMap === null ? binary : withCustomSection(binary, SOURCE_MAP_SECTION, new TextEncoder().encode(sourceMap));
+    return lines.sites.size === 0 ? mapped : withCustomSection(mapped, SITES_SECTION, new TextEncoder().encode(sitesJson(lines)));
   } finally {
     m.dispose();
   }
@@ -248,14 +249,15 @@ function dynamicRoutineExports(b: Binaryen, m: Binaryen, x64: boolean): void {
 function defineChecks(b: Binaryen, m: Binaryen): void {
   const { i32, none } = b;
   for (const name of CHECK_FUNCTIONS) if (m.getFunction(name) !== 0) m.removeFunction(name);
-  m.addFunctionImport('psharness_access', 'psharness', 'access', b.createType([i32, i32, i32]), none);
+  // the access's site (instrument-memory's id) goes with it: a race names both accesses' source lines
+  m.addFunctionImport('psharness_access', 'psharness', 'access', b.createType([i32, i32, i32, i32]), none);
   m.addFunctionImport('psharness_memory_grow', 'psharness', 'memory_grow', b.createType([i32]), i32);
   const check = (name: string, bit: number): void => {
     // params: 0 id, 1 bytes, 2 offset, 3 ptr; locals: 4 ea, 5 half
     const ea = () => m.local.get(4, i32);
     const half = () => m.local.get(5, i32);
     const bytes = () => m.local.get(1, i32);
-    const slow = () => m.call('psharness_access', [ea(), bytes(), m.i32.const(bit === 1 ? 1 : 0)], none);
+    const slow = () => m.call('psharness_access', [ea(), bytes(), m.i32.const(bit === 1 ? 1 : 0), m.local.get(0, i32)], none);
     m.addFunction(name, b.createType([i32, i32, i32, i32]), i32, [i32, i32], m.block(null, [
       m.local.set(4, m.i32.add(m.local.get(3, i32), m.local.get(2, i32))),
       m.local.set(5, m.i32.shl(m.memory.size(), m.i32.const(15))),
@@ -304,7 +306,7 @@ function defineValueHooks(b: Binaryen, m: Binaryen, address: number): void {
 function defineChecks64(b: Binaryen, m: Binaryen, imageEnd: number): void {
   const { i32, i64, none } = b;
   for (const name of CHECK_FUNCTIONS) if (m.getFunction(name) !== 0) m.removeFunction(name);
-  m.addFunctionImport('psharness_access', 'psharness', 'access', b.createType([i64, i32, i32]), none);
+  m.addFunctionImport('psharness_access', 'psharness', 'access', b.createType([i64, i32, i32, i32]), none);
   m.addFunctionImport('psharness_memory_grow', 'psharness', 'memory_grow', b.createType([i64]), i64);
   const kva = X64_KERNEL_VA_CANONICAL;
   const k64 = (v: bigint) => m.i64.const(BigInt.asIntN(64, v));
@@ -315,7 +317,7 @@ function defineChecks64(b: Binaryen, m: Binaryen, imageEnd: number): void {
     const t = () => m.local.get(6, i64);
     const half = () => m.local.get(7, i64);
     const bytes64 = () => m.i64.extend_u(m.local.get(1, i32));
-    const slow = () => m.call('psharness_access', [ea(), m.local.get(1, i32), m.i32.const(bit === 1 ? 1 : 0)], none);
+    const slow = () => m.call('psharness_access', [ea(), m.local.get(1, i32), m.i32.const(bit === 1 ? 1 : 0), m.local.get(0, i32)], none);
     const shadow = (at: number) => m.i32.load8_u(0, 0, at);
     m.addFunction(name, b.createType([i32, i32, i64, i64]), i64, [i64, i64, i64, i64], m.block(null, [
       m.local.set(4, m.i64.add(m.local.get(3, i64), m.local.get(2, i64))),

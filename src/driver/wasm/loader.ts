@@ -9,7 +9,7 @@ import { INPUT_LIMITS, readInputFile } from '../input-files.js';
 import { basename, dirname, extname, join } from 'node:path';
 import { didYouMean } from '../../model/did-you-mean.js';
 import type { SourceFrame } from '../../model/ke/bugcheck.js';
-import { symbolizer } from './source-lines.js';
+import { siteReader, SITES_SECTION, symbolizer } from './source-lines.js';
 import { dataSymbols, symbolAt, type DataSymbol } from './symbols.js';
 import {
   BugCheck, BUGCHECK_DRIVER_OVERRAN_STACK_BUFFER, BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, BUGCHECK_UNEXPECTED_KERNEL_MODE_TRAP, faultingFunction,
@@ -243,6 +243,8 @@ interface PreparedImage {
   readonly target: DriverTarget;
   /** The driver's variable at an image address (its DWARF's globals and statics). */
   readonly symbolAt: (address: number) => string | undefined;
+  /** The source line of a memory check's site (the same ids in the image with fibers and without). */
+  readonly siteLine: (site: number) => string | undefined;
   readonly module: WebAssembly.Module;
   /** Names the module's frames on a stack trace by file and line (its source map: source-lines.ts). */
   readonly symbolize: (stack: string | undefined) => SourceFrame[];
@@ -328,6 +330,7 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
     target, module, imports, names, bytes: bytes.length, ...(layout?.gsBuffers !== undefined ? { gsBuffers: layout.gsBuffers } : {}),
     symbolize: symbolizer(bytes, imports.filter((i) => i.kind === 'function').length),
     symbolAt: lazySymbols(compiled),
+    siteLine: siteReader(WebAssembly.Module.customSections(fibersModule ?? module, SITES_SECTION)[0]),
     ...(fibersModule !== undefined ? { fibers: fibersModule, fibersImports, fibersNames, fibersSymbolize } : {}),
     ...(warning !== undefined ? { warning } : {}),
     addressSpace: {
@@ -439,6 +442,7 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
     ...(spec?.integrityCheck === false ? { integrityCheck: false } : {}),
     instantiate: instances(img, verifier, coverage),
     symbolAt: img.symbolAt,
+    siteLine: img.siteLine,
     ...(img.fibers !== undefined ? { instantiateFibers: instances(img, verifier, coverage, true) } : {}),
   });
   const [primary, second] = images;
@@ -1074,7 +1078,7 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
   }
   const psharness: Record<string, Impl> = {
     // the slow path of the inline shadow check (instrument.ts); an x64 driver passes the address it used
-    access: (ea, len, store) => {
+    access: (ea, len, store, site) => {
       // a call into the kernel is work too: on several CPUs every access to shared memory comes here (the race
       // detector, a scheduling point), so a routine spinning on a shared flag would spend minutes of the budget's
       // 1,000,000 units; charged SLOW_PATH_WORK each, it is stopped after 100,000 such accesses on every CPU count
@@ -1083,7 +1087,7 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
         budget.value = left;
         if (left < 0) ddi.WORK_EXCEEDED();
       }
-      ddi.VERIFY_ACCESS(typeof ea === 'bigint' ? fromX64(ea) : n(ea) >>> 0, n(len), n(store) !== 0);
+      ddi.VERIFY_ACCESS(typeof ea === 'bigint' ? fromX64(ea) : n(ea) >>> 0, n(len), n(store) !== 0, site === undefined ? undefined : n(site));
     },
     budget_exceeded: () => ddi.WORK_EXCEEDED(),
     // a frame took the stack pointer past the thread's kernel stack (the instrumentation's test of every store to

@@ -168,6 +168,10 @@ function postOrder(b: Binaryen, order: Map<number, readonly string[]>, e: number
 export interface LineAnnotation {
   /** The file and line of each load and store annotated (by expression), for their memory checks. */
   readonly accesses: Map<number, readonly [number, number]>;
+  /** The debug files, by binaryen's index. */
+  readonly files: string[];
+  /** instrument-memory's id of each checked access → its file (index) and line: the race detector's sites. */
+  readonly sites: Map<number, readonly [number, number]>;
   readonly functions: number;
   readonly matched: number;
 }
@@ -178,10 +182,11 @@ export interface LineAnnotation {
  */
 export function annotateSourceLines(b: Binaryen, m: Binaryen, compiled: Uint8Array): LineAnnotation {
   const accesses = new Map<number, readonly [number, number]>();
+  const names: string[] = [];
   const secs = sections(compiled);
   const line = secs.find((s) => s.name === '.debug_line');
   const sites = line === undefined ? null : sitesOf(compiled);
-  if (line === undefined || sites === null) return { accesses, functions: 0, matched: 0 };
+  if (line === undefined || sites === null) return { accesses, files: names, sites: new Map(), functions: 0, matched: 0 };
   const payload = (n: string): Uint8Array | undefined => {
     const s = secs.find((x) => x.name === n);
     return s === undefined ? undefined : customPayload(compiled, s);
@@ -191,7 +196,10 @@ export function annotateSourceLines(b: Binaryen, m: Binaryen, compiled: Uint8Arr
   const files = new Map<string, number>();
   const fileIndex = (f: string): number => {
     let k = files.get(f);
-    if (k === undefined) files.set(f, (k = m.addDebugInfoFileName(f) as number));
+    if (k === undefined) {
+      files.set(f, (k = m.addDebugInfoFileName(f) as number));
+      names[k] = f.startsWith('drv/') ? f.slice(4) : f;
+    }
     return k;
   };
   const order = childOrder(b);
@@ -219,7 +227,7 @@ export function annotateSourceLines(b: Binaryen, m: Binaryen, compiled: Uint8Arr
       if (id === b.LoadId || id === b.StoreId) accesses.set(e, [file, row.line]);
     });
   });
-  return { accesses, functions: defined.length, matched };
+  return { accesses, files: names, sites: new Map(), functions: defined.length, matched };
 }
 
 /**
@@ -233,13 +241,50 @@ export function annotateMemoryChecks(b: Binaryen, m: Binaryen, a: LineAnnotation
     const f = m.getFunctionByIndex(k);
     const info = b.getFunctionInfo(f) as { module: string; body: number };
     if (info.module !== '' || info.body === 0) continue;
-    postOrder(b, order, info.body, (e, id, parent) => {
-      if (id !== b.CallId) return;
+    postOrder(b, order, info.body, (e, kind, parent) => {
+      if (kind !== b.CallId) return;
       // the call is the access's address (its ptr), its stored value, or wraps the loaded value
-      const at = a.accesses.get(parent) ?? (b.getExpressionInfo(e) as { operands: number[] }).operands.map((o) => a.accesses.get(o)).find((x) => x !== undefined);
-      if (at !== undefined) m.setDebugLocation(f, e, at[0], at[1], 0);
+      const call = b.getExpressionInfo(e) as { target: string; operands: number[] };
+      const at = a.accesses.get(parent) ?? call.operands.map((o) => a.accesses.get(o)).find((x) => x !== undefined);
+      if (at === undefined) return;
+      m.setDebugLocation(f, e, at[0], at[1], 0);
+      // the address check's first operand is the access's id, which the check hands to the kernel with the access
+      const site = call.operands[0];
+      if ((call.target === 'load_ptr' || call.target === 'store_ptr') && site !== undefined && b.getExpressionId(site) === b.ConstId) {
+        a.sites.set((b.getExpressionInfo(site) as { value: number }).value, at);
+      }
     });
   }
+}
+
+/** The custom section naming each checked access's source line, by instrument-memory's id. */
+export const SITES_SECTION = 'psharness.sites';
+
+/** The sites section's content: the files, then [id, file index, line] triples. */
+export function sitesJson(a: LineAnnotation): string {
+  return JSON.stringify({ files: a.files, sites: [...a.sites].map(([id, [file, line]]) => [id, file, line]) });
+}
+
+/** `proctable.c:345` for an access id, from a module's sites section; undefined for an id it does not name. */
+export function siteReader(section: ArrayBuffer | undefined): (id: number) => string | undefined {
+  let map: Map<number, string> | null = null;
+  return (id) => {
+    if (map === null) {
+      map = new Map();
+      try {
+        const j = section === undefined ? null : JSON.parse(new TextDecoder().decode(section)) as { files?: unknown; sites?: unknown };
+        const files = Array.isArray(j?.files) ? j.files.map(String) : [];
+        if (Array.isArray(j?.sites)) {
+          for (const s of j.sites as unknown[]) {
+            if (Array.isArray(s) && typeof s[0] === 'number' && typeof s[1] === 'number' && typeof s[2] === 'number') map.set(s[0], `${files[s[1]] ?? '?'}:${s[2]}`);
+          }
+        }
+      } catch {
+        // an unreadable section names no site
+      }
+    }
+    return map.get(id);
+  };
 }
 
 /** `bytes` with a custom section appended. */

@@ -26,6 +26,8 @@ export class Cpus {
   readonly inflight = new Map<unknown, number>();
   /** @internal set while the driver's own code accesses memory (not a DDI's on its behalf) */
   driverAccess = false;
+  /** @internal the site (instrument-memory's id) of the driver access being checked, when the image passes one */
+  accessSite: number | undefined = undefined;
   private readonly fiberBuffers: { readonly buffer: number; readonly size: number }[] = [];
 
   constructor(
@@ -74,6 +76,11 @@ export class Cpus {
     return this.mem.hex(va);
   }
 
+  /** @internal the source line of an access site of the driver's code (`proctable.c:345`), when the image names it. */
+  siteLine(site: number): string | undefined {
+    return this.loaded.image.siteLine?.(site);
+  }
+
   /** @internal the driver's variable at `va` (`proctable!gTableLock`), when the image's debug information names it. */
   symbolOf(va: number): string | undefined {
     const space = this.loaded.wasm;
@@ -111,7 +118,7 @@ export class Cpus {
     const locks = races.held.get(thread) ?? NO_LOCKS; // an immutable array: kept as is, named when reported
     races.access(thread, va, {
       op: t.op, cpu: t.cpu, routine: t.routine, access: write ? 'write' : 'read', size: len, locks, step: this.sched?.step ?? 0,
-      ...(t.atomic > 0 ? { atomic: true as const } : {}),
+      ...(t.atomic > 0 ? { atomic: true as const } : {}), ...(this.accessSite !== undefined ? { site: this.accessSite } : {}),
     });
   }
 

@@ -26,6 +26,10 @@ export interface AccessRecord {
   readonly locks: readonly (string | number)[];
   /** Scheduling step. */
   readonly step: number;
+  /** Where in the driver's code (its memory check's site id), when the image passes it. */
+  readonly site?: number;
+  /** That site's source line (`proctable.c:345`), named when reported. */
+  readonly line?: string;
 }
 
 export interface RaceRecord {
@@ -74,7 +78,7 @@ export class RaceDetector {
   readonly held = new Map<number, number[]>();
 
   /** `names` tells addresses as text and what lies there (an object, not closures of the run: see ob/objects.ts DeleteProcedures). */
-  constructor(private readonly names: { hexOf(va: number): string; describe(va: number): string; symbolOf?(va: number): string | undefined }) {}
+  constructor(private readonly names: { hexOf(va: number): string; describe(va: number): string; symbolOf?(va: number): string | undefined; siteLine?(site: number): string | undefined }) {}
 
   private hex(va: number): string {
     return this.names.hexOf(va);
@@ -258,7 +262,11 @@ export class RaceDetector {
       const symbol = this.names.symbolOf?.(l);
       return symbol === undefined ? this.hex(l) : `${this.hex(l)} (${symbol})`;
     };
-    const named = (a: AccessRecord): AccessRecord => ({ ...a, locks: a.locks.map((l) => (typeof l === 'number' ? lock(l) : l)) });
+    const named = (a: AccessRecord): AccessRecord => {
+      const { site, ...rest } = a;
+      const line = site === undefined ? undefined : this.names.siteLine?.(site);
+      return { ...rest, locks: a.locks.map((l) => (typeof l === 'number' ? lock(l) : l)), ...(line !== undefined ? { line } : {}) };
+    };
     this.races.push({ address: this.hex(va), what: this.describe(va), first: named(first), second: named(second) });
   }
 }

@@ -12,17 +12,20 @@ export type VfHookDdis = Pick<Ddi, 'VERIFY_ACCESS' | 'VERIFY_VALUE' | 'WORK_EXCE
 
 export function vfHookDdis(b: DdiBinding): VfHookDdis {
   return {
-    VERIFY_ACCESS: (p, n, write) => {
+    VERIFY_ACCESS: (p, n, write, site) => {
       if (b.k.ke.cpus.sched === null) {
         b.mem.check(p, n, write);
         return;
       }
-      // the driver's own access: the race detector's input (the kernel's accesses for a DDI are not the driver's)
+      // the driver's own access: the race detector's input (the kernel's accesses for a DDI are not the driver's),
+      // with its site in the driver's code (a race names both accesses' source lines)
       b.k.ke.cpus.driverAccess = true;
+      b.k.ke.cpus.accessSite = site;
       try {
         b.mem.check(p, n, write);
       } finally {
         b.k.ke.cpus.driverAccess = false;
+        b.k.ke.cpus.accessSite = undefined;
       }
     },
     VERIFY_VALUE: (routine, position, value) => b.v.checkValue(routine, position, value),
