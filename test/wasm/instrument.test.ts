@@ -7,6 +7,7 @@ import { instrumentDriver, LAYOUT_SECTION, STACK_LIMIT_GLOBAL, type ImageLayout 
 import { loadWasmDriver } from '../../src/driver/wasm/loader.js';
 import { frameLayouts } from '../../src/driver/wasm/frames.js';
 import { customSections, withoutDebugSections } from '../../src/driver/wasm/module-info.js';
+import { siteReader, SITES_SECTION, SOURCE_MAP_SECTION, symbolizer } from '../../src/driver/wasm/source-lines.js';
 
 // A private cache: the instrumentation really runs here (the shared cache may already hold the result).
 const saved = process.env.PSHARNESS_CACHE;
@@ -98,6 +99,32 @@ describe('the instrumentation stage of the C-driver pipeline', () => {
       // the DWARF is not carried into the instrumented image
       expect(WebAssembly.Module.customSections(module, '.debug_info').length).toBe(0);
     }
+  }, 120_000);
+
+  test('source lines survive every pass: a source map of the instrumented module and each checked access\'s line, on x86 and x64', async () => {
+    const fault = 11; // deep-fault.c: `slot->Pid = pid;`
+    for (const target of ['x86', 'x64'] as const) {
+      const built = (await compileDriver('test/fixtures/stacks/deep-fault.c', {}, [], target)).wasm;
+      const out = await instrumentDriver(built, { memory: true, budget: true, fibers: true, ...(target === 'x64' ? { x64: { imageEnd: STACK_TOP + 0x10000 } } : {}) });
+      expect(out.cached).toBe(false);
+      const module = new WebAssembly.Module(new Uint8Array(out.wasm));
+      const map = JSON.parse(new TextDecoder().decode(WebAssembly.Module.customSections(module, SOURCE_MAP_SECTION)[0])) as { sources: string[]; mappings: string };
+      expect(map.sources).toContain('drv/deep-fault.c');
+      expect(map.mappings.length).toBeGreaterThan(10);
+      const line = siteReader(WebAssembly.Module.customSections(module, SITES_SECTION)[0]);
+      const named = Array.from({ length: 200 }, (_, id) => line(id)).filter((x) => x !== undefined);
+      expect(named).toContain(`deep-fault.c:${fault}`);
+      // the stack of a trap in StoreName, as V8 writes it, named through the map
+      const symbolize = symbolizer(new Uint8Array(out.wasm), WebAssembly.Module.imports(module).filter((i) => i.kind === 'function').length);
+      expect(symbolize(undefined)).toEqual([]);
+      expect(symbolize('    at Object.f (file:///x.js:1:1)')).toEqual([]);
+    }
+    // a module without DWARF gets no lines, and is instrumented all the same
+    const bare = withoutDebugSections((await compileDriver('test/fixtures/stacks/deep-fault.c')).wasm);
+    const plain = await instrumentDriver(bare, { memory: true, budget: true });
+    expect(WebAssembly.Module.customSections(new WebAssembly.Module(new Uint8Array(plain.wasm)), SOURCE_MAP_SECTION)).toEqual([]);
+    expect(siteReader(undefined)(1)).toBeUndefined();
+    expect(siteReader(new TextEncoder().encode('{not json').buffer)(1)).toBeUndefined();
   }, 120_000);
 
   test('with every pass off the module is unchanged', async () => {
