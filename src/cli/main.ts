@@ -17,7 +17,7 @@ import { htmlReport } from '../harness/html.js';
 import { routineLines, type SourceLine } from '../driver/wasm/symbols.js';
 import { runCampaign } from '../harness/campaign.js';
 import { tuneHeapForCampaigns } from '../harness/heap.js';
-import { coverageLine, lcovFromEdges, lcovFromV8, type V8ScriptCoverage } from '../harness/lcov.js';
+import { coverageLine, lcovFromEdges, lcovFromV8, writeCoverageReports, type V8ScriptCoverage } from '../harness/lcov.js';
 import { checkExhaustive } from '../harness/exhaustive.js';
 import { guidedFuzz } from '../harness/guided.js';
 import { applicableBuilds, applicableInvariants, fuzz, type Finding, type FuzzResult } from '../harness/fuzz.js';
@@ -463,7 +463,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     else {
       try {
         ensureDir(values.coverage);
-        writeAtomic(join(values.coverage, 'lcov.info'), cov.text);
+        writeCoverageReports(values.coverage, cov.files);
         for (const sm of cov.summaries) io.out(coverageLine(sm));
       } catch (e) {
         writeErrors.push(`cannot write --coverage ${values.coverage}: ${errorText(e)}`);

@@ -1,11 +1,15 @@
 /**
- * Coverage of the driver under test, as lcov (what genhtml, editors and CI services read): for a C driver its edges
- * (clang trace-pc-guard, mapped to lines through DWARF), for a TypeScript driver V8's precise block coverage of its
- * module. Lines and branches are counted the way lcov does: a line is hit when any of its points ran; each edge (or
- * V8 block) is one branch.
+ * Coverage of the driver under test: for a C driver its edges (clang trace-pc-guard, mapped to lines through DWARF),
+ * for a TypeScript driver V8's precise block coverage of its module. Lines and branches are counted the way lcov
+ * does: a line is hit when any of its points ran; each edge (or V8 block) is one branch. The files are written by
+ * istanbul's maintained reporters from one istanbul coverage map: `lcov.info` (genhtml, editors, CI services),
+ * `cobertura-coverage.xml` (GitLab, Jenkins, Azure DevOps) and `html/` (each source line with its hits).
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFileSync, renameSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import libCoverage, { type CoverageMap } from 'istanbul-lib-coverage';
+import libReport from 'istanbul-lib-report';
+import reports from 'istanbul-reports';
 import { fileURLToPath } from 'node:url';
 import type { CoverageCollector } from '../driver/wasm/coverage.js';
 
@@ -15,33 +19,76 @@ export interface CoverageSummary {
   readonly branches: { readonly hit: number; readonly total: number };
 }
 
-interface FileCoverage {
+export interface FileCoverage {
   readonly lines: Map<number, number>;
   readonly branches: { line: number; hits: number }[];
 }
 
-function render(files: ReadonlyMap<string, FileCoverage>): { text: string; summaries: CoverageSummary[] } {
-  const out: string[] = [];
+/** What a coverage run gives: the per-file counts and their summaries (writeCoverageReports writes the files). */
+export interface DriverCoverage {
+  readonly summaries: CoverageSummary[];
+  readonly files: ReadonlyMap<string, FileCoverage>;
+}
+
+function render(files: ReadonlyMap<string, FileCoverage>): DriverCoverage {
   const summaries: CoverageSummary[] = [];
   for (const [file, f] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    out.push('TN:', `SF:${file}`);
-    const perLine = new Map<number, number>();
-    for (const b of f.branches) {
-      const k = perLine.get(b.line) ?? 0;
-      perLine.set(b.line, k + 1);
-      out.push(`BRDA:${b.line},0,${k},${b.hits > 0 ? b.hits : '-'}`);
-    }
-    out.push(`BRF:${f.branches.length}`, `BRH:${f.branches.filter((b) => b.hits > 0).length}`);
-    for (const [line, hits] of [...f.lines].sort(([a], [b]) => a - b)) out.push(`DA:${line},${hits}`);
     const hit = [...f.lines.values()].filter((h) => h > 0).length;
-    out.push(`LF:${f.lines.size}`, `LH:${hit}`, 'end_of_record');
     summaries.push({ file, lines: { hit, total: f.lines.size }, branches: { hit: f.branches.filter((b) => b.hits > 0).length, total: f.branches.length } });
   }
-  return { text: out.join('\n') + '\n', summaries };
+  return { summaries, files };
+}
+
+/**
+ * The counts as an istanbul coverage map: a statement per line, a branch per line whose locations are its edges
+ * (or V8 blocks). No functions: the edges do not say which function they belong to.
+ */
+export function istanbulMap(files: ReadonlyMap<string, FileCoverage>): CoverageMap {
+  const map = libCoverage.createCoverageMap({});
+  for (const [path, f] of files) {
+    const at = (line: number): { start: { line: number; column: number }; end: { line: number; column: number } } => ({ start: { line, column: 0 }, end: { line, column: 1 } });
+    const statementMap: Record<string, ReturnType<typeof at>> = {};
+    const s: Record<string, number> = {};
+    [...f.lines].sort(([a], [b]) => a - b).forEach(([line, hits], i) => {
+      statementMap[i] = at(line);
+      s[i] = hits;
+    });
+    const byLine = new Map<number, number[]>();
+    for (const br of f.branches) byLine.set(br.line, [...(byLine.get(br.line) ?? []), br.hits]);
+    const branchMap: Record<string, { loc: ReturnType<typeof at>; type: string; locations: ReturnType<typeof at>[]; line: number }> = {};
+    const b: Record<string, number[]> = {};
+    [...byLine].sort(([x], [y]) => x - y).forEach(([line, hits], i) => {
+      branchMap[i] = { loc: at(line), type: 'branch', locations: hits.map(() => at(line)), line };
+      b[i] = hits;
+    });
+    map.addFileCoverage({ path, statementMap, s, branchMap, b, fnMap: {}, f: {} });
+  }
+  return map;
+}
+
+/**
+ * Writes lcov.info, cobertura-coverage.xml and html/ into `dir` with istanbul's reporters: each into a temporary
+ * directory first, then renamed into place (a file already there is replaced whole, never half-written).
+ */
+export function writeCoverageReports(dir: string, files: ReadonlyMap<string, FileCoverage>): void {
+  const tmp = join(dir, `.psharness-coverage-${process.pid}.tmp`);
+  rmSync(tmp, { recursive: true, force: true });
+  try {
+    const context = libReport.createContext({ dir: tmp, coverageMap: istanbulMap(files), defaultSummarizer: 'nested' });
+    // paths relative to where the user runs psharness (a repository's root, as CI services read them)
+    reports.create('lcovonly', { file: 'lcov.info', projectRoot: process.cwd() }).execute(context);
+    reports.create('cobertura', { file: 'cobertura-coverage.xml', projectRoot: process.cwd() }).execute(context);
+    reports.create('html', { subdir: 'html', skipEmpty: false }).execute(context);
+    for (const name of ['lcov.info', 'cobertura-coverage.xml']) renameSync(join(tmp, name), join(dir, name));
+    rmSync(join(dir, 'html'), { recursive: true, force: true });
+    renameSync(join(tmp, 'html'), join(dir, 'html'));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 /** lcov of a C driver's edges; `dir` is the driver's directory (the points name files relative to it). */
-export function lcovFromEdges(c: CoverageCollector, dir: string): { text: string; summaries: CoverageSummary[] } {
+export function lcovFromEdges(c: CoverageCollector, dir: string): DriverCoverage {
   const files = new Map<string, FileCoverage>();
   // the x86 and x64 images of one source have the same edges, line by line in the same order: the k-th edge of a
   // line in either image is one branch, its hits the two images' sum (an image with more edges there adds its own)
@@ -75,7 +122,7 @@ export interface V8ScriptCoverage {
 }
 
 /** lcov of a TypeScript driver's module (its compiled JavaScript, the file V8 ran). */
-export function lcovFromV8(script: V8ScriptCoverage): { text: string; summaries: CoverageSummary[] } {
+export function lcovFromV8(script: V8ScriptCoverage): DriverCoverage {
   const file = script.url.startsWith('file:') ? fileURLToPath(script.url) : script.url;
   const source = readFileSync(file, 'utf8');
   const starts = [0];

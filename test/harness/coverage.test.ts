@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { lineRows } from '../../src/driver/wasm/dwarf.js';
 import { X64_KEY } from '../../src/driver/wasm/coverage.js';
-import { coverageLine, lcovFromEdges, lcovFromV8 } from '../../src/harness/lcov.js';
+import { coverageLine, lcovFromEdges, lcovFromV8, writeCoverageReports } from '../../src/harness/lcov.js';
 import { runCli } from '../helpers.js';
 
 /** The records of an lcov file, checked for the shape genhtml reads. */
@@ -24,12 +24,19 @@ function parseLcov(text: string): { file: string; lf: number; lh: number; brf: n
     else if (key === 'end_of_record' && cur) {
       out.push(cur);
       cur = null;
-    } else expect(['TN', 'BRDA'], line).toContain(key);
+    } else expect(['TN', 'BRDA', 'FN', 'FNDA', 'FNF', 'FNH'], line).toContain(key);
   }
   return out;
 }
 
-describe('coverage of the driver under test (--coverage DIR writes lcov)', () => {
+/** What writeCoverageReports puts in a fresh directory: lcov, Cobertura, the HTML pages. */
+function written(files: Parameters<typeof writeCoverageReports>[1]): { lcov: string; cobertura: string; html: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'psh-istanbul-'));
+  writeCoverageReports(dir, files);
+  return { lcov: readFileSync(join(dir, 'lcov.info'), 'utf8'), cobertura: readFileSync(join(dir, 'cobertura-coverage.xml'), 'utf8'), html: readdirSync(join(dir, 'html')) };
+}
+
+describe('coverage of the driver under test (--coverage DIR writes lcov, Cobertura and HTML with istanbul)', () => {
   test('the x86 and x64 images\' hits of one edge are one branch: the k-th edge of a line in each image, summed', () => {
     const points = [
       { guard: 100, target: 'x86' as const, file: 'd.c', line: 5 }, { guard: 104, target: 'x86' as const, file: 'd.c', line: 5 },
@@ -39,10 +46,11 @@ describe('coverage of the driver under test (--coverage DIR writes lcov)', () =>
     ];
     // line 5's first edge ran on x86 twice, its second on x64 once; line 9 never; line 12 (an x64-only edge) once
     const hits = new Map([[100, 2], [X64_KEY + 208, 1], [X64_KEY + 216, 1]]);
-    const { text, summaries } = lcovFromEdges({ points, hits }, '/drv');
+    const { files, summaries } = lcovFromEdges({ points, hits }, '/drv');
+    const text = written(files).lcov;
     const [rec] = parseLcov(text);
     expect([...rec.da]).toEqual([[5, 3], [9, 0], [12, 1]]);
-    expect(text).toContain('BRDA:5,0,0,2\nBRDA:5,0,1,1\nBRDA:9,0,0,-\nBRDA:12,0,0,1\n');
+    expect(text).toContain('BRDA:5,0,0,2\nBRDA:5,0,1,1\nBRDA:9,1,0,0\nBRDA:12,2,0,1\n');
     expect(summaries[0]).toMatchObject({ lines: { hit: 2, total: 3 }, branches: { hit: 3, total: 4 } });
   });
 
@@ -53,7 +61,12 @@ describe('coverage of the driver under test (--coverage DIR writes lcov)', () =>
     const m = /coverage of (.*psrefmon\.c): lines (\d+)\/(\d+) \([\d.]+%\), branches (\d+)\/(\d+)/.exec(r.out);
     expect(m).not.toBeNull();
     const [rec] = parseLcov(readFileSync(join(dir, 'lcov.info'), 'utf8'));
-    expect(rec.file).toBe(resolve('examples/drivers/psrefmon.c'));
+    expect(rec.file).toBe('examples/drivers/psrefmon.c'); // relative to where psharness ran
+    // Cobertura and the HTML pages beside it, from the same istanbul map; no temporary directory left
+    expect(readFileSync(join(dir, 'cobertura-coverage.xml'), 'utf8')).toMatch(new RegExp(`<coverage lines-valid="${m?.[3]}" lines-covered="${m?.[2]}"`));
+    expect(readdirSync(join(dir, 'html'))).toContain('index.html');
+    expect(readFileSync(join(dir, 'html', 'psrefmon.c.html'), 'utf8')).toContain('DriverEntry');
+    expect(readdirSync(dir).sort()).toEqual(['cobertura-coverage.xml', 'html', 'lcov.info']);
     expect([rec.lh, rec.lf, rec.brh, rec.brf]).toEqual([Number(m?.[2]), Number(m?.[3]), Number(m?.[4]), Number(m?.[5])]);
     expect(rec.lh).toBeGreaterThan(rec.lf / 2);
     expect(rec.lh).toBeLessThanOrEqual(rec.lf);
@@ -111,15 +124,15 @@ describe('coverage of the driver under test (--coverage DIR writes lcov)', () =>
     const src = ['export function f(x) {', '  if (x) {', '    return 1;', '  }', '  return 2;', '}', ''].join('\n');
     writeFileSync(file, src);
     const at = (text: string): number => src.indexOf(text);
-    const { text, summaries } = lcovFromV8({
+    const { files, summaries } = lcovFromV8({
       url: pathToFileURL(file).href,
       functions: [
         { isBlockCoverage: false, ranges: [{ startOffset: 0, endOffset: src.length, count: 1 }] },
         { isBlockCoverage: true, ranges: [{ startOffset: at('export function'), endOffset: src.length - 1, count: 3 }, { startOffset: at('{\n    return 1'), endOffset: at('  return 2'), count: 0 }] },
       ],
     });
-    const [rec] = parseLcov(text);
-    expect(rec.file).toBe(file);
+    const [rec] = parseLcov(written(files).lcov);
+    expect(rec.file).toBe(relative(process.cwd(), file));
     expect([...rec.da.entries()]).toEqual([[1, 3], [2, 3], [3, 0], [5, 3]]);
     expect(summaries[0].lines).toEqual({ hit: 3, total: 4 });
     expect(rec.brf).toBe(2);
