@@ -34,4 +34,16 @@ describe('fuzzTest', () => {
     fuzzTest((_n, f) => { fn = f; }, 'x', { driver: 'no-such-driver' });
     await expect(fn?.()).rejects.toThrow(/^psharness: unknown driver 'no-such-driver'/);
   });
+
+  test('a DriverModule, a build selection and the profiles: a defensive-only finding fails only the adversarial profile', async () => {
+    const { fuzzDriver } = await import('../src/vitest.js');
+    const { reference } = await import('../src/driver/index.js');
+    expect((await fuzzDriver({ driver: reference, runs: 100, build: 'win10', reports: false })).failing).toEqual([]);
+    const dir = mkdtempSync(join(tmpdir(), 'psh-vitest-'));
+    const lookup = { driver: 'test/fixtures/reachability/lookup-unchecked.c', runs: 300, invariants: ['no-bugcheck'], cpus: 1, reports: dir };
+    expect((await fuzzDriver(lookup)).failing).toEqual([]);
+    const adversarial = await fuzzDriver({ ...lookup, profile: 'adversarial' });
+    expect(adversarial.failing.map((x) => x.finding.invariant.id)).toEqual(['no-bugcheck']);
+    expect(existsSync(adversarial.failing[0].report ?? '')).toBe(true);
+  }, 120_000);
 });

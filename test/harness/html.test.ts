@@ -44,4 +44,27 @@ describe('htmlReport', () => {
     const sequential = fuzz({ driver: wssprocmon, seed: 1, runs: 20, cpus: 1, invariants: [getInvariant('no-bugcheck')], maxFindings: 1 }).findings[0];
     expect(timelineSvg(sequential.record)).toBe('');
   }, 60_000);
+
+  test('a wait is drawn apart, an operation the halt cut short runs to the edge; why, also-breaks, a stack without lines, a stopped campaign', () => {
+    const record = {
+      driver: 'd', ops: [{ index: 0, op: { op: 'CreateProcess' } }, { index: 1, op: { op: 'LoadImage' } }], callbacks: [{ op: 0, routine: 'OnProcess' }],
+      concurrency: { schedule: { cpus: 2, kind: 'random', seed: 1 }, races: [], lockOrder: [], timeline: [
+        { step: 0, cpu: 0, op: 0, event: 'start', at: '' }, { step: 1, cpu: 0, op: 0, event: 'blocked', at: 'spin lock 0x10' },
+        { step: 2, cpu: 1, op: 1, event: 'start', at: '' }, { step: 3, cpu: 0, op: 0, event: 'run', at: 'KeAcquireSpinLock' }, { step: 9, cpu: 0, op: 0, event: 'end', at: '' },
+      ] },
+    } as never;
+    const svg = timelineSvg(record);
+    expect(svg).toContain('<rect class="bar blocked" data-op="0"');
+    expect(svg).toMatch(/<rect class="bar" data-op="1" x="\d+" y="\d+" width="\d+"/);
+    expect(svg).toContain('operation 0 CreateProcess (OnProcess)');
+    expect(svg).toContain('operation 1 LoadImage');
+    const result = fuzz({ driver: wssprocmon, seed: 1, runs: 50, invariants: [getInvariant('no-bugcheck')], maxFindings: 1 });
+    const f = result.findings[0];
+    const halted = { ...f, alsoBreaks: ['unload-clean'], record: { ...f.record, bugCheck: { ...(f.record.bugCheck as object), stack: [{ function: 'F' }] } } } as never;
+    const page = htmlReport({ driver: 'seed', invariants: INVARIANTS, result: { ...result, interrupted: true, findings: [halted] }, gates: () => true, replayOf: () => undefined, scope: 'x' });
+    expect(page).toContain('(stopped early)');
+    expect(page).toContain('The same root cause also breaks: <code>unload-clean</code>');
+    expect(page).toContain('no report written');
+    expect(page).toContain('STACK_TEXT:\n  wssprocmon!F');
+  });
 });

@@ -26,8 +26,8 @@ interface Site {
   readonly address: number;
 }
 
-/** The calls, loads and stores of each defined function, in code order; null for code this decoder does not know. */
-function sitesOf(bytes: Uint8Array): Site[][] | null {
+/** @internal The calls, loads and stores of each defined function, in code order; null for code this decoder does not know. */
+export function sitesOf(bytes: Uint8Array): Site[][] | null {
   const code = sections(bytes).find((s) => s.id === 10);
   if (code === undefined) return [];
   const c = bytes.subarray(code.start, code.end);
@@ -59,6 +59,7 @@ function sitesOf(bytes: Uint8Array): Site[][] | null {
     for (let f = 0; f < count; f++) {
       const size = uleb();
       const end = i + size;
+      if (end > c.length) return null; // a truncated body
       const sites: Site[] = [];
       const groups = uleb();
       for (let g = 0; g < groups; g++) {
