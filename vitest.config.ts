@@ -13,7 +13,7 @@ export default defineConfig({
       exclude: ['src/**/index.ts', 'src/harness/worker.ts'],
       reporter: ['text-summary', 'text'],
       // CI enforces these; raise them as the code matures.
-      thresholds: { lines: 95.7, statements: 93.9, functions: 94.1, branches: 86.1 },
+      thresholds: { lines: 95.9, statements: 94.1, functions: 94.7, branches: 86.3 },
     },
   },
 });
