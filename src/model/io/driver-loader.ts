@@ -118,7 +118,7 @@ export class DriverLoader {
     loaded.state = 'loaded';
     const registryPath = allocUnicodeString(mem, `\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\Services\\${name}`, 'kernel');
     // what an earlier load of this driver left behind is that load's residue, not this one's
-    this.inherited = new Set(this.owned());
+    this.inherited = loaded.instances.length > 1 ? new Set(this.owned()) : new Set(); // the first load inherits nothing
     const entry = rec.beginPhase('DriverEntry');
     loaded.entrySeq = entry.seq;
     const ddi = this.surfaces.takeDdi();
