@@ -472,7 +472,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   }
   if (values.stats === true) for (const l of statisticsTable(statistics.labels, statistics.scenarios)) io.out(l);
   const seconds = ((io.now() - started) / 1000).toFixed(2);
-  // source locations for CI (SARIF, annotations, JUnit): a C driver's routines, from a -g build of it
+  // source locations for CI (SARIF, annotations, JUnit): a C driver's routines, from its (cached) x86 build's DWARF
   const annotate = io.env?.GITHUB_ACTIONS === 'true';
   const driverFile = /\.(c|wasm)$/.test(values.driver) ? resolve(values.driver) : null;
   let lines: ReadonlyMap<string, SourceLine> | undefined;
@@ -480,7 +480,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     try {
       lines = await routineLines(values.driver);
     } catch {
-      // the driver built a moment ago; a -g build that fails only loses the lines (the file is still named)
+      // the driver built a moment ago (a cache hit); a failure only loses the lines (the file is still named)
     }
   }
   const cwd = process.cwd();

@@ -1,5 +1,5 @@
 /**
- * Where a C driver's routines are in its source: a build with `-g` (x86, cached like any build), its name section
+ * Where a C driver's routines are in its source: its x86 build (built with -g like every build, cached), its name section
  * for the functions' names and its DWARF line table for the first line of each body — the line a routine's
  * definition opens on. Findings point there (SARIF, CI annotations, JUnit, reports): a callback's finding at the
  * callback, a bug check at the function that faulted.
@@ -60,9 +60,9 @@ export function functionLines(bytes: Uint8Array): Map<string, SourceLine> {
   return out;
 }
 
-/** The routines of a .c driver and the lines they open on (a -g build of its x86 image). */
+/** The routines of a .c driver and the lines they open on (its x86 build: every build carries DWARF, and is cached). */
 export async function routineLines(path: string, defines?: Readonly<Record<string, string>>): Promise<Map<string, SourceLine>> {
-  const c = await compileDriver(path, defines, ['-g'], 'x86');
+  const c = await compileDriver(path, defines, [], 'x86');
   return functionLines(new Uint8Array(c.wasm));
 }
 
