@@ -13,6 +13,7 @@
 import { resolve } from 'node:path';
 import { builtinDrivers, loadWasmDriver, type DriverModule } from './driver/index.js';
 import { applicableBuilds, applicableInvariants, fuzz, type Finding } from './harness/fuzz.js';
+import { shownViolation } from './harness/locate.js';
 import { buildReport, writeReport } from './harness/report.js';
 import { reachabilityOf, getInvariant, INVARIANTS } from './invariants/index.js';
 import { BUILDS, selectBuilds } from './model/builds.js';
@@ -84,7 +85,7 @@ export function fuzzTest(test: TestFunction, name: string, options: FuzzTestOpti
   test(name, async () => {
     const { runs, failing } = await fuzzDriver(options);
     if (failing.length === 0) return;
-    const lines = failing.map(({ finding: f, report }) => `- ${f.invariant.id}: ${f.violations.find((v) => v.invariant === f.invariant.id)?.message ?? f.violations[0]?.message ?? ''} (${f.scenario.ops.length} ops on ${f.scenario.build})${report !== undefined ? `\n  replay: npx psharness replay ${report}` : ''}`);
+    const lines = failing.map(({ finding: f, report }) => `- ${f.invariant.id}: ${shownViolation(f)?.message ?? ''} (${f.scenario.ops.length} ops on ${f.scenario.build})${report !== undefined ? `\n  replay: npx psharness replay ${report}` : ''}`);
     throw new Error(`psharness: ${failing.length} finding(s) in ${runs} run(s)\n${lines.join('\n')}`);
   }, options.timeout ?? FUZZ_TEST_TIMEOUT_MS);
 }

@@ -36,7 +36,8 @@ import type { Scenario } from '../model/scenario.js';
 import {
   buildReport, cleanStaleTemps, ensureDir, fileSha256, renderMarkdown, renderRun, ReportError, resolveDriverReference, writeReport,
 } from '../harness/report.js';
-import { getInvariant, INVARIANTS, reachabilityOf, signatureOf, UnknownInvariantError, type Invariant, type Violation } from '../invariants/index.js';
+import { getInvariant, INVARIANTS, reachabilityOf, UnknownInvariantError, type Invariant, type Violation } from '../invariants/index.js';
+import { shownViolation } from '../harness/locate.js';
 import { BUILD_ALIASES, BUILDS, canonicalBuildId, getBuild, selectBuilds, UnknownBuildError } from '../model/builds.js';
 import { VERSION } from '../version.js';
 
@@ -356,7 +357,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
       },
       reportDir,
     });
-    const shown = f.violations.find((v) => signatureOf(v, f.record) === f.signature) ?? f.violations[0];
+    const shown = shownViolation(f);
     const reach = reachabilityOf(f.record).reachability;
     const also = f.alsoBreaks === undefined ? '' : ` (also breaks ${f.alsoBreaks.join(', ')})`;
     io.out(gates(f) ? `✗ ${f.invariant.id}${also}: ${shown?.message ?? ''}${reach === 'reachable' ? '' : ` [${reach}]`}` : `⚠ ${f.invariant.id}${also} (defensive only: a warning): ${shown?.message ?? ''}`);
