@@ -55,6 +55,34 @@ export function sections(bytes: Uint8Array): { id: number; name?: string; start:
   return out;
 }
 
+/**
+ * The defined functions' bodies, in function-index order, as module byte ranges (the code section: a count, then
+ * each body as its size and bytes; a DWARF address is an offset from `codeStart`).
+ */
+export function functionBodies(bytes: Uint8Array): { readonly codeStart: number; readonly bodies: readonly (readonly [number, number])[] } {
+  const code = sections(bytes).find((s) => s.id === 10);
+  if (code === undefined) return { codeStart: 0, bodies: [] };
+  let i = code.start;
+  const uleb = (): number => {
+    let r = 0;
+    let shift = 0;
+    for (;;) {
+      const x = bytes[i++];
+      r += (x & 0x7f) * 2 ** shift;
+      if ((x & 0x80) === 0 || i >= code.end) return r;
+      shift += 7;
+    }
+  };
+  const bodies: [number, number][] = [];
+  const count = uleb();
+  for (let f = 0; f < count && i < code.end; f++) {
+    const size = uleb();
+    bodies.push([i, i + size]);
+    i += size;
+  }
+  return { codeStart: code.start, bodies };
+}
+
 /** A custom section's payload (after its name). */
 export function customPayload(bytes: Uint8Array, s: { start: number; end: number }): Uint8Array {
   let i = s.start;

@@ -14,7 +14,7 @@
  */
 import type { SourceFrame } from '../../model/ke/bugcheck.js';
 import { lineRows } from './dwarf.js';
-import { customPayload, rowAt, sections } from './coverage.js';
+import { customPayload, functionBodies, rowAt, sections } from './coverage.js';
 
 /** The custom section holding the instrumented module's source map (JSON, version 3). */
 export const SOURCE_MAP_SECTION = 'psharness.sourcemap';
@@ -357,31 +357,6 @@ function readSourceMap(json: string): Mapping[] {
   return out.sort((x, y) => x.offset - y.offset);
 }
 
-/** The function bodies of a module, as module byte ranges, in function-index order of the defined functions. */
-function bodyRanges(bytes: Uint8Array): [number, number][] {
-  const code = sections(bytes).find((s) => s.id === 10);
-  if (code === undefined) return [];
-  let i = code.start;
-  const uleb = (): number => {
-    let r = 0;
-    let shift = 0;
-    for (;;) {
-      const x = bytes[i++];
-      r += (x & 0x7f) * 2 ** shift;
-      if ((x & 0x80) === 0) return r;
-      shift += 7;
-    }
-  };
-  const out: [number, number][] = [];
-  const count = uleb();
-  for (let f = 0; f < count && i < code.end; f++) {
-    const size = uleb();
-    out.push([i, i + size]);
-    i += size;
-  }
-  return out;
-}
-
 /** A driver file's name as reports show it: `drv/x.c` is the driver's own `x.c`; other files as they are. */
 function shownFile(file: string): string {
   return file.startsWith('drv/') ? file.slice(4) : file;
@@ -390,7 +365,7 @@ function shownFile(file: string): string {
 /** Names the instrumented module's frames in a V8 stack trace by function, file and line. */
 export function symbolizer(instrumented: Uint8Array, importedFunctions: number): (stack: string | undefined) => SourceFrame[] {
   let mappings: Mapping[] | null = null;
-  let bodies: [number, number][] = [];
+  let bodies: readonly (readonly [number, number])[] = [];
   const load = (): Mapping[] => {
     if (mappings !== null) return mappings;
     const s = sections(instrumented).find((x) => x.name === SOURCE_MAP_SECTION);
@@ -399,7 +374,7 @@ export function symbolizer(instrumented: Uint8Array, importedFunctions: number):
     } catch {
       mappings = [];
     }
-    bodies = bodyRanges(instrumented);
+    bodies = functionBodies(instrumented).bodies;
     return mappings;
   };
   return (stack) => {

@@ -5,7 +5,7 @@
  * callback, a bug check at the function that faulted.
  */
 import { lineRows } from './dwarf.js';
-import { customPayload, sections } from './coverage.js';
+import { customPayload, functionBodies, sections } from './coverage.js';
 import { compileDriver } from './compile.js';
 import { functionNames, inspectModule } from './module-info.js';
 import { readDies, type Die } from './frames.js';
@@ -20,10 +20,9 @@ export interface SourceLine {
 export function functionLines(bytes: Uint8Array): Map<string, SourceLine> {
   const out = new Map<string, SourceLine>();
   const secs = sections(bytes);
-  const code = secs.find((s) => s.id === 10);
   const line = secs.find((s) => s.name === '.debug_line');
   const name = secs.find((s) => s.name === 'name');
-  if (code === undefined || line === undefined || name === undefined) return out;
+  if (line === undefined || name === undefined) return out;
   const payload = (n: string): Uint8Array | undefined => {
     const s = secs.find((x) => x.name === n);
     return s === undefined ? undefined : customPayload(bytes, s);
@@ -32,31 +31,17 @@ export function functionLines(bytes: Uint8Array): Map<string, SourceLine> {
     .filter((r) => r.line > 0 && r.file.startsWith('drv/')).sort((a, b) => a.address - b.address);
   const names = functionNames(customPayload(bytes, name));
   const imported = inspectModule(bytes).imports.filter((i) => i.kind === 'function').length;
-  // the code section: a count, then each body as its size and bytes; DWARF addresses are offsets in the section
-  const c = bytes.subarray(code.start, code.end);
-  let i = 0;
-  const leb = (): number => {
-    let r = 0;
-    let shift = 0;
-    for (;;) {
-      const x = c[i++];
-      r += (x & 0x7f) * 2 ** shift;
-      if ((x & 0x80) === 0 || i >= c.length) return r;
-      shift += 7;
-    }
-  };
-  const count = leb();
+  // DWARF addresses are offsets in the code section
+  const { codeStart, bodies } = functionBodies(bytes);
   let k = 0;
-  for (let f = 0; f < count && i < c.length; f++) {
-    const size = leb();
-    const start = i;
-    const end = start + size;
+  bodies.forEach(([from, to], f) => {
+    const start = from - codeStart;
+    const end = to - codeStart;
     while (k < rows.length && rows[k].address < start) k++;
     const first = rows[k];
     const fn = names.get(imported + f);
     if (fn !== undefined && first !== undefined && first.address < end && !out.has(fn)) out.set(fn, { file: first.file.slice(4), line: first.line });
-    i = end;
-  }
+  });
   return out;
 }
 
