@@ -41,6 +41,11 @@ describe('sitesOf', () => {
     expect(f.map((x) => x.address)).toEqual([at(4), at(34), at(36), at(58)]);
   });
 
+  test('table.copy and table.init take two immediates, elem.drop one: the call after them is found where it is', () => {
+    const [f] = sitesOf(moduleOf([0xfc, 0x0e, 0x00, 0x00, 0xfc, 0x0c, 0x00, 0x00, 0xfc, 0x0d, 0x00, 0x10, 0x00, 0x0b])) ?? [];
+    expect(f.map((x) => x.address)).toEqual([3 + 11]);
+  });
+
   test('code it does not know (a SIMD instruction) is no lines at all, and a truncated body is no lines', () => {
     expect(sitesOf(moduleOf([0xfd, 0x0c, 0x0b]))).toBeNull();
     const truncated = moduleOf([0x41, 0x80, 0x0b]);

@@ -114,8 +114,11 @@ export function sitesOf(bytes: Uint8Array): Site[][] | null {
         else if (op === 0xd2) uleb();
         else if (op === 0xfc) {
           const sub = uleb();
-          if (sub <= 7) { /* saturating truncations */ } else if (sub === 8) { uleb(); uleb(); } else if (sub === 9 || sub === 11 || (sub >= 13 && sub <= 17)) uleb();
-          else if (sub === 10 || sub === 12 || sub === 14) { uleb(); uleb(); } else return null;
+          // two immediates: memory.init, memory.copy, table.init, table.copy; one: data.drop, memory.fill, elem.drop,
+          // table.grow, table.size, table.fill
+          if (sub <= 7) { /* saturating truncations */ } else if (sub === 8 || sub === 10 || sub === 12 || sub === 14) { uleb(); uleb(); }
+          else if (sub === 9 || sub === 11 || sub === 13 || (sub >= 15 && sub <= 17)) uleb();
+          else return null;
         } else if (op === 0xfe) {
           const sub = uleb();
           if (sub === 0x03) i++;
