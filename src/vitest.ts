@@ -11,7 +11,7 @@
  * No dependency on vitest: the `test` function is passed in.
  */
 import { resolve } from 'node:path';
-import { builtinDrivers, loadWasmDriver, type DriverModule } from './driver/index.js';
+import { builtinDrivers, isDriverPath, loadWasmDriver, type DriverModule } from './driver/index.js';
 import { applicableBuilds, applicableInvariants, fuzz, type Finding } from './harness/fuzz.js';
 import { shownViolation } from './harness/locate.js';
 import { buildReport, writeReport } from './harness/report.js';
@@ -46,9 +46,9 @@ export const FUZZ_TEST_TIMEOUT_MS = 300_000;
 
 async function driverOf(d: string | DriverModule, fibers: boolean): Promise<DriverModule> {
   if (typeof d !== 'string') return d;
-  if (/\.(c|wasm)$/.test(d)) return loadWasmDriver(d, { fibers });
+  if (isDriverPath(d)) return loadWasmDriver(d, { fibers });
   const builtin = builtinDrivers().get(d);
-  if (builtin === undefined) throw new Error(`psharness: unknown driver '${d}' (a .c or .wasm file, or ${[...builtinDrivers().keys()].slice(0, 3).join(', ')}, …)`);
+  if (builtin === undefined) throw new Error(`psharness: unknown driver '${d}' (a C or C++ source, directory, .vcxproj or .wasm file, or ${[...builtinDrivers().keys()].slice(0, 3).join(', ')}, …)`);
   return builtin;
 }
 

@@ -15,12 +15,13 @@ export const FUZZ_OPTIONS = {
   'min-runs': { type: 'string' }, workers: { type: 'string' }, shard: { type: 'string' }, faults: { type: 'string' },
   crowding: { type: 'string' }, weights: { type: 'string' }, stats: { type: 'boolean' }, exhaustive: { type: 'string' },
   'max-findings': { type: 'string' }, 'from-report': { type: 'string' }, coverage: { type: 'string' }, guided: { type: 'boolean' },
-  cpus: { type: 'string' },
+  cpus: { type: 'string' }, configuration: { type: 'string' },
 } satisfies Options;
 
 export const TRACE_OPTIONS = {
   driver: { type: 'string' }, report: { type: 'string' }, seed: { type: 'string' }, run: { type: 'string' }, scenario: { type: 'string' },
   build: { type: 'string' }, profile: { type: 'string' }, 'max-ops': { type: 'string' }, verifier: { type: 'string' }, cpus: { type: 'string' },
+  configuration: { type: 'string' },
 } satisfies Options;
 
 export const LIST_OPTIONS = { ddis: { type: 'boolean' } } satisfies Options;
@@ -31,7 +32,7 @@ export const REPLAY_OPTIONS = {} satisfies Options;
 type Described<T extends Options> = { readonly [K in keyof T]: readonly [arg: string, text: string] };
 
 const FUZZ_HELP: Described<typeof FUZZ_OPTIONS> = {
-  driver: ['NAME|FILE', 'the driver: a built-in name (psharness list), a .c file (built for x86 and x64) or a .wasm module'],
+  driver: ['NAME|PATH', 'the driver: a built-in name (psharness list); C or C++ sources (a file, files joined by commas, a directory) or a Visual Studio .vcxproj, built for x86 and x64; or a .wasm module'],
   seed: ['N|random', 'the campaign seed (default 1): the same seed, options and driver give the same findings, byte for byte'],
   runs: ['N', 'scenarios to run (default 1000)'],
   'time-limit': ['S', 'stop after S seconds with what was found (exit 0 if nothing was)'],
@@ -60,6 +61,7 @@ const FUZZ_HELP: Described<typeof FUZZ_OPTIONS> = {
   coverage: ['DIR', 'write DIR/lcov.info: the driver\'s lines and branches the campaign reached'],
   guided: ['', 'coverage-guided search: keep and mutate scenarios that reached new edges of the driver'],
   cpus: ['N', 'simulated CPUs (default 4): each scenario draws 1 to N and a schedule; 1 runs each operation to its end'],
+  configuration: ['NAME', 'a .vcxproj driver\'s configuration (default Debug): its Win32 platform builds x86, its x64 platform x64'],
 };
 
 const TRACE_HELP: Described<typeof TRACE_OPTIONS> = {
@@ -73,6 +75,7 @@ const TRACE_HELP: Described<typeof TRACE_OPTIONS> = {
   'max-ops': ['N', 'operations per scenario at most, with --seed (default 60)'],
   verifier: ['on|off', 'Driver Verifier checks (default on)'],
   cpus: ['N', 'simulated CPUs, with --seed (default 4)'],
+  configuration: ['NAME', 'a .vcxproj driver\'s configuration (default Debug)'],
 };
 
 const LIST_HELP: Described<typeof LIST_OPTIONS> = {

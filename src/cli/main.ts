@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs';
 import { InputFileError, INPUT_LIMITS, parseInputJson, readInputText } from '../driver/input-files.js';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { builtinDrivers, UnknownDriverError, type DriverModule } from '../driver/index.js';
+import { builtinDrivers, isDriverPath, UnknownDriverError, type DriverModule } from '../driver/index.js';
 import { junitXml, writeAtomic } from '../harness/junit.js';
 import { commandHelp, COMMANDS, FUZZ_OPTIONS, REPLAY_OPTIONS, TRACE_OPTIONS, unknownOptionMessage, valueOptions } from './help.js';
 import { suggestion } from '../model/did-you-mean.js';
@@ -70,7 +70,7 @@ const HEARTBEAT_MS = 10_000;
 const USAGE = `psharness ${VERSION} — property-based testing of NT kernel-driver notify callbacks
 
 usage:
-  psharness fuzz --driver <name|driver.c|driver.wasm> [--seed N|random] [--runs N] [--time-limit S] [--build B|all]
+  psharness fuzz --driver <name|driver.c|driver.cpp|a.c,b.c|dir|project.vcxproj|driver.wasm> [--configuration C] [--seed N|random] [--runs N] [--time-limit S] [--build B|all]
                  [--profile documented|adversarial] [--invariant ID ...] [--max-ops N]
                  [--reports DIR] [--junit FILE] [--sarif FILE] [--html DIR] [--no-reports] [--path P] [--regressions DIR] [--verifier on|off]
                  [--min-runs N] [--workers N] [--shard i/n] [--faults none|boot|all] [--crowding on|off] [--cpus N]
@@ -85,8 +85,8 @@ usage:
 exit codes: 0 all invariants hold, 1 violation, 2 bad usage or input, 3 internal error`;
 
 /** A built-in driver by name, or a C (.c) or WebAssembly (.wasm) driver by path. */
-export async function resolveDriver(name: string, io?: Io, verifier = true, coverage = false, fibers = false): Promise<DriverModule> {
-  if (name.endsWith('.c') || name.endsWith('.wasm')) {
+export async function resolveDriver(name: string, io?: Io, verifier = true, coverage = false, fibers = false, configuration?: string): Promise<DriverModule> {
+  if (isDriverPath(name)) {
     // a cold build of a large driver takes minutes: on a terminal, say which step it is at and for how long
     const progress = io?.progress;
     let step = '';
@@ -96,7 +96,7 @@ export async function resolveDriver(name: string, io?: Io, verifier = true, cove
     ticker?.unref();
     try {
       const d = await loadWasmDriver(name, {
-        verifier, coverage, fibers,
+        verifier, coverage, fibers, ...(configuration !== undefined ? { configuration } : {}),
         ...(progress !== undefined ? { onProgress: (s: string) => { step = s; since = io?.now() ?? 0; show(); } } : {}),
       });
       if (d.diagnostics !== '' && io !== undefined) io.err(d.diagnostics);
@@ -107,7 +107,7 @@ export async function resolveDriver(name: string, io?: Io, verifier = true, cove
     }
   }
   const d = builtinDrivers().get(name);
-  if (d === undefined) throw new UnknownDriverError(name, [...builtinDrivers().keys(), 'path/to/driver.c', 'path/to/driver.wasm']);
+  if (d === undefined) throw new UnknownDriverError(name, [...builtinDrivers().keys(), 'path/to/driver.c', 'path/to/driver.cpp', 'path/to/project.vcxproj', 'path/to/driver.wasm']);
   return verifier ? d : { ...d, verifier: false };
 }
 
@@ -300,7 +300,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   }
   // the cheap checks first: a C driver is compiled here
   // the guided search needs a C driver's edges: a coverage build
-  const driver = await resolveDriver(values.driver, io, verifier, values.coverage !== undefined || values.guided === true, cpus > 1);
+  const driver = await resolveDriver(values.driver, io, verifier, values.coverage !== undefined || values.guided === true, cpus > 1, values.configuration);
   const buildArg = values.build ?? 'all';
   const requested = selectBuilds(buildArg);
   const { builds, skipped } = applicableBuilds(driver, requested);
@@ -326,7 +326,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   // directory for this driver and a selected invariant is replayed; one that still fails fails the run.
   let regressionsFailing = 0;
   if (values.regressions !== undefined) {
-    const sameDriver = (file: string, d: string): boolean => (/\.(c|wasm)$/.test(d) ? resolve(resolveDriverReference(d, file)) === resolve(values.driver as string) : d === values.driver);
+    const sameDriver = (file: string, d: string): boolean => (isDriverPath(d) || /\.(c|cpp|cc|cxx|wasm|vcxproj)$/i.test(d) ? resolveDriverReference(d, file).split(',').map((p) => resolve(p)).join(',') === (values.driver as string).split(',').map((p) => resolve(p)).join(',') : d === values.driver);
     const saved = savedReports(values.regressions).filter((r) => sameDriver(r.file, r.report.driver) && invariants.some((i) => i.id === r.report.invariant.id));
     for (const { file, report } of saved) {
       const cannot = applicableBuilds(driver, [report.scenario.build]).skipped[0];
@@ -450,7 +450,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
       driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, workers: values.coverage !== undefined ? 1 : workers, shard,
       faults: faultMode, crowding, maxFindings, cpus,
       ...(weights !== undefined ? { weights } : {}),
-      spec: { name: values.driver, verifier, fibers: cpus > 1 }, ...(onRun !== undefined ? { onRun } : {}), onFinding,
+      spec: { name: values.driver, verifier, fibers: cpus > 1, ...(values.configuration !== undefined ? { configuration: values.configuration } : {}) }, ...(onRun !== undefined ? { onRun } : {}), onFinding,
     });
   } finally {
     stopListening?.();
@@ -475,11 +475,13 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   const seconds = ((io.now() - started) / 1000).toFixed(2);
   // source locations for CI (SARIF, annotations, JUnit): a C driver's routines, from its (cached) x86 build's DWARF
   const annotate = io.env?.GITHUB_ACTIONS === 'true';
-  const driverFile = /\.(c|wasm)$/.test(values.driver) ? resolve(values.driver) : null;
+  // a project's files are named relative to its source root (its DWARF's); a single file or module by its path
+  const driverFile = isDriverPath(values.driver) && !values.driver.includes(',') ? resolve(values.driver) : null;
+  const sourceRoot = driver.sourceRoot;
   let lines: ReadonlyMap<string, SourceLine> | undefined;
-  if (values.driver.endsWith('.c') && result.findings.length > 0 && (values.sarif !== undefined || values.junit !== undefined || annotate)) {
+  if (isDriverPath(values.driver) && !values.driver.endsWith('.wasm') && result.findings.length > 0 && (values.sarif !== undefined || values.junit !== undefined || annotate)) {
     try {
-      lines = await routineLines(values.driver);
+      lines = await routineLines(values.driver, undefined, values.configuration);
     } catch {
       // the driver built a moment ago (a cache hit); a failure only loses the lines (the file is still named)
     }
@@ -489,11 +491,11 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     const rel = relative(cwd, file);
     return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? file : rel;
   };
-  if (annotate) for (const l of githubAnnotations(result.findings, driverFile, lines, cwd, gates)) io.out(l);
+  if (annotate) for (const l of githubAnnotations(result.findings, driverFile, lines, cwd, gates, sourceRoot)) io.out(l);
   if (values.junit !== undefined) {
     try {
       const locate = (f: Finding): { file: string; line?: number } | undefined => {
-        const [w] = findingLocation(f, driverFile, lines);
+        const [w] = findingLocation(f, driverFile, lines, sourceRoot);
         return w === undefined ? undefined : { file: asGiven(w.file), ...(w.line !== undefined ? { line: w.line } : {}) };
       };
       writeAtomic(values.junit, junitXml(values.driver, invariants, result, (id) => written.get(id), gates, { locate, seconds }));
@@ -512,7 +514,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   }
   if (values.sarif !== undefined) {
     try {
-      writeAtomic(values.sarif, sarifLog({ invariants, result, driverFile, ...(lines !== undefined ? { lines } : {}), cwd, gates, replayOf: (id) => written.get(id) }));
+      writeAtomic(values.sarif, sarifLog({ invariants, result, driverFile, ...(sourceRoot !== undefined ? { sourceRoot } : {}), ...(lines !== undefined ? { lines } : {}), cwd, gates, replayOf: (id) => written.get(id) }));
     } catch (e) {
       writeErrors.push(`cannot write --sarif ${values.sarif}: ${errorText(e)}`);
     }
@@ -611,7 +613,7 @@ async function cmdTrace(rawArgs: string[], io: Io): Promise<number> {
     if (driverName === undefined) throw new UsageError('trace needs --driver <name> (see `psharness list`)');
     // the campaign's generators, as fuzz draws them (its --cpus too)
     const cpus = values.cpus === undefined ? DEFAULT_CPUS : positiveInt(values.cpus, '--cpus', MAX_CPUS);
-    driver = await resolveDriver(driverName, io, verifier, false, cpus > 1);
+    driver = await resolveDriver(driverName, io, verifier, false, cpus > 1, values.configuration);
     const requested = selectBuilds(values.build ?? 'all');
     const { builds } = applicableBuilds(driver, requested);
     if (builds.length === 0) throw new UsageError(`${driverName} runs on none of the builds requested`);
@@ -620,7 +622,7 @@ async function cmdTrace(rawArgs: string[], io: Io): Promise<number> {
     scenario = fc.sample(scenarioArbitrary({ builds, profile, maxOps, cpus }), { seed: Number(values.seed), path: String(run - 1), numRuns: 1 })[0];
   }
   if (driverName === undefined) throw new UsageError('trace needs --driver <name> (see `psharness list`)');
-  driver ??= await resolveDriver(driverName, io, verifier, false, isConcurrent(scenario.schedule));
+  driver ??= await resolveDriver(driverName, io, verifier, false, isConcurrent(scenario.schedule), values.configuration);
   const cannot = applicableBuilds(driver, [scenario.build]).skipped[0];
   if (cannot !== undefined) throw new UsageError(`${driverName} cannot run on ${cannot.build}: ${cannot.why}`);
   const invariants = applicableInvariants(driver);
@@ -640,7 +642,7 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
   const report = loadReport(positionals[0]);
   let driver: DriverModule;
   const driverFile = resolveDriverReference(report.driver, positionals[0]);
-  if (/\.(c|wasm)$/.test(driverFile)) {
+  if (isDriverPath(driverFile)) {
     const now = fileSha256(driverFile);
     // (a file that cannot be read gets its one-line error from the load instead)
     if (now !== undefined && report.driverSha256 === undefined) io.err(`psharness: ${positionals[0]} carries no sha256 of ${driverFile}: compiling the file as it is now, unverified`);

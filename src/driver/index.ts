@@ -4,6 +4,7 @@ import { MUTANTS } from './mutants.js';
 import { reference } from './reference.js';
 import type { DriverModule } from './types.js';
 import { wssprocmon } from './wssprocmon.js';
+import { isSourceProject } from './wasm/project.js';
 
 export { reference, makeMonitor, type MutationPoint } from './reference.js';
 export { MUTANTS, getMutant, type Mutant } from './mutants.js';
@@ -28,6 +29,12 @@ export class UnknownDriverError extends Error {
   }
 }
 export { loadWasmDriver, WasmDriverError, WASM_DDI_NAMES } from './wasm/loader.js';
-export { compileDriver, CompileError } from './wasm/compile.js';
+export { compileDriver, CompileError, projectSha256 } from './wasm/compile.js';
+export { resolveProject, isSourceProject, DriverProjectError, type DriverProject, type SourceBuild } from './wasm/project.js';
 export { loadLogSpec, parserFromSpec, validateLogSpec, LogSpecError } from './log-spec.js';
 export { VERIFIER_MUTANTS, loadVerifierMutant, type VerifierMutant } from './verifier-mutants.js';
+
+/** Whether `name` is a driver on disk (a C or C++ project in any of its forms, or a .wasm module) rather than a built-in. */
+export function isDriverPath(name: string): boolean {
+  return name.endsWith('.wasm') || isSourceProject(name);
+}

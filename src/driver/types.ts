@@ -13,6 +13,8 @@ export interface DriverModule extends DriverImage, DriverDeclarations {
   readonly logsEvents?: boolean;
   /** A C driver loaded for coverage: its edges and their hit counts (filled as it runs). */
   readonly coverage?: CoverageCollector;
+  /** A C or C++ driver: the directory its DWARF's file names are relative to (reports join them to it). */
+  readonly sourceRoot?: string;
   /** For a TypeScript driver: the URL of its module (V8 coverage is reported for that file). */
   readonly sourceUrl?: string;
 }

@@ -32,6 +32,8 @@ export interface DriverSpec {
   readonly verifier: boolean;
   /** A C driver's fibers build too (runs on several CPUs). */
   readonly fibers?: boolean;
+  /** A Visual Studio project's configuration (`--configuration`). */
+  readonly configuration?: string;
 }
 
 export interface CampaignOptions extends Omit<FuzzOptions, 'onFinding' | 'onRun' | 'examples' | 'skipShrink' | 'deadline' | 'continueAfterFailure'> {

@@ -8,6 +8,7 @@ import { INPUT_LIMITS, readInputFile } from '../driver/input-files.js';
 import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, parse, relative, resolve, sep } from 'node:path';
 import { linesOf } from '../driver/types.js';
+import { isDriverPath, isSourceProject, projectSha256, resolveProject } from '../driver/index.js';
 import { reachabilityOf, type Invariant, type Reachability, type Violation } from '../invariants/index.js';
 import { getBuild } from '../model/builds.js';
 import { BUGCHECK_DOCS, failureBucket, type SourceFrame } from '../model/ke/bugcheck.js';
@@ -87,7 +88,7 @@ export function recordHash(record: RunRecord): string {
 
 export function reportId(driver: string, invariant: string, scenario: Scenario): string {
   // a driver given as a path is named by its file stem; anything unsafe in a file name becomes '_'
-  const stem = driver.replace(/^.*[\\/]/, '').replace(/\.(c|wasm)$/, '').replace(/[^A-Za-z0-9_.-]/g, '_');
+  const stem = driver.replace(/^.*[\\/]/, '').replace(/\.(c|cpp|cc|cxx|wasm|vcxproj)$/i, '').replace(/[^A-Za-z0-9_.-]/g, '_');
   return `${stem}-${invariant}-${sha256(JSON.stringify(scenario)).slice(0, 10)}`;
 }
 
@@ -104,7 +105,7 @@ export function buildReport(args: {
   alsoBreaks?: readonly string[];
 }): Report {
   const id = reportId(args.driver, args.invariant.id, args.scenario);
-  const file = /\.(c|wasm)$/.test(args.driver) ? fileSha256(args.driver) : undefined;
+  const file = isDriverPath(args.driver) ? fileSha256(args.driver) : undefined;
   return {
     format: REPORT_FORMAT,
     tool: { name: 'psharness', version: VERSION },
@@ -434,21 +435,36 @@ export function writeReport(dir: string, report: Report, record: RunRecord, show
  * with forward slashes. Built-in drivers keep their name.
  */
 export function driverReference(driver: string, reportDir: string): string {
-  if (!/\.(c|wasm)$/.test(driver)) return driver;
-  const rel = relative(resolve(reportDir), resolve(driver));
-  return rel.split(sep).join('/');
+  if (!isDriverPath(driver)) return driver;
+  // several sources joined by commas: each relative to the report
+  return driver.split(',').map((d) => relative(resolve(reportDir), resolve(d.trim())).split(sep).join('/')).join(',');
 }
 
 /** Resolves a report's driver reference: relative to the report first, then (older reports) to the working directory. */
 export function resolveDriverReference(driver: string, reportFile: string): string {
-  if (!/\.(c|wasm)$/.test(driver) || isAbsolute(driver)) return driver;
-  const fromReport = resolve(dirname(reportFile), driver);
-  return existsSync(fromReport) ? fromReport : driver;
+  const parts = driver.split(',');
+  if (!parts.every((p) => isDriverPath(p) || /\.(c|cpp|cc|cxx|wasm|vcxproj)$/i.test(p)) || parts.every((p) => isAbsolute(p))) return driver;
+  const fromReport = parts.map((p) => (isAbsolute(p) ? p : resolve(dirname(reportFile), p)));
+  return fromReport.every((p) => existsSync(p)) ? fromReport.join(',') : driver;
 }
 
+/**
+ * The sha256 a report keeps of its driver: a single file's bytes; for a project (several files, a directory, a
+ * .vcxproj), of every source and project header each target compiles, so that replay sees a change in any of them.
+ */
 export function fileSha256(path: string): string | undefined {
   try {
-    return createHash('sha256').update(readInputFile(path, 'driver', INPUT_LIMITS.wasm)).digest('hex');
+    if (path.endsWith('.wasm') || (!path.includes(',') && /\.(c|cpp|cc|cxx)$/i.test(path))) {
+      return createHash('sha256').update(readInputFile(path, 'driver', INPUT_LIMITS.wasm)).digest('hex');
+    }
+    if (!isSourceProject(path)) return undefined;
+    const project = resolveProject(path);
+    const h = createHash('sha256');
+    for (const t of ['x86', 'x64'] as const) {
+      const b = project.builds[t];
+      if (b !== undefined) h.update(`${t}:${projectSha256(b)}:${JSON.stringify(b.defines)}\n`);
+    }
+    return h.digest('hex');
   } catch {
     return undefined;
   }

@@ -20,6 +20,8 @@ export interface SarifInput {
   readonly result: FuzzResult;
   /** The driver's source file (absolute), when it is one; null for a built-in TypeScript driver. */
   readonly driverFile: string | null;
+  /** A project's source root (the directory its DWARF's file names are relative to). */
+  readonly sourceRoot?: string;
   /** Its routines' lines (a C driver), relative to the driver's directory. */
   readonly lines?: ReadonlyMap<string, SourceLine>;
   /** Where the user ran the command: artifact URIs are relative to it (SRCROOT) when the file lies below it. */
@@ -36,9 +38,10 @@ function artifact(file: string, cwd: string): { uri: string; uriBaseId?: string 
 }
 
 /** A finding's source location: the routine it is about, at its line; `null` when the driver has no source. */
-export function findingLocation(f: Finding, driverFile: string | null, lines?: ReadonlyMap<string, SourceLine>): { file: string; line?: number; routine?: string }[] {
-  if (driverFile === null) return [];
-  const dir = driverFile.slice(0, driverFile.length - (driverFile.split(/[\\/]/).pop() ?? '').length);
+export function findingLocation(f: Finding, driverFile: string | null, lines?: ReadonlyMap<string, SourceLine>, sourceRoot?: string): { file: string; line?: number; routine?: string }[] {
+  if (driverFile === null && sourceRoot === undefined) return [];
+  // the directory the DWARF's file names are relative to: a project's source root, else the driver file's own
+  const dir = sourceRoot !== undefined ? `${sourceRoot}${sep}` : (driverFile ?? '').slice(0, (driverFile ?? '').length - ((driverFile ?? '').split(/[\\/]/).pop() ?? '').length);
   const out: { file: string; line?: number; routine?: string }[] = [];
   // a halt: the faulting line itself, the innermost frame in the driver's own files (a shim header's is not theirs)
   const v = shownViolation(f);
@@ -56,7 +59,7 @@ export function findingLocation(f: Finding, driverFile: string | null, lines?: R
     const at = lines?.get(routine);
     if (at !== undefined) out.push({ file: `${dir}${at.file}`, line: at.line, routine });
   }
-  return out.length > 0 ? out : [{ file: driverFile }];
+  return out.length > 0 ? out : driverFile !== null ? [{ file: driverFile }] : [];
 }
 
 export function sarifLog(o: SarifInput): string {
@@ -72,7 +75,7 @@ export function sarifLog(o: SarifInput): string {
   const results = o.result.findings.map((f) => {
     const v = shownViolation(f);
     const reach = reachabilityOf(f.record);
-    const where = findingLocation(f, o.driverFile, o.lines);
+    const where = findingLocation(f, o.driverFile, o.lines, o.sourceRoot);
     const loc = (w: { file: string; line?: number; routine?: string }): object => ({
       physicalLocation: { artifactLocation: artifact(w.file, o.cwd), ...(w.line !== undefined ? { region: { startLine: w.line } } : {}) },
       ...(w.routine !== undefined ? { logicalLocations: [{ name: w.routine, kind: 'function' }] } : {}),
@@ -107,12 +110,12 @@ export function sarifLog(o: SarifInput): string {
 }
 
 /** GitHub Actions workflow commands (`::error file=…,line=…,title=…::message`), one per finding. */
-export function githubAnnotations(findings: readonly Finding[], driverFile: string | null, lines: ReadonlyMap<string, SourceLine> | undefined, cwd: string, gates: (f: Finding) => boolean): string[] {
+export function githubAnnotations(findings: readonly Finding[], driverFile: string | null, lines: ReadonlyMap<string, SourceLine> | undefined, cwd: string, gates: (f: Finding) => boolean, sourceRoot?: string): string[] {
   // the documented escapes: data %, CR, LF; properties also : and ,
   const data = (s: string): string => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
   const prop = (s: string): string => data(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
   return findings.map((f) => {
-    const [w] = findingLocation(f, driverFile, lines);
+    const [w] = findingLocation(f, driverFile, lines, sourceRoot);
     const file = w === undefined ? undefined : relative(cwd, w.file).split(sep).join('/');
     const props = [
       ...(file !== undefined ? [`file=${prop(file)}`] : []),

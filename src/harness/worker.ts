@@ -3,13 +3,13 @@
  * their results. Progress is reported every 50 runs.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { builtinDrivers } from '../driver/index.js';
+import { builtinDrivers, isDriverPath } from '../driver/index.js';
 import type { DriverModule } from '../driver/types.js';
 import { loadWasmDriver } from '../driver/wasm/loader.js';
 import { runChunk, type ChunkTask, type DriverSpec } from './campaign.js';
 
 async function load(spec: DriverSpec): Promise<DriverModule> {
-  if (/\.(c|wasm)$/.test(spec.name)) return loadWasmDriver(spec.name, { verifier: spec.verifier, fibers: spec.fibers === true });
+  if (isDriverPath(spec.name)) return loadWasmDriver(spec.name, { verifier: spec.verifier, fibers: spec.fibers === true, ...(spec.configuration !== undefined ? { configuration: spec.configuration } : {}) });
   const d = builtinDrivers().get(spec.name);
   if (d === undefined) throw new Error(`unknown driver '${spec.name}'`);
   return spec.verifier ? d : { ...d, verifier: false };

@@ -218,6 +218,9 @@ export function imageFileNameChars(build: OsBuild): number {
  */
 const EXPORTED_SINCE: ReadonlyMap<string, readonly [number, number, number]> = new Map([
   ['PsRemoveCreateThreadNotifyRoutine', [5, 1, 0]],
+  ['KeInitializeGuardedMutex', [5, 2, 3790]],
+  ['KeAcquireGuardedMutex', [5, 2, 3790]],
+  ['KeReleaseGuardedMutex', [5, 2, 3790]],
   ['PsRemoveLoadImageNotifyRoutine', [5, 1, 0]],
   ['PsGetProcessImageFileName', [5, 1, 0]],
   ['PsGetProcessId', [5, 1, 0]],

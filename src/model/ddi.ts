@@ -283,6 +283,9 @@ export interface Ddi extends RtlRoutines, ProcessInfoRoutines, KeExRoutines, ObC
   ExInitializeFastMutex(FastMutex: PVOID): void;
   ExAcquireFastMutex(FastMutex: PVOID): void;
   ExReleaseFastMutex(FastMutex: PVOID): void;
+  KeInitializeGuardedMutex(Mutex: PVOID): void;
+  KeAcquireGuardedMutex(Mutex: PVOID): void;
+  KeReleaseGuardedMutex(Mutex: PVOID): void;
   KeGetCurrentIrql(): number;
   /** The spin lock raised to DISPATCH_LEVEL: returns the old IRQL (the same as KeAcquireSpinLock). */
   KeAcquireSpinLockRaiseToDpc(SpinLock: PVOID): number;
@@ -404,6 +407,6 @@ export const DDI_NAMES: readonly string[] = [
   'IoCreateDevice', 'IoDeleteDevice', 'IoCreateSymbolicLink', 'IoDeleteSymbolicLink', 'IoCompleteRequest',
   'IoAcquireCancelSpinLock', 'IoReleaseCancelSpinLock',
   'ExAllocatePoolWithTag', 'ExFreePoolWithTag', 'ExAllocatePool2', 'KeInitializeSpinLock', 'KeAcquireSpinLock',
-  'KeReleaseSpinLock', 'ExInitializeFastMutex', 'ExAcquireFastMutex', 'ExReleaseFastMutex', 'KeGetCurrentIrql',
+  'KeReleaseSpinLock', 'ExInitializeFastMutex', 'ExAcquireFastMutex', 'ExReleaseFastMutex', 'KeInitializeGuardedMutex', 'KeAcquireGuardedMutex', 'KeReleaseGuardedMutex', 'KeGetCurrentIrql',
   'KfRaiseIrql', 'KfLowerIrql', 'KeBugCheckEx', 'DbgPrint',
 ];

@@ -4,11 +4,12 @@
  * the flags and the compiler version, under node_modules/.cache/psharness (or $PSHARNESS_CACHE).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, opendirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { INPUT_LIMITS, readInputText } from '../input-files.js';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheGet, cacheHas, cachePut } from './cache.js';
+import type { DriverTarget, SourceBuild } from './project.js';
 
 /**
  * Flags from the feasibility study: freestanding wasm32, 16-bit WCHAR, NULL dereferences trap. Also: no bulk
@@ -22,15 +23,14 @@ import { cacheGet, cacheHas, cachePut } from './cache.js';
 export const STACK_TOP = 0x1a000;
 export const CLANG_FLAGS: readonly string[] = [
   '--target=wasm32', '-O2', '-ffreestanding', '-nostdlib', '-fshort-wchar',
-  '-fsanitize=null', '-fno-sanitize-recover=null', '-fno-ms-extensions', '-mno-bulk-memory', '-mno-bulk-memory-opt', '-ftrivial-auto-var-init=pattern',
+  '-fsanitize=null', '-fno-sanitize-recover=null', '-fms-extensions', '-fms-compatibility', '-Wno-error=implicit-function-declaration', '-mno-bulk-memory', '-mno-bulk-memory-opt', '-ftrivial-auto-var-init=pattern',
   '-fstack-protector-strong', '-g', '-gdwarf-4', '-Wno-multichar', '-Wno-unused-parameter',
   '-Wl,--no-entry', '-Wl,--export=DriverEntry', '-Wl,--import-memory', '-Wl,--export-table', '-Wl,--growable-table',
   '-Wl,--export=__heap_base', '-Wl,--export=__stack_pointer', '-Wl,--stack-first', `-Wl,-z,stack-size=${STACK_TOP}`,
   '-Wl,--allow-undefined',
 ];
 
-/** The target a C driver is compiled for: x86 (wasm32, ILP32) or x64 (wasm64 with the shim's LLP64 types). */
-export type DriverTarget = 'x86' | 'x64';
+export type { DriverTarget } from './project.js';
 
 /**
  * x64: wasm64 (8-byte pointers, SIZE_T, ULONG_PTR, HANDLE) with _WIN64 defined, so the shim headers give LONG and
@@ -72,25 +72,6 @@ function isRegularFile(path: string): boolean {
   }
 }
 
-/**
- * The driver's own sources: the .c file and the headers it includes with #include "…" from its directory,
- * transitively — only those, and only regular files (a FIFO or a directory named x.h is never opened).
- */
-function driverSources(dir: string, main: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const queue = [main];
-  while (queue.length > 0) {
-    const name = queue.shift() as string;
-    if (name in out || Object.keys(out).length > 256) continue;
-    const path = join(dir, name);
-    if (!isRegularFile(path)) continue; // clang names what is missing
-    const text = readInputText(path, 'source file', INPUT_LIMITS.source);
-    out[name] = text;
-    for (const m of text.matchAll(/^\s*#\s*include\s*"([^"/\\]+)"/gm)) queue.push(m[1]);
-  }
-  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
-}
-
 /** The version of a dependency as package.json pins it (part of every cache key). */
 export function toolVersion(name: string): string {
   const pkg = JSON.parse(readFileSync(resolve(dirname(fileURLToPath(import.meta.url)), '../../../package.json'), 'utf8')) as { dependencies?: Record<string, string> };
@@ -124,24 +105,156 @@ export interface CompiledDriver {
   readonly cached: boolean;
 }
 
-function compileInputs(source: string, defines: Readonly<Record<string, string>>, extraFlags: readonly string[], target: DriverTarget): {
-  extra: string[]; main: string; sources: Record<string, string>; headers: Record<string, string>; key: string;
+/** The most files (sources and the headers they include) a project's compile reads. */
+export const MAX_PROJECT_FILES = 1024;
+
+/** An absolute path as the user would name it: relative to the working directory when it lies inside it. */
+export function userPath(abs: string): string {
+  const rel = relative(process.cwd(), abs);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : abs;
+}
+
+function commonAncestor(dirs: readonly string[]): string {
+  let base = dirs[0];
+  for (const d of dirs.slice(1)) while (base !== dirname(base) && relative(base, d).startsWith('..')) base = dirname(base);
+  return base;
+}
+
+/**
+ * `p` when it is a regular file; else the file of the same name in another case (Windows' file systems ignore case:
+ * `#include "Driver.h"` opens `driver.h`), from a bounded listing of its directory.
+ */
+function findFile(p: string): string | undefined {
+  if (isRegularFile(p)) return p;
+  const want = basename(p).toLowerCase();
+  try {
+    const d = opendirSync(dirname(p));
+    try {
+      let n = 0;
+      for (let e = d.readSync(); e !== null && n < 4096; e = d.readSync(), n++) if (e.name.toLowerCase() === want && isRegularFile(join(dirname(p), e.name))) return join(dirname(p), e.name);
+    } finally {
+      d.closeSync();
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+const INCLUDE = /^([ \t]*#[ \t]*include[ \t]*)(["<])([^">\n]+)([">])/gm;
+
+/** The files a project's compile reads, relative to `base` (the directory `drv/` stands for), with their text. */
+interface ProjectFiles {
+  readonly base: string;
+  readonly files: ReadonlyMap<string, string>;
+}
+
+/**
+ * Reads the translation units and, transitively, the headers they include that lie in the project: `#include "x"`
+ * from the including file's directory, then the include directories; `#include <x>` from the include directories
+ * (the WDK's own headers are the shim's). A backslash in an include path is a separator, as for MSVC; a name in
+ * another case finds the file, as on Windows (the file is also given under the name the source spells). Only regular
+ * files, at most MAX_PROJECT_FILES of them, each within the source bound.
+ */
+function projectFiles(build: SourceBuild): ProjectFiles {
+  let base = commonAncestor([...build.units.map((u) => dirname(u)), ...build.includeDirs]);
+  for (let attempt = 0; ; attempt++) {
+    const files = new Map<string, string>();
+    const seen = new Set<string>();
+    const queue: { path: string; as: string }[] = build.units.map((u) => ({ path: u, as: u }));
+    let outside: string | undefined;
+    while (queue.length > 0) {
+      const { path, as } = queue.shift() as { path: string; as: string };
+      const key = `${path}\0${as}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (files.size >= MAX_PROJECT_FILES) throw new CompileError('', `the project includes more than ${MAX_PROJECT_FILES} files`);
+      const rel = relative(base, as);
+      if (rel.startsWith('..') || isAbsolute(rel)) {
+        outside = as;
+        break;
+      }
+      const found = findFile(path);
+      if (found === undefined) continue; // clang names what is missing
+      const text = readInputText(found, 'source file', INPUT_LIMITS.source).replace(INCLUDE, (_m, pre: string, open: string, name: string, close: string) => `${pre}${open}${name.replace(/\\/g, '/')}${close}`);
+      files.set(rel.split(sep).join('/'), text);
+      for (const m of text.matchAll(INCLUDE)) {
+        const name = m[3].trim();
+        const dirs = m[2] === '"' ? [dirname(as), ...build.includeDirs] : build.includeDirs;
+        for (const d of dirs) {
+          const spelled = resolve(d, name);
+          const file = findFile(spelled);
+          if (file !== undefined) {
+            queue.push({ path: file, as: spelled });
+            break;
+          }
+        }
+      }
+    }
+    if (outside === undefined) return { base, files };
+    if (attempt >= 16) throw new CompileError('', `${userPath(outside)}: the project's files are too far apart`);
+    base = commonAncestor([base, dirname(outside)]);
+  }
+}
+
+/** The relative paths as the nested directories the toolchain's in-memory file system takes. */
+function tree(files: ReadonlyMap<string, string>): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const [rel, text] of files) {
+    const parts = rel.split('/');
+    let dir = root;
+    for (const p of parts.slice(0, -1)) dir = (dir[p] ??= {}) as Record<string, unknown>;
+    dir[parts[parts.length - 1]] = text;
+  }
+  return root;
+}
+
+/** A source build from what callers pass: a path (one translation unit) or a project's build. */
+function asBuild(source: string | SourceBuild): SourceBuild {
+  return typeof source === 'string' ? { units: [resolve(source)], includeDirs: [], defines: [] } : source;
+}
+
+const isCxx = (unit: string): boolean => /\.(cpp|cc|cxx)$/i.test(unit);
+
+/**
+ * What MSVC's /kernel does to C++ (learn.microsoft.com/cpp/build/reference/kernel-create-kernel-mode-binary): no
+ * exceptions (`throw` and `try` are errors), no RTTI (`typeid`, a dynamic `dynamic_cast` are errors), and no default
+ * `new` or `delete` (the driver defines them). Function-local statics are not thread-safe (no CRT to guard them).
+ * And MSVC tests what operator new returned before it constructs, whatever its exception specification, so the
+ * `if (p == nullptr)` after a `new` that drivers write stays: -fcheck-new (clang otherwise assumes a non-noexcept
+ * operator new never returns NULL and drops that test: a false NULL dereference under low resources).
+ */
+const CXX_FLAGS: readonly string[] = ['-fno-exceptions', '-fno-rtti', '-fno-threadsafe-statics', '-fcheck-new'];
+
+/** The compiler's arguments for one unit (its path under drv/). */
+function unitFlags(build: SourceBuild, base: string, unit: string): string[] {
+  const dirs = build.includeDirs.map((d) => `-Idrv/${relative(base, d).split(sep).join('/') || '.'}`);
+  return [...(isCxx(unit) ? [...CXX_FLAGS, `-std=${build.cxxStandard ?? 'c++14'}`] : []), ...build.defines.map((d) => `-D${d}`), ...dirs, '-Iinclude'];
+}
+
+function compileInputs(source: string | SourceBuild, defines: Readonly<Record<string, string>>, extraFlags: readonly string[], target: DriverTarget): {
+  build: SourceBuild; extra: string[]; project: ProjectFiles; units: string[]; headers: Record<string, string>; key: string;
 } {
+  const build = asBuild(source);
   const extra = [...Object.entries(defines).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `-D${k}=${v}`), ...extraFlags];
-  const dir = dirname(resolve(source));
-  const main = basename(source);
-  const sources = driverSources(dir, main);
+  const project = projectFiles(build);
+  const units = build.units.map((u) => relative(project.base, u).split(sep).join('/'));
   const headers = readTree(includeDir(), (f) => f.endsWith('.h'));
+  const files = [...project.files].sort(([a], [b]) => (a < b ? -1 : 1));
   const key = createHash('sha256')
-    .update(JSON.stringify({ sources, headers, flags: [...clangFlags(target), ...extra], clang: toolVersion('@yowasp/clang'), pipeline: PIPELINE }))
+    .update(JSON.stringify({
+      files, units: units.map((u) => [u, unitFlags(build, project.base, u)]), headers, flags: [...clangFlags(target), ...extra],
+      clang: toolVersion('@yowasp/clang'), pipeline: PIPELINE,
+    }))
     .digest('hex');
-  return { extra, main, sources, headers, key };
+  return { build, extra, project, units, headers, key };
 }
 
 /** Whether compiling `source` for `target` would be a cache hit (the loader then needs no instrumentation worker). */
-export function isCompiled(source: string, defines: Readonly<Record<string, string>> = {}, extraFlags: readonly string[] = [], target: DriverTarget = 'x86'): boolean {
+export function isCompiled(source: string | SourceBuild, defines: Readonly<Record<string, string>> = {}, extraFlags: readonly string[] = [], target: DriverTarget = 'x86'): boolean {
   return cacheHas(`${compileInputs(source, defines, extraFlags, target).key}.wasm`);
 }
+
 
 /**
  * How a driver is built (part of the cache key): compiled to an object on stdout, then linked by wasm-ld. Not in one
@@ -175,35 +288,71 @@ function splitFlags(flags: readonly string[]): { readonly compile: string[]; rea
   return { compile, link };
 }
 
-/** Compiles `source` (a .c file; its directory's .c/.h files come along for #include "..."). */
-export async function compileDriver(source: string, defines: Readonly<Record<string, string>> = {}, extraFlags: readonly string[] = [], target: DriverTarget = 'x86'): Promise<CompiledDriver> {
-  const { extra, main, sources, headers, key } = compileInputs(source, defines, extraFlags, target);
+/**
+ * Clang's diagnostics in the user's terms: `drv/x.c:41:26:` is the project's file as the user names it, and
+ * `include/ntddk.h` the shim's header where it is installed, so editors and CI problem matchers open them.
+ */
+function userDiagnostics(text: string, base: string): string {
+  return text.replace(/(^|[\s'"(])(drv|include)\/([^\s:'"()]+)/gm, (_m, pre: string, root: string, rel: string) =>
+    `${pre}${userPath(root === 'drv' ? resolve(base, rel) : resolve(includeDir(), rel))}`);
+}
+
+/**
+ * Compiles a driver: one translation unit (a path) or a project's units, each on its own, linked into one image.
+ * A C++ unit that defines global objects with dynamic initialisers is said once in the diagnostics: MSVC's /kernel
+ * links no CRT to run them, so Windows never does and psharness does not either (their storage stays zero).
+ */
+export async function compileDriver(source: string | SourceBuild, defines: Readonly<Record<string, string>> = {}, extraFlags: readonly string[] = [], target: DriverTarget = 'x86'): Promise<CompiledDriver> {
+  const { build, extra, project, units, headers, key } = compileInputs(source, defines, extraFlags, target);
   const hit = cacheGet(`${key}.wasm`);
   if (hit !== undefined) return { wasm: hit, diagnostics: '', cached: true };
+  const shown = typeof source === 'string' ? source : userPath(build.units[0]);
   const { commands } = await loadClang();
   let diagnostics = '';
   const decoder = new TextDecoder();
   const options = { stderr: (b: Uint8Array | null) => { if (b !== null) diagnostics += decoder.decode(b); }, fetchProgress: () => {} };
   const { compile, link } = splitFlags(clangFlags(target));
-  const chunks: Uint8Array[] = [];
+  const fs = { include: headers, drv: tree(project.files) };
+  const objects: Record<string, Uint8Array> = {};
+  const notes: string[] = [];
+  for (const [k, unit] of units.entries()) {
+    const chunks: Uint8Array[] = [];
+    try {
+      await commands.clang([...compile, ...extra, ...unitFlags(build, project.base, unit), '-c', `drv/${unit}`, '-o', '-'], fs,
+        { ...options, stdout: (b: Uint8Array | null) => { if (b !== null) chunks.push(b.slice()); } });
+    } catch (e) {
+      const code = (e as { code?: number }).code;
+      throw new CompileError(userDiagnostics(diagnostics.trim(), project.base),
+        `${userPath(resolve(project.base, unit))} does not compile (${code !== undefined ? `clang exit ${code}, ` : ''}clang ${toolVersion('@yowasp/clang')})${shimLimitHint(diagnostics)}`);
+    }
+    const object = Buffer.concat(chunks);
+    if (isCxx(unit) && object.includes('_GLOBAL__sub_I_')) {
+      notes.push(`${userPath(resolve(project.base, unit))}: warning: global objects with dynamic initialisers are not constructed: MSVC's /kernel links no CRT to run them (Windows never does; their storage stays zero)`);
+    }
+    objects[`u${k}.o`] = new Uint8Array(object.buffer, object.byteOffset, object.byteLength);
+  }
+  let out: Record<string, unknown> | undefined;
   try {
-    await commands.clang([...compile, ...extra, '-Iinclude', '-c', `drv/${main}`, '-o', '-'], { include: headers, drv: sources },
-      { ...options, stdout: (b: Uint8Array | null) => { if (b !== null) chunks.push(b.slice()); } });
+    out = (await commands['wasm-ld'](['-m', target === 'x86' ? 'wasm32' : 'wasm64', ...link, '--extra-features=bulk-memory', ...Object.keys(objects), '-o', 'driver.wasm'],
+      objects, options)) ?? undefined;
   } catch (e) {
     const code = (e as { code?: number }).code;
-    throw new CompileError(diagnostics.trim(), `${source} does not compile${code !== undefined ? ` (clang exit ${code})` : ''}${shimLimitHint(diagnostics)}`);
+    throw new CompileError(userDiagnostics(diagnostics.trim(), project.base), `${shown} does not link${code !== undefined ? ` (wasm-ld exit ${code})` : ''}`);
   }
-  const object = Buffer.concat(chunks);
-  let tree: Record<string, unknown> | undefined;
-  try {
-    tree = (await commands['wasm-ld'](['-m', target === 'x86' ? 'wasm32' : 'wasm64', ...link, '--extra-features=bulk-memory', 'driver.o', '-o', 'driver.wasm'],
-      { 'driver.o': new Uint8Array(object.buffer, object.byteOffset, object.byteLength) }, options)) ?? undefined;
-  } catch (e) {
-    const code = (e as { code?: number }).code;
-    throw new CompileError(diagnostics.trim(), `${source} does not link${code !== undefined ? ` (wasm-ld exit ${code})` : ''}`);
-  }
-  const wasm = tree?.['driver.wasm'];
-  if (!(wasm instanceof Uint8Array)) throw new CompileError(diagnostics.trim(), `${source}: the compiler produced no module`);
+  const wasm = out?.['driver.wasm'];
+  if (!(wasm instanceof Uint8Array)) throw new CompileError(diagnostics.trim(), `${shown}: the compiler produced no module`);
   const warning = cachePut(`${key}.wasm`, wasm);
-  return { wasm, diagnostics: [diagnostics.trim(), warning ?? ''].filter((x) => x !== '').join('\n'), cached: false };
+  return { wasm, diagnostics: [userDiagnostics(diagnostics.trim(), project.base), ...notes, warning ?? ''].filter((x) => x !== '').join('\n'), cached: false };
+}
+
+
+/** The directory a build's DWARF file names are relative to (what `drv/` stands for in the compile). */
+export function projectRoot(source: string | SourceBuild): string {
+  return projectFiles(asBuild(source)).base;
+}
+
+/** The sha256 of what a build compiles: its units and the project's headers they include, by relative path. */
+export function projectSha256(source: string | SourceBuild): string {
+  const files = [...projectFiles(asBuild(source)).files].sort(([a], [b]) => (a < b ? -1 : 1));
+  return createHash('sha256').update(JSON.stringify(files)).digest('hex');
 }

@@ -24,7 +24,8 @@ import { PRINTF_ROUTINES } from '../../model/rtl/string-ddis.js';
 import type { Ddi, DRIVER_OBJECT, DriverImage, DriverInstance, PDRIVER_CANCEL, PVOID, WasmAddressSpace } from '../../model/ddi.js';
 import { linePattern, loadLogSpec, parserFromSpec } from '../log-spec.js';
 import type { DriverModule } from '../types.js';
-import { compileDriver, isCompiled, STACK_TOP, type DriverTarget } from './compile.js';
+import { compileDriver, isCompiled, projectRoot, STACK_TOP, type DriverTarget } from './compile.js';
+import { DriverProjectError, isSourceProject, resolveProject, SOURCE_EXTENSIONS, type DriverProject } from './project.js';
 import { BUDGET_GLOBAL, STACK_LIMIT_GLOBAL, instrumentDriver, InstrumentWorker, LAYOUT_SECTION, type ImageLayout, type InstrumentedModule, type InstrumentOptions } from './instrument.js';
 import { coveragePoints, X64_KEY, type CoverageCollector } from './coverage.js';
 import { customSections, functionNames, inspectModule, type ImportInfo, type ModuleInfo } from './module-info.js';
@@ -125,7 +126,7 @@ export const WASM_DDI_NAMES: readonly string[] = [
   'IoAcquireCancelSpinLock', 'IoReleaseCancelSpinLock',
   'ExAllocatePoolWithTag', 'ExAllocatePool2', 'ExFreePoolWithTag', 'ExFreePool',
   'KeInitializeSpinLock', 'KeAcquireSpinLock', 'KeReleaseSpinLock', 'ExInitializeFastMutex', 'ExAcquireFastMutex',
-  'ExReleaseFastMutex', 'KeGetCurrentIrql', 'KfRaiseIrql', 'KfLowerIrql', 'KeBugCheckEx',
+  'ExReleaseFastMutex', 'KeInitializeGuardedMutex', 'KeAcquireGuardedMutex', 'KeReleaseGuardedMutex', 'KeGetCurrentIrql', 'KfRaiseIrql', 'KfLowerIrql', 'KeBugCheckEx',
   '__sanitizer_cov_trace_pc_guard', '__sanitizer_cov_trace_pc_guard_init', '__stack_chk_fail',
   '__ubsan_handle_type_mismatch_v1_abort', 'RtlInitUnicodeString', 'RtlCopyUnicodeString', 'RtlCompareUnicodeString', 'RtlEqualUnicodeString', 'RtlGetVersion',
   'MmGetSystemRoutineAddress', 'DbgPrint', 'DbgPrintEx', 'vDbgPrintEx', 'memcpy', 'memmove', 'memset', 'memcmp',
@@ -193,6 +194,8 @@ export interface WasmDriverOptions {
    * inside the driver's code — at every DDI call and every access to shared memory (docs/concurrency.md).
    */
   readonly fibers?: boolean;
+  /** A Visual Studio project's configuration (default `Debug`); its platforms pick the targets. */
+  readonly configuration?: string;
   /** Told each step of a cold build as it starts ("compiling for x64"): a sign of life for a driver that builds for minutes. */
   readonly onProgress?: (step: string) => void;
 }
@@ -360,7 +363,7 @@ function nearbyDriver(path: string): string {
     const dir = opendirSync(dirname(path) === '' ? '.' : dirname(path));
     names = [];
     try {
-      for (let e = dir.readSync(); e !== null && names.length < 1000; e = dir.readSync()) if (/\.(c|wasm)$/.test(e.name)) names.push(e.name);
+      for (let e = dir.readSync(); e !== null && names.length < 1000; e = dir.readSync()) if (/\.(c|cpp|cc|cxx|wasm|vcxproj)$/i.test(e.name)) names.push(e.name);
     } finally {
       dir.closeSync();
     }
@@ -371,27 +374,46 @@ function nearbyDriver(path: string): string {
   return s === undefined ? '' : ` (did you mean '${join(dirname(path), s)}'?)`;
 }
 
-/** Loads a driver from a .c file (compiled for x86 and x64, cached) or a prebuilt .wasm module (one target). */
+/** The project `path` names (wrapping its errors as the loader's), or null for a prebuilt module. */
+function projectOf(path: string, configuration: string | undefined): DriverProject | null {
+  if (!isSourceProject(path)) return null;
+  try {
+    return resolveProject(path, configuration);
+  } catch (e) {
+    if (e instanceof DriverProjectError) throw new WasmDriverError(e.message);
+    throw e;
+  }
+}
+
+/**
+ * Loads a driver: a C or C++ project (a source file, several joined by commas, a directory or a Visual Studio project;
+ * compiled for x86 and x64 as the project has them, cached) or a prebuilt .wasm module (one target).
+ */
 export async function loadWasmDriver(path: string, options: WasmDriverOptions = {}): Promise<DriverModule & { readonly diagnostics: string }> {
-  if (!existsSync(path)) throw new WasmDriverError(`no such driver file: ${path}${nearbyDriver(path)}`);
-  const ext = extname(path);
+  if (!path.includes(',') && !existsSync(path)) throw new WasmDriverError(`no such driver file: ${path}${nearbyDriver(path)}`);
+  const ext = extname(path).toLowerCase();
+  const project = projectOf(path, options.configuration);
   // a regular file of bounded size, read without blocking (a device or FIFO named as the driver is refused)
-  const given = readInputFile(path, 'driver', ext === '.wasm' ? INPUT_LIMITS.wasm : INPUT_LIMITS.source);
+  const given = project === null || SOURCE_EXTENSIONS.includes(ext) ? readInputFile(path, 'driver', ext === '.wasm' ? INPUT_LIMITS.wasm : INPUT_LIMITS.source) : null;
   const verifier = options.verifier !== false;
   const images: PreparedImage[] = [];
   let diagnostics = '';
   let coverage: CoverageCollector | undefined;
-  if (ext === '.c') {
-    const targets = options.targets ?? ['x86', 'x64'];
+  let sourceRoot: string | undefined;
+  if (project !== null) {
+    const targets = (options.targets ?? ['x86', 'x64']).filter((t) => project.builds[t] !== undefined);
+    if (targets.length === 0) throw new WasmDriverError(`${path} has no build for ${(options.targets ?? []).join(' or ')} (its configuration: ${project.configuration ?? '?'})`);
+    const buildOf = (t: DriverTarget) => project.builds[t] as NonNullable<DriverProject['builds'][DriverTarget]>;
+    sourceRoot = projectRoot(buildOf(targets[0]));
     // a cold build: a worker instruments one target while clang compiles the next (~0.7 s of the ~5 s)
     const flagsFor = (_target: DriverTarget): readonly string[] => (options.coverage === true ? COVERAGE_FLAGS : []);
-    const helper: InstrumentWorker | null = targets.length > 1 && !targets.every((t) => isCompiled(path, options.defines, flagsFor(t), t)) ? InstrumentWorker.start() : null;
+    const helper: InstrumentWorker | null = targets.length > 1 && !targets.every((t) => isCompiled(buildOf(t), options.defines, flagsFor(t), t)) ? InstrumentWorker.start() : null;
     const instrument: Instrument = helper === null ? instrumentDriver : (w, o) => helper.instrument(w, o);
     const built: { target: DriverTarget; compiled: Uint8Array<ArrayBuffer>; image: Promise<PreparedImage> }[] = [];
     try {
       for (const target of targets) {
-        if (!isCompiled(path, options.defines, flagsFor(target), target)) options.onProgress?.(`compiling for ${target}`);
-        const c = await compileDriver(path, options.defines, flagsFor(target), target);
+        if (!isCompiled(buildOf(target), options.defines, flagsFor(target), target)) options.onProgress?.(`compiling for ${target}`);
+        const c = await compileDriver(buildOf(target), options.defines, flagsFor(target), target);
         if (!c.cached) options.onProgress?.(`instrumenting for ${target}${target !== targets[targets.length - 1] ? ' (beside the next compile)' : ''}`);
         const compiled = new Uint8Array(c.wasm);
         if (c.diagnostics !== '' && !diagnostics.includes(c.diagnostics)) diagnostics = [diagnostics, c.diagnostics].filter((x) => x !== '').join('\n');
@@ -414,7 +436,7 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
       helper?.close();
     }
   } else if (ext === '.wasm') {
-    const compiled = new Uint8Array(given);
+    const compiled = new Uint8Array(given ?? new Uint8Array(0));
     let target: DriverTarget = 'x86';
     try {
       if (inspectModule(compiled).imports.some((i) => i.memory?.memory64 === true)) target = 'x64';
@@ -429,9 +451,9 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
       coverage = { points: coveragePoints(compiled, hook, [STACK_TOP, image.addressSpace.reservedLow], target), hits: new Map() };
     }
     images.push(image);
-  } else throw new WasmDriverError(`${path}: a driver file must be .c or .wasm`);
-  const stem = basename(path, ext);
-  const specPath = options.logSpec ?? join(dirname(path), `${stem}.psharness.json`);
+  } else throw new WasmDriverError(`${path}: a driver must be C or C++ source (${SOURCE_EXTENSIONS.join(', ')}), a directory, a .vcxproj or a .wasm module`);
+  const stem = project?.name ?? basename(path, extname(path));
+  const specPath = options.logSpec ?? join(project?.dir ?? dirname(path), `${stem}.psharness.json`);
   const spec = existsSync(specPath) ? loadLogSpec(specPath) : null;
   const driverName = options.name ?? stem;
   const asImage = (img: PreparedImage): DriverImage => ({
@@ -449,7 +471,8 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
   const targets = images.map((i) => i.target).join(' and ');
   return {
     ...asImage(primary),
-    description: `${basename(path)} (WebAssembly ${targets}, ${images.map((i) => `${i.bytes} bytes`).join(' / ')}${spec === null ? ', no log spec' : ''})`,
+    ...(sourceRoot !== undefined ? { sourceRoot } : {}),
+    description: `${project !== null && !SOURCE_EXTENSIONS.includes(ext) ? `${stem}${project.configuration !== undefined ? ` [${project.configuration}]` : ''}` : basename(path)} (WebAssembly ${targets}, ${images.map((i) => `${i.bytes} bytes`).join(' / ')}${spec === null ? ', no log spec' : ''})`,
     ...(second !== undefined ? { x64: asImage(second) } : {}),
     logsEvents: spec !== null,
     parse: spec === null ? () => [] : parserFromSpec(spec),
@@ -902,6 +925,9 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
     ExInitializeFastMutex: (p) => ddi.ExInitializeFastMutex(n(p)),
     ExAcquireFastMutex: (p) => ddi.ExAcquireFastMutex(n(p)),
     ExReleaseFastMutex: (p) => ddi.ExReleaseFastMutex(n(p)),
+    KeInitializeGuardedMutex: (p) => ddi.KeInitializeGuardedMutex(n(p)),
+    KeAcquireGuardedMutex: (p) => ddi.KeAcquireGuardedMutex(n(p)),
+    KeReleaseGuardedMutex: (p) => ddi.KeReleaseGuardedMutex(n(p)),
     KeGetCurrentIrql: () => ddi.KeGetCurrentIrql(),
     KeBugCheckEx: (c, a, b, d, e) => ddi.KeBugCheckEx(n(c), n(a), n(b), n(d), n(e)),
     // /GS: a function's security cookie changed before it returned ([DOC] bug-check-0xf7: P1 the cookie found, which

@@ -15,6 +15,7 @@
 import type { SourceFrame } from '../../model/ke/bugcheck.js';
 import { lineRows } from './dwarf.js';
 import { customPayload, functionBodies, rowAt, sections } from './coverage.js';
+import { shortFunctionName } from './module-info.js';
 
 /** The custom section holding the instrumented module's source map (JSON, version 3). */
 export const SOURCE_MAP_SECTION = 'psharness.sourcemap';
@@ -384,9 +385,11 @@ export function symbolizer(instrumented: Uint8Array, importedFunctions: number):
     if (stack === undefined) return [];
     const out: SourceFrame[] = [];
     for (const text of stack.split('\n')) {
-      const m = /^\s*at (?:\$)?([^\s(]+) \(wasm:\/\/[^)]*:wasm-function\[(\d+)\]:0x([0-9a-f]+)\)/.exec(text);
+      // a C++ frame's name is its demangled signature, spaces and parentheses included
+      const m = /^\s*at (?:\$)?(.+?) \(wasm:\/\/[^)]*:wasm-function\[(\d+)\]:0x([0-9a-f]+)\)$/.exec(text);
       if (m === null) continue;
-      const name = m[1].slice(m[1].lastIndexOf('.') + 1);
+      const short = shortFunctionName(m[1]);
+      const name = short.includes('::') || short.includes('(') ? short : short.slice(short.lastIndexOf('.') + 1);
       if (name === 'load_ptr' || name === 'store_ptr' || name.startsWith('psharness_')) continue;
       const offset = parseInt(m[3], 16);
       const maps = load();

@@ -7,6 +7,7 @@
 import { lineRows } from './dwarf.js';
 import { customPayload, functionBodies, sections } from './coverage.js';
 import { compileDriver } from './compile.js';
+import { resolveProject } from './project.js';
 import { functionNames, inspectModule } from './module-info.js';
 import { readDies, type Die } from './frames.js';
 
@@ -46,8 +47,10 @@ export function functionLines(bytes: Uint8Array): Map<string, SourceLine> {
 }
 
 /** The routines of a .c driver and the lines they open on (its x86 build: every build carries DWARF, and is cached). */
-export async function routineLines(path: string, defines?: Readonly<Record<string, string>>): Promise<Map<string, SourceLine>> {
-  const c = await compileDriver(path, defines, [], 'x86');
+export async function routineLines(path: string, defines?: Readonly<Record<string, string>>, configuration?: string): Promise<Map<string, SourceLine>> {
+  const project = resolveProject(path, configuration);
+  const target = project.builds.x86 !== undefined ? 'x86' : 'x64';
+  const c = await compileDriver(project.builds[target] ?? path, defines, [], target);
   return functionLines(new Uint8Array(c.wasm));
 }
 

@@ -58,7 +58,7 @@ const EXCEPTION_DOUBLE_FAULT = 8;
 const KIND = Shadow.KindMask;
 
 interface HeldLock {
-  readonly kind: 'spin lock' | 'fast mutex';
+  readonly kind: 'spin lock' | 'fast mutex' | 'guarded mutex';
   readonly oldIrql: number;
   /** Depth of driver routine it was acquired in. */
   readonly depth: number;
