@@ -70,5 +70,12 @@ NTKERNELAPI NTSTATUS PsRemoveCreateThreadNotifyRoutine(PCREATE_THREAD_NOTIFY_ROU
 NTKERNELAPI NTSTATUS PsSetLoadImageNotifyRoutine(PLOAD_IMAGE_NOTIFY_ROUTINE NotifyRoutine) KIMPORT(PsSetLoadImageNotifyRoutine);
 NTKERNELAPI NTSTATUS PsSetLoadImageNotifyRoutineEx(PLOAD_IMAGE_NOTIFY_ROUTINE NotifyRoutine, ULONG_PTR Flags) KIMPORT(PsSetLoadImageNotifyRoutineEx);
 NTKERNELAPI NTSTATUS PsRemoveLoadImageNotifyRoutine(PLOAD_IMAGE_NOTIFY_ROUTINE NotifyRoutine) KIMPORT(PsRemoveLoadImageNotifyRoutine);
+/* process-specific access rights (ntddk.h) */
+#define PROCESS_TERMINATE 0x0001
+#define PROCESS_VM_OPERATION 0x0008
+#define PROCESS_VM_READ 0x0010
+#define PROCESS_VM_WRITE 0x0020
+#define PROCESS_QUERY_INFORMATION 0x0400
+
 PSH_EXTERN_C_END
 #endif /* PSHARNESS_NTDDK_H */

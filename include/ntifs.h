@@ -10,11 +10,6 @@ NTKERNELAPI ULONG PsGetProcessSessionId(PEPROCESS Process) KIMPORT(PsGetProcessS
 NTKERNELAPI NTSTATUS ObOpenObjectByPointer(PVOID Object, ULONG HandleAttributes, PACCESS_STATE PassedAccessState, ACCESS_MASK DesiredAccess,
     POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode, PHANDLE Handle) KIMPORT(ObOpenObjectByPointer);
 
-#define PROCESS_TERMINATE 0x0001
-#define PROCESS_VM_OPERATION 0x0008
-#define PROCESS_VM_READ 0x0010
-#define PROCESS_VM_WRITE 0x0020
-#define PROCESS_QUERY_INFORMATION 0x0400
 
 typedef enum _PROCESSINFOCLASS { ProcessBasicInformation = 0, ProcessImageFileName = 27 } PROCESSINFOCLASS;
 typedef LONG KPRIORITY;

@@ -13,7 +13,7 @@
  *
  * Broken twins (-DOBGUARD_BROKEN=n): 1 ORs the rights in instead of stripping them; 2 forgets ObUnRegisterCallbacks.
  */
-#include <ntifs.h>
+#include <ntddk.h> /* ObRegisterCallbacks and its types are wdm.h's, reached through ntddk.h, as in the WDK */
 #include <ntstrsafe.h>
 
 #define GUARD_TAG 'draG'

@@ -176,20 +176,23 @@ function projectFiles(build: SourceBuild): ProjectFiles {
       }
       const found = findFile(path);
       if (found === undefined) continue; // clang names what is missing
-      const text = readInputText(found, 'source file', INPUT_LIMITS.source).replace(INCLUDE, (_m, pre: string, open: string, name: string, close: string) => `${pre}${open}${name.replace(/\\/g, '/')}${close}`);
-      files.set(rel.split(sep).join('/'), text);
-      for (const m of text.matchAll(INCLUDE)) {
-        const name = m[3].trim();
-        const dirs = m[2] === '"' ? [dirname(as), ...build.includeDirs] : build.includeDirs;
+      const raw = readInputText(found, 'source file', INPUT_LIMITS.source);
+      const text = raw.replace(INCLUDE, (m: string, pre: string, open: string, spelledName: string, close: string) => {
+        const name = spelledName.trim().replace(/\\/g, '/');
+        const dirs = open === '"' ? [dirname(as), ...build.includeDirs] : build.includeDirs;
         for (const d of dirs) {
           const spelled = resolve(d, name);
           const file = findFile(spelled);
           if (file !== undefined) {
             queue.push({ path: file, as: spelled });
-            break;
+            // the toolchain's file system has no `..`: such a path is given from the root (/drv/…), once base holds it
+            const r = relative(base, spelled);
+            return name.split('/').includes('..') && !r.startsWith('..') ? `${pre}"/drv/${r.split(sep).join('/')}"` : `${pre}${open}${name}${close}`;
           }
         }
-      }
+        return open === '"' || name !== spelledName ? `${pre}${open}${name}${close}` : m;
+      });
+      files.set(rel.split(sep).join('/'), text);
     }
     if (outside === undefined) return { base, files };
     if (attempt >= 16) throw new CompileError('', `${userPath(outside)}: the project's files are too far apart`);
@@ -293,7 +296,7 @@ function splitFlags(flags: readonly string[]): { readonly compile: string[]; rea
  * `include/ntddk.h` the shim's header where it is installed, so editors and CI problem matchers open them.
  */
 function userDiagnostics(text: string, base: string): string {
-  return text.replace(/(^|[\s'"(])(drv|include)\/([^\s:'"()]+)/gm, (_m, pre: string, root: string, rel: string) =>
+  return text.replace(/(^|[\s'"(])\/?(drv|include)\/([^\s:'"()]+)/gm, (_m, pre: string, root: string, rel: string) =>
     `${pre}${userPath(root === 'drv' ? resolve(base, rel) : resolve(includeDir(), rel))}`);
 }
 

@@ -135,7 +135,8 @@ export function lineRows(debugLine: Uint8Array, debugLineStr?: Uint8Array, debug
     let file = 1;
     let line = 1;
     const emit = (): void => {
-      rows.push({ address, file: files[file] ?? `file#${file}`, line });
+      // `/drv/x.h`: a header a project reaches through `..`, included by its absolute path in the compile (compile.ts)
+      rows.push({ address, file: (files[file] ?? `file#${file}`).replace(/^\/drv\//, 'drv/'), line });
     };
     while (c.i < unitEnd) {
       const op = c.u8();

@@ -1,0 +1,149 @@
+/**
+ * A driver is a project (issue 22): several sources, a directory, a Visual Studio project with its configurations
+ * and platforms; C++ as MSVC's /kernel builds it; the WDK's header layout; compile errors in the user's own paths.
+ * Each example has a broken twin caught with the finding it exists for, and the correct one passes.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { conditionHolds, DriverProjectError, isSourceProject, resolveProject } from '../../src/driver/wasm/project.js';
+import { shortFunctionName } from '../../src/driver/wasm/module-info.js';
+import { runCli } from '../helpers.js';
+
+const MULTIFILE = 'examples/drivers/multifile/multifile.vcxproj';
+
+describe('resolving --driver to a project', () => {
+  test('a .vcxproj: its ClCompile items, include directories and definitions for the configuration, per platform', () => {
+    const p = resolveProject(MULTIFILE);
+    expect(p.name).toBe('multifile');
+    expect(p.configuration).toBe('Debug|Win32, Debug|x64'); // ARM64 has no build here
+    for (const t of ['x86', 'x64'] as const) {
+      const b = p.builds[t];
+      expect(b?.units.map((u) => u.split('/').pop())).toEqual(['entry.c', 'callbacks.c', 'ioctl.c']); // unused.c is excluded
+      expect(b?.includeDirs).toEqual([resolve('examples/drivers/multifile/inc')]); // $(DDK_INC_PATH) is the shim's
+      expect(b?.defines).toEqual(['POOL_NX_OPTIN=1', 'DBG=1']);
+    }
+    expect(resolveProject(MULTIFILE, 'Broken').builds.x64?.defines).toEqual(['POOL_NX_OPTIN=1', 'MF_FORGET_IMAGE_ROUTINE']);
+    // the directory holding the project is the project
+    expect(resolveProject('examples/drivers/multifile').builds).toEqual(p.builds);
+    expect(() => resolveProject(MULTIFILE, 'Release')).toThrow(/has no configuration 'Release' \(it has Debug, Broken; --configuration picks one\)/);
+  });
+
+  test('several files joined by commas, and a directory of sources', () => {
+    const p = resolveProject('examples/drivers/multifile/entry.c,examples/drivers/multifile/callbacks.c');
+    expect(p.name).toBe('entry');
+    expect(p.builds.x86?.units).toHaveLength(2);
+    expect(resolveProject('examples/drivers/cxxmon').builds.x64?.units.map((u) => u.split('/').pop())).toEqual(['cxxmon.cpp']);
+    expect(isSourceProject('examples/drivers/cxxmon')).toBe(true);
+    expect(isSourceProject('seed')).toBe(false);
+    expect(() => resolveProject('a.c,notes.txt')).toThrow(DriverProjectError);
+  });
+
+  test('MSBuild conditions: the forms projects use, case-insensitive; any other form guards nothing', () => {
+    const vars = { Configuration: 'Debug', Platform: 'x64' };
+    expect(conditionHolds("'$(Configuration)|$(Platform)'=='Debug|x64'", vars)).toBe(true);
+    expect(conditionHolds("'$(Configuration)|$(Platform)'=='debug|X64'", vars)).toBe(true);
+    expect(conditionHolds("'$(Configuration)'!='Debug'", vars)).toBe(false);
+    expect(conditionHolds("'$(Platform)'=='Win32' Or '$(Platform)'=='x64'", vars)).toBe(true);
+    expect(conditionHolds("'$(Platform)'=='x64' and '$(Configuration)'=='Release'", vars)).toBe(false);
+    expect(conditionHolds("Exists('foo.props')", vars)).toBe(false);
+    expect(conditionHolds(undefined, vars)).toBe(true);
+  });
+
+  test('hostile or wrong projects: one line each, no crash', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psh-proj-'));
+    const write = (name: string, text: string): string => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    expect(() => resolveProject(write('a.vcxproj', '<Project><ItemGroup>'))).toThrow(/not a Visual Studio project/);
+    expect(() => resolveProject(write('b.vcxproj', '<NotAProject/>'))).toThrow(/no <Project> element/);
+    expect(() => resolveProject(write('c.vcxproj', '<Project><PropertyGroup><ConfigurationType>Application</ConfigurationType></PropertyGroup></Project>')))
+      .toThrow(/is a Visual Studio 'Application' project, not a driver/);
+    const deep = `<Project>${'<a>'.repeat(200)}${'</a>'.repeat(200)}</Project>`;
+    expect(() => resolveProject(write('d.vcxproj', deep))).toThrow(DriverProjectError);
+    // entity expansion is bounded (a billion laughs is refused, not expanded)
+    const laughs = `<?xml version="1.0"?><!DOCTYPE p [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]><Project><ItemGroup><ClCompile Include="&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;.c"/></ItemGroup></Project>`;
+    expect(() => resolveProject(write('e.vcxproj', laughs))).toThrow(DriverProjectError);
+    mkdirSync(join(dir, 'empty'));
+    expect(() => resolveProject(join(dir, 'empty'))).toThrow(/holds no driver sources/);
+  });
+
+  test('C++ names as WinDbg shows them: qualified, without parameters', () => {
+    expect(shortFunctionName('cxxmon::OnProcess(void*, void*, unsigned char)')).toBe('cxxmon::OnProcess');
+    expect(shortFunctionName('cxxmon::AutoLock<cxxmon::FastMutex>::~AutoLock()')).toBe('cxxmon::AutoLock<cxxmon::FastMutex>::~AutoLock');
+    expect(shortFunctionName('operator new(unsigned long, _POOL_TYPE, unsigned long)')).toBe('operator new');
+    expect(shortFunctionName('Foo::operator()(int) const')).toBe('Foo::operator()');
+    expect(shortFunctionName('DriverEntry')).toBe('DriverEntry');
+  });
+});
+
+describe('the examples and their twins, on every build they load on', () => {
+  const fuzz = (driver: string, ...more: string[]) => runCli(['fuzz', '--driver', driver, '--runs', '300', '--no-reports', '--profile', 'adversarial', ...more]);
+
+  test('a multi-file C driver with a .vcxproj passes; its Broken configuration leaves a routine registered', async () => {
+    const ok = await fuzz(MULTIFILE);
+    expect(ok.err).not.toMatch(/error|warning/);
+    expect(ok.code).toBe(0);
+    const broken = await fuzz('examples/drivers/multifile', '--configuration', 'Broken');
+    expect(broken.code).toBe(1);
+    expect(broken.out).toMatch(/✗ unload-clean: after DriverUnload: image notify MfOnImage/);
+  }, 300_000);
+
+  test('a C++ monitor (RAII guard template, pool-backed new/delete, a bounded list) passes; its twin leaks at unload', async () => {
+    const ok = await fuzz('examples/drivers/cxxmon');
+    expect(ok.code).toBe(0);
+    expect(ok.err).not.toMatch(/error/);
+    const leak = await fuzz('examples/drivers/cxxmon-leak/cxxmon-leak.cpp');
+    expect(leak.code).toBe(1);
+    expect(leak.out).toMatch(/✗ pool-released: after DriverUnload: \d+ pool block\(s\) not freed \(Xmon:/);
+  }, 300_000);
+
+  test('an ObRegisterCallbacks driver through ntddk.h alone compiles and passes', async () => {
+    const r = await fuzz('examples/drivers/obguard.c', '--runs', '100');
+    expect(r.err).not.toMatch(/warning|error/);
+    expect(r.code).toBe(0);
+  }, 300_000);
+});
+
+describe('MSVC dialect and compile errors in the user\'s terms', () => {
+  test('__declspec, __int64, #pragma alloc_text, L#x, C_ASSERT and NT_ASSERT compile as under MSVC', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psh-msvc-'));
+    const file = join(dir, 'dialect.c');
+    writeFileSync(file, [
+      '#include <ntddk.h>',
+      '#define WIDEN(x) L#x',
+      'C_ASSERT(sizeof(ULONG) == 4);',
+      '__declspec(noinline) static int Twice(unsigned __int64 v) { return (int)(v * 2); }',
+      '#pragma alloc_text(PAGE, Twice)',
+      'static VOID Unload(PDRIVER_OBJECT d) { UNREFERENCED_PARAMETER(d); }',
+      'NTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r) {',
+      '  const WCHAR *s = WIDEN(hello); UNREFERENCED_PARAMETER(r); (void)s;',
+      '  NT_ASSERT(Twice(1) == 2);',
+      '  d->DriverUnload = Unload;',
+      '  return PsGetCurrentProcessId() != NULL && Twice(2) == 4 ? STATUS_SUCCESS : STATUS_UNSUCCESSFUL;',
+      '}',
+      '',
+    ].join('\n'));
+    const r = await runCli(['fuzz', '--driver', file, '--runs', '20', '--no-reports']);
+    expect(r.err).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+  }, 300_000);
+
+  test('a compile error names the file as the user does, with line and column; the clang version once; exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psh-bad-'));
+    mkdirSync(join(dir, 'inc'));
+    writeFileSync(join(dir, 'inc', 'broken.h'), 'int x = ;\n');
+    writeFileSync(join(dir, 'main.c'), '#include <ntddk.h>\n#include "inc\\broken.h"\nNTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r) { return 0 }\n');
+    const r = await runCli(['fuzz', '--driver', join(dir, 'main.c'), '--runs', '1']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${join(dir, 'inc', 'broken.h')}:1:9: error:`); // the backslash include found the header
+    expect(r.err).toContain(`${join(dir, 'main.c')}:3:`);
+    expect(r.err).not.toMatch(/(^|\s)drv\//m);
+    expect(r.err.match(/clang 22/g)).toHaveLength(1);
+    const kmdf = join(dir, 'kmdf.c');
+    writeFileSync(kmdf, '#include <wdf.h>\n');
+    expect((await runCli(['fuzz', '--driver', kmdf, '--runs', '1'])).err).toMatch(/psharness does not support KMDF drivers \(wdf\.h\) yet/);
+  }, 300_000);
+});
