@@ -36,5 +36,6 @@ export { VERIFIER_MUTANTS, loadVerifierMutant, type VerifierMutant } from './ver
 
 /** Whether `name` is a driver on disk (a C or C++ project in any of its forms, or a .wasm module) rather than a built-in. */
 export function isDriverPath(name: string): boolean {
+  if (BUILTIN.has(name)) return false; // a built-in name wins over a directory of that name
   return name.endsWith('.wasm') || isSourceProject(name);
 }

@@ -146,4 +146,30 @@ describe('MSVC dialect and compile errors in the user\'s terms', () => {
     writeFileSync(kmdf, '#include <wdf.h>\n');
     expect((await runCli(['fuzz', '--driver', kmdf, '--runs', '1'])).err).toMatch(/psharness does not support KMDF drivers \(wdf\.h\) yet/);
   }, 300_000);
+
+  test('C++: an operator delete the driver does not define is refused by its signature; a global constructor is said not to run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psh-cxx-'));
+    const common = [
+      '#include <ntddk.h>',
+      'void* __cdecl operator new(size_t n, POOL_TYPE p) { return ExAllocatePoolWithTag(p, n, \'xxxC\'); }',
+      'void __cdecl operator delete(void* p) { ExFreePool(p); }',
+      'struct Item { int v; };',
+    ];
+    writeFileSync(join(dir, 'nodelete.cpp'), [...common,
+      'extern "C" NTSTATUS DriverEntry(PDRIVER_OBJECT, PUNICODE_STRING) { auto i = new (NonPagedPool) Item; if (i == nullptr) return STATUS_NO_MEMORY; delete i; return STATUS_UNSUCCESSFUL; }', ''].join('\n'));
+    const r = await runCli(['fuzz', '--driver', join(dir, 'nodelete.cpp'), '--runs', '1']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/imports routines the simulated kernel lacks: operator delete\(void\*, unsigned (long|int)\) \(env\._ZdlPv[mj]\): a C\+\+ driver defines its own operator new and delete .*LNK2019/);
+    writeFileSync(join(dir, 'ctor.cpp'), [...common,
+      'void __cdecl operator delete(void* p, size_t) { ExFreePool(p); }',
+      'static ULONG Seed() { return 7; }',
+      'struct Config { ULONG limit; Config() : limit(Seed()) {} };',
+      'Config gConfig;',
+      'static VOID Unload(PDRIVER_OBJECT) {}',
+      // Windows never runs the constructor: limit is 0 here as there
+      'extern "C" NTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING) { d->DriverUnload = Unload; return gConfig.limit == 0 ? STATUS_SUCCESS : STATUS_UNSUCCESSFUL; }', ''].join('\n'));
+    const c = await runCli(['fuzz', '--driver', join(dir, 'ctor.cpp'), '--runs', '20', '--no-reports']);
+    expect(c.err).toMatch(/ctor\.cpp: warning: global objects with dynamic initialisers are not constructed: MSVC's \/kernel links no CRT/);
+    expect(c.code).toBe(0);
+  }, 300_000);
 });

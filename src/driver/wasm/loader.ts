@@ -304,8 +304,20 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
   for (const need of ['DriverEntry', '__indirect_function_table', '__heap_base']) {
     if (!exports.includes(need)) throw new WasmDriverError(`${path} does not export ${need} (link with the psharness flags)`);
   }
-  const missing = imports.filter((i) => i.kind === 'function' && i.module !== 'psharness' && !WASM_DDI_NAMES.includes(i.name)).map((i) => `${i.module}.${i.name}`);
-  if (missing.length > 0) throw new WasmDriverError(`${path} imports routines the simulated kernel lacks: ${missing.join(', ')}`);
+  const fnImports = imports.filter((i) => i.kind === 'function');
+  const missingAt = fnImports.flatMap((i, k) => (i.module !== 'psharness' && !WASM_DDI_NAMES.includes(i.name) ? [k] : []));
+  if (missingAt.length > 0) {
+    // a C++ routine by the demangled signature the name section gives it: MSVC's /kernel provides no operator new or delete
+    const section = WebAssembly.Module.customSections(module, 'name')[0];
+    const full = section === undefined ? new Map<number, string>() : functionNames(new Uint8Array(section), false);
+    const named = missingAt.map((k) => {
+      const i = fnImports[k];
+      const d = full.get(k);
+      return d !== undefined && d !== i.name ? `${d} (${i.module}.${i.name})` : `${i.module}.${i.name}`;
+    });
+    const cxx = named.some((n) => /operator (new|delete)/.test(n)) ? ': a C++ driver defines its own operator new and delete (MSVC\'s /kernel provides none; its linker says LNK2019)' : '';
+    throw new WasmDriverError(`${path} imports routines the simulated kernel lacks: ${named.join(', ')}${cxx}`);
+  }
   if (!imports.some((i) => i.kind === 'memory')) throw new WasmDriverError(`${path} does not import its memory (link with --import-memory)`);
   const nameSection = WebAssembly.Module.customSections(module, 'name')[0];
   const names = nameSection === undefined ? new Map<number, string>() : functionNames(new Uint8Array(nameSection));

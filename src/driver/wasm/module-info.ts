@@ -90,7 +90,7 @@ export function shortFunctionName(name: string): string {
   return name;
 }
 
-export function functionNames(nameSection: Uint8Array): Map<number, string> {
+export function functionNames(nameSection: Uint8Array, short = true): Map<number, string> {
   const names = new Map<number, string>();
   const r = new Reader(nameSection, 0);
   while (r.i < nameSection.length) {
@@ -100,7 +100,8 @@ export function functionNames(nameSection: Uint8Array): Map<number, string> {
       const n = r.leb();
       for (let k = 0; k < n; k++) {
         const idx = r.leb();
-        names.set(idx, shortFunctionName(r.str()));
+        const name = r.str();
+        names.set(idx, short ? shortFunctionName(name) : name);
       }
     }
     r.i = end;
