@@ -160,9 +160,10 @@ describe('MSVC dialect and compile errors in the user\'s terms', () => {
     const r = await runCli(['fuzz', '--driver', join(dir, 'nodelete.cpp'), '--runs', '1']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/imports routines the simulated kernel lacks: operator delete\(void\*, unsigned (long|int)\) \(env\._ZdlPv[mj]\): a C\+\+ driver defines its own operator new and delete .*LNK2019/);
-    writeFileSync(join(dir, 'ctor.cpp'), [...common,
+    // unique text: a cache hit would carry no build diagnostics
+    writeFileSync(join(dir, 'ctor.cpp'), [`// ${dir}`, ...common,
       'void __cdecl operator delete(void* p, size_t) { ExFreePool(p); }',
-      'static ULONG Seed() { return 7; }',
+      'static ULONG Seed() { return (ULONG)KeGetCurrentIrql() + 7; }',
       'struct Config { ULONG limit; Config() : limit(Seed()) {} };',
       'Config gConfig;',
       'static VOID Unload(PDRIVER_OBJECT) {}',

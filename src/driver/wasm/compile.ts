@@ -267,7 +267,7 @@ export function isCompiled(source: string | SourceBuild, defines: Readonly<Recor
  * (`__wasm_init_memory`, the start function) rather than writing it out — the memory is the kernel's, imported, so
  * not known to be zero. The driver's own code is still compiled without bulk memory (block copies stay checked calls).
  */
-const PIPELINE = 2;
+const PIPELINE = 3;
 
 /**
  * What a compile error from the shim's own macros means, in the driver author's words: the x64 DbgPrint macros
@@ -327,6 +327,10 @@ export async function compileDriver(source: string | SourceBuild, defines: Reado
       const code = (e as { code?: number }).code;
       throw new CompileError(userDiagnostics(diagnostics.trim(), project.base),
         `${userPath(resolve(project.base, unit))} does not compile (${code !== undefined ? `clang exit ${code}, ` : ''}clang ${toolVersion('@yowasp/clang')})${shimLimitHint(diagnostics)}`);
+    }
+    // the x64 shim's DbgPrint past 32 arguments names a macro that does not exist: an undeclared call is only a warning now
+    if (/undeclared function '__PSH_S\d+/.test(diagnostics)) {
+      throw new CompileError(userDiagnostics(diagnostics.trim(), project.base), `${userPath(resolve(project.base, unit))} does not compile (clang ${toolVersion('@yowasp/clang')})${shimLimitHint(diagnostics)}`);
     }
     const object = Buffer.concat(chunks);
     if (isCxx(unit) && object.includes('_GLOBAL__sub_I_')) {
