@@ -171,5 +171,6 @@ describe('MSVC dialect and compile errors in the user\'s terms', () => {
       'extern "C" NTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING) { d->DriverUnload = Unload; return gConfig.limit == 0 ? STATUS_SUCCESS : STATUS_UNSUCCESSFUL; }', ''].join('\n'));
     const c = await runCli(['fuzz', '--driver', join(dir, 'ctor.cpp'), '--runs', '20', '--no-reports']);
     expect(c.err).toMatch(/ctor\.cpp: warning: global objects with dynamic initialisers are not constructed: MSVC's \/kernel links no CRT/);
+    expect(c.code).toBe(0); // the constructor never ran: DriverEntry saw limit 0
   }, 300_000);
 });

@@ -62,7 +62,7 @@ describe('the driver\'s stack at a fault, with source lines', () => {
     const unlink = VERIFIER_MUTANTS.find((x) => x.id === 'free-before-unlink');
     if (unlink === undefined) throw new Error('free-before-unlink');
     const r = runAndCheck(await loadVerifierMutant(unlink.schema), unlink.minimal);
-    expect(r.record.bugCheck?.stack?.[0]).toMatchObject({ function: 'OnProcess', file: 'include/ntddk.h' });
+    expect(r.record.bugCheck?.stack?.[0]).toMatchObject({ function: 'OnProcess', file: 'include/wdm.h' });
   }, 120_000);
 
   test('the report: the arguments explained, the faulting line, the stack and the failure bucket, as !analyze -v', () => {

@@ -229,6 +229,13 @@ const isCxx = (unit: string): boolean => /\.(cpp|cc|cxx)$/i.test(unit);
  */
 const CXX_FLAGS: readonly string[] = ['-fno-exceptions', '-fno-rtti', '-fno-threadsafe-statics', '-fcheck-new'];
 
+/**
+ * Linking C++: with global constructors and no `_start`, wasm-ld wraps every export in a call to `__wasm_call_ctors`
+ * (its "command" model), so each DriverEntry would run them again. Exporting the function tells wasm-ld the embedder
+ * calls it; psharness never does, as no CRT does on Windows.
+ */
+const linkFlags = (units: readonly string[]): readonly string[] => (units.some(isCxx) ? ['--export-if-defined=__wasm_call_ctors'] : []);
+
 /** The compiler's arguments for one unit (its path under drv/). */
 function unitFlags(build: SourceBuild, base: string, unit: string): string[] {
   const dirs = build.includeDirs.map((d) => `-Idrv/${relative(base, d).split(sep).join('/') || '.'}`);
@@ -246,7 +253,7 @@ function compileInputs(source: string | SourceBuild, defines: Readonly<Record<st
   const files = [...project.files].sort(([a], [b]) => (a < b ? -1 : 1));
   const key = createHash('sha256')
     .update(JSON.stringify({
-      files, units: units.map((u) => [u, unitFlags(build, project.base, u)]), headers, flags: [...clangFlags(target), ...extra],
+      files, units: units.map((u) => [u, unitFlags(build, project.base, u)]), headers, flags: [...clangFlags(target), ...extra, ...linkFlags(units)],
       clang: toolVersion('@yowasp/clang'), pipeline: PIPELINE,
     }))
     .digest('hex');
@@ -271,7 +278,7 @@ const PIPELINE = 3;
 
 /**
  * What a compile error from the shim's own macros means, in the driver author's words: the x64 DbgPrint macros
- * widen each argument to its 8-byte slot (include/ntddk.h) and count up to 32 of them; past that the expansion names
+ * widen each argument to its 8-byte slot (include/wdm.h) and count up to 32 of them; past that the expansion names
  * a macro that does not exist (`__PSH_S33`). Windows' DbgPrint has no such limit: the shim's, said here.
  */
 function shimLimitHint(diagnostics: string): string {
@@ -340,7 +347,7 @@ export async function compileDriver(source: string | SourceBuild, defines: Reado
   }
   let out: Record<string, unknown> | undefined;
   try {
-    out = (await commands['wasm-ld'](['-m', target === 'x86' ? 'wasm32' : 'wasm64', ...link, '--extra-features=bulk-memory', ...Object.keys(objects), '-o', 'driver.wasm'],
+    out = (await commands['wasm-ld'](['-m', target === 'x86' ? 'wasm32' : 'wasm64', ...link, '--extra-features=bulk-memory', ...linkFlags(units), ...Object.keys(objects), '-o', 'driver.wasm'],
       objects, options)) ?? undefined;
   } catch (e) {
     const code = (e as { code?: number }).code;
