@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs';
 import { InputFileError, INPUT_LIMITS, parseInputJson, readInputText } from '../driver/input-files.js';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { builtinDrivers, isDriverPath, UnknownDriverError, type DriverModule } from '../driver/index.js';
+import { builtinDrivers, DRIVER_FILE, isDriverPath, UnknownDriverError, type DriverModule } from '../driver/index.js';
 import { junitXml, writeAtomic } from '../harness/junit.js';
 import { commandHelp, COMMANDS, FUZZ_OPTIONS, REPLAY_OPTIONS, TRACE_OPTIONS, unknownOptionMessage, valueOptions } from './help.js';
 import { suggestion } from '../model/did-you-mean.js';
@@ -326,7 +326,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   // directory for this driver and a selected invariant is replayed; one that still fails fails the run.
   let regressionsFailing = 0;
   if (values.regressions !== undefined) {
-    const sameDriver = (file: string, d: string): boolean => (isDriverPath(d) || /\.(c|cpp|cc|cxx|wasm|vcxproj)$/i.test(d) ? resolveDriverReference(d, file).split(',').map((p) => resolve(p)).join(',') === (values.driver as string).split(',').map((p) => resolve(p)).join(',') : d === values.driver);
+    const sameDriver = (file: string, d: string): boolean => (isDriverPath(d) || DRIVER_FILE.test(d) ? resolveDriverReference(d, file).split(',').map((p) => resolve(p)).join(',') === (values.driver as string).split(',').map((p) => resolve(p)).join(',') : d === values.driver);
     const saved = savedReports(values.regressions).filter((r) => sameDriver(r.file, r.report.driver) && invariants.some((i) => i.id === r.report.invariant.id));
     for (const { file, report } of saved) {
       const cannot = applicableBuilds(driver, [report.scenario.build]).skipped[0];

@@ -30,7 +30,7 @@ export class UnknownDriverError extends Error {
 }
 export { loadWasmDriver, WasmDriverError, WASM_DDI_NAMES } from './wasm/loader.js';
 export { compileDriver, CompileError, projectSha256 } from './wasm/compile.js';
-export { resolveProject, isSourceProject, DriverProjectError, type DriverProject, type SourceBuild } from './wasm/project.js';
+export { resolveProject, isSourceProject, isSingleSource, DRIVER_FILE, DriverProjectError, type DriverProject, type SourceBuild } from './wasm/project.js';
 export { loadLogSpec, parserFromSpec, validateLogSpec, LogSpecError } from './log-spec.js';
 export { VERIFIER_MUTANTS, loadVerifierMutant, type VerifierMutant } from './verifier-mutants.js';
 

@@ -4,7 +4,7 @@
  * swapped for a FIFO after a stat cannot hang the read either). JSON is refused past a nesting depth before it is
  * parsed, so no recursive walk of it (schema validation, replay) can overflow the stack. The bounds: docs/limits.md.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, opendirSync, openSync, readSync, type Dirent } from 'node:fs';
 
 /** A file that cannot be read as input: the one line says which file and why (exit 2). */
 export class InputFileError extends Error {
@@ -99,4 +99,16 @@ export function parseInputJson(text: string, path: string, what: string, onError
   } catch {
     throw onError(`${path} is not JSON`);
   }
+}
+
+/** The first `max` entries of a directory, in the order it gives them: a huge directory costs no more to look at. */
+export function directoryEntries(dir: string, max: number): Dirent[] {
+  const out: Dirent[] = [];
+  const d = opendirSync(dir);
+  try {
+    for (let e = d.readSync(); e !== null && out.length < max; e = d.readSync()) out.push(e);
+  } finally {
+    d.closeSync();
+  }
+  return out;
 }

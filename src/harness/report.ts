@@ -8,7 +8,7 @@ import { INPUT_LIMITS, readInputFile } from '../driver/input-files.js';
 import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, parse, relative, resolve, sep } from 'node:path';
 import { linesOf } from '../driver/types.js';
-import { isDriverPath, isSourceProject, projectSha256, resolveProject } from '../driver/index.js';
+import { DRIVER_FILE, isDriverPath, isSingleSource, isSourceProject, projectSha256, resolveProject } from '../driver/index.js';
 import { reachabilityOf, type Invariant, type Reachability, type Violation } from '../invariants/index.js';
 import { getBuild } from '../model/builds.js';
 import { BUGCHECK_DOCS, failureBucket, type SourceFrame } from '../model/ke/bugcheck.js';
@@ -88,7 +88,7 @@ export function recordHash(record: RunRecord): string {
 
 export function reportId(driver: string, invariant: string, scenario: Scenario): string {
   // a driver given as a path is named by its file stem; anything unsafe in a file name becomes '_'
-  const stem = driver.replace(/^.*[\\/]/, '').replace(/\.(c|cpp|cc|cxx|wasm|vcxproj)$/i, '').replace(/[^A-Za-z0-9_.-]/g, '_');
+  const stem = driver.replace(/^.*[\\/]/, '').replace(DRIVER_FILE, '').replace(/[^A-Za-z0-9_.-]/g, '_');
   return `${stem}-${invariant}-${sha256(JSON.stringify(scenario)).slice(0, 10)}`;
 }
 
@@ -443,7 +443,7 @@ export function driverReference(driver: string, reportDir: string): string {
 /** Resolves a report's driver reference: relative to the report first, then (older reports) to the working directory. */
 export function resolveDriverReference(driver: string, reportFile: string): string {
   const parts = driver.split(',');
-  if (!parts.every((p) => isDriverPath(p) || /\.(c|cpp|cc|cxx|wasm|vcxproj)$/i.test(p)) || parts.every((p) => isAbsolute(p))) return driver;
+  if (!parts.every((p) => isDriverPath(p) || DRIVER_FILE.test(p)) || parts.every((p) => isAbsolute(p))) return driver;
   const fromReport = parts.map((p) => (isAbsolute(p) ? p : resolve(dirname(reportFile), p)));
   return fromReport.every((p) => existsSync(p)) ? fromReport.join(',') : driver;
 }
@@ -454,7 +454,7 @@ export function resolveDriverReference(driver: string, reportFile: string): stri
  */
 export function fileSha256(path: string): string | undefined {
   try {
-    if (path.endsWith('.wasm') || (!path.includes(',') && /\.(c|cpp|cc|cxx)$/i.test(path))) {
+    if (path.endsWith('.wasm') || isSingleSource(path)) {
       return createHash('sha256').update(readInputFile(path, 'driver', INPUT_LIMITS.wasm)).digest('hex');
     }
     if (!isSourceProject(path)) return undefined;

@@ -41,7 +41,7 @@ function artifact(file: string, cwd: string): { uri: string; uriBaseId?: string 
 export function findingLocation(f: Finding, driverFile: string | null, lines?: ReadonlyMap<string, SourceLine>, sourceRoot?: string): { file: string; line?: number; routine?: string }[] {
   if (driverFile === null && sourceRoot === undefined) return [];
   // the directory the DWARF's file names are relative to: a project's source root, else the driver file's own
-  const dir = sourceRoot !== undefined ? `${sourceRoot}${sep}` : (driverFile ?? '').slice(0, (driverFile ?? '').length - ((driverFile ?? '').split(/[\\/]/).pop() ?? '').length);
+  const dir = sourceRoot !== undefined ? `${sourceRoot}${sep}` : driverFile === null ? '' : driverFile.slice(0, driverFile.length - (driverFile.split(/[\\/]/).pop() ?? '').length);
   const out: { file: string; line?: number; routine?: string }[] = [];
   // a halt: the faulting line itself, the innermost frame in the driver's own files (a shim header's is not theirs)
   const v = shownViolation(f);

@@ -4,8 +4,8 @@
  * the flags and the compiler version, under node_modules/.cache/psharness (or $PSHARNESS_CACHE).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, opendirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { INPUT_LIMITS, readInputText } from '../input-files.js';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { directoryEntries, INPUT_LIMITS, readInputText } from '../input-files.js';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheGet, cacheHas, cachePut } from './cache.js';
@@ -103,6 +103,8 @@ export interface CompiledDriver {
   readonly wasm: Uint8Array;
   readonly diagnostics: string;
   readonly cached: boolean;
+  /** The directory the module's DWARF file names are relative to (what `drv/` stood for in the compile). */
+  readonly root: string;
 }
 
 /** The most files (sources and the headers they include) a project's compile reads. */
@@ -128,17 +130,11 @@ function findFile(p: string): string | undefined {
   if (isRegularFile(p)) return p;
   const want = basename(p).toLowerCase();
   try {
-    const d = opendirSync(dirname(p));
-    try {
-      let n = 0;
-      for (let e = d.readSync(); e !== null && n < 4096; e = d.readSync(), n++) if (e.name.toLowerCase() === want && isRegularFile(join(dirname(p), e.name))) return join(dirname(p), e.name);
-    } finally {
-      d.closeSync();
-    }
+    const e = directoryEntries(dirname(p), 4096).find((x) => x.name.toLowerCase() === want && isRegularFile(join(dirname(p), x.name)));
+    return e === undefined ? undefined : join(dirname(p), e.name);
   } catch {
-    return undefined;
+    return undefined; // no such directory
   }
-  return undefined;
 }
 
 const INCLUDE = /^([ \t]*#[ \t]*include[ \t]*)(["<])([^">\n]+)([">])/gm;
@@ -200,6 +196,9 @@ function projectFiles(build: SourceBuild): ProjectFiles {
   }
 }
 
+/** The files by relative path, in code-point order (what keys and digests are computed over). */
+const sortedFiles = (files: ReadonlyMap<string, string>): [string, string][] => [...files].sort(([a], [b]) => (a < b ? -1 : 1));
+
 /** The relative paths as the nested directories the toolchain's in-memory file system takes. */
 function tree(files: ReadonlyMap<string, string>): Record<string, unknown> {
   const root: Record<string, unknown> = {};
@@ -250,10 +249,9 @@ function compileInputs(source: string | SourceBuild, defines: Readonly<Record<st
   const project = projectFiles(build);
   const units = build.units.map((u) => relative(project.base, u).split(sep).join('/'));
   const headers = readTree(includeDir(), (f) => f.endsWith('.h'));
-  const files = [...project.files].sort(([a], [b]) => (a < b ? -1 : 1));
   const key = createHash('sha256')
     .update(JSON.stringify({
-      files, units: units.map((u) => [u, unitFlags(build, project.base, u)]), headers, flags: [...clangFlags(target), ...extra, ...linkFlags(units)],
+      files: sortedFiles(project.files), units: units.map((u) => [u, unitFlags(build, project.base, u)]), headers, flags: [...clangFlags(target), ...extra, ...linkFlags(units)],
       clang: toolVersion('@yowasp/clang'), pipeline: PIPELINE,
     }))
     .digest('hex');
@@ -264,7 +262,6 @@ function compileInputs(source: string | SourceBuild, defines: Readonly<Record<st
 export function isCompiled(source: string | SourceBuild, defines: Readonly<Record<string, string>> = {}, extraFlags: readonly string[] = [], target: DriverTarget = 'x86'): boolean {
   return cacheHas(`${compileInputs(source, defines, extraFlags, target).key}.wasm`);
 }
-
 
 /**
  * How a driver is built (part of the cache key): compiled to an object on stdout, then linked by wasm-ld. Not in one
@@ -315,8 +312,9 @@ function userDiagnostics(text: string, base: string): string {
 export async function compileDriver(source: string | SourceBuild, defines: Readonly<Record<string, string>> = {}, extraFlags: readonly string[] = [], target: DriverTarget = 'x86'): Promise<CompiledDriver> {
   const { build, extra, project, units, headers, key } = compileInputs(source, defines, extraFlags, target);
   const hit = cacheGet(`${key}.wasm`);
-  if (hit !== undefined) return { wasm: hit, diagnostics: '', cached: true };
+  if (hit !== undefined) return { wasm: hit, diagnostics: '', cached: true, root: project.base };
   const shown = typeof source === 'string' ? source : userPath(build.units[0]);
+  const userText = (): string => userDiagnostics(diagnostics.trim(), project.base);
   const { commands } = await loadClang();
   let diagnostics = '';
   const decoder = new TextDecoder();
@@ -325,20 +323,18 @@ export async function compileDriver(source: string | SourceBuild, defines: Reado
   const fs = { include: headers, drv: tree(project.files) };
   const objects: Record<string, Uint8Array> = {};
   const notes: string[] = [];
+  const failed = (unit: string, code?: number): CompileError => new CompileError(userText(),
+    `${userPath(resolve(project.base, unit))} does not compile (${code !== undefined ? `clang exit ${code}, ` : ''}clang ${toolVersion('@yowasp/clang')})${shimLimitHint(diagnostics)}`);
   for (const [k, unit] of units.entries()) {
     const chunks: Uint8Array[] = [];
     try {
       await commands.clang([...compile, ...extra, ...unitFlags(build, project.base, unit), '-c', `drv/${unit}`, '-o', '-'], fs,
         { ...options, stdout: (b: Uint8Array | null) => { if (b !== null) chunks.push(b.slice()); } });
     } catch (e) {
-      const code = (e as { code?: number }).code;
-      throw new CompileError(userDiagnostics(diagnostics.trim(), project.base),
-        `${userPath(resolve(project.base, unit))} does not compile (${code !== undefined ? `clang exit ${code}, ` : ''}clang ${toolVersion('@yowasp/clang')})${shimLimitHint(diagnostics)}`);
+      throw failed(unit, (e as { code?: number }).code);
     }
     // the x64 shim's DbgPrint past 32 arguments names a macro that does not exist: an undeclared call is only a warning now
-    if (/undeclared function '__PSH_S\d+/.test(diagnostics)) {
-      throw new CompileError(userDiagnostics(diagnostics.trim(), project.base), `${userPath(resolve(project.base, unit))} does not compile (clang ${toolVersion('@yowasp/clang')})${shimLimitHint(diagnostics)}`);
-    }
+    if (/undeclared function '__PSH_S\d+/.test(diagnostics)) throw failed(unit);
     const object = Buffer.concat(chunks);
     if (isCxx(unit) && object.includes('_GLOBAL__sub_I_')) {
       notes.push(`${userPath(resolve(project.base, unit))}: warning: global objects with dynamic initialisers are not constructed: MSVC's /kernel links no CRT to run them (Windows never does; their storage stays zero)`);
@@ -351,22 +347,15 @@ export async function compileDriver(source: string | SourceBuild, defines: Reado
       objects, options)) ?? undefined;
   } catch (e) {
     const code = (e as { code?: number }).code;
-    throw new CompileError(userDiagnostics(diagnostics.trim(), project.base), `${shown} does not link${code !== undefined ? ` (wasm-ld exit ${code})` : ''}`);
+    throw new CompileError(userText(), `${shown} does not link${code !== undefined ? ` (wasm-ld exit ${code})` : ''}`);
   }
   const wasm = out?.['driver.wasm'];
-  if (!(wasm instanceof Uint8Array)) throw new CompileError(diagnostics.trim(), `${shown}: the compiler produced no module`);
+  if (!(wasm instanceof Uint8Array)) throw new CompileError(userText(), `${shown}: the compiler produced no module`);
   const warning = cachePut(`${key}.wasm`, wasm);
-  return { wasm, diagnostics: [userDiagnostics(diagnostics.trim(), project.base), ...notes, warning ?? ''].filter((x) => x !== '').join('\n'), cached: false };
-}
-
-
-/** The directory a build's DWARF file names are relative to (what `drv/` stands for in the compile). */
-export function projectRoot(source: string | SourceBuild): string {
-  return projectFiles(asBuild(source)).base;
+  return { wasm, diagnostics: [userText(), ...notes, warning ?? ''].filter((x) => x !== '').join('\n'), cached: false, root: project.base };
 }
 
 /** The sha256 of what a build compiles: its units and the project's headers they include, by relative path. */
 export function projectSha256(source: string | SourceBuild): string {
-  const files = [...projectFiles(asBuild(source)).files].sort(([a], [b]) => (a < b ? -1 : 1));
-  return createHash('sha256').update(JSON.stringify(files)).digest('hex');
+  return createHash('sha256').update(JSON.stringify(sortedFiles(projectFiles(asBuild(source)).files))).digest('hex');
 }

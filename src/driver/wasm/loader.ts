@@ -24,8 +24,8 @@ import { PRINTF_ROUTINES } from '../../model/rtl/string-ddis.js';
 import type { Ddi, DRIVER_OBJECT, DriverImage, DriverInstance, PDRIVER_CANCEL, PVOID, WasmAddressSpace } from '../../model/ddi.js';
 import { linePattern, loadLogSpec, parserFromSpec } from '../log-spec.js';
 import type { DriverModule } from '../types.js';
-import { compileDriver, isCompiled, projectRoot, STACK_TOP, type DriverTarget } from './compile.js';
-import { DriverProjectError, isSourceProject, resolveProject, SOURCE_EXTENSIONS, type DriverProject } from './project.js';
+import { compileDriver, isCompiled, STACK_TOP, type DriverTarget } from './compile.js';
+import { DRIVER_FILE, DriverProjectError, isSingleSource, isSourceProject, resolveProject, SOURCE_EXTENSIONS, type DriverProject } from './project.js';
 import { BUDGET_GLOBAL, STACK_LIMIT_GLOBAL, instrumentDriver, InstrumentWorker, LAYOUT_SECTION, type ImageLayout, type InstrumentedModule, type InstrumentOptions } from './instrument.js';
 import { coveragePoints, X64_KEY, type CoverageCollector } from './coverage.js';
 import { customSections, functionNames, inspectModule, type ImportInfo, type ModuleInfo } from './module-info.js';
@@ -304,12 +304,12 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
   for (const need of ['DriverEntry', '__indirect_function_table', '__heap_base']) {
     if (!exports.includes(need)) throw new WasmDriverError(`${path} does not export ${need} (link with the psharness flags)`);
   }
+  const nameSection = WebAssembly.Module.customSections(module, 'name')[0];
   const fnImports = imports.filter((i) => i.kind === 'function');
   const missingAt = fnImports.flatMap((i, k) => (i.module !== 'psharness' && !WASM_DDI_NAMES.includes(i.name) ? [k] : []));
   if (missingAt.length > 0) {
     // a C++ routine by the demangled signature the name section gives it: MSVC's /kernel provides no operator new or delete
-    const section = WebAssembly.Module.customSections(module, 'name')[0];
-    const full = section === undefined ? new Map<number, string>() : functionNames(new Uint8Array(section), false);
+    const full = nameSection === undefined ? new Map<number, string>() : functionNames(new Uint8Array(nameSection), false);
     const named = missingAt.map((k) => {
       const i = fnImports[k];
       const d = full.get(k);
@@ -319,7 +319,6 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
     throw new WasmDriverError(`${path} imports routines the simulated kernel lacks: ${named.join(', ')}${cxx}`);
   }
   if (!imports.some((i) => i.kind === 'memory')) throw new WasmDriverError(`${path} does not import its memory (link with --import-memory)`);
-  const nameSection = WebAssembly.Module.customSections(module, 'name')[0];
   const names = nameSection === undefined ? new Map<number, string>() : functionNames(new Uint8Array(nameSection));
   const layoutSection = WebAssembly.Module.customSections(module, LAYOUT_SECTION)[0];
   const layout = layoutSection === undefined ? null : JSON.parse(new TextDecoder().decode(layoutSection)) as ImageLayout;
@@ -375,7 +374,7 @@ function nearbyDriver(path: string): string {
     const dir = opendirSync(dirname(path) === '' ? '.' : dirname(path));
     names = [];
     try {
-      for (let e = dir.readSync(); e !== null && names.length < 1000; e = dir.readSync()) if (/\.(c|cpp|cc|cxx|wasm|vcxproj)$/i.test(e.name)) names.push(e.name);
+      for (let e = dir.readSync(); e !== null && names.length < 1000; e = dir.readSync()) if (DRIVER_FILE.test(e.name)) names.push(e.name);
     } finally {
       dir.closeSync();
     }
@@ -406,7 +405,7 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
   const ext = extname(path).toLowerCase();
   const project = projectOf(path, options.configuration);
   // a regular file of bounded size, read without blocking (a device or FIFO named as the driver is refused)
-  const given = project === null || SOURCE_EXTENSIONS.includes(ext) ? readInputFile(path, 'driver', ext === '.wasm' ? INPUT_LIMITS.wasm : INPUT_LIMITS.source) : null;
+  const given = project === null || isSingleSource(path) ? readInputFile(path, 'driver', ext === '.wasm' ? INPUT_LIMITS.wasm : INPUT_LIMITS.source) : null;
   const verifier = options.verifier !== false;
   const images: PreparedImage[] = [];
   let diagnostics = '';
@@ -416,7 +415,6 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
     const targets = (options.targets ?? ['x86', 'x64']).filter((t) => project.builds[t] !== undefined);
     if (targets.length === 0) throw new WasmDriverError(`${path} has no build for ${(options.targets ?? []).join(' or ')} (its configuration: ${project.configuration ?? '?'})`);
     const buildOf = (t: DriverTarget) => project.builds[t] as NonNullable<DriverProject['builds'][DriverTarget]>;
-    sourceRoot = projectRoot(buildOf(targets[0]));
     // a cold build: a worker instruments one target while clang compiles the next (~0.7 s of the ~5 s)
     const flagsFor = (_target: DriverTarget): readonly string[] => (options.coverage === true ? COVERAGE_FLAGS : []);
     const helper: InstrumentWorker | null = targets.length > 1 && !targets.every((t) => isCompiled(buildOf(t), options.defines, flagsFor(t), t)) ? InstrumentWorker.start() : null;
@@ -427,6 +425,7 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
         if (!isCompiled(buildOf(target), options.defines, flagsFor(target), target)) options.onProgress?.(`compiling for ${target}`);
         const c = await compileDriver(buildOf(target), options.defines, flagsFor(target), target);
         if (!c.cached) options.onProgress?.(`instrumenting for ${target}${target !== targets[targets.length - 1] ? ' (beside the next compile)' : ''}`);
+        sourceRoot ??= c.root;
         const compiled = new Uint8Array(c.wasm);
         if (c.diagnostics !== '' && !diagnostics.includes(c.diagnostics)) diagnostics = [diagnostics, c.diagnostics].filter((x) => x !== '').join('\n');
         const image = prepareImage(path, compiled, target, verifier, options.fibers === true, instrument);
@@ -484,7 +483,7 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
   return {
     ...asImage(primary),
     ...(sourceRoot !== undefined ? { sourceRoot } : {}),
-    description: `${project !== null && !SOURCE_EXTENSIONS.includes(ext) ? `${stem}${project.configuration !== undefined ? ` [${project.configuration}]` : ''}` : basename(path)} (WebAssembly ${targets}, ${images.map((i) => `${i.bytes} bytes`).join(' / ')}${spec === null ? ', no log spec' : ''})`,
+    description: `${project !== null && !isSingleSource(path) ? `${stem}${project.configuration !== undefined ? ` [${project.configuration}]` : ''}` : basename(path)} (WebAssembly ${targets}, ${images.map((i) => `${i.bytes} bytes`).join(' / ')}${spec === null ? ', no log spec' : ''})`,
     ...(second !== undefined ? { x64: asImage(second) } : {}),
     logsEvents: spec !== null,
     parse: spec === null ? () => [] : parserFromSpec(spec),

@@ -13,10 +13,10 @@
  * or definition that names a macro this cannot know (`$(DDK_INC_PATH)`: the WDK's own directories, which the shim's
  * headers stand for) is left out. The XML is read with fast-xml-parser under bounds: size, depth and entities.
  */
-import { existsSync, opendirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { INPUT_LIMITS, readInputText } from '../input-files.js';
+import { directoryEntries, INPUT_LIMITS, readInputText } from '../input-files.js';
 
 /** The target a C or C++ driver is compiled for: x86 (wasm32, ILP32) or x64 (wasm64 with the shim's LLP64 types). */
 export type DriverTarget = 'x86' | 'x64';
@@ -57,7 +57,14 @@ export class DriverProjectError extends Error {
 /** The most translation units a project may have, and the most entries a directory listing reads. */
 export const PROJECT_LIMITS = { units: 256, dirEntries: 4096, listItems: 256 } as const;
 
-const isSource = (p: string): boolean => SOURCE_EXTENSIONS.includes(extname(p).toLowerCase());
+/** Whether `p` names a C or C++ translation unit by its extension. */
+export const isSource = (p: string): boolean => SOURCE_EXTENSIONS.includes(extname(p).toLowerCase());
+
+/** Whether `spec` is one source file (not several joined by commas): reports keep its bytes' sha256, messages its name. */
+export const isSingleSource = (spec: string): boolean => !spec.includes(',') && isSource(spec);
+
+/** A name that is a driver on disk by its extension alone: a source, a Visual Studio project or a module. */
+export const DRIVER_FILE = /\.(c|cpp|cc|cxx|vcxproj|wasm)$/i;
 
 /** Whether `spec` names a source project (rather than a built-in driver or a prebuilt `.wasm`). */
 export function isSourceProject(spec: string): boolean {
@@ -70,15 +77,9 @@ export function isSourceProject(spec: string): boolean {
   }
 }
 
+/** The names of a directory's files (and links), sorted: at most PROJECT_LIMITS.dirEntries entries are read. */
 function entries(dir: string): string[] {
-  const out: string[] = [];
-  const d = opendirSync(dir);
-  try {
-    for (let e = d.readSync(); e !== null && out.length < PROJECT_LIMITS.dirEntries; e = d.readSync()) if (e.isFile() || e.isSymbolicLink()) out.push(e.name);
-  } finally {
-    d.closeSync();
-  }
-  return out.sort();
+  return directoryEntries(dir, PROJECT_LIMITS.dirEntries).filter((e) => e.isFile() || e.isSymbolicLink()).map((e) => e.name).sort();
 }
 
 /** Resolves what `--driver` names to a project; `configuration` picks a Visual Studio project's (default `Debug`). */
