@@ -260,6 +260,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     values['max-ops'] = String(r.fuzz.maxOps);
     values.driver ??= resolveDriverReference(r.driver, values['from-report']);
     if (r.fuzz.verifier === false) values.verifier = 'off';
+    if (r.fuzz.configuration !== undefined) values.configuration ??= r.fuzz.configuration;
     values.cpus = String(r.fuzz.cpus ?? 1); // a report without it came from one CPU
     known = r.fuzz.seen;
   }
@@ -354,6 +355,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
       fuzz: {
         seed: f.seed, campaignSeed: seed, path: f.path, runsToFailure: f.runsToFailure, profile, builds, invariants: f.roundInvariants, maxOps, ...(cpus > 1 ? { cpus } : {}),
         ...(verifier ? {} : { verifier: false as const }), ...(f.roundSeen.length > 0 ? { seen: f.roundSeen } : {}),
+        ...(values.configuration !== undefined ? { configuration: values.configuration } : {}),
       },
       reportDir,
     });
@@ -643,13 +645,13 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
   let driver: DriverModule;
   const driverFile = resolveDriverReference(report.driver, positionals[0]);
   if (isDriverPath(driverFile)) {
-    const now = fileSha256(driverFile);
+    const now = fileSha256(driverFile, report.fuzz?.configuration);
     // (a file that cannot be read gets its one-line error from the load instead)
     if (now !== undefined && report.driverSha256 === undefined) io.err(`psharness: ${positionals[0]} carries no sha256 of ${driverFile}: compiling the file as it is now, unverified`);
     else if (now !== undefined && now !== report.driverSha256) io.err(`psharness: ${driverFile} changed since the report was written (sha256 differs): replaying the current source`);
   }
   try {
-    driver = await resolveDriver(driverFile, io, report.fuzz?.verifier !== false, false, isConcurrent(report.scenario.schedule));
+    driver = await resolveDriver(driverFile, io, report.fuzz?.verifier !== false, false, isConcurrent(report.scenario.schedule), report.fuzz?.configuration);
   } catch (e) {
     if (e instanceof UnknownDriverError) throw new ReportError(`${positionals[0]}: ${e.message}`);
     throw e;

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { INPUT_LIMITS, readInputFile } from '../driver/input-files.js';
-import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, parse, relative, resolve, sep } from 'node:path';
 import { linesOf } from '../driver/types.js';
 import { DRIVER_FILE, isDriverPath, isSingleSource, isSourceProject, projectSha256, resolveProject } from '../driver/index.js';
@@ -36,6 +36,8 @@ export interface FuzzProvenance {
   readonly maxOps: number;
   /** The most CPUs the campaign's scenarios drew (absent: one). */
   readonly cpus?: number;
+  /** A Visual Studio project's configuration (`--configuration`): replay builds the same one. */
+  readonly configuration?: string;
   /** Present (false) when the campaign ran with `--verifier off`: replay runs without it too. */
   readonly verifier?: false;
   /** Signatures the fast-check round already knew (its property looks for new ones): `--from-report` needs them. */
@@ -105,7 +107,7 @@ export function buildReport(args: {
   alsoBreaks?: readonly string[];
 }): Report {
   const id = reportId(args.driver, args.invariant.id, args.scenario);
-  const file = isDriverPath(args.driver) ? fileSha256(args.driver) : undefined;
+  const file = isDriverPath(args.driver) ? fileSha256(args.driver, args.fuzz?.configuration) : undefined;
   return {
     format: REPORT_FORMAT,
     tool: { name: 'psharness', version: VERSION },
@@ -443,7 +445,9 @@ export function driverReference(driver: string, reportDir: string): string {
 /** Resolves a report's driver reference: relative to the report first, then (older reports) to the working directory. */
 export function resolveDriverReference(driver: string, reportFile: string): string {
   const parts = driver.split(',');
-  if (!parts.every((p) => isDriverPath(p) || DRIVER_FILE.test(p)) || parts.every((p) => isAbsolute(p))) return driver;
+  // a project directory is a path too, relative to the report like the rest
+  const isDirectory = (p: string): boolean => { try { return statSync(resolve(dirname(reportFile), p)).isDirectory(); } catch { return false; } };
+  if (!parts.every((p) => isDriverPath(p) || DRIVER_FILE.test(p) || isDirectory(p)) || parts.every((p) => isAbsolute(p))) return driver;
   const fromReport = parts.map((p) => (isAbsolute(p) ? p : resolve(dirname(reportFile), p)));
   return fromReport.every((p) => existsSync(p)) ? fromReport.join(',') : driver;
 }
@@ -452,13 +456,13 @@ export function resolveDriverReference(driver: string, reportFile: string): stri
  * The sha256 a report keeps of its driver: a single file's bytes; for a project (several files, a directory, a
  * .vcxproj), of every source and project header each target compiles, so that replay sees a change in any of them.
  */
-export function fileSha256(path: string): string | undefined {
+export function fileSha256(path: string, configuration?: string): string | undefined {
   try {
     if (path.endsWith('.wasm') || isSingleSource(path)) {
       return createHash('sha256').update(readInputFile(path, 'driver', INPUT_LIMITS.wasm)).digest('hex');
     }
     if (!isSourceProject(path)) return undefined;
-    const project = resolveProject(path);
+    const project = resolveProject(path, configuration);
     const h = createHash('sha256');
     for (const t of ['x86', 'x64'] as const) {
       const b = project.builds[t];

@@ -3,9 +3,9 @@
  * and platforms; C++ as MSVC's /kernel builds it; the WDK's header layout; compile errors in the user's own paths.
  * Each example has a broken twin caught with the finding it exists for, and the correct one passes.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { conditionHolds, DriverProjectError, isSourceProject, resolveProject } from '../../src/driver/wasm/project.js';
 import { shortFunctionName } from '../../src/driver/wasm/module-info.js';
@@ -174,3 +174,34 @@ describe('MSVC dialect and compile errors in the user\'s terms', () => {
     expect(c.code).toBe(0); // the constructor never ran: DriverEntry saw limit 0
   }, 300_000);
 });
+
+describe('reports of a project replay the project as it was fuzzed', () => {
+  test('a .vcxproj configuration is kept in the report: replay and --from-report build the Broken twin again, not Debug', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psh-projrep-'));
+    const r = await runCli(['fuzz', '--driver', 'examples/drivers/multifile', '--configuration', 'Broken', '--runs', '300', '--reports', dir, '--max-findings', '1']);
+    expect(r.code).toBe(1);
+    const json = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    expect(json.length).toBeGreaterThan(0);
+    const report = JSON.parse(readFileSync(join(dir, json[0]), 'utf8')) as { driver: string; fuzz: { configuration?: string } };
+    expect(report.fuzz.configuration).toBe('Broken');
+    expect(report.driver).toBe(relative(dir, resolve('examples/drivers/multifile')).split(sep).join('/')); // a directory, relative to the report
+    const replay = await runCli(['replay', join(dir, json[0])]);
+    expect(replay.code).toBe(1); // still failing: the Debug build (which has the fix) is not what the report was about
+    const again = await runCli(['fuzz', '--from-report', join(dir, json[0]), '--no-reports']);
+    expect(again.code).toBe(1);
+  }, 300_000);
+
+  test('several sources joined by commas load, compile and link as one image', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psh-comma-'));
+    writeFileSync(join(dir, 'entry.c'), '#include <ntddk.h>\nNTSTATUS Register(VOID);\nstatic VOID Unload(PDRIVER_OBJECT d) { UNREFERENCED_PARAMETER(d); PsRemoveLoadImageNotifyRoutine(0); }\n'
+      + 'NTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r) { UNREFERENCED_PARAMETER(r); d->DriverUnload = Unload; return Register(); }\n');
+    writeFileSync(join(dir, 'image.c'), '#include <ntddk.h>\nstatic VOID OnImage(PUNICODE_STRING n, HANDLE p, PIMAGE_INFO i) { UNREFERENCED_PARAMETER(n); UNREFERENCED_PARAMETER(p); UNREFERENCED_PARAMETER(i); }\n'
+      + 'NTSTATUS Register(VOID) { return PsSetLoadImageNotifyRoutine(OnImage); }\n');
+    const r = await runCli(['fuzz', '--driver', `${join(dir, 'entry.c')},${join(dir, 'image.c')}`, '--runs', '100', '--no-reports']);
+    expect(r.err).not.toMatch(/error/);
+    // Unload removes NULL, not OnImage: the routine in the other file is left registered
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/✗ unload-clean: after DriverUnload: image notify OnImage/);
+  }, 300_000);
+});
+
