@@ -105,9 +105,17 @@ export function resolveProject(spec: string, configuration?: string): DriverProj
     const names = entries(spec);
     const projects = names.filter((n) => extname(n).toLowerCase() === '.vcxproj');
     if (projects.length > 0) {
-      const drivers = projects.filter((p) => vcxprojKind(join(spec, p)) === 'Driver');
-      if (drivers.length === 1) return readVcxproj(join(spec, drivers[0]), configuration);
-      if (drivers.length > 1) throw new DriverProjectError(`${spec} holds ${drivers.length} driver projects (${drivers.join(', ')}): name one`);
+      // each project parsed once; one that is not XML is not the driver's
+      const parsed = projects.flatMap((p) => {
+        try {
+          return [{ name: p, project: parseXml(join(spec, p)) }];
+        } catch {
+          return [];
+        }
+      });
+      const drivers = parsed.filter((p) => vcxprojKind(p.project) === 'Driver');
+      if (drivers.length === 1) return readVcxproj(join(spec, drivers[0].name), configuration, drivers[0].project);
+      if (drivers.length > 1) throw new DriverProjectError(`${spec} holds ${drivers.length} driver projects (${drivers.map((d) => d.name).join(', ')}): name one`);
     }
     const units = names.filter(isSource).map((n) => resolve(spec, n));
     if (units.length === 0) throw new DriverProjectError(`${spec} holds no driver sources (${SOURCE_EXTENSIONS.join(', ')}) and no driver .vcxproj`);
@@ -158,15 +166,10 @@ const text = (x: unknown): string | undefined => {
 };
 
 /** The `ConfigurationType` of a project (`Driver`, `Application`, …), or undefined when it names none. */
-function vcxprojKind(path: string): string | undefined {
-  try {
-    const p = parseXml(path);
-    for (const g of list(p.PropertyGroup)) {
-      const t = text(g.ConfigurationType);
-      if (t !== undefined) return t;
-    }
-  } catch {
-    return undefined;
+function vcxprojKind(project: Xml): string | undefined {
+  for (const g of list(project.PropertyGroup)) {
+    const t = text(g.ConfigurationType);
+    if (t !== undefined) return t;
   }
   return undefined;
 }
@@ -200,11 +203,10 @@ export function conditionHolds(condition: string | undefined, vars: Readonly<Rec
 
 const PLATFORMS: Readonly<Record<string, DriverTarget>> = { win32: 'x86', x86: 'x86', x64: 'x64' };
 
-function readVcxproj(path: string, configuration = 'Debug'): DriverProject {
-  const project = parseXml(path);
+function readVcxproj(path: string, configuration = 'Debug', project: Xml = parseXml(path)): DriverProject {
   const dir = dirname(resolve(path));
   const name = basename(path, extname(path));
-  const kind = vcxprojKind(path);
+  const kind = vcxprojKind(project);
   if (kind !== undefined && kind !== 'Driver') throw new DriverProjectError(`${path} is a Visual Studio '${kind}' project, not a driver (ConfigurationType Driver)`);
   const configs = list(project.ItemGroup).flatMap((g) => list(g.ProjectConfiguration)).map((c) => String(c['@Include'] ?? ''));
   const chosen = configs.filter((c) => c.split('|')[0].toLowerCase() === configuration.toLowerCase());
