@@ -55,7 +55,56 @@ typedef __WCHAR_TYPE__ wchar_t; /* vcruntime.h's, reached through ntdef.h in the
 #define DEFINE_ENUM_FLAG_OPERATORS(E)
 #endif
 
-/* SAL 2 (sal.h, driverspecs.h): the annotations drivers use, all empty */
+/* ---- annotations: SAL and the old IN/OUT markers are documentation only */
+#define IN
+#define OUT
+#define OPTIONAL
+#define NTAPI
+#define NTSYSAPI
+#define NTKERNELAPI
+#define NTSTRSAFEAPI static inline NTSTATUS
+#define DECLSPEC_IMPORT
+#define FORCEINLINE static inline
+#define __stdcall
+#define __cdecl
+#define __fastcall
+#define _In_
+#define _In_opt_
+#define _In_z_
+#define _In_reads_(x)
+#define _In_reads_bytes_(x)
+#define _Inout_
+#define _Inout_opt_
+#define _Out_
+#define _Out_opt_
+#define _Outptr_
+#define _Outptr_result_maybenull_
+#define _Out_writes_(x)
+#define _Out_writes_bytes_(x)
+#define _Out_writes_bytes_all_(x)
+#define _Deref_out_range_(a, b)
+#define _Must_inspect_result_
+#define _Success_(x)
+#define _Ret_maybenull_
+#define _When_(a, b)
+#define _Use_decl_annotations_
+#define _Function_class_(x)
+#define _Dispatch_type_(x)
+#define _IRQL_requires_(x)
+#define _IRQL_requires_max_(x)
+#define _IRQL_raises_(x)
+#define _IRQL_saves_
+#define _IRQL_restores_
+#define _Requires_lock_held_(x)
+#define _Acquires_lock_(x)
+#define _Releases_lock_(x)
+#define _Printf_format_string_
+#define _Post_writable_byte_size_(x)
+#define _Frees_ptr_(x)
+#define _Frees_ptr_opt_
+#define _Analysis_assume_(x)
+
+/* SAL 2 (sal.h, driverspecs.h): more of the annotations drivers use, all empty */
 #define _In_reads_opt_(x)
 #define _In_reads_bytes_opt_(x)
 #define _In_reads_z_(x)
@@ -126,7 +175,6 @@ typedef __WCHAR_TYPE__ wchar_t; /* vcruntime.h's, reached through ntdef.h in the
 #define _IRQL_requires_same_
 #define _IRQL_saves_global_(a, b)
 #define _IRQL_restores_global_(a, b)
-#define _IRQL_raises_(x)
 #define _IRQL_always_function_min_(x)
 #define _IRQL_always_function_max_(x)
 #define _IRQL_is_cancel_
@@ -138,7 +186,6 @@ typedef __WCHAR_TYPE__ wchar_t; /* vcruntime.h's, reached through ntdef.h in the
 #define _Kernel_requires_resource_not_held_(x)
 #define _Kernel_acquires_resource_(x)
 #define _Kernel_releases_resource_(x)
-#define _When_(a, b)
 #define _At_(a, b)
 #define _At_buffer_(a, b, c, d)
 #define _Always_(x)
@@ -154,7 +201,6 @@ typedef __WCHAR_TYPE__ wchar_t; /* vcruntime.h's, reached through ntdef.h in the
 #define _Unreferenced_parameter_
 #define _Inexpressible_(x)
 #define _Callback_
-#define _Dispatch_type_(x)
 #define __drv_dispatchType(x)
 #define __drv_maxIRQL(x)
 #define __drv_minIRQL(x)

@@ -24,54 +24,6 @@ _Static_assert(sizeof(L'a') == 2, "WCHAR must be 16-bit: compile with -fshort-wc
 
 #define KIMPORT(name) __attribute__((import_module("ntoskrnl"), import_name(#name)))
 
-/* ---- annotations: SAL and the old IN/OUT markers are documentation only */
-#define IN
-#define OUT
-#define OPTIONAL
-#define NTAPI
-#define NTSYSAPI
-#define NTKERNELAPI
-#define NTSTRSAFEAPI static inline NTSTATUS
-#define DECLSPEC_IMPORT
-#define FORCEINLINE static inline
-#define __stdcall
-#define __cdecl
-#define __fastcall
-#define _In_
-#define _In_opt_
-#define _In_z_
-#define _In_reads_(x)
-#define _In_reads_bytes_(x)
-#define _Inout_
-#define _Inout_opt_
-#define _Out_
-#define _Out_opt_
-#define _Outptr_
-#define _Outptr_result_maybenull_
-#define _Out_writes_(x)
-#define _Out_writes_bytes_(x)
-#define _Out_writes_bytes_all_(x)
-#define _Deref_out_range_(a, b)
-#define _Must_inspect_result_
-#define _Success_(x)
-#define _Ret_maybenull_
-#define _When_(a, b)
-#define _Use_decl_annotations_
-#define _Function_class_(x)
-#define _Dispatch_type_(x)
-#define _IRQL_requires_(x)
-#define _IRQL_requires_max_(x)
-#define _IRQL_raises_(x)
-#define _IRQL_saves_
-#define _IRQL_restores_
-#define _Requires_lock_held_(x)
-#define _Acquires_lock_(x)
-#define _Releases_lock_(x)
-#define _Printf_format_string_
-#define _Post_writable_byte_size_(x)
-#define _Frees_ptr_(x)
-#define _Frees_ptr_opt_
-#define _Analysis_assume_(x)
 /* PAGED_CODE(): code in a pageable section running at DISPATCH_LEVEL or above faults on a trimmed page (Driver
    Verifier trims them: "Force IRQL checking"): bug check 0xD1 DRIVER_IRQL_NOT_LESS_OR_EQUAL, P3 = 8 (execute). */
 #define PAGED_CODE() do { KIRQL _pc_irql = KeGetCurrentIrql(); if (_pc_irql > 1) KeBugCheckEx(0xD1, 0, _pc_irql, 8, 0); } while (0)
