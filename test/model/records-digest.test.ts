@@ -94,64 +94,64 @@ const CASES: readonly Case[] = [
  * in the records moved, and every verdict — each scenario's violated invariants, bug check, logged events — stayed.
  */
 const EXPECTED: Readonly<Record<string, readonly [string, string]>> = {
-  "reference, adversarial, every build": ["5a4f0894aa42cd7f", "59d647b3c675c769"],
-  "reference, 4 CPUs": ["bca9bb91ff83740a", "b235006d1a3a6627"],
-  "wssprocmon (TypeScript seed)": ["e7ddd05361a71622", "3ae93b17be5b1596"], // issue 23: a reload is not blamed for what an earlier load left
-  "mutant no-deref-process-create": ["a853790ef823117c", "deb205956976248f"],
-  "mutant no-deref-thread-create": ["be7d89765f311db9", "ca11a478ee8e1fd1"],
-  "mutant double-deref": ["8155db215b35371d", "923cb4860650da24"],
-  "mutant deref-after-failed-lookup": ["4eb1486eb211a9dd", "ed808d16344f0751"],
-  "mutant unset-pointer-after-failed-lookup": ["f63bd79bdb57af05", "bbf925eda87c736e"],
-  "mutant offset-xp": ["4388dfd0c639ac14", "e54726765c9ac983"], // issue 23: an empty name read at a wrong offset is process-name-correct's, not a PID reuse
-  "mutant offset-win7": ["76e6fbc65d48c7c6", "4753857ab95e774c"],
-  "mutant name-buffer-off-by-one": ["edbf0d898b4561b9", "96cff12aa0a25c67"],
-  "mutant path-as-narrow": ["b9836a1f7ab99f01", "0543b59e0653e688"],
-  "mutant path-ws-ignores-length": ["e4bf71e1b0081c98", "f4a481dbd695f91b"], // issue 23: a cut callback's lines are not read as events
-  "mutant path-wz-on-buffer": ["93145d3bc195aeae", "1645ba0f8be0a633"],
-  "mutant path-length-as-chars": ["8db6c810c4b79ff8", "e0c541a302a6ea26"],
-  "mutant no-rollback-link": ["1a759ee791b4a364", "af3641996d7ac85e"],
-  "mutant no-rollback-process": ["510f818501c182f6", "2e4fad78f2328429"], // issue 23: a reload is not blamed for what an earlier load left
-  "mutant no-rollback-thread": ["75cd1292acacc03b", "d2a4a8f0165fc614"],
-  "mutant no-rollback-image": ["a9e64155375dd4d5", "450bd6d3a9b2ed23"],
-  "mutant rollback-undoes-failed-step": ["8a8f904e4095cfb3", "c319ec8b8648fc38"],
-  "mutant rollback-wrong-order": ["f85506beb266b083", "ae8e3e62ad17b182"],
-  "mutant unload-forgets-image": ["442ecaa345181ad8", "c5ae031a1f116680"],
-  "mutant unload-forgets-thread": ["2c22b45d22c66f12", "5967017952b772b8"], // issue 23: a second unload is not blamed for the first's routine; each routine left is its own violation
-  "mutant unload-wrong-order": ["7b959c74cc4f188f", "bff7912954e65aee"],
-  "mutant unload-leaks-link": ["d6e0d0c6ff7a8f60", "7ceec66ffa79d643"], // issue 23: a reload's collision with the link an earlier unload left is that unload's finding
-  "mutant no-unload-routine": ["b7f5d5197ed6ea53", "ce587839b53997cb"],
-  "mutant stale-name-cache": ["e21ad4f01558250a", "3897611824e48eb4"], // issue 23: the message names its evidence (verdicts unchanged)
-  "mutant exit-only-if-lookup": ["a9ac452bd96f2c30", "6c68faeddfc20e8a"],
-  "mutant skip-system-images": ["a8c6f29d96d6d002", "91aa2c9d97f62b63"],
-  "mutant parent-is-creator": ["9b13c885db635366", "6daae7f2bea18aa3"],
-  "mutant thread-exit-as-process-exit": ["15b51b2ad9343b74", "9c040edd5605e6fa"],
-  "mutant long-path-one-call": ["5cb965fb2bf0b221", "b3ab62714cf6fad4"], // issue 23: the cut is dbgprint-limit's finding alone, no image-path-full cascade
-  "mutant pointer-as-ulong": ["aa038dcad40182e4", "36ad6256c9a93fef"],
-  "mutant pool-leak-on-unload": ["2e4f4fd8a44f9c59", "debafc76bbec2177"], // issue 23: a second unload is not blamed for the first's pool
-  "mutant irp-read-after-complete": ["3fd2f992b7b910a1", "b284f673db6be253"],
-  "mutant irp-not-completed": ["a96a9a89bf8689f9", "b150205e864b6ec8"],
-  "psrefmon.c, x86 and x64": ["ddddfcb7620ef38c", "a5570a66e6c2ab06"], // issue 22: MSVC's dialect (-fms-extensions -fms-compatibility) and the WDK header layout move the compiled code's addresses (verdicts unchanged, diffed against 7794388)
-  "psrefmon.c, 4 CPUs": ["82ab79ef5d20884c", "ffd8bfbc78aec108"], // issue 22: MSVC's dialect (-fms-extensions -fms-compatibility) and the WDK header layout move the compiled code's addresses (verdicts unchanged, diffed against 7794388)
-  "wssprocmon.c (C seed)": ["84fdf35479d35e8a", "e3641038b35cc667"], // issue 23: a reload not blamed for an earlier load's residue; issue 24: bug checks record the stack with source lines
-  "proctable.c with its client, 4 CPUs": ["3b7d3e2ec06245e8", "5472dcfe00c895f4"],
-  "proctable.c with its client, 1 CPU": ["a36633e4482c1420", "5df07061c28280ad"],
-  "proctable-nolock.c, 4 CPUs (races)": ["dc6d75307864ddca", "b1d5e1a1d32830b3"],
-  "obguard.c (object callbacks)": ["e68f9784b7d0b91a", "f24b9ecc1b4fd57c"], // issue 22: MSVC's dialect (-fms-extensions -fms-compatibility) and the WDK header layout move the compiled code's addresses (verdicts unchanged, diffed against 7794388)
-  "obguard.c, 4 CPUs": ["aba65075b8e829f8", "affbb16720ed743d"], // issue 22: MSVC's dialect (-fms-extensions -fms-compatibility) and the WDK header layout move the compiled code's addresses (verdicts unchanged, diffed against 7794388)
-  "timeline.c": ["dcc4af7d913c3d88", "fc5097773d216662"],
-  "procwatch.c": ["d4f933ae7b99fb2d", "7fd2e71db29473c8"], // issue 22: MSVC's dialect (-fms-extensions -fms-compatibility) and the WDK header layout move the compiled code's addresses (verdicts unchanged, diffed against 7794388)
-  "vfmon.c": ["c1cd19ce38579e0f", "5d4139da4055cd72"],
-  "imagegate.c": ["6b73706343175d6f", "40ef68525be82da1"],
-  "csqqueue.c, 1 and 4 CPUs": ["58c193cb2d7fb2a5", "722ddcb6d7d42b3d"], // issue 22: MSVC's dialect (-fms-extensions -fms-compatibility) and the WDK header layout move the compiled code's addresses (verdicts unchanged, diffed against 7794388)
-  "verifier mutant free-wrong-tag": ["1843dc9608d2116d", "d276334dc3baf359"], // issue 24: a bug check records the driver's stack with source lines, and its message the faulting line (verdicts unchanged)
-  "verifier mutant name-terminator-past-end": ["45eda08c397277e6", "9f1d23c37d2fa8ed"], // issue 24: a bug check records the driver's stack with source lines, and its message the faulting line (verdicts unchanged)
-  "verifier mutant log-uninitialised-field": ["82de23c9928a2cee", "da9b6c88c58ead65"], // issue 24: a bug check records the driver's stack with source lines, and its message the faulting line (verdicts unchanged)
-  "verifier mutant wz-under-spin-lock": ["839243d122dde14e", "9dd016ffc7c2401d"], // issue 22: MSVC's dialect (-fms-extensions -fms-compatibility) and the WDK header layout move the compiled code's addresses (verdicts unchanged, diffed against 7794388)
-  "verifier mutant return-holding-fast-mutex": ["cc11468c192649b4", "733facda4ae675cf"],
-  "verifier mutant write-into-eprocess": ["0a864e910d7a82e5", "ede81461cd038686"], // issue 24: a bug check records the driver's stack with source lines, and its message the faulting line (verdicts unchanged)
-  "ddi fixture rtl.c": ["3108578b5a1a097d", "5089db2db594bc07"],
-  "ddi fixture procinfo.c": ["f05cdc4a2ec1323b", "45d54bdbc1feb1d8"], // issue 24: a bug check records the driver's stack with source lines, and its message the faulting line (verdicts unchanged)
-  "ddi fixture sync.c": ["47998ca692368fed", "b4db3362bd5e1b59"], // issue 24: a bug check records the driver's stack with source lines, and its message the faulting line (verdicts unchanged)
+  "reference, adversarial, every build": ["5a4f0894aa42cd7f", "070eb37b3b167aa2"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "reference, 4 CPUs": ["bca9bb91ff83740a", "97f98d7288e3e537"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "wssprocmon (TypeScript seed)": ["e7ddd05361a71622", "d5d4c2864ebe975f"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant no-deref-process-create": ["a853790ef823117c", "e7918752fb8a83ee"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant no-deref-thread-create": ["be7d89765f311db9", "720c1002f98ef3d6"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant double-deref": ["8155db215b35371d", "041d4847a7e840e6"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant deref-after-failed-lookup": ["4eb1486eb211a9dd", "a1c712fa7530fa78"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant unset-pointer-after-failed-lookup": ["f63bd79bdb57af05", "c4908bc038b9043c"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant offset-xp": ["4388dfd0c639ac14", "ee520c2d39faa6db"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant offset-win7": ["76e6fbc65d48c7c6", "e547f641ad83cbfc"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant name-buffer-off-by-one": ["edbf0d898b4561b9", "d9acb51b39defc92"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant path-as-narrow": ["b9836a1f7ab99f01", "1d7b96e65b44e8be"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant path-ws-ignores-length": ["e4bf71e1b0081c98", "9afe07a21f583980"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant path-wz-on-buffer": ["93145d3bc195aeae", "85564d9062854cae"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant path-length-as-chars": ["8db6c810c4b79ff8", "b206f814301626e0"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant no-rollback-link": ["1a759ee791b4a364", "4436aca8094e8c97"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant no-rollback-process": ["510f818501c182f6", "2bbac7512448c741"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant no-rollback-thread": ["75cd1292acacc03b", "e13ca3d9675162e1"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant no-rollback-image": ["a9e64155375dd4d5", "7dd0761aa4b177cb"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant rollback-undoes-failed-step": ["8a8f904e4095cfb3", "a6656139a6f94682"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant rollback-wrong-order": ["f85506beb266b083", "9ed82636b99f98c9"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant unload-forgets-image": ["442ecaa345181ad8", "6f3c2ae122392f71"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant unload-forgets-thread": ["2c22b45d22c66f12", "f206b860687551a8"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant unload-wrong-order": ["7b959c74cc4f188f", "c78c74086c2b4001"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant unload-leaks-link": ["d6e0d0c6ff7a8f60", "277789e784506664"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant no-unload-routine": ["b7f5d5197ed6ea53", "48b3de353a53fa29"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant stale-name-cache": ["e21ad4f01558250a", "216d77f80c924ea0"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant exit-only-if-lookup": ["a9ac452bd96f2c30", "c63047448755dad9"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant skip-system-images": ["a8c6f29d96d6d002", "557cc9322259f0e2"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant parent-is-creator": ["9b13c885db635366", "d78c7a1988ff96ac"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant thread-exit-as-process-exit": ["15b51b2ad9343b74", "11e988478ab4dd76"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant long-path-one-call": ["5cb965fb2bf0b221", "7dde0787c8b8f45e"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant pointer-as-ulong": ["aa038dcad40182e4", "06c6f832eaa38b46"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant pool-leak-on-unload": ["2e4f4fd8a44f9c59", "de6205e26865b030"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant irp-read-after-complete": ["3fd2f992b7b910a1", "fc66f1fa3668e720"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "mutant irp-not-completed": ["a96a9a89bf8689f9", "bcb720b37fe6e98e"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "psrefmon.c, x86 and x64": ["ddddfcb7620ef38c", "bea84950c2277e03"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "psrefmon.c, 4 CPUs": ["82ab79ef5d20884c", "1a3ded8094468b31"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "wssprocmon.c (C seed)": ["84fdf35479d35e8a", "97b84b246f47a590"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "proctable.c with its client, 4 CPUs": ["3b7d3e2ec06245e8", "bb98b3058f817c70"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "proctable.c with its client, 1 CPU": ["a36633e4482c1420", "4b60969a3d6c2f7e"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "proctable-nolock.c, 4 CPUs (races)": ["dc6d75307864ddca", "cd3c1b97878fced8"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "obguard.c (object callbacks)": ["e68f9784b7d0b91a", "e54f67dc0c47ab69"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "obguard.c, 4 CPUs": ["aba65075b8e829f8", "757a3336f4a21763"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "timeline.c": ["dcc4af7d913c3d88", "836e3c7715d84f65"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "procwatch.c": ["d4f933ae7b99fb2d", "4f87dd1454d9e571"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "vfmon.c": ["c1cd19ce38579e0f", "36393f3ba92582da"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "imagegate.c": ["6b73706343175d6f", "2f64c97711b167c4"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "csqqueue.c, 1 and 4 CPUs": ["58c193cb2d7fb2a5", "126fb50c1870a0b7"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "verifier mutant free-wrong-tag": ["1843dc9608d2116d", "ee860a2d875cb0ab"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "verifier mutant name-terminator-past-end": ["45eda08c397277e6", "f6709d669f37bc18"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "verifier mutant log-uninitialised-field": ["82de23c9928a2cee", "32dcea621c95bd46"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "verifier mutant wz-under-spin-lock": ["839243d122dde14e", "ab7b1dd1412c0ed5"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "verifier mutant return-holding-fast-mutex": ["cc11468c192649b4", "b2f009fa22ac4006"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "verifier mutant write-into-eprocess": ["0a864e910d7a82e5", "92c0522390580fdb"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "ddi fixture rtl.c": ["3108578b5a1a097d", "9b4c0ce21381281c"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "ddi fixture procinfo.c": ["f05cdc4a2ec1323b", "ca0ece139ca5b289"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
+  "ddi fixture sync.c": ["47998ca692368fed", "88c480895894c514"], // issue 22: DriverSection's loader entry is kernel pool made at load, so later blocks lie higher (verdicts unchanged; the TS seed's verdict digest moves only by the EPROCESS addresses it logs, diffed run by run)
 };
 
 /** JSON with bigints as text (a logged field or an argument may hold one). */

@@ -12,6 +12,7 @@ import type { ObCallbacks } from '../ob/callbacks.js';
 import type { NotifyRoutines } from '../ps/notify.js';
 import type { Processes } from '../ps/processes.js';
 import type { Residue } from '../record.js';
+import { makeLoaderEntry } from '../mm/loader-entry.js';
 import { allocUnicodeString } from '../rtl/unicode-string.js';
 import {
   NT_SUCCESS,
@@ -25,6 +26,10 @@ import type { FileObjects } from './files.js';
 import { IRP_MJ_MAXIMUM_FUNCTION } from './layouts.js';
 
 const DRIVER_OBJECT_SIZE = { 4: 0xa8, 8: 0x150 } as const;
+/** DRIVER_OBJECT.DriverStart, DriverSize and DriverSection (wdm.h). */
+const DRIVER_OBJECT_IMAGE = { 4: { start: 0x0c, size: 0x10, section: 0x14 }, 8: { start: 0x18, size: 0x20, section: 0x28 } } as const;
+/** The size of the driver's image as the kernel maps it (the image notify says the same). */
+const DRIVER_IMAGE_SIZE = 0x3000;
 
 /** IopInvalidDeviceRequest: what the I/O manager puts in every MajorFunction slot before DriverEntry. */
 export const IopInvalidDeviceRequest: PDRIVER_DISPATCH = () => STATUS_INVALID_DEVICE_REQUEST;
@@ -100,13 +105,19 @@ export class DriverLoader {
     rec.frame = null;
     loaded.loads++;
     loaded.base = loaded.nextSystemImageBase();
-    yield* ke.inContext(processes.systemThread(), () => this.notify.notifyImage(null, `\\SystemRoot\\System32\\drivers\\${name}.sys`, loaded.base, 0x3000) ?? NOTHING);
+    const imagePath = `\\SystemRoot\\System32\\drivers\\${name}.sys`;
+    yield* ke.inContext(processes.systemThread(), () => this.notify.notifyImage(null, imagePath, loaded.base, DRIVER_IMAGE_SIZE) ?? NOTHING);
     const ps = build.pointerSize;
     const doVa = mem.alloc(DRIVER_OBJECT_SIZE[ps], 'Driv', 'kernel', { type: 'DRIVER_OBJECT', driverWritable: true });
     // Type, Size, and MajorFunction[] pre-filled with IopInvalidDeviceRequest ([WRK] io/iomgr/internal.c)
     mem.setU16(doVa, 4);
     mem.setU16(doVa + 2, DRIVER_OBJECT_SIZE[ps]);
     for (let i = 0; i <= IRP_MJ_MAXIMUM_FUNCTION; i++) mem.setPtr(doVa + (ps === 4 ? 0x38 : 0x70) + i * ps, build.systemImageBase + 0x1230);
+    // the image: where it lies, and its loader entry ([WRK] io/iomgr/internal.c IopLoadDriver: DriverSection = the section)
+    const img = DRIVER_OBJECT_IMAGE[ps === 4 ? 4 : 8];
+    mem.setPtr(doVa + img.start, loaded.base);
+    mem.setU32(doVa + img.size, DRIVER_IMAGE_SIZE);
+    mem.setPtr(doVa + img.section, makeLoaderEntry(mem, { base: loaded.base, size: DRIVER_IMAGE_SIZE, fullName: imagePath, baseName: `${name}.sys` }));
     const driverObject: DriverObjectState = {
       address: doVa,
       DriverUnload: null as PDRIVER_UNLOAD | null,

@@ -21,6 +21,7 @@ import {
 import type { EprocessLayout } from '../builds.js';
 import { type IrqlRule, APC_LEVEL, DDI_IRQL, DISPATCH_LEVEL, HIGH_LEVEL, irqlName, PASSIVE_LEVEL } from '../ke/irql.js';
 import { KernelMemory, Shadow } from '../mm/memory.js';
+import { KLDR_DATA_TABLE_ENTRY, LOADER_ENTRY_TYPE } from '../mm/loader-entry.js';
 
 /** The verifier's checks, as reports name them. */
 export const CHECKS = {
@@ -219,6 +220,18 @@ export class Verifier {
       `${ddi} argument ${position} is 0x${BigInt(key).toString(16).toUpperCase()}, read from uninitialised pool (${from}): the allocation was never written there`);
   }
 
+  /** The fields the verifier names in a kernel structure of this type: [name, offset, size]. */
+  private fieldsOf(type: string | undefined): readonly (readonly [string, number, number])[] {
+    const ps = this.host.pointerSize;
+    if (type === LOADER_ENTRY_TYPE) return KLDR_DATA_TABLE_ENTRY[ps === 8 ? 8 : 4].fields;
+    if (type !== 'EPROCESS') return [];
+    const e = this.host.eprocess;
+    return [
+      ['UniqueProcessId', e.UniqueProcessId, ps], ['ActiveProcessLinks', e.ActiveProcessLinks, 2 * ps],
+      ['InheritedFromUniqueProcessId', e.InheritedFromUniqueProcessId, ps], ['ImageFileName', e.ImageFileName, e.ImageFileNameSize],
+    ];
+  }
+
   /** Naming what lies at `va`: the structure and field, for reports. */
   describe(va: number): string {
     const mem = this.host.mem;
@@ -227,15 +240,7 @@ export class Verifier {
     const b = found.block;
     const off = va - b.va;
     let field = `+0x${off.toString(16).toUpperCase()}`;
-    if (b.type === 'EPROCESS') {
-      const e = this.host.eprocess;
-      const ps = this.host.pointerSize;
-      const fields: [string, number, number][] = [
-        ['UniqueProcessId', e.UniqueProcessId, ps], ['ActiveProcessLinks', e.ActiveProcessLinks, 2 * ps],
-        ['InheritedFromUniqueProcessId', e.InheritedFromUniqueProcessId, ps], ['ImageFileName', e.ImageFileName, e.ImageFileNameSize],
-      ];
-      for (const [name, at, size] of fields) if (off >= at && off < at + size) field = `${name} (+0x${at.toString(16).toUpperCase()})`;
-    }
+    for (const [name, at, size] of this.fieldsOf(b.type)) if (off >= at && off < at + size) field = `${name} (+0x${at.toString(16).toUpperCase()})`;
     const owner = b.owner === 'kernel' ? '' : ` of ${b.owner}`;
     return `${b.type}${owner} at ${mem.format(b.va)}, field ${field}`;
   }
