@@ -5,7 +5,7 @@
 import type { DeviceDeclaration, DriverDeclarations, LoggedEvent, LoggedKind } from '../model/driver-output.js';
 import { linesOf } from '../model/driver-output.js';
 import { reachabilityOf } from './reachability.js';
-import { BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS } from '../model/ke/bugcheck.js';
+import { BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS, routineUnloadedUnder } from '../model/ke/bugcheck.js';
 import type { CallbackRecord, DdiCallRecord, PhaseRecord, RunRecord } from '../model/record.js';
 
 export interface Evidence {
@@ -103,7 +103,8 @@ function failurePath(phase: PhaseRecord): string {
 /**
  * The driver action behind a registration left in place (the whole signature). DriverUnload that does not remove a routine: the residue
  * (unload-clean, one violation per routine) and the bug check 0xCE when the kernel later calls the routine in the
- * freed image (no-bugcheck) are one bug. A failed DriverEntry's failure path that undoes nothing: its residue
+ * freed image (no-bugcheck) are one bug; so is the 0xCE of a call of that routine still running on another CPU when
+ * DriverUnload returned (its removal would have waited for it: [WRK] ps/psnotify.c ExWaitForCallBacks). A failed DriverEntry's failure path that undoes nothing: its residue
  * (failed-entry-clean, everything the path left) and a 0xCE through any routine it left are one bug.
  */
 function unregisterSite(v: Violation, record: RunRecord): string | undefined {
@@ -119,7 +120,15 @@ function unregisterSite(v: Violation, record: RunRecord): string | undefined {
     return by(phase, registrationKey(left));
   }
   const b = record.bugCheck;
-  if (v.invariant !== 'no-bugcheck' || b === null || b.code !== BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS || b.seq === null) return undefined;
+  if (v.invariant !== 'no-bugcheck' || b === null || b.code !== BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS) return undefined;
+  if (b.during === 'DriverUnload') {
+    // a routine DriverUnload left registered was running when it returned: the registration left is the bug
+    const running = routineUnloadedUnder(b.reason);
+    const unload = record.phases.filter((p) => p.phase === 'DriverUnload' && p.residue !== undefined).pop();
+    const key = unload?.residue?.registrations.map(registrationKey).find((r) => running !== undefined && r.endsWith(` notify ${running}`));
+    return unload === undefined || key === undefined ? undefined : by(unload, key);
+  }
+  if (b.seq === null) return undefined;
   const cb = b.during === 'callback' ? record.callbacks.find((c) => c.seq === b.seq) : undefined;
   const altitude = b.during === 'ObjectCallback' ? record.phases.find((p) => p.seq === b.seq)?.handle?.altitude : undefined;
   const key = cb !== undefined ? `${cb.kind} notify ${cb.routine}` : altitude !== undefined ? `object callbacks at altitude ${altitude}` : undefined;

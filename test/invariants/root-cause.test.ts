@@ -3,7 +3,9 @@
  * at unload (unload-clean) or the bug check 0xCE when the kernel later calls it (no-bugcheck) shows it; two routines
  * left are two bugs. What an earlier load left is not blamed on the next load.
  */
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
+import { DEFAULT_WEIGHTS, scenarioArbitrary } from '../../src/generators/index.js';
 import { loadWasmDriver } from '../../src/driver/wasm/loader.js';
 import { runAndCheck } from '../../src/harness/check.js';
 import { fuzz } from '../../src/harness/fuzz.js';
@@ -35,6 +37,26 @@ describe('a routine left registered is one finding', () => {
     const both = fuzz(opts);
     expect(both.findings.map((f) => f.signature)).toEqual(['unregister|-|-|process notify OnProcess is left registered by DriverUnload']);
   });
+
+  test('on several CPUs, the 0xCE of a call still running when DriverUnload returned is the same finding as the routine left', async () => {
+    const broken = await loadWasmDriver('examples/drivers/multifile', { configuration: 'Broken', fibers: true });
+    const ce = fuzz({ driver: broken, seed: 1, runs: 300, builds: ['win10-x64', 'winxp-x86'], cpus: 4, invariants: [getInvariant('no-bugcheck')] });
+    expect(ce.findings.map((f) => f.signature)).toEqual(['unregister|-|-|image notify MfOnImage is left registered by DriverUnload']);
+    // the runs where the routine was still running at DriverUnload's return sign the same
+    let running = 0;
+    for (const sc of fc.sample(scenarioArbitrary({ builds: ['win10-x64'], cpus: 4, weights: { ...DEFAULT_WEIGHTS, unload: 6, image: 6 } }), { seed: 7, numRuns: 150 })) {
+      const r = runAndCheck(broken, sc, [getInvariant('no-bugcheck')]);
+      if (!/DriverUnload returned while MfOnImage .* was still running/.test(r.record.bugCheck?.reason ?? '')) continue;
+      running++;
+      expect(signatureOf(r.violations[0], r.record)).toBe('unregister|-|-|image notify MfOnImage is left registered by DriverUnload');
+    }
+    expect(running).toBeGreaterThan(0);
+    // a routine DriverUnload did remove cannot be running then: an in-flight dispatch it did not wait for is its own bug
+    const noWait = await loadWasmDriver('examples/drivers/proctable-unload-no-wait.c', { fibers: true });
+    const own = fuzz({ driver: noWait, seed: 1, runs: 500, cpus: 4, invariants: [getInvariant('no-bugcheck')] });
+    expect(own.findings.length).toBeGreaterThan(0);
+    for (const f of own.findings) expect(f.signature).not.toMatch(/^unregister/);
+  }, 300_000);
 
   test('two routines left are two findings, not one and not one per symptom', () => {
     const r = fuzz({ driver: forgetsTwo, seed: 1, runs: 1000, builds: ['win10-x64', 'winxp-x86'], cpus: 1 });

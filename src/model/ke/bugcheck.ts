@@ -163,3 +163,13 @@ export function failureBucket(code: number | string, image: string, fn: string |
   const head = typeof code === 'number' ? `0x${code.toString(16).toUpperCase()}` : `VRF_${code}`;
   return `${head}_${image}!${fn ?? 'unknown'}`;
 }
+
+/** 0xCE at DriverUnload's return: the reason, naming the routine of the image still running on another CPU. */
+export function unloadedUnderReason(routine: string, op: number, cpu: number): string {
+  return `DriverUnload returned while ${routine} (operation ${op}) was still running on CPU ${cpu}: the image was unloaded under it`;
+}
+
+/** The routine an unloadedUnderReason names (the invariants group the bug check with what left it running). */
+export function routineUnloadedUnder(reason: string): string | undefined {
+  return /^DriverUnload returned while (.+) \(operation \d+\) was still running on CPU \d+: the image was unloaded under it$/.exec(reason)?.[1];
+}

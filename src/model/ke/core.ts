@@ -16,6 +16,7 @@ import { CHECKS, type Verifier, type VerifierThreadState } from '../vf/verifier.
 import {
   BugCheck,
   BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS,
+  unloadedUnderReason,
   BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED,
   KernelHalted,
   VerifierStop,
@@ -190,7 +191,7 @@ export class KernelCore {
     const other = s.tasks.find((t) => t !== me && t.inDriver > 0);
     if (other === undefined) return;
     this.crash(new BugCheck(BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS, [0, 0, 0, 0],
-      `DriverUnload returned while ${other.routine} (operation ${other.op}) was still running on CPU ${other.cpu}: the image was unloaded under it`), 'DriverUnload', null);
+      unloadedUnderReason(other.routine, other.op, other.cpu)), 'DriverUnload', null);
   }
 
   // ------------------------------------------------------------------ calling driver code
