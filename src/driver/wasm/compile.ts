@@ -312,7 +312,8 @@ function userDiagnostics(text: string, base: string): string {
 export async function compileDriver(source: string | SourceBuild, defines: Readonly<Record<string, string>> = {}, extraFlags: readonly string[] = [], target: DriverTarget = 'x86'): Promise<CompiledDriver> {
   const { build, extra, project, units, headers, key } = compileInputs(source, defines, extraFlags, target);
   const hit = cacheGet(`${key}.wasm`);
-  if (hit !== undefined) return { wasm: hit, diagnostics: '', cached: true, root: project.base };
+  // a cache hit says what the build said (as ccache replays a compiler's warnings): the output does not depend on the cache
+  if (hit !== undefined) return { wasm: hit, diagnostics: cachedDiagnostics(key, project.base), cached: true, root: project.base };
   const shown = typeof source === 'string' ? source : userPath(build.units[0]);
   const userText = (): string => userDiagnostics(diagnostics.trim(), project.base);
   const { commands } = await loadClang();
@@ -337,7 +338,7 @@ export async function compileDriver(source: string | SourceBuild, defines: Reado
     if (/undeclared function '__PSH_S\d+/.test(diagnostics)) throw failed(unit);
     const object = Buffer.concat(chunks);
     if (isCxx(unit) && object.includes('_GLOBAL__sub_I_')) {
-      notes.push(`${userPath(resolve(project.base, unit))}: warning: global objects with dynamic initialisers are not constructed: MSVC's /kernel links no CRT to run them (Windows never does; their storage stays zero)`);
+      notes.push(`drv/${unit}: warning: global objects with dynamic initialisers are not constructed: MSVC's /kernel links no CRT to run them (Windows never does; their storage stays zero)`);
     }
     objects[`u${k}.o`] = new Uint8Array(object.buffer, object.byteOffset, object.byteLength);
   }
@@ -351,8 +352,17 @@ export async function compileDriver(source: string | SourceBuild, defines: Reado
   }
   const wasm = out?.['driver.wasm'];
   if (!(wasm instanceof Uint8Array)) throw new CompileError(userText(), `${shown}: the compiler produced no module`);
-  const warning = cachePut(`${key}.wasm`, wasm);
-  return { wasm, diagnostics: [userText(), ...notes, warning ?? ''].filter((x) => x !== '').join('\n'), cached: false, root: project.base };
+  const said = [diagnostics.trim(), ...notes].filter((x) => x !== '').join('\n');
+  // the log first: a module in the cache then always has what its build said beside it
+  const logWarning = said === '' ? undefined : cachePut(`${key}.log`, new TextEncoder().encode(said));
+  const warning = cachePut(`${key}.wasm`, wasm) ?? logWarning;
+  return { wasm, diagnostics: [userDiagnostics(said, project.base), warning ?? ''].filter((x) => x !== '').join('\n'), cached: false, root: project.base };
+}
+
+/** What a cached build said when it was made (clang's diagnostics and psharness's notes), in the user's terms. */
+function cachedDiagnostics(key: string, base: string): string {
+  const log = cacheGet(`${key}.log`);
+  return log === undefined ? '' : userDiagnostics(new TextDecoder().decode(log), base);
 }
 
 /** The sha256 of what a build compiles: its units and the project's headers they include, by relative path. */
