@@ -477,8 +477,9 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   const seconds = ((io.now() - started) / 1000).toFixed(2);
   // source locations for CI (SARIF, annotations, JUnit): a C driver's routines, from its (cached) x86 build's DWARF
   const annotate = io.env?.GITHUB_ACTIONS === 'true';
-  // a project's files are named relative to its source root (its DWARF's); a single file or module by its path
-  const driverFile = isDriverPath(values.driver) && !values.driver.includes(',') ? resolve(values.driver) : null;
+  // a project's files are named relative to its source root (its DWARF's); the driver's own file, when it is one
+  // (a source, a module, a .vcxproj), is where a finding without a line points: a directory or a list is no file
+  const driverFile = isDriverPath(values.driver) && DRIVER_FILE.test(values.driver) && !values.driver.includes(',') ? resolve(values.driver) : null;
   const sourceRoot = driver.sourceRoot;
   let lines: ReadonlyMap<string, SourceLine> | undefined;
   if (isDriverPath(values.driver) && !values.driver.endsWith('.wasm') && result.findings.length > 0 && (values.sarif !== undefined || values.junit !== undefined || annotate)) {

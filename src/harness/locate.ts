@@ -30,6 +30,13 @@ export function findingRoutines(f: Pick<Finding, 'violations' | 'record' | 'sign
     const phase = r.phases.find((p) => p.seq === v.evidence.seq);
     if (phase?.phase === 'DriverEntry') out.push('DriverEntry');
     if (phase?.handle !== undefined) out.push(phase.handle.routine);
+    // a routine left registered: the routine itself (`image notify MfOnImage (slot 0)`)
+    if (v.invariant === 'unload-clean' || v.invariant === 'failed-entry-clean') {
+      for (const left of Array.isArray(v.evidence.actual) ? v.evidence.actual : []) {
+        const m = typeof left === 'string' ? /^\w+ notify (\S+) \(slot \d+\)$/.exec(left) : null;
+        if (m !== null) out.push(m[1]);
+      }
+    }
   }
   return [...new Set(out)];
 }

@@ -90,6 +90,12 @@ describe('the examples and their twins, on every build they load on', () => {
     expect(broken.code).toBe(1);
     expect(broken.out).toMatch(/✗ unload-clean: after DriverUnload: image notify MfOnImage/);
     expect(broken.out).toMatch(/: 1 distinct finding\(s\) in 1 invariant\(s\)/); // the 0xCE it causes is the same finding
+    // SARIF names the routine left registered, in the project's own file (a directory is no location)
+    const sarif = join(mkdtempSync(join(tmpdir(), 'psh-sarif-')), 'r.sarif');
+    expect((await fuzz('examples/drivers/multifile', '--configuration', 'Broken', '--sarif', sarif)).code).toBe(1);
+    const [result] = (JSON.parse(readFileSync(sarif, 'utf8')) as { runs: { results: { locations: { physicalLocation: { artifactLocation: { uri: string }; region?: { startLine: number } }; logicalLocations?: { name: string }[] }[] }[] }[] }).runs[0].results;
+    expect(result.locations.map((l) => [l.physicalLocation.artifactLocation.uri, l.logicalLocations?.[0].name])).toEqual([['examples/drivers/multifile/callbacks.c', 'MfOnImage']]);
+    expect(result.locations[0].physicalLocation.region?.startLine).toBeGreaterThan(20);
   }, 300_000);
 
   test('a C++ monitor (RAII guard template, pool-backed new/delete, a bounded list) passes; its twin leaks at unload', async () => {
@@ -173,6 +179,9 @@ describe('MSVC dialect and compile errors in the user\'s terms', () => {
     const c = await runCli(['fuzz', '--driver', join(dir, 'ctor.cpp'), '--runs', '20', '--no-reports']);
     expect(c.err).toMatch(/ctor\.cpp: warning: global objects with dynamic initialisers are not constructed: MSVC's \/kernel links no CRT/);
     expect(c.code).toBe(0); // the constructor never ran: DriverEntry saw limit 0
+    // built again from the cache: what the build said is said again
+    const again = await runCli(['fuzz', '--driver', join(dir, 'ctor.cpp'), '--runs', '1', '--no-reports']);
+    expect(again.err).toMatch(/ctor\.cpp: warning: global objects with dynamic initialisers are not constructed/);
   }, 300_000);
 });
 
