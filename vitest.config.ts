@@ -13,7 +13,7 @@ export default defineConfig({
       exclude: ['src/**/index.ts', 'src/harness/worker.ts'],
       reporter: ['text-summary', 'text'],
       // CI enforces these; raise them as the code matures.
-      thresholds: { lines: 95.9, statements: 94.1, functions: 94.7, branches: 86.3 },
+      thresholds: { lines: 96.1, statements: 94.2, functions: 95, branches: 86.5 },
     },
   },
 });
