@@ -144,6 +144,26 @@ static inline PVOID InterlockedCompareExchangePointer(PVOID volatile *Destinatio
     __psh_atomic_end();
     return Comparand;
 }
+/* MSVC's intrinsic names (intrin.h): under -fms-extensions clang would compile them as its own builtins, atomics the
+   simulated kernel could not tell from plain loads and stores (a false race); they are the marked functions above. */
+#define _InterlockedIncrement InterlockedIncrement
+#define _InterlockedDecrement InterlockedDecrement
+#define _InterlockedExchange InterlockedExchange
+#define _InterlockedExchangeAdd InterlockedExchangeAdd
+#define _InterlockedCompareExchange InterlockedCompareExchange
+#define _InterlockedAnd InterlockedAnd
+#define _InterlockedOr InterlockedOr
+#define _InterlockedXor InterlockedXor
+#define _InterlockedIncrement64 InterlockedIncrement64
+#define _InterlockedDecrement64 InterlockedDecrement64
+#define _InterlockedExchange64 InterlockedExchange64
+#define _InterlockedExchangeAdd64 InterlockedExchangeAdd64
+#define _InterlockedCompareExchange64 InterlockedCompareExchange64
+#define _InterlockedAnd64 InterlockedAnd64
+#define _InterlockedOr64 InterlockedOr64
+#define _InterlockedXor64 InterlockedXor64
+#define _InterlockedExchangePointer InterlockedExchangePointer
+#define _InterlockedCompareExchangePointer InterlockedCompareExchangePointer
 
 #define NT_SUCCESS(Status) (((NTSTATUS)(Status)) >= 0)
 #define FIELD_OFFSET(type, field) ((LONG)__builtin_offsetof(type, field))

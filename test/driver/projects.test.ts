@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { conditionHolds, DriverProjectError, isSourceProject, resolveProject } from '../../src/driver/wasm/project.js';
-import { shortFunctionName } from '../../src/driver/wasm/module-info.js';
+import { inspectModule, shortFunctionName } from '../../src/driver/wasm/module-info.js';
+import { compileDriver } from '../../src/driver/wasm/compile.js';
 import { runCli } from '../helpers.js';
 
 const MULTIFILE = 'examples/drivers/multifile/multifile.vcxproj';
@@ -136,6 +137,35 @@ describe('MSVC dialect and compile errors in the user\'s terms', () => {
     const r = await runCli(['fuzz', '--driver', file, '--runs', '20', '--no-reports']);
     expect(r.err).not.toMatch(/error/);
     expect(r.code).toBe(0);
+  }, 300_000);
+
+  test('ntintsafe.h and intrin.h: overflow checked as documented; an _Interlocked intrinsic is the kernel-visible atomic', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psh-intrin-'));
+    const file = join(dir, 'safe.c');
+    writeFileSync(file, [
+      '#include <ntddk.h>',
+      '#include <ntintsafe.h>',
+      '#include <intrin.h>',
+      'static LONG gCount;',
+      'static VOID Unload(PDRIVER_OBJECT d) { UNREFERENCED_PARAMETER(d); }',
+      'NTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r) {',
+      '  ULONG sum; USHORT narrow; SIZE_T bytes;',
+      '  UNREFERENCED_PARAMETER(r); d->DriverUnload = Unload;',
+      '  if (RtlULongAdd(0xfffffff0UL, 0x20, &sum) != STATUS_INTEGER_OVERFLOW || sum != ULONG_ERROR) return STATUS_UNSUCCESSFUL;',
+      '  if (RtlULongAdd(1, 2, &sum) != STATUS_SUCCESS || sum != 3) return STATUS_UNSUCCESSFUL;',
+      '  if (RtlULongToUShort(0x10000, &narrow) != STATUS_INTEGER_OVERFLOW || narrow != USHORT_ERROR) return STATUS_UNSUCCESSFUL;',
+      '  if (RtlSizeTMult(sizeof(ULONG), 16, &bytes) != STATUS_SUCCESS || bytes != 64) return STATUS_UNSUCCESSFUL;',
+      '  return _InterlockedIncrement(&gCount) >= 1 ? STATUS_SUCCESS : STATUS_UNSUCCESSFUL;',
+      '}',
+      '',
+    ].join('\n'));
+    const r = await runCli(['fuzz', '--driver', file, '--runs', '20', '--no-reports']);
+    expect(r.err).not.toMatch(/error|warning/);
+    expect(r.code).toBe(0); // DriverEntry fails (entry-failure-justified) if any check above is wrong
+    for (const target of ['x86', 'x64'] as const) {
+      const c = await compileDriver(file, {}, [], target);
+      expect(inspectModule(c.wasm).imports.map((i) => i.name)).toContain('atomic_begin'); // (wasm64 on x64: read, not compiled)
+    }
   }, 300_000);
 
   test('a compile error names the file as the user does, with line and column; the clang version once; exit 2', async () => {
