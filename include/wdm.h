@@ -295,6 +295,7 @@ typedef struct _CLIENT_ID {
 #define IRP_MJ_SYSTEM_CONTROL           0x17
 #define IRP_MJ_PNP                      0x1b
 #define IRP_MJ_MAXIMUM_FUNCTION         0x1b
+#define DEVICE_TYPE ULONG
 #define FILE_DEVICE_UNKNOWN             0x00000022
 #define FILE_DEVICE_SECURE_OPEN         0x00000100
 #define IO_NO_INCREMENT                 0

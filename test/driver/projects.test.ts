@@ -168,6 +168,35 @@ describe('MSVC dialect and compile errors in the user\'s terms', () => {
     }
   }, 300_000);
 
+  test('wdmsec.h: IoCreateDeviceSecure is IoCreateDevice with a security descriptor (wdmsec.lib), its device made and deleted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psh-wdmsec-'));
+    const file = join(dir, 'secure.c');
+    writeFileSync(file, [
+      '#include <ntddk.h>',
+      '#include <wdmsec.h>',
+      'static PDEVICE_OBJECT gDevice;',
+      'static UNICODE_STRING gName = RTL_CONSTANT_STRING(L"\\\\Device\\\\Secure");',
+      'static VOID Unload(PDRIVER_OBJECT d) { UNREFERENCED_PARAMETER(d); IoDeleteDevice(gDevice); }',
+      'NTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r) {',
+      '  NTSTATUS s;',
+      '  UNREFERENCED_PARAMETER(r);',
+      '  s = IoCreateDeviceSecure(d, 0, &gName, FILE_DEVICE_UNKNOWN, FILE_DEVICE_SECURE_OPEN, FALSE, &SDDL_DEVOBJ_SYS_ALL_ADM_ALL, NULL, &gDevice);',
+      '  if (!NT_SUCCESS(s)) return s;',
+      '  d->DriverUnload = Unload;',
+      '  return STATUS_SUCCESS;',
+      '}',
+      '',
+    ].join('\n'));
+    const r = await runCli(['fuzz', '--driver', file, '--runs', '200', '--no-reports']);
+    expect(r.err).not.toMatch(/error|warning/);
+    expect(r.code).toBe(0);
+    const forget = join(dir, 'forget.c');
+    writeFileSync(forget, readFileSync(file, 'utf8').replace('IoDeleteDevice(gDevice);', ''));
+    const leak = await runCli(['fuzz', '--driver', forget, '--runs', '200', '--no-reports']);
+    expect(leak.code).toBe(1);
+    expect(leak.out).toMatch(/\\Device\\Secure/); // the device DriverUnload left
+  }, 300_000);
+
   test('a compile error names the file as the user does, with line and column; the clang version once; exit 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'psh-bad-'));
     mkdirSync(join(dir, 'inc'));
