@@ -44,7 +44,11 @@ _Static_assert(sizeof(L'a') == 2, "WCHAR must be 16-bit: compile with -fshort-wc
 #define ASSERTMSG(m, x) ((void)0)
 #define UNREFERENCED_PARAMETER(P) ((void)(P))
 #define DBG_UNREFERENCED_LOCAL_VARIABLE(V) ((void)(V))
-#define ALLOC_PRAGMA_IGNORED 1
+/* The WDK defines these for compilers that honour #pragma alloc_text and data_seg, and drivers guard their pragmas
+   with them. psharness honours alloc_text and code_seg (PAGE and INIT code: docs/verifier.md); data sections are not
+   modelled. */
+#define ALLOC_PRAGMA 1
+#define ALLOC_DATA_PRAGMA 1
 
 #ifndef NULL
 #ifdef __cplusplus

@@ -29,7 +29,8 @@ export async function mutatedCopy(source: string, from: string, to: string): Pro
   const dir = mkdtempSync(join(tmpdir(), 'psh-mut-'));
   const file = join(dir, basename(source));
   writeFileSync(file, original.replace(from, to));
-  const spec = source.replace(/\.c$/, '.psharness.json');
-  if (existsSync(spec)) copyFileSync(spec, join(dir, basename(spec)));
+  // the log spec beside a C or C++ source (never the source itself: a copy of it would undo the edit)
+  const spec = source.replace(/\.(?:c|cpp|cc|cxx)$/, '.psharness.json');
+  if (spec !== source && existsSync(spec)) copyFileSync(spec, join(dir, basename(spec)));
   return file;
 }

@@ -50,7 +50,7 @@ function wrapDdis(table: Record<string, unknown>, verifier: () => Verifier): voi
 }
 
 /** The hooks of the instrumented code: not calls of the driver (neither counted nor IRQL-checked). */
-const UNCOUNTED: ReadonlySet<string> = new Set(['WORK_EXCEEDED', 'VERIFY_ACCESS', 'VERIFY_VALUE', 'CPU', 'SCHEDULING_POINT', 'SUSPENDED', 'FIBER_BUFFER', 'ATOMIC_BEGIN', 'ATOMIC_END']);
+const UNCOUNTED: ReadonlySet<string> = new Set(['WORK_EXCEEDED', 'VERIFY_ACCESS', 'VERIFY_VALUE', 'CPU', 'SCHEDULING_POINT', 'SUSPENDED', 'FIBER_BUFFER', 'ATOMIC_BEGIN', 'ATOMIC_END', 'CODE_SECTION_EXECUTES']);
 
 const UNICODE_STRING_32 = { Length: 0, MaximumLength: 2, Buffer: 4, size: 8 } as const;
 const UNICODE_STRING_64 = { Length: 0, MaximumLength: 2, Buffer: 8, size: 16 } as const;

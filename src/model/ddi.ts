@@ -314,6 +314,11 @@ export interface Ddi extends RtlRoutines, ProcessInfoRoutines, KeExRoutines, ObC
   WORK_EXCEEDED(): never;
   /** Units of work (loop iterations and calls) a routine may spend before the watchdog fires. */
   readonly WORK_BUDGET: number;
+  /**
+   * A function the driver placed in a PAGE (`pageable`) or INIT (`discardable`) section runs, at its entry or before
+   * a call it makes: paged code at DISPATCH_LEVEL under the verifier is 0xD1, INIT code after DriverEntry is 0x50.
+   */
+  CODE_SECTION_EXECUTES(Function: string, Kind: 'pageable' | 'discardable', Section: string): void;
 
   // ---- the scheduler's hooks for a driver compiled to WebAssembly (docs/concurrency.md)
   /** The CPU of the thread of execution running now, or -1 when the run is sequential (one CPU). */

@@ -9,7 +9,9 @@ import { directoryEntries, INPUT_LIMITS, readInputText } from '../input-files.js
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheGet, cacheHas, cachePut } from './cache.js';
+import { CODE_SECTIONS_SECTION, encodeCodeSections, mentionsCodeSections, sectionsFromIr, withoutCrossSectionInlining } from './code-sections.js';
 import type { DriverTarget, SourceBuild } from './project.js';
+import { withCustomSection } from './source-lines.js';
 
 /**
  * Flags from the feasibility study: freestanding wasm32, 16-bit WCHAR, NULL dereferences trap. Also: no bulk
@@ -83,7 +85,7 @@ export { cacheDir } from './cache.js';
 type ToolCommand = (args: string[], files: Record<string, unknown>, options: Record<string, unknown>) => Promise<Record<string, unknown>> | Record<string, unknown> | undefined;
 
 interface ClangModule {
-  commands: { clang: ToolCommand; 'wasm-ld': ToolCommand };
+  commands: { clang: ToolCommand; 'wasm-ld': ToolCommand; 'c++filt': ToolCommand };
   runLLVM: (args: null, files: Record<string, unknown>, options: Record<string, unknown>) => unknown;
 }
 
@@ -242,20 +244,23 @@ function unitFlags(build: SourceBuild, base: string, unit: string): string[] {
 }
 
 function compileInputs(source: string | SourceBuild, defines: Readonly<Record<string, string>>, extraFlags: readonly string[], target: DriverTarget): {
-  build: SourceBuild; extra: string[]; project: ProjectFiles; units: string[]; headers: Record<string, string>; key: string;
+  build: SourceBuild; extra: string[]; project: ProjectFiles; units: string[]; headers: Record<string, string>; key: string; sections: boolean;
 } {
   const build = asBuild(source);
   const extra = [...Object.entries(defines).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `-D${k}=${v}`), ...extraFlags];
   const project = projectFiles(build);
   const units = build.units.map((u) => relative(project.base, u).split(sep).join('/'));
   const headers = readTree(includeDir(), (f) => f.endsWith('.h'));
+  const sections = mentionsCodeSections(project.files);
   const key = createHash('sha256')
     .update(JSON.stringify({
       files: sortedFiles(project.files), units: units.map((u) => [u, unitFlags(build, project.base, u)]), headers, flags: [...clangFlags(target), ...extra, ...linkFlags(units)],
       clang: toolVersion('@yowasp/clang'), pipeline: PIPELINE,
+      // only a project that names code sections gets the list (other builds keep their cached images)
+      ...(sections ? { sections: 2 } : {}),
     }))
     .digest('hex');
-  return { build, extra, project, units, headers, key };
+  return { build, extra, project, units, headers, key, sections };
 }
 
 /** Whether compiling `source` for `target` would be a cache hit (the loader then needs no instrumentation worker). */
@@ -310,7 +315,7 @@ function userDiagnostics(text: string, base: string): string {
  * links no CRT to run them, so Windows never does and psharness does not either (their storage stays zero).
  */
 export async function compileDriver(source: string | SourceBuild, defines: Readonly<Record<string, string>> = {}, extraFlags: readonly string[] = [], target: DriverTarget = 'x86'): Promise<CompiledDriver> {
-  const { build, extra, project, units, headers, key } = compileInputs(source, defines, extraFlags, target);
+  const { build, extra, project, units, headers, key, sections } = compileInputs(source, defines, extraFlags, target);
   const hit = cacheGet(`${key}.wasm`);
   // a cache hit says what the build said (as ccache replays a compiler's warnings): the output does not depend on the cache
   if (hit !== undefined) return { wasm: hit, diagnostics: cachedDiagnostics(key, project.base), cached: true, root: project.base };
@@ -324,13 +329,22 @@ export async function compileDriver(source: string | SourceBuild, defines: Reado
   const fs = { include: headers, drv: tree(project.files) };
   const objects: Record<string, Uint8Array> = {};
   const notes: string[] = [];
+  const placed: [string, string][] = [];
   const failed = (unit: string, code?: number): CompileError => new CompileError(userText(),
     `${userPath(resolve(project.base, unit))} does not compile (${code !== undefined ? `clang exit ${code}, ` : ''}clang ${toolVersion('@yowasp/clang')})${shimLimitHint(diagnostics)}`);
   for (const [k, unit] of units.entries()) {
     const chunks: Uint8Array[] = [];
+    const flags = [...compile, ...extra, ...unitFlags(build, project.base, unit)];
+    const sink = { ...options, stdout: (b: Uint8Array | null) => { if (b !== null) chunks.push(b.slice()); } };
     try {
-      await commands.clang([...compile, ...extra, ...unitFlags(build, project.base, unit), '-c', `drv/${unit}`, '-o', '-'], fs,
-        { ...options, stdout: (b: Uint8Array | null) => { if (b !== null) chunks.push(b.slice()); } });
+      if (!sections) await commands.clang([...flags, '-c', `drv/${unit}`, '-o', '-'], fs, sink);
+      else {
+        // the front end's IR says where each function went; the optimiser then runs on it as it would have
+        await commands.clang([...flags, '-S', '-emit-llvm', '-Xclang', '-disable-llvm-passes', `drv/${unit}`, '-o', '-'], fs, sink);
+        const ir = Buffer.concat(chunks.splice(0)).toString('utf8');
+        placed.push(...sectionsFromIr(ir));
+        await commands.clang([...compile, '-Wno-unused-command-line-argument', '-c', `u${k}.ll`, '-o', '-'], { ...fs, [`u${k}.ll`]: withoutCrossSectionInlining(ir) }, sink);
+      }
     } catch (e) {
       throw failed(unit, (e as { code?: number }).code);
     }
@@ -350,13 +364,26 @@ export async function compileDriver(source: string | SourceBuild, defines: Reado
     const code = (e as { code?: number }).code;
     throw new CompileError(userText(), `${shown} does not link${code !== undefined ? ` (wasm-ld exit ${code})` : ''}`);
   }
-  const wasm = out?.['driver.wasm'];
-  if (!(wasm instanceof Uint8Array)) throw new CompileError(userText(), `${shown}: the compiler produced no module`);
+  const linked = out?.['driver.wasm'];
+  if (!(linked instanceof Uint8Array)) throw new CompileError(userText(), `${shown}: the compiler produced no module`);
+  const wasm = placed.length === 0 ? linked : withCustomSection(linked, CODE_SECTIONS_SECTION, encodeCodeSections(await demangled(commands['c++filt'], placed)));
   const said = [diagnostics.trim(), ...notes].filter((x) => x !== '').join('\n');
   // the log first: a module in the cache then always has what its build said beside it
   const logWarning = said === '' ? undefined : cachePut(`${key}.log`, new TextEncoder().encode(said));
   const warning = cachePut(`${key}.wasm`, wasm) ?? logWarning;
   return { wasm, diagnostics: [userDiagnostics(said, project.base), warning ?? ''].filter((x) => x !== '').join('\n'), cached: false, root: project.base };
+}
+
+/** C++ symbols demangled as wasm-ld writes them into the name section (the same LLVM demangler: c++filt). */
+async function demangled(filt: ToolCommand, entries: readonly [string, string][]): Promise<[string, string][]> {
+  const mangled = entries.filter(([n]) => n.startsWith('_Z')).map(([n]) => n);
+  if (mangled.length === 0) return [...entries];
+  let text = '';
+  const decoder = new TextDecoder();
+  await filt(mangled, {}, { stdout: (b: Uint8Array | null) => { if (b !== null) text += decoder.decode(b, { stream: true }); }, stderr: () => {}, fetchProgress: () => {} });
+  const names = text.split('\n');
+  const map = new Map(mangled.map((m, i) => [m, names[i] !== undefined && names[i] !== '' ? names[i] : m]));
+  return entries.map(([n, s]) => [map.get(n) ?? n, s]);
 }
 
 /** What a cached build said when it was made (clang's diagnostics and psharness's notes), in the user's terms. */

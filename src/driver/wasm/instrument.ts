@@ -23,6 +23,7 @@ import { cacheGet, cachePut } from './cache.js';
 import { STACK_TOP, toolVersion } from './compile.js';
 import { DYNAMIC_EXPORT_PREFIX, DYNAMIC_IMPORT_PREFIX, DYNAMIC_ROUTINES } from './dynamic-routines.js';
 import { frameLayouts, type FrameLayout } from './frames.js';
+import { CODE_SECTIONS_SECTION, decodeCodeSections } from './code-sections.js';
 import { customSections, withoutDebugSections } from './module-info.js';
 import { annotateMemoryChecks, annotateSourceLines, sitesJson, SITES_SECTION, SOURCE_MAP_SECTION, withCustomSection } from './source-lines.js';
 
@@ -168,7 +169,9 @@ async function runPasses(wasm: Uint8Array, options: InstrumentOptions): Promise<
   b.setFlexibleInlineMaxSize(options.x64 !== undefined ? 128 : 64);
   // the frames DWARF describes (a C driver is built with -g): where /GS padding lies. binaryen reads the module
   // without its DWARF, which it would otherwise parse and carry through every pass
-  const layouts = frameLayouts(customSections(wasm));
+  const sections = customSections(wasm);
+  const layouts = frameLayouts(sections);
+  const placed = decodeCodeSections(sections.get(CODE_SECTIONS_SECTION));
   const m = b.readBinary(withoutDebugSections(wasm));
   try {
     // Features as the module declares them: Features.All would emit encodings Node 20 rejects (research addendum).
@@ -184,6 +187,7 @@ async function runPasses(wasm: Uint8Array, options: InstrumentOptions): Promise<
     } finally {
       b.setPassArgument('no-inline', null);
     }
+    if (placed.length > 0) codeSectionChecks(b, m, placed.map(([name]) => name));
     let rodata: [number, number] | null = null;
     for (let i = 0; i < m.getNumDataSegments(); i++) {
       const s = m.getDataSegmentInfo(m.getDataSegmentByIndex(i));
@@ -229,6 +233,49 @@ async function runPasses(wasm: Uint8Array, options: InstrumentOptions): Promise<
     return lines.sites.size === 0 ? mapped : withCustomSection(mapped, SITES_SECTION, new TextEncoder().encode(sitesJson(lines)));
   } finally {
     m.dispose();
+  }
+}
+
+/** The import a function in a PAGE or INIT section calls with its index in the image's list (code-sections.ts). */
+export const CODE_SECTION_IMPORT = 'code_section';
+
+/**
+ * Each function the image's list places in a PAGE or INIT section tells the kernel, at its entry and before each call
+ * it makes, that its code runs now (the kernel knows the IRQL and whether INIT was freed). Before each call: that is
+ * where a paged routine that raised the IRQL (KeAcquireSpinLock) next runs at DISPATCH_LEVEL, as Driver Verifier's
+ * Force IRQL Checking trims the pages at the raise. Run before the other passes, so the calls are the driver's own.
+ */
+function codeSectionChecks(b: Binaryen, m: Binaryen, names: readonly string[]): void {
+  const { i32, none } = b;
+  m.addFunctionImport(`psharness_${CODE_SECTION_IMPORT}`, 'psharness', CODE_SECTION_IMPORT, i32, none);
+  const index = new Map<string, number>();
+  names.forEach((n, k) => { if (!index.has(n)) index.set(n, k); });
+  const fields = childFields(b);
+  for (let i = 0; i < m.getNumFunctions(); i++) {
+    const f = m.getFunctionByIndex(i);
+    const fi = b.getFunctionInfo(f);
+    const k = index.get(fi.name);
+    if (k === undefined || (fi.module ?? '') !== '') continue;
+    const hook = (): number => m.call(`psharness_${CODE_SECTION_IMPORT}`, [m.i32.const(k)], none);
+    const calls: [number, (n: number) => void][] = [];
+    const walk = (e: number, set: (n: number) => void): void => {
+      if (e === 0) return;
+      const id = b.getExpressionId(e);
+      const kids = fields.get(id);
+      if (kids === undefined) throw new Error(`the code-section pass meets an expression kind it does not know (id ${id})`);
+      if (kids.length === 0) return;
+      const info = b.getExpressionInfo(e) as Record<string, unknown>;
+      for (const field of kids) {
+        const v = info[field];
+        if (Array.isArray(v)) (v as number[]).forEach((c, j) => walk(c, (n) => setChild(b, e, id, field, j, n)));
+        else if (typeof v === 'number') walk(v, (n) => setChild(b, e, id, field, -1, n));
+      }
+      if (id === b.CallId || id === b.CallIndirectId) calls.push([e, set]);
+    };
+    let body = fi.body as number;
+    walk(body, (n) => { body = n; });
+    for (const [e, set] of calls) set(m.block(null, [hook(), e], b.getExpressionType(e)));
+    b.Function.setBody(f, m.block(null, [hook(), body], fi.results));
   }
 }
 

@@ -26,9 +26,10 @@ import { linePattern, loadLogSpec, parserFromSpec } from '../log-spec.js';
 import type { DriverModule } from '../types.js';
 import { compileDriver, isCompiled, STACK_TOP, type DriverTarget } from './compile.js';
 import { DRIVER_FILE, DriverProjectError, isSingleSource, isSourceProject, resolveProject, SOURCE_EXTENSIONS, type DriverProject } from './project.js';
-import { BUDGET_GLOBAL, STACK_LIMIT_GLOBAL, instrumentDriver, InstrumentWorker, LAYOUT_SECTION, type ImageLayout, type InstrumentedModule, type InstrumentOptions } from './instrument.js';
+import { BUDGET_GLOBAL, CODE_SECTION_IMPORT, STACK_LIMIT_GLOBAL, instrumentDriver, InstrumentWorker, LAYOUT_SECTION, type ImageLayout, type InstrumentedModule, type InstrumentOptions } from './instrument.js';
 import { coveragePoints, X64_KEY, type CoverageCollector } from './coverage.js';
-import { customSections, functionNames, inspectModule, type ImportInfo, type ModuleInfo } from './module-info.js';
+import { CODE_SECTIONS_SECTION, decodeCodeSections, type CodeSectionKind } from './code-sections.js';
+import { customSections, functionNames, shortFunctionName, inspectModule, type ImportInfo, type ModuleInfo } from './module-info.js';
 
 export class WasmDriverError extends Error {
   constructor(message: string) {
@@ -263,6 +264,8 @@ interface PreparedImage {
   readonly warning?: string;
   /** The buffer below each /GS cookie, by function (the instrumentation's layout section). */
   readonly gsBuffers?: Readonly<Record<string, string>>;
+  /** The functions the driver placed in PAGE or INIT sections, in the order the instrumentation numbers them. */
+  readonly codeSections: readonly (readonly [string, CodeSectionKind, string])[];
 }
 
 type Instrument = (wasm: Uint8Array, options: InstrumentOptions) => Promise<InstrumentedModule>;
@@ -341,7 +344,8 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
     }
   }
   return {
-    target, module, imports, names, bytes: bytes.length, ...(layout?.gsBuffers !== undefined ? { gsBuffers: layout.gsBuffers } : {}),
+    target, module, imports, names, bytes: bytes.length, codeSections: decodeCodeSections(customSections(compiled).get(CODE_SECTIONS_SECTION)),
+    ...(layout?.gsBuffers !== undefined ? { gsBuffers: layout.gsBuffers } : {}),
     symbolize: symbolizer(bytes, imports.filter((i) => i.kind === 'function').length),
     symbolAt: lazySymbols(compiled),
     siteLine: siteReader(WebAssembly.Module.customSections(fibersModule ?? module, SITES_SECTION)[0]),
@@ -518,7 +522,7 @@ function toX64(v: number): bigint {
 }
 
 /** Imports that are no scheduling points: the coverage and watchdog hooks, and the end of an Interlocked operation. */
-const NOT_SCHEDULING_POINTS: ReadonlySet<string> = new Set([COVERAGE_HOOK, '__sanitizer_cov_trace_pc_guard_init', 'budget_exceeded', 'memory_grow', 'atomic_end']);
+const NOT_SCHEDULING_POINTS: ReadonlySet<string> = new Set([COVERAGE_HOOK, '__sanitizer_cov_trace_pc_guard_init', 'budget_exceeded', 'memory_grow', 'atomic_end', CODE_SECTION_IMPORT]);
 
 /** The exports binaryen's asyncify pass adds (the fibers build). */
 interface Asyncify {
@@ -1127,6 +1131,11 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
       ddi.VERIFY_ACCESS(typeof ea === 'bigint' ? fromX64(ea) : n(ea) >>> 0, n(len), n(store) !== 0, site === undefined ? undefined : n(site));
     },
     budget_exceeded: () => ddi.WORK_EXCEEDED(),
+    // a function in a PAGE or INIT section runs (instrument.ts: at its entry and before each call it makes)
+    [CODE_SECTION_IMPORT]: (k) => {
+      const placed = img.codeSections[n(k)];
+      if (placed !== undefined) ddi.CODE_SECTION_EXECUTES(shortFunctionName(placed[0]), placed[1], placed[2]);
+    },
     // a frame took the stack pointer past the thread's kernel stack (the instrumentation's test of every store to
     // __stack_pointer): on Windows the frame's first access below the stack is in its guard page, a double fault
     stack_overflow: (sp) => {

@@ -15,7 +15,7 @@
 import type { SourceFrame } from '../../model/ke/bugcheck.js';
 import { lineRows } from './dwarf.js';
 import { customPayload, functionBodies, rowAt, sections } from './coverage.js';
-import { shortFunctionName } from './module-info.js';
+import { functionNames, shortFunctionName } from './module-info.js';
 
 /** The custom section holding the instrumented module's source map (JSON, version 3). */
 export const SOURCE_MAP_SECTION = 'psharness.sourcemap';
@@ -370,9 +370,17 @@ function shownFile(file: string): string {
 export function symbolizer(instrumented: Uint8Array, importedFunctions: number): (stack: string | undefined) => SourceFrame[] {
   let mappings: Mapping[] | null = null;
   let bodies: readonly (readonly [number, number])[] = [];
+  let names = new Map<number, string>();
   const load = (): Mapping[] => {
     if (mappings !== null) return mappings;
-    const s = sections(instrumented).find((x) => x.name === SOURCE_MAP_SECTION);
+    const all = sections(instrumented);
+    const nameSection = all.find((x) => x.name === 'name');
+    try {
+      if (nameSection !== undefined) names = functionNames(customPayload(instrumented, nameSection));
+    } catch {
+      names = new Map();
+    }
+    const s = all.find((x) => x.name === SOURCE_MAP_SECTION);
     try {
       mappings = s === undefined ? [] : readSourceMap(new TextDecoder().decode(customPayload(instrumented, s)));
     } catch {
@@ -388,11 +396,12 @@ export function symbolizer(instrumented: Uint8Array, importedFunctions: number):
       // a C++ frame's name is its demangled signature, spaces and parentheses included
       const m = /^\s*at (?:\$)?(.+?) \(wasm:\/\/[^)]*:wasm-function\[(\d+)\]:0x([0-9a-f]+)\)$/.exec(text);
       if (m === null) continue;
-      const short = shortFunctionName(m[1]);
-      const name = short.includes('::') || short.includes('(') ? short : short.slice(short.lastIndexOf('.') + 1);
+      const maps = load();
+      // the name section's name for the function (V8 prefixes the module's name, which a C++ name cannot be cut from)
+      const short = names.get(Number(m[2])) ?? shortFunctionName(m[1]);
+      const name = names.has(Number(m[2])) || short.includes('::') || short.includes('(') ? short : short.slice(short.lastIndexOf('.') + 1);
       if (name === 'load_ptr' || name === 'store_ptr' || name.startsWith('psharness_')) continue;
       const offset = parseInt(m[3], 16);
-      const maps = load();
       const body = bodies[Number(m[2]) - importedFunctions];
       // the mapping at the offset, else the next one inside the same function
       let lo = 0;

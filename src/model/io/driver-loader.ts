@@ -138,6 +138,8 @@ export class DriverLoader {
       status = instance.DriverEntry(ddi, driverObject, registryPath) >>> 0;
     }));
     entry.status = statusName(status);
+    // IopLoadDriver frees the image's INIT section once DriverEntry returns ([WRK] MmFreeDriverInitialization)
+    loaded.initDiscarded = true;
     rec.frame = null;
     if (NT_SUCCESS(status)) {
       const mine = loaded.name;

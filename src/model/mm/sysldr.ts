@@ -27,6 +27,8 @@ export class LoadedDriver {
   lifecycleChanges = 0;
   /** The instance of the current load (its code and globals). */
   instance: DriverInstance | null = null;
+  /** The current load's INIT section was freed: its DriverEntry has returned (code-sections rules). */
+  initDiscarded = false;
   /** Every instance this run made (one per load). */
   readonly instances: DriverInstance[] = [];
   private systemImages = 0;
@@ -63,6 +65,7 @@ export class LoadedDriver {
   instantiate(): DriverInstance {
     this.instance = this.fibersWanted && this.image.instantiateFibers !== undefined ? this.image.instantiateFibers() : this.image.instantiate();
     this.instances.push(this.instance);
+    this.initDiscarded = false;
     return this.instance;
   }
 

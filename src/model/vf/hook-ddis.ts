@@ -8,7 +8,7 @@ import type { DdiBinding } from '../components.js';
 import type { Ddi } from '../ddi.js';
 import { WORK_BUDGET } from './verifier.js';
 
-export type VfHookDdis = Pick<Ddi, 'VERIFY_ACCESS' | 'VERIFY_VALUE' | 'WORK_EXCEEDED' | 'WORK_BUDGET'>;
+export type VfHookDdis = Pick<Ddi, 'VERIFY_ACCESS' | 'VERIFY_VALUE' | 'WORK_EXCEEDED' | 'WORK_BUDGET' | 'CODE_SECTION_EXECUTES'>;
 
 export function vfHookDdis(b: DdiBinding): VfHookDdis {
   return {
@@ -31,5 +31,10 @@ export function vfHookDdis(b: DdiBinding): VfHookDdis {
     VERIFY_VALUE: (routine, position, value) => b.v.checkValue(routine, position, value),
     WORK_EXCEEDED: () => b.v.workExceeded(),
     WORK_BUDGET,
+    CODE_SECTION_EXECUTES: (fn, kind, section) => {
+      const loaded = b.k.ke.loaded;
+      // the function's address in this load's image (one per function, as addressOf gives routines theirs)
+      b.v.executeSection(fn, kind, section, () => b.mem.canonical(loaded.addressOf(`${section}:${fn}`)), loaded.initDiscarded, b.k.ke.build.buildNumber);
+    },
   };
 }

@@ -332,6 +332,27 @@ export class Verifier {
    * stops it — the process or system thread that called it hangs — so the run stops as a verifier finding.
    * Deterministic: the budget counts the driver's own work, not time.
    */
+  /**
+   * A function of a PAGE or INIT section runs (code-sections.ts). INIT is freed once DriverEntry has returned
+   ([WRK] mm/sysload.c MiFindInitializationCode frees 'INIT'): its code is unmapped memory, 0x50 with P2 10 (execute)
+   from Windows 10 1507 on, 0 before (the page's write bit alone was reported). PAGE code at DISPATCH_LEVEL or above
+   is 0xD1 with P3 8 (execute) when the verifier runs: Force IRQL Checking trims the driver's pageable code whenever
+   it raises the IRQL ([DOC] force-irql-checking), so the fault is certain; without the verifier it depends on
+   whether the page happens to be resident, and nothing is said.
+   */
+  executeSection(fn: string, kind: 'pageable' | 'discardable', section: string, address: () => bigint, initDiscarded: boolean, buildNumber: number): void {
+    if (kind === 'discardable' && initDiscarded) {
+      const at = address();
+      throw this.named(fn, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, [at, buildNumber >= 10240 ? 0x10 : 0, at, 0],
+        `${fn} runs after DriverEntry returned, but it is in the ${section} section (#pragma alloc_text / code_seg), which the memory manager freed then: a routine called after initialisation must not be INIT code`, CHECKS.memoryMap);
+    }
+    if (kind === 'pageable' && this.enabled && this.irql >= DISPATCH_LEVEL) {
+      const at = address();
+      throw this.named(fn, BUGCHECK_DRIVER_IRQL_NOT_LESS_OR_EQUAL, [at, this.irql, 8, at],
+        `${fn} runs at ${irqlName(this.irql)}, but it is in the pageable ${section} section (#pragma alloc_text / code_seg): Force IRQL Checking trimmed its page when the IRQL was raised`, CHECKS.irql);
+    }
+  }
+
   workExceeded(what = `${WORK_BUDGET.toLocaleString('en-US')} units of work (loop iterations and calls; an access the kernel checks costs 10)`): never {
     if (this.irql >= DISPATCH_LEVEL) {
       throw this.named(this.routine, BUGCHECK_DPC_WATCHDOG_VIOLATION, [0, 0, 0, 0],
