@@ -361,6 +361,10 @@ _Static_assert(sizeof(DRIVER_OBJECT) == PSH_X64(0x150, 0xA8), "DRIVER_OBJECT siz
 _Static_assert(__builtin_offsetof(DRIVER_OBJECT, DriverUnload) == PSH_X64(0x68, 0x34), "DRIVER_OBJECT.DriverUnload");
 _Static_assert(__builtin_offsetof(DRIVER_OBJECT, MajorFunction) == PSH_X64(0x70, 0x38), "DRIVER_OBJECT.MajorFunction");
 
+/* the WDK packs IO_STACK_LOCATION to 4 bytes on x86 (pshpack4.h): Read.ByteOffset at +0x0C, the size 0x24 */
+#ifndef _WIN64
+#pragma pack(push, 4)
+#endif
 typedef struct _IO_STACK_LOCATION {
     UCHAR MajorFunction;
     UCHAR MinorFunction;
@@ -368,6 +372,9 @@ typedef struct _IO_STACK_LOCATION {
     UCHAR Control;
     union {
         struct { ULONG OutputBufferLength; ULONG POINTER_ALIGNMENT InputBufferLength; ULONG POINTER_ALIGNMENT IoControlCode; PVOID Type3InputBuffer; } DeviceIoControl;
+        /* IRP_MJ_READ / IRP_MJ_WRITE: Length shares OutputBufferLength's offset; Flags is x64's only (as in the WDK) */
+        struct { ULONG Length; ULONG POINTER_ALIGNMENT Key; PSH_X64(ULONG Flags;, ) LARGE_INTEGER ByteOffset; } Read;
+        struct { ULONG Length; ULONG POINTER_ALIGNMENT Key; PSH_X64(ULONG Flags;, ) LARGE_INTEGER ByteOffset; } Write;
         struct { PVOID Argument1; PVOID Argument2; PVOID Argument3; PVOID Argument4; } Others;
     } Parameters;
     PDEVICE_OBJECT DeviceObject;
@@ -375,9 +382,14 @@ typedef struct _IO_STACK_LOCATION {
     PVOID CompletionRoutine;
     PVOID Context;
 } IO_STACK_LOCATION, *PIO_STACK_LOCATION;
+#ifndef _WIN64
+#pragma pack(pop)
+#endif
 _Static_assert(sizeof(IO_STACK_LOCATION) == PSH_X64(0x48, 0x24), "IO_STACK_LOCATION size");
 _Static_assert(__builtin_offsetof(IO_STACK_LOCATION, Parameters.DeviceIoControl.IoControlCode) == PSH_X64(0x18, 0x0C), "IO_STACK_LOCATION.IoControlCode");
 _Static_assert(__builtin_offsetof(IO_STACK_LOCATION, DeviceObject) == PSH_X64(0x28, 0x14), "IO_STACK_LOCATION.DeviceObject");
+_Static_assert(__builtin_offsetof(IO_STACK_LOCATION, Parameters.Read.Length) == __builtin_offsetof(IO_STACK_LOCATION, Parameters.DeviceIoControl.OutputBufferLength), "IO_STACK_LOCATION.Read.Length");
+_Static_assert(__builtin_offsetof(IO_STACK_LOCATION, Parameters.Read.ByteOffset) == PSH_X64(0x18, 0x0C), "IO_STACK_LOCATION.Read.ByteOffset");
 
 typedef struct _IRP {
     CSHORT Type;

@@ -127,7 +127,7 @@ function tally(findings: readonly Finding[], cap?: number): string {
 }
 
 /** `--weights image=3,exit=0`: the relative weight of each kind of operation (0 switches it off). */
-type WeightKey = Exclude<keyof OpWeights, 'ioctls' | 'eventsIoctl'>;
+type WeightKey = Exclude<keyof OpWeights, 'ioctls' | 'eventsIoctl' | 'readsEvents'>;
 const WEIGHT_KEYS: Readonly<Record<string, WeightKey>> = {
   process: 'process', thread: 'thread', 'exit-thread': 'exitThread', exit: 'exitProcess', image: 'image', unload: 'unload', load: 'load', irp: 'irp',
   handle: 'handle', client: 'client',
@@ -319,8 +319,9 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     ? applicableInvariants(driver)
     : [...new Set(values.invariant.flatMap((s) => s.split(',')).map((id) => id.trim()))].map((id) => getInvariant(id));
   const needLog = invariants.find((i) => i.needsOutput && driver.logsEvents === false);
-  if (needLog !== undefined) throw new UsageError(`invariant ${needLog.id} reads the driver's log, and ${values.driver} has no log spec (<driver>.psharness.json)`);
-  if (driver.logsEvents === false) io.err(`psharness: ${values.driver} has no log spec: checking only the invariants that need no output`);
+  const why = driver.device?.events !== undefined ? 'prints no events (its log spec declares no log lines)' : 'has no log spec (<driver>.psharness.json)';
+  if (needLog !== undefined) throw new UsageError(`invariant ${needLog.id} reads the driver's log, and ${values.driver} ${why}`);
+  if (driver.logsEvents === false) io.err(`psharness: ${values.driver} ${driver.device?.events !== undefined ? 'prints no events (its log spec declares none; they go to a client)' : 'has no log spec'}: checking only the invariants that need no output`);
   const reportDir = values.reports ?? 'reports';
 
   // Saved counterexamples first (a regression database, as Hypothesis and proptest keep): every report in the

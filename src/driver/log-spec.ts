@@ -159,7 +159,8 @@ export const LOG_SPEC_SCHEMA = {
       items: { type: 'object', additionalProperties: false, required: ['kind', 'pattern'], properties: { kind: { enum: KINDS }, pattern: { type: 'string', minLength: 1, maxLength: 4096 } } },
     },
     events: {
-      type: 'array', minItems: 1, maxItems: 64,
+      // empty for a driver that prints nothing and hands its events to a client (device.events)
+      type: 'array', minItems: 0, maxItems: 64,
       items: {
         type: 'object', additionalProperties: false, required: ['kind', 'pattern'],
         properties: {
@@ -189,6 +190,7 @@ export function validateLogSpec(data: unknown, where: string): LogSpec {
     throw new LogSpecError(`${where}${at} ${detail}`);
   }
   const d = data as unknown as LogSpec;
+  if (d.events.length === 0 && d.device?.events === undefined) throw new LogSpecError(`${where}: events is empty and device.events declares no records: the spec describes nothing the driver reports`);
   d.events.forEach((p, i) => {
     const at = `${where}: events.${i}`;
     regex(`${at}.pattern`, p.pattern);

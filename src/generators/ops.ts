@@ -40,6 +40,8 @@ export interface OpWeights {
   readonly ioctls?: readonly number[];
   /** The code that reads the driver's events back: a client sends it three times as often as each other one. */
   readonly eventsIoctl?: number;
+  /** The driver's events are read with ReadFile (and no code): a client reads three times as often as it sends a code. */
+  readonly readsEvents?: boolean;
 }
 
 /** Buffer lengths a client passes: none or too small for anything, typical and large, and more than its buffer holds. */
@@ -102,7 +104,7 @@ export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIG
       arbitrary: fc.oneof(
         { weight: 2, arbitrary: fc.record({ k: fc.constant('open' as const), client: index, listen: w.eventsIoctl === undefined ? fc.constant(false) : fc.boolean() }) },
         {
-          weight: 6,
+          weight: w.readsEvents === true ? 2 : 6,
           arbitrary: fc.record({
             k: fc.constant('ioctl' as const), file: index,
             code: w.eventsIoctl === undefined ? fc.constantFrom(...(w.ioctls ?? []), UNKNOWN_IOCTL)
@@ -110,7 +112,7 @@ export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIG
             inputLength: clientLength, outputLength: clientLength, fill: fc.constantFrom(0, 0x41, 0xff),
           }),
         },
-        { weight: 1, arbitrary: fc.record({ k: fc.constant('read' as const), file: index, length: clientLength }) },
+        { weight: w.readsEvents === true ? 6 : 1, arbitrary: fc.record({ k: fc.constant('read' as const), file: index, length: clientLength }) },
         { weight: 1, arbitrary: fc.record({ k: fc.constant('close' as const), file: index }) },
       ),
     },

@@ -218,12 +218,16 @@ export function weightsFor(driver: DriverModule): OpWeights | undefined {
   return { ...DEFAULT_WEIGHTS, ...(handle ? { handle: 2 } : {}), ...(client !== undefined ? { client: 10, irp: 0, ...client } : {}) };
 }
 
-/** The I/O control codes a driver declares, and the one that returns its events. */
-function clientCodes(driver: DriverModule): { ioctls: number[]; eventsIoctl?: number } | undefined {
-  const ioctls = driver.device?.ioctls?.map((i) => Number.parseInt(i.code, 16));
+/**
+ * The I/O control codes a driver declares, the one that returns its events, and whether ReadFile returns them: a
+ * driver read only through ReadFile gets a client too (its requests then are reads, and codes it does not know).
+ */
+function clientCodes(driver: DriverModule): { ioctls: number[]; eventsIoctl?: number; readsEvents?: true } | undefined {
+  const reads = driver.device?.events?.read === true;
+  const ioctls = driver.device?.ioctls?.map((i) => Number.parseInt(i.code, 16)) ?? (reads ? [] : undefined);
   if (ioctls === undefined) return undefined;
   const ev = driver.device?.events?.ioctl;
-  return { ioctls, ...(ev !== undefined ? { eventsIoctl: Number.parseInt(ev, 16) } : {}) };
+  return { ioctls, ...(ev !== undefined ? { eventsIoctl: Number.parseInt(ev, 16) } : {}), ...(reads && ev === undefined ? { readsEvents: true } : {}) };
 }
 
 /** `--weights` as given, with the driver's I/O control codes (a client needs them whatever its weight). */

@@ -99,6 +99,14 @@ function sameEvent(k: KernelEventRecord, d: DeliveredEvent): boolean {
   return k.kind === d.kind && k.pid === d.pid && (d.tid === undefined || k.tid === d.tid);
 }
 
+/** The kinds of failure (a finding's signature: the same bug reads different events in different runs). */
+const SYMPTOM = {
+  phantom: 'the client read an event the kernel never raised',
+  duplicate: 'the client read an event more times than the kernel raised it',
+  order: 'the client read a process\'s events out of the order the kernel raised them',
+  lost: 'events raised while a client had the device open never reached it, beyond the drop counter',
+} as const;
+
 /**
  * A driver that hands its events to a user-mode service (an "inverted call" through its device) instead of printing
  * them: every event the kernel raised while a service had the device open reaches a service exactly once, in the
@@ -115,7 +123,7 @@ export const deviceEventsDelivered: Invariant = {
     const out: Violation[] = [];
     const { events: delivered, unknownKinds } = deliveredEvents(record, spec);
     for (const u of unknownKinds.slice(0, 1)) {
-      out.push({ invariant: this.id, message: `a record the client read has kind ${u.kind}, which the declaration does not know`, evidence: { op: u.phase.op, seq: u.phase.seq } });
+      out.push({ invariant: this.id, message: `a record the client read has kind ${u.kind}, which the declaration does not know`, evidence: { op: u.phase.op, seq: u.phase.seq }, symptom: 'a record of an unknown kind' });
     }
     const kinds = new Set(Object.values(spec.kinds));
     const sessions = sessionsOf(record);
@@ -147,6 +155,7 @@ export const deviceEventsDelivered: Invariant = {
             invariant: this.id,
             message: limit === 0 ? `the client read a ${describe(d)} the kernel never raised` : `the client read the ${describe(d)} ${n} times; the kernel raised it ${limit} time(s)`,
             evidence: { op: d.phase.op, seq: d.phase.seq, event: `${d.phase.irp?.major} completed (completion ${d.phase.irp?.completionOrder})` },
+            symptom: limit === 0 ? SYMPTOM.phantom : SYMPTOM.duplicate,
           });
           break;
         }
@@ -166,15 +175,19 @@ export const deviceEventsDelivered: Invariant = {
         let at = prefer ? kernel.findIndex((k, j) => fits(j) && k.expected) : -1;
         if (at < 0) at = kernel.findIndex((_, j) => fits(j));
         if (at < 0) {
-          const earlier = kernel.findIndex(({ e }, j) => j <= last && sameEvent(e, d) && sameLoad(d, e));
+          // an earlier event it could be that a record already stands for: read again (preferred to an unread one)
+          const earlierOf = (read: boolean): number => kernel.findIndex(({ e }, j) => j <= last && sameEvent(e, d) && sameLoad(d, e) && matched.has(j) === read);
+          const again = earlierOf(true);
+          const earlier = again >= 0 ? again : earlierOf(false);
           return {
             matched,
             failure: {
               invariant: this.id,
               message: earlier < 0 ? `the client read a ${describe(d)} the kernel never raised`
-                : matched.has(earlier) ? `the client read the ${describe(d)} a second time`
+                : again >= 0 ? `the client read the ${describe(d)} a second time`
                   : `the client read the ${describe(d)} after the ${describe(kernel[last].e)}, which the kernel raised later`,
               evidence: { op: d.phase.op, seq: d.phase.seq, event: `${d.phase.irp?.major} completed (completion ${d.phase.irp?.completionOrder})` },
+              symptom: earlier < 0 ? SYMPTOM.phantom : again >= 0 ? SYMPTOM.duplicate : SYMPTOM.order,
             },
           };
         }
@@ -209,6 +222,7 @@ export const deviceEventsDelivered: Invariant = {
         invariant: this.id,
         message: `${missing} event(s) raised while a client had the device open never reached it, though later ones did; ${counter} (first lost: the ${describe(firstMissing)})`,
         evidence: { op: firstMissing.op, event: describe(firstMissing), expected: `at most ${dropped} missing`, actual: missing },
+        symptom: SYMPTOM.lost,
       });
     }
     return out;

@@ -25,6 +25,11 @@ export interface Violation {
   readonly invariant: string;
   readonly message: string;
   readonly evidence: Evidence;
+  /**
+   * What kind of failure this is, where the message names particulars (an event's kind and PID) that differ between
+   * runs of one bug: the finding's signature then groups by it (one root cause, one finding).
+   */
+  readonly symptom?: string;
 }
 
 /** A run as the invariants see it: the record, and the driver's log read back per callback. */
@@ -191,6 +196,7 @@ function symptomOf(v: Violation, record: RunRecord): string {
   if (unregistered !== undefined) return unregistered;
   const inversion = lockOrderSite(v, record);
   if (inversion !== undefined) return inversion;
+  if (v.symptom !== undefined) return `${v.invariant}|-|-|${v.symptom}`;
   const halt = HALTS.has(v.invariant);
   const b = halt ? record.bugCheck : null;
   const fn = halt ? (b?.function ?? record.verifierStop?.function ?? '-') : '-';

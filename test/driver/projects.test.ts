@@ -99,13 +99,21 @@ describe('the examples and their twins, on every build they load on', () => {
     expect(result.locations[0].physicalLocation.region?.startLine).toBeGreaterThan(20);
   }, 300_000);
 
-  test('a C++ monitor (RAII guard template, pool-backed new/delete, a bounded list) passes; its twin leaks at unload', async () => {
+  test('a C++ monitor (RAII guard template, pool-backed new/delete, a bounded list read with ReadFile) passes; its twins leak at unload and deliver an event twice', async () => {
     const ok = await fuzz('examples/drivers/cxxmon');
     expect(ok.code).toBe(0);
     expect(ok.err).not.toMatch(/error/);
+    expect(ok.err).toMatch(/prints no events \(its log spec declares none; they go to a client\)/);
     const leak = await fuzz('examples/drivers/cxxmon-leak/cxxmon-leak.cpp');
     expect(leak.code).toBe(1);
     expect(leak.out).toMatch(/✗ pool-released: after DriverUnload: \d+ pool block\(s\) not freed \(Xmon:/);
+    // the client opens \\.\CxxMon and reads; a read that leaves the events queued hands one out twice: one finding
+    // whichever event it is
+    const reread = await fuzz('examples/drivers/cxxmon-reread/cxxmon-reread.cpp');
+    expect(reread.code).toBe(1);
+    expect(reread.out).toMatch(/✗ device-events-delivered: the client read the [a-z-]+ of PID \d+( TID \d+)? (a second time|\d+ times)/);
+    expect(reread.out).toMatch(/ReadFile on F\d+: \d+ bytes/);
+    expect(reread.out).toMatch(/: 1 distinct finding\(s\) in 1 invariant\(s\)/);
   }, 300_000);
 
   test('an ObRegisterCallbacks driver through ntddk.h alone compiles and passes', async () => {
