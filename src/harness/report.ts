@@ -260,7 +260,7 @@ function analysis(out: string[], image: string, name: string, code: number | str
   if (top !== undefined) lines.push(`FAULTING_SOURCE_LINE: ${top.file}:${top.line}`);
   if (stack !== undefined && stack.length > 0) {
     lines.push('STACK_TEXT:');
-    for (const f of stack) lines.push(`  ${image}!${f.function}${f.line !== undefined ? ` [${f.file} @ ${f.line}]` : ''}`);
+    for (const f of stack) lines.push(`  ${image}!${f.function}${f.line !== undefined ? ` [${f.file} @ ${f.line}]` : ''}${f.inlined === true ? ' (inline function)' : ''}`);
   }
   lines.push(`FAILURE_BUCKET_ID: ${failureBucket(code, image, fn ?? stack?.[0]?.function)}`);
   out.push('```', ...lines.map(printable), '```', '');

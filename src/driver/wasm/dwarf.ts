@@ -62,11 +62,15 @@ function strAt(section: Uint8Array | undefined, offset: number): string {
   return new TextDecoder().decode(section.subarray(offset, end < 0 ? section.length : end));
 }
 
-/** Every row of every line program in `.debug_line`. */
-export function lineRows(debugLine: Uint8Array, debugLineStr?: Uint8Array, debugStr?: Uint8Array): LineRow[] {
+/**
+ * Every row of every line program in `.debug_line`. `fileTables`, when given, receives each program's file names by
+ * its offset in the section (what a unit's DW_AT_stmt_list names; DW_AT_call_file indexes them).
+ */
+export function lineRows(debugLine: Uint8Array, debugLineStr?: Uint8Array, debugStr?: Uint8Array, fileTables?: Map<number, readonly string[]>): LineRow[] {
   const rows: LineRow[] = [];
   const c = new Cursor(debugLine);
   while (c.i < debugLine.length) {
+    const unitOffset = c.i;
     const unitLength = c.u32();
     const unitEnd = c.i + unitLength;
     const version = c.u16();
@@ -130,6 +134,7 @@ export function lineRows(debugLine: Uint8Array, debugLineStr?: Uint8Array, debug
         files.push(dirs[dir] === undefined || dirs[dir] === '' ? f : `${dirs[dir]}/${f}`);
       }
     }
+    fileTables?.set(unitOffset, files.map((f) => f.replace(/^\/drv\//, 'drv/')));
     c.i = programStart;
     let address = 0;
     let file = 1;

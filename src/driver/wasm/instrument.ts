@@ -24,6 +24,7 @@ import { STACK_TOP, toolVersion } from './compile.js';
 import { DYNAMIC_EXPORT_PREFIX, DYNAMIC_IMPORT_PREFIX, DYNAMIC_ROUTINES } from './dynamic-routines.js';
 import { frameLayouts, type FrameLayout } from './frames.js';
 import { CODE_SECTIONS_SECTION, decodeCodeSections } from './code-sections.js';
+import { encodeInlineChains, INLINE_SECTION } from './inline-frames.js';
 import { customSections, withoutDebugSections } from './module-info.js';
 import { annotateMemoryChecks, annotateSourceLines, sitesJson, SITES_SECTION, SOURCE_MAP_SECTION, withCustomSection } from './source-lines.js';
 
@@ -151,7 +152,7 @@ export interface InstrumentedModule {
 /** Instruments `wasm` (cached by content hash). With every pass off, returns it unchanged. */
 export async function instrumentDriver(wasm: Uint8Array, options: InstrumentOptions): Promise<InstrumentedModule> {
   if (!options.memory && options.budget !== true && options.x64 === undefined) return { wasm, cached: true };
-  const key = createHash('sha256').update(wasm).update(JSON.stringify({ options, kva: X64_KERNEL_VA_BASE, binaryen: toolVersion('binaryen'), v: 12 })).digest('hex');
+  const key = createHash('sha256').update(wasm).update(JSON.stringify({ options, kva: X64_KERNEL_VA_BASE, binaryen: toolVersion('binaryen'), v: 13 })).digest('hex');
   const hit = cacheGet(`${key}.instrumented.wasm`);
   if (hit !== undefined) return { wasm: hit, cached: true };
   const out = await runPasses(wasm, options);
@@ -230,7 +231,8 @@ async function runPasses(wasm: Uint8Array, options: InstrumentOptions): Promise<
     if (lines.matched === 0) return m.emitBinary() as Uint8Array;
     const { binary, sourceMap } = m.emitBinary(SOURCE_MAP_SECTION) as { binary: Uint8Array; sourceMap: string | null };
     const mapped = sourceMap === null ? binary : withCustomSection(binary, SOURCE_MAP_SECTION, new TextEncoder().encode(sourceMap));
-    return lines.sites.size === 0 ? mapped : withCustomSection(mapped, SITES_SECTION, new TextEncoder().encode(sitesJson(lines)));
+    const inlined = lines.chains.length === 0 ? mapped : withCustomSection(mapped, INLINE_SECTION, encodeInlineChains(lines.chains));
+    return lines.sites.size === 0 ? inlined : withCustomSection(inlined, SITES_SECTION, new TextEncoder().encode(sitesJson(lines)));
   } finally {
     m.dispose();
   }

@@ -3,6 +3,7 @@
  * their kinds and memory limits, and whether it has a start function. Enough to refuse a foreign module with a
  * clear reason before instantiating it.
  */
+import { shortFunctionName } from '../../model/ke/bugcheck.js';
 export interface ImportInfo {
   readonly module: string;
   readonly name: string;
@@ -68,27 +69,7 @@ class Reader {
 }
 
 /** Function names from a module's "name" custom section (function index → name). */
-/**
- * A C++ function as WinDbg names it in a stack: wasm-ld writes the demangled signature into the name section
- * (`mon::OnProcess(void*, void*, unsigned char)`); reports show the qualified name without its parameters and
- * qualifiers (`mon::OnProcess`, `AutoLock<FastMutex>::~AutoLock`, `operator new`). A C name is unchanged.
- */
-export function shortFunctionName(name: string): string {
-  let end = name.length;
-  // trailing qualifiers: const, volatile, &, &&, noexcept
-  for (;;) {
-    const m = /\s*(?:const|volatile|noexcept|&&|&)$/.exec(name.slice(0, end));
-    if (m === null || m[0].length === 0) break;
-    end -= m[0].length;
-  }
-  if (name[end - 1] !== ')') return name;
-  let depth = 0;
-  for (let i = end - 1; i >= 0; i--) {
-    if (name[i] === ')') depth++;
-    else if (name[i] === '(' && --depth === 0) return i > 0 ? name.slice(0, i) : name;
-  }
-  return name;
-}
+export { shortFunctionName };
 
 export function functionNames(nameSection: Uint8Array, short = true): Map<number, string> {
   const names = new Map<number, string>();

@@ -12,10 +12,11 @@
  * mapping at the frame's offset, else the next one in the same function (a memory check inlined before its load
  * or store).
  */
-import type { SourceFrame } from '../../model/ke/bugcheck.js';
+import { type SourceFrame, v8FunctionName } from '../../model/ke/bugcheck.js';
 import { lineRows } from './dwarf.js';
 import { customPayload, functionBodies, rowAt, sections } from './coverage.js';
-import { functionNames, shortFunctionName } from './module-info.js';
+import { decodeInlineChains, INLINE_SECTION, inlineIndex, type InlineLevel } from './inline-frames.js';
+import { functionNames } from './module-info.js';
 
 /** The custom section holding the instrumented module's source map (JSON, version 3). */
 export const SOURCE_MAP_SECTION = 'psharness.sourcemap';
@@ -171,12 +172,14 @@ function postOrder(b: Binaryen, order: Map<number, readonly string[]>, e: number
 
 /** What the annotation reached: functions with lines, and those left without (their code did not match). */
 export interface LineAnnotation {
-  /** The file and line of each load and store annotated (by expression), for their memory checks. */
-  readonly accesses: Map<number, readonly [number, number]>;
+  /** The file, line and inline chain of each load and store annotated (by expression), for their memory checks. */
+  readonly accesses: Map<number, readonly [number, number, number]>;
+  /** The inline chains the locations' columns name (column k: chains[k - 1]). */
+  readonly chains: readonly (readonly InlineLevel[])[];
   /** The debug files, by binaryen's index. */
   readonly files: string[];
   /** instrument-memory's id of each checked access → its file (index) and line: the race detector's sites. */
-  readonly sites: Map<number, readonly [number, number]>;
+  readonly sites: Map<number, readonly [number, number, number]>;
   readonly functions: number;
   readonly matched: number;
 }
@@ -186,18 +189,36 @@ export interface LineAnnotation {
  * `compiled` (the module binaryen read). Run before any pass changes the IR.
  */
 export function annotateSourceLines(b: Binaryen, m: Binaryen, compiled: Uint8Array): LineAnnotation {
-  const accesses = new Map<number, readonly [number, number]>();
+  const accesses = new Map<number, readonly [number, number, number]>();
   const names: string[] = [];
   const secs = sections(compiled);
   const line = secs.find((s) => s.name === '.debug_line');
   const sites = line === undefined ? null : sitesOf(compiled);
-  if (line === undefined || sites === null) return { accesses, files: names, sites: new Map(), functions: 0, matched: 0 };
+  if (line === undefined || sites === null) return { accesses, files: names, sites: new Map(), functions: 0, matched: 0, chains: [] };
   const payload = (n: string): Uint8Array | undefined => {
     const s = secs.find((x) => x.name === n);
     return s === undefined ? undefined : customPayload(compiled, s);
   };
-  const rows = lineRows(customPayload(compiled, line), payload('.debug_line_str'), payload('.debug_str'))
+  const fileTables = new Map<number, readonly string[]>();
+  const rows = lineRows(customPayload(compiled, line), payload('.debug_line_str'), payload('.debug_str'), fileTables)
     .filter((r) => r.line > 0).sort((x, y) => x.address - y.address);
+  // the inlined functions each site lies in: the location's column names the chain (0: none), 1-based
+  const debug = new Map<string, Uint8Array>();
+  for (const s of secs) if (s.name?.startsWith('.debug_') === true) debug.set(s.name, customPayload(compiled, s));
+  const inline = inlineIndex(debug, fileTables);
+  const chains: (readonly InlineLevel[])[] = [];
+  const chainIds = new Map<string, number>();
+  const chainId = (address: number): number => {
+    const c = inline.chainAt(address);
+    if (c.length === 0) return 0;
+    const key = JSON.stringify(c);
+    let id = chainIds.get(key);
+    if (id === undefined) {
+      chains.push(c);
+      chainIds.set(key, (id = chains.length));
+    }
+    return id;
+  };
   const files = new Map<string, number>();
   const fileIndex = (f: string): number => {
     let k = files.get(f);
@@ -228,11 +249,12 @@ export function annotateSourceLines(b: Binaryen, m: Binaryen, compiled: Uint8Arr
       const row = rowAt(rows, mine[n].address);
       if (row === undefined) return;
       const file = fileIndex(row.file);
-      m.setDebugLocation(f, e, file, row.line, 0);
-      if (id === b.LoadId || id === b.StoreId) accesses.set(e, [file, row.line]);
+      const chain = chainId(mine[n].address);
+      m.setDebugLocation(f, e, file, row.line, chain);
+      if (id === b.LoadId || id === b.StoreId) accesses.set(e, [file, row.line, chain]);
     });
   });
-  return { accesses, files: names, sites: new Map(), functions: defined.length, matched };
+  return { accesses, files: names, sites: new Map(), functions: defined.length, matched, chains };
 }
 
 /**
@@ -252,7 +274,7 @@ export function annotateMemoryChecks(b: Binaryen, m: Binaryen, a: LineAnnotation
       const call = b.getExpressionInfo(e) as { target: string; operands: number[] };
       const at = a.accesses.get(parent) ?? call.operands.map((o) => a.accesses.get(o)).find((x) => x !== undefined);
       if (at === undefined) return;
-      m.setDebugLocation(f, e, at[0], at[1], 0);
+      m.setDebugLocation(f, e, at[0], at[1], at[2]);
       // the address check's first operand is the access's id, which the check hands to the kernel with the access
       const site = call.operands[0];
       if ((call.target === 'load_ptr' || call.target === 'store_ptr') && site !== undefined && b.getExpressionId(site) === b.ConstId) {
@@ -323,6 +345,8 @@ interface Mapping {
   readonly offset: number;
   readonly file: string;
   readonly line: number;
+  /** The inline chain (1-based; 0 none): the column the annotation gave the location. */
+  readonly column: number;
 }
 
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -336,6 +360,7 @@ function readSourceMap(json: string): Mapping[] {
   let column = 0;
   let source = 0;
   let line = 0;
+  let sourceColumn = 0;
   for (const segment of map.mappings.split(/[,;]/)) {
     if (segment === '') continue;
     const fields: number[] = [];
@@ -356,7 +381,8 @@ function readSourceMap(json: string): Mapping[] {
     if (fields.length < 4) continue;
     source += fields[1];
     line += fields[2];
-    out.push({ offset: column, file: sources[source] ?? '?', line: line + 1 });
+    sourceColumn += fields[3];
+    out.push({ offset: column, file: sources[source] ?? '?', line: line + 1, column: sourceColumn });
   }
   return out.sort((x, y) => x.offset - y.offset);
 }
@@ -371,9 +397,12 @@ export function symbolizer(instrumented: Uint8Array, importedFunctions: number):
   let mappings: Mapping[] | null = null;
   let bodies: readonly (readonly [number, number])[] = [];
   let names = new Map<number, string>();
+  let chains: (readonly InlineLevel[])[] = [];
   const load = (): Mapping[] => {
     if (mappings !== null) return mappings;
     const all = sections(instrumented);
+    const inlineSection = all.find((x) => x.name === INLINE_SECTION);
+    chains = inlineSection === undefined ? [] : decodeInlineChains(customPayload(instrumented, inlineSection));
     const nameSection = all.find((x) => x.name === 'name');
     try {
       if (nameSection !== undefined) names = functionNames(customPayload(instrumented, nameSection));
@@ -398,8 +427,7 @@ export function symbolizer(instrumented: Uint8Array, importedFunctions: number):
       if (m === null) continue;
       const maps = load();
       // the name section's name for the function (V8 prefixes the module's name, which a C++ name cannot be cut from)
-      const short = names.get(Number(m[2])) ?? shortFunctionName(m[1]);
-      const name = names.has(Number(m[2])) || short.includes('::') || short.includes('(') ? short : short.slice(short.lastIndexOf('.') + 1);
+      const name = names.get(Number(m[2])) ?? v8FunctionName(m[1]);
       if (name === 'load_ptr' || name === 'store_ptr' || name.startsWith('psharness_')) continue;
       const offset = parseInt(m[3], 16);
       const body = bodies[Number(m[2]) - importedFunctions];
@@ -413,7 +441,17 @@ export function symbolizer(instrumented: Uint8Array, importedFunctions: number):
       }
       const at = maps[lo];
       const inside = at !== undefined && body !== undefined && at.offset < body[1];
-      out.push(inside ? { function: name, file: shownFile(at.file), line: at.line } : { function: name });
+      const chain = inside && at.column > 0 ? chains[at.column - 1] : undefined;
+      if (!inside) out.push({ function: name });
+      else if (chain === undefined || chain.length === 0) out.push({ function: name, file: shownFile(at.file), line: at.line });
+      else {
+        // the inlined functions first, each at its line, then each caller at the line of the call inlined into it
+        out.push({ function: chain[0].function, file: shownFile(at.file), line: at.line, inlined: true });
+        chain.forEach((level, k) => {
+          const caller = k + 1 < chain.length ? chain[k + 1].function : name;
+          out.push({ function: caller, file: shownFile(level.callFile), line: level.callLine, ...(k + 1 < chain.length ? { inlined: true as const } : {}) });
+        });
+      }
     }
     return out;
   };

@@ -52,6 +52,8 @@ export interface SourceFrame {
   /** The source file (relative to the driver's directory, or a shim header's path), when known. */
   readonly file?: string;
   readonly line?: number;
+  /** A function the compiler inlined into the frame below it (WinDbg's "Inline Function" frame). */
+  readonly inlined?: true;
 }
 
 export class BugCheck extends Error {
@@ -106,13 +108,48 @@ export const BUGCHECK_BAD_POOL_CALLER = 0xc2;
 export function faultingFunction(stack: string | undefined): string | undefined {
   if (stack === undefined) return undefined;
   for (const line of stack.split('\n')) {
-    const m = /^\s*at (?:\$)?([^\s(]+) \(wasm:\/\//.exec(line);
+    // a C++ frame's name is its demangled signature, spaces and parentheses included
+    const m = /^\s*at (?:\$)?(.+?) \(wasm:\/\/[^)]*\)$/.exec(line);
     if (m === null) continue;
-    const name = m[1].slice(m[1].lastIndexOf('.') + 1); // V8 prefixes the module's name
+    const name = v8FunctionName(m[1]);
     if (name !== 'load_ptr' && name !== 'store_ptr') return name; // the verifier's own checks, where not inlined
   }
   return undefined;
 }
+
+/**
+ * A function's name from a V8 stack frame, which prefixes the module's name (`driver.wasm.Foo`,
+ * `driver.wasm.mon::OnProcess(void*, void*, unsigned char)`): the prefix ends at the last dot before the first `::`
+ * or `(` (a C++ name has no dot before them), and a C++ signature is shortened as WinDbg shows it.
+ */
+export function v8FunctionName(raw: string): string {
+  const cut = raw.search(/::|\(/);
+  const head = cut < 0 ? raw : raw.slice(0, cut);
+  return shortFunctionName(raw.slice(head.lastIndexOf('.') + 1));
+}
+
+/**
+ * A C++ function as WinDbg names it in a stack: wasm-ld writes the demangled signature into the name section
+ * (`mon::OnProcess(void*, void*, unsigned char)`); reports show the qualified name without its parameters and
+ * qualifiers (`mon::OnProcess`, `AutoLock<FastMutex>::~AutoLock`, `operator new`). A C name is unchanged.
+ */
+export function shortFunctionName(name: string): string {
+  let end = name.length;
+  // trailing qualifiers: const, volatile, &, &&, noexcept
+  for (;;) {
+    const m = /\s*(?:const|volatile|noexcept|&&|&)$/.exec(name.slice(0, end));
+    if (m === null || m[0].length === 0) break;
+    end -= m[0].length;
+  }
+  if (name[end - 1] !== ')') return name;
+  let depth = 0;
+  for (let i = end - 1; i >= 0; i--) {
+    if (name[i] === ')') depth++;
+    else if (name[i] === '(' && --depth === 0) return i > 0 ? name.slice(0, i) : name;
+  }
+  return name;
+}
+
 
 /** Thrown after a bug check to unwind the operation in progress; the machine is dead. */
 export class KernelHalted extends Error {
