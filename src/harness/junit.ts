@@ -15,7 +15,10 @@ function esc(s: string): string {
 export interface JunitExtras {
   /** The source location of a finding: a file (as the user named it) and a line when known. */
   readonly locate?: (f: Finding) => { readonly file: string; readonly line?: number } | undefined;
-  /** The campaign's wall time in seconds: the suite's time (every invariant was checked on every run, together). */
+  /**
+   * The campaign's wall time in seconds: the suite's time. Every invariant was checked on every run, together, so
+   * each test case's time is an equal share of it (the cases' times add up to the suite's, as JUnit readers expect).
+   */
   readonly seconds?: string;
 }
 
@@ -38,7 +41,8 @@ export function junitXml(driver: string, invariants: readonly Invariant[], resul
     // file and line (the attributes GitLab, Jenkins and the JUnit annotators read) of the first finding that fails it
     const at = fs.length > 0 ? extras.locate?.(fs[0]) : mine.length > 0 ? extras.locate?.(mine[0]) : undefined;
     const where = at === undefined ? '' : ` file="${esc(at.file)}"${at.line !== undefined ? ` line="${at.line}"` : ''}`;
-    lines.push(`  <testcase classname="psharness.${esc(driver)}" name="${esc(inv.id)}"${where}>`);
+    const time = extras.seconds !== undefined && Number.isFinite(Number(extras.seconds)) ? ` time="${(Number(extras.seconds) / Math.max(1, invariants.length)).toFixed(3)}"` : '';
+    lines.push(`  <testcase classname="psharness.${esc(driver)}" name="${esc(inv.id)}"${where}${time}>`);
     if (fs.length > 0) {
       // one failure per test case; every distinct finding of the invariant is listed in it
       const msg = `${fs[0].violations[0]?.message ?? 'violated'}${fs.length > 1 ? ` (and ${fs.length - 1} more distinct finding(s))` : ''}`;

@@ -79,8 +79,16 @@ describe('--sarif FILE, GitHub annotations, JUnit file and line', () => {
     const ann = r.lines.find((l) => l.startsWith('::error '));
     expect(ann).toMatch(new RegExp(`^::error file=examples/drivers/proctable\\.c,line=${loc?.physicalLocation.region?.startLine},title=psharness no-data-race::data race on `));
     const xml = readFileSync(junit, 'utf8');
-    expect(xml).toMatch(new RegExp(`<testcase classname="[^"]*" name="no-data-race" file="examples/drivers/proctable\\.c" line="${loc?.physicalLocation.region?.startLine}">`));
+    expect(xml).toMatch(new RegExp(`<testcase classname="[^"]*" name="no-data-race" file="examples/drivers/proctable\\.c" line="${loc?.physicalLocation.region?.startLine}" time="0\\.000">`));
     expect(xml).toMatch(/<testsuite [^>]* time="0\.00">/);
+    // each test case's time is an equal share of the campaign's: together they are the suite's
+    let clock = 0;
+    const timed = join(dir, 'timed.xml');
+    await runCli(['fuzz', '--driver', 'seed', '--runs', '50', '--no-reports', '--junit', timed, '--invariant', 'no-bugcheck', '--invariant', 'pool-released'], () => (clock += 1500));
+    const suite = Number(/<testsuite [^>]* time="([0-9.]+)">/.exec(readFileSync(timed, 'utf8'))?.[1]);
+    const cases = [...readFileSync(timed, 'utf8').matchAll(/<testcase [^>]* time="([0-9.]+)"/g)].map((m) => Number(m[1]));
+    expect(suite).toBeGreaterThan(0);
+    expect(cases).toEqual([suite / 2, suite / 2].map((t) => Number(t.toFixed(3))));
   }, 120_000);
 
   test('no annotations without GITHUB_ACTIONS; a bug check points at its faulting line; a warning is a warning', async () => {
