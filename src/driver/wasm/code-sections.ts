@@ -9,6 +9,20 @@
  * `init-discarded`).
  */
 
+/**
+ * The JSON list a custom section psharness wrote holds, at most `max` items; anything malformed reads as an empty
+ * list (an image is input like any other: a section read from it never throws).
+ */
+export function jsonList(payload: Uint8Array | ArrayBuffer | undefined, max: number): unknown[] {
+  if (payload === undefined) return [];
+  try {
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(payload));
+    return Array.isArray(parsed) ? parsed.slice(0, max) as unknown[] : [];
+  } catch {
+    return [];
+  }
+}
+
 /** The custom section holding the list: JSON `[[function, section], …]`, function names as the name section has them. */
 export const CODE_SECTIONS_SECTION = 'psharness.code-sections';
 
@@ -51,16 +65,8 @@ export function encodeCodeSections(entries: readonly (readonly [string, string])
 
 /** An image's list, checked: anything malformed reads as no list (the image then has no section rules). */
 export function decodeCodeSections(payload: Uint8Array | ArrayBuffer | undefined): [string, CodeSectionKind, string][] {
-  if (payload === undefined) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder().decode(payload));
-  } catch {
-    return [];
-  }
-  if (!Array.isArray(parsed)) return [];
   const out: [string, CodeSectionKind, string][] = [];
-  for (const e of parsed.slice(0, MAX_CODE_SECTION_ENTRIES) as unknown[]) {
+  for (const e of jsonList(payload, MAX_CODE_SECTION_ENTRIES)) {
     if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'string' || typeof e[1] !== 'string') continue;
     const kind = sectionKind(e[1]);
     if (kind !== undefined) out.push([e[0], kind, e[1]]);

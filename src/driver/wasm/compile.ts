@@ -257,7 +257,7 @@ function compileInputs(source: string | SourceBuild, defines: Readonly<Record<st
       files: sortedFiles(project.files), units: units.map((u) => [u, unitFlags(build, project.base, u)]), headers, flags: [...clangFlags(target), ...extra, ...linkFlags(units)],
       clang: toolVersion('@yowasp/clang'), pipeline: PIPELINE,
       // only a project that names code sections gets the list (other builds keep their cached images)
-      ...(sections ? { sections: 2 } : {}),
+      ...(sections ? { sections: 3 } : {}),
     }))
     .digest('hex');
   return { build, extra, project, units, headers, key, sections };
@@ -343,7 +343,8 @@ export async function compileDriver(source: string | SourceBuild, defines: Reado
         await commands.clang([...flags, '-S', '-emit-llvm', '-Xclang', '-disable-llvm-passes', `drv/${unit}`, '-o', '-'], fs, sink);
         const ir = Buffer.concat(chunks.splice(0)).toString('utf8');
         placed.push(...sectionsFromIr(ir));
-        await commands.clang([...compile, '-Wno-unused-command-line-argument', '-c', `u${k}.ll`, '-o', '-'], { ...fs, [`u${k}.ll`]: withoutCrossSectionInlining(ir) }, sink);
+        // the passes the flags ask for (edge coverage is one) run here: the same flags, the front end's unused
+        await commands.clang([...compile, ...extra, '-Wno-unused-command-line-argument', '-c', `u${k}.ll`, '-o', '-'], { ...fs, [`u${k}.ll`]: withoutCrossSectionInlining(ir) }, sink);
       }
     } catch (e) {
       throw failed(unit, (e as { code?: number }).code);

@@ -6,6 +6,7 @@
  * inlined functions, innermost first, down to the function the code physically belongs to. Anything unexpected in
  * the DWARF gives no inline frames (the stack is what it was without them), never an error.
  */
+import { jsonList } from './code-sections.js';
 import { type Die, readDies } from './frames.js';
 
 /** One inlined function a piece of code lies in, and the call that was inlined. */
@@ -171,15 +172,7 @@ function qualifiedName(fn: Die, byOffset: ReadonlyMap<number, Die>, parent: Read
 
 /** The chains an image's section carries, checked: anything malformed reads as none. */
 export function decodeInlineChains(payload: Uint8Array | ArrayBuffer | undefined): (readonly InlineLevel[])[] {
-  if (payload === undefined) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder().decode(payload));
-  } catch {
-    return [];
-  }
-  if (!Array.isArray(parsed)) return [];
-  return (parsed.slice(0, MAX_INLINE_CHAINS) as unknown[]).map((chain) => (Array.isArray(chain) ? chain.slice(0, 64) : []).flatMap((l: unknown) => {
+  return jsonList(payload, MAX_INLINE_CHAINS).map((chain) => (Array.isArray(chain) ? chain.slice(0, 64) : []).flatMap((l: unknown) => {
     if (!Array.isArray(l) || typeof l[0] !== 'string' || typeof l[1] !== 'string' || typeof l[2] !== 'number') return [];
     return [{ function: l[0], callFile: l[1], callLine: l[2] }];
   }));
