@@ -5,7 +5,10 @@
  */
 import { describe, expect, test } from 'vitest';
 import { decodeCodeSections, encodeCodeSections, MAX_CODE_SECTION_ENTRIES, sectionKind, sectionsFromIr, withoutCrossSectionInlining } from '../../src/driver/wasm/code-sections.js';
-import { mutatedCopy, runCli } from '../helpers.js';
+import { loadWasmDriver } from '../../src/driver/wasm/loader.js';
+import { runAndCheck } from '../../src/harness/check.js';
+import type { Scenario } from '../../src/model/index.js';
+import { mutatedCopy, runCli, scenario, VOL } from '../helpers.js';
 
 const PAGEDMON = 'test/fixtures/sections/pagedmon.c';
 const PAGEDCXX = 'test/fixtures/sections/pagedcxx.cpp';
@@ -61,6 +64,42 @@ describe('where the IR says each function went', () => {
     const many = Array.from({ length: MAX_CODE_SECTION_ENTRIES + 10 }, (_, i) => [`f${i}`, 'PAGE'] as const);
     expect(decodeCodeSections(encodeCodeSections(many))).toHaveLength(MAX_CODE_SECTION_ENTRIES);
   });
+});
+
+describe('in this process: the kernel\'s side of each rule', () => {
+  const createP1: Scenario['ops'] = [{ op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` }];
+  test('PAGE code at DISPATCH_LEVEL: 0xD1 naming the function, its address P1 = P4 in the image; at PASSIVE_LEVEL nothing', async () => {
+    const spin = await loadWasmDriver(await mutatedCopy(PAGEDMON, '    if (Create) PmCount();',
+      '    if (Create) { KIRQL old; KeAcquireSpinLock(&gLock, &old); gCreates++; KeReleaseSpinLock(&gLock, old); }'));
+    const r = runAndCheck(spin, scenario('win10-x64', createP1));
+    const b = r.record.bugCheck;
+    expect(b?.code).toBe(0xd1);
+    expect(b?.function).toBe('PmOnProcess');
+    expect(b?.parameters[2]).toBe('0x8');
+    expect(b?.parameters[0]).toBe(b?.parameters[3]);
+    expect(b?.check).toBe('irql');
+    const ok = runAndCheck(await loadWasmDriver(PAGEDMON), scenario('win10-x64', [...createP1, { op: 'UnloadDriver' }]));
+    expect(ok.record.bugCheck ?? null).toBeNull();
+  }, 300_000);
+
+  test('INIT code after DriverEntry: 0x50; the same function during DriverEntry runs', async () => {
+    const init = await loadWasmDriver(await mutatedCopy(PAGEDMON, '#pragma alloc_text(PAGE, PmUnload)', '#pragma alloc_text(INIT, PmUnload)'));
+    const r = runAndCheck(init, scenario('winxp-x86', [{ op: 'UnloadDriver' }]));
+    expect(r.record.bugCheck?.code).toBe(0x50);
+    expect(r.record.bugCheck?.check).toBe('memory-map');
+    expect(r.record.bugCheck?.parameters[1]).toBe('0x0');
+    // a helper in INIT that DriverEntry calls runs before the section is freed
+    const helper = await loadWasmDriver(await mutatedCopy(PAGEDMON, '    KeInitializeSpinLock(&gLock);\n',
+      '    PmInit();\n').then(async (f) => {
+      const { readFileSync, writeFileSync } = await import('node:fs');
+      writeFileSync(f, readFileSync(f, 'utf8').replace('NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)\n{',
+        'static VOID PmInit(VOID);\n#pragma alloc_text(INIT, PmInit)\nstatic VOID PmInit(VOID) { KeInitializeSpinLock(&gLock); }\n\nNTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)\n{'));
+      return f;
+    }));
+    const h = runAndCheck(helper, scenario('win10-x86', [...createP1, { op: 'UnloadDriver' }]));
+    expect(h.record.bugCheck ?? null).toBeNull();
+    expect(h.violations.filter((v) => v.invariant === 'no-bugcheck' || v.invariant === 'unload-clean')).toEqual([]);
+  }, 300_000);
 });
 
 describe('PAGE and INIT code on every build', () => {

@@ -6,7 +6,9 @@ import { compileDriver, STACK_TOP } from '../../src/driver/wasm/compile.js';
 import { instrumentDriver, LAYOUT_SECTION, STACK_LIMIT_GLOBAL, type ImageLayout } from '../../src/driver/wasm/instrument.js';
 import { loadWasmDriver } from '../../src/driver/wasm/loader.js';
 import { frameLayouts } from '../../src/driver/wasm/frames.js';
-import { customSections, withoutDebugSections } from '../../src/driver/wasm/module-info.js';
+import { customSections, inspectModule, withoutDebugSections } from '../../src/driver/wasm/module-info.js';
+import { CODE_SECTIONS_SECTION, decodeCodeSections } from '../../src/driver/wasm/code-sections.js';
+import { decodeInlineChains, INLINE_SECTION } from '../../src/driver/wasm/inline-frames.js';
 import { siteReader, SITES_SECTION, SOURCE_MAP_SECTION, symbolizer } from '../../src/driver/wasm/source-lines.js';
 
 // A private cache: the instrumentation really runs here (the shared cache may already hold the result).
@@ -131,6 +133,31 @@ describe('the instrumentation stage of the C-driver pipeline', () => {
     const off = await instrumentDriver(wasm, { memory: false });
     expect(off.wasm).toBe(wasm);
   });
+
+  test('code sections: each PAGE or INIT function tells the kernel at its entry and before its calls, on x86 and x64', async () => {
+    for (const x64 of [false, true]) {
+      const placed = (await compileDriver('test/fixtures/sections/pagedmon.c', {}, [], x64 ? 'x64' : 'x86')).wasm;
+      expect(decodeCodeSections(customSections(placed).get(CODE_SECTIONS_SECTION)).map(([f, kind]) => `${f}:${kind}`))
+        .toEqual(['DriverEntry:discardable', 'PmUnload:pageable', 'PmOnProcess:pageable']);
+      const out = await instrumentDriver(placed, { memory: true, budget: true, ...(x64 ? { x64: { imageEnd: STACK_TOP + 0x10000 } } : {}) });
+      expect(out.cached).toBe(false);
+      expect(inspectModule(out.wasm).imports.map((i) => `${i.module}.${i.name}`)).toContain('psharness.code_section');
+      // the list rides along: the loader numbers the functions as the instrumentation did
+      expect(decodeCodeSections(customSections(out.wasm).get(CODE_SECTIONS_SECTION))).toHaveLength(3);
+    }
+  }, 300_000);
+
+  test('inline chains survive every pass: the inlined helpers of each access, innermost first, on x86 and x64', async () => {
+    for (const x64 of [false, true]) {
+      const built = (await compileDriver('test/fixtures/stacks/inlined-fault.c', {}, [], x64 ? 'x64' : 'x86')).wasm;
+      const out = await instrumentDriver(built, { memory: true, budget: true, ...(x64 ? { x64: { imageEnd: STACK_TOP + 0x10000 } } : {}) });
+      const chains = decodeInlineChains(customSections(out.wasm).get(INLINE_SECTION));
+      expect(chains.map((c) => c.map((l) => l.function).join(' < ')), x64 ? 'x64' : 'x86').toContain('Peek < Lookup');
+      const peek = chains.find((c) => c[0]?.function === 'Peek');
+      expect(peek?.[0]).toMatchObject({ callFile: 'drv/inlined-fault.c' });
+      expect(peek?.[0].callLine).toBeGreaterThan(10);
+    }
+  }, 300_000);
 
   test('a file that is not a module is named as such before binaryen sees it', async () => {
     const f = join(mkdtempSync(join(tmpdir(), 'psh-bad-')), 'x.wasm');
