@@ -604,6 +604,8 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
   const ps = x64 ? 8 : 4;
   const gsBuffers = img.gsBuffers;
   const symbolize = (withFibers ? img.fibersSymbolize : undefined) ?? img.symbolize;
+  // the placed functions as reports name them, once (the hook runs at every entry and call of paged code)
+  const placedNames = img.codeSections.map(([name]) => shortFunctionName(name));
   /** A value passed to the driver as a pointer-sized parameter. */
   const P = (v: number): number | bigint => (x64 ? toX64(v) : v);
   // the run's kernel (set at each DriverEntry)
@@ -1135,7 +1137,7 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
     // a function in a PAGE or INIT section runs (instrument.ts: at its entry and before each call it makes)
     [CODE_SECTION_IMPORT]: (k) => {
       const placed = img.codeSections[n(k)];
-      if (placed !== undefined) ddi.CODE_SECTION_EXECUTES(shortFunctionName(placed[0]), placed[1], placed[2]);
+      if (placed !== undefined) ddi.CODE_SECTION_EXECUTES(placedNames[n(k)], placed[1], placed[2]);
     },
     // a frame took the stack pointer past the thread's kernel stack (the instrumentation's test of every store to
     // __stack_pointer): on Windows the frame's first access below the stack is in its guard page, a double fault
