@@ -12,7 +12,7 @@ import type { RaceRecord } from '../model/ke/race-detector.js';
 import { VERSION } from '../version.js';
 import type { Finding, FuzzResult } from './fuzz.js';
 import { shownViolation } from './locate.js';
-import { reachabilityText } from './report.js';
+import { reachabilityText, stackLine } from './report.js';
 
 export interface HtmlInput {
   readonly driver: string;
@@ -133,7 +133,7 @@ function findingSection(f: Finding, o: HtmlInput): string {
   out.push(`<h4>Evidence</h4><ul>${f.violations.map((x) => `<li>${esc(x.invariant)}: ${esc(x.message)}${x.evidence.event !== undefined ? ` <br><small>kernel: ${esc(x.evidence.event)}</small>` : ''}</li>`).join('')}</ul>`);
   const halt = f.record.bugCheck ?? null;
   if (halt !== null) {
-    const stack = (halt.stack ?? []).map((s) => `  ${f.record.driver}!${s.function}${s.line !== undefined ? ` [${s.file} @ ${s.line}]` : ''}`);
+    const stack = (halt.stack ?? []).map((s) => `  ${stackLine(f.record.driver, s)}`);
     out.push(`<h4>Bug check</h4><pre>${esc([`${halt.name} (${halt.code.toString(16)})`, `Arguments: ${halt.parameters.join(', ')}`, halt.reason, ...(stack.length > 0 ? ['STACK_TEXT:', ...stack] : [])].join('\n'))}</pre>`);
   }
   out.push('</details>');

@@ -242,6 +242,11 @@ export function renderRun(out: string[], record: RunRecord, flagged: ReadonlySet
   if (record.poolExhausted !== undefined) out.push('## Out of memory', '', record.poolExhausted, '');
 }
 
+/** A frame as WinDbg's stack shows it: `image!function [file @ line]`, an inlined function marked. */
+export function stackLine(image: string, f: SourceFrame): string {
+  return `${image}!${f.function}${f.line !== undefined ? ` [${f.file} @ ${f.line}]` : ''}${f.inlined === true ? ' (inline function)' : ''}`;
+}
+
 /**
  * The halt as WinDbg's `!analyze -v` lays it out: the bug check and what it means, its arguments explained (the
  * WDK's page for the code), the faulting source line, the driver's stack, and the failure bucket.
@@ -260,7 +265,7 @@ function analysis(out: string[], image: string, name: string, code: number | str
   if (top !== undefined) lines.push(`FAULTING_SOURCE_LINE: ${top.file}:${top.line}`);
   if (stack !== undefined && stack.length > 0) {
     lines.push('STACK_TEXT:');
-    for (const f of stack) lines.push(`  ${image}!${f.function}${f.line !== undefined ? ` [${f.file} @ ${f.line}]` : ''}${f.inlined === true ? ' (inline function)' : ''}`);
+    for (const f of stack) lines.push(`  ${stackLine(image, f)}`);
   }
   lines.push(`FAILURE_BUCKET_ID: ${failureBucket(code, image, fn ?? stack?.[0]?.function)}`);
   out.push('```', ...lines.map(printable), '```', '');
