@@ -150,7 +150,6 @@ export function shortFunctionName(name: string): string {
   return name;
 }
 
-
 /** Thrown after a bug check to unwind the operation in progress; the machine is dead. */
 export class KernelHalted extends Error {
   constructor() {
