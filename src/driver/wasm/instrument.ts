@@ -261,17 +261,10 @@ function codeSectionChecks(b: Binaryen, m: Binaryen, names: readonly string[]): 
     const hook = (): number => m.call(`psharness_${CODE_SECTION_IMPORT}`, [m.i32.const(k)], none);
     const calls: [number, (n: number) => void][] = [];
     const walk = (e: number, set: (n: number) => void): void => {
-      if (e === 0) return;
+      const slots = childSlots(b, fields, e);
+      if (slots === undefined) throw new Error(`the code-section pass meets an expression kind it does not know (id ${b.getExpressionId(e)})`);
+      for (const [c, setC] of slots) walk(c, setC);
       const id = b.getExpressionId(e);
-      const kids = fields.get(id);
-      if (kids === undefined) throw new Error(`the code-section pass meets an expression kind it does not know (id ${id})`);
-      if (kids.length === 0) return;
-      const info = b.getExpressionInfo(e) as Record<string, unknown>;
-      for (const field of kids) {
-        const v = info[field];
-        if (Array.isArray(v)) (v as number[]).forEach((c, j) => walk(c, (n) => setChild(b, e, id, field, j, n)));
-        else if (typeof v === 'number') walk(v, (n) => setChild(b, e, id, field, -1, n));
-      }
       if (id === b.CallId || id === b.CallIndirectId) calls.push([e, set]);
     };
     let body = fi.body as number;
@@ -498,6 +491,25 @@ function setChild(b: Binaryen, e: number, id: number, field: string, index: numb
   set(e, n);
 }
 
+/**
+ * The children of `e`, each with the setter that replaces it in `e`; undefined for an expression kind `fields` does not
+ * know (each pass decides what that means).
+ */
+function childSlots(b: Binaryen, fields: ReadonlyMap<number, readonly string[]>, e: number): [number, (n: number) => void][] | undefined {
+  const id = b.getExpressionId(e);
+  const names = fields.get(id);
+  if (names === undefined) return undefined;
+  const out: [number, (n: number) => void][] = [];
+  if (names.length === 0) return out;
+  const info = b.getExpressionInfo(e) as Record<string, unknown>;
+  for (const f of names) {
+    const v = info[f];
+    if (Array.isArray(v)) (v as number[]).forEach((c, k) => out.push([c, (n) => setChild(b, e, id, f, k, n)]));
+    else if (typeof v === 'number' && v !== 0) out.push([v, (n) => setChild(b, e, id, f, -1, n)]);
+  }
+  return out;
+}
+
 /** Child expressions of each expression kind the C pipeline produces (binaryen's getExpressionInfo field names). */
 function childFields(b: Binaryen): Map<number, readonly string[]> {
   return new Map<number, readonly string[]>([
@@ -594,26 +606,13 @@ function countWork(b: Binaryen, m: Binaryen, stack: StackCheck | null): void {
   };
   /** The stores to the stack pointer, each replaced by its checked form once the walk is done. */
   const stackStores = (e: number, parent: { set: (c: number) => void } | null, out: [number, (c: number) => void][]): void => {
-    if (e === 0 || stack === null) return;
+    if (stack === null) return;
     const id = b.getExpressionId(e);
     if (id === b.GlobalSetId && (b.getExpressionInfo(e) as { name: string }).name === stack.global && parent !== null) {
       out.push([e, parent.set]);
       return;
     }
-    const names = fields.get(id) ?? [];
-    if (names.length === 0) return;
-    const info = b.getExpressionInfo(e) as Record<string, unknown>;
-    for (const f of names) {
-      const v = info[f];
-      if (Array.isArray(v)) (v as number[]).forEach((c, k) => stackStores(c, { set: (n) => setChild(e, id, f, k, n) }, out));
-      else if (typeof v === 'number') stackStores(v, { set: (n) => setChild(e, id, f, -1, n) }, out);
-    }
-  };
-  const setChild = (e: number, id: number, field: string, index: number, n: number): void => {
-    if (id === b.BlockId && field === 'children') b.Block.setChildAt(e, index, n);
-    else if (id === b.IfId) (field === 'ifTrue' ? b.If.setIfTrue : field === 'ifFalse' ? b.If.setIfFalse : b.If.setCondition)(e, n);
-    else if (id === b.LoopId) b.Loop.setBody(e, n);
-    else throw new Error(`a store to the stack pointer under an expression of kind ${id}`);
+    for (const [c, set] of childSlots(b, fields, e) ?? []) stackStores(c, { set }, out);
   };
   for (let i = 0; i < m.getNumFunctions(); i++) {
     const f = m.getFunctionByIndex(i);

@@ -327,18 +327,12 @@ export class Verifier {
   }
 
   /**
-   * The routine ran out of its work budget: Windows' DPC watchdog bug-checks a routine that runs too long at
-   * DISPATCH_LEVEL (0x133, P1 0: a single DPC or ISR exceeded its time allotment); below DISPATCH_LEVEL nothing
-   * stops it — the process or system thread that called it hangs — so the run stops as a verifier finding.
-   * Deterministic: the budget counts the driver's own work, not time.
-   */
-  /**
    * A function of a PAGE or INIT section runs (code-sections.ts). INIT is freed once DriverEntry has returned
-   ([WRK] mm/sysload.c MiFindInitializationCode frees 'INIT'): its code is unmapped memory, 0x50 with P2 10 (execute)
-   from Windows 10 1507 on, 0 before (the page's write bit alone was reported). PAGE code at DISPATCH_LEVEL or above
-   is 0xD1 with P3 8 (execute) when the verifier runs: Force IRQL Checking trims the driver's pageable code whenever
-   it raises the IRQL ([DOC] force-irql-checking), so the fault is certain; without the verifier it depends on
-   whether the page happens to be resident, and nothing is said.
+   * ([WRK] mm/sysload.c MiFindInitializationCode frees 'INIT'): its code is unmapped memory, 0x50 with P2 0x10
+   * (execute) from Windows 10 1507 on; before it P2 says only read (0) or write (1) ([DOC] bug-check-0x50). PAGE code
+   * at DISPATCH_LEVEL or above is 0xD1 with P3 8 (execute) when the verifier runs: Force IRQL Checking trims the
+   * driver's pageable code whenever it raises the IRQL ([DOC] force-irql-checking), so the fault is certain; without
+   * the verifier it depends on whether the page happens to be resident, and nothing is said.
    */
   executeSection(fn: string, kind: 'pageable' | 'discardable', section: string, address: () => bigint, initDiscarded: boolean, buildNumber: number): void {
     if (kind === 'discardable' && initDiscarded) {
@@ -353,6 +347,12 @@ export class Verifier {
     }
   }
 
+  /**
+   * The routine ran out of its work budget: Windows' DPC watchdog bug-checks a routine that runs too long at
+   * DISPATCH_LEVEL (0x133, P1 0: a single DPC or ISR exceeded its time allotment); below DISPATCH_LEVEL nothing
+   * stops it — the process or system thread that called it hangs — so the run stops as a verifier finding.
+   * Deterministic: the budget counts the driver's own work, not time.
+   */
   workExceeded(what = `${WORK_BUDGET.toLocaleString('en-US')} units of work (loop iterations and calls; an access the kernel checks costs 10)`): never {
     if (this.irql >= DISPATCH_LEVEL) {
       throw this.named(this.routine, BUGCHECK_DPC_WATCHDOG_VIOLATION, [0, 0, 0, 0],
