@@ -947,6 +947,101 @@ NTKERNELAPI NTSTATUS ObRegisterCallbacks(POB_CALLBACK_REGISTRATION CallbackRegis
 NTKERNELAPI VOID ObUnRegisterCallbacks(PVOID RegistrationHandle) KIMPORT(ObUnRegisterCallbacks);
 NTKERNELAPI USHORT ObGetFilterVersion(VOID) KIMPORT(ObGetFilterVersion);
 
+/* Registry callbacks: CmRegisterCallbackEx and the REG_*_INFORMATION structures a RegistryCallback routine reads */
+typedef enum _REG_NOTIFY_CLASS {
+    RegNtDeleteKey, RegNtPreDeleteKey = RegNtDeleteKey, RegNtSetValueKey, RegNtPreSetValueKey = RegNtSetValueKey,
+    RegNtDeleteValueKey, RegNtPreDeleteValueKey = RegNtDeleteValueKey, RegNtSetInformationKey, RegNtPreSetInformationKey = RegNtSetInformationKey,
+    RegNtRenameKey, RegNtPreRenameKey = RegNtRenameKey, RegNtEnumerateKey, RegNtPreEnumerateKey = RegNtEnumerateKey,
+    RegNtEnumerateValueKey, RegNtPreEnumerateValueKey = RegNtEnumerateValueKey, RegNtQueryKey, RegNtPreQueryKey = RegNtQueryKey,
+    RegNtQueryValueKey, RegNtPreQueryValueKey = RegNtQueryValueKey, RegNtQueryMultipleValueKey, RegNtPreQueryMultipleValueKey = RegNtQueryMultipleValueKey,
+    RegNtPreCreateKey, RegNtPostCreateKey, RegNtPreOpenKey, RegNtPostOpenKey,
+    RegNtKeyHandleClose, RegNtPreKeyHandleClose = RegNtKeyHandleClose,
+    RegNtPostDeleteKey, RegNtPostSetValueKey, RegNtPostDeleteValueKey, RegNtPostSetInformationKey, RegNtPostRenameKey,
+    RegNtPostEnumerateKey, RegNtPostEnumerateValueKey, RegNtPostQueryKey, RegNtPostQueryValueKey, RegNtPostQueryMultipleValueKey,
+    RegNtPostKeyHandleClose, RegNtPreCreateKeyEx, RegNtPostCreateKeyEx, RegNtPreOpenKeyEx, RegNtPostOpenKeyEx,
+    RegNtPreFlushKey, RegNtPostFlushKey, RegNtPreLoadKey, RegNtPostLoadKey, RegNtPreUnLoadKey, RegNtPostUnLoadKey,
+    RegNtPreQueryKeySecurity, RegNtPostQueryKeySecurity, RegNtPreSetKeySecurity, RegNtPostSetKeySecurity,
+    RegNtCallbackObjectContextCleanup, RegNtPreRestoreKey, RegNtPostRestoreKey, RegNtPreSaveKey, RegNtPostSaveKey,
+    RegNtPreReplaceKey, RegNtPostReplaceKey, RegNtPreQueryKeyName, RegNtPostQueryKeyName, MaxRegNtNotifyClass
+} REG_NOTIFY_CLASS;
+typedef NTSTATUS EX_CALLBACK_FUNCTION(PVOID CallbackContext, PVOID Argument1, PVOID Argument2);
+typedef EX_CALLBACK_FUNCTION *PEX_CALLBACK_FUNCTION;
+typedef enum _KEY_VALUE_INFORMATION_CLASS {
+    KeyValueBasicInformation, KeyValueFullInformation, KeyValuePartialInformation, KeyValueFullInformationAlign64,
+    KeyValuePartialInformationAlign64, KeyValueLayerInformation, MaxKeyValueInfoClass
+} KEY_VALUE_INFORMATION_CLASS;
+typedef struct _KEY_VALUE_PARTIAL_INFORMATION { ULONG TitleIndex; ULONG Type; ULONG DataLength; UCHAR Data[1]; } KEY_VALUE_PARTIAL_INFORMATION, *PKEY_VALUE_PARTIAL_INFORMATION;
+typedef struct _REG_SET_VALUE_KEY_INFORMATION {
+    PVOID Object; PUNICODE_STRING ValueName; ULONG TitleIndex; ULONG Type; PVOID Data; ULONG DataSize;
+    PVOID CallContext; PVOID ObjectContext; PVOID Reserved;
+} REG_SET_VALUE_KEY_INFORMATION, *PREG_SET_VALUE_KEY_INFORMATION;
+_Static_assert(sizeof(REG_SET_VALUE_KEY_INFORMATION) == PSH_X64(0x40, 0x24), "REG_SET_VALUE_KEY_INFORMATION size");
+typedef struct _REG_DELETE_VALUE_KEY_INFORMATION {
+    PVOID Object; PUNICODE_STRING ValueName; PVOID CallContext; PVOID ObjectContext; PVOID Reserved;
+} REG_DELETE_VALUE_KEY_INFORMATION, *PREG_DELETE_VALUE_KEY_INFORMATION;
+typedef struct _REG_DELETE_KEY_INFORMATION { PVOID Object; PVOID CallContext; PVOID ObjectContext; PVOID Reserved; } REG_DELETE_KEY_INFORMATION, *PREG_DELETE_KEY_INFORMATION,
+    REG_FLUSH_KEY_INFORMATION, *PREG_FLUSH_KEY_INFORMATION;
+typedef struct _REG_RENAME_KEY_INFORMATION {
+    PVOID Object; PUNICODE_STRING NewName; PVOID CallContext; PVOID ObjectContext; PVOID Reserved;
+} REG_RENAME_KEY_INFORMATION, *PREG_RENAME_KEY_INFORMATION;
+typedef struct _REG_QUERY_VALUE_KEY_INFORMATION {
+    PVOID Object; PUNICODE_STRING ValueName; KEY_VALUE_INFORMATION_CLASS KeyValueInformationClass; PVOID KeyValueInformation;
+    ULONG Length; PULONG ResultLength; PVOID CallContext; PVOID ObjectContext; PVOID Reserved;
+} REG_QUERY_VALUE_KEY_INFORMATION, *PREG_QUERY_VALUE_KEY_INFORMATION;
+_Static_assert(sizeof(REG_QUERY_VALUE_KEY_INFORMATION) == PSH_X64(0x48, 0x24), "REG_QUERY_VALUE_KEY_INFORMATION size");
+typedef struct _REG_CREATE_KEY_INFORMATION {
+    PUNICODE_STRING CompleteName; PVOID RootObject; PVOID ObjectType; ULONG CreateOptions; PUNICODE_STRING Class;
+    PVOID SecurityDescriptor; PVOID SecurityQualityOfService; ACCESS_MASK DesiredAccess; ACCESS_MASK GrantedAccess;
+    PULONG Disposition; PVOID *ResultObject; PVOID CallContext; PVOID RootObjectContext; PVOID Transaction; PVOID Reserved;
+} REG_CREATE_KEY_INFORMATION, REG_OPEN_KEY_INFORMATION, *PREG_CREATE_KEY_INFORMATION, *PREG_OPEN_KEY_INFORMATION;
+_Static_assert(sizeof(REG_CREATE_KEY_INFORMATION) == PSH_X64(0x70, 0x3c), "REG_CREATE_KEY_INFORMATION size");
+typedef struct _REG_CREATE_KEY_INFORMATION_V1 {
+    PUNICODE_STRING CompleteName; PVOID RootObject; PVOID ObjectType; ULONG Options; PUNICODE_STRING Class;
+    PVOID SecurityDescriptor; PVOID SecurityQualityOfService; ACCESS_MASK DesiredAccess; ACCESS_MASK GrantedAccess;
+    PULONG Disposition; PVOID *ResultObject; PVOID CallContext; PVOID RootObjectContext; PVOID Transaction;
+    ULONG_PTR Version; PUNICODE_STRING RemainingName; ULONG Wow64Flags; ULONG Attributes; KPROCESSOR_MODE CheckAccessMode;
+} REG_CREATE_KEY_INFORMATION_V1, REG_OPEN_KEY_INFORMATION_V1, *PREG_CREATE_KEY_INFORMATION_V1, *PREG_OPEN_KEY_INFORMATION_V1;
+_Static_assert(sizeof(REG_CREATE_KEY_INFORMATION_V1) == PSH_X64(0x90, 0x50), "REG_CREATE_KEY_INFORMATION_V1 size");
+typedef struct _REG_PRE_CREATE_KEY_INFORMATION { PUNICODE_STRING CompleteName; } REG_PRE_CREATE_KEY_INFORMATION, REG_PRE_OPEN_KEY_INFORMATION,
+    *PREG_PRE_CREATE_KEY_INFORMATION, *PREG_PRE_OPEN_KEY_INFORMATION;
+typedef struct _REG_POST_CREATE_KEY_INFORMATION { PUNICODE_STRING CompleteName; PVOID Object; NTSTATUS Status; } REG_POST_CREATE_KEY_INFORMATION,
+    REG_POST_OPEN_KEY_INFORMATION, *PREG_POST_CREATE_KEY_INFORMATION, *PREG_POST_OPEN_KEY_INFORMATION;
+typedef struct _REG_POST_OPERATION_INFORMATION {
+    PVOID Object; NTSTATUS Status; PVOID PreInformation; NTSTATUS ReturnStatus; PVOID CallContext; PVOID ObjectContext; PVOID Reserved;
+} REG_POST_OPERATION_INFORMATION, *PREG_POST_OPERATION_INFORMATION;
+_Static_assert(sizeof(REG_POST_OPERATION_INFORMATION) == PSH_X64(0x38, 0x1c), "REG_POST_OPERATION_INFORMATION size");
+#define REG_NONE 0
+#define REG_SZ 1
+#define REG_EXPAND_SZ 2
+#define REG_BINARY 3
+#define REG_DWORD 4
+#define REG_MULTI_SZ 7
+#define REG_QWORD 11
+#define KEY_QUERY_VALUE 0x0001
+#define KEY_SET_VALUE 0x0002
+#define KEY_CREATE_SUB_KEY 0x0004
+#define KEY_ENUMERATE_SUB_KEYS 0x0008
+#define KEY_READ 0x20019
+#define KEY_WRITE 0x20006
+#define KEY_ALL_ACCESS 0xF003F
+#ifndef DELETE
+#define DELETE 0x00010000L
+#endif
+#define REG_CREATED_NEW_KEY 1
+#define REG_OPENED_EXISTING_KEY 2
+#define STATUS_CALLBACK_BYPASS ((NTSTATUS)0xC0000503L)
+NTKERNELAPI NTSTATUS CmRegisterCallbackEx(PEX_CALLBACK_FUNCTION Function, PCUNICODE_STRING Altitude, PVOID Driver, PVOID Context,
+    PLARGE_INTEGER Cookie, PVOID Reserved) KIMPORT(CmRegisterCallbackEx);
+NTKERNELAPI NTSTATUS CmRegisterCallback(PEX_CALLBACK_FUNCTION Function, PVOID Context, PLARGE_INTEGER Cookie) KIMPORT(CmRegisterCallback);
+/* LARGE_INTEGER by value: the import takes its 64 bits (a union is passed indirectly in the WebAssembly C ABI) */
+NTKERNELAPI NTSTATUS __psh_CmUnRegisterCallback(LONGLONG Cookie) KIMPORT(CmUnRegisterCallback);
+static inline NTSTATUS CmUnRegisterCallback(LARGE_INTEGER Cookie) { return __psh_CmUnRegisterCallback(Cookie.QuadPart); }
+NTKERNELAPI NTSTATUS CmCallbackGetKeyObjectIDEx(const LARGE_INTEGER *Cookie, PVOID Object, PULONG_PTR ObjectID, PCUNICODE_STRING *ObjectName,
+    ULONG Flags) KIMPORT(CmCallbackGetKeyObjectIDEx);
+NTKERNELAPI VOID CmCallbackReleaseKeyObjectIDEx(PCUNICODE_STRING ObjectName) KIMPORT(CmCallbackReleaseKeyObjectIDEx);
+NTKERNELAPI NTSTATUS CmCallbackGetKeyObjectID(PLARGE_INTEGER Cookie, PVOID Object, PULONG_PTR ObjectID, PCUNICODE_STRING *ObjectName) KIMPORT(CmCallbackGetKeyObjectID);
+NTKERNELAPI VOID CmGetCallbackVersion(PULONG Major, PULONG Minor) KIMPORT(CmGetCallbackVersion);
+
 #include "string.h"
 PSH_EXTERN_C_END
 

@@ -34,6 +34,10 @@ export function scenarioLabels(s: Scenario): string[] {
       if (name.length >= 14 && name.length <= 16) labels.add(`name of ${name.length} characters`);
     }
     if ((op.op === 'ExitProcess' || op.op === 'ExitThread') && op.race !== undefined) labels.add(`exit race: PID ${op.race}`);
+    if (op.op === 'RegistryOp') {
+      labels.add(`registry: ${op.operation} on the ${op.key} key${op.process === 'System' ? ' (kernel-mode caller)' : ''}`);
+      if (op.upperCase === true) labels.add('registry: a path in capitals');
+    }
     if (op.op === 'OpenHandle') {
       if (op.requester === op.target) labels.add('handle: a process opens itself');
       if (op.kernelHandle === true) labels.add('handle: a kernel handle');

@@ -5,6 +5,8 @@
  * works on the labelled form, where removing an op never changes what the others refer to.
  */
 import fc from 'fast-check';
+import type { RegistryOperation } from '../model/cm/callbacks.js';
+import { REGISTRY_KEY_LABELS, REGISTRY_VALUE_NAMES, type RegistryKeyLabel } from '../model/cm/registry.js';
 import { SYSTEM_LABEL, type ExitRace, type Op } from '../model/ops.js';
 import { dllPath, driverPath, processPath } from './names.js';
 
@@ -20,6 +22,7 @@ export type RawOp =
   | { readonly k: 'ioctl'; readonly file: number; readonly code: number; readonly inputLength: number; readonly outputLength: number; readonly fill: number }
   | { readonly k: 'read'; readonly file: number; readonly length: number }
   | { readonly k: 'close'; readonly file: number }
+  | { readonly k: 'registry'; readonly caller: number; readonly operation: RegistryOperation; readonly key: RegistryKeyLabel; readonly name: string; readonly upper: boolean }
   | { readonly k: 'unload' }
   | { readonly k: 'load' };
 
@@ -34,6 +37,8 @@ export interface OpWeights {
   readonly irp: number;
   /** Handle opens and duplicates (object callbacks see them); 0 unless the driver registers object callbacks. */
   readonly handle?: number;
+  /** Registry operations (registry callbacks see them); 0 unless the driver registers registry callbacks. */
+  readonly registry?: number;
   /** A user-mode client on the driver's device (open, DeviceIoControl, ReadFile, close); 0 unless it declares one. */
   readonly client?: number;
   /** The I/O control codes the client sends (the driver's declared ones; one it does not know is added). */
@@ -115,6 +120,18 @@ export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIG
         { weight: w.readsEvents === true ? 6 : 1, arbitrary: fc.record({ k: fc.constant('read' as const), file: index, length: clientLength }) },
         { weight: 1, arbitrary: fc.record({ k: fc.constant('close' as const), file: index }) },
       ),
+    },
+    {
+      weight: w.registry ?? 0,
+      arbitrary: fc.record({
+        k: fc.constant('registry' as const), caller: index,
+        operation: fc.oneof(
+          { weight: 4, arbitrary: fc.constant<RegistryOperation>('SetValue') },
+          { weight: 2, arbitrary: fc.constantFrom<RegistryOperation>('QueryValue', 'DeleteValue', 'CreateKey') },
+          { weight: 1, arbitrary: fc.constantFrom<RegistryOperation>('OpenKey', 'DeleteKey', 'RenameKey') },
+        ),
+        key: fc.constantFrom(...REGISTRY_KEY_LABELS), name: fc.constantFrom(...REGISTRY_VALUE_NAMES), upper: rare,
+      }),
     },
     { weight: w.unload, arbitrary: fc.constant({ k: 'unload' as const }) },
     { weight: w.load, arbitrary: fc.constant({ k: 'load' as const }) },
@@ -226,6 +243,17 @@ export function resolveOps(raw: readonly RawOp[], eventsIoctl?: number): Op[] {
         const i = r.file % files.length;
         out.push({ op: 'CloseHandle', file: files[i].label });
         files.splice(i, 1);
+        break;
+      }
+      case 'registry': {
+        // the caller: a live process, or System (a kernel-mode caller)
+        const i = r.caller % (live.length + 1);
+        const process = i === 0 ? SYSTEM_LABEL : live[i - 1].label;
+        const named = r.operation === 'SetValue' || r.operation === 'QueryValue' || r.operation === 'DeleteValue';
+        out.push({
+          op: 'RegistryOp', process, operation: r.operation, key: r.key,
+          ...(named ? { name: r.name } : r.operation === 'RenameKey' ? { name: `${r.name}Old` } : {}), ...(r.upper ? { upperCase: true } : {}),
+        });
         break;
       }
       case 'unload':

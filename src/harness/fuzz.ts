@@ -208,14 +208,19 @@ export function applicableBuilds(driver: DriverModule, requested: readonly strin
 
 /**
  * The default operation mix for a driver: handle opens (which only object callbacks see) join it when the driver
- * imports ObRegisterCallbacks — every other driver's scenarios, seed for seed, stay as they were.
+ * imports ObRegisterCallbacks, registry operations when it imports CmRegisterCallback(Ex) — every other driver's
+ * scenarios, seed for seed, stay as they were.
  */
 export function weightsFor(driver: DriverModule): OpWeights | undefined {
   const images = [driver, driver.x64].filter((d) => d !== undefined);
   const handle = images.some((d) => d.imports.includes('ObRegisterCallbacks'));
+  const registry = images.some((d) => d.imports.includes('CmRegisterCallbackEx') || d.imports.includes('CmRegisterCallback'));
   const client = clientCodes(driver);
-  if (!handle && client === undefined) return undefined;
-  return { ...DEFAULT_WEIGHTS, ...(handle ? { handle: 2 } : {}), ...(client !== undefined ? { client: 10, irp: 0, ...client } : {}) };
+  if (!handle && !registry && client === undefined) return undefined;
+  return {
+    ...DEFAULT_WEIGHTS, ...(handle ? { handle: 2 } : {}), ...(registry ? { registry: 6 } : {}),
+    ...(client !== undefined ? { client: 10, irp: 0, ...client } : {}),
+  };
 }
 
 /**

@@ -129,6 +129,10 @@ export function buildReport(args: {
   };
 }
 
+const REGISTRY_VERBS: Readonly<Record<string, string>> = {
+  CreateKey: 'creates', OpenKey: 'opens', SetValue: 'sets a value of', DeleteValue: 'deletes a value of', QueryValue: 'queries a value of', DeleteKey: 'deletes', RenameKey: 'renames',
+};
+
 export function describeOp(op: Op | { op: string }): string {
   const o = op as Op;
   switch (o.op) {
@@ -144,6 +148,7 @@ export function describeOp(op: Op | { op: string }): string {
     case 'DeviceIoControl': return `DeviceIoControl on ${o.file}: code 0x${o.ioctl.toString(16).toUpperCase()}, input ${lengthText(o.inputLength)}${o.inputLength > 0 ? ` of 0x${o.fill.toString(16).toUpperCase()}` : ''}, output ${lengthText(o.outputLength)}`;
     case 'ReadFile': return `ReadFile on ${o.file}: ${lengthText(o.length)}`;
     case 'CloseHandle': return `CloseHandle ${o.file}`;
+    case 'RegistryOp': return `${o.process} ${REGISTRY_VERBS[o.operation]} ${o.key === 'service' ? "the driver's service key" : `the ${o.key} key`}${o.name !== undefined ? ` (${o.operation === 'RenameKey' ? 'to ' : 'value '}${o.name})` : ''}${o.upperCase === true ? ', its path in capitals' : ''}`;
     default: return o.op;
   }
 }

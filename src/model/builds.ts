@@ -238,6 +238,15 @@ const EXPORTED_SINCE: ReadonlyMap<string, readonly [number, number, number]> = n
   ['ObRegisterCallbacks', [6, 0, 6001]],
   ['ObUnRegisterCallbacks', [6, 0, 6001]],
   ['ObGetFilterVersion', [6, 0, 6001]],
+  // [DOC] the routines' Requirements: CmRegisterCallback from XP, CmRegisterCallbackEx and CmCallbackGetKeyObjectID from
+  // Vista, CmCallbackGetKeyObjectIDEx and its release from Windows 8
+  ['CmRegisterCallback', [5, 1, 0]],
+  ['CmUnRegisterCallback', [5, 1, 0]],
+  ['CmRegisterCallbackEx', [6, 0, 6000]],
+  ['CmCallbackGetKeyObjectID', [6, 0, 6000]],
+  ['CmGetCallbackVersion', [6, 0, 6000]],
+  ['CmCallbackGetKeyObjectIDEx', [6, 2, 9200]],
+  ['CmCallbackReleaseKeyObjectIDEx', [6, 2, 9200]],
   ['ZwQueryInformationProcess', [5, 1, 0]],
   ['vDbgPrintEx', [5, 1, 0]],
   ['PsSetCreateProcessNotifyRoutineEx', [6, 0, 6001]],

@@ -13,6 +13,7 @@ import type { Irps } from './io/irps.js';
 import type { KernelCore } from './ke/core.js';
 import type { KernelMemory } from './mm/memory.js';
 import type { LoadedDriver } from './mm/sysldr.js';
+import type { CmCallbacks } from './cm/callbacks.js';
 import type { ObCallbacks } from './ob/callbacks.js';
 import type { KernelHandles } from './ob/handles.js';
 import type { ObjectNamespace } from './ob/namespace.js';
@@ -36,6 +37,11 @@ export interface ObComponent {
   readonly handles: KernelHandles;
   readonly callbacks: ObCallbacks;
   readonly namespace: ObjectNamespace;
+}
+
+/** The configuration manager: the registry and the registry callbacks. */
+export interface CmComponent {
+  readonly callbacks: CmCallbacks;
 }
 
 /** The I/O manager: driver load and unload, IRPs, file objects and the user-mode client. */
@@ -67,6 +73,7 @@ export interface KernelComponents {
   readonly loaded: LoadedDriver;
   readonly ps: PsComponent;
   readonly ob: ObComponent;
+  readonly cm: CmComponent;
   readonly io: IoComponent;
   readonly ex: ExComponent;
   readonly dbg: DbgComponent;

@@ -19,6 +19,7 @@ import { keDispatcherDdis } from './ke/dispatcher-ddis.js';
 import { DDI_IRQL } from './ke/irql.js';
 import { keSpinLockDdis } from './ke/spin-lock-ddis.js';
 import { mmAccessDdis } from './mm/access-ddis.js';
+import { cmCallbackDdis } from './cm/callback-ddis.js';
 import { obCallbackDdis } from './ob/callback-ddis.js';
 import { obHandleDdis } from './ob/handle-ddis.js';
 import { obReferenceDdis } from './ob/reference-ddis.js';
@@ -119,6 +120,7 @@ function newSurface(): DdiSurface {
     ...obReferenceDdis(b),
     ...obHandleDdis(b),
     ...obCallbackDdis(b),
+    ...cmCallbackDdis(b),
     ...seImageNameDdis(b),
     ...ioDeviceDdis(b),
     ...ioIrpDdis(b),

@@ -82,6 +82,7 @@ export interface RTL_OSVERSIONINFOW {
   readonly dwBuildNumber: number;
 }
 
+import type { CmCallbackRoutines } from './cm/callback-types.js';
 import type { ObCallbackRoutines } from './ob/callback-types.js';
 
 /** Time, events and waits (ke/dispatcher-ddis.ts); ERESOURCEs, push locks, rundown, lookaside lists, raising (ex/). */
@@ -192,7 +193,7 @@ export interface RtlRoutines {
   RtlStringCchCopyNW(Dest: number, cchDest: number, Src: number, cchToCopy: number): NTSTATUS;
 }
 
-export interface Ddi extends RtlRoutines, ProcessInfoRoutines, KeExRoutines, ObCallbackRoutines {
+export interface Ddi extends RtlRoutines, ProcessInfoRoutines, KeExRoutines, ObCallbackRoutines, CmCallbackRoutines {
   /** sizeof(PVOID) of the build the driver was compiled for. */
   readonly pointerSize: 4 | 8;
   /**
@@ -414,4 +415,5 @@ export const DDI_NAMES: readonly string[] = [
   'ExAllocatePoolWithTag', 'ExFreePoolWithTag', 'ExAllocatePool2', 'KeInitializeSpinLock', 'KeAcquireSpinLock',
   'KeReleaseSpinLock', 'ExInitializeFastMutex', 'ExAcquireFastMutex', 'ExReleaseFastMutex', 'KeInitializeGuardedMutex', 'KeAcquireGuardedMutex', 'KeReleaseGuardedMutex', 'KeGetCurrentIrql',
   'KfRaiseIrql', 'KfLowerIrql', 'KeBugCheckEx', 'DbgPrint',
+  'CmRegisterCallbackEx', 'CmRegisterCallback', 'CmUnRegisterCallback', 'CmCallbackGetKeyObjectIDEx', 'CmCallbackReleaseKeyObjectIDEx', 'CmCallbackGetKeyObjectID', 'CmGetCallbackVersion',
 ];

@@ -4,6 +4,8 @@
  * recorded no-op, so any subsequence of a legal scenario is legal — which is what shrinking needs.
  */
 import { IRP_MAJOR } from './ddi.js';
+import type { RegistryOperation } from './cm/callbacks.js';
+import type { RegistryKeyLabel } from './cm/registry.js';
 import type { KFileObject } from './io/files.js';
 import { KernelHalted } from './ke/bugcheck.js';
 import { drive, type ThreadState } from './ke/core.js';
@@ -49,6 +51,14 @@ export type Op =
   | { readonly op: 'ReadFile'; readonly file: string; readonly length: number }
   /** CloseHandle: IRP_MJ_CLEANUP, then IRP_MJ_CLOSE once no IRP holds the file. */
   | { readonly op: 'CloseHandle'; readonly file: string }
+  /**
+   * A process (or, as System, a kernel-mode caller) works on a registry key: creates or opens it, sets, queries or
+   * deletes a value (`name`), deletes it, or renames it (`name`: the new name). Registry callbacks see it.
+   */
+  | {
+    readonly op: 'RegistryOp'; readonly process: string; readonly operation: RegistryOperation; readonly key: RegistryKeyLabel;
+    readonly name?: string; readonly upperCase?: boolean;
+  }
   | { readonly op: 'LoadDriver' }
   | { readonly op: 'UnloadDriver' };
 
@@ -64,6 +74,7 @@ export function labelsOf(op: Op): { creates: string[]; uses: string[] } {
     case 'LoadImage': return { creates: [], uses: op.process === SYSTEM_LABEL ? [] : [op.process] };
     case 'OpenHandle': return { creates: [], uses: [op.requester, op.target].filter((l) => l !== SYSTEM_LABEL) };
     case 'OpenDevice': return { creates: [op.id], uses: [op.process] };
+    case 'RegistryOp': return { creates: [], uses: op.process === SYSTEM_LABEL ? [] : [op.process] };
     case 'DeviceIoControl':
     case 'ReadFile':
     case 'CloseHandle': return { creates: [], uses: [op.file] };
@@ -155,6 +166,12 @@ function* opBody(kernel: Kernel, op: Op, labels: Labels): Generator<void, string
         : thread !== undefined && thread.state === 'active' ? { kind: 'thread' as const, t: thread } : undefined;
       if (requester === undefined || target === undefined) return `${requester === undefined ? op.requester : op.target} is not running`;
       yield* kernel.ob.callbacks.openHandleG(requester, target, op.access, { duplicate: op.duplicate === true, kernelHandle: op.kernelHandle === true });
+      return undefined;
+    }
+    case 'RegistryOp': {
+      const p = op.process === SYSTEM_LABEL ? kernel.system : labels.live(op.process);
+      if (p === undefined) return `${op.process} is not running`;
+      yield* kernel.cm.callbacks.operationG(p, { operation: op.operation, key: op.key, ...(op.name !== undefined ? { name: op.name } : {}), ...(op.upperCase === true ? { upperCase: true } : {}) });
       return undefined;
     }
     case 'DeviceRequest': {
@@ -267,6 +284,10 @@ export function opFootprints(ops: readonly Op[]): { readonly x: readonly string[
       }
       case 'DeviceRequest':
         return { x: [], s: ['driver'] };
+      // registry callbacks run in the caller's thread, beside anything else (the driver's unload included, as notify
+      // routines do); the registry keeps each key consistent itself
+      case 'RegistryOp':
+        return { x: [], s: inProcess(op.process) };
       // a client's requests on one file are issued one after the other (synchronous I/O by its thread)
       case 'OpenDevice':
         clientOf.set(op.id, op.process);

@@ -73,7 +73,7 @@ export interface CallbackRecord {
 export interface PhaseRecord {
   readonly seq: number;
   readonly op: number;
-  readonly phase: 'DriverEntry' | 'DriverUnload' | 'Load' | 'Unload' | 'Dispatch' | 'ObjectCallback' | 'Cancel';
+  readonly phase: 'DriverEntry' | 'DriverUnload' | 'Load' | 'Unload' | 'Dispatch' | 'ObjectCallback' | 'RegistryCallback' | 'Cancel';
   status?: string;
   readonly ddi: DdiCallRecord[];
   readonly prints: PrintRecord[];
@@ -87,6 +87,8 @@ export interface PhaseRecord {
   irp?: IrpRecord;
   /** ObjectCallback phases: the handle operation an object callback saw, and the access before and after it. */
   handle?: HandleCallbackRecord;
+  /** RegistryCallback phases: the notification the routine got. */
+  registry?: RegistryCallbackRecord;
   /** Several CPUs: the CPU it ran on. */
   cpu?: number;
 }
@@ -151,6 +153,39 @@ export interface HandleCallbackRecord {
   readonly desiredAccess: string;
   /** Pre: DesiredAccess as the callback left it (hex). */
   desiredAccessAfter?: string;
+}
+
+/** One call of a RegistryCallback routine (CmRegisterCallbackEx). */
+export interface RegistryCallbackRecord {
+  /** The REG_NOTIFY_CLASS, by its wdm.h name. */
+  readonly notifyClass: string;
+  readonly routine: string;
+  readonly altitude: string;
+  readonly operation: string;
+  /** The key as the caller named it. */
+  readonly key: string;
+  readonly requester: number;
+}
+
+/** A registry operation of a scenario, and what its caller got back. */
+export interface RegistryOpRecord {
+  readonly op: number;
+  readonly pid: number;
+  /** The calling process's image file name. */
+  readonly process: string;
+  readonly operation: string;
+  /** The key as the caller named it. */
+  readonly key: string;
+  /** The key's own path, once it was opened. */
+  target?: string;
+  /** The value's name, or a rename's new name. */
+  readonly name?: string;
+  /** What the caller got back. */
+  status: string;
+  /** What the registry itself returned for the step the operation reached ('' when a callback stopped it first). */
+  native: string;
+  /** A registry callback decided the outcome: an error or STATUS_CALLBACK_BYPASS from a pre-notification, a bypass from a post. */
+  blocked?: { readonly routine: string; readonly notifyClass: string; readonly returned: string };
 }
 
 export interface Residue {
@@ -240,6 +275,8 @@ export interface EndState {
   }[];
   readonly threads: { readonly tid: number; readonly pid: number; readonly state: string; readonly pointerCount: number; readonly driverRefs: number }[];
   readonly driverPool: { readonly tag: string; readonly size: number }[];
+  /** Key-object names CmCallbackGetKeyObjectIDEx gave the driver that CmCallbackReleaseKeyObjectIDEx never took back. */
+  readonly keyObjectNames?: { readonly key: string; readonly routine: string; readonly op: number }[];
 }
 
 export interface RunRecord {
@@ -256,6 +293,8 @@ export interface RunRecord {
   bugCheck: BugCheckRecord | null;
   /** Every notification the kernel raised (ground truth for completeness; absent in records of older versions). */
   events?: KernelEventRecord[];
+  /** Registry operations, when the scenario had any. */
+  registry?: RegistryOpRecord[];
   /** Set when the verifier stopped the run without a bug check (absent in records of older versions). */
   verifierStop?: VerifierStopRecord | null;
   /**

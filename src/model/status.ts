@@ -35,6 +35,10 @@ export const STATUS_INVALID_BUFFER_SIZE = 0xc0000206;
 export const STATUS_DEVICE_NOT_READY = 0xc00000a3;
 export const STATUS_NO_MORE_ENTRIES = 0x8000001a;
 export const STATUS_ILLEGAL_INSTRUCTION = 0xc000001d;
+/** A registry callback handled the operation itself ([DOC] kernel/handling-notifications). */
+export const STATUS_CALLBACK_BYPASS = 0xc0000503;
+export const STATUS_CANNOT_DELETE = 0xc0000121;
+export const STATUS_KEY_DELETED = 0xc000017c;
 
 const NAMES: ReadonlyMap<number, string> = new Map([
   [STATUS_SUCCESS, 'STATUS_SUCCESS'],
@@ -68,6 +72,9 @@ const NAMES: ReadonlyMap<number, string> = new Map([
   [STATUS_INVALID_BUFFER_SIZE, 'STATUS_INVALID_BUFFER_SIZE'],
   [STATUS_DEVICE_NOT_READY, 'STATUS_DEVICE_NOT_READY'],
   [STATUS_NO_MORE_ENTRIES, 'STATUS_NO_MORE_ENTRIES'],
+  [STATUS_CALLBACK_BYPASS, 'STATUS_CALLBACK_BYPASS'],
+  [STATUS_CANNOT_DELETE, 'STATUS_CANNOT_DELETE'],
+  [STATUS_KEY_DELETED, 'STATUS_KEY_DELETED'],
 ]);
 
 const BY_NAME: ReadonlyMap<string, number> = new Map([...NAMES].map(([v, n]) => [n, v]));

@@ -133,6 +133,8 @@ export const WASM_DDI_NAMES: readonly string[] = [
   'MmGetSystemRoutineAddress', 'DbgPrint', 'DbgPrintEx', 'vDbgPrintEx', 'memcpy', 'memmove', 'memset', 'memcmp',
   'KeQueryPerformanceCounter', 'ExAllocatePoolWithQuotaTag', 'ExInitializeNPagedLookasideList',
   'ObRegisterCallbacks', 'ObUnRegisterCallbacks', 'ObGetFilterVersion',
+  'CmRegisterCallbackEx', 'CmRegisterCallback', 'CmUnRegisterCallback', 'CmCallbackGetKeyObjectIDEx', 'CmCallbackReleaseKeyObjectIDEx',
+  'CmCallbackGetKeyObjectID', 'CmGetCallbackVersion',
   ...PLAIN_DDIS, ...PRINTF_ROUTINES.keys(),
 ];
 
@@ -773,6 +775,12 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
   const threadRoutine = (i: number) => routine('thread', i, () => (pid: number, tid: number, create: boolean) => { call(i, P(pid), P(tid), create ? 1 : 0); });
   const imageRoutine = (i: number) => routine('image', i, () => (us: number, pid: number, info: number) => { call(i, P(us), P(pid), P(info)); });
   // a function pointer is a table index; one past the table is no routine of this image
+  const registryRoutine = (i: number) => routine('registry', i, () => (c: number, cls: number, info: number) => call(i, P(c), P(cls), P(info)));
+  const writeQuad = (p: number, v: bigint): void => {
+    ddi.WRITE_ULONG(p, Number(v & 0xffff_ffffn));
+    ddi.WRITE_ULONG(p + 4, Number((v >> 32n) & 0xffff_ffffn));
+  };
+  const readQuad = (p: number): bigint => BigInt(ddi.READ_ULONG(p) >>> 0) | (BigInt(ddi.READ_ULONG(p + 4) >>> 0) << 32n);
   const routineAt = (i: number): PDRIVER_CANCEL | null => (table !== null && i > 0 && i < table.length ? routine('cancel', i, () => (dev: number, irp: number) => { call(i, P(dev), P(irp)); }) : null);
   /** UNICODE_STRING.Buffer's offset in the run's build. */
   let BUFFER = 0;
@@ -922,6 +930,43 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
       return st;
     },
     ObUnRegisterCallbacks: (h) => ddi.ObUnRegisterCallbacks(n(h)),
+    // EX_CALLBACK_FUNCTION: NTSTATUS (*)(PVOID CallbackContext, PVOID Argument1, PVOID Argument2); a cookie is a
+    // LARGE_INTEGER the driver passes by address, or by value (its 64 bits: wdm.h's CmUnRegisterCallback)
+    CmRegisterCallbackEx: (fn, altitude, driver, context, cookie) => {
+      const o = { value: 0n };
+      const st = ddi.CmRegisterCallbackEx(registryRoutine(n(fn)), readUnicode(n(altitude)), n(driver), n(context), o);
+      if (st === 0) writeQuad(n(cookie), o.value);
+      return st;
+    },
+    CmRegisterCallback: (fn, context, cookie) => {
+      const o = { value: 0n };
+      const st = ddi.CmRegisterCallback(registryRoutine(n(fn)), n(context), o);
+      if (st === 0) writeQuad(n(cookie), o.value);
+      return st;
+    },
+    CmUnRegisterCallback: (cookie) => ddi.CmUnRegisterCallback(BigInt.asUintN(64, BigInt(cookie))),
+    CmCallbackGetKeyObjectIDEx: (cookie, object, id, name, flags) => {
+      const i = n(id) === 0 ? null : { value: 0 };
+      const s = n(name) === 0 ? null : { value: 0 };
+      const st = ddi.CmCallbackGetKeyObjectIDEx(readQuad(n(cookie)), n(object), i, s, n(flags));
+      if (st === 0 && i !== null) out(n(id), i.value);
+      if (st === 0 && s !== null) out(n(name), s.value);
+      return st;
+    },
+    CmCallbackReleaseKeyObjectIDEx: (name) => ddi.CmCallbackReleaseKeyObjectIDEx(n(name)),
+    CmCallbackGetKeyObjectID: (cookie, object, id, name) => {
+      const i = n(id) === 0 ? null : { value: 0 };
+      const s = n(name) === 0 ? null : { value: 0 };
+      const st = ddi.CmCallbackGetKeyObjectID(readQuad(n(cookie)), n(object), i, s);
+      if (st === 0 && i !== null) out(n(id), i.value);
+      if (st === 0 && s !== null) out(n(name), s.value);
+      return st;
+    },
+    CmGetCallbackVersion: (major, minor) => {
+      const v = ddi.CmGetCallbackVersion();
+      if (n(major) !== 0) ddi.WRITE_ULONG(n(major), v.major);
+      if (n(minor) !== 0) ddi.WRITE_ULONG(n(minor), v.minor);
+    },
     ObGetFilterVersion: () => ddi.ObGetFilterVersion(),
     // LARGE_INTEGER returned by value: through a hidden result pointer (the wasm C ABI for unions), or as i64
     KeQueryPerformanceCounter: (...a) => {

@@ -8,6 +8,8 @@
 import type { Ddi, DRIVER_OBJECT, PDRIVER_DISPATCH, PDRIVER_UNLOAD } from '../ddi.js';
 import { NOTHING, type KernelCore } from '../ke/core.js';
 import type { ObjectNamespace } from '../ob/namespace.js';
+import type { CmCallbacks } from '../cm/callbacks.js';
+import { routineName } from '../mm/sysldr.js';
 import type { ObCallbacks } from '../ob/callbacks.js';
 import type { NotifyRoutines } from '../ps/notify.js';
 import type { Processes } from '../ps/processes.js';
@@ -56,6 +58,7 @@ export class DriverLoader {
     private readonly processes: Processes,
     private readonly notify: NotifyRoutines,
     private readonly obCallbacks: ObCallbacks,
+    private readonly cmCallbacks: CmCallbacks,
     private readonly namespace: ObjectNamespace,
     private readonly files: FileObjects,
     /** The DDI surface for a load (its routines bound to this kernel). */
@@ -216,6 +219,7 @@ export class DriverLoader {
     const out: object[] = [];
     for (const table of this.notify.tables) for (const s of table.slots) if (s !== null && s.owner === mine) out.push(s);
     for (const r of this.obCallbacks.registrations) if (r.owner === mine) out.push(r);
+    for (const r of this.cmCallbacks.registrations) if (r.owner === mine) out.push(r);
     for (const d of this.namespace.devices) if (d.owner === mine) out.push(d);
     for (const l of this.namespace.links.values()) if (l.owner === mine) out.push(l);
     for (const b of this.ke.mem.liveBlocks()) if (b.owner === mine) out.push(b);
@@ -236,6 +240,7 @@ export class DriverLoader {
       });
     }
     for (const r of this.obCallbacks.registrations) if (ours(r)) registrations.push(`object callbacks at altitude ${r.altitude}`);
+    for (const r of this.cmCallbacks.registrations) if (ours(r)) registrations.push(`registry callback ${routineName(r.routine)} at altitude ${r.altitude}`);
     return {
       registrations,
       devices: this.namespace.devices.filter(ours).map((d) => d.name ?? '(unnamed)'),

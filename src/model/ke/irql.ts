@@ -117,5 +117,11 @@ export const DDI_IRQL: Readonly<Record<string, IrqlRule>> = {
   ProbeForRead: { max: APC_LEVEL },
   ObRegisterCallbacks: { max: PASSIVE_LEVEL },
   ObUnRegisterCallbacks: { max: PASSIVE_LEVEL },
+  // [DOC] IRQL <= APC_LEVEL in each routine's Requirements
+  CmRegisterCallbackEx: { max: APC_LEVEL },
+  CmRegisterCallback: { max: APC_LEVEL },
+  CmUnRegisterCallback: { max: APC_LEVEL },
+  CmCallbackGetKeyObjectIDEx: { max: APC_LEVEL },
+  CmCallbackReleaseKeyObjectIDEx: { max: APC_LEVEL },
   ProbeForWrite: { max: APC_LEVEL },
 };
