@@ -16,6 +16,7 @@ import { pointersFullWidth } from './pointers-full-width.js';
 import { processNameCorrect } from './process-name-correct.js';
 import { threadCountCorrect } from './thread-count-correct.js';
 import { referencesBalanced, referencesReleased } from './references-balanced.js';
+import { registryGuardExact, registryKeyNamesReleased } from './registry.js';
 import { cutShortOps, HALTS, type Invariant, type Observation, type Violation } from './types.js';
 import { kernelMemoryOwned, noDeadlock, routineReturns, uninitializedUse } from './verifier-stops.js';
 import { lockOrderConsistent, noDataRace } from './concurrency.js';
@@ -53,6 +54,8 @@ export const INVARIANTS: readonly Invariant[] = [
   lockOrderConsistent,
   noDeadlock,
   deviceEventsDelivered,
+  registryKeyNamesReleased,
+  registryGuardExact,
 ];
 
 export class UnknownInvariantError extends Error {

@@ -2,7 +2,7 @@
  * An invariant: a pure function from an observed run to violations, with a stable id, a one-line statement and
  * the documented rule it comes from. Evidence points at the kernel event and the output line.
  */
-import type { DeviceDeclaration, DriverDeclarations, LoggedEvent, LoggedKind } from '../model/driver-output.js';
+import type { DeviceDeclaration, DriverDeclarations, LoggedEvent, LoggedKind, RegistryGuard } from '../model/driver-output.js';
 import { linesOf } from '../model/driver-output.js';
 import { reachabilityOf } from './reachability.js';
 import { BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS, routineUnloadedUnder } from '../model/ke/bugcheck.js';
@@ -41,6 +41,8 @@ export interface Observation {
   readonly declared?: Pick<Required<DriverDeclarations>, 'monitors' | 'notMonitoring'>;
   /** The device the driver declares (DriverDeclarations.device), when it does. */
   readonly device?: DeviceDeclaration;
+  /** The registry keys the driver declares it guards (DriverDeclarations.registryGuards), when it does. */
+  readonly registryGuards?: readonly RegistryGuard[];
   /**
    * Callbacks (indices into record.callbacks) whose output DbgPrint cut at 512 bytes: the cut is dbgprint-limit's
    * one finding; their lines (the newline lost, the next print run into the line, as the debugger shows it) are
@@ -125,22 +127,41 @@ function unregisterSite(v: Violation, record: RunRecord): string | undefined {
     return by(phase, registrationKey(left));
   }
   const b = record.bugCheck;
+  // any bug check in a registry callback the unload left running or registered (freed pool, the freed image)
+  const registryLeft = v.invariant === 'no-bugcheck' && b !== null && b.seq !== null ? registryCallbackLeftUnder(record, b.seq) : undefined;
+  if (registryLeft !== undefined) return by(registryLeft.unload, registryLeft.key);
   if (v.invariant !== 'no-bugcheck' || b === null || b.code !== BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS) return undefined;
   if (b.during === 'DriverUnload') {
     // a routine DriverUnload left registered was running when it returned: the registration left is the bug
     const running = routineUnloadedUnder(b.reason);
     const unload = record.phases.filter((p) => p.phase === 'DriverUnload' && p.residue !== undefined).pop();
-    const key = unload?.residue?.registrations.map(registrationKey).find((r) => running !== undefined && r.endsWith(` notify ${running}`));
+    const key = unload?.residue?.registrations.map(registrationKey).find((r) => running !== undefined && (r.endsWith(` notify ${running}`) || r.startsWith(`registry callback ${running} `)));
     return unload === undefined || key === undefined ? undefined : by(unload, key);
   }
   if (b.seq === null) return undefined;
   const cb = b.during === 'callback' ? record.callbacks.find((c) => c.seq === b.seq) : undefined;
   const altitude = b.during === 'ObjectCallback' ? record.phases.find((p) => p.seq === b.seq)?.handle?.altitude : undefined;
-  const key = cb !== undefined ? `${cb.kind} notify ${cb.routine}` : altitude !== undefined ? `object callbacks at altitude ${altitude}` : undefined;
+  const registry = b.during === 'RegistryCallback' ? record.phases.find((p) => p.seq === b.seq)?.registry : undefined;
+  const key = cb !== undefined ? `${cb.kind} notify ${cb.routine}` : altitude !== undefined ? `object callbacks at altitude ${altitude}`
+    : registry !== undefined ? `registry callback ${registry.routine} at altitude ${registry.altitude}` : undefined;
   if (key === undefined) return undefined;
   // the last teardown before the call that left this registration in place
   const left = record.phases.filter((p) => p.seq < (b.seq as number) && p.residue?.registrations.some((r) => registrationKey(r) === key) === true).pop();
   return left === undefined ? undefined : by(left, key);
+}
+
+/**
+ * A halt in a registry callback that was running while a DriverUnload that never called CmUnRegisterCallback ran
+ * (or after it): the unload freed what the callback uses, and nothing waited for it — CmUnRegisterCallback would
+ * have. The registration left is the bug, whatever the callback then touched.
+ */
+function registryCallbackLeftUnder(record: RunRecord, seq: number): { unload: PhaseRecord; key: string } | undefined {
+  const phase = record.phases.find((p) => p.seq === seq);
+  const r = phase?.phase === 'RegistryCallback' ? phase.registry : undefined;
+  if (r === undefined) return undefined;
+  const unload = record.phases.filter((p) => p.phase === 'DriverUnload' && p.seq < seq).pop();
+  if (unload === undefined || unload.ddi.some((d) => d.name === 'CmUnRegisterCallback')) return undefined;
+  return { unload, key: `registry callback ${r.routine} at altitude ${r.altitude}` };
 }
 
 /** A lock as the race detector names it, `0x1A480 (proctable!gTableLock)`: its variable, else its address. */
@@ -207,7 +228,7 @@ function symptomOf(v: Violation, record: RunRecord): string {
   return `${v.invariant}|${b !== null ? `0x${b.code.toString(16).toUpperCase()}` : '-'}|${fn}|${skeleton}`;
 }
 
-export function observe(record: RunRecord, driver: Pick<DriverDeclarations, 'parse' | 'monitors' | 'notMonitoring' | 'device'>): Observation {
+export function observe(record: RunRecord, driver: Pick<DriverDeclarations, 'parse' | 'monitors' | 'notMonitoring' | 'device' | 'registryGuards'>): Observation {
   let cut: Set<number> | undefined;
   record.callbacks.forEach((c, i) => {
     if (c.prints.some((p) => p.fullLength > p.text.length)) (cut ??= new Set()).add(i);
@@ -217,6 +238,7 @@ export function observe(record: RunRecord, driver: Pick<DriverDeclarations, 'par
     ...(cut !== undefined ? { cut } : {}),
     ...(driver.monitors !== undefined ? { declared: { monitors: driver.monitors, notMonitoring: driver.notMonitoring ?? [] } } : {}),
     ...(driver.device !== undefined ? { device: driver.device } : {}),
+    ...(driver.registryGuards !== undefined ? { registryGuards: driver.registryGuards } : {}),
   };
 }
 

@@ -43,6 +43,18 @@ export interface DriverDeclarations {
   readonly notMonitoring?: readonly { readonly kind: LoggedKind; readonly pattern: { test(line: string): boolean } }[];
   /** The device a successful DriverEntry leaves for its clients (`device-interface` checks it is there). */
   readonly device?: DeviceDeclaration;
+  /** Registry keys the driver guards, and who may write them (`registry-guard-exact`). */
+  readonly registryGuards?: readonly RegistryGuard[];
+}
+
+/**
+ * A registry key (with its subkeys) the driver protects: writes from any caller but `writers` fail, and nothing else
+ * does. `%SERVICE%` in the key stands for the driver's service name; a writer is an image file name, or "System" for
+ * kernel-mode callers.
+ */
+export interface RegistryGuard {
+  readonly key: string;
+  readonly writers: readonly string[];
 }
 
 /** A per-pointer-size value: the same for both, or one for x86 and one for x64. */

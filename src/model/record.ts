@@ -184,6 +184,8 @@ export interface RegistryOpRecord {
   status: string;
   /** What the registry itself returned for the step the operation reached ('' when a callback stopped it first). */
   native: string;
+  /** The driver under test was loaded, with one registry callback registered (the same one), from the operation's start to its end. */
+  registered: boolean;
   /** A registry callback decided the outcome: an error or STATUS_CALLBACK_BYPASS from a pre-notification, a bypass from a post. */
   blocked?: { readonly routine: string; readonly notifyClass: string; readonly returned: string };
 }
@@ -276,7 +278,7 @@ export interface EndState {
   readonly threads: { readonly tid: number; readonly pid: number; readonly state: string; readonly pointerCount: number; readonly driverRefs: number }[];
   readonly driverPool: { readonly tag: string; readonly size: number }[];
   /** Key-object names CmCallbackGetKeyObjectIDEx gave the driver that CmCallbackReleaseKeyObjectIDEx never took back. */
-  readonly keyObjectNames?: { readonly key: string; readonly routine: string; readonly op: number }[];
+  readonly keyObjectNames?: { readonly key: string; readonly routine: string; readonly op: number; readonly seq?: number; readonly unload?: number }[];
 }
 
 export interface RunRecord {

@@ -85,7 +85,7 @@ describe('log specs', () => {
   test.each([
     [null, /is not an object/],
     [{ format: 'x', events: [] }, /format must be "psharness-log\/1"/],
-    [{ format: 'psharness-log/1', events: [] }, /events is empty and device.events declares no records/],
+    [{ format: 'psharness-log/1', events: [] }, /events is empty and neither device.events nor registry declares anything/],
     [{ format: 'psharness-log/1', events: [{ kind: 'image-load', pattern: '^(a)\\1$' }] }, /not a linear-time \(RE2\) regular expression/],
     [{ format: 'psharness-log/1', events: [{ kind: 'image-load', pattern: 'x', colour: 1 }] }, /events\.0 has an unknown field "colour"/],
     [{ format: 'psharness-log/1', events: [{ kind: 'image-load', pattern: '(' }] }, /not a valid regular expression/],

@@ -496,6 +496,7 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
     parse: spec === null ? () => [] : parserFromSpec(spec),
     ...(spec?.monitors !== undefined ? { monitors: spec.monitors } : {}),
     ...(spec?.device !== undefined ? { device: spec.device } : {}),
+    ...(spec?.registry !== undefined ? { registryGuards: spec.registry.guards } : {}),
     ...(spec?.notMonitoring !== undefined ? { notMonitoring: spec.notMonitoring.map((n) => ({ kind: n.kind, pattern: linePattern(n.pattern, '') })) } : {}),
     diagnostics,
     ...(coverage !== undefined ? { coverage } : {}),

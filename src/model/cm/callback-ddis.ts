@@ -34,7 +34,7 @@ export function cmCallbackDdis(b: DdiBinding): CmCallbackDdis {
     const handle = b.mem.alloc(0x40, 'CmCb', 'kernel', { type: 'registry callback registration' });
     const value = cm.nextCookie;
     cm.nextCookie += 0x10n;
-    cm.registrations.push({ cookie: value, owner: b.driverName, altitude, context, routine: fn, handle });
+    cm.registrations.push({ cookie: value, owner: b.driverName, altitude, context, routine: fn, handle, load: b.k.loaded.loads });
     cookie.value = value;
     b.k.ke.cpus.syncRelease(handle); // published to the callback list: happens before every callback
     b.k.rec.log(name, [routineName(fn), altitude], STATUS_SUCCESS, `cookie 0x${value.toString(16)}`);
@@ -83,7 +83,7 @@ export function cmCallbackDdis(b: DdiBinding): CmCallbackDdis {
         // a new string in paged pool on each call: the caller frees it with CmCallbackReleaseKeyObjectIDEx
         const us = allocUnicodeString(b.mem, key.path, 'kernel');
         const phase = b.k.rec.frame?.phase;
-        cm.names.set(us, { key: key.path, routine: phase?.registry?.routine ?? phase?.phase ?? 'driver', op: b.k.rec.opIndex });
+        cm.names.set(us, { key: key.path, routine: phase?.registry?.routine ?? phase?.phase ?? 'driver', op: b.k.rec.opIndex, ...(phase !== undefined ? { seq: phase.seq } : {}) });
         objectName.value = us;
       }
       b.k.rec.log('CmCallbackGetKeyObjectIDEx', [b.k.ke.hex(object)], STATUS_SUCCESS, key.path);

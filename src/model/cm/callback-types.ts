@@ -46,6 +46,8 @@ export interface CmRegistration {
   readonly altitude: string;
   readonly context: number;
   readonly routine: ExCallbackFunction;
+  /** The load of the driver that registered it (LoadedDriver.loads then). */
+  readonly load: number;
   /** An address that stands for the registration (the happens-before edge from registration to callbacks). */
   readonly handle: number;
 }
@@ -70,7 +72,7 @@ export interface CmCallbackRoutines {
 
 /** The members of the REG_*_INFORMATION structures, per pointer size (wdm.h; x64 pointers 8-aligned). */
 export function regLayouts(ps: 4 | 8): {
-  /** REG_CREATE_KEY_INFORMATION / REG_OPEN_KEY_INFORMATION (V1 from Windows 7: Version and the members after it). */
+  /** REG_CREATE_KEY_INFORMATION / REG_OPEN_KEY_INFORMATION (V1 from Windows 7: Version in Reserved's place, and the members after it). */
   readonly createKey: {
     readonly CompleteName: number; readonly RootObject: number; readonly ObjectType: number; readonly CreateOptions: number; readonly DesiredAccess: number;
     readonly GrantedAccess: number; readonly Disposition: number; readonly ResultObject: number; readonly CallContext: number; readonly Version: number;
@@ -96,7 +98,7 @@ export function regLayouts(ps: 4 | 8): {
 } {
   return ps === 4
     ? {
-      createKey: { CompleteName: 0, RootObject: 4, ObjectType: 8, CreateOptions: 0xc, DesiredAccess: 0x1c, GrantedAccess: 0x20, Disposition: 0x24, ResultObject: 0x28, CallContext: 0x2c, Version: 0x3c, RemainingName: 0x40, size: 0x3c, sizeV1: 0x50 },
+      createKey: { CompleteName: 0, RootObject: 4, ObjectType: 8, CreateOptions: 0xc, DesiredAccess: 0x1c, GrantedAccess: 0x20, Disposition: 0x24, ResultObject: 0x28, CallContext: 0x2c, Version: 0x38, RemainingName: 0x3c, size: 0x3c, sizeV1: 0x4c },
       preCreateXp: { CompleteName: 0, size: 4 },
       postCreateXp: { CompleteName: 0, Object: 4, Status: 8, size: 0xc },
       setValue: { Object: 0, ValueName: 4, TitleIndex: 8, Type: 0xc, Data: 0x10, DataSize: 0x14, CallContext: 0x18, size: 0x24 },
@@ -106,7 +108,7 @@ export function regLayouts(ps: 4 | 8): {
       post: { Object: 0, Status: 4, PreInformation: 8, ReturnStatus: 0xc, CallContext: 0x10, size: 0x1c },
     }
     : {
-      createKey: { CompleteName: 0, RootObject: 8, ObjectType: 0x10, CreateOptions: 0x18, DesiredAccess: 0x38, GrantedAccess: 0x3c, Disposition: 0x40, ResultObject: 0x48, CallContext: 0x50, Version: 0x70, RemainingName: 0x78, size: 0x70, sizeV1: 0x90 },
+      createKey: { CompleteName: 0, RootObject: 8, ObjectType: 0x10, CreateOptions: 0x18, DesiredAccess: 0x38, GrantedAccess: 0x3c, Disposition: 0x40, ResultObject: 0x48, CallContext: 0x50, Version: 0x68, RemainingName: 0x70, size: 0x70, sizeV1: 0x88 },
       preCreateXp: { CompleteName: 0, size: 8 },
       postCreateXp: { CompleteName: 0, Object: 8, Status: 0x10, size: 0x18 },
       setValue: { Object: 0, ValueName: 8, TitleIndex: 0x10, Type: 0x14, Data: 0x18, DataSize: 0x20, CallContext: 0x28, size: 0x40 },

@@ -49,6 +49,10 @@ export interface KeyObjectName {
   readonly key: string;
   readonly routine: string;
   readonly op: number;
+  /** The phase (the routine's call) that took it. */
+  readonly seq?: number;
+  /** The DriverUnload (its phase's seq) that returned while the driver still held it. */
+  unload?: number;
 }
 
 /** What the operation's callbacks share. */
@@ -95,6 +99,11 @@ export class CmCallbacks {
     return kcb;
   }
 
+  /** @internal DriverUnload returned: every name the driver still holds is one it will never release */
+  unloaded(seq: number): void {
+    for (const name of this.names.values()) name.unload ??= seq;
+  }
+
   /** @internal the name CmCallbackGetKeyObjectID returns for a key (the caller does not free it) */
   sharedName(path: string): number {
     let us = this.shared.get(path);
@@ -114,14 +123,16 @@ export class CmCallbacks {
     const path = request.upperCase === true ? full.toUpperCase() : full;
     const rec: RegistryOpRecord = {
       op: ke.rec.opIndex, pid: requester.pid, process: requester.name, operation: request.operation, key: path,
-      ...(request.name !== undefined ? { name: request.name } : {}), status: '', native: '',
+      ...(request.name !== undefined ? { name: request.name } : {}), status: '', native: '', registered: false,
     };
+    const held = this.driverRegistration();
     (ke.rec.record.registry ??= []).push(rec);
     const thread = requester === this.processes.system ? this.processes.systemThread() : this.processes.creatorThread(requester);
     const n: Notification = { thread, requester, rec };
     const opened = yield* this.openG(n, path, request.operation === 'CreateKey', ACCESS[request.operation]);
     if (opened.object === 0) {
       rec.status = statusName(opened.status);
+      rec.registered = held !== undefined && held === this.driverRegistration();
       return rec;
     }
     let status = opened.status;
@@ -132,7 +143,14 @@ export class CmCallbacks {
       ke.mem.free(opened.object);
     }
     rec.status = statusName(status);
+    rec.registered = held !== undefined && held === this.driverRegistration();
     return rec;
+  }
+
+  /** The registry callback the driver's current load has registered, while its image is loaded (not one an earlier load left). */
+  private driverRegistration(): CmRegistration | undefined {
+    const { loaded } = this.ke;
+    return loaded.state === 'loaded' ? this.registrations.find((r) => r.owner === loaded.name && r.load === loaded.loads) : undefined;
   }
 
   /** NtCreateKey / NtOpenKey with its notifications: the key object, or 0 with the status the caller gets. */
@@ -147,9 +165,13 @@ export class CmCallbacks {
     const info = mem.alloc(xp ? L.preCreateXp.size : v1 ? L.createKey.sizeV1 : L.createKey.size, 'CmCb', 'kernel', { type: 'REG_CREATE_KEY_INFORMATION' });
     const disposition = mem.alloc(4, 'CmCb', 'kernel', { type: 'Disposition', driverWritable: true });
     const result = mem.alloc(build.pointerSize, 'CmCb', 'kernel', { type: 'ResultObject', driverWritable: true });
+    // the path is absolute: RootObject is the \REGISTRY key's object
+    const root = mem.alloc(0x40, 'CmKb', 'kernel', { type: 'CM_KEY_BODY' });
+    this.keyObjects.set(root, this.hive.root);
     try {
       mem.setPtr(info, name);
       if (!xp) {
+        mem.setPtr(info + L.createKey.RootObject, root);
         mem.mark(info + L.createKey.CallContext, build.pointerSize, Shadow.Owned);
         mem.setU32(info + L.createKey.DesiredAccess, access);
         mem.setPtr(info + L.createKey.Disposition, disposition);
@@ -198,6 +220,8 @@ export class CmCallbacks {
       }
       return { object, status };
     } finally {
+      this.keyObjects.delete(root);
+      mem.free(root);
       mem.free(result);
       mem.free(disposition);
       mem.free(info);

@@ -62,7 +62,7 @@ export function valueData(name: string, fill: string): { type: number; data: Uin
 }
 
 export class Registry {
-  private readonly root: RegistryKey = { path: '\\REGISTRY', values: new Map(), subkeys: new Map(), parent: null, deleted: false };
+  readonly root: RegistryKey = { path: '\\REGISTRY', values: new Map(), subkeys: new Map(), parent: null, deleted: false };
 
   /** The hive at boot, with `service` as the driver's service name. */
   constructor(readonly service: string) {

@@ -208,6 +208,7 @@ export class DriverLoader {
     yield* ke.inContext(this.processes.systemThread(), () => ke.runDriverCode(up, null, () => unload(driverObject)));
     ke.rec.frame = null;
     up.residue = this.residue();
+    this.cmCallbacks.unloaded(up.seq);
     ke.unloadedWhileRunning();
     this.releaseImage();
     this.unloading = false;
