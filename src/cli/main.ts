@@ -319,9 +319,14 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     ? applicableInvariants(driver)
     : [...new Set(values.invariant.flatMap((s) => s.split(',')).map((id) => id.trim()))].map((id) => getInvariant(id));
   const needLog = invariants.find((i) => i.needsOutput && driver.logsEvents === false);
-  const why = driver.device?.events !== undefined ? 'prints no events (its log spec declares no log lines)' : 'has no log spec (<driver>.psharness.json)';
+  // a spec with no log lines still declares what the driver does otherwise (records for a client, registry guards)
+  const specWithoutLines = driver.device?.events !== undefined || driver.registryGuards !== undefined;
+  const why = specWithoutLines ? 'prints no events (its log spec declares no log lines)' : 'has no log spec (<driver>.psharness.json)';
   if (needLog !== undefined) throw new UsageError(`invariant ${needLog.id} reads the driver's log, and ${values.driver} ${why}`);
-  if (driver.logsEvents === false) io.err(`psharness: ${values.driver} ${driver.device?.events !== undefined ? 'prints no events (its log spec declares none; they go to a client)' : 'has no log spec'}: checking only the invariants that need no output`);
+  if (driver.logsEvents === false) {
+    const what = driver.device?.events !== undefined ? 'prints no events (its log spec declares none; they go to a client)' : specWithoutLines ? 'prints no events (its log spec declares none)' : 'has no log spec';
+    io.err(`psharness: ${values.driver} ${what}: checking only the invariants that need no output`);
+  }
   const reportDir = values.reports ?? 'reports';
 
   // Saved counterexamples first (a regression database, as Hypothesis and proptest keep): every report in the

@@ -53,9 +53,39 @@ const addsAccess: DriverModule = {
   }),
 };
 
+/** A registry filter that takes each key's name and never gives it back (CmCallbackReleaseKeyObjectIDEx forgotten). */
+const keepsKeyNames: DriverModule = {
+  name: 'keeps-key-names', description: 'keeps key names', imports: ['CmRegisterCallbackEx'], logsEvents: false, parse: () => [],
+  instantiate: () => ({
+    DriverEntry(ddi, DriverObject) {
+      const cookie = { value: 0n };
+      const st = ddi.CmRegisterCallbackEx((_c, cls, info) => {
+        if (cls === 1) ddi.CmCallbackGetKeyObjectIDEx(cookie.value, ddi.READ_POINTER(info), null, { value: 0 }, 0); // RegNtPreSetValueKey
+        return 0;
+      }, '385200', 0, 0, cookie);
+      DriverObject.DriverUnload = () => { ddi.CmUnRegisterCallback(cookie.value); };
+      return st;
+    },
+  }),
+};
+
+/** A guard of its service key that blocks every value set, wherever (the key never checked). */
+const blocksEverySet: DriverModule = {
+  name: 'blocks-every-set', description: 'blocks every set', imports: ['CmRegisterCallbackEx'], logsEvents: false, parse: () => [],
+  registryGuards: [{ key: '\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\Services\\%SERVICE%', writers: ['System'] }],
+  instantiate: () => ({
+    DriverEntry(ddi) {
+      return ddi.CmRegisterCallbackEx((_c, cls) => (cls === 1 ? 0xc0000022 : 0), '385200', 0, 0, { value: 0n });
+    },
+  }),
+};
+const setRunValue: Scenario['ops'] = [...createP1, { op: 'RegistryOp', process: 'P1', operation: 'SetValue', key: 'run', name: 'Updater' }];
+
 /** For each invariant: a driver that breaks it and a scenario that shows it. */
 const breakers: [string, DriverModule, Scenario][] = [
   ['object-access-stripped-only', addsAccess, scenario('win7-x64', [...createP1, { op: 'OpenHandle', requester: 'System', target: 'P1', access: 0x0410 }])],
+  ['registry-key-names-released', keepsKeyNames, scenario('win10-x64', [...setRunValue, { op: 'UnloadDriver' }])],
+  ['registry-guard-exact', blocksEverySet, scenario('win10-x86', setRunValue)],
   ...MUTANTS.map((m): [string, DriverModule, Scenario] => [m.invariant, m.driver, m.minimal]),
   ['references-released', wssprocmon, base([
     { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` },

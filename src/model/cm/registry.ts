@@ -77,6 +77,8 @@ export class Registry {
     const run = this.ensure(keyPath('run', service));
     run.values.set('SECURITYHEALTH', { name: 'SecurityHealth', type: REG_EXPAND_SZ, data: wide('%windir%\\system32\\SecurityHealthSystray.exe') });
     this.ensure(keyPath('user-run', service));
+    // the application's vendor key; the application's own key is made by CreateKey
+    this.ensure(keyPath('app', service).slice(0, keyPath('app', service).lastIndexOf('\\')));
   }
 
   private ensure(path: string): RegistryKey {
