@@ -34,7 +34,7 @@ import type { KProcess } from './ps/objects.js';
 import { Processes } from './ps/processes.js';
 import { Recorder } from './recorder.js';
 import type { EndState, RunRecord } from './record.js';
-import type { NTSTATUS } from './status.js';
+import { statusName, type NTSTATUS } from './status.js';
 import { FaultPlan, type FaultSpec } from './vf/fault-plan.js';
 import { Verifier } from './vf/verifier.js';
 
@@ -185,7 +185,9 @@ export class Kernel implements KernelComponents, DdiSource {
       registrations: regs,
       devices: namespace.devices.filter((d) => d.owner === mine).map((d) => ({ name: d.name, owner: d.owner })),
       links: [...namespace.links.values()].filter((l) => l.owner === mine).map((l) => ({ name: l.name, target: l.target, owner: l.owner })),
-      processes: processes.processes.map((p) => ({ pid: p.pid, name: p.name, state: p.state, pointerCount: p.pointerCount, driverRefs: p.driverRefs })),
+      processes: processes.processes.map((p) => ({
+        pid: p.pid, name: p.name, state: p.state, pointerCount: p.pointerCount, driverRefs: p.driverRefs, ...(p.creationStatus !== 0 ? { creationDenied: statusName(p.creationStatus) } : {}),
+      })),
       threads: processes.threads.map((t) => ({ tid: t.tid, pid: t.process.pid, state: t.state, pointerCount: t.pointerCount, driverRefs: t.driverRefs })),
       driverPool: this.mem.liveBlocks().filter((b) => b.owner === mine).map((b) => ({ tag: b.tag, size: b.size })),
       ...(this.cm.callbacks.names.size > 0 ? { keyObjectNames: [...this.cm.callbacks.names.values()].map((n) => ({ ...n })) } : {}),

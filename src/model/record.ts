@@ -274,6 +274,8 @@ export interface EndState {
   readonly processes: {
     readonly pid: number; readonly name: string; readonly state: string;
     readonly pointerCount: number; readonly driverRefs: number;
+    /** A create routine set CreationStatus to this error: the status its creator got, and the process never ran. */
+    readonly creationDenied?: string;
   }[];
   readonly threads: { readonly tid: number; readonly pid: number; readonly state: string; readonly pointerCount: number; readonly driverRefs: number }[];
   readonly driverPool: { readonly tag: string; readonly size: number }[];

@@ -11,6 +11,7 @@ import type { FileObjects } from '../io/files.js';
 import type { Irps } from '../io/irps.js';
 import type { ObjectManager } from '../ob/objects.js';
 import { fnv1a } from '../rtl/prng.js';
+import { NT_SUCCESS } from '../status.js';
 import type { NotifyRoutines } from './notify.js';
 import type { KProcess, KThread } from './objects.js';
 import type { Processes } from './processes.js';
@@ -58,10 +59,18 @@ export class ProcessLifecycle {
       ke.current = creator;
       if (ke.profile.initialThreadNotify === 'process-first') {
         yield* notify.notifyProcess(proc, true, undefined, creator) ?? NOTHING;
+        if (!NT_SUCCESS(proc.creationStatus)) {
+          yield* this.deniedG(thread, false);
+          return { process: proc, thread };
+        }
         yield* notify.notifyThread(thread, true) ?? NOTHING;
       } else {
         yield* notify.notifyThread(thread, true) ?? NOTHING;
         yield* notify.notifyProcess(proc, true, undefined, creator) ?? NOTHING;
+        if (!NT_SUCCESS(proc.creationStatus)) {
+          yield* this.deniedG(thread, true);
+          return { process: proc, thread };
+        }
       }
       ke.current = thread;
       yield* notify.notifyImage(proc, imagePath, ke.build.userImageBase, imageSize(name)) ?? NOTHING;
@@ -70,6 +79,22 @@ export class ProcessLifecycle {
       ke.current = saved;
     }
     return { process: proc, thread };
+  }
+
+  /**
+   * A create routine set PS_CREATE_NOTIFY_INFO.CreationStatus to an error: the creation fails with that status for
+   * its creator, and the process never runs — its initial thread is destroyed before it starts, so no image is
+   * mapped into it ([DOC] PS_CREATE_NOTIFY_INFO: "Drivers can change this value to an error code to prevent the
+   * process from being created"). CHOICE where the WDK is silent (research nt-semantics §8 item 10): the
+   * notifications that follow are those of a last thread destroyed — its thread-exit routine if its create routine
+   * had run, then the process-exit routine, "called just before the last thread to exit the process is destroyed"
+   * ([DOC] PCREATE_PROCESS_NOTIFY_ROUTINE_EX).
+   */
+  private *deniedG(thread: KThread, threadNotified: boolean): Generator<void, void, void> {
+    const p = thread.process;
+    yield* this.exitThreadNotified(thread, undefined, !threadNotified);
+    this.objects.dereferenceProcess(p);
+    this.objects.dereferenceThread(thread);
   }
 
   /** @internal PspCreateThread for a further thread, notified in the creator's context (a thread of the same process). */
@@ -108,14 +133,15 @@ export class ProcessLifecycle {
    * PspExitThread's notifications and I/O cleanup, in the exiting thread's context; whether the process exited
    * with it (a method, not a closure made per exit: test/model/heap.test.ts says why).
    */
-  private *exitThreadNotified(t: KThread, race: 'gone' | 'reused' | undefined): Generator<void, boolean, void> {
+  private *exitThreadNotified(t: KThread, race: 'gone' | 'reused' | undefined, unannounced = false): Generator<void, boolean, void> {
     const { ke, notify } = this;
     const p = t.process;
     let processExited = false;
     const saved = ke.current;
     try {
       ke.current = t;
-      yield* notify.notifyThread(t, false, race) ?? NOTHING;
+      // a thread whose creation no routine was told of is not announced leaving
+      if (!unannounced) yield* notify.notifyThread(t, false, race) ?? NOTHING;
       t.state = 'exited';
       p.activeThreads--;
       const last = p.activeThreads === 0;

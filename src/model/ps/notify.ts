@@ -133,7 +133,10 @@ export class NotifyRoutines {
       return { Process: this.ke.hex(p.eprocess), ProcessId: p.pid, CreateInfo: info === 0 ? null : this.ke.hex(info) };
     };
     const freeInfo = (): void => {
-      if (info !== 0 && !this.ke.halted) this.freeCreateInfo(info);
+      if (info === 0 || this.ke.halted) return;
+      // what the Ex routines left in CreationStatus decides the creation (ps/lifecycle.ts)
+      p.creationStatus = this.ke.mem.u32(info + this.createInfo.CreationStatus) >>> 0;
+      this.freeCreateInfo(info);
     };
     return this.deliver({
       table: this.processTable, kind: 'process', create, event, truth, args,

@@ -18,6 +18,8 @@ export interface KProcess {
   pointerCount: number;
   driverRefs: number;
   userImages: number;
+  /** PS_CREATE_NOTIFY_INFO.CreationStatus as the create routines left it (0 until they ran). */
+  creationStatus: number;
   /** When it was created (FILETIME, from the simulated clock). */
   readonly createTime: bigint;
   /** Terminal Services session: 0 for System, 1 for every other process (CHOICE: one interactive session). */

@@ -83,7 +83,7 @@ export class Processes implements DeleteProcedures {
     const system = this.system === undefined;
     const proc: KProcess = {
       serial, pid: 0, ppid, name: '', imagePath, eprocess, threads: [], activeThreads: 0,
-      state: 'active', pointerCount: 1, driverRefs: 0, userImages: 0,
+      state: 'active', pointerCount: 1, driverRefs: 0, userImages: 0, creationStatus: 0,
       createTime: system ? BOOT_FILETIME : this.ke.systemTime(), sessionId: system ? 0 : 1,
       // a PEB near the top of the user address space (x86: below 0x7FFE0000; x64: in the low 2^40), one page each
       peb: system ? 0 : build.pointerSize === 4 ? 0x7ffdf000 - 0x1000 * (serial % 0x40) : 0x3e_0000_0000 + 0x1000 * serial,
