@@ -164,6 +164,45 @@ describe('the registration DDIs and key-object names', () => {
     expect(calls('winvista-x64', (ddi) => [ddi.CmGetCallbackVersion()]).out).toEqual([{ major: 1, minor: 0 }]);
   });
 
+  test('CmCallbackGetKeyObjectID: the configuration manager\'s own name, the same string each time; an object or a cookie it does not know, STATUS_INVALID_PARAMETER', () => {
+    const ops: Scenario['ops'] = [P1, { op: 'RegistryOp', process: 'P1', operation: 'SetValue', key: 'service', name: 'Start' }];
+    const seen: unknown[] = [];
+    const image: DriverImage = {
+      name: 'namer', imports: ['CmRegisterCallbackEx'],
+      instantiate: () => ({
+        DriverEntry(ddi) {
+          const cookie = { value: 0n };
+          ddi.CmRegisterCallbackEx((_c, cls, info) => {
+            if (cls !== REG_NOTIFY_CLASS.RegNtPreSetValueKey) return 0;
+            const object = ddi.READ_POINTER(info);
+            const id = { value: 0 };
+            const first = { value: 0 };
+            const second = { value: 0 };
+            seen.push(ddi.CmCallbackGetKeyObjectID(cookie.value, object, id, first) >>> 0);
+            seen.push(ddi.CmCallbackGetKeyObjectID(cookie.value, object, null, second) >>> 0);
+            seen.push(readString(ddi, first.value), first.value === second.value, id.value !== 0);
+            seen.push(ddi.CmCallbackGetKeyObjectID(cookie.value, info, id, first) >>> 0);
+            seen.push(ddi.CmCallbackGetKeyObjectID(cookie.value + 1n, object, id, first) >>> 0);
+            return 0;
+          }, '385200', 0, 0, cookie);
+          return 0;
+        },
+      }),
+    };
+    const r = simulate(image, scenario('win7-x86', ops));
+    expect(r.bugCheck).toBeNull();
+    expect(seen).toEqual([0, 0, '\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\Services\\namer', true, true, 0xc000000d, 0xc000000d]);
+  });
+
+  test('a fault plan that fails CmRegisterCallbackEx: DriverEntry sees the status; no registration, no callback', () => {
+    const seen: Seen[] = [];
+    const r = simulate(filter(seen), scenario('win10-x64', [P1, setUpdater], { faults: [{ ddi: 'CmRegisterCallbackEx', nth: 1, status: 0xc000009a }] }));
+    expect(seen).toEqual([]);
+    const registration = r.phases.flatMap((p) => p.ddi).find((c) => c.name === 'CmRegisterCallbackEx');
+    expect(registration).toMatchObject({ status: 'STATUS_INSUFFICIENT_RESOURCES', faulted: true });
+    expect(statuses(r)).toEqual(['STATUS_SUCCESS']);
+  });
+
   test('CmCallbackGetKeyObjectIDEx: the key\'s full name in a new string, an ID stable for the key, Flags must be 0; a release of a name twice is 0xC2', () => {
     const ops: Scenario['ops'] = [P1, { op: 'RegistryOp', process: 'P1', operation: 'SetValue', key: 'service', name: 'Start' }];
     // the name, the ID, and the release: through a driver that asks in its own callback
