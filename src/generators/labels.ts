@@ -38,6 +38,9 @@ export function scenarioLabels(s: Scenario): string[] {
       labels.add(`registry: ${op.operation} on the ${op.key} key${op.process === 'System' ? ' (kernel-mode caller)' : ''}`);
       if (op.upperCase === true) labels.add('registry: a path in capitals');
     }
+    if (op.op === 'FileOp') {
+      labels.add(`file: ${op.operation} on ${op.file}${op.process === 'System' ? ' (kernel-mode caller)' : ''}`);
+    }
     if (op.op === 'OpenHandle') {
       if (op.requester === op.target) labels.add('handle: a process opens itself');
       if (op.kernelHandle === true) labels.add('handle: a kernel handle');

@@ -7,6 +7,8 @@
 import fc from 'fast-check';
 import type { RegistryOperation } from '../model/cm/callbacks.js';
 import { REGISTRY_KEY_LABELS, REGISTRY_VALUE_NAMES, type RegistryKeyLabel } from '../model/cm/registry.js';
+import type { FileOperation } from '../model/flt/filters.js';
+import { FILE_LABELS, type FileLabel } from '../model/flt/volume.js';
 import { SYSTEM_LABEL, type ExitRace, type Op } from '../model/ops.js';
 import { dllPath, driverPath, processPath } from './names.js';
 
@@ -23,6 +25,7 @@ export type RawOp =
   | { readonly k: 'read'; readonly file: number; readonly length: number }
   | { readonly k: 'close'; readonly file: number }
   | { readonly k: 'registry'; readonly caller: number; readonly operation: RegistryOperation; readonly key: RegistryKeyLabel; readonly name: string; readonly upper: boolean }
+  | { readonly k: 'file'; readonly caller: number; readonly operation: FileOperation; readonly file: FileLabel; readonly burst: boolean }
   | { readonly k: 'unload' }
   | { readonly k: 'load' };
 
@@ -39,6 +42,8 @@ export interface OpWeights {
   readonly handle?: number;
   /** Registry operations (registry callbacks see them); 0 unless the driver registers registry callbacks. */
   readonly registry?: number;
+  /** File operations (minifilters see them); 0 unless the driver registers a minifilter. */
+  readonly file?: number;
   /** A user-mode client on the driver's device (open, DeviceIoControl, ReadFile, close); 0 unless it declares one. */
   readonly client?: number;
   /** The I/O control codes the client sends (the driver's declared ones; one it does not know is added). */
@@ -131,6 +136,20 @@ export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIG
           { weight: 1, arbitrary: fc.constantFrom<RegistryOperation>('OpenKey', 'DeleteKey', 'RenameKey') },
         ),
         key: fc.constantFrom(...REGISTRY_KEY_LABELS), name: fc.constantFrom(...REGISTRY_VALUE_NAMES), upper: rare,
+      }),
+    },
+    {
+      weight: w.file ?? 0,
+      arbitrary: fc.record({
+        k: fc.constant('file' as const), caller: index,
+        operation: fc.oneof(
+          { weight: 4, arbitrary: fc.constant<FileOperation>('Write') },
+          { weight: 2, arbitrary: fc.constantFrom<FileOperation>('Create', 'Read', 'Rename') },
+          { weight: 1, arbitrary: fc.constant<FileOperation>('Delete') },
+        ),
+        file: fc.constantFrom(...FILE_LABELS),
+        // a burst: the same process writes every document at once, as ransomware does
+        burst: rare,
       }),
     },
     { weight: w.unload, arbitrary: fc.constant({ k: 'unload' as const }) },
@@ -254,6 +273,17 @@ export function resolveOps(raw: readonly RawOp[], eventsIoctl?: number): Op[] {
           op: 'RegistryOp', process, operation: r.operation, key: r.key,
           ...(named ? { name: r.name } : r.operation === 'RenameKey' ? { name: `${r.name}Old` } : {}), ...(r.upper ? { upperCase: true } : {}),
         });
+        break;
+      }
+      case 'file': {
+        // the caller: a live process (file I/O from user mode), or System
+        const i = r.caller % (live.length + 1);
+        const process = i === 0 ? SYSTEM_LABEL : live[i - 1].label;
+        if (r.burst) {
+          for (const file of FILE_LABELS.filter((l) => l.startsWith('document-'))) out.push({ op: 'FileOp', process, operation: 'Write', file });
+        } else {
+          out.push({ op: 'FileOp', process, operation: r.operation, file: r.file });
+        }
         break;
       }
       case 'unload':

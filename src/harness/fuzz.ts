@@ -215,10 +215,11 @@ export function weightsFor(driver: DriverModule): OpWeights | undefined {
   const images = [driver, driver.x64].filter((d) => d !== undefined);
   const handle = images.some((d) => d.imports.includes('ObRegisterCallbacks'));
   const registry = images.some((d) => d.imports.includes('CmRegisterCallbackEx') || d.imports.includes('CmRegisterCallback'));
+  const file = images.some((d) => d.imports.includes('FltRegisterFilter'));
   const client = clientCodes(driver);
-  if (!handle && !registry && client === undefined) return undefined;
+  if (!handle && !registry && !file && client === undefined) return undefined;
   return {
-    ...DEFAULT_WEIGHTS, ...(handle ? { handle: 2 } : {}), ...(registry ? { registry: 6 } : {}),
+    ...DEFAULT_WEIGHTS, ...(handle ? { handle: 2 } : {}), ...(registry ? { registry: 6 } : {}), ...(file ? { file: 8 } : {}),
     ...(client !== undefined ? { client: 10, irp: 0, ...client } : {}),
   };
 }

@@ -133,6 +133,8 @@ const REGISTRY_VERBS: Readonly<Record<string, string>> = {
   CreateKey: 'creates', OpenKey: 'opens', SetValue: 'sets a value of', DeleteValue: 'deletes a value of', QueryValue: 'queries a value of', DeleteKey: 'deletes', RenameKey: 'renames',
 };
 
+const FILE_VERBS: Readonly<Record<string, string>> = { Create: 'creates', Write: 'writes', Read: 'reads', Rename: 'renames (to .locked)', Delete: 'deletes' };
+
 export function describeOp(op: Op | { op: string }): string {
   const o = op as Op;
   switch (o.op) {
@@ -148,6 +150,7 @@ export function describeOp(op: Op | { op: string }): string {
     case 'DeviceIoControl': return `DeviceIoControl on ${o.file}: code 0x${o.ioctl.toString(16).toUpperCase()}, input ${lengthText(o.inputLength)}${o.inputLength > 0 ? ` of 0x${o.fill.toString(16).toUpperCase()}` : ''}, output ${lengthText(o.outputLength)}`;
     case 'ReadFile': return `ReadFile on ${o.file}: ${lengthText(o.length)}`;
     case 'CloseHandle': return `CloseHandle ${o.file}`;
+    case 'FileOp': return `${o.process} ${FILE_VERBS[o.operation]} the ${o.file} file`;
     case 'RegistryOp': return `${o.process} ${REGISTRY_VERBS[o.operation]} ${o.key === 'service' ? "the driver's service key" : `the ${o.key} key`}${o.name !== undefined ? ` (${o.operation === 'RenameKey' ? 'to ' : 'value '}${o.name})` : ''}${o.upperCase === true ? ', its path in capitals' : ''}`;
     default: return o.op;
   }
@@ -209,7 +212,11 @@ export function renderRun(out: string[], record: RunRecord, flagged: ReadonlySet
     out.push(`### ${label}: ${describeOp(opr.op as Op)}${opr.outcome === 'skipped' ? ` (skipped: ${opr.note ?? ''})` : opr.outcome === 'halted' ? ' (the machine stopped here)' : opr.outcome === 'unfinished' ? ' (in flight on another CPU when the machine stopped)' : ''}`, '');
     for (const ph of record.phases.filter((p) => p.op === opr.index)) {
       const h = ph.handle;
+      const f = ph.flt;
+      const r = ph.registry;
       const irp = ph.irp !== undefined ? ` ${irpText(ph.irp)}, returned`
+        : f !== undefined ? ` ${f.routine} (${f.kind}-operation, ${f.major}, at ${f.irql})`
+        : r !== undefined ? ` ${r.routine} (${r.notifyClass}, altitude ${r.altitude})`
         : h !== undefined ? ` ${h.routine} (${h.callback}-operation, altitude ${h.altitude}): ${h.operation} of a ${h.objectType} handle to ${h.target} by ${h.requester}${h.kernelHandle ? ' (kernel handle)' : ''}, access ${h.desiredAccess}${h.desiredAccessAfter !== undefined ? ` → ${h.desiredAccessAfter}` : ''}`
           : '';
       out.push(`- **${ph.phase}**${irp}${ph.status !== undefined ? ` → ${ph.status}` : ''}${ph.note !== undefined ? ` — ${ph.note}` : ''}${flagged.has(ph.seq) ? ' ⚠' : ''}`);

@@ -135,7 +135,8 @@ function unregisterSite(v: Violation, record: RunRecord): string | undefined {
     // a routine DriverUnload left registered was running when it returned: the registration left is the bug
     const running = routineUnloadedUnder(b.reason);
     const unload = record.phases.filter((p) => p.phase === 'DriverUnload' && p.residue !== undefined).pop();
-    const key = unload?.residue?.registrations.map(registrationKey).find((r) => running !== undefined && (r.endsWith(` notify ${running}`) || r.startsWith(`registry callback ${running} `)));
+    const key = unload?.residue?.registrations.map(registrationKey).find((r) => running !== undefined
+      && (r.endsWith(` notify ${running}`) || r.startsWith(`registry callback ${running} `) || (running === 'FltCallback' && r.startsWith('minifilter at altitude '))));
     return unload === undefined || key === undefined ? undefined : by(unload, key);
   }
   if (b.seq === null) return undefined;
@@ -158,10 +159,17 @@ function unregisterSite(v: Violation, record: RunRecord): string | undefined {
 function registryCallbackLeftUnder(record: RunRecord, seq: number): { unload: PhaseRecord; key: string } | undefined {
   const phase = record.phases.find((p) => p.seq === seq);
   const r = phase?.phase === 'RegistryCallback' ? phase.registry : undefined;
-  if (r === undefined) return undefined;
-  const unload = record.phases.filter((p) => p.phase === 'DriverUnload' && p.seq < seq).pop();
-  if (unload === undefined || unload.ddi.some((d) => d.name === 'CmUnRegisterCallback')) return undefined;
-  return { unload, key: `registry callback ${r.routine} at altitude ${r.altitude}` };
+  const f = phase?.phase === 'FltCallback' ? phase.flt : undefined;
+  if (r === undefined && f === undefined) return undefined;
+  if (r !== undefined) {
+    const unload = record.phases.filter((p) => p.phase === 'DriverUnload' && p.seq < seq).pop();
+    if (unload === undefined || unload.ddi.some((d) => d.name === 'CmUnRegisterCallback')) return undefined;
+    return { unload, key: `registry callback ${r.routine} at altitude ${r.altitude}` };
+  }
+  // a minifilter: the last unload that finished and left its filter registered (not one still running, or refused)
+  const key = `minifilter at altitude ${(f as { altitude: string }).altitude}`;
+  const unload = record.phases.filter((p) => p.phase === 'DriverUnload' && p.seq < seq && p.residue?.registrations.includes(key) === true).pop();
+  return unload === undefined ? undefined : { unload, key };
 }
 
 /** A lock as the race detector names it, `0x1A480 (proctable!gTableLock)`: its variable, else its address. */

@@ -247,6 +247,17 @@ const EXPORTED_SINCE: ReadonlyMap<string, readonly [number, number, number]> = n
   ['CmGetCallbackVersion', [6, 0, 6000]],
   ['CmCallbackGetKeyObjectIDEx', [6, 2, 9200]],
   ['CmCallbackReleaseKeyObjectIDEx', [6, 2, 9200]],
+  // fltmgr.sys: in the box from Vista (XP SP2 and Server 2003 SP1 had it as a download; CHOICE: from Vista); the
+  // routines' Requirements name no later version
+  ['FltRegisterFilter', [6, 0, 6000]],
+  ['FltStartFiltering', [6, 0, 6000]],
+  ['FltUnregisterFilter', [6, 0, 6000]],
+  ['FltGetFileNameInformation', [6, 0, 6000]],
+  ['FltParseFileNameInformation', [6, 0, 6000]],
+  ['FltReferenceFileNameInformation', [6, 0, 6000]],
+  ['FltReleaseFileNameInformation', [6, 0, 6000]],
+  ['FltGetRequestorProcessId', [6, 0, 6000]],
+  ['FltDoCompletionProcessingWhenSafe', [6, 0, 6000]],
   ['ZwQueryInformationProcess', [5, 1, 0]],
   ['vDbgPrintEx', [5, 1, 0]],
   ['PsSetCreateProcessNotifyRoutineEx', [6, 0, 6001]],

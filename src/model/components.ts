@@ -14,6 +14,7 @@ import type { KernelCore } from './ke/core.js';
 import type { KernelMemory } from './mm/memory.js';
 import type { LoadedDriver } from './mm/sysldr.js';
 import type { CmCallbacks } from './cm/callbacks.js';
+import type { FltFilters } from './flt/filters.js';
 import type { ObCallbacks } from './ob/callbacks.js';
 import type { KernelHandles } from './ob/handles.js';
 import type { ObjectNamespace } from './ob/namespace.js';
@@ -42,6 +43,11 @@ export interface ObComponent {
 /** The configuration manager: the registry and the registry callbacks. */
 export interface CmComponent {
   readonly callbacks: CmCallbacks;
+}
+
+/** The filter manager: minifilters, their instance on the volume, and file I/O through them. */
+export interface FltComponent {
+  readonly filters: FltFilters;
 }
 
 /** The I/O manager: driver load and unload, IRPs, file objects and the user-mode client. */
@@ -74,6 +80,7 @@ export interface KernelComponents {
   readonly ps: PsComponent;
   readonly ob: ObComponent;
   readonly cm: CmComponent;
+  readonly flt: FltComponent;
   readonly io: IoComponent;
   readonly ex: ExComponent;
   readonly dbg: DbgComponent;

@@ -20,6 +20,7 @@ import { DDI_IRQL } from './ke/irql.js';
 import { keSpinLockDdis } from './ke/spin-lock-ddis.js';
 import { mmAccessDdis } from './mm/access-ddis.js';
 import { cmCallbackDdis } from './cm/callback-ddis.js';
+import { fltDdis } from './flt/filter-ddis.js';
 import { obCallbackDdis } from './ob/callback-ddis.js';
 import { obHandleDdis } from './ob/handle-ddis.js';
 import { obReferenceDdis } from './ob/reference-ddis.js';
@@ -121,6 +122,7 @@ function newSurface(): DdiSurface {
     ...obHandleDdis(b),
     ...obCallbackDdis(b),
     ...cmCallbackDdis(b),
+    ...fltDdis(b),
     ...seImageNameDdis(b),
     ...ioDeviceDdis(b),
     ...ioIrpDdis(b),

@@ -83,6 +83,7 @@ export interface RTL_OSVERSIONINFOW {
 }
 
 import type { CmCallbackRoutines } from './cm/callback-types.js';
+import type { FltRoutines } from './flt/filter-types.js';
 import type { ObCallbackRoutines } from './ob/callback-types.js';
 
 /** Time, events and waits (ke/dispatcher-ddis.ts); ERESOURCEs, push locks, rundown, lookaside lists, raising (ex/). */
@@ -193,7 +194,7 @@ export interface RtlRoutines {
   RtlStringCchCopyNW(Dest: number, cchDest: number, Src: number, cchToCopy: number): NTSTATUS;
 }
 
-export interface Ddi extends RtlRoutines, ProcessInfoRoutines, KeExRoutines, ObCallbackRoutines, CmCallbackRoutines {
+export interface Ddi extends RtlRoutines, ProcessInfoRoutines, KeExRoutines, ObCallbackRoutines, CmCallbackRoutines, FltRoutines {
   /** sizeof(PVOID) of the build the driver was compiled for. */
   readonly pointerSize: 4 | 8;
   /**
@@ -416,4 +417,6 @@ export const DDI_NAMES: readonly string[] = [
   'KeReleaseSpinLock', 'ExInitializeFastMutex', 'ExAcquireFastMutex', 'ExReleaseFastMutex', 'KeInitializeGuardedMutex', 'KeAcquireGuardedMutex', 'KeReleaseGuardedMutex', 'KeGetCurrentIrql',
   'KfRaiseIrql', 'KfLowerIrql', 'KeBugCheckEx', 'DbgPrint',
   'CmRegisterCallbackEx', 'CmRegisterCallback', 'CmUnRegisterCallback', 'CmCallbackGetKeyObjectIDEx', 'CmCallbackReleaseKeyObjectIDEx', 'CmCallbackGetKeyObjectID', 'CmGetCallbackVersion',
+  'FltRegisterFilter', 'FltStartFiltering', 'FltUnregisterFilter', 'FltGetFileNameInformation', 'FltParseFileNameInformation',
+  'FltReferenceFileNameInformation', 'FltReleaseFileNameInformation', 'FltGetRequestorProcessId', 'FltDoCompletionProcessingWhenSafe',
 ];

@@ -1,12 +1,13 @@
 /**
  * The simulated NT kernel: its executive components composed, and the boot sequence. Each component owns its state
  * and the routines named after it (docs/architecture.md): `ke/` the kernel proper (the running thread, CPUs, bug
- * checks), `mm/` memory and the loaded image, `ob/` objects, handles and object callbacks, `cm/` the registry and its callbacks, `ps/` processes, threads
+ * checks), `mm/` memory and the loaded image, `ob/` objects, handles and object callbacks, `cm/` the registry and its callbacks, `flt/` the filter manager and minifilters, `ps/` processes, threads
  * and their notify routines, `io/` driver load, IRPs and the client, `ex/` pool and executive locks, `rtl/`, `dbg/`,
  * `vf/` the verifier. Pure and deterministic: the same calls give the same bytes. Sources: docs/kernel-semantics.md.
  */
 import { CmCallbacks } from './cm/callbacks.js';
-import type { CmComponent, DbgComponent, ExComponent, IoComponent, KernelComponents, ObComponent, PsComponent } from './components.js';
+import { FltFilters } from './flt/filters.js';
+import type { CmComponent, FltComponent, DbgComponent, ExComponent, IoComponent, KernelComponents, ObComponent, PsComponent } from './components.js';
 import { TEST_MACHINE_FILTER, type DebugPrintFilter } from './dbg/debugger.js';
 import type { Ddi, DriverImage, WasmAddressSpace } from './ddi.js';
 import { releaseDdiSurface, takeDdiSurface, type DdiSurface } from './ddi-surface.js';
@@ -71,6 +72,7 @@ export class Kernel implements KernelComponents, DdiSource {
   readonly ke: KernelCore;
   readonly ob: ObComponent;
   readonly cm: CmComponent;
+  readonly flt: FltComponent;
   readonly ps: PsComponent;
   readonly io: IoComponent;
   readonly ex: ExComponent;
@@ -119,8 +121,10 @@ export class Kernel implements KernelComponents, DdiSource {
     this.ob = { objects, handles: new KernelHandles(), callbacks, namespace };
     const cmCallbacks = new CmCallbacks(ke, processes);
     this.cm = { callbacks: cmCallbacks };
+    const fltFilters = new FltFilters(ke, processes);
+    this.flt = { filters: fltFilters };
     const files = new FileObjects();
-    const loader = new DriverLoader(ke, processes, notify, callbacks, cmCallbacks, namespace, files, this);
+    const loader = new DriverLoader(ke, processes, notify, callbacks, cmCallbacks, fltFilters, namespace, files, this);
     const irps = new Irps(ke, loader, files, processes, namespace);
     const client = new DeviceClient(ke, irps, files, loader, processes, namespace);
     this.io = { loader, irps, files, client };
@@ -191,6 +195,7 @@ export class Kernel implements KernelComponents, DdiSource {
       threads: processes.threads.map((t) => ({ tid: t.tid, pid: t.process.pid, state: t.state, pointerCount: t.pointerCount, driverRefs: t.driverRefs })),
       driverPool: this.mem.liveBlocks().filter((b) => b.owner === mine).map((b) => ({ tag: b.tag, size: b.size })),
       ...(this.cm.callbacks.names.size > 0 ? { keyObjectNames: [...this.cm.callbacks.names.values()].map((n) => ({ ...n })) } : {}),
+      ...(this.flt.filters.names.size > 0 ? { fileNameInfos: [...this.flt.filters.names.values()].map((n) => ({ ...n })) } : {}),
     };
     return record;
   }

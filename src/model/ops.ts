@@ -6,6 +6,8 @@
 import { IRP_MAJOR } from './ddi.js';
 import type { RegistryOperation } from './cm/callbacks.js';
 import type { RegistryKeyLabel } from './cm/registry.js';
+import type { FileOperation } from './flt/filters.js';
+import type { FileLabel } from './flt/volume.js';
 import type { KFileObject } from './io/files.js';
 import { KernelHalted } from './ke/bugcheck.js';
 import { drive, type ThreadState } from './ke/core.js';
@@ -59,6 +61,11 @@ export type Op =
     readonly op: 'RegistryOp'; readonly process: string; readonly operation: RegistryOperation; readonly key: RegistryKeyLabel;
     readonly name?: string; readonly upperCase?: boolean;
   }
+  /**
+   * A process opens a file on the volume, creates, writes, reads, renames (to its name + `.locked`) or deletes it, and
+   * closes its handle. Minifilters see each step.
+   */
+  | { readonly op: 'FileOp'; readonly process: string; readonly operation: FileOperation; readonly file: FileLabel }
   | { readonly op: 'LoadDriver' }
   | { readonly op: 'UnloadDriver' };
 
@@ -75,6 +82,7 @@ export function labelsOf(op: Op): { creates: string[]; uses: string[] } {
     case 'OpenHandle': return { creates: [], uses: [op.requester, op.target].filter((l) => l !== SYSTEM_LABEL) };
     case 'OpenDevice': return { creates: [op.id], uses: [op.process] };
     case 'RegistryOp': return { creates: [], uses: op.process === SYSTEM_LABEL ? [] : [op.process] };
+    case 'FileOp': return { creates: [], uses: op.process === SYSTEM_LABEL ? [] : [op.process] };
     case 'DeviceIoControl':
     case 'ReadFile':
     case 'CloseHandle': return { creates: [], uses: [op.file] };
@@ -172,6 +180,12 @@ function* opBody(kernel: Kernel, op: Op, labels: Labels): Generator<void, string
       const p = op.process === SYSTEM_LABEL ? kernel.system : labels.live(op.process);
       if (p === undefined) return `${op.process} is not running`;
       yield* kernel.cm.callbacks.operationG(p, { operation: op.operation, key: op.key, ...(op.name !== undefined ? { name: op.name } : {}), ...(op.upperCase === true ? { upperCase: true } : {}) });
+      return undefined;
+    }
+    case 'FileOp': {
+      const p = op.process === SYSTEM_LABEL ? kernel.system : labels.live(op.process);
+      if (p === undefined) return `${op.process} is not running`;
+      yield* kernel.flt.filters.operationG(p, { operation: op.operation, file: op.file });
       return undefined;
     }
     case 'DeviceRequest': {
@@ -287,6 +301,9 @@ export function opFootprints(ops: readonly Op[]): { readonly x: readonly string[
       // registry callbacks run in the caller's thread, beside anything else (the driver's unload included, as notify
       // routines do); the registry keeps each key consistent itself
       case 'RegistryOp':
+        return { x: [], s: inProcess(op.process) };
+      // file I/O runs in the caller's thread; the volume keeps each file consistent itself
+      case 'FileOp':
         return { x: [], s: inProcess(op.process) };
       // a client's requests on one file are issued one after the other (synchronous I/O by its thread)
       case 'OpenDevice':

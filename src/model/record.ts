@@ -73,7 +73,7 @@ export interface CallbackRecord {
 export interface PhaseRecord {
   readonly seq: number;
   readonly op: number;
-  readonly phase: 'DriverEntry' | 'DriverUnload' | 'Load' | 'Unload' | 'Dispatch' | 'ObjectCallback' | 'RegistryCallback' | 'Cancel';
+  readonly phase: 'DriverEntry' | 'DriverUnload' | 'Load' | 'Unload' | 'Dispatch' | 'ObjectCallback' | 'RegistryCallback' | 'FltCallback' | 'Cancel';
   status?: string;
   readonly ddi: DdiCallRecord[];
   readonly prints: PrintRecord[];
@@ -89,6 +89,8 @@ export interface PhaseRecord {
   handle?: HandleCallbackRecord;
   /** RegistryCallback phases: the notification the routine got. */
   registry?: RegistryCallbackRecord;
+  /** FltCallback phases: the minifilter routine the filter manager called, and for what. */
+  flt?: FltCallbackRecord;
   /** Several CPUs: the CPU it ran on. */
   cpu?: number;
 }
@@ -190,6 +192,41 @@ export interface RegistryOpRecord {
   blocked?: { readonly routine: string; readonly notifyClass: string; readonly returned: string };
 }
 
+/** One call of a minifilter's pre- or post-operation routine (or the safe post-operation FltDoCompletionProcessingWhenSafe queued). */
+export interface FltCallbackRecord {
+  readonly routine: string;
+  readonly kind: 'pre' | 'post' | 'safe-post';
+  /** The filter's altitude. */
+  readonly altitude: string;
+  /** The IRP_MJ_ name of the operation. */
+  readonly major: string;
+  /** The scenario's file operation it is part of. */
+  readonly operation: string;
+  readonly file: string;
+  readonly requester: number;
+  /** The IRQL it was called at. */
+  readonly irql: string;
+  /** FLT_PREOP_* / FLT_POSTOP_* it returned. */
+  returned?: string;
+}
+
+/** A file operation of a scenario (open, the operation, cleanup and close), and what its caller got back. */
+export interface FileOpRecord {
+  readonly op: number;
+  readonly pid: number;
+  readonly process: string;
+  readonly operation: string;
+  /** The file's path on the volume, as the caller named it. */
+  readonly file: string;
+  status: string;
+  /** What the file system itself returned for the step the operation reached ('' when a filter completed it first). */
+  native: string;
+  /** The driver's filter had an instance on the volume (a started filter of its current load). */
+  filtered: boolean;
+  /** A pre-operation completed the operation with an error (FLT_PREOP_COMPLETE). */
+  blocked?: { readonly routine: string; readonly major: string; readonly returned: string };
+}
+
 export interface Residue {
   readonly registrations: readonly string[];
   readonly devices: readonly string[];
@@ -281,6 +318,8 @@ export interface EndState {
   readonly driverPool: { readonly tag: string; readonly size: number }[];
   /** Key-object names CmCallbackGetKeyObjectIDEx gave the driver that CmCallbackReleaseKeyObjectIDEx never took back. */
   readonly keyObjectNames?: { readonly key: string; readonly routine: string; readonly op: number; readonly seq?: number; readonly unload?: number }[];
+  /** FLT_FILE_NAME_INFORMATION references FltGetFileNameInformation (or FltReferenceFileNameInformation) gave the driver that it never released. */
+  readonly fileNameInfos?: { readonly file: string; readonly routine: string; readonly op: number; readonly refs: number; readonly seq?: number; readonly unload?: number }[];
 }
 
 export interface RunRecord {
@@ -299,6 +338,8 @@ export interface RunRecord {
   events?: KernelEventRecord[];
   /** Registry operations, when the scenario had any. */
   registry?: RegistryOpRecord[];
+  /** File operations, when the scenario had any. */
+  files?: FileOpRecord[];
   /** Set when the verifier stopped the run without a bug check (absent in records of older versions). */
   verifierStop?: VerifierStopRecord | null;
   /**

@@ -79,6 +79,21 @@ const blocksEverySet: DriverModule = {
     },
   }),
 };
+/** A minifilter whose pre-write takes the file's name and never releases it. */
+const keepsFileNames: DriverModule = {
+  name: 'keeps-file-names', description: 'keeps file names', imports: ['FltRegisterFilter'], logsEvents: false, parse: () => [],
+  instantiate: () => ({
+    DriverEntry(ddi) {
+      const filter = { value: 0 };
+      const st = ddi.FltRegisterFilter(0, {
+        Size: 0, Version: 0x202, Flags: 0,
+        OperationRegistration: [{ MajorFunction: 4, Flags: 0, PreOperation: (data) => { ddi.FltGetFileNameInformation(data, 0x101, { value: 0 }); return 1; }, PostOperation: null }],
+        FilterUnloadCallback: () => { ddi.FltUnregisterFilter(filter.value); return 0; }, InstanceSetupCallback: null,
+      }, filter);
+      return st !== 0 ? st : ddi.FltStartFiltering(filter.value);
+    },
+  }),
+};
 const setRunValue: Scenario['ops'] = [...createP1, { op: 'RegistryOp', process: 'P1', operation: 'SetValue', key: 'run', name: 'Updater' }];
 
 /** For each invariant: a driver that breaks it and a scenario that shows it. */
@@ -86,6 +101,7 @@ const breakers: [string, DriverModule, Scenario][] = [
   ['object-access-stripped-only', addsAccess, scenario('win7-x64', [...createP1, { op: 'OpenHandle', requester: 'System', target: 'P1', access: 0x0410 }])],
   ['registry-key-names-released', keepsKeyNames, scenario('win10-x64', [...setRunValue, { op: 'UnloadDriver' }])],
   ['registry-guard-exact', blocksEverySet, scenario('win10-x86', setRunValue)],
+  ['flt-file-names-released', keepsFileNames, scenario('win10-x64', [...createP1, { op: 'FileOp', process: 'P1', operation: 'Write', file: 'document-1' }, { op: 'UnloadDriver' }])],
   ...MUTANTS.map((m): [string, DriverModule, Scenario] => [m.invariant, m.driver, m.minimal]),
   ['references-released', wssprocmon, base([
     { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` },

@@ -135,6 +135,8 @@ export const WASM_DDI_NAMES: readonly string[] = [
   'ObRegisterCallbacks', 'ObUnRegisterCallbacks', 'ObGetFilterVersion',
   'CmRegisterCallbackEx', 'CmRegisterCallback', 'CmUnRegisterCallback', 'CmCallbackGetKeyObjectIDEx', 'CmCallbackReleaseKeyObjectIDEx',
   'CmCallbackGetKeyObjectID', 'CmGetCallbackVersion',
+  'FltRegisterFilter', 'FltStartFiltering', 'FltUnregisterFilter', 'FltGetFileNameInformation', 'FltParseFileNameInformation',
+  'FltReferenceFileNameInformation', 'FltReleaseFileNameInformation', 'FltGetRequestorProcessId', 'FltDoCompletionProcessingWhenSafe',
   ...PLAIN_DDIS, ...PRINTF_ROUTINES.keys(),
 ];
 
@@ -777,6 +779,11 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
   const imageRoutine = (i: number) => routine('image', i, () => (us: number, pid: number, info: number) => { call(i, P(us), P(pid), P(info)); });
   // a function pointer is a table index; one past the table is no routine of this image
   const registryRoutine = (i: number) => routine('registry', i, () => (c: number, cls: number, info: number) => call(i, P(c), P(cls), P(info)));
+  // fltKernel.h's callbacks: pointers pointer-sized, flags and types 32-bit
+  const fltPre = (i: number) => routine('fltPre', i, () => (d: number, o: number, c: number) => call(i, P(d), P(o), P(c)));
+  const fltPost = (i: number) => routine('fltPost', i, () => (d: number, o: number, c: number, f: number) => call(i, P(d), P(o), P(c), f));
+  const fltUnload = (i: number) => routine('fltUnload', i, () => (f: number) => call(i, f));
+  const fltSetup = (i: number) => routine('fltSetup', i, () => (o: number, f: number, t: number, fs: number) => call(i, P(o), f, t, fs));
   const writeQuad = (p: number, v: bigint): void => {
     ddi.WRITE_ULONG(p, Number(v & 0xffff_ffffn));
     ddi.WRITE_ULONG(p + 4, Number((v >> 32n) & 0xffff_ffffn));
@@ -967,6 +974,47 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
       const v = ddi.CmGetCallbackVersion();
       if (n(major) !== 0) ddi.WRITE_ULONG(n(major), v.major);
       if (n(minor) !== 0) ddi.WRITE_ULONG(n(minor), v.minor);
+    },
+    // FLT_REGISTRATION and its FLT_OPERATION_REGISTRATION array, read up to IRP_MJ_OPERATION_END (at most 64 entries)
+    FltRegisterFilter: (driver, reg, ret) => {
+      const r = n(reg);
+      const first = ddi.READ_POINTER(r + (x64 ? 0x10 : 0xc));
+      const operations = [];
+      for (let k = 0; first !== 0 && k < 64; k++) {
+        const o = first + (x64 ? 0x20 : 0x14) * k;
+        const major = ddi.READ_UCHAR(o);
+        if (major === 0x80) break;
+        const pre = ddi.READ_POINTER(o + 8);
+        const post = ddi.READ_POINTER(o + (x64 ? 0x10 : 0xc));
+        operations.push({ MajorFunction: major, Flags: ddi.READ_ULONG(o + 4), PreOperation: pre === 0 ? null : fltPre(pre), PostOperation: post === 0 ? null : fltPost(post) });
+      }
+      const unload = ddi.READ_POINTER(r + (x64 ? 0x18 : 0x10));
+      const setup = ddi.READ_POINTER(r + (x64 ? 0x20 : 0x14));
+      const o = { value: 0 };
+      const st = ddi.FltRegisterFilter(n(driver), {
+        Size: ddi.READ_USHORT(r), Version: ddi.READ_USHORT(r + 2), Flags: ddi.READ_ULONG(r + 4), OperationRegistration: operations,
+        FilterUnloadCallback: unload === 0 ? null : fltUnload(unload), InstanceSetupCallback: setup === 0 ? null : fltSetup(setup),
+      }, o);
+      if (st === 0) out(n(ret), o.value);
+      return st;
+    },
+    FltStartFiltering: (f) => ddi.FltStartFiltering(n(f)),
+    FltUnregisterFilter: (f) => ddi.FltUnregisterFilter(n(f)),
+    FltGetFileNameInformation: (data, options, ret) => {
+      const o = { value: 0 };
+      const st = ddi.FltGetFileNameInformation(n(data), n(options) >>> 0, o);
+      if (st === 0) out(n(ret), o.value);
+      return st;
+    },
+    FltParseFileNameInformation: (info) => ddi.FltParseFileNameInformation(n(info)),
+    FltReferenceFileNameInformation: (info) => ddi.FltReferenceFileNameInformation(n(info)),
+    FltReleaseFileNameInformation: (info) => ddi.FltReleaseFileNameInformation(n(info)),
+    FltGetRequestorProcessId: (data) => ddi.FltGetRequestorProcessId(n(data)),
+    FltDoCompletionProcessingWhenSafe: (data, objects, context, flags, safe, ret) => {
+      const o = { value: 0 };
+      const done = ddi.FltDoCompletionProcessingWhenSafe(n(data), n(objects), n(context), n(flags), fltPost(n(safe)), o);
+      if (n(ret) !== 0) ddi.WRITE_ULONG(n(ret), o.value);
+      return done ? 1 : 0;
     },
     ObGetFilterVersion: () => ddi.ObGetFilterVersion(),
     // LARGE_INTEGER returned by value: through a hidden result pointer (the wasm C ABI for unions), or as i64

@@ -9,6 +9,7 @@ import type { Ddi, DRIVER_OBJECT, PDRIVER_DISPATCH, PDRIVER_UNLOAD } from '../dd
 import { NOTHING, type KernelCore } from '../ke/core.js';
 import type { ObjectNamespace } from '../ob/namespace.js';
 import type { CmCallbacks } from '../cm/callbacks.js';
+import type { FltFilters } from '../flt/filters.js';
 import { routineName } from '../mm/sysldr.js';
 import type { ObCallbacks } from '../ob/callbacks.js';
 import type { NotifyRoutines } from '../ps/notify.js';
@@ -59,6 +60,7 @@ export class DriverLoader {
     private readonly notify: NotifyRoutines,
     private readonly obCallbacks: ObCallbacks,
     private readonly cmCallbacks: CmCallbacks,
+    private readonly fltFilters: FltFilters,
     private readonly namespace: ObjectNamespace,
     private readonly files: FileObjects,
     /** The DDI surface for a load (its routines bound to this kernel). */
@@ -170,10 +172,13 @@ export class DriverLoader {
     if (ke.loaded.state !== 'loaded' || this.driverObject === null) return STATUS_INVALID_DEVICE_REQUEST;
     const phase = rec.beginPhase('Unload');
     const unload = this.driverObject.DriverUnload;
-    if (unload === null) {
+    // a registered minifilter is stopped by the filter manager, through its FilterUnloadCallback: without one it
+    // "cannot be unloaded" ([DOC] fltkernel/nc-fltkernel-pflt_filter_unload_callback)
+    const filter = this.fltFilters.driverFilter();
+    if (filter !== undefined ? filter.registration.FilterUnloadCallback === null : unload === null) {
       phase.status = statusName(STATUS_INVALID_DEVICE_REQUEST);
       phase.outcome = 'refused';
-      phase.note = 'DriverUnload is NULL: the driver can never be stopped';
+      phase.note = filter !== undefined ? 'FilterUnloadCallback is NULL: the filter manager cannot unload the minifilter' : 'DriverUnload is NULL: the driver can never be stopped';
       rec.frame = null;
       return STATUS_INVALID_DEVICE_REQUEST;
     }
@@ -187,8 +192,7 @@ export class DriverLoader {
       this.unloadDeferred = true;
       return STATUS_SUCCESS;
     }
-    yield* this.runDriverUnload();
-    return STATUS_SUCCESS;
+    return yield* this.runDriverUnload();
   }
 
   /** @internal the unload deferred until the last file object closed: now, if the driver is still loaded */
@@ -198,20 +202,43 @@ export class DriverLoader {
     yield* this.lifecycleOp(this.runDriverUnload());
   }
 
-  private *runDriverUnload(): Generator<void, void, void> {
+  private *runDriverUnload(): Generator<void, NTSTATUS, void> {
     const { ke } = this;
     this.unloading = true;
     if (this.driverObject !== null) ke.cpus.syncAcquire(this.driverObject.address);
     const up = ke.rec.beginPhase('DriverUnload');
     const driverObject = this.driverObject as DriverObjectState;
-    const unload = driverObject.DriverUnload as PDRIVER_UNLOAD;
-    yield* ke.inContext(this.processes.systemThread(), () => ke.runDriverCode(up, null, () => unload(driverObject)));
+    const unload = driverObject.DriverUnload;
+    const filterUnload = this.fltFilters.driverFilter()?.registration.FilterUnloadCallback ?? null;
+    let refused: NTSTATUS = STATUS_SUCCESS;
+    yield* ke.inContext(this.processes.systemThread(), () => ke.runDriverCode(up, null, () => {
+      // the filter manager's unload: FilterUnloadCallback (not mandatory), then the driver's own DriverUnload if it
+      // set one (CHOICE: the WDK leaves DriverUnload NULL in minifilters and is silent on the order)
+      if (filterUnload !== null) {
+        up.note = `the filter manager's unload: ${routineName(filterUnload)}(0)`;
+        const st = filterUnload(0) >>> 0;
+        if (!NT_SUCCESS(st)) {
+          refused = st;
+          return;
+        }
+      }
+      if (unload !== null) unload(driverObject);
+    }));
     ke.rec.frame = null;
+    if (refused !== STATUS_SUCCESS) {
+      // [DOC] an error from FilterUnloadCallback on an unload that is not mandatory keeps the minifilter loaded
+      up.status = statusName(refused);
+      up.outcome = 'refused';
+      this.unloading = false;
+      return refused;
+    }
     up.residue = this.residue();
     this.cmCallbacks.unloaded(up.seq);
+    this.fltFilters.unloaded(up.seq);
     ke.unloadedWhileRunning();
     this.releaseImage();
     this.unloading = false;
+    return STATUS_SUCCESS;
   }
 
   /** Every routine registration, device, link and pool block the driver owns now (by identity). */
@@ -221,6 +248,7 @@ export class DriverLoader {
     for (const table of this.notify.tables) for (const s of table.slots) if (s !== null && s.owner === mine) out.push(s);
     for (const r of this.obCallbacks.registrations) if (r.owner === mine) out.push(r);
     for (const r of this.cmCallbacks.registrations) if (r.owner === mine) out.push(r);
+    for (const f of this.fltFilters.filters) if (f.owner === mine) out.push(f);
     for (const d of this.namespace.devices) if (d.owner === mine) out.push(d);
     for (const l of this.namespace.links.values()) if (l.owner === mine) out.push(l);
     for (const b of this.ke.mem.liveBlocks()) if (b.owner === mine) out.push(b);
@@ -242,6 +270,7 @@ export class DriverLoader {
     }
     for (const r of this.obCallbacks.registrations) if (ours(r)) registrations.push(`object callbacks at altitude ${r.altitude}`);
     for (const r of this.cmCallbacks.registrations) if (ours(r)) registrations.push(`registry callback ${routineName(r.routine)} at altitude ${r.altitude}`);
+    for (const f of this.fltFilters.filters) if (ours(f)) registrations.push(`minifilter at altitude ${f.altitude}`);
     return {
       registrations,
       devices: this.namespace.devices.filter(ours).map((d) => d.name ?? '(unnamed)'),

@@ -124,4 +124,13 @@ export const DDI_IRQL: Readonly<Record<string, IrqlRule>> = {
   CmCallbackGetKeyObjectIDEx: { max: APC_LEVEL },
   CmCallbackReleaseKeyObjectIDEx: { max: APC_LEVEL },
   ProbeForWrite: { max: APC_LEVEL },
+  // [DOC] the Flt routines' Requirements
+  FltRegisterFilter: { max: PASSIVE_LEVEL },
+  FltStartFiltering: { max: PASSIVE_LEVEL },
+  FltUnregisterFilter: { max: APC_LEVEL },
+  FltGetFileNameInformation: { max: APC_LEVEL },
+  FltParseFileNameInformation: { max: APC_LEVEL },
+  FltReleaseFileNameInformation: { max: APC_LEVEL },
+  FltReferenceFileNameInformation: { max: APC_LEVEL },
+  FltDoCompletionProcessingWhenSafe: { max: DISPATCH_LEVEL },
 };

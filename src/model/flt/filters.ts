@@ -1,0 +1,319 @@
+/**
+ * The filter manager: registered minifilters, their instance on the volume, and file I/O as it calls them. A thread
+ * opens a file (IRP_MJ_CREATE), writes, renames or deletes it (IRP_MJ_WRITE, IRP_MJ_SET_INFORMATION), and closes its
+ * handle (IRP_MJ_CLEANUP, IRP_MJ_CLOSE); for each, every instance whose FLT_OPERATION_REGISTRATION names the major
+ * function gets its pre-operation, then — by what that returned — its post-operation
+ * ([DOC] ifs/writing-preoperation-callback-routines, ifs/writing-postoperation-callback-routines):
+ *  - FLT_PREOP_SUCCESS_WITH_CALLBACK: the post-operation follows; _NO_CALLBACK (and _DISALLOW_FASTIO on an IRP): none;
+ *  - FLT_PREOP_COMPLETE: the operation ends with FLT_CALLBACK_DATA.IoStatus as the filter set it, no lower filter or
+ *    file system sees it, and no post-operation of this filter follows;
+ *  - FLT_PREOP_SYNCHRONIZE: the post-operation runs in the thread that issued the I/O, at IRQL <= APC_LEVEL;
+ *  - a post-operation otherwise "can be called at IRQL <= DISPATCH_LEVEL, in an arbitrary thread context": CHOICE,
+ *    the post-operations of IRP_MJ_READ and IRP_MJ_WRITE run at DISPATCH_LEVEL in the System process (the disk's
+ *    completion, the worst case Windows allows); post-create at PASSIVE_LEVEL in the caller's thread (documented);
+ *    the others at PASSIVE_LEVEL in the caller's thread;
+ *  - FltDoCompletionProcessingWhenSafe at DISPATCH_LEVEL queues its routine to a worker that runs it at PASSIVE_LEVEL
+ *    before the I/O completes ([DOC] fltkernel/nf-fltkernel-fltdocompletionprocessingwhensafe).
+ * CHOICE: FLT_PREOP_PENDING is not modelled (FltCompletePendedPreOperation is not exported here): it is taken as
+ * FLT_PREOP_SUCCESS_NO_CALLBACK and the phase says so. The registration routines: flt/filter-ddis.ts.
+ */
+import { BugCheck, BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS } from '../ke/bugcheck.js';
+import type { KernelCore } from '../ke/core.js';
+import { DISPATCH_LEVEL, irqlName, PASSIVE_LEVEL } from '../ke/irql.js';
+import { routineName } from '../mm/sysldr.js';
+import type { KProcess, KThread } from '../ps/objects.js';
+import type { Processes } from '../ps/processes.js';
+import type { FileOpRecord, FltCallbackRecord } from '../record.js';
+import { NT_SUCCESS, STATUS_SUCCESS, statusName, type NTSTATUS } from '../status.js';
+import {
+  FileDispositionInformation, FileRenameInformation, FLT_MAJOR, FLT_POSTOP_MORE_PROCESSING_REQUIRED, FLT_PREOP_COMPLETE, FLT_PREOP_PENDING,
+  FLT_PREOP_SUCCESS_WITH_CALLBACK, FLT_PREOP_SYNCHRONIZE, FLTFL_CALLBACK_DATA_IRP_OPERATION, fltLayouts, PREOP_NAMES, type FltMajorName,
+  type FltOperationRegistration, type FltPostOperation, type FltRegistrationInput,
+} from './filter-types.js';
+import { filePath, RENAME_SUFFIX, Volume, type FileLabel, type VolumeFile } from './volume.js';
+
+export type FileOperation = 'Create' | 'Write' | 'Read' | 'Rename' | 'Delete';
+
+/** A file operation as a scenario names it. */
+export interface FileRequest {
+  readonly operation: FileOperation;
+  readonly file: FileLabel;
+}
+
+/** A registered minifilter (what FltRegisterFilter returned a pointer to). */
+export interface FltFilter {
+  /** The opaque PFLT_FILTER: a block of kernel memory. */
+  readonly address: number;
+  readonly owner: string;
+  readonly load: number;
+  readonly altitude: string;
+  readonly registration: FltRegistrationInput;
+  started: boolean;
+  /** Its instance on the volume (PFLT_INSTANCE), once FltStartFiltering attached it; 0 when InstanceSetup declined. */
+  instance: number;
+}
+
+/** A FLT_FILE_NAME_INFORMATION the filter manager gave out, with the references the driver holds. */
+export interface FileNameInfo {
+  readonly file: string;
+  readonly routine: string;
+  readonly op: number;
+  readonly seq?: number;
+  refs: number;
+  /** The unload (its phase's seq) that finished while the driver still held a reference. */
+  unload?: number;
+}
+
+/** What one operation's callbacks share. */
+interface Io {
+  readonly thread: KThread;
+  readonly requester: KProcess;
+  readonly rec: FileOpRecord;
+  readonly fileObject: number;
+}
+
+/** A routine FltDoCompletionProcessingWhenSafe queued for a worker. */
+interface SafePost {
+  readonly routine: FltPostOperation;
+  readonly data: number;
+  readonly objects: number;
+  readonly context: number;
+  readonly flags: number;
+}
+
+/** CHOICE: the altitude the filter manager reads from the minifilter's Instances key (FSFilter Activity Monitor). */
+export const FILTER_ALTITUDE = '370020';
+const FILE_OBJECT_SIZE = { 4: 0x80, 8: 0xd8 } as const;
+
+export class FltFilters {
+  /** @internal registered minifilters, in registration order */
+  readonly filters: FltFilter[] = [];
+  /** @internal name information blocks, by address */
+  readonly names = new Map<number, FileNameInfo>();
+  /** @internal FLT_CALLBACK_DATA blocks of operations in progress → the requesting process */
+  readonly callbackData = new Map<number, KProcess>();
+  /** @internal FLT_CALLBACK_DATA → the file's path, for FltGetFileNameInformation */
+  readonly dataFile = new Map<number, string>();
+  /** @internal routines FltDoCompletionProcessingWhenSafe queued during the post-operation now running */
+  readonly safePosts: SafePost[] = [];
+  /** The volume's device object and FLT_VOLUME (made at the first need). */
+  private volumeObject = 0;
+  private fs: Volume | null = null;
+
+  constructor(private readonly ke: KernelCore, private readonly processes: Processes) {}
+
+  get volume(): Volume {
+    this.fs ??= new Volume(this.ke.loaded.name);
+    return this.fs;
+  }
+
+  /** @internal PFLT_VOLUME of the one volume */
+  volumeAddress(): number {
+    if (this.volumeObject === 0) this.volumeObject = this.ke.mem.alloc(0x40, 'FMvo', 'kernel', { type: 'FLT_VOLUME' });
+    return this.volumeObject;
+  }
+
+  /** @internal the filter the driver's current load registered, while its image is loaded */
+  driverFilter(): FltFilter | undefined {
+    const { loaded } = this.ke;
+    return loaded.state === 'loaded' ? this.filters.find((f) => f.owner === loaded.name && f.load === loaded.loads) : undefined;
+  }
+
+  /** @internal the unload finished: every name the driver still holds is one it will never release */
+  unloaded(seq: number): void {
+    for (const n of this.names.values()) if (n.refs > 0) n.unload ??= seq;
+  }
+
+  /** @internal a file operation from `requester` */
+  *operationG(requester: KProcess, request: FileRequest): Generator<void, FileOpRecord, void> {
+    const { ke } = this;
+    ke.assertRunning();
+    const path = filePath(request.file, this.volume.service);
+    const filter = this.driverFilter();
+    const rec: FileOpRecord = {
+      op: ke.rec.opIndex, pid: requester.pid, process: requester.name, operation: request.operation, file: path, status: '', native: '',
+      filtered: filter !== undefined && filter.started && filter.instance !== 0,
+    };
+    (ke.rec.record.files ??= []).push(rec);
+    const mem = ke.mem;
+    const fileObject = mem.alloc(FILE_OBJECT_SIZE[ke.build.pointerSize], 'File', 'kernel', { type: 'FILE_OBJECT', zeroed: true });
+    const io: Io = { thread: this.processes.creatorThread(requester), requester, rec, fileObject };
+    let file: VolumeFile | undefined;
+    try {
+      const disposition = request.operation === 'Create' ? 'create' : request.operation === 'Write' ? 'open-if' : 'open';
+      const opened = yield* this.irpG(io, 'IRP_MJ_CREATE', path, () => {
+        const r = this.volume.open(path, disposition);
+        file = r.file;
+        return r.status;
+      });
+      if (!NT_SUCCESS(opened) || file === undefined) {
+        rec.status = statusName(opened);
+        return rec;
+      }
+      const f: VolumeFile = file;
+      let status: NTSTATUS = STATUS_SUCCESS;
+      switch (request.operation) {
+        case 'Write': status = yield* this.irpG(io, 'IRP_MJ_WRITE', path, () => this.volume.write(f, 0, 4096)); break;
+        case 'Read': status = yield* this.irpG(io, 'IRP_MJ_READ', path, () => STATUS_SUCCESS); break;
+        case 'Rename': status = yield* this.irpG(io, 'IRP_MJ_SET_INFORMATION', path, () => this.volume.rename(f, `${path}${RENAME_SUFFIX}`), 'rename'); break;
+        case 'Delete': status = yield* this.irpG(io, 'IRP_MJ_SET_INFORMATION', path, () => this.volume.delete(f), 'delete'); break;
+        default: break;
+      }
+      // the handle closes whatever the operation got: cleanup, then close
+      yield* this.irpG(io, 'IRP_MJ_CLEANUP', path, () => STATUS_SUCCESS);
+      yield* this.irpG(io, 'IRP_MJ_CLOSE', path, () => STATUS_SUCCESS);
+      rec.status = statusName(status);
+      return rec;
+    } finally {
+      mem.free(fileObject);
+    }
+  }
+
+  /** One operation through the filters and the file system: the status its issuer gets. */
+  private *irpG(io: Io, major: FltMajorName, path: string, perform: () => NTSTATUS, info?: 'rename' | 'delete'): Generator<void, NTSTATUS, void> {
+    const { ke } = this;
+    const mem = ke.mem;
+    const ps = ke.build.pointerSize;
+    const L = fltLayouts(ps);
+    // every filter with an instance on the volume that registered for this major function (a filter an unload left
+    // registered included: its routines are called, and their code is gone)
+    const target = this.filters.map((filter) => ({ filter, reg: filter.registration.OperationRegistration.find((o) => o.MajorFunction === FLT_MAJOR[major]) }))
+      .find((t): t is { filter: FltFilter; reg: FltOperationRegistration } => t.filter.started && t.filter.instance !== 0 && t.reg !== undefined);
+    if (target === undefined) {
+      const st = perform();
+      io.rec.native = statusName(st);
+      return st;
+    }
+    const data = mem.alloc(L.data.size, 'FMcb', 'kernel', { type: 'FLT_CALLBACK_DATA', zeroed: true, driverWritable: true });
+    const iopb = mem.alloc(L.iopb.size, 'FMib', 'kernel', { type: 'FLT_IO_PARAMETER_BLOCK', zeroed: true, driverWritable: true });
+    const objects = mem.alloc(L.objects.size, 'FMro', 'kernel', { type: 'FLT_RELATED_OBJECTS', zeroed: true });
+    const context = mem.alloc(ps, 'FMcc', 'kernel', { type: 'CompletionContext', zeroed: true, driverWritable: true });
+    let buffer = 0;
+    try {
+      mem.setU32(data, FLTFL_CALLBACK_DATA_IRP_OPERATION);
+      mem.setPtr(data + L.data.Thread, io.thread.ethread);
+      mem.setPtr(data + L.data.Iopb, iopb);
+      mem.setU8(data + L.data.RequestorMode, io.requester === this.processes.system ? 0 : 1);
+      mem.setU8(iopb + L.iopb.MajorFunction, FLT_MAJOR[major]);
+      mem.setPtr(iopb + L.iopb.TargetFileObject, io.fileObject);
+      mem.setPtr(iopb + L.iopb.TargetInstance, target.filter.instance);
+      const P = iopb + L.iopb.Parameters;
+      if (major === 'IRP_MJ_WRITE' || major === 'IRP_MJ_READ') {
+        buffer = mem.alloc(4096, 'FMbf', 'kernel', { type: 'the caller\'s buffer', zeroed: true, driverWritable: true });
+        mem.setU32(P + L.params.length, 4096);
+        mem.setPtr(P + L.params.buffer, buffer);
+      } else if (info !== undefined) {
+        const newName = `${path}${RENAME_SUFFIX}`;
+        const size = info === 'rename' ? L.rename.FileName + 2 * newName.length : 4;
+        buffer = mem.alloc(size, 'FMbf', 'kernel', { type: info === 'rename' ? 'FILE_RENAME_INFORMATION' : 'FILE_DISPOSITION_INFORMATION', zeroed: true });
+        if (info === 'rename') {
+          mem.setU32(buffer + L.rename.FileNameLength, 2 * newName.length);
+          for (let i = 0; i < newName.length; i++) mem.setU16(buffer + L.rename.FileName + 2 * i, newName.charCodeAt(i));
+        } else {
+          mem.setU8(buffer, 1);
+        }
+        mem.setU32(P + L.params.length, size);
+        mem.setU32(P + L.params.infoClass, info === 'rename' ? FileRenameInformation : FileDispositionInformation);
+        mem.setPtr(P + L.params.infoBuffer, buffer);
+      }
+      mem.setU16(objects, L.objects.size);
+      mem.setPtr(objects + L.objects.Filter, target.filter.address);
+      mem.setPtr(objects + L.objects.Volume, this.volumeAddress());
+      mem.setPtr(objects + L.objects.Instance, target.filter.instance);
+      mem.setPtr(objects + L.objects.FileObject, io.fileObject);
+      this.callbackData.set(data, io.requester);
+      this.dataFile.set(data, path);
+      const call = { io, major, path, data, objects, filter: target.filter };
+      let post: 'async' | 'sync' | null = 'async';
+      const pre = target.reg.PreOperation;
+      if (pre !== null) {
+        const returned = yield* this.callG(call, 'pre', routineName(pre), () => pre(data, objects, context) >>> 0, PASSIVE_LEVEL, io.thread);
+        if (returned === null) post = null;
+        else if (returned === FLT_PREOP_COMPLETE) {
+          const st = mem.u32(data + L.data.Status) >>> 0;
+          io.rec.blocked ??= { routine: routineName(pre), major, returned: `FLT_PREOP_COMPLETE (${statusName(st)})` };
+          return st;
+        } else if (returned === FLT_PREOP_SUCCESS_WITH_CALLBACK) post = 'async';
+        else if (returned === FLT_PREOP_SYNCHRONIZE) post = 'sync';
+        else post = null;
+      }
+      const st = perform();
+      io.rec.native = statusName(st);
+      mem.setU32(data + L.data.Status, st);
+      const postOp = target.reg.PostOperation;
+      if (post !== null && postOp !== null && this.filters.includes(target.filter)) {
+        // CHOICE (above): read and write complete at DISPATCH_LEVEL unless the pre-operation synchronized them
+        const atDispatch = post === 'async' && (major === 'IRP_MJ_WRITE' || major === 'IRP_MJ_READ');
+        const thread = atDispatch ? this.processes.systemThread() : io.thread;
+        const ctx = mem.ptr(context);
+        const returned = yield* this.callG(call, 'post', routineName(postOp), () => postOp(data, objects, ctx, 0) >>> 0, atDispatch ? DISPATCH_LEVEL : PASSIVE_LEVEL, thread);
+        const queued = this.safePosts.splice(0);
+        if (returned === FLT_POSTOP_MORE_PROCESSING_REQUIRED) {
+          for (const q of queued) {
+            yield* this.callG(call, 'safe-post', routineName(q.routine), () => q.routine(q.data, q.objects, q.context, q.flags) >>> 0, PASSIVE_LEVEL, this.processes.systemThread());
+          }
+        }
+      }
+      return mem.u32(data + L.data.Status) >>> 0;
+    } finally {
+      this.callbackData.delete(data);
+      this.dataFile.delete(data);
+      if (buffer !== 0) mem.free(buffer);
+      mem.free(context);
+      mem.free(objects);
+      mem.free(iopb);
+      mem.free(data);
+    }
+  }
+
+  /** One call of a minifilter routine: what it returned, or null when its filter went away first. */
+  private *callG(
+    call: { io: Io; major: FltMajorName; path: string; filter: FltFilter }, kind: FltCallbackRecord['kind'], routine: string, fn: () => number, irql: number, thread: KThread,
+  ): Generator<void, number | null, void> {
+    const { ke } = this;
+    const { rec, loaded, cpus } = ke;
+    if (cpus.sched !== null && cpus.sched.point(`${routine} starts`)) yield;
+    if (!this.filters.includes(call.filter)) return null;
+    const phase = rec.beginPhase('FltCallback');
+    const flt: FltCallbackRecord = { routine, kind, altitude: call.filter.altitude, major: call.major, operation: call.io.rec.operation, file: call.path, requester: call.io.requester.pid, irql: irqlName(irql) };
+    phase.flt = flt;
+    if (loaded.state !== 'loaded' || call.filter.owner !== loaded.name || call.filter.load !== loaded.loads) {
+      // the routine's code is gone, with the image of the load that registered it ([DOC] bug-check-0xce)
+      phase.outcome = 'bugcheck';
+      ke.crash(new BugCheck(BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS, [0, 0, 0, 0],
+        `minifilter routine ${routine} called for ${call.major} after ${loaded.name}.sys was unloaded`), 'FltCallback', phase.seq);
+    }
+    let returned = 0;
+    const body = (): void => {
+      const saved = ke.verifier.irql;
+      ke.verifier.irql = irql;
+      try {
+        returned = fn();
+      } finally {
+        ke.verifier.irql = saved;
+      }
+    };
+    cpus.inflight.set(call.filter, (cpus.inflight.get(call.filter) ?? 0) + 1);
+    if (cpus.sched !== null) cpus.syncAcquire(call.filter.address);
+    try {
+      yield* ke.inContext(thread, () => ke.runDriverCode(phase, null, body, false));
+    } finally {
+      cpus.inflight.set(call.filter, (cpus.inflight.get(call.filter) ?? 1) - 1);
+      if (cpus.sched !== null) cpus.syncRelease(call.filter.address);
+    }
+    rec.frame = null;
+    if (kind === 'pre') {
+      flt.returned = PREOP_NAMES[returned] ?? `${returned} (not an FLT_PREOP_CALLBACK_STATUS)`;
+      if (returned === FLT_PREOP_PENDING) phase.note = 'FLT_PREOP_PENDING is not modelled: taken as FLT_PREOP_SUCCESS_NO_CALLBACK';
+    } else {
+      flt.returned = returned === 0 ? 'FLT_POSTOP_FINISHED_PROCESSING' : returned === 1 ? 'FLT_POSTOP_MORE_PROCESSING_REQUIRED' : String(returned);
+    }
+    phase.status = flt.returned;
+    return returned;
+  }
+
+  /** @internal the name information of the operation whose FLT_CALLBACK_DATA this is, or undefined */
+  fileOf(data: number): string | undefined {
+    return this.dataFile.get(data);
+  }
+}
