@@ -1,7 +1,7 @@
 /**
  * Minifilters: the file-name information a filter takes must go back.
  */
-import type { Invariant, Violation } from './types.js';
+import { heldAtUnloadByRoutine, type Invariant, type Violation } from './types.js';
 
 /**
  * FltGetFileNameInformation returns a referenced FLT_FILE_NAME_INFORMATION, and "the caller must release the returned
@@ -17,10 +17,7 @@ export const fltFileNamesReleased: Invariant = {
   source: 'WDK: FltGetFileNameInformation ("must release the returned structure by calling FltReleaseFileNameInformation"), FltReferenceFileNameInformation',
   needsOutput: false,
   check({ record }) {
-    const held = (record.end?.fileNameInfos ?? []).filter((n) => n.unload !== undefined);
-    const byRoutine = new Map<string, typeof held>();
-    for (const n of held) byRoutine.set(n.routine, [...(byRoutine.get(n.routine) ?? []), n]);
-    return [...byRoutine].map(([routine, names]): Violation => ({
+    return heldAtUnloadByRoutine(record.end?.fileNameInfos ?? []).map(([routine, names]): Violation => ({
       invariant: this.id,
       message: `${routine} took ${names.reduce((t, n) => t + n.refs, 0)} file-name information reference(s) with FltGetFileNameInformation and never released them (first: ${names[0].file}, op ${names[0].op}); the driver unloaded holding them`,
       evidence: { op: names[0].op, ...(names[0].seq !== undefined ? { seq: names[0].seq } : {}), event: `FltGetFileNameInformation for ${names[0].file}`, expected: 'FltReleaseFileNameInformation', actual: `${names.length} unreleased at unload` },

@@ -3,7 +3,7 @@
  */
 import type { RegistryGuard } from '../model/driver-output.js';
 import type { RegistryOpRecord } from '../model/record.js';
-import type { Invariant, Violation } from './types.js';
+import { heldAtUnloadByRoutine, type Invariant, type Violation } from './types.js';
 
 /**
  * CmCallbackGetKeyObjectIDEx hands out a new string on each call, which "the caller must free by calling
@@ -17,10 +17,7 @@ export const registryKeyNamesReleased: Invariant = {
   source: 'WDK: CmCallbackGetKeyObjectIDEx (ObjectName: "the caller must free ... by calling CmCallbackReleaseKeyObjectIDEx")',
   needsOutput: false,
   check({ record }) {
-    const held = (record.end?.keyObjectNames ?? []).filter((n) => n.unload !== undefined);
-    const byRoutine = new Map<string, typeof held>();
-    for (const n of held) byRoutine.set(n.routine, [...(byRoutine.get(n.routine) ?? []), n]);
-    return [...byRoutine].map(([routine, names]): Violation => ({
+    return heldAtUnloadByRoutine(record.end?.keyObjectNames ?? []).map(([routine, names]): Violation => ({
       invariant: this.id,
       message: `${routine} took ${names.length} key-object name(s) with CmCallbackGetKeyObjectIDEx and never released them (first: ${names[0].key}, op ${names[0].op}); the driver unloaded holding them`,
       evidence: { op: names[0].op, ...(names[0].seq !== undefined ? { seq: names[0].seq } : {}), event: `CmCallbackGetKeyObjectIDEx for ${names[0].key}`, expected: 'CmCallbackReleaseKeyObjectIDEx', actual: `${names.length} unreleased at DriverUnload` },

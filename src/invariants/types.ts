@@ -172,6 +172,16 @@ function registryCallbackLeftUnder(record: RunRecord, seq: number): { unload: Ph
   return unload === undefined ? undefined : { unload, key };
 }
 
+/**
+ * What the driver still held when an unload finished (`unload` set), grouped by the routine that took it, in the
+ * order first taken: one finding per routine that never gives back what it takes.
+ */
+export function heldAtUnloadByRoutine<T extends { readonly routine: string; readonly unload?: number }>(items: readonly T[]): [string, T[]][] {
+  const byRoutine = new Map<string, T[]>();
+  for (const n of items) if (n.unload !== undefined) byRoutine.set(n.routine, [...(byRoutine.get(n.routine) ?? []), n]);
+  return [...byRoutine];
+}
+
 /** A lock as the race detector names it, `0x1A480 (proctable!gTableLock)`: its variable, else its address. */
 function lockKey(text: string): string {
   return /\(([^()]+![^()]+)\)/.exec(text)?.[1] ?? text;

@@ -11,7 +11,7 @@ import type { Ddi } from '../ddi.js';
 import { BugCheck, BUGCHECK_BAD_POOL_CALLER, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA } from '../ke/bugcheck.js';
 import { APC_LEVEL } from '../ke/irql.js';
 import { requireExport, routineName } from '../mm/sysldr.js';
-import { STATUS_FLT_DO_NOT_ATTACH, STATUS_INVALID_PARAMETER, STATUS_SUCCESS, statusName, type NTSTATUS } from '../status.js';
+import { STATUS_INVALID_PARAMETER, STATUS_SUCCESS, statusName, type NTSTATUS } from '../status.js';
 import {
   FILE_DEVICE_DISK_FILE_SYSTEM, FLT_FILE_NAME_FORMATS, FLT_FSTYPE_NTFS, FLT_POSTOP_MORE_PROCESSING_REQUIRED, FLTFL_FILE_NAME_PARSED_ALL,
   FLTFL_INSTANCE_SETUP_AUTOMATIC_ATTACHMENT, fltLayouts,
@@ -91,9 +91,9 @@ export function fltDdis(b: DdiBinding): FltDdis {
           }
         }
         // [DOC] PFLT_INSTANCE_SETUP_CALLBACK: STATUS_SUCCESS attaches; STATUS_FLT_DO_NOT_ATTACH (any error) does not
-        if (st === STATUS_SUCCESS || (st >>> 30) !== 3) filter.instance = instance;
+        if ((st >>> 30) !== 3) filter.instance = instance;
         else b.mem.free(instance);
-        b.k.rec.log('FltStartFiltering', [hex(address)], STATUS_SUCCESS, filter.instance !== 0 ? `instance on ${VOLUME_NAME}` : `${routineName(setup)} declined ${VOLUME_NAME} (${statusName(st === STATUS_FLT_DO_NOT_ATTACH ? st : st)})`);
+        b.k.rec.log('FltStartFiltering', [hex(address)], STATUS_SUCCESS, filter.instance !== 0 ? `instance on ${VOLUME_NAME}` : `${routineName(setup)} declined ${VOLUME_NAME} (${statusName(st)})`);
       } else {
         b.k.rec.log('FltStartFiltering', [hex(address)], STATUS_SUCCESS);
       }
@@ -177,7 +177,7 @@ export function fltDdis(b: DdiBinding): FltDdis {
     },
     FltGetRequestorProcessId: (data) => {
       requireExport(b.k.ke.build, 'FltGetRequestorProcessId');
-      return b.k.flt.filters.callbackData.get(data)?.pid ?? 0;
+      return b.k.flt.filters.callbackData.get(data)?.requester.pid ?? 0;
     },
     FltDoCompletionProcessingWhenSafe: (data, objects, context, flags, safe, ret) => {
       requireExport(b.k.ke.build, 'FltDoCompletionProcessingWhenSafe');

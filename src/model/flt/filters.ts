@@ -90,10 +90,8 @@ export class FltFilters {
   readonly filters: FltFilter[] = [];
   /** @internal name information blocks, by address */
   readonly names = new Map<number, FileNameInfo>();
-  /** @internal FLT_CALLBACK_DATA blocks of operations in progress → the requesting process */
-  readonly callbackData = new Map<number, KProcess>();
-  /** @internal FLT_CALLBACK_DATA → the file's path, for FltGetFileNameInformation */
-  readonly dataFile = new Map<number, string>();
+  /** @internal FLT_CALLBACK_DATA blocks of operations in progress → the requesting process and the file's path */
+  readonly callbackData = new Map<number, { readonly requester: KProcess; readonly file: string }>();
   /** @internal routines FltDoCompletionProcessingWhenSafe queued during the post-operation now running */
   readonly safePosts: SafePost[] = [];
   /** The volume's device object and FLT_VOLUME (made at the first need). */
@@ -221,8 +219,7 @@ export class FltFilters {
       mem.setPtr(objects + L.objects.Volume, this.volumeAddress());
       mem.setPtr(objects + L.objects.Instance, target.filter.instance);
       mem.setPtr(objects + L.objects.FileObject, io.fileObject);
-      this.callbackData.set(data, io.requester);
-      this.dataFile.set(data, path);
+      this.callbackData.set(data, { requester: io.requester, file: path });
       const call = { io, major, path, data, objects, filter: target.filter };
       let post: 'async' | 'sync' | null = 'async';
       const pre = target.reg.PreOperation;
@@ -257,7 +254,6 @@ export class FltFilters {
       return mem.u32(data + L.data.Status) >>> 0;
     } finally {
       this.callbackData.delete(data);
-      this.dataFile.delete(data);
       if (buffer !== 0) mem.free(buffer);
       mem.free(context);
       mem.free(objects);
@@ -312,8 +308,8 @@ export class FltFilters {
     return returned;
   }
 
-  /** @internal the name information of the operation whose FLT_CALLBACK_DATA this is, or undefined */
+  /** @internal the file of the operation whose FLT_CALLBACK_DATA this is, or undefined */
   fileOf(data: number): string | undefined {
-    return this.dataFile.get(data);
+    return this.callbackData.get(data)?.file;
   }
 }
