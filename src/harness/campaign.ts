@@ -109,6 +109,95 @@ export function runChunk(driver: DriverModule, t: ChunkTask, onRun?: (runs: numb
   };
 }
 
+/** What the pool needs from a campaign: chunks by position (in merge order), and where their results go. */
+interface PoolJob {
+  readonly spec: DriverSpec;
+  readonly task: (i: number) => ChunkTask;
+  /** Runs position i in this thread and merges it. */
+  readonly runHere: (i: number) => void;
+  /** Merges a worker's result. */
+  readonly accept: (r: ChunkResult) => void;
+  readonly progress: (k: number, runs: number) => void;
+  /** Nothing more is needed: everything merged, the finding cap is full, or the campaign was stopped. */
+  readonly complete: () => boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** Chunks a worker holds at once: the next is queued while it runs one, so it never waits for this thread. */
+const WORKER_QUEUE = 2;
+
+/**
+ * Runs `count` chunk positions on this thread and `helpers` worker threads. This thread runs chunks from the start
+ * (it has the driver loaded), so a campaign is never slower than on one thread: a worker joins once it has loaded,
+ * and a chunk queued for a worker that has not started it is taken back (a claim in shared memory decides who runs
+ * it: exactly one). Results do not depend on who ran what: the campaign merges chunks in position order.
+ */
+function shareWithWorkers(helpers: number, count: number, job: PoolJob): Promise<void> {
+  const claims = new Int32Array(new SharedArrayBuffer(4 * count));
+  const claim = (i: number): boolean => Atomics.compareExchange(claims, i, 0, 1) === 0;
+  return new Promise<void>((resolveAll, rejectAll) => {
+    let next = 0; // the first position not yet handed to anyone
+    let ended = false;
+    const pool: { worker: Worker; queued: number[] }[] = [];
+    const finish = (err?: unknown): void => {
+      if (ended) return;
+      ended = true;
+      for (const p of pool) void p.worker.terminate();
+      if (err !== undefined) rejectAll(err);
+      else resolveAll();
+    };
+    const settled = (): boolean => {
+      if (!ended && job.complete()) finish();
+      return ended;
+    };
+    const feed = (p: { worker: Worker; queued: number[] }): void => {
+      while (!settled() && p.queued.length < WORKER_QUEUE && next < count) {
+        const i = next++;
+        p.queued.push(i);
+        p.worker.postMessage({ type: 'chunk', slot: i, task: job.task(i) });
+      }
+    };
+    const here = (): void => {
+      if (settled()) return;
+      // the lowest position nobody has started: merging waits on it first
+      let i = -1;
+      const waiting = pool.flatMap((p) => p.queued).filter((q) => Atomics.load(claims, q) === 0).sort((a, b) => a - b);
+      for (const q of waiting) if (q < next && claim(q)) { i = q; break; }
+      if (i < 0 && next < count) {
+        i = next++;
+        claim(i);
+      }
+      if (i < 0) return; // everything left is running on a worker: its result ends the campaign
+      try {
+        job.runHere(i);
+      } catch (e) {
+        finish(e);
+        return;
+      }
+      // between chunks the event loop turns: workers' results, a Ctrl-C
+      if (!settled()) setImmediate(here);
+    };
+    job.signal?.addEventListener('abort', () => settled(), { once: true });
+    for (let h = 0; h < helpers; h++) {
+      const p = { worker: new Worker(workerScript(), { workerData: { spec: job.spec, claims } }), queued: [] as number[] };
+      pool.push(p);
+      p.worker.on('message', (m: { type: string; result?: ChunkResult; slot?: number; k?: number; runs?: number; error?: string }) => {
+        if (ended) return;
+        if (m.type === 'progress' && m.k !== undefined && m.runs !== undefined) job.progress(m.k, m.runs);
+        else if ((m.type === 'result' || m.type === 'taken') && m.slot !== undefined) {
+          p.queued.splice(p.queued.indexOf(m.slot), 1);
+          if (m.result !== undefined) job.accept(m.result);
+          feed(p);
+        } else if (m.type === 'error') finish(new Error(m.error));
+      });
+      p.worker.on('error', (e) => finish(e));
+      // its first chunks wait in its port while it loads the driver
+      feed(p);
+    }
+    setImmediate(here);
+  });
+}
+
 /** dist/harness/worker.js of this installation (workers run the built code). */
 function workerScript(): string {
   const here = fileURLToPath(new URL('.', import.meta.url));
@@ -185,44 +274,24 @@ export async function runCampaign(o: CampaignOptions): Promise<FuzzResult> {
       merge();
     }
   } else {
-    await new Promise<void>((resolveAll, rejectAll) => {
-      let next = 0;
-      let busy = 0;
-      const pool: Worker[] = [];
-      const finish = (err?: unknown): void => {
-        for (const w of pool) void w.terminate();
-        if (err !== undefined) rejectAll(err);
-        else resolveAll();
-      };
-      o.signal?.addEventListener('abort', () => {
-        stopped();
-        finish();
-      }, { once: true });
-      const feed = (w: Worker): void => {
-        if (done || stopped() || next >= mine.length) {
-          if (busy === 0) finish();
-          return;
-        }
-        busy++;
-        w.postMessage({ type: 'chunk', task: task(mine[next++]) });
-      };
-      for (let i = 0; i < workers; i++) {
-        const w = new Worker(workerScript(), { workerData: o.spec });
-        pool.push(w);
-        w.on('message', (m: { type: string; result?: ChunkResult; k?: number; runs?: number; error?: string }) => {
-          if (m.type === 'ready') feed(w);
-          else if (m.type === 'progress' && m.k !== undefined && m.runs !== undefined) {
-            progress.set(m.k, m.runs);
-            report();
-          } else if (m.type === 'result' && m.result !== undefined) {
-            busy--;
-            results.set(m.result.k, m.result);
-            merge();
-            feed(w);
-          } else if (m.type === 'error') finish(new Error(m.error));
-        });
-        w.on('error', (e) => finish(e));
-      }
+    await shareWithWorkers(workers - 1, mine.length, {
+      spec: o.spec,
+      task: (i) => task(mine[i]),
+      runHere: (i) => {
+        const k = mine[i];
+        results.set(k, runChunk(o.driver, task(k), o.onRun === undefined ? undefined : (n) => { progress.set(k, n); report(); }));
+        merge();
+      },
+      accept: (r) => {
+        results.set(r.k, r);
+        merge();
+      },
+      progress: (k, runs) => {
+        progress.set(k, runs);
+        report();
+      },
+      complete: () => done || stopped() || merged >= mine.length,
+      ...(o.signal !== undefined ? { signal: o.signal } : {}),
     });
   }
   const first = order[0];

@@ -38,6 +38,20 @@ describe('a campaign gives the same findings for any number of workers', () => {
     expect(r.findings.length).toBeGreaterThan(5);
   });
 
+  test('this thread runs chunks beside the workers, taking back the ones they have not started: the same findings as one thread', async () => {
+    const one = await runCampaign({ driver: wssprocmon, seed: 5, runs: 3 * CHUNK_RUNS, workers: 1 });
+    // more workers than chunks: most chunks queued for a worker are still waiting in its port when this thread takes them
+    const many = await runCampaign({ driver: wssprocmon, seed: 5, runs: 3 * CHUNK_RUNS, workers: 4, spec: { name: 'wssprocmon', verifier: true } });
+    expect(many.runs).toBe(one.runs);
+    expect(many.findings.map((f) => [f.invariant.id, f.signature, f.scenario])).toEqual(one.findings.map((f) => [f.invariant.id, f.signature, f.scenario]));
+    expect(one.findings.length).toBeGreaterThan(3);
+    const stop = new AbortController();
+    stop.abort();
+    const stopped = await runCampaign({ driver: reference, seed: 5, runs: 8 * CHUNK_RUNS, workers: 2, spec: { name: 'reference', verifier: true }, signal: stop.signal });
+    expect(stopped.interrupted).toBe(true);
+    expect(stopped.runs).toBe(0);
+  }, 120_000);
+
   test('--shard i/n: the shards together run the whole campaign', async () => {
     const whole = await runCampaign({ driver: reference, seed: 1, runs: 4 * CHUNK_RUNS });
     const s1 = await runCampaign({ driver: reference, seed: 1, runs: 4 * CHUNK_RUNS, shard: [1, 2] });
