@@ -89,7 +89,7 @@ export class Kernel implements KernelComponents, DdiSource {
       ? new KernelMemory(build.kernelVaBase, ps, 2, 0, 0, true)
       // an x86 WebAssembly driver's addresses are its memory offsets; an x64 one sees the kernel at its canonical
       // addresses above its own image (docs/x64.md)
-      : new KernelMemory(ps === 8 ? build.kernelVaBase : 0, ps, Math.max(4, Math.ceil((options.wasm.reservedLow + 0x10000) / 0x10000), Math.ceil((options.wasm.minPages ?? 0) / 2)), options.wasm.reservedLow, ps === 8 ? options.wasm.reservedLow : 0));
+      : new KernelMemory(ps === 8 ? build.kernelVaBase : 0, ps, Math.max(4, Math.ceil((options.wasm.reservedLow + 0x10000) / 0x10000), Math.ceil((options.wasm.minPages ?? 0) / 2)), options.wasm.reservedLow, ps === 8 ? options.wasm.reservedLow : 0, false, options.wasm));
     if (options.wasm?.stackGuard !== undefined) {
       const [a, b] = options.wasm.stackGuard;
       mem.mark(a, b - a, Shadow.StackGuard);

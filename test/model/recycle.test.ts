@@ -1,12 +1,13 @@
 /**
  * Boot on a recycled memory (KernelMemory.recycle, issue 11), with a reused DDI surface (takeDdiSurface) and a C
- * driver's instance on a reused import layer (loader.ts): a run on what another run used must give the same
- * RunRecord, byte for byte, as a run on a new WebAssembly.Memory with a surface and imports built anew — for TypeScript and C drivers, x86 and x64, one
- * CPU and several, runs that bug-check, and code with the verifier off that may store anywhere.
+ * driver's reused WebAssembly instance on a reused import layer (loader.ts, issue 26): a run on what another run
+ * used must give the same RunRecord, byte for byte, as a run on a new WebAssembly.Memory with a surface, imports and
+ * instance built anew — for TypeScript and C drivers, x86 and x64, one CPU and several, runs that bug-check, and
+ * code with the verifier off that may store anywhere.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { loadWasmDriver, setImportLayerReuse } from '../../src/driver/wasm/loader.js';
+import { loadWasmDriver, setImportLayerReuse, setInstanceReuse } from '../../src/driver/wasm/loader.js';
 import { MUTANTS, reference, wssprocmon, type DriverModule } from '../../src/driver/index.js';
 import { scenarioArbitrary } from '../../src/generators/index.js';
 import { weightsFor } from '../../src/harness/fuzz.js';
@@ -60,6 +61,7 @@ function reuse(on: boolean): void {
   setMemoryRecycling(on);
   setDdiSurfaceReuse(on);
   setImportLayerReuse(on);
+  setInstanceReuse(on);
 }
 
 /** Every case's scenarios, interleaved so that each run boots on a memory a different driver or build used last. */
@@ -151,6 +153,38 @@ describe('a recycled memory boots like a new one', () => {
     expect(takeDdiSurface(kernel)).toBe(surface);
     expect(takeDdiSurface(kernel)).not.toBe(surface);
   });
+
+  test('a reused instance shows each run what a new one would: .data, .bss, routine addresses, a stack left mid-call', async () => {
+    reuse(true);
+    const image = await loadWasmDriver('test/fixtures/recycle/image-state.c', { fibers: true });
+    const deep = await loadWasmDriver('test/fixtures/recycle/image-state.c', { name: 'image-state-deep', defines: { PSH_DEEP: '1' }, fibers: true });
+    const entry = (d: DriverModule, build: string, cpus?: number): string => {
+      const r = simulate(d, { ...scenario(build, [{ op: 'UnloadDriver' }, { op: 'LoadDriver' }]), ...(cpus === undefined ? {} : { schedule: { cpus, kind: 'random' as const, seed: 1 } }) });
+      return `${recordHash(r)} ${r.phases.filter((p) => p.phase === 'DriverEntry').flatMap((p) => p.prints.map((x) => x.text)).join('|')}`;
+    };
+    const counted = (f: () => string[]): { out: string[]; instances: number } => {
+      let instances = 0;
+      const Instance = WebAssembly.Instance;
+      WebAssembly.Instance = new Proxy(Instance, { construct: (t, a: ConstructorParameters<typeof Instance>) => (instances++, new t(...a)) });
+      try {
+        return { out: f(), instances };
+      } finally {
+        WebAssembly.Instance = Instance;
+      }
+    };
+    const runs = (): string[] => ['win10-x86', 'win10-x64', 'win10-x86', 'win10-x64', 'win10-x86', 'win10-x64', 'win10-x86', 'win10-x64'].flatMap((b) => [entry(image, b), entry(deep, b), entry(image, b, 2), entry(deep, b, 3)]);
+    const kept = counted(runs);
+    reuse(false);
+    const fresh = counted(runs);
+    reuse(true);
+    expect(kept.out).toEqual(fresh.out);
+    expect(kept.out[0]).toMatch(/ data 7 bss 0 routine ([0-9A-F]+)\n\|data 7 bss 0 routine \1\n$/);
+    expect(fresh.out[1]).toContain('data 7 bss 0');
+    // every load instantiates (48, and a trampoline module per layer); reused, only each image's first load on each
+    // build, with fibers and without (8, and their layers' trampolines)
+    expect(fresh.instances).toBeGreaterThanOrEqual(48);
+    expect(kept.instances).toBeLessThanOrEqual(18);
+  }, 120_000);
 
   test('code with the verifier off may store anywhere: the whole memory is restored', () => {
     setMemoryRecycling(true);

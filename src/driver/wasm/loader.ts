@@ -29,7 +29,7 @@ import { DRIVER_FILE, DriverProjectError, isSingleSource, isSourceProject, resol
 import { BUDGET_GLOBAL, CODE_SECTION_IMPORT, STACK_LIMIT_GLOBAL, instrumentDriver, InstrumentWorker, LAYOUT_SECTION, type ImageLayout, type InstrumentedModule, type InstrumentOptions } from './instrument.js';
 import { coveragePoints, X64_KEY, type CoverageCollector } from './coverage.js';
 import { CODE_SECTIONS_SECTION, decodeCodeSections, type CodeSectionKind } from './code-sections.js';
-import { customSections, functionNames, shortFunctionName, inspectModule, type ImportInfo, type ModuleInfo } from './module-info.js';
+import { customSections, functionNames, shortFunctionName, inspectModule, instanceState, type ImportInfo, type InstanceState, type ModuleInfo } from './module-info.js';
 
 export class WasmDriverError extends Error {
   constructor(message: string) {
@@ -263,6 +263,9 @@ interface PreparedImage {
   readonly fibersNames?: Map<number, string>;
   readonly imports: readonly ImportInfo[];
   readonly names: Map<number, string>;
+  /** What instantiating `module` (`fibers`) writes, to write again instead of a new instance (null: not possible). */
+  readonly state: InstanceState | null;
+  readonly fibersState?: InstanceState | null;
   readonly addressSpace: WasmAddressSpace;
   readonly bytes: number;
   readonly warning?: string;
@@ -334,12 +337,14 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
   let fibersImports: readonly ImportInfo[] | undefined;
   let fibersNames: Map<number, string> | undefined;
   let fibersSymbolize: ((stack: string | undefined) => SourceFrame[]) | undefined;
+  let fibersState: InstanceState | null = null;
   if (fibers) {
     try {
       // fibers need the memory checks: the access hook is where a shared access becomes a scheduling point
       const inst = await instrument(compiled, { memory: true, budget: true, fibers: true, ...(target === 'x64' ? { x64: { imageEnd: reservedLow } } : {}) });
       fibersModule = new WebAssembly.Module(new Uint8Array(inst.wasm));
       fibersImports = inspectModule(new Uint8Array(inst.wasm)).imports;
+      fibersState = instanceState(new Uint8Array(inst.wasm));
       const section = WebAssembly.Module.customSections(fibersModule, 'name')[0];
       fibersNames = section === undefined ? new Map<number, string>() : functionNames(new Uint8Array(section));
       fibersSymbolize = symbolizer(new Uint8Array(inst.wasm), fibersImports.filter((i) => i.kind === 'function').length);
@@ -353,7 +358,8 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
     symbolize: symbolizer(bytes, imports.filter((i) => i.kind === 'function').length),
     symbolAt: lazySymbols(compiled),
     siteLine: siteReader(WebAssembly.Module.customSections(fibersModule ?? module, SITES_SECTION)[0]),
-    ...(fibersModule !== undefined ? { fibers: fibersModule, fibersImports, fibersNames, fibersSymbolize } : {}),
+    state: instanceState(bytes),
+    ...(fibersModule !== undefined ? { fibers: fibersModule, fibersImports, fibersNames, fibersSymbolize, fibersState } : {}),
     ...(warning !== undefined ? { warning } : {}),
     addressSpace: {
       reservedLow,
@@ -557,6 +563,20 @@ interface Fiber {
 const IDLE_LAYERS = 4;
 let layerReuse = true;
 
+let instanceReuse = true;
+
+/** A layer's instance, with the memory it is bound to and that memory's size when it ran. */
+interface KeptInstance {
+  readonly instance: WebAssembly.Instance;
+  readonly memory: WebAssembly.Memory;
+  readonly size: number;
+}
+
+/** @internal for tests: off, every driver load gets a new WebAssembly.Instance (what a reused one must be identical to). */
+export function setInstanceReuse(on: boolean): void {
+  instanceReuse = on;
+}
+
 /** @internal for tests: off, every instance builds its imports anew (what a reused layer must be identical to). */
 export function setImportLayerReuse(on: boolean): void {
   layerReuse = on;
@@ -605,6 +625,15 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
   const module = withFibers && img.fibers !== undefined ? img.fibers : img.module;
   const names = withFibers && img.fibersNames !== undefined ? img.fibersNames : img.names;
   const imports = withFibers && img.fibersImports !== undefined ? img.fibersImports : img.imports;
+  const state = withFibers && img.fibers !== undefined ? img.fibersState ?? null : img.state;
+  /**
+   * The instance of this layer's last run, kept when it can serve the next one: a new instance costs more than a
+   * run of a small driver (8-10% of a C campaign). It is reused only on the same memory (the kernel's recycled one,
+   * the same size), with everything instantiation writes written again (InstanceState): the driver sees what a new
+   * instance would show it.
+   */
+  let kept: KeptInstance | null = null;
+  let current: KeptInstance | null = null;
   const x64 = target === 'x64';
   const ps = x64 ? 8 : 4;
   const gsBuffers = img.gsBuffers;
@@ -628,7 +657,6 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
   let justSuspended = false;
   /** The fiber of the outermost driver call now running on a CPU (null: none, or a sequential run). */
   let running: Fiber | null = null;
-  let instanceExports: WebAssembly.Exports | null = null;
   let budget: WebAssembly.Global | undefined;
   /** psh_stack_limit: the lowest stack pointer the running CPU's kernel stack allows. */
   let stackLimit: WebAssembly.Global | undefined;
@@ -1109,23 +1137,7 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
       const name = readUnicode(n(p));
       if (ddi.MmGetSystemRoutineAddress(name) === 0) return 0;
       if (!DYNAMIC_ROUTINES.has(name) || table === null) return 0xfee10000; // exported, but not callable from here
-      let at = dynamic.get(name);
-      const own = instanceExports?.[`${DYNAMIC_EXPORT_PREFIX}${name}`];
-      if (at === undefined && own !== undefined) {
-        // the fibers build's own function for it: a wait inside it can switch the thread out
-        at = table.grow(1);
-        table.set(at, own);
-        dynamic.set(name, at);
-      }
-      if (at === undefined) {
-        dynamicInstance ??= new WebAssembly.Instance(trampolines(target), {
-          k: Object.fromEntries([...DYNAMIC_ROUTINES].map(([r, sig]) => [r, bind(r, impl[r], sig.endsWith('p'))])),
-        });
-        at = table.grow(1);
-        table.set(at, dynamicInstance.exports[name]);
-        dynamic.set(name, at);
-      }
-      return at;
+      return dynamic.get(name) ?? 0xfee10000;
     },
     DbgPrint: (fmt, va) => {
       const f = readCString(n(fmt));
@@ -1263,6 +1275,28 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
     } else if (i.kind === 'function' && i.module === 'psharness') importObject[i.module][i.name] = fiber(i.name, psharness[i.name] as WebAssembly.ImportValue);
     else if (i.kind === 'function') importObject[i.module][i.name] = fiber(i.name, bind(i.name, impl[i.name], result === 'i64'));
   }
+  /**
+   * The routines MmGetSystemRoutineAddress can return, at fixed places in the function table (after the image's
+   * own): the same pointer for a name in every run and on every load, as an ntoskrnl export's address is for a
+   * boot. The fibers build's own function for a routine where it has one (a wait inside it can switch the thread
+   * out), else a trampoline to the kernel's.
+   */
+  function placeDynamicRoutines(instance: WebAssembly.Instance): void {
+    dynamic.clear();
+    if (!imports.some((i) => i.kind === 'function' && i.name === 'MmGetSystemRoutineAddress') || table === null) return;
+    const at = table.grow(DYNAMIC_ROUTINES.size);
+    let k = 0;
+    for (const name of DYNAMIC_ROUTINES.keys()) {
+      const own = instance.exports[`${DYNAMIC_EXPORT_PREFIX}${name}`];
+      if (own === undefined) {
+        dynamicInstance ??= new WebAssembly.Instance(trampolines(target), {
+          k: Object.fromEntries([...DYNAMIC_ROUTINES].map(([r, sig]) => [r, bind(r, impl[r], sig.endsWith('p'))])),
+        });
+      }
+      table.set(at + k, (own ?? (dynamicInstance as WebAssembly.Instance).exports[name]) as WebAssembly.ExportValue);
+      dynamic.set(name, at + k++);
+    }
+  }
   function enter(runDdi: Ddi, runDriverObject: DRIVER_OBJECT, RegistryPath: PVOID): number {
     ddi = runDdi;
     DriverObject = runDriverObject;
@@ -1277,20 +1311,31 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
     depth = 0;
     justSuspended = false;
     running = null;
-    instanceExports = null;
     budget = undefined;
     stackLimit = undefined;
     wrappers.clear();
-    dynamic.clear();
     pendingEntry = null;
     let instance: WebAssembly.Instance;
-    try {
-      instance = new WebAssembly.Instance(module, importObject);
-    } catch (e) {
-      throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0, 0, 0, 0], `the driver image does not load: ${(e as Error).message}`);
+    const memory = ddi.memory;
+    const reused = kept?.instance;
+    if (kept !== null && state !== null && kept.memory === memory && memory.buffer.byteLength === kept.size) {
+      instance = kept.instance;
+      // what instantiation does, in its order: the data segments, the start function's zeroing, the globals' values
+      const bytes = new Uint8Array(memory.buffer);
+      for (const d of state.data) bytes.set(d.bytes, d.offset);
+      for (const [at, length] of state.zeroes) bytes.fill(0, at, at + length);
+      for (const g of state.globals) (instance.exports[g.name] as WebAssembly.Global).value = g.value;
+    } else {
+      try {
+        instance = new WebAssembly.Instance(module, importObject);
+      } catch (e) {
+        throw new BugCheck(BUGCHECK_KMODE_EXCEPTION_NOT_HANDLED, [0, 0, 0, 0], `the driver image does not load: ${(e as Error).message}`);
+      }
     }
+    kept = null;
+    current = { instance, memory, size: memory.buffer.byteLength };
     table = instance.exports.__indirect_function_table as WebAssembly.Table;
-    instanceExports = instance.exports;
+    if (instance !== reused) placeDynamicRoutines(instance);
     // the driver's outermost frame sits below CALLER_FRAMES bytes that stand for the kernel's frames above it: an
     // overrun of a local there is the /GS cookie's to catch on return (0xF7), as on Windows, not a store into the
     // image's data above the stack
@@ -1339,6 +1384,11 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
     },
     routineAt,
     clear() {
+      // kept for the next run unless it holds what a new instance would not: a grown table (MmGetSystemRoutineAddress),
+      // a grown memory, a DriverEntry switched out, or asyncify's two hidden globals mid-unwind
+      const hiddenAtRest = state !== null && (state.hidden === 0 || (state.hidden === 2 && A !== null && A.asyncify_get_state() === 0));
+      kept = instanceReuse && current !== null && hiddenAtRest && pendingEntry === null && current.memory.buffer.byteLength === current.size ? current : null;
+      current = null;
       ddi = null as unknown as Ddi;
       DriverObject = null as unknown as DRIVER_OBJECT;
       pendingEntry = null;

@@ -96,7 +96,14 @@ function zeroFills(r: Reader, end: number): [number, number][] | null {
   if (r.leb() !== 0) return null; // no locals
   const out: [number, number][] = [];
   while (r.i < end && b[r.i] !== 0x0b) {
-    const constant = (): number | null => (b[r.i] === 0x41 || b[r.i] === 0x42 ? (r.i++, r.sleb()) : null);
+    // a constant; an i64 one may be wrapped to i32 (binaryen's memory64 lowering of an x64 image: i32.wrap_i64)
+    const constant = (): number | null => {
+      if (b[r.i] !== 0x41 && b[r.i] !== 0x42) return null;
+      const wide = b[r.i++] === 0x42;
+      const v = r.sleb();
+      if (wide && b[r.i] === 0xa7) r.i++;
+      return v;
+    };
     const at = constant();
     const value = b[r.i] === 0x41 ? (r.i++, r.sleb()) : null;
     const length = constant();
@@ -245,4 +252,80 @@ export function withoutDebugSections(bytes: Uint8Array): Uint8Array {
     at += k.length;
   }
   return out;
+}
+
+/**
+ * Everything instantiating a module writes, when that can be written again without a new instance: the constant
+ * initial values of its exported mutable globals, its active data segments (constant offsets), and the ranges its
+ * start function zeroes. `hidden`: mutable globals it does not export (asyncify's state and data pointer in the
+ * fibers build), which a reuse cannot reset. Null when instantiation does more (a global or offset that is not a
+ * constant, passive segments, another start function).
+ */
+export interface InstanceState {
+  readonly globals: readonly { readonly name: string; readonly value: number | bigint }[];
+  readonly hidden: number;
+  readonly data: readonly { readonly offset: number; readonly bytes: Uint8Array }[];
+  readonly zeroes: readonly (readonly [number, number])[];
+}
+
+export function instanceState(bytes: Uint8Array): InstanceState | null {
+  const info = inspectModule(bytes);
+  if (info.hasStart && info.startZeroes === null) return null;
+  if (info.imports.some((i) => i.kind === 'global')) return null;
+  const r = new Reader(bytes, 8);
+  const inits: { mutable: boolean; value: number | bigint | null }[] = [];
+  const exportedAs = new Map<number, string>();
+  const data: { offset: number; bytes: Uint8Array }[] = [];
+  /** A constant init expression (i32.const / i64.const, then end): its value; null for any other. */
+  const constant = (): number | bigint | null => {
+    const op = bytes[r.i++];
+    const value = op === 0x41 ? r.sleb() : op === 0x42 ? BigInt(r.sleb()) : null;
+    if (value === null || bytes[r.i] !== 0x0b) return null;
+    r.i++;
+    return value;
+  };
+  while (r.i < bytes.length) {
+    const id = bytes[r.i++];
+    const size = r.leb();
+    const end = r.i + size;
+    if (id === 6) {
+      const n = r.leb();
+      for (let k = 0; k < n; k++) {
+        const type = bytes[r.i++];
+        const mutable = bytes[r.i++] === 1;
+        const value = constant();
+        if (value === null) return null;
+        // an i64 global holds a bigint in JavaScript (sleb gives a number: exact for the constants a linker writes)
+        inits.push({ mutable, value: type === 0x7e ? BigInt(value) : value });
+      }
+    } else if (id === 7) {
+      const n = r.leb();
+      for (let k = 0; k < n; k++) {
+        const name = r.str();
+        const kind = bytes[r.i++];
+        const index = r.leb();
+        if (kind === 3) exportedAs.set(index, name);
+      }
+    } else if (id === 11) {
+      const n = r.leb();
+      for (let k = 0; k < n; k++) {
+        if (r.leb() !== 0) return null; // passive, or another memory's
+        const offset = constant();
+        if (offset === null) return null;
+        const len = r.leb();
+        data.push({ offset: Number(offset), bytes: bytes.slice(r.i, r.i + len) });
+        r.i += len;
+      }
+    }
+    r.i = end;
+  }
+  const globals: { name: string; value: number | bigint }[] = [];
+  let hidden = 0;
+  inits.forEach((g, index) => {
+    if (!g.mutable) return;
+    const name = exportedAs.get(index);
+    if (name === undefined) hidden++;
+    else globals.push({ name, value: g.value as number | bigint });
+  });
+  return { globals, hidden, data, zeroes: info.startZeroes ?? [] };
 }

@@ -34,19 +34,38 @@ const MAX_PAGES = 16384;
  * few per size are kept. A memory that grew during its run is kept only if no WebAssembly code sees it (`elastic`):
  * its address space is then smaller than the memory, and a later run grows into the rest without a new one.
  */
-const RECYCLED = new Map<number, WebAssembly.Memory[]>();
+const RECYCLED = new Map<number, Recycled[]>();
 /** Memories no WebAssembly code sees (TypeScript drivers' kernels), by the same size; some larger than it. */
-const RECYCLED_ELASTIC = new Map<number, WebAssembly.Memory[]>();
+const RECYCLED_ELASTIC = new Map<number, Recycled[]>();
+
+/**
+ * A memory waiting for its next boot, with the image that last ran in it: a boot for the same image takes it back
+ * first, so a driver's WebAssembly instance, bound to the memory it was made with, can serve the next run
+ * (wasm/loader.ts KeptInstance) even when runs alternate between images (x86 and x64 builds).
+ */
+interface Recycled {
+  readonly memory: WebAssembly.Memory;
+  readonly affinity: object | undefined;
+}
 const RECYCLED_PER_SIZE = 4;
 let recycling = true;
 
 /** The characters `readUnits` returns (grown on demand). */
 let UNITS = new Uint16Array(4096);
 
-function pool(into: Map<number, WebAssembly.Memory[]>, pages: number, memory: WebAssembly.Memory): void {
+function pool(into: Map<number, Recycled[]>, pages: number, memory: WebAssembly.Memory, affinity: object | undefined): void {
   let list = into.get(pages);
   if (list === undefined) into.set(pages, (list = []));
-  if (list.length < RECYCLED_PER_SIZE) list.push(memory);
+  if (list.length < RECYCLED_PER_SIZE) list.push({ memory, affinity });
+}
+
+/** The pooled memory of `pages` that `affinity` last ran in, else the last pooled (removed from the pool). */
+function unpool(from: Map<number, Recycled[]>, pages: number, affinity: object | undefined): WebAssembly.Memory | undefined {
+  const list = from.get(pages);
+  if (list === undefined || list.length === 0) return undefined;
+  let i = list.length - 1;
+  if (affinity !== undefined) for (let k = i; k >= 0; k--) if (list[k].affinity === affinity) { i = k; break; }
+  return list.splice(i, 1)[0].memory;
 }
 
 /** Whether finished runs' memories are reused (on by default; off to show a recycled boot equals a new one). */
@@ -154,7 +173,8 @@ export class KernelMemory {
    * `elastic`: no WebAssembly code sees this memory (a TypeScript driver's kernel), so the WebAssembly.Memory may be
    * larger than twice the address space (an instrumented driver finds the shadow at half the memory's size).
    */
-  constructor(base: number, pointerSize: PointerSize, initialPages = 16, reservedLow = 0, imageEnd = 0, elastic = false) {
+  constructor(base: number, pointerSize: PointerSize, initialPages = 16, reservedLow = 0, imageEnd = 0, elastic = false, affinity?: object) {
+    this.affinity = affinity;
     this.base = base;
     this.imageEnd = imageEnd;
     this.elastic = elastic;
@@ -162,7 +182,7 @@ export class KernelMemory {
     this.pointerSize = pointerSize;
     let pages = Math.max(1, initialPages);
     while (pages * PAGE < this.top + PAGE) pages *= 2;
-    const recycled = (elastic ? RECYCLED_ELASTIC : RECYCLED).get(2 * pages)?.pop();
+    const recycled = unpool(elastic ? RECYCLED_ELASTIC : RECYCLED, 2 * pages, affinity);
     this.wasm = recycled ?? new WebAssembly.Memory({ initial: 2 * pages, maximum: MAX_PAGES });
     this.covered = pages * PAGE;
     this.initialCovered = this.covered;
@@ -179,6 +199,8 @@ export class KernelMemory {
 
   private readonly initialCovered: number;
   private readonly elastic: boolean;
+  /** The image this memory is for (a WebAssembly driver's address space): see Recycled. */
+  private readonly affinity: object | undefined;
   private recycled = false;
 
   /**
@@ -196,12 +218,12 @@ export class KernelMemory {
       const used = untrustedStores ? this.covered : this.top;
       this.bytes.fill(0, 0, used);
       this.shadow.fill(Shadow.Unmapped, 0, used);
-      pool(this.elastic ? RECYCLED_ELASTIC : RECYCLED, pages, this.wasm);
+      pool(this.elastic ? RECYCLED_ELASTIC : RECYCLED, pages, this.wasm, this.affinity);
     } else if (recycling && this.elastic) {
       // it grew: all of the first address space was used, and the first shadow is address space now
       this.bytes.fill(0, 0, initial);
       this.bytes.fill(Shadow.Unmapped, initial, 2 * initial);
-      pool(RECYCLED_ELASTIC, pages, this.wasm);
+      pool(RECYCLED_ELASTIC, pages, this.wasm, this.affinity);
     }
     this.bytes = new Uint8Array(0);
     this.shadow = this.bytes;
