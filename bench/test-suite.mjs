@@ -1,0 +1,28 @@
+// The test suite from cold: `npm test` (typecheck, build, vitest) with an empty compile cache, as on a fresh clone,
+// timed on this machine. Writes reports/test-suite.json and reports/test-suite.md.
+// Run: npm run bench:tests
+import { spawnSync } from 'node:child_process';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const cache = mkdtempSync(join(tmpdir(), 'psh-cold-cache-'));
+const load = loadavg()[0];
+const t0 = performance.now();
+const p = spawnSync('npm', ['test'], { encoding: 'utf8', env: { ...process.env, PSHARNESS_CACHE: cache, CI: 'true' }, maxBuffer: 1 << 28 });
+const seconds = Math.round((performance.now() - t0) / 100) / 10;
+rmSync(cache, { recursive: true, force: true });
+const summary = /Tests\s+(.*)/.exec(p.stdout.replace(/\x1b\[[0-9;]*m/g, ''))?.[1]?.trim() ?? 'no summary';
+const result = { date: new Date().toISOString(), cores: cpus().length, node: process.version, loadAverageAtStart: Math.round(load * 100) / 100, status: p.status, seconds, tests: summary };
+const write = (file, text) => {
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+};
+write('reports/test-suite.json', JSON.stringify(result, null, 2) + '\n');
+write('reports/test-suite.md', [
+  '# The test suite from cold', '',
+  `\`npm test\` with an empty compile cache (\`PSHARNESS_CACHE\` a new directory), as on a fresh clone: **${seconds} s** on ${result.cores} cores, Node ${result.node}, load average ${result.loadAverageAtStart} at the start; exit status ${p.status}; ${summary}.`, '',
+  'Target (issue 26): ≤ 4 min on 2 idle cores. Command: `npm run bench:tests`.', '',
+].join('\n'));
+console.log(JSON.stringify(result));
+process.exit(p.status === 0 ? 0 : 1);
