@@ -12,6 +12,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // the browser tests need Chromium: npm run test:browser
     exclude: ['test/browser/**', 'node_modules/**'],
+    // every core: vitest's default leaves one idle (availableParallelism - 1), which on a 2-core CI machine runs the
+    // suite one file at a time
+    maxWorkers: availableParallelism(),
     testTimeout: Math.round(60_000 * load),
     hookTimeout: Math.round(120_000 * load),
     coverage: {
