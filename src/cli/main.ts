@@ -188,10 +188,11 @@ function cmdList(args: readonly string[], io: Io): number {
   if (args.length > 0 && !(args.length === 1 && args[0] === '--ddis')) throw new UsageError(`list takes no arguments but --ddis, got '${args.join(' ')}'`);
   if (args[0] === '--ddis') {
     const routines = shimCatalogue();
-    io.out(`routines a C driver can call (${routines.length}): name, the shim header declaring it, who implements it, the builds exporting it`);
+    io.out(`routines a C driver can call (${routines.length}): name, the shim header declaring it, who implements it (the module that exports it, simulated, or the header), the builds exporting it`);
     for (const r of routines) {
       const header = r.header ?? '(declare it yourself: exported, undocumented)';
-      const by = r.implementedBy === 'kernel' ? 'kernel' : 'header (macro or inline C)';
+      // the filter manager's routines are fltmgr.sys exports (a minifilter links with fltMgr.lib), not ntoskrnl's
+      const by = r.implementedBy === 'kernel' ? (r.name.startsWith('Flt') ? 'fltmgr' : 'kernel') : 'header (macro or inline C)';
       io.out(`  ${r.name.padEnd(42)} ${header.padEnd(12)} ${by.padEnd(8)}  ${describeBuilds(r.builds)}`);
     }
     return EXIT_OK;

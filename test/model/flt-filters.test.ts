@@ -154,6 +154,22 @@ describe('minifilters (FltRegisterFilter) as the filter manager calls them', () 
     expect(FLT_POSTOP_MORE_PROCESSING_REQUIRED).toBe(1);
   });
 
+  test('a post-operation resumes only the safe routines queued for its own FLT_CALLBACK_DATA (another CPU\'s stay with theirs)', () => {
+    const ran: string[] = [];
+    const r = simulate(minifilter([], {
+      majors: [WRITE],
+      post: (ddi, data, objects) => {
+        const ret = { value: 0 };
+        // what a post-operation on another CPU, switched out mid-way, has queued for its own operation
+        ddi.FltDoCompletionProcessingWhenSafe(data + 0x1000, objects, 0, 0, () => (ran.push('the other operation\'s'), 0), { value: 0 });
+        ddi.FltDoCompletionProcessingWhenSafe(data, objects, 0, 0, (d) => (ran.push(d === data ? 'its own' : 'wrong data'), 0), ret);
+        return ret.value;
+      },
+    }), scenario('win10-x86', [P1, write]));
+    expect(r.bugCheck).toBeNull();
+    expect(ran).toEqual(['its own']);
+  });
+
   test('InstanceSetupCallback declining the volume, or a filter never started: no callback, the file system alone', () => {
     for (const o of [{ setup: STATUS_FLT_DO_NOT_ATTACH }, { start: false }]) {
       const seen: Seen[] = [];

@@ -235,6 +235,8 @@ describe('psharness list --ddis', () => {
     expect(listed.get('PsSetCreateProcessNotifyRoutineEx2')).toMatch(/from win10-x86-1703 and win10-x64-1703 on/);
     expect(listed.get('_stricmp')).toMatch(/string\.h +header/);
     expect(listed.get('PsGetProcessImageFileName')).toMatch(/declare it yourself/);
+    expect(listed.get('FltRegisterFilter')).toMatch(/fltKernel\.h +fltmgr +from winvista/);
+    expect(listed.get('ObRegisterCallbacks')).toMatch(/wdm\.h +kernel /);
     expect((await runCli(['list', '--bogus'])).code).toBe(2);
   });
 

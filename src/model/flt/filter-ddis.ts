@@ -187,7 +187,8 @@ export function fltDdis(b: DdiBinding): FltDdis {
         ret.value = safe(data, objects, context, flags) >>> 0;
         return true;
       }
-      b.k.flt.filters.safePosts.push({ routine: safe, data, objects, context, flags });
+      const posts = b.k.flt.filters.safePosts;
+      posts.set(data, [...(posts.get(data) ?? []), { routine: safe, data, objects, context, flags }]);
       ret.value = FLT_POSTOP_MORE_PROCESSING_REQUIRED;
       b.k.rec.log('FltDoCompletionProcessingWhenSafe', [routineName(safe)], undefined, 'queued to a worker at PASSIVE_LEVEL');
       return true;

@@ -92,8 +92,11 @@ export class FltFilters {
   readonly names = new Map<number, FileNameInfo>();
   /** @internal FLT_CALLBACK_DATA blocks of operations in progress → the requesting process and the file's path */
   readonly callbackData = new Map<number, { readonly requester: KProcess; readonly file: string }>();
-  /** @internal routines FltDoCompletionProcessingWhenSafe queued during the post-operation now running */
-  readonly safePosts: SafePost[] = [];
+  /**
+   * @internal routines FltDoCompletionProcessingWhenSafe queued, by the FLT_CALLBACK_DATA of their operation: on
+   * several CPUs two post-operations can be running at once, and each resumes only its own
+   */
+  readonly safePosts = new Map<number, SafePost[]>();
   /** The volume's device object and FLT_VOLUME (made at the first need). */
   private volumeObject = 0;
   private fs: Volume | null = null;
@@ -244,7 +247,8 @@ export class FltFilters {
         const thread = atDispatch ? this.processes.systemThread() : io.thread;
         const ctx = mem.ptr(context);
         const returned = yield* this.callG(call, 'post', routineName(postOp), () => postOp(data, objects, ctx, 0) >>> 0, atDispatch ? DISPATCH_LEVEL : PASSIVE_LEVEL, thread);
-        const queued = this.safePosts.splice(0);
+        const queued = this.safePosts.get(data) ?? [];
+        this.safePosts.delete(data);
         if (returned === FLT_POSTOP_MORE_PROCESSING_REQUIRED) {
           for (const q of queued) {
             yield* this.callG(call, 'safe-post', routineName(q.routine), () => q.routine(q.data, q.objects, q.context, q.flags) >>> 0, PASSIVE_LEVEL, this.processes.systemThread());
@@ -254,6 +258,7 @@ export class FltFilters {
       return mem.u32(data + L.data.Status) >>> 0;
     } finally {
       this.callbackData.delete(data);
+      this.safePosts.delete(data);
       if (buffer !== 0) mem.free(buffer);
       mem.free(context);
       mem.free(objects);
