@@ -15,8 +15,9 @@ const run = async (argv: string[]): Promise<{ code: number; out: string[]; err: 
 describe('a campaign gives the same findings for any number of workers', () => {
   test('--workers 1 and --workers 2: the same output, the same report bytes', async () => {
     const dirs = [mkdtempSync(join(tmpdir(), 'psh-w1-')), mkdtempSync(join(tmpdir(), 'psh-w2-'))];
-    const a = await run(['fuzz', '--driver', 'seed', '--workers', '1', '--reports', dirs[0]]);
-    const b = await run(['fuzz', '--driver', 'seed', '--workers', '2', '--reports', dirs[1]]);
+    // 8 chunks: enough that a worker starts (a campaign of 4 stays in one thread)
+    const a = await run(['fuzz', '--driver', 'seed', '--runs', '2000', '--workers', '1', '--reports', dirs[0]]);
+    const b = await run(['fuzz', '--driver', 'seed', '--runs', '2000', '--workers', '2', '--reports', dirs[1]]);
     expect(a.code).toBe(1);
     expect(b.code).toBe(a.code);
     const strip = (lines: string[]): string[] => lines.map((l) => l.replaceAll(dirs[0], 'D').replaceAll(dirs[1], 'D'));
@@ -39,9 +40,10 @@ describe('a campaign gives the same findings for any number of workers', () => {
   });
 
   test('this thread runs chunks beside the workers, taking back the ones they have not started: the same findings as one thread', async () => {
-    const one = await runCampaign({ driver: wssprocmon, seed: 5, runs: 3 * CHUNK_RUNS, workers: 1 });
-    // more workers than chunks: most chunks queued for a worker are still waiting in its port when this thread takes them
-    const many = await runCampaign({ driver: wssprocmon, seed: 5, runs: 3 * CHUNK_RUNS, workers: 4, spec: { name: 'wssprocmon', verifier: true } });
+    const one = await runCampaign({ driver: wssprocmon, seed: 5, runs: 10 * CHUNK_RUNS, workers: 1 });
+    // three workers, started after this thread's first chunk and each handed two: chunks queued for a worker that is
+    // still loading are taken back by this thread
+    const many = await runCampaign({ driver: wssprocmon, seed: 5, runs: 10 * CHUNK_RUNS, workers: 4, spec: { name: 'wssprocmon', verifier: true } });
     expect(many.runs).toBe(one.runs);
     expect(many.findings.map((f) => [f.invariant.id, f.signature, f.scenario])).toEqual(one.findings.map((f) => [f.invariant.id, f.signature, f.scenario]));
     expect(one.findings.length).toBeGreaterThan(3);
