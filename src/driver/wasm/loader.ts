@@ -1284,7 +1284,12 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
   function placeDynamicRoutines(instance: WebAssembly.Instance): void {
     dynamic.clear();
     if (!imports.some((i) => i.kind === 'function' && i.name === 'MmGetSystemRoutineAddress') || table === null) return;
-    const at = table.grow(DYNAMIC_ROUTINES.size);
+    let at: number;
+    try {
+      at = table.grow(DYNAMIC_ROUTINES.size);
+    } catch {
+      return; // a table linked without --growable-table: the routines are exported, not callable from this image
+    }
     let k = 0;
     for (const name of DYNAMIC_ROUTINES.keys()) {
       const own = instance.exports[`${DYNAMIC_EXPORT_PREFIX}${name}`];
@@ -1384,8 +1389,8 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
     },
     routineAt,
     clear() {
-      // kept for the next run unless it holds what a new instance would not: a grown table (MmGetSystemRoutineAddress),
-      // a grown memory, a DriverEntry switched out, or asyncify's two hidden globals mid-unwind
+      // kept for the next run unless it holds what a new instance would not: a grown memory, a DriverEntry switched
+      // out, or asyncify's two hidden globals mid-unwind
       const hiddenAtRest = state !== null && (state.hidden === 0 || (state.hidden === 2 && A !== null && A.asyncify_get_state() === 0));
       kept = instanceReuse && current !== null && hiddenAtRest && pendingEntry === null && current.memory.buffer.byteLength === current.size ? current : null;
       current = null;
