@@ -24,7 +24,7 @@ export default defineConfig({
       exclude: ['src/**/index.ts', 'src/harness/worker.ts'],
       reporter: ['text-summary', 'text'],
       // CI enforces these; raise them as the code matures.
-      thresholds: { lines: 96.1, statements: 94.2, functions: 95, branches: 86.5 },
+      thresholds: { lines: 96.5, statements: 94.6, functions: 95.3, branches: 86.9 },
     },
   },
 });
