@@ -165,6 +165,9 @@ describe('crashes become findings, NULL or clear errors', () => {
     ['a 20,000-page memory import', wasm(sec(2, [1, ...str('env'), ...str('memory'), 2, 0, 0xa0, 0x9c, 0x01])), /needs at least 20000 pages of memory \(env\.memory\)/],
     ['a global import', wasm(sec(2, [1, ...str('env'), ...str('g'), 3, 0x7f, 0])), /imports a global \(env\.g\)/],
     ['a table import', wasm(sec(2, [1, ...str('env'), ...str('t'), 1, 0x70, 0, 1])), /imports a table \(env\.t\)/],
+    // 15 bytes that claim 2^32 - 1 exports: read to the section's end (this loop ran for minutes), then the compiler's reason
+    ['an export count of 2^32 - 1 in a 5-byte section', wasm(sec(7, [0xff, 0xff, 0xff, 0xff, 0x0f])), /is not a WebAssembly module: .*exports count of 4294967295/],
+    ['a parameter count of 2^32 - 1', wasm(sec(1, [1, 0x60, 0xff, 0xff, 0xff, 0xff, 0x0f, 0])), /is not a WebAssembly module: .*param count of 4294967295/],
   ])('a foreign .wasm with %s: exit 2 with the reason', async (_what, file, msg) => {
     const r = await run(['fuzz', '--driver', file]);
     expect(r.code).toBe(2);

@@ -41,5 +41,7 @@ describe('what instantiation writes (instanceState)', () => {
     expect(instanceState(module(section(11, [1, 1, 2, 7, 7])))).toBeNull(); // passive
     expect(instanceState(module(section(11, [1, 0, 0x23, 0, 0x0b, 0])))).toBeNull(); // offset from a global
     expect(instanceState(module(section(2, [1, ...str('m'), ...str('g'), 3, 0x7f, 0])))).toBeNull();
+    // a count far larger than the section holds: read to the section's end, not 2^28 times
+    expect(instanceState(module(section(7, [0xff, 0xff, 0xff, 0xff, 0x01]), exportG, data))?.data).toHaveLength(1);
   });
 });

@@ -79,7 +79,7 @@ export function functionNames(nameSection: Uint8Array, short = true): Map<number
     const end = r.leb() + r.i;
     if (id === 1) {
       const n = r.leb();
-      for (let k = 0; k < n; k++) {
+      for (let k = 0; k < n && r.i < end; k++) {
         const idx = r.leb();
         const name = r.str();
         names.set(idx, short ? shortFunctionName(name) : name);
@@ -130,7 +130,7 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
   const valueTypes = (): ValueType[] => {
     const n = leb();
     const out: ValueType[] = [];
-    for (let k = 0; k < n; k++) out.push(VALUE_TYPES[bytes[r.i++]] ?? 'other');
+    for (let k = 0; k < n && r.i < bytes.length; k++) out.push(VALUE_TYPES[bytes[r.i++]] ?? 'other');
     return out;
   };
   let hasStart = false;
@@ -151,7 +151,7 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
       }
     } else if (id === 2) {
       const n = leb();
-      for (let k = 0; k < n; k++) {
+      for (let k = 0; k < n && r.i < end; k++) {
         const module = str();
         const name = str();
         const kindByte = bytes[r.i++];
@@ -175,7 +175,7 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
       }
     } else if (id === 6) {
       const n = leb();
-      for (let k = 0; k < n; k++) {
+      for (let k = 0; k < n && r.i < end; k++) {
         r.i += 2; // value type, mutability
         const op = bytes[r.i++];
         let value: number | undefined;
@@ -188,7 +188,7 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
     } else if (id === 7) {
       const n = leb();
       const importedGlobals = imports.filter((i) => i.kind === 'global').length;
-      for (let k = 0; k < n; k++) {
+      for (let k = 0; k < n && r.i < end; k++) {
         const name = str();
         const kind = bytes[r.i++];
         const index = leb();
@@ -201,7 +201,7 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
     } else if (id === 10 && start >= 0) {
       const index = start - imports.filter((i) => i.kind === 'function').length;
       const n = leb();
-      for (let k = 0; k < n && k <= index; k++) {
+      for (let k = 0; k < n && k <= index && r.i < end; k++) {
         const bodySize = leb();
         const bodyEnd = r.i + bodySize;
         if (k === index) startZeroes = zeroFills(r, bodyEnd);
@@ -284,13 +284,14 @@ export function instanceState(bytes: Uint8Array): InstanceState | null {
     r.i++;
     return value;
   };
+  // counts are bounded by the section's bytes: a count a module states is not trusted to be what it holds
   while (r.i < bytes.length) {
     const id = bytes[r.i++];
     const size = r.leb();
     const end = r.i + size;
     if (id === 6) {
       const n = r.leb();
-      for (let k = 0; k < n; k++) {
+      for (let k = 0; k < n && r.i < end; k++) {
         const type = bytes[r.i++];
         const mutable = bytes[r.i++] === 1;
         const value = constant();
@@ -300,7 +301,7 @@ export function instanceState(bytes: Uint8Array): InstanceState | null {
       }
     } else if (id === 7) {
       const n = r.leb();
-      for (let k = 0; k < n; k++) {
+      for (let k = 0; k < n && r.i < end; k++) {
         const name = r.str();
         const kind = bytes[r.i++];
         const index = r.leb();
@@ -308,7 +309,7 @@ export function instanceState(bytes: Uint8Array): InstanceState | null {
       }
     } else if (id === 11) {
       const n = r.leb();
-      for (let k = 0; k < n; k++) {
+      for (let k = 0; k < n && r.i < end; k++) {
         if (r.leb() !== 0) return null; // passive, or another memory's
         const offset = constant();
         if (offset === null) return null;
