@@ -10,9 +10,9 @@ import { REGISTRY_KEY_LABELS, REGISTRY_VALUE_NAMES, type RegistryKeyLabel } from
 import type { FileOperation } from '../model/flt/filters.js';
 import { FILE_LABELS, type FileLabel } from '../model/flt/volume.js';
 import { SYSTEM_LABEL, type ExitRace, type Op } from '../model/ops.js';
+import { dllPath, driverPath, processPath } from './names.js';
 
 type CreateProcessOp = Extract<Op, { op: 'CreateProcess' }>;
-import { dllPath, driverPath, processPath } from './names.js';
 
 export type RawOp =
   | { readonly k: 'process'; readonly parent: number; readonly path: string; readonly unavailable: boolean; readonly creator: number | null }
