@@ -1,9 +1,11 @@
 /**
- * instanceState (module-info.ts): what instantiating a module writes, so that a kept instance can be given it again
+ * inspectModule's `instance` (module-info.ts): what instantiating a module writes, so that a kept instance can be given it again
  * (loader.ts KeptInstance). Hand-assembled modules: what is recognised, and every shape that is refused (null).
  */
 import { describe, expect, test } from 'vitest';
-import { inspectModule, instanceState } from '../../src/driver/wasm/module-info.js';
+import { inspectModule } from '../../src/driver/wasm/module-info.js';
+
+const instanceState = (bytes: Uint8Array): ReturnType<typeof inspectModule>['instance'] => inspectModule(bytes).instance;
 
 const section = (id: number, body: number[]): number[] => [id, body.length, ...body];
 const module = (...sections: number[][]): Uint8Array => new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...sections.flat()]);
@@ -22,7 +24,7 @@ const start = (body: number[]): number[][] => [
   section(10, [1, body.length + 2, 0, ...body, 0x0b]),
 ];
 
-describe('what instantiation writes (instanceState)', () => {
+describe('what instantiation writes (inspectModule().instance)', () => {
   test('exported mutable globals with their values, hidden ones counted, active segments, a start that zeroes', () => {
     const s = instanceState(module(globals, exportG, data));
     expect(s).toEqual({ globals: [{ name: 'g', value: 5 }], hidden: 1, data: [{ offset: 16, bytes: new Uint8Array([1, 2, 3]) }], zeroes: [] });

@@ -29,7 +29,7 @@ import { DRIVER_FILE, DriverProjectError, isSingleSource, isSourceProject, resol
 import { BUDGET_GLOBAL, CODE_SECTION_IMPORT, STACK_LIMIT_GLOBAL, instrumentDriver, InstrumentWorker, LAYOUT_SECTION, type ImageLayout, type InstrumentedModule, type InstrumentOptions } from './instrument.js';
 import { coveragePoints, X64_KEY, type CoverageCollector } from './coverage.js';
 import { CODE_SECTIONS_SECTION, decodeCodeSections, type CodeSectionKind } from './code-sections.js';
-import { customSections, functionNames, shortFunctionName, inspectModule, instanceState, type ImportInfo, type InstanceState, type ModuleInfo } from './module-info.js';
+import { customSections, functionNames, shortFunctionName, inspectModule, type ImportInfo, type InstanceState, type ModuleInfo } from './module-info.js';
 
 export class WasmDriverError extends Error {
   constructor(message: string) {
@@ -309,7 +309,7 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
   } catch (e) {
     throw new WasmDriverError(`${path} is not a WebAssembly module: ${(e as Error).message}`);
   }
-  const imports = inspectModule(bytes).imports;
+  const { imports, instance: state } = inspectModule(bytes);
   const exports = WebAssembly.Module.exports(module).map((x) => x.name);
   for (const need of ['DriverEntry', '__indirect_function_table', '__heap_base']) {
     if (!exports.includes(need)) throw new WasmDriverError(`${path} does not export ${need} (link with the psharness flags)`);
@@ -343,8 +343,7 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
       // fibers need the memory checks: the access hook is where a shared access becomes a scheduling point
       const inst = await instrument(compiled, { memory: true, budget: true, fibers: true, ...(target === 'x64' ? { x64: { imageEnd: reservedLow } } : {}) });
       fibersModule = new WebAssembly.Module(new Uint8Array(inst.wasm));
-      fibersImports = inspectModule(new Uint8Array(inst.wasm)).imports;
-      fibersState = instanceState(new Uint8Array(inst.wasm));
+      ({ imports: fibersImports, instance: fibersState } = inspectModule(new Uint8Array(inst.wasm)));
       const section = WebAssembly.Module.customSections(fibersModule, 'name')[0];
       fibersNames = section === undefined ? new Map<number, string>() : functionNames(new Uint8Array(section));
       fibersSymbolize = symbolizer(new Uint8Array(inst.wasm), fibersImports.filter((i) => i.kind === 'function').length);
@@ -358,7 +357,7 @@ async function prepareImage(path: string, compiled: Uint8Array<ArrayBuffer>, tar
     symbolize: symbolizer(bytes, imports.filter((i) => i.kind === 'function').length),
     symbolAt: lazySymbols(compiled),
     siteLine: siteReader(WebAssembly.Module.customSections(fibersModule ?? module, SITES_SECTION)[0]),
-    state: instanceState(bytes),
+    state,
     ...(fibersModule !== undefined ? { fibers: fibersModule, fibersImports, fibersNames, fibersSymbolize, fibersState } : {}),
     ...(warning !== undefined ? { warning } : {}),
     addressSpace: {

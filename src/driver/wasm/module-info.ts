@@ -24,6 +24,8 @@ export interface ModuleInfo {
    * (`__wasm_init_memory`) to clear `.bss` in a memory it imports. The ranges it clears; null for any other start.
    */
   readonly startZeroes: readonly (readonly [number, number])[] | null;
+  /** What instantiating the module writes, when a kept instance can be given it again (InstanceState); else null. */
+  readonly instance: InstanceState | null;
 }
 
 const KINDS = ['function', 'table', 'memory', 'global', 'tag'] as const;
@@ -138,6 +140,11 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
   let startZeroes: [number, number][] | null = null;
   const globalInits: (number | undefined)[] = [];
   const exportedGlobals = new Map<string, number>();
+  // for InstanceState: each global's mutability and initial value (null: not a lone constant), exported globals'
+  // names by index, the active data segments (null: a segment instantiation does not simply copy)
+  const globalDefs: { mutable: boolean; value: number | bigint | null }[] = [];
+  const globalNames = new Map<number, string>();
+  let data: { offset: number; bytes: Uint8Array }[] | null = [];
   while (r.i < bytes.length) {
     const id = bytes[r.i++];
     const size = leb();
@@ -176,10 +183,13 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
     } else if (id === 6) {
       const n = leb();
       for (let k = 0; k < n && r.i < end; k++) {
-        r.i += 2; // value type, mutability
+        const type = bytes[r.i++];
+        const mutable = bytes[r.i++] === 1;
         const op = bytes[r.i++];
         let value: number | undefined;
         if (op === 0x41 || op === 0x42) value = r.sleb();
+        // an i64 global holds a bigint in JavaScript (sleb gives a number: exact for the constants a linker writes)
+        globalDefs.push({ mutable, value: value === undefined || bytes[r.i] !== 0x0b ? null : type === 0x7e ? BigInt(value) : value });
         // the rest of the init expression (a constant's is just `end`)
         while (bytes[r.i] !== 0x0b && r.i < end) r.i++;
         r.i++;
@@ -194,6 +204,7 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
         const index = leb();
         const value = kind === 3 ? globalInits[index - importedGlobals] : undefined;
         if (value !== undefined) exportedGlobals.set(name, value);
+        if (kind === 3) globalNames.set(index - importedGlobals, name);
       }
     } else if (id === 8) {
       hasStart = true;
@@ -207,10 +218,34 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
         if (k === index) startZeroes = zeroFills(r, bodyEnd);
         r.i = bodyEnd;
       }
+    } else if (id === 11) {
+      const n = leb();
+      for (let k = 0; k < n && r.i < end && data !== null; k++) {
+        const flags = leb();
+        // active, memory 0, at a constant (i32.const / i64.const, then end); passive or another memory's: not a copy
+        const op = bytes[r.i++];
+        const offset = flags === 0 && (op === 0x41 || op === 0x42) ? r.sleb() : null;
+        if (offset === null || bytes[r.i] !== 0x0b) {
+          data = null;
+          break;
+        }
+        r.i++;
+        const length = leb();
+        data.push({ offset, bytes: bytes.slice(r.i, r.i + length) });
+        r.i += length;
+      }
     }
     r.i = end;
   }
-  return { imports, globals: exportedGlobals, hasStart, startZeroes };
+  const instance = hasStart && startZeroes === null || imports.some((i) => i.kind === 'global') || data === null || globalDefs.some((g) => g.value === null)
+    ? null
+    : {
+      globals: globalDefs.flatMap((g, index) => (g.mutable && globalNames.has(index) ? [{ name: globalNames.get(index) as string, value: g.value as number | bigint }] : [])),
+      hidden: globalDefs.filter((g, index) => g.mutable && !globalNames.has(index)).length,
+      data,
+      zeroes: startZeroes ?? [],
+    };
+  return { imports, globals: exportedGlobals, hasStart, startZeroes, instance };
 }
 
 /** The module's custom sections by name (the first of each name), read from its bytes (a wasm64 module too). */
@@ -255,9 +290,9 @@ export function withoutDebugSections(bytes: Uint8Array): Uint8Array {
 }
 
 /**
- * Everything instantiating a module writes, when that can be written again without a new instance: the constant
- * initial values of its exported mutable globals, its active data segments (constant offsets), and the ranges its
- * start function zeroes. `hidden`: mutable globals it does not export (asyncify's state and data pointer in the
+ * Everything instantiating a module writes (`ModuleInfo.instance`), when that can be written again without a new
+ * instance: the constant initial values of its exported mutable globals, its active data segments (constant
+ * offsets), and the ranges its start function zeroes. `hidden`: mutable globals it does not export (asyncify's state and data pointer in the
  * fibers build), which a reuse cannot reset. Null when instantiation does more (a global or offset that is not a
  * constant, passive segments, another start function).
  */
@@ -266,67 +301,4 @@ export interface InstanceState {
   readonly hidden: number;
   readonly data: readonly { readonly offset: number; readonly bytes: Uint8Array }[];
   readonly zeroes: readonly (readonly [number, number])[];
-}
-
-export function instanceState(bytes: Uint8Array): InstanceState | null {
-  const info = inspectModule(bytes);
-  if (info.hasStart && info.startZeroes === null) return null;
-  if (info.imports.some((i) => i.kind === 'global')) return null;
-  const r = new Reader(bytes, 8);
-  const inits: { mutable: boolean; value: number | bigint | null }[] = [];
-  const exportedAs = new Map<number, string>();
-  const data: { offset: number; bytes: Uint8Array }[] = [];
-  /** A constant init expression (i32.const / i64.const, then end): its value; null for any other. */
-  const constant = (): number | bigint | null => {
-    const op = bytes[r.i++];
-    const value = op === 0x41 ? r.sleb() : op === 0x42 ? BigInt(r.sleb()) : null;
-    if (value === null || bytes[r.i] !== 0x0b) return null;
-    r.i++;
-    return value;
-  };
-  // counts are bounded by the section's bytes: a count a module states is not trusted to be what it holds
-  while (r.i < bytes.length) {
-    const id = bytes[r.i++];
-    const size = r.leb();
-    const end = r.i + size;
-    if (id === 6) {
-      const n = r.leb();
-      for (let k = 0; k < n && r.i < end; k++) {
-        const type = bytes[r.i++];
-        const mutable = bytes[r.i++] === 1;
-        const value = constant();
-        if (value === null) return null;
-        // an i64 global holds a bigint in JavaScript (sleb gives a number: exact for the constants a linker writes)
-        inits.push({ mutable, value: type === 0x7e ? BigInt(value) : value });
-      }
-    } else if (id === 7) {
-      const n = r.leb();
-      for (let k = 0; k < n && r.i < end; k++) {
-        const name = r.str();
-        const kind = bytes[r.i++];
-        const index = r.leb();
-        if (kind === 3) exportedAs.set(index, name);
-      }
-    } else if (id === 11) {
-      const n = r.leb();
-      for (let k = 0; k < n && r.i < end; k++) {
-        if (r.leb() !== 0) return null; // passive, or another memory's
-        const offset = constant();
-        if (offset === null) return null;
-        const len = r.leb();
-        data.push({ offset: Number(offset), bytes: bytes.slice(r.i, r.i + len) });
-        r.i += len;
-      }
-    }
-    r.i = end;
-  }
-  const globals: { name: string; value: number | bigint }[] = [];
-  let hidden = 0;
-  inits.forEach((g, index) => {
-    if (!g.mutable) return;
-    const name = exportedAs.get(index);
-    if (name === undefined) hidden++;
-    else globals.push({ name, value: g.value as number | bigint });
-  });
-  return { globals, hidden, data, zeroes: info.startZeroes ?? [] };
 }

@@ -188,7 +188,9 @@ export function fltDdis(b: DdiBinding): FltDdis {
         return true;
       }
       const posts = b.k.flt.filters.safePosts;
-      posts.set(data, [...(posts.get(data) ?? []), { routine: safe, data, objects, context, flags }]);
+      let queued = posts.get(data);
+      if (queued === undefined) posts.set(data, (queued = []));
+      queued.push({ routine: safe, data, objects, context, flags });
       ret.value = FLT_POSTOP_MORE_PROCESSING_REQUIRED;
       b.k.rec.log('FltDoCompletionProcessingWhenSafe', [routineName(safe)], undefined, 'queued to a worker at PASSIVE_LEVEL');
       return true;
