@@ -202,6 +202,25 @@ FLTAPI ULONG FltGetRequestorProcessId(PFLT_CALLBACK_DATA CallbackData) KIMPORT(F
 FLTAPI BOOLEAN FltDoCompletionProcessingWhenSafe(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects, PVOID CompletionContext,
     FLT_POST_OPERATION_FLAGS Flags, PFLT_POST_OPERATION_CALLBACK SafePostCallback, PFLT_POSTOP_CALLBACK_STATUS RetPostOperationStatus)
     KIMPORT(FltDoCompletionProcessingWhenSafe);
+
+/* communication ports: a server port the user-mode service connects to (FilterConnectCommunicationPort) */
+#define FLT_PORT_CONNECT 0x0001
+#define FLT_PORT_ALL_ACCESS (FLT_PORT_CONNECT | STANDARD_RIGHTS_ALL)
+typedef NTSTATUS (*PFLT_CONNECT_NOTIFY)(PFLT_PORT ClientPort, PVOID ServerPortCookie, PVOID ConnectionContext, ULONG SizeOfContext,
+    PVOID *ConnectionPortCookie);
+typedef VOID (*PFLT_DISCONNECT_NOTIFY)(PVOID ConnectionCookie);
+typedef NTSTATUS (*PFLT_MESSAGE_NOTIFY)(PVOID PortCookie, PVOID InputBuffer, ULONG InputBufferLength, PVOID OutputBuffer, ULONG OutputBufferLength,
+    PULONG ReturnOutputBufferLength);
+FLTAPI NTSTATUS FltBuildDefaultSecurityDescriptor(PSECURITY_DESCRIPTOR *SecurityDescriptor, ACCESS_MASK DesiredAccess)
+    KIMPORT(FltBuildDefaultSecurityDescriptor);
+FLTAPI VOID FltFreeSecurityDescriptor(PSECURITY_DESCRIPTOR SecurityDescriptor) KIMPORT(FltFreeSecurityDescriptor);
+FLTAPI NTSTATUS FltCreateCommunicationPort(PFLT_FILTER Filter, PFLT_PORT *ServerPort, POBJECT_ATTRIBUTES ObjectAttributes, PVOID ServerPortCookie,
+    PFLT_CONNECT_NOTIFY ConnectNotifyCallback, PFLT_DISCONNECT_NOTIFY DisconnectNotifyCallback, PFLT_MESSAGE_NOTIFY MessageNotifyCallback,
+    LONG MaxConnections) KIMPORT(FltCreateCommunicationPort);
+FLTAPI VOID FltCloseCommunicationPort(PFLT_PORT ServerPort) KIMPORT(FltCloseCommunicationPort);
+FLTAPI VOID FltCloseClientPort(PFLT_FILTER Filter, PFLT_PORT *ClientPort) KIMPORT(FltCloseClientPort);
+FLTAPI NTSTATUS FltSendMessage(PFLT_FILTER Filter, PFLT_PORT *ClientPort, PVOID SenderBuffer, ULONG SenderBufferLength, PVOID ReplyBuffer,
+    PULONG ReplyLength, PLARGE_INTEGER Timeout) KIMPORT(FltSendMessage);
 #define FLT_IS_IRP_OPERATION(Data) (((Data)->Flags & FLTFL_CALLBACK_DATA_IRP_OPERATION) != 0)
 
 PSH_EXTERN_C_END

@@ -488,6 +488,23 @@ typedef struct _OBJECT_TYPE *POBJECT_TYPE;
 typedef struct _ACCESS_STATE *PACCESS_STATE;
 typedef enum _MODE { KernelMode = 0, UserMode = 1, MaximumMode = 2 } MODE;
 #define OBJ_KERNEL_HANDLE 0x00000200L
+#define OBJ_INHERIT 0x00000002L
+#define OBJ_CASE_INSENSITIVE 0x00000040L
+#define STANDARD_RIGHTS_REQUIRED 0x000F0000L
+#define STANDARD_RIGHTS_ALL 0x001F0000L
+typedef PVOID PSECURITY_DESCRIPTOR;
+typedef struct _OBJECT_ATTRIBUTES {
+    ULONG Length;
+    HANDLE RootDirectory;
+    PUNICODE_STRING ObjectName;
+    ULONG Attributes;
+    PVOID SecurityDescriptor;
+    PVOID SecurityQualityOfService;
+} OBJECT_ATTRIBUTES, *POBJECT_ATTRIBUTES;
+_Static_assert(sizeof(OBJECT_ATTRIBUTES) == PSH_X64(0x30, 0x18), "OBJECT_ATTRIBUTES size");
+#define InitializeObjectAttributes(p, n, a, r, s) do { \
+    (p)->Length = sizeof(OBJECT_ATTRIBUTES); (p)->RootDirectory = (r); (p)->Attributes = (a); (p)->ObjectName = (n); \
+    (p)->SecurityDescriptor = (s); (p)->SecurityQualityOfService = NULL; } while (0)
 #define PROCESS_ALL_ACCESS 0x001FFFFF
 #define PROCESS_QUERY_LIMITED_INFORMATION 0x1000
 #define THREAD_ALL_ACCESS 0x001FFFFF

@@ -130,11 +130,11 @@ function tally(findings: readonly Finding[], cap?: number): string {
 type WeightKey = Exclude<keyof OpWeights, 'ioctls' | 'eventsIoctl' | 'readsEvents'>;
 const WEIGHT_KEYS: Readonly<Record<string, WeightKey>> = {
   process: 'process', thread: 'thread', 'exit-thread': 'exitThread', exit: 'exitProcess', image: 'image', unload: 'unload', load: 'load', irp: 'irp',
-  handle: 'handle', client: 'client', registry: 'registry', file: 'file',
+  handle: 'handle', client: 'client', registry: 'registry', file: 'file', port: 'port',
 };
 
 function parseWeights(text: string): OpWeights {
-  const w: Record<WeightKey, number> = { handle: 0, client: 0, registry: 0, file: 0, ...DEFAULT_WEIGHTS };
+  const w: Record<WeightKey, number> = { handle: 0, client: 0, registry: 0, file: 0, port: 0, ...DEFAULT_WEIGHTS };
   for (const part of text.split(',')) {
     const m = /^([a-z-]+)=(\d{1,4})$/.exec(part.trim());
     const key = m === null ? undefined : Object.hasOwn(WEIGHT_KEYS, m[1]) ? WEIGHT_KEYS[m[1]] : undefined;

@@ -28,6 +28,8 @@ export type RawOp =
   | { readonly k: 'close'; readonly file: number }
   | { readonly k: 'registry'; readonly caller: number; readonly operation: RegistryOperation; readonly key: RegistryKeyLabel; readonly name: string; readonly upper: boolean }
   | { readonly k: 'file'; readonly caller: number; readonly operation: FileOperation; readonly file: FileLabel; readonly burst: boolean }
+  | { readonly k: 'port-connect'; readonly client: number }
+  | { readonly k: 'port-disconnect'; readonly connection: number }
   | { readonly k: 'unload' }
   | { readonly k: 'load' };
 
@@ -46,6 +48,8 @@ export interface OpWeights {
   readonly registry?: number;
   /** File operations (minifilters see them); 0 unless the driver registers a minifilter. */
   readonly file?: number;
+  /** A user-mode service on the minifilter's communication port (connect, close); 0 unless the driver makes one. */
+  readonly port?: number;
   /** A user-mode client on the driver's device (open, DeviceIoControl, ReadFile, close); 0 unless it declares one. */
   readonly client?: number;
   /** The I/O control codes the client sends (the driver's declared ones; one it does not know is added). */
@@ -156,6 +160,13 @@ export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIG
         rare, prototypeChoice,
       ).map(([caller, operation, file, burst]): RawOp => ({ k: 'file', caller, operation, file, burst })),
     },
+    {
+      weight: w.port ?? 0,
+      arbitrary: fc.oneof(
+        { weight: 2, arbitrary: fc.tuple(index, prototypeChoice).map(([client]): RawOp => ({ k: 'port-connect', client })) },
+        { weight: 1, arbitrary: fc.tuple(index, prototypeChoice).map(([connection]): RawOp => ({ k: 'port-disconnect', connection })) },
+      ),
+    },
     { weight: w.unload, arbitrary: fc.constant<RawOp>({ k: 'unload' }) },
     { weight: w.load, arbitrary: fc.constant<RawOp>({ k: 'load' }) },
   ];
@@ -172,9 +183,13 @@ export function resolveOps(raw: readonly RawOp[], eventsIoctl?: number): Op[] {
   const live: { label: string; threads: string[] }[] = [];
   /** Open files, with the process whose handle they are (closed with it when it exits). */
   let files: { label: string; process: string }[] = [];
+  /** The service's connections to the minifilter's port (closed with its process). */
+  let connections: { label: string; process: string }[] = [];
   const gone = (process: string): void => {
     if (files.length > 0) files = files.filter((f) => f.process !== process);
+    if (connections.length > 0) connections = connections.filter((c) => c.process !== process);
   };
+  let nextConnection = 1;
   let nextProcess = 1;
   let nextThread = 1;
   let nextFile = 1;
@@ -298,6 +313,21 @@ export function resolveOps(raw: readonly RawOp[], eventsIoctl?: number): Op[] {
         } else {
           out.push({ op: 'FileOp', process, operation: r.operation, file: r.file });
         }
+        break;
+      }
+      case 'port-connect': {
+        if (live.length === 0) break;
+        const p = live[r.client % live.length];
+        const id = `C${nextConnection++}`;
+        out.push({ op: 'PortConnect', id, process: p.label });
+        connections.push({ label: id, process: p.label });
+        break;
+      }
+      case 'port-disconnect': {
+        if (connections.length === 0) break;
+        const i = r.connection % connections.length;
+        out.push({ op: 'PortDisconnect', connection: connections[i].label });
+        connections.splice(i, 1);
         break;
       }
       case 'unload':

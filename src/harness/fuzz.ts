@@ -208,7 +208,8 @@ export function applicableBuilds(driver: DriverModule, requested: readonly strin
 
 /**
  * The default operation mix for a driver: handle opens (which only object callbacks see) join it when the driver
- * imports ObRegisterCallbacks, registry operations when it imports CmRegisterCallback(Ex) — every other driver's
+ * imports ObRegisterCallbacks, registry operations when it imports CmRegisterCallback(Ex), file operations with
+ * FltRegisterFilter and a port service with FltCreateCommunicationPort — every other driver's
  * scenarios, seed for seed, stay as they were.
  */
 export function weightsFor(driver: DriverModule): OpWeights | undefined {
@@ -216,10 +217,11 @@ export function weightsFor(driver: DriverModule): OpWeights | undefined {
   const handle = images.some((d) => d.imports.includes('ObRegisterCallbacks'));
   const registry = images.some((d) => d.imports.includes('CmRegisterCallbackEx') || d.imports.includes('CmRegisterCallback'));
   const file = images.some((d) => d.imports.includes('FltRegisterFilter'));
+  const port = images.some((d) => d.imports.includes('FltCreateCommunicationPort'));
   const client = clientCodes(driver);
   if (!handle && !registry && !file && client === undefined) return undefined;
   return {
-    ...DEFAULT_WEIGHTS, ...(handle ? { handle: 2 } : {}), ...(registry ? { registry: 6 } : {}), ...(file ? { file: 8 } : {}),
+    ...DEFAULT_WEIGHTS, ...(handle ? { handle: 2 } : {}), ...(registry ? { registry: 6 } : {}), ...(file ? { file: 8 } : {}), ...(port ? { port: 2 } : {}),
     ...(client !== undefined ? { client: 10, irp: 0, ...client } : {}),
   };
 }

@@ -151,6 +151,8 @@ export function describeOp(op: Op | { op: string }): string {
     case 'ReadFile': return `ReadFile on ${o.file}: ${lengthText(o.length)}`;
     case 'CloseHandle': return `CloseHandle ${o.file}`;
     case 'FileOp': return `${o.process} ${FILE_VERBS[o.operation]} the ${o.file} file`;
+    case 'PortConnect': return `PortConnect ${o.id}: ${o.process}'s service connects to the minifilter's communication port and waits for its messages`;
+    case 'PortDisconnect': return `PortDisconnect ${o.connection}: the service closes its connection`;
     case 'RegistryOp': return `${o.process} ${REGISTRY_VERBS[o.operation]} ${o.key === 'service' ? "the driver's service key" : `the ${o.key} key`}${o.name !== undefined ? ` (${o.operation === 'RenameKey' ? 'to ' : 'value '}${o.name})` : ''}${o.upperCase === true ? ', its path in capitals' : ''}`;
     default: return o.op;
   }
@@ -214,8 +216,10 @@ export function renderRun(out: string[], record: RunRecord, flagged: ReadonlySet
       const h = ph.handle;
       const f = ph.flt;
       const r = ph.registry;
+      const port = ph.port;
       const irp = ph.irp !== undefined ? ` ${irpText(ph.irp)}, returned`
         : f !== undefined ? ` ${f.routine} (${f.kind}-operation, ${f.major}, at ${f.irql})`
+        : port !== undefined ? ` ${port.routine} (${port.kind} of ${port.connection} on ${port.port}, at ${port.irql})`
         : r !== undefined ? ` ${r.routine} (${r.notifyClass}, altitude ${r.altitude})`
         : h !== undefined ? ` ${h.routine} (${h.callback}-operation, altitude ${h.altitude}): ${h.operation} of a ${h.objectType} handle to ${h.target} by ${h.requester}${h.kernelHandle ? ' (kernel handle)' : ''}, access ${h.desiredAccess}${h.desiredAccessAfter !== undefined ? ` → ${h.desiredAccessAfter}` : ''}`
           : '';

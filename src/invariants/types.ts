@@ -136,7 +136,7 @@ function unregisterSite(v: Violation, record: RunRecord): string | undefined {
     const running = routineUnloadedUnder(b.reason);
     const unload = record.phases.filter((p) => p.phase === 'DriverUnload' && p.residue !== undefined).pop();
     const key = unload?.residue?.registrations.map(registrationKey).find((r) => running !== undefined
-      && (r.endsWith(` notify ${running}`) || r.startsWith(`registry callback ${running} `) || (running === 'FltCallback' && r.startsWith('minifilter at altitude '))));
+      && (r.endsWith(` notify ${running}`) || r.startsWith(`registry callback ${running} `) || ((running === 'FltCallback' || running === 'FltPortCallback') && r.startsWith('minifilter at altitude '))));
     return unload === undefined || key === undefined ? undefined : by(unload, key);
   }
   if (b.seq === null) return undefined;
@@ -159,7 +159,7 @@ function unregisterSite(v: Violation, record: RunRecord): string | undefined {
 function registryCallbackLeftUnder(record: RunRecord, seq: number): { unload: PhaseRecord; key: string } | undefined {
   const phase = record.phases.find((p) => p.seq === seq);
   const r = phase?.phase === 'RegistryCallback' ? phase.registry : undefined;
-  const f = phase?.phase === 'FltCallback' ? phase.flt : undefined;
+  const f = phase?.phase === 'FltCallback' ? phase.flt : phase?.phase === 'FltPortCallback' ? phase.port : undefined;
   if (r === undefined && f === undefined) return undefined;
   if (r !== undefined) {
     const unload = record.phases.filter((p) => p.phase === 'DriverUnload' && p.seq < seq).pop();

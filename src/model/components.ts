@@ -15,6 +15,7 @@ import type { KernelMemory } from './mm/memory.js';
 import type { LoadedDriver } from './mm/sysldr.js';
 import type { CmCallbacks } from './cm/callbacks.js';
 import type { FltFilters } from './flt/filters.js';
+import type { FltPorts } from './flt/ports.js';
 import type { ObCallbacks } from './ob/callbacks.js';
 import type { KernelHandles } from './ob/handles.js';
 import type { ObjectNamespace } from './ob/namespace.js';
@@ -48,6 +49,7 @@ export interface CmComponent {
 /** The filter manager: minifilters, their instance on the volume, and file I/O through them. */
 export interface FltComponent {
   readonly filters: FltFilters;
+  readonly ports: FltPorts;
 }
 
 /** The I/O manager: driver load and unload, IRPs, file objects and the user-mode client. */

@@ -21,6 +21,7 @@ import { keSpinLockDdis } from './ke/spin-lock-ddis.js';
 import { mmAccessDdis } from './mm/access-ddis.js';
 import { cmCallbackDdis } from './cm/callback-ddis.js';
 import { fltDdis } from './flt/filter-ddis.js';
+import { fltPortDdis } from './flt/port-ddis.js';
 import { obCallbackDdis } from './ob/callback-ddis.js';
 import { obHandleDdis } from './ob/handle-ddis.js';
 import { obReferenceDdis } from './ob/reference-ddis.js';
@@ -123,6 +124,7 @@ function newSurface(): DdiSurface {
     ...obCallbackDdis(b),
     ...cmCallbackDdis(b),
     ...fltDdis(b),
+    ...fltPortDdis(b),
     ...seImageNameDdis(b),
     ...ioDeviceDdis(b),
     ...ioIrpDdis(b),

@@ -7,6 +7,7 @@
  */
 import { CmCallbacks } from './cm/callbacks.js';
 import { FltFilters } from './flt/filters.js';
+import { FltPorts } from './flt/ports.js';
 import type { CmComponent, FltComponent, DbgComponent, ExComponent, IoComponent, KernelComponents, ObComponent, PsComponent } from './components.js';
 import { TEST_MACHINE_FILTER, type DebugPrintFilter } from './dbg/debugger.js';
 import type { Ddi, DriverImage, WasmAddressSpace } from './ddi.js';
@@ -122,13 +123,14 @@ export class Kernel implements KernelComponents, DdiSource {
     const cmCallbacks = new CmCallbacks(ke, processes);
     this.cm = { callbacks: cmCallbacks };
     const fltFilters = new FltFilters(ke, processes);
-    this.flt = { filters: fltFilters };
+    const fltPorts = new FltPorts(ke, processes, fltFilters);
+    this.flt = { filters: fltFilters, ports: fltPorts };
     const files = new FileObjects();
     const loader = new DriverLoader(ke, processes, notify, callbacks, cmCallbacks, fltFilters, namespace, files, this);
     const irps = new Irps(ke, loader, files, processes, namespace);
     const client = new DeviceClient(ke, irps, files, loader, processes, namespace);
     this.io = { loader, irps, files, client };
-    this.ps = { processes, notify, lifecycle: new ProcessLifecycle(ke, processes, notify, objects, irps, client, files) };
+    this.ps = { processes, notify, lifecycle: new ProcessLifecycle(ke, processes, notify, objects, irps, client, files, fltPorts) };
   }
 
   get halted(): boolean {

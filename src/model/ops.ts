@@ -66,6 +66,13 @@ export type Op =
    * closes its handle. Minifilters see each step.
    */
   | { readonly op: 'FileOp'; readonly process: string; readonly operation: FileOperation; readonly file: FileLabel }
+  /**
+   * A user-mode service connects to the minifilter's communication port (FilterConnectCommunicationPort); `id` labels
+   * the connection (C1, C2, ...). It then takes every message the filter sends, and answers those that ask.
+   */
+  | { readonly op: 'PortConnect'; readonly id: string; readonly process: string }
+  /** The service closes its connection's handle (DisconnectNotifyCallback follows). */
+  | { readonly op: 'PortDisconnect'; readonly connection: string }
   | { readonly op: 'LoadDriver' }
   | { readonly op: 'UnloadDriver' };
 
@@ -83,6 +90,8 @@ export function labelsOf(op: Op): { creates: string[]; uses: string[] } {
     case 'OpenDevice': return { creates: [op.id], uses: [op.process] };
     case 'RegistryOp': return { creates: [], uses: op.process === SYSTEM_LABEL ? [] : [op.process] };
     case 'FileOp': return { creates: [], uses: op.process === SYSTEM_LABEL ? [] : [op.process] };
+    case 'PortConnect': return { creates: [op.id], uses: [op.process] };
+    case 'PortDisconnect': return { creates: [], uses: [op.connection] };
     case 'DeviceIoControl':
     case 'ReadFile':
     case 'CloseHandle': return { creates: [], uses: [op.file] };
@@ -187,6 +196,16 @@ function* opBody(kernel: Kernel, op: Op, labels: Labels): Generator<void, string
       if (p === undefined) return `${op.process} is not running`;
       yield* kernel.flt.filters.operationG(p, { operation: op.operation, file: op.file });
       return undefined;
+    }
+    case 'PortConnect': {
+      const p = labels.live(op.process);
+      if (p === undefined || p === kernel.system) return `${op.process} is not running`;
+      return yield* kernel.flt.ports.connectG(p, op.id);
+    }
+    case 'PortDisconnect': {
+      const c = kernel.flt.ports.byLabel(op.connection);
+      if (c === undefined) return `${op.connection} is not connected`;
+      return yield* kernel.flt.ports.disconnectG(c, kernel.ps.processes.creatorThread(c.process));
     }
     case 'DeviceRequest': {
       const major = IRP_MAJOR[op.major];
@@ -305,6 +324,13 @@ export function opFootprints(ops: readonly Op[]): { readonly x: readonly string[
       // file I/O runs in the caller's thread; the volume keeps each file consistent itself
       case 'FileOp':
         return { x: [], s: inProcess(op.process) };
+      // the service's connect and close run in its thread; the filter's load and unload are ordered with them (the
+      // port is the driver's)
+      case 'PortConnect':
+        clientOf.set(op.id, op.process);
+        return { x: [`c:${op.id}`], s: ['driver', ...inProcess(op.process)] };
+      case 'PortDisconnect':
+        return { x: [`c:${op.connection}`], s: ['driver', ...inProcess(clientOf.get(op.connection) ?? SYSTEM_LABEL)] };
       // a client's requests on one file are issued one after the other (synchronous I/O by its thread)
       case 'OpenDevice':
         clientOf.set(op.id, op.process);

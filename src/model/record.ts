@@ -73,7 +73,7 @@ export interface CallbackRecord {
 export interface PhaseRecord {
   readonly seq: number;
   readonly op: number;
-  readonly phase: 'DriverEntry' | 'DriverUnload' | 'Load' | 'Unload' | 'Dispatch' | 'ObjectCallback' | 'RegistryCallback' | 'FltCallback' | 'Cancel';
+  readonly phase: 'DriverEntry' | 'DriverUnload' | 'Load' | 'Unload' | 'Dispatch' | 'ObjectCallback' | 'RegistryCallback' | 'FltCallback' | 'FltPortCallback' | 'Cancel';
   status?: string;
   readonly ddi: DdiCallRecord[];
   readonly prints: PrintRecord[];
@@ -91,6 +91,8 @@ export interface PhaseRecord {
   registry?: RegistryCallbackRecord;
   /** FltCallback phases: the minifilter routine the filter manager called, and for what. */
   flt?: FltCallbackRecord;
+  /** FltPortCallback phases: the communication-port routine the filter manager called, and for which connection. */
+  port?: FltPortCallbackRecord;
   /** Several CPUs: the CPU it ran on. */
   cpu?: number;
 }
@@ -193,6 +195,34 @@ export interface RegistryOpRecord {
 }
 
 /** One call of a minifilter's pre- or post-operation routine (or the safe post-operation FltDoCompletionProcessingWhenSafe queued). */
+/** A minifilter's ConnectNotifyCallback or DisconnectNotifyCallback, as the filter manager called it. */
+export interface FltPortCallbackRecord {
+  readonly routine: string;
+  readonly kind: 'connect' | 'disconnect';
+  /** The filter's altitude. */
+  readonly altitude: string;
+  /** The server port's name, and the scenario's label of the connection. */
+  readonly port: string;
+  readonly connection: string;
+  readonly irql: string;
+}
+
+/** A connection made or closed by the user-mode service, or a message FltSendMessage delivered to it. */
+export interface PortMessageRecord {
+  readonly op: number;
+  /** The phase of the driver code that sent the message. */
+  readonly seq?: number;
+  readonly port: string;
+  readonly connection: string;
+  /** The service's process. */
+  readonly pid: number;
+  readonly event: 'connect' | 'disconnect' | 'message';
+  /** A message: its length, and its first bytes in hex. */
+  readonly length?: number;
+  readonly bytes?: string;
+  status: string;
+}
+
 export interface FltCallbackRecord {
   readonly routine: string;
   readonly kind: 'pre' | 'post' | 'safe-post';
@@ -340,6 +370,8 @@ export interface RunRecord {
   registry?: RegistryOpRecord[];
   /** File operations, when the scenario had any. */
   files?: FileOpRecord[];
+  /** The minifilter's communication ports: the service's connections and the messages it got. */
+  portMessages?: PortMessageRecord[];
   /** Set when the verifier stopped the run without a bug check (absent in records of older versions). */
   verifierStop?: VerifierStopRecord | null;
   /**

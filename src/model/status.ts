@@ -43,8 +43,13 @@ export const STATUS_ILLEGAL_INSTRUCTION = 0xc000001d;
 export const STATUS_CALLBACK_BYPASS = 0xc0000503;
 export const STATUS_CANNOT_DELETE = 0xc0000121;
 export const STATUS_KEY_DELETED = 0xc000017c;
+/** A minifilter's communication port: the connection is gone; MaxConnections reached ([DOC] fltkernel/nf-fltkernel-fltsendmessage). */
+export const STATUS_PORT_DISCONNECTED = 0xc0000037;
+export const STATUS_CONNECTION_COUNT_LIMIT = 0xc0000246;
 
 const NAMES: ReadonlyMap<number, string> = new Map([
+  [STATUS_PORT_DISCONNECTED, 'STATUS_PORT_DISCONNECTED'],
+  [STATUS_CONNECTION_COUNT_LIMIT, 'STATUS_CONNECTION_COUNT_LIMIT'],
   [STATUS_SUCCESS, 'STATUS_SUCCESS'],
   [STATUS_ILLEGAL_INSTRUCTION, 'STATUS_ILLEGAL_INSTRUCTION'],
   [STATUS_PENDING, 'STATUS_PENDING'],

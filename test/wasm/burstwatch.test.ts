@@ -12,12 +12,14 @@ let watch: DriverModule;
 const twins = new Map<number, DriverModule>();
 beforeAll(async () => {
   watch = await loadWasmDriver('examples/drivers/burstwatch.c');
-  for (const n of [1, 2, 3, 4]) twins.set(n, await loadWasmDriver('examples/drivers/burstwatch.c', { defines: { BURSTWATCH_BROKEN: String(n) } }));
+  for (const n of [1, 2, 3, 4, 5, 6]) twins.set(n, await loadWasmDriver('examples/drivers/burstwatch.c', { defines: { BURSTWATCH_BROKEN: String(n) } }));
 }, 240_000);
 
 const writes = (process: string): Scenario['ops'] => (['document-1', 'document-2', 'document-3', 'document-4'] as const).map((file) => ({ op: 'FileOp', process, operation: 'Write', file }));
 const ops: Scenario['ops'] = [
   { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\encrypt.exe` },
+  { op: 'CreateProcess', id: 'P2', thread: 'T2', parent: 'System', path: `${VOL}\\burstsvc.exe` },
+  { op: 'PortConnect', id: 'C1', process: 'P2' },
   { op: 'FileOp', process: 'P1', operation: 'Create', file: 'temp' },
   ...writes('P1'),
   { op: 'FileOp', process: 'P1', operation: 'Rename', file: 'document-1' },
@@ -34,6 +36,10 @@ describe.each(['winvista-x86', 'win7-x64', 'win10-x86', 'win11-x64'])('burstwatc
     expect(r.record.files?.map((f) => f.status)).toEqual(Array(8).fill('STATUS_SUCCESS'));
     expect(r.record.files?.map((f) => f.filtered)).toEqual([true, true, true, true, true, true, true, false]);
     expect(r.record.phases.filter((p) => p.flt?.kind === 'safe-post').map((p) => p.flt?.irql)).toEqual(['PASSIVE_LEVEL']);
+    // the service got the burst: BURST_MESSAGE { Pid 12, Writes 3, LastFile L"photo.jpg" }
+    const photo = [...'photo.jpg'].map((c) => c.charCodeAt(0).toString(16).padStart(2, '0') + '00').join('');
+    expect(r.record.portMessages?.map((m) => `${m.connection} ${m.event}${m.length !== undefined ? ` ${m.length}` : ''}`)).toEqual(['C1 connect', 'C1 message 72']);
+    expect(r.record.portMessages?.[1].bytes).toBe(`0c00000003000000${photo}`.padEnd(128, '0'));
   });
 });
 
@@ -42,6 +48,7 @@ describe('burstwatch.c\'s broken twins are caught by the fuzzer and shrunk, one 
 
   test('its scenarios draw file operations; a driver that registers no minifilter draws none', () => {
     expect(weightsFor(watch)?.file).toBeGreaterThan(0);
+    expect(weightsFor(watch)?.port).toBeGreaterThan(0);
     const { x64: _x64, ...x86Only } = watch;
     expect(weightsFor({ ...x86Only, imports: watch.imports.filter((i) => !i.startsWith('Flt')) })).toBeUndefined();
     expect(campaign(watch).findings).toEqual([]);
@@ -64,6 +71,19 @@ describe('burstwatch.c\'s broken twins are caught by the fuzzer and shrunk, one 
     const r = campaign(twins.get(3) as DriverModule);
     expect(r.findings.map((f) => f.signature)).toEqual([expect.stringMatching(/^no-bugcheck\|0xD1\|PostWrite\|/)]);
     expect(r.findings[0].scenario.ops.filter((o) => o.op === 'FileOp')).toEqual([expect.objectContaining({ operation: 'Write' })]);
+  });
+
+  test('twin 5 leaves its communication port open at FltUnregisterFilter: the unload hangs (routine-returns)', () => {
+    const r = campaign(twins.get(5) as DriverModule);
+    expect(r.findings.map((f) => f.invariant.id)).toEqual(['routine-returns']);
+    expect(r.findings[0].violations[0].message).toMatch(/FltUnregisterFilter\(0x[0-9A-F]+\) with its communication server port \\BurstwatchPort still open/);
+    expect(r.findings[0].scenario.ops).toEqual([{ op: 'UnloadDriver' }]);
+  });
+
+  test('twin 6 sends the burst from its post-write, at DISPATCH_LEVEL: the verifier\'s IRQL check', () => {
+    const r = campaign(twins.get(6) as DriverModule);
+    expect(r.findings.map((f) => f.signature)).toEqual([expect.stringMatching(/^no-bugcheck\|0xC4\|PostWrite\|/)]);
+    expect(r.findings[0].violations[0].message).toMatch(/FltSendMessage called at DISPATCH_LEVEL/);
   });
 
   test('twin 4 forgets FltUnregisterFilter: unload-clean, and the 0xCE or freed-pool read it leads to is the same finding', () => {

@@ -137,6 +137,7 @@ export const WASM_DDI_NAMES: readonly string[] = [
   'CmCallbackGetKeyObjectID', 'CmGetCallbackVersion',
   'FltRegisterFilter', 'FltStartFiltering', 'FltUnregisterFilter', 'FltGetFileNameInformation', 'FltParseFileNameInformation',
   'FltReferenceFileNameInformation', 'FltReleaseFileNameInformation', 'FltGetRequestorProcessId', 'FltDoCompletionProcessingWhenSafe',
+  'FltBuildDefaultSecurityDescriptor', 'FltFreeSecurityDescriptor', 'FltCreateCommunicationPort', 'FltCloseCommunicationPort', 'FltCloseClientPort', 'FltSendMessage',
   ...PLAIN_DDIS, ...PRINTF_ROUTINES.keys(),
 ];
 
@@ -811,6 +812,9 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
   const fltPost = (i: number) => routine('fltPost', i, () => (d: number, o: number, c: number, f: number) => call(i, P(d), P(o), P(c), f));
   const fltUnload = (i: number) => routine('fltUnload', i, () => (f: number) => call(i, f));
   const fltSetup = (i: number) => routine('fltSetup', i, () => (o: number, f: number, t: number, fs: number) => call(i, P(o), f, t, fs));
+  const fltConnect = (i: number) => routine('fltConnect', i, () => (port: number, cookie: number, ctx: number, size: number, out: number) => call(i, P(port), P(cookie), P(ctx), size, P(out)));
+  const fltDisconnect = (i: number) => routine('fltDisconnect', i, () => (cookie: number) => { call(i, P(cookie)); });
+  const fltMessage = (i: number) => routine('fltMessage', i, () => (cookie: number, inp: number, inLen: number, outp: number, outLen: number, ret: number) => call(i, P(cookie), P(inp), inLen, P(outp), outLen, P(ret)));
   const writeQuad = (p: number, v: bigint): void => {
     ddi.WRITE_ULONG(p, Number(v & 0xffff_ffffn));
     ddi.WRITE_ULONG(p + 4, Number((v >> 32n) & 0xffff_ffffn));
@@ -1042,6 +1046,40 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
       const done = ddi.FltDoCompletionProcessingWhenSafe(n(data), n(objects), n(context), n(flags), fltPost(n(safe)), o);
       if (n(ret) !== 0) ddi.WRITE_ULONG(n(ret), o.value);
       return done ? 1 : 0;
+    },
+    FltBuildDefaultSecurityDescriptor: (sd, access) => {
+      const o = { value: 0 };
+      const st = ddi.FltBuildDefaultSecurityDescriptor(o, n(access) >>> 0);
+      if (st === 0) out(n(sd), o.value);
+      return st;
+    },
+    FltFreeSecurityDescriptor: (sd) => ddi.FltFreeSecurityDescriptor(n(sd)),
+    // OBJECT_ATTRIBUTES: ObjectName, Attributes and SecurityDescriptor; the callbacks are table indexes
+    FltCreateCommunicationPort: (filter, ret, attributes, cookie, connect, disconnect, message, max) => {
+      const a = n(attributes);
+      const us = ddi.READ_POINTER(a + (x64 ? 0x10 : 8));
+      const o = { value: 0 };
+      const st = ddi.FltCreateCommunicationPort(n(filter), o, {
+        Name: us === 0 ? null : readUnicode(us), Attributes: ddi.READ_ULONG(a + (x64 ? 0x18 : 0xc)), SecurityDescriptor: ddi.READ_POINTER(a + (x64 ? 0x20 : 0x10)),
+        ServerPortCookie: n(cookie), ConnectNotifyCallback: n(connect) === 0 ? null : fltConnect(n(connect)),
+        DisconnectNotifyCallback: n(disconnect) === 0 ? null : fltDisconnect(n(disconnect)), MessageNotifyCallback: n(message) === 0 ? null : fltMessage(n(message)),
+        MaxConnections: n(max) | 0,
+      });
+      if (st === 0) out(n(ret), o.value);
+      return st;
+    },
+    FltCloseCommunicationPort: (port) => ddi.FltCloseCommunicationPort(n(port)),
+    // the driver's variable: read, then NULL written back
+    FltCloseClientPort: (filter, variable) => {
+      const v = { value: ddi.READ_POINTER(n(variable)) };
+      ddi.FltCloseClientPort(n(filter), v);
+      out(n(variable), v.value);
+    },
+    FltSendMessage: (filter, variable, sender, length, reply, replyLength, timeout) => {
+      const rl = n(replyLength) === 0 ? null : { value: ddi.READ_ULONG(n(replyLength)) };
+      const st = ddi.FltSendMessage(n(filter), ddi.READ_POINTER(n(variable)), n(sender), n(length) >>> 0, n(reply), rl, n(timeout) === 0 ? null : readQuad(n(timeout)));
+      if (rl !== null) ddi.WRITE_ULONG(n(replyLength), rl.value);
+      return st;
     },
     ObGetFilterVersion: () => ddi.ObGetFilterVersion(),
     // LARGE_INTEGER returned by value: through a hidden result pointer (the wasm C ABI for unions), or as i64

@@ -9,6 +9,7 @@
 import type { DdiBinding } from '../components.js';
 import type { Ddi } from '../ddi.js';
 import { BugCheck, BUGCHECK_BAD_POOL_CALLER, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA } from '../ke/bugcheck.js';
+import { waitsForever } from '../ke/dispatcher-ddis.js';
 import { APC_LEVEL } from '../ke/irql.js';
 import { requireExport, routineName } from '../mm/sysldr.js';
 import { STATUS_INVALID_PARAMETER, STATUS_SUCCESS, statusName, type NTSTATUS } from '../status.js';
@@ -108,9 +109,18 @@ export function fltDdis(b: DdiBinding): FltDdis {
         throw new BugCheck(BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, [b.mem.canonical(address), 0, 0, 0],
           `FltUnregisterFilter(${hex(address)}): not a registered filter (unregistered already, or never returned by FltRegisterFilter)`);
       }
+      const cpus = b.k.ke.cpus;
+      // a server port still open holds the filter's rundown: FltUnregisterFilter waits for it ([DOC]
+      // ifs/closing-the-communication-server-port: close it "before calling FltUnregisterFilter" to avoid a hang)
+      // (CHOICE: on every CPU count — only the unregistering thread itself closes the port, in its unload or its failed DriverEntry)
+      const open = b.k.flt.ports.servers.find((s) => s.open && s.filter === filter);
+      if (open !== undefined) {
+        waitsForever(b, `FltUnregisterFilter(${hex(address)}) with its communication server port ${open.name} still open (FltCloseCommunicationPort was not called before it)`);
+      }
       flt.filters.splice(flt.filters.indexOf(filter), 1);
       b.k.rec.log('FltUnregisterFilter', [hex(address)]);
-      const cpus = b.k.ke.cpus;
+      // the connections still open: DisconnectNotifyCallback for each, then the filter manager closes the client ports
+      b.k.flt.ports.unregistered(filter);
       // [DOC] it returns once the filter's outstanding operations have drained (rundown of the filter)
       if ((cpus.inflight.get(filter) ?? 0) > 0) cpus.block({ what: 'the minifilter operations still running on other CPUs', ready: () => (cpus.inflight.get(filter) ?? 0) === 0, sync: filter.address }, { value: undefined });
       cpus.syncAcquire(filter.address);

@@ -47,6 +47,29 @@ export type FltFilterUnload = (Flags: number) => NTSTATUS;
 /** PFLT_INSTANCE_SETUP_CALLBACK: (FltObjects, Flags, VolumeDeviceType, VolumeFilesystemType) → NTSTATUS. */
 export type FltInstanceSetup = (FltObjects: number, Flags: number, VolumeDeviceType: number, VolumeFilesystemType: number) => NTSTATUS;
 
+/**
+ * PFLT_CONNECT_NOTIFY: (ClientPort, ServerPortCookie, ConnectionContext, SizeOfContext, &ConnectionPortCookie) →
+ * NTSTATUS; an error refuses the connection ([DOC] fltkernel/nf-fltkernel-fltcreatecommunicationport).
+ */
+export type FltConnectNotify = (ClientPort: number, ServerPortCookie: number, ConnectionContext: number, SizeOfContext: number, ConnectionPortCookie: number) => NTSTATUS;
+/** PFLT_DISCONNECT_NOTIFY: (ConnectionCookie). */
+export type FltDisconnectNotify = (ConnectionCookie: number) => void;
+/** PFLT_MESSAGE_NOTIFY: (PortCookie, InputBuffer, InputBufferLength, OutputBuffer, OutputBufferLength, &ReturnOutputBufferLength). */
+export type FltMessageNotify = (PortCookie: number, InputBuffer: number, InputBufferLength: number, OutputBuffer: number, OutputBufferLength: number,
+  ReturnOutputBufferLength: number) => NTSTATUS;
+
+/** FltCreateCommunicationPort's arguments, as the filter manager read them (OBJECT_ATTRIBUTES: its name and attributes). */
+export interface FltPortInput {
+  readonly Name: string | null;
+  readonly Attributes: number;
+  readonly SecurityDescriptor: number;
+  readonly ServerPortCookie: number;
+  readonly ConnectNotifyCallback: FltConnectNotify | null;
+  readonly DisconnectNotifyCallback: FltDisconnectNotify | null;
+  readonly MessageNotifyCallback: FltMessageNotify | null;
+  readonly MaxConnections: number;
+}
+
 /** One FLT_OPERATION_REGISTRATION entry, as the filter manager read it. */
 export interface FltOperationRegistration {
   readonly MajorFunction: number;
@@ -79,6 +102,20 @@ export interface FltRoutines {
   /** TRUE when SafePostCallback ran, or is queued to run at PASSIVE_LEVEL (RetPostOperationStatus says which). */
   FltDoCompletionProcessingWhenSafe(Data: number, FltObjects: number, CompletionContext: number, Flags: number, SafePostCallback: FltPostOperation,
     RetPostOperationStatus: { value: number }): boolean;
+  /** A paged-pool security descriptor granting DesiredAccess to System and Administrators; FltFreeSecurityDescriptor frees it. */
+  FltBuildDefaultSecurityDescriptor(SecurityDescriptor: { value: number }, DesiredAccess: number): NTSTATUS;
+  FltFreeSecurityDescriptor(SecurityDescriptor: number): void;
+  /** Writes the server port on success only. */
+  FltCreateCommunicationPort(Filter: number, ServerPort: { value: number }, Port: FltPortInput): NTSTATUS;
+  FltCloseCommunicationPort(ServerPort: number): void;
+  /** `ClientPort` is the driver's variable: read, then set to NULL ([DOC] fltkernel/nf-fltkernel-fltcloseclientport). */
+  FltCloseClientPort(Filter: number, ClientPort: { value: number }): void;
+  /**
+   * Sends SenderBufferLength bytes to the connection's user-mode service; with a ReplyBuffer, waits for its reply and
+   * sets ReplyLength to the bytes it wrote. `ClientPort` is the driver's variable, read once.
+   */
+  FltSendMessage(Filter: number, ClientPort: number, SenderBuffer: number, SenderBufferLength: number, ReplyBuffer: number, ReplyLength: { value: number } | null,
+    Timeout: bigint | null): NTSTATUS;
 }
 
 /** The layouts, per pointer size (fltKernel.h; the shim's _Static_asserts hold the same numbers). */

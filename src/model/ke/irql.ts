@@ -133,4 +133,10 @@ export const DDI_IRQL: Readonly<Record<string, IrqlRule>> = {
   FltReleaseFileNameInformation: { max: APC_LEVEL },
   FltReferenceFileNameInformation: { max: APC_LEVEL },
   FltDoCompletionProcessingWhenSafe: { max: DISPATCH_LEVEL },
+  FltBuildDefaultSecurityDescriptor: { max: APC_LEVEL },
+  FltFreeSecurityDescriptor: { max: APC_LEVEL },
+  FltCreateCommunicationPort: { max: PASSIVE_LEVEL },
+  FltCloseCommunicationPort: { max: PASSIVE_LEVEL },
+  FltCloseClientPort: { max: PASSIVE_LEVEL },
+  FltSendMessage: { max: APC_LEVEL },
 };

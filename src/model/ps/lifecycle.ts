@@ -7,6 +7,7 @@
 import type { OsBuild } from '../builds.js';
 import { NOTHING, type KernelCore } from '../ke/core.js';
 import type { DeviceClient } from '../io/client.js';
+import type { FltPorts } from '../flt/ports.js';
 import type { FileObjects } from '../io/files.js';
 import type { Irps } from '../io/irps.js';
 import type { ObjectManager } from '../ob/objects.js';
@@ -37,6 +38,7 @@ export class ProcessLifecycle {
     private readonly irps: Irps,
     private readonly client: DeviceClient,
     private readonly files: FileObjects,
+    private readonly ports: FltPorts,
   ) {}
 
   /**
@@ -154,6 +156,7 @@ export class ProcessLifecycle {
       // handle table ([WRK] ps/psdelete.c; our reading of its order)
       if (this.irps.anyOpen) yield* this.irps.cancelThreadIo(t);
       if (last && this.files.opened > 0) yield* this.client.closeProcessHandles(p, t);
+      if (last && this.ports.clients.size > 0) yield* this.ports.closeProcessPortsG(p, t);
     } finally {
       ke.current = saved;
     }
