@@ -1,5 +1,5 @@
 /**
- * Minifilters: the file-name information a filter takes must go back.
+ * Minifilters: the file-name information and the context references a filter takes must go back.
  */
 import { heldAtUnloadByRoutine, type Invariant, type Violation } from './types.js';
 
@@ -21,6 +21,27 @@ export const fltFileNamesReleased: Invariant = {
       invariant: this.id,
       message: `${routine} took ${names.reduce((t, n) => t + n.refs, 0)} file-name information reference(s) with FltGetFileNameInformation and never released them (first: ${names[0].file}, op ${names[0].op}); the driver unloaded holding them`,
       evidence: { op: names[0].op, ...(names[0].seq !== undefined ? { seq: names[0].seq } : {}), event: `FltGetFileNameInformation for ${names[0].file}`, expected: 'FltReleaseFileNameInformation', actual: `${names.length} unreleased at unload` },
+      symptom: routine,
+    }));
+  },
+};
+
+/**
+ * "Every successful call to FltAllocateContext, FltGetXxxContext, or FltReferenceContext must eventually be matched by
+ * a call to FltReleaseContext", and so must a set's OldContext ([DOC] fltkernel/nf-fltkernel-fltreleasecontext;
+ * ifs/referencing-contexts). A reference held when the unload finished keeps the context forever; on Windows the
+ * filter's FltUnregisterFilter waits for it and the driver never unloads (microsoft/Windows-driver-samples#1360).
+ */
+export const fltContextsReleased: Invariant = {
+  id: 'flt-contexts-released',
+  statement: 'every minifilter context reference the driver takes (allocate, get, reference, a set\'s OldContext) is released with FltReleaseContext before it unloads',
+  source: 'WDK: FltReleaseContext ("every successful call to FltAllocateContext, FltGetXxxContext, or FltReferenceContext must eventually be matched"), Referencing Contexts',
+  needsOutput: false,
+  check({ record }) {
+    return heldAtUnloadByRoutine(record.end?.fltContexts ?? []).map(([routine, refs]): Violation => ({
+      invariant: this.id,
+      message: `${routine} took ${refs.length} ${refs[0].context} context reference(s) and never released them (first: op ${refs[0].op}); the driver unloaded holding them (on Windows FltUnregisterFilter waits for them and never returns)`,
+      evidence: { op: refs[0].op, ...(refs[0].seq !== undefined ? { seq: refs[0].seq } : {}), event: `a ${refs[0].context} context reference taken in ${routine}`, expected: 'FltReleaseContext', actual: `${refs.length} unreleased at unload` },
       symptom: routine,
     }));
   },

@@ -15,6 +15,7 @@ import type { KernelMemory } from './mm/memory.js';
 import type { LoadedDriver } from './mm/sysldr.js';
 import type { CmCallbacks } from './cm/callbacks.js';
 import type { FltFilters } from './flt/filters.js';
+import type { FltContexts } from './flt/contexts.js';
 import type { FltPorts } from './flt/ports.js';
 import type { ObCallbacks } from './ob/callbacks.js';
 import type { KernelHandles } from './ob/handles.js';
@@ -50,6 +51,7 @@ export interface CmComponent {
 export interface FltComponent {
   readonly filters: FltFilters;
   readonly ports: FltPorts;
+  readonly contexts: FltContexts;
 }
 
 /** The I/O manager: driver load and unload, IRPs, file objects and the user-mode client. */

@@ -21,6 +21,7 @@ import { keSpinLockDdis } from './ke/spin-lock-ddis.js';
 import { mmAccessDdis } from './mm/access-ddis.js';
 import { cmCallbackDdis } from './cm/callback-ddis.js';
 import { fltDdis } from './flt/filter-ddis.js';
+import { fltContextDdis } from './flt/context-ddis.js';
 import { fltPortDdis } from './flt/port-ddis.js';
 import { obCallbackDdis } from './ob/callback-ddis.js';
 import { obHandleDdis } from './ob/handle-ddis.js';
@@ -125,6 +126,7 @@ function newSurface(): DdiSurface {
     ...cmCallbackDdis(b),
     ...fltDdis(b),
     ...fltPortDdis(b),
+    ...fltContextDdis(b),
     ...seImageNameDdis(b),
     ...ioDeviceDdis(b),
     ...ioIrpDdis(b),

@@ -420,4 +420,6 @@ export const DDI_NAMES: readonly string[] = [
   'FltRegisterFilter', 'FltStartFiltering', 'FltUnregisterFilter', 'FltGetFileNameInformation', 'FltParseFileNameInformation',
   'FltReferenceFileNameInformation', 'FltReleaseFileNameInformation', 'FltGetRequestorProcessId', 'FltDoCompletionProcessingWhenSafe',
   'FltBuildDefaultSecurityDescriptor', 'FltFreeSecurityDescriptor', 'FltCreateCommunicationPort', 'FltCloseCommunicationPort', 'FltCloseClientPort', 'FltSendMessage',
+  'FltAllocateContext', 'FltReferenceContext', 'FltReleaseContext', 'FltDeleteContext', 'FltSetStreamContext', 'FltGetStreamContext', 'FltSetStreamHandleContext',
+  'FltGetStreamHandleContext',
 ];

@@ -6,6 +6,7 @@
  * `vf/` the verifier. Pure and deterministic: the same calls give the same bytes. Sources: docs/kernel-semantics.md.
  */
 import { CmCallbacks } from './cm/callbacks.js';
+import { FltContexts } from './flt/contexts.js';
 import { FltFilters } from './flt/filters.js';
 import { FltPorts } from './flt/ports.js';
 import type { CmComponent, FltComponent, DbgComponent, ExComponent, IoComponent, KernelComponents, ObComponent, PsComponent } from './components.js';
@@ -122,9 +123,10 @@ export class Kernel implements KernelComponents, DdiSource {
     this.ob = { objects, handles: new KernelHandles(), callbacks, namespace };
     const cmCallbacks = new CmCallbacks(ke, processes);
     this.cm = { callbacks: cmCallbacks };
-    const fltFilters = new FltFilters(ke, processes);
+    const fltContexts = new FltContexts(ke);
+    const fltFilters = new FltFilters(ke, processes, fltContexts);
     const fltPorts = new FltPorts(ke, processes, fltFilters);
-    this.flt = { filters: fltFilters, ports: fltPorts };
+    this.flt = { filters: fltFilters, ports: fltPorts, contexts: fltContexts };
     const files = new FileObjects();
     const loader = new DriverLoader(ke, processes, notify, callbacks, cmCallbacks, fltFilters, namespace, files, this);
     const irps = new Irps(ke, loader, files, processes, namespace);
@@ -198,6 +200,7 @@ export class Kernel implements KernelComponents, DdiSource {
       driverPool: this.mem.liveBlocks().filter((b) => b.owner === mine).map((b) => ({ tag: b.tag, size: b.size })),
       ...(this.cm.callbacks.names.size > 0 ? { keyObjectNames: [...this.cm.callbacks.names.values()].map((n) => ({ ...n })) } : {}),
       ...(this.flt.filters.names.size > 0 ? { fileNameInfos: [...this.flt.filters.names.values()].map((n) => ({ ...n })) } : {}),
+      ...(this.flt.contexts.contexts.size > 0 ? { fltContexts: this.flt.contexts.heldReferences() } : {}),
     };
     return record;
   }

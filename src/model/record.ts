@@ -225,7 +225,8 @@ export interface PortMessageRecord {
 
 export interface FltCallbackRecord {
   readonly routine: string;
-  readonly kind: 'pre' | 'post' | 'safe-post';
+  /** context-cleanup: a ContextCleanupCallback the filter manager's worker ran (a teardown freed the context). */
+  readonly kind: 'pre' | 'post' | 'safe-post' | 'context-cleanup';
   /** The filter's altitude. */
   readonly altitude: string;
   /** The IRP_MJ_ name of the operation. */
@@ -350,6 +351,8 @@ export interface EndState {
   readonly keyObjectNames?: { readonly key: string; readonly routine: string; readonly op: number; readonly seq?: number; readonly unload?: number }[];
   /** FLT_FILE_NAME_INFORMATION references FltGetFileNameInformation (or FltReferenceFileNameInformation) gave the driver that it never released. */
   readonly fileNameInfos?: { readonly file: string; readonly routine: string; readonly op: number; readonly refs: number; readonly seq?: number; readonly unload?: number }[];
+  /** Minifilter context references the driver holds (FltAllocateContext, FltGet…Context, FltReferenceContext, a set's OldContext), by the routine that took each. */
+  readonly fltContexts?: { readonly context: string; readonly routine: string; readonly op: number; readonly seq?: number; readonly unload?: number }[];
 }
 
 export interface RunRecord {

@@ -138,6 +138,8 @@ export const WASM_DDI_NAMES: readonly string[] = [
   'FltRegisterFilter', 'FltStartFiltering', 'FltUnregisterFilter', 'FltGetFileNameInformation', 'FltParseFileNameInformation',
   'FltReferenceFileNameInformation', 'FltReleaseFileNameInformation', 'FltGetRequestorProcessId', 'FltDoCompletionProcessingWhenSafe',
   'FltBuildDefaultSecurityDescriptor', 'FltFreeSecurityDescriptor', 'FltCreateCommunicationPort', 'FltCloseCommunicationPort', 'FltCloseClientPort', 'FltSendMessage',
+  'FltAllocateContext', 'FltReferenceContext', 'FltReleaseContext', 'FltDeleteContext', 'FltSetStreamContext', 'FltGetStreamContext', 'FltSetStreamHandleContext',
+  'FltGetStreamHandleContext',
   ...PLAIN_DDIS, ...PRINTF_ROUTINES.keys(),
 ];
 
@@ -813,6 +815,7 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
   const fltUnload = (i: number) => routine('fltUnload', i, () => (f: number) => call(i, f));
   const fltSetup = (i: number) => routine('fltSetup', i, () => (o: number, f: number, t: number, fs: number) => call(i, P(o), f, t, fs));
   const fltConnect = (i: number) => routine('fltConnect', i, () => (port: number, cookie: number, ctx: number, size: number, out: number) => call(i, P(port), P(cookie), P(ctx), size, P(out)));
+  const fltCleanup = (i: number) => routine('fltCleanup', i, () => (ctx: number, type: number) => { call(i, P(ctx), type); });
   const fltDisconnect = (i: number) => routine('fltDisconnect', i, () => (cookie: number) => { call(i, P(cookie)); });
   const fltMessage = (i: number) => routine('fltMessage', i, () => (cookie: number, inp: number, inLen: number, outp: number, outLen: number, ret: number) => call(i, P(cookie), P(inp), inLen, P(outp), outLen, P(ret)));
   const writeQuad = (p: number, v: bigint): void => {
@@ -879,6 +882,19 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
   const n = (x: number | bigint): number => Number(x);
   /** A SIZE_T argument: unsigned, all 32 or 64 bits of it (bind leaves these raw: SIZE_T_ARGS). */
   const sizeT = (x: number | bigint): number | bigint => (typeof x === 'bigint' ? BigInt.asUintN(64, x) : x >>> 0);
+  // FltSet…Context: OldContext optional (NULL: the caller does not want it); FltGet…Context: written on success only
+  const fltSetContext = (f: Ddi['FltSetStreamContext'], instance: number | bigint, file: number | bigint, operation: number | bigint, context: number | bigint, old: number | bigint): number => {
+    const o = n(old) === 0 ? null : { value: 0 };
+    const st = f(n(instance), n(file), n(operation), n(context), o);
+    if (o !== null) out(n(old), o.value);
+    return st;
+  };
+  const fltGetContext = (f: Ddi['FltGetStreamContext'], instance: number | bigint, file: number | bigint, ret: number | bigint): number => {
+    const o = { value: 0 };
+    const st = f(n(instance), n(file), o);
+    if (st === 0) out(n(ret), o.value);
+    return st;
+  };
   const impl: Record<string, Impl> = {
     PsSetCreateProcessNotifyRoutine: (r, remove) => ddi.PsSetCreateProcessNotifyRoutine(processRoutine(n(r)), n(remove) !== 0),
     PsSetCreateProcessNotifyRoutineEx: (r, remove) => ddi.PsSetCreateProcessNotifyRoutineEx(processExRoutine(n(r)), n(remove) !== 0),
@@ -1021,9 +1037,22 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
       }
       const unload = ddi.READ_POINTER(r + (x64 ? 0x18 : 0x10));
       const setup = ddi.READ_POINTER(r + (x64 ? 0x20 : 0x14));
+      // FLT_CONTEXT_REGISTRATION array up to FLT_CONTEXT_END (at most 16 entries); Size is a SIZE_T, all ones variable
+      const contexts = [];
+      const firstContext = ddi.READ_POINTER(r + 8);
+      for (let k = 0; firstContext !== 0 && k < 16; k++) {
+        const c = firstContext + (x64 ? 0x38 : 0x1c) * k;
+        const type = ddi.READ_USHORT(c);
+        if (type === 0xffff) break;
+        const cleanup = ddi.READ_POINTER(c + (x64 ? 8 : 4));
+        const low = ddi.READ_ULONG(c + (x64 ? 0x10 : 8)) >>> 0;
+        const high = x64 ? ddi.READ_ULONG(c + 0x14) >>> 0 : 0;
+        const size = low === 0xffff_ffff && (!x64 || high === 0xffff_ffff) ? -1 : high !== 0 ? Number.MAX_SAFE_INTEGER : low;
+        contexts.push({ ContextType: type, Flags: ddi.READ_USHORT(c + 2), ContextCleanupCallback: cleanup === 0 ? null : fltCleanup(cleanup), Size: size, PoolTag: tagString(ddi.READ_ULONG(c + (x64 ? 0x18 : 0xc))) });
+      }
       const o = { value: 0 };
       const st = ddi.FltRegisterFilter(n(driver), {
-        Size: ddi.READ_USHORT(r), Version: ddi.READ_USHORT(r + 2), Flags: ddi.READ_ULONG(r + 4), OperationRegistration: operations,
+        Size: ddi.READ_USHORT(r), Version: ddi.READ_USHORT(r + 2), Flags: ddi.READ_ULONG(r + 4), OperationRegistration: operations, ContextRegistration: contexts,
         FilterUnloadCallback: unload === 0 ? null : fltUnload(unload), InstanceSetupCallback: setup === 0 ? null : fltSetup(setup),
       }, o);
       if (st === 0) out(n(ret), o.value);
@@ -1081,6 +1110,20 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
       if (rl !== null) ddi.WRITE_ULONG(n(replyLength), rl.value);
       return st;
     },
+    FltAllocateContext: (filter, type, size, pool, ret) => {
+      const o = { value: 0 };
+      const s = sizeT(size);
+      const st = ddi.FltAllocateContext(n(filter), n(type) & 0xffff, typeof s === 'bigint' ? (s > 0xffff_ffffn ? Number.MAX_SAFE_INTEGER : Number(s)) : s, n(pool), o);
+      if (st === 0) out(n(ret), o.value);
+      return st;
+    },
+    FltReferenceContext: (c) => ddi.FltReferenceContext(n(c)),
+    FltReleaseContext: (c) => ddi.FltReleaseContext(n(c)),
+    FltDeleteContext: (c) => ddi.FltDeleteContext(n(c)),
+    FltSetStreamContext: (instance, file, operation, context, old) => fltSetContext(ddi.FltSetStreamContext, instance, file, operation, context, old),
+    FltSetStreamHandleContext: (instance, file, operation, context, old) => fltSetContext(ddi.FltSetStreamHandleContext, instance, file, operation, context, old),
+    FltGetStreamContext: (instance, file, ret) => fltGetContext(ddi.FltGetStreamContext, instance, file, ret),
+    FltGetStreamHandleContext: (instance, file, ret) => fltGetContext(ddi.FltGetStreamHandleContext, instance, file, ret),
     ObGetFilterVersion: () => ddi.ObGetFilterVersion(),
     // LARGE_INTEGER returned by value: through a hidden result pointer (the wasm C ABI for unions), or as i64
     KeQueryPerformanceCounter: (...a) => {

@@ -121,6 +121,8 @@ export function fltDdis(b: DdiBinding): FltDdis {
       b.k.rec.log('FltUnregisterFilter', [hex(address)]);
       // the connections still open: DisconnectNotifyCallback for each, then the filter manager closes the client ports
       b.k.flt.ports.unregistered(filter);
+      // every context attached for the filter is deleted (the references the driver holds stay its own)
+      b.k.flt.contexts.unregistered(filter);
       // [DOC] it returns once the filter's outstanding operations have drained (rundown of the filter)
       if ((cpus.inflight.get(filter) ?? 0) > 0) cpus.block({ what: 'the minifilter operations still running on other CPUs', ready: () => (cpus.inflight.get(filter) ?? 0) === 0, sync: filter.address }, { value: undefined });
       cpus.syncAcquire(filter.address);

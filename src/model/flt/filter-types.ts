@@ -70,6 +70,37 @@ export interface FltPortInput {
   readonly MaxConnections: number;
 }
 
+/** FLT_CONTEXT_TYPE values ([DOC] fltkernel/ns-fltkernel-_flt_context_registration). */
+export const FLT_VOLUME_CONTEXT = 0x0001;
+export const FLT_INSTANCE_CONTEXT = 0x0002;
+export const FLT_FILE_CONTEXT = 0x0004;
+export const FLT_STREAM_CONTEXT = 0x0008;
+export const FLT_STREAMHANDLE_CONTEXT = 0x0010;
+export const FLT_TRANSACTION_CONTEXT = 0x0020;
+export const FLT_SECTION_CONTEXT = 0x0040;
+export const FLT_CONTEXT_END = 0xffff;
+export const CONTEXT_TYPE_NAMES: Readonly<Record<number, string>> = {
+  [FLT_VOLUME_CONTEXT]: 'volume', [FLT_INSTANCE_CONTEXT]: 'instance', [FLT_FILE_CONTEXT]: 'file', [FLT_STREAM_CONTEXT]: 'stream',
+  [FLT_STREAMHANDLE_CONTEXT]: 'stream-handle', [FLT_TRANSACTION_CONTEXT]: 'transaction', [FLT_SECTION_CONTEXT]: 'section',
+};
+/** FLT_VARIABLE_SIZED_CONTEXTS: a registration whose Size is this takes any size. */
+export const FLT_VARIABLE_SIZED_CONTEXTS = -1;
+/** FLT_SET_CONTEXT_OPERATION. */
+export const FLT_SET_CONTEXT_REPLACE_IF_EXISTS = 0;
+export const FLT_SET_CONTEXT_KEEP_IF_EXISTS = 1;
+/** PFLT_CONTEXT_CLEANUP_CALLBACK: (Context, ContextType), before the filter manager frees it. */
+export type FltContextCleanup = (Context: number, ContextType: number) => void;
+
+/** One FLT_CONTEXT_REGISTRATION entry, as the filter manager read it (the array up to FLT_CONTEXT_END). */
+export interface FltContextRegistration {
+  readonly ContextType: number;
+  readonly Flags: number;
+  readonly ContextCleanupCallback: FltContextCleanup | null;
+  /** Bytes, or FLT_VARIABLE_SIZED_CONTEXTS. */
+  readonly Size: number;
+  readonly PoolTag: string;
+}
+
 /** One FLT_OPERATION_REGISTRATION entry, as the filter manager read it. */
 export interface FltOperationRegistration {
   readonly MajorFunction: number;
@@ -84,6 +115,8 @@ export interface FltRegistrationInput {
   readonly Version: number;
   readonly Flags: number;
   readonly OperationRegistration: readonly FltOperationRegistration[];
+  /** FLT_REGISTRATION.ContextRegistration (absent: none). */
+  readonly ContextRegistration?: readonly FltContextRegistration[];
   readonly FilterUnloadCallback: FltFilterUnload | null;
   readonly InstanceSetupCallback: FltInstanceSetup | null;
 }
@@ -116,6 +149,16 @@ export interface FltRoutines {
    */
   FltSendMessage(Filter: number, ClientPort: number, SenderBuffer: number, SenderBufferLength: number, ReplyBuffer: number, ReplyLength: { value: number } | null,
     Timeout: bigint | null): NTSTATUS;
+  /** A context of a registered type, with one reference (PoolType: NonPagedPool 0 or PagedPool 1). */
+  FltAllocateContext(Filter: number, ContextType: number, ContextSize: number, PoolType: number, ReturnedContext: { value: number }): NTSTATUS;
+  FltReferenceContext(Context: number): void;
+  FltReleaseContext(Context: number): void;
+  FltDeleteContext(Context: number): void;
+  /** OldContext: null when the caller passed NULL. */
+  FltSetStreamContext(Instance: number, FileObject: number, Operation: number, NewContext: number, OldContext: { value: number } | null): NTSTATUS;
+  FltGetStreamContext(Instance: number, FileObject: number, Context: { value: number }): NTSTATUS;
+  FltSetStreamHandleContext(Instance: number, FileObject: number, Operation: number, NewContext: number, OldContext: { value: number } | null): NTSTATUS;
+  FltGetStreamHandleContext(Instance: number, FileObject: number, Context: { value: number }): NTSTATUS;
 }
 
 /** The layouts, per pointer size (fltKernel.h; the shim's _Static_asserts hold the same numbers). */

@@ -30,6 +30,7 @@ import {
   FLT_PREOP_SUCCESS_WITH_CALLBACK, FLT_PREOP_SYNCHRONIZE, FLTFL_CALLBACK_DATA_IRP_OPERATION, fltLayouts, PREOP_NAMES, type FltMajorName,
   type FltOperationRegistration, type FltPostOperation, type FltRegistrationInput,
 } from './filter-types.js';
+import type { FltContexts } from './contexts.js';
 import { filePath, RENAME_SUFFIX, Volume, type FileLabel, type VolumeFile } from './volume.js';
 
 export type FileOperation = 'Create' | 'Write' | 'Read' | 'Rename' | 'Delete';
@@ -85,6 +86,27 @@ interface SafePost {
 export const FILTER_ALTITUDE = '370020';
 const FILE_OBJECT_SIZE = { 4: 0x80, 8: 0xd8 } as const;
 
+/**
+ * A routine's body called at `irql`: set on its first call only, and put back when it returns — not when it is
+ * switched out at a scheduling point (several CPUs), where the IRQL it raised to (a spin lock held) is its thread's
+ * and the resumed call must find it.
+ */
+export function enterAtIrql(ke: KernelCore, irql: number, fn: () => void): () => void {
+  let saved: number | null = null;
+  return () => {
+    if (saved === null) {
+      saved = ke.verifier.irql;
+      ke.verifier.irql = irql;
+    }
+    try {
+      fn();
+    } finally {
+      // returned, or threw (which ends the routine too): not switched out
+      if (ke.cpus.sched?.running?.suspended !== true) ke.verifier.irql = saved;
+    }
+  };
+}
+
 export class FltFilters {
   /** @internal registered minifilters, in registration order */
   readonly filters: FltFilter[] = [];
@@ -101,7 +123,10 @@ export class FltFilters {
   private volumeObject = 0;
   private fs: Volume | null = null;
 
-  constructor(private readonly ke: KernelCore, private readonly processes: Processes) {}
+  /** @internal the FILE_OBJECTs of operations in progress → the file once IRP_MJ_CREATE opened it (its stream) */
+  readonly fileObjects = new Map<number, { file: VolumeFile | undefined }>();
+
+  constructor(private readonly ke: KernelCore, private readonly processes: Processes, private readonly contexts: FltContexts) {}
 
   get volume(): Volume {
     this.fs ??= new Volume(this.ke.loaded.name);
@@ -123,6 +148,7 @@ export class FltFilters {
   /** @internal the unload finished: every name the driver still holds is one it will never release */
   unloaded(seq: number): void {
     for (const n of this.names.values()) if (n.refs > 0) n.unload ??= seq;
+    this.contexts.unloaded(seq);
   }
 
   /** @internal a file operation from `requester` */
@@ -140,11 +166,14 @@ export class FltFilters {
     const fileObject = mem.alloc(FILE_OBJECT_SIZE[ke.build.pointerSize], 'File', 'kernel', { type: 'FILE_OBJECT', zeroed: true });
     const io: Io = { thread: this.processes.creatorThread(requester), requester, rec, fileObject };
     let file: VolumeFile | undefined;
+    const stream: { file: VolumeFile | undefined } = { file: undefined };
+    this.fileObjects.set(fileObject, stream);
     try {
       const disposition = request.operation === 'Create' ? 'create' : request.operation === 'Write' ? 'open-if' : 'open';
       const opened = yield* this.irpG(io, 'IRP_MJ_CREATE', path, () => {
         const r = this.volume.open(path, disposition);
         file = r.file;
+        stream.file = r.file;
         return r.status;
       });
       if (!NT_SUCCESS(opened) || file === undefined) {
@@ -157,16 +186,43 @@ export class FltFilters {
         case 'Write': status = yield* this.irpG(io, 'IRP_MJ_WRITE', path, () => this.volume.write(f, 0, 4096)); break;
         case 'Read': status = yield* this.irpG(io, 'IRP_MJ_READ', path, () => STATUS_SUCCESS); break;
         case 'Rename': status = yield* this.irpG(io, 'IRP_MJ_SET_INFORMATION', path, () => this.volume.rename(f, `${path}${RENAME_SUFFIX}`), 'rename'); break;
-        case 'Delete': status = yield* this.irpG(io, 'IRP_MJ_SET_INFORMATION', path, () => this.volume.delete(f), 'delete'); break;
+        case 'Delete': status = yield* this.irpG(io, 'IRP_MJ_SET_INFORMATION', path, () => {
+          const st = this.volume.delete(f);
+          // the stream goes with the file: the filter manager deletes its contexts (CHOICE: at once, as the delete)
+          if (NT_SUCCESS(st)) this.contexts.streamDeleted(f);
+          return st;
+        }, 'delete'); break;
         default: break;
       }
-      // the handle closes whatever the operation got: cleanup, then close
+      // the handle closes whatever the operation got: cleanup, then close (and with the FILE_OBJECT its stream-handle contexts)
       yield* this.irpG(io, 'IRP_MJ_CLEANUP', path, () => STATUS_SUCCESS);
       yield* this.irpG(io, 'IRP_MJ_CLOSE', path, () => STATUS_SUCCESS);
+      this.contexts.fileObjectClosed(fileObject);
+      yield* this.cleanupsG(io, path);
       rec.status = statusName(status);
       return rec;
     } finally {
+      // the FILE_OBJECT's last reference (after IRP_MJ_CLOSE): its stream-handle contexts go with it
+      this.contexts.fileObjectClosed(fileObject);
+      this.fileObjects.delete(fileObject);
       mem.free(fileObject);
+    }
+  }
+
+  /** The filter manager's worker: cleanup routines of contexts a teardown or a release at DISPATCH_LEVEL freed. */
+  private *cleanupsG(io: Io, path: string): Generator<void, void, void> {
+    while (this.contexts.pending.length > 0) {
+      const c = this.contexts.pending.shift() as (typeof this.contexts.pending)[number];
+      const cleanup = c.registration.ContextCleanupCallback;
+      const filter = this.filters.find((f) => f === c.filter);
+      // a filter gone since: its cleanups ran in FltUnregisterFilter, or its image is gone (nothing to call)
+      if (cleanup !== null && filter !== undefined) {
+        yield* this.callG({ io, major: 'IRP_MJ_CLOSE', path, filter }, 'context-cleanup', routineName(cleanup), () => {
+          cleanup(c.address, c.registration.ContextType);
+          return 0;
+        }, PASSIVE_LEVEL, this.processes.systemThread());
+      }
+      this.ke.mem.free(c.address);
     }
   }
 
@@ -285,15 +341,9 @@ export class FltFilters {
         `minifilter routine ${routine} called for ${call.major} after ${loaded.name}.sys was unloaded`), 'FltCallback', phase.seq);
     }
     let returned = 0;
-    const body = (): void => {
-      const saved = ke.verifier.irql;
-      ke.verifier.irql = irql;
-      try {
-        returned = fn();
-      } finally {
-        ke.verifier.irql = saved;
-      }
-    };
+    const body = enterAtIrql(ke, irql, () => {
+      returned = fn();
+    });
     cpus.inflight.set(call.filter, (cpus.inflight.get(call.filter) ?? 0) + 1);
     if (cpus.sched !== null) cpus.syncAcquire(call.filter.address);
     try {
@@ -306,7 +356,7 @@ export class FltFilters {
     if (kind === 'pre') {
       flt.returned = PREOP_NAMES[returned] ?? `${returned} (not an FLT_PREOP_CALLBACK_STATUS)`;
       if (returned === FLT_PREOP_PENDING) phase.note = 'FLT_PREOP_PENDING is not modelled: taken as FLT_PREOP_SUCCESS_NO_CALLBACK';
-    } else {
+    } else if (kind !== 'context-cleanup') {
       flt.returned = returned === 0 ? 'FLT_POSTOP_FINISHED_PROCESSING' : returned === 1 ? 'FLT_POSTOP_MORE_PROCESSING_REQUIRED' : String(returned);
     }
     phase.status = flt.returned;

@@ -26,7 +26,7 @@ import type { Processes } from '../ps/processes.js';
 import type { PortMessageRecord } from '../record.js';
 import { NT_SUCCESS, STATUS_CONNECTION_COUNT_LIMIT, STATUS_INVALID_HANDLE, STATUS_PORT_DISCONNECTED, STATUS_SUCCESS, statusName, type NTSTATUS } from '../status.js';
 import type { FltPortInput } from './filter-types.js';
-import type { FltFilter, FltFilters } from './filters.js';
+import { enterAtIrql, type FltFilter, type FltFilters } from './filters.js';
 
 /** A server port FltCreateCommunicationPort made. */
 export interface ServerPort {
@@ -235,15 +235,9 @@ export class FltPorts {
         `minifilter port routine ${routine} called for ${connection} after ${ke.loaded.name}.sys was unloaded`), 'FltPortCallback', phase.seq);
     }
     let returned = 0;
-    const body = (): void => {
-      const saved = ke.verifier.irql;
-      ke.verifier.irql = PASSIVE_LEVEL;
-      try {
-        returned = fn();
-      } finally {
-        ke.verifier.irql = saved;
-      }
-    };
+    const body = enterAtIrql(ke, PASSIVE_LEVEL, () => {
+      returned = fn();
+    });
     if (cpus.sched !== null) cpus.syncAcquire(filter.address);
     try {
       yield* ke.inContext(thread, () => ke.runDriverCode(phase, null, body, false));

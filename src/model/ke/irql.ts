@@ -139,4 +139,14 @@ export const DDI_IRQL: Readonly<Record<string, IrqlRule>> = {
   FltCloseCommunicationPort: { max: PASSIVE_LEVEL },
   FltCloseClientPort: { max: PASSIVE_LEVEL },
   FltSendMessage: { max: APC_LEVEL },
+  // [DOC] contexts: allocate, set, get and delete at APC_LEVEL at most; reference and release up to DISPATCH_LEVEL
+  // (the release of a paged context: APC_LEVEL, flt/context-ddis.ts)
+  FltAllocateContext: { max: APC_LEVEL },
+  FltSetStreamContext: { max: APC_LEVEL },
+  FltGetStreamContext: { max: APC_LEVEL },
+  FltSetStreamHandleContext: { max: APC_LEVEL },
+  FltGetStreamHandleContext: { max: APC_LEVEL },
+  FltDeleteContext: { max: APC_LEVEL },
+  FltReferenceContext: { max: DISPATCH_LEVEL },
+  FltReleaseContext: { max: DISPATCH_LEVEL },
 };
