@@ -49,8 +49,8 @@ export const STATUS_CONNECTION_COUNT_LIMIT = 0xc0000246;
 export const STATUS_NOT_SUPPORTED = 0xc00000bb;
 /** Minifilter contexts ([DOC] fltkernel/nf-fltkernel-fltallocatecontext, -fltsetstreamcontext). */
 export const STATUS_FLT_CONTEXT_ALLOCATION_NOT_FOUND = 0xc01c0016;
-export const STATUS_FLT_CONTEXT_ALREADY_LINKED = 0xc01c0027;
-export const STATUS_FLT_CONTEXT_ALREADY_DEFINED = 0xc01c002c;
+export const STATUS_FLT_CONTEXT_ALREADY_LINKED = 0xc01c001c;
+export const STATUS_FLT_CONTEXT_ALREADY_DEFINED = 0xc01c0002;
 
 const NAMES: ReadonlyMap<number, string> = new Map([
   [STATUS_PORT_DISCONNECTED, 'STATUS_PORT_DISCONNECTED'],
