@@ -271,6 +271,20 @@ FLTAPI NTSTATUS FltGetStreamContext(PFLT_INSTANCE Instance, PFILE_OBJECT FileObj
 FLTAPI NTSTATUS FltSetStreamHandleContext(PFLT_INSTANCE Instance, PFILE_OBJECT FileObject, FLT_SET_CONTEXT_OPERATION Operation, PFLT_CONTEXT NewContext,
     PFLT_CONTEXT *OldContext) KIMPORT(FltSetStreamHandleContext);
 FLTAPI NTSTATUS FltGetStreamHandleContext(PFLT_INSTANCE Instance, PFILE_OBJECT FileObject, PFLT_CONTEXT *Context) KIMPORT(FltGetStreamHandleContext);
+/* pending a pre-operation: a deferred-I/O work item resumes it */
+typedef struct _FLT_DEFERRED_IO_WORKITEM *PFLT_DEFERRED_IO_WORKITEM;
+typedef VOID (*PFLT_DEFERRED_IO_WORKITEM_ROUTINE)(PFLT_DEFERRED_IO_WORKITEM FltWorkItem, PFLT_CALLBACK_DATA CallbackData, PVOID Context);
+#ifndef PSH_WORK_QUEUE_TYPE_DEFINED
+#define PSH_WORK_QUEUE_TYPE_DEFINED
+typedef enum _WORK_QUEUE_TYPE { CriticalWorkQueue, DelayedWorkQueue, HyperCriticalWorkQueue } WORK_QUEUE_TYPE;
+#endif
+#define STATUS_FLT_NOT_SAFE_TO_POST_OPERATION ((NTSTATUS)0xC01C0006L)
+FLTAPI PFLT_DEFERRED_IO_WORKITEM FltAllocateDeferredIoWorkItem(VOID) KIMPORT(FltAllocateDeferredIoWorkItem);
+FLTAPI VOID FltFreeDeferredIoWorkItem(PFLT_DEFERRED_IO_WORKITEM FltWorkItem) KIMPORT(FltFreeDeferredIoWorkItem);
+FLTAPI NTSTATUS FltQueueDeferredIoWorkItem(PFLT_DEFERRED_IO_WORKITEM FltWorkItem, PFLT_CALLBACK_DATA Data, PFLT_DEFERRED_IO_WORKITEM_ROUTINE WorkerRoutine,
+    WORK_QUEUE_TYPE QueueType, PVOID Context) KIMPORT(FltQueueDeferredIoWorkItem);
+FLTAPI VOID FltCompletePendedPreOperation(PFLT_CALLBACK_DATA CallbackData, FLT_PREOP_CALLBACK_STATUS CallbackStatus, PVOID Context)
+    KIMPORT(FltCompletePendedPreOperation);
 #define FLT_IS_IRP_OPERATION(Data) (((Data)->Flags & FLTFL_CALLBACK_DATA_IRP_OPERATION) != 0)
 
 PSH_EXTERN_C_END

@@ -228,6 +228,16 @@ export function baseSignature(signature: string): string {
   return signature.endsWith(DEFENSIVE_MARK) ? signature.slice(0, -DEFENSIVE_MARK.length) : signature;
 }
 
+/**
+ * An operation a minifilter pended and never resumed: on one CPU its caller waits forever (routine-returns), on
+ * several the wait is a deadlock once nothing else runs (no-deadlock). One bug, named by the pre-operation.
+ */
+function pendedSite(v: Violation): string | undefined {
+  const routine = v.invariant === 'routine-returns' ? /^(\S+) returned FLT_PREOP_PENDING and nothing called FltCompletePendedPreOperation/.exec(v.message)?.[1]
+    : v.invariant === 'no-deadlock' ? /waits for the \S+ (\S+) pended \(FltCompletePendedPreOperation\)/.exec(v.message)?.[1] : undefined;
+  return routine === undefined ? undefined : `pended|-|-|${routine} returns FLT_PREOP_PENDING and nothing resumes the operation`;
+}
+
 function symptomOf(v: Violation, record: RunRecord): string {
   const site = leakSite(v, record);
   if (site !== undefined) return `references|-|-|a reference taken in ${site} is never dropped`;
@@ -235,6 +245,8 @@ function symptomOf(v: Violation, record: RunRecord): string {
   if (unregistered !== undefined) return unregistered;
   const inversion = lockOrderSite(v, record);
   if (inversion !== undefined) return inversion;
+  const pended = pendedSite(v);
+  if (pended !== undefined) return pended;
   if (v.symptom !== undefined) return `${v.invariant}|-|-|${v.symptom}`;
   const halt = HALTS.has(v.invariant);
   const b = halt ? record.bugCheck : null;

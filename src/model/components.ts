@@ -16,6 +16,7 @@ import type { LoadedDriver } from './mm/sysldr.js';
 import type { CmCallbacks } from './cm/callbacks.js';
 import type { FltFilters } from './flt/filters.js';
 import type { FltContexts } from './flt/contexts.js';
+import type { FltPending } from './flt/pending.js';
 import type { FltPorts } from './flt/ports.js';
 import type { ObCallbacks } from './ob/callbacks.js';
 import type { KernelHandles } from './ob/handles.js';
@@ -52,6 +53,7 @@ export interface FltComponent {
   readonly filters: FltFilters;
   readonly ports: FltPorts;
   readonly contexts: FltContexts;
+  readonly pending: FltPending;
 }
 
 /** The I/O manager: driver load and unload, IRPs, file objects and the user-mode client. */

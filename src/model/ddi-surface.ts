@@ -23,6 +23,7 @@ import { cmCallbackDdis } from './cm/callback-ddis.js';
 import { fltDdis } from './flt/filter-ddis.js';
 import { fltContextDdis } from './flt/context-ddis.js';
 import { fltPortDdis } from './flt/port-ddis.js';
+import { fltWorkItemDdis } from './flt/workitem-ddis.js';
 import { obCallbackDdis } from './ob/callback-ddis.js';
 import { obHandleDdis } from './ob/handle-ddis.js';
 import { obReferenceDdis } from './ob/reference-ddis.js';
@@ -127,6 +128,7 @@ function newSurface(): DdiSurface {
     ...fltDdis(b),
     ...fltPortDdis(b),
     ...fltContextDdis(b),
+    ...fltWorkItemDdis(b),
     ...seImageNameDdis(b),
     ...ioDeviceDdis(b),
     ...ioIrpDdis(b),

@@ -8,6 +8,7 @@
 import { CmCallbacks } from './cm/callbacks.js';
 import { FltContexts } from './flt/contexts.js';
 import { FltFilters } from './flt/filters.js';
+import { FltPending } from './flt/pending.js';
 import { FltPorts } from './flt/ports.js';
 import type { CmComponent, FltComponent, DbgComponent, ExComponent, IoComponent, KernelComponents, ObComponent, PsComponent } from './components.js';
 import { TEST_MACHINE_FILTER, type DebugPrintFilter } from './dbg/debugger.js';
@@ -124,9 +125,10 @@ export class Kernel implements KernelComponents, DdiSource {
     const cmCallbacks = new CmCallbacks(ke, processes);
     this.cm = { callbacks: cmCallbacks };
     const fltContexts = new FltContexts(ke);
-    const fltFilters = new FltFilters(ke, processes, fltContexts);
+    const fltPending = new FltPending();
+    const fltFilters = new FltFilters(ke, processes, fltContexts, fltPending);
     const fltPorts = new FltPorts(ke, processes, fltFilters);
-    this.flt = { filters: fltFilters, ports: fltPorts, contexts: fltContexts };
+    this.flt = { filters: fltFilters, ports: fltPorts, contexts: fltContexts, pending: fltPending };
     const files = new FileObjects();
     const loader = new DriverLoader(ke, processes, notify, callbacks, cmCallbacks, fltFilters, namespace, files, this);
     const irps = new Irps(ke, loader, files, processes, namespace);

@@ -226,7 +226,7 @@ export interface PortMessageRecord {
 export interface FltCallbackRecord {
   readonly routine: string;
   /** context-cleanup: a ContextCleanupCallback the filter manager's worker ran (a teardown freed the context). */
-  readonly kind: 'pre' | 'post' | 'safe-post' | 'context-cleanup';
+  readonly kind: 'pre' | 'post' | 'safe-post' | 'context-cleanup' | 'work-item';
   /** The filter's altitude. */
   readonly altitude: string;
   /** The IRP_MJ_ name of the operation. */

@@ -139,7 +139,7 @@ export const WASM_DDI_NAMES: readonly string[] = [
   'FltReferenceFileNameInformation', 'FltReleaseFileNameInformation', 'FltGetRequestorProcessId', 'FltDoCompletionProcessingWhenSafe',
   'FltBuildDefaultSecurityDescriptor', 'FltFreeSecurityDescriptor', 'FltCreateCommunicationPort', 'FltCloseCommunicationPort', 'FltCloseClientPort', 'FltSendMessage',
   'FltAllocateContext', 'FltReferenceContext', 'FltReleaseContext', 'FltDeleteContext', 'FltSetStreamContext', 'FltGetStreamContext', 'FltSetStreamHandleContext',
-  'FltGetStreamHandleContext',
+  'FltGetStreamHandleContext', 'FltAllocateDeferredIoWorkItem', 'FltFreeDeferredIoWorkItem', 'FltQueueDeferredIoWorkItem', 'FltCompletePendedPreOperation',
   ...PLAIN_DDIS, ...PRINTF_ROUTINES.keys(),
 ];
 
@@ -816,6 +816,7 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
   const fltSetup = (i: number) => routine('fltSetup', i, () => (o: number, f: number, t: number, fs: number) => call(i, P(o), f, t, fs));
   const fltConnect = (i: number) => routine('fltConnect', i, () => (port: number, cookie: number, ctx: number, size: number, out: number) => call(i, P(port), P(cookie), P(ctx), size, P(out)));
   const fltCleanup = (i: number) => routine('fltCleanup', i, () => (ctx: number, type: number) => { call(i, P(ctx), type); });
+  const fltWork = (i: number) => routine('fltWork', i, () => (item: number, data: number, ctx: number) => { call(i, P(item), P(data), P(ctx)); });
   const fltDisconnect = (i: number) => routine('fltDisconnect', i, () => (cookie: number) => { call(i, P(cookie)); });
   const fltMessage = (i: number) => routine('fltMessage', i, () => (cookie: number, inp: number, inLen: number, outp: number, outLen: number, ret: number) => call(i, P(cookie), P(inp), inLen, P(outp), outLen, P(ret)));
   const writeQuad = (p: number, v: bigint): void => {
@@ -1124,6 +1125,10 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
     FltSetStreamHandleContext: (instance, file, operation, context, old) => fltSetContext(ddi.FltSetStreamHandleContext, instance, file, operation, context, old),
     FltGetStreamContext: (instance, file, ret) => fltGetContext(ddi.FltGetStreamContext, instance, file, ret),
     FltGetStreamHandleContext: (instance, file, ret) => fltGetContext(ddi.FltGetStreamHandleContext, instance, file, ret),
+    FltAllocateDeferredIoWorkItem: () => P(ddi.FltAllocateDeferredIoWorkItem()),
+    FltFreeDeferredIoWorkItem: (item) => ddi.FltFreeDeferredIoWorkItem(n(item)),
+    FltQueueDeferredIoWorkItem: (item, data, routine, queue, context) => ddi.FltQueueDeferredIoWorkItem(n(item), n(data), fltWork(n(routine)), n(queue), n(context)),
+    FltCompletePendedPreOperation: (data, status, context) => ddi.FltCompletePendedPreOperation(n(data), n(status), n(context)),
     ObGetFilterVersion: () => ddi.ObGetFilterVersion(),
     // LARGE_INTEGER returned by value: through a hidden result pointer (the wasm C ABI for unions), or as i64
     KeQueryPerformanceCounter: (...a) => {

@@ -19,6 +19,9 @@ export const FLT_PREOP_PENDING = 2;
 export const FLT_PREOP_DISALLOW_FASTIO = 3;
 export const FLT_PREOP_COMPLETE = 4;
 export const FLT_PREOP_SYNCHRONIZE = 5;
+export type FltPreOperationStatus = number;
+/** PFLT_DEFERRED_IO_WORKITEM_ROUTINE: (FltWorkItem, CallbackData, Context). */
+export type FltDeferredIoWorkItemRoutine = (FltWorkItem: number, CallbackData: number, Context: number) => void;
 export const PREOP_NAMES = ['FLT_PREOP_SUCCESS_WITH_CALLBACK', 'FLT_PREOP_SUCCESS_NO_CALLBACK', 'FLT_PREOP_PENDING', 'FLT_PREOP_DISALLOW_FASTIO', 'FLT_PREOP_COMPLETE', 'FLT_PREOP_SYNCHRONIZE'];
 /** FLT_POSTOP_CALLBACK_STATUS. */
 export const FLT_POSTOP_FINISHED_PROCESSING = 0;
@@ -159,6 +162,12 @@ export interface FltRoutines {
   FltGetStreamContext(Instance: number, FileObject: number, Context: { value: number }): NTSTATUS;
   FltSetStreamHandleContext(Instance: number, FileObject: number, Operation: number, NewContext: number, OldContext: { value: number } | null): NTSTATUS;
   FltGetStreamHandleContext(Instance: number, FileObject: number, Context: { value: number }): NTSTATUS;
+  /** A work item from nonpaged pool (NULL when it is short); FltFreeDeferredIoWorkItem frees it. */
+  FltAllocateDeferredIoWorkItem(): number;
+  FltFreeDeferredIoWorkItem(FltWorkItem: number): void;
+  FltQueueDeferredIoWorkItem(FltWorkItem: number, Data: number, WorkerRoutine: FltDeferredIoWorkItemRoutine, QueueType: number, Context: number): NTSTATUS;
+  /** Resumes an operation a pre-operation pended, as if it had returned CallbackStatus (and Context as its completion context). */
+  FltCompletePendedPreOperation(CallbackData: number, CallbackStatus: number, Context: number): void;
 }
 
 /** The layouts, per pointer size (fltKernel.h; the shim's _Static_asserts hold the same numbers). */

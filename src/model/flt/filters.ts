@@ -14,16 +14,18 @@
  *    the others at PASSIVE_LEVEL in the caller's thread;
  *  - FltDoCompletionProcessingWhenSafe at DISPATCH_LEVEL queues its routine to a worker that runs it at PASSIVE_LEVEL
  *    before the I/O completes ([DOC] fltkernel/nf-fltkernel-fltdocompletionprocessingwhensafe).
- * CHOICE: FLT_PREOP_PENDING is not modelled (FltCompletePendedPreOperation is not exported here): it is taken as
- * FLT_PREOP_SUCCESS_NO_CALLBACK and the phase says so. The registration routines: flt/filter-ddis.ts.
+ *  - FLT_PREOP_PENDING: the operation waits until the filter calls FltCompletePendedPreOperation, which says what the
+ *    pre-operation's status is; the system worker runs the deferred-I/O work items queued meanwhile (flt/pending.ts);
+ *    one nothing resumes hangs its caller. The registration routines: flt/filter-ddis.ts.
  */
-import { BugCheck, BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS } from '../ke/bugcheck.js';
+import { BugCheck, BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS, VerifierStop } from '../ke/bugcheck.js';
 import type { KernelCore } from '../ke/core.js';
 import { DISPATCH_LEVEL, irqlName, PASSIVE_LEVEL } from '../ke/irql.js';
 import { routineName } from '../mm/sysldr.js';
 import type { KProcess, KThread } from '../ps/objects.js';
 import type { Processes } from '../ps/processes.js';
 import type { FileOpRecord, FltCallbackRecord } from '../record.js';
+import { CHECKS } from '../vf/verifier.js';
 import { NT_SUCCESS, STATUS_SUCCESS, statusName, type NTSTATUS } from '../status.js';
 import {
   FileDispositionInformation, FileRenameInformation, FLT_MAJOR, FLT_POSTOP_MORE_PROCESSING_REQUIRED, FLT_PREOP_COMPLETE, FLT_PREOP_PENDING,
@@ -31,6 +33,7 @@ import {
   type FltOperationRegistration, type FltPostOperation, type FltRegistrationInput,
 } from './filter-types.js';
 import type { FltContexts } from './contexts.js';
+import type { FltPending } from './pending.js';
 import { filePath, RENAME_SUFFIX, Volume, type FileLabel, type VolumeFile } from './volume.js';
 
 export type FileOperation = 'Create' | 'Write' | 'Read' | 'Rename' | 'Delete';
@@ -71,6 +74,14 @@ interface Io {
   readonly requester: KProcess;
   readonly rec: FileOpRecord;
   readonly fileObject: number;
+}
+
+/** An operation's callbacks' common arguments. */
+interface Call {
+  readonly io: Io;
+  readonly major: FltMajorName;
+  readonly path: string;
+  readonly filter: FltFilter;
 }
 
 /** A routine FltDoCompletionProcessingWhenSafe queued for a worker. */
@@ -126,7 +137,10 @@ export class FltFilters {
   /** @internal the FILE_OBJECTs of operations in progress → the file once IRP_MJ_CREATE opened it (its stream) */
   readonly fileObjects = new Map<number, { file: VolumeFile | undefined }>();
 
-  constructor(private readonly ke: KernelCore, private readonly processes: Processes, private readonly contexts: FltContexts) {}
+  /** @internal each operation in progress, by its FLT_CALLBACK_DATA (a work item runs in its name) */
+  private readonly calls = new Map<number, Call>();
+
+  constructor(private readonly ke: KernelCore, private readonly processes: Processes, private readonly contexts: FltContexts, private readonly pending: FltPending) {}
 
   get volume(): Volume {
     this.fs ??= new Volume(this.ke.loaded.name);
@@ -199,6 +213,7 @@ export class FltFilters {
       yield* this.irpG(io, 'IRP_MJ_CLOSE', path, () => STATUS_SUCCESS);
       this.contexts.fileObjectClosed(fileObject);
       yield* this.cleanupsG(io, path);
+      yield* this.workItemsG();
       rec.status = statusName(status);
       return rec;
     } finally {
@@ -206,6 +221,56 @@ export class FltFilters {
       this.contexts.fileObjectClosed(fileObject);
       this.fileObjects.delete(fileObject);
       mem.free(fileObject);
+    }
+  }
+
+  /**
+   * A pended operation: the system worker runs the work items queued (the pre-operation's among them), then the
+   * operation goes on as FltCompletePendedPreOperation said — its status, and its context for the post-operation. On
+   * several CPUs another thread may still resume it; one nothing resumes leaves its caller waiting forever.
+   */
+  private *pendedG(call: Call, data: number, context: number, routine: string): Generator<void, number | null, void> {
+    const { ke } = this;
+    // a worker on another CPU may have resumed it already (its work item ran before the pre-operation returned)
+    if (!this.pending.pended.has(data)) this.pending.pended.set(data, null);
+    // the pended operation holds the filter's rundown: FltUnregisterFilter waits for it
+    const { cpus } = ke;
+    cpus.inflight.set(call.filter, (cpus.inflight.get(call.filter) ?? 0) + 1);
+    try {
+      yield* this.workItemsG();
+      if (this.pending.pended.get(data) === null) {
+        const s = cpus.sched;
+        if (s !== null && s.running !== null) {
+          s.running.routine = 'the filter manager';
+          s.block({ what: `the ${call.major} ${routine} pended (FltCompletePendedPreOperation)`, ready: () => this.pending.pended.get(data) !== null, sync: data });
+          yield;
+          cpus.syncAcquire(data);
+        }
+      }
+    } finally {
+      cpus.inflight.set(call.filter, (cpus.inflight.get(call.filter) ?? 1) - 1);
+    }
+    const resumed = this.pending.pended.get(data);
+    if (resumed === null || resumed === undefined) {
+      const phase = [...ke.rec.record.phases].reverse().find((p) => p.flt?.routine === routine);
+      return ke.stop(new VerifierStop(CHECKS.watchdog, `${routine} returned FLT_PREOP_PENDING and nothing called FltCompletePendedPreOperation: the caller waits forever (${call.major} of ${call.path})`),
+        'FltCallback', phase?.seq ?? null);
+    }
+    this.pending.pended.delete(data);
+    if (resumed.status === FLT_PREOP_SUCCESS_WITH_CALLBACK) ke.mem.setPtr(context, resumed.context);
+    return resumed.status;
+  }
+
+  /** The system worker: the deferred-I/O work items queued, each at PASSIVE_LEVEL in the System process. */
+  private *workItemsG(): Generator<void, void, void> {
+    while (this.pending.queue.length > 0 && !this.ke.halted) {
+      const w = this.pending.queue.shift() as (typeof this.pending.queue)[number];
+      const call = this.calls.get(w.data);
+      if (call === undefined) continue;
+      yield* this.callG(call, 'work-item', routineName(w.routine), () => {
+        w.routine(w.item, w.data, w.context);
+        return 0;
+      }, PASSIVE_LEVEL, this.processes.systemThread());
     }
   }
 
@@ -280,10 +345,12 @@ export class FltFilters {
       mem.setPtr(objects + L.objects.FileObject, io.fileObject);
       this.callbackData.set(data, { requester: io.requester, file: path });
       const call = { io, major, path, data, objects, filter: target.filter };
+      this.calls.set(data, call);
       let post: 'async' | 'sync' | null = 'async';
       const pre = target.reg.PreOperation;
       if (pre !== null) {
-        const returned = yield* this.callG(call, 'pre', routineName(pre), () => pre(data, objects, context) >>> 0, PASSIVE_LEVEL, io.thread);
+        let returned = yield* this.callG(call, 'pre', routineName(pre), () => pre(data, objects, context) >>> 0, PASSIVE_LEVEL, io.thread);
+        if (returned === FLT_PREOP_PENDING) returned = yield* this.pendedG(call, data, context, routineName(pre));
         if (returned === null) post = null;
         else if (returned === FLT_PREOP_COMPLETE) {
           const st = mem.u32(data + L.data.Status) >>> 0;
@@ -313,6 +380,8 @@ export class FltFilters {
       }
       return mem.u32(data + L.data.Status) >>> 0;
     } finally {
+      this.calls.delete(data);
+      this.pending.pended.delete(data);
       this.callbackData.delete(data);
       this.safePosts.delete(data);
       if (buffer !== 0) mem.free(buffer);
@@ -330,7 +399,8 @@ export class FltFilters {
     const { ke } = this;
     const { rec, loaded, cpus } = ke;
     if (cpus.sched !== null && cpus.sched.point(`${routine} starts`)) yield;
-    if (!this.filters.includes(call.filter)) return null;
+    // a work item runs while its filter unregisters: FltUnregisterFilter waits for the operation it resumes
+    if (kind !== 'work-item' && !this.filters.includes(call.filter)) return null;
     const phase = rec.beginPhase('FltCallback');
     const flt: FltCallbackRecord = { routine, kind, altitude: call.filter.altitude, major: call.major, operation: call.io.rec.operation, file: call.path, requester: call.io.requester.pid, irql: irqlName(irql) };
     phase.flt = flt;
@@ -355,8 +425,7 @@ export class FltFilters {
     rec.frame = null;
     if (kind === 'pre') {
       flt.returned = PREOP_NAMES[returned] ?? `${returned} (not an FLT_PREOP_CALLBACK_STATUS)`;
-      if (returned === FLT_PREOP_PENDING) phase.note = 'FLT_PREOP_PENDING is not modelled: taken as FLT_PREOP_SUCCESS_NO_CALLBACK';
-    } else if (kind !== 'context-cleanup') {
+    } else if (kind !== 'context-cleanup' && kind !== 'work-item') {
       flt.returned = returned === 0 ? 'FLT_POSTOP_FINISHED_PROCESSING' : returned === 1 ? 'FLT_POSTOP_MORE_PROCESSING_REQUIRED' : String(returned);
     }
     phase.status = flt.returned;

@@ -149,4 +149,9 @@ export const DDI_IRQL: Readonly<Record<string, IrqlRule>> = {
   FltDeleteContext: { max: APC_LEVEL },
   FltReferenceContext: { max: DISPATCH_LEVEL },
   FltReleaseContext: { max: DISPATCH_LEVEL },
+  // [DOC] deferred I/O work items: DISPATCH_LEVEL at most; FltCompletePendedPreOperation: APC_LEVEL unless it completes
+  FltAllocateDeferredIoWorkItem: { max: DISPATCH_LEVEL },
+  FltFreeDeferredIoWorkItem: { max: DISPATCH_LEVEL },
+  FltQueueDeferredIoWorkItem: { max: DISPATCH_LEVEL },
+  FltCompletePendedPreOperation: { max: DISPATCH_LEVEL },
 };

@@ -1,0 +1,102 @@
+import { describe, expect, test } from 'vitest';
+import type { DriverModule } from '../../src/driver/index.js';
+import { runAndCheck } from '../../src/harness/check.js';
+import { INVARIANTS } from '../../src/invariants/index.js';
+import { FLT_MAJOR, FLT_PREOP_COMPLETE, FLT_PREOP_PENDING, FLT_PREOP_SUCCESS_NO_CALLBACK, FLT_PREOP_SUCCESS_WITH_CALLBACK, fltLayouts } from '../../src/model/flt/filter-types.js';
+import { simulate, type Ddi, type Scenario } from '../../src/model/index.js';
+import { scenario, VOL } from '../helpers.js';
+
+const STATUS_ACCESS_DENIED = 0xc0000022;
+
+interface Options {
+  /** What the work routine resumes the operation with (undefined: it never does). */
+  resume?: number;
+  /** The pre-operation queues no work item (and pends anyway). */
+  noWork?: boolean;
+  /** The work routine frees its work item (default true). */
+  free?: boolean;
+  /** The work routine resumes the operation twice. */
+  twice?: boolean;
+}
+
+/** A minifilter whose pre-create pends every create to a deferred-I/O work item; it logs what ran where. */
+function pender(log: string[], o: Options): DriverModule {
+  return {
+    name: 'fltpend', imports: ['FltRegisterFilter'], description: 'a minifilter that pends its creates', logsEvents: false, parse: () => [],
+    instantiate: () => ({
+      DriverEntry(ddi: Ddi) {
+        const L = fltLayouts(ddi.pointerSize);
+        const filter = { value: 0 };
+        const named = <F extends object>(name: string, f: F): F => Object.defineProperty(f, 'name', { value: name });
+        const work = named('ResumeCreate', (item: number, data: number, context: number) => {
+          log.push(`work irql=${ddi.KeGetCurrentIrql()} pid=${ddi.PsGetCurrentProcessId()} context=0x${context.toString(16)}`);
+          if (o.resume === FLT_PREOP_COMPLETE) ddi.WRITE_ULONG(data + L.data.Status, STATUS_ACCESS_DENIED);
+          if (o.resume !== undefined) ddi.FltCompletePendedPreOperation(data, o.resume, o.resume === FLT_PREOP_SUCCESS_WITH_CALLBACK ? 0x5150 : 0);
+          if (o.twice === true) ddi.FltCompletePendedPreOperation(data, FLT_PREOP_SUCCESS_NO_CALLBACK, 0);
+          if (o.free !== false) ddi.FltFreeDeferredIoWorkItem(item);
+        });
+        const st = ddi.FltRegisterFilter(0, {
+          Size: 0, Version: 0x202, Flags: 0,
+          OperationRegistration: [{
+            MajorFunction: FLT_MAJOR.IRP_MJ_CREATE, Flags: 0,
+            PreOperation: named('PreCreate', (data: number) => {
+              if (o.noWork !== true) {
+                const item = ddi.FltAllocateDeferredIoWorkItem();
+                const queued = ddi.FltQueueDeferredIoWorkItem(item, data, work, 1, 0x77) >>> 0;
+                log.push(`queued 0x${queued.toString(16)}, again 0x${(ddi.FltQueueDeferredIoWorkItem(item, data, work, 1, 0x77) >>> 0).toString(16)}`);
+              }
+              return FLT_PREOP_PENDING;
+            }),
+            PostOperation: named('PostCreate', (_data: number, _objects: number, context: number) => {
+              log.push(`post context=0x${context.toString(16)}`);
+              return 0;
+            }),
+          }],
+          FilterUnloadCallback: () => {
+            ddi.FltUnregisterFilter(filter.value);
+            return 0;
+          },
+          InstanceSetupCallback: null,
+        }, filter);
+        return st !== 0 ? st : ddi.FltStartFiltering(filter.value);
+      },
+    }),
+  };
+}
+
+const ops: Scenario['ops'] = [
+  { op: 'CreateProcess', id: 'P1', thread: 'T1', parent: 'System', path: `${VOL}\\a.exe` },
+  { op: 'FileOp', process: 'P1', operation: 'Write', file: 'document-1' },
+];
+
+describe('a pre-operation that pends (FLT_PREOP_PENDING) and a deferred-I/O work item that resumes it', () => {
+  test('resumed with a callback: the work routine runs at PASSIVE_LEVEL in the System process; the post-operation gets its context', () => {
+    const log: string[] = [];
+    const r = runAndCheck(pender(log, { resume: FLT_PREOP_SUCCESS_WITH_CALLBACK }), scenario('win10-x64', [...ops, { op: 'UnloadDriver' }]), INVARIANTS);
+    expect(log).toEqual(['queued 0x0, again 0xc000000d', 'work irql=0 pid=4 context=0x77', 'post context=0x5150']);
+    expect(r.record.files?.map((f) => f.status)).toEqual(['STATUS_SUCCESS']);
+    expect(r.record.phases.filter((p) => p.flt?.kind === 'work-item').map((p) => p.flt?.routine)).toEqual(['ResumeCreate']);
+    expect(r.violations).toEqual([]);
+  });
+
+  test('resumed with FLT_PREOP_COMPLETE: the caller gets the status the filter set, and no post-operation runs', () => {
+    const log: string[] = [];
+    const r = simulate(pender(log, { resume: FLT_PREOP_COMPLETE }), scenario('win10-x86', ops));
+    expect(r.files?.map((f) => f.status)).toEqual(['STATUS_ACCESS_DENIED']);
+    expect(log.some((l) => l.startsWith('post'))).toBe(false);
+  });
+
+  test('pended and never resumed, with a work item or without: the caller waits forever (routine-returns)', () => {
+    for (const o of [{ noWork: true }, {}] as Options[]) {
+      const r = runAndCheck(pender([], o), scenario('win10-x64', ops), INVARIANTS);
+      expect(r.violations.map((v) => v.invariant)).toEqual(['routine-returns']);
+      expect(r.violations[0].message).toMatch(/^PreCreate returned FLT_PREOP_PENDING and nothing called FltCompletePendedPreOperation: the caller waits forever \(IRP_MJ_CREATE of .*budget\.xlsx\)/);
+    }
+  });
+
+  test('resumed twice: the filter manager completes the operation twice (bug check 0x44); a work item never freed is pool-released', () => {
+    expect(simulate(pender([], { resume: FLT_PREOP_SUCCESS_NO_CALLBACK, twice: true }), scenario('win10-x64', ops)).bugCheck?.code).toBe(0x44);
+    const leak = runAndCheck(pender([], { resume: FLT_PREOP_SUCCESS_NO_CALLBACK, free: false }), scenario('win10-x64', [...ops, { op: 'UnloadDriver' }]), INVARIANTS);
+    expect(leak.violations.map((v) => v.message)).toEqual([expect.stringMatching(/FMdw/)]);
+  });
+});
