@@ -14,6 +14,17 @@ typedef PVOID PFLT_CONTEXT;
 typedef struct _KTRANSACTION *PKTRANSACTION;
 
 #define IRP_MJ_SET_INFORMATION          0x06
+/* ZwCreateFile's dispositions (the high byte of FLT_PARAMETERS.Create.Options) and options (wdm.h) */
+#ifndef FILE_SUPERSEDE
+#define FILE_SUPERSEDE                  0x00000000
+#define FILE_OPEN                       0x00000001
+#define FILE_CREATE                     0x00000002
+#define FILE_OPEN_IF                    0x00000003
+#define FILE_OVERWRITE                  0x00000004
+#define FILE_OVERWRITE_IF               0x00000005
+#define FILE_DIRECTORY_FILE             0x00000001
+#define FILE_NON_DIRECTORY_FILE         0x00000040
+#endif
 #define IRP_MJ_OPERATION_END            ((UCHAR)0x80)
 
 typedef enum _FILE_INFORMATION_CLASS {

@@ -321,7 +321,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     : [...new Set(values.invariant.flatMap((s) => s.split(',')).map((id) => id.trim()))].map((id) => getInvariant(id));
   const needLog = invariants.find((i) => i.needsOutput && driver.logsEvents === false);
   // a spec with no log lines still declares what the driver does otherwise (records for a client, registry guards)
-  const specWithoutLines = driver.device?.events !== undefined || driver.registryGuards !== undefined;
+  const specWithoutLines = driver.device?.events !== undefined || driver.registryGuards !== undefined || driver.fileGuards !== undefined;
   const why = specWithoutLines ? 'prints no events (its log spec declares no log lines)' : 'has no log spec (<driver>.psharness.json)';
   if (needLog !== undefined) throw new UsageError(`invariant ${needLog.id} reads the driver's log, and ${values.driver} ${why}`);
   if (driver.logsEvents === false) {

@@ -15,7 +15,7 @@ import { INPUT_LIMITS, parseInputJson, readInputText } from './input-files.js';
 import v8 from 'node:v8';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { RE2JS } from 're2js';
-import { FIELD_SIZE, hexNorm, perSize, type DeviceDeclaration, type LoggedEvent, type LoggedKind, type RegistryGuard } from './types.js';
+import { FIELD_SIZE, hexNorm, perSize, type DeviceDeclaration, type LoggedEvent, type FileGuard, type LoggedKind, type RegistryGuard } from './types.js';
 
 export const LOG_SPEC_FORMAT = 'psharness-log/1';
 const KINDS: readonly LoggedKind[] = ['process-create', 'process-exit', 'thread-create', 'thread-exit', 'image-load'];
@@ -46,6 +46,8 @@ export interface LogSpec {
   readonly integrityCheck?: boolean;
   /** Registry keys the driver guards and who may write them (registry-guard-exact). */
   readonly registry?: { readonly guards: readonly RegistryGuard[] };
+  /** Files the driver's minifilter guards and who may change them (file-guard-exact). */
+  readonly files?: { readonly guards: readonly FileGuard[] };
 }
 
 export class LogSpecError extends Error {
@@ -147,6 +149,21 @@ export const LOG_SPEC_SCHEMA = {
         },
       },
     },
+    files: {
+      type: 'object', additionalProperties: false, required: ['guards'],
+      properties: {
+        guards: {
+          type: 'array', minItems: 1, maxItems: 16,
+          items: {
+            type: 'object', additionalProperties: false, required: ['path', 'writers'],
+            properties: {
+              path: { type: 'string', minLength: 2, maxLength: 512, pattern: '^\\\\[^\\\\]' },
+              writers: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: 64 } },
+            },
+          },
+        },
+      },
+    },
     device: {
       type: 'object', additionalProperties: false,
       properties: {
@@ -207,7 +224,9 @@ export function validateLogSpec(data: unknown, where: string): LogSpec {
     throw new LogSpecError(`${where}${at} ${detail}`);
   }
   const d = data as unknown as LogSpec;
-  if (d.events.length === 0 && d.device?.events === undefined && d.registry === undefined) throw new LogSpecError(`${where}: events is empty and neither device.events nor registry declares anything: the spec describes nothing the driver does`);
+  if (d.events.length === 0 && d.device?.events === undefined && d.registry === undefined && d.files === undefined) {
+    throw new LogSpecError(`${where}: events is empty and none of device.events, registry and files declares anything: the spec describes nothing the driver does`);
+  }
   d.events.forEach((p, i) => {
     const at = `${where}: events.${i}`;
     regex(`${at}.pattern`, p.pattern);

@@ -21,5 +21,5 @@ export interface DriverModule extends DriverImage, DriverDeclarations {
 
 export {
   FIELD_SIZE, hexNorm, linesOf, perSize, type DeviceDeclaration, type DeviceEventsDeclaration, type DriverDeclarations, type LoggedEvent, type LoggedKind,
-  type PerPointerSize, type RegistryGuard,
+  type FileGuard, type PerPointerSize, type RegistryGuard,
 } from '../model/driver-output.js';

@@ -17,7 +17,7 @@ import { processNameCorrect } from './process-name-correct.js';
 import { threadCountCorrect } from './thread-count-correct.js';
 import { referencesBalanced, referencesReleased } from './references-balanced.js';
 import { registryGuardExact, registryKeyNamesReleased } from './registry.js';
-import { fltContextsReleased, fltFileNamesReleased } from './minifilter.js';
+import { fileGuardExact, fltContextsReleased, fltFileNamesReleased } from './minifilter.js';
 import { cutShortOps, HALTS, type Invariant, type Observation, type Violation } from './types.js';
 import { kernelMemoryOwned, noDeadlock, routineReturns, uninitializedUse } from './verifier-stops.js';
 import { lockOrderConsistent, noDataRace } from './concurrency.js';
@@ -59,6 +59,7 @@ export const INVARIANTS: readonly Invariant[] = [
   registryGuardExact,
   fltFileNamesReleased,
   fltContextsReleased,
+  fileGuardExact,
 ];
 
 export class UnknownInvariantError extends Error {

@@ -2,7 +2,7 @@
  * An invariant: a pure function from an observed run to violations, with a stable id, a one-line statement and
  * the documented rule it comes from. Evidence points at the kernel event and the output line.
  */
-import type { DeviceDeclaration, DriverDeclarations, LoggedEvent, LoggedKind, RegistryGuard } from '../model/driver-output.js';
+import type { DeviceDeclaration, DriverDeclarations, FileGuard, LoggedEvent, LoggedKind, RegistryGuard } from '../model/driver-output.js';
 import { linesOf } from '../model/driver-output.js';
 import { reachabilityOf } from './reachability.js';
 import { BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS, routineUnloadedUnder } from '../model/ke/bugcheck.js';
@@ -43,6 +43,8 @@ export interface Observation {
   readonly device?: DeviceDeclaration;
   /** The registry keys the driver declares it guards (DriverDeclarations.registryGuards), when it does. */
   readonly registryGuards?: readonly RegistryGuard[];
+  /** The files the driver declares it guards (DriverDeclarations.fileGuards), when it does. */
+  readonly fileGuards?: readonly FileGuard[];
   /**
    * Callbacks (indices into record.callbacks) whose output DbgPrint cut at 512 bytes: the cut is dbgprint-limit's
    * one finding; their lines (the newline lost, the next print run into the line, as the debugger shows it) are
@@ -258,7 +260,7 @@ function symptomOf(v: Violation, record: RunRecord): string {
   return `${v.invariant}|${b !== null ? `0x${b.code.toString(16).toUpperCase()}` : '-'}|${fn}|${skeleton}`;
 }
 
-export function observe(record: RunRecord, driver: Pick<DriverDeclarations, 'parse' | 'monitors' | 'notMonitoring' | 'device' | 'registryGuards'>): Observation {
+export function observe(record: RunRecord, driver: Pick<DriverDeclarations, 'parse' | 'monitors' | 'notMonitoring' | 'device' | 'registryGuards' | 'fileGuards'>): Observation {
   let cut: Set<number> | undefined;
   record.callbacks.forEach((c, i) => {
     if (c.prints.some((p) => p.fullLength > p.text.length)) (cut ??= new Set()).add(i);
@@ -269,6 +271,7 @@ export function observe(record: RunRecord, driver: Pick<DriverDeclarations, 'par
     ...(driver.monitors !== undefined ? { declared: { monitors: driver.monitors, notMonitoring: driver.notMonitoring ?? [] } } : {}),
     ...(driver.device !== undefined ? { device: driver.device } : {}),
     ...(driver.registryGuards !== undefined ? { registryGuards: driver.registryGuards } : {}),
+    ...(driver.fileGuards !== undefined ? { fileGuards: driver.fileGuards } : {}),
   };
 }
 

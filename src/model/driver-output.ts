@@ -45,6 +45,18 @@ export interface DriverDeclarations {
   readonly device?: DeviceDeclaration;
   /** Registry keys the driver guards, and who may write them (`registry-guard-exact`). */
   readonly registryGuards?: readonly RegistryGuard[];
+  /** Files (or directories) the driver's minifilter guards, and who may change them (`file-guard-exact`). */
+  readonly fileGuards?: readonly FileGuard[];
+}
+
+/**
+ * A file, or a directory and everything in it, on the volume (a path from its root, `\Windows\…`) that the driver's
+ * minifilter protects: writing, renaming or deleting it by any caller but `writers` fails, and nothing else does.
+ * `%SERVICE%` stands for the driver's service name; a writer is an image file name, or "System" for kernel-mode callers.
+ */
+export interface FileGuard {
+  readonly path: string;
+  readonly writers: readonly string[];
 }
 
 /**

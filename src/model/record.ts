@@ -252,7 +252,7 @@ export interface FileOpRecord {
   status: string;
   /** What the file system itself returned for the step the operation reached ('' when a filter completed it first). */
   native: string;
-  /** The driver's filter had an instance on the volume (a started filter of its current load). */
+  /** The driver's filter had an instance on the volume (a started filter of its current load) from the operation's start to its end. */
   filtered: boolean;
   /** A pre-operation completed the operation with an error (FLT_PREOP_COMPLETE). */
   blocked?: { readonly routine: string; readonly major: string; readonly returned: string };

@@ -85,7 +85,9 @@ describe('log specs', () => {
   test.each([
     [null, /is not an object/],
     [{ format: 'x', events: [] }, /format must be "psharness-log\/1"/],
-    [{ format: 'psharness-log/1', events: [] }, /events is empty and neither device.events nor registry declares anything/],
+    [{ format: 'psharness-log/1', events: [] }, /events is empty and none of device.events, registry and files declares anything/],
+    [{ format: 'psharness-log/1', events: [], files: { guards: [{ path: 'Windows\\x.sys', writers: [] }] } }, /files\.guards\.0\.path must match pattern/],
+    [{ format: 'psharness-log/1', events: [], files: { guards: [] } }, /files\.guards must be a non-empty array/],
     [{ format: 'psharness-log/1', events: [{ kind: 'image-load', pattern: '^(a)\\1$' }] }, /not a linear-time \(RE2\) regular expression/],
     [{ format: 'psharness-log/1', events: [{ kind: 'image-load', pattern: 'x', colour: 1 }] }, /events\.0 has an unknown field "colour"/],
     [{ format: 'psharness-log/1', events: [{ kind: 'image-load', pattern: '(' }] }, /not a valid regular expression/],
@@ -99,6 +101,11 @@ describe('log specs', () => {
   ])('%j is refused', (spec, msg) => {
     expect(() => validateLogSpec(spec, 'spec.json')).toThrow(LogSpecError);
     expect(() => validateLogSpec(spec, 'spec.json')).toThrow(msg);
+  });
+
+  test('a spec that only guards files is a spec: the guards come through', () => {
+    const spec = validateLogSpec({ format: 'psharness-log/1', events: [], files: { guards: [{ path: '\\Windows\\System32\\drivers\\%SERVICE%.sys', writers: ['System'] }] } }, 'x');
+    expect(spec.files?.guards).toEqual([{ path: '\\Windows\\System32\\drivers\\%SERVICE%.sys', writers: ['System'] }]);
   });
 
   test('a pattern that backtracks catastrophically (^CREATE (a+)+$) matches in linear time', () => {

@@ -507,6 +507,7 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
     ...(spec?.monitors !== undefined ? { monitors: spec.monitors } : {}),
     ...(spec?.device !== undefined ? { device: spec.device } : {}),
     ...(spec?.registry !== undefined ? { registryGuards: spec.registry.guards } : {}),
+    ...(spec?.files !== undefined ? { fileGuards: spec.files.guards } : {}),
     ...(spec?.notMonitoring !== undefined ? { notMonitoring: spec.notMonitoring.map((n) => ({ kind: n.kind, pattern: linePattern(n.pattern, '') })) } : {}),
     diagnostics,
     ...(coverage !== undefined ? { coverage } : {}),

@@ -93,6 +93,10 @@ interface SafePost {
   readonly flags: number;
 }
 
+/** ZwCreateFile's dispositions the operations use (wdm.h FILE_OPEN, FILE_CREATE, FILE_OPEN_IF), and FILE_NON_DIRECTORY_FILE. */
+const CREATE_DISPOSITION = { open: 1, create: 2, 'open-if': 3 } as const;
+const FILE_NON_DIRECTORY_FILE = 0x40;
+
 /** CHOICE: the altitude the filter manager reads from the minifilter's Instances key (FSFilter Activity Monitor). */
 export const FILTER_ALTITUDE = '370020';
 const FILE_OBJECT_SIZE = { 4: 0x80, 8: 0xd8 } as const;
@@ -189,9 +193,10 @@ export class FltFilters {
         file = r.file;
         stream.file = r.file;
         return r.status;
-      });
+      }, undefined, CREATE_DISPOSITION[disposition]);
       if (!NT_SUCCESS(opened) || file === undefined) {
         rec.status = statusName(opened);
+        if (filter !== undefined && !this.filters.includes(filter)) rec.filtered = false;
         return rec;
       }
       const f: VolumeFile = file;
@@ -215,6 +220,8 @@ export class FltFilters {
       yield* this.cleanupsG(io, path);
       yield* this.workItemsG();
       rec.status = statusName(status);
+      // a filter unregistered while the operation ran (several CPUs) did not filter all of it
+      if (filter !== undefined && !this.filters.includes(filter)) rec.filtered = false;
       return rec;
     } finally {
       // the FILE_OBJECT's last reference (after IRP_MJ_CLOSE): its stream-handle contexts go with it
@@ -292,7 +299,7 @@ export class FltFilters {
   }
 
   /** One operation through the filters and the file system: the status its issuer gets. */
-  private *irpG(io: Io, major: FltMajorName, path: string, perform: () => NTSTATUS, info?: 'rename' | 'delete'): Generator<void, NTSTATUS, void> {
+  private *irpG(io: Io, major: FltMajorName, path: string, perform: () => NTSTATUS, info?: 'rename' | 'delete', createDisposition?: number): Generator<void, NTSTATUS, void> {
     const { ke } = this;
     const mem = ke.mem;
     const ps = ke.build.pointerSize;
@@ -320,6 +327,8 @@ export class FltFilters {
       mem.setPtr(iopb + L.iopb.TargetFileObject, io.fileObject);
       mem.setPtr(iopb + L.iopb.TargetInstance, target.filter.instance);
       const P = iopb + L.iopb.Parameters;
+      // Create.Options: the disposition in the high byte, the options below ([DOC] FLT_PARAMETERS for IRP_MJ_CREATE)
+      if (createDisposition !== undefined) mem.setU32(P + L.params.createOptions, ((createDisposition << 24) | FILE_NON_DIRECTORY_FILE) >>> 0);
       if (major === 'IRP_MJ_WRITE' || major === 'IRP_MJ_READ') {
         buffer = mem.alloc(4096, 'FMbf', 'kernel', { type: 'the caller\'s buffer', zeroed: true, driverWritable: true });
         mem.setU32(P + L.params.length, 4096);
