@@ -94,6 +94,40 @@ const keepsFileNames: DriverModule = {
     },
   }),
 };
+/** Takes a stream context in its post-create and never releases it. */
+const keepsContexts: DriverModule = {
+  name: 'keeps-contexts', description: 'keeps context references', imports: ['FltRegisterFilter'], logsEvents: false, parse: () => [],
+  instantiate: () => ({
+    DriverEntry(ddi) {
+      const filter = { value: 0 };
+      const st = ddi.FltRegisterFilter(0, {
+        Size: 0, Version: 0x202, Flags: 0, ContextRegistration: [{ ContextType: 8, Flags: 0, ContextCleanupCallback: null, Size: 8, PoolTag: 'Ctx ' }],
+        OperationRegistration: [{ MajorFunction: 0, Flags: 0, PreOperation: null, PostOperation: () => { ddi.FltAllocateContext(filter.value, 8, 8, 0, { value: 0 }); return 0; } }],
+        FilterUnloadCallback: () => { ddi.FltUnregisterFilter(filter.value); return 0; }, InstanceSetupCallback: null,
+      }, filter);
+      return st !== 0 ? st : ddi.FltStartFiltering(filter.value);
+    },
+  }),
+};
+/** Fails every write, whoever the caller and whatever the file, against a guard of the driver's image. */
+const blocksEveryWrite: DriverModule = {
+  name: 'blocks-every-write', description: 'blocks every write', imports: ['FltRegisterFilter'], logsEvents: false, parse: () => [],
+  fileGuards: [{ path: '\\Windows\\System32\\drivers\\%SERVICE%.sys', writers: ['System'] }],
+  instantiate: () => ({
+    DriverEntry(ddi) {
+      const filter = { value: 0 };
+      const deny = (data: number): number => {
+        ddi.WRITE_ULONG(data + (ddi.pointerSize === 8 ? 0x18 : 0xc), 0xc0000022);
+        return 4; // FLT_PREOP_COMPLETE
+      };
+      const st = ddi.FltRegisterFilter(0, {
+        Size: 0, Version: 0x202, Flags: 0, OperationRegistration: [{ MajorFunction: 4, Flags: 0, PreOperation: deny, PostOperation: null }],
+        FilterUnloadCallback: () => { ddi.FltUnregisterFilter(filter.value); return 0; }, InstanceSetupCallback: null,
+      }, filter);
+      return st !== 0 ? st : ddi.FltStartFiltering(filter.value);
+    },
+  }),
+};
 const setRunValue: Scenario['ops'] = [...createP1, { op: 'RegistryOp', process: 'P1', operation: 'SetValue', key: 'run', name: 'Updater' }];
 
 /** For each invariant: a driver that breaks it and a scenario that shows it. */
@@ -101,6 +135,8 @@ const breakers: [string, DriverModule, Scenario][] = [
   ['object-access-stripped-only', addsAccess, scenario('win7-x64', [...createP1, { op: 'OpenHandle', requester: 'System', target: 'P1', access: 0x0410 }])],
   ['registry-key-names-released', keepsKeyNames, scenario('win10-x64', [...setRunValue, { op: 'UnloadDriver' }])],
   ['registry-guard-exact', blocksEverySet, scenario('win10-x86', setRunValue)],
+  ['flt-contexts-released', keepsContexts, scenario('win10-x64', [...createP1, { op: 'FileOp', process: 'P1', operation: 'Read', file: 'document-1' }, { op: 'UnloadDriver' }])],
+  ['file-guard-exact', blocksEveryWrite, scenario('win10-x86', [...createP1, { op: 'FileOp', process: 'P1', operation: 'Write', file: 'document-1' }])],
   ['flt-file-names-released', keepsFileNames, scenario('win10-x64', [...createP1, { op: 'FileOp', process: 'P1', operation: 'Write', file: 'document-1' }, { op: 'UnloadDriver' }])],
   ...MUTANTS.map((m): [string, DriverModule, Scenario] => [m.invariant, m.driver, m.minimal]),
   ['references-released', wssprocmon, base([
