@@ -124,6 +124,22 @@ function perPointerSize(minimum: number, maximum: number) {
   return { oneOf: [n, { type: 'object', additionalProperties: false, required: ['x86', 'x64'], properties: { x86: n, x64: n } }] } as const;
 }
 
+/** `{ guards: [{ <what>, writers }] }`: a registry or file guard's declaration (what it guards, and who may change it). */
+function guardsSchema<K extends string, W extends object>(what: K, schema: W) {
+  return {
+    type: 'object', additionalProperties: false, required: ['guards'],
+    properties: {
+      guards: {
+        type: 'array', minItems: 1, maxItems: 16,
+        items: {
+          type: 'object', additionalProperties: false, required: [what, 'writers'],
+          properties: { [what]: schema, writers: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: 64 } } },
+        },
+      },
+    },
+  } as const;
+}
+
 /** The log spec's JSON Schema (draft-07): structure and sizes; patterns are checked by regex() above. */
 export const LOG_SPEC_SCHEMA = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -134,36 +150,8 @@ export const LOG_SPEC_SCHEMA = {
     format: { const: LOG_SPEC_FORMAT },
     monitors: { type: 'array', maxItems: 5, uniqueItems: true, items: { enum: KINDS } },
     integrityCheck: { type: 'boolean' },
-    registry: {
-      type: 'object', additionalProperties: false, required: ['guards'],
-      properties: {
-        guards: {
-          type: 'array', minItems: 1, maxItems: 16,
-          items: {
-            type: 'object', additionalProperties: false, required: ['key', 'writers'],
-            properties: {
-              key: { type: 'string', minLength: 10, maxLength: 512, pattern: '^\\\\REGISTRY\\\\' },
-              writers: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: 64 } },
-            },
-          },
-        },
-      },
-    },
-    files: {
-      type: 'object', additionalProperties: false, required: ['guards'],
-      properties: {
-        guards: {
-          type: 'array', minItems: 1, maxItems: 16,
-          items: {
-            type: 'object', additionalProperties: false, required: ['path', 'writers'],
-            properties: {
-              path: { type: 'string', minLength: 2, maxLength: 512, pattern: '^\\\\[^\\\\]' },
-              writers: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: 64 } },
-            },
-          },
-        },
-      },
-    },
+    registry: guardsSchema('key', { type: 'string', minLength: 10, maxLength: 512, pattern: '^\\\\REGISTRY\\\\' }),
+    files: guardsSchema('path', { type: 'string', minLength: 2, maxLength: 512, pattern: '^\\\\[^\\\\]' }),
     device: {
       type: 'object', additionalProperties: false,
       properties: {

@@ -139,6 +139,42 @@ describe('minifilter contexts (FltAllocateContext, FltSet/GetStreamContext, FltR
     expect(log).toEqual(['0xc01c0016', '0xc01c0016']);
   });
 
+  test('replace, reference, delete and the refusals: each reference goes back, and the cleanup runs once per context', () => {
+    const log: string[] = [];
+    const work: Work = (ddi, filter, instance, fileObject, l) => {
+      const a = { value: 0 };
+      const b = { value: 0 };
+      const h = { value: 0 };
+      ddi.FltAllocateContext(filter, FLT_STREAM_CONTEXT, 16, 0, a);
+      ddi.FltAllocateContext(filter, FLT_STREAM_CONTEXT, 16, 0, b);
+      ddi.FltAllocateContext(filter, FLT_STREAMHANDLE_CONTEXT, 8, 0, h);
+      l.push(`set a ${hex(ddi.FltSetStreamContext(instance, fileObject, FLT_SET_CONTEXT_REPLACE_IF_EXISTS, a.value, null))}`);
+      const old = { value: 0 };
+      // b replaces a: a's object reference comes back in OldContext
+      l.push(`replace ${hex(ddi.FltSetStreamContext(instance, fileObject, FLT_SET_CONTEXT_REPLACE_IF_EXISTS, b.value, old))} old=${old.value === a.value}`);
+      l.push(`linked ${hex(ddi.FltSetStreamContext(instance, fileObject, FLT_SET_CONTEXT_KEEP_IF_EXISTS, b.value, null))}`);
+      l.push(`wrong type ${hex(ddi.FltSetStreamContext(instance, fileObject, FLT_SET_CONTEXT_KEEP_IF_EXISTS, h.value, null))}`);
+      l.push(`bad operation ${hex(ddi.FltSetStreamHandleContext(instance, fileObject, 7, h.value, null))}`);
+      l.push(`no instance ${hex(ddi.FltSetStreamHandleContext(0x1234, fileObject, FLT_SET_CONTEXT_KEEP_IF_EXISTS, h.value, null))}`);
+      l.push(`get, no instance ${hex(ddi.FltGetStreamContext(0x1234, fileObject, { value: 0 }))}`);
+      l.push(`get, not a FILE_OBJECT ${hex(ddi.FltGetStreamContext(instance, 0x1234, { value: 0 }))}`);
+      ddi.FltReferenceContext(b.value);
+      ddi.FltReleaseContext(b.value);
+      ddi.FltDeleteContext(b.value); // the stream's reference goes: b lives on our two references
+      ddi.FltDeleteContext(b.value); // not attached any more: nothing
+      ddi.FltReleaseContext(old.value);
+      ddi.FltReleaseContext(a.value);
+      ddi.FltReleaseContext(b.value);
+      ddi.FltReleaseContext(h.value);
+    };
+    const r = runAndCheck(contextFilter(log, { postCreate: work }), scenario('win10-x64', [P1, write('document-1'), { op: 'UnloadDriver' }]), INVARIANTS);
+    expect(log).toEqual([
+      'set a 0x0', 'replace 0x0 old=true', 'linked 0xc01c001c', 'wrong type 0xc000000d', 'bad operation 0xc000000d', 'no instance 0xc000000d',
+      'get, no instance 0xc000000d', 'get, not a FILE_OBJECT 0xc000000d', 'cleanup 8', 'cleanup 8', 'cleanup 16',
+    ]);
+    expect(r.violations).toEqual([]);
+  });
+
   test('a release too many frees the context under its stream; one more is bug check 0xC2', () => {
     const twice: Work = (ddi, filter, instance, fileObject) => {
       const c = { value: 0 };

@@ -94,6 +94,23 @@ describe('a pre-operation that pends (FLT_PREOP_PENDING) and a deferred-I/O work
     }
   });
 
+  test('FltQueueDeferredIoWorkItem refuses what is not a work item and what is not an operation in progress', () => {
+    const got: number[] = [];
+    const probe: DriverModule = {
+      name: 'fltq', imports: ['FltRegisterFilter'], description: 'queues badly', logsEvents: false, parse: () => [],
+      instantiate: () => ({
+        DriverEntry(ddi: Ddi) {
+          const item = ddi.FltAllocateDeferredIoWorkItem();
+          got.push(ddi.FltQueueDeferredIoWorkItem(0x1234, 0x5678, () => undefined, 1, 0) >>> 0, ddi.FltQueueDeferredIoWorkItem(item, 0x5678, () => undefined, 1, 0) >>> 0);
+          ddi.FltFreeDeferredIoWorkItem(item);
+          return 0;
+        },
+      }),
+    };
+    expect(simulate(probe, scenario('win10-x64', [])).bugCheck).toBeNull();
+    expect(got).toEqual([0xc000000d, 0xc000000d]);
+  });
+
   test('resumed twice: the filter manager completes the operation twice (bug check 0x44); a work item never freed is pool-released', () => {
     expect(simulate(pender([], { resume: FLT_PREOP_SUCCESS_NO_CALLBACK, twice: true }), scenario('win10-x64', ops)).bugCheck?.code).toBe(0x44);
     const leak = runAndCheck(pender([], { resume: FLT_PREOP_SUCCESS_NO_CALLBACK, free: false }), scenario('win10-x64', [...ops, { op: 'UnloadDriver' }]), INVARIANTS);

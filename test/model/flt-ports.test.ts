@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { DriverModule } from '../../src/driver/index.js';
 import { runAndCheck } from '../../src/harness/check.js';
-import { INVARIANTS } from '../../src/invariants/index.js';
+import { INVARIANTS, signatureOf } from '../../src/invariants/index.js';
 import { FLT_MAJOR, type FltPortInput } from '../../src/model/flt/filter-types.js';
 import { simulate, type Ddi, type DriverImage, type RunRecord, type Scenario } from '../../src/model/index.js';
 import { scenario, VOL } from '../helpers.js';
@@ -24,6 +24,10 @@ interface Options {
   stale?: boolean;
   /** A reply buffer of this many bytes. */
   reply?: number;
+  /** FilterUnloadCallback unregisters the filter (default true). */
+  unregister?: boolean;
+  /** DisconnectNotifyCallback closes the connection through a copy taken at connect, after the variable's close. */
+  closeTwice?: boolean;
 }
 
 interface Log { events: string[]; sends: string[]; replies: number[]; leftSd?: boolean }
@@ -61,7 +65,7 @@ function portFilter(log: Log, o: Options = {}): DriverModule {
           ],
           FilterUnloadCallback: () => {
             if (o.closeServer !== false) ddi.FltCloseCommunicationPort(server.value);
-            ddi.FltUnregisterFilter(filter.value);
+            if (o.unregister !== false) ddi.FltUnregisterFilter(filter.value);
             log.events.push('unloaded');
             return 0;
           },
@@ -86,6 +90,7 @@ function portFilter(log: Log, o: Options = {}): DriverModule {
             if (o.closeOnDisconnect !== false) {
               ddi.FltCloseClientPort(filter.value, client);
               log.events.push(`closed, variable ${client.value}`);
+              if (o.closeTwice === true) ddi.FltCloseClientPort(filter.value, { value: copy });
             }
           },
           MessageNotifyCallback: null, MaxConnections: 1, ...o.port,
@@ -192,6 +197,19 @@ describe('communication ports (FltCreateCommunicationPort) and the user-mode ser
     const log: Log = { ...fresh(), leftSd: true };
     const r = runAndCheck(portFilter(log), scenario('win10-x64', [{ op: 'UnloadDriver' }]), INVARIANTS);
     expect(r.violations.map((v) => `${v.invariant}: ${v.message}`)).toEqual(['pool-released: after DriverUnload: 1 pool block(s) not freed (FMsd:96)']);
+  });
+
+  test('a filter its unload left registered: the service\'s disconnect calls into the freed image (0xCE), one finding with unload-clean', () => {
+    const r = runAndCheck(portFilter(fresh(), { unregister: false }), scenario('win10-x64', [P1, connect('C1'), { op: 'UnloadDriver' }, disconnect('C1')]), INVARIANTS);
+    expect(r.record.bugCheck?.code).toBe(0xce);
+    expect(r.record.bugCheck?.reason).toMatch(/^minifilter port routine .* called for C1 after fltport\.sys was unloaded/);
+    expect(new Set(r.violations.map((v) => signatureOf(v, r.record)))).toEqual(new Set(['unregister|-|-|minifilter at altitude 370020 is left registered by DriverUnload']));
+  });
+
+  test('FltCloseClientPort on a port closed already is a close of a handle no longer open: bug check 0x93', () => {
+    const r = simulate(portFilter(fresh(), { closeTwice: true }), scenario('win10-x64', [P1, connect('C1'), disconnect('C1')]));
+    expect(r.bugCheck?.code).toBe(0x93);
+    expect(r.bugCheck?.reason).toMatch(/^FltCloseClientPort\(0x[0-9A-F]+\): not an open communication port/);
   });
 
   test('FltCloseCommunicationPort twice is a close of a handle no longer open: bug check 0x93', () => {
