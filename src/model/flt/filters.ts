@@ -25,15 +25,15 @@ import { routineName } from '../mm/sysldr.js';
 import type { KProcess, KThread } from '../ps/objects.js';
 import type { Processes } from '../ps/processes.js';
 import type { FileOpRecord, FltCallbackRecord } from '../record.js';
-import { CHECKS } from '../vf/verifier.js';
 import { NT_SUCCESS, STATUS_SUCCESS, statusName, type NTSTATUS } from '../status.js';
+import { CHECKS } from '../vf/verifier.js';
 import {
   FileDispositionInformation, FileRenameInformation, FLT_MAJOR, FLT_POSTOP_MORE_PROCESSING_REQUIRED, FLT_PREOP_COMPLETE, FLT_PREOP_PENDING,
   FLT_PREOP_SUCCESS_WITH_CALLBACK, FLT_PREOP_SYNCHRONIZE, FLTFL_CALLBACK_DATA_IRP_OPERATION, fltLayouts, PREOP_NAMES, type FltMajorName,
   type FltOperationRegistration, type FltPostOperation, type FltRegistrationInput,
 } from './filter-types.js';
 import type { FltContexts } from './contexts.js';
-import type { FltPending } from './pending.js';
+import type { DeferredWork, FltPending } from './pending.js';
 import { filePath, RENAME_SUFFIX, Volume, type FileLabel, type VolumeFile } from './volume.js';
 
 export type FileOperation = 'Create' | 'Write' | 'Read' | 'Rename' | 'Delete';
@@ -143,6 +143,7 @@ export class FltFilters {
 
   /** @internal each operation in progress, by its FLT_CALLBACK_DATA (a work item runs in its name) */
   private readonly calls = new Map<number, Call>();
+  private readonly workCalls = new Map<DeferredWork, Call>();
 
   constructor(private readonly ke: KernelCore, private readonly processes: Processes, private readonly contexts: FltContexts, private readonly pending: FltPending) {}
 
@@ -268,12 +269,23 @@ export class FltFilters {
     return resumed.status;
   }
 
-  /** The system worker: the deferred-I/O work items queued, each at PASSIVE_LEVEL in the System process. */
+  /** @internal FltQueueDeferredIoWorkItem: the work item, in the name of the operation in progress it was queued for */
+  queueWork(w: DeferredWork): void {
+    const call = this.calls.get(w.data);
+    if (call === undefined) return;
+    this.pending.queue.push(w);
+    this.workCalls.set(w, call);
+  }
+
+  /**
+   * The system worker: the deferred-I/O work items queued, each at PASSIVE_LEVEL in the System process (one whose
+   * operation has ended since gets its FLT_CALLBACK_DATA all the same: freed memory, as on Windows).
+   */
   private *workItemsG(): Generator<void, void, void> {
     while (this.pending.queue.length > 0 && !this.ke.halted) {
-      const w = this.pending.queue.shift() as (typeof this.pending.queue)[number];
-      const call = this.calls.get(w.data);
-      if (call === undefined) continue;
+      const w = this.pending.queue.shift() as DeferredWork;
+      const call = this.workCalls.get(w) as Call;
+      this.workCalls.delete(w);
       yield* this.callG(call, 'work-item', routineName(w.routine), () => {
         w.routine(w.item, w.data, w.context);
         return 0;

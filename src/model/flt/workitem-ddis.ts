@@ -47,7 +47,7 @@ export function fltWorkItemDdis(b: DdiBinding): FltWorkItemDdis {
       if (op === undefined) return refuse(STATUS_INVALID_PARAMETER, 'not an operation in progress');
       // [DOC] it fails when the target instance is being torn down: the filter is unregistering
       if (!b.k.flt.filters.filters.some((f) => f.instance !== 0 && f.owner === b.driverName)) return refuse(STATUS_FLT_NOT_SAFE_TO_POST_OPERATION, 'the instance is being torn down');
-      pending().queue.push({ item, data, routine, context });
+      b.k.flt.filters.queueWork({ item, data, routine, context });
       // the operation may be resumed from now on (by a worker on another CPU before its pre-operation returns)
       if (!pending().pended.has(data)) pending().pended.set(data, null);
       b.k.rec.log('FltQueueDeferredIoWorkItem', [hex(item), routineName(routine)], STATUS_SUCCESS);
