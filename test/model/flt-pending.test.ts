@@ -111,6 +111,36 @@ describe('a pre-operation that pends (FLT_PREOP_PENDING) and a deferred-I/O work
     expect(got).toEqual([0xc000000d, 0xc000000d]);
   });
 
+  test('a work item queued without pending runs after its operation ended: its FLT_CALLBACK_DATA is freed memory', () => {
+    const late: DriverModule = {
+      name: 'fltlate', imports: ['FltRegisterFilter'], description: 'posts work it does not pend', logsEvents: false, parse: () => [],
+      instantiate: () => ({
+        DriverEntry(ddi: Ddi) {
+          const filter = { value: 0 };
+          const st = ddi.FltRegisterFilter(0, {
+            Size: 0, Version: 0x202, Flags: 0,
+            OperationRegistration: [{
+              MajorFunction: FLT_MAJOR.IRP_MJ_WRITE, Flags: 0, PostOperation: null,
+              PreOperation: (data: number) => {
+                const item = ddi.FltAllocateDeferredIoWorkItem();
+                ddi.FltQueueDeferredIoWorkItem(item, data, (i: number, d: number) => {
+                  ddi.READ_ULONG(d); // the operation's data, long gone
+                  ddi.FltFreeDeferredIoWorkItem(i);
+                }, 1, 0);
+                return FLT_PREOP_SUCCESS_NO_CALLBACK;
+              },
+            }],
+            FilterUnloadCallback: null, InstanceSetupCallback: null,
+          }, filter);
+          return st !== 0 ? st : ddi.FltStartFiltering(filter.value);
+        },
+      }),
+    };
+    const r = simulate(late, scenario('win10-x64', ops));
+    expect(r.phases.filter((p) => p.flt?.kind === 'work-item')).toHaveLength(1);
+    expect(r.bugCheck?.reason).toMatch(/freed/);
+  });
+
   test('resumed twice: the filter manager completes the operation twice (bug check 0x44); a work item never freed is pool-released', () => {
     expect(simulate(pender([], { resume: FLT_PREOP_SUCCESS_NO_CALLBACK, twice: true }), scenario('win10-x64', ops)).bugCheck?.code).toBe(0x44);
     const leak = runAndCheck(pender([], { resume: FLT_PREOP_SUCCESS_NO_CALLBACK, free: false }), scenario('win10-x64', [...ops, { op: 'UnloadDriver' }]), INVARIANTS);
