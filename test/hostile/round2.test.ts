@@ -93,7 +93,9 @@ const CASES: readonly Case[] = [
   {
     name: 'correct code that takes 4 KB blocks until the pool says NULL (64 MB), on up to 4 CPUs: 20 runs at what DDI calls cost',
     argv: () => ['fuzz', '--driver', 'test/fixtures/hostile/pool-until-null.c', '--build', 'winxp-x86', '--runs', '20', '--no-reports'],
-    exit: 0, withinMs: 40_000, out: /passed/,
+    // about 20 s alone, 41-49 s beside the rest of the suite on 2 cores: the bound catches work that grows with the
+    // pool (minutes), not a shared machine
+    exit: 0, withinMs: 60_000, out: /passed/,
   },
   {
     name: 'trace of run 1,000,000 with 10,000-operation scenarios: reached directly, not by drawing the runs before it',
