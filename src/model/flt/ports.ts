@@ -133,7 +133,7 @@ export class FltPorts {
     if (!NT_SUCCESS(st) || !this.filters.filters.includes(server.filter)) {
       // a refused connection: the filter manager deletes the client port ([DOC] ConnectNotifyCallback's return)
       this.closeClient(client);
-      return `ConnectNotifyCallback refused the connection (${statusName(st)})`;
+      return NT_SUCCESS(st) ? 'the filter unregistered while the service connected' : `ConnectNotifyCallback refused the connection (${statusName(st)})`;
     }
     client.state = 'connected';
     return undefined;
