@@ -24,7 +24,7 @@ import { DISPATCH_LEVEL, irqlName, PASSIVE_LEVEL } from '../ke/irql.js';
 import { routineName } from '../mm/sysldr.js';
 import type { KProcess, KThread } from '../ps/objects.js';
 import type { Processes } from '../ps/processes.js';
-import type { FileOpRecord, FltCallbackRecord } from '../record.js';
+import type { FileOpRecord, FltCallbackRecord, PhaseRecord } from '../record.js';
 import { NT_SUCCESS, STATUS_SUCCESS, statusName, type NTSTATUS } from '../status.js';
 import { CHECKS } from '../vf/verifier.js';
 import {
@@ -102,11 +102,38 @@ export const FILTER_ALTITUDE = '370020';
 const FILE_OBJECT_SIZE = { 4: 0x80, 8: 0xd8 } as const;
 
 /**
+ * A minifilter routine of `filter`, in `phase`, run in `thread` at `irql`: what it returned. Bug check 0xCE when the
+ * image of the load that registered the filter is gone ([DOC] bug-check-0xce; `what` names the call); while it runs
+ * it holds the filter's rundown (FltUnregisterFilter waits for it). Operations' callbacks and ports' both run here.
+ */
+export function* runFilterRoutine(ke: KernelCore, filter: FltFilter, phase: PhaseRecord, what: string, irql: number, thread: KThread, fn: () => number): Generator<void, number, void> {
+  const { loaded, cpus } = ke;
+  if (loaded.state !== 'loaded' || filter.owner !== loaded.name || filter.load !== loaded.loads) {
+    phase.outcome = 'bugcheck';
+    ke.crash(new BugCheck(BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS, [0, 0, 0, 0], `${what} after ${loaded.name}.sys was unloaded`), phase.phase, phase.seq);
+  }
+  let returned = 0;
+  const body = enterAtIrql(ke, irql, () => {
+    returned = fn();
+  });
+  cpus.inflight.set(filter, (cpus.inflight.get(filter) ?? 0) + 1);
+  if (cpus.sched !== null) cpus.syncAcquire(filter.address);
+  try {
+    yield* ke.inContext(thread, () => ke.runDriverCode(phase, null, body, false));
+  } finally {
+    cpus.inflight.set(filter, (cpus.inflight.get(filter) ?? 1) - 1);
+    if (cpus.sched !== null) cpus.syncRelease(filter.address);
+  }
+  ke.rec.frame = null;
+  return returned;
+}
+
+/**
  * A routine's body called at `irql`: set on its first call only, and put back when it returns — not when it is
  * switched out at a scheduling point (several CPUs), where the IRQL it raised to (a spin lock held) is its thread's
  * and the resumed call must find it.
  */
-export function enterAtIrql(ke: KernelCore, irql: number, fn: () => void): () => void {
+function enterAtIrql(ke: KernelCore, irql: number, fn: () => void): () => void {
   let saved: number | null = null;
   return () => {
     if (saved === null) {
@@ -197,7 +224,6 @@ export class FltFilters {
       }, undefined, CREATE_DISPOSITION[disposition]);
       if (!NT_SUCCESS(opened) || file === undefined) {
         rec.status = statusName(opened);
-        if (filter !== undefined && !this.filters.includes(filter)) rec.filtered = false;
         return rec;
       }
       const f: VolumeFile = file;
@@ -221,10 +247,10 @@ export class FltFilters {
       yield* this.cleanupsG(io, path);
       yield* this.workItemsG();
       rec.status = statusName(status);
-      // a filter unregistered while the operation ran (several CPUs) did not filter all of it
-      if (filter !== undefined && !this.filters.includes(filter)) rec.filtered = false;
       return rec;
     } finally {
+      // a filter unregistered while the operation ran (several CPUs) did not filter all of it
+      if (filter !== undefined && !this.filters.includes(filter)) rec.filtered = false;
       // the FILE_OBJECT's last reference (after IRP_MJ_CLOSE): its stream-handle contexts go with it
       this.contexts.fileObjectClosed(fileObject);
       this.fileObjects.delete(fileObject);
@@ -414,36 +440,15 @@ export class FltFilters {
   }
 
   /** One call of a minifilter routine: what it returned, or null when its filter went away first. */
-  private *callG(
-    call: { io: Io; major: FltMajorName; path: string; filter: FltFilter }, kind: FltCallbackRecord['kind'], routine: string, fn: () => number, irql: number, thread: KThread,
-  ): Generator<void, number | null, void> {
-    const { ke } = this;
-    const { rec, loaded, cpus } = ke;
+  private *callG(call: Call, kind: FltCallbackRecord['kind'], routine: string, fn: () => number, irql: number, thread: KThread): Generator<void, number | null, void> {
+    const { rec, cpus } = this.ke;
     if (cpus.sched !== null && cpus.sched.point(`${routine} starts`)) yield;
     // a work item runs while its filter unregisters: FltUnregisterFilter waits for the operation it resumes
     if (kind !== 'work-item' && !this.filters.includes(call.filter)) return null;
     const phase = rec.beginPhase('FltCallback');
     const flt: FltCallbackRecord = { routine, kind, altitude: call.filter.altitude, major: call.major, operation: call.io.rec.operation, file: call.path, requester: call.io.requester.pid, irql: irqlName(irql) };
     phase.flt = flt;
-    if (loaded.state !== 'loaded' || call.filter.owner !== loaded.name || call.filter.load !== loaded.loads) {
-      // the routine's code is gone, with the image of the load that registered it ([DOC] bug-check-0xce)
-      phase.outcome = 'bugcheck';
-      ke.crash(new BugCheck(BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS, [0, 0, 0, 0],
-        `minifilter routine ${routine} called for ${call.major} after ${loaded.name}.sys was unloaded`), 'FltCallback', phase.seq);
-    }
-    let returned = 0;
-    const body = enterAtIrql(ke, irql, () => {
-      returned = fn();
-    });
-    cpus.inflight.set(call.filter, (cpus.inflight.get(call.filter) ?? 0) + 1);
-    if (cpus.sched !== null) cpus.syncAcquire(call.filter.address);
-    try {
-      yield* ke.inContext(thread, () => ke.runDriverCode(phase, null, body, false));
-    } finally {
-      cpus.inflight.set(call.filter, (cpus.inflight.get(call.filter) ?? 1) - 1);
-      if (cpus.sched !== null) cpus.syncRelease(call.filter.address);
-    }
-    rec.frame = null;
+    const returned = yield* runFilterRoutine(this.ke, call.filter, phase, `minifilter routine ${routine} called for ${call.major}`, irql, thread, fn);
     if (kind === 'pre') {
       flt.returned = PREOP_NAMES[returned] ?? `${returned} (not an FLT_PREOP_CALLBACK_STATUS)`;
     } else if (kind !== 'context-cleanup' && kind !== 'work-item') {

@@ -17,7 +17,6 @@
  * "allow"): FltSendMessage never waits for it here. A PFLT_PORT is the address of the port object (an opaque value
  * to the driver, as on Windows).
  */
-import { BugCheck, BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS } from '../ke/bugcheck.js';
 import type { KernelCore } from '../ke/core.js';
 import { PASSIVE_LEVEL } from '../ke/irql.js';
 import { routineName } from '../mm/sysldr.js';
@@ -26,7 +25,7 @@ import type { Processes } from '../ps/processes.js';
 import type { PortMessageRecord } from '../record.js';
 import { NT_SUCCESS, STATUS_CONNECTION_COUNT_LIMIT, STATUS_INVALID_HANDLE, STATUS_PORT_DISCONNECTED, STATUS_SUCCESS, statusName, type NTSTATUS } from '../status.js';
 import type { FltPortInput } from './filter-types.js';
-import { enterAtIrql, type FltFilter, type FltFilters } from './filters.js';
+import { runFilterRoutine, type FltFilter, type FltFilters } from './filters.js';
 
 /** A server port FltCreateCommunicationPort made. */
 export interface ServerPort {
@@ -224,28 +223,10 @@ export class FltPorts {
   }
 
   private *runG(filter: FltFilter, kind: 'connect' | 'disconnect', routine: string, fn: () => number, thread: KThread, port: string, connection: string): Generator<void, number, void> {
-    const { ke } = this;
-    const { rec, cpus } = ke;
-    const phase = rec.beginPhase('FltPortCallback');
+    const phase = this.ke.rec.beginPhase('FltPortCallback');
     phase.port = { routine, kind, altitude: filter.altitude, port, connection, irql: 'PASSIVE_LEVEL' };
-    if (ke.loaded.state !== 'loaded' || filter.owner !== ke.loaded.name || filter.load !== ke.loaded.loads) {
-      // a filter its unload left registered: the routine's code went with the image ([DOC] bug-check-0xce)
-      phase.outcome = 'bugcheck';
-      ke.crash(new BugCheck(BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS, [0, 0, 0, 0],
-        `minifilter port routine ${routine} called for ${connection} after ${ke.loaded.name}.sys was unloaded`), 'FltPortCallback', phase.seq);
-    }
-    let returned = 0;
-    const body = enterAtIrql(ke, PASSIVE_LEVEL, () => {
-      returned = fn();
-    });
-    if (cpus.sched !== null) cpus.syncAcquire(filter.address);
-    try {
-      yield* ke.inContext(thread, () => ke.runDriverCode(phase, null, body, false));
-    } finally {
-      if (cpus.sched !== null) cpus.syncRelease(filter.address);
-    }
-    rec.frame = null;
-    if (kind === 'connect') phase.status = statusName(returned >>> 0);
-    return returned >>> 0;
+    const returned = (yield* runFilterRoutine(this.ke, filter, phase, `minifilter port routine ${routine} called for ${connection}`, PASSIVE_LEVEL, thread, fn)) >>> 0;
+    if (kind === 'connect') phase.status = statusName(returned);
+    return returned;
   }
 }
