@@ -10,16 +10,28 @@
  * Named groups: pid, ppid, tid, size and threads (decimal unless listed in "hex"), base and address (hex), name, imagePath
  * (the "null" string, default "(null)", means no path). "next" is a second line the event needs; "continue" is a
  * pattern whose lines are appended to imagePath (paths split over several DbgPrint calls).
+ *
+ * Registry and file operations a registry callback or a minifilter logs have kinds of their own (registry-set-value,
+ * file-write, …: OPERATION_KINDS) and fields pid, key and value (registry) or pid and path (files).
  */
 import { INPUT_LIMITS, parseInputJson, readInputText } from './input-files.js';
 import v8 from 'node:v8';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { RE2JS } from 're2js';
-import { FIELD_SIZE, hexNorm, perSize, type DeviceDeclaration, type LoggedEvent, type FileGuard, type LoggedKind, type RegistryGuard } from './types.js';
+import { FIELD_SIZE, OPERATION_KINDS, hexNorm, perSize, type DeviceDeclaration, type LoggedEvent, type FileGuard, type LoggedKind, type RegistryGuard } from './types.js';
 
 export const LOG_SPEC_FORMAT = 'psharness-log/1';
-const KINDS: readonly LoggedKind[] = ['process-create', 'process-exit', 'thread-create', 'thread-exit', 'image-load'];
-const FIELDS = new Set(['pid', 'ppid', 'tid', 'size', 'base', 'address', 'name', 'imagePath', 'threads']);
+const NOTIFICATION_KINDS: readonly LoggedKind[] = ['process-create', 'process-exit', 'thread-create', 'thread-exit', 'image-load'];
+const KINDS: readonly LoggedKind[] = [...NOTIFICATION_KINDS, ...OPERATION_KINDS];
+const FIELDS = new Set(['pid', 'ppid', 'tid', 'size', 'base', 'address', 'name', 'imagePath', 'threads', 'key', 'value', 'path']);
+/** The fields an event of each family can carry: a registry line names its key and value, a file line its path. */
+const REGISTRY_FIELDS = new Set(['pid', 'key', 'value']);
+const FILE_FIELDS = new Set(['pid', 'path']);
+const NOTIFICATION_FIELDS = new Set(['pid', 'ppid', 'tid', 'size', 'base', 'address', 'name', 'imagePath', 'threads']);
+
+function fieldsOf(kind: LoggedKind): ReadonlySet<string> {
+  return kind.startsWith('registry-') ? REGISTRY_FIELDS : kind.startsWith('file-') ? FILE_FIELDS : NOTIFICATION_FIELDS;
+}
 
 export interface LogPattern {
   readonly kind: LoggedKind;
@@ -102,7 +114,7 @@ export function linePattern(src: string, flags = 's'): LinePattern {
   return new RegExp(src, flags);
 }
 
-function regex(where: string, src: string): void {
+function regex(where: string, src: string, kind?: LoggedKind): void {
   try {
     new RegExp(src, 's'); // the syntax check
   } catch (e) {
@@ -115,6 +127,7 @@ function regex(where: string, src: string): void {
   }
   for (const g of src.matchAll(/\(\?P?<([A-Za-z]+)>/g)) {
     if (!FIELDS.has(g[1])) throw new LogSpecError(`${where}: unknown field '${g[1]}' (known: ${[...FIELDS].join(', ')})`);
+    if (kind !== undefined && !fieldsOf(kind).has(g[1])) throw new LogSpecError(`${where}: a ${kind} event has no field '${g[1]}' (its fields: ${[...fieldsOf(kind)].join(', ')})`);
   }
 }
 
@@ -148,7 +161,7 @@ export const LOG_SPEC_SCHEMA = {
   required: ['format', 'events'],
   properties: {
     format: { const: LOG_SPEC_FORMAT },
-    monitors: { type: 'array', maxItems: 5, uniqueItems: true, items: { enum: KINDS } },
+    monitors: { type: 'array', maxItems: KINDS.length, uniqueItems: true, items: { enum: KINDS } },
     integrityCheck: { type: 'boolean' },
     registry: guardsSchema('key', { type: 'string', minLength: 10, maxLength: 512, pattern: '^\\\\REGISTRY\\\\' }),
     files: guardsSchema('path', { type: 'string', minLength: 2, maxLength: 512, pattern: '^\\\\[^\\\\]' }),
@@ -171,13 +184,13 @@ export const LOG_SPEC_SCHEMA = {
                 properties: { name: { enum: ['kind', 'pid', 'tid', 'ppid', 'dropped'] }, offset: perPointerSize(0, 4095), type: { enum: ['UCHAR', 'USHORT', 'ULONG', 'ULONG64', 'ULONG_PTR'] } },
               },
             },
-            kinds: { type: 'object', minProperties: 1, maxProperties: 16, propertyNames: { pattern: '^[0-9]{1,10}$' }, additionalProperties: { enum: KINDS } },
+            kinds: { type: 'object', minProperties: 1, maxProperties: 16, propertyNames: { pattern: '^[0-9]{1,10}$' }, additionalProperties: { enum: NOTIFICATION_KINDS } },
           },
         },
       },
     },
     notMonitoring: {
-      type: 'array', maxItems: 5,
+      type: 'array', maxItems: KINDS.length,
       items: { type: 'object', additionalProperties: false, required: ['kind', 'pattern'], properties: { kind: { enum: KINDS }, pattern: { type: 'string', minLength: 1, maxLength: 4096 } } },
     },
     events: {
@@ -217,9 +230,9 @@ export function validateLogSpec(data: unknown, where: string): LogSpec {
   }
   d.events.forEach((p, i) => {
     const at = `${where}: events.${i}`;
-    regex(`${at}.pattern`, p.pattern);
-    if (p.next !== undefined) regex(`${at}.next`, p.next);
-    if (p.continue !== undefined) regex(`${at}.continue`, p.continue);
+    regex(`${at}.pattern`, p.pattern, p.kind);
+    if (p.next !== undefined) regex(`${at}.next`, p.next, p.kind);
+    if (p.continue !== undefined) regex(`${at}.continue`, p.continue, p.kind);
   });
   d.notMonitoring?.forEach((n, i) => regex(`${where}: notMonitoring.${i}.pattern`, n.pattern));
   const ev = d.device?.events;
@@ -270,7 +283,7 @@ function fields(names: readonly string[], groups: Record<string, string | undefi
     const v = groups[k];
     if (v === undefined) continue;
     if (k === 'base' || k === 'address') into[k] = /^[0-9a-fA-F]+$/.test(v) ? hexNorm(v) : v;
-    else if (k === 'name') into.name = v;
+    else if (k === 'name' || k === 'key' || k === 'value' || k === 'path') into[k] = v;
     else if (k === 'imagePath') into.imagePath = v === (c.p.null ?? '(null)') ? null : v;
     else into[k] = c.hex.has(k) ? Number.parseInt(v, 16) : Number(v);
   }

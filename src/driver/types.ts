@@ -20,6 +20,6 @@ export interface DriverModule extends DriverImage, DriverDeclarations {
 }
 
 export {
-  FIELD_SIZE, hexNorm, linesOf, perSize, type DeviceDeclaration, type DeviceEventsDeclaration, type DriverDeclarations, type LoggedEvent, type LoggedKind,
+  FIELD_SIZE, OPERATION_KINDS, hexNorm, isOperationKind, linesOf, perSize, type DeviceDeclaration, type DeviceEventsDeclaration, type DriverDeclarations, type LoggedEvent, type LoggedKind, type OperationKind,
   type FileGuard, type PerPointerSize, type RegistryGuard,
 } from '../model/driver-output.js';

@@ -1,5 +1,5 @@
 import type { NotificationKind } from '../model/record.js';
-import { linesOf } from '../model/driver-output.js';
+import { isOperationKind, linesOf, type LoggedKind } from '../model/driver-output.js';
 import { cutShortOps, expectedKind, type Invariant, type Violation } from './types.js';
 
 const WHAT: Readonly<Record<NotificationKind, string>> = {
@@ -39,7 +39,7 @@ export const eventsComplete: Invariant = {
     if (declared === undefined || declared.monitors.length === 0 || record.events === undefined) return [];
     const monitors = new Set(declared.monitors);
     // per load (its DriverEntry phase), the kinds DriverEntry said it runs without
-    const without = new Map<number, Set<NotificationKind>>();
+    const without = new Map<number, Set<LoggedKind>>();
     for (const ph of record.phases) {
       if (ph.phase !== 'DriverEntry') continue;
       const lines = linesOf(ph.prints);
@@ -48,6 +48,8 @@ export const eventsComplete: Invariant = {
     const pool = new Map<number | string, number>();
     for (const events of logged) {
       for (const e of events) {
+        // registry and file operations are operation-events-complete's
+        if (isOperationKind(e.kind)) continue;
         const k = key(e.kind, e.pid, e.tid);
         pool.set(k, (pool.get(k) ?? 0) + 1);
       }

@@ -17,6 +17,7 @@ import { processNameCorrect } from './process-name-correct.js';
 import { threadCountCorrect } from './thread-count-correct.js';
 import { referencesBalanced, referencesReleased } from './references-balanced.js';
 import { registryGuardExact, registryKeyNamesReleased } from './registry.js';
+import { operationEventsComplete, operationEventsExact } from './operation-events.js';
 import { fileGuardExact, fltContextsReleased, fltFileNamesReleased } from './minifilter.js';
 import { cutShortOps, HALTS, type Invariant, type Observation, type Violation } from './types.js';
 import { kernelMemoryOwned, noDeadlock, routineReturns, uninitializedUse } from './verifier-stops.js';
@@ -60,6 +61,8 @@ export const INVARIANTS: readonly Invariant[] = [
   fltFileNamesReleased,
   fltContextsReleased,
   fileGuardExact,
+  operationEventsComplete,
+  operationEventsExact,
 ];
 
 export class UnknownInvariantError extends Error {

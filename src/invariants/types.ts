@@ -3,7 +3,7 @@
  * the documented rule it comes from. Evidence points at the kernel event and the output line.
  */
 import type { DeviceDeclaration, DriverDeclarations, FileGuard, LoggedEvent, LoggedKind, RegistryGuard } from '../model/driver-output.js';
-import { linesOf } from '../model/driver-output.js';
+import { isOperationKind, linesOf } from '../model/driver-output.js';
 import { reachabilityOf } from './reachability.js';
 import { BUGCHECK_DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS, routineUnloadedUnder } from '../model/ke/bugcheck.js';
 import type { CallbackRecord, DdiCallRecord, PhaseRecord, RunRecord } from '../model/record.js';
@@ -51,6 +51,19 @@ export interface Observation {
    * not read as events, and no other invariant judges them.
    */
   readonly cut?: ReadonlySet<number>;
+  /**
+   * A driver whose log spec has registry or file operation kinds: what each registry callback and minifilter routine
+   * logged (its phase's seq and op, and the events read from its lines), phases cut by DbgPrint's limit left out.
+   */
+  readonly operationsLogged?: readonly OperationsLogged[];
+}
+
+export interface OperationsLogged {
+  readonly seq: number;
+  readonly op: number;
+  readonly events: readonly LoggedEvent[];
+  /** A DbgPrint call of the phase was cut (dbgprint-limit's finding): its lines are not read. */
+  readonly cut?: true;
 }
 
 export interface Invariant {
@@ -260,7 +273,14 @@ function symptomOf(v: Violation, record: RunRecord): string {
   return `${v.invariant}|${b !== null ? `0x${b.code.toString(16).toUpperCase()}` : '-'}|${fn}|${skeleton}`;
 }
 
-export function observe(record: RunRecord, driver: Pick<DriverDeclarations, 'parse' | 'monitors' | 'notMonitoring' | 'device' | 'registryGuards' | 'fileGuards'>): Observation {
+/** The phases whose output a registry or file event can be logged in. */
+function logsOperations(ph: PhaseRecord): boolean {
+  return ph.phase === 'RegistryCallback' || ph.phase === 'FltCallback';
+}
+
+export function observe(
+  record: RunRecord, driver: Pick<DriverDeclarations, 'parse' | 'monitors' | 'notMonitoring' | 'device' | 'registryGuards' | 'fileGuards' | 'logsOperations'>,
+): Observation {
   let cut: Set<number> | undefined;
   record.callbacks.forEach((c, i) => {
     if (c.prints.some((p) => p.fullLength > p.text.length)) (cut ??= new Set()).add(i);
@@ -272,6 +292,11 @@ export function observe(record: RunRecord, driver: Pick<DriverDeclarations, 'par
     ...(driver.device !== undefined ? { device: driver.device } : {}),
     ...(driver.registryGuards !== undefined ? { registryGuards: driver.registryGuards } : {}),
     ...(driver.fileGuards !== undefined ? { fileGuards: driver.fileGuards } : {}),
+    ...(driver.logsOperations === true ? {
+      operationsLogged: record.phases.filter((ph) => logsOperations(ph) && ph.prints.length > 0).map((ph): OperationsLogged => (
+        ph.prints.some((p) => p.fullLength > p.text.length) ? { seq: ph.seq, op: ph.op, events: [], cut: true }
+          : { seq: ph.seq, op: ph.op, events: driver.parse(linesOf(ph.prints)).filter((e) => isOperationKind(e.kind)) })),
+    } : {}),
   };
 }
 

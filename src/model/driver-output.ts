@@ -4,7 +4,25 @@
  */
 import type { NotificationKind } from './record.js';
 
-export type LoggedKind = NotificationKind;
+/**
+ * A registry or file operation a driver logs (its log spec's kinds beside the notifications): a registry callback's
+ * REG_NOTIFY_CLASS, or a minifilter's operation, named for what the caller did to the key, value or file.
+ */
+export type OperationKind =
+  | 'registry-create-key' | 'registry-open-key' | 'registry-set-value' | 'registry-delete-value' | 'registry-query-value'
+  | 'registry-delete-key' | 'registry-rename-key'
+  | 'file-create' | 'file-read' | 'file-write' | 'file-rename' | 'file-delete';
+
+export const OPERATION_KINDS: readonly OperationKind[] = [
+  'registry-create-key', 'registry-open-key', 'registry-set-value', 'registry-delete-value', 'registry-query-value',
+  'registry-delete-key', 'registry-rename-key', 'file-create', 'file-read', 'file-write', 'file-rename', 'file-delete',
+];
+
+export type LoggedKind = NotificationKind | OperationKind;
+
+export function isOperationKind(kind: LoggedKind): kind is OperationKind {
+  return kind.startsWith('registry-') || kind.startsWith('file-');
+}
 
 export interface LoggedEvent {
   readonly kind: LoggedKind;
@@ -21,6 +39,11 @@ export interface LoggedEvent {
   readonly address?: string;
   /** process-exit: the threads the driver counted starting in the process (a log spec's `threads` field). */
   readonly threads?: number;
+  /** Registry operations: the key (its full path, or as the caller named it) and the value's name. */
+  readonly key?: string;
+  readonly value?: string;
+  /** File operations: the file's name, on the volume (`\Users\…`) or in full (`\Device\HarddiskVolume3\Users\…`). */
+  readonly path?: string;
   /** Continuation lines (a log spec's "continue") that carried no characters: a split loop that ran a chunk too far. */
   readonly emptyContinuations?: number;
   /** The line(s) it was read from. */
@@ -31,6 +54,8 @@ export interface LoggedEvent {
 export interface DriverDeclarations {
   /** Reads the lines printed during one callback into events (lines it does not recognise are ignored). */
   parse(lines: readonly string[]): LoggedEvent[];
+  /** The log spec has registry or file operation kinds: the output of registry and minifilter routines is read too. */
+  readonly logsOperations?: boolean;
   /**
    * What the driver is loaded to see: every kernel notification of these kinds while it is loaded must be logged
    * (`events-complete`). Undefined: not declared, not checked.
@@ -81,7 +106,7 @@ export interface DeviceEventsDeclaration {
   readonly size: PerPointerSize;
   readonly fields: readonly { readonly name: 'kind' | 'pid' | 'tid' | 'ppid' | 'dropped'; readonly offset: PerPointerSize; readonly type: 'UCHAR' | 'USHORT' | 'ULONG' | 'ULONG64' | 'ULONG_PTR' }[];
   /** The kind field's values, as decimal strings, and the kernel notification each one reports. */
-  readonly kinds: Readonly<Record<string, LoggedKind>>;
+  readonly kinds: Readonly<Record<string, NotificationKind>>;
   /** The driver leaves out the events of a process while it has the device open (the service's own). */
   readonly excludeClients?: boolean;
 }

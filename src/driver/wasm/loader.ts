@@ -24,6 +24,7 @@ import { PRINTF_ROUTINES } from '../../model/rtl/string-ddis.js';
 import type { Ddi, DRIVER_OBJECT, DriverImage, DriverInstance, PDRIVER_CANCEL, PVOID, WasmAddressSpace } from '../../model/ddi.js';
 import { linePattern, loadLogSpec, parserFromSpec } from '../log-spec.js';
 import type { DriverModule } from '../types.js';
+import { isOperationKind } from '../types.js';
 import { compileDriver, isCompiled, STACK_TOP, type DriverTarget } from './compile.js';
 import { DRIVER_FILE, DriverProjectError, isSingleSource, isSourceProject, resolveProject, SOURCE_EXTENSIONS, type DriverProject } from './project.js';
 import { BUDGET_GLOBAL, CODE_SECTION_IMPORT, STACK_LIMIT_GLOBAL, instrumentDriver, InstrumentWorker, LAYOUT_SECTION, type ImageLayout, type InstrumentedModule, type InstrumentOptions } from './instrument.js';
@@ -504,6 +505,7 @@ export async function loadWasmDriver(path: string, options: WasmDriverOptions = 
     // a spec whose driver prints nothing (its events go to a client) gives no log to check
     logsEvents: spec !== null && spec.events.length > 0,
     parse: spec === null ? () => [] : parserFromSpec(spec),
+    ...(spec?.events.some((e) => isOperationKind(e.kind)) === true ? { logsOperations: true } : {}),
     ...(spec?.monitors !== undefined ? { monitors: spec.monitors } : {}),
     ...(spec?.device !== undefined ? { device: spec.device } : {}),
     ...(spec?.registry !== undefined ? { registryGuards: spec.registry.guards } : {}),

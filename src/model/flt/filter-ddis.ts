@@ -123,7 +123,8 @@ export function fltDdis(b: DdiBinding): FltDdis {
       b.k.flt.ports.unregistered(filter);
       // every context attached for the filter is deleted (the references the driver holds stay its own)
       b.k.flt.contexts.unregistered(filter);
-      // [DOC] it returns once the filter's outstanding operations have drained (rundown of the filter)
+      // [DOC] it returns once the filter's outstanding operations have drained (rundown of the filter): its routines
+      // running on other CPUs return, and the post-operations still owed are called with FLTFL_POST_OPERATION_DRAINING
       if ((cpus.inflight.get(filter) ?? 0) > 0) cpus.block({ what: 'the minifilter operations still running on other CPUs', ready: () => (cpus.inflight.get(filter) ?? 0) === 0, sync: filter.address }, { value: undefined });
       cpus.syncAcquire(filter.address);
       if (filter.instance !== 0) b.mem.free(filter.instance);

@@ -26,6 +26,8 @@ export const PREOP_NAMES = ['FLT_PREOP_SUCCESS_WITH_CALLBACK', 'FLT_PREOP_SUCCES
 /** FLT_POSTOP_CALLBACK_STATUS. */
 export const FLT_POSTOP_FINISHED_PROCESSING = 0;
 export const FLT_POSTOP_MORE_PROCESSING_REQUIRED = 1;
+/** PFLT_POST_OPERATION_CALLBACK Flags: the instance is being torn down; the call only cleans up (fltKernel.h). */
+export const FLTFL_POST_OPERATION_DRAINING = 0x00000001;
 /** FLTFL_CALLBACK_DATA_IRP_OPERATION: every operation here is IRP-based. */
 export const FLTFL_CALLBACK_DATA_IRP_OPERATION = 0x1;
 /** FileRenameInformation, FileDispositionInformation (FILE_INFORMATION_CLASS). */

@@ -28,7 +28,7 @@ import type { FileOpRecord, FltCallbackRecord, PhaseRecord } from '../record.js'
 import { NT_SUCCESS, STATUS_SUCCESS, statusName, type NTSTATUS } from '../status.js';
 import { CHECKS } from '../vf/verifier.js';
 import {
-  FileDispositionInformation, FileRenameInformation, FLT_MAJOR, FLT_POSTOP_MORE_PROCESSING_REQUIRED, FLT_PREOP_COMPLETE, FLT_PREOP_PENDING,
+  FileDispositionInformation, FileRenameInformation, FLT_MAJOR, FLT_POSTOP_MORE_PROCESSING_REQUIRED, FLT_PREOP_COMPLETE, FLT_PREOP_PENDING, FLTFL_POST_OPERATION_DRAINING,
   FLT_PREOP_SUCCESS_WITH_CALLBACK, FLT_PREOP_SYNCHRONIZE, FLTFL_CALLBACK_DATA_IRP_OPERATION, fltLayouts, PREOP_NAMES, type FltMajorName,
   type FltOperationRegistration, type FltPostOperation, type FltRegistrationInput,
 } from './filter-types.js';
@@ -96,6 +96,11 @@ interface SafePost {
 /** ZwCreateFile's dispositions the operations use (wdm.h FILE_OPEN, FILE_CREATE, FILE_OPEN_IF), and FILE_NON_DIRECTORY_FILE. */
 const CREATE_DISPOSITION = { open: 1, create: 2, 'open-if': 3 } as const;
 const FILE_NON_DIRECTORY_FILE = 0x40;
+/** IO_STATUS_BLOCK.Information of a successful create (wdm.h). */
+const FILE_OPENED = 1;
+const FILE_CREATED = 2;
+/** The bytes each generated read and write moves. */
+const IO_LENGTH = 4096;
 
 /** CHOICE: the altitude the filter manager reads from the minifilter's Instances key (FSFilter Activity Monitor). */
 export const FILTER_ALTITUDE = '370020';
@@ -161,6 +166,11 @@ export class FltFilters {
    * several CPUs two post-operations can be running at once, and each resumes only its own
    */
   readonly safePosts = new Map<number, SafePost[]>();
+  /**
+   * @internal operations whose pre-operation asked for the post-operation, not called yet, by their FLT_CALLBACK_DATA:
+   * each holds its filter's rundown, so FltUnregisterFilter waits for it to be drained
+   */
+  private readonly awaitingPost = new Map<number, FltFilter>();
   /** The volume's device object and FLT_VOLUME (made at the first need). */
   private volumeObject = 0;
   private fs: Volume | null = null;
@@ -220,7 +230,7 @@ export class FltFilters {
         const r = this.volume.open(path, disposition);
         file = r.file;
         stream.file = r.file;
-        return r.status;
+        return { status: r.status, information: r.created === true ? FILE_CREATED : FILE_OPENED };
       }, undefined, CREATE_DISPOSITION[disposition]);
       if (!NT_SUCCESS(opened) || file === undefined) {
         rec.status = statusName(opened);
@@ -229,7 +239,7 @@ export class FltFilters {
       const f: VolumeFile = file;
       let status: NTSTATUS = STATUS_SUCCESS;
       switch (request.operation) {
-        case 'Write': status = yield* this.irpG(io, 'IRP_MJ_WRITE', path, () => this.volume.write(f, 0, 4096)); break;
+        case 'Write': status = yield* this.irpG(io, 'IRP_MJ_WRITE', path, () => this.volume.write(f, 0, IO_LENGTH)); break;
         case 'Read': status = yield* this.irpG(io, 'IRP_MJ_READ', path, () => STATUS_SUCCESS); break;
         case 'Rename': status = yield* this.irpG(io, 'IRP_MJ_SET_INFORMATION', path, () => this.volume.rename(f, `${path}${RENAME_SUFFIX}`), 'rename'); break;
         case 'Delete': status = yield* this.irpG(io, 'IRP_MJ_SET_INFORMATION', path, () => {
@@ -295,6 +305,23 @@ export class FltFilters {
     return resumed.status;
   }
 
+  /** An operation owes `filter` its post-operation: it holds the filter's rundown until it is settled. */
+  private owe(data: number, filter: FltFilter): void {
+    const { cpus } = this.ke;
+    this.awaitingPost.set(data, filter);
+    cpus.inflight.set(filter, (cpus.inflight.get(filter) ?? 0) + 1);
+  }
+
+  /** The post-operation owed is called now (or never, the operation ending first): true when one was owed. */
+  private settle(data: number): boolean {
+    const filter = this.awaitingPost.get(data);
+    if (filter === undefined) return false;
+    const { cpus } = this.ke;
+    this.awaitingPost.delete(data);
+    cpus.inflight.set(filter, (cpus.inflight.get(filter) ?? 1) - 1);
+    return true;
+  }
+
   /** @internal FltQueueDeferredIoWorkItem: the work item, in the name of the operation in progress it was queued for */
   queueWork(w: DeferredWork): void {
     const call = this.calls.get(w.data);
@@ -337,7 +364,7 @@ export class FltFilters {
   }
 
   /** One operation through the filters and the file system: the status its issuer gets. */
-  private *irpG(io: Io, major: FltMajorName, path: string, perform: () => NTSTATUS, info?: 'rename' | 'delete', createDisposition?: number): Generator<void, NTSTATUS, void> {
+  private *irpG(io: Io, major: FltMajorName, path: string, perform: () => NTSTATUS | { readonly status: NTSTATUS; readonly information: number }, info?: 'rename' | 'delete', createDisposition?: number): Generator<void, NTSTATUS, void> {
     const { ke } = this;
     const mem = ke.mem;
     const ps = ke.build.pointerSize;
@@ -347,7 +374,8 @@ export class FltFilters {
     const target = this.filters.map((filter) => ({ filter, reg: filter.registration.OperationRegistration.find((o) => o.MajorFunction === FLT_MAJOR[major]) }))
       .find((t): t is { filter: FltFilter; reg: FltOperationRegistration } => t.filter.started && t.filter.instance !== 0 && t.reg !== undefined);
     if (target === undefined) {
-      const st = perform();
+      const done = perform();
+      const st = typeof done === 'number' ? done : done.status;
       io.rec.native = statusName(st);
       return st;
     }
@@ -368,8 +396,8 @@ export class FltFilters {
       // Create.Options: the disposition in the high byte, the options below ([DOC] FLT_PARAMETERS for IRP_MJ_CREATE)
       if (createDisposition !== undefined) mem.setU32(P + L.params.createOptions, ((createDisposition << 24) | FILE_NON_DIRECTORY_FILE) >>> 0);
       if (major === 'IRP_MJ_WRITE' || major === 'IRP_MJ_READ') {
-        buffer = mem.alloc(4096, 'FMbf', 'kernel', { type: 'the caller\'s buffer', zeroed: true, driverWritable: true });
-        mem.setU32(P + L.params.length, 4096);
+        buffer = mem.alloc(IO_LENGTH, 'FMbf', 'kernel', { type: 'the caller\'s buffer', zeroed: true, driverWritable: true });
+        mem.setU32(P + L.params.length, IO_LENGTH);
         mem.setPtr(P + L.params.buffer, buffer);
       } else if (info !== undefined) {
         const newName = `${path}${RENAME_SUFFIX}`;
@@ -407,26 +435,43 @@ export class FltFilters {
         else if (returned === FLT_PREOP_SYNCHRONIZE) post = 'sync';
         else post = null;
       }
-      const st = perform();
+      const postOp = target.reg.PostOperation;
+      // the filter manager owes the post-operation from here, and the operation holds the filter's rundown till it is
+      // called: one whose filter began to unregister meanwhile is drained — called with FLTFL_POST_OPERATION_DRAINING
+      // before FltUnregisterFilter returns ([DOC] ifs/performing-completion-processing-for-an-i-o-operation;
+      // PFLT_POST_OPERATION_CALLBACK: then at IRQL <= APC_LEVEL). CHOICE: drained in this thread at PASSIVE_LEVEL when
+      // the operation completes, with its own FLT_CALLBACK_DATA (Windows passes a copy; the driver cannot tell)
+      if (post !== null && postOp !== null && (pre !== null || this.filters.includes(target.filter))) this.owe(data, target.filter);
+      const done = perform();
+      const st = typeof done === 'number' ? done : done.status;
       io.rec.native = statusName(st);
       mem.setU32(data + L.data.Status, st);
-      const postOp = target.reg.PostOperation;
-      if (post !== null && postOp !== null && this.filters.includes(target.filter)) {
+      // IoStatus.Information: the bytes a read or write moved, what a create did (FILE_CREATED, FILE_OPENED); 0 for
+      // the rest, and for any failure ([DOC] ifs/irp-mj-write, irp-mj-create)
+      const information = !NT_SUCCESS(st) ? 0 : typeof done !== 'number' ? done.information : major === 'IRP_MJ_WRITE' || major === 'IRP_MJ_READ' ? IO_LENGTH : 0;
+      mem.setPtr(data + L.data.Information, information);
+      if (this.awaitingPost.has(data) && postOp !== null && this.ke.cpus.sched?.point(`${routineName(postOp)} starts`) === true) yield;
+      // the rundown stays held through the post-operation and the routines it queues (settled in finally)
+      const owed = this.awaitingPost.has(data);
+      if (owed && postOp !== null && !this.filters.includes(target.filter)) {
+        yield* this.callG(call, 'post', routineName(postOp), () => postOp(data, objects, mem.ptr(context), FLTFL_POST_OPERATION_DRAINING) >>> 0, PASSIVE_LEVEL, io.thread, true, false);
+      } else if (owed && postOp !== null) {
         // CHOICE (above): read and write complete at DISPATCH_LEVEL unless the pre-operation synchronized them
         const atDispatch = post === 'async' && (major === 'IRP_MJ_WRITE' || major === 'IRP_MJ_READ');
         const thread = atDispatch ? this.processes.systemThread() : io.thread;
         const ctx = mem.ptr(context);
-        const returned = yield* this.callG(call, 'post', routineName(postOp), () => postOp(data, objects, ctx, 0) >>> 0, atDispatch ? DISPATCH_LEVEL : PASSIVE_LEVEL, thread);
+        const returned = yield* this.callG(call, 'post', routineName(postOp), () => postOp(data, objects, ctx, 0) >>> 0, atDispatch ? DISPATCH_LEVEL : PASSIVE_LEVEL, thread, true, false);
         const queued = this.safePosts.get(data) ?? [];
         this.safePosts.delete(data);
         if (returned === FLT_POSTOP_MORE_PROCESSING_REQUIRED) {
           for (const q of queued) {
-            yield* this.callG(call, 'safe-post', routineName(q.routine), () => q.routine(q.data, q.objects, q.context, q.flags) >>> 0, PASSIVE_LEVEL, this.processes.systemThread());
+            yield* this.callG(call, 'safe-post', routineName(q.routine), () => q.routine(q.data, q.objects, q.context, q.flags) >>> 0, PASSIVE_LEVEL, this.processes.systemThread(), true);
           }
         }
       }
       return mem.u32(data + L.data.Status) >>> 0;
     } finally {
+      this.settle(data);
       this.calls.delete(data);
       this.pending.pended.delete(data);
       this.callbackData.delete(data);
@@ -440,11 +485,15 @@ export class FltFilters {
   }
 
   /** One call of a minifilter routine: what it returned, or null when its filter went away first. */
-  private *callG(call: Call, kind: FltCallbackRecord['kind'], routine: string, fn: () => number, irql: number, thread: KThread): Generator<void, number | null, void> {
+  /**
+   * `held`: the operation holds the filter's rundown (a post-operation owed, and the routines it queued), so its
+   * filter's code is there even while it unregisters; `point`: the call is a scheduling point of its own.
+   */
+  private *callG(call: Call, kind: FltCallbackRecord['kind'], routine: string, fn: () => number, irql: number, thread: KThread, held = false, point = true): Generator<void, number | null, void> {
     const { rec, cpus } = this.ke;
-    if (cpus.sched !== null && cpus.sched.point(`${routine} starts`)) yield;
+    if (point && cpus.sched !== null && cpus.sched.point(`${routine} starts`)) yield;
     // a work item runs while its filter unregisters: FltUnregisterFilter waits for the operation it resumes
-    if (kind !== 'work-item' && !this.filters.includes(call.filter)) return null;
+    if (kind !== 'work-item' && !held && !this.filters.includes(call.filter)) return null;
     const phase = rec.beginPhase('FltCallback');
     const flt: FltCallbackRecord = { routine, kind, altitude: call.filter.altitude, major: call.major, operation: call.io.rec.operation, file: call.path, requester: call.io.requester.pid, irql: irqlName(irql) };
     phase.flt = flt;

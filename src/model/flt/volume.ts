@@ -50,13 +50,13 @@ export class Volume {
   }
 
   /** FILE_CREATE (a new file; one already there is a collision) or FILE_OPEN / FILE_OPEN_IF. */
-  open(path: string, disposition: 'create' | 'open' | 'open-if'): { status: NTSTATUS; file?: VolumeFile } {
+  open(path: string, disposition: 'create' | 'open' | 'open-if'): { status: NTSTATUS; file?: VolumeFile; created?: true } {
     const existing = this.lookup(path);
     if (existing !== undefined) return disposition === 'create' ? { status: STATUS_OBJECT_NAME_COLLISION } : { status: STATUS_SUCCESS, file: existing };
     if (disposition === 'open') return { status: STATUS_OBJECT_NAME_NOT_FOUND };
     const file: VolumeFile = { path, size: 0 };
     this.files.set(path.toUpperCase(), file);
-    return { status: STATUS_SUCCESS, file };
+    return { status: STATUS_SUCCESS, file, created: true };
   }
 
   write(file: VolumeFile, offset: number, length: number): NTSTATUS {
