@@ -52,8 +52,28 @@ function fileOperation(f: FileOpRecord): Operation {
   };
 }
 
+/**
+ * The names a key had in the run: a key renamed while another operation held it open (several CPUs) has its new
+ * name when the routine asks for it (CmCallbackGetKeyObjectIDEx names the key as it is now).
+ */
+function renamed(names: readonly string[], registry: readonly RegistryOpRecord[]): string[] {
+  const out = [...names];
+  for (const r of registry) {
+    if (r.operation !== 'RenameKey' || r.status !== 'STATUS_SUCCESS' || r.target === undefined || r.name === undefined) continue;
+    const from = r.target.toUpperCase();
+    const to = `${from.slice(0, from.lastIndexOf('\\') + 1)}${r.name.toUpperCase()}`;
+    for (const n of [...out]) if (n === from || n.startsWith(`${from}\\`)) out.push(`${to}${n.slice(from.length)}`);
+  }
+  return out;
+}
+
 function operationsOf(record: RunRecord): Operation[] {
-  return [...(record.registry ?? []).map(registryOperation), ...(record.files ?? []).map(fileOperation)].sort((a, b) => a.op - b.op);
+  const registry = record.registry ?? [];
+  const renames = registry.some((r) => r.operation === 'RenameKey');
+  return [
+    ...registry.map(registryOperation).map((o) => (renames ? { ...o, names: renamed(o.names, registry) } : o)),
+    ...(record.files ?? []).map(fileOperation),
+  ].sort((a, b) => a.op - b.op);
 }
 
 /**
