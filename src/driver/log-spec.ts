@@ -190,8 +190,9 @@ export const LOG_SPEC_SCHEMA = {
       },
     },
     notMonitoring: {
-      type: 'array', maxItems: KINDS.length,
-      items: { type: 'object', additionalProperties: false, required: ['kind', 'pattern'], properties: { kind: { enum: KINDS }, pattern: { type: 'string', minLength: 1, maxLength: 4096 } } },
+      // notifications only: a registry or file operation carries no load of its own to excuse it for
+      type: 'array', maxItems: NOTIFICATION_KINDS.length,
+      items: { type: 'object', additionalProperties: false, required: ['kind', 'pattern'], properties: { kind: { enum: NOTIFICATION_KINDS }, pattern: { type: 'string', minLength: 1, maxLength: 4096 } } },
     },
     events: {
       // empty for a driver that prints nothing and hands its events to a client (device.events)

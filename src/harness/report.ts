@@ -218,7 +218,7 @@ export function renderRun(out: string[], record: RunRecord, flagged: ReadonlySet
       const r = ph.registry;
       const port = ph.port;
       const irp = ph.irp !== undefined ? ` ${irpText(ph.irp)}, returned`
-        : f !== undefined ? ` ${f.routine} (${f.kind === 'context-cleanup' ? 'a context\'s cleanup, after' : `${f.kind}-operation,`} ${f.major}, at ${f.irql})`
+        : f !== undefined ? ` ${f.routine} (${f.kind === 'context-cleanup' ? 'a context\'s cleanup, after' : `${f.kind}-operation,${f.draining === true ? ' draining (FLTFL_POST_OPERATION_DRAINING),' : ''}`} ${f.major}, at ${f.irql})`
         : port !== undefined ? ` ${port.routine} (${port.kind} of ${port.connection} on ${port.port}, at ${port.irql})`
         : r !== undefined ? ` ${r.routine} (${r.notifyClass}, altitude ${r.altitude})`
         : h !== undefined ? ` ${h.routine} (${h.callback}-operation, altitude ${h.altitude}): ${h.operation} of a ${h.objectType} handle to ${h.target} by ${h.requester}${h.kernelHandle ? ' (kernel handle)' : ''}, access ${h.desiredAccess}${h.desiredAccessAfter !== undefined ? ` → ${h.desiredAccessAfter}` : ''}`

@@ -239,6 +239,8 @@ export interface FltCallbackRecord {
   readonly irql: string;
   /** FLT_PREOP_* / FLT_POSTOP_* it returned. */
   returned?: string;
+  /** A post-operation called with FLTFL_POST_OPERATION_DRAINING: its filter unregistered while the operation was in flight. */
+  readonly draining?: true;
 }
 
 /** A file operation of a scenario (open, the operation, cleanup and close), and what its caller got back. */

@@ -92,6 +92,12 @@ describe('log specs', () => {
     [{ format: 'psharness-log/1', events: [{ kind: 'image-load', pattern: 'x', colour: 1 }] }, /events\.0 has an unknown field "colour"/],
     [{ format: 'psharness-log/1', events: [{ kind: 'image-load', pattern: '(' }] }, /not a valid regular expression/],
     [{ format: 'psharness-log/1', events: [{ kind: 'image-load', pattern: '(?<colour>x)' }] }, /unknown field 'colour'/],
+    // each family has its own fields: a file line names no key, a registry line no path, a notification no value
+    [{ format: 'psharness-log/1', events: [{ kind: 'file-write', pattern: '^W (?<key>.*)$' }] }, /a file-write event has no field 'key' \(its fields: pid, path\)/],
+    [{ format: 'psharness-log/1', events: [{ kind: 'registry-set-value', pattern: '^S (?<path>.*)$' }] }, /a registry-set-value event has no field 'path'/],
+    [{ format: 'psharness-log/1', events: [{ kind: 'process-create', pattern: '^C (?<value>.*)$' }] }, /a process-create event has no field 'value'/],
+    [{ format: 'psharness-log/1', events: [{ kind: 'file-write', pattern: 'x' }], monitors: ['file-open'] }, /monitors\.0 must be one of/],
+    [{ format: 'psharness-log/1', events: EV, notMonitoring: [{ kind: 'file-write', pattern: 'x' }] }, /notMonitoring\.0\.kind must be one of process-create/],
     [{ format: 'psharness-log/1', events: EV, device: { ioctls: [{ code: '222000' }] } }, /device\.ioctls\.0\.code must match pattern/],
     [{ format: 'psharness-log/1', events: EV, device: { events: { ioctl: '0x222000', size: 8, fields: [{ name: 'pid', offset: 0, type: 'ULONG' }, { name: 'tid', offset: 4, type: 'ULONG' }], kinds: { 1: 'process-create' } } } }, /device\.events\.fields has no "kind" field/],
     [{ format: 'psharness-log/1', events: EV, device: { events: { ioctl: '0x222000', size: { x86: 8, x64: 12 }, fields: FIELDS, kinds: { 1: 'process-create' } } } }, /device\.events field "pid" ends past the record's 12 bytes \(x64\)/],
@@ -101,6 +107,18 @@ describe('log specs', () => {
   ])('%j is refused', (spec, msg) => {
     expect(() => validateLogSpec(spec, 'spec.json')).toThrow(LogSpecError);
     expect(() => validateLogSpec(spec, 'spec.json')).toThrow(msg);
+  });
+
+  test('registry and file lines read back with their fields: pid, key and value; pid and path', () => {
+    const parse = parserFromSpec(validateLogSpec({ format: 'psharness-log/1', monitors: ['registry-set-value', 'file-write'], events: [
+      { kind: 'registry-set-value', pattern: '^SET (?<pid>\\d+) (?<key>\\\\\\S+) (?<value>.*)$' },
+      { kind: 'file-write', pattern: '^WRITE (?<pid>\\d+) (?:\\?|(?<path>.+))$' },
+    ] }, 'x'));
+    expect(parse(['SET 12 \\REGISTRY\\MACHINE\\X Updater', 'WRITE 4 \\Users\\a.txt', 'WRITE 4 ?'])).toEqual([
+      { kind: 'registry-set-value', pid: 12, key: '\\REGISTRY\\MACHINE\\X', value: 'Updater', line: 'SET 12 \\REGISTRY\\MACHINE\\X Updater' },
+      { kind: 'file-write', pid: 4, path: '\\Users\\a.txt', line: 'WRITE 4 \\Users\\a.txt' },
+      { kind: 'file-write', pid: 4, line: 'WRITE 4 ?' },
+    ]);
   });
 
   test('a spec that only guards files is a spec: the guards come through', () => {

@@ -454,7 +454,7 @@ export class FltFilters {
       // the rundown stays held through the post-operation and the routines it queues (settled in finally)
       const owed = this.awaitingPost.has(data);
       if (owed && postOp !== null && !this.filters.includes(target.filter)) {
-        yield* this.callG(call, 'post', routineName(postOp), () => postOp(data, objects, mem.ptr(context), FLTFL_POST_OPERATION_DRAINING) >>> 0, PASSIVE_LEVEL, io.thread, true, false);
+        yield* this.callG(call, 'post', routineName(postOp), () => postOp(data, objects, mem.ptr(context), FLTFL_POST_OPERATION_DRAINING) >>> 0, PASSIVE_LEVEL, io.thread, true, false, true);
       } else if (owed && postOp !== null) {
         // CHOICE (above): read and write complete at DISPATCH_LEVEL unless the pre-operation synchronized them
         const atDispatch = post === 'async' && (major === 'IRP_MJ_WRITE' || major === 'IRP_MJ_READ');
@@ -489,13 +489,16 @@ export class FltFilters {
    * `held`: the operation holds the filter's rundown (a post-operation owed, and the routines it queued), so its
    * filter's code is there even while it unregisters; `point`: the call is a scheduling point of its own.
    */
-  private *callG(call: Call, kind: FltCallbackRecord['kind'], routine: string, fn: () => number, irql: number, thread: KThread, held = false, point = true): Generator<void, number | null, void> {
+  private *callG(call: Call, kind: FltCallbackRecord['kind'], routine: string, fn: () => number, irql: number, thread: KThread, held = false, point = true, draining = false): Generator<void, number | null, void> {
     const { rec, cpus } = this.ke;
     if (point && cpus.sched !== null && cpus.sched.point(`${routine} starts`)) yield;
     // a work item runs while its filter unregisters: FltUnregisterFilter waits for the operation it resumes
     if (kind !== 'work-item' && !held && !this.filters.includes(call.filter)) return null;
     const phase = rec.beginPhase('FltCallback');
-    const flt: FltCallbackRecord = { routine, kind, altitude: call.filter.altitude, major: call.major, operation: call.io.rec.operation, file: call.path, requester: call.io.requester.pid, irql: irqlName(irql) };
+    const flt: FltCallbackRecord = {
+      routine, kind, altitude: call.filter.altitude, major: call.major, operation: call.io.rec.operation, file: call.path, requester: call.io.requester.pid, irql: irqlName(irql),
+      ...(draining ? { draining: true as const } : {}),
+    };
     phase.flt = flt;
     const returned = yield* runFilterRoutine(this.ke, call.filter, phase, `minifilter routine ${routine} called for ${call.major}`, irql, thread, fn);
     if (kind === 'pre') {
