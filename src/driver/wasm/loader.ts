@@ -817,6 +817,8 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
   const fltPost = (i: number) => routine('fltPost', i, () => (d: number, o: number, c: number, f: number) => call(i, P(d), P(o), P(c), f));
   const fltUnload = (i: number) => routine('fltUnload', i, () => (f: number) => call(i, f));
   const fltSetup = (i: number) => routine('fltSetup', i, () => (o: number, f: number, t: number, fs: number) => call(i, P(o), f, t, fs));
+  const fltQueryTeardown = (i: number) => routine('fltQueryTeardown', i, () => (o: number, f: number) => call(i, P(o), f));
+  const fltTeardown = (i: number) => routine('fltTeardown', i, () => (o: number, reason: number) => { call(i, P(o), reason); });
   const fltConnect = (i: number) => routine('fltConnect', i, () => (port: number, cookie: number, ctx: number, size: number, out: number) => call(i, P(port), P(cookie), P(ctx), size, P(out)));
   const fltCleanup = (i: number) => routine('fltCleanup', i, () => (ctx: number, type: number) => { call(i, P(ctx), type); });
   const fltWork = (i: number) => routine('fltWork', i, () => (item: number, data: number, ctx: number) => { call(i, P(item), P(data), P(ctx)); });
@@ -1041,6 +1043,9 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
       }
       const unload = ddi.READ_POINTER(r + (x64 ? 0x18 : 0x10));
       const setup = ddi.READ_POINTER(r + (x64 ? 0x20 : 0x14));
+      const queryTeardown = ddi.READ_POINTER(r + (x64 ? 0x28 : 0x18));
+      const teardownStart = ddi.READ_POINTER(r + (x64 ? 0x30 : 0x1c));
+      const teardownComplete = ddi.READ_POINTER(r + (x64 ? 0x38 : 0x20));
       // FLT_CONTEXT_REGISTRATION array up to FLT_CONTEXT_END (at most 16 entries); Size is a SIZE_T, all ones variable
       const contexts = [];
       const firstContext = ddi.READ_POINTER(r + 8);
@@ -1058,6 +1063,9 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
       const st = ddi.FltRegisterFilter(n(driver), {
         Size: ddi.READ_USHORT(r), Version: ddi.READ_USHORT(r + 2), Flags: ddi.READ_ULONG(r + 4), OperationRegistration: operations, ContextRegistration: contexts,
         FilterUnloadCallback: unload === 0 ? null : fltUnload(unload), InstanceSetupCallback: setup === 0 ? null : fltSetup(setup),
+        InstanceQueryTeardownCallback: queryTeardown === 0 ? null : fltQueryTeardown(queryTeardown),
+        InstanceTeardownStartCallback: teardownStart === 0 ? null : fltTeardown(teardownStart),
+        InstanceTeardownCompleteCallback: teardownComplete === 0 ? null : fltTeardown(teardownComplete),
       }, o);
       if (st === 0) out(n(ret), o.value);
       return st;

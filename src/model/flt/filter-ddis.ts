@@ -15,7 +15,7 @@ import { requireExport, routineName } from '../mm/sysldr.js';
 import { STATUS_INVALID_PARAMETER, STATUS_SUCCESS, statusName, type NTSTATUS } from '../status.js';
 import {
   FILE_DEVICE_DISK_FILE_SYSTEM, FLT_FILE_NAME_FORMATS, FLT_FSTYPE_NTFS, FLT_POSTOP_MORE_PROCESSING_REQUIRED, FLTFL_FILE_NAME_PARSED_ALL,
-  FLTFL_INSTANCE_SETUP_AUTOMATIC_ATTACHMENT, fltLayouts,
+  FLTFL_INSTANCE_SETUP_AUTOMATIC_ATTACHMENT, FLTFL_INSTANCE_TEARDOWN_FILTER_UNLOAD, fltLayouts, type FltInstanceTeardown,
 } from './filter-types.js';
 import { FILTER_ALTITUDE, type FltFilter } from './filters.js';
 import { VOLUME_NAME } from './volume.js';
@@ -28,6 +28,25 @@ export function fltDdis(b: DdiBinding): FltDdis {
   const layouts = (): ReturnType<typeof fltLayouts> => fltLayouts(b.k.ke.build.pointerSize);
   const hex = (v: number): string => b.k.ke.hex(v);
   const filterAt = (address: number): FltFilter | undefined => b.k.flt.filters.filters.find((f) => f.address === address);
+  /** FLT_RELATED_OBJECTS for an instance routine (Filter, Volume, Instance), for the length of `fn`. */
+  const withObjects = <T>(filter: FltFilter, instance: number, fn: (objects: number) => T): T => {
+    const L = layouts();
+    const objects = b.mem.alloc(L.objects.size, 'FMro', 'kernel', { type: 'FLT_RELATED_OBJECTS', zeroed: true });
+    b.mem.setU16(objects, L.objects.size);
+    b.mem.setPtr(objects + L.objects.Filter, filter.address);
+    b.mem.setPtr(objects + L.objects.Volume, b.k.flt.filters.volumeAddress());
+    b.mem.setPtr(objects + L.objects.Instance, instance);
+    try {
+      return fn(objects);
+    } finally {
+      b.mem.free(objects);
+    }
+  };
+  /** An instance teardown routine of an attached filter, in the unregistering thread at its IRQL (PASSIVE_LEVEL). */
+  const teardown = (filter: FltFilter, routine: FltInstanceTeardown | null | undefined): void => {
+    if (routine === null || routine === undefined || filter.instance === 0) return;
+    withObjects(filter, filter.instance, (objects) => routine(objects, FLTFL_INSTANCE_TEARDOWN_FILTER_UNLOAD));
+  };
   /** A UNICODE_STRING member of the name block: `chars` characters from `start` in its Name buffer. */
   const setString = (us: number, buffer: number, start: number, chars: number): void => {
     b.mem.setU16(us, 2 * chars);
@@ -66,7 +85,6 @@ export function fltDdis(b: DdiBinding): FltDdis {
       return STATUS_SUCCESS;
     },
     FltStartFiltering: (address) => {
-      const L = layouts();
       requireExport(b.k.ke.build, 'FltStartFiltering');
       const filter = filterAt(address);
       if (filter === undefined) {
@@ -78,19 +96,8 @@ export function fltDdis(b: DdiBinding): FltDdis {
         // the volume already mounted gets an instance now: InstanceSetupCallback may decline it
         const instance = b.mem.alloc(0x80, 'FMin', 'kernel', { type: 'FLT_INSTANCE' });
         const setup = filter.registration.InstanceSetupCallback;
-        let st: NTSTATUS = STATUS_SUCCESS;
-        if (setup !== null) {
-          const objects = b.mem.alloc(L.objects.size, 'FMro', 'kernel', { type: 'FLT_RELATED_OBJECTS', zeroed: true });
-          b.mem.setU16(objects, L.objects.size);
-          b.mem.setPtr(objects + L.objects.Filter, filter.address);
-          b.mem.setPtr(objects + L.objects.Volume, b.k.flt.filters.volumeAddress());
-          b.mem.setPtr(objects + L.objects.Instance, instance);
-          try {
-            st = setup(objects, FLTFL_INSTANCE_SETUP_AUTOMATIC_ATTACHMENT, FILE_DEVICE_DISK_FILE_SYSTEM, FLT_FSTYPE_NTFS) >>> 0;
-          } finally {
-            b.mem.free(objects);
-          }
-        }
+        const st: NTSTATUS = setup === null ? STATUS_SUCCESS
+          : withObjects(filter, instance, (objects) => setup(objects, FLTFL_INSTANCE_SETUP_AUTOMATIC_ATTACHMENT, FILE_DEVICE_DISK_FILE_SYSTEM, FLT_FSTYPE_NTFS) >>> 0);
         // [DOC] PFLT_INSTANCE_SETUP_CALLBACK: STATUS_SUCCESS attaches; STATUS_FLT_DO_NOT_ATTACH (any error) does not
         if ((st >>> 30) !== 3) filter.instance = instance;
         else b.mem.free(instance);
@@ -103,30 +110,42 @@ export function fltDdis(b: DdiBinding): FltDdis {
     FltUnregisterFilter: (address) => {
       requireExport(b.k.ke.build, 'FltUnregisterFilter');
       const flt = b.k.flt.filters;
-      const filter = filterAt(address);
+      const cpus = b.k.ke.cpus;
+      // a call made again once its wait ended (several CPUs): the teardown's second half
+      const resumed = flt.unregistering.find((f) => f.address === address);
+      const filter = resumed ?? filterAt(address);
       if (filter === undefined) {
         // the first FltUnregisterFilter freed the filter object: a second one touches freed memory (CHOICE: 0x50)
         throw new BugCheck(BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA, [b.mem.canonical(address), 0, 0, 0],
           `FltUnregisterFilter(${hex(address)}): not a registered filter (unregistered already, or never returned by FltRegisterFilter)`);
       }
-      const cpus = b.k.ke.cpus;
-      // a server port still open holds the filter's rundown: FltUnregisterFilter waits for it ([DOC]
-      // ifs/closing-the-communication-server-port: close it "before calling FltUnregisterFilter" to avoid a hang)
-      // (CHOICE: on every CPU count — only the unregistering thread itself closes the port, in its unload or its failed DriverEntry)
-      const open = b.k.flt.ports.servers.find((s) => s.open && s.filter === filter);
-      if (open !== undefined) {
-        waitsForever(b, `FltUnregisterFilter(${hex(address)}) with its communication server port ${open.name} still open (FltCloseCommunicationPort was not called before it)`);
+      if (resumed === undefined) {
+        // a server port still open holds the filter's rundown: FltUnregisterFilter waits for it ([DOC]
+        // ifs/closing-the-communication-server-port: close it "before calling FltUnregisterFilter" to avoid a hang)
+        // (CHOICE: on every CPU count — only the unregistering thread itself closes the port, in its unload or its failed DriverEntry)
+        const open = b.k.flt.ports.servers.find((s) => s.open && s.filter === filter);
+        if (open !== undefined) {
+          waitsForever(b, `FltUnregisterFilter(${hex(address)}) with its communication server port ${open.name} still open (FltCloseCommunicationPort was not called before it)`);
+        }
+        flt.filters.splice(flt.filters.indexOf(filter), 1);
+        b.k.rec.log('FltUnregisterFilter', [hex(address)]);
+        // the connections still open: DisconnectNotifyCallback for each, then the filter manager closes the client ports
+        b.k.flt.ports.unregistered(filter);
+        // every context attached for the filter is deleted (the references the driver holds stay its own)
+        b.k.flt.contexts.unregistered(filter);
+        // the instance's teardown begins: InstanceTeardownStartCallback, before the operations drain ([DOC]
+        // nc-fltkernel-pflt_instance_teardown_callback; FLTFL_INSTANCE_TEARDOWN_FILTER_UNLOAD)
+        teardown(filter, filter.registration.InstanceTeardownStartCallback);
+        flt.unregistering.push(filter);
       }
-      flt.filters.splice(flt.filters.indexOf(filter), 1);
-      b.k.rec.log('FltUnregisterFilter', [hex(address)]);
-      // the connections still open: DisconnectNotifyCallback for each, then the filter manager closes the client ports
-      b.k.flt.ports.unregistered(filter);
-      // every context attached for the filter is deleted (the references the driver holds stay its own)
-      b.k.flt.contexts.unregistered(filter);
       // [DOC] it returns once the filter's outstanding operations have drained (rundown of the filter): its routines
-      // running on other CPUs return, and the post-operations still owed are called with FLTFL_POST_OPERATION_DRAINING
-      if ((cpus.inflight.get(filter) ?? 0) > 0) cpus.block({ what: 'the minifilter operations still running on other CPUs', ready: () => (cpus.inflight.get(filter) ?? 0) === 0, sync: filter.address }, { value: undefined });
+      // running on other CPUs return, and the post-operations still owed are called with FLTFL_POST_OPERATION_DRAINING.
+      // The thread waits, then makes this call again (`resumed`)
+      if ((cpus.inflight.get(filter) ?? 0) > 0) cpus.block({ what: 'the minifilter operations still running on other CPUs', ready: () => (cpus.inflight.get(filter) ?? 0) === 0, sync: filter.address });
       cpus.syncAcquire(filter.address);
+      flt.unregistering.splice(flt.unregistering.indexOf(filter), 1);
+      // every operation has drained: InstanceTeardownCompleteCallback, then the instance goes
+      teardown(filter, filter.registration.InstanceTeardownCompleteCallback);
       if (filter.instance !== 0) b.mem.free(filter.instance);
       b.mem.free(filter.address);
     },

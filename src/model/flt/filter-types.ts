@@ -51,6 +51,12 @@ export type FltPostOperation = (Data: number, FltObjects: number, CompletionCont
 export type FltFilterUnload = (Flags: number) => NTSTATUS;
 /** PFLT_INSTANCE_SETUP_CALLBACK: (FltObjects, Flags, VolumeDeviceType, VolumeFilesystemType) → NTSTATUS. */
 export type FltInstanceSetup = (FltObjects: number, Flags: number, VolumeDeviceType: number, VolumeFilesystemType: number) => NTSTATUS;
+/** PFLT_INSTANCE_TEARDOWN_CALLBACK: (FltObjects, Reason). */
+export type FltInstanceTeardown = (FltObjects: number, Reason: number) => void;
+/** PFLT_INSTANCE_QUERY_TEARDOWN_CALLBACK: (FltObjects, Flags) → STATUS_SUCCESS or STATUS_FLT_DO_NOT_DETACH. */
+export type FltInstanceQueryTeardown = (FltObjects: number, Flags: number) => NTSTATUS;
+/** FLT_INSTANCE_TEARDOWN_FLAGS: the minifilter driver is being unloaded (fltKernel.h). */
+export const FLTFL_INSTANCE_TEARDOWN_FILTER_UNLOAD = 0x00000002;
 
 /**
  * PFLT_CONNECT_NOTIFY: (ClientPort, ServerPortCookie, ConnectionContext, SizeOfContext, &ConnectionPortCookie) →
@@ -124,6 +130,10 @@ export interface FltRegistrationInput {
   readonly ContextRegistration?: readonly FltContextRegistration[];
   readonly FilterUnloadCallback: FltFilterUnload | null;
   readonly InstanceSetupCallback: FltInstanceSetup | null;
+  /** Read, never called: only a manual detach (FilterDetach, FltDetachVolume) asks it, and nothing here detaches one. */
+  readonly InstanceQueryTeardownCallback?: FltInstanceQueryTeardown | null;
+  readonly InstanceTeardownStartCallback?: FltInstanceTeardown | null;
+  readonly InstanceTeardownCompleteCallback?: FltInstanceTeardown | null;
 }
 
 export interface FltRoutines {

@@ -157,6 +157,8 @@ function enterAtIrql(ke: KernelCore, irql: number, fn: () => void): () => void {
 export class FltFilters {
   /** @internal registered minifilters, in registration order */
   readonly filters: FltFilter[] = [];
+  /** @internal filters whose FltUnregisterFilter waits for their operations to drain (several CPUs) */
+  readonly unregistering: FltFilter[] = [];
   /** @internal name information blocks, by address */
   readonly names = new Map<number, FileNameInfo>();
   /** @internal FLT_CALLBACK_DATA blocks of operations in progress → the requesting process and the file's path */
