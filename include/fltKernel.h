@@ -296,6 +296,7 @@ FLTAPI NTSTATUS FltQueueDeferredIoWorkItem(PFLT_DEFERRED_IO_WORKITEM FltWorkItem
     WORK_QUEUE_TYPE QueueType, PVOID Context) KIMPORT(FltQueueDeferredIoWorkItem);
 FLTAPI VOID FltCompletePendedPreOperation(PFLT_CALLBACK_DATA CallbackData, FLT_PREOP_CALLBACK_STATUS CallbackStatus, PVOID Context)
     KIMPORT(FltCompletePendedPreOperation);
+FLTAPI VOID FltCompletePendedPostOperation(PFLT_CALLBACK_DATA CallbackData) KIMPORT(FltCompletePendedPostOperation);
 #define FLT_IS_IRP_OPERATION(Data) (((Data)->Flags & FLTFL_CALLBACK_DATA_IRP_OPERATION) != 0)
 
 PSH_EXTERN_C_END

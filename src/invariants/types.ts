@@ -245,12 +245,14 @@ export function baseSignature(signature: string): string {
 
 /**
  * An operation a minifilter pended and never resumed: on one CPU its caller waits forever (routine-returns), on
- * several the wait is a deadlock once nothing else runs (no-deadlock). One bug, named by the pre-operation.
+ * several the wait is a deadlock once nothing else runs (no-deadlock). One bug, named by the pre- or post-operation.
  */
 function pendedSite(v: Violation): string | undefined {
-  const routine = v.invariant === 'routine-returns' ? /^(\S+) returned FLT_PREOP_PENDING and nothing called FltCompletePendedPreOperation/.exec(v.message)?.[1]
-    : v.invariant === 'no-deadlock' ? /waits for the \S+ (\S+) pended \(FltCompletePendedPreOperation\)/.exec(v.message)?.[1] : undefined;
-  return routine === undefined ? undefined : `pended|-|-|${routine} returns FLT_PREOP_PENDING and nothing resumes the operation`;
+  const m = v.invariant === 'routine-returns' ? /^(\S+) returned (FLT_PREOP_PENDING|FLT_POSTOP_MORE_PROCESSING_REQUIRED) and nothing called FltCompletePended(?:Pre|Post)Operation/.exec(v.message)
+    : v.invariant === 'no-deadlock' ? /waits for the \S+ (\S+) pended \(FltCompletePended(Pre|Post)Operation\)/.exec(v.message) : null;
+  if (m === null || m === undefined) return undefined;
+  const returned = m[2] === 'Pre' ? 'FLT_PREOP_PENDING' : m[2] === 'Post' ? 'FLT_POSTOP_MORE_PROCESSING_REQUIRED' : m[2];
+  return `pended|-|-|${m[1]} returns ${returned} and nothing resumes the operation`;
 }
 
 function symptomOf(v: Violation, record: RunRecord): string {

@@ -276,6 +276,7 @@ const EXPORTED_SINCE: ReadonlyMap<string, readonly [number, number, number]> = n
   ['FltFreeDeferredIoWorkItem', [6, 0, 6000]],
   ['FltQueueDeferredIoWorkItem', [6, 0, 6000]],
   ['FltCompletePendedPreOperation', [6, 0, 6000]],
+  ['FltCompletePendedPostOperation', [6, 0, 6000]],
   ['ZwQueryInformationProcess', [5, 1, 0]],
   ['vDbgPrintEx', [5, 1, 0]],
   ['PsSetCreateProcessNotifyRoutineEx', [6, 0, 6001]],

@@ -421,5 +421,5 @@ export const DDI_NAMES: readonly string[] = [
   'FltReferenceFileNameInformation', 'FltReleaseFileNameInformation', 'FltGetRequestorProcessId', 'FltDoCompletionProcessingWhenSafe',
   'FltBuildDefaultSecurityDescriptor', 'FltFreeSecurityDescriptor', 'FltCreateCommunicationPort', 'FltCloseCommunicationPort', 'FltCloseClientPort', 'FltSendMessage',
   'FltAllocateContext', 'FltReferenceContext', 'FltReleaseContext', 'FltDeleteContext', 'FltSetStreamContext', 'FltGetStreamContext', 'FltSetStreamHandleContext',
-  'FltGetStreamHandleContext', 'FltAllocateDeferredIoWorkItem', 'FltFreeDeferredIoWorkItem', 'FltQueueDeferredIoWorkItem', 'FltCompletePendedPreOperation',
+  'FltGetStreamHandleContext', 'FltAllocateDeferredIoWorkItem', 'FltFreeDeferredIoWorkItem', 'FltQueueDeferredIoWorkItem', 'FltCompletePendedPreOperation', 'FltCompletePendedPostOperation',
 ];

@@ -147,3 +147,56 @@ describe('a pre-operation that pends (FLT_PREOP_PENDING) and a deferred-I/O work
     expect(leak.violations.map((v) => v.message)).toEqual([expect.stringMatching(/FMdw/)]);
   });
 });
+
+/** A minifilter whose post-write pends the completion (FLT_POSTOP_MORE_PROCESSING_REQUIRED) to a deferred-I/O work item. */
+function postPender(log: string[], resumes: number, queue = true): DriverModule {
+  return {
+    name: 'fltpost', imports: ['FltRegisterFilter'], description: 'a minifilter that pends its post-writes', logsEvents: false, parse: () => [],
+    instantiate: () => ({
+      DriverEntry(ddi: Ddi) {
+        const filter = { value: 0 };
+        const named = <F extends object>(name: string, f: F): F => Object.defineProperty(f, 'name', { value: name });
+        const work = named('ResumeWrite', (item: number, data: number) => {
+          log.push(`work irql=${ddi.KeGetCurrentIrql()} pid=${ddi.PsGetCurrentProcessId()}`);
+          ddi.FltFreeDeferredIoWorkItem(item);
+          for (let k = 0; k < resumes; k++) ddi.FltCompletePendedPostOperation(data);
+        });
+        const st = ddi.FltRegisterFilter(0, {
+          Size: 0, Version: 0x202, Flags: 0,
+          OperationRegistration: [{
+            MajorFunction: FLT_MAJOR.IRP_MJ_WRITE, Flags: 0, PreOperation: null,
+            PostOperation: named('PostWrite', (data: number) => {
+              log.push(`post irql=${ddi.KeGetCurrentIrql()}`);
+              if (queue) ddi.FltQueueDeferredIoWorkItem(ddi.FltAllocateDeferredIoWorkItem(), data, work, 1, 0);
+              return 1; // FLT_POSTOP_MORE_PROCESSING_REQUIRED
+            }),
+          }],
+          FilterUnloadCallback: () => {
+            ddi.FltUnregisterFilter(filter.value);
+            return 0;
+          },
+          InstanceSetupCallback: null,
+        }, filter);
+        return st !== 0 ? st : ddi.FltStartFiltering(filter.value);
+      },
+    }),
+  };
+}
+
+describe('a post-operation that pends (FLT_POSTOP_MORE_PROCESSING_REQUIRED) and FltCompletePendedPostOperation', () => {
+  test('resumed from the work item: the worker runs at PASSIVE_LEVEL in the System process, then the write completes', () => {
+    const log: string[] = [];
+    const r = runAndCheck(postPender(log, 1), scenario('win10-x64', [...ops, { op: 'UnloadDriver' }]), INVARIANTS);
+    expect(log).toEqual(['post irql=2', 'work irql=0 pid=4']);
+    expect(r.record.files?.map((f) => f.status)).toEqual(['STATUS_SUCCESS']);
+    expect(r.violations).toEqual([]);
+  });
+  test('never resumed, with a work item or without: the caller waits forever (routine-returns); resumed twice: bug check 0x44', () => {
+    for (const d of [postPender([], 0), postPender([], 0, false)]) {
+      const r = runAndCheck(d, scenario('win10-x64', ops), INVARIANTS);
+      expect(r.violations.map((v) => v.invariant)).toEqual(['routine-returns']);
+      expect(r.violations[0].message).toMatch(/^PostWrite returned FLT_POSTOP_MORE_PROCESSING_REQUIRED and nothing called FltCompletePendedPostOperation: the caller waits forever/);
+    }
+    expect(simulate(postPender([], 2), scenario('win10-x64', ops)).bugCheck?.code).toBe(0x44);
+  });
+});

@@ -43,3 +43,33 @@ describe('a create never resumed', () => {
     expect(fuzz({ driver: pend, seed: 1, runs: 500, profile: 'adversarial' }).findings).toEqual([]);
   });
 });
+
+/** test/fixtures/flt/postscan.c: a post-write pended to a deferred-I/O work item that logs the write and resumes it. */
+describe('a post-operation pended (FLT_POSTOP_MORE_PROCESSING_REQUIRED, FltCompletePendedPostOperation)', () => {
+  let scan: DriverModule;
+  let scanForget: DriverModule;
+  beforeAll(async () => {
+    scan = await loadWasmDriver('test/fixtures/flt/postscan.c', { fibers: true });
+    scanForget = await loadWasmDriver('test/fixtures/flt/postscan-forget.c', { fibers: true });
+  }, 240_000);
+  test.each(['winvista-x86', 'win10-x64'])('on %s, the work routine logs the write and resumes its completion; the writer gets its status', (build) => {
+    const r = runAndCheck(scan, scenario(build, ops), INVARIANTS);
+    expect(r.violations).toEqual([]);
+    expect(r.record.files?.map((f) => f.status)).toEqual(['STATUS_SUCCESS', 'STATUS_SUCCESS', 'STATUS_OBJECT_NAME_COLLISION']);
+    const post = r.record.phases.find((p) => p.flt?.kind === 'post');
+    expect(post?.flt?.returned).toBe('FLT_POSTOP_MORE_PROCESSING_REQUIRED');
+    const work = r.record.phases.filter((p) => p.flt?.kind === 'work-item');
+    expect(work.map((p) => `${p.flt?.routine} ${p.flt?.irql}`)).toEqual(['ScanWorker PASSIVE_LEVEL']);
+    expect(work[0].ddi.map((d) => d.name)).toEqual(['FltGetFileNameInformation', 'FltReleaseFileNameInformation', 'FltFreeDeferredIoWorkItem', 'ExFreePoolWithTag', 'FltCompletePendedPostOperation']);
+    expect(r.record.phases.flatMap((p) => p.prints.map((l) => l.text))).toEqual([expect.stringMatching(/^POSTSCAN write pid=\d+ path=\\Device\\HarddiskVolume3\\Users\\Alice\\Documents\\budget\.xlsx\n$/)]);
+  });
+  test('one never resumed is one finding on one CPU and on several, named by the post-operation; the correct filter passes', () => {
+    const signature = 'pended|-|-|PostWrite returns FLT_POSTOP_MORE_PROCESSING_REQUIRED and nothing resumes the operation';
+    const r = fuzz({ driver: scanForget, seed: 1, runs: 500, profile: 'adversarial', cpus: 4 });
+    expect(r.findings.map((f) => f.signature)).toEqual([signature]);
+    expect(r.findings[0].scenario.ops.filter((o) => o.op === 'FileOp')).toEqual([expect.objectContaining({ operation: 'Write' })]);
+    const one = fuzz({ driver: scanForget, seed: 1, runs: 200, cpus: 1 });
+    expect(one.findings.map((f) => `${f.invariant.id} ${f.signature}`)).toEqual([`routine-returns ${signature}`]);
+    expect(fuzz({ driver: scan, seed: 1, runs: 500, profile: 'adversarial', cpus: 4 }).findings).toEqual([]);
+  });
+});

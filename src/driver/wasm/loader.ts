@@ -140,7 +140,7 @@ export const WASM_DDI_NAMES: readonly string[] = [
   'FltReferenceFileNameInformation', 'FltReleaseFileNameInformation', 'FltGetRequestorProcessId', 'FltDoCompletionProcessingWhenSafe',
   'FltBuildDefaultSecurityDescriptor', 'FltFreeSecurityDescriptor', 'FltCreateCommunicationPort', 'FltCloseCommunicationPort', 'FltCloseClientPort', 'FltSendMessage',
   'FltAllocateContext', 'FltReferenceContext', 'FltReleaseContext', 'FltDeleteContext', 'FltSetStreamContext', 'FltGetStreamContext', 'FltSetStreamHandleContext',
-  'FltGetStreamHandleContext', 'FltAllocateDeferredIoWorkItem', 'FltFreeDeferredIoWorkItem', 'FltQueueDeferredIoWorkItem', 'FltCompletePendedPreOperation',
+  'FltGetStreamHandleContext', 'FltAllocateDeferredIoWorkItem', 'FltFreeDeferredIoWorkItem', 'FltQueueDeferredIoWorkItem', 'FltCompletePendedPreOperation', 'FltCompletePendedPostOperation',
   ...PLAIN_DDIS, ...PRINTF_ROUTINES.keys(),
 ];
 
@@ -1140,6 +1140,7 @@ function importLayer(img: PreparedImage, verifier: boolean, coverage?: CoverageC
     FltFreeDeferredIoWorkItem: (item) => ddi.FltFreeDeferredIoWorkItem(n(item)),
     FltQueueDeferredIoWorkItem: (item, data, routine, queue, context) => ddi.FltQueueDeferredIoWorkItem(n(item), n(data), fltWork(n(routine)), n(queue), n(context)),
     FltCompletePendedPreOperation: (data, status, context) => ddi.FltCompletePendedPreOperation(n(data), n(status), n(context)),
+    FltCompletePendedPostOperation: (data) => ddi.FltCompletePendedPostOperation(n(data)),
     ObGetFilterVersion: () => ddi.ObGetFilterVersion(),
     // LARGE_INTEGER returned by value: through a hidden result pointer (the wasm C ABI for unions), or as i64
     KeQueryPerformanceCounter: (...a) => {

@@ -180,6 +180,8 @@ export interface FltRoutines {
   FltQueueDeferredIoWorkItem(FltWorkItem: number, Data: number, WorkerRoutine: FltDeferredIoWorkItemRoutine, QueueType: number, Context: number): NTSTATUS;
   /** Resumes an operation a pre-operation pended, as if it had returned CallbackStatus (and Context as its completion context). */
   FltCompletePendedPreOperation(CallbackData: number, CallbackStatus: number, Context: number): void;
+  /** Resumes the completion of an operation a post-operation pended (it returned FLT_POSTOP_MORE_PROCESSING_REQUIRED). */
+  FltCompletePendedPostOperation(CallbackData: number): void;
 }
 
 /** The layouts, per pointer size (fltKernel.h; the shim's _Static_asserts hold the same numbers). */

@@ -157,6 +157,8 @@ function enterAtIrql(ke: KernelCore, irql: number, fn: () => void): () => void {
 export class FltFilters {
   /** @internal registered minifilters, in registration order */
   readonly filters: FltFilter[] = [];
+  /** @internal the FLT_CALLBACK_DATA of operations whose post-operation has been called (a work item queued now pends the post) */
+  readonly inPost = new Set<number>();
   /** @internal filters whose FltUnregisterFilter waits for their operations to drain (several CPUs) */
   readonly unregistering: FltFilter[] = [];
   /** @internal name information blocks, by address */
@@ -324,6 +326,34 @@ export class FltFilters {
     return true;
   }
 
+  /**
+   * A post-operation that returned FLT_POSTOP_MORE_PROCESSING_REQUIRED (not through FltDoCompletionProcessingWhenSafe):
+   * the completion waits until the filter calls FltCompletePendedPostOperation, usually from the deferred-I/O work item
+   * it queued ([DOC] ifs/pending-an-i-o-operation-in-a-postoperation-callback-routine). The operation keeps holding
+   * the filter's rundown; one nothing resumes leaves its caller waiting forever.
+   */
+  private *pendedPostG(call: Call, data: number, routine: string): Generator<void, void, void> {
+    const { ke } = this;
+    const pendedPost = this.pending.pendedPost;
+    if (!pendedPost.has(data)) pendedPost.set(data, false);
+    yield* this.workItemsG();
+    if (pendedPost.get(data) === false) {
+      const s = ke.cpus.sched;
+      if (s !== null && s.running !== null) {
+        s.running.routine = 'the filter manager';
+        s.block({ what: `the ${call.major} ${routine} pended (FltCompletePendedPostOperation)`, ready: () => pendedPost.get(data) === true, sync: data });
+        yield;
+        ke.cpus.syncAcquire(data);
+      }
+    }
+    if (pendedPost.get(data) !== true) {
+      const phase = [...ke.rec.record.phases].reverse().find((p) => p.flt?.routine === routine);
+      ke.stop(new VerifierStop(CHECKS.watchdog, `${routine} returned FLT_POSTOP_MORE_PROCESSING_REQUIRED and nothing called FltCompletePendedPostOperation: the caller waits forever (${call.major} of ${call.path})`),
+        'FltCallback', phase?.seq ?? null);
+    }
+    pendedPost.delete(data);
+  }
+
   /** @internal FltQueueDeferredIoWorkItem: the work item, in the name of the operation in progress it was queued for */
   queueWork(w: DeferredWork): void {
     const call = this.calls.get(w.data);
@@ -462,18 +492,24 @@ export class FltFilters {
         const atDispatch = post === 'async' && (major === 'IRP_MJ_WRITE' || major === 'IRP_MJ_READ');
         const thread = atDispatch ? this.processes.systemThread() : io.thread;
         const ctx = mem.ptr(context);
+        this.inPost.add(data);
         const returned = yield* this.callG(call, 'post', routineName(postOp), () => postOp(data, objects, ctx, 0) >>> 0, atDispatch ? DISPATCH_LEVEL : PASSIVE_LEVEL, thread, true, false);
         const queued = this.safePosts.get(data) ?? [];
         this.safePosts.delete(data);
-        if (returned === FLT_POSTOP_MORE_PROCESSING_REQUIRED) {
+        if (returned === FLT_POSTOP_MORE_PROCESSING_REQUIRED && queued.length > 0) {
+          // FltDoCompletionProcessingWhenSafe queued the rest: the filter manager completes the operation after it
           for (const q of queued) {
             yield* this.callG(call, 'safe-post', routineName(q.routine), () => q.routine(q.data, q.objects, q.context, q.flags) >>> 0, PASSIVE_LEVEL, this.processes.systemThread(), true);
           }
+        } else if (returned === FLT_POSTOP_MORE_PROCESSING_REQUIRED) {
+          yield* this.pendedPostG(call, data, routineName(postOp));
         }
       }
       return mem.u32(data + L.data.Status) >>> 0;
     } finally {
       this.settle(data);
+      this.inPost.delete(data);
+      this.pending.pendedPost.delete(data);
       this.calls.delete(data);
       this.pending.pended.delete(data);
       this.callbackData.delete(data);

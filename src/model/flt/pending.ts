@@ -24,4 +24,9 @@ export class FltPending {
    * then what it passed
    */
   readonly pended = new Map<number, { readonly status: FltPreOperationStatus; readonly context: number } | null>();
+  /**
+   * @internal the FLT_CALLBACK_DATA of each operation whose post-operation pended it (a work item queued from it, or
+   * FLT_POSTOP_MORE_PROCESSING_REQUIRED returned) → whether FltCompletePendedPostOperation has resumed it
+   */
+  readonly pendedPost = new Map<number, boolean>();
 }

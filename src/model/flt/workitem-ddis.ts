@@ -1,7 +1,8 @@
 /**
  * Deferred-I/O work items and pended pre-operations: FltAllocateDeferredIoWorkItem, FltFreeDeferredIoWorkItem,
- * FltQueueDeferredIoWorkItem, FltCompletePendedPreOperation ([DOC] fltkernel/nf-fltkernel-fltallocatedeferredioworkitem,
- * -fltfreedeferredioworkitem, -fltqueuedeferredioworkitem, -fltcompletependedpreoperation). flt/pending.ts holds them.
+ * FltQueueDeferredIoWorkItem, FltCompletePendedPreOperation, FltCompletePendedPostOperation ([DOC]
+ * fltkernel/nf-fltkernel-fltallocatedeferredioworkitem, -fltfreedeferredioworkitem, -fltqueuedeferredioworkitem,
+ * -fltcompletependedpreoperation, -fltcompletependedpostoperation). flt/pending.ts holds them.
  */
 import type { DdiBinding } from '../components.js';
 import type { Ddi } from '../ddi.js';
@@ -11,7 +12,7 @@ import { requireExport, routineName } from '../mm/sysldr.js';
 import { STATUS_FLT_NOT_SAFE_TO_POST_OPERATION, STATUS_INVALID_PARAMETER, STATUS_SUCCESS } from '../status.js';
 import { FLT_PREOP_COMPLETE, PREOP_NAMES } from './filter-types.js';
 
-export type FltWorkItemDdis = Pick<Ddi, 'FltAllocateDeferredIoWorkItem' | 'FltFreeDeferredIoWorkItem' | 'FltQueueDeferredIoWorkItem' | 'FltCompletePendedPreOperation'>;
+export type FltWorkItemDdis = Pick<Ddi, 'FltAllocateDeferredIoWorkItem' | 'FltFreeDeferredIoWorkItem' | 'FltQueueDeferredIoWorkItem' | 'FltCompletePendedPreOperation' | 'FltCompletePendedPostOperation'>;
 
 const WORK_ITEM_TAG = 'FMdw';
 
@@ -48,8 +49,12 @@ export function fltWorkItemDdis(b: DdiBinding): FltWorkItemDdis {
       // [DOC] it fails when the target instance is being torn down: the filter is unregistering
       if (!b.k.flt.filters.filters.some((f) => f.instance !== 0 && f.owner === b.driverName)) return refuse(STATUS_FLT_NOT_SAFE_TO_POST_OPERATION, 'the instance is being torn down');
       b.k.flt.filters.queueWork({ item, data, routine, context });
-      // the operation may be resumed from now on (by a worker on another CPU before its pre-operation returns)
-      if (!pending().pended.has(data)) pending().pended.set(data, null);
+      // the operation may be resumed from now on (by a worker on another CPU before its pre- or post-operation returns)
+      if (b.k.flt.filters.inPost.has(data)) {
+        if (!pending().pendedPost.has(data)) pending().pendedPost.set(data, false);
+      } else if (!pending().pended.has(data)) {
+        pending().pended.set(data, null);
+      }
       b.k.rec.log('FltQueueDeferredIoWorkItem', [hex(item), routineName(routine)], STATUS_SUCCESS);
       return STATUS_SUCCESS;
     },
@@ -65,6 +70,17 @@ export function fltWorkItemDdis(b: DdiBinding): FltWorkItemDdis {
       }
       p.set(data, { status, context });
       b.k.rec.log('FltCompletePendedPreOperation', [hex(data), PREOP_NAMES[status] ?? String(status)]);
+    },
+    FltCompletePendedPostOperation: (data) => {
+      requireExport(b.k.ke.build, 'FltCompletePendedPostOperation');
+      const p = pending().pendedPost;
+      if (p.get(data) !== false) {
+        // CHOICE: as for the pre-operation, the filter manager completes the IRP again: bug check 0x44
+        throw new BugCheck(BUGCHECK_MULTIPLE_IRP_COMPLETE_REQUESTS, [b.mem.canonical(data), 0, 0, 0],
+          `FltCompletePendedPostOperation(${hex(data)}): not an operation a post-operation pended, or one resumed already`);
+      }
+      p.set(data, true);
+      b.k.rec.log('FltCompletePendedPostOperation', [hex(data)]);
     },
   };
 }

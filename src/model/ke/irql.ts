@@ -154,4 +154,5 @@ export const DDI_IRQL: Readonly<Record<string, IrqlRule>> = {
   FltFreeDeferredIoWorkItem: { max: DISPATCH_LEVEL },
   FltQueueDeferredIoWorkItem: { max: DISPATCH_LEVEL },
   FltCompletePendedPreOperation: { max: DISPATCH_LEVEL },
+  FltCompletePendedPostOperation: { max: DISPATCH_LEVEL },
 };
