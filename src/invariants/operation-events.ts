@@ -117,9 +117,9 @@ function notJudged(run: { record: RunRecord; operationsLogged?: readonly { op: n
 
 /**
  * A sensor that declares it monitors a kind of operation logs each one Windows carried out while its routine was
- * registered: a registry callback is called for every registry operation of every thread ([DOC] kernel/filtering-
- * registry-calls: "the configuration manager calls the RegistryCallback routine every time a thread performs a
- * registry operation"), a minifilter for every I/O operation it registered for on a volume it is attached to
+ * registered: a registry callback is called for every registry operation of every thread ([DOC]
+ * kernel/registering-for-notifications: "the configuration manager calls the routine each time that a thread attempts
+ * to perform a registry operation"), a minifilter for every I/O operation it registered for on a volume it is attached to
  * ([DOC] ifs/filter-manager-concepts). One it misses — a name compared case-sensitively, a major function it did not
  * register for, a line dropped when a name lookup failed — is an event the EDR never sees.
  */
@@ -127,7 +127,7 @@ export const operationEventsComplete: Invariant = {
   id: 'operation-events-complete',
   needsOutput: true,
   statement: 'every registry and file operation of the kinds the driver declares it monitors, carried out while its routine was registered, is logged',
-  source: 'WDK: Filtering Registry Calls (RegistryCallback "every time a thread performs a registry operation"); Filter Manager Concepts (pre/post-operation callbacks)',
+  source: 'WDK: Registering for Notifications (RegistryCallback "each time that a thread attempts to perform a registry operation"); Filter Manager Concepts (pre/post-operation callbacks)',
   check(run) {
     const { record, declared, operationsLogged } = run;
     if (declared === undefined || operationsLogged === undefined) return [];
@@ -168,8 +168,8 @@ export const operationEventsComplete: Invariant = {
 /**
  * Each registry or file line a driver logs names an operation that happened, by the process that made it: a minifilter
  * that reports PsGetCurrentProcessId() from a deferred work item or a safe post-operation names the System process
- * (those run in a system worker thread: [DOC] ifs/fltqueuedeferrediowork item, FltDoCompletionProcessingWhenSafe —
- * FltGetRequestorProcessId names the requester), and a registry callback that prints the wrong UNICODE_STRING names
+ * (those run in a system worker thread: [DOC] nf-fltkernel-fltqueuedeferredioworkitem,
+ * nf-fltkernel-fltdocompletionprocessingwhensafe — nf-fltkernel-fltgetrequestorprocessid names the requester), and a registry callback that prints the wrong UNICODE_STRING names
  * another key. Each operation is logged once per kind: a line from the pre- and one from the post-operation for the
  * same event is the same event twice.
  */
