@@ -268,8 +268,16 @@ function symptomOf(v: Violation, record: RunRecord): string {
   const halt = HALTS.has(v.invariant);
   const b = halt ? record.bugCheck : null;
   const fn = halt ? (b?.function ?? record.verifierStop?.function ?? '-') : '-';
-  const skeleton = v.message
-    .replace(/\s*\([^()]*\)/g, '').replace(/"[^"]*"/g, '"…"').replace(/\bIRP_MJ_[A-Z_]+/g, 'IRP_MJ_*')
+  // parentheses hold detail, nested ones too (a race's two accesses, each with its operation and CPU): innermost first,
+  // until none is left — a message of ours has two levels at most
+  let plain = v.message;
+  for (let level = 0; level < 4; level++) {
+    const outer = plain.replace(/\s*\([^()]*\)/g, '');
+    if (outer === plain) break;
+    plain = outer;
+  }
+  const skeleton = plain
+    .replace(/"[^"]*"/g, '"…"').replace(/\bIRP_MJ_[A-Z_]+/g, 'IRP_MJ_*')
     .replace(/\bSTATUS_[A-Z0-9_]+/g, 'STATUS_*').replace(/\bwin[0-9a-z]+-x(?:86|64)\b/g, 'win*')
     .replace(/0x[0-9A-Fa-f]+/g, '0x#').replace(/\d+/g, '#');
   return `${v.invariant}|${b !== null ? `0x${b.code.toString(16).toUpperCase()}` : '-'}|${fn}|${skeleton}`;

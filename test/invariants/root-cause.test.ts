@@ -113,3 +113,20 @@ describe('concurrency findings by the variables and locks of the source', () => 
     expect(order.findings[0].violations[0].message).toMatch(/takes 0x[0-9A-F]+ \(proctable-lock-order!g(Table|Queue)Lock\) then/);
   }, 120_000);
 });
+
+describe('a race is one finding whichever of its two accesses came first', () => {
+  test('the read-then-write and the write-then-read of one variable by the same two routines share a signature', async () => {
+    const { reference } = await import('../../src/driver/index.js');
+    const { simulate } = await import('../../src/model/index.js');
+    const base = simulate(reference, scenario('win10-x64', []));
+    const read = { op: 0, cpu: 0, routine: 'PreWrite', access: 'read' as const, size: 4, locks: [], step: 3, line: 'instcount.c:25' };
+    const write = { op: 1, cpu: 1, routine: 'DriverUnload', access: 'write' as const, size: 4, locks: [], step: 5, line: 'instcount.c:47' };
+    const signatures = [[read, write], [write, read]].map(([first, second]) => {
+      const record = { ...base, concurrency: { schedule: { cpus: 2, kind: 'pct' as const }, timeline: [], races: [{ address: '0x1B0A0', what: 'instcount!gCount', first, second }], lockOrder: [] } };
+      const [v] = getInvariant('no-data-race').check({ record, logged: [] });
+      return signatureOf(v, record);
+    });
+    expect(signatures[0]).toBe('no-data-race|-|-|data race on instcount!gCount between DriverUnload and PreWrite');
+    expect(signatures[1]).toBe(signatures[0]);
+  });
+});
