@@ -23,11 +23,11 @@ import { FIELD_SIZE, OPERATION_KINDS, hexNorm, perSize, type DeviceDeclaration, 
 export const LOG_SPEC_FORMAT = 'psharness-log/1';
 const NOTIFICATION_KINDS: readonly LoggedKind[] = ['process-create', 'process-exit', 'thread-create', 'thread-exit', 'image-load'];
 const KINDS: readonly LoggedKind[] = [...NOTIFICATION_KINDS, ...OPERATION_KINDS];
-const FIELDS = new Set(['pid', 'ppid', 'tid', 'size', 'base', 'address', 'name', 'imagePath', 'threads', 'key', 'value', 'path']);
 /** The fields an event of each family can carry: a registry line names its key and value, a file line its path. */
+const NOTIFICATION_FIELDS = new Set(['pid', 'ppid', 'tid', 'size', 'base', 'address', 'name', 'imagePath', 'threads']);
 const REGISTRY_FIELDS = new Set(['pid', 'key', 'value']);
 const FILE_FIELDS = new Set(['pid', 'path']);
-const NOTIFICATION_FIELDS = new Set(['pid', 'ppid', 'tid', 'size', 'base', 'address', 'name', 'imagePath', 'threads']);
+const FIELDS = new Set([...NOTIFICATION_FIELDS, ...REGISTRY_FIELDS, ...FILE_FIELDS]);
 
 function fieldsOf(kind: LoggedKind): ReadonlySet<string> {
   return kind.startsWith('registry-') ? REGISTRY_FIELDS : kind.startsWith('file-') ? FILE_FIELDS : NOTIFICATION_FIELDS;

@@ -65,7 +65,7 @@ export function cmCallbackDdis(b: DdiBinding): CmCallbackDdis {
       b.k.rec.log('CmUnRegisterCallback', [`0x${cookie.toString(16)}`], STATUS_SUCCESS);
       const cpus = b.k.ke.cpus;
       // several CPUs: it returns once the callbacks in progress on other CPUs have (a CHOICE: cm/callbacks.ts)
-      if ((cpus.inflight.get(r) ?? 0) > 0) cpus.block({ what: 'the registry callbacks still running on other CPUs', ready: () => (cpus.inflight.get(r) ?? 0) === 0, sync: r.handle }, { value: undefined });
+      if (cpus.rundownHeld(r)) cpus.block({ what: 'the registry callbacks still running on other CPUs', ready: () => !cpus.rundownHeld(r), sync: r.handle }, { value: undefined });
       cpus.syncAcquire(r.handle);
       return STATUS_SUCCESS;
     },

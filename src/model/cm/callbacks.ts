@@ -372,12 +372,12 @@ export class CmCallbacks {
       st = r.routine(r.context, REG_NOTIFY_CLASS[cls], info) >>> 0;
     };
     // CHOICE: CmUnRegisterCallback waits for the callbacks in progress (the WDK only says to call it before unloading)
-    cpus.inflight.set(r, (cpus.inflight.get(r) ?? 0) + 1);
+    cpus.acquireRundown(r);
     if (cpus.sched !== null) cpus.syncAcquire(r.handle);
     try {
       yield* ke.inContext(n.thread, () => ke.runDriverCode(phase, null, fn, false));
     } finally {
-      cpus.inflight.set(r, (cpus.inflight.get(r) ?? 1) - 1);
+      cpus.releaseRundown(r);
       if (cpus.sched !== null) cpus.syncRelease(r.handle);
     }
     rec.frame = null;

@@ -141,7 +141,7 @@ export function fltDdis(b: DdiBinding): FltDdis {
       // [DOC] it returns once the filter's outstanding operations have drained (rundown of the filter): its routines
       // running on other CPUs return, and the post-operations still owed are called with FLTFL_POST_OPERATION_DRAINING.
       // The thread waits, then makes this call again (`resumed`)
-      if ((cpus.inflight.get(filter) ?? 0) > 0) cpus.block({ what: 'the minifilter operations still running on other CPUs', ready: () => (cpus.inflight.get(filter) ?? 0) === 0, sync: filter.address });
+      if (cpus.rundownHeld(filter)) cpus.block({ what: 'the minifilter operations still running on other CPUs', ready: () => !cpus.rundownHeld(filter), sync: filter.address });
       cpus.syncAcquire(filter.address);
       flt.unregistering.splice(flt.unregistering.indexOf(filter), 1);
       // every operation has drained: InstanceTeardownCompleteCallback, then the instance goes

@@ -121,12 +121,12 @@ export function* runFilterRoutine(ke: KernelCore, filter: FltFilter, phase: Phas
   const body = enterAtIrql(ke, irql, () => {
     returned = fn();
   });
-  cpus.inflight.set(filter, (cpus.inflight.get(filter) ?? 0) + 1);
+  cpus.acquireRundown(filter);
   if (cpus.sched !== null) cpus.syncAcquire(filter.address);
   try {
     yield* ke.inContext(thread, () => ke.runDriverCode(phase, null, body, false));
   } finally {
-    cpus.inflight.set(filter, (cpus.inflight.get(filter) ?? 1) - 1);
+    cpus.releaseRundown(filter);
     if (cpus.sched !== null) cpus.syncRelease(filter.address);
   }
   ke.rec.frame = null;
@@ -283,27 +283,14 @@ export class FltFilters {
     if (!this.pending.pended.has(data)) this.pending.pended.set(data, null);
     // the pended operation holds the filter's rundown: FltUnregisterFilter waits for it
     const { cpus } = ke;
-    cpus.inflight.set(call.filter, (cpus.inflight.get(call.filter) ?? 0) + 1);
+    cpus.acquireRundown(call.filter);
     try {
-      yield* this.workItemsG();
-      if (this.pending.pended.get(data) === null) {
-        const s = cpus.sched;
-        if (s !== null && s.running !== null) {
-          s.running.routine = 'the filter manager';
-          s.block({ what: `the ${call.major} ${routine} pended (FltCompletePendedPreOperation)`, ready: () => this.pending.pended.get(data) !== null, sync: data });
-          yield;
-          cpus.syncAcquire(data);
-        }
-      }
+      yield* this.resumptionG(call, data, routine, 'FLT_PREOP_PENDING', 'FltCompletePendedPreOperation', () => (this.pending.pended.get(data) ?? null) !== null);
     } finally {
-      cpus.inflight.set(call.filter, (cpus.inflight.get(call.filter) ?? 1) - 1);
+      cpus.releaseRundown(call.filter);
     }
-    const resumed = this.pending.pended.get(data);
-    if (resumed === null || resumed === undefined) {
-      const phase = [...ke.rec.record.phases].reverse().find((p) => p.flt?.routine === routine);
-      return ke.stop(new VerifierStop(CHECKS.watchdog, `${routine} returned FLT_PREOP_PENDING and nothing called FltCompletePendedPreOperation: the caller waits forever (${call.major} of ${call.path})`),
-        'FltCallback', phase?.seq ?? null);
-    }
+    // resumptionG returned: FltCompletePendedPreOperation has set it
+    const resumed = this.pending.pended.get(data) as { readonly status: number; readonly context: number };
     this.pending.pended.delete(data);
     if (resumed.status === FLT_PREOP_SUCCESS_WITH_CALLBACK) ke.mem.setPtr(context, resumed.context);
     return resumed.status;
@@ -313,17 +300,15 @@ export class FltFilters {
   private owe(data: number, filter: FltFilter): void {
     const { cpus } = this.ke;
     this.awaitingPost.set(data, filter);
-    cpus.inflight.set(filter, (cpus.inflight.get(filter) ?? 0) + 1);
+    cpus.acquireRundown(filter);
   }
 
-  /** The post-operation owed is called now (or never, the operation ending first): true when one was owed. */
-  private settle(data: number): boolean {
+  /** The operation has ended: the rundown its owed post-operation held (if any) is released. */
+  private settle(data: number): void {
     const filter = this.awaitingPost.get(data);
-    if (filter === undefined) return false;
-    const { cpus } = this.ke;
+    if (filter === undefined) return;
     this.awaitingPost.delete(data);
-    cpus.inflight.set(filter, (cpus.inflight.get(filter) ?? 1) - 1);
-    return true;
+    this.ke.cpus.releaseRundown(filter);
   }
 
   /**
@@ -333,25 +318,32 @@ export class FltFilters {
    * the filter's rundown; one nothing resumes leaves its caller waiting forever.
    */
   private *pendedPostG(call: Call, data: number, routine: string): Generator<void, void, void> {
-    const { ke } = this;
     const pendedPost = this.pending.pendedPost;
     if (!pendedPost.has(data)) pendedPost.set(data, false);
+    yield* this.resumptionG(call, data, routine, 'FLT_POSTOP_MORE_PROCESSING_REQUIRED', 'FltCompletePendedPostOperation', () => pendedPost.get(data) === true);
+    pendedPost.delete(data);
+  }
+
+  /**
+   * A pended operation waits to be resumed (pre- or post-operation alike): the system worker runs the work items
+   * queued (the filter's own among them); on several CPUs another thread may still resume it; one nothing resumes
+   * leaves its caller waiting forever — named by the routine that pended it and what it `returned`.
+   */
+  private *resumptionG(call: Call, data: number, routine: string, returned: string, resumer: string, resumed: () => boolean): Generator<void, void, void> {
+    const { ke } = this;
     yield* this.workItemsG();
-    if (pendedPost.get(data) === false) {
-      const s = ke.cpus.sched;
-      if (s !== null && s.running !== null) {
-        s.running.routine = 'the filter manager';
-        s.block({ what: `the ${call.major} ${routine} pended (FltCompletePendedPostOperation)`, ready: () => pendedPost.get(data) === true, sync: data });
-        yield;
-        ke.cpus.syncAcquire(data);
-      }
+    const s = ke.cpus.sched;
+    if (!resumed() && s !== null && s.running !== null) {
+      s.running.routine = 'the filter manager';
+      s.block({ what: `the ${call.major} ${routine} pended (${resumer})`, ready: resumed, sync: data });
+      yield;
+      ke.cpus.syncAcquire(data);
     }
-    if (pendedPost.get(data) !== true) {
+    if (!resumed()) {
       const phase = [...ke.rec.record.phases].reverse().find((p) => p.flt?.routine === routine);
-      ke.stop(new VerifierStop(CHECKS.watchdog, `${routine} returned FLT_POSTOP_MORE_PROCESSING_REQUIRED and nothing called FltCompletePendedPostOperation: the caller waits forever (${call.major} of ${call.path})`),
+      ke.stop(new VerifierStop(CHECKS.watchdog, `${routine} returned ${returned} and nothing called ${resumer}: the caller waits forever (${call.major} of ${call.path})`),
         'FltCallback', phase?.seq ?? null);
     }
-    pendedPost.delete(data);
   }
 
   /** @internal FltQueueDeferredIoWorkItem: the work item, in the name of the operation in progress it was queued for */

@@ -213,12 +213,12 @@ export class FltPorts {
     const { ke } = this;
     const { cpus } = ke;
     // the call holds the filter's rundown from here: FltUnregisterFilter waits for it
-    cpus.inflight.set(filter, (cpus.inflight.get(filter) ?? 0) + 1);
+    cpus.acquireRundown(filter);
     try {
       if (cpus.sched !== null && cpus.sched.point(`${routine} starts`)) yield;
       return yield* this.runG(filter, kind, routine, fn, thread, port, connection);
     } finally {
-      cpus.inflight.set(filter, (cpus.inflight.get(filter) ?? 1) - 1);
+      cpus.releaseRundown(filter);
     }
   }
 

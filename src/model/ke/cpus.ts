@@ -22,8 +22,26 @@ export class Cpus {
   sched: Scheduler | null = null;
   /** @internal */
   races: RaceDetector | null = null;
-  /** @internal calls of each notify routine (or object-callback registration) now running: its removal waits for them */
-  readonly inflight = new Map<unknown, number>();
+  /**
+   * @internal calls of each notify routine, callback registration or minifilter now running (and operations a filter
+   * still owes a call): its removal waits for them — NT's rundown protection (ExAcquireRundownProtection)
+   */
+  private readonly inflight = new Map<unknown, number>();
+
+  /** @internal a call enters `key`'s rundown */
+  acquireRundown(key: unknown): void {
+    this.inflight.set(key, (this.inflight.get(key) ?? 0) + 1);
+  }
+
+  /** @internal a call leaves `key`'s rundown */
+  releaseRundown(key: unknown): void {
+    this.inflight.set(key, (this.inflight.get(key) ?? 1) - 1);
+  }
+
+  /** @internal some call still holds `key`'s rundown: its removal must wait */
+  rundownHeld(key: unknown): boolean {
+    return (this.inflight.get(key) ?? 0) > 0;
+  }
   /** @internal set while the driver's own code accesses memory (not a DDI's on its behalf) */
   driverAccess = false;
   /** @internal the site (instrument-memory's id) of the driver access being checked, when the image passes one */

@@ -56,7 +56,7 @@ export function obCallbackDdis(b: DdiBinding): ObCallbackDdis {
       b.mem.free(handle);
       b.k.rec.log('ObUnRegisterCallbacks', [b.k.ke.hex(handle)]);
       // several CPUs: it returns once the object callbacks in progress on other CPUs have (a CHOICE: kernel.ts)
-      if ((b.k.ke.cpus.inflight.get(r) ?? 0) > 0) b.k.ke.cpus.block({ what: `the object callbacks still running on other CPUs`, ready: () => (b.k.ke.cpus.inflight.get(r) ?? 0) === 0, sync: handle }, { value: undefined });
+      if (b.k.ke.cpus.rundownHeld(r)) b.k.ke.cpus.block({ what: `the object callbacks still running on other CPUs`, ready: () => !b.k.ke.cpus.rundownHeld(r), sync: handle }, { value: undefined });
       b.k.ke.cpus.syncAcquire(handle);
     },
     ObGetFilterVersion: () => OB_FLT_REGISTRATION_VERSION,

@@ -116,12 +116,12 @@ export class ObCallbacks {
     }
     // CHOICE: ObUnRegisterCallbacks waits for callbacks in progress, as the notify-routine removals do (the WDK only
     // says it must be called before unloading, which is safe only if so)
-    cpus.inflight.set(r, (cpus.inflight.get(r) ?? 0) + 1);
+    cpus.acquireRundown(r);
     if (cpus.sched !== null) cpus.syncAcquire(r.handle);
     try {
       yield* ke.inContext(thread, () => ke.runDriverCode(phase, null, fn, false));
     } finally {
-      cpus.inflight.set(r, (cpus.inflight.get(r) ?? 1) - 1);
+      cpus.releaseRundown(r);
       if (cpus.sched !== null) cpus.syncRelease(r.handle);
     }
     rec.frame = null;

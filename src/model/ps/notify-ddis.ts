@@ -46,8 +46,8 @@ export function psNotifyDdis(b: DdiBinding): PsNotifyDdis {
     k.rec.log(name, name.startsWith('PsSetCreateProcessNotifyRoutine') ? [routineName(routine), 'Remove=TRUE'] : [routineName(routine)], status);
     // the removal waits for calls of the routine already running on other CPUs: the callback block's rundown
     // protection ([WRK] ps/psnotify.c: ExWaitForCallBacks after the slot is cleared)
-    if ((cpus.inflight.get(routine) ?? 0) > 0) {
-      cpus.block({ what: `the calls of ${routineName(routine)} still running on other CPUs`, ready: () => (cpus.inflight.get(routine) ?? 0) === 0, sync: k.loaded.addressOf(routine) }, { value: status });
+    if (cpus.rundownHeld(routine)) {
+      cpus.block({ what: `the calls of ${routineName(routine)} still running on other CPUs`, ready: () => !cpus.rundownHeld(routine), sync: k.loaded.addressOf(routine) }, { value: status });
     }
     cpus.syncAcquire(k.loaded.addressOf(routine)); // the calls that ended before: their rundown reference was released
     return status;

@@ -268,7 +268,7 @@ export class NotifyRoutines {
         const epoch = loaded.lifecycleChanges;
         // the notify routine's callback block is referenced while it runs: its removal waits for this call to end
         // ([WRK] ps/psnotify.c: ExReferenceCallBackBlock / ExWaitForCallBacks → the block's rundown protection)
-        cpus.inflight.set(s.routine, (cpus.inflight.get(s.routine) ?? 0) + 1);
+        cpus.acquireRundown(s.routine);
         cb.cpu = sched.running?.cpu;
         cpus.syncAcquire(loaded.addressOf(s.routine));
         try {
@@ -277,7 +277,7 @@ export class NotifyRoutines {
           else this.ke.runCallbackNow(cb, s.routine, n.call, sched.running);
         } finally {
           rec.frame = null;
-          cpus.inflight.set(s.routine, (cpus.inflight.get(s.routine) ?? 1) - 1);
+          cpus.releaseRundown(s.routine);
           cpus.syncRelease(loaded.addressOf(s.routine));
           if (loaded.lifecycleChanges !== epoch || loaded.lifecycle > 0) cb.lifecycle = true;
         }
