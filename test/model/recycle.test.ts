@@ -37,6 +37,8 @@ beforeAll(async () => {
   // the DDI groups a surface builds on first use (rtl, processInfo, keEx): built again when it is rebound
   const obguard = await loadWasmDriver('examples/drivers/obguard.c');
   const timeline = await loadWasmDriver('examples/drivers/timeline.c');
+  // its runs grow the memory, by how much depends on the run: the next boot of the image starts on the grown one
+  const poolGrows = await loadWasmDriver('test/fixtures/recycle/pool-grows.c');
   const sample = (options: Parameters<typeof scenarioArbitrary>[0], seed: number, n: number): Scenario[] =>
     fc.sample(scenarioArbitrary(options), { seed, numRuns: n });
   const mutant = MUTANTS.find((m) => m.id === 'double-deref');
@@ -52,6 +54,7 @@ beforeAll(async () => {
     { driver: proctable, scenarios: sample({ builds: ['win10-x86', 'win10-x64'], cpus: 4, ...withWeights(proctable) }, 6, 150) },
     { driver: obguard, scenarios: sample({ builds: ['win10-x86', 'win10-x64'], ...withWeights(obguard) }, 7, 150) },
     { driver: timeline, scenarios: sample({ builds: ['win10-x86', 'win10-x64', 'win7-x64'], profile: 'adversarial', ...withWeights(timeline) }, 8, 150) },
+    { driver: poolGrows, scenarios: sample({ builds: ['win10-x86', 'win10-x64'], cpus: 2, ...withWeights(poolGrows) }, 10, 120) },
   ];
 }, 300_000);
 afterAll(() => reuse(true));
@@ -75,13 +78,13 @@ function hashes(): string[] {
 }
 
 describe('a recycled memory boots like a new one', () => {
-  test('the same RunRecord hashes over 2,550 scenarios with and without recycling (memories, DDI surfaces, import layers)', () => {
+  test('the same RunRecord hashes over 2,670 scenarios with and without recycling (memories, DDI surfaces, import layers)', () => {
     reuse(true);
     const recycled = hashes();
     reuse(false);
     const fresh = hashes();
     reuse(true);
-    expect(recycled.length).toBe(2550);
+    expect(recycled.length).toBe(2670);
     expect(recycled).toEqual(fresh);
   }, 300_000);
 
@@ -129,11 +132,47 @@ describe('a recycled memory boots like a new one', () => {
     expect(again.size).toBe(fresh.size);
     expect(again.wasm.buffer.byteLength).toBe(memory.buffer.byteLength); // grown in place, no WebAssembly grow
     expect(Buffer.compare(visible(again), visible(fresh))).toBe(0);
-    // a memory a WebAssembly driver shares is not reused once it grew: the driver finds the shadow at half its size
+  });
+
+  test('a memory that grew under a C driver is reused larger, its address space as asked for; not after unchecked stores', () => {
+    setMemoryRecycling(false); // nothing pooled
+    setMemoryRecycling(true);
+    const fill = (m: KernelMemory, n: number): void => {
+      for (let i = 0; i < n; i++) m.alloc(200 + (i % 5) * 300, 'Test', i % 2 === 0 ? 'kernel' : 'drv', { zeroed: i % 3 === 0 });
+    };
     const shared = new KernelMemory(0x8000_0000, 4, 2);
     fill(shared, 600);
+    expect(shared.size).toBe(4 * 2 * 0x10000);
+    const grown = shared.wasm.buffer.byteLength;
     shared.recycle(false);
-    expect(new KernelMemory(0x8000_0000, 4, 2).wasm).not.toBe(shared.wasm);
+    const again = new KernelMemory(0x8000_0000, 4, 2);
+    expect(again.wasm).toBe(shared.wasm);
+    expect(again.wasm.buffer.byteLength).toBe(grown);
+    expect(again.size).toBe(2 * 0x10000);
+    // the driver finds the shadow at half the memory's size; what it finds there and below, a new memory holds
+    const all = new Uint8Array(again.wasm.buffer);
+    expect(all.subarray(0, 0x1000).every((b) => b === 0xfe)).toBe(true);
+    expect(all.subarray(0x1000, grown / 2).every((b) => b === 0)).toBe(true);
+    expect(all.subarray(grown / 2).every((b) => b === Shadow.Unmapped)).toBe(true);
+    // it grows as a new one does, into the room it has (no WebAssembly grow): the same blocks, the same address space
+    setMemoryRecycling(false);
+    const fresh = new KernelMemory(0x8000_0000, 4, 2);
+    setMemoryRecycling(true);
+    const vas = (m: KernelMemory, n: number): number[] => Array.from({ length: n }, (_, i) => m.alloc(100 + (i % 9) * 200, 'Test', 'drv'));
+    expect(vas(again, 300)).toEqual(vas(fresh, 300));
+    expect(again.size).toBe(fresh.size);
+    expect(again.size).toBeGreaterThan(2 * 0x10000);
+    expect(again.wasm.buffer.byteLength).toBe(grown);
+    for (const va of [0x8000_0000 + 0x30000, 0x8000_0000 + again.size - 1, 0x8000_0000 + again.size, 0x8000_0000 + grown / 2]) {
+      expect([again.offsetOf(va, 1), again.shadowAt(va), again.firstUnmapped(va, 64)]).toEqual([fresh.offsetOf(va, 1), fresh.shadowAt(va), fresh.firstUnmapped(va, 64)]);
+    }
+    // and past the room, as a new one does
+    expect(vas(again, 1500)).toEqual(vas(fresh, 1500));
+    expect(again.wasm.buffer.byteLength).toBe(fresh.wasm.buffer.byteLength);
+    // code with the verifier off may have stored anywhere in it, the old shadows included: not reused
+    shared.recycle(false); // twice: nothing
+    again.recycle(true);
+    expect(new KernelMemory(0x8000_0000, 4, 2).wasm).not.toBe(again.wasm);
   });
 
   test('what a run releases twice serves one later run, not two', () => {

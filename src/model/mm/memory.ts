@@ -31,8 +31,11 @@ const MAX_PAGES = 16384;
  * Memories of finished runs, by the size in WebAssembly pages a boot asks for, each already restored to a new
  * memory's contents (all zero) and shadow (all Unmapped) at that size. A new WebAssembly.Memory costs an mmap of its
  * guard region and, as external memory, drives full garbage collections: it was ~60% of an empty run (issue 11). A
- * few per size are kept. A memory that grew during its run is kept only if no WebAssembly code sees it (`elastic`):
- * its address space is then smaller than the memory, and a later run grows into the rest without a new one.
+ * few per size are kept. A memory that grew during its run is kept too, larger than asked for: the next run's
+ * address space still starts at the size asked for and grows as on a new memory (the same addresses, the same end of
+ * the address space, the same exhaustion point), into room the memory already has. Growing a memory touches every
+ * new page, and a first touch is a page fault: ~0.7 s for a 256 MB memory here, every run of a driver that fills
+ * the pool.
  */
 const RECYCLED = new Map<number, Recycled[]>();
 /** Memories no WebAssembly code sees (TypeScript drivers' kernels), by the same size; some larger than it. */
@@ -48,6 +51,9 @@ interface Recycled {
   readonly affinity: object | undefined;
 }
 const RECYCLED_PER_SIZE = 4;
+/** Bytes the pools may hold in all (grown memories are large): one memory of the largest size. */
+const RECYCLED_BYTES = MAX_PAGES * PAGE;
+let recycledBytes = 0;
 let recycling = true;
 
 /** The characters `readUnits` returns (grown on demand). */
@@ -56,7 +62,10 @@ let UNITS = new Uint16Array(4096);
 function pool(into: Map<number, Recycled[]>, pages: number, memory: WebAssembly.Memory, affinity: object | undefined): void {
   let list = into.get(pages);
   if (list === undefined) into.set(pages, (list = []));
-  if (list.length < RECYCLED_PER_SIZE) list.push({ memory, affinity });
+  const bytes = memory.buffer.byteLength;
+  if (list.length >= RECYCLED_PER_SIZE || recycledBytes + bytes > RECYCLED_BYTES) return;
+  list.push({ memory, affinity });
+  recycledBytes += bytes;
 }
 
 /** The pooled memory of `pages` that `affinity` last ran in, else the last pooled (removed from the pool). */
@@ -65,7 +74,9 @@ function unpool(from: Map<number, Recycled[]>, pages: number, affinity: object |
   if (list === undefined || list.length === 0) return undefined;
   let i = list.length - 1;
   if (affinity !== undefined) for (let k = i; k >= 0; k--) if (list[k].affinity === affinity) { i = k; break; }
-  return list.splice(i, 1)[0].memory;
+  const memory = list.splice(i, 1)[0].memory;
+  recycledBytes -= memory.buffer.byteLength;
+  return memory;
 }
 
 /** Whether finished runs' memories are reused (on by default; off to show a recycled boot equals a new one). */
@@ -74,6 +85,7 @@ export function setMemoryRecycling(on: boolean): void {
   if (!on) {
     RECYCLED.clear();
     RECYCLED_ELASTIC.clear();
+    recycledBytes = 0;
   }
 }
 
@@ -184,11 +196,14 @@ export class KernelMemory {
     while (pages * PAGE < this.top + PAGE) pages *= 2;
     const recycled = unpool(elastic ? RECYCLED_ELASTIC : RECYCLED, 2 * pages, affinity);
     this.wasm = recycled ?? new WebAssembly.Memory({ initial: 2 * pages, maximum: MAX_PAGES });
+    this.requestedPages = 2 * pages;
     this.covered = pages * PAGE;
     this.initialCovered = this.covered;
     this.bytes = new Uint8Array(this.wasm.buffer);
     this.view = new DataView(this.wasm.buffer);
-    this.shadow = this.bytes.subarray(this.covered, 2 * this.covered);
+    // a driver's instrumented code finds the shadow at half the memory's size (a recycled memory may have grown)
+    this.shadowBase = elastic ? this.covered : this.bytes.length / 2;
+    this.shadow = this.bytes.subarray(this.shadowBase, this.shadowBase + (elastic ? this.covered : this.shadowBase));
     if (recycled === undefined) this.shadow.fill(Shadow.Unmapped);
     // Below `top` (a WebAssembly driver's stack and data): the driver's own, until the loader marks it finer.
     this.shadow.fill(Shadow.Owned, GUARD, this.top);
@@ -198,6 +213,15 @@ export class KernelMemory {
   }
 
   private readonly initialCovered: number;
+  /**
+   * Where the shadow starts: the end of the address space (`covered`), or for a driver's recycled memory that grew in
+   * an earlier run, half of it (then beyond `covered` lies room, unmapped, that `grow` covers without moving it).
+   */
+  private shadowBase: number;
+  /** The shadow moved this run: each earlier one is address space now, with stale bytes above `top`. */
+  private shadowMoved = false;
+  /** The pages the boot asked for: the pool this memory goes back to, whatever it grew to. */
+  private readonly requestedPages: number;
   private readonly elastic: boolean;
   /** The image this memory is for (a WebAssembly driver's address space): see Recycled. */
   private readonly affinity: object | undefined;
@@ -213,7 +237,7 @@ export class KernelMemory {
     if (this.recycled) return; // twice would hand one memory to two kernels
     this.recycled = true;
     const initial = this.initialCovered;
-    const pages = 2 * initial / PAGE;
+    const pages = this.requestedPages;
     if (recycling && this.covered === initial) {
       const used = untrustedStores ? this.covered : this.top;
       this.bytes.fill(0, 0, used);
@@ -224,6 +248,13 @@ export class KernelMemory {
       this.bytes.fill(0, 0, initial);
       this.bytes.fill(Shadow.Unmapped, initial, 2 * initial);
       pool(RECYCLED_ELASTIC, pages, this.wasm, this.affinity);
+    } else if (recycling && !untrustedStores) {
+      // a driver's memory that grew, every store of the run checked (no store beyond `top`): restored whole if its
+      // shadow moved (each earlier shadow is stale bytes in the address space now), else below `top`
+      const used = this.shadowMoved ? this.shadowBase : this.top;
+      this.bytes.fill(0, 0, used);
+      this.shadow.fill(Shadow.Unmapped, 0, used);
+      pool(RECYCLED, pages, this.wasm, this.affinity);
     }
     this.bytes = new Uint8Array(0);
     this.shadow = this.bytes;
@@ -319,6 +350,10 @@ export class KernelMemory {
   private grow(): void {
     const old = this.covered;
     if (4 * old / PAGE > MAX_PAGES) throw new PoolExhausted(old);
+    if (!this.elastic && 2 * old <= this.shadowBase) {
+      this.covered = 2 * old; // room a recycled memory already has: its shadow there is Unmapped
+      return;
+    }
     const missing = 4 * old - this.bytes.length; // an elastic memory may already hold it (a recycled one that grew)
     if (missing > 0) {
       try {
@@ -334,6 +369,8 @@ export class KernelMemory {
     shadow.set(this.bytes.subarray(old, 2 * old), 0);
     shadow.fill(Shadow.Unmapped, old);
     this.shadow = shadow;
+    this.shadowBase = this.covered;
+    this.shadowMoved = true;
   }
 
   /** True if [va, va+len) is mapped (not necessarily allocated). */
