@@ -157,6 +157,18 @@ describe('race detector', () => {
     expect(d.races.map((r) => r.address)).toEqual(['0x2000']);
   });
 
+  test('a freed block forgets its cells only, not its page neighbours\'', () => {
+    const d = two();
+    for (const a of [0x30f0, 0x3100, 0x3180, 0x3200]) d.access(1, a, at(0, 'A', 'write', { size: 1 }));
+    d.forget(0x3100, 0x100); // one page: 0x30f0 and 0x3200 stay
+    // a routine per address: one report per place and pair of routines
+    for (const a of [0x30f0, 0x3100, 0x3180, 0x3200]) d.access(2, a, at(1, `B${a.toString(16)}`, 'write', { size: 1 }));
+    expect(d.races.map((r) => r.address)).toEqual(['0x30f0', '0x3200']);
+    d.forget(0x3000, 0x1000); // the whole page
+    for (const a of [0x30f0, 0x3200]) d.access(1, a, at(2, `C${a.toString(16)}`, 'write', { size: 1 }));
+    expect(d.races).toHaveLength(2);
+  });
+
   test('lock order: A then B in one place and B then A in another is an inversion, even without a deadlock', () => {
     const d = new RaceDetector({ hexOf: hex, describe: what });
     d.begin(1);
