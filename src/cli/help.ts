@@ -49,7 +49,7 @@ const FUZZ_HELP: Described<typeof FUZZ_OPTIONS> = {
   regressions: ['DIR', 'replay the saved reports in DIR for this driver first; one that still fails fails the run'],
   verifier: ['on|off', 'Driver Verifier checks on every load, store and DDI call (default on)'],
   'min-runs': ['N', 'fail (exit 2) when fewer runs completed, e.g. under --time-limit (default 1)'],
-  workers: ['N', 'worker threads (default: the machine\'s cores); findings do not depend on it'],
+  workers: ['N', 'threads (default: as many as the cores keep busy, 1 on 2 cores, 2 on 4, 5 on 8, started once the campaign is long enough to repay them); findings do not depend on it'],
   shard: ['i/n', 'run the i-th of n disjoint slices of the campaign (CI matrix jobs)'],
   faults: ['none|boot|all', 'which injected DDI failures scenarios draw (default all)'],
   crowding: ['on|off', 'other drivers\' notify routines filling the tables (default on)'],

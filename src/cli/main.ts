@@ -3,7 +3,6 @@
  * replayed report still fails); 2 bad usage or bad input; 3 internal error of the harness.
  */
 import { randomInt } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { readdirSync } from 'node:fs';
 import { InputFileError, INPUT_LIMITS, parseInputJson, readInputText } from '../driver/input-files.js';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
@@ -281,7 +280,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   if (faultMode !== 'none' && faultMode !== 'boot' && faultMode !== 'all') throw new UsageError(`--faults must be none, boot or all, got '${faultMode}'`);
   const crowding = onOff(values.crowding, '--crowding');
   const weights = values.weights === undefined ? undefined : parseWeights(values.weights);
-  const workers = values.workers === undefined ? availableParallelism() : positiveInt(values.workers, '--workers', 256);
+  const workers = values.workers === undefined ? 'auto' : positiveInt(values.workers, '--workers', 256);
   let shard: [number, number] | undefined;
   if (values.shard !== undefined) {
     const m = /^(\d+)\/(\d+)$/.exec(values.shard);

@@ -11,6 +11,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { DriverModule } from '../driver/types.js';
 import { getInvariant, type Invariant } from '../invariants/index.js';
@@ -37,8 +38,15 @@ export interface DriverSpec {
 }
 
 export interface CampaignOptions extends Omit<FuzzOptions, 'onFinding' | 'onRun' | 'examples' | 'skipShrink' | 'deadline' | 'continueAfterFailure'> {
-  /** Worker threads (1: in this thread). Needs `spec` for more than 1. */
-  readonly workers?: number;
+  /**
+   * Threads (1: this one only). Needs `spec` for more than 1. `'auto'` (the CLI's default): as many as the machine's
+   * cores keep busy (`autoWorkerCount`), started only once what is left would take this thread `WORKERS_REPAY_MS`.
+   */
+  readonly workers?: number | 'auto';
+  /** @internal for tests: the cores `'auto'` counts (default: the machine's) and what it waits for (WORKERS_REPAY_MS). */
+  readonly auto?: { readonly cores?: number; readonly repayMs?: number };
+  /** @internal told the worker threads started (after this thread's first chunk, or never). */
+  readonly onWorkersStarted?: (count: number) => void;
   readonly spec?: DriverSpec;
   /** [i, n]: run only this shard's chunks (1-based i). */
   readonly shard?: readonly [number, number];
@@ -135,13 +143,30 @@ const WORKER_QUEUE = 2;
 const WORKERS_AFTER = 4;
 
 /**
+ * With `workers: 'auto'`: the time this thread would still need (its last chunk's time, times the chunks left) that
+ * repays starting workers. A worker takes 0.3-0.5 s to load and then compiles the harness again: measured on 2 cores,
+ * V8's compiler threads for a second isolate cost 1.5-3 CPU-seconds, and psrefmon.c's 5,000 runs took 1.17x as long
+ * on two threads as on one.
+ */
+const WORKERS_REPAY_MS = 4000;
+
+/**
+ * Each campaign thread keeps about 0.4 of another core busy with V8's compiler and collector threads (measured here:
+ * one thread's process uses 1.3-1.4 CPU-seconds per second), so `'auto'` runs as many threads as leave them room:
+ * 1 on 2 cores, 2 on 4, 5 on 8.
+ */
+export function autoWorkerCount(cores: number): number {
+  return Math.max(1, Math.floor(cores / 1.4));
+}
+
+/**
  * Runs `count` chunk positions on this thread and `helpers` worker threads. This thread runs chunks from the start
  * (it has the driver loaded), so a campaign is never slower than on one thread: workers are started after its first
  * chunk (WORKERS_AFTER), each joins once it has loaded, and a chunk queued for a worker that has not started it is
  * taken back (a claim in shared memory decides who runs it: exactly one). Results do not depend on who ran what: the
  * campaign merges chunks in position order.
  */
-function shareWithWorkers(helpers: number, count: number, job: PoolJob): Promise<void> {
+function shareWithWorkers(helpers: number, count: number, job: PoolJob, repayMs: number, onStarted?: (count: number) => void): Promise<void> {
   const claims = new Int32Array(new SharedArrayBuffer(4 * count));
   const claim = (i: number): boolean => Atomics.compareExchange(claims, i, 0, 1) === 0;
   return new Promise<void>((resolveAll, rejectAll) => {
@@ -185,16 +210,19 @@ function shareWithWorkers(helpers: number, count: number, job: PoolJob): Promise
         claim(i);
       }
       if (i < 0) return; // everything left is running on a worker: its result ends the campaign
+      const started = performance.now();
       try {
         job.runHere(i);
       } catch (e) {
         finish(e);
         return;
       }
+      // what is left, at this chunk's pace (a clock that decides who runs what, never what a run does)
+      const left = (performance.now() - started) * (count - next);
       tell();
       // workers join after this thread's first chunk, so they start knowing its findings (a campaign full of bugs
       // shrinks each once, not once per thread), and only when enough is left to repay loading the driver again
-      if (pool.length === 0 && !settled() && count - next >= WORKERS_AFTER) spawn();
+      if (pool.length === 0 && !settled() && count - next >= WORKERS_AFTER && left >= repayMs) spawn();
       // between chunks the event loop turns: workers' results, a Ctrl-C
       if (!settled()) setImmediate(here);
     };
@@ -217,6 +245,7 @@ function shareWithWorkers(helpers: number, count: number, job: PoolJob): Promise
         // its first chunks wait in its port while it loads the driver
         feed(p);
       }
+      onStarted?.(helpers);
     };
     setImmediate(here);
   });
@@ -282,7 +311,8 @@ export async function runCampaign(o: CampaignOptions): Promise<FuzzResult> {
     ...(o.crowding !== undefined ? { crowding: o.crowding } : {}), ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
   });
 
-  const workers = Math.max(1, Math.min(o.workers ?? 1, mine.length));
+  const auto = o.workers === 'auto';
+  const workers = Math.max(1, Math.min(auto ? autoWorkerCount(o.auto?.cores ?? availableParallelism()) : (o.workers ?? 1), mine.length));
   const stopped = (): boolean => {
     if (o.signal?.aborted !== true) return false;
     interrupted = true;
@@ -317,7 +347,7 @@ export async function runCampaign(o: CampaignOptions): Promise<FuzzResult> {
       complete: () => done || stopped() || merged >= mine.length,
       known: () => [...found.keys()],
       ...(o.signal !== undefined ? { signal: o.signal } : {}),
-    });
+    }, auto ? (o.auto?.repayMs ?? WORKERS_REPAY_MS) : 0, o.onWorkersStarted);
   }
   const first = order[0];
   return {

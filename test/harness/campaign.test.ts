@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { runCli } from '../helpers.js';
 import { describe, expect, test } from 'vitest';
 import { reference, wssprocmon } from '../../src/driver/index.js';
-import { CHUNK_RUNS, chunkSeed, runCampaign } from '../../src/harness/campaign.js';
+import { autoWorkerCount, CHUNK_RUNS, chunkSeed, runCampaign } from '../../src/harness/campaign.js';
 import { FindingCap } from '../../src/harness/fuzz.js';
 
 const run = async (argv: string[]): Promise<{ code: number; out: string[]; err: string }> => {
@@ -43,7 +43,9 @@ describe('a campaign gives the same findings for any number of workers', () => {
     const one = await runCampaign({ driver: wssprocmon, seed: 5, runs: 10 * CHUNK_RUNS, workers: 1 });
     // three workers, started after this thread's first chunk and each handed two: chunks queued for a worker that is
     // still loading are taken back by this thread
-    const many = await runCampaign({ driver: wssprocmon, seed: 5, runs: 10 * CHUNK_RUNS, workers: 4, spec: { name: 'wssprocmon', verifier: true } });
+    const started: number[] = [];
+    const many = await runCampaign({ driver: wssprocmon, seed: 5, runs: 10 * CHUNK_RUNS, workers: 4, spec: { name: 'wssprocmon', verifier: true }, onWorkersStarted: (n) => started.push(n) });
+    expect(started).toEqual([3]); // asked for: started whatever the pace
     expect(many.runs).toBe(one.runs);
     expect(many.findings.map((f) => [f.invariant.id, f.signature, f.scenario])).toEqual(one.findings.map((f) => [f.invariant.id, f.signature, f.scenario]));
     expect(one.findings.length).toBeGreaterThan(3);
@@ -52,6 +54,24 @@ describe('a campaign gives the same findings for any number of workers', () => {
     const stopped = await runCampaign({ driver: reference, seed: 5, runs: 8 * CHUNK_RUNS, workers: 2, spec: { name: 'reference', verifier: true }, signal: stop.signal });
     expect(stopped.interrupted).toBe(true);
     expect(stopped.runs).toBe(0);
+  }, 120_000);
+
+  test("'auto' (the CLI's default): as many threads as the cores keep busy, workers only once what is left repays them", async () => {
+    expect([1, 2, 3, 4, 8, 16].map(autoWorkerCount)).toEqual([1, 1, 2, 2, 5, 11]);
+    const started: number[] = [];
+    const base = { driver: wssprocmon, seed: 6, runs: 6 * CHUNK_RUNS, spec: { name: 'wssprocmon', verifier: true }, onWorkersStarted: (n: number) => started.push(n) };
+    const one = await runCampaign({ ...base, workers: 1 });
+    // 2 cores: this thread alone, however long the campaign
+    const twoCores = await runCampaign({ ...base, workers: 'auto', auto: { cores: 2, repayMs: 0 } });
+    // 8 cores, but what is left would take this thread less than the repay time: this thread alone
+    const short = await runCampaign({ ...base, workers: 'auto', auto: { cores: 8, repayMs: 3_600_000 } });
+    expect(started).toEqual([]);
+    // 4 cores and enough left: one worker joins this thread
+    const long = await runCampaign({ ...base, workers: 'auto', auto: { cores: 4, repayMs: 1 } });
+    expect(started).toEqual([1]);
+    const found = (r: typeof one): unknown => [r.runs, r.findings.map((f) => [f.invariant.id, f.signature, f.scenario])];
+    expect(one.findings.length).toBeGreaterThan(3);
+    for (const r of [twoCores, short, long]) expect(found(r)).toEqual(found(one));
   }, 120_000);
 
   test('--shard i/n: the shards together run the whole campaign', async () => {
