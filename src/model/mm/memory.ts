@@ -17,6 +17,9 @@
 import { BugCheck, BUGCHECK_DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL, BUGCHECK_PAGE_FAULT_IN_NONPAGED_AREA } from '../ke/bugcheck.js';
 import type { PointerSize } from '../builds.js';
 import { hex12, hexDigits32, hexUpper } from '../rtl/hex.js';
+import { memoryRecycling, poolMemory, unpoolMemory } from './recycled-memories.js';
+
+export { setMemoryRecycling } from './recycled-memories.js';
 
 const PAGE = 0x10000; // WebAssembly page
 const GUARD = 0x1000;
@@ -27,67 +30,8 @@ const TWO32 = 0x1_0000_0000;
 const BIT47 = 0x8000_0000_0000;
 const MAX_PAGES = 16384;
 
-/**
- * Memories of finished runs, by the size in WebAssembly pages a boot asks for, each already restored to a new
- * memory's contents (all zero) and shadow (all Unmapped) at that size. A new WebAssembly.Memory costs an mmap of its
- * guard region and, as external memory, drives full garbage collections: it was ~60% of an empty run (issue 11). A
- * few per size are kept. A memory that grew during its run is kept too, larger than asked for: the next run's
- * address space still starts at the size asked for and grows as on a new memory (the same addresses, the same end of
- * the address space, the same exhaustion point), into room the memory already has. Growing a memory touches every
- * new page, and a first touch is a page fault: ~0.7 s for a 256 MB memory here, every run of a driver that fills
- * the pool.
- */
-const RECYCLED = new Map<number, Recycled[]>();
-/** Memories no WebAssembly code sees (TypeScript drivers' kernels), by the same size; some larger than it. */
-const RECYCLED_ELASTIC = new Map<number, Recycled[]>();
-
-/**
- * A memory waiting for its next boot, with the image that last ran in it: a boot for the same image takes it back
- * first, so a driver's WebAssembly instance, bound to the memory it was made with, can serve the next run
- * (wasm/loader.ts KeptInstance) even when runs alternate between images (x86 and x64 builds).
- */
-interface Recycled {
-  readonly memory: WebAssembly.Memory;
-  readonly affinity: object | undefined;
-}
-const RECYCLED_PER_SIZE = 4;
-/** Bytes the pools may hold in all (grown memories are large): one memory of the largest size. */
-const RECYCLED_BYTES = MAX_PAGES * PAGE;
-let recycledBytes = 0;
-let recycling = true;
-
 /** The characters `readUnits` returns (grown on demand). */
 let UNITS = new Uint16Array(4096);
-
-function pool(into: Map<number, Recycled[]>, pages: number, memory: WebAssembly.Memory, affinity: object | undefined): void {
-  let list = into.get(pages);
-  if (list === undefined) into.set(pages, (list = []));
-  const bytes = memory.buffer.byteLength;
-  if (list.length >= RECYCLED_PER_SIZE || recycledBytes + bytes > RECYCLED_BYTES) return;
-  list.push({ memory, affinity });
-  recycledBytes += bytes;
-}
-
-/** The pooled memory of `pages` that `affinity` last ran in, else the last pooled (removed from the pool). */
-function unpool(from: Map<number, Recycled[]>, pages: number, affinity: object | undefined): WebAssembly.Memory | undefined {
-  const list = from.get(pages);
-  if (list === undefined || list.length === 0) return undefined;
-  let i = list.length - 1;
-  if (affinity !== undefined) for (let k = i; k >= 0; k--) if (list[k].affinity === affinity) { i = k; break; }
-  const memory = list.splice(i, 1)[0].memory;
-  recycledBytes -= memory.buffer.byteLength;
-  return memory;
-}
-
-/** Whether finished runs' memories are reused (on by default; off to show a recycled boot equals a new one). */
-export function setMemoryRecycling(on: boolean): void {
-  recycling = on;
-  if (!on) {
-    RECYCLED.clear();
-    RECYCLED_ELASTIC.clear();
-    recycledBytes = 0;
-  }
-}
 
 /**
  * Shadow byte values: what the driver may do with one byte of kernel memory. Bit 0: a store needs the kernel's
@@ -194,7 +138,7 @@ export class KernelMemory {
     this.pointerSize = pointerSize;
     let pages = Math.max(1, initialPages);
     while (pages * PAGE < this.top + PAGE) pages *= 2;
-    const recycled = unpool(elastic ? RECYCLED_ELASTIC : RECYCLED, 2 * pages, affinity);
+    const recycled = unpoolMemory(elastic, 2 * pages, affinity);
     this.wasm = recycled ?? new WebAssembly.Memory({ initial: 2 * pages, maximum: MAX_PAGES });
     this.requestedPages = 2 * pages;
     this.covered = pages * PAGE;
@@ -238,23 +182,24 @@ export class KernelMemory {
     this.recycled = true;
     const initial = this.initialCovered;
     const pages = this.requestedPages;
+    const recycling = memoryRecycling();
     if (recycling && this.covered === initial) {
       const used = untrustedStores ? this.covered : this.top;
       this.bytes.fill(0, 0, used);
       this.shadow.fill(Shadow.Unmapped, 0, used);
-      pool(this.elastic ? RECYCLED_ELASTIC : RECYCLED, pages, this.wasm, this.affinity);
+      poolMemory(this.elastic, pages, this.wasm, this.affinity);
     } else if (recycling && this.elastic) {
       // it grew: all of the first address space was used, and the first shadow is address space now
       this.bytes.fill(0, 0, initial);
       this.bytes.fill(Shadow.Unmapped, initial, 2 * initial);
-      pool(RECYCLED_ELASTIC, pages, this.wasm, this.affinity);
+      poolMemory(true, pages, this.wasm, this.affinity);
     } else if (recycling && !untrustedStores) {
       // a driver's memory that grew, every store of the run checked (no store beyond `top`): restored whole if its
       // shadow moved (each earlier shadow is stale bytes in the address space now), else below `top`
       const used = this.shadowMoved ? this.shadowBase : this.top;
       this.bytes.fill(0, 0, used);
       this.shadow.fill(Shadow.Unmapped, 0, used);
-      pool(RECYCLED, pages, this.wasm, this.affinity);
+      poolMemory(false, pages, this.wasm, this.affinity);
     }
     this.bytes = new Uint8Array(0);
     this.shadow = this.bytes;
