@@ -24,7 +24,7 @@ export default defineConfig({
       exclude: ['src/**/index.ts', 'src/harness/worker.ts'],
       reporter: ['text-summary', 'text'],
       // CI enforces these; raise them as the code matures.
-      thresholds: { lines: 96.5, statements: 94.6, functions: 95.3, branches: 86.9 },
+      thresholds: { lines: 96.7, statements: 94.85, functions: 95.4, branches: 87.1 },
     },
   },
 });

@@ -1,12 +1,12 @@
 /**
- * Memories of finished runs (KernelMemory.recycle, memory.ts), by the size in WebAssembly pages a boot asks for, each already restored to a new
- * memory's contents (all zero) and shadow (all Unmapped) at that size. A new WebAssembly.Memory costs an mmap of its
- * guard region and, as external memory, drives full garbage collections: it was ~60% of an empty run (issue 11). A
- * few per size are kept. A memory that grew during its run is kept too, larger than asked for: the next run's
- * address space still starts at the size asked for and grows as on a new memory (the same addresses, the same end of
- * the address space, the same exhaustion point), into room the memory already has. Growing a memory touches every
- * new page, and a first touch is a page fault: ~0.7 s for a 256 MB memory here, every run of a driver that fills
- * the pool.
+ * Memories of finished runs (KernelMemory.recycle, memory.ts), by the size in WebAssembly pages a boot asks for, each
+ * already restored to a new memory's contents (all zero) and shadow (all Unmapped) at that size. A new
+ * WebAssembly.Memory costs an mmap of its guard region and, as external memory, drives full garbage collections: it was
+ * ~60% of an empty run (issue 11). A few per size are kept. A memory that grew during its run is kept too, larger than
+ * asked for: the next run's address space still starts at the size asked for and grows as on a new memory (the same
+ * addresses, the same end of the address space, the same exhaustion point), into room the memory already has. Growing a
+ * memory touches every new page, and a first touch is a page fault: ~0.7 s for a 256 MB memory here, every run of a
+ * driver that fills the pool.
  */
 const RECYCLED = new Map<number, Recycled[]>();
 /** Memories no WebAssembly code sees (TypeScript drivers' kernels), by the same size; some larger than it. */
