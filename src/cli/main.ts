@@ -28,7 +28,7 @@ import { LogSpecError } from '../driver/log-spec.js';
 import fc from 'fast-check';
 import { DEFAULT_WEIGHTS, type OpWeights } from '../generators/ops.js';
 import { statisticsTable } from '../generators/labels.js';
-import { scenarioArbitrary } from '../generators/scenario.js';
+import { CURRENT_GENERATOR_FORMAT, GENERATOR_FORMATS, scenarioArbitrary, type GeneratorFormat } from '../generators/scenario.js';
 import { runAndCheck } from '../harness/check.js';
 import { loadReport, replayReport, validateScenario } from '../harness/replay.js';
 import type { Scenario } from '../model/scenario.js';
@@ -177,6 +177,14 @@ function onOff(v: string | undefined, flag: string): boolean {
   throw new UsageError(`${flag} must be 'on' or 'off', got '${v}'`);
 }
 
+/** `--generator`: a format psharness has (default the current one). */
+function generatorFormat(v: string | undefined): GeneratorFormat {
+  if (v === undefined) return CURRENT_GENERATOR_FORMAT;
+  const f = GENERATOR_FORMATS.find((g) => String(g) === v);
+  if (f === undefined) throw new UsageError(`--generator must be ${GENERATOR_FORMATS.join(' or ')}, got '${v}'`);
+  return f;
+}
+
 function positiveInt(v: string, what: string, max = MAX_RUNS): number {
   if (!/^\d+$/.test(v) || Number(v) < 1 || !Number.isSafeInteger(Number(v))) throw new UsageError(`${what} must be a positive integer, got '${v}'`);
   if (Number(v) > max) throw new UsageError(`${what} must be at most ${max}, got ${v}`);
@@ -262,6 +270,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
     if (r.fuzz.verifier === false) values.verifier = 'off';
     if (r.fuzz.configuration !== undefined) values.configuration ??= r.fuzz.configuration;
     values.cpus = String(r.fuzz.cpus ?? 1); // a report without it came from one CPU
+    values.generator = String(r.fuzz.generator ?? 1); // one without it came from format 1
     known = r.fuzz.seen;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
@@ -290,6 +299,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   const timeLimitMs = values['time-limit'] === undefined ? undefined : positiveInt(values['time-limit'], '--time-limit') * 1000;
   // several CPUs: each scenario draws 1 to N and a schedule (docs/concurrency.md); 1 is every operation to its end
   const cpus = values.cpus === undefined ? DEFAULT_CPUS : positiveInt(values.cpus, '--cpus', MAX_CPUS);
+  const generator = generatorFormat(values.generator);
   const profile = values.profile ?? 'documented';
   if (profile !== 'documented' && profile !== 'adversarial') throw new UsageError(`--profile must be 'documented' or 'adversarial', got '${profile}'`);
   if (values.path !== undefined && !/^\d+(:\d+)*$/.test(values.path)) throw new UsageError(`--path must look like 12:0:3, got '${values.path}'`);
@@ -359,7 +369,7 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
       driver: values.driver as string, invariant: f.invariant, scenario: f.scenario, shrunkFrom: f.shrunkFrom, violations: f.violations, record: f.record, signature: f.signature,
       ...(f.alsoBreaks !== undefined ? { alsoBreaks: f.alsoBreaks } : {}),
       fuzz: {
-        seed: f.seed, campaignSeed: seed, path: f.path, runsToFailure: f.runsToFailure, profile, builds, invariants: f.roundInvariants, maxOps, ...(cpus > 1 ? { cpus } : {}),
+        seed: f.seed, campaignSeed: seed, path: f.path, runsToFailure: f.runsToFailure, profile, builds, invariants: f.roundInvariants, maxOps, ...(cpus > 1 ? { cpus } : {}), generator,
         ...(verifier ? {} : { verifier: false as const }), ...(f.roundSeen.length > 0 ? { seen: f.roundSeen } : {}),
         ...(values.configuration !== undefined ? { configuration: values.configuration } : {}),
       },
@@ -446,17 +456,17 @@ async function cmdFuzz(rawArgs: string[], io: Io): Promise<number> {
   let result: FuzzResult;
   try {
     result = values.guided === true ? guidedFuzz({
-      driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, faults: faultMode, crowding, maxFindings, cpus,
+      driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, faults: faultMode, crowding, maxFindings, cpus, generator,
       ...(weights !== undefined ? { weights } : {}), ...(onRun !== undefined ? { onRun } : {}), onFinding,
     }) : values.path !== undefined ? fuzz({
-      driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, path: values.path, faults: faultMode, crowding, maxFindings, cpus,
+      driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, path: values.path, faults: faultMode, crowding, maxFindings, cpus, generator,
       ...(known !== undefined ? { knownSignatures: known } : {}),
       ...(weights !== undefined ? { weights } : {}),
       ...(onRun !== undefined ? { onRun } : {}), onFinding,
     }) : await runCampaign({
       ...(values.stats === true ? { statistics } : {}), signal: interrupt.signal,
       driver, seed, runs, builds, profile, invariants, maxOps, timeLimitMs, workers: values.coverage !== undefined ? 1 : workers, shard,
-      faults: faultMode, crowding, maxFindings, cpus,
+      faults: faultMode, crowding, maxFindings, cpus, generator,
       ...(weights !== undefined ? { weights } : {}),
       spec: { name: values.driver, verifier, fibers: cpus > 1, ...(values.configuration !== undefined ? { configuration: values.configuration } : {}) }, ...(onRun !== undefined ? { onRun } : {}), onFinding,
     });
@@ -627,8 +637,9 @@ async function cmdTrace(rawArgs: string[], io: Io): Promise<number> {
     const { builds } = applicableBuilds(driver, requested);
     if (builds.length === 0) throw new UsageError(`${driverName} runs on none of the builds requested`);
     const maxOps = values['max-ops'] === undefined ? 60 : positiveInt(values['max-ops'], '--max-ops', MAX_OPS);
+    const generator = generatorFormat(values.generator);
     // the run-th scenario reached directly, as fast-check replays a path: the runs before it are skipped, not drawn
-    scenario = fc.sample(scenarioArbitrary({ builds, profile, maxOps, cpus }), { seed: Number(values.seed), path: String(run - 1), numRuns: 1 })[0];
+    scenario = fc.sample(scenarioArbitrary({ builds, profile, maxOps, cpus, generator }), { seed: Number(values.seed), path: String(run - 1), numRuns: 1 })[0];
   }
   if (driverName === undefined) throw new UsageError('trace needs --driver <name> (see `psharness list`)');
   driver ??= await resolveDriver(driverName, io, verifier, false, isConcurrent(scenario.schedule), values.configuration);

@@ -4,21 +4,24 @@
  */
 import fc from 'fast-check';
 
-const COMMON = ['a.exe', 'notepad.exe', 'svchost.exe', 'cmd.exe', 'explorer.exe', 'lsass.exe', 'chrome.exe'];
-const LONG = ['averyverylongprocessname.exe', 'AcrobatNotificationClient.exe', 'MsMpEngCP.exe', 'fifteen_chars.e', 'fourteen_chr.x', 'sixteen_chars.ex'];
-const DLLS = ['kernel32.dll', 'user32.dll', 'advapi32.dll', 'ws2_32.dll', 'inject.dll'];
-const DRIVERS = ['other.sys', 'netfilter.sys', 'acpi.sys'];
+export const COMMON_PROCESS_NAMES: readonly string[] = ['a.exe', 'notepad.exe', 'svchost.exe', 'cmd.exe', 'explorer.exe', 'lsass.exe', 'chrome.exe'];
+export const LONG_PROCESS_NAMES: readonly string[] = ['averyverylongprocessname.exe', 'AcrobatNotificationClient.exe', 'MsMpEngCP.exe', 'fifteen_chars.e', 'fourteen_chr.x', 'sixteen_chars.ex'];
+export const DLL_NAMES: readonly string[] = ['kernel32.dll', 'user32.dll', 'advapi32.dll', 'ws2_32.dll', 'inject.dll'];
+export const DRIVER_NAMES: readonly string[] = ['other.sys', 'netfilter.sys', 'acpi.sys'];
+export const SHORT_DIRECTORIES: readonly string[] = ['\\Device\\HarddiskVolume1\\Windows', '\\Device\\HarddiskVolume1\\Program Files\\App'];
+/** A deep directory: the prefix, then the level repeated 20 to 70 times. */
+export const DEEP_DIRECTORY = { prefix: '\\Device\\HarddiskVolume1', level: '\\deep_directory' } as const;
 
 export const processFileName: fc.Arbitrary<string> = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom(...COMMON) },
-  { weight: 2, arbitrary: fc.constantFrom(...LONG) },
+  { weight: 4, arbitrary: fc.constantFrom(...COMMON_PROCESS_NAMES) },
+  { weight: 2, arbitrary: fc.constantFrom(...LONG_PROCESS_NAMES) },
   { weight: 2, arbitrary: fc.stringMatching(/^[a-z][a-z0-9_]{0,22}\.exe$/) },
 );
 
 /** A directory part: usually short, sometimes deep enough that the whole path passes 512 bytes. */
 export const directory: fc.Arbitrary<string> = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom('\\Device\\HarddiskVolume1\\Windows', '\\Device\\HarddiskVolume1\\Program Files\\App') },
-  { weight: 1, arbitrary: fc.integer({ min: 20, max: 70 }).map((n) => '\\Device\\HarddiskVolume1' + '\\deep_directory'.repeat(n)) },
+  { weight: 6, arbitrary: fc.constantFrom(...SHORT_DIRECTORIES) },
+  { weight: 1, arbitrary: fc.integer({ min: 20, max: 70 }).map((n) => DEEP_DIRECTORY.prefix + DEEP_DIRECTORY.level.repeat(n)) },
 );
 
 /**
@@ -52,9 +55,9 @@ export const processPath: fc.Arbitrary<string> = fc.oneof(
 );
 
 export const dllPath: fc.Arbitrary<string> = fc.oneof(
-  { weight: 9, arbitrary: fc.tuple(directory, fc.constantFrom(...DLLS)).map(([d, n]) => `${d}\\${n}`) },
+  { weight: 9, arbitrary: fc.tuple(directory, fc.constantFrom(...DLL_NAMES)).map(([d, n]) => `${d}\\${n}`) },
   { weight: 1, arbitrary: fc.constantFrom(...BOUNDARY_PATH_LENGTHS).map((n) => pathOfLength(n, 'x.dll')) },
   { weight: 1, arbitrary: dbgPrintWindowLength.map((n) => pathOfLength(n, 'x.dll')) },
 );
 
-export const driverPath: fc.Arbitrary<string> = fc.constantFrom(...DRIVERS).map((n) => `\\SystemRoot\\System32\\drivers\\${n}`);
+export const driverPath: fc.Arbitrary<string> = fc.constantFrom(...DRIVER_NAMES).map((n) => `\\SystemRoot\\System32\\drivers\\${n}`);

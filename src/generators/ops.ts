@@ -174,169 +174,205 @@ export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIG
   return fc.oneof(...entries.filter((e) => e.weight > 0));
 }
 
+/** Labels made so far (`P1`, `T7` …), by prefix and number: most scenarios use the same few hundred. */
+const LABELS: Record<string, (string | undefined)[]> = { P: [], T: [], F: [], C: [] };
+function label(prefix: 'P' | 'T' | 'F' | 'C', n: number): string {
+  const made = LABELS[prefix];
+  return (made[n] ??= `${prefix}${n}`);
+}
+
+/**
+ * The live objects a scenario's operations act on, turning index-based raw operations into labelled operations
+ * (`out`); an operation with no possible target is dropped. One method per kind of raw operation, with its fields:
+ * format 1 calls them from `RawOp`s (`resolveOps`), format 2 straight from the decoded digits (op-codes.ts).
+ */
+export class OpResolver {
+  readonly out: Op[] = [];
+  private readonly live: { label: string; threads: string[] }[] = [];
+  /** Open files, with the process whose handle they are (closed with it when it exits). */
+  private files: { label: string; process: string }[] = [];
+  /** The service's connections to the minifilter's port (closed with its process). */
+  private connections: { label: string; process: string }[] = [];
+  private nextConnection = 1;
+  private nextProcess = 1;
+  private nextThread = 1;
+  private nextFile = 1;
+  /** A listening client's requests use `eventsIoctl`. */
+  constructor(private readonly eventsIoctl?: number) {}
+
+  private gone(process: string): void {
+    if (this.files.length > 0) this.files = this.files.filter((f) => f.process !== process);
+    if (this.connections.length > 0) this.connections = this.connections.filter((c) => c.process !== process);
+  }
+  /** A live process by index, or System at 0 (`index` modulo live + 1). */
+  private processOrSystem(index: number): string {
+    const i = index % (this.live.length + 1);
+    return i === 0 ? SYSTEM_LABEL : this.live[i - 1].label;
+  }
+
+  process(parentIndex: number, path: string, unavailable: boolean, creatorIndex: number | null): void {
+    const parent = this.processOrSystem(parentIndex);
+    const id = label('P', this.nextProcess++);
+    const thread = label('T', this.nextThread++);
+    const creator = creatorIndex === null ? SYSTEM_LABEL : this.processOrSystem(creatorIndex);
+    // properties in the order reports have always had them: id, thread, parent, path, pathUnavailable, creator
+    const op: { -readonly [K in keyof CreateProcessOp]: CreateProcessOp[K] } = { op: 'CreateProcess', id, thread, parent, path };
+    if (unavailable) op.pathUnavailable = true;
+    if (creatorIndex !== null && creator !== parent) op.creator = creator;
+    this.out.push(op);
+    this.live.push({ label: id, threads: [thread] });
+  }
+  thread(target: number): void {
+    if (this.live.length === 0) return;
+    const p = this.live[target % this.live.length];
+    const id = label('T', this.nextThread++);
+    this.out.push({ op: 'CreateThread', id, process: p.label });
+    p.threads.push(id);
+  }
+  exitThread(target: number, race: ExitRace | undefined): void {
+    // the (target mod all live threads)-th thread, in process order: counted, not listed (a list per operation
+    // was an eighth of generation's time)
+    const live = this.live;
+    let all = 0;
+    for (const q of live) all += q.threads.length;
+    if (all === 0) return;
+    let k = target % all;
+    let p = live[0];
+    for (const q of live) {
+      if (k < q.threads.length) {
+        p = q;
+        break;
+      }
+      k -= q.threads.length;
+    }
+    const t = p.threads[k];
+    this.out.push(race !== undefined ? { op: 'ExitThread', thread: t, race } : { op: 'ExitThread', thread: t });
+    p.threads.splice(p.threads.indexOf(t), 1);
+    if (p.threads.length === 0) {
+      live.splice(live.indexOf(p), 1);
+      this.gone(p.label);
+    }
+  }
+  exitProcess(target: number, race: ExitRace | undefined): void {
+    if (this.live.length === 0) return;
+    const i = target % this.live.length;
+    const process = this.live[i].label;
+    this.out.push(race !== undefined ? { op: 'ExitProcess', process, race } : { op: 'ExitProcess', process });
+    this.gone(process);
+    this.live.splice(i, 1);
+  }
+  image(target: number, system: boolean, path: string, unavailable: boolean): void {
+    if (!system && this.live.length === 0) return;
+    const process = system ? SYSTEM_LABEL : this.live[target % this.live.length].label;
+    this.out.push(unavailable ? { op: 'LoadImage', process, path, pathUnavailable: true } : { op: 'LoadImage', process, path });
+  }
+  irp(major: string, ioctl: number): void {
+    this.out.push(major === 'IRP_MJ_DEVICE_CONTROL' ? { op: 'DeviceRequest', major, ioctl } : { op: 'DeviceRequest', major });
+  }
+  handle(requesterIndex: number, targetIndex: number, thread: boolean, access: number, duplicate: boolean, kernel: boolean): void {
+    // the requester: a live process or System (a kernel-mode open comes from System); the target: a live process,
+    // or one of its threads; itself included (the self-open case)
+    const requester = kernel ? SYSTEM_LABEL : this.processOrSystem(requesterIndex);
+    if (this.live.length === 0) return;
+    const p = this.live[targetIndex % this.live.length];
+    const target = thread && p.threads.length > 0 ? p.threads[targetIndex % p.threads.length] : p.label;
+    this.out.push({ op: 'OpenHandle', requester, target, access, ...(duplicate ? { duplicate: true } : {}), ...(kernel ? { kernelHandle: true } : {}) });
+  }
+  open(client: number, listen: boolean): void {
+    if (this.live.length === 0) return;
+    const p = this.live[client % this.live.length];
+    const id = label('F', this.nextFile++);
+    this.out.push({ op: 'OpenDevice', id, process: p.label, ...(listen && this.eventsIoctl !== undefined ? { listen: { ioctl: this.eventsIoctl, outputLength: 4096 } } : {}) });
+    this.files.push({ label: id, process: p.label });
+  }
+  ioctl(file: number, code: number, inputLength: number, outputLength: number, fill: number): void {
+    if (this.files.length === 0) return;
+    this.out.push({ op: 'DeviceIoControl', file: this.files[file % this.files.length].label, ioctl: code, inputLength, outputLength, fill });
+  }
+  read(file: number, length: number): void {
+    if (this.files.length === 0) return;
+    this.out.push({ op: 'ReadFile', file: this.files[file % this.files.length].label, length });
+  }
+  close(file: number): void {
+    if (this.files.length === 0) return;
+    const i = file % this.files.length;
+    this.out.push({ op: 'CloseHandle', file: this.files[i].label });
+    this.files.splice(i, 1);
+  }
+  registry(caller: number, operation: RegistryOperation, key: RegistryKeyLabel, name: string, upper: boolean): void {
+    // the caller: a live process, or System (a kernel-mode caller)
+    const process = this.processOrSystem(caller);
+    const named = operation === 'SetValue' || operation === 'QueryValue' || operation === 'DeleteValue';
+    this.out.push({
+      op: 'RegistryOp', process, operation, key,
+      ...(named ? { name } : operation === 'RenameKey' ? { name: `${name}Old` } : {}), ...(upper ? { upperCase: true } : {}),
+    });
+  }
+  file(caller: number, operation: FileOperation, file: FileLabel, burst: boolean): void {
+    // the caller: a live process (file I/O from user mode), or System
+    const process = this.processOrSystem(caller);
+    if (burst) {
+      for (const f of DOCUMENTS) this.out.push({ op: 'FileOp', process, operation: 'Write', file: f });
+    } else {
+      this.out.push({ op: 'FileOp', process, operation, file });
+    }
+  }
+  portConnect(client: number): void {
+    if (this.live.length === 0) return;
+    const p = this.live[client % this.live.length];
+    const id = label('C', this.nextConnection++);
+    this.out.push({ op: 'PortConnect', id, process: p.label });
+    this.connections.push({ label: id, process: p.label });
+  }
+  portDisconnect(connection: number): void {
+    if (this.connections.length === 0) return;
+    const i = connection % this.connections.length;
+    this.out.push({ op: 'PortDisconnect', connection: this.connections[i].label });
+    this.connections.splice(i, 1);
+  }
+  unload(): void {
+    this.out.push({ op: 'UnloadDriver' });
+  }
+  load(): void {
+    this.out.push({ op: 'LoadDriver' });
+  }
+
+  /** One raw operation (format 1). */
+  add(r: RawOp): void {
+    switch (r.k) {
+      case 'process': return this.process(r.parent, r.path, r.unavailable, r.creator);
+      case 'thread': return this.thread(r.target);
+      case 'exit-thread': return this.exitThread(r.target, r.race);
+      case 'exit-process': return this.exitProcess(r.target, r.race);
+      case 'image': return this.image(r.target, r.system, r.path, r.unavailable);
+      case 'irp': return this.irp(r.major, r.ioctl);
+      case 'handle': return this.handle(r.requester, r.target, r.thread, r.access, r.duplicate, r.kernel);
+      case 'open': return this.open(r.client, r.listen);
+      case 'ioctl': return this.ioctl(r.file, r.code, r.inputLength, r.outputLength, r.fill);
+      case 'read': return this.read(r.file, r.length);
+      case 'close': return this.close(r.file);
+      case 'registry': return this.registry(r.caller, r.operation, r.key, r.name, r.upper);
+      case 'file': return this.file(r.caller, r.operation, r.file, r.burst);
+      case 'port-connect': return this.portConnect(r.client);
+      case 'port-disconnect': return this.portDisconnect(r.connection);
+      case 'unload': return this.unload();
+      case 'load': return this.load();
+    }
+  }
+}
+
+/** What a decoder hands each raw operation to: an `OpResolver`'s methods, one per kind. */
+export type OpSink = { readonly [K in Exclude<keyof OpResolver, 'out' | 'add'>]: OpResolver[K] };
+
+/** The documents a burst writes, every one at once. */
+const DOCUMENTS: readonly FileLabel[] = FILE_LABELS.filter((l) => l.startsWith('document-'));
+
 /**
  * Turns index-based raw ops into labelled ops on live objects; ops with no possible target are dropped. A listening
  * client's requests use `eventsIoctl`.
  */
 export function resolveOps(raw: readonly RawOp[], eventsIoctl?: number): Op[] {
-  const out: Op[] = [];
-  const live: { label: string; threads: string[] }[] = [];
-  /** Open files, with the process whose handle they are (closed with it when it exits). */
-  let files: { label: string; process: string }[] = [];
-  /** The service's connections to the minifilter's port (closed with its process). */
-  let connections: { label: string; process: string }[] = [];
-  const gone = (process: string): void => {
-    if (files.length > 0) files = files.filter((f) => f.process !== process);
-    if (connections.length > 0) connections = connections.filter((c) => c.process !== process);
-  };
-  let nextConnection = 1;
-  let nextProcess = 1;
-  let nextThread = 1;
-  let nextFile = 1;
-  for (const r of raw) {
-    switch (r.k) {
-      case 'process': {
-        const parentIdx = r.parent % (live.length + 1);
-        const parent = parentIdx === 0 ? SYSTEM_LABEL : live[parentIdx - 1].label;
-        const id = `P${nextProcess++}`;
-        const thread = `T${nextThread++}`;
-        const creatorIdx = r.creator === null ? 0 : r.creator % (live.length + 1);
-        const creator = creatorIdx === 0 ? SYSTEM_LABEL : live[creatorIdx - 1].label;
-        // properties in the order reports have always had them: id, thread, parent, path, pathUnavailable, creator
-        const op: { -readonly [K in keyof CreateProcessOp]: CreateProcessOp[K] } = { op: 'CreateProcess', id, thread, parent, path: r.path };
-        if (r.unavailable) op.pathUnavailable = true;
-        if (r.creator !== null && creator !== parent) op.creator = creator;
-        out.push(op);
-        live.push({ label: id, threads: [thread] });
-        break;
-      }
-      case 'thread': {
-        if (live.length === 0) break;
-        const p = live[r.target % live.length];
-        const id = `T${nextThread++}`;
-        out.push({ op: 'CreateThread', id, process: p.label });
-        p.threads.push(id);
-        break;
-      }
-      case 'exit-thread': {
-        // the (target mod all live threads)-th thread, in process order: counted, not listed (a list per operation
-        // was an eighth of generation's time)
-        let all = 0;
-        for (const q of live) all += q.threads.length;
-        if (all === 0) break;
-        let k = r.target % all;
-        let p = live[0];
-        for (const q of live) {
-          if (k < q.threads.length) {
-            p = q;
-            break;
-          }
-          k -= q.threads.length;
-        }
-        const t = p.threads[k];
-        out.push(r.race !== undefined ? { op: 'ExitThread', thread: t, race: r.race } : { op: 'ExitThread', thread: t });
-        p.threads.splice(p.threads.indexOf(t), 1);
-        if (p.threads.length === 0) {
-          live.splice(live.indexOf(p), 1);
-          gone(p.label);
-        }
-        break;
-      }
-      case 'exit-process': {
-        if (live.length === 0) break;
-        const i = r.target % live.length;
-        out.push(r.race !== undefined ? { op: 'ExitProcess', process: live[i].label, race: r.race } : { op: 'ExitProcess', process: live[i].label });
-        gone(live[i].label);
-        live.splice(i, 1);
-        break;
-      }
-      case 'image': {
-        if (!r.system && live.length === 0) break;
-        const process = r.system ? SYSTEM_LABEL : live[r.target % live.length].label;
-        out.push(r.unavailable ? { op: 'LoadImage', process, path: r.path, pathUnavailable: true } : { op: 'LoadImage', process, path: r.path });
-        break;
-      }
-      case 'irp':
-        out.push(r.major === 'IRP_MJ_DEVICE_CONTROL' ? { op: 'DeviceRequest', major: r.major, ioctl: r.ioctl } : { op: 'DeviceRequest', major: r.major });
-        break;
-      case 'handle': {
-        // the requester: a live process or System (a kernel-mode open comes from System); the target: a live process,
-        // or one of its threads; itself included (the self-open case)
-        const requesterIdx = r.kernel ? 0 : r.requester % (live.length + 1);
-        const requester = requesterIdx === 0 ? SYSTEM_LABEL : live[requesterIdx - 1].label;
-        if (live.length === 0) break;
-        const p = live[r.target % live.length];
-        const target = r.thread && p.threads.length > 0 ? p.threads[r.target % p.threads.length] : p.label;
-        out.push({ op: 'OpenHandle', requester, target, access: r.access, ...(r.duplicate ? { duplicate: true } : {}), ...(r.kernel ? { kernelHandle: true } : {}) });
-        break;
-      }
-      case 'open': {
-        if (live.length === 0) break;
-        const p = live[r.client % live.length];
-        const id = `F${nextFile++}`;
-        out.push({ op: 'OpenDevice', id, process: p.label, ...(r.listen && eventsIoctl !== undefined ? { listen: { ioctl: eventsIoctl, outputLength: 4096 } } : {}) });
-        files.push({ label: id, process: p.label });
-        break;
-      }
-      case 'ioctl':
-        if (files.length === 0) break;
-        out.push({ op: 'DeviceIoControl', file: files[r.file % files.length].label, ioctl: r.code, inputLength: r.inputLength, outputLength: r.outputLength, fill: r.fill });
-        break;
-      case 'read':
-        if (files.length === 0) break;
-        out.push({ op: 'ReadFile', file: files[r.file % files.length].label, length: r.length });
-        break;
-      case 'close': {
-        if (files.length === 0) break;
-        const i = r.file % files.length;
-        out.push({ op: 'CloseHandle', file: files[i].label });
-        files.splice(i, 1);
-        break;
-      }
-      case 'registry': {
-        // the caller: a live process, or System (a kernel-mode caller)
-        const i = r.caller % (live.length + 1);
-        const process = i === 0 ? SYSTEM_LABEL : live[i - 1].label;
-        const named = r.operation === 'SetValue' || r.operation === 'QueryValue' || r.operation === 'DeleteValue';
-        out.push({
-          op: 'RegistryOp', process, operation: r.operation, key: r.key,
-          ...(named ? { name: r.name } : r.operation === 'RenameKey' ? { name: `${r.name}Old` } : {}), ...(r.upper ? { upperCase: true } : {}),
-        });
-        break;
-      }
-      case 'file': {
-        // the caller: a live process (file I/O from user mode), or System
-        const i = r.caller % (live.length + 1);
-        const process = i === 0 ? SYSTEM_LABEL : live[i - 1].label;
-        if (r.burst) {
-          for (const file of FILE_LABELS.filter((l) => l.startsWith('document-'))) out.push({ op: 'FileOp', process, operation: 'Write', file });
-        } else {
-          out.push({ op: 'FileOp', process, operation: r.operation, file: r.file });
-        }
-        break;
-      }
-      case 'port-connect': {
-        if (live.length === 0) break;
-        const p = live[r.client % live.length];
-        const id = `C${nextConnection++}`;
-        out.push({ op: 'PortConnect', id, process: p.label });
-        connections.push({ label: id, process: p.label });
-        break;
-      }
-      case 'port-disconnect': {
-        if (connections.length === 0) break;
-        const i = r.connection % connections.length;
-        out.push({ op: 'PortDisconnect', connection: connections[i].label });
-        connections.splice(i, 1);
-        break;
-      }
-      case 'unload':
-        out.push({ op: 'UnloadDriver' });
-        break;
-      case 'load':
-        out.push({ op: 'LoadDriver' });
-        break;
-    }
-  }
-  return out;
+  const resolver = new OpResolver(eventsIoctl);
+  for (const r of raw) resolver.add(r);
+  return resolver.out;
 }

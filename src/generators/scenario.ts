@@ -18,7 +18,20 @@ import {
   STATUS_UNSUCCESSFUL,
   type NTSTATUS,
 } from '../model/status.js';
-import { DEFAULT_WEIGHTS, rawOpArbitrary, resolveOps, type OpWeights } from './ops.js';
+import { digitCodes, opCodes, take } from './op-codes.js';
+import { DEFAULT_WEIGHTS, OpResolver, rawOpArbitrary, resolveOps, type OpWeights } from './ops.js';
+
+/**
+ * How a seed and a path become a scenario. 1 (the default): each operation drawn by nested fast-check arbitraries
+ * (`rawOpArbitrary`). 2 (`--generator 2`): each operation one integer code, decoded (`opCodes`), four to five times
+ * cheaper to draw, with the same mix. The same seed gives other scenarios under each; a report records the format
+ * that found it, and `--from-report` replays with that one. The scenarios themselves (what a report stores and
+ * `replay` runs) have one format. Format 2 is not the default yet: the CI gate's mutants are each killed by seed 1
+ * of format 1, and two of them are not by seed 1 of format 2 (docs/performance.md).
+ */
+export type GeneratorFormat = 1 | 2;
+export const GENERATOR_FORMATS: readonly GeneratorFormat[] = [1, 2];
+export const CURRENT_GENERATOR_FORMAT: GeneratorFormat = 1;
 
 export interface ScenarioOptions {
   /** Build ids to draw from (default: all). */
@@ -35,6 +48,24 @@ export interface ScenarioOptions {
   readonly crowding?: boolean;
   /** The most CPUs a scenario may draw (default 1: every operation to its end before the next). */
   readonly cpus?: number;
+  /** How seeds become scenarios (default `CURRENT_GENERATOR_FORMAT`). */
+  readonly generator?: GeneratorFormat;
+}
+
+/** The raw operation sequence, resolved to labelled operations, in a generator format. */
+function opsArbitrary(options: ScenarioOptions, adversarial: boolean, maxOps: number): fc.Arbitrary<Scenario['ops']> {
+  const weights = options.weights ?? DEFAULT_WEIGHTS;
+  const length = { minLength: Math.min(options.minOps ?? 0, maxOps), maxLength: maxOps, size: 'max' } as const;
+  const eventsIoctl = options.weights?.eventsIoctl;
+  if ((options.generator ?? CURRENT_GENERATOR_FORMAT) === 1) {
+    return fc.array(rawOpArbitrary(adversarial, weights), length).map((raw) => resolveOps(raw, eventsIoctl));
+  }
+  const { arbitrary, decodeInto } = opCodes(adversarial, weights);
+  return fc.array(arbitrary, length).map((codes) => {
+    const resolver = new OpResolver(eventsIoctl);
+    for (const code of codes) decodeInto(code, resolver);
+    return resolver.out;
+  });
 }
 
 /**
@@ -113,6 +144,134 @@ export const poolQuotaArbitrary: fc.Arbitrary<number | undefined> = fc.oneof(
 );
 
 export function scenarioArbitrary(options: ScenarioOptions = {}): fc.Arbitrary<Scenario> {
+  return (options.generator ?? CURRENT_GENERATOR_FORMAT) === 1 ? scenarioArbitraryFormat1(options) : scenarioArbitraryFormat2(options);
+}
+
+/** A table holds at most its capacity: more crowding than that is the same full table. */
+function clampCrowding(build: string, c: Crowding): Crowding {
+  const cap = getBuild(build).capacity;
+  return { process: Math.min(c.process, cap.process), thread: Math.min(c.thread, cap.thread), image: Math.min(c.image, cap.image) };
+}
+
+const OCCUPANCIES = [7, 8, 63, 64];
+const POOL_QUOTAS = [0, 64, 4096, 65536];
+const FIRST_CLIENT_IDS = [0xfff8, 0xfffc, 0x100000];
+const REUSE_POLICIES: readonly CidReusePolicy[] = ['lifo', 'fifo', 'nt52'];
+
+/** One fault spec from its own code: format 1's `faultArbitrary` (nth 1 three times in five, else 2 to 8). */
+function faultCodes(ddis: readonly string[]): ReturnType<typeof digitCodes<FaultSpec>> {
+  return digitCodes((): FaultSpec => {
+    const ddi = ddis[take(ddis.length)];
+    const nth = take(5) < 3 ? 1 : 2 + take(7);
+    const statuses = FAULT_STATUSES[ddi] ?? [STATUS_UNSUCCESSFUL];
+    return { ddi, nth, status: statuses[take(statuses.length)] };
+  });
+}
+
+/**
+ * Format 2: the scenario's settings are one code (its digits, least consequential first: integrity check, first
+ * client ID, pool quota, crowding, CID reuse order, build), its faults a short array of codes, its operations an
+ * array of codes (op-codes.ts). Each choice keeps format 1's odds; the code 0 is the simplest settings (no crowding,
+ * no quota, the first build). Faults stay an array so fast-check shrinks a plan of two to one.
+ */
+function scenarioArbitraryFormat2(options: ScenarioOptions): fc.Arbitrary<Scenario> {
+  const builds = options.builds ?? BUILDS.map((b) => b.id);
+  const profile = options.profile ?? 'documented';
+  const maxOps = options.maxOps ?? 60;
+  const faultCode = faultCodes(options.faults === 'boot' ? FAULTABLE_DDIS.filter((d) => BOOT_DDIS.includes(d)) : FAULTABLE_DDIS);
+  // none 3 times in 5; else one or two specs, equally often
+  const faults: fc.Arbitrary<readonly FaultSpec[]> = options.faults === 'none' ? fc.constant([])
+    // withCrossShrink: a plan shrinks to no plan (format 1 left that to the domain shrinker)
+    : fc.oneof({ withCrossShrink: true }, { weight: 3, arbitrary: fc.constant([]) }, { weight: 2, arbitrary: fc.array(faultCode.arbitrary, { minLength: 1, maxLength: 2 }).map((c) => c.map(faultCode.decode)) });
+  const crowding = options.crowding !== false;
+  const occupancy = (): number => (take(9) < 8 ? 0 : OCCUPANCIES[take(4)]);
+  const header = digitCodes(() => {
+    const integrityCheck = take(16) === 15 ? false : undefined;
+    const firstClientId = take(10) === 9 ? FIRST_CLIENT_IDS[take(3)] : undefined;
+    const poolQuota = take(13) === 12 ? POOL_QUOTAS[take(4)] : undefined;
+    const drawn: Crowding = crowding ? { process: occupancy(), thread: occupancy(), image: occupancy() } : { process: 0, thread: 0, image: 0 };
+    const reusePolicy = REUSE_POLICIES[take(3)];
+    const build = builds[take(builds.length)];
+    return { integrityCheck, firstClientId, poolQuota, drawn, reusePolicy, build };
+  });
+  const schedules = scheduleCodes(options.cpus ?? 1);
+  return fc.tuple(
+    header.arbitrary, faults, opsArbitrary(options, profile === 'adversarial', maxOps),
+    // one CPU draws nothing
+    (options.cpus ?? 1) > 1 ? fc.tuple(schedules.shape.arbitrary, schedules.priorities.arbitrary) : fc.constant(undefined),
+  ).map(([headerCode, drawnFaults, ops, scheduleCodes]): Scenario => {
+    const { integrityCheck, firstClientId, poolQuota, drawn, reusePolicy, build } = header.decode(headerCode);
+    const schedule = scheduleCodes === undefined ? undefined : schedules.decode(scheduleCodes[0], scheduleCodes[1], ops.length);
+    return {
+      build, profile, reusePolicy, crowding: clampCrowding(build, drawn), faults: [...drawnFaults], ops,
+      ...(poolQuota === undefined ? {} : { poolQuota }), ...(firstClientId === undefined ? {} : { firstClientId }),
+      ...(integrityCheck === false ? { integrityCheck } : {}),
+      ...(schedule === undefined ? {} : { schedule }),
+    };
+  });
+}
+
+/**
+ * Format 2's schedule on several CPUs: one code for its shape — format 1's odds: none 1 in 9, PCT 4 (2 to N CPUs, 0
+ * to 3 preemptions, three in four at the first 40 steps), random switches 2, sparse ones 2 — and one for the PCT
+ * priorities, the stream of an xorshift seeded by it (0: every priority 0). Shrinking gives the shape's fields
+ * their first choice (no schedule first) and the priorities 0; the domain shrinker then lowers them one by one.
+ */
+function scheduleCodes(maxCpus: number): {
+  readonly shape: ReturnType<typeof digitCodes<Omit<Schedule, 'priorities'> | undefined>>;
+  readonly priorities: ReturnType<typeof digitCodes<number>>;
+  readonly decode: (shape: number, priorities: number, ops: number) => Schedule | undefined;
+} {
+  const shape = digitCodes((): Omit<Schedule, 'priorities'> | undefined => {
+    const kind = take(9);
+    if (kind === 0) return undefined;
+    const cpus = 2 + take(Math.max(2, maxCpus) - 1);
+    if (kind <= 4) {
+      const steps = new Set<number>();
+      for (let i = take(4); i > 0; i--) steps.add(take(4) < 3 ? 1 + take(40) : 1 + take(400));
+      return { cpus, kind: 'pct', preemptions: [...steps].sort((a, b) => a - b) };
+    }
+    const seed = take(0x80000000);
+    return kind <= 6 ? { cpus, kind: 'random', seed } : { cpus, kind: 'random', seed, every: take(2) === 0 ? 8 : 32 };
+  });
+  const priorities = digitCodes(() => take(2 ** 53));
+  return {
+    shape, priorities,
+    decode: (shapeCode, prioritiesCode, ops) => {
+      const s = shape.decode(shapeCode);
+      if (s === undefined || s.kind !== 'pct') return s;
+      return { cpus: s.cpus, kind: s.kind, priorities: prioritiesFrom(priorities.decode(prioritiesCode), ops), preemptions: s.preemptions };
+    },
+  };
+}
+
+/**
+ * `n` priorities in [0, 100) from `code`: an xorshift's stream (0: all 0, the simplest), with format 1's skew (fast-check's
+ * bias on `fc.nat({ max: 99 })`: 0 to 4 about 9% of the time and 95 to 99 about 4% beside a uniform draw, so 13% and
+ * 8% of priorities fall there, against 5% each uniformly).
+ */
+function prioritiesFrom(code: number, n: number): number[] {
+  const out = new Array<number>(n).fill(0);
+  if (code === 0) return out;
+  // the code's 53 bits folded into a non-zero 32-bit state
+  let x = ((code % 0x100000000) ^ Math.floor(code / 0x100000000)) | 0;
+  if (x === 0) x = 0x9e3779b9 | 0;
+  const next = (): number => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+  for (let i = 0; i < n; i++) {
+    const band = next() % 1000;
+    const r = next();
+    out[i] = band < 86 ? r % 5 : band < 126 ? 95 + (r % 5) : r % 100;
+  }
+  return out;
+}
+
+/** Format 1 (`GeneratorFormat`): nested fast-check arbitraries, kept so seeds and paths found with it replay. */
+function scenarioArbitraryFormat1(options: ScenarioOptions): fc.Arbitrary<Scenario> {
   const builds = options.builds ?? BUILDS.map((b) => b.id);
   const profile = options.profile ?? 'documented';
   const maxOps = options.maxOps ?? 60;
@@ -125,17 +284,14 @@ export function scenarioArbitrary(options: ScenarioOptions = {}): fc.Arbitrary<S
       : fc.oneof({ weight: 3, arbitrary: fc.constant([] as FaultSpec[]) }, { weight: 2, arbitrary: fc.array(options.faults === 'boot' ? bootFaultArbitrary : faultArbitrary, { minLength: 1, maxLength: 2 }) }),
     poolQuota: poolQuotaArbitrary,
     firstClientId: firstClientIdArbitrary,
-    ops: fc.array(rawOpArbitrary(profile === 'adversarial', options.weights ?? DEFAULT_WEIGHTS), { minLength: Math.min(options.minOps ?? 0, maxOps), maxLength: maxOps, size: 'max' }).map((raw) => resolveOps(raw, options.weights?.eventsIoctl)),
+    ops: opsArbitrary(options, profile === 'adversarial', maxOps),
     // last in the record: drawing it leaves every earlier field's draws (and so every seed's operations) unchanged
     integrityCheck: integrityCheckArbitrary,
     // after it, for the same reason; one CPU draws nothing
     schedule: (options.cpus ?? 1) > 1 ? scheduleArbitrary(options.cpus ?? 1, maxOps) : fc.constant(undefined),
   }).map(({ poolQuota, firstClientId, integrityCheck, schedule, ...s }): Scenario => {
-    // a table holds at most its capacity: more crowding than that is the same full table
-    const cap = getBuild(s.build).capacity;
-    const crowding = { process: Math.min(s.crowding.process, cap.process), thread: Math.min(s.crowding.thread, cap.thread), image: Math.min(s.crowding.image, cap.image) };
     return {
-      ...s, crowding, ...(poolQuota === undefined ? {} : { poolQuota }), ...(firstClientId === undefined ? {} : { firstClientId }),
+      ...s, crowding: clampCrowding(s.build, s.crowding), ...(poolQuota === undefined ? {} : { poolQuota }), ...(firstClientId === undefined ? {} : { firstClientId }),
       ...(integrityCheck === false ? { integrityCheck } : {}),
       ...(schedule === undefined ? {} : { schedule: schedule.priorities === undefined ? schedule : { ...schedule, priorities: schedule.priorities.slice(0, s.ops.length) } }),
     };

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import type { DriverModule } from '../driver/types.js';
 import { getInvariant, type Invariant } from '../invariants/index.js';
 import type { OpWeights } from '../generators/ops.js';
-import type { FaultMode } from '../generators/scenario.js';
+import type { FaultMode, GeneratorFormat } from '../generators/scenario.js';
 import { scenarioLabels } from '../generators/labels.js';
 import type { Scenario } from '../model/scenario.js';
 import { applicableInvariants, FindingCap, fuzz, type Finding, type FuzzOptions, type FuzzResult } from './fuzz.js';
@@ -89,6 +89,7 @@ export interface ChunkTask {
   readonly faults?: FaultMode;
   readonly crowding?: boolean;
   readonly cpus?: number;
+  readonly generator?: GeneratorFormat;
   /** Count scenario labels (--stats). */
   readonly stats?: boolean;
 }
@@ -109,6 +110,7 @@ export function runChunk(driver: DriverModule, t: ChunkTask, onRun?: (runs: numb
     ...(t.deadline !== undefined ? { deadline: t.deadline - performance.timeOrigin } : {}),
     ...(t.weights !== undefined ? { weights: t.weights } : {}), ...(t.faults !== undefined ? { faults: t.faults } : {}),
     ...(t.crowding !== undefined ? { crowding: t.crowding } : {}), ...(t.cpus !== undefined ? { cpus: t.cpus } : {}),
+    ...(t.generator !== undefined ? { generator: t.generator } : {}),
     skipShrink: new Set(t.skipShrink), ...(t.maxFindings !== undefined ? { maxFindings: t.maxFindings } : {}), ...(onRun !== undefined ? { onRun } : {}),
   });
   return {
@@ -309,6 +311,7 @@ export async function runCampaign(o: CampaignOptions): Promise<FuzzResult> {
     invariants: ids, skipShrink: [...found.keys()], maxFindings, ...(o.statistics !== undefined ? { stats: true } : {}),
     ...(o.weights !== undefined ? { weights: o.weights } : {}), ...(o.faults !== undefined ? { faults: o.faults } : {}),
     ...(o.crowding !== undefined ? { crowding: o.crowding } : {}), ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
+    ...(o.generator !== undefined ? { generator: o.generator } : {}),
   });
 
   const auto = o.workers === 'auto';

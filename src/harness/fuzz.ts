@@ -11,7 +11,7 @@ import { RunInterrupted } from '../model/ops.js';
 import type { RunRecord } from '../model/record.js';
 import { imageFor } from '../model/ddi.js';
 import type { Scenario } from '../model/scenario.js';
-import { scenarioArbitrary, type FaultMode } from '../generators/scenario.js';
+import { scenarioArbitrary, type FaultMode, type GeneratorFormat } from '../generators/scenario.js';
 import { DEFAULT_WEIGHTS, type OpWeights } from '../generators/ops.js';
 import { runAndCheck } from './check.js';
 import { shrinkScenario } from './shrink.js';
@@ -29,6 +29,8 @@ export interface FuzzOptions {
   readonly crowding?: boolean;
   /** The most CPUs a scenario draws (default 1). */
   readonly cpus?: number;
+  /** How seeds and paths become scenarios (default the current format; a report's format to replay it). */
+  readonly generator?: GeneratorFormat;
   /** Called with each generated scenario before it runs (statistics). */
   readonly onScenario?: (s: Scenario) => void;
   /** Stop generating after this many ms (fast-check interruptAfterTimeLimit: not deterministic). */
@@ -144,7 +146,8 @@ function fuzzRound(o: RoundOptions): FuzzResult {
   const invariants = o.invariants ?? INVARIANTS;
   const builds = o.builds ?? applicableBuilds(o.driver, BUILDS.map((b) => b.id)).builds;
   const profile = o.profile ?? 'documented';
-  const arb = scenarioArbitrary({ builds, profile, maxOps: o.maxOps, weights: weightsWith(o.driver, o.weights), faults: o.faults, crowding: o.crowding, cpus: o.cpus });
+  const arb = scenarioArbitrary({ builds, profile, maxOps: o.maxOps, weights: weightsWith(o.driver, o.weights), faults: o.faults, crowding: o.crowding, cpus: o.cpus,
+    ...(o.generator !== undefined ? { generator: o.generator } : {}) });
   let executed = 0;
   let cut = false;
   // --time-limit holds within a run too: the kernel asks between operations (a driver's own endless loop is the

@@ -35,7 +35,8 @@ export function guidedFuzz(o: FuzzOptions & { readonly invariants: readonly Inva
   const rnd = mulberry32(o.seed);
   const pick = <T>(xs: readonly T[]): T => xs[rnd() % xs.length];
   const builds = o.builds ?? applicableBuilds(o.driver, BUILDS.map((b) => b.id)).builds;
-  const arb = scenarioArbitrary({ builds, profile: o.profile ?? 'documented', maxOps: o.maxOps, weights: weightsWith(o.driver, o.weights), faults: o.faults, crowding: o.crowding, cpus: o.cpus });
+  const arb = scenarioArbitrary({ builds, profile: o.profile ?? 'documented', maxOps: o.maxOps, weights: weightsWith(o.driver, o.weights), faults: o.faults, crowding: o.crowding, cpus: o.cpus,
+    ...(o.generator !== undefined ? { generator: o.generator } : {}) });
   let fresh: Scenario[] = [];
   let batch = 0;
   const nextFresh = (): Scenario => {

@@ -20,6 +20,7 @@ import type { TimelineEntry } from '../model/ke/scheduler.js';
 import type { Scenario } from '../model/scenario.js';
 import { statusName } from '../model/status.js';
 import { VERSION } from '../version.js';
+import type { GeneratorFormat } from '../generators/scenario.js';
 
 export const REPORT_FORMAT = 'psharness-report/1';
 
@@ -36,6 +37,8 @@ export interface FuzzProvenance {
   readonly maxOps: number;
   /** The most CPUs the campaign's scenarios drew (absent: one). */
   readonly cpus?: number;
+  /** The generator format that drew the round's scenarios (absent: 1, before the field existed). */
+  readonly generator?: GeneratorFormat;
   /** A Visual Studio project's configuration (`--configuration`): replay builds the same one. */
   readonly configuration?: string;
   /** Present (false) when the campaign ran with `--verifier off`: replay runs without it too. */

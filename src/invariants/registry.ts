@@ -42,9 +42,12 @@ function under(path: string, key: string): boolean {
 /** The guard an operation falls under as a write its caller may not make, if any. */
 function forbidding(op: RegistryOpRecord, guards: readonly RegistryGuard[], driver: string): RegistryGuard | undefined {
   if (!WRITES.has(op.operation)) return undefined;
+  // the key's name where the write landed (the caller's name if it was never opened): a key a writer renamed away
+  // from the guarded name on another CPU, before the write, is not the guarded key any more —
+  // CmCallbackGetKeyObjectIDEx gives the driver its new name, and the service no longer reads it
   const path = op.target ?? op.key;
   return guards.find((g) => {
-    if (!under(path, guardedPath(g, driver)) && !under(op.key, guardedPath(g, driver))) return false;
+    if (!under(path, guardedPath(g, driver))) return false;
     const caller = op.process.toLowerCase();
     return !g.writers.some((w) => (w === 'System' ? op.process === 'System' : w.toLowerCase() === caller));
   });

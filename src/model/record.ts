@@ -180,7 +180,7 @@ export interface RegistryOpRecord {
   readonly operation: string;
   /** The key as the caller named it. */
   readonly key: string;
-  /** The key's own path, once it was opened. */
+  /** The key's own path once it was opened: where the operation landed (a callback's block: where it was stopped). */
   target?: string;
   /** The value's name, or a rename's new name. */
   readonly name?: string;

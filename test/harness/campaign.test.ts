@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers.js';
@@ -141,5 +141,24 @@ describe('distinct findings: one per signature, and the fast-check round of each
     expect(again.code).toBe(1);
     const found = readdirSync(out).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(out, f), 'utf8')) as { scenario: unknown; signature: string });
     expect(found.find((x) => x.signature === later.r.signature)?.scenario).toEqual(later.r.scenario);
+  }, 60_000);
+
+  test('a report names its generator format; one without it (written before format 2) replays with format 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psh-g1-'));
+    await run(['fuzz', '--driver', 'seed', '--workers', '1', '--reports', dir, '--generator', '1', '--runs', '300']);
+    const file = readdirSync(dir).filter((f) => f.endsWith('.json')).sort()[0];
+    const report = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { scenario: unknown; signature: string; fuzz: { generator?: number; path: string } };
+    expect(report.fuzz.generator).toBe(1);
+    delete report.fuzz.generator;
+    writeFileSync(join(dir, file), JSON.stringify(report));
+    const out = mkdtempSync(join(tmpdir(), 'psh-g1b-'));
+    const again = await run(['fuzz', '--from-report', join(dir, file), '--reports', out, '--max-findings', '50']);
+    expect(again.code).toBe(1);
+    const found = readdirSync(out).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(out, f), 'utf8')) as { scenario: unknown; signature: string; fuzz: { generator: number } });
+    expect(found.find((x) => x.signature === report.signature)?.scenario).toEqual(report.scenario);
+    expect(found.every((x) => x.fuzz.generator === 1)).toBe(true);
+    const bad = await run(['fuzz', '--driver', 'seed', '--generator', '3']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--generator must be 1 or 2, got '3'/);
   }, 60_000);
 });

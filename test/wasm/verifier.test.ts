@@ -141,11 +141,18 @@ describe('verifier mutants (examples/drivers/vfmon.c with PSH_MUTANT=n)', () => 
     expect(runAndCheck(vfmon, minimal, INVARIANTS).violations).toEqual([]);
   });
 
+  /**
+   * A second route to the same bug that no removal shortens: a process the driver does not track is also one created
+   * while it was unloaded (unload, create, load, exit: 4 operations, no fault); shrinking removes, it never adds the
+   * allocation fault of the 2-operation route. Format 1's seed 1 took the short route, its seeds 2 to 5 this one.
+   */
+  const ALSO_MINIMAL: Readonly<Record<string, readonly number[]>> = { 'early-return-skips-release': [4] };
+
   test.each(VERIFIER_MUTANTS.map((m) => [m.id, m] as const))('%s: fuzz kills it and shrinks to the minimal length', (_id, m) => {
     const driver = mutants.get(m.schema) as DriverModule;
     const r = fuzz({ driver, seed: 1, runs: 1000, builds: ['winxp-x86'], invariants: [getInvariant(m.invariant)] });
     expect(r.findings.length).toBeGreaterThanOrEqual(1);
-    expect(r.findings[0].scenario.ops.length).toBe(m.minimal.ops.length);
+    expect([m.minimal.ops.length, ...(ALSO_MINIMAL[m.id] ?? [])]).toContain(r.findings[0].scenario.ops.length);
   });
 });
 

@@ -289,6 +289,8 @@ export class CmCallbacks {
       n.rec.target = key.path;
       const blocked = yield* this.preG(n, pre, info);
       if (blocked !== undefined) return blocked;
+      // where the operation lands: a rename on another CPU, while the pre-notifications ran, moved the key
+      n.rec.target = key.path;
       const status = perform();
       n.rec.native = statusName(status);
       if (ke.build.buildNumber < 3790) return status;
