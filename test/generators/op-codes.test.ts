@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_WEIGHTS, resolveOps, scenarioArbitrary, type ScenarioOptions } from '../../src/generators/index.js';
+import { DEFAULT_WEIGHTS, OpResolver, resolveOps, scenarioArbitrary, type ScenarioOptions } from '../../src/generators/index.js';
 import { opCodes } from '../../src/generators/op-codes.js';
 import type { Op, Scenario } from '../../src/model/index.js';
 
@@ -107,6 +107,19 @@ describe('operation codes', () => {
       expect(resolveOps([{ k: 'process', parent: 0, path: '\\a.exe', unavailable: false, creator: null }, a]).length).toBeGreaterThan(0);
     }), { seed: 2, numRuns: 3000 });
     for (const code of [Number.MAX_SAFE_INTEGER, 2 ** 53 - 2, 2 ** 52, 1]) expect(() => decode(code)).not.toThrow();
+  });
+
+  test('with every kind weighted, codes decode to every kind of raw operation, each resolvable', () => {
+    const all = opCodes(false, { ...DEFAULT_WEIGHTS, handle: 1, registry: 1, file: 1, port: 2, client: 4, ioctls: [0x222000], eventsIoctl: 0x222000 });
+    const codes = fc.sample(all.arbitrary, { seed: 6, numRuns: 4000 });
+    const kinds = new Set(codes.map((c) => all.decode(c).k));
+    expect([...kinds].sort()).toEqual(['close', 'exit-process', 'exit-thread', 'file', 'handle', 'image', 'ioctl', 'irp', 'load', 'open', 'port-connect',
+      'port-disconnect', 'process', 'read', 'registry', 'thread', 'unload']);
+    // a raw operation and the resolver's call for the same code agree
+    const raw = resolveOps(codes.map((c) => all.decode(c)), 0x222000);
+    const resolver = new OpResolver(0x222000);
+    for (const c of codes) all.decodeInto(c, resolver);
+    expect(resolver.out).toEqual(raw);
   });
 
   test('each shrink candidate is a smaller code, and the first is 0', () => {
