@@ -24,7 +24,7 @@ export default defineConfig({
       exclude: ['src/**/index.ts', 'src/harness/worker.ts'],
       reporter: ['text-summary', 'text'],
       // CI enforces these; raise them as the code matures.
-      thresholds: { lines: 96.7, statements: 94.85, functions: 95.4, branches: 87.1 },
+      thresholds: { lines: 96.8, statements: 95.0, functions: 95.55, branches: 87.3 },
     },
   },
 });
