@@ -15,7 +15,22 @@ import { REGISTRY_KEY_LABELS, REGISTRY_VALUE_NAMES, type RegistryKeyLabel } from
 import type { FileOperation } from '../model/flt/filters.js';
 import { FILE_LABELS, type FileLabel } from '../model/flt/volume.js';
 import type { ExitRace } from '../model/ops.js';
-import { CLIENT_LENGTHS, DEFAULT_WEIGHTS, UNKNOWN_IOCTL, type OpSink, type OpWeights, type RawOp } from './ops.js';
+import {
+  CLIENT_LENGTHS,
+  DEFAULT_WEIGHTS,
+  EXIT_RACES,
+  FILE_USUAL,
+  HANDLE_ACCESSES,
+  IOCTL_FILLS,
+  IRP_IOCTLS,
+  IRP_MAJORS,
+  REGISTRY_RARE,
+  REGISTRY_USUAL,
+  UNKNOWN_IOCTL,
+  type OpSink,
+  type OpWeights,
+  type RawOp,
+} from './ops.js';
 import {
   BOUNDARY_PATH_LENGTHS,
   COMMON_PROCESS_NAMES,
@@ -160,16 +175,6 @@ function clientLength(): number {
   return CLIENT_LENGTHS.huge[0];
 }
 
-const IRP_MAJORS = ['IRP_MJ_CREATE', 'IRP_MJ_CLOSE', 'IRP_MJ_CLEANUP', 'IRP_MJ_DEVICE_CONTROL', 'IRP_MJ_READ'];
-const IRP_IOCTLS = [0x222000, 0x222004, 0x22e003];
-// PROCESS_ALL_ACCESS, TERMINATE, VM_READ | QUERY_INFORMATION, QUERY_LIMITED_INFORMATION, VM_WRITE | VM_OPERATION,
-// THREAD_SUSPEND_RESUME | THREAD_GET_CONTEXT | THREAD_SET_CONTEXT
-const HANDLE_ACCESSES = [0x1fffff, 0x0001, 0x0410, 0x1000, 0x0028, 0x001a];
-const REGISTRY_USUAL: readonly RegistryOperation[] = ['QueryValue', 'DeleteValue', 'CreateKey'];
-const REGISTRY_RARE: readonly RegistryOperation[] = ['OpenKey', 'DeleteKey', 'RenameKey'];
-const FILE_USUAL: readonly FileOperation[] = ['Create', 'Read', 'Rename'];
-const RACES: readonly ExitRace[] = ['gone', 'reused'];
-const FILLS = [0, 0x41, 0xff];
 
 /** What one kind's fields decode to, from the digits `take` reads: the operation, handed to `sink`. */
 type KindDecoder = (sink: OpSink) => void;
@@ -209,7 +214,7 @@ class RawOpSink implements OpSink {
 
 /** The codes of one configuration (profile and weights). */
 export function opCodes(adversarial: boolean, w: OpWeights = DEFAULT_WEIGHTS): OpCodes {
-  const race = (): ExitRace | undefined => (adversarial && take(4) === 3 ? RACES[take(2)] : undefined);
+  const race = (): ExitRace | undefined => (adversarial && take(4) === 3 ? EXIT_RACES[take(EXIT_RACES.length)] : undefined);
   const ioctls = w.ioctls ?? [];
   const eventsIoctl = w.eventsIoctl;
   const others = eventsIoctl === undefined ? [...ioctls, UNKNOWN_IOCTL] : [...ioctls.filter((c) => c !== eventsIoctl), UNKNOWN_IOCTL];
@@ -279,7 +284,7 @@ export function opCodes(adversarial: boolean, w: OpWeights = DEFAULT_WEIGHTS): O
           }
           case 1: {
             const file = index();
-            const fill = FILLS[take(FILLS.length)];
+            const fill = IOCTL_FILLS[take(IOCTL_FILLS.length)];
             const inputLength = clientLength();
             const outputLength = clientLength();
             const code = eventsIoctl !== undefined && take(4) < 3 ? eventsIoctl : others[take(others.length)];

@@ -70,12 +70,26 @@ const clientLength = fc.oneof(
 /** A code no driver declares: CTL_CODE(FILE_DEVICE_UNKNOWN, 0xFFF, METHOD_BUFFERED, FILE_ANY_ACCESS). */
 export const UNKNOWN_IOCTL = 0x223ffc;
 
+/** The choices both generator formats draw from, in the order they draw them (format 2 reads digits as indexes). */
+export const EXIT_RACES: readonly ExitRace[] = ['gone', 'reused'];
+export const IRP_MAJORS: readonly string[] = ['IRP_MJ_CREATE', 'IRP_MJ_CLOSE', 'IRP_MJ_CLEANUP', 'IRP_MJ_DEVICE_CONTROL', 'IRP_MJ_READ'];
+export const IRP_IOCTLS: readonly number[] = [0x222000, 0x222004, 0x22e003];
+// PROCESS_ALL_ACCESS, TERMINATE, VM_READ | QUERY_INFORMATION, QUERY_LIMITED_INFORMATION, VM_WRITE | VM_OPERATION,
+// THREAD_SUSPEND_RESUME | THREAD_GET_CONTEXT | THREAD_SET_CONTEXT
+export const HANDLE_ACCESSES: readonly number[] = [0x1fffff, 0x0001, 0x0410, 0x1000, 0x0028, 0x001a];
+export const IOCTL_FILLS: readonly number[] = [0, 0x41, 0xff];
+/** Registry operations drawn 2 in 7 (each a third of that) and 1 in 7; SetValue is the other 4. */
+export const REGISTRY_USUAL: readonly RegistryOperation[] = ['QueryValue', 'DeleteValue', 'CreateKey'];
+export const REGISTRY_RARE: readonly RegistryOperation[] = ['OpenKey', 'DeleteKey', 'RenameKey'];
+/** File operations drawn 2 in 7 (each a third of that); Write is 4 in 7, Delete 1. */
+export const FILE_USUAL: readonly FileOperation[] = ['Create', 'Read', 'Rename'];
+
 export const DEFAULT_WEIGHTS: OpWeights = { process: 5, thread: 3, exitThread: 2, exitProcess: 4, image: 3, unload: 1, load: 1, irp: 1 };
 
 export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIGHTS): fc.Arbitrary<RawOp> {
   const index = fc.nat({ max: 64 });
   const race: fc.Arbitrary<ExitRace | undefined> = adversarial
-    ? fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom<ExitRace>('gone', 'reused') })
+    ? fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom<ExitRace>(...EXIT_RACES) })
     : fc.constant(undefined);
   const rare = fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
   // fc.record(model) draws each value in key order, then a boolean (whether the object has a null prototype): these
@@ -102,8 +116,8 @@ export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIG
     {
       weight: w.irp,
       arbitrary: fc.tuple(
-        fc.constantFrom('IRP_MJ_CREATE', 'IRP_MJ_CLOSE', 'IRP_MJ_CLEANUP', 'IRP_MJ_DEVICE_CONTROL', 'IRP_MJ_READ'),
-        fc.constantFrom(0x222000, 0x222004, 0x22e003),
+        fc.constantFrom(...IRP_MAJORS),
+        fc.constantFrom(...IRP_IOCTLS),
         prototypeChoice,
       ).map(([major, ioctl]): RawOp => ({ k: 'irp', major, ioctl })),
     },
@@ -111,9 +125,7 @@ export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIG
       weight: w.handle ?? 0,
       arbitrary: fc.tuple(
         index, index, fc.boolean(),
-        // PROCESS_ALL_ACCESS, TERMINATE, VM_READ | QUERY_INFORMATION, QUERY_LIMITED_INFORMATION, VM_WRITE | VM_OPERATION,
-        // THREAD_SUSPEND_RESUME | THREAD_GET_CONTEXT | THREAD_SET_CONTEXT
-        fc.constantFrom(0x1fffff, 0x0001, 0x0410, 0x1000, 0x0028, 0x001a),
+        fc.constantFrom(...HANDLE_ACCESSES),
         rare, rare, prototypeChoice,
       ).map(([requester, target, thread, access, duplicate, kernel]): RawOp => ({ k: 'handle', requester, target, thread, access, duplicate, kernel })),
     },
@@ -127,7 +139,7 @@ export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIG
             index,
             w.eventsIoctl === undefined ? fc.constantFrom(...(w.ioctls ?? []), UNKNOWN_IOCTL)
               : fc.oneof({ weight: 3, arbitrary: fc.constant(w.eventsIoctl) }, { weight: 1, arbitrary: fc.constantFrom(...(w.ioctls ?? []).filter((c) => c !== w.eventsIoctl), UNKNOWN_IOCTL) }),
-            clientLength, clientLength, fc.constantFrom(0, 0x41, 0xff), prototypeChoice,
+            clientLength, clientLength, fc.constantFrom(...IOCTL_FILLS), prototypeChoice,
           ).map(([file, code, inputLength, outputLength, fill]): RawOp => ({ k: 'ioctl', file, code, inputLength, outputLength, fill })),
         },
         { weight: w.readsEvents === true ? 6 : 1, arbitrary: fc.tuple(index, clientLength, prototypeChoice).map(([file, length]): RawOp => ({ k: 'read', file, length })) },
@@ -140,8 +152,8 @@ export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIG
         index,
         fc.oneof(
           { weight: 4, arbitrary: fc.constant<RegistryOperation>('SetValue') },
-          { weight: 2, arbitrary: fc.constantFrom<RegistryOperation>('QueryValue', 'DeleteValue', 'CreateKey') },
-          { weight: 1, arbitrary: fc.constantFrom<RegistryOperation>('OpenKey', 'DeleteKey', 'RenameKey') },
+          { weight: 2, arbitrary: fc.constantFrom<RegistryOperation>(...REGISTRY_USUAL) },
+          { weight: 1, arbitrary: fc.constantFrom<RegistryOperation>(...REGISTRY_RARE) },
         ),
         fc.constantFrom(...REGISTRY_KEY_LABELS), fc.constantFrom(...REGISTRY_VALUE_NAMES), rare, prototypeChoice,
       ).map(([caller, operation, key, name, upper]): RawOp => ({ k: 'registry', caller, operation, key, name, upper })),
@@ -152,7 +164,7 @@ export function rawOpArbitrary(adversarial: boolean, w: OpWeights = DEFAULT_WEIG
         index,
         fc.oneof(
           { weight: 4, arbitrary: fc.constant<FileOperation>('Write') },
-          { weight: 2, arbitrary: fc.constantFrom<FileOperation>('Create', 'Read', 'Rename') },
+          { weight: 2, arbitrary: fc.constantFrom<FileOperation>(...FILE_USUAL) },
           { weight: 1, arbitrary: fc.constant<FileOperation>('Delete') },
         ),
         fc.constantFrom(...FILE_LABELS),
