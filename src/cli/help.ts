@@ -62,7 +62,7 @@ const FUZZ_HELP: Described<typeof FUZZ_OPTIONS> = {
   guided: ['', 'coverage-guided search: keep and mutate scenarios that reached new edges of the driver'],
   cpus: ['N', 'simulated CPUs (default 4): each scenario draws 1 to N and a schedule; 1 runs each operation to its end'],
   configuration: ['NAME', 'a .vcxproj driver\'s configuration (default Debug): its Win32 platform builds x86, its x64 platform x64'],
-  generator: ['1|2', 'how a seed becomes scenarios: 1 (default) or 2, integer codes, four to five times cheaper to draw (CHANGELOG.md)'],
+  generator: ['1|2', 'how a seed becomes scenarios: 2 (default), integer codes, four to five times cheaper to draw, or 1, the format before it (CHANGELOG.md)'],
 };
 
 const TRACE_HELP: Described<typeof TRACE_OPTIONS> = {
@@ -77,7 +77,7 @@ const TRACE_HELP: Described<typeof TRACE_OPTIONS> = {
   verifier: ['on|off', 'Driver Verifier checks (default on)'],
   cpus: ['N', 'simulated CPUs, with --seed (default 4)'],
   configuration: ['NAME', 'a .vcxproj driver\'s configuration (default Debug)'],
-  generator: ['1|2', 'how the seed becomes scenarios, with --seed (default 1)'],
+  generator: ['1|2', 'how the seed becomes scenarios, with --seed (default 2)'],
 };
 
 const LIST_HELP: Described<typeof LIST_OPTIONS> = {

@@ -19,7 +19,7 @@ import { tuneHeapForCampaigns } from '../harness/heap.js';
 import { coverageLine, lcovFromEdges, lcovFromV8, writeCoverageReports, type V8ScriptCoverage } from '../harness/lcov.js';
 import { checkExhaustive } from '../harness/exhaustive.js';
 import { guidedFuzz } from '../harness/guided.js';
-import { applicableBuilds, applicableInvariants, fuzz, type Finding, type FuzzResult } from '../harness/fuzz.js';
+import { applicableBuilds, applicableInvariants, fuzz, weightsFor, type Finding, type FuzzResult } from '../harness/fuzz.js';
 import { CompileError } from '../driver/wasm/compile.js';
 import { isConcurrent, MAX_CPUS } from '../model/ke/schedule.js';
 import { loadWasmDriver, WasmDriverError } from '../driver/wasm/loader.js';
@@ -639,7 +639,10 @@ async function cmdTrace(rawArgs: string[], io: Io): Promise<number> {
     const maxOps = values['max-ops'] === undefined ? 60 : positiveInt(values['max-ops'], '--max-ops', MAX_OPS);
     const generator = generatorFormat(values.generator);
     // the run-th scenario reached directly, as fast-check replays a path: the runs before it are skipped, not drawn
-    scenario = fc.sample(scenarioArbitrary({ builds, profile, maxOps, cpus, generator }), { seed: Number(values.seed), path: String(run - 1), numRuns: 1 })[0];
+    // and the driver's own operation weights (its client, registry, files), as fuzz draws with them
+    const weights = weightsFor(driver);
+    scenario = fc.sample(scenarioArbitrary({ builds, profile, maxOps, cpus, generator, ...(weights !== undefined ? { weights } : {}) }),
+      { seed: Number(values.seed), path: String(run - 1), numRuns: 1 })[0];
   }
   if (driverName === undefined) throw new UsageError('trace needs --driver <name> (see `psharness list`)');
   driver ??= await resolveDriver(driverName, io, verifier, false, isConcurrent(scenario.schedule), values.configuration);

@@ -17,6 +17,13 @@ describe('psharness trace: one scenario, pass or fail, with everything the drive
     expect(again.out).toBe(r.out); // the same scenario every time
   });
 
+  test('--seed --run draws as fuzz does, with the driver\'s own operations: a driver with a device client gets its client', async () => {
+    // proctable.c declares its I/O control codes, so fuzz draws a user-mode client on its device; trace must too
+    const shown: string[] = [];
+    for (let k = 1; k <= 5; k++) shown.push((await run(['trace', '--driver', 'examples/drivers/proctable.c', '--seed', '1', '--run', String(k), '--build', 'win10-x64'])).out);
+    expect(shown.filter((out) => /OpenDevice|DeviceIoControl/.test(out)).length).toBeGreaterThan(0);
+  }, 60_000);
+
   test('a report: its scenario, its driver; exit 1 with the violations', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'psh-tr-'));
     await run(['fuzz', '--driver', 'seed', '--runs', '30', '--reports', dir, '--invariant', 'references-balanced']);

@@ -33,10 +33,10 @@ describe('coverage-guided search (--guided)', () => {
   }, 60_000);
 
   test('a racy driver fails guided as it fails the plain campaign: guided runs x86 and x64 builds on several CPUs, and says so', async () => {
-    const guided = await runCli(['fuzz', '--driver', 'examples/drivers/proctable-nolock.c', '--guided', '--no-reports', '--runs', '300', '--max-findings', '1']);
+    const guided = await runCli(['fuzz', '--driver', 'examples/drivers/proctable-nolock.c', '--guided', '--no-reports', '--runs', '300', '--max-findings', '1', '--seed', '2']);
     expect(guided.code).toBe(1);
     expect(guided.out).toMatch(/builds=all \(\d+ ran: \d+ x86\+x64 builds\) cpus=1-4 .*no-data-race/);
-    const plain = await runCli(['fuzz', '--driver', 'examples/drivers/proctable-nolock.c', '--no-reports', '--runs', '1000', '--max-findings', '1']);
+    const plain = await runCli(['fuzz', '--driver', 'examples/drivers/proctable-nolock.c', '--no-reports', '--runs', '1000', '--max-findings', '1', '--seed', '2']);
     expect(plain.code).toBe(1);
     expect(plain.out).toMatch(/cpus=1-4 .*no-data-race/);
   }, 120_000);

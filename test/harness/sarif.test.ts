@@ -55,7 +55,7 @@ describe('--sarif FILE, GitHub annotations, JUnit file and line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'psh-sarif-'));
     const sarif = join(dir, 'out.sarif');
     const junit = join(dir, 'junit.xml');
-    const r = await runCli(['fuzz', '--driver', 'examples/drivers/proctable-nolock.c', '--runs', '1000', '--max-findings', '1', '--no-reports', '--sarif', sarif, '--junit', junit, '--invariant', 'no-data-race'], () => 0, { GITHUB_ACTIONS: 'true' });
+    const r = await runCli(['fuzz', '--driver', 'examples/drivers/proctable-nolock.c', '--runs', '1000', '--seed', '2', '--max-findings', '1', '--no-reports', '--sarif', sarif, '--junit', junit, '--invariant', 'no-data-race'], () => 0, { GITHUB_ACTIONS: 'true' });
     expect(r.code).toBe(1);
     const log = JSON.parse(readFileSync(sarif, 'utf8')) as { version: string; runs: { tool: { driver: { rules: { id: string }[] } }; results: SarifResult[] }[] };
     expect(validate(log), JSON.stringify(validate.errors)).toBe(true);
