@@ -2,7 +2,7 @@
 // (seed 1, every build, documented profile), each finding shrunk, written as a report, and checked 1-minimal.
 // Run: npm run build && node bench/seed-findings.mjs
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { buildReport, fuzz, INVARIANTS, isOneMinimal, runAndCheck, wssprocmon, writeReport, describeOp } from '../dist/index.js';
+import { buildReport, fuzz, INVARIANTS, isOneMinimal, runAndCheck, wssprocmon, writeReport, describeOp, CURRENT_GENERATOR_FORMAT } from '../dist/index.js';
 
 const dir = 'reports/seed';
 mkdirSync(dir, { recursive: true });
@@ -22,7 +22,7 @@ for (const { inv, profile } of campaigns) {
   const fails = (s) => runAndCheck(wssprocmon, s, [inv]).violations.length > 0;
   const report = buildReport({
     driver: 'seed', invariant: inv, scenario: f.scenario, shrunkFrom: f.shrunkFrom, violations: f.violations, record: f.record,
-    fuzz: { seed: f.seed, path: f.path, runsToFailure: f.runsToFailure, profile, builds: ['all'], invariants: [inv.id], maxOps: 60 },
+    fuzz: { seed: f.seed, path: f.path, runsToFailure: f.runsToFailure, profile, builds: ['all'], invariants: [inv.id], maxOps: 60, generator: CURRENT_GENERATOR_FORMAT },
     reportDir: dir, signature: f.signature,
   });
   const paths = writeReport(dir, report, f.record);
@@ -57,7 +57,7 @@ for (const row of rows) {
   const f = row.f;
   const faults = f.scenario.faults.map((x) => `fault: ${x.ddi} #${x.nth}`).join('; ');
   const ops = f.scenario.ops.map((o) => describeOp(o).replace(/\|/g, '/')).join('; ');
-  out.push(`| ${bug} | \`${row.inv.id}\` (${row.profile}) | ${row.runs} | ${f.scenario.ops.length} (${f.shrunkFrom}) | ${row.minimal ? 'yes' : '**no**'} | ${f.scenario.build} | ${f.violations[0].message.replace(/\|/g, '/')}${faults ? ` — ${faults}` : ''}${ops ? ` — ops: ${ops.length > 160 ? ops.slice(0, 157) + '…' : ops}` : ''} | [md](../${row.paths.md}) |`);
+  out.push(`| ${bug} | \`${row.inv.id}\` (${row.profile}) | ${f.runsToFailure} | ${f.scenario.ops.length} (${f.shrunkFrom}) | ${row.minimal ? 'yes' : '**no**'} | ${f.scenario.build} | ${f.violations[0].message.replace(/\|/g, '/')}${faults ? ` — ${faults}` : ''}${ops ? ` — ops: ${ops.length > 160 ? ops.slice(0, 157) + '…' : ops}` : ''} | [md](../${row.paths.md}) |`);
 }
 out.push('', 'Extra findings (not in DESIGN.md\'s list):', '',
   '- the seed dereferences `FullImageName` without a NULL check, so an image notification whose name could not be obtained',

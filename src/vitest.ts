@@ -15,6 +15,7 @@ import { builtinDrivers, isDriverPath, loadWasmDriver, type DriverModule } from 
 import { applicableBuilds, applicableInvariants, fuzz, type Finding } from './harness/fuzz.js';
 import { shownViolation } from './harness/locate.js';
 import { buildReport, writeReport } from './harness/report.js';
+import { CURRENT_GENERATOR_FORMAT } from './generators/scenario.js';
 import { reachabilityOf, getInvariant, INVARIANTS } from './invariants/index.js';
 import { BUILDS, selectBuilds } from './model/builds.js';
 
@@ -69,7 +70,8 @@ export async function fuzzDriver(options: FuzzTestOptions): Promise<{ readonly r
     const report = buildReport({
       driver: name, invariant: finding.invariant, scenario: finding.scenario, shrunkFrom: finding.shrunkFrom, violations: finding.violations,
       record: finding.record, signature: finding.signature, ...(finding.alsoBreaks !== undefined ? { alsoBreaks: finding.alsoBreaks } : {}),
-      fuzz: { seed: finding.seed, campaignSeed: options.seed ?? 1, path: finding.path, runsToFailure: finding.runsToFailure, profile, builds, invariants: finding.roundInvariants, maxOps: options.maxOps ?? 60, ...(cpus > 1 ? { cpus } : {}) },
+      fuzz: { seed: finding.seed, campaignSeed: options.seed ?? 1, path: finding.path, runsToFailure: finding.runsToFailure, profile, builds, invariants: finding.roundInvariants, maxOps: options.maxOps ?? 60, ...(cpus > 1 ? { cpus } : {}),
+        generator: CURRENT_GENERATOR_FORMAT },
       reportDir: dir,
     });
     return { finding, report: writeReport(dir, report, finding.record, name).json };

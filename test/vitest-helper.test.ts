@@ -2,11 +2,12 @@
  * psharness/vitest (issue 24): a campaign as one test of the user's suite, with a timeout that fits a cold C build,
  * and a failure message that names each finding and a report that exists and replays.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { FUZZ_TEST_TIMEOUT_MS, fuzzTest } from '../src/vitest.js';
+import { CURRENT_GENERATOR_FORMAT } from '../src/generators/scenario.js';
 import { runCli } from './helpers.js';
 
 // the README's example, for real: a C driver that holds, as a test of this suite
@@ -27,6 +28,9 @@ describe('fuzzTest', () => {
     const replay = await runCli(['replay', report]);
     expect(replay.code).toBe(1);
     expect(replay.out).toMatch(/unload-clean still violated/);
+    // the report names the generator format that drew its round, so --from-report draws that round again
+    expect((JSON.parse(readFileSync(report, 'utf8')) as { fuzz: { generator?: number } }).fuzz.generator).toBe(CURRENT_GENERATOR_FORMAT);
+    expect((await runCli(['fuzz', '--from-report', report, '--no-reports'])).code).toBe(1);
   }, 120_000);
 
   test('an unknown driver name fails the test with one line, not a crash', async () => {

@@ -104,7 +104,8 @@ export function buildReport(args: {
   shrunkFrom: number;
   violations: readonly Violation[];
   record: RunRecord;
-  fuzz: FuzzProvenance | null;
+  /** Where the finding came from; a report written now names its generator format (an old one may lack it). */
+  fuzz: (FuzzProvenance & { readonly generator: GeneratorFormat }) | null;
   reportDir: string;
   signature?: string;
   alsoBreaks?: readonly string[];
