@@ -134,7 +134,7 @@ describe('printf keeps only what it is asked to keep', () => {
       const whole = formatPrintf(mem, format, args, false);
       const kept = formatBounded(mem, format, args, false, limit);
       expect(kept.text).toBe(whole.slice(0, limit));
-      expect(kept.length).toBe(whole.length);
+      expect(kept.fullLength).toBe(whole.length);
     }));
   });
 
@@ -145,7 +145,7 @@ describe('printf keeps only what it is asked to keep', () => {
     expect(performance.now() - started).toBeLessThan(1000);
     expect(r.text).toHaveLength(512);
     expect(r.text.startsWith('pid=' + ' '.repeat(500))).toBe(true);
-    expect(r.length).toBe(4 + 268435456 + 1 + 2147483647 + 1 + 2147483647 + 1 + 268435456);
+    expect(r.fullLength).toBe(4 + 268435456 + 1 + 2147483647 + 1 + 2147483647 + 1 + 268435456);
     expect(formatDbgPrint(mem, '%268435456d\n', [4]).fullLength).toBe(268435457);
   });
 });

@@ -4,7 +4,7 @@
  * devtest/reading-and-filtering-debugging-messages).
  */
 import type { KernelMemory } from '../mm/memory.js';
-import { formatBounded, type DbgArg } from '../rtl/printf.js';
+import { formatBounded, type DbgArg, type FormattedText } from '../rtl/printf.js';
 
 export const DBGPRINT_MAX_BYTES = 512;
 
@@ -41,12 +41,8 @@ export function debugPrintSends(filter: DebugPrintFilter, componentId: number, l
   return ((importance & mask) >>> 0) !== 0 || ((importance & filter.win2000) >>> 0) !== 0;
 }
 
-export interface FormatResult {
-  /** What the debugger receives (at most DBGPRINT_MAX_BYTES characters). */
-  readonly text: string;
-  /** Length the formatted message would have had without the limit. */
-  readonly fullLength: number;
-}
+/** What the debugger receives (at most DBGPRINT_MAX_BYTES characters) and the length the message would have had. */
+export type FormatResult = FormattedText;
 
 /**
  * Formats one DbgPrint call. Reading a bad string pointer faults like the kernel would (BugCheck from memory);
@@ -54,6 +50,5 @@ export interface FormatResult {
  */
 export function formatDbgPrint(mem: KernelMemory, format: string, args: readonly DbgArg[]): FormatResult {
   // only what the debugger receives is made: a width or precision the driver chose costs nothing past it
-  const out = formatBounded(mem, format, args, false, DBGPRINT_MAX_BYTES);
-  return { text: out.text, fullLength: out.length };
+  return formatBounded(mem, format, args, false, DBGPRINT_MAX_BYTES);
 }

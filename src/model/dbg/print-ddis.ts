@@ -27,7 +27,7 @@ export function dbgPrintDdis(b: DdiBinding): DbgPrintDdis {
     for (let i = 0; i < args.length; i++) v.checkValue(routine, i + 2, args[i]);
     const r = v.onBehalfOfDriver(() => formatDbgPrint(b.mem, format, args));
     const f = b.k.rec.frame;
-    if (f !== null) f.prints.push({ text: r.text, fullLength: r.fullLength });
+    if (f !== null) f.prints.push(r); // its only fields, text then fullLength: the record's print as it is
     return STATUS_SUCCESS;
   };
   /** A message the filter holds back: recorded as a call, not as output (the debugger never sees it). */

@@ -234,7 +234,15 @@ function readCounted(mem: KernelMemory, va: number, wide: boolean, max: number, 
 class Output {
   text = '';
   length = 0;
-  constructor(private readonly limit: number) {}
+  private limit = 0;
+
+  /** One instance serves every call, as SLOTS does (formatting calls no driver code, so it never nests). */
+  reset(limit: number): this {
+    this.text = '';
+    this.length = 0;
+    this.limit = limit;
+    return this;
+  }
 
   add(s: string): void {
     this.length += s.length;
@@ -285,11 +293,19 @@ export function formatPrintf(mem: KernelMemory, format: string, args: readonly D
   return formatBounded(mem, format, args, wideFunction, PRINTF_UNBOUNDED_LIMIT).text;
 }
 
+/** A formatted output: at most the caller's limit of characters, and the length the whole output would have had. */
+export interface FormattedText {
+  readonly text: string;
+  readonly fullLength: number;
+}
+
+const OUTPUT = new Output();
+
 /** formatPrintf keeping at most `limit` characters, with the length the whole output would have. */
-export function formatBounded(mem: KernelMemory, format: string, args: readonly DbgArg[], wideFunction: boolean, limit: number): { readonly text: string; readonly length: number } {
+export function formatBounded(mem: KernelMemory, format: string, args: readonly DbgArg[], wideFunction: boolean, limit: number): FormattedText {
   const slots = SLOTS.reset(mem.pointerSize, args);
   const narrow = !wideFunction; // ANSI output: wide characters outside ASCII become '?'
-  const out = new Output(limit);
+  const out = OUTPUT.reset(limit);
   const LIMIT = 4096; // longest read of one string argument
   for (const piece of parse(format)) {
     if (typeof piece === 'string') {
@@ -396,7 +412,9 @@ export function formatBounded(mem: KernelMemory, format: string, args: readonly 
     }
     emit(out, spec, width, numeric, precision !== null, lead, zeros, body);
   }
-  return { text: out.text, length: out.length };
+  const text = out.text;
+  out.text = ''; // the reused Output keeps no caller's string alive
+  return { text, fullLength: out.length };
 }
 
 /**

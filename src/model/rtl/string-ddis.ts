@@ -8,7 +8,7 @@
 import type { DdiBinding } from '../components.js';
 import type { Ddi, RtlRoutines } from '../ddi.js';
 import { allocatePaged } from '../ex/pool-ddis.js';
-import { formatBounded, PRINTF_UNBOUNDED_LIMIT, type DbgArg } from './printf.js';
+import { formatBounded, PRINTF_UNBOUNDED_LIMIT, type DbgArg, type FormattedText } from './printf.js';
 import {
   STATUS_BUFFER_OVERFLOW,
   STATUS_BUFFER_TOO_SMALL,
@@ -97,26 +97,26 @@ export function rtlStringDdis(bind: DdiBinding): RtlStringDdis {
    * at most `keep` characters of it are made (the destination's size, and never more than PRINTF_UNBOUNDED_LIMIT:
    * a store past any pool block faults long before), with the length the whole output would have.
    */
-  const format = (fmt: number, wide: boolean, args: DbgArg[], keep: number): { readonly text: string; readonly length: number } =>
+  const format = (fmt: number, wide: boolean, args: DbgArg[], keep: number): FormattedText =>
     formatBounded(bind.mem, cString(fmt, wide), args, wide, Math.min(Math.max(0, keep), PRINTF_UNBOUNDED_LIMIT));
   const countedPrintf = (name: string, wide: boolean) => (buffer: number, count: number, fmt: number, ...args: DbgArg[]): number => {
     const f = format(fmt, wide, args, count);
-    const n = Math.min(f.length, count);
+    const n = Math.min(f.fullLength, count);
     store(buffer, f.text, wide, Math.min(n, f.text.length));
     // len < count: NUL appended; len == count: no NUL, len returned; len > count: no NUL, a negative value
-    if (f.length < count) {
+    if (f.fullLength < count) {
       if (wide) put16(buffer + 2 * n, 0);
       else put8(buffer + n, 0);
     }
-    const r = f.length <= count ? f.length : -1;
+    const r = f.fullLength <= count ? f.fullLength : -1;
     bind.k.rec.log(name, [bind.k.ke.hex(buffer), String(count)], undefined, String(r));
     return r;
   };
   const unboundedPrintf = (name: string, wide: boolean) => (buffer: number, fmt: number, ...args: DbgArg[]): number => {
     const f = format(fmt, wide, args, PRINTF_UNBOUNDED_LIMIT);
     store(buffer, f.text + '\0', wide, f.text.length + 1);
-    bind.k.rec.log(name, [bind.k.ke.hex(buffer)], undefined, String(f.length));
-    return f.length;
+    bind.k.rec.log(name, [bind.k.ke.hex(buffer)], undefined, String(f.fullLength));
+    return f.fullLength;
   };
   /** ntstrsafe's printf: `chars` is the destination's size in characters. */
   const safePrintf = (name: string, wide: boolean, inBytes: boolean) => (dest: number, size: number, fmt: number, ...args: DbgArg[]): NTSTATUS => {
@@ -126,9 +126,9 @@ export function rtlStringDdis(bind: DdiBinding): RtlStringDdis {
       return STATUS_INVALID_PARAMETER;
     }
     const f = format(fmt, wide, args, chars - 1);
-    const n = Math.min(f.length, chars - 1, f.text.length);
+    const n = Math.min(f.fullLength, chars - 1, f.text.length);
     store(dest, f.text.slice(0, n) + '\0', wide, n + 1);
-    const status = f.length > chars - 1 ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS;
+    const status = f.fullLength > chars - 1 ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS;
     bind.k.rec.log(name, [bind.k.ke.hex(dest), String(size)], status);
     return status;
   };
