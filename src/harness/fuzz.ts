@@ -149,6 +149,7 @@ function fuzzRound(o: RoundOptions): FuzzResult {
   const arb = scenarioArbitrary({ builds, profile, maxOps: o.maxOps, weights: weightsWith(o.driver, o.weights), faults: o.faults, crowding: o.crowding, cpus: o.cpus,
     ...(o.generator !== undefined ? { generator: o.generator } : {}) });
   let executed = 0;
+  let shrinking = false;
   let cut = false;
   // --time-limit holds within a run too: the kernel asks between operations (a driver's own endless loop is the
   // watchdog's, counted in work, not time)
@@ -162,7 +163,9 @@ function fuzzRound(o: RoundOptions): FuzzResult {
       // a run fails when it shows a bug not seen yet in this search (a signature), not merely a known one again
       const ok = !run.violations.some((v) => isNew(o, v, run.record));
       executed++;
-      o.onRun?.(executed);
+      // progress counts the round's scenarios: once one fails, fast-check's calls are shrink steps, not runs
+      if (!shrinking) o.onRun?.(executed);
+      if (!ok) shrinking = true;
       return ok;
     } catch (e) {
       if (!(e instanceof RunInterrupted)) throw e;

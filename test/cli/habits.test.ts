@@ -96,6 +96,20 @@ describe('CI logs and reports', () => {
     expect(progress.length).toBeGreaterThan(0);
   });
 
+  test('the heartbeat counts scenarios, not shrink steps: never past the budget, never backwards, on a campaign full of findings', async () => {
+    let clock = 0;
+    const beats: string[] = [];
+    const now = (): number => (clock += 4000);
+    const code = await main(['fuzz', '--driver', 'seed', '--runs', '750', '--no-reports', '--workers', '1'], { out: () => {}, err: () => {}, now, heartbeat: (l) => beats.push(l) });
+    expect(code).toBe(1);
+    const counts = beats.map((b) => Number(/^psharness: (\d+)\/750 runs/.exec(b)?.[1]));
+    expect(counts.length).toBeGreaterThan(5);
+    for (let i = 0; i < counts.length; i++) {
+      expect(counts[i]).toBeLessThanOrEqual(750);
+      if (i > 0) expect(counts[i]).toBeGreaterThanOrEqual(counts[i - 1]);
+    }
+  });
+
   test('a report names the driver as the user gave it, and the seed they gave beside the round\'s', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'psh-rep-'));
     const r = await runCli(['fuzz', '--driver', 'test/fixtures/lifecycle/forgets-one.c', '--seed', '5', '--runs', '200', '--reports', join(dir, 'out')]);
