@@ -24,7 +24,7 @@ export default defineConfig({
       exclude: ['src/**/index.ts', 'src/harness/worker.ts'],
       reporter: ['text-summary', 'text'],
       // CI enforces these; raise them as the code matures.
-      thresholds: { lines: 96.8, statements: 95.0, functions: 95.55, branches: 87.3 },
+      thresholds: { lines: 96.85, statements: 95.05, functions: 95.55, branches: 87.4 },
     },
   },
 });
