@@ -42,7 +42,7 @@ async function open(dir: string): Promise<{ page: Page; errors: string[]; reques
 describe('the HTML report in Chromium', () => {
   test('a racy driver: the race listed, failing, its timeline drawn with one lane per CPU and the racing pair joined', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'psh-html-'));
-    const r = await runCli(['fuzz', '--driver', 'examples/drivers/proctable-nolock.c', '--runs', '1000', '--invariant', 'no-data-race', '--max-findings', '2', '--no-reports', '--html', dir]);
+    const r = await runCli(['fuzz', '--driver', 'examples/drivers/proctable-nolock.c', '--runs', '1000', '--seed', '2', '--invariant', 'no-data-race', '--max-findings', '2', '--no-reports', '--html', dir]);
     expect(r.code).toBe(1);
     const { page, errors, requests } = await open(dir);
     const findings = page.locator('details.finding[data-invariant="no-data-race"]');
