@@ -13,7 +13,7 @@ const campaigns = INVARIANTS.map((inv) => ({ inv, profile: 'documented' }));
 campaigns.push({ inv: INVARIANTS.find((i) => i.id === 'lookup-failure-handled'), profile: 'adversarial' });
 for (const { inv, profile } of campaigns) {
   // the first finding of each invariant (fuzz would go on to other distinct findings within the budget)
-  const r = fuzz({ driver: wssprocmon, seed: 1, runs: 1000, invariants: [inv], profile, maxFindings: 1 });
+  const r = fuzz({ driver: wssprocmon, seed: 1, runs: 1000, invariants: [inv], profile, maxFindings: 1, generator: CURRENT_GENERATOR_FORMAT });
   if (!r.failed) {
     rows.push({ inv, profile, found: false });
     continue;

@@ -60,7 +60,9 @@ export async function fuzzDriver(options: FuzzTestOptions): Promise<{ readonly r
   const builds = applicableBuilds(driver, options.build === undefined ? BUILDS.map((b) => b.id) : selectBuilds(options.build)).builds;
   const invariants = options.invariants === undefined ? applicableInvariants(driver, INVARIANTS) : options.invariants.map(getInvariant);
   const profile = options.profile ?? 'documented';
-  const r = fuzz({ driver, seed: options.seed ?? 1, runs: options.runs ?? 1000, builds, profile, invariants, cpus, ...(options.maxOps !== undefined ? { maxOps: options.maxOps } : {}) });
+  // the format the round draws with is the one its reports record (--from-report draws the round again with it)
+  const generator = CURRENT_GENERATOR_FORMAT;
+  const r = fuzz({ driver, seed: options.seed ?? 1, runs: options.runs ?? 1000, builds, profile, invariants, cpus, generator, ...(options.maxOps !== undefined ? { maxOps: options.maxOps } : {}) });
   // the default profile fails on what Windows can reach; a defensive-only finding is not a failure (as the CLI)
   const gates = (f: Finding): boolean => profile === 'adversarial' || reachabilityOf(f.record).reachability !== 'defensive';
   const name = typeof options.driver === 'string' ? options.driver : driver.name;
@@ -71,7 +73,7 @@ export async function fuzzDriver(options: FuzzTestOptions): Promise<{ readonly r
       driver: name, invariant: finding.invariant, scenario: finding.scenario, shrunkFrom: finding.shrunkFrom, violations: finding.violations,
       record: finding.record, signature: finding.signature, ...(finding.alsoBreaks !== undefined ? { alsoBreaks: finding.alsoBreaks } : {}),
       fuzz: { seed: finding.seed, campaignSeed: options.seed ?? 1, path: finding.path, runsToFailure: finding.runsToFailure, profile, builds, invariants: finding.roundInvariants, maxOps: options.maxOps ?? 60, ...(cpus > 1 ? { cpus } : {}),
-        generator: CURRENT_GENERATOR_FORMAT },
+        generator },
       reportDir: dir,
     });
     return { finding, report: writeReport(dir, report, finding.record, name).json };
