@@ -5,7 +5,7 @@
 import { mkdtempSync, readdirSync, writeFileSync as realWrite } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, test, vi } from 'vitest';
 
 const full = { on: false };
 vi.mock('node:fs', async (importOriginal) => {
@@ -19,11 +19,19 @@ vi.mock('node:fs', async (importOriginal) => {
   return { ...fs, default: { ...fs, writeFileSync }, writeFileSync };
 });
 
+// the suite runs its files in shared workers (vitest.config.ts: isolate off): a file before this one may have
+// loaded these modules with the real node:fs; load them anew, through the mock
+vi.resetModules();
 const { writeNew } = await import('../../src/harness/report.js');
 const { writeAtomic } = await import('../../src/harness/junit.js');
 
 afterEach(() => {
   full.on = false;
+});
+// and the files after this one in the same worker load them anew with the real node:fs
+afterAll(() => {
+  vi.doUnmock('node:fs');
+  vi.resetModules();
 });
 
 describe('a full disk leaves no temp file behind', () => {
